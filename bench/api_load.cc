@@ -1,0 +1,325 @@
+// berth_api_load: a closed-loop load generator for the ECS API.
+//
+// N threads each keep one keep-alive connection and send the next request as
+// soon as the previous response is read, so the offered load adapts to the
+// server and the figures are "throughput at N requests in flight" and the
+// latency each of them saw. Every request is SigV4-signed when it is sent, as
+// an AWS SDK does, so signing and verification are part of what is measured.
+//
+// Prints one machine-readable line per run:
+//   op=... concurrency=... requests=... seconds=... rps=... p50_us=... p99_us=... errors=...
+// and exits non-zero when any request failed (transport error or status other
+// than 200), so that a broken server cannot pass for a fast one.
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <latch>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "common/status.h"
+#include "http/client.h"
+#include "http/endpoint.h"
+#include "http/message.h"
+#include "http/sigv4.h"
+
+namespace berth::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr std::string_view kTargetPrefix = "AmazonEC2ContainerServiceV20141113.";
+constexpr std::string_view kRegion = "us-east-1";
+constexpr std::string_view kService = "ecs";
+constexpr std::string_view kClusterName = "bench";
+// Registrations of this family pile up revisions across runs; reads ask for
+// its latest one, so a growing history is part of what reads are measured on.
+constexpr std::string_view kFamily = "bench-api-load";
+// Only the first errors are printed in full; the rest are counted.
+constexpr int kMaxPrintedErrors = 10;
+
+struct Options {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;
+  std::string credentials_file;
+  std::string profile = "default";
+  std::string access_key;
+  std::string secret;
+  std::string operation = "DescribeTaskDefinition";
+  int concurrency = 1;
+  int64_t requests = 10000;
+  int64_t warmup = 1000;
+  bool setup = true;
+};
+
+// One ECS call: the X-Amz-Target operation and its JSON body.
+struct Call {
+  std::string operation;
+  std::string body;
+};
+
+Call CreateClusterCall() {
+  return {"CreateCluster", R"({"clusterName":")" + std::string(kClusterName) + R"("})"};
+}
+
+Call RegisterTaskDefinitionCall() {
+  return {"RegisterTaskDefinition",
+          R"({"family":")" + std::string(kFamily) +
+              R"(","containerDefinitions":[{"name":"app",)"
+              R"("image":"public.ecr.aws/docker/library/busybox:latest","memory":512}]})"};
+}
+
+Call DescribeTaskDefinitionCall() {
+  return {"DescribeTaskDefinition", R"({"taskDefinition":")" + std::string(kFamily) + R"("})"};
+}
+
+Call DescribeClustersCall() {
+  return {"DescribeClusters", R"({"clusters":[")" + std::string(kClusterName) + R"("]})"};
+}
+
+// The measured call for --operation. Floor sends the DescribeTaskDefinition
+// request, byte for byte what a read costs on the wire, to a server that
+// answers without looking at it.
+std::optional<Call> MeasuredCall(std::string_view operation) {
+  if (operation == "DescribeTaskDefinition" || operation == "Floor") {
+    return DescribeTaskDefinitionCall();
+  }
+  if (operation == "DescribeClusters") return DescribeClustersCall();
+  if (operation == "RegisterTaskDefinition") return RegisterTaskDefinitionCall();
+  return std::nullopt;
+}
+
+std::string Trim(std::string_view s) {
+  size_t begin = s.find_first_not_of(" \t\r\n");
+  if (begin == std::string_view::npos) return "";
+  size_t end = s.find_last_not_of(" \t\r\n");
+  return std::string(s.substr(begin, end - begin + 1));
+}
+
+// Reads one profile's key from an AWS shared-credentials file (INI). Kept
+// here rather than borrowed from the server so the load tool links no server
+// code.
+StatusOr<http::SigV4Credentials> ReadCredentials(const std::string& path,
+                                                 const std::string& profile) {
+  std::ifstream in(path);
+  if (!in) return NotFound("cannot open credentials file " + path);
+  http::SigV4Credentials creds;
+  std::string line;
+  bool in_profile = false;
+  while (std::getline(in, line)) {
+    std::string text = Trim(line);
+    if (text.empty() || text[0] == '#' || text[0] == ';') continue;
+    if (text.front() == '[' && text.back() == ']') {
+      in_profile = Trim(std::string_view(text).substr(1, text.size() - 2)) == profile;
+      continue;
+    }
+    if (!in_profile) continue;
+    size_t eq = text.find('=');
+    if (eq == std::string::npos) continue;
+    std::string key = Trim(std::string_view(text).substr(0, eq));
+    std::string value = Trim(std::string_view(text).substr(eq + 1));
+    if (key == "aws_access_key_id") creds.access_key_id = value;
+    if (key == "aws_secret_access_key") creds.secret_access_key = value;
+  }
+  if (creds.access_key_id.empty() || creds.secret_access_key.empty()) {
+    return NotFound("no aws_access_key_id/aws_secret_access_key in [" + profile + "] of " + path);
+  }
+  return creds;
+}
+
+// Builds and signs requests for one endpoint. Immutable after construction,
+// so threads share it.
+class RequestFactory {
+ public:
+  RequestFactory(std::string host_header, http::SigV4Credentials creds)
+      : host_header_(std::move(host_header)), creds_(std::move(creds)) {}
+
+  // Signed with the current time: a signature older than five minutes is
+  // refused, and a long run must keep working, as a real client does.
+  http::Request Make(const Call& call) const {
+    http::Request request;
+    request.method = "POST";
+    request.target = "/";
+    request.headers = {
+        {"host", host_header_},
+        {"content-type", "application/x-amz-json-1.1"},
+        {"x-amz-target", std::string(kTargetPrefix) + call.operation},
+    };
+    request.body = call.body;
+    http::SignSigV4(request, creds_, kRegion, kService, static_cast<int64_t>(std::time(nullptr)));
+    return request;
+  }
+
+ private:
+  std::string host_header_;
+  http::SigV4Credentials creds_;
+};
+
+// Counts failures from every thread and prints the first few in full.
+class ErrorLog {
+ public:
+  void Add(std::string_view what) {
+    int n = count_.fetch_add(1, std::memory_order_relaxed);
+    if (n >= kMaxPrintedErrors) return;
+    std::lock_guard lock(print_mutex_);
+    std::fprintf(stderr, "error: %.*s\n", static_cast<int>(what.size()), what.data());
+  }
+  int64_t count() const { return count_.load(); }
+
+ private:
+  std::atomic<int64_t> count_{0};
+  std::mutex print_mutex_;
+};
+
+// Sends call once; records a failure in errors and returns false unless the
+// response is a 200.
+bool SendOnce(http::Client& client, const RequestFactory& factory, const Call& call,
+              ErrorLog& errors) {
+  auto response = client.Do(factory.Make(call));
+  if (!response.ok()) {
+    errors.Add(call.operation + ": " + response.status().ToString());
+    return false;
+  }
+  if (response->status != 200) {
+    std::string body = response->body.substr(0, 300);
+    errors.Add(call.operation + ": HTTP " + std::to_string(response->status) + " " + body);
+    return false;
+  }
+  return true;
+}
+
+// The value below which fraction p of sorted values lie (nearest rank).
+int64_t Percentile(const std::vector<int64_t>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  size_t rank = static_cast<size_t>(std::ceil(p * static_cast<double>(sorted.size())));
+  return sorted[std::clamp<size_t>(rank, 1, sorted.size()) - 1];
+}
+
+int Run(const Options& options) {
+  std::optional<Call> call = MeasuredCall(options.operation);
+  if (!call) {
+    std::fprintf(stderr, "unknown --operation %s\n", options.operation.c_str());
+    return 2;
+  }
+
+  http::SigV4Credentials creds{options.access_key, options.secret};
+  if (creds.access_key_id.empty() || creds.secret_access_key.empty()) {
+    if (options.credentials_file.empty()) {
+      std::fprintf(stderr, "give --credentials FILE or --access-key and --secret\n");
+      return 2;
+    }
+    auto read = ReadCredentials(options.credentials_file, options.profile);
+    if (!read.ok()) {
+      std::fprintf(stderr, "%s\n", read.status().ToString().c_str());
+      return 2;
+    }
+    creds = std::move(*read);
+  }
+  RequestFactory factory(http::FormatEndpoint(options.host, options.port), std::move(creds));
+
+  // The reads need something to read; the floor answers anything.
+  if (options.setup && options.operation != "Floor") {
+    auto client = http::Client::Create(options.host, options.port);
+    ErrorLog setup_errors;
+    // CreateCluster of an existing cluster returns it again, so a second run
+    // against the same server sets up as well as the first.
+    if (!SendOnce(*client, factory, CreateClusterCall(), setup_errors) ||
+        !SendOnce(*client, factory, RegisterTaskDefinitionCall(), setup_errors)) {
+      std::fprintf(stderr, "setup failed\n");
+      return 1;
+    }
+  }
+
+  const int threads = options.concurrency;
+  ErrorLog errors;
+  std::vector<std::vector<int64_t>> latencies(threads);
+  std::latch warmed_up(threads + 1);
+  std::latch start(1);
+  std::vector<std::thread> workers;
+  workers.reserve(threads);
+  for (int t = 0; t < threads; ++t) {
+    // Spread the remainder so the total is exactly what was asked for.
+    int64_t count = options.requests / threads + (t < options.requests % threads ? 1 : 0);
+    int64_t warmup = options.warmup / threads + (t < options.warmup % threads ? 1 : 0);
+    workers.emplace_back([&, t, count, warmup] {
+      auto client = http::Client::Create(options.host, options.port);
+      // Warm-up opens the connection and fills the server's caches; its
+      // failures count as errors too, but its latencies are not kept.
+      for (int64_t i = 0; i < warmup; ++i) SendOnce(*client, factory, *call, errors);
+      std::vector<int64_t>& mine = latencies[t];
+      mine.reserve(count);
+      warmed_up.count_down();
+      start.wait();
+      for (int64_t i = 0; i < count; ++i) {
+        auto sent = Clock::now();
+        SendOnce(*client, factory, *call, errors);
+        auto took = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - sent);
+        mine.push_back(took.count());
+      }
+    });
+  }
+  // Every thread starts measuring at once, with its connection open, so the
+  // run measures N requests in flight from its first request to its last.
+  warmed_up.arrive_and_wait();
+  auto begin = Clock::now();
+  start.count_down();
+  for (auto& worker : workers) worker.join();
+  double seconds = std::chrono::duration<double>(Clock::now() - begin).count();
+
+  std::vector<int64_t> all;
+  all.reserve(options.requests);
+  for (auto& mine : latencies) all.insert(all.end(), mine.begin(), mine.end());
+  std::sort(all.begin(), all.end());
+  double rps = seconds > 0 ? static_cast<double>(all.size()) / seconds : 0;
+  std::printf(
+      "op=%s concurrency=%d requests=%zu seconds=%.3f rps=%.1f p50_us=%lld p99_us=%lld "
+      "errors=%lld\n",
+      options.operation.c_str(), threads, all.size(), seconds, rps,
+      static_cast<long long>(Percentile(all, 0.50)), static_cast<long long>(Percentile(all, 0.99)),
+      static_cast<long long>(errors.count()));
+  std::fflush(stdout);
+  return errors.count() == 0 ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace berth::bench
+
+int main(int argc, char** argv) {
+  berth::bench::Options options;
+  CLI::App app{"closed-loop load generator for berth's ECS API"};
+  app.add_option("--host", options.host, "server address")->capture_default_str();
+  app.add_option("--port", options.port, "server port")->capture_default_str();
+  app.add_option("--credentials", options.credentials_file,
+                 "AWS shared-credentials file (berth writes DATA/credentials)");
+  app.add_option("--profile", options.profile, "profile in --credentials")->capture_default_str();
+  app.add_option("--access-key", options.access_key, "access key id (instead of --credentials)");
+  app.add_option("--secret", options.secret, "secret access key (instead of --credentials)");
+  app.add_option("--operation", options.operation, "what to send")
+      ->check(CLI::IsMember(
+          {"DescribeTaskDefinition", "DescribeClusters", "RegisterTaskDefinition", "Floor"}))
+      ->capture_default_str();
+  app.add_option("--concurrency", options.concurrency, "threads, one connection each")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  app.add_option("--requests", options.requests, "measured requests, all threads together")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40))
+      ->capture_default_str();
+  app.add_option("--warmup", options.warmup, "unmeasured requests sent first, all threads together")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 40))
+      ->capture_default_str();
+  app.add_flag("!--no-setup", options.setup,
+               "skip CreateCluster and the first RegisterTaskDefinition");
+  CLI11_PARSE(app, argc, argv);
+  return berth::bench::Run(options);
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs everything berth needs to build, test and run, from Debian's
+# archive. Safe to run again: it only asks apt for what is missing.
+set -euo pipefail
+
+packages=(
+  # build
+  g++ cmake make ccache pkg-config clang-format
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+  libssl-dev libsqlite3-dev libspdlog-dev libfmt-dev libcli11-dev libarchive-dev
+  # tests and benchmarks
+  libgtest-dev libgmock-dev googletest libbenchmark-dev
+  python3 python3-pytest python3-boto3 python3-botocore awscli
+  # runtime: images and containers
+  skopeo runc conmon busybox-static sqlite3
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+  echo "setup: all ${#packages[@]} packages present"
+  exit 0
+fi
+echo "setup: installing ${missing[*]}"
+if [[ $(id -u) -ne 0 ]]; then
+  echo "setup: must run as root to install packages" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"

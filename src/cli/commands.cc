@@ -1,0 +1,68 @@
+#include "cli/commands.h"
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "common/log.h"
+#include "server/server.h"
+
+namespace berth::cli {
+
+namespace {
+
+constexpr const char* kVersion = "0.1.0";
+
+// Flags shared by `berth server` and `berth dev`; each also reads BERTH_*.
+void AddServerFlags(CLI::App* cmd, server::ServerConfig& config) {
+  cmd->add_option("--listen", config.listen, "address to serve on, host:port")
+      ->envname("BERTH_LISTEN")
+      ->capture_default_str();
+  cmd->add_option("--data", config.data_dir, "data directory (store, keys)")
+      ->envname("BERTH_DATA")
+      ->capture_default_str();
+  cmd->add_option("--store", config.store, "store: sqlite:PATH (default sqlite:DATA/berth.db)")
+      ->envname("BERTH_STORE");
+  cmd->add_option("--credentials", config.credentials_file,
+                  "AWS shared-credentials file with the access keys (default DATA/credentials)")
+      ->envname("BERTH_CREDENTIALS");
+  cmd->add_option("--threads", config.threads, "HTTP I/O threads")
+      ->envname("BERTH_THREADS")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+}
+
+}  // namespace
+
+int Main(int argc, char** argv) {
+  CLI::App app{"berth: an ECS-compatible orchestrator for accelerator clusters"};
+  app.require_subcommand(1);
+  std::string log_level = "info";
+  app.add_option("--log-level", log_level, "debug, info, warn or error")
+      ->envname("BERTH_LOG_LEVEL")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+
+  server::ServerConfig server_config;
+  server_config.data_dir = "/var/lib/berth";
+  auto* server_cmd = app.add_subcommand("server", "run the control plane (ECS API)");
+  AddServerFlags(server_cmd, server_config);
+
+  server::ServerConfig dev_config;
+  dev_config.data_dir = "./.berth";
+  dev_config.dev = true;
+  auto* dev_cmd = app.add_subcommand("dev", "run everything in one process with an embedded store");
+  AddServerFlags(dev_cmd, dev_config);
+
+  auto* version_cmd = app.add_subcommand("version", "print the version");
+
+  CLI11_PARSE(app, argc, argv);
+  SetLogLevel(log_level);
+  if (*server_cmd) return server::RunServer(server_config);
+  if (*dev_cmd) return server::RunServer(dev_config);
+  if (*version_cmd) {
+    std::printf("berth %s\n", kVersion);
+    return 0;
+  }
+  return 2;
+}
+
+}  // namespace berth::cli

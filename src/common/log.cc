@@ -1,0 +1,66 @@
+#include "common/log.h"
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+namespace berth {
+
+namespace {
+
+spdlog::logger& Logger() {
+  static auto logger = [] {
+    auto l = spdlog::stderr_color_mt("berth");
+    l->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+    return l;
+  }();
+  return *logger;
+}
+
+// Values with spaces or quotes are quoted so that lines stay machine-readable.
+std::string Format(std::string_view msg, std::initializer_list<LogField> fields) {
+  std::string line(msg);
+  for (const auto& [key, value] : fields) {
+    line += ' ';
+    line += key;
+    line += '=';
+    if (value.empty() || value.find_first_of(" \"=\t\n") != std::string::npos) {
+      line += '"';
+      for (char c : value) {
+        if (c == '"' || c == '\\') line += '\\';
+        if (c == '\n') {
+          line += "\\n";
+          continue;
+        }
+        line += c;
+      }
+      line += '"';
+    } else {
+      line += value;
+    }
+  }
+  return line;
+}
+
+}  // namespace
+
+void LogInfo(std::string_view msg, std::initializer_list<LogField> fields) {
+  if (Logger().should_log(spdlog::level::info)) Logger().info(Format(msg, fields));
+}
+void LogWarn(std::string_view msg, std::initializer_list<LogField> fields) {
+  if (Logger().should_log(spdlog::level::warn)) Logger().warn(Format(msg, fields));
+}
+void LogError(std::string_view msg, std::initializer_list<LogField> fields) {
+  if (Logger().should_log(spdlog::level::err)) Logger().error(Format(msg, fields));
+}
+void LogDebug(std::string_view msg, std::initializer_list<LogField> fields) {
+  if (Logger().should_log(spdlog::level::debug)) Logger().debug(Format(msg, fields));
+}
+
+void SetLogLevel(std::string_view level) {
+  if (level == "debug") Logger().set_level(spdlog::level::debug);
+  if (level == "info") Logger().set_level(spdlog::level::info);
+  if (level == "warn") Logger().set_level(spdlog::level::warn);
+  if (level == "error") Logger().set_level(spdlog::level::err);
+}
+
+}  // namespace berth

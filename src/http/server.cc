@@ -1,0 +1,593 @@
+#include "http/server.h"
+
+#include <array>
+#include <atomic>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/status.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <charconv>
+#include <chrono>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "common/log.h"
+#include "http/ascii.h"
+#include "http/endpoint.h"
+
+namespace berth::http {
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+constexpr uint32_t kMaxHeaderBytes = 64 * 1024;
+constexpr size_t kIdleBufferBytes = 16 * 1024;
+// After an error reply to a request whose body was not read, the rest of the
+// body is read and dropped for a while before closing: closing with unread
+// data makes the kernel send RST, and the client may lose the reply.
+constexpr auto kLingerTime = std::chrono::seconds(2);
+constexpr size_t kLingerReadBytes = 16 * 1024;
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+class Connection;
+
+// State shared by the server and its connections. Connections hold it by
+// shared_ptr because a handler may keep a Responder (and so its connection,
+// whose socket belongs to io_context) past Stop() and the Server's lifetime.
+struct ServerCore : std::enable_shared_from_this<ServerCore> {
+  ServerCore(const ServerOptions& opts, Handler h, int threads)
+      : io_context(threads),
+        options(opts),
+        handler(std::move(h)),
+        acceptor(asio::make_strand(io_context)),
+        accept_retry(acceptor.get_executor()) {}
+
+  asio::io_context io_context;  // first member: destroyed last
+  const ServerOptions options;
+  const Handler handler;
+  tcp::acceptor acceptor;           // used only on its strand
+  asio::steady_timer accept_retry;  // backs off after accept errors (EMFILE)
+
+  // Set once Stop() begins; read on the hot path without the lock.
+  std::atomic<bool> stopping{false};
+
+  // Replies pass through a gate: once `closed` is set no new reply is posted,
+  // and Stop() waits for `posting` to drain before letting the I/O threads
+  // run out of work. A reply posted after that would sit in a stopped
+  // io_context forever, keeping its connection and this core alive.
+  std::atomic<bool> closed{false};
+  std::atomic<int> posting{0};
+
+  std::mutex mu;
+  std::condition_variable drained;  // notified when `connections` empties
+  std::unordered_map<Connection*, std::weak_ptr<Connection>> connections;  // guarded by mu
+
+  std::vector<std::shared_ptr<Connection>> SnapshotConnections() {
+    std::vector<std::shared_ptr<Connection>> out;
+    std::lock_guard lock(mu);
+    out.reserve(connections.size());
+    for (auto& [ptr, weak] : connections) {
+      if (auto c = weak.lock()) out.push_back(std::move(c));
+    }
+    return out;
+  }
+};
+
+Response ErrorResponse(int status, std::string_view message) {
+  Response r;
+  r.status = status;
+  r.headers.emplace_back("content-type", "text/plain; charset=utf-8");
+  r.body = std::string(message) + "\n";
+  return r;
+}
+
+// Header text must not carry CR or LF: a handler echoing client input into a
+// header would otherwise let the client inject headers or whole responses.
+bool SafeHeaderText(std::string_view s) {
+  return s.find_first_of("\r\n") == std::string_view::npos;
+}
+
+bool AllDigits(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+void AppendNumber(std::string& out, uint64_t n) {
+  char digits[24];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), n);
+  out.append(digits, end);
+}
+
+// One accepted TCP connection. Every member is used only on the connection's
+// strand (the executor of stream_), except where a comment says otherwise.
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(std::shared_ptr<ServerCore> core, tcp::socket socket)
+      : core_(std::move(core)), stream_(std::move(socket)) {}
+
+  ~Connection() { Unregister(); }
+
+  // Called on the acceptor's strand right after accept.
+  void Start() {
+    {
+      std::lock_guard lock(core_->mu);
+      if (core_->stopping.load()) return;  // dropping the last reference closes the socket
+      core_->connections.emplace(this, weak_from_this());
+      registered_ = true;
+    }
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->Begin(); });
+  }
+
+  // Posted by Stop(): a connection between requests is closed now; one with a
+  // request in progress finishes it and closes after the reply.
+  void CloseIfIdle() {
+    if (phase_ == Phase::kReadingHeader || phase_ == Phase::kLingering) Close();
+  }
+
+  void Close() {
+    if (phase_ == Phase::kClosed) return;
+    phase_ = Phase::kClosed;
+    stream_.close();
+    Unregister();
+  }
+
+  // Any thread. Sends `response` for the request being handled, on the strand.
+  void PostReply(Response&& response) {
+    core_->posting.fetch_add(1);
+    if (!core_->closed.load()) {
+      asio::dispatch(stream_.get_executor(),
+                     [self = shared_from_this(), r = std::move(response)]() mutable {
+                       self->WriteResponse(std::move(r));
+                     });
+    }
+    core_->posting.fetch_sub(1);
+  }
+
+  auto executor() { return stream_.get_executor(); }  // immutable: safe from any thread
+
+ private:
+  enum class Phase { kReadingHeader, kReadingBody, kHandling, kWriting, kLingering, kClosed };
+
+  void Unregister() {
+    if (!registered_.exchange(false)) return;
+    std::lock_guard lock(core_->mu);
+    core_->connections.erase(this);
+    if (core_->connections.empty()) core_->drained.notify_all();
+  }
+
+  void Begin() {
+    beast::error_code ec;
+    stream_.socket().set_option(tcp::no_delay(true), ec);
+    auto peer = stream_.socket().remote_endpoint(ec);
+    if (!ec) remote_address_ = FormatEndpoint(peer.address().to_string(), peer.port());
+    ReadHeader();
+  }
+
+  // Reads only the header first so that a declared body over the limit is
+  // refused before a byte of it is read.
+  void ReadHeader() {
+    if (core_->stopping.load()) {
+      Close();
+      return;
+    }
+    phase_ = Phase::kReadingHeader;
+    // Reading a large body grows the buffer; an idle connection (agents keep
+    // thousands open) should not keep that memory.
+    if (buffer_.size() == 0 && buffer_.capacity() > kIdleBufferBytes) buffer_.shrink_to_fit();
+    parser_.emplace();
+    parser_->header_limit(kMaxHeaderBytes);
+    parser_->body_limit(core_->options.max_body_bytes);
+    stream_.expires_after(std::chrono::seconds(core_->options.idle_timeout_seconds));
+    bhttp::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+  }
+
+  void OnHeader(beast::error_code ec) {
+    if (ec) return OnReadError(ec);
+    // Beast already fails the header read with body_limit when Content-Length
+    // is too large; this check keeps the rule visible and independent of that.
+    auto length = parser_->content_length();
+    if (length && *length > core_->options.max_body_bytes) return RefuseTooLarge();
+    if (parser_->is_done()) return OnRequest();
+
+    phase_ = Phase::kReadingBody;
+    const auto& req = parser_->get();
+    auto expect = req[bhttp::field::expect];
+    if (req.version() >= 11 && EqualsIgnoreCase(expect, "100-continue")) {
+      // The client waits for this before sending the body (curl, some SDKs).
+      stream_.expires_after(std::chrono::seconds(core_->options.idle_timeout_seconds));
+      asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
+                        [self = shared_from_this()](beast::error_code ec, size_t) {
+                          if (ec) return self->Close();
+                          self->ReadBody();
+                        });
+      return;
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
+    stream_.expires_after(std::chrono::seconds(core_->options.idle_timeout_seconds));
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      [self = shared_from_this()](beast::error_code ec, size_t) {
+                        if (ec) return self->OnReadError(ec);
+                        self->OnRequest();
+                      });
+  }
+
+  void OnReadError(beast::error_code ec) {
+    if (ec == bhttp::error::body_limit) return RefuseTooLarge();
+    if (ec == bhttp::error::header_limit) {
+      return WriteError(ErrorResponse(431, "request header fields too large"));
+    }
+    // Clean closes, truncated messages, timeouts and socket errors end the
+    // connection silently: nobody is left to read a reply.
+    if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message ||
+        ec.category() != bhttp::make_error_code(bhttp::error::bad_method).category()) {
+      return Close();
+    }
+    WriteError(ErrorResponse(400, "malformed request: " + ec.message()));
+  }
+
+  void RefuseTooLarge() {
+    WriteError(ErrorResponse(413, "request body larger than " +
+                                      std::to_string(core_->options.max_body_bytes) + " bytes"));
+  }
+
+  // Replies to a request the server refused itself and closes: its body, if
+  // any, was not read, so the stream cannot carry another request.
+  void WriteError(Response&& response) {
+    phase_ = Phase::kHandling;
+    head_request_ = false;
+    close_after_reply_ = true;
+    linger_ = true;
+    WriteResponse(std::move(response));
+  }
+
+  void OnRequest() {
+    auto message = parser_->release();
+    phase_ = Phase::kHandling;
+    head_request_ = message.method() == bhttp::verb::head;
+    close_after_reply_ = !message.keep_alive();
+    keep_alive_header_ = message.version() < 11 && message.keep_alive();
+    linger_ = false;
+
+    Request request;
+    request.method = message.method_string();
+    request.target = message.target();
+    for (const auto& field : message) {
+      request.headers.emplace_back(ToLower(field.name_string()), field.value());
+    }
+    request.body = std::move(message.body());
+    request.remote_address = remote_address_;
+
+    // The handler may take as long as it needs (a durable write); the write
+    // of its reply gets a fresh timeout.
+    stream_.expires_never();
+    Responder responder = [state = std::make_shared<ReplyState>(shared_from_this())](
+                              Response response) { state->Answer(std::move(response)); };
+    try {
+      core_->handler(std::move(request), std::move(responder));
+    } catch (const std::exception& e) {
+      // The Responder was destroyed while unwinding, which replied 500.
+      LogError("http handler threw", {{"error", e.what()}});
+    } catch (...) {
+      LogError("http handler threw", {{"error", "unknown exception"}});
+    }
+  }
+
+  // Owned by every copy of one request's Responder. If all copies are dropped
+  // unanswered (a handler bug) the client gets a 500 instead of a hang.
+  class ReplyState {
+   public:
+    explicit ReplyState(std::shared_ptr<Connection> c) : connection_(std::move(c)) {}
+    ReplyState(const ReplyState&) = delete;
+    ReplyState& operator=(const ReplyState&) = delete;
+    ~ReplyState() {
+      if (!answered_.exchange(true)) {
+        connection_->PostReply(ErrorResponse(500, "handler dropped the request"));
+      }
+    }
+
+    void Answer(Response&& response) {
+      if (answered_.exchange(true)) {
+        LogWarn("http responder called more than once; reply ignored");
+        return;
+      }
+      connection_->PostReply(std::move(response));
+    }
+
+   private:
+    std::shared_ptr<Connection> connection_;
+    std::atomic<bool> answered_{false};
+  };
+
+  void WriteResponse(Response&& response) {
+    // A force-closed connection (Stop's grace period ran out) drops late replies.
+    if (phase_ != Phase::kHandling) return;
+    phase_ = Phase::kWriting;
+    bool close = close_after_reply_ || core_->stopping.load();
+    bool send_body = SerializeHead(response, &close);
+    body_ = std::move(response.body);
+
+    std::array<asio::const_buffer, 2> buffers{
+        asio::buffer(head_), send_body ? asio::buffer(body_) : asio::const_buffer()};
+    stream_.expires_after(std::chrono::seconds(core_->options.idle_timeout_seconds));
+    asio::async_write(stream_, buffers,
+                      [self = shared_from_this(), close](beast::error_code ec, size_t) {
+                        self->OnWritten(ec, close);
+                      });
+  }
+
+  // Writes the status line and headers into head_ (its capacity is reused
+  // across requests). Returns whether the body is to be sent; sets *close if
+  // the handler asked to close the connection.
+  bool SerializeHead(const Response& response, bool* close) {
+    int status = response.status;
+    if (status < 100 || status > 999) status = 500;
+    // 1xx and 204 carry neither body nor Content-Length; 304 and replies to
+    // HEAD describe a body they do not carry.
+    bool bodiless = status < 200 || status == 204;
+    bool send_body = !bodiless && status != 304 && !head_request_;
+    const std::string* declared_length = nullptr;
+
+    head_.clear();
+    head_ += "HTTP/1.1 ";
+    AppendNumber(head_, status);
+    head_ += ' ';
+    std::string_view reason = bhttp::obsolete_reason(static_cast<bhttp::status>(status));
+    head_ += reason == "<unknown-status>" ? std::string_view("Unknown") : reason;
+    head_ += "\r\n";
+    for (const auto& [name, value] : response.headers) {
+      if (EqualsIgnoreCase(name, "content-length")) {
+        declared_length = &value;
+        continue;
+      }
+      if (EqualsIgnoreCase(name, "connection")) {
+        if (EqualsIgnoreCase(value, "close")) *close = true;
+        continue;
+      }
+      // The server frames the body itself; a handler's framing would contradict it.
+      if (EqualsIgnoreCase(name, "transfer-encoding")) continue;
+      if (name.empty() || !SafeHeaderText(name) || !SafeHeaderText(value)) continue;
+      head_ += name;
+      head_ += ": ";
+      head_ += value;
+      head_ += "\r\n";
+    }
+    if (!bodiless) {
+      // For HEAD and 304 the handler may state the length of the body it
+      // did not produce; otherwise the length is always the body's own.
+      if (!send_body && declared_length && AllDigits(*declared_length)) {
+        head_ += "Content-Length: ";
+        head_ += *declared_length;
+        head_ += "\r\n";
+      } else if (send_body || status != 304) {
+        head_ += "Content-Length: ";
+        AppendNumber(head_, response.body.size());
+        head_ += "\r\n";
+      }
+    }
+    if (*close) {
+      head_ += "Connection: close\r\n";
+    } else if (keep_alive_header_) {
+      head_ += "Connection: keep-alive\r\n";  // HTTP/1.0 clients need it said
+    }
+    head_ += "\r\n";
+    return send_body;
+  }
+
+  void OnWritten(beast::error_code ec, bool close) {
+    body_.clear();
+    if (ec) return Close();
+    if (!close) return ReadHeader();
+    if (linger_) return Linger();
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    Close();
+  }
+
+  void Linger() {
+    phase_ = Phase::kLingering;
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    buffer_.clear();
+    stream_.expires_after(kLingerTime);  // one deadline for the whole drain
+    DrainSome();
+  }
+
+  void DrainSome() {
+    stream_.async_read_some(buffer_.prepare(kLingerReadBytes),
+                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                              if (ec) return self->Close();
+                              self->DrainSome();
+                            });
+  }
+
+  std::shared_ptr<ServerCore> core_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;  // kept across requests: it may hold the next pipelined one
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::string head_;
+  std::string body_;
+  std::string remote_address_;
+  Phase phase_ = Phase::kReadingHeader;
+  bool head_request_ = false;
+  bool close_after_reply_ = false;
+  bool keep_alive_header_ = false;
+  bool linger_ = false;
+  std::atomic<bool> registered_{false};  // also read by the destructor, on any thread
+};
+
+// Runs on the acceptor's strand. A raw pointer is enough: the server holds the
+// core until its I/O threads have ended, and with them every accept.
+void Accept(ServerCore* core) {
+  core->acceptor.async_accept(
+      asio::make_strand(core->io_context), [core](beast::error_code ec, tcp::socket socket) {
+        if (core->stopping.load() || ec == asio::error::operation_aborted) return;
+        if (ec) {
+          // Usually out of file descriptors: retrying at once would spin.
+          LogWarn("http accept failed", {{"error", ec.message()}});
+          core->accept_retry.expires_after(std::chrono::milliseconds(50));
+          core->accept_retry.async_wait([core](beast::error_code wait_ec) {
+            if (!wait_ec && !core->stopping.load()) Accept(core);
+          });
+          return;
+        }
+        std::make_shared<Connection>(core->shared_from_this(), std::move(socket))->Start();
+        Accept(core);
+      });
+}
+
+class BeastServer : public Server {
+ public:
+  BeastServer(std::shared_ptr<ServerCore> core, uint16_t port)
+      : core_(std::move(core)), port_(port), work_(core_->io_context.get_executor()) {}
+
+  ~BeastServer() override { Stop(); }
+
+  void Run(int threads) {
+    for (int i = 0; i < threads; ++i) {
+      threads_.emplace_back([core = core_] {
+        for (;;) {
+          try {
+            core->io_context.run();
+            return;
+          } catch (const std::exception& e) {
+            LogError("http I/O thread caught exception", {{"error", e.what()}});
+          }
+        }
+      });
+    }
+  }
+
+  uint16_t port() const override { return port_; }
+
+  void Stop() override {
+    std::lock_guard stop_lock(stop_mu_);  // a second caller returns once the first is done
+    if (stopped_) return;
+    stopped_ = true;
+
+    {
+      std::lock_guard lock(core_->mu);
+      core_->stopping.store(true);
+    }
+    asio::post(core_->acceptor.get_executor(), [core = core_] {
+      beast::error_code ignored;
+      core->acceptor.close(ignored);
+      core->accept_retry.cancel();
+    });
+    for (auto& c : core_->SnapshotConnections()) {
+      asio::post(c->executor(), [c] { c->CloseIfIdle(); });
+    }
+
+    {
+      std::unique_lock lock(core_->mu);
+      core_->drained.wait_for(lock, std::chrono::seconds(core_->options.stop_grace_seconds),
+                              [&] { return core_->connections.empty(); });
+    }
+
+    core_->closed.store(true);
+    while (core_->posting.load() != 0) std::this_thread::yield();
+    auto stuck = core_->SnapshotConnections();
+    if (!stuck.empty()) {
+      LogWarn("http stop: closing requests still in flight",
+              {{"count", std::to_string(stuck.size())}});
+    }
+    for (auto& c : stuck) asio::post(c->executor(), [c] { c->Close(); });
+    stuck.clear();
+
+    // With every socket closed and the work guard gone, run() returns once
+    // the last completion handler has run.
+    work_.reset();
+    for (auto& t : threads_) {
+      if (t.get_id() == std::this_thread::get_id()) {
+        t.detach();  // Stop() from a handler: cannot join itself
+      } else {
+        t.join();
+      }
+    }
+    threads_.clear();
+  }
+
+ private:
+  std::shared_ptr<ServerCore> core_;
+  const uint16_t port_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  std::vector<std::thread> threads_;
+  std::mutex stop_mu_;
+  bool stopped_ = false;  // guarded by stop_mu_
+};
+
+}  // namespace
+
+StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options, Handler handler) {
+  auto fail = [&](std::string_view why) {
+    return Unavailable("listen " + options.listen + ": " + std::string(why));
+  };
+  auto hostport = SplitHostPort(options.listen);
+  if (!hostport.ok()) return hostport.status().WithContext("listen " + options.listen);
+  if (!handler) return InvalidArgument("http server needs a handler");
+
+  int threads = std::max(1, options.threads);
+  auto core = std::make_shared<ServerCore>(options, std::move(handler), threads);
+
+  beast::error_code ec;
+  tcp::endpoint endpoint;
+  const auto& [host, port] = *hostport;
+  if (host.empty()) {
+    endpoint = tcp::endpoint(tcp::v4(), port);
+  } else {
+    auto address = asio::ip::make_address(host, ec);
+    if (ec) {
+      tcp::resolver resolver(core->io_context);
+      auto results = resolver.resolve(host, std::to_string(port), ec);
+      if (ec) return fail(ec.message());
+      if (results.empty()) return fail("no address");
+      endpoint = results.begin()->endpoint();
+    } else {
+      endpoint = tcp::endpoint(address, port);
+    }
+  }
+
+  auto& acceptor = core->acceptor;
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return fail(ec.message());
+  uint16_t bound_port = acceptor.local_endpoint(ec).port();
+  if (ec) return fail(ec.message());
+
+  auto server = std::make_unique<BeastServer>(core, bound_port);
+  asio::post(acceptor.get_executor(), [raw = core.get()] { Accept(raw); });
+  server->Run(threads);
+  return std::unique_ptr<Server>(std::move(server));
+}
+
+}  // namespace berth::http

@@ -1,0 +1,349 @@
+#include "model/service_model.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <string>
+
+namespace berth::model {
+namespace {
+
+using testing::HasSubstr;
+
+// A RegisterTaskDefinition body with two containers, valid as it stands;
+// cases replace a part of it.
+constexpr char kTwoContainers[] = R"({
+  "family": "train",
+  "containerDefinitions": [
+    {"name": "main", "image": "trainer:1", "memory": 512},
+    {"name": "sidecar", "image": "logger:1", "memory": 64}
+  ]})";
+
+std::string Containers(const std::string& second) {
+  return R"({"family": "train", "containerDefinitions": [
+      {"name": "main", "image": "trainer:1", "memory": 512}, )" +
+         second + "]}";
+}
+
+struct ValidationCase {
+  const char* name;
+  const char* operation;
+  std::string body;
+  const char* type;     // "" when the body is valid
+  const char* message;  // a part of the expected message
+};
+
+std::string CaseName(const testing::TestParamInfo<ValidationCase>& info) { return info.param.name; }
+
+class EcsValidationTest : public testing::TestWithParam<ValidationCase> {};
+
+TEST_P(EcsValidationTest, ReportsTheFirstErrorWithItsPath) {
+  const ValidationCase& c = GetParam();
+  boost::json::value body = boost::json::parse(c.body);
+  std::optional<ApiError> error = ServiceModel::Ecs().ValidateInput(c.operation, body);
+  if (std::string(c.type).empty()) {
+    EXPECT_FALSE(error.has_value()) << error->type << ": " << error->message;
+    return;
+  }
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->type, c.type);
+  EXPECT_THAT(error->message, HasSubstr(c.message));
+}
+
+std::string Tags(int count) {
+  std::string tags = "[";
+  for (int i = 0; i < count; ++i) {
+    if (i > 0) tags += ",";
+    tags += R"({"key": "k)" + std::to_string(i) + R"(", "value": "v"})";
+  }
+  return tags + "]";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    RegisterTaskDefinition, EcsValidationTest,
+    testing::Values(
+        ValidationCase{"Valid", "RegisterTaskDefinition", kTwoContainers, "", ""},
+        ValidationCase{"BodyIsNotAnObject", "RegisterTaskDefinition", "[1, 2]",
+                       "SerializationException", "request body: expected object, found array"},
+        ValidationCase{"TopLevelWrongType", "RegisterTaskDefinition",
+                       R"({"family": 7, "containerDefinitions": []})", "SerializationException",
+                       "family: expected string, found integer"},
+        ValidationCase{"NestedWrongType", "RegisterTaskDefinition",
+                       Containers(R"({"name": "s", "image": "i", "memory": "64"})"),
+                       "SerializationException",
+                       "containerDefinitions[1].memory: expected integer, found string"},
+        ValidationCase{"DeeplyNestedWrongType", "RegisterTaskDefinition",
+                       Containers(R"({"name": "s", "image": "i", "memory": 64,
+                           "linuxParameters": {"devices": [{"hostPath": "/dev/neuron0",
+                               "permissions": ["read", 1]}]}})"),
+                       "SerializationException",
+                       "containerDefinitions[1].linuxParameters.devices[0].permissions[1]: "
+                       "expected string, found integer"},
+        ValidationCase{"ListGivenAnObject", "RegisterTaskDefinition",
+                       R"({"family": "f", "containerDefinitions": {"name": "x"}})",
+                       "SerializationException",
+                       "containerDefinitions: expected array, found object"},
+        ValidationCase{"BooleanAsString", "RegisterTaskDefinition",
+                       Containers(R"({"name": "s", "image": "i", "essential": "true"})"),
+                       "SerializationException",
+                       "containerDefinitions[1].essential: expected boolean, found string"},
+        ValidationCase{"MapValueWrongType", "RegisterTaskDefinition",
+                       Containers(R"({"name": "s", "image": "i", "dockerLabels": {"team": 1}})"),
+                       "SerializationException",
+                       "containerDefinitions[1].dockerLabels.team: expected string, found integer"},
+        ValidationCase{"IntegerOutOf32Bits", "RegisterTaskDefinition",
+                       Containers(R"({"name": "s", "image": "i", "memory": 3000000000})"),
+                       "SerializationException", "expected a 32-bit integer, found 3000000000"},
+        ValidationCase{"FractionForInteger", "RegisterTaskDefinition",
+                       Containers(R"({"name": "s", "image": "i", "memory": 64.5})"),
+                       "SerializationException", "expected integer, found number"},
+        ValidationCase{"IntegralDoubleForInteger", "RegisterTaskDefinition",
+                       Containers(R"({"name": "s", "image": "i", "memory": 512.0})"), "", ""},
+        ValidationCase{"RequiredMissing", "RegisterTaskDefinition",
+                       R"({"containerDefinitions": []})", "InvalidParameterException",
+                       "1 validation error detected: Value null at 'family' failed to satisfy "
+                       "constraint: Member must not be null"},
+        ValidationCase{"RequiredNull", "RegisterTaskDefinition",
+                       R"({"family": null, "containerDefinitions": []})",
+                       "InvalidParameterException", "Value null at 'family'"},
+        ValidationCase{"NestedRequiredMissing", "RegisterTaskDefinition",
+                       Containers(R"({"name": "s", "image": "i",
+                           "linuxParameters": {"devices": [{"containerPath": "/dev/x"}]}})"),
+                       "InvalidParameterException",
+                       "Value null at 'containerDefinitions[1].linuxParameters.devices[0]."
+                       "hostPath' failed to satisfy constraint: Member must not be null"},
+        ValidationCase{"NullListElement", "RegisterTaskDefinition",
+                       Containers(R"({"name": "s", "image": "i", "command": ["a", null]})"),
+                       "InvalidParameterException",
+                       "Value null at 'containerDefinitions[1].command[1]'"},
+        ValidationCase{"EnumBadValue", "RegisterTaskDefinition",
+                       R"({"family": "f", "containerDefinitions": [], "networkMode": "bogus"})",
+                       "InvalidParameterException",
+                       "Value 'bogus' at 'networkMode' failed to satisfy constraint: Member must "
+                       "satisfy enum value set: [bridge, host, awsvpc, none]"},
+        ValidationCase{"NeuronDeviceIsAResourceType", "RegisterTaskDefinition",
+                       Containers(R"({"name": "s", "image": "i", "resourceRequirements":
+                           [{"type": "NeuronDevice", "value": "2"}]})"),
+                       "", ""},
+        ValidationCase{"UnknownResourceTypeListsTheExtension", "RegisterTaskDefinition",
+                       Containers(R"({"name": "s", "image": "i", "resourceRequirements":
+                           [{"type": "TPU", "value": "2"}]})"),
+                       "InvalidParameterException",
+                       "at 'containerDefinitions[1].resourceRequirements[0].type' failed to "
+                       "satisfy constraint: Member must satisfy enum value set: [GPU, "
+                       "InferenceAccelerator, NeuronDevice]"},
+        ValidationCase{"FiftyTagsAreAllowed", "RegisterTaskDefinition",
+                       R"({"family": "f", "containerDefinitions": [], "tags": )" + Tags(50) + "}",
+                       "", ""},
+        ValidationCase{"TooManyTags", "RegisterTaskDefinition",
+                       R"({"family": "f", "containerDefinitions": [], "tags": )" + Tags(51) + "}",
+                       "InvalidParameterException",
+                       "Value with 51 items at 'tags' failed to satisfy constraint: Member must "
+                       "have length less than or equal to 50"},
+        ValidationCase{"TagKeyTooLong", "RegisterTaskDefinition",
+                       R"({"family": "f", "containerDefinitions": [], "tags": [{"key": ")" +
+                           std::string(129, 'k') + R"("}]})",
+                       "InvalidParameterException",
+                       "at 'tags[0].key' failed to satisfy constraint: Member must have length "
+                       "less than or equal to 128"},
+        ValidationCase{"TagKeyEmpty", "RegisterTaskDefinition",
+                       R"({"family": "f", "containerDefinitions": [], "tags": [{"key": ""}]})",
+                       "InvalidParameterException",
+                       "Value '' at 'tags[0].key' failed to satisfy constraint: Member must have "
+                       "length greater than or equal to 1"},
+        ValidationCase{"TagKeyPattern", "RegisterTaskDefinition",
+                       R"({"family": "f", "containerDefinitions": [], "tags": [{"key": "a#b"}]})",
+                       "InvalidParameterException",
+                       "Value 'a#b' at 'tags[0].key' failed to satisfy constraint: Member must "
+                       "satisfy regular expression pattern"}),
+    CaseName);
+
+INSTANTIATE_TEST_SUITE_P(
+    OtherOperations, EcsValidationTest,
+    testing::Values(
+        ValidationCase{"NumericRange", "CreateService",
+                       R"({"serviceName": "s", "capacityProviderStrategy":
+                           [{"capacityProvider": "p", "weight": 1001}]})",
+                       "InvalidParameterException",
+                       "Value '1001' at 'capacityProviderStrategy[0].weight' failed to satisfy "
+                       "constraint: Member must have value less than or equal to 1000"},
+        ValidationCase{"TimestampAsEpochSeconds", "SubmitTaskStateChange",
+                       R"({"pullStartedAt": 1700000000.5})", "", ""},
+        ValidationCase{"TimestampAsBoolean", "SubmitTaskStateChange", R"({"pullStartedAt": true})",
+                       "SerializationException", "pullStartedAt: expected timestamp"},
+        ValidationCase{"NeuronPlatformDevice", "RegisterContainerInstance",
+                       R"({"platformDevices": [{"id": "0", "type": "NEURON_DEVICE"}]})", "", ""},
+        ValidationCase{"UnknownOperation", "LaunchRockets", "{}", "UnknownOperationException",
+                       "LaunchRockets"}),
+    CaseName);
+
+TEST(ServiceModel, EcsModelDescribesTheService) {
+  const ServiceModel& ecs = ServiceModel::Ecs();
+  EXPECT_EQ(ecs.target_prefix(), "AmazonEC2ContainerServiceV20141113");
+  EXPECT_TRUE(ecs.HasOperation("RegisterTaskDefinition"));
+  EXPECT_TRUE(ecs.HasOperation("RunTask"));
+  EXPECT_FALSE(ecs.HasOperation("runtask"));
+  EXPECT_GT(ecs.OperationNames().size(), 50u);
+  EXPECT_EQ(&ecs, &ServiceModel::Ecs());
+}
+
+TEST(ServiceModel, EveryModelPatternIsEnforced) {
+  EXPECT_THAT(ServiceModel::Ecs().UnenforcedPatterns(), testing::IsEmpty());
+  EXPECT_THAT(ServiceModel::Ecr().UnenforcedPatterns(), testing::IsEmpty());
+}
+
+TEST(ServiceModel, UnknownAndNullMembersAreRemovedAndOrderKept) {
+  boost::json::value body = boost::json::parse(R"({
+    "zeta": 1, "family": "f", "bogus": {"deep": [1, 2]}, "taskRoleArn": null,
+    "containerDefinitions": [{"name": "a", "notAField": true, "image": "i", "memory": 6}]})");
+  ASSERT_FALSE(ServiceModel::Ecs().ValidateInput("RegisterTaskDefinition", body));
+  EXPECT_EQ(boost::json::serialize(body),
+            R"({"family":"f","containerDefinitions":[{"name":"a","image":"i","memory":6}]})");
+}
+
+TEST(ServiceModel, IntegralDoublesBecomeIntegers) {
+  boost::json::value body = boost::json::parse(Containers(R"({"name": "s", "memory": 512.0})"));
+  ASSERT_FALSE(ServiceModel::Ecs().ValidateInput("RegisterTaskDefinition", body));
+  const boost::json::value& memory = body.at("containerDefinitions").at(1).at("memory");
+  ASSERT_TRUE(memory.is_int64());
+  EXPECT_EQ(memory.get_int64(), 512);
+}
+
+TEST(ServiceModel, HostileNestingInUnknownMembersIsDroppedNotWalked) {
+  std::string deep = std::string(30, '[') + std::string(30, ']');
+  boost::json::value body = boost::json::parse(R"({"cluster": "c", "junk": )" + deep + "}");
+  ASSERT_FALSE(ServiceModel::Ecs().ValidateInput("ListTasks", body));
+  EXPECT_EQ(boost::json::serialize(body), R"({"cluster":"c"})");
+}
+
+TEST(ServiceModel, LongValuesAreCutInMessages) {
+  boost::json::value body = boost::json::parse(R"({"family": "f", "containerDefinitions": [],
+      "networkMode": ")" + std::string(5000, 'x') +
+                                               R"("})");
+  auto error = ServiceModel::Ecs().ValidateInput("RegisterTaskDefinition", body);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_LT(error->message.size(), 400u);
+  EXPECT_THAT(error->message, HasSubstr("xxx...'"));
+}
+
+// A model with a recursive shape, which neither ECS nor ECR has, to reach
+// the depth limit.
+constexpr char kRecursiveModel[] = R"({
+  "targetPrefix": "Test",
+  "operations": {"Nest": "Node", "Ping": null},
+  "shapes": {
+    "Node": {"type": "structure", "members": {"child": "Node", "items": "Nodes", "n": "Int"},
+             "required": ["n"]},
+    "Nodes": {"type": "list", "member": "Node", "max": 3},
+    "Int": {"type": "integer", "min": 1}
+  }})";
+
+std::string Nested(int depth) {
+  std::string json;
+  for (int i = 0; i < depth; ++i) json += R"({"n": 1, "child": )";
+  json += R"({"n": 1})";
+  json += std::string(depth, '}');
+  return json;
+}
+
+TEST(ServiceModel, DepthIsLimited) {
+  auto model = ServiceModel::FromCompactJson(kRecursiveModel);
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+
+  boost::json::parse_options options;
+  options.max_depth = 1000;
+  boost::json::value ok = boost::json::parse(Nested(ServiceModel::kMaxDepth - 1), {}, options);
+  EXPECT_FALSE((*model)->ValidateInput("Nest", ok));
+
+  boost::json::value deep = boost::json::parse(Nested(200), {}, options);
+  auto error = (*model)->ValidateInput("Nest", deep);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->type, "SerializationException");
+  EXPECT_THAT(error->message, HasSubstr("nested deeper than 64 levels"));
+  EXPECT_THAT(error->message, HasSubstr("child.child.child"));
+}
+
+TEST(ServiceModel, OperationWithoutInputTakesAnyObject) {
+  auto model = ServiceModel::FromCompactJson(kRecursiveModel);
+  ASSERT_TRUE(model.ok());
+  boost::json::value body = boost::json::parse(R"({"x": 1})");
+  EXPECT_FALSE((*model)->ValidateInput("Ping", body));
+  EXPECT_EQ(boost::json::serialize(body), "{}");
+}
+
+TEST(ServiceModel, ExtraEnumValuesOnlyForEnumShapes) {
+  auto model = ServiceModel::FromCompactJson(kRecursiveModel);
+  ASSERT_TRUE(model.ok());
+  EXPECT_EQ((*model)->AllowExtraEnumValue("Int", "x").code(), StatusCode::kNotFound);
+  EXPECT_EQ((*model)->AllowExtraEnumValue("Missing", "x").code(), StatusCode::kNotFound);
+}
+
+TEST(ServiceModel, MalformedModelsAreRefused) {
+  for (const char* json :
+       {"[]", "{}", R"({"targetPrefix": "T", "operations": {}, "shapes": {"A": {"type": "x"}}})",
+        R"({"targetPrefix": "T", "operations": {"Op": "Missing"}, "shapes": {}})",
+        R"({"targetPrefix": "T", "operations": {},
+            "shapes": {"L": {"type": "list", "member": "Missing"}}})",
+        R"({"targetPrefix": "T", "operations": {},
+            "shapes": {"S": {"type": "structure", "members": {}, "required": ["a"]}}})"}) {
+    EXPECT_FALSE(ServiceModel::FromCompactJson(json).ok()) << json;
+  }
+}
+
+struct EcrCase {
+  const char* name;
+  const char* operation;
+  const char* body;
+  const char* type;
+  const char* message;
+};
+
+class EcrValidationTest : public testing::TestWithParam<EcrCase> {};
+
+TEST_P(EcrValidationTest, AppliesEcrConstraints) {
+  const EcrCase& c = GetParam();
+  boost::json::value body = boost::json::parse(c.body);
+  std::optional<ApiError> error = ServiceModel::Ecr().ValidateInput(c.operation, body);
+  if (std::string(c.type).empty()) {
+    EXPECT_FALSE(error.has_value()) << error->type << ": " << error->message;
+    return;
+  }
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->type, c.type);
+  EXPECT_THAT(error->message, HasSubstr(c.message));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Ecr, EcrValidationTest,
+    testing::Values(
+        EcrCase{"ValidRepository", "CreateRepository", R"({"repositoryName": "team/trainer"})", "",
+                ""},
+        EcrCase{"UppercaseRepository", "CreateRepository", R"({"repositoryName": "Team"})",
+                "InvalidParameterException",
+                "Value 'Team' at 'repositoryName' failed to satisfy constraint: Member must "
+                "satisfy regular expression pattern: (?:[a-z0-9]+"},
+        EcrCase{"ShortRepository", "CreateRepository", R"({"repositoryName": "a"})",
+                "InvalidParameterException", "length greater than or equal to 2"},
+        EcrCase{"RegistryIdDigits", "DescribeRepositories", R"({"registryId": "12345"})",
+                "InvalidParameterException", "at 'registryId'"},
+        EcrCase{"Blob", "UploadLayerPart",
+                R"({"repositoryName": "r1", "uploadId": "0f6e9a1c-5b2d-4c3e-8f7a-123456789abc",
+                    "partFirstByte": 0, "partLastByte": 2, "layerPartBlob": "YWJj"})",
+                "", ""},
+        EcrCase{"BlobNotBase64", "UploadLayerPart",
+                R"({"repositoryName": "r1", "uploadId": "0f6e9a1c-5b2d-4c3e-8f7a-123456789abc",
+                    "partFirstByte": 0, "partLastByte": 2, "layerPartBlob": "a b!"})",
+                "SerializationException", "layerPartBlob: expected base64-encoded string"},
+        EcrCase{"NegativeLong", "UploadLayerPart",
+                R"({"repositoryName": "r1", "uploadId": "0f6e9a1c-5b2d-4c3e-8f7a-123456789abc",
+                    "partFirstByte": -1, "partLastByte": 2, "layerPartBlob": ""})",
+                "InvalidParameterException",
+                "at 'partFirstByte' failed to satisfy constraint: Member must have value greater "
+                "than or equal to 0"}),
+    [](const testing::TestParamInfo<EcrCase>& info) { return std::string(info.param.name); });
+
+}  // namespace
+}  // namespace berth::model

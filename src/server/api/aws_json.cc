@@ -1,0 +1,107 @@
+#include "server/api/aws_json.h"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "common/ids.h"
+#include "common/log.h"
+
+namespace berth::server::api {
+
+namespace {
+
+constexpr std::string_view kContentType = "application/x-amz-json-1.1";
+
+int StatusFor(std::string_view type) {
+  if (type == "ServerException" || type == "InternalFailure") return 500;
+  if (type == "MissingAuthenticationTokenException" || type == "UnrecognizedClientException" ||
+      type == "InvalidSignatureException" || type == "IncompleteSignatureException" ||
+      type == "AccessDeniedException") {
+    return 403;
+  }
+  return 400;
+}
+
+http::Response JsonResponse(int status, std::string body, std::string_view request_id) {
+  http::Response response;
+  response.status = status;
+  response.headers.emplace_back("content-type", std::string(kContentType));
+  response.headers.emplace_back("x-amzn-requestid", std::string(request_id));
+  response.body = std::move(body);
+  return response;
+}
+
+}  // namespace
+
+http::Response ErrorResponse(std::string_view type, std::string_view message,
+                             std::string_view request_id, int status) {
+  boost::json::object body;
+  body["__type"] = type;
+  body["message"] = message;
+  return JsonResponse(status ? status : StatusFor(type), boost::json::serialize(body), request_id);
+}
+
+bool AwsJsonEndpoint::Accepts(const http::Request& request) {
+  return request.method == "POST" && request.Path() == "/" &&
+         request.Header("x-amz-target") != nullptr;
+}
+
+void AwsJsonEndpoint::Handle(http::Request&& request, http::Responder respond) {
+  const std::string request_id = NewUuid();
+  auto refuse = [&](std::string_view type, std::string_view message) {
+    respond(ErrorResponse(type, message, request_id));
+  };
+
+  auto identity = http::VerifySigV4(request, secrets_, clock_.NowSeconds());
+  if (auto* error = std::get_if<http::SigV4Error>(&identity)) {
+    return refuse(error->type, error->message);
+  }
+
+  // "AmazonEC2ContainerServiceV20141113.RegisterTaskDefinition"
+  std::string_view target = *request.Header("x-amz-target");
+  size_t dot = target.rfind('.');
+  std::string_view prefix = dot == std::string_view::npos ? "" : target.substr(0, dot);
+  std::string_view operation = dot == std::string_view::npos ? target : target.substr(dot + 1);
+  JsonService* service = nullptr;
+  for (JsonService* s : services_) {
+    if (s->Model().target_prefix() == prefix) service = s;
+  }
+  if (service == nullptr || !service->Model().HasOperation(operation) ||
+      !service->Implements(operation)) {
+    return refuse("UnknownOperationException",
+                  "Operation " + std::string(target) + " is not supported by this server");
+  }
+
+  boost::json::value input;
+  if (request.body.empty()) {
+    input = boost::json::object();
+  } else {
+    boost::system::error_code ec;
+    input = boost::json::parse(request.body, ec);
+    if (ec)
+      return refuse("SerializationException", "request body is not valid JSON: " + ec.message());
+  }
+  if (auto error = service->Model().ValidateInput(operation, input)) {
+    return refuse(error->type, error->message);
+  }
+
+  CallContext context;
+  context.access_key_id = std::get<http::SigV4Identity>(identity).access_key_id;
+  context.now_millis = clock_.NowMillis();
+  Reply reply;
+  try {
+    reply = service->Call(operation, input.as_object(), context);
+  } catch (const ApiException& e) {
+    return refuse(e.error().type, e.error().message);
+  } catch (const std::exception& e) {
+    LogError("operation failed", {{"operation", std::string(operation)}, {"error", e.what()}});
+    return refuse("ServerException", "internal error in " + std::string(operation));
+  }
+  std::string body = boost::json::serialize(reply.body);
+  tracker_.WhenDurable(reply.commit_seq, [respond = std::move(respond), body = std::move(body),
+                                          request_id]() mutable {
+    respond(JsonResponse(200, std::move(body), request_id));
+  });
+}
+
+}  // namespace berth::server::api

@@ -1,0 +1,154 @@
+#include "server/api/ecs_api.h"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <cstdio>
+#include <mutex>
+
+#include "common/crypto.h"
+#include "common/log.h"
+#include "model/service_model.h"
+#include "server/api/json_util.h"
+
+namespace berth::server::api {
+
+namespace json = boost::json;
+
+namespace {
+constexpr std::string_view kClustersPrefix = "ecs/clusters/";
+constexpr std::string_view kTaskDefinitionsPrefix = "ecs/taskdefs/";
+constexpr std::string_view kInstancesPrefix = "ecs/instances/";
+constexpr std::string_view kPageTokenKey = "meta/page-token-key";
+}  // namespace
+
+EcsApi::EcsApi(store::Store& store, CommitTracker& tracker, ArnScope scope)
+    : store_(store), tracker_(tracker), scope_(std::move(scope)) {}
+
+const model::ServiceModel& EcsApi::Model() const { return model::ServiceModel::Ecs(); }
+
+const std::unordered_map<std::string_view, EcsApi::Operation>& EcsApi::Operations() {
+  static const std::unordered_map<std::string_view, Operation> operations = {
+      {"CreateCluster", &EcsApi::CreateCluster},
+      {"DescribeClusters", &EcsApi::DescribeClusters},
+      {"ListClusters", &EcsApi::ListClusters},
+      {"UpdateCluster", &EcsApi::UpdateCluster},
+      {"UpdateClusterSettings", &EcsApi::UpdateClusterSettings},
+      {"DeleteCluster", &EcsApi::DeleteCluster},
+      {"RegisterTaskDefinition", &EcsApi::RegisterTaskDefinition},
+      {"DescribeTaskDefinition", &EcsApi::DescribeTaskDefinition},
+      {"ListTaskDefinitions", &EcsApi::ListTaskDefinitions},
+      {"ListTaskDefinitionFamilies", &EcsApi::ListTaskDefinitionFamilies},
+      {"DeregisterTaskDefinition", &EcsApi::DeregisterTaskDefinition},
+      {"DeleteTaskDefinitions", &EcsApi::DeleteTaskDefinitions},
+      {"RegisterContainerInstance", &EcsApi::RegisterContainerInstance},
+      {"DeregisterContainerInstance", &EcsApi::DeregisterContainerInstance},
+      {"DescribeContainerInstances", &EcsApi::DescribeContainerInstances},
+      {"ListContainerInstances", &EcsApi::ListContainerInstances},
+      {"UpdateContainerInstancesState", &EcsApi::UpdateContainerInstancesState},
+      {"PutAttributes", &EcsApi::PutAttributes},
+      {"DeleteAttributes", &EcsApi::DeleteAttributes},
+      {"ListAttributes", &EcsApi::ListAttributes},
+      {"TagResource", &EcsApi::TagResource},
+      {"UntagResource", &EcsApi::UntagResource},
+      {"ListTagsForResource", &EcsApi::ListTagsForResource},
+  };
+  return operations;
+}
+
+bool EcsApi::Implements(std::string_view operation) const {
+  return Operations().contains(operation);
+}
+
+Reply EcsApi::Call(std::string_view operation, json::object& input, const CallContext& context) {
+  Operation op = Operations().at(operation);
+  // Reads share the lock; a read's reply still waits for the writes it saw.
+  if (operation.starts_with("Describe") || operation.starts_with("List")) {
+    std::shared_lock lock(mu_);
+    Reply reply = (this->*op)(input, context);
+    reply.commit_seq = tracker_.LastAssigned();
+    return reply;
+  }
+  std::unique_lock lock(mu_);
+  Reply reply = (this->*op)(input, context);
+  if (reply.commit_seq == 0) reply.commit_seq = tracker_.LastAssigned();
+  return reply;
+}
+
+Status EcsApi::Load() {
+  std::unique_lock lock(mu_);
+  Status bad = Status::Ok();
+  auto parse = [&](std::string_view key, std::string_view value) -> json::object {
+    boost::system::error_code ec;
+    json::value v = json::parse(value, ec);
+    if (ec || !v.is_object()) {
+      bad = Internal("record " + std::string(key) + " is not a JSON object");
+      return {};
+    }
+    return std::move(v.as_object());
+  };
+  BERTH_RETURN_IF_ERROR(store_.Scan(kClustersPrefix, [&](std::string_view key, std::string_view v) {
+    clusters_[std::string(key.substr(kClustersPrefix.size()))] = parse(key, v);
+  }));
+  BERTH_RETURN_IF_ERROR(
+      store_.Scan(kTaskDefinitionsPrefix, [&](std::string_view key, std::string_view v) {
+        json::object record = parse(key, v);
+        const json::object& td = record["taskDefinition"].as_object();
+        task_definitions_[std::string(AsString(td.at("family")))][*OptInt(td, "revision")] =
+            std::move(record);
+      }));
+  BERTH_RETURN_IF_ERROR(
+      store_.Scan(kInstancesPrefix, [&](std::string_view key, std::string_view v) {
+        std::string_view rest = key.substr(kInstancesPrefix.size());
+        size_t slash = rest.find('/');
+        instances_[std::string(rest.substr(0, slash))][std::string(rest.substr(slash + 1))] =
+            parse(key, v);
+      }));
+  BERTH_RETURN_IF_ERROR(bad);
+
+  std::string token_key;
+  BERTH_RETURN_IF_ERROR(store_.Scan(
+      kPageTokenKey, [&](std::string_view, std::string_view v) { token_key = std::string(v); }));
+  if (token_key.empty()) {
+    token_key = HexEncode(RandomBytes(32));
+    BERTH_RETURN_IF_ERROR(
+        store_.CommitAndWait({store::Mutation::Put(std::string(kPageTokenKey), token_key)}));
+  }
+  page_tokens_.set_key(token_key);
+  LogInfo("ecs state loaded", {{"clusters", std::to_string(clusters_.size())},
+                               {"families", std::to_string(task_definitions_.size())}});
+  return Status::Ok();
+}
+
+uint64_t EcsApi::Commit(store::Batch batch) {
+  uint64_t seq = tracker_.Next();
+  store_.Commit(std::move(batch), [this, seq](Status status) {
+    if (!status.ok()) {
+      // Memory already holds this change; carrying on would serve state that
+      // the disk does not have. Stop, and let the restart reload the truth.
+      LogError("durable commit failed; stopping", {{"error", status.ToString()}});
+      std::abort();
+    }
+    tracker_.MarkDurable(seq);
+  });
+  return seq;
+}
+
+std::string EcsApi::ClusterKey(std::string_view name) {
+  return std::string(kClustersPrefix) + std::string(name);
+}
+
+std::string EcsApi::TaskDefinitionKey(std::string_view family, int64_t revision) {
+  char rev[16];
+  std::snprintf(rev, sizeof rev, "%010lld", static_cast<long long>(revision));
+  return std::string(kTaskDefinitionsPrefix) + std::string(family) + "/" + rev;
+}
+
+std::string EcsApi::InstanceKey(std::string_view cluster, std::string_view id) {
+  return std::string(kInstancesPrefix) + std::string(cluster) + "/" + std::string(id);
+}
+
+std::string EcsApi::ClusterArn(std::string_view name) const {
+  return MakeArn(scope_, "ecs", "cluster/" + std::string(name));
+}
+
+}  // namespace berth::server::api

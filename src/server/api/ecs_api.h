@@ -1,0 +1,113 @@
+// The ECS API (AmazonEC2ContainerServiceV20141113): clusters, task
+// definitions, container instances, attributes and tags.
+//
+// State lives in memory, indexed for the reads, and every change is queued
+// to the durable store under the same lock that applies it, so memory and
+// store change in the same order. Replies wait for durability (see
+// CommitTracker). Operations are split by resource over ecs_*.cc files.
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <map>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "common/ids.h"
+#include "common/status.h"
+#include "server/api/aws_json.h"
+#include "server/api/pagination.h"
+#include "server/commit_tracker.h"
+#include "store/store.h"
+
+namespace berth::server::api {
+
+// Thread-safe.
+class EcsApi : public JsonService {
+ public:
+  EcsApi(store::Store& store, CommitTracker& tracker, ArnScope scope);
+
+  // Rebuilds the in-memory state from the store. Call once, before serving.
+  Status Load();
+
+  const model::ServiceModel& Model() const override;
+  bool Implements(std::string_view operation) const override;
+  Reply Call(std::string_view operation, boost::json::object& input,
+             const CallContext& context) override;
+
+ private:
+  using Operation = Reply (EcsApi::*)(boost::json::object&, const CallContext&);
+  static const std::unordered_map<std::string_view, Operation>& Operations();
+
+  // ecs_clusters.cc
+  Reply CreateCluster(boost::json::object& in, const CallContext& ctx);
+  Reply DescribeClusters(boost::json::object& in, const CallContext& ctx);
+  Reply ListClusters(boost::json::object& in, const CallContext& ctx);
+  Reply UpdateCluster(boost::json::object& in, const CallContext& ctx);
+  Reply UpdateClusterSettings(boost::json::object& in, const CallContext& ctx);
+  Reply DeleteCluster(boost::json::object& in, const CallContext& ctx);
+
+  // ecs_task_definitions.cc
+  Reply RegisterTaskDefinition(boost::json::object& in, const CallContext& ctx);
+  Reply DescribeTaskDefinition(boost::json::object& in, const CallContext& ctx);
+  Reply ListTaskDefinitions(boost::json::object& in, const CallContext& ctx);
+  Reply ListTaskDefinitionFamilies(boost::json::object& in, const CallContext& ctx);
+  Reply DeregisterTaskDefinition(boost::json::object& in, const CallContext& ctx);
+  Reply DeleteTaskDefinitions(boost::json::object& in, const CallContext& ctx);
+
+  // ecs_container_instances.cc
+  Reply RegisterContainerInstance(boost::json::object& in, const CallContext& ctx);
+  Reply DeregisterContainerInstance(boost::json::object& in, const CallContext& ctx);
+  Reply DescribeContainerInstances(boost::json::object& in, const CallContext& ctx);
+  Reply ListContainerInstances(boost::json::object& in, const CallContext& ctx);
+  Reply UpdateContainerInstancesState(boost::json::object& in, const CallContext& ctx);
+
+  // ecs_attributes_tags.cc
+  Reply PutAttributes(boost::json::object& in, const CallContext& ctx);
+  Reply DeleteAttributes(boost::json::object& in, const CallContext& ctx);
+  Reply ListAttributes(boost::json::object& in, const CallContext& ctx);
+  Reply TagResource(boost::json::object& in, const CallContext& ctx);
+  Reply UntagResource(boost::json::object& in, const CallContext& ctx);
+  Reply ListTagsForResource(boost::json::object& in, const CallContext& ctx);
+
+  // --- shared helpers (ecs_api.cc); all need mu_ held ---
+
+  // The stored record of an ACTIVE cluster named by name or ARN ("default"
+  // when ref is empty); throws ClusterNotFoundException.
+  boost::json::object& ActiveCluster(std::string_view ref);
+  // The Cluster as DescribeClusters shows it, with live counts.
+  boost::json::object ClusterView(const boost::json::object& record, bool settings, bool tags,
+                                  bool statistics, bool configurations) const;
+  // The instance record for an id or ARN within cluster, or nullptr.
+  boost::json::object* FindInstance(std::string_view cluster, std::string_view ref);
+  std::string ClusterArn(std::string_view name) const;
+  // The record that a taggable ARN names; throws when there is none.
+  struct TaggedResource;
+  TaggedResource FindTagged(std::string_view arn);
+
+  // Queues batch to the store and returns the sequence number a reply must
+  // wait for. Needs mu_ held exclusively, with memory already changed.
+  uint64_t Commit(store::Batch batch);
+  // Persists one record (cluster, task definition or instance).
+  static std::string ClusterKey(std::string_view name);
+  static std::string TaskDefinitionKey(std::string_view family, int64_t revision);
+  static std::string InstanceKey(std::string_view cluster, std::string_view id);
+
+  store::Store& store_;
+  CommitTracker& tracker_;
+  ArnScope scope_;
+  PageTokens page_tokens_;
+
+  mutable std::shared_mutex mu_;
+  // name -> Cluster as stored (without counts).
+  std::map<std::string, boost::json::object, std::less<>> clusters_;
+  // family -> revision -> {"taskDefinition": {...}, "tags": [...]}
+  std::map<std::string, std::map<int64_t, boost::json::object>, std::less<>> task_definitions_;
+  // cluster -> instance id -> ContainerInstance as stored (plus
+  // "platformDevices", which the ECS model has no output member for).
+  std::map<std::string, std::map<std::string, boost::json::object, std::less<>>, std::less<>>
+      instances_;
+};
+
+}  // namespace berth::server::api

@@ -1,0 +1,194 @@
+// ECS clusters: CreateCluster, DescribeClusters, ListClusters, UpdateCluster,
+// UpdateClusterSettings, DeleteCluster.
+#include <boost/json/serialize.hpp>
+
+#include "server/api/ecs_api.h"
+#include "server/api/ecs_names.h"
+#include "server/api/json_util.h"
+
+namespace berth::server::api {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr int kMaxDescribe = 100;
+
+json::array DefaultSettings() {
+  return json::array{json::object{{"name", "containerInsights"}, {"value", "disabled"}}};
+}
+
+// Settings replace those of the same name; the value must be one ECS knows.
+void MergeSettings(json::array& existing, const json::array& given) {
+  for (const auto& s : given) {
+    const auto& setting = s.as_object();
+    std::string_view name = StringOr(setting, "name", "");
+    std::string_view value = StringOr(setting, "value", "");
+    if (name == "containerInsights" && value != "enabled" && value != "disabled") {
+      Fail("InvalidParameterException",
+           "containerInsights must be 'enabled' or 'disabled', got '" + std::string(value) + "'");
+    }
+    bool replaced = false;
+    for (auto& e : existing) {
+      if (AsString(e.as_object().at("name")) == name) {
+        e = setting;
+        replaced = true;
+      }
+    }
+    if (!replaced) existing.push_back(setting);
+  }
+}
+
+}  // namespace
+
+json::object& EcsApi::ActiveCluster(std::string_view ref) {
+  std::string name = ClusterName(ref.empty() ? "default" : ref);
+  auto it = clusters_.find(name);
+  if (it == clusters_.end() || AsString(it->second.at("status")) != "ACTIVE") {
+    Fail("ClusterNotFoundException", "Cluster not found: " + name);
+  }
+  return it->second;
+}
+
+json::object EcsApi::ClusterView(const json::object& record, bool settings, bool tags,
+                                 bool statistics, bool configurations) const {
+  json::object view;
+  std::string_view name = AsString(record.at("clusterName"));
+  int64_t registered = 0;
+  if (auto it = instances_.find(name); it != instances_.end()) {
+    for (const auto& [id, instance] : it->second) {
+      if (AsString(instance.at("status")) != "INACTIVE") ++registered;
+    }
+  }
+  view["clusterArn"] = record.at("clusterArn");
+  view["clusterName"] = record.at("clusterName");
+  view["status"] = record.at("status");
+  view["registeredContainerInstancesCount"] = registered;
+  view["runningTasksCount"] = 0;
+  view["pendingTasksCount"] = 0;
+  view["activeServicesCount"] = 0;
+  if (statistics) {
+    json::array stats;
+    for (const char* key :
+         {"runningEC2TasksCount", "runningFargateTasksCount", "pendingEC2TasksCount",
+          "pendingFargateTasksCount", "activeEC2ServiceCount", "activeFargateServiceCount",
+          "drainingEC2ServiceCount", "drainingFargateServiceCount"}) {
+      stats.push_back(json::object{{"name", key}, {"value", "0"}});
+    }
+    view["statistics"] = std::move(stats);
+  } else {
+    view["statistics"] = json::array();
+  }
+  view["tags"] = tags ? record.at("tags") : json::array();
+  if (settings) view["settings"] = record.at("settings");
+  if (configurations && record.contains("configuration")) {
+    view["configuration"] = record.at("configuration");
+  }
+  view["capacityProviders"] = record.at("capacityProviders");
+  view["defaultCapacityProviderStrategy"] = record.at("defaultCapacityProviderStrategy");
+  if (record.contains("serviceConnectDefaults")) {
+    view["serviceConnectDefaults"] = record.at("serviceConnectDefaults");
+  }
+  return view;
+}
+
+Reply EcsApi::CreateCluster(json::object& in, const CallContext&) {
+  std::string name(StringOr(in, "clusterName", "default"));
+  if (!IsValidName(name)) {
+    Fail("InvalidParameterException",
+         "Cluster name must be 1-255 letters, numbers, hyphens and underscores: '" + name + "'");
+  }
+  auto existing = clusters_.find(name);
+  if (existing != clusters_.end() && AsString(existing->second.at("status")) == "ACTIVE") {
+    // ECS answers a second CreateCluster with the cluster as it is.
+    return {json::object{{"cluster", ClusterView(existing->second, true, true, false, true)}}};
+  }
+  json::array settings = DefaultSettings();
+  MergeSettings(settings, ArrayOr(in, "settings"));
+  ValidateTags(ArrayOr(in, "tags"));
+
+  json::object record;
+  record["clusterArn"] = ClusterArn(name);
+  record["clusterName"] = name;
+  record["status"] = "ACTIVE";
+  record["settings"] = std::move(settings);
+  record["tags"] = ArrayOr(in, "tags");
+  record["capacityProviders"] = ArrayOr(in, "capacityProviders");
+  record["defaultCapacityProviderStrategy"] = ArrayOr(in, "defaultCapacityProviderStrategy");
+  if (auto* c = in.if_contains("configuration")) record["configuration"] = *c;
+  if (auto* s = in.if_contains("serviceConnectDefaults")) record["serviceConnectDefaults"] = *s;
+
+  uint64_t seq = Commit({store::Mutation::Put(ClusterKey(name), json::serialize(record))});
+  auto& stored = clusters_[name] = std::move(record);
+  return {json::object{{"cluster", ClusterView(stored, true, true, false, true)}}, seq};
+}
+
+Reply EcsApi::DescribeClusters(json::object& in, const CallContext&) {
+  bool settings = ListContains(in, "include", "SETTINGS");
+  bool tags = ListContains(in, "include", "TAGS");
+  bool statistics = ListContains(in, "include", "STATISTICS");
+  bool configurations = ListContains(in, "include", "CONFIGURATIONS");
+  json::array refs = ArrayOr(in, "clusters");
+  if (refs.empty()) refs.push_back("default");
+  if (refs.size() > kMaxDescribe) {
+    Fail("InvalidParameterException", "clusters can name at most 100 clusters");
+  }
+  json::array found, failures;
+  for (const auto& ref : refs) {
+    std::string name = ClusterName(AsString(ref));
+    auto it = clusters_.find(name);
+    if (it == clusters_.end()) {
+      failures.push_back(json::object{{"arn", ClusterArn(name)}, {"reason", "MISSING"}});
+      continue;
+    }
+    found.push_back(ClusterView(it->second, settings, tags, statistics, configurations));
+  }
+  return {json::object{{"clusters", std::move(found)}, {"failures", std::move(failures)}}};
+}
+
+Reply EcsApi::ListClusters(json::object& in, const CallContext&) {
+  Pager pager(page_tokens_, in, 100);
+  for (auto it = clusters_.upper_bound(pager.after()); it != clusters_.end(); ++it) {
+    if (AsString(it->second.at("status")) != "ACTIVE") continue;
+    if (!pager.Add(it->first, it->second.at("clusterArn"))) break;
+  }
+  json::object reply;
+  pager.Finish(reply, "clusterArns");
+  return {std::move(reply)};
+}
+
+Reply EcsApi::UpdateCluster(json::object& in, const CallContext&) {
+  json::object& cluster = ActiveCluster(StringOr(in, "cluster", ""));
+  json::object updated = cluster;
+  MergeSettings(updated["settings"].as_array(), ArrayOr(in, "settings"));
+  if (auto* c = in.if_contains("configuration")) updated["configuration"] = *c;
+  if (auto* s = in.if_contains("serviceConnectDefaults")) updated["serviceConnectDefaults"] = *s;
+  std::string name(AsString(updated.at("clusterName")));
+  uint64_t seq = Commit({store::Mutation::Put(ClusterKey(name), json::serialize(updated))});
+  cluster = std::move(updated);
+  return {json::object{{"cluster", ClusterView(cluster, true, true, false, true)}}, seq};
+}
+
+Reply EcsApi::UpdateClusterSettings(json::object& in, const CallContext& ctx) {
+  return UpdateCluster(in, ctx);
+}
+
+Reply EcsApi::DeleteCluster(json::object& in, const CallContext&) {
+  json::object& cluster = ActiveCluster(StringOr(in, "cluster", ""));
+  std::string name(AsString(cluster.at("clusterName")));
+  if (auto it = instances_.find(name); it != instances_.end()) {
+    for (const auto& [id, instance] : it->second) {
+      if (AsString(instance.at("status")) != "INACTIVE") {
+        Fail("ClusterContainsContainerInstancesException",
+             "The Cluster cannot be deleted while Container Instances are active or draining.");
+      }
+    }
+  }
+  json::object updated = cluster;
+  updated["status"] = "INACTIVE";
+  uint64_t seq = Commit({store::Mutation::Put(ClusterKey(name), json::serialize(updated))});
+  cluster = std::move(updated);
+  return {json::object{{"cluster", ClusterView(cluster, true, true, false, true)}}, seq};
+}
+
+}  // namespace berth::server::api

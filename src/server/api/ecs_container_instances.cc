@@ -1,0 +1,265 @@
+// ECS container instances: RegisterContainerInstance,
+// DeregisterContainerInstance, DescribeContainerInstances,
+// ListContainerInstances, UpdateContainerInstancesState.
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <charconv>
+#include <set>
+
+#include "common/crypto.h"
+#include "server/api/ecs_api.h"
+#include "server/api/ecs_attributes.h"
+#include "server/api/ecs_names.h"
+#include "server/api/json_util.h"
+
+namespace berth::server::api {
+
+namespace json = boost::json;
+
+namespace {
+
+bool IsPort(std::string_view text) {
+  int port = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
+  return ec == std::errc() && end == text.data() + text.size() && port >= 1 && port <= 65535;
+}
+
+// The resources an instance offers: CPU and MEMORY as non-negative
+// INTEGERs, PORTS and PORTS_UDP as sets of port numbers, each name once.
+void ValidateResources(const json::array& resources) {
+  std::set<std::string_view> names;
+  for (const auto& r : resources) {
+    const auto& resource = r.as_object();
+    std::string_view name = StringOr(resource, "name", "");
+    std::string_view type = StringOr(resource, "type", "");
+    if (name.empty()) Fail("InvalidParameterException", "totalResources: a resource has no name");
+    if (!names.insert(name).second) {
+      Fail("InvalidParameterException", "totalResources: " + std::string(name) + " given twice");
+    }
+    if (name == "CPU" || name == "MEMORY") {
+      if (type != "INTEGER" || OptInt(resource, "integerValue").value_or(-1) < 0) {
+        Fail("InvalidParameterException", "totalResources: " + std::string(name) +
+                                              " must be of type INTEGER with a non-negative "
+                                              "integerValue");
+      }
+    }
+    if (name == "PORTS" || name == "PORTS_UDP") {
+      if (type != "STRINGSET") {
+        Fail("InvalidParameterException",
+             "totalResources: " + std::string(name) + " must be of type STRINGSET");
+      }
+      for (const auto& port : ArrayOr(resource, "stringSetValue")) {
+        if (!IsPort(AsString(port))) {
+          Fail("InvalidParameterException", "totalResources: " + std::string(name) +
+                                                ": not a port number: '" +
+                                                std::string(AsString(port)) + "'");
+        }
+      }
+    }
+  }
+}
+
+void ValidatePlatformDevices(const json::array& devices) {
+  std::set<std::pair<std::string_view, std::string_view>> seen;
+  for (const auto& d : devices) {
+    const auto& device = d.as_object();
+    std::string_view id = StringOr(device, "id", "");
+    std::string_view type = StringOr(device, "type", "");
+    if (id.empty()) Fail("InvalidParameterException", "platformDevices: a device has an empty id");
+    if (!seen.emplace(type, id).second) {
+      Fail("InvalidParameterException",
+           "platformDevices: " + std::string(type) + " " + std::string(id) + " given twice");
+    }
+  }
+}
+
+std::string Ec2InstanceId(const json::object& in) {
+  if (auto doc = OptString(in, "instanceIdentityDocument")) {
+    boost::system::error_code ec;
+    json::value v = json::parse(*doc, ec);
+    if (!ec && v.is_object()) {
+      if (auto id = OptString(v.as_object(), "instanceId")) return std::string(*id);
+    }
+  }
+  return "i-" + HexEncode(RandomBytes(9)).substr(0, 17);
+}
+
+json::object InstanceView(const json::object& record, bool tags) {
+  json::object view = record;
+  if (!tags) view.erase("tags");
+  return view;
+}
+
+void BumpVersion(json::object& record) { record["version"] = *OptInt(record, "version") + 1; }
+
+}  // namespace
+
+json::object* EcsApi::FindInstance(std::string_view cluster, std::string_view ref) {
+  auto c = instances_.find(cluster);
+  if (c == instances_.end()) return nullptr;
+  auto it = c->second.find(ContainerInstanceId(ref));
+  return it == c->second.end() ? nullptr : &it->second;
+}
+
+Reply EcsApi::RegisterContainerInstance(json::object& in, const CallContext& ctx) {
+  const json::object& cluster = ActiveCluster(StringOr(in, "cluster", ""));
+  std::string cluster_name(AsString(cluster.at("clusterName")));
+  const json::array& resources = ArrayOr(in, "totalResources");
+  ValidateResources(resources);
+  ValidatePlatformDevices(ArrayOr(in, "platformDevices"));
+  ValidateAttributes(ArrayOr(in, "attributes"), /*need_target=*/false);
+  ValidateTags(ArrayOr(in, "tags"));
+
+  json::object record;
+  std::string id;
+  if (auto arn = OptString(in, "containerInstanceArn")) {
+    // Re-registration by an agent that kept its ARN: same instance, new facts.
+    json::object* existing = FindInstance(cluster_name, *arn);
+    if (existing == nullptr) {
+      Fail("InvalidParameterException", "Container instance " + std::string(*arn) +
+                                            " is not registered in cluster " + cluster_name);
+    }
+    if (AsString(existing->at("status")) == "INACTIVE") {
+      Fail("ClientException", "Container instance " + std::string(*arn) +
+                                  " was deregistered; register it as a new instance");
+    }
+    record = *existing;
+    id = ContainerInstanceId(*arn);
+    BumpVersion(record);
+  } else {
+    std::string uuid = NewUuid();
+    std::erase(uuid, '-');
+    id = uuid;
+    record["containerInstanceArn"] =
+        MakeArn(scope_, "ecs", "container-instance/" + cluster_name + "/" + id);
+    record["ec2InstanceId"] = Ec2InstanceId(in);
+    record["version"] = 1;
+    record["runningTasksCount"] = 0;
+    record["pendingTasksCount"] = 0;
+    record["agentConnected"] = false;
+    record["attachments"] = json::array();
+  }
+  record["status"] = "ACTIVE";
+  record["registeredAt"] = static_cast<double>(ctx.now_millis) / 1000.0;
+  record["registeredResources"] = resources;
+  record["remainingResources"] = resources;  // no task holds anything yet
+  record["versionInfo"] = in.contains("versionInfo") ? in.at("versionInfo") : json::object();
+  record["attributes"] = ArrayOr(in, "attributes");
+  record["tags"] = ArrayOr(in, "tags");
+  record["platformDevices"] = ArrayOr(in, "platformDevices");
+
+  uint64_t seq =
+      Commit({store::Mutation::Put(InstanceKey(cluster_name, id), json::serialize(record))});
+  auto& stored = instances_[cluster_name][id] = std::move(record);
+  return {json::object{{"containerInstance", InstanceView(stored, true)}}, seq};
+}
+
+Reply EcsApi::DeregisterContainerInstance(json::object& in, const CallContext&) {
+  const json::object& cluster = ActiveCluster(StringOr(in, "cluster", ""));
+  std::string cluster_name(AsString(cluster.at("clusterName")));
+  std::string_view ref = StringOr(in, "containerInstance", "");
+  json::object* instance = FindInstance(cluster_name, ref);
+  if (instance == nullptr) {
+    Fail("InvalidParameterException", "Container instance " + std::string(ref) +
+                                          " is not registered in cluster " + cluster_name);
+  }
+  if (AsString(instance->at("status")) == "INACTIVE") {
+    return {json::object{{"containerInstance", InstanceView(*instance, true)}}};
+  }
+  json::object updated = *instance;
+  updated["status"] = "INACTIVE";
+  updated["agentConnected"] = false;
+  BumpVersion(updated);
+  uint64_t seq = Commit({store::Mutation::Put(InstanceKey(cluster_name, ContainerInstanceId(ref)),
+                                              json::serialize(updated))});
+  *instance = std::move(updated);
+  return {json::object{{"containerInstance", InstanceView(*instance, true)}}, seq};
+}
+
+Reply EcsApi::DescribeContainerInstances(json::object& in, const CallContext&) {
+  const json::object& cluster = ActiveCluster(StringOr(in, "cluster", ""));
+  std::string cluster_name(AsString(cluster.at("clusterName")));
+  const json::array& refs = ArrayOr(in, "containerInstances");
+  if (refs.empty() || refs.size() > 100) {
+    Fail("InvalidParameterException", "containerInstances must name 1 to 100 instances");
+  }
+  bool tags = ListContains(in, "include", "TAGS");
+  json::array found, failures;
+  for (const auto& r : refs) {
+    std::string_view ref = AsString(r);
+    json::object* instance = FindInstance(cluster_name, ref);
+    if (instance == nullptr) {
+      std::string arn =
+          ref.starts_with("arn:")
+              ? std::string(ref)
+              : MakeArn(scope_, "ecs",
+                        "container-instance/" + cluster_name + "/" + std::string(ref));
+      failures.push_back(json::object{{"arn", arn}, {"reason", "MISSING"}});
+      continue;
+    }
+    found.push_back(InstanceView(*instance, tags));
+  }
+  return {
+      json::object{{"containerInstances", std::move(found)}, {"failures", std::move(failures)}}};
+}
+
+Reply EcsApi::ListContainerInstances(json::object& in, const CallContext&) {
+  const json::object& cluster = ActiveCluster(StringOr(in, "cluster", ""));
+  if (in.contains("filter")) {
+    Fail("InvalidParameterException",
+         "filter: the cluster query language is not supported by this server yet");
+  }
+  auto status = OptString(in, "status");
+  Pager pager(page_tokens_, in, 100);
+  if (auto c = instances_.find(AsString(cluster.at("clusterName"))); c != instances_.end()) {
+    for (auto it = c->second.upper_bound(pager.after()); it != c->second.end(); ++it) {
+      std::string_view s = AsString(it->second.at("status"));
+      if (status ? s != *status : s == "INACTIVE") continue;
+      if (!pager.Add(it->first, it->second.at("containerInstanceArn"))) break;
+    }
+  }
+  json::object reply;
+  pager.Finish(reply, "containerInstanceArns");
+  return {std::move(reply)};
+}
+
+Reply EcsApi::UpdateContainerInstancesState(json::object& in, const CallContext&) {
+  const json::object& cluster = ActiveCluster(StringOr(in, "cluster", ""));
+  std::string cluster_name(AsString(cluster.at("clusterName")));
+  std::string_view status = StringOr(in, "status", "");
+  if (status != "ACTIVE" && status != "DRAINING") {
+    Fail("InvalidParameterException",
+         "status must be ACTIVE or DRAINING, got " + std::string(status));
+  }
+  const json::array& refs = ArrayOr(in, "containerInstances");
+  if (refs.empty() || refs.size() > 10) {
+    Fail("InvalidParameterException", "containerInstances must name 1 to 10 instances");
+  }
+  json::array updated_view, failures;
+  store::Batch batch;
+  std::vector<std::pair<json::object*, json::object>> changes;
+  for (const auto& r : refs) {
+    std::string_view ref = AsString(r);
+    json::object* instance = FindInstance(cluster_name, ref);
+    if (instance == nullptr || AsString(instance->at("status")) == "INACTIVE") {
+      failures.push_back(json::object{{"arn", std::string(ref)}, {"reason", "MISSING"}});
+      continue;
+    }
+    json::object updated = *instance;
+    if (AsString(updated.at("status")) != status) {
+      updated["status"] = status;
+      BumpVersion(updated);
+      batch.push_back(store::Mutation::Put(InstanceKey(cluster_name, ContainerInstanceId(ref)),
+                                           json::serialize(updated)));
+    }
+    updated_view.push_back(InstanceView(updated, false));
+    changes.emplace_back(instance, std::move(updated));
+  }
+  uint64_t seq = batch.empty() ? 0 : Commit(std::move(batch));
+  for (auto& [instance, updated] : changes) *instance = std::move(updated);
+  return {json::object{{"containerInstances", std::move(updated_view)},
+                       {"failures", std::move(failures)}},
+          seq};
+}
+
+}  // namespace berth::server::api

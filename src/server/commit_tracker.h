@@ -1,0 +1,42 @@
+// Orders replies after durability.
+//
+// Every change to the in-memory state gets a sequence number when it is
+// queued to the store; the store reports durability in the same order. A
+// reply, for a write or for a read that observed writes, is sent only once
+// everything it depends on is durable: no client ever sees state that a crash
+// could take back.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <vector>
+
+namespace berth::server {
+
+// Thread-safe.
+class CommitTracker {
+ public:
+  // Assigns the next sequence number. Call it under the lock that orders
+  // changes, in the same order as the store commits are queued.
+  uint64_t Next() { return ++assigned_; }
+
+  // The newest sequence number assigned: what a reader has observed.
+  uint64_t LastAssigned() const { return assigned_.load(); }
+
+  // Everything up to seq is durable. Runs the callbacks waiting for it.
+  void MarkDurable(uint64_t seq);
+
+  // Runs fn now if seq is durable, else on the thread that marks it durable.
+  void WhenDurable(uint64_t seq, std::function<void()> fn);
+
+ private:
+  std::atomic<uint64_t> assigned_{0};
+  std::atomic<uint64_t> durable_{0};
+  std::mutex mu_;
+  std::multimap<uint64_t, std::function<void()>> waiting_;
+};
+
+}  // namespace berth::server

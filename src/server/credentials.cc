@@ -1,0 +1,86 @@
+#include "server/credentials.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "common/crypto.h"
+
+namespace berth::server {
+
+namespace {
+
+std::string Trim(std::string s) {
+  size_t b = s.find_first_not_of(" \t\r");
+  size_t e = s.find_last_not_of(" \t\r");
+  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
+}
+
+// AWS-looking key material: 20 upper-case characters for the id, 40 for the
+// secret, drawn from the OS's cryptographic generator.
+std::string RandomKeyText(size_t n, std::string_view alphabet) {
+  std::string bytes = RandomBytes(n);
+  std::string out;
+  for (char b : bytes) out += alphabet[static_cast<unsigned char>(b) % alphabet.size()];
+  return out;
+}
+
+}  // namespace
+
+StatusOr<std::vector<AccessKey>> ReadCredentialsFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return NotFound("read credentials " + path + ": " + std::strerror(errno));
+  std::vector<AccessKey> keys;
+  AccessKey current;
+  auto flush = [&] {
+    if (!current.id.empty() && !current.secret.empty()) keys.push_back(current);
+  };
+  std::string line;
+  while (std::getline(in, line)) {
+    line = Trim(line);
+    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
+    if (line.front() == '[' && line.back() == ']') {
+      flush();
+      current = AccessKey{Trim(line.substr(1, line.size() - 2)), "", ""};
+      continue;
+    }
+    size_t eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    std::string key = Trim(line.substr(0, eq));
+    std::string value = Trim(line.substr(eq + 1));
+    if (key == "aws_access_key_id") current.id = value;
+    if (key == "aws_secret_access_key") current.secret = value;
+  }
+  flush();
+  return keys;
+}
+
+StatusOr<std::vector<AccessKey>> EnsureCredentialsFile(const std::string& path) {
+  if (access(path.c_str(), F_OK) != 0) {
+    std::string id = "AKIA" + RandomKeyText(16, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567");
+    std::string secret =
+        RandomKeyText(40, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
+    std::string text =
+        "# berth access keys (AWS shared-credentials format)\n[default]\n"
+        "aws_access_key_id = " +
+        id + "\naws_secret_access_key = " + secret + "\n";
+    int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0) return Internal("create credentials " + path + ": " + std::strerror(errno));
+    bool ok =
+        write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && fsync(fd) == 0;
+    close(fd);
+    if (!ok) return Internal("write credentials " + path + ": " + std::strerror(errno));
+  }
+  auto keys = ReadCredentialsFile(path);
+  if (keys.ok() && keys->empty()) {
+    return InvalidArgument("credentials " + path +
+                           ": no profile has both aws_access_key_id and aws_secret_access_key");
+  }
+  return keys;
+}
+
+}  // namespace berth::server

@@ -1,0 +1,21 @@
+// Runs the berth control plane: the store, the APIs and the HTTP server.
+#pragma once
+
+#include <string>
+
+namespace berth::server {
+
+struct ServerConfig {
+  std::string listen = "127.0.0.1:8080";
+  std::string data_dir;          // created if absent
+  std::string store;             // "sqlite:PATH"; default sqlite:<data_dir>/berth.db
+  std::string credentials_file;  // default <data_dir>/credentials
+  int threads = 2;
+  bool dev = false;  // print the environment a client needs to talk to this server
+};
+
+// Runs until SIGINT or SIGTERM, then stops gracefully: requests in flight
+// finish, the store commits what it has and closes. Returns an exit code.
+int RunServer(const ServerConfig& config);
+
+}  // namespace berth::server
