@@ -82,6 +82,9 @@ class EcsApi : public JsonService {
   // The instance record for an id or ARN within cluster, or nullptr.
   boost::json::object* FindInstance(std::string_view cluster, std::string_view ref);
   std::string ClusterArn(std::string_view name) const;
+  // A new ACTIVE cluster record from a CreateCluster request (settings,
+  // tags, configuration). Throws on invalid settings or tags.
+  boost::json::object NewClusterRecord(std::string_view name, const boost::json::object& in) const;
   // The record that a taggable ARN names; throws when there is none.
   struct TaggedResource;
   TaggedResource FindTagged(std::string_view arn);

@@ -52,8 +52,15 @@ void ValidateAttributes(const json::array& attributes, bool need_target) {
       }
     }
     if (need_target) {
-      if (StringOr(attribute, "targetId", "").empty()) {
+      std::string_view target = StringOr(attribute, "targetId", "");
+      if (target.empty()) {
         Fail("InvalidParameterException", "Attribute '" + name + "' has no targetId");
+      }
+      // As in ECS: a short id says nothing of what it names, an ARN does.
+      if (!target.starts_with("arn:") && !attribute.contains("targetType")) {
+        Fail("InvalidParameterException", "Attribute '" + name +
+                                              "': targetType is required when targetId is not "
+                                              "an ARN");
       }
       if (StringOr(attribute, "targetType", kTargetType) != kTargetType) {
         Fail("InvalidParameterException", "targetType must be container-instance");

@@ -92,6 +92,23 @@ json::object EcsApi::ClusterView(const json::object& record, bool settings, bool
   return view;
 }
 
+json::object EcsApi::NewClusterRecord(std::string_view name, const json::object& in) const {
+  json::array settings = DefaultSettings();
+  MergeSettings(settings, ArrayOr(in, "settings"));
+  ValidateTags(ArrayOr(in, "tags"));
+  json::object record;
+  record["clusterArn"] = ClusterArn(name);
+  record["clusterName"] = name;
+  record["status"] = "ACTIVE";
+  record["settings"] = std::move(settings);
+  record["tags"] = ArrayOr(in, "tags");
+  record["capacityProviders"] = ArrayOr(in, "capacityProviders");
+  record["defaultCapacityProviderStrategy"] = ArrayOr(in, "defaultCapacityProviderStrategy");
+  if (auto* c = in.if_contains("configuration")) record["configuration"] = *c;
+  if (auto* s = in.if_contains("serviceConnectDefaults")) record["serviceConnectDefaults"] = *s;
+  return record;
+}
+
 Reply EcsApi::CreateCluster(json::object& in, const CallContext&) {
   std::string name(StringOr(in, "clusterName", "default"));
   if (!IsValidName(name)) {
@@ -103,21 +120,7 @@ Reply EcsApi::CreateCluster(json::object& in, const CallContext&) {
     // ECS answers a second CreateCluster with the cluster as it is.
     return {json::object{{"cluster", ClusterView(existing->second, true, true, false, true)}}};
   }
-  json::array settings = DefaultSettings();
-  MergeSettings(settings, ArrayOr(in, "settings"));
-  ValidateTags(ArrayOr(in, "tags"));
-
-  json::object record;
-  record["clusterArn"] = ClusterArn(name);
-  record["clusterName"] = name;
-  record["status"] = "ACTIVE";
-  record["settings"] = std::move(settings);
-  record["tags"] = ArrayOr(in, "tags");
-  record["capacityProviders"] = ArrayOr(in, "capacityProviders");
-  record["defaultCapacityProviderStrategy"] = ArrayOr(in, "defaultCapacityProviderStrategy");
-  if (auto* c = in.if_contains("configuration")) record["configuration"] = *c;
-  if (auto* s = in.if_contains("serviceConnectDefaults")) record["serviceConnectDefaults"] = *s;
-
+  json::object record = NewClusterRecord(name, in);
   uint64_t seq = Commit({store::Mutation::Put(ClusterKey(name), json::serialize(record))});
   auto& stored = clusters_[name] = std::move(record);
   return {json::object{{"cluster", ClusterView(stored, true, true, false, true)}}, seq};

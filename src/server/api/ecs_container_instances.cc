@@ -102,8 +102,15 @@ json::object* EcsApi::FindInstance(std::string_view cluster, std::string_view re
 }
 
 Reply EcsApi::RegisterContainerInstance(json::object& in, const CallContext& ctx) {
-  const json::object& cluster = ActiveCluster(StringOr(in, "cluster", ""));
-  std::string cluster_name(AsString(cluster.at("clusterName")));
+  std::string cluster_name = ClusterName(StringOr(in, "cluster", "default"));
+  // An agent without a configured cluster joins "default", which ECS
+  // creates on first use; every other cluster must exist.
+  store::Batch batch;
+  if (cluster_name == "default" && !clusters_.contains("default")) {
+    batch.push_back(store::Mutation::Put(ClusterKey("default"), ""));  // filled in below
+  } else {
+    ActiveCluster(cluster_name);
+  }
   const json::array& resources = ArrayOr(in, "totalResources");
   ValidateResources(resources);
   ValidatePlatformDevices(ArrayOr(in, "platformDevices"));
@@ -148,8 +155,14 @@ Reply EcsApi::RegisterContainerInstance(json::object& in, const CallContext& ctx
   record["tags"] = ArrayOr(in, "tags");
   record["platformDevices"] = ArrayOr(in, "platformDevices");
 
-  uint64_t seq =
-      Commit({store::Mutation::Put(InstanceKey(cluster_name, id), json::serialize(record))});
+  json::object default_cluster;
+  if (!batch.empty()) {
+    default_cluster = NewClusterRecord("default", json::object());
+    batch.back().value = json::serialize(default_cluster);
+  }
+  batch.push_back(store::Mutation::Put(InstanceKey(cluster_name, id), json::serialize(record)));
+  uint64_t seq = Commit(std::move(batch));
+  if (!default_cluster.empty()) clusters_["default"] = std::move(default_cluster);
   auto& stored = instances_[cluster_name][id] = std::move(record);
   return {json::object{{"containerInstance", InstanceView(stored, true)}}, seq};
 }

@@ -40,6 +40,10 @@ Reply EcsApi::RegisterTaskDefinition(json::object& in, const CallContext& ctx) {
   }
   json::object td = in;
   td.erase("tags");
+  for (auto& container : td["containerDefinitions"].as_array()) {
+    auto& c = container.as_object();
+    if (!c.contains("essential")) c["essential"] = true;  // ECS shows the default
+  }
   td["taskDefinitionArn"] =
       MakeArn(scope_, "ecs", "task-definition/" + family + ":" + std::to_string(revision));
   td["revision"] = revision;
