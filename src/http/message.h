@@ -2,13 +2,28 @@
 // their tests include nothing heavy.
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "common/status.h"
+
 namespace berth::http {
+
+// Receives a request body piece by piece as it arrives, for bodies too large
+// to hold in memory (image layers). Called on the connection's I/O thread.
+class BodySink {
+ public:
+  virtual ~BodySink() = default;
+  // The next piece of the body, in order. An error stops the upload: the
+  // rest of the body is not read, the handler sees the error in
+  // Request::body_status, and the connection closes after the reply.
+  virtual Status Write(std::string_view piece) = 0;
+};
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
@@ -18,6 +33,15 @@ struct Request {
   Headers headers;     // names lowercased, in the order received
   std::string body;
   std::string remote_address;  // peer "ip:port"; empty for client-side requests
+
+  // Set when the body went to a sink that ServerOptions::stream_body chose
+  // (body is then empty): the sink, how many bytes it took, and how reading
+  // ended (OK once the whole body arrived, else the sink's first error).
+  // If the connection breaks mid-body the handler is not called at all and
+  // the sink is released.
+  std::shared_ptr<BodySink> body_sink;
+  uint64_t body_bytes = 0;
+  Status body_status;
 
   // First header with this (lowercase) name, or nullptr.
   const std::string* Header(std::string_view lowercase_name) const;
@@ -29,6 +53,14 @@ struct Response {
   int status = 200;
   Headers headers;  // Content-Length is set by the server from body
   std::string body;
+
+  // When body_file is set, the body is bytes [file_offset, file_offset +
+  // file_length) of that file, streamed from disk (body must be empty). For
+  // HEAD the length is announced and nothing is sent. A file that cannot be
+  // read when the reply is written ends the connection.
+  std::string body_file;
+  uint64_t file_offset = 0;
+  uint64_t file_length = 0;
 
   const std::string* Header(std::string_view lowercase_name) const;
   // Replaces every header of this name (compared case-insensitively) with

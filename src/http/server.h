@@ -17,6 +17,11 @@ struct ServerOptions {
   size_t max_body_bytes = 1 << 20;        // larger bodies get 413 without being read
   int idle_timeout_seconds = 120;         // a keep-alive connection idle this long is closed
   int stop_grace_seconds = 10;            // Stop() waits this long for requests in flight
+
+  // Called once a request's headers are read. A sink it returns receives the
+  // body as it arrives instead of Request::body, and max_body_bytes does not
+  // apply (the sink sets its own limits). nullptr buffers the body as usual.
+  std::function<std::shared_ptr<BodySink>(const Request& head)> stream_body;
 };
 
 // Thread-safe. Stop() (or destruction) stops accepting, closes idle

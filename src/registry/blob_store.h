@@ -1,0 +1,87 @@
+// Content-addressed blob storage on disk, with resumable uploads.
+//
+// Layout under root:
+//   blobs/<algorithm>/<first two hex>/<hex>   complete, verified blobs
+//   uploads/<id>/data                          bytes received so far
+//   uploads/<id>/started                       creation time (for cleanup)
+//
+// A blob appears under blobs/ only once its bytes are written, fsynced and
+// verified against its digest; it is renamed into place, so a reader never
+// sees a partial blob. One copy per digest, whichever repositories use it.
+// Uploads live on disk, so an upload in progress survives a restart and can
+// be resumed from its current size.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+#include "registry/digest.h"
+
+namespace berth::registry {
+
+struct BlobInfo {
+  std::string path;  // the file holding the blob's bytes
+  uint64_t size = 0;
+};
+
+// Appends to one upload. Hashes as it writes, so that completing an upload
+// that was written in one go needs no second read.
+class UploadWriter {
+ public:
+  virtual ~UploadWriter() = default;
+  virtual Status Write(std::string_view data) = 0;
+  virtual uint64_t size() const = 0;  // the upload's size so far
+};
+
+struct GcStats {
+  uint64_t blobs_removed = 0;
+  uint64_t bytes_removed = 0;
+  uint64_t blobs_kept = 0;
+  uint64_t uploads_removed = 0;
+};
+
+// Thread-safe. Several uploads of the same digest may complete at once; the
+// first wins and the others find the blob already there.
+class BlobStore {
+ public:
+  static StatusOr<std::unique_ptr<BlobStore>> Open(const std::string& root);
+  virtual ~BlobStore() = default;
+
+  virtual std::optional<BlobInfo> Stat(const Digest& digest) const = 0;
+  // The whole blob, refused (ResourceExhausted) if larger than max_bytes.
+  virtual StatusOr<std::string> Read(const Digest& digest, uint64_t max_bytes) const = 0;
+  // Stores bytes that are already in memory (manifests), verified against
+  // expected. InvalidArgument on a digest mismatch.
+  virtual Status Put(const Digest& expected, std::string_view bytes) = 0;
+
+  // Uploads. Ids are random and unguessable. NotFound for unknown ids.
+  virtual StatusOr<std::string> StartUpload() = 0;
+  virtual StatusOr<uint64_t> UploadSize(std::string_view id) const = 0;
+  // Appends from offset, which must equal the upload's current size
+  // (FailedPrecondition otherwise: an out-of-order chunk). One writer per
+  // upload at a time (FailedPrecondition while another is open).
+  virtual StatusOr<std::unique_ptr<UploadWriter>> OpenUpload(std::string_view id,
+                                                             uint64_t offset) = 0;
+  // Verifies the upload against expected and moves it into place; the
+  // upload is gone afterwards either way. InvalidArgument (digest mismatch)
+  // leaves no blob behind.
+  virtual StatusOr<BlobInfo> CompleteUpload(std::string_view id, const Digest& expected) = 0;
+  virtual Status CancelUpload(std::string_view id) = 0;
+
+  virtual Status Delete(const Digest& digest) = 0;
+
+  // Removes every blob for which referenced() is false and whose file is
+  // older than min_age_seconds (so that a blob uploaded for a push whose
+  // manifest has not arrived yet survives), and uploads untouched for
+  // longer than upload_max_age_seconds.
+  virtual StatusOr<GcStats> CollectGarbage(const std::function<bool(const Digest&)>& referenced,
+                                           int64_t min_age_seconds,
+                                           int64_t upload_max_age_seconds) = 0;
+};
+
+}  // namespace berth::registry
