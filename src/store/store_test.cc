@@ -158,7 +158,11 @@ TYPED_TEST(StoreTest, BatchIsSeenWholeOrNotAtAll) {
   // A writer moves three keys to the same value in each batch (and deletes
   // one of them on the way); a concurrent reader must never see a mix.
   std::atomic<bool> stop = false;
+  std::atomic<int> scans = 0;
   std::thread writer([&] {
+    // Start once the reader runs, so that the two overlap even on a loaded
+    // machine where the memory store could finish before the reader starts.
+    while (scans == 0) std::this_thread::yield();
     for (int i = 0; i < 300; ++i) {
       std::string v = std::to_string(i);
       Batch batch = {Mutation::Put("t/x", v), Mutation::Delete("t/y"), Mutation::Put("t/y", v),
@@ -168,7 +172,6 @@ TYPED_TEST(StoreTest, BatchIsSeenWholeOrNotAtAll) {
     }
     stop = true;
   });
-  int scans = 0;
   while (!stop) {
     std::map<std::string, std::string> rows;
     ASSERT_TRUE(ScanAll(*this->store_, "t/", &rows).ok());
