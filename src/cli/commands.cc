@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include "cli/registry_gc.h"
 #include "common/log.h"
 #include "server/server.h"
 
@@ -29,6 +30,17 @@ void AddServerFlags(CLI::App* cmd, server::ServerConfig& config) {
       ->envname("BERTH_THREADS")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
+  cmd->add_option("--registry-listen", config.registry_listen,
+                  "also serve the registry (/v2/) alone on this host:port")
+      ->envname("BERTH_REGISTRY_LISTEN");
+  cmd->add_option("--registry-address", config.registry_address,
+                  "host:port clients use to reach the registry (default: the bound address)")
+      ->envname("BERTH_REGISTRY_ADDRESS");
+  cmd->add_flag("--create-repository-on-push,!--no-create-repository-on-push",
+                config.create_repository_on_push,
+                "create a missing repository when an image is pushed to it")
+      ->envname("BERTH_CREATE_REPOSITORY_ON_PUSH")
+      ->capture_default_str();
 }
 
 }  // namespace
@@ -49,15 +61,29 @@ int Main(int argc, char** argv) {
   server::ServerConfig dev_config;
   dev_config.data_dir = "./.berth";
   dev_config.dev = true;
+  dev_config.create_repository_on_push = true;
   auto* dev_cmd = app.add_subcommand("dev", "run everything in one process with an embedded store");
   AddServerFlags(dev_cmd, dev_config);
 
   auto* version_cmd = app.add_subcommand("version", "print the version");
 
+  auto* registry_cmd = app.add_subcommand("registry", "manage the image registry");
+  registry_cmd->require_subcommand(1);
+  RegistryGcOptions gc_options;
+  auto* gc_cmd = registry_cmd->add_subcommand(
+      "gc", "remove blobs that no manifest references (blobs used within the last hour stay)");
+  gc_cmd->add_option("--endpoint", gc_options.endpoint, "the server's API endpoint")
+      ->envname("AWS_ENDPOINT_URL")
+      ->capture_default_str();
+  gc_cmd->add_option("--credentials", gc_options.credentials_file,
+                     "AWS shared-credentials file (default: AWS_ACCESS_KEY_ID and "
+                     "AWS_SECRET_ACCESS_KEY)");
+
   CLI11_PARSE(app, argc, argv);
   SetLogLevel(log_level);
   if (*server_cmd) return server::RunServer(server_config);
   if (*dev_cmd) return server::RunServer(dev_config);
+  if (*gc_cmd) return RegistryGc(gc_options);
   if (*version_cmd) {
     std::printf("berth %s\n", kVersion);
     return 0;

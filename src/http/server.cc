@@ -1,5 +1,9 @@
 #include "http/server.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <boost/asio/dispatch.hpp>
@@ -12,15 +16,19 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 #include <exception>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -49,6 +57,13 @@ constexpr size_t kIdleBufferBytes = 16 * 1024;
 constexpr auto kLingerTime = std::chrono::seconds(2);
 constexpr size_t kLingerReadBytes = 16 * 1024;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+// Streamed request bodies reach the sink, and file bodies leave the disk, in
+// pieces of at most this size, through one buffer per connection that lives
+// only while such a request is in progress.
+constexpr size_t kPieceBytes = 256 * 1024;
+// Socket reads while streaming are this large (Beast reads at most 64 KiB at
+// a time, and no more than the read buffer's capacity).
+constexpr size_t kStreamReadBytes = 64 * 1024;
 
 class Connection;
 
@@ -129,7 +144,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Connection(std::shared_ptr<ServerCore> core, tcp::socket socket)
       : core_(std::move(core)), stream_(std::move(socket)) {}
 
-  ~Connection() { Unregister(); }
+  ~Connection() {
+    CloseFile();
+    Unregister();
+  }
 
   // Called on the acceptor's strand right after accept.
   void Start() {
@@ -151,7 +169,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Close() {
     if (phase_ == Phase::kClosed) return;
     phase_ = Phase::kClosed;
+    // A body cut off mid-way never reaches the handler; its sink goes now,
+    // before the peer can see the close. The parsers and scratch_ stay: a
+    // completion already queued may still touch them, and it sees kClosed.
+    sink_.reset();
     stream_.close();
+    CloseFile();
     Unregister();
   }
 
@@ -198,9 +221,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
     // Reading a large body grows the buffer; an idle connection (agents keep
     // thousands open) should not keep that memory.
     if (buffer_.size() == 0 && buffer_.capacity() > kIdleBufferBytes) buffer_.shrink_to_fit();
+    stream_parser_.reset();
+    scratch_.reset();
+    scratch_size_ = 0;
     parser_.emplace();
     parser_->header_limit(kMaxHeaderBytes);
-    parser_->body_limit(core_->options.max_body_bytes);
+    // With stream_body the limit waits until the callback has declined the
+    // body: Beast would otherwise refuse a large Content-Length in the header.
+    if (core_->options.stream_body) {
+      parser_->body_limit(boost::none);
+    } else {
+      parser_->body_limit(core_->options.max_body_bytes);
+    }
     stream_.expires_after(std::chrono::seconds(core_->options.idle_timeout_seconds));
     bhttp::async_read_header(
         stream_, buffer_, *parser_,
@@ -209,6 +241,27 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void OnHeader(beast::error_code ec) {
     if (ec) return OnReadError(ec);
+    const auto& req = parser_->get();
+    bool expect_continue =
+        req.version() >= 11 && EqualsIgnoreCase(req[bhttp::field::expect], "100-continue");
+
+    if (core_->options.stream_body) {
+      stream_head_ = HeadOf(req);
+      std::shared_ptr<BodySink> sink;
+      try {
+        sink = core_->options.stream_body(stream_head_);
+      } catch (const std::exception& e) {
+        LogError("http stream_body threw", {{"error", e.what()}});
+        return WriteError(ErrorResponse(500, "internal error"));
+      } catch (...) {
+        LogError("http stream_body threw", {{"error", "unknown exception"}});
+        return WriteError(ErrorResponse(500, "internal error"));
+      }
+      if (sink) return StartStreaming(std::move(sink), expect_continue);
+      stream_head_ = Request();
+      parser_->body_limit(core_->options.max_body_bytes);  // applies to chunked bodies
+    }
+
     // Beast already fails the header read with body_limit when Content-Length
     // is too large; this check keeps the rule visible and independent of that.
     auto length = parser_->content_length();
@@ -216,19 +269,20 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (parser_->is_done()) return OnRequest();
 
     phase_ = Phase::kReadingBody;
-    const auto& req = parser_->get();
-    auto expect = req[bhttp::field::expect];
-    if (req.version() >= 11 && EqualsIgnoreCase(expect, "100-continue")) {
-      // The client waits for this before sending the body (curl, some SDKs).
-      stream_.expires_after(std::chrono::seconds(core_->options.idle_timeout_seconds));
-      asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
-                        [self = shared_from_this()](beast::error_code ec, size_t) {
-                          if (ec) return self->Close();
-                          self->ReadBody();
-                        });
-      return;
-    }
+    if (expect_continue) return SendContinueThen(&Connection::ReadBody);
     ReadBody();
+  }
+
+  // The client waits for "100 Continue" before sending the body (curl, some
+  // SDKs, docker and skopeo at times).
+  void SendContinueThen(void (Connection::*next)()) {
+    stream_.expires_after(std::chrono::seconds(core_->options.idle_timeout_seconds));
+    asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
+                      [self = shared_from_this(), next](beast::error_code ec, size_t) {
+                        if (self->phase_ == Phase::kClosed) return;
+                        if (ec) return self->Close();
+                        ((*self).*next)();
+                      });
   }
 
   void ReadBody() {
@@ -238,6 +292,98 @@ class Connection : public std::enable_shared_from_this<Connection> {
                         if (ec) return self->OnReadError(ec);
                         self->OnRequest();
                       });
+  }
+
+  // The request line and header fields, as the handler sees them.
+  Request HeadOf(const bhttp::request_header<>& message) {
+    Request request;
+    request.method = message.method_string();
+    request.target = message.target();
+    for (const auto& field : message) {
+      request.headers.emplace_back(ToLower(field.name_string()), field.value());
+    }
+    request.remote_address = remote_address_;
+    return request;
+  }
+
+  // Streams the body of the request whose header parser_ holds into `sink`.
+  void StartStreaming(std::shared_ptr<BodySink> sink, bool expect_continue) {
+    sink_ = std::move(sink);
+    body_bytes_ = 0;
+    const auto& req = parser_->get();
+    head_request_ = req.method() == bhttp::verb::head;
+    close_after_reply_ = !req.keep_alive();
+    keep_alive_header_ = req.version() < 11 && req.keep_alive();
+    linger_ = false;
+    if (parser_->is_done()) return FinishStream(Status::Ok());  // no body at all
+
+    phase_ = Phase::kReadingBody;
+    // Only the header has been parsed, so the parser can change its body
+    // type: buffer_body hands over the body in pieces, into scratch_.
+    stream_parser_.emplace(std::move(*parser_));
+    stream_parser_->body_limit(boost::none);  // the sink sets its own limits
+    stream_parser_->eager(true);              // parse all that each read brings
+    EnsureScratch(kPieceBytes);
+    piece_filled_ = 0;
+    if (buffer_.capacity() < kStreamReadBytes) buffer_.reserve(kStreamReadBytes);
+    if (expect_continue) return SendContinueThen(&Connection::ReadStreamPiece);
+    ReadStreamPiece();
+  }
+
+  // Each socket read gets a fresh deadline, so a long upload lives as long
+  // as bytes keep coming. Reads fill scratch_; the sink gets it when full
+  // (or at the end of the body): fewer, larger writes for it.
+  void ReadStreamPiece() {
+    auto& body = stream_parser_->get().body();
+    body.data = scratch_.get() + piece_filled_;
+    body.size = kPieceBytes - piece_filled_;
+    body.more = true;
+    stream_.expires_after(std::chrono::seconds(core_->options.idle_timeout_seconds));
+    bhttp::async_read_some(
+        stream_, buffer_, *stream_parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnStreamRead(ec); });
+  }
+
+  void OnStreamRead(beast::error_code ec) {
+    if (phase_ == Phase::kClosed) return;
+    if (ec == bhttp::error::need_buffer) ec = {};  // scratch_ is full
+    if (ec) {
+      // The body was cut off or garbled: the handler never sees the request.
+      sink_.reset();
+      return OnReadError(ec);
+    }
+    piece_filled_ = kPieceBytes - stream_parser_->get().body().size;
+    bool done = stream_parser_->is_done();
+    if (piece_filled_ == kPieceBytes || (done && piece_filled_ > 0)) {
+      Status written;
+      try {
+        written = sink_->Write(std::string_view(scratch_.get(), piece_filled_));
+      } catch (const std::exception& e) {
+        written = Internal(std::string("body sink threw: ") + e.what());
+      } catch (...) {
+        written = Internal("body sink threw");
+      }
+      if (!written.ok()) {
+        // The rest of the body stays unread: reply, then drain and close.
+        close_after_reply_ = true;
+        linger_ = true;
+        return FinishStream(std::move(written));
+      }
+      body_bytes_ += piece_filled_;
+      piece_filled_ = 0;
+    }
+    if (done) return FinishStream(Status::Ok());
+    ReadStreamPiece();
+  }
+
+  void FinishStream(Status status) {
+    phase_ = Phase::kHandling;
+    Request request = std::move(stream_head_);
+    stream_head_ = Request();
+    request.body_sink = std::move(sink_);
+    request.body_bytes = body_bytes_;
+    request.body_status = std::move(status);
+    CallHandler(std::move(request));
   }
 
   void OnReadError(beast::error_code ec) {
@@ -277,15 +423,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
     keep_alive_header_ = message.version() < 11 && message.keep_alive();
     linger_ = false;
 
-    Request request;
-    request.method = message.method_string();
-    request.target = message.target();
-    for (const auto& field : message) {
-      request.headers.emplace_back(ToLower(field.name_string()), field.value());
-    }
+    Request request = HeadOf(message);
     request.body = std::move(message.body());
-    request.remote_address = remote_address_;
+    CallHandler(std::move(request));
+  }
 
+  void CallHandler(Request&& request) {
     // The handler may take as long as it needs (a durable write); the write
     // of its reply gets a fresh timeout.
     stream_.expires_never();
@@ -332,12 +475,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (phase_ != Phase::kHandling) return;
     phase_ = Phase::kWriting;
     bool close = close_after_reply_ || core_->stopping.load();
-    bool send_body = SerializeHead(response, &close);
-    body_ = std::move(response.body);
-
-    std::array<asio::const_buffer, 2> buffers{
-        asio::buffer(head_), send_body ? asio::buffer(body_) : asio::const_buffer()};
+    bool from_file = !response.body_file.empty();
+    uint64_t length = from_file ? response.file_length : response.body.size();
+    bool send_body = SerializeHead(response, length, &close);
     stream_.expires_after(std::chrono::seconds(core_->options.idle_timeout_seconds));
+    if (from_file && send_body) return StartFileBody(response, close);
+
+    if (!from_file) body_ = std::move(response.body);
+    std::array<asio::const_buffer, 2> buffers{
+        asio::buffer(head_), send_body && !from_file ? asio::buffer(body_) : asio::const_buffer()};
     asio::async_write(stream_, buffers,
                       [self = shared_from_this(), close](beast::error_code ec, size_t) {
                         self->OnWritten(ec, close);
@@ -345,9 +491,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   // Writes the status line and headers into head_ (its capacity is reused
-  // across requests). Returns whether the body is to be sent; sets *close if
-  // the handler asked to close the connection.
-  bool SerializeHead(const Response& response, bool* close) {
+  // across requests), announcing a body of body_length bytes. Returns whether
+  // the body is to be sent; sets *close if the handler asked to close the
+  // connection.
+  bool SerializeHead(const Response& response, uint64_t body_length, bool* close) {
     int status = response.status;
     if (status < 100 || status > 999) status = 500;
     // 1xx and 204 carry neither body nor Content-Length; 304 and replies to
@@ -389,7 +536,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
         head_ += "\r\n";
       } else if (send_body || status != 304) {
         head_ += "Content-Length: ";
-        AppendNumber(head_, response.body.size());
+        AppendNumber(head_, body_length);
         head_ += "\r\n";
       }
     }
@@ -402,8 +549,82 @@ class Connection : public std::enable_shared_from_this<Connection> {
     return send_body;
   }
 
+  // Sends head_ and then the file's bytes [file_offset, file_offset +
+  // file_length), piece by piece through scratch_. Content-Length is already
+  // promised, so a file that cannot be read ends the connection.
+  void StartFileBody(const Response& response, bool close) {
+    uint64_t offset = response.file_offset;
+    uint64_t length = response.file_length;
+    constexpr uint64_t kMaxOffset = std::numeric_limits<off_t>::max();
+    if (offset > kMaxOffset || length > kMaxOffset - offset) {
+      LogWarn("http response file range out of bounds", {{"file", response.body_file}});
+      return Close();
+    }
+    file_fd_ = ::open(response.body_file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (file_fd_ < 0) {
+      LogWarn("http response file cannot be opened",
+              {{"file", response.body_file}, {"error", std::strerror(errno)}});
+      return Close();
+    }
+    file_path_ = response.body_file;
+    file_offset_ = offset;
+    file_left_ = length;
+    if (length > 0) {
+      ::posix_fadvise(file_fd_, static_cast<off_t>(offset), static_cast<off_t>(length),
+                      POSIX_FADV_SEQUENTIAL);
+      EnsureScratch(std::min<uint64_t>(length, kPieceBytes));
+    }
+    SendFilePiece(close, /*with_head=*/true);
+  }
+
+  void SendFilePiece(bool close, bool with_head) {
+    size_t want = static_cast<size_t>(std::min<uint64_t>(file_left_, scratch_size_));
+    size_t got = 0;
+    while (got < want) {
+      ssize_t n = ::pread(file_fd_, scratch_.get() + got, want - got,
+                          static_cast<off_t>(file_offset_ + got));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        LogWarn("http response file cannot be read",
+                {{"file", file_path_},
+                 {"error", n == 0 ? std::string("file shorter than the promised range")
+                                  : std::string(std::strerror(errno))}});
+        return Close();
+      }
+      got += static_cast<size_t>(n);
+    }
+    file_offset_ += want;
+    file_left_ -= want;
+    std::array<asio::const_buffer, 2> buffers{
+        with_head ? asio::buffer(head_) : asio::const_buffer(),
+        asio::const_buffer(scratch_.get(), want)};
+    stream_.expires_after(std::chrono::seconds(core_->options.idle_timeout_seconds));
+    asio::async_write(stream_, buffers,
+                      [self = shared_from_this(), close](beast::error_code ec, size_t) {
+                        if (self->phase_ == Phase::kClosed) return;
+                        if (ec || self->file_left_ == 0) {
+                          self->CloseFile();
+                          return self->OnWritten(ec, close);
+                        }
+                        self->SendFilePiece(close, /*with_head=*/false);
+                      });
+  }
+
+  void CloseFile() {
+    if (file_fd_ >= 0) ::close(file_fd_);
+    file_fd_ = -1;
+  }
+
+  // One allocation per request that streams, none per piece.
+  void EnsureScratch(size_t size) {
+    if (scratch_size_ >= size) return;
+    scratch_ = std::make_unique_for_overwrite<char[]>(size);
+    scratch_size_ = size;
+  }
+
   void OnWritten(beast::error_code ec, bool close) {
     body_.clear();
+    if (phase_ == Phase::kClosed) return;
     if (ec) return Close();
     if (!close) return ReadHeader();
     if (linger_) return Linger();
@@ -442,6 +663,23 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool keep_alive_header_ = false;
   bool linger_ = false;
   std::atomic<bool> registered_{false};  // also read by the destructor, on any thread
+
+  // A request whose body streams into a sink: its head, parser and sink.
+  Request stream_head_;
+  std::optional<bhttp::request_parser<bhttp::buffer_body>> stream_parser_;
+  std::shared_ptr<BodySink> sink_;
+  uint64_t body_bytes_ = 0;  // taken by the sink
+  size_t piece_filled_ = 0;  // bytes in scratch_ not yet given to the sink
+
+  // A reply whose body comes from a file.
+  int file_fd_ = -1;
+  std::string file_path_;  // for log messages
+  uint64_t file_offset_ = 0;
+  uint64_t file_left_ = 0;
+
+  // Piece buffer for streamed bodies in either direction.
+  std::unique_ptr<char[]> scratch_;
+  size_t scratch_size_ = 0;
 };
 
 // Runs on the acceptor's strand. A raw pointer is enough: the server holds the

@@ -24,7 +24,9 @@ struct Digest {
 // Incremental hashing for the digest's algorithm.
 class DigestHasher {
  public:
-  explicit DigestHasher(std::string_view algorithm);  // "sha256" or "sha512"
+  // "sha256" or "sha512" (std::invalid_argument otherwise: take it from a
+  // parsed Digest).
+  explicit DigestHasher(std::string_view algorithm);
   ~DigestHasher();
   DigestHasher(const DigestHasher&) = delete;
   DigestHasher& operator=(const DigestHasher&) = delete;

@@ -2,13 +2,22 @@
 
 #include <signal.h>
 
+#include <atomic>
+#include <boost/json/serialize.hpp>
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
+#include <thread>
 #include <unordered_map>
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "http/endpoint.h"
 #include "http/server.h"
+#include "registry/blob_store.h"
+#include "registry/distribution.h"
+#include "registry/ecr_api.h"
+#include "registry/registry_state.h"
 #include "server/api/aws_json.h"
 #include "server/api/ecs_api.h"
 #include "server/commit_tracker.h"
@@ -19,27 +28,68 @@ namespace berth::server {
 
 namespace {
 
+constexpr int64_t kLifecycleIntervalSeconds = 60;
+constexpr int64_t kDefaultGcMinAgeSeconds = 3600;
+
 StatusOr<std::string> SqlitePath(const ServerConfig& config) {
   if (config.store.empty()) return config.data_dir + "/berth.db";
   if (config.store.starts_with("sqlite:")) return config.store.substr(7);
   return InvalidArgument("--store " + config.store + ": unsupported store (expected sqlite:PATH)");
 }
 
-void PrintClientEnvironment(const ServerConfig& config, uint16_t port, const AccessKey& key) {
-  std::string host = config.listen.substr(0, config.listen.rfind(':'));
-  std::string endpoint = "http://" + host + ":" + std::to_string(port);
+void PrintClientEnvironment(const ServerConfig& config, const std::string& endpoint,
+                            const std::string& registry, const AccessKey& key) {
   std::printf(
-      "# berth is serving the ECS API on %s (data in %s).\n"
-      "# Point the aws CLI and boto3 at it:\n"
+      "# berth is serving the ECS and ECR APIs on %s and the registry on %s\n"
+      "# (data in %s). Point the aws CLI and boto3 at it:\n"
       "export AWS_ACCESS_KEY_ID=%s\n"
       "export AWS_SECRET_ACCESS_KEY=%s\n"
       "export AWS_DEFAULT_REGION=us-east-1\n"
       "export AWS_ENDPOINT_URL=%s\n"
       "# then, for example:\n"
-      "#   aws --endpoint-url %s ecs create-cluster --cluster-name trn1\n",
-      endpoint.c_str(), config.data_dir.c_str(), key.id.c_str(), key.secret.c_str(),
-      endpoint.c_str(), endpoint.c_str());
+      "#   aws --endpoint-url %s ecs create-cluster --cluster-name trn1\n"
+      "#   aws --endpoint-url %s ecr get-login-password | skopeo login --tls-verify=false "
+      "--username AWS --password-stdin %s\n",
+      endpoint.c_str(), registry.c_str(), config.data_dir.c_str(), key.id.c_str(),
+      key.secret.c_str(), endpoint.c_str(), endpoint.c_str(), endpoint.c_str(), registry.c_str());
   std::fflush(stdout);
+}
+
+// Runs fn every interval until stopped; stopping wakes it at once.
+class Ticker {
+ public:
+  Ticker(int64_t interval_seconds, std::function<void()> fn)
+      : thread_([this, interval_seconds, fn = std::move(fn)] {
+          std::unique_lock lock(mu_);
+          while (!cv_.wait_for(lock, std::chrono::seconds(interval_seconds),
+                               [this] { return stop_; })) {
+            lock.unlock();
+            fn();
+            lock.lock();
+          }
+        }) {}
+  ~Ticker() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+http::Response JsonReply(int status, const boost::json::object& body) {
+  http::Response response;
+  response.status = status;
+  response.SetHeader("content-type", "application/json");
+  response.body = boost::json::serialize(body);
+  return response;
 }
 
 }  // namespace
@@ -67,55 +117,158 @@ int RunServer(const ServerConfig& config) {
       config.credentials_file.empty() ? config.data_dir + "/credentials" : config.credentials_file;
   auto keys = EnsureCredentialsFile(credentials_path);
   if (!keys.ok()) return fail(keys.status());
-  std::unordered_map<std::string, std::string> secrets;
-  for (const auto& key : *keys) secrets[key.id] = key.secret;
+  std::unordered_map<std::string, std::string> secret_of;
+  for (const auto& key : *keys) secret_of[key.id] = key.secret;
+  http::SecretLookup secrets = [&secret_of](std::string_view id) -> std::optional<std::string> {
+    auto it = secret_of.find(std::string(id));
+    if (it == secret_of.end()) return std::nullopt;
+    return it->second;
+  };
 
   auto path = SqlitePath(config);
   if (!path.ok()) return fail(path.status());
   auto store = store::OpenSqliteStore(*path);
   if (!store.ok()) return fail(store.status());
+  auto blobs = registry::BlobStore::Open(config.data_dir + "/registry");
+  if (!blobs.ok()) return fail(blobs.status());
+
+  // The HTTP servers bind before the registry state is built, because
+  // repository URIs name the address clients reach (port 0 picks one).
+  http::ServerOptions options;
+  options.listen = config.listen;
+  options.threads = config.threads;
+  // Layers stream to disk; what is buffered is the largest API request.
+  options.max_body_bytes = registry::EcrApi::kMaxRequestBytes;
 
   CommitTracker tracker;
   api::EcsApi ecs(**store, tracker, ArnScope{});
   if (Status s = ecs.Load(); !s.ok()) return fail(s.WithContext("load state from " + *path));
 
-  api::AwsJsonEndpoint endpoint(
-      [&secrets](std::string_view id) -> std::optional<std::string> {
-        auto it = secrets.find(std::string(id));
-        if (it == secrets.end()) return std::nullopt;
-        return it->second;
-      },
-      SystemClock(), tracker);
+  // Filled in once the listening port is known.
+  std::unique_ptr<registry::RegistryState> registry_state;
+  std::unique_ptr<registry::Distribution> distribution;
+  std::unique_ptr<registry::EcrApi> ecr;
+
+  api::AwsJsonEndpoint endpoint(secrets, SystemClock(), tracker);
   endpoint.AddService(&ecs);
 
-  http::ServerOptions options;
-  options.listen = config.listen;
-  options.threads = config.threads;
-  auto server = http::Server::Start(options, [&](http::Request&& request, http::Responder respond) {
-    if (api::AwsJsonEndpoint::Accepts(request)) {
-      return endpoint.Handle(std::move(request), std::move(respond));
+  auto gc = [&](http::Request&& request, http::Responder respond) {
+    auto identity = http::VerifySigV4(request, secrets, SystemClock().NowSeconds());
+    if (auto* error = std::get_if<http::SigV4Error>(&identity)) {
+      return respond(api::ErrorResponse(error->type, error->message, ""));
     }
-    if (request.method == "GET" && request.Path() == "/healthz") {
-      http::Response ok;
-      ok.body = "ok\n";
-      return respond(std::move(ok));
-    }
-    respond(api::ErrorResponse("UnknownOperationException",
-                               "berth serves the AWS JSON APIs as POST / with X-Amz-Target", "",
-                               404));
-  });
-  if (!server.ok()) return fail(server.status());
+    // Sweeping can take a while on a big store: off the I/O thread.
+    std::thread([&, respond = std::move(respond)] {
+      auto stats = registry_state->CollectGarbage(kDefaultGcMinAgeSeconds);
+      if (!stats.ok()) {
+        return respond(api::ErrorResponse("ServerException", stats.status().message(), ""));
+      }
+      respond(JsonReply(200, {{"blobsRemoved", stats->blobs_removed},
+                              {"bytesRemoved", stats->bytes_removed},
+                              {"blobsKept", stats->blobs_kept},
+                              {"uploadsRemoved", stats->uploads_removed}}));
+    }).detach();
+  };
 
-  LogInfo("berth server listening", {{"listen", config.listen},
-                                     {"port", std::to_string((*server)->port())},
+  // The listeners start before the registry is built (repository URIs name
+  // the bound address); until everything is wired, requests get a 503,
+  // which AWS SDKs and registry clients retry.
+  std::atomic<bool> serving{false};
+  auto route = [&](bool registry_only) {
+    return [&, registry_only](http::Request&& request, http::Responder respond) {
+      if (!serving.load(std::memory_order_acquire)) {
+        return respond(api::ErrorResponse("ServiceUnavailableException",
+                                          "berth is starting; try again", "", 503));
+      }
+      if (registry::Distribution::Accepts(request)) {
+        return distribution->Handle(std::move(request), std::move(respond));
+      }
+      if (!registry_only && api::AwsJsonEndpoint::Accepts(request)) {
+        return endpoint.Handle(std::move(request), std::move(respond));
+      }
+      if (!registry_only && request.method == "POST" && request.Path() == "/berth/v1/registry/gc") {
+        return gc(std::move(request), std::move(respond));
+      }
+      if (request.method == "GET" && request.Path() == "/healthz") {
+        http::Response ok;
+        ok.body = "ok\n";
+        return respond(std::move(ok));
+      }
+      respond(api::ErrorResponse("UnknownOperationException",
+                                 "berth serves the AWS JSON APIs as POST / with X-Amz-Target, "
+                                 "and the registry under /v2/",
+                                 "", 404));
+    };
+  };
+  options.stream_body = [&](const http::Request& head) -> std::shared_ptr<http::BodySink> {
+    if (!serving.load(std::memory_order_acquire)) return nullptr;
+    if (!registry::Distribution::Accepts(head)) return nullptr;
+    return distribution->StreamBody(head);
+  };
+
+  auto server = http::Server::Start(options, route(false));
+  if (!server.ok()) return fail(server.status());
+  std::unique_ptr<http::Server> registry_server;
+  if (!config.registry_listen.empty()) {
+    http::ServerOptions registry_options = options;
+    registry_options.listen = config.registry_listen;
+    auto started = http::Server::Start(registry_options, route(true));
+    if (!started.ok()) return fail(started.status());
+    registry_server = std::move(*started);
+  }
+
+  auto bound = [](const std::string& listen, uint16_t port) {
+    auto hp = http::SplitHostPort(listen);
+    std::string host = hp.ok() ? hp->first : "127.0.0.1";
+    if (host.empty() || host == "0.0.0.0") host = "127.0.0.1";
+    return http::FormatEndpoint(host, port);
+  };
+  std::string api_address = bound(config.listen, (*server)->port());
+  std::string registry_address = config.registry_address;
+  if (registry_address.empty()) {
+    registry_address =
+        registry_server ? bound(config.registry_listen, registry_server->port()) : api_address;
+  }
+
+  registry_state = std::make_unique<registry::RegistryState>(**store, tracker, **blobs, ArnScope{},
+                                                             registry_address);
+  if (Status s = registry_state->Load(); !s.ok()) {
+    return fail(s.WithContext("load registry from " + *path));
+  }
+  registry::Distribution::Options distribution_options;
+  distribution_options.create_on_push = config.create_repository_on_push;
+  distribution = std::make_unique<registry::Distribution>(
+      *registry_state, **blobs, secrets, SystemClock(), tracker, distribution_options);
+  ecr = std::make_unique<registry::EcrApi>(*registry_state, **blobs, secrets, SystemClock(),
+                                           tracker, ArnScope{}, "http://" + registry_address);
+  ecr->SetPageTokenKey(ecs.page_token_key());
+  endpoint.AddService(ecr.get());
+  Ticker lifecycle(kLifecycleIntervalSeconds, [&] {
+    auto expired = ecr->ApplyLifecyclePolicies(SystemClock().NowMillis());
+    if (!expired.ok()) {
+      LogWarn("lifecycle policies", {{"error", expired.status().message()}});
+      return;
+    }
+    for (const auto& image : *expired) {
+      LogInfo("lifecycle policy expired an image", {{"repository", image.repository},
+                                                    {"digest", image.digest},
+                                                    {"rule", std::to_string(image.rule_priority)}});
+    }
+  });
+  serving.store(true, std::memory_order_release);
+  LogInfo("berth server listening", {{"listen", api_address},
+                                     {"registry", registry_address},
                                      {"data", config.data_dir},
                                      {"store", *path},
                                      {"credentials", credentials_path}});
-  if (config.dev) PrintClientEnvironment(config, (*server)->port(), keys->front());
+  if (config.dev) {
+    PrintClientEnvironment(config, "http://" + api_address, registry_address, keys->front());
+  }
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
   LogInfo("stopping", {{"signal", strsignal(signal_number)}});
+  if (registry_server) registry_server->Stop();
   (*server)->Stop();
   (*store)->Close();
   LogInfo("stopped");

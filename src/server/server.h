@@ -1,4 +1,5 @@
-// Runs the berth control plane: the store, the APIs and the HTTP server.
+// Runs the berth control plane: the store, the APIs, the registry and the
+// HTTP server.
 #pragma once
 
 #include <string>
@@ -12,6 +13,13 @@ struct ServerConfig {
   std::string credentials_file;  // default <data_dir>/credentials
   int threads = 2;
   bool dev = false;  // print the environment a client needs to talk to this server
+
+  // The registry: served under /v2/ on `listen`, and also alone on
+  // registry_listen when set. registry_address is how clients reach it
+  // (repositoryUri, proxyEndpoint); default: the bound listen address.
+  std::string registry_listen;
+  std::string registry_address;
+  bool create_repository_on_push = false;  // else pushing to a missing repository fails
 };
 
 // Runs until SIGINT or SIGTERM, then stops gracefully: requests in flight

@@ -119,6 +119,26 @@ def resource_values(resources):
     return out
 
 
+def aws_cli_env(access_key, secret_key, extra_env=None):
+    """The environment for running /usr/bin/aws with the given keys and
+    nothing from the host's AWS configuration (for callers that need the
+    CLI's raw output, e.g. `aws ecr get-login-password`)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update({
+        "AWS_ACCESS_KEY_ID": access_key,
+        "AWS_SECRET_ACCESS_KEY": secret_key,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "AWS_PAGER": "",
+        "AWS_CLI_AUTO_PROMPT": "off",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_MAX_ATTEMPTS": "1",
+    })
+    env.update(extra_env or {})
+    return env
+
+
 def make_ecs_client(endpoint, access_key, secret_key, validate=True):
     session = boto3.session.Session(
         aws_access_key_id=access_key, aws_secret_access_key=secret_key, region_name=REGION)
@@ -219,9 +239,10 @@ class BerthServer:
     """One `berth server` process on a data directory; restartable on the
     same directory and port."""
 
-    def __init__(self, data_dir, log_dir):
+    def __init__(self, data_dir, log_dir, extra_args=()):
         self.data_dir = str(data_dir)
         self.log_dir = str(log_dir)
+        self.extra_args = [str(a) for a in extra_args]  # appended to `berth server ...`
         self.port = free_port()
         self.proc = None
         self.starts = 0
@@ -240,7 +261,8 @@ class BerthServer:
         log = open(self.log_path, "wb")
         try:
             self.proc = subprocess.Popen(
-                [BERTH_BIN, "server", "--listen", f"127.0.0.1:{self.port}", "--data", self.data_dir],
+                [BERTH_BIN, "server", "--listen", f"127.0.0.1:{self.port}", "--data", self.data_dir,
+                 *self.extra_args],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log)
         finally:
             log.close()

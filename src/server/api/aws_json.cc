@@ -14,6 +14,7 @@ constexpr std::string_view kContentType = "application/x-amz-json-1.1";
 
 int StatusFor(std::string_view type) {
   if (type == "ServerException" || type == "InternalFailure") return 500;
+  if (type == "RequestEntityTooLargeException") return 413;
   if (type == "MissingAuthenticationTokenException" || type == "UnrecognizedClientException" ||
       type == "InvalidSignatureException" || type == "IncompleteSignatureException" ||
       type == "AccessDeniedException") {
@@ -72,6 +73,13 @@ void AwsJsonEndpoint::Handle(http::Request&& request, http::Responder respond) {
                   "Operation " + std::string(target) + " is not supported by this server");
   }
 
+  // The HTTP server's limit is the largest any service needs; each service
+  // has its own.
+  if (request.body.size() > service->MaxRequestBytes()) {
+    return refuse(
+        "RequestEntityTooLargeException",
+        "request body is larger than " + std::to_string(service->MaxRequestBytes()) + " bytes");
+  }
   boost::json::value input;
   if (request.body.empty()) {
     input = boost::json::object();

@@ -55,6 +55,8 @@ class JsonService {
   virtual ~JsonService() = default;
   virtual const model::ServiceModel& Model() const = 0;
   virtual bool Implements(std::string_view operation) const = 0;
+  // Larger request bodies are refused before they are parsed.
+  virtual size_t MaxRequestBytes() const { return 1 << 20; }
   // input has passed ValidateInput. Throws ApiException to refuse.
   virtual Reply Call(std::string_view operation, boost::json::object& input,
                      const CallContext& context) = 0;

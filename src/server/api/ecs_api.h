@@ -31,6 +31,10 @@ class EcsApi : public JsonService {
   // Rebuilds the in-memory state from the store. Call once, before serving.
   Status Load();
 
+  // The durable key that signs nextToken values (after Load), for the other
+  // APIs of this server to share.
+  const std::string& page_token_key() const { return page_tokens_.key(); }
+
   const model::ServiceModel& Model() const override;
   bool Implements(std::string_view operation) const override;
   Reply Call(std::string_view operation, boost::json::object& input,

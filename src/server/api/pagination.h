@@ -17,6 +17,7 @@ class PageTokens {
  public:
   explicit PageTokens(std::string key = {}) : key_(std::move(key)) {}
   void set_key(std::string key) { key_ = std::move(key); }
+  const std::string& key() const { return key_; }
 
   std::string Make(std::string_view position) const;
   // The position a token names. Throws InvalidParameterException when the

@@ -1,0 +1,758 @@
+#include "registry/blob_store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <ctime>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <span>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "common/crypto.h"
+#include "common/log.h"
+
+namespace berth::registry {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Upload writers gather small pieces (an HTTP body arrives in a few KiB at a
+// time) into writes of this size, so that system calls cost little next to
+// hashing; pieces at least this large are written straight from the caller.
+constexpr size_t kWriteBufferBytes = 1 << 20;
+// Rehashing reads in large pieces for the same reason; the buffer lives only
+// for the duration of one rehash.
+constexpr size_t kReadBufferBytes = 4 << 20;
+
+constexpr size_t kUploadIdHexLength = 32;
+
+std::string ErrnoText(int err) { return std::error_code(err, std::generic_category()).message(); }
+
+// what + ": " + the system's message, with a code a caller can act on: a full
+// disk is not the same as a bug.
+Status ErrnoStatus(std::string_view what, int err) {
+  std::string message = std::string(what) + ": " + ErrnoText(err);
+  switch (err) {
+    case ENOENT:
+      return NotFound(std::move(message));
+    case ENOSPC:
+    case EDQUOT:
+      return Status(StatusCode::kResourceExhausted, std::move(message));
+    default:
+      return Internal(std::move(message));
+  }
+}
+
+// An owned file descriptor.
+class Fd {
+ public:
+  explicit Fd(int fd = -1) : fd_(fd) {}
+  ~Fd() { Reset(); }
+  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  Fd& operator=(Fd&& other) noexcept {
+    if (this != &other) {
+      Reset();
+      fd_ = std::exchange(other.fd_, -1);
+    }
+    return *this;
+  }
+
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  // Closes now and reports the result, which matters after writing: some
+  // file systems report a failed write-back only here.
+  int Close() {
+    int result = ::close(std::exchange(fd_, -1));
+    return result == 0 ? 0 : errno;
+  }
+
+ private:
+  void Reset() {
+    if (fd_ >= 0) ::close(std::exchange(fd_, -1));
+  }
+  int fd_;
+};
+
+Fd OpenFile(const std::string& path, int flags, mode_t mode = 0) {
+  return Fd(::open(path.c_str(), flags | O_CLOEXEC, mode));
+}
+
+// Returns 0 or an errno value.
+int WriteAllAt(int fd, uint64_t offset, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::pwrite(fd, data.data(), data.size(), static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+    offset += static_cast<uint64_t>(n);
+  }
+  return 0;
+}
+
+// Reads exactly out.size() bytes from offset; returns 0 or an errno value
+// (EIO when the file turns out shorter than expected).
+int ReadAllAt(int fd, uint64_t offset, std::span<char> out) {
+  size_t done = 0;
+  while (done < out.size()) {
+    ssize_t n =
+        ::pread(fd, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    if (n == 0) return EIO;
+    done += static_cast<size_t>(n);
+  }
+  return 0;
+}
+
+// A rename or a new entry is durable only once its directory is synced.
+int SyncDirectory(const std::string& dir) {
+  Fd fd = OpenFile(dir, O_RDONLY | O_DIRECTORY);
+  if (!fd.valid()) return errno;
+  if (::fsync(fd.get()) != 0) return errno;
+  return 0;
+}
+
+// Creates dir if needed; a newly created one is made durable in its parent.
+int EnsureDirectory(const std::string& dir, const std::string& parent) {
+  if (::mkdir(dir.c_str(), 0755) != 0) return errno == EEXIST ? 0 : errno;
+  return SyncDirectory(parent);
+}
+
+// Updates the file's mtime to now. True if the file exists.
+bool TouchIfExists(const std::string& path) {
+  if (::utimensat(AT_FDCWD, path.c_str(), nullptr, 0) == 0) return true;
+  if (errno == ENOENT) return false;
+  // Not allowed to touch (a read-only mount): it still exists.
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+int64_t NowSeconds() { return static_cast<int64_t>(::time(nullptr)); }
+
+// The names in dir. directory_iterator is used with error codes throughout:
+// a sweep reports a failure instead of throwing.
+Status ListNames(const std::string& dir, std::vector<std::string>* names) {
+  std::error_code ec;
+  fs::directory_iterator it(dir, ec);
+  for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    names->push_back(it->path().filename().string());
+  }
+  if (ec) return Internal("list " + dir + ": " + ec.message());
+  return Status::Ok();
+}
+
+bool IsDirectory(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+bool IsUploadId(std::string_view id) {
+  if (id.size() != kUploadIdHexLength) return false;
+  for (char c : id) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+// Callers may build a Digest by hand; every path is built from one that
+// Parse accepts, so that no hex can walk out of blobs/.
+bool IsValidDigest(const Digest& digest) {
+  std::optional<Digest> parsed = Digest::Parse(digest.ToString());
+  return parsed && *parsed == digest;
+}
+
+Status DigestMismatch(const Digest& expected, const Digest& actual) {
+  return InvalidArgument("digest mismatch: expected " + expected.ToString() + ", got " +
+                         actual.ToString());
+}
+
+Status UnknownUpload(std::string_view id) {
+  return NotFound("upload " + std::string(id) + ": unknown upload");
+}
+
+Status BusyUpload(std::string_view id) {
+  return FailedPrecondition("upload " + std::string(id) +
+                            ": another request is writing, completing or cancelling it");
+}
+
+// What the store remembers about an upload between requests: the sha256 of
+// the data written so far, so that completing it needs no second read.
+struct UploadState {
+  bool busy = false;                     // held by one writer, completion, cancellation or cleanup
+  std::unique_ptr<DigestHasher> sha256;  // of the first hashed_size bytes, or null: unknown
+  uint64_t hashed_size = 0;
+};
+
+// The in-memory upload table. Shared with writers through shared_ptr, so a
+// writer stays valid even if it outlives its store.
+class UploadTable {
+ public:
+  void Add(const std::string& id) {
+    std::lock_guard lock(mu_);
+    UploadState& state = states_[id];
+    state.sha256 = std::make_unique<DigestHasher>("sha256");
+    state.hashed_size = 0;
+  }
+
+  // Marks id busy and hands over its hash state; false if already busy.
+  bool TryClaim(const std::string& id, std::unique_ptr<DigestHasher>* sha256,
+                uint64_t* hashed_size) {
+    std::lock_guard lock(mu_);
+    UploadState& state = states_[id];  // none after a restart: the hash is unknown
+    if (state.busy) return false;
+    state.busy = true;
+    *sha256 = std::move(state.sha256);
+    *hashed_size = state.hashed_size;
+    return true;
+  }
+
+  void Release(const std::string& id, std::unique_ptr<DigestHasher> sha256, uint64_t hashed_size) {
+    std::lock_guard lock(mu_);
+    UploadState& state = states_[id];
+    state.busy = false;
+    state.sha256 = std::move(sha256);
+    state.hashed_size = hashed_size;
+  }
+
+  void Forget(const std::string& id) {
+    std::lock_guard lock(mu_);
+    states_.erase(id);
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, UploadState> states_;
+};
+
+// Exclusive use of one upload for the duration of one operation. Gives the
+// hash state back on destruction, or drops the entry once the upload is gone.
+class UploadClaim {
+ public:
+  static std::optional<UploadClaim> Acquire(std::shared_ptr<UploadTable> table, std::string id) {
+    UploadClaim claim(std::move(table), std::move(id));
+    if (!claim.table_->TryClaim(claim.id_, &claim.sha256, &claim.hashed_size)) {
+      claim.table_ = nullptr;
+      return std::nullopt;
+    }
+    return claim;
+  }
+
+  UploadClaim(UploadClaim&& other) noexcept
+      : sha256(std::move(other.sha256)),
+        hashed_size(other.hashed_size),
+        table_(std::move(other.table_)),
+        id_(std::move(other.id_)),
+        gone_(other.gone_) {}
+  UploadClaim& operator=(UploadClaim&&) = delete;
+
+  ~UploadClaim() {
+    if (table_ == nullptr) return;
+    if (gone_) {
+      table_->Forget(id_);
+    } else {
+      table_->Release(id_, std::move(sha256), hashed_size);
+    }
+  }
+
+  const std::string& id() const { return id_; }
+  // The upload no longer exists on disk.
+  void MarkGone() { gone_ = true; }
+
+  // The hash state while claimed; what is here on destruction is kept.
+  std::unique_ptr<DigestHasher> sha256;
+  uint64_t hashed_size = 0;
+
+ private:
+  UploadClaim(std::shared_ptr<UploadTable> table, std::string id)
+      : table_(std::move(table)), id_(std::move(id)) {}
+
+  std::shared_ptr<UploadTable> table_;
+  std::string id_;
+  bool gone_ = false;
+};
+
+class FileUploadWriter final : public UploadWriter {
+ public:
+  FileUploadWriter(std::string context, UploadClaim claim, Fd fd, uint64_t size)
+      : context_(std::move(context)),
+        id_(claim.id()),
+        claim_(std::move(claim)),
+        fd_(std::move(fd)),
+        written_(size) {}
+
+  ~FileUploadWriter() override {
+    if (closed_) return;
+    Status status = Close();
+    if (!status.ok()) {
+      LogError("upload writer dropped without Close lost data",
+               {{"upload", id_}, {"error", status.message()}});
+    }
+  }
+
+  Status Write(std::string_view data) override {
+    if (closed_) return FailedPrecondition("upload " + id_ + ": writer is closed");
+    BERTH_RETURN_IF_ERROR(failure_);
+    if (buffer_.size() + data.size() < kWriteBufferBytes) {
+      if (buffer_.capacity() < kWriteBufferBytes) buffer_.reserve(kWriteBufferBytes);
+      buffer_.append(data);
+      return Status::Ok();
+    }
+    BERTH_RETURN_IF_ERROR(Flush());
+    if (data.size() >= kWriteBufferBytes) return Append(data);
+    buffer_.append(data);
+    return Status::Ok();
+  }
+
+  uint64_t size() const override { return written_ + buffer_.size(); }
+
+  Status Close() override {
+    if (closed_) return failure_;
+    // A failed Write has already cut the file back and reported; Close
+    // repeats that error, since the chunk as a whole did not arrive.
+    Status status = failure_.ok() ? Flush() : failure_;
+    closed_ = true;
+    if (int err = fd_.Close(); err != 0 && status.ok()) {
+      status = ErrnoStatus("close upload " + id_, err).WithContext(context_);
+      claim_.sha256 = nullptr;  // what reached the disk is in doubt
+    }
+    claim_.hashed_size = written_;
+    buffer_ = std::string();
+    // Hand the upload back now rather than when the writer is destroyed.
+    UploadClaim released = std::move(claim_);
+    failure_ = status;
+    return status;
+  }
+
+ private:
+  Status Flush() {
+    if (buffer_.empty()) return Status::Ok();
+    Status status = Append(buffer_);
+    buffer_.clear();
+    return status;
+  }
+
+  Status Append(std::string_view data) {
+    if (int err = WriteAllAt(fd_.get(), written_, data); err != 0) {
+      // Cut off a partial write, so that the file, the size reported to the
+      // client and the hash state agree and the client can resume.
+      if (::ftruncate(fd_.get(), static_cast<off_t>(written_)) != 0) claim_.sha256 = nullptr;
+      failure_ = ErrnoStatus("write upload " + id_, err).WithContext(context_);
+      return failure_;
+    }
+    if (claim_.sha256 != nullptr) claim_.sha256->Update(data);
+    written_ += data.size();
+    return Status::Ok();
+  }
+
+  const std::string context_;
+  const std::string id_;
+  UploadClaim claim_;
+  Fd fd_;
+  uint64_t written_;  // bytes in the file
+  std::string buffer_;
+  Status failure_;
+  bool closed_ = false;
+};
+
+class FileBlobStore final : public BlobStore {
+ public:
+  explicit FileBlobStore(std::string root)
+      : root_(std::move(root)),
+        context_("blob store " + root_),
+        uploads_(std::make_shared<UploadTable>()) {}
+
+  std::optional<BlobInfo> Stat(const Digest& digest) const override {
+    if (!IsValidDigest(digest)) return std::nullopt;
+    std::string path = BlobPath(digest);
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+    // A client told that a blob exists (a HEAD before a push skips the
+    // upload) will reference it soon, in a manifest that has not arrived
+    // yet. Touching restarts the blob's garbage-collection grace period, so
+    // that a collection running in between does not remove it.
+    ::utimensat(AT_FDCWD, path.c_str(), nullptr, 0);
+    return BlobInfo{std::move(path), static_cast<uint64_t>(st.st_size)};
+  }
+
+  StatusOr<std::string> Read(const Digest& digest, uint64_t max_bytes) const override {
+    if (!IsValidDigest(digest)) return InvalidArgument("invalid digest " + digest.ToString());
+    std::string what = "read blob " + digest.ToString();
+    Fd fd = OpenFile(BlobPath(digest), O_RDONLY);
+    if (!fd.valid()) {
+      if (errno == ENOENT) return NotFound("blob " + digest.ToString() + ": not found");
+      return ErrnoStatus(what, errno).WithContext(context_);
+    }
+    struct stat st;
+    if (::fstat(fd.get(), &st) != 0) return ErrnoStatus(what, errno).WithContext(context_);
+    auto size = static_cast<uint64_t>(st.st_size);
+    if (size > max_bytes) {
+      return Status(StatusCode::kResourceExhausted,
+                    "blob " + digest.ToString() + " is " + std::to_string(size) +
+                        " bytes, more than the limit of " + std::to_string(max_bytes));
+    }
+    std::string bytes(size, '\0');
+    if (int err = ReadAllAt(fd.get(), 0, bytes); err != 0) {
+      return ErrnoStatus(what, err).WithContext(context_);
+    }
+    return bytes;
+  }
+
+  Status Put(const Digest& expected, std::string_view bytes) override {
+    if (!IsValidDigest(expected)) return InvalidArgument("invalid digest " + expected.ToString());
+    DigestHasher hasher(expected.algorithm);
+    hasher.Update(bytes);
+    if (Digest actual = hasher.Finish(); actual != expected) {
+      return DigestMismatch(expected, actual);
+    }
+    std::string path = BlobPath(expected);
+    if (TouchIfExists(path)) return Status::Ok();  // touched for the reason Stat gives
+
+    // Written beside the blobs, on the same file system, so that the rename
+    // into place is atomic.
+    std::string temp = root_ + "/tmp/" + HexEncode(RandomBytes(16));
+    std::string what = "put blob " + expected.ToString();
+    Fd fd = OpenFile(temp, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (!fd.valid()) return ErrnoStatus(what, errno).WithContext(context_);
+    int err = WriteAllAt(fd.get(), 0, bytes);
+    if (err == 0 && ::fsync(fd.get()) != 0) err = errno;
+    if (int close_err = fd.Close(); err == 0) err = close_err;
+    Status status = err != 0 ? ErrnoStatus(what, err) : MoveIntoPlace(temp, expected, what);
+    if (!status.ok()) {
+      ::unlink(temp.c_str());
+      return status.WithContext(context_);
+    }
+    return Status::Ok();
+  }
+
+  StatusOr<std::string> StartUpload() override {
+    std::string id = HexEncode(RandomBytes(kUploadIdHexLength / 2));
+    std::string dir = UploadDir(id);
+    std::string what = "start upload " + id;
+    if (::mkdir(dir.c_str(), 0755) != 0) return ErrnoStatus(what, errno).WithContext(context_);
+    int err = CreateFile(dir + "/data", "");
+    if (err == 0) err = CreateFile(dir + "/started", std::to_string(NowSeconds()) + "\n");
+    // The upload's location is acknowledged to the client, so it must
+    // survive a crash.
+    if (err == 0) err = SyncDirectory(dir);
+    if (err == 0) err = SyncDirectory(root_ + "/uploads");
+    if (err != 0) {
+      std::error_code ignored;
+      fs::remove_all(dir, ignored);
+      return ErrnoStatus(what, err).WithContext(context_);
+    }
+    uploads_->Add(id);
+    return id;
+  }
+
+  // While a writer is open, this counts only what it has flushed.
+  StatusOr<uint64_t> UploadSize(std::string_view id) const override {
+    if (!IsUploadId(id)) return UnknownUpload(id);
+    struct stat st;
+    if (::stat(UploadDataPath(id).c_str(), &st) != 0) {
+      if (errno == ENOENT) return UnknownUpload(id);
+      return ErrnoStatus("stat upload " + std::string(id), errno).WithContext(context_);
+    }
+    return static_cast<uint64_t>(st.st_size);
+  }
+
+  StatusOr<std::unique_ptr<UploadWriter>> OpenUpload(std::string_view id,
+                                                     uint64_t offset) override {
+    if (!IsUploadId(id)) return UnknownUpload(id);
+    std::optional<UploadClaim> claim = UploadClaim::Acquire(uploads_, std::string(id));
+    if (!claim) return BusyUpload(id);
+    std::string what = "open upload " + std::string(id);
+    Fd fd = OpenFile(UploadDataPath(id), O_WRONLY);
+    if (!fd.valid()) {
+      if (errno == ENOENT) {
+        claim->MarkGone();
+        return UnknownUpload(id);
+      }
+      return ErrnoStatus(what, errno).WithContext(context_);
+    }
+    struct stat st;
+    if (::fstat(fd.get(), &st) != 0) return ErrnoStatus(what, errno).WithContext(context_);
+    auto size = static_cast<uint64_t>(st.st_size);
+    if (offset != size) {
+      return FailedPrecondition("upload " + std::string(id) + ": chunk starts at " +
+                                std::to_string(offset) + " but the upload has " +
+                                std::to_string(size) + " bytes");
+    }
+    if (claim->sha256 != nullptr && claim->hashed_size != size) {
+      claim->sha256 = nullptr;  // stale: CompleteUpload will rehash the file
+    }
+    if (claim->sha256 == nullptr && size == 0) {
+      claim->sha256 = std::make_unique<DigestHasher>("sha256");
+      claim->hashed_size = 0;
+    }
+    return std::unique_ptr<UploadWriter>(
+        std::make_unique<FileUploadWriter>(context_, std::move(*claim), std::move(fd), size));
+  }
+
+  StatusOr<BlobInfo> CompleteUpload(std::string_view id, const Digest& expected) override {
+    if (!IsValidDigest(expected)) return InvalidArgument("invalid digest " + expected.ToString());
+    if (!IsUploadId(id)) return UnknownUpload(id);
+    std::optional<UploadClaim> claim = UploadClaim::Acquire(uploads_, std::string(id));
+    if (!claim) return BusyUpload(id);
+    std::string what = "complete upload " + std::string(id);
+    std::string data_path = UploadDataPath(id);
+    Fd fd = OpenFile(data_path, O_RDONLY);
+    if (!fd.valid()) {
+      if (errno == ENOENT) {
+        claim->MarkGone();
+        return UnknownUpload(id);
+      }
+      return ErrnoStatus(what, errno).WithContext(context_);
+    }
+    struct stat st;
+    if (::fstat(fd.get(), &st) != 0) return ErrnoStatus(what, errno).WithContext(context_);
+    auto size = static_cast<uint64_t>(st.st_size);
+
+    Digest actual;
+    if (expected.algorithm == "sha256" && claim->sha256 != nullptr && claim->hashed_size == size) {
+      actual = claim->sha256->Finish();
+      claim->sha256 = nullptr;
+    } else {
+      // The hash kept while writing is gone (a restart, a failed write) or
+      // is of another algorithm: read the file once.
+      StatusOr<Digest> rehashed = HashFile(fd.get(), size, expected.algorithm);
+      if (!rehashed.ok()) return rehashed.status().WithContext(what).WithContext(context_);
+      actual = *std::move(rehashed);
+    }
+    if (actual != expected) {
+      RemoveUpload(id);
+      claim->MarkGone();
+      return DigestMismatch(expected, actual);
+    }
+
+    std::string blob_path = BlobPath(expected);
+    // Another upload of the same content got there first: keep its copy.
+    // (Touched, like in Put, so that it is not collected before the
+    // manifest that refers to it arrives.)
+    if (!TouchIfExists(blob_path)) {
+      // The data's mtime is its last write, which may be long ago if the
+      // client waited before completing; the blob's age for GC starts now.
+      // (Before the fsync, so that the new time is durable too.)
+      if (::futimens(fd.get(), nullptr) != 0 || ::fsync(fd.get()) != 0) {
+        return ErrnoStatus(what, errno).WithContext(context_);
+      }
+      // Two uploads of the same digest may both get here; the second rename
+      // replaces the first's file atomically with identical bytes, so both
+      // succeed and one file remains.
+      if (Status moved = MoveIntoPlace(data_path, expected, what); !moved.ok()) {
+        return moved.WithContext(context_);
+      }
+    }
+    RemoveUpload(id);
+    claim->MarkGone();
+    return BlobInfo{std::move(blob_path), size};
+  }
+
+  Status CancelUpload(std::string_view id) override {
+    if (!IsUploadId(id)) return UnknownUpload(id);
+    std::optional<UploadClaim> claim = UploadClaim::Acquire(uploads_, std::string(id));
+    if (!claim) return BusyUpload(id);
+    claim->MarkGone();
+    struct stat st;
+    if (::stat(UploadDir(id).c_str(), &st) != 0) return UnknownUpload(id);
+    std::error_code ec;
+    fs::remove_all(UploadDir(id), ec);
+    if (ec) {
+      return Internal("cancel upload " + std::string(id) + ": " + ec.message())
+          .WithContext(context_);
+    }
+    return Status::Ok();
+  }
+
+  Status Delete(const Digest& digest) override {
+    if (!IsValidDigest(digest)) return InvalidArgument("invalid digest " + digest.ToString());
+    if (::unlink(BlobPath(digest).c_str()) != 0) {
+      if (errno == ENOENT) return NotFound("blob " + digest.ToString() + ": not found");
+      return ErrnoStatus("delete blob " + digest.ToString(), errno).WithContext(context_);
+    }
+    return Status::Ok();
+  }
+
+  StatusOr<GcStats> CollectGarbage(const std::function<bool(const Digest&)>& referenced,
+                                   int64_t min_age_seconds,
+                                   int64_t upload_max_age_seconds) override {
+    GcStats stats;
+    int64_t now = NowSeconds();
+    Status status = CollectBlobs(referenced, now - min_age_seconds, &stats);
+    if (status.ok()) status = CollectUploads(now - upload_max_age_seconds, &stats);
+    if (status.ok()) status = CollectTemporaryFiles(now - upload_max_age_seconds);
+    if (!status.ok()) return status.WithContext("collect garbage").WithContext(context_);
+    return stats;
+  }
+
+ private:
+  std::string BlobDir(const Digest& digest) const {
+    return root_ + "/blobs/" + digest.algorithm + "/" + digest.hex.substr(0, 2);
+  }
+  std::string BlobPath(const Digest& digest) const { return BlobDir(digest) + "/" + digest.hex; }
+  std::string UploadDir(std::string_view id) const { return root_ + "/uploads/" + std::string(id); }
+  std::string UploadDataPath(std::string_view id) const { return UploadDir(id) + "/data"; }
+
+  // Renames a complete, synced file to the blob's path and makes the rename
+  // durable. The error has no store context yet.
+  Status MoveIntoPlace(const std::string& from, const Digest& digest, const std::string& what) {
+    std::string algorithm_dir = root_ + "/blobs/" + digest.algorithm;
+    std::string shard_dir = BlobDir(digest);
+    int err = EnsureDirectory(algorithm_dir, root_ + "/blobs");
+    if (err == 0) err = EnsureDirectory(shard_dir, algorithm_dir);
+    if (err == 0 && ::rename(from.c_str(), BlobPath(digest).c_str()) != 0) err = errno;
+    if (err == 0) err = SyncDirectory(shard_dir);
+    return err == 0 ? Status::Ok() : ErrnoStatus(what, err);
+  }
+
+  static int CreateFile(const std::string& path, std::string_view content) {
+    Fd fd = OpenFile(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (!fd.valid()) return errno;
+    if (int err = WriteAllAt(fd.get(), 0, content); err != 0) return err;
+    return fd.Close();
+  }
+
+  static StatusOr<Digest> HashFile(int fd, uint64_t size, std::string_view algorithm) {
+    ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    DigestHasher hasher(algorithm);
+    std::string buffer(std::min<uint64_t>(size, kReadBufferBytes), '\0');
+    for (uint64_t offset = 0; offset < size;) {
+      size_t n = std::min<uint64_t>(size - offset, buffer.size());
+      if (int err = ReadAllAt(fd, offset, std::span<char>(buffer.data(), n)); err != 0) {
+        return ErrnoStatus("rehash", err);
+      }
+      hasher.Update(std::string_view(buffer.data(), n));
+      offset += n;
+    }
+    return hasher.Finish();
+  }
+
+  // Best effort: the blob is already safe, and GC removes what is left.
+  void RemoveUpload(std::string_view id) {
+    std::error_code ec;
+    fs::remove_all(UploadDir(id), ec);
+    if (ec) LogWarn("cannot remove upload", {{"upload", std::string(id)}, {"error", ec.message()}});
+  }
+
+  Status CollectBlobs(const std::function<bool(const Digest&)>& referenced, int64_t cutoff,
+                      GcStats* stats) {
+    std::vector<std::string> algorithms;
+    BERTH_RETURN_IF_ERROR(ListNames(root_ + "/blobs", &algorithms));
+    for (const std::string& algorithm : algorithms) {
+      std::string algorithm_dir = root_ + "/blobs/" + algorithm;
+      if (!IsDirectory(algorithm_dir)) continue;
+      std::vector<std::string> shards;
+      BERTH_RETURN_IF_ERROR(ListNames(algorithm_dir, &shards));
+      // Empty shard directories stay: removing one could race with a rename
+      // into it, and there are at most 256 per algorithm.
+      for (const std::string& shard : shards) {
+        std::string shard_dir = algorithm_dir + "/" + shard;
+        if (!IsDirectory(shard_dir)) continue;
+        std::vector<std::string> files;
+        BERTH_RETURN_IF_ERROR(ListNames(shard_dir, &files));
+        for (const std::string& file : files) {
+          std::optional<Digest> digest = Digest::Parse(algorithm + ":" + file);
+          if (!digest || BlobDir(*digest) != shard_dir) continue;  // not a blob of ours
+          CollectBlob(*digest, referenced, cutoff, stats);
+        }
+      }
+    }
+    return Status::Ok();
+  }
+
+  void CollectBlob(const Digest& digest, const std::function<bool(const Digest&)>& referenced,
+                   int64_t cutoff, GcStats* stats) {
+    std::string path = BlobPath(digest);
+    if (!IsOldFile(path, cutoff) || referenced(digest) ||
+        // Again after the callback, which may have taken a while: a HEAD in
+        // between has touched the blob (see Stat).
+        !IsOldFile(path, cutoff)) {
+      ++stats->blobs_kept;
+      return;
+    }
+    struct stat st;
+    uint64_t size = ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+    if (::unlink(path.c_str()) != 0) {
+      if (errno == ENOENT) return;  // deleted meanwhile
+      // One file that cannot go must not stop the sweep.
+      LogWarn("cannot remove blob", {{"path", path}, {"error", ErrnoText(errno)}});
+      ++stats->blobs_kept;
+      return;
+    }
+    ++stats->blobs_removed;
+    stats->bytes_removed += size;
+  }
+
+  Status CollectUploads(int64_t cutoff, GcStats* stats) {
+    std::vector<std::string> ids;
+    BERTH_RETURN_IF_ERROR(ListNames(root_ + "/uploads", &ids));
+    for (const std::string& id : ids) {
+      if (!IsUploadId(id)) continue;
+      // The data file's mtime is the last write; without one (a crash while
+      // starting or completing), the directory's says when that happened.
+      struct stat st;
+      bool has_data = ::stat(UploadDataPath(id).c_str(), &st) == 0;
+      if (!IsOldFile(has_data ? UploadDataPath(id) : UploadDir(id), cutoff)) continue;
+      std::optional<UploadClaim> claim = UploadClaim::Acquire(uploads_, id);
+      if (!claim) continue;  // in use, so not abandoned
+      claim->MarkGone();
+      std::error_code ec;
+      fs::remove_all(UploadDir(id), ec);
+      if (ec) {
+        LogWarn("cannot remove upload", {{"upload", id}, {"error", ec.message()}});
+        continue;
+      }
+      ++stats->uploads_removed;
+    }
+    return Status::Ok();
+  }
+
+  // Left behind by a Put that crashed between writing and renaming.
+  Status CollectTemporaryFiles(int64_t cutoff) {
+    std::vector<std::string> names;
+    BERTH_RETURN_IF_ERROR(ListNames(root_ + "/tmp", &names));
+    for (const std::string& name : names) {
+      std::string path = root_ + "/tmp/" + name;
+      if (IsOldFile(path, cutoff)) ::unlink(path.c_str());
+    }
+    return Status::Ok();
+  }
+
+  static bool IsOldFile(const std::string& path, int64_t cutoff) {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) return false;
+    return static_cast<int64_t>(st.st_mtime) < cutoff;
+  }
+
+  const std::string root_;
+  const std::string context_;  // "blob store <root>", in front of I/O errors
+  std::shared_ptr<UploadTable> uploads_;
+};
+
+}  // namespace
+
+StatusOr<std::unique_ptr<BlobStore>> BlobStore::Open(const std::string& root) {
+  if (root.empty()) return InvalidArgument("blob store: empty root directory");
+  for (const std::string& dir : {root, root + "/blobs", root + "/uploads", root + "/tmp"}) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) return Internal("blob store " + root + ": create " + dir + ": " + ec.message());
+    if (!fs::is_directory(dir, ec)) {
+      return FailedPrecondition("blob store " + root + ": " + dir + " is not a directory");
+    }
+  }
+  return std::unique_ptr<BlobStore>(std::make_unique<FileBlobStore>(root));
+}
+
+}  // namespace berth::registry

@@ -1,0 +1,60 @@
+#include "registry/distribution_sinks.h"
+
+namespace berth::registry {
+
+UploadSink::UploadSink(BlobStore& blobs, std::string upload_id, std::optional<uint64_t> offset)
+    : blobs_(blobs), upload_id_(std::move(upload_id)), offset_(offset) {}
+
+Status UploadSink::Write(std::string_view piece) {
+  if (!open_status_.ok()) return open_status_;
+  if (!write_status_.ok()) return write_status_;
+  if (!opened_) {
+    opened_ = true;
+    if (upload_id_.empty()) {
+      auto id = blobs_.StartUpload();
+      if (!id.ok()) return open_status_ = id.status();
+      upload_id_ = std::move(*id);
+    }
+    uint64_t offset = 0;
+    if (offset_) {
+      offset = *offset_;
+    } else {
+      auto size = blobs_.UploadSize(upload_id_);
+      if (!size.ok()) return open_status_ = size.status();
+      offset = *size;
+    }
+    auto writer = blobs_.OpenUpload(upload_id_, offset);
+    if (!writer.ok()) return open_status_ = writer.status();
+    writer_ = std::move(*writer);
+    upload_size_ = writer_->size();
+  }
+  if (writer_ == nullptr) return open_status_;
+  if (Status st = writer_->Write(piece); !st.ok()) return write_status_ = st;
+  bytes_written_ += piece.size();
+  upload_size_ = writer_->size();
+  return Status::Ok();
+}
+
+Status UploadSink::Close() {
+  if (writer_ != nullptr) {
+    // The writer buffers: a write error may surface only now, and the chunk
+    // must not be acknowledged before it is out.
+    Status closed = writer_->Close();
+    upload_size_ = writer_->size();
+    writer_.reset();
+    if (!closed.ok() && write_status_.ok()) write_status_ = closed;
+  }
+  if (!open_status_.ok()) return open_status_;
+  return write_status_;
+}
+
+Status ManifestSink::Write(std::string_view piece) {
+  if (bytes_.size() + piece.size() > max_bytes_) {
+    return Status(StatusCode::kResourceExhausted,
+                  "manifest larger than " + std::to_string(max_bytes_) + " bytes");
+  }
+  bytes_.append(piece);
+  return Status::Ok();
+}
+
+}  // namespace berth::registry

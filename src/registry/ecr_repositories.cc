@@ -1,0 +1,128 @@
+// ECR repositories: CreateRepository, DescribeRepositories, DeleteRepository,
+// PutImageTagMutability, PutImageScanningConfiguration.
+#include "registry/ecr_api.h"
+#include "registry/ecr_shapes.h"
+#include "server/api/json_util.h"
+
+namespace berth::registry {
+
+namespace json = boost::json;
+using server::api::ArrayOr;
+using server::api::AsString;
+using server::api::BoolOr;
+using server::api::Fail;
+using server::api::OptString;
+using server::api::StringOr;
+
+namespace {
+
+// ECR's default page for the Describe* and List* calls; its model allows up
+// to 1000 when asked.
+constexpr int64_t kDefaultPageSize = 100;
+constexpr int kMaxPageSize = 1000;
+
+RepositorySettings SettingsFrom(const json::object& in) {
+  RepositorySettings settings;
+  settings.image_tag_mutability = StringOr(in, "imageTagMutability", "MUTABLE");
+  if (auto* scanning = in.if_contains("imageScanningConfiguration")) {
+    settings.scan_on_push = BoolOr(scanning->as_object(), "scanOnPush", false);
+  }
+  if (auto* encryption = in.if_contains("encryptionConfiguration")) {
+    const json::object& e = encryption->as_object();
+    settings.encryption_type = StringOr(e, "encryptionType", "AES256");
+    settings.kms_key = StringOr(e, "kmsKey", "");
+    if (settings.encryption_type != "KMS" && !settings.kms_key.empty()) {
+      Fail("InvalidParameterException",
+           "Invalid parameter at 'encryptionConfiguration': kmsKey can only be given with "
+           "encryptionType KMS");
+    }
+  }
+  settings.tags = ParseEcrTags(ArrayOr(in, "tags"));
+  return settings;
+}
+
+}  // namespace
+
+server::api::Reply EcrApi::CreateRepository(json::object& in, const Context& ctx) {
+  CheckRegistryId(in);
+  std::string name(StringOr(in, "repositoryName", ""));
+  RepositorySettings settings = SettingsFrom(in);
+  auto seq = state_.CreateRepository(name, settings, ctx.now_millis);
+  if (!seq.ok()) FailWith(seq.error(), name);
+  auto created = state_.GetRepository(name);
+  if (!created.ok()) FailWith(created.error(), name);  // deleted again at once
+  return {json::object{{"repository", created->ToEcrJson()}}, *seq};
+}
+
+server::api::Reply EcrApi::DescribeRepositories(json::object& in, const Context&) {
+  CheckRegistryId(in);
+  const json::array& names = ArrayOr(in, "repositoryNames");
+  if (!names.empty()) {
+    if (in.contains("nextToken") || in.contains("maxResults")) {
+      Fail("InvalidParameterException",
+           "Invalid parameter: maxResults and nextToken cannot be used with repositoryNames");
+    }
+    json::array repositories;
+    for (const auto& name : names) {
+      auto repository = state_.GetRepository(AsString(name));
+      if (!repository.ok()) FailWith(repository.error(), AsString(name));
+      repositories.push_back(repository->ToEcrJson());
+    }
+    return {json::object{{"repositories", std::move(repositories)}}};
+  }
+
+  if (!in.contains("maxResults")) in["maxResults"] = kDefaultPageSize;
+  server::api::Pager pager(page_tokens_, in, kMaxPageSize);
+  // One more than a page, so that the pager knows whether another follows.
+  RepositoryPage page = state_.ListRepositories(
+      pager.after(), static_cast<size_t>(server::api::PageSize(in, kMaxPageSize)) + 1);
+  for (const Repository& repository : page.repositories) {
+    if (!pager.Add(repository.name, repository.ToEcrJson())) break;
+  }
+  json::object reply;
+  pager.Finish(reply, "repositories");
+  return {std::move(reply)};
+}
+
+server::api::Reply EcrApi::DeleteRepository(json::object& in, const Context&) {
+  CheckRegistryId(in);
+  std::string_view name = StringOr(in, "repositoryName", "");
+  auto deleted = state_.DeleteRepository(name, BoolOr(in, "force", false));
+  if (!deleted.ok()) FailWith(deleted.error(), name);
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = previews_.find(name); it != previews_.end()) previews_.erase(it);
+    if (auto it = last_evaluated_millis_.find(name); it != last_evaluated_millis_.end()) {
+      last_evaluated_millis_.erase(it);
+    }
+  }
+  return {json::object{{"repository", deleted->first.ToEcrJson()}}, deleted->second};
+}
+
+server::api::Reply EcrApi::PutImageTagMutability(json::object& in, const Context&) {
+  CheckRegistryId(in);
+  std::string_view name = StringOr(in, "repositoryName", "");
+  std::string mutability(StringOr(in, "imageTagMutability", "MUTABLE"));
+  auto updated =
+      state_.UpdateRepository(name, [&](Repository& r) { r.image_tag_mutability = mutability; });
+  if (!updated.ok()) FailWith(updated.error(), name);
+  json::object reply = RepositoryHead(name);
+  reply["imageTagMutability"] = updated->first.image_tag_mutability;
+  return {std::move(reply), updated->second};
+}
+
+server::api::Reply EcrApi::PutImageScanningConfiguration(json::object& in, const Context&) {
+  CheckRegistryId(in);
+  std::string_view name = StringOr(in, "repositoryName", "");
+  bool scan_on_push = BoolOr(in.at("imageScanningConfiguration").as_object(), "scanOnPush", false);
+  // berth scans nothing; the setting is kept and reported so that tools that
+  // manage it see what they set.
+  auto updated =
+      state_.UpdateRepository(name, [&](Repository& r) { r.scan_on_push = scan_on_push; });
+  if (!updated.ok()) FailWith(updated.error(), name);
+  json::object reply = RepositoryHead(name);
+  reply["imageScanningConfiguration"] = json::object{{"scanOnPush", updated->first.scan_on_push}};
+  return {std::move(reply), updated->second};
+}
+
+}  // namespace berth::registry
