@@ -13,6 +13,8 @@ packages=(
   python3 python3-pytest python3-boto3 python3-botocore awscli
   # runtime: images and containers
   skopeo runc conmon busybox-static sqlite3
+  # registry clients and the reference registry (tests and benchmarks)
+  containerd docker-registry
 )
 
 missing=()
