@@ -70,10 +70,15 @@ int Main(int argc, char** argv) {
   auto* registry_cmd = app.add_subcommand("registry", "manage the image registry");
   registry_cmd->require_subcommand(1);
   RegistryGcOptions gc_options;
-  auto* gc_cmd = registry_cmd->add_subcommand(
-      "gc", "remove blobs that no manifest references (blobs used within the last hour stay)");
+  auto* gc_cmd = registry_cmd->add_subcommand("gc", "remove blobs that no manifest references");
   gc_cmd->add_option("--endpoint", gc_options.endpoint, "the server's API endpoint")
       ->envname("AWS_ENDPOINT_URL")
+      ->capture_default_str();
+  gc_cmd
+      ->add_option("--min-age", gc_options.min_age_seconds,
+                   "seconds: blobs uploaded or found present more recently stay, so that "
+                   "pushes in progress keep their layers")
+      ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   gc_cmd->add_option("--credentials", gc_options.credentials_file,
                      "AWS shared-credentials file (default: AWS_ACCESS_KEY_ID and "

@@ -49,7 +49,7 @@ int RegistryGc(const RegistryGcOptions& options) {
   request.target = "/berth/v1/registry/gc";
   request.headers.emplace_back("host", std::string(endpoint.substr(7)));
   request.headers.emplace_back("content-type", "application/json");
-  request.body = "{}";
+  request.body = "{\"minAgeSeconds\":" + std::to_string(options.min_age_seconds) + "}";
   http::SignSigV4(request, *creds, "us-east-1", "berth", std::time(nullptr));
   auto client = http::Client::Create(host_port->first, host_port->second, 3600);
   auto response = client->Do(request);

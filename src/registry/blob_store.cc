@@ -732,7 +732,7 @@ class FileBlobStore final : public BlobStore {
   static bool IsOldFile(const std::string& path, int64_t cutoff) {
     struct stat st;
     if (::stat(path.c_str(), &st) != 0) return false;
-    return static_cast<int64_t>(st.st_mtime) < cutoff;
+    return static_cast<int64_t>(st.st_mtime) <= cutoff;  // at least min_age old
   }
 
   const std::string root_;

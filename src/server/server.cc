@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <condition_variable>
 #include <cstdio>
@@ -157,9 +158,24 @@ int RunServer(const ServerConfig& config) {
     if (auto* error = std::get_if<http::SigV4Error>(&identity)) {
       return respond(api::ErrorResponse(error->type, error->message, ""));
     }
+    // {"minAgeSeconds": N}: blobs used more recently than that stay.
+    int64_t min_age = kDefaultGcMinAgeSeconds;
+    boost::system::error_code ec;
+    auto body = boost::json::parse(request.body.empty() ? "{}" : request.body, ec);
+    if (ec || !body.is_object()) {
+      return respond(
+          api::ErrorResponse("SerializationException", "body must be a JSON object", ""));
+    }
+    if (auto* v = body.as_object().if_contains("minAgeSeconds")) {
+      if (!v->is_int64() || v->get_int64() < 0) {
+        return respond(api::ErrorResponse("InvalidParameterException",
+                                          "minAgeSeconds must be a non-negative integer", ""));
+      }
+      min_age = v->get_int64();
+    }
     // Sweeping can take a while on a big store: off the I/O thread.
-    std::thread([&, respond = std::move(respond)] {
-      auto stats = registry_state->CollectGarbage(kDefaultGcMinAgeSeconds);
+    std::thread([&, min_age, respond = std::move(respond)] {
+      auto stats = registry_state->CollectGarbage(min_age);
       if (!stats.ok()) {
         return respond(api::ErrorResponse("ServerException", stats.status().message(), ""));
       }
