@@ -85,8 +85,7 @@ class FileRangeSource : public http::BodySource {
 // Hands a response body to a callback and counts it.
 class CallbackSink : public http::BodySink {
  public:
-  explicit CallbackSink(const std::function<void(std::string_view)>& on_body)
-      : on_body_(on_body) {}
+  explicit CallbackSink(const std::function<void(std::string_view)>& on_body) : on_body_(on_body) {}
 
   Status Write(std::string_view piece) override {
     bytes_ += piece.size();
@@ -219,8 +218,8 @@ Status RegistryClient::PushBlob(std::string_view repository, std::string_view di
   auto upload = StartUpload(repository);
   if (!upload.ok()) return upload.status();
   std::string target = WithDigest(std::move(*upload), digest);
-  auto reply = connection_.Exchange(
-      "PUT", target, WithAuth({{"Content-Type", "application/octet-stream"}}), body);
+  auto reply = connection_.Exchange("PUT", target,
+                                    WithAuth({{"Content-Type", "application/octet-stream"}}), body);
   if (!reply.ok()) return reply.status();
   if (reply->status != 201) return Unexpected("PUT blob " + std::string(digest), *reply);
   return Status::Ok();
@@ -240,8 +239,8 @@ Status RegistryClient::PushBlobStreamed(std::string_view repository, std::string
   if (const std::string* location = patched->Header("location"); location && !location->empty()) {
     next = LocationTarget(*location);
   }
-  auto reply = connection_.Exchange("PUT", WithDigest(std::move(next), digest), WithAuth({}),
-                                    Body{});
+  auto reply =
+      connection_.Exchange("PUT", WithDigest(std::move(next), digest), WithAuth({}), Body{});
   if (!reply.ok()) return reply.status();
   if (reply->status != 201) return Unexpected("PUT blob " + std::string(digest), *reply);
   return Status::Ok();
@@ -249,8 +248,7 @@ Status RegistryClient::PushBlobStreamed(std::string_view repository, std::string
 
 Status RegistryClient::PutManifest(std::string_view repository, std::string_view reference,
                                    std::string_view media_type, std::string_view manifest) {
-  std::string target =
-      "/v2/" + std::string(repository) + "/manifests/" + std::string(reference);
+  std::string target = "/v2/" + std::string(repository) + "/manifests/" + std::string(reference);
   Body body;
   body.memory = manifest;
   auto reply = connection_.Exchange("PUT", target,
@@ -263,11 +261,9 @@ Status RegistryClient::PutManifest(std::string_view repository, std::string_view
 StatusOr<std::string> RegistryClient::GetManifest(std::string_view repository,
                                                   std::string_view reference,
                                                   std::string_view expected_digest) {
-  std::string target =
-      "/v2/" + std::string(repository) + "/manifests/" + std::string(reference);
-  auto reply =
-      connection_.Exchange("GET", target, WithAuth({{"Accept", std::string(kManifestAccept)}}),
-                           Body{});
+  std::string target = "/v2/" + std::string(repository) + "/manifests/" + std::string(reference);
+  auto reply = connection_.Exchange("GET", target,
+                                    WithAuth({{"Accept", std::string(kManifestAccept)}}), Body{});
   if (!reply.ok()) return reply.status();
   if (reply->status != 200) return Unexpected("GET " + target, *reply);
   if (!expected_digest.empty() && "sha256:" + Sha256Hex(reply->body) != expected_digest) {

@@ -29,7 +29,8 @@
 // without authentication give --no-auth.
 //
 // Prints one machine-readable line per measured operation:
-//   op=... concurrency=... count=... bytes=... seconds=... per_s=... mib_s=... p50_us=... p99_us=... errors=...
+//   op=... concurrency=... count=... bytes=... seconds=... per_s=... mib_s=...
+//     p50_us=... p99_us=... errors=...
 // (count: blobs or requests; per_s: count per second; mib_s: MiB of blob or
 // manifest bytes per second; latencies per blob or request) and exits
 // non-zero when any request failed, so that a broken registry cannot pass for
@@ -247,9 +248,8 @@ std::string ConfigJson(const std::vector<Blob>& layers) {
 
 std::string ManifestJson(const Blob& config, const std::vector<Blob>& layers) {
   auto descriptor = [](const Blob& blob) {
-    return json::object{{"mediaType", blob.media_type},
-                        {"digest", blob.digest},
-                        {"size", blob.size}};
+    return json::object{
+        {"mediaType", blob.media_type}, {"digest", blob.digest}, {"size", blob.size}};
   };
   json::array layer_list;
   for (const auto& layer : layers) layer_list.emplace_back(descriptor(layer));
@@ -363,8 +363,8 @@ int Prepare(const Options& options) {
   std::atomic<int> next{0};
   std::atomic<bool> failed{false};
   // Generation and hashing are CPU-bound: one layer per core at a time.
-  int workers = std::clamp(static_cast<int>(std::thread::hardware_concurrency()), 1,
-                           options.layers);
+  int workers =
+      std::clamp(static_cast<int>(std::thread::hardware_concurrency()), 1, options.layers);
   std::vector<std::thread> threads;
   for (int w = 0; w < workers; ++w) {
     threads.emplace_back([&] {
@@ -396,13 +396,14 @@ int Prepare(const Options& options) {
   std::string index = ImageHeader(options) + "\n";
   index += "config " + config_blob.digest + " " + std::to_string(config.size()) + " config.json\n";
   for (int i = 0; i < options.layers; ++i) {
-    index += "layer " + layers[i].digest + " " + std::to_string(layer_bytes) + " " + names[i] +
-             "\n";
+    index +=
+        "layer " + layers[i].digest + " " + std::to_string(layer_bytes) + " " + names[i] + "\n";
   }
-  index += "manifest " + Digest(manifest) + " " + std::to_string(manifest.size()) +
-           " manifest.json\n";
+  index +=
+      "manifest " + Digest(manifest) + " " + std::to_string(manifest.size()) + " manifest.json\n";
   for (auto [name, bytes] : {std::pair<const char*, std::string_view>{"config.json", config},
-                             {"manifest.json", manifest}, {"image.txt", index}}) {
+                             {"manifest.json", manifest},
+                             {"image.txt", index}}) {
     if (Status written = WriteFile(dir / name, bytes); !written.ok()) {
       std::fprintf(stderr, "%s\n", written.ToString().c_str());
       return 1;
@@ -482,8 +483,7 @@ StatusOr<std::string> RegistryAuthorization(const Options& options) {
   const json::string* token = nullptr;
   if (!ec && reply.is_object()) {
     const json::value* data = reply.as_object().if_contains("authorizationData");
-    if (data && data->is_array() && !data->as_array().empty() &&
-        data->as_array()[0].is_object()) {
+    if (data && data->is_array() && !data->as_array().empty() && data->as_array()[0].is_object()) {
       const json::value* value = data->as_array()[0].as_object().if_contains("authorizationToken");
       if (value) token = value->if_string();
     }
@@ -582,8 +582,7 @@ void PrintResult(std::string_view op, int concurrency, const LoopResult& loop, u
       static_cast<unsigned long long>(bytes), seconds, seconds > 0 ? count / seconds : 0,
       seconds > 0 ? static_cast<double>(bytes) / kMiB / seconds : 0,
       static_cast<long long>(Percentile(loop.latencies_us, 0.50)),
-      static_cast<long long>(Percentile(loop.latencies_us, 0.99)),
-      static_cast<long long>(errors));
+      static_cast<long long>(Percentile(loop.latencies_us, 0.99)), static_cast<long long>(errors));
   std::fflush(stdout);
 }
 
@@ -603,7 +602,8 @@ StatusOr<std::vector<Blob>> ManifestBlobs(std::string_view manifest) {
     const json::value* digest = object->if_contains("digest");
     const json::value* size = object->if_contains("size");
     if (!digest || !digest->is_string() || !size || !size->is_int64()) return false;
-    blobs.push_back({std::string(digest->as_string()), static_cast<uint64_t>(size->as_int64()), ""});
+    blobs.push_back(
+        {std::string(digest->as_string()), static_cast<uint64_t>(size->as_int64()), ""});
     return true;
   };
   const json::value* config = value.as_object().if_contains("config");
@@ -630,8 +630,7 @@ class FileCloser {
 int RunImage(const Options& options, const ClientFactory& make_client) {
   auto image = LoadImage(options);
   if (!image.ok()) {
-    std::fprintf(stderr, "%s (run --scenario prepare first)\n",
-                 image.status().ToString().c_str());
+    std::fprintf(stderr, "%s (run --scenario prepare first)\n", image.status().ToString().c_str());
     return 2;
   }
   const std::string repository = options.repository_prefix + "/image";
@@ -662,13 +661,12 @@ int RunImage(const Options& options, const ClientFactory& make_client) {
   // Push.
   ErrorLog errors;
   auto begin = Clock::now();
-  LoopResult push = ClosedLoop(
-      options.parallel, static_cast<int64_t>(pushes.size()), make_client, nullptr,
-      [&](RegistryClient& client, int64_t i) {
-        const auto& [blob, body] = pushes[i];
-        errors.Add(client.PushBlobStreamed(repository, blob->digest, body)
-                       .WithContext("push " + blob->digest));
-      });
+  LoopResult push = ClosedLoop(options.parallel, static_cast<int64_t>(pushes.size()), make_client,
+                               nullptr, [&](RegistryClient& client, int64_t i) {
+                                 const auto& [blob, body] = pushes[i];
+                                 errors.Add(client.PushBlobStreamed(repository, blob->digest, body)
+                                                .WithContext("push " + blob->digest));
+                               });
   if (errors.count() == 0) {
     auto client = make_client();
     errors.Add(client->PutManifest(repository, tag, kManifestType, image->manifest)
@@ -694,12 +692,11 @@ int RunImage(const Options& options, const ClientFactory& make_client) {
       std::rotate(blobs.begin(), blobs.begin() + 1, blobs.end());
     }
   }
-  LoopResult pull = ClosedLoop(options.parallel, static_cast<int64_t>(blobs.size()), make_client,
-                               nullptr, [&](RegistryClient& client, int64_t i) {
-                                 errors.Add(client.PullBlob(repository, blobs[i].digest,
-                                                            blobs[i].size)
-                                                .WithContext("pull"));
-                               });
+  LoopResult pull = ClosedLoop(
+      options.parallel, static_cast<int64_t>(blobs.size()), make_client, nullptr,
+      [&](RegistryClient& client, int64_t i) {
+        errors.Add(client.PullBlob(repository, blobs[i].digest, blobs[i].size).WithContext("pull"));
+      });
   PrintResult("image_pull", options.parallel, pull, bytes, SecondsSince(begin), errors.count());
   return errors.count() == 0 ? 0 : 1;
 }
@@ -836,7 +833,8 @@ int main(int argc, char** argv) {
   app.add_option("--scenario", options.scenario, "what to do")
       ->check(CLI::IsMember({"login", "prepare", "image", "blobs", "manifests"}))
       ->capture_default_str();
-  app.add_option("--data-dir", options.data_dir, "where prepare writes the image and image reads it");
+  app.add_option("--data-dir", options.data_dir,
+                 "where prepare writes the image and image reads it");
   app.add_option("--repository-prefix", options.repository_prefix,
                  "repositories are PREFIX/image, PREFIX/blobs, PREFIX/manifests")
       ->capture_default_str();

@@ -13,6 +13,9 @@
 #                       requests/s, p99
 #   peak RSS            VmHWM of each registry process after all of it
 #
+# Every scenario runs BENCH_ROUNDS times (3) against both, each round with new
+# bytes; the table has each registry's median and the ratio of each round.
+#
 # Builds nothing: build first (berth, berth_registry_load), e.g.
 #   cmake -S . -B build && cmake --build build --target berth berth_registry_load
 #   bash bench/run_registry.sh
