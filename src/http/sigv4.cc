@@ -495,6 +495,37 @@ void SignSigV4(Request& request, const SigV4Credentials& creds, std::string_view
   request.headers.emplace_back("authorization", std::move(authorization));
 }
 
+std::string PresignSigV4(std::string_view method, std::string_view host, std::string_view path,
+                         const SigV4Credentials& creds, std::string_view region,
+                         std::string_view service, int64_t now_epoch_seconds,
+                         int64_t expires_seconds) {
+  std::string amz_date = FormatAmzDate(now_epoch_seconds);
+  std::string credential = creds.access_key_id;
+  credential.append("/").append(amz_date.substr(0, 8)).append("/").append(region);
+  credential.append("/").append(service).append("/").append(kScopeTerminator);
+
+  // botocore's order (percent_encode_sequence over its auth_params dict), so that the URL is
+  // byte for byte the one it would make; the canonical query is sorted either way.
+  std::string url(path);
+  url.append("?X-Amz-Algorithm=").append(kAlgorithm);
+  url.append("&X-Amz-Credential=");
+  AppendPercentEncoded(url, credential);
+  url.append("&X-Amz-Date=").append(amz_date);
+  url.append("&X-Amz-Expires=").append(std::to_string(expires_seconds));
+  url.append("&X-Amz-SignedHeaders=host");
+
+  Request request;
+  request.method = std::string(method);
+  request.target = url;
+  request.headers.emplace_back("host", std::string(host));
+  // VerifySigV4 hashes the (empty) body of a presigned request, as SigV4QueryAuth signs it.
+  std::string payload_hash = Sha256Hex("");
+  SigningInput in{amz_date, region, service, "host", payload_hash, /*presigned=*/true};
+  url.append("&X-Amz-Signature=")
+      .append(ComputeSignature(creds.secret_access_key, in, CanonicalRequest(request, in)));
+  return url;
+}
+
 std::variant<SigV4Identity, SigV4Error> VerifySigV4(const Request& request,
                                                     const SecretLookup& lookup,
                                                     int64_t now_epoch_seconds) {

@@ -32,6 +32,19 @@ struct SigV4Credentials {
 void SignSigV4(Request& request, const SigV4Credentials& creds, std::string_view region,
                std::string_view service, int64_t now_epoch_seconds);
 
+// Presigns a request without a body, as botocore's SigV4QueryAuth (generate_presigned_url) does
+// for every service but S3: returns path followed by "?X-Amz-Algorithm=...&X-Amz-Credential=...
+// &X-Amz-Date=...&X-Amz-Expires=...&X-Amz-SignedHeaders=host&X-Amz-Signature=...". Only host is
+// signed, and the payload hash is that of the empty body (not UNSIGNED-PAYLOAD, which botocore
+// uses only for S3), so whoever holds the URL can send it with no other credentials until it
+// expires, and VerifySigV4 accepts it. path is sent as given: escape it first if it needs that
+// (it must not carry a query). host is the Host header the client will send: with the port
+// unless it is the scheme's default, as botocore and HTTP clients write it.
+std::string PresignSigV4(std::string_view method, std::string_view host, std::string_view path,
+                         const SigV4Credentials& creds, std::string_view region,
+                         std::string_view service, int64_t now_epoch_seconds,
+                         int64_t expires_seconds);
+
 // Why a request was refused; the names are the AWS error types a client sees.
 struct SigV4Error {
   std::string type;     // MissingAuthenticationTokenException, UnrecognizedClientException,

@@ -282,6 +282,20 @@ TEST(SigV4BotocoreVectorTest, VerifiesPresignedUrl) {
               HasSubstr("X-Amz-Algorithm must be AWS4-HMAC-SHA256"));
 }
 
+// What SigV4QueryAuth(creds, 'ecr', 'us-east-1', expires=3600) makes of
+// GET http://127.0.0.1:8080/v2/team/trainer/blobs/sha256:abab... at kNow.
+TEST(SigV4BotocoreVectorTest, PresignsAsBotocoreDoes) {
+  std::string digest_path = "/v2/team/trainer/blobs/sha256:";
+  for (int i = 0; i < 32; ++i) digest_path += "ab";
+  EXPECT_EQ(PresignSigV4("GET", "127.0.0.1:8080", digest_path, {kKey, kSecret}, "us-east-1", "ecr",
+                         kNow, 3600),
+            digest_path +
+                "?X-Amz-Algorithm=AWS4-HMAC-SHA256&"
+                "X-Amz-Credential=AKIDBERTH%2F20261128%2Fus-east-1%2Fecr%2Faws4_request&"
+                "X-Amz-Date=20261128T120000Z&X-Amz-Expires=3600&X-Amz-SignedHeaders=host&"
+                "X-Amz-Signature=57ba251ade4831f84fef89dc6e660f7131594f0323477b1e45129e41d12e3772");
+}
+
 // --- berth's signer against berth's verifier. ---
 
 Request SignedRequest(int64_t signed_at = kNow) {
@@ -293,6 +307,38 @@ Request SignedRequest(int64_t signed_at = kNow) {
                                 R"({"cluster":"default","taskDefinition":"train:1"})");
   SignSigV4(request, {kKey, kSecret}, "us-east-1", "ecs", signed_at);
   return request;
+}
+
+TEST(SigV4Test, PresignedUrlVerifiesUntilItExpires) {
+  const std::string path = "/v2/trainer/blobs/sha256:" + std::string(64, 'a');
+  std::string target =
+      PresignSigV4("GET", "berth.local:8080", path, {kKey, kSecret}, "us-east-1", "ecr", kNow, 600);
+  Request request = MakeRequest("GET", target, {{"host", "berth.local:8080"}}, "");
+  SigV4Identity identity = ExpectVerified(request, kNow);
+  EXPECT_EQ(identity.access_key_id, kKey);
+  EXPECT_EQ(identity.region, "us-east-1");
+  EXPECT_EQ(identity.service, "ecr");
+  ExpectVerified(request, kNow + 600);
+  EXPECT_THAT(ExpectRefused(request, kNow + 601, "InvalidSignatureException").message,
+              HasSubstr("expired"));
+
+  // The signature covers the path, the method and the host.
+  Request tampered = request;
+  tampered.target.replace(tampered.target.find("sha256:a") + 7, 1, "b");
+  EXPECT_EQ(ExpectRefused(tampered, kNow, "InvalidSignatureException").message, kMismatch);
+  tampered = request;
+  tampered.target.replace(0, std::string_view("/v2/trainer").size(), "/v2/other");
+  EXPECT_EQ(ExpectRefused(tampered, kNow, "InvalidSignatureException").message, kMismatch);
+  tampered = request;
+  tampered.method = "PUT";
+  EXPECT_EQ(ExpectRefused(tampered, kNow, "InvalidSignatureException").message, kMismatch);
+  tampered = request;
+  MutableHeader(tampered, "host")->assign("elsewhere:8080");
+  EXPECT_EQ(ExpectRefused(tampered, kNow, "InvalidSignatureException").message, kMismatch);
+  // A body is hashed into the canonical request, so none can be added.
+  tampered = request;
+  tampered.body = "x";
+  EXPECT_EQ(ExpectRefused(tampered, kNow, "InvalidSignatureException").message, kMismatch);
 }
 
 TEST(SigV4Test, RoundTrip) {

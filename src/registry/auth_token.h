@@ -22,6 +22,16 @@ constexpr int64_t kRegistryTokenLifetimeSeconds = 12 * 3600;
 std::string MintRegistryToken(std::string_view access_key_id, std::string_view secret,
                               int64_t expires_at_seconds);
 
+// GetDownloadUrlForLayer's downloadUrl is, as ECR's, a presigned SigV4 URL
+// (http::PresignSigV4) for GET /v2/<repository>/blobs/<digest>, signed with
+// the caller's key: it downloads that blob with no other credentials until
+// it expires, and grants nothing else. The registry checks the service of its
+// credential scope (a key's presigned URL for another service is no download
+// grant) and not the region, as the ECR endpoint does not.
+constexpr int64_t kDownloadUrlLifetimeSeconds = 3600;  // ECR's: an hour
+constexpr std::string_view kDownloadUrlRegion = "us-east-1";
+constexpr std::string_view kDownloadUrlService = "ecr";
+
 struct RegistryIdentity {
   std::string access_key_id;
   int64_t expires_at_seconds = 0;

@@ -4,10 +4,15 @@
 
 #include <boost/json/serialize.hpp>
 #include <exception>
+#include <optional>
+#include <string>
+#include <variant>
 
 #include "common/log.h"
+#include "http/sigv4.h"
 #include "registry/auth_token.h"
 #include "registry/distribution_call.h"
+#include "registry/distribution_routes.h"
 #include "registry/distribution_sinks.h"
 #include "registry/manifest.h"
 #include "registry/names.h"
@@ -20,9 +25,56 @@ namespace {
 
 constexpr std::string_view kChallenge = "Basic realm=\"berth\"";
 
+// Whether every segment of a path is kept by SigV4's normalisation (no
+// empty, "." or ".." segments after the leading '/').
+bool IsNormalPath(std::string_view path) {
+  if (!path.starts_with('/')) return false;
+  path.remove_prefix(1);
+  while (true) {
+    size_t end = path.find('/');
+    std::string_view segment = path.substr(0, end);
+    if (segment.empty() || segment == "." || segment == "..") return false;
+    if (end == std::string_view::npos) return true;
+    path.remove_prefix(end + 1);
+  }
+}
+
+// A presigned URL (GetDownloadUrlForLayer's downloadUrl) grants the download
+// of the one blob whose path it signs, and nothing else: no other method, no
+// manifest, no upload, even though the signature would check out.
+std::optional<std::string> AuthorizePresigned(const http::Request& request,
+                                              const http::SecretLookup& secrets,
+                                              const Clock& clock) {
+  constexpr std::string_view kOnlyBlobs = "a presigned URL can only download a blob";
+  if (request.method != "GET" && request.method != "HEAD") return std::string(kOnlyBlobs);
+  // The signature covers the path as SigV4 normalises it, but requests are
+  // routed on the path as sent; one that normalisation would change is
+  // refused, so that what is served is what was signed for.
+  std::string_view raw_path = request.Path();
+  auto path = PercentDecode(raw_path);
+  if (!path || !IsNormalPath(raw_path) ||
+      ParseRoute(*path).kind != DistributionRoute::Kind::kBlob) {
+    return std::string(kOnlyBlobs);
+  }
+  auto verdict = http::VerifySigV4(request, secrets, clock.NowSeconds());
+  if (auto* error = std::get_if<http::SigV4Error>(&verdict)) {
+    return error->type + ": " + error->message;
+  }
+  const auto& identity = std::get<http::SigV4Identity>(verdict);
+  if (identity.service != kDownloadUrlService) {
+    return "a presigned URL for service '" + identity.service + "' grants no download; want '" +
+           std::string(kDownloadUrlService) + "'";
+  }
+  return std::nullopt;
+}
+
+// Basic auth with a registry token, or else a presigned download URL.
 std::optional<std::string> Authorize(const http::Request& request,
                                      const http::SecretLookup& secrets, const Clock& clock) {
   const std::string* header = request.Header("authorization");
+  if (header == nullptr && ParseQuery(request.Query()).contains("X-Amz-Algorithm")) {
+    return AuthorizePresigned(request, secrets, clock);
+  }
   auto verdict = VerifyRegistryAuthorization(header ? *header : std::string_view(), secrets,
                                              clock.NowSeconds());
   if (auto* why = std::get_if<std::string>(&verdict)) return *why;

@@ -4,11 +4,13 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <optional>
 #include <string>
 #include <variant>
 
 #include "common/base64.h"
 #include "registry/auth_token.h"
+#include "registry/distribution.h"
 #include "registry/ecr_shapes.h"
 #include "registry/registry_test_util.h"
 
@@ -340,7 +342,82 @@ TEST_F(EcrApiTest, UploadLayersThenPutImageThenGetTheSameBytes) {
 
   json::object url = Ok("GetDownloadUrlForLayer",
                         json::object{{"repositoryName", "trainer"}, {"layerDigest", layer}});
-  EXPECT_EQ(url["downloadUrl"], json::value("http://127.0.0.1:8080/v2/trainer/blobs/" + layer));
+  EXPECT_TRUE(url["downloadUrl"].as_string().starts_with("http://127.0.0.1:8080/v2/trainer/blobs/" +
+                                                         layer + "?X-Amz-Algorithm="));
+}
+
+// The downloadUrl is presigned, as ECR's: it downloads its layer from the
+// registry with no other credentials, and grants nothing else.
+TEST_F(EcrApiTest, DownloadUrlDownloadsOnlyItsLayer) {
+  Create("trainer");
+  Create("other");
+  PushAt("trainer", "v1", "layer bytes", kNow);
+  PushAt("other", "v1", "layer bytes", kNow);
+  std::string layer = Digest::Sha256Of("layer bytes").ToString();
+  std::string config = Digest::Sha256Of(R"({"layer":"layer bytes"})").ToString();
+  std::string url(Ok("GetDownloadUrlForLayer",
+                     json::object{{"repositoryName", "trainer"}, {"layerDigest", layer}})
+                      .at("downloadUrl")
+                      .as_string());
+  constexpr std::string_view kBase = "http://127.0.0.1:8080";
+  ASSERT_TRUE(url.starts_with(kBase)) << url;
+  std::string target = url.substr(kBase.size());
+  EXPECT_TRUE(
+      target.starts_with("/v2/trainer/blobs/" + layer +
+                         "?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F"))
+      << target;
+  EXPECT_NE(target.find("&X-Amz-Expires=3600&X-Amz-SignedHeaders=host&X-Amz-Signature="),
+            std::string::npos)
+      << target;
+  std::string query = target.substr(target.find('?'));
+
+  Distribution registry(*state_, *blobs_, Lookup, clock_, tracker_);
+  auto send = [&](std::string method, std::string to, std::string body = "") {
+    http::Request request;
+    request.method = std::move(method);
+    request.target = std::move(to);
+    request.headers = {{"host", "127.0.0.1:8080"}};
+    request.body = std::move(body);
+    std::optional<http::Response> reply;
+    registry.Handle(std::move(request), [&](http::Response r) { reply = std::move(r); });
+    EXPECT_TRUE(reply.has_value());
+    return reply.value_or(http::Response{});
+  };
+  auto refused = [&](std::string method, std::string to, std::string body = "") {
+    http::Response r = send(method, to, std::move(body));
+    EXPECT_EQ(r.status, 401) << method << " " << to << ": " << r.body;
+    // A HEAD reply has no body to carry the error code.
+    if (method != "HEAD") EXPECT_NE(r.body.find("UNAUTHORIZED"), std::string::npos) << r.body;
+  };
+
+  http::Response got = send("GET", target);
+  ASSERT_EQ(got.status, 200) << got.body;
+  std::string bytes = got.body_file.empty()
+                          ? got.body
+                          : testing::ReadFile(got.body_file, got.file_offset, got.file_length);
+  EXPECT_EQ(bytes, "layer bytes");
+  EXPECT_EQ(Digest::Sha256Of(bytes).ToString(), layer);
+
+  // Another blob, repository or resource under the same signature.
+  refused("GET", "/v2/trainer/blobs/" + config + query);
+  refused("GET", "/v2/other/blobs/" + layer + query);
+  refused("GET", "/v2/trainer/manifests/v1" + query);
+  refused("GET", "/v2/trainer/tags/list" + query);
+  // A path that SigV4 normalises to the signed one, but that is routed as sent.
+  refused("GET", "/v2/trainer//blobs/" + layer + query);
+  refused("GET", "/v2/other/../trainer/blobs/" + layer + query);
+  // Other methods, on the signed path or elsewhere.
+  refused("HEAD", target);
+  refused("DELETE", target);
+  refused("PUT", target, "x");
+  refused("POST", "/v2/trainer/blobs/uploads/" + query);
+  refused("PUT", "/v2/trainer/manifests/v2" + query, "{}");
+  // A changed signature, and the URL once it has expired.
+  std::string forged = target;
+  forged.back() = forged.back() == '0' ? '1' : '0';
+  refused("GET", forged);
+  clock_.Advance((kDownloadUrlLifetimeSeconds + 1) * 1000);
+  refused("GET", target);
 }
 
 TEST_F(EcrApiTest, LayerUploadRefusals) {

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "common/base64.h"
+#include "registry/auth_token.h"
 #include "registry/digest.h"
 #include "registry/ecr_api.h"
 #include "registry/ecr_shapes.h"
@@ -25,6 +26,23 @@ namespace {
 // What ECR suggests as the size of each UploadLayerPart; its model allows
 // parts of up to 20 MiB.
 constexpr int64_t kPartSize = 10 << 20;
+
+// The Host header a client sends for base_url ("http://h:8080" -> "h:8080"),
+// which the presigned signature covers: without the scheme's default port,
+// as HTTP clients (and botocore) leave it out.
+std::string ProxyHost(std::string_view base_url) {
+  std::string_view scheme;
+  if (size_t sep = base_url.find("://"); sep != std::string_view::npos) {
+    scheme = base_url.substr(0, sep);
+    base_url.remove_prefix(sep + 3);
+  }
+  base_url = base_url.substr(0, base_url.find('/'));
+  if ((scheme == "http" && base_url.ends_with(":80")) ||
+      (scheme == "https" && base_url.ends_with(":443"))) {
+    base_url.remove_suffix(scheme == "http" ? 3 : 4);
+  }
+  return std::string(base_url);
+}
 
 // The media types that the repository's manifests give the wanted digests
 // (layers and configs). A blob has no media type of its own: it has the one
@@ -237,7 +255,7 @@ server::api::Reply EcrApi::CompleteLayerUpload(json::object& in, const Context&)
   return {std::move(reply), *seq};
 }
 
-server::api::Reply EcrApi::GetDownloadUrlForLayer(json::object& in, const Context&) {
+server::api::Reply EcrApi::GetDownloadUrlForLayer(json::object& in, const Context& ctx) {
   Repository repository = RequireRepository(in);
   const std::string& name = repository.name;
   std::string digest(StringOr(in, "layerDigest", ""));
@@ -265,8 +283,19 @@ server::api::Reply EcrApi::GetDownloadUrlForLayer(json::object& in, const Contex
                                            "with name '" +
                                            name + "'");
   }
-  return {json::object{{"downloadUrl", proxy_endpoint_ + "/v2/" + name + "/blobs/" + digest},
-                       {"layerDigest", digest}}};
+  // As ECR's, the URL is presigned (with the caller's key) so that it downloads the layer with
+  // no other credentials, for an hour; the registry accepts such a signature for this one blob.
+  // The caller was verified with this key moments ago; it can only have been deleted since.
+  std::optional<std::string> secret = secrets_(ctx.access_key_id);
+  if (!secret) {
+    Fail("UnrecognizedClientException",
+         "The access key '" + ctx.access_key_id + "' is not known to this server");
+  }
+  std::string path = "/v2/" + name + "/blobs/" + digest;
+  std::string signed_path = http::PresignSigV4(
+      "GET", ProxyHost(proxy_endpoint_), path, {ctx.access_key_id, *secret}, kDownloadUrlRegion,
+      kDownloadUrlService, ctx.now_millis / 1000, kDownloadUrlLifetimeSeconds);
+  return {json::object{{"downloadUrl", proxy_endpoint_ + signed_path}, {"layerDigest", digest}}};
 }
 
 }  // namespace berth::registry

@@ -9,17 +9,19 @@ push); both must show the same images.
 
 import base64
 import datetime
-import http.client
+import hashlib
 import json
 import time
+import urllib.error
 import urllib.parse
+import urllib.request
 import uuid
 
 import pytest
 
 from berth_compat import ACCOUNT, REGION, assert_refused, unique
 from berth_registry import (
-    DOCKER_MANIFEST, KIB, OCI_CONFIG, OCI_MANIFEST, Registry, basic_auth, build_image,
+    DOCKER_MANIFEST, KIB, OCI_CONFIG, OCI_MANIFEST, Registry, build_image,
     random_bytes, repository_uri, run_aws_text, sha256,
     small_image)
 
@@ -457,27 +459,41 @@ def test_completing_a_layer_that_exists(ecr, registry, repo):
 
 
 def test_get_download_url_for_layer(ecr, registry, pushed):
+    """As ECR's, the URL is presigned: it downloads the layer with no other
+    credentials, and only that layer."""
     repo, image = pushed
     layer = image.layers[0]
     resp = ecr.get_download_url_for_layer(repositoryName=repo, layerDigest=layer.digest)
     assert resp["layerDigest"] == layer.digest
-    url = urllib.parse.urlsplit(resp["downloadUrl"])
-    assert url.scheme in ("http", "https") and url.netloc, resp
-    path = url.path + (f"?{url.query}" if url.query else "")
-    body = None
-    for headers in ({}, {"Authorization": basic_auth(registry.user, registry.password)}):
-        conn = http.client.HTTPConnection(url.hostname, url.port or 80, timeout=30)
-        try:
-            conn.request("GET", path, headers=headers)
-            r = conn.getresponse()
-            data = r.read()
-        finally:
-            conn.close()
-        if r.status == 200:
-            body = data
-            break
-        assert r.status in (401, 403), f"GET {resp['downloadUrl']}: {r.status} {data[:200]!r}"
-    assert body == layer.data, "the download URL does not serve the layer (with or without Basic auth)"
+    url = resp["downloadUrl"]
+    parts = urllib.parse.urlsplit(url)
+    assert parts.scheme in ("http", "https") and parts.netloc, resp
+    assert parts.path == f"/v2/{repo}/blobs/{layer.digest}", url
+    query = urllib.parse.parse_qs(parts.query)
+    assert query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"] and query["X-Amz-Expires"] == ["3600"]
+    assert query["X-Amz-SignedHeaders"] == ["host"], url
+
+    # No proxy from the environment: the URL alone must be enough.
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(urllib.request.Request(url), timeout=30) as r:
+        assert r.status == 200
+        body = r.read()
+    assert "sha256:" + hashlib.sha256(body).hexdigest() == layer.digest
+    assert body == layer.data
+
+    # The signature grants that path and method only.
+    for method, target in (
+            ("GET", parts.path.replace(layer.digest, image.config.digest)),
+            ("GET", f"/v2/{repo}/manifests/v1"),
+            ("PUT", parts.path),
+            ("POST", f"/v2/{repo}/blobs/uploads/")):
+        tampered = urllib.parse.urlunsplit(parts._replace(path=target))
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            opener.open(urllib.request.Request(tampered, method=method,
+                                               data=b"" if method != "GET" else None), timeout=30)
+        assert refused.value.code == 401, f"{method} {tampered}"
+        assert json.loads(refused.value.read())["errors"][0]["code"] == "UNAUTHORIZED"
+
     assert_refused(ecr.get_download_url_for_layer, "LayersNotFoundException", repositoryName=repo,
                    layerDigest=sha256(unique("nolayer").encode()))
 
