@@ -18,7 +18,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <ctime>
-#include <fstream>
 #include <latch>
 #include <memory>
 #include <mutex>
@@ -28,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/credentials_file.h"
 #include "common/status.h"
 #include "http/client.h"
 #include "http/endpoint.h"
@@ -100,42 +100,12 @@ std::optional<Call> MeasuredCall(std::string_view operation) {
   return std::nullopt;
 }
 
-std::string Trim(std::string_view s) {
-  size_t begin = s.find_first_not_of(" \t\r\n");
-  if (begin == std::string_view::npos) return "";
-  size_t end = s.find_last_not_of(" \t\r\n");
-  return std::string(s.substr(begin, end - begin + 1));
-}
-
-// Reads one profile's key from an AWS shared-credentials file (INI). Kept
-// here rather than borrowed from the server so the load tool links no server
-// code.
+// One profile's key from an AWS shared-credentials file (INI).
 StatusOr<http::SigV4Credentials> ReadCredentials(const std::string& path,
                                                  const std::string& profile) {
-  std::ifstream in(path);
-  if (!in) return NotFound("cannot open credentials file " + path);
-  http::SigV4Credentials creds;
-  std::string line;
-  bool in_profile = false;
-  while (std::getline(in, line)) {
-    std::string text = Trim(line);
-    if (text.empty() || text[0] == '#' || text[0] == ';') continue;
-    if (text.front() == '[' && text.back() == ']') {
-      in_profile = Trim(std::string_view(text).substr(1, text.size() - 2)) == profile;
-      continue;
-    }
-    if (!in_profile) continue;
-    size_t eq = text.find('=');
-    if (eq == std::string::npos) continue;
-    std::string key = Trim(std::string_view(text).substr(0, eq));
-    std::string value = Trim(std::string_view(text).substr(eq + 1));
-    if (key == "aws_access_key_id") creds.access_key_id = value;
-    if (key == "aws_secret_access_key") creds.secret_access_key = value;
-  }
-  if (creds.access_key_id.empty() || creds.secret_access_key.empty()) {
-    return NotFound("no aws_access_key_id/aws_secret_access_key in [" + profile + "] of " + path);
-  }
-  return creds;
+  auto key = ReadCredentialsProfile(path, profile);
+  if (!key.ok()) return key.status();
+  return http::SigV4Credentials{key->id, key->secret};
 }
 
 // Builds and signs requests for one endpoint. Immutable after construction,

@@ -4,10 +4,10 @@
 #include <cstdlib>
 #include <ctime>
 
+#include "common/credentials_file.h"
 #include "http/client.h"
 #include "http/endpoint.h"
 #include "http/sigv4.h"
-#include "server/credentials.h"
 
 namespace berth::cli {
 
@@ -15,7 +15,7 @@ namespace {
 
 StatusOr<http::SigV4Credentials> FindCredentials(const RegistryGcOptions& options) {
   if (!options.credentials_file.empty()) {
-    auto keys = server::ReadCredentialsFile(options.credentials_file);
+    auto keys = ReadCredentialsFile(options.credentials_file);
     if (!keys.ok()) return keys.status();
     if (keys->empty()) return InvalidArgument(options.credentials_file + ": no access key");
     return http::SigV4Credentials{keys->front().id, keys->front().secret};

@@ -5,20 +5,12 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "common/crypto.h"
 
 namespace berth::server {
 
 namespace {
-
-std::string Trim(std::string s) {
-  size_t b = s.find_first_not_of(" \t\r");
-  size_t e = s.find_last_not_of(" \t\r");
-  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
-}
 
 // AWS-looking key material: 20 upper-case characters for the id, 40 for the
 // secret, drawn from the OS's cryptographic generator.
@@ -30,34 +22,6 @@ std::string RandomKeyText(size_t n, std::string_view alphabet) {
 }
 
 }  // namespace
-
-StatusOr<std::vector<AccessKey>> ReadCredentialsFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return NotFound("read credentials " + path + ": " + std::strerror(errno));
-  std::vector<AccessKey> keys;
-  AccessKey current;
-  auto flush = [&] {
-    if (!current.id.empty() && !current.secret.empty()) keys.push_back(current);
-  };
-  std::string line;
-  while (std::getline(in, line)) {
-    line = Trim(line);
-    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
-    if (line.front() == '[' && line.back() == ']') {
-      flush();
-      current = AccessKey{Trim(line.substr(1, line.size() - 2)), "", ""};
-      continue;
-    }
-    size_t eq = line.find('=');
-    if (eq == std::string::npos) continue;
-    std::string key = Trim(line.substr(0, eq));
-    std::string value = Trim(line.substr(eq + 1));
-    if (key == "aws_access_key_id") current.id = value;
-    if (key == "aws_secret_access_key") current.secret = value;
-  }
-  flush();
-  return keys;
-}
 
 StatusOr<std::vector<AccessKey>> EnsureCredentialsFile(const std::string& path) {
   if (access(path.c_str(), F_OK) != 0) {

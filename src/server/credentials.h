@@ -6,19 +6,10 @@
 #include <string>
 #include <vector>
 
+#include "common/credentials_file.h"
 #include "common/status.h"
 
 namespace berth::server {
-
-struct AccessKey {
-  std::string profile;
-  std::string id;
-  std::string secret;
-};
-
-// Every profile in path that has both aws_access_key_id and
-// aws_secret_access_key.
-StatusOr<std::vector<AccessKey>> ReadCredentialsFile(const std::string& path);
 
 // Reads path, first creating it (mode 0600) with one new [default] key when
 // it does not exist. A file without any key is an error: no request could
