@@ -45,8 +45,8 @@ struct HostPortSet {
 // Neuron devices of one instance (platformDevices of type NEURON_DEVICE; the
 // id is the index N of /dev/neuronN).
 struct NeuronDeviceSet {
-  int count = 0;         // ids 0..count-1 exist
-  std::set<int> taken;   // ids reserved by tasks already on the instance
+  int count = 0;        // ids 0..count-1 exist
+  std::set<int> taken;  // ids reserved by tasks already on the instance
   // For each device id, the ids it is directly connected to (NeuronLink), as
   // the instance registered them. Empty: the agent did not say, and adjacent
   // indexes (i-1, i+1) count as connected, which is how the devices of one
@@ -175,7 +175,7 @@ struct PlacementFailure {
 };
 
 struct PlacementResult {
-  std::vector<TaskPlacement> placements;  // in placement order
+  std::vector<TaskPlacement> placements;   // in placement order
   std::vector<PlacementFailure> failures;  // one per task that did not fit
 };
 
@@ -205,9 +205,8 @@ struct GangPlacement {
   std::optional<PlacementFailure> failure;
 };
 
-StatusOr<GangPlacement> PlaceGang(const ClusterSnapshot& snapshot,
-                                  const PlacementRequest& request, int size,
-                                  const std::optional<std::string>& same_attribute,
+StatusOr<GangPlacement> PlaceGang(const ClusterSnapshot& snapshot, const PlacementRequest& request,
+                                  int size, const std::optional<std::string>& same_attribute,
                                   std::mt19937_64& random);
 
 // Reserves one placement's resources on its instance in `snapshot` (cpu,

@@ -31,7 +31,7 @@ class Query {
   bool Matches(const InstanceFacts& instance) const;
   const std::string& text() const;
 
-  struct Node;  // the syntax tree, defined in query.cc
+  struct Node;  // the syntax tree, defined in query_node.h
 
  private:
   Query(std::string text, std::shared_ptr<const Node> root);

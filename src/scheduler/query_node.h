@@ -50,7 +50,7 @@ struct Condition {
   std::string attribute_name;  // for Subject::kAttribute
   Operator op = Operator::kEquals;
   bool negated = false;
-  std::vector<Argument> arguments;     // none for exists, several for in
+  std::vector<Argument> arguments;      // none for exists, several for in
   std::optional<QueryPattern> pattern;  // for matches
 };
 

@@ -13,7 +13,7 @@ namespace berth::scheduler::query_internal {
 // a time a whole second, so comparisons truncate the instance's registration
 // time to that unit first: "registeredAt == 2018-06-18" holds all that day.
 struct Timestamp {
-  int64_t millis = 0;     // start of the named day or second, Unix epoch, UTC
+  int64_t millis = 0;       // start of the named day or second, Unix epoch, UTC
   int64_t unit_millis = 0;  // 86,400,000 for a date, 1,000 for a date and time
 };
 

@@ -1,0 +1,53 @@
+// Device ids on one instance: which Neuron devices and GPUs a task gets.
+//
+// Neuron devices talk to each other over NeuronLink; a collective between
+// devices that are not linked goes through the host and is several times
+// slower. So a task that asks for a count gets a connected group where one
+// exists, and otherwise as few groups as possible. Among equal choices the
+// one that leaves the remaining free devices least fragmented wins (so the
+// next task finds a connected group too), then the lowest ids.
+#pragma once
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "scheduler/placement.h"
+
+namespace berth::scheduler {
+
+// The connection graph of an instance's devices: adjacency[i] lists the ids
+// linked to i, ascending. Links are taken both ways (a link registered from
+// one end only still connects both) and ids outside 0..count-1 are ignored.
+// Without registered links, i-1 and i+1 are connected.
+std::vector<std::vector<int>> NeuronAdjacency(const NeuronDeviceSet& devices);
+
+// `count` ids out of `free_ids` (each < adjacency.size()), chosen as the file
+// comment says; ascending. Empty when fewer than `count` are free.
+std::vector<int> ChooseConnectedDevices(const std::vector<std::vector<int>>& adjacency,
+                                        const std::set<int>& free_ids, int count);
+
+// How many connected groups `ids` form in the graph (0 for none).
+int CountConnectedGroups(const std::vector<std::vector<int>>& adjacency, const std::set<int>& ids);
+
+// The size of the largest connected group within `ids`.
+int LargestConnectedGroup(const std::vector<std::vector<int>>& adjacency, const std::set<int>& ids);
+
+// The Neuron device ids a task of `request` gets on an instance with
+// `devices`, or why it cannot have them (refusal, for a failure detail:
+// "device 3 is taken"). Exact ids (/dev/neuronN) come first; a count is
+// chosen among the other free devices; ALL is every device, all free.
+struct NeuronChoice {
+  std::vector<int> ids;  // ascending
+  std::string refusal;   // empty when the task can have `ids`
+  bool ok() const { return refusal.empty(); }
+};
+NeuronChoice ChooseNeuronDevices(const NeuronDeviceSet& devices, const PlacementRequest& request);
+
+// The lowest `count` free GPU ids; empty when fewer are free.
+std::vector<int> ChooseGpus(const GpuSet& gpus, int count);
+
+// Free GPU ids of an instance.
+int FreeGpuCount(const GpuSet& gpus);
+
+}  // namespace berth::scheduler

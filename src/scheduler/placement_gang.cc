@@ -1,0 +1,99 @@
+// PlaceGang: all ranks of a multi-node training job, or none.
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "scheduler/placement.h"
+#include "scheduler/placement_request.h"
+#include "scheduler/placement_step.h"
+
+namespace berth::scheduler {
+namespace {
+
+struct GroupAttempt {
+  std::vector<TaskPlacement> ranks;
+  PlacementFailure failure;  // of the first rank that did not fit
+};
+
+// Places the ranks one by one on `group`, each on an instance of its own.
+StatusOr<GroupAttempt> PlaceInGroup(ClusterSnapshot group, const CompiledRequest& compiled,
+                                    int size, std::mt19937_64& random) {
+  GroupAttempt attempt;
+  std::set<std::string> instances_in_call;
+  for (int rank = 0; rank < size; ++rank) {
+    StepOutcome step = PlaceOneTask(group, compiled, instances_in_call, random);
+    if (!step.placement) {
+      attempt.failure = std::move(step.failure);
+      return attempt;
+    }
+    if (Status applied = ApplyPlacement(group, compiled.request, *step.placement); !applied.ok()) {
+      return Internal("gang placement chose an instance that cannot take the task: " +
+                      applied.message());
+    }
+    instances_in_call.insert(step.placement->instance_id);
+    attempt.ranks.push_back(std::move(*step.placement));
+  }
+  return attempt;
+}
+
+}  // namespace
+
+StatusOr<GangPlacement> PlaceGang(const ClusterSnapshot& snapshot, const PlacementRequest& request,
+                                  int size, const std::optional<std::string>& same_attribute,
+                                  std::mt19937_64& random) {
+  if (size < 1) return InvalidArgument("a gang needs at least one task");
+  StatusOr<CompiledRequest> compiled = CompileRequest(request);
+  if (!compiled.ok()) return compiled.status();
+  // Ranks talk to each other over the network and each needs the devices of
+  // a whole node; two ranks on one instance is never what a gang means.
+  compiled->distinct_instance = true;
+
+  // The groups of instances that may hold the gang, by attribute value
+  // (ascending, which makes the choice between equal groups reproducible).
+  std::map<std::string, ClusterSnapshot> groups;
+  std::string attribute;
+  if (same_attribute) {
+    attribute = *same_attribute;
+    constexpr std::string_view kPrefix = "attribute:";
+    if (attribute.rfind(kPrefix, 0) == 0) attribute = attribute.substr(kPrefix.size());
+    if (attribute.empty()) return InvalidArgument("the gang's same attribute has no name");
+    for (const SnapshotInstance& instance : snapshot.instances) {
+      auto it = instance.facts.attributes.find(attribute);
+      if (it != instance.facts.attributes.end()) groups[it->second].instances.push_back(instance);
+    }
+  } else {
+    groups[""] = snapshot;
+  }
+
+  GangPlacement gang;
+  if (groups.empty()) {
+    gang.failure = {std::string(kReasonAttribute), "no container instance has attribute " +
+                                                       attribute + " for a gang of " +
+                                                       std::to_string(size)};
+    return gang;
+  }
+  std::optional<std::pair<std::string, GroupAttempt>> closest;
+  for (auto& [value, group] : groups) {
+    StatusOr<GroupAttempt> attempt = PlaceInGroup(std::move(group), *compiled, size, random);
+    if (!attempt.ok()) return attempt.status();
+    if (static_cast<int>(attempt->ranks.size()) == size) {
+      gang.ranks = std::move(attempt->ranks);
+      if (same_attribute) gang.attribute_value = value;
+      return gang;
+    }
+    if (!closest || attempt->ranks.size() > closest->second.ranks.size()) {
+      closest.emplace(value, std::move(attempt).value());
+    }
+  }
+  const auto& [value, attempt] = *closest;
+  std::string where =
+      same_attribute ? "best group " + attribute + "=" + value + " placed " : "placed ";
+  gang.failure = {attempt.failure.reason, "gang of " + std::to_string(size) + ": " + where +
+                                              std::to_string(attempt.ranks.size()) + ", rank " +
+                                              std::to_string(attempt.ranks.size()) +
+                                              " did not fit: " + attempt.failure.detail};
+  return gang;
+}
+
+}  // namespace berth::scheduler

@@ -1,0 +1,59 @@
+// Score plugins: the placement strategies, turned into sort keys.
+//
+// Each scorer gives every candidate instance a key, lower preferred. The
+// candidates are ordered by the keys of the first scorer, ties broken by the
+// second, and so on, and finally by instance id, which makes chained
+// strategies mean what ECS says they mean ("spread over zones, then binpack
+// within a zone") and every placement reproducible.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "scheduler/placement.h"
+
+namespace berth::scheduler {
+
+struct ScoreContext {
+  const ClusterSnapshot& snapshot;  // the working copy: counts include this call's tasks
+  const PlacementRequest& request;
+  std::mt19937_64& random;
+};
+
+class PlacementScorer {
+ public:
+  virtual ~PlacementScorer() = default;
+  virtual std::string_view name() const = 0;
+  // One key per candidate, in the candidates' order.
+  virtual std::vector<int64_t> Keys(const std::vector<const SnapshotInstance*>& candidates,
+                                    ScoreContext& context) const = 0;
+};
+
+// binpack(cpu|memory): least remaining first. spread(instanceId|host):
+// fewest tasks of the request's group on the instance first.
+// spread(attribute:NAME): fewest tasks of the group on all instances with the
+// same value of NAME first (instances without it share the value "").
+// random: a draw from the generator per candidate. InvalidArgument for
+// anything else.
+StatusOr<std::unique_ptr<PlacementScorer>> MakeStrategyScorer(const PlacementStrategy& strategy);
+
+// berth: for a request that counts Neuron devices, instances where the
+// devices it would get are connected come first (key = number of groups the
+// chosen ids form, minus one). It runs before the user's strategies: a
+// training task on unlinked devices runs slower everywhere, a strategy only
+// prefers.
+std::unique_ptr<PlacementScorer> MakeNeuronTopologyScorer();
+
+// The tasks of `group` on an instance (all of its tasks when group is "").
+int GroupTaskCount(const InstanceFacts& facts, const std::string& group);
+
+// Candidates ordered by the scorers' keys, then by instance id.
+std::vector<const SnapshotInstance*> RankCandidates(
+    std::vector<const SnapshotInstance*> candidates,
+    const std::vector<std::unique_ptr<PlacementScorer>>& scorers, ScoreContext& context);
+
+}  // namespace berth::scheduler
