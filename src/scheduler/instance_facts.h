@@ -12,7 +12,7 @@
 namespace berth::scheduler {
 
 struct InstanceFacts {
-  std::string id;               // container instance id (last part of its ARN)
+  std::string id;  // container instance id (last part of its ARN)
   std::string arn;
   std::string ec2_instance_id;
   std::string status = "ACTIVE";  // only ACTIVE instances take new tasks
