@@ -175,16 +175,20 @@ def test_describe_and_list_tasks(ecs, ecs_unvalidated, cluster):
     assert len(ecs.list_tasks(cluster=cluster)["taskArns"]) == 6
 
 
-@pytest.mark.skip(reason="the installed botocore ECS model (and so berth's) has no RunTask "
-                  "clientToken; validation strips it before RunTask sees it")
-def test_client_token_idempotency(ecs, ecs_unvalidated, cluster):
+def test_client_token_idempotency(ecs, ecs_unvalidated, raw, cluster):
+    # The installed botocore model has no RunTask clientToken (newer ones
+    # do), so boto3 will not send it: raw requests.
     add_instance(ecs_unvalidated, cluster)
     family = taskdef(ecs_unvalidated)
-    first = ecs.run_task(cluster=cluster, taskDefinition=family, count=2, clientToken="tok-1")
-    again = ecs.run_task(cluster=cluster, taskDefinition=family, count=2, clientToken="tok-1")
+    body = dict(cluster=cluster, taskDefinition=family, count=2, clientToken="tok-1")
+    first = raw_run(raw, **body)
+    again = raw_run(raw, **body)
+    assert len(first["tasks"]) == 2
     assert sorted(t["taskArn"] for t in first["tasks"]) == sorted(
         t["taskArn"] for t in again["tasks"])
     assert len(ecs.list_tasks(cluster=cluster)["taskArns"]) == 2
+    other = raw.call("RunTask", dict(body, count=1))
+    assert other.status == 400 and other.error_type == "InvalidParameterException"
 
 
 @pytest.mark.parametrize("count", [0, 11])

@@ -180,6 +180,9 @@ Reply EcsApi::PlaceAndRecord(json::object& in, const CallContext& ctx,
   // Idempotency: the same token with the same request within the hour
   // returns the tasks it started; with another request it is refused.
   std::string token(StringOr(in, "clientToken", ""));
+  if (token.size() > 64) {
+    Fail("InvalidParameterException", "clientToken: at most 64 characters");
+  }
   json::object fingerprint = in;
   fingerprint.erase("clientToken");
   std::string request_text = json::serialize(fingerprint);
