@@ -241,6 +241,22 @@ def test_gang_all_or_none(ecs, ecs_unvalidated, cluster):
     assert resp["tasks"] == [] and len(resp["failures"]) == 2
 
 
+def test_gang_on_one_attribute_value(ecs, ecs_unvalidated, raw, cluster):
+    zone = lambda z: [{"name": "ecs.availability-zone", "value": z}]
+    in_b = {add_instance(ecs_unvalidated, cluster, attributes=zone("us-east-1b"))
+            for _ in range(2)}
+    add_instance(ecs_unvalidated, cluster, attributes=zone("us-east-1a"))
+    family = taskdef(ecs_unvalidated, neuron=16)
+    tags = [{"key": "berth:gang", "value": "g2"},
+            {"key": "berth:gang-same-attribute", "value": "ecs.availability-zone"}]
+    resp = ecs.run_task(cluster=cluster, taskDefinition=family, count=3, tags=tags)
+    assert resp["tasks"] == [] and len(resp["failures"]) == 3
+    resp = raw_run(raw, cluster=cluster, taskDefinition=family, count=2, tags=tags)
+    assert {t["containerInstanceArn"] for t in resp["tasks"]} == in_b
+    assert {t["berthGang"]["attributeValue"] for t in resp["tasks"]} == {"us-east-1b"}
+    assert sorted(t["berthGang"]["rank"] for t in resp["tasks"]) == [0, 1]
+
+
 def test_start_task_on_named_instance(ecs, ecs_unvalidated, cluster):
     add_instance(ecs_unvalidated, cluster)
     target = add_instance(ecs_unvalidated, cluster)

@@ -232,6 +232,7 @@ Reply EcsApi::PlaceAndRecord(json::object& in, const CallContext& ctx,
   }
 
   std::vector<scheduler::TaskPlacement> placements;
+  std::string gang_attribute_value;
   if (gang) {
     std::optional<std::string> same = TagValue(tags, kGangSameAttributeTag);
     if (same && same->empty()) same.reset();
@@ -246,6 +247,7 @@ Reply EcsApi::PlaceAndRecord(json::object& in, const CallContext& ctx,
       }
     } else {
       placements = std::move(result->ranks);
+      gang_attribute_value = result->attribute_value;
     }
   } else {
     auto result = scheduler::PlaceTasks(snapshot, request, static_cast<int>(count), random_);
@@ -371,6 +373,9 @@ Reply EcsApi::PlaceAndRecord(json::object& in, const CallContext& ctx,
     if (gang) {
       task["berthGang"] =
           json::object{{"name", *gang}, {"rank", static_cast<int64_t>(rank)}, {"size", count}};
+      if (!gang_attribute_value.empty()) {
+        task["berthGang"].as_object()["attributeValue"] = gang_attribute_value;
+      }
     }
     task[kReservationKey] = ReservationRecord(request, placement);
     if (!token.empty()) {
