@@ -289,3 +289,16 @@ def test_aws_cli_run_task_and_wait_stopped(aws, ecs, ecs_unvalidated, cluster):
     assert rc == 0, err
     rc, _, err = aws("ecs", "wait", "tasks-stopped", "--cluster", cluster, "--tasks", arn)
     assert rc == 0, err
+
+
+def test_concurrent_run_tasks_never_share_a_device(ecs_unvalidated, raw, cluster):
+    from concurrent.futures import ThreadPoolExecutor
+    add_instance(ecs_unvalidated, cluster)
+    family = taskdef(ecs_unvalidated, cpu=1, memory=6, neuron=1)
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        replies = list(pool.map(
+            lambda _: raw_run(raw, cluster=cluster, taskDefinition=family), range(20)))
+    placed = [neuron_ids(t) for r in replies for t in r["tasks"]]
+    refused = [f["reason"] for r in replies for f in r["failures"]]
+    assert len(placed) == 16 and refused == ["RESOURCE:NEURON_DEVICE"] * 4
+    assert set().union(*placed) == set(range(16))
