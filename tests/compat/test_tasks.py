@@ -302,3 +302,18 @@ def test_concurrent_run_tasks_never_share_a_device(ecs_unvalidated, raw, cluster
     refused = [f["reason"] for r in replies for f in r["failures"]]
     assert len(placed) == 16 and refused == ["RESOURCE:NEURON_DEVICE"] * 4
     assert set().union(*placed) == set(range(16))
+
+
+def test_tasks_and_reservations_survive_a_restart(fresh_server):
+    ecs, loose = fresh_server.client(), fresh_server.client(validate=False)
+    name = unique("restart")
+    ecs.create_cluster(clusterName=name)
+    add_instance(loose, name)
+    family = taskdef(loose, neuron=16)
+    arn = ecs.run_task(cluster=name, taskDefinition=family)["tasks"][0]["taskArn"]
+    fresh_server.restart()
+    ecs = fresh_server.client()
+    assert ecs.describe_tasks(cluster=name, tasks=[arn])["tasks"][0]["lastStatus"] == "PENDING"
+    assert ecs.list_tasks(cluster=name)["taskArns"] == [arn]
+    resp = ecs.run_task(cluster=name, taskDefinition=family)
+    assert resp["failures"][0]["reason"] == "RESOURCE:NEURON_DEVICE"
