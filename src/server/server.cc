@@ -271,6 +271,9 @@ int RunServer(const ServerConfig& config) {
                                                     {"rule", std::to_string(image.rule_priority)}});
     }
   });
+  // Stopped tasks stay describable for an hour; then they go.
+  Ticker task_cleanup(kLifecycleIntervalSeconds,
+                      [&] { ecs.CleanUpStoppedTasks(SystemClock().NowMillis()); });
   serving.store(true, std::memory_order_release);
   LogInfo("berth server listening", {{"listen", api_address},
                                      {"registry", registry_address},

@@ -18,6 +18,7 @@ namespace {
 constexpr std::string_view kClustersPrefix = "ecs/clusters/";
 constexpr std::string_view kTaskDefinitionsPrefix = "ecs/taskdefs/";
 constexpr std::string_view kInstancesPrefix = "ecs/instances/";
+constexpr std::string_view kTasksPrefix = "ecs/tasks/";
 constexpr std::string_view kPageTokenKey = "meta/page-token-key";
 }  // namespace
 
@@ -51,6 +52,11 @@ const std::unordered_map<std::string_view, EcsApi::Operation>& EcsApi::Operation
       {"TagResource", &EcsApi::TagResource},
       {"UntagResource", &EcsApi::UntagResource},
       {"ListTagsForResource", &EcsApi::ListTagsForResource},
+      {"RunTask", &EcsApi::RunTask},
+      {"StartTask", &EcsApi::StartTask},
+      {"StopTask", &EcsApi::StopTask},
+      {"DescribeTasks", &EcsApi::DescribeTasks},
+      {"ListTasks", &EcsApi::ListTasks},
   };
   return operations;
 }
@@ -103,6 +109,11 @@ Status EcsApi::Load() {
         instances_[std::string(rest.substr(0, slash))][std::string(rest.substr(slash + 1))] =
             parse(key, v);
       }));
+  BERTH_RETURN_IF_ERROR(store_.Scan(kTasksPrefix, [&](std::string_view key, std::string_view v) {
+    std::string_view rest = key.substr(kTasksPrefix.size());
+    size_t slash = rest.find('/');
+    tasks_[std::string(rest.substr(0, slash))][std::string(rest.substr(slash + 1))] = parse(key, v);
+  }));
   BERTH_RETURN_IF_ERROR(bad);
 
   std::string token_key;
@@ -145,6 +156,10 @@ std::string EcsApi::TaskDefinitionKey(std::string_view family, int64_t revision)
 
 std::string EcsApi::InstanceKey(std::string_view cluster, std::string_view id) {
   return std::string(kInstancesPrefix) + std::string(cluster) + "/" + std::string(id);
+}
+
+std::string EcsApi::TaskKey(std::string_view cluster, std::string_view id) {
+  return std::string(kTasksPrefix) + std::string(cluster) + "/" + std::string(id);
 }
 
 std::string EcsApi::ClusterArn(std::string_view name) const {

@@ -9,10 +9,13 @@
 
 #include <boost/json/object.hpp>
 #include <map>
+#include <optional>
+#include <random>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "common/ids.h"
 #include "common/status.h"
@@ -75,6 +78,29 @@ class EcsApi : public JsonService {
   Reply UntagResource(boost::json::object& in, const CallContext& ctx);
   Reply ListTagsForResource(boost::json::object& in, const CallContext& ctx);
 
+  // ecs_tasks.cc
+  Reply RunTask(boost::json::object& in, const CallContext& ctx);
+  Reply StartTask(boost::json::object& in, const CallContext& ctx);
+  Reply StopTask(boost::json::object& in, const CallContext& ctx);
+  Reply DescribeTasks(boost::json::object& in, const CallContext& ctx);
+  Reply ListTasks(boost::json::object& in, const CallContext& ctx);
+  // RunTask and StartTask: validate, place (on `only` instances when not
+  // empty) and record the tasks in one batch.
+  Reply PlaceAndRecord(boost::json::object& in, const CallContext& ctx,
+                       const std::vector<std::string>& only);
+  // Recomputes remainingResources and the task counts of one instance from
+  // the tasks on it; returns the store mutation when it changed.
+  std::optional<store::Mutation> RefreshInstance(std::string_view cluster, std::string_view id);
+  // Tasks of cluster that are not STOPPED.
+  size_t ActiveTaskCount(std::string_view cluster, std::string_view status) const;
+  static std::string TaskKey(std::string_view cluster, std::string_view id);
+
+ public:
+  // Removes tasks that have been STOPPED for more than an hour. Call
+  // periodically (the server does, from a Ticker). Thread-safe.
+  void CleanUpStoppedTasks(int64_t now_millis);
+
+ private:
   // --- shared helpers (ecs_api.cc); all need mu_ held ---
 
   // The stored record of an ACTIVE cluster named by name or ARN ("default"
@@ -115,6 +141,11 @@ class EcsApi : public JsonService {
   // "platformDevices", which the ECS model has no output member for).
   std::map<std::string, std::map<std::string, boost::json::object, std::less<>>, std::less<>>
       instances_;
+  // cluster -> task id -> Task as stored, with berth's reservation under
+  // "berthReservation" (never shown to clients).
+  std::map<std::string, std::map<std::string, boost::json::object, std::less<>>, std::less<>>
+      tasks_;
+  std::mt19937_64 random_{std::random_device{}()};
 };
 
 }  // namespace berth::server::api

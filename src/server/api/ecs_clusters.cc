@@ -64,8 +64,10 @@ json::object EcsApi::ClusterView(const json::object& record, bool settings, bool
   view["clusterName"] = record.at("clusterName");
   view["status"] = record.at("status");
   view["registeredContainerInstancesCount"] = registered;
-  view["runningTasksCount"] = 0;
-  view["pendingTasksCount"] = 0;
+  int64_t running = static_cast<int64_t>(ActiveTaskCount(name, "RUNNING"));
+  int64_t pending = static_cast<int64_t>(ActiveTaskCount(name, "PENDING"));
+  view["runningTasksCount"] = running;
+  view["pendingTasksCount"] = pending;
   view["activeServicesCount"] = 0;
   if (statistics) {
     json::array stats;
@@ -73,7 +75,11 @@ json::object EcsApi::ClusterView(const json::object& record, bool settings, bool
          {"runningEC2TasksCount", "runningFargateTasksCount", "pendingEC2TasksCount",
           "pendingFargateTasksCount", "activeEC2ServiceCount", "activeFargateServiceCount",
           "drainingEC2ServiceCount", "drainingFargateServiceCount"}) {
-      stats.push_back(json::object{{"name", key}, {"value", "0"}});
+      std::string_view k = key;
+      int64_t value = k == "runningEC2TasksCount"   ? running
+                      : k == "pendingEC2TasksCount" ? pending
+                                                    : 0;
+      stats.push_back(json::object{{"name", key}, {"value", std::to_string(value)}});
     }
     view["statistics"] = std::move(stats);
   } else {
@@ -186,6 +192,9 @@ Reply EcsApi::DeleteCluster(json::object& in, const CallContext&) {
              "The Cluster cannot be deleted while Container Instances are active or draining.");
       }
     }
+  }
+  if (ActiveTaskCount(name, "") > 0) {
+    Fail("ClusterContainsTasksException", "The Cluster cannot be deleted while Tasks are active.");
   }
   json::object updated = cluster;
   updated["status"] = "INACTIVE";

@@ -7,9 +7,11 @@
 #include <set>
 
 #include "common/crypto.h"
+#include "scheduler/query.h"
 #include "server/api/ecs_api.h"
 #include "server/api/ecs_attributes.h"
 #include "server/api/ecs_names.h"
+#include "server/api/ecs_task_placement.h"
 #include "server/api/json_util.h"
 
 namespace berth::server::api {
@@ -179,6 +181,18 @@ Reply EcsApi::DeregisterContainerInstance(json::object& in, const CallContext&) 
   if (AsString(instance->at("status")) == "INACTIVE") {
     return {json::object{{"containerInstance", InstanceView(*instance, true)}}};
   }
+  if (!BoolOr(in, "force", false)) {
+    if (auto c = tasks_.find(cluster_name); c != tasks_.end()) {
+      std::string_view arn = AsString(instance->at("containerInstanceArn"));
+      for (const auto& [task_id, task] : c->second) {
+        if (AsString(task.at("lastStatus")) != "STOPPED" &&
+            StringOr(task, "containerInstanceArn", "") == arn) {
+          Fail("InvalidParameterException",
+               "Found running tasks on the instance; stop them or deregister with force");
+        }
+      }
+    }
+  }
   json::object updated = *instance;
   updated["status"] = "INACTIVE";
   updated["agentConnected"] = false;
@@ -218,9 +232,21 @@ Reply EcsApi::DescribeContainerInstances(json::object& in, const CallContext&) {
 
 Reply EcsApi::ListContainerInstances(json::object& in, const CallContext&) {
   const json::object& cluster = ActiveCluster(StringOr(in, "cluster", ""));
-  if (in.contains("filter")) {
-    Fail("InvalidParameterException",
-         "filter: the cluster query language is not supported by this server yet");
+  std::string cluster_name(AsString(cluster.at("clusterName")));
+  std::optional<scheduler::Query> filter;
+  if (auto text = OptString(in, "filter")) {
+    auto parsed = scheduler::Query::Parse(*text);
+    if (!parsed.ok()) Fail("InvalidParameterException", "filter: " + parsed.status().message());
+    filter = std::move(*parsed);
+  }
+  std::map<std::string, std::vector<const json::object*>> tasks_on;
+  if (filter) {
+    if (auto t = tasks_.find(cluster_name); t != tasks_.end()) {
+      for (const auto& [id, task] : t->second) {
+        if (AsString(task.at("lastStatus")) == "STOPPED") continue;
+        tasks_on[std::string(StringOr(task, "containerInstanceArn", ""))].push_back(&task);
+      }
+    }
   }
   auto status = OptString(in, "status");
   Pager pager(page_tokens_, in, 100);
@@ -228,6 +254,14 @@ Reply EcsApi::ListContainerInstances(json::object& in, const CallContext&) {
     for (auto it = c->second.upper_bound(pager.after()); it != c->second.end(); ++it) {
       std::string_view s = AsString(it->second.at("status"));
       if (status ? s != *status : s == "INACTIVE") continue;
+      if (filter &&
+          !filter->Matches(
+              InstanceSnapshot(
+                  it->second,
+                  tasks_on[std::string(AsString(it->second.at("containerInstanceArn")))], false)
+                  .facts)) {
+        continue;
+      }
       if (!pager.Add(it->first, it->second.at("containerInstanceArn"))) break;
     }
   }

@@ -1,0 +1,40 @@
+// The bridge between ECS records (JSON, as the API stores them) and the
+// scheduler's plain values: what a task definition with overrides asks for,
+// and what a container instance has left. Pure functions, no locks.
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <string>
+#include <vector>
+
+#include "scheduler/placement.h"
+
+namespace berth::server::api {
+
+// Key of the reservation a task record carries (cpu, memory, ports, device
+// ids); removed from every view a client sees.
+inline constexpr std::string_view kReservationKey = "berthReservation";
+
+// The placement request for one task of `task_definition` with RunTask
+// `overrides` applied (both already validated). Throws
+// InvalidParameterException for an override naming an unknown container.
+scheduler::PlacementRequest BuildPlacementRequest(const boost::json::object& task_definition,
+                                                  const boost::json::object& overrides);
+
+// One instance as the scheduler sees it: registered resources less the
+// reservations of `tasks` (the records of the tasks on it that are not
+// STOPPED). Placement treats every ACTIVE instance as connected while
+// berth has no agent channel to report agentConnected.
+scheduler::SnapshotInstance InstanceSnapshot(const boost::json::object& instance,
+                                             const std::vector<const boost::json::object*>& tasks,
+                                             bool for_placement);
+
+// The reservation a task record keeps for `placement`.
+boost::json::object ReservationRecord(const scheduler::PlacementRequest& request,
+                                      const scheduler::TaskPlacement& placement);
+
+// registeredResources less reservations, in the ECS Resource shape.
+boost::json::array RemainingResources(const boost::json::object& instance,
+                                      const std::vector<const boost::json::object*>& tasks);
+
+}  // namespace berth::server::api

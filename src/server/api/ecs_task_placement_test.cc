@@ -1,0 +1,88 @@
+#include "server/api/ecs_task_placement.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+
+#include "server/api/aws_json.h"
+
+namespace berth::server::api {
+namespace {
+
+namespace json = boost::json;
+
+json::object Parse(std::string_view text) { return json::parse(text).as_object(); }
+
+TEST(BuildPlacementRequest, SumsContainersPrefersReservationAndReadsDevices) {
+  json::object td = Parse(R"({
+    "family": "train", "networkMode": "host",
+    "containerDefinitions": [
+      {"name": "a", "cpu": 512, "memory": 2048, "memoryReservation": 1024,
+       "portMappings": [{"containerPort": 8080}],
+       "linuxParameters": {"devices": [{"hostPath": "/dev/neuron3"}, {"hostPath": "/dev/null"}]}},
+      {"name": "b", "cpu": 256, "memory": 512,
+       "resourceRequirements": [{"type": "NeuronDevice", "value": "2"},
+                                {"type": "GPU", "value": "1"}]}
+    ]})");
+  scheduler::PlacementRequest r = BuildPlacementRequest(td, json::object());
+  EXPECT_EQ(r.cpu, 512 + 256);
+  EXPECT_EQ(r.memory_mib, 1024 + 512);  // a's reservation, b's hard limit
+  ASSERT_EQ(r.host_ports.size(), 1u);   // host mode: the container port
+  EXPECT_EQ(r.host_ports[0].port, 8080);
+  EXPECT_EQ(r.exact_neuron_devices, std::set<int>{3});
+  EXPECT_EQ(r.neuron_device_count, 2);
+  EXPECT_EQ(r.gpu_count, 1);
+}
+
+TEST(BuildPlacementRequest, OverridesAndTaskLevelSizes) {
+  json::object td = Parse(R"({"cpu": "2048", "containerDefinitions": [
+      {"name": "a", "cpu": 1, "memory": 100,
+       "resourceRequirements": [{"type": "NeuronDevice", "value": "2"}]}]})");
+  json::object ov = Parse(R"({"memory": "4096", "containerOverrides": [
+      {"name": "a", "resourceRequirements": [{"type": "NeuronDevice", "value": "ALL"}]}]})");
+  scheduler::PlacementRequest r = BuildPlacementRequest(td, ov);
+  EXPECT_EQ(r.cpu, 2048);
+  EXPECT_EQ(r.memory_mib, 4096);
+  EXPECT_TRUE(r.all_neuron_devices);
+  EXPECT_EQ(r.neuron_device_count, 0);
+  EXPECT_THROW(BuildPlacementRequest(td, Parse(R"({"containerOverrides": [{"name": "x"}]})")),
+               ApiException);
+}
+
+TEST(InstanceSnapshot, SubtractsReservationsOfTasks) {
+  json::object instance = Parse(R"({
+    "containerInstanceArn": "arn:aws:ecs:us-east-1:0:container-instance/c/abc",
+    "status": "ACTIVE", "agentConnected": false, "registeredAt": 10.5,
+    "attributes": [{"name": "ecs.instance-type", "value": "trn1.2xlarge"}, {"name": "efa"}],
+    "registeredResources": [
+      {"name": "CPU", "type": "INTEGER", "integerValue": 4096},
+      {"name": "MEMORY", "type": "INTEGER", "integerValue": 8192},
+      {"name": "PORTS", "type": "STRINGSET", "stringSetValue": ["22"]}],
+    "platformDevices": [{"id": "0", "type": "NEURON_DEVICE"}, {"id": "1", "type": "NEURON_DEVICE"},
+                        {"id": "0", "type": "GPU"}]})");
+  json::object task = Parse(R"({"lastStatus": "PENDING", "group": "family:x",
+    "berthReservation": {"cpu": 1024, "memory": 1000, "tcp": [80], "udp": [],
+                         "neuron": [1], "gpu": [0]}})");
+  scheduler::SnapshotInstance s = InstanceSnapshot(instance, {&task}, true);
+  EXPECT_EQ(s.facts.id, "abc");
+  EXPECT_TRUE(s.facts.agent_connected);  // placement: no agent channel yet
+  EXPECT_EQ(s.facts.registered_at_millis, 10500);
+  EXPECT_EQ(s.facts.attributes.at("efa"), "");
+  EXPECT_EQ(s.facts.task_groups, std::vector<std::string>{"family:x"});
+  EXPECT_EQ(s.resources.cpu_remaining, 4096 - 1024);
+  EXPECT_EQ(s.resources.memory_remaining_mib, 8192 - 1000);
+  EXPECT_EQ(s.resources.ports_reserved.tcp, std::set<int>{22});
+  EXPECT_EQ(s.resources.ports_used.tcp, std::set<int>{80});
+  EXPECT_EQ(s.resources.neuron.count, 2);
+  EXPECT_EQ(s.resources.neuron.taken, std::set<int>{1});
+  EXPECT_EQ(s.resources.gpus.ids, std::set<int>{0});
+  EXPECT_EQ(s.resources.gpus.taken, std::set<int>{0});
+  EXPECT_FALSE(InstanceSnapshot(instance, {}, false).facts.agent_connected);
+
+  json::array remaining = RemainingResources(instance, {&task});
+  EXPECT_EQ(remaining[0].as_object().at("integerValue").as_int64(), 4096 - 1024);
+  EXPECT_EQ(remaining[2].as_object().at("stringSetValue").as_array().size(), 2u);
+}
+
+}  // namespace
+}  // namespace berth::server::api
