@@ -101,7 +101,7 @@ def main():
     parser.add_argument("--model", required=True, help="botocore service-2.json")
     parser.add_argument("--out", required=True, help="C++ source to write")
     parser.add_argument("--function", required=True, help="name of the generated accessor")
-    parser.add_argument("--additions", help="operations and shapes to add where the model has none")
+    parser.add_argument("--additions", help="operations, shapes and members to add where the model has none")
     args = parser.parse_args()
 
     with open(args.model, encoding="utf-8") as f:
@@ -114,6 +114,11 @@ def main():
         for section in ("operations", "shapes"):
             for name, value in additions.get(section, {}).items():
                 model[section].setdefault(name, value)
+        # Members added to existing shapes: {"ShapeName": {"member": {"shape": "X"}}}.
+        for shape_name, members in additions.get("members", {}).items():
+            shape_members = model["shapes"][shape_name].setdefault("members", {})
+            for name, ref in members.items():
+                shape_members.setdefault(name, ref)
     # ensure_ascii keeps the generated source 7-bit clean whatever the model contains.
     compact_json = json.dumps(compact_model(model), separators=(",", ":"), ensure_ascii=True)
     text = render_cc(compact_json, args.function, args.model)

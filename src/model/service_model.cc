@@ -60,20 +60,6 @@ const ServiceModel& ServiceModel::Ecs() {
     // asks for, and as a device type an instance registers.
     MustAllow(*ecs, "ResourceType", "NeuronDevice");
     MustAllow(*ecs, "PlatformDeviceType", "NEURON_DEVICE");
-    // RunTask's clientToken (idempotency), which newer ECS models define
-    // and the installed one may lack: an optional String member.
-    Shape* run_task = ecs->impl_->graph.FindShape("RunTaskRequest");
-    const Shape* string_shape = ecs->impl_->graph.FindShape("String");
-    if (run_task == nullptr || string_shape == nullptr) {
-      LogError("service model extension does not apply", {{"error", "no RunTaskRequest"}});
-      std::abort();
-    }
-    if (run_task->FindMember("clientToken") == nullptr) {
-      auto at = std::lower_bound(run_task->members.begin(), run_task->members.end(),
-                                 std::string_view("clientToken"),
-                                 [](const Member& m, std::string_view n) { return m.name < n; });
-      run_task->members.insert(at, Member{"clientToken", string_shape, false});
-    }
     return ecs.release();
   }();
   return model;
