@@ -42,6 +42,8 @@
 # under ${TMPDIR:-/tmp}, next to both registries' storage; every process and
 # temp dir it makes is removed on exit, failure or Ctrl-C.
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${BERTH_BUILD_DIR:-build}
@@ -112,54 +114,16 @@ load_pid=
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
-  local pid
   # A load run in flight first (timeout passes the TERM on to it), then the
   # registries.
   [[ -n $load_pid ]] && pids=("$load_pid" "${pids[@]}")
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  # A graceful stop lets berth close its store; whatever has not ended after
-  # five seconds is killed so that the script always returns.
-  for _ in $(seq 50); do
-    local alive=0
-    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-    ((alive)) || break
-    sleep 0.1
-  done
-  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  stop_processes "${pids[@]}"
   rm -rf "$tmp"
   exit "$status"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# wait_for NAME PID PORT LOG [FILE]: waits until PORT accepts connections (and
-# FILE exists), failing early if the process died.
-wait_for() {
-  local name=$1 pid=$2 port=$3 log=$4 file=${5:-}
-  for _ in $(seq 300); do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      echo "run_registry.sh: $name exited during start-up; its log:" >&2
-      tail -n 20 "$log" >&2
-      return 1
-    fi
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && [[ -z $file || -s $file ]]; then
-      return 0
-    fi
-    sleep 0.1
-  done
-  echo "run_registry.sh: $name did not start listening on 127.0.0.1:$port in 30s; its log:" >&2
-  tail -n 20 "$log" >&2
-  return 1
-}
-
-# field KEY LINE: the value of KEY=value in a berth_registry_load result line.
-field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 
 declare -A port pid_of result
 

@@ -1,0 +1,46 @@
+# Shared by the bench/run_*.sh scripts: process handling and result parsing.
+# Source it; it defines functions only.
+
+# stop_processes PID...: TERM, then KILL whatever has not ended after five
+# seconds. A graceful stop lets berth close its store; the KILL makes sure
+# the script always returns.
+stop_processes() {
+  local pid
+  for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for _ in $(seq 50); do
+    local alive=0
+    for pid in "$@"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    ((alive)) || break
+    sleep 0.1
+  done
+  for pid in "$@"; do kill -KILL "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# wait_for NAME PID PORT LOG [FILE]: waits until PORT accepts connections (and
+# FILE exists), failing early if the process died.
+wait_for() {
+  local name=$1 pid=$2 port=$3 log=$4 file=${5:-} script
+  script=$(basename "$0")
+  for _ in $(seq 300); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "$script: $name exited during start-up; its log:" >&2
+      tail -n 20 "$log" >&2
+      return 1
+    fi
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && [[ -z $file || -s $file ]]; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "$script: $name did not start listening on 127.0.0.1:$port in 30s; its log:" >&2
+  tail -n 20 "$log" >&2
+  return 1
+}
+
+# field KEY LINE: the value of KEY=value in a load tool's result line.
+field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
