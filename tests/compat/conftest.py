@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from berth_compat import AWS_CLI, REGION, BerthServer
+from berth_compat import AWS_CLI, BerthServer, aws_cli_env
 
 @pytest.fixture(scope="session")
 def isolated_aws_env():
@@ -70,18 +70,7 @@ def raw(server):
 
 
 def _run_aws(endpoint, access_key, secret_key, args, extra_env=None):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update({
-        "AWS_ACCESS_KEY_ID": access_key,
-        "AWS_SECRET_ACCESS_KEY": secret_key,
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_CONFIG_FILE": os.devnull,
-        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-        "AWS_PAGER": "",
-        "AWS_CLI_AUTO_PROMPT": "off",
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "AWS_MAX_ATTEMPTS": "1",
-    })
+    env = aws_cli_env(access_key or "", secret_key or "")
     if access_key is None:
         del env["AWS_ACCESS_KEY_ID"]
         del env["AWS_SECRET_ACCESS_KEY"]
