@@ -1,0 +1,96 @@
+// Images on this node: pulled from an OCI-distribution registry (berth's own
+// or any other), verified, unpacked once per layer into a content-addressed
+// cache, and assembled into a container's root file system with overlay.
+//
+// Layout under the store's root:
+//   layers/sha256/<hex>/        one unpacked layer (overlay whiteouts), made
+//                               in a temporary folder and renamed when whole
+//   images/sha256/<hex>.json    a pulled image: manifest digest, config, layers
+//   refs/<escaped reference>    reference -> manifest digest (the cache of tags)
+//   tmp/                        downloads and unpacks in progress
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "agent/image/image_config.h"
+#include "common/status.h"
+
+namespace berth::agent {
+
+// "host[:port]/repo/name[:tag|@sha256:...]" as ECS's `image` field names it.
+// A name without a registry host (no '.' or ':' in the first part, not
+// "localhost") is refused: berth has no default registry.
+struct ImageReference {
+  std::string registry;    // host[:port]
+  std::string repository;  // repo/name
+  std::string tag;         // "latest" when neither tag nor digest is given
+  std::string digest;      // "sha256:..." when given (the tag is then ignored for the pull)
+
+  static StatusOr<ImageReference> Parse(std::string_view image);
+  std::string ToString() const;
+};
+
+// Credentials for one registry: sent as Basic auth, or exchanged for a
+// Bearer token when the registry's WWW-Authenticate asks for one.
+struct RegistryCredentials {
+  std::string username;
+  std::string password;
+};
+// registry host[:port] -> credentials, or nullopt for anonymous access.
+using CredentialsLookup =
+    std::function<std::optional<RegistryCredentials>(std::string_view registry)>;
+
+struct PulledImage {
+  std::string reference;        // as asked
+  std::string manifest_digest;  // the linux/amd64 image manifest's digest
+  ImageConfig config;
+  std::vector<std::string> layer_dirs;  // unpacked layers, lowest (base) first
+};
+
+struct PullProgress {
+  uint64_t bytes_done = 0;
+  uint64_t bytes_total = 0;
+  int layers_done = 0;
+  int layers_total = 0;
+};
+using ProgressCallback = std::function<void(const PullProgress&)>;
+
+// Thread-safe. Pulls of the same image at the same time share one download.
+class ImageStore {
+ public:
+  struct Options {
+    std::string root;         // created if absent
+    int parallel_layers = 4;  // layer downloads at once per pull
+    // Registries spoken to over plain http; every other one over https.
+    // Loopback addresses (127.0.0.0/8, localhost, [::1]) are always http.
+    std::vector<std::string> plain_http_registries;
+    int timeout_seconds = 60;
+  };
+  static StatusOr<std::unique_ptr<ImageStore>> Open(Options options);
+  virtual ~ImageStore() = default;
+
+  // The image, from the cache when its reference was pulled before (no
+  // network at all), else pulled: tag -> manifest (an index resolves to
+  // linux/amd64), config, layers fetched in parallel and verified against
+  // digest and size while they stream (gzip, zstd or plain tar), unpacked.
+  // Errors say which image and layer: "pull 127.0.0.1:8080/train:1: layer
+  // sha256:ab..: digest mismatch".
+  virtual StatusOr<PulledImage> Pull(const std::string& image, const CredentialsLookup& credentials,
+                                     const ProgressCallback& progress) = 0;
+};
+
+// Mounts an overlay of layer_dirs (lowest first) with a writable upper
+// folder at target. upper and work are created when missing and must be on
+// the same file system.
+Status MountRootfs(const std::vector<std::string>& layer_dirs, const std::string& upper,
+                   const std::string& work, const std::string& target);
+// Unmounts target (lazily when busy); not mounted is not an error.
+Status UnmountRootfs(const std::string& target);
+
+}  // namespace berth::agent

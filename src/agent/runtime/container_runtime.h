@@ -1,0 +1,69 @@
+// Runs containers with runc under conmon, one conmon per container: conmon
+// keeps the container's stdio in its log file and writes its exit code to
+// the exit folder, so containers go on running (and their exits are not
+// lost) while the agent is stopped or restarted.
+//
+// Layout under the runtime's root (the agent's data folder):
+//   containers/<id>/bundle/     config.json and the files it mounts
+//   containers/<id>/ctr.log     the output (conmon's k8s-file format)
+//   containers/<id>/conmon.pid
+//   exits/<id>                  the exit code, written by conmon
+//   containers/<id>/oom         present when the kernel OOM-killed it
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/runtime/oci_bundle.h"
+#include "common/status.h"
+
+namespace berth::agent {
+
+struct ContainerState {
+  enum class Phase { kCreated, kRunning, kExited, kMissing };
+  Phase phase = Phase::kMissing;
+  int pid = 0;
+  std::optional<int> exit_code;  // when exited
+  bool oom_killed = false;
+};
+
+// Thread-safe: all state is in the file system and runc.
+class ContainerRuntime {
+ public:
+  struct Options {
+    std::string root;            // data folder (created if absent)
+    std::string runc = "runc";   // path or name on PATH
+    std::string conmon = "conmon";
+    std::string runc_root;       // runc --root; default <root>/runc
+  };
+  static StatusOr<std::unique_ptr<ContainerRuntime>> Open(Options options);
+  virtual ~ContainerRuntime() = default;
+
+  // Writes the bundle and starts the container under a new conmon; returns
+  // once runc has started it (or failed: the error carries runc's message).
+  virtual Status Start(const std::string& id, const OciBundle& bundle) = 0;
+  virtual StatusOr<ContainerState> State(const std::string& id) = 0;
+  // Sends signal to the container's init process; exited is not an error.
+  virtual Status Kill(const std::string& id, int signal) = 0;
+  // Removes the container from runc and its folder (bundle, log, exit file).
+  virtual Status Remove(const std::string& id) = 0;
+  // Ids of all containers this runtime has a folder for (for adoption after
+  // a restart).
+  virtual StatusOr<std::vector<std::string>> List() = 0;
+  // Where the container's log is (k8s-file lines: "TIME stream P|F text").
+  virtual std::string LogPath(const std::string& id) const = 0;
+};
+
+// Decodes conmon's k8s-file log from byte `offset`: the text of each record
+// (partial records joined), and the offset just after the last whole line
+// read. At most max_bytes of text.
+struct LogChunk {
+  std::string text;
+  uint64_t next_offset = 0;
+};
+StatusOr<LogChunk> ReadContainerLog(const std::string& path, uint64_t offset, size_t max_bytes);
+
+}  // namespace berth::agent

@@ -1,0 +1,63 @@
+// From an ECS container definition to an OCI runtime bundle (config.json and
+// the few files it mounts), combined with the image config as Docker does.
+// Pure: the host facts it needs (device numbers, resource limits, the
+// seccomp profile) are passed in, so it is tested without root.
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/image/image_config.h"
+#include "common/status.h"
+
+namespace berth::agent {
+
+struct HostDevice {
+  char type = 'c';  // 'c' or 'b'
+  int64_t major = 0;
+  int64_t minor = 0;
+  uint32_t mode = 0666;
+};
+// Host path -> its device numbers, or an error when it is not a device.
+using DeviceLookup = std::function<StatusOr<HostDevice>(const std::string& host_path)>;
+
+struct BundleInput {
+  const boost::json::object* task_definition = nullptr;  // as DescribeTaskDefinition shows it
+  const boost::json::object* container = nullptr;        // one of its containerDefinitions
+  const boost::json::object* overrides = nullptr;        // its containerOverride, or nullptr
+  ImageConfig image;
+  std::string rootfs;     // the mounted overlay (absolute)
+  std::string task_id;
+  std::string cgroups_path;  // e.g. "/berth/<task id>/<container name>"
+  std::vector<int> neuron_device_ids;  // chosen for this container by the scheduler
+  std::vector<int> gpu_ids;
+  // Task volume name -> host folder (host.sourcePath, or one the agent made).
+  std::map<std::string, std::string> volume_paths;
+  std::map<std::string, uint64_t> host_hard_limits;  // "nofile" -> RLIMIT_NOFILE hard limit, ...
+  DeviceLookup devices;
+  // The default seccomp profile in OCI form (linux.seccomp), or null for none.
+  std::optional<boost::json::object> seccomp;
+};
+
+struct OciBundle {
+  boost::json::object config;  // config.json
+  // Files to write in the bundle folder before the container starts
+  // (relative path -> content): hosts, resolv.conf, hostname.
+  std::map<std::string, std::string> files;
+};
+
+// Errors name the field: "ulimits: nofile hard limit 2000000 is above the
+// host's 1048576", "linuxParameters.devices: /dev/neuron3: no such device".
+StatusOr<OciBundle> BuildOciBundle(const BundleInput& input);
+
+// Reads /usr/share/containers/seccomp.json (the containers-common default,
+// the same profile as Docker's) and turns it into linux.seccomp for the
+// capabilities the container keeps.
+StatusOr<boost::json::object> LoadDefaultSeccomp(const std::string& path,
+                                                 const std::vector<std::string>& capabilities);
+
+}  // namespace berth::agent
