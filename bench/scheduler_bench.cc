@@ -9,16 +9,26 @@
 // 32 GiB, 1 Neuron device), 50% m5.8xlarge (32 vCPU, 128 GiB, no devices).
 // Tasks: 256 CPU units, 512 MiB; every tenth also asks for 1 Neuron device.
 // Every request has the memberOf constraint kConstraint and the strategies
-// spread(attribute:ecs.availability-zone), binpack(memory). Between calls the
-// snapshot is kept current with ApplyPlacement (and runningTasksCount is
-// incremented), as the server would after committing a plan.
+// spread(attribute:ecs.availability-zone), binpack(memory).
+//
+// The engine measured is the long-lived Placer (placement.h): it keeps the
+// snapshot, reserves what it places, and is told runningTasksCount after
+// each call, as the server would after committing a plan ("apply").
+// The baseline, measured in the same run on the same cluster, is the
+// reference engine (ReferencePlaceTasks: the engine as first written, a
+// snapshot copy, every filter and a full sort per task), kept current with
+// ApplyPlacement.
 //
 // Figures, one line each, with the goal where there is one:
-//   copy      the cost of copying the snapshot once (PlaceTasks works on a copy)
-//   count=1   one PlaceTasks call per task: placements/s, p50/p99 per call
+//   copy      the cost of copying the snapshot once (the reference works on a copy)
+//   baseline  the reference engine, one task per call (capped: it is slow)
+//   count=1   one Placer::PlaceTasks call per task: placements/s, p50/p99 per call
 //   count=10  ten tasks per call: placements/s, per-task and per-call p99
-//   gang      PlaceGang of 16 on trn1.32xlarge, same ecs.availability-zone
+//   gang      Placer::PlaceGang of 16 on trn1.32xlarge, same ecs.availability-zone
+// Each count line ends with "vs baseline": how many times the reference's
+// rate, and the reference's p99 over this p99.
 // Each phase stops early at --max-seconds and says how many it did.
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -29,9 +39,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include <CLI/CLI.hpp>
-
 #include "scheduler/placement.h"
+#include "scheduler/placement_step.h"
 
 namespace {
 
@@ -41,7 +50,9 @@ using berth::scheduler::GangPlacement;
 using berth::scheduler::PlaceGang;
 using berth::scheduler::PlacementRequest;
 using berth::scheduler::PlacementResult;
+using berth::scheduler::Placer;
 using berth::scheduler::PlaceTasks;
+using berth::scheduler::ReferencePlaceTasks;
 using berth::scheduler::SnapshotInstance;
 using berth::scheduler::TaskPlacement;
 using Clock = std::chrono::steady_clock;
@@ -63,9 +74,8 @@ struct Kind {
 
 ClusterSnapshot BuildCluster(int n) {
   // 20% / 30% / 50%, interleaved so that every zone gets every kind.
-  const Kind kinds[] = {{"trn1.32xlarge", 128, 512, 16},
-                        {"trn1.2xlarge", 8, 32, 1},
-                        {"m5.8xlarge", 32, 128, 0}};
+  const Kind kinds[] = {
+      {"trn1.32xlarge", 128, 512, 16}, {"trn1.2xlarge", 8, 32, 1}, {"m5.8xlarge", 32, 128, 0}};
   ClusterSnapshot snapshot;
   snapshot.instances.reserve(n);
   for (int i = 0; i < n; ++i) {
@@ -75,7 +85,8 @@ ClusterSnapshot BuildCluster(int n) {
     char id[32];
     std::snprintf(id, sizeof id, "ci-%08d", i);
     inst.facts.id = id;
-    inst.facts.arn = std::string("arn:aws:ecs:us-east-1:000000000000:container-instance/bench/") + id;
+    inst.facts.arn =
+        std::string("arn:aws:ecs:us-east-1:000000000000:container-instance/bench/") + id;
     char ec2[32];
     std::snprintf(ec2, sizeof ec2, "i-%017x", i);
     inst.facts.ec2_instance_id = ec2;
@@ -152,10 +163,15 @@ struct TaskRun {
 // asks for a Neuron device.
 int g_neuron_every = 10;  // --neuron-every: every Nth call asks for a Neuron device; 0: none
 
+// With `reference`, the reference engine over a snapshot kept current with
+// ApplyPlacement; otherwise one Placer, told runningTasksCount after each call.
 TaskRun RunTasks(const ClusterSnapshot& base, long total, int per_call, double max_seconds,
-                 uint64_t seed) {
-  ClusterSnapshot snapshot = base;
+                 uint64_t seed, bool reference = false) {
+  ClusterSnapshot snapshot;
+  if (reference) snapshot = base;
   Applier applier(snapshot);
+  Placer placer(reference ? ClusterSnapshot{} : base);
+  std::unordered_map<std::string, int> running;
   const PlacementRequest small = Request("service:web", 256, 512, 0);
   const PlacementRequest neuron = Request("service:neuron-infer", 256, 512, 1);
   std::mt19937_64 rng(seed);
@@ -163,17 +179,23 @@ TaskRun RunTasks(const ClusterSnapshot& base, long total, int per_call, double m
   run.call_us.reserve(total / per_call + 1);
   const auto start = Clock::now();
   while (run.tasks < total) {
-    const PlacementRequest& req = (g_neuron_every > 0 && run.calls % g_neuron_every == g_neuron_every - 1) ? neuron : small;
+    const PlacementRequest& req =
+        (g_neuron_every > 0 && run.calls % g_neuron_every == g_neuron_every - 1) ? neuron : small;
     const int count = static_cast<int>(std::min<long>(per_call, total - run.tasks));
     const auto t0 = Clock::now();
-    auto result = PlaceTasks(snapshot, req, count, rng);
+    auto result = reference ? ReferencePlaceTasks(snapshot, req, count, rng)
+                            : placer.PlaceTasks(req, count, rng);
     const auto t1 = Clock::now();
     if (!result.ok()) {
       std::fprintf(stderr, "PlaceTasks: %s\n", result.status().ToString().c_str());
       std::exit(2);
     }
     for (const TaskPlacement& p : result.value().placements) {
-      if (!applier.Apply(req, p)) std::exit(2);
+      if (reference) {
+        if (!applier.Apply(req, p)) std::exit(2);
+      } else if (!placer.SetRunningTasksCount(p.instance_id, ++running[p.instance_id]).ok()) {
+        std::exit(2);
+      }
     }
     const auto t2 = Clock::now();
     run.decide_s += Seconds(t1 - t0);
@@ -198,32 +220,46 @@ TaskRun RunTasks(const ClusterSnapshot& base, long total, int per_call, double m
   return run;
 }
 
-void ReportTasks(const char* name, const TaskRun& run, long asked, int per_call, double copy_us) {
+void ReportTasks(const char* name, const TaskRun& run, long asked, int per_call, double copy_us,
+                 const TaskRun* baseline = nullptr) {
   const double placed = static_cast<double>(run.tasks - run.failures);
   const double rate = placed / (run.decide_s + run.apply_s);
   const double decide_rate = placed / run.decide_s;
   const double p50 = Percentile(run.call_us, 0.50), p99 = Percentile(run.call_us, 0.99);
   const double mean_call = run.decide_s * 1e6 / run.calls;
   std::printf("%s count=%d tasks=%ld/%ld%s calls=%ld failures=%ld decide_s=%.3f apply_s=%.3f\n",
-              name, per_call, run.tasks, asked, run.stopped_early ? " (stopped at --max-seconds)" : "",
-              run.calls, run.failures, run.decide_s, run.apply_s);
+              name, per_call, run.tasks, asked,
+              run.stopped_early ? " (stopped at --max-seconds)" : "", run.calls, run.failures,
+              run.decide_s, run.apply_s);
   std::printf("  placements_per_s=%.0f (decide+apply)   goal>=%.0f on 2 cores: %s\n", rate,
               kGoalPlacementsPerSecond, Mark(rate >= kGoalPlacementsPerSecond));
   std::printf("  placements_per_s=%.0f (PlaceTasks alone)\n", decide_rate);
-  std::printf("  per_call_us p50=%.1f p99=%.1f mean=%.1f   per_task_us p99=%.1f mean=%.1f"
-              "   goal p99 per task<=%.1f (1/goal): %s\n",
-              p50, p99, mean_call, p99 / per_call, mean_call / per_call,
-              1e6 / kGoalPlacementsPerSecond, Mark(p99 / per_call <= 1e6 / kGoalPlacementsPerSecond));
-  std::printf("  mean call / snapshot copy = %.2f (a call costs at least one copy)\n",
+  std::printf(
+      "  per_call_us p50=%.1f p99=%.1f mean=%.1f   per_task_us p99=%.1f mean=%.1f"
+      "   goal p99 per task<=%.1f (1/goal): %s\n",
+      p50, p99, mean_call, p99 / per_call, mean_call / per_call, 1e6 / kGoalPlacementsPerSecond,
+      Mark(p99 / per_call <= 1e6 / kGoalPlacementsPerSecond));
+  std::printf("  mean call / snapshot copy = %.4f (the reference costs at least one copy a call)\n",
               mean_call / copy_us);
+  if (baseline != nullptr && baseline->calls > 0) {
+    const double base_rate =
+        static_cast<double>(baseline->tasks - baseline->failures) / baseline->decide_s;
+    const double base_p99_task = Percentile(baseline->call_us, 0.99);  // one task per call
+    std::printf(
+        "  vs baseline (reference engine, count=1, same run): placements_per_s %.0f vs %.0f"
+        " = %.0fx   p99 per task %.1f us vs %.1f us = %.0fx\n",
+        decide_rate, base_rate, decide_rate / base_rate, p99 / per_call, base_p99_task,
+        base_p99_task / (p99 / per_call));
+  }
   const long plain_calls = run.calls - run.neuron_calls;
   if (plain_calls > 0 && run.neuron_calls > 0) {
     const double plain_us = (run.decide_s - run.neuron_s) * 1e6 / plain_calls;
     const double neuron_us = run.neuron_s * 1e6 / run.neuron_calls;
-    std::printf("  by request: no devices mean_call_us=%.1f (%.2f copies)   1 Neuron device"
-                " mean_call_us=%.1f (%.2f copies); Neuron calls are %ld of %ld and %.0f%% of the time\n",
-                plain_us, plain_us / copy_us, neuron_us, neuron_us / copy_us, run.neuron_calls,
-                run.calls, 100 * run.neuron_s / run.decide_s);
+    std::printf(
+        "  by request: no devices mean_call_us=%.1f (%.2f copies)   1 Neuron device"
+        " mean_call_us=%.1f (%.2f copies); Neuron calls are %ld of %ld and %.0f%% of the time\n",
+        plain_us, plain_us / copy_us, neuron_us, neuron_us / copy_us, run.neuron_calls, run.calls,
+        100 * run.neuron_s / run.decide_s);
   }
 }
 
@@ -238,13 +274,19 @@ int main(int argc, char** argv) {
   int gang_size = 16;
   double max_seconds = 60;
   uint64_t seed = 42;
+  long baseline_placements = 500;
+  double baseline_seconds = 15;
   app.add_flag("--quick", quick, "1,000 instances, 5,000 placements, 50 gangs");
   app.add_option("--instances", instances, "instances in the cluster");
-  app.add_option("--placements", placements, "tasks placed in each of the count=1 and count=10 runs");
+  app.add_option("--placements", placements,
+                 "tasks placed in each of the count=1 and count=10 runs");
   app.add_option("--gangs", gangs, "gangs placed");
   app.add_option("--gang-size", gang_size, "tasks per gang");
   app.add_option("--max-seconds", max_seconds, "each phase stops after this long");
   app.add_option("--seed", seed, "generator seed");
+  app.add_option("--baseline-placements", baseline_placements,
+                 "tasks placed by the reference engine for the baseline (count=1)");
+  app.add_option("--baseline-seconds", baseline_seconds, "the baseline stops after this long");
   app.add_option("--neuron-every", g_neuron_every,
                  "every Nth PlaceTasks call asks for 1 Neuron device (0: none), default 10");
   CLI11_PARSE(app, argc, argv);
@@ -257,12 +299,14 @@ int main(int argc, char** argv) {
 
   const auto b0 = Clock::now();
   const ClusterSnapshot base = BuildCluster(instances);
-  std::printf("cluster instances=%d (20%% trn1.32xlarge, 30%% trn1.2xlarge, 50%% m5.8xlarge; 3 zones)"
-              " built_s=%.3f\n",
-              instances, Seconds(Clock::now() - b0));
-  std::printf("constraint memberOf(%s); strategies spread(attribute:ecs.availability-zone), "
-              "binpack(memory)\n",
-              kConstraint);
+  std::printf(
+      "cluster instances=%d (20%% trn1.32xlarge, 30%% trn1.2xlarge, 50%% m5.8xlarge; 3 zones)"
+      " built_s=%.3f\n",
+      instances, Seconds(Clock::now() - b0));
+  std::printf(
+      "constraint memberOf(%s); strategies spread(attribute:ecs.availability-zone), "
+      "binpack(memory)\n",
+      kConstraint);
 
   // Baseline: one copy of the snapshot, as PlaceTasks makes per call.
   double copy_us;
@@ -276,24 +320,31 @@ int main(int argc, char** argv) {
       if (copy.instances.size() != base.instances.size()) return 3;
     }
     copy_us = Percentile(us, 0.5);
-    std::printf("copy snapshot_copy_us median=%.1f min=%.1f p99=%.1f (%d instances, 50 copies;"
-                " copies/s=%.0f at the median)\n",
-                copy_us, Percentile(us, 0.0), Percentile(us, 0.99), instances, 1e6 / copy_us);
+    std::printf(
+        "copy snapshot_copy_us median=%.1f min=%.1f p99=%.1f (%d instances, 50 copies;"
+        " copies/s=%.0f at the median)\n",
+        copy_us, Percentile(us, 0.0), Percentile(us, 0.99), instances, 1e6 / copy_us);
   }
+
+  // The baseline: the reference engine, one task per call, on the same
+  // cluster and requests; capped, since it is about 1,000 times slower.
+  const TaskRun baseline =
+      RunTasks(base, baseline_placements, 1, std::min(max_seconds, baseline_seconds), seed, true);
+  ReportTasks("baseline", baseline, baseline_placements, 1, copy_us);
 
   // Warm-up: a few calls, unmeasured.
   RunTasks(base, 20, 1, max_seconds, seed);
 
   const TaskRun one = RunTasks(base, placements, 1, max_seconds, seed);
-  ReportTasks("count1", one, placements, 1, copy_us);
+  ReportTasks("count1", one, placements, 1, copy_us, &baseline);
   const TaskRun ten = RunTasks(base, placements, 10, max_seconds, seed);
-  ReportTasks("count10", ten, placements, 10, copy_us);
+  ReportTasks("count10", ten, placements, 10, copy_us, &baseline);
 
   // Gangs: size ranks on distinct trn1.32xlarge instances of one zone, one
   // Neuron device each (1,000 x 16 ranks fit the 2,000 trn1.32xlarge twice over).
   {
-    ClusterSnapshot snapshot = base;
-    Applier applier(snapshot);
+    Placer placer(base);
+    std::unordered_map<std::string, int> running;
     PlacementRequest req;
     req.cpu = 4096;
     req.memory_mib = 16384;
@@ -314,7 +365,7 @@ int main(int argc, char** argv) {
     for (int g = 0; g < gangs; ++g) {
       req.group = "family:trainer-" + std::to_string(g);
       const auto t0 = Clock::now();
-      auto result = PlaceGang(snapshot, req, gang_size, same, rng);
+      auto result = placer.PlaceGang(req, gang_size, same, rng);
       const auto t1 = Clock::now();
       if (!result.ok()) {
         std::fprintf(stderr, "PlaceGang: %s\n", result.status().ToString().c_str());
@@ -328,7 +379,7 @@ int main(int argc, char** argv) {
         }
       }
       for (const TaskPlacement& p : gang.ranks) {
-        if (!applier.Apply(req, p)) return 2;
+        if (!placer.SetRunningTasksCount(p.instance_id, ++running[p.instance_id]).ok()) return 2;
       }
       const auto t2 = Clock::now();
       decide_s += Seconds(t1 - t0);
@@ -343,11 +394,11 @@ int main(int argc, char** argv) {
     const double rate = (done - failed) / (decide_s + apply_s);
     std::printf("gang size=%d gangs=%ld/%d%s failures=%ld decide_s=%.3f apply_s=%.3f\n", gang_size,
                 done, gangs, early ? " (stopped at --max-seconds)" : "", failed, decide_s, apply_s);
-    std::printf("  gangs_per_s=%.1f (decide+apply)  ranks_per_s=%.0f   goal>=%.0f ranks/s: %s\n", rate,
-                rate * gang_size, kGoalPlacementsPerSecond,
+    std::printf("  gangs_per_s=%.1f (decide+apply)  ranks_per_s=%.0f   goal>=%.0f ranks/s: %s\n",
+                rate, rate * gang_size, kGoalPlacementsPerSecond,
                 Mark(rate * gang_size >= kGoalPlacementsPerSecond));
     const double mean = decide_s * 1e6 / std::max<long>(done, 1);
-    std::printf("  per_gang_us p50=%.1f p99=%.1f mean=%.1f   mean gang / snapshot copy = %.2f\n",
+    std::printf("  per_gang_us p50=%.1f p99=%.1f mean=%.1f   mean gang / snapshot copy = %.4f\n",
                 Percentile(us, 0.5), Percentile(us, 0.99), mean, mean / copy_us);
   }
   return 0;

@@ -12,7 +12,9 @@ packages=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   python3 python3-pytest python3-boto3 python3-botocore awscli
   # runtime: images and containers
-  skopeo runc conmon busybox-static sqlite3
+  skopeo runc conmon busybox-static sqlite3 tini golang-github-containers-common
+  # the training image of the main job (examples/neuron-training/build-image.sh)
+  mmdebstrap
   # registry clients and the reference registry (tests and benchmarks)
   containerd docker-registry
 )

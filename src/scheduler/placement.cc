@@ -3,11 +3,7 @@
 #include <algorithm>
 #include <utility>
 
-#include "scheduler/placement_request.h"
-#include "scheduler/placement_step.h"
-
 namespace berth::scheduler {
-namespace {
 
 // Why `placement` no longer fits `instance`; empty when it does.
 std::string Misfit(const InstanceResources& r, const PlacementRequest& request,
@@ -36,8 +32,6 @@ std::string Misfit(const InstanceResources& r, const PlacementRequest& request,
   return "";
 }
 
-}  // namespace
-
 Status ApplyPlacement(ClusterSnapshot& snapshot, const PlacementRequest& request,
                       const TaskPlacement& placement) {
   auto it =
@@ -65,28 +59,16 @@ StatusOr<PlacementResult> PlaceTasks(const ClusterSnapshot& snapshot,
                                      const PlacementRequest& request, int count,
                                      std::mt19937_64& random) {
   if (count < 0) return InvalidArgument("count must not be negative");
-  StatusOr<CompiledRequest> compiled = CompileRequest(request);
-  if (!compiled.ok()) return compiled.status();
+  Placer placer(snapshot);
+  return placer.PlaceTasks(request, count, random);
+}
 
-  ClusterSnapshot working = snapshot;
-  std::set<std::string> instances_in_call;
-  PlacementResult result;
-  for (int task = 0; task < count; ++task) {
-    StepOutcome step = PlaceOneTask(working, *compiled, instances_in_call, random);
-    if (!step.placement) {
-      // Nothing changed since this task failed, so every later one would
-      // fail the same way.
-      result.failures.assign(count - task, step.failure);
-      break;
-    }
-    if (Status applied = ApplyPlacement(working, request, *step.placement); !applied.ok()) {
-      return Internal("placement chose an instance that cannot take the task: " +
-                      applied.message());
-    }
-    instances_in_call.insert(step.placement->instance_id);
-    result.placements.push_back(std::move(*step.placement));
-  }
-  return result;
+StatusOr<GangPlacement> PlaceGang(const ClusterSnapshot& snapshot, const PlacementRequest& request,
+                                  int size, const std::optional<std::string>& same_attribute,
+                                  std::mt19937_64& random) {
+  if (size < 1) return InvalidArgument("a gang needs at least one task");
+  Placer placer(snapshot);
+  return placer.PlaceGang(request, size, same_attribute, random);
 }
 
 }  // namespace berth::scheduler

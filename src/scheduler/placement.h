@@ -15,12 +15,20 @@
 // broke" is an error Status (a request that no instance could ever satisfy
 // because it is malformed: an unknown strategy, a bad memberOf expression).
 //
-// Thread-safety: all functions are re-entrant; they never keep a reference to
-// their arguments after returning.
+// Two ways in: the Placer, a long-lived engine that owns a snapshot and keeps
+// it current as placements are applied and released (no copy per decision,
+// incremental indexes: the fast path), and the free functions PlaceTasks /
+// PlaceGang, which build a Placer over a copy of the caller's snapshot for
+// one call (same answers, one copy per call).
+//
+// Thread-safety: the free functions are re-entrant and never keep a
+// reference to their arguments after returning. A Placer is not thread-safe;
+// one owner calls it.
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <random>
 #include <set>
@@ -216,5 +224,63 @@ StatusOr<GangPlacement> PlaceGang(const ClusterSnapshot& snapshot, const Placeme
 // FailedPrecondition when the placement no longer fits (nothing changed).
 Status ApplyPlacement(ClusterSnapshot& snapshot, const PlacementRequest& request,
                       const TaskPlacement& placement);
+
+// ---------------------------------------------------------------------------
+// The long-lived engine
+
+// Owns a snapshot and answers placement requests against it, keeping it
+// current in place: what it places stays reserved until released, so a
+// caller (the server's planner, the benchmark) keeps one Placer per cluster
+// and tells it what changed instead of building a snapshot per call.
+//
+// Its answers are those of the free functions over the same snapshot, task
+// for task, with the same failure reasons and details and the same draws
+// from the generator. How it gets there quickly (placer.cc): per-instance
+// free-resource state (free device bitsets and connected groups), memberOf
+// answers remembered per instance (until a task changes an instance, for
+// expressions that read runningTasksCount or task:group), instances kept in
+// order per strategy (binpack / spread by instance) and per value of the
+// spread attributes, so a decision walks a few instances instead of sorting
+// all of them. Strategies it cannot index (random, or binpack followed by
+// another strategy) fall back to one pass over the instances, no sort.
+//
+// The set of instances is fixed at construction; a new or deregistered
+// instance means a new Placer. Not thread-safe.
+class Placer {
+ public:
+  explicit Placer(ClusterSnapshot snapshot);
+  ~Placer();
+  Placer(Placer&&) noexcept;
+  Placer& operator=(Placer&&) noexcept;
+
+  // As PlaceTasks, and the placed tasks stay reserved here (Release what the
+  // caller does not commit).
+  StatusOr<PlacementResult> PlaceTasks(const PlacementRequest& request, int count,
+                                       std::mt19937_64& random);
+  // As PlaceGang; a gang that fits stays reserved, one that does not leaves
+  // nothing reserved.
+  StatusOr<GangPlacement> PlaceGang(const PlacementRequest& request, int size,
+                                    const std::optional<std::string>& same_attribute,
+                                    std::mt19937_64& random);
+  // As ApplyPlacement, on the Placer's snapshot: a task placed elsewhere
+  // (another server, an earlier plan) now holds these resources.
+  Status Apply(const PlacementRequest& request, const TaskPlacement& placement);
+  // The inverse of Apply: the task stopped, or its plan was not committed.
+  // Gives back cpu, memory, ports and device ids and removes one task of
+  // request.group. NotFound for an unknown instance, FailedPrecondition when
+  // the instance does not hold what the placement names (nothing changed).
+  Status Release(const PlacementRequest& request, const TaskPlacement& placement);
+  // The instance's runningTasksCount, as memberOf expressions read it.
+  Status SetRunningTasksCount(std::string_view instance_id, int count);
+
+  // The snapshot as it now is: the one given, plus what was applied, minus
+  // what was released.
+  const ClusterSnapshot& snapshot() const;
+
+  class State;  // placer.cc
+
+ private:
+  std::unique_ptr<State> state_;
+};
 
 }  // namespace berth::scheduler

@@ -1,6 +1,7 @@
 #include "scheduler/placement_devices.h"
 
 #include <algorithm>
+#include <bit>
 #include <deque>
 #include <iterator>
 #include <string>
@@ -78,6 +79,94 @@ std::string JoinIds(const std::vector<int>& ids) {
     out += std::to_string(id);
   }
   return out;
+}
+
+// The same computations on bitsets (ids < 64).
+uint64_t Lowest(uint64_t mask) { return mask & (~mask + 1); }
+
+uint64_t GroupOf(const std::vector<uint64_t>& adjacency, uint64_t ids, uint64_t start) {
+  uint64_t group = start;
+  uint64_t frontier = start;
+  while (frontier != 0) {
+    uint64_t next = 0;
+    for (uint64_t f = frontier; f != 0; f &= f - 1) next |= adjacency[std::countr_zero(f)];
+    frontier = next & ids & ~group;
+    group |= frontier;
+  }
+  return group;
+}
+
+// Groups(), as masks, ordered by their lowest id.
+std::vector<uint64_t> MaskGroups(const std::vector<uint64_t>& adjacency, uint64_t ids) {
+  std::vector<uint64_t> groups;
+  while (ids != 0) {
+    const uint64_t group = GroupOf(adjacency, ids, Lowest(ids));
+    groups.push_back(group);
+    ids &= ~group;
+  }
+  return groups;
+}
+
+int CountMaskGroups(const std::vector<uint64_t>& adjacency, uint64_t ids) {
+  int n = 0;
+  while (ids != 0) {
+    ids &= ~GroupOf(adjacency, ids, Lowest(ids));
+    ++n;
+  }
+  return n;
+}
+
+// Ascending id lists of equal length compare as their lowest differing id.
+bool MaskLess(uint64_t a, uint64_t b) {
+  const uint64_t differ = a ^ b;
+  return differ != 0 && (a & Lowest(differ)) != 0;
+}
+
+// ConnectedSubset(), on masks.
+uint64_t MaskConnectedSubset(const std::vector<uint64_t>& adjacency, uint64_t group, int count) {
+  uint64_t best = 0;
+  int best_pieces = 0;
+  for (uint64_t starts = group; starts != 0; starts &= starts - 1) {
+    uint64_t chosen = Lowest(starts);
+    uint64_t frontier = adjacency[std::countr_zero(starts)] & group & ~chosen;
+    while (std::popcount(chosen) < count && frontier != 0) {
+      const uint64_t next = Lowest(frontier);
+      chosen |= next;
+      frontier = (frontier | adjacency[std::countr_zero(next)]) & group & ~chosen;
+    }
+    const int pieces = CountMaskGroups(adjacency, group & ~chosen);
+    if (best == 0 || pieces < best_pieces || (pieces == best_pieces && MaskLess(chosen, best))) {
+      best = chosen;
+      best_pieces = pieces;
+    }
+  }
+  return best;
+}
+
+// ChooseConnectedDevices(), on masks; count <= popcount(free_ids).
+uint64_t MaskConnectedDevices(const std::vector<uint64_t>& adjacency, uint64_t free_ids,
+                              int count) {
+  std::vector<uint64_t> groups = MaskGroups(adjacency, free_ids);
+  std::stable_sort(groups.begin(), groups.end(),
+                   [](uint64_t a, uint64_t b) { return std::popcount(a) > std::popcount(b); });
+  uint64_t chosen = 0;
+  int need = count;
+  size_t next = 0;
+  while (need > 0) {
+    if (std::popcount(groups[next]) <= need) {
+      chosen |= groups[next];
+      need -= std::popcount(groups[next]);
+      ++next;
+      continue;
+    }
+    size_t fit = next;
+    for (size_t i = next; i < groups.size() && std::popcount(groups[i]) >= need; ++i) {
+      if (std::popcount(groups[i]) < std::popcount(groups[fit])) fit = i;
+    }
+    chosen |= MaskConnectedSubset(adjacency, groups[fit], need);
+    need = 0;
+  }
+  return chosen;
 }
 
 }  // namespace
@@ -199,6 +288,28 @@ NeuronChoice ChooseNeuronDevices(const NeuronDeviceSet& devices, const Placement
     choice.ids.insert(choice.ids.end(), counted.begin(), counted.end());
   }
   std::sort(choice.ids.begin(), choice.ids.end());
+  return choice;
+}
+
+NeuronChoice ChooseNeuronDevicesOnMasks(const NeuronDeviceSet& devices,
+                                        const std::vector<uint64_t>& adjacency, uint64_t free_mask,
+                                        const PlacementRequest& request) {
+  const bool counted_only = !request.all_neuron_devices && request.neuron_device_count > 0;
+  if (!counted_only || devices.count <= 0 || devices.count > 64) {
+    return ChooseNeuronDevices(devices, request);
+  }
+  NeuronChoice choice;
+  uint64_t free_ids = free_mask;
+  for (int id : request.exact_neuron_devices) {
+    if (id >= devices.count || !(free_ids >> id & 1)) return ChooseNeuronDevices(devices, request);
+    free_ids &= ~(uint64_t{1} << id);
+  }
+  if (std::popcount(free_ids) < request.neuron_device_count) {
+    return ChooseNeuronDevices(devices, request);  // the refusal, in words
+  }
+  uint64_t ids = MaskConnectedDevices(adjacency, free_ids, request.neuron_device_count);
+  for (int id : request.exact_neuron_devices) ids |= uint64_t{1} << id;
+  for (; ids != 0; ids &= ids - 1) choice.ids.push_back(std::countr_zero(ids));
   return choice;
 }
 

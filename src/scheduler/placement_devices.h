@@ -8,6 +8,7 @@
 // next task finds a connected group too), then the lowest ids.
 #pragma once
 
+#include <cstdint>
 #include <set>
 #include <string>
 #include <vector>
@@ -43,6 +44,14 @@ struct NeuronChoice {
   bool ok() const { return refusal.empty(); }
 };
 NeuronChoice ChooseNeuronDevices(const NeuronDeviceSet& devices, const PlacementRequest& request);
+
+// ChooseNeuronDevices for an instance of at most 64 devices, on bitsets: the
+// same ids, without building sets. adjacency[i] is the mask of the ids
+// linked to i (from NeuronAdjacency); free_mask the ids not taken. The
+// refusals, when there is one, are ChooseNeuronDevices' own.
+NeuronChoice ChooseNeuronDevicesOnMasks(const NeuronDeviceSet& devices,
+                                        const std::vector<uint64_t>& adjacency, uint64_t free_mask,
+                                        const PlacementRequest& request);
 
 // The lowest `count` free GPU ids; empty when fewer are free.
 std::vector<int> ChooseGpus(const GpuSet& gpus, int count);

@@ -1,4 +1,5 @@
-// PlaceGang: all ranks of a multi-node training job, or none.
+// ReferencePlaceGang: all ranks of a multi-node training job, or none, as
+// first written (the Placer's PlaceGang must agree with it).
 #include <map>
 #include <string>
 #include <utility>
@@ -39,9 +40,10 @@ StatusOr<GroupAttempt> PlaceInGroup(ClusterSnapshot group, const CompiledRequest
 
 }  // namespace
 
-StatusOr<GangPlacement> PlaceGang(const ClusterSnapshot& snapshot, const PlacementRequest& request,
-                                  int size, const std::optional<std::string>& same_attribute,
-                                  std::mt19937_64& random) {
+StatusOr<GangPlacement> ReferencePlaceGang(const ClusterSnapshot& snapshot,
+                                           const PlacementRequest& request, int size,
+                                           const std::optional<std::string>& same_attribute,
+                                           std::mt19937_64& random) {
   if (size < 1) return InvalidArgument("a gang needs at least one task");
   StatusOr<CompiledRequest> compiled = CompileRequest(request);
   if (!compiled.ok()) return compiled.status();

@@ -23,6 +23,9 @@ class BinpackScorer : public PlacementScorer {
  public:
   explicit BinpackScorer(bool memory) : memory_(memory) {}
   std::string_view name() const override { return memory_ ? "binpack(memory)" : "binpack(cpu)"; }
+  ScoreSpec spec() const override {
+    return {memory_ ? ScoreSpec::Kind::kBinpackMemory : ScoreSpec::Kind::kBinpackCpu, ""};
+  }
   std::vector<int64_t> Keys(const std::vector<const SnapshotInstance*>& candidates,
                             ScoreContext&) const override {
     std::vector<int64_t> keys;
@@ -39,6 +42,7 @@ class BinpackScorer : public PlacementScorer {
 class SpreadInstanceScorer : public PlacementScorer {
  public:
   std::string_view name() const override { return "spread(instanceId)"; }
+  ScoreSpec spec() const override { return {ScoreSpec::Kind::kSpreadInstance, ""}; }
   std::vector<int64_t> Keys(const std::vector<const SnapshotInstance*>& candidates,
                             ScoreContext& context) const override {
     std::vector<int64_t> keys;
@@ -53,6 +57,7 @@ class SpreadAttributeScorer : public PlacementScorer {
  public:
   explicit SpreadAttributeScorer(std::string attribute) : attribute_(std::move(attribute)) {}
   std::string_view name() const override { return "spread(attribute)"; }
+  ScoreSpec spec() const override { return {ScoreSpec::Kind::kSpreadAttribute, attribute_}; }
   std::vector<int64_t> Keys(const std::vector<const SnapshotInstance*>& candidates,
                             ScoreContext& context) const override {
     // Counted over every instance, not only the candidates: a zone whose
@@ -77,6 +82,7 @@ class SpreadAttributeScorer : public PlacementScorer {
 class RandomScorer : public PlacementScorer {
  public:
   std::string_view name() const override { return "random"; }
+  ScoreSpec spec() const override { return {ScoreSpec::Kind::kRandom, ""}; }
   std::vector<int64_t> Keys(const std::vector<const SnapshotInstance*>& candidates,
                             ScoreContext& context) const override {
     // The raw engine output, not a distribution: std::mt19937_64's sequence
@@ -92,6 +98,7 @@ class RandomScorer : public PlacementScorer {
 class NeuronTopologyScorer : public PlacementScorer {
  public:
   std::string_view name() const override { return "neuron-topology"; }
+  ScoreSpec spec() const override { return {ScoreSpec::Kind::kNeuronTopology, ""}; }
   std::vector<int64_t> Keys(const std::vector<const SnapshotInstance*>& candidates,
                             ScoreContext& context) const override {
     std::vector<int64_t> keys;

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <random>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -24,10 +25,26 @@ struct ScoreContext {
   std::mt19937_64& random;
 };
 
+// What a scorer's key is made of, so that the Placer (placement.h) can keep
+// it current incrementally instead of computing it over every candidate.
+struct ScoreSpec {
+  enum class Kind {
+    kNeuronTopology,
+    kBinpackCpu,
+    kBinpackMemory,
+    kSpreadInstance,
+    kSpreadAttribute,
+    kRandom
+  };
+  Kind kind = Kind::kRandom;
+  std::string attribute;  // for kSpreadAttribute
+};
+
 class PlacementScorer {
  public:
   virtual ~PlacementScorer() = default;
   virtual std::string_view name() const = 0;
+  virtual ScoreSpec spec() const = 0;
   // One key per candidate, in the candidates' order.
   virtual std::vector<int64_t> Keys(const std::vector<const SnapshotInstance*>& candidates,
                                     ScoreContext& context) const = 0;

@@ -1,6 +1,7 @@
 #include "scheduler/placement_step.h"
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "scheduler/placement_devices.h"
@@ -75,6 +76,32 @@ StepOutcome PlaceOneTask(const ClusterSnapshot& working, const CompiledRequest& 
   placement.host_ports = compiled.request.host_ports;
   outcome.placement = std::move(placement);
   return outcome;
+}
+
+StatusOr<PlacementResult> ReferencePlaceTasks(const ClusterSnapshot& snapshot,
+                                              const PlacementRequest& request, int count,
+                                              std::mt19937_64& random) {
+  if (count < 0) return InvalidArgument("count must not be negative");
+  StatusOr<CompiledRequest> compiled = CompileRequest(request);
+  if (!compiled.ok()) return compiled.status();
+
+  ClusterSnapshot working = snapshot;
+  std::set<std::string> instances_in_call;
+  PlacementResult result;
+  for (int task = 0; task < count; ++task) {
+    StepOutcome step = PlaceOneTask(working, *compiled, instances_in_call, random);
+    if (!step.placement) {
+      result.failures.assign(count - task, step.failure);
+      break;
+    }
+    if (Status applied = ApplyPlacement(working, request, *step.placement); !applied.ok()) {
+      return Internal("placement chose an instance that cannot take the task: " +
+                      applied.message());
+    }
+    instances_in_call.insert(step.placement->instance_id);
+    result.placements.push_back(std::move(*step.placement));
+  }
+  return result;
 }
 
 }  // namespace berth::scheduler

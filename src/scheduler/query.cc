@@ -127,6 +127,17 @@ bool Evaluate(const Query::Node& node, const InstanceFacts& instance) {
   return false;
 }
 
+bool ReadsTasks(const Query::Node& node) {
+  if (node.kind == Query::Node::Kind::kCondition) {
+    return node.condition.subject == Subject::kRunningTasksCount ||
+           node.condition.subject == Subject::kTaskGroup;
+  }
+  for (const auto& child : node.children) {
+    if (ReadsTasks(*child)) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 StatusOr<Query> Query::Parse(std::string_view text) {
@@ -136,6 +147,8 @@ StatusOr<Query> Query::Parse(std::string_view text) {
 }
 
 bool Query::Matches(const InstanceFacts& instance) const { return Evaluate(*root_, instance); }
+
+bool Query::DependsOnTasks() const { return ReadsTasks(*root_); }
 
 const std::string& Query::text() const { return text_; }
 

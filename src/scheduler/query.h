@@ -29,6 +29,11 @@ class Query {
   static StatusOr<Query> Parse(std::string_view text);
 
   bool Matches(const InstanceFacts& instance) const;
+  // Whether the answer can change when a task is placed on or leaves an
+  // instance (the expression reads runningTasksCount or task:group). When
+  // false, Matches depends only on facts that placement never changes, so a
+  // caller may remember the answer per instance.
+  bool DependsOnTasks() const;
   const std::string& text() const;
 
   struct Node;  // the syntax tree, defined in query_node.h

@@ -59,6 +59,9 @@ struct PullProgress {
   int layers_done = 0;
   int layers_total = 0;
 };
+// Called as bytes arrive (about every MiB) and at the end of each layer, from
+// the pull's threads but never two at a time; layers found in the cache count
+// as done. A caller that joins a pull already in progress gets no calls.
 using ProgressCallback = std::function<void(const PullProgress&)>;
 
 // Thread-safe. Pulls of the same image at the same time share one download.
@@ -71,6 +74,9 @@ class ImageStore {
     // Loopback addresses (127.0.0.0/8, localhost, [::1]) are always http.
     std::vector<std::string> plain_http_registries;
     int timeout_seconds = 60;
+    // syncfs() before an unpacked layer is renamed into place, so that a
+    // power loss never leaves a layer that looks whole but lost its files.
+    bool sync_layers = true;
   };
   static StatusOr<std::unique_ptr<ImageStore>> Open(Options options);
   virtual ~ImageStore() = default;

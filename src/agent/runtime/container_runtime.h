@@ -9,6 +9,9 @@
 //   containers/<id>/conmon.pid
 //   exits/<id>                  the exit code, written by conmon
 //   containers/<id>/oom         present when the kernel OOM-killed it
+//                               (conmon watches the memory cgroup)
+//   containers/<id>/conmon.log  conmon's own errors
+//   sockets/                    conmon's attach sockets (berth never attaches)
 #pragma once
 
 #include <cstdint>
@@ -25,8 +28,10 @@ namespace berth::agent {
 struct ContainerState {
   enum class Phase { kCreated, kRunning, kExited, kMissing };
   Phase phase = Phase::kMissing;
-  int pid = 0;
-  std::optional<int> exit_code;  // when exited
+  int pid = 0;  // the container's init process on the host, while it runs
+  // When exited: the code conmon recorded (128 + signal when killed), or
+  // none when its conmon died first (killed, host rebooted).
+  std::optional<int> exit_code;
   bool oom_killed = false;
 };
 
@@ -34,10 +39,10 @@ struct ContainerState {
 class ContainerRuntime {
  public:
   struct Options {
-    std::string root;            // data folder (created if absent)
-    std::string runc = "runc";   // path or name on PATH
+    std::string root;           // data folder (created if absent)
+    std::string runc = "runc";  // path or name on PATH
     std::string conmon = "conmon";
-    std::string runc_root;       // runc --root; default <root>/runc
+    std::string runc_root;  // runc --root; default <root>/runc
   };
   static StatusOr<std::unique_ptr<ContainerRuntime>> Open(Options options);
   virtual ~ContainerRuntime() = default;
@@ -45,6 +50,9 @@ class ContainerRuntime {
   // Writes the bundle and starts the container under a new conmon; returns
   // once runc has started it (or failed: the error carries runc's message).
   virtual Status Start(const std::string& id, const OciBundle& bundle) = 0;
+  // kMissing: neither runc nor an exit file knows the id. Just after an
+  // exit it may wait a moment (at most a few seconds) for conmon to record
+  // the exit code and the OOM mark.
   virtual StatusOr<ContainerState> State(const std::string& id) = 0;
   // Sends signal to the container's init process; exited is not an error.
   virtual Status Kill(const std::string& id, int signal) = 0;

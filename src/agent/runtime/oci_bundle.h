@@ -30,23 +30,41 @@ struct BundleInput {
   const boost::json::object* container = nullptr;        // one of its containerDefinitions
   const boost::json::object* overrides = nullptr;        // its containerOverride, or nullptr
   ImageConfig image;
-  std::string rootfs;     // the mounted overlay (absolute)
+  std::string rootfs;  // the mounted overlay (absolute)
   std::string task_id;
-  std::string cgroups_path;  // e.g. "/berth/<task id>/<container name>"
+  std::string cgroups_path;            // e.g. "/berth/<task id>/<container name>"
   std::vector<int> neuron_device_ids;  // chosen for this container by the scheduler
   std::vector<int> gpu_ids;
   // Task volume name -> host folder (host.sourcePath, or one the agent made).
   std::map<std::string, std::string> volume_paths;
   std::map<std::string, uint64_t> host_hard_limits;  // "nofile" -> RLIMIT_NOFILE hard limit, ...
   DeviceLookup devices;
-  // The default seccomp profile in OCI form (linux.seccomp), or null for none.
+  // The default seccomp profile in OCI form (linux.seccomp), or null for none;
+  // build it with LoadDefaultSeccomp(path, ContainerCapabilities(...)).
   std::optional<boost::json::object> seccomp;
+  // Host binary bind-mounted at /dev/init and run as the first process when
+  // linuxParameters.initProcessEnabled is set (Docker's docker-init is tini
+  // too). Debian package `tini`.
+  std::string init_path = "/usr/bin/tini-static";
+  // The host's /etc/hosts and /etc/resolv.conf contents, read by the caller.
+  // Absent: a host-network container without extraHosts gets no /etc/hosts
+  // of its own, and one without dnsServers no /etc/resolv.conf (the image's
+  // stays).
+  std::optional<std::string> host_hosts;
+  std::optional<std::string> host_resolv_conf;
+  // For pidMode / ipcMode "task": a namespace of the task's first container
+  // (/proc/<pid>/ns/pid, /proc/<pid>/ns/ipc) to join. Empty: the first
+  // container of the task gets a new namespace.
+  std::string task_pid_namespace;
+  std::string task_ipc_namespace;
 };
 
 struct OciBundle {
   boost::json::object config;  // config.json
   // Files to write in the bundle folder before the container starts
-  // (relative path -> content): hosts, resolv.conf, hostname.
+  // (relative path -> content): hosts, resolv.conf, hostname. The mounts in
+  // config name them by that relative path; ContainerRuntime::Start makes
+  // the source absolute (runc also resolves it against the bundle).
   std::map<std::string, std::string> files;
 };
 
@@ -57,7 +75,20 @@ StatusOr<OciBundle> BuildOciBundle(const BundleInput& input);
 // Reads /usr/share/containers/seccomp.json (the containers-common default,
 // the same profile as Docker's) and turns it into linux.seccomp for the
 // capabilities the container keeps.
+// capabilities as "CAP_SYS_ADMIN" (or "SYS_ADMIN").
 StatusOr<boost::json::object> LoadDefaultSeccomp(const std::string& path,
                                                  const std::vector<std::string>& capabilities);
+
+// The capabilities ("CAP_CHOWN", ...) a container definition keeps: Docker's
+// default set with linuxParameters.capabilities add/drop applied ("ALL"
+// allowed), or every capability when privileged. Errors name an unknown one.
+StatusOr<std::vector<std::string>> ContainerCapabilities(const boost::json::object& container);
+
+// The real DeviceLookup: stat(2) of the host path.
+DeviceLookup StatDeviceLookup();
+
+// This process's hard resource limits by ECS ulimit name ("nofile", ...);
+// RLIM_INFINITY is UINT64_MAX. What containers it starts may not exceed.
+std::map<std::string, uint64_t> HostHardLimits();
 
 }  // namespace berth::agent

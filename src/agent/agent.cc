@@ -1,0 +1,484 @@
+#include "agent/agent.h"
+
+#include <unistd.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/url/encode.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "agent/log_server.h"
+#include "agent/registration.h"
+#include "agent/server_client.h"
+#include "agent/task_worker.h"
+#include "common/base64.h"
+#include "common/clock.h"
+#include "common/credentials_file.h"
+#include "common/log.h"
+#include "http/endpoint.h"
+
+namespace berth::agent {
+
+namespace json = boost::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int kSweepIntervalMillis = 30'000;
+constexpr int kMaxBackoffMillis = 10'000;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::string_view Str(const json::object& o, std::string_view key) {
+  auto* v = o.if_contains(key);
+  return v && v->is_string() ? std::string_view(v->as_string()) : std::string_view();
+}
+
+// runc removes a container's cgroup with the container; the task's parent
+// cgroup (/berth/<task id>, one per controller) is the agent's to remove.
+void RemoveTaskCgroups(const std::string& task_id) {
+  std::error_code ec;
+  for (const auto& controller : fs::directory_iterator("/sys/fs/cgroup", ec)) {
+    fs::path task = controller.path() / "berth" / task_id;
+    if (!fs::is_directory(task, ec)) continue;
+    for (const auto& sub : fs::directory_iterator(task, ec)) {
+      if (sub.is_directory()) rmdir(sub.path().c_str());
+    }
+    rmdir(task.c_str());
+  }
+}
+
+class AgentImpl : public Agent {
+ public:
+  explicit AgentImpl(AgentConfig config) : config_(std::move(config)) {}
+  ~AgentImpl() override { Stop(); }
+
+  Status Init(http::SigV4Credentials join) {
+    std::error_code ec;
+    fs::create_directories(config_.data_dir + "/tasks", ec);
+    if (ec) return Internal("create " + config_.data_dir + ": " + ec.message());
+
+    DiscoverOptions discover;
+    discover.root = config_.device_root;
+    discover.memory_reserve_mib = config_.memory_reserve_mib;
+    auto devices = DiscoverNodeDevices(discover);
+    if (!devices.ok()) return devices.status().WithContext("discover devices");
+    devices_ = std::move(*devices);
+
+    ImageStore::Options image_options;
+    image_options.root = config_.data_dir + "/images";
+    image_options.plain_http_registries = config_.plain_http_registries;
+    auto images = ImageStore::Open(image_options);
+    if (!images.ok()) return images.status();
+    images_ = std::move(*images);
+
+    ContainerRuntime::Options runtime_options;
+    runtime_options.root = config_.data_dir + "/runtime";
+    runtime_options.runc = config_.runc;
+    runtime_options.conmon = config_.conmon;
+    auto runtime = ContainerRuntime::Open(runtime_options);
+    if (!runtime.ok()) return runtime.status();
+    runtime_ = std::move(*runtime);
+
+    auto calls = ServerClient::Create(config_.server, join);
+    if (!calls.ok()) return calls.status();
+    calls_ = std::move(*calls);
+    auto poller = ServerClient::Create(config_.server, join, config_.poll_wait_seconds + 30);
+    if (!poller.ok()) return poller.status();
+    poller_ = std::move(*poller);
+    join_ = std::move(join);
+
+    auto logs =
+        LogServer::Start(config_.listen, *runtime_, [this] { return calls_->credentials(); });
+    if (!logs.ok()) return logs.status();
+    logs_ = std::move(*logs);
+
+    worker_context_.images = images_.get();
+    worker_context_.runtime = runtime_.get();
+    worker_context_.tasks_dir = config_.data_dir + "/tasks";
+    worker_context_.registry_credentials = [this](std::string_view registry) {
+      return RegistryCredentialsFor(registry);
+    };
+    // Device nodes are looked up under the device root (a fake tree in tests).
+    worker_context_.devices = [root = config_.device_root,
+                               stat = StatDeviceLookup()](const std::string& path) {
+      return stat((fs::path(root) / fs::path(path).relative_path()).string());
+    };
+    worker_context_.host_hard_limits = HostHardLimits();
+    worker_context_.host_hosts = ReadFile("/etc/hosts");
+    worker_context_.host_resolv_conf = ReadFile("/etc/resolv.conf");
+    if (!config_.seccomp_profile.empty()) {
+      if (!fs::exists(config_.seccomp_profile)) {
+        return NotFound("seccomp profile " + config_.seccomp_profile +
+                        " not found (package golang-github-containers-common; --seccomp-profile "
+                        "\"\" for none)");
+      }
+      worker_context_.seccomp_for = [this](const json::object& container) {
+        return SeccompFor(container);
+      };
+    }
+    worker_context_.report = [this](std::string_view op, const json::object& in) {
+      return Report(op, in);
+    };
+    worker_context_.now_millis = [] { return SystemClock().NowMillis(); };
+
+    AdoptTasks();
+    poll_thread_ = std::thread([this] { PollLoop(); });
+    return Status::Ok();
+  }
+
+  void Stop() override {
+    {
+      std::lock_guard lock(mu_);
+      if (stopped_) return;
+      stopped_ = true;
+      wake_.notify_all();
+    }
+    if (poll_thread_.joinable()) poll_thread_.join();
+    std::map<std::string, std::unique_ptr<TaskWorker>> workers;
+    {
+      std::lock_guard lock(mu_);
+      workers.swap(workers_);
+    }
+    for (auto& [arn, w] : workers) w->Detach();
+    workers.clear();  // joins
+    if (logs_) logs_->Stop();
+    LogInfo("agent stopped; containers keep running", {{"instance", arn_}});
+  }
+
+  std::string container_instance_arn() const override { return arn_; }
+
+ private:
+  std::string IdentityPath() const { return config_.data_dir + "/instance.json"; }
+
+  // Registers the node and exchanges the join key for the instance's own.
+  Status Join() {
+    std::string previous;
+    json::error_code ec;
+    auto saved = json::parse(ReadFile(IdentityPath()), ec);
+    if (!ec && saved.is_object() && Str(saved.as_object(), "cluster") == config_.cluster) {
+      previous = std::string(Str(saved.as_object(), "containerInstanceArn"));
+    }
+    std::string advertise = config_.advertise;
+    if (advertise.empty()) {
+      auto hp = http::SplitHostPort(config_.listen);
+      std::string host =
+          hp.ok() && !hp->first.empty() && hp->first != "0.0.0.0" ? hp->first : "127.0.0.1";
+      advertise = http::FormatEndpoint(host, logs_->port());
+    }
+    calls_->SetCredentials(join_);
+    auto request = RegistrationRequest(config_, devices_, previous, logs_->port());
+    if (!request.ok()) return request.status();
+    auto registered = calls_->CallEcs("RegisterContainerInstance", *request);
+    if (!registered.ok()) return registered.status().WithContext("register with " + config_.server);
+    std::string arn(
+        Str(registered->as_object().at("containerInstance").as_object(), "containerInstanceArn"));
+    auto credentials = calls_->Send("POST", "/berth/v1/agent/credentials",
+                                    json::serialize(json::object{{"cluster", config_.cluster},
+                                                                 {"containerInstanceArn", arn},
+                                                                 {"agentEndpoint", advertise}}));
+    if (!credentials.ok()) return credentials.status().WithContext("agent credentials");
+    if (credentials->status != 200) {
+      return FailedPrecondition("agent credentials: server answered " +
+                                std::to_string(credentials->status) + ": " + credentials->body);
+    }
+    auto body = json::parse(credentials->body, ec);
+    if (ec || !body.is_object()) return Internal("agent credentials: reply is not JSON");
+    http::SigV4Credentials instance{std::string(Str(body.as_object(), "accessKeyId")),
+                                    std::string(Str(body.as_object(), "secretAccessKey"))};
+    calls_->SetCredentials(instance);
+    poller_->SetCredentials(instance);
+    std::ofstream(IdentityPath(), std::ios::trunc) << json::serialize(
+        json::object{{"cluster", config_.cluster}, {"containerInstanceArn", arn}});
+    {
+      std::lock_guard lock(mu_);
+      arn_ = arn;
+      ecr_token_expiry_ = 0;
+    }
+    LogInfo("agent joined", {{"cluster", config_.cluster},
+                             {"instance", arn},
+                             {"cpuUnits", std::to_string(devices_.cpu_units)},
+                             {"memoryMiB", std::to_string(devices_.memory_mib)},
+                             {"neuronDevices", std::to_string(devices_.neuron.size())},
+                             {"gpus", std::to_string(devices_.gpus.size())},
+                             {"logs", advertise}});
+    return Status::Ok();
+  }
+
+  // Tasks from an earlier run of the agent on this data folder, taken up
+  // again before the server is asked, so their containers are watched.
+  void AdoptTasks() {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(worker_context_.tasks_dir, ec)) {
+      json::error_code pec;
+      auto state = json::parse(ReadFile(entry.path().string() + "/state.json"), pec);
+      bool reported_stop =
+          !pec && state.is_object() && Str(state.as_object(), "reported") == "STOPPED";
+      if (reported_stop) continue;
+      auto task = json::parse(ReadFile(entry.path().string() + "/assignment.json"), pec);
+      if (pec || !task.is_object()) continue;
+      std::string arn(Str(task.as_object(), "taskArn"));
+      std::lock_guard lock(mu_);
+      workers_[arn] = std::make_unique<TaskWorker>(worker_context_, std::move(task.as_object()));
+    }
+  }
+
+  void PollLoop() {
+    std::string version;
+    int backoff = 500;
+    // Joining waits for the server (and the cluster) to be there.
+    while (!Stopping()) {
+      Status joined = Join();
+      if (joined.ok()) break;
+      LogWarn("agent cannot join yet; retrying",
+              {{"error", joined.message()}, {"retryMillis", std::to_string(backoff)}});
+      WaitFor(backoff);
+      backoff = std::min(backoff * 2, kMaxBackoffMillis);
+    }
+    backoff = 500;
+    while (!Stopping()) {
+      std::string target = "/berth/v1/agent/tasks?version=" +
+                           boost::urls::encode(version, boost::urls::unreserved_chars) +
+                           "&waitSeconds=" + std::to_string(config_.poll_wait_seconds);
+      auto response = poller_->Send("GET", target);
+      if (response.ok() && response->status == 200) {
+        json::error_code ec;
+        auto body = json::parse(response->body, ec);
+        if (!ec && body.is_object()) {
+          version = std::string(Str(body.as_object(), "version"));
+          Reconcile(body.as_object().at("tasks").as_array());
+          backoff = 500;
+          continue;
+        }
+      }
+      std::string why = response.ok() ? std::to_string(response->status) + " " + response->body
+                                      : response.status().message();
+      LogWarn("assignment poll failed; retrying",
+              {{"error", why}, {"retryMillis", std::to_string(backoff)}});
+      // A server that no longer knows the instance key (deregistered, or a
+      // fresh data folder) gets a new join.
+      if (response.ok() && response->status == 403) {
+        if (Status s = Join(); !s.ok()) LogWarn("re-join failed", {{"error", s.message()}});
+        version.clear();
+      }
+      WaitFor(backoff);
+      backoff = std::min(backoff * 2, kMaxBackoffMillis);
+    }
+  }
+
+  void Reconcile(const json::array& tasks) {
+    std::lock_guard lock(mu_);
+    std::set<std::string> wanted;
+    for (const auto& v : tasks) {
+      const json::object& task = v.as_object();
+      std::string arn(Str(task, "taskArn"));
+      wanted.insert(arn);
+      auto it = workers_.find(arn);
+      if (it == workers_.end()) {
+        if (stopped_) return;
+        workers_[arn] = std::make_unique<TaskWorker>(worker_context_, task);
+      } else if (Str(task, "desiredStatus") == "STOPPED") {
+        it->second->RequestStop(std::string(Str(task, "stoppedReason")));
+      }
+    }
+    for (auto it = workers_.begin(); it != workers_.end();) {
+      if (!wanted.contains(it->first))
+        it->second->RequestStop("Task is no longer assigned to this instance");
+      // A finished worker whose task the server no longer lists is done for good.
+      if (it->second->done() && !wanted.contains(it->first)) {
+        it = workers_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    Sweep();
+  }
+
+  // Removes the containers and folders of tasks stopped longer ago than the
+  // retention period. Needs mu_.
+  void Sweep() {
+    int64_t now = SystemClock().NowMillis();
+    if (now - last_sweep_ < kSweepIntervalMillis) return;
+    last_sweep_ = now;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(worker_context_.tasks_dir, ec)) {
+      json::error_code pec;
+      auto state = json::parse(ReadFile(entry.path().string() + "/state.json"), pec);
+      if (pec || !state.is_object() || Str(state.as_object(), "reported") != "STOPPED") continue;
+      auto* at = state.as_object().if_contains("stoppedAt");
+      if (!at || !at->is_int64() ||
+          now - at->as_int64() < int64_t{config_.retention_seconds} * 1000)
+        continue;
+      std::string task_id = entry.path().filename().string();
+      bool busy = false;
+      for (const auto& [arn, w] : workers_) busy |= (w->task_id() == task_id && !w->done());
+      if (busy) continue;
+      if (auto* started = state.as_object().if_contains("started");
+          started && started->is_object()) {
+        for (const auto& [name, id] : started->as_object())
+          (void)runtime_->Remove(std::string(id.as_string()));
+      }
+      fs::remove_all(entry.path(), ec);
+      RemoveTaskCgroups(task_id);
+      LogInfo("removed stopped task", {{"task", task_id}});
+    }
+  }
+
+  bool Report(std::string_view operation, const json::object& in) {
+    int backoff = 200;
+    while (true) {
+      auto reply = calls_->CallEcs(operation, in);
+      if (reply.ok()) return true;
+      // The server refused it for good (a task it no longer has): drop it.
+      if (reply.status().code() == StatusCode::kFailedPrecondition) {
+        LogWarn("state change refused",
+                {{"operation", std::string(operation)}, {"error", reply.status().message()}});
+        return true;
+      }
+      LogWarn("state change not delivered; retrying", {{"error", reply.status().message()}});
+      if (WaitFor(backoff)) return false;
+      backoff = std::min(backoff * 2, kMaxBackoffMillis);
+    }
+  }
+
+  // berth's own registry takes the ECR token the instance credential gets.
+  std::optional<RegistryCredentials> RegistryCredentialsFor(std::string_view registry) {
+    std::lock_guard lock(ecr_mu_);
+    int64_t now = SystemClock().NowMillis();
+    if (now >= ecr_token_expiry_) {
+      auto reply = calls_->CallEcr("GetAuthorizationToken", json::object{});
+      if (!reply.ok()) {
+        LogWarn("registry token", {{"error", reply.status().message()}});
+        return std::nullopt;
+      }
+      ecr_registries_.clear();
+      for (const auto& d : reply->as_object().at("authorizationData").as_array()) {
+        std::string endpoint(Str(d.as_object(), "proxyEndpoint"));
+        if (auto p = endpoint.find("://"); p != std::string::npos)
+          endpoint = endpoint.substr(p + 3);
+        auto decoded = Base64Decode(Str(d.as_object(), "authorizationToken"));
+        if (!decoded) continue;
+        size_t colon = decoded->find(':');
+        ecr_registries_[endpoint] =
+            RegistryCredentials{decoded->substr(0, colon), decoded->substr(colon + 1)};
+      }
+      ecr_token_expiry_ = now + 3600 * 1000;  // tokens live 12 h; fetch hourly
+    }
+    if (auto it = ecr_registries_.find(std::string(registry)); it != ecr_registries_.end())
+      return it->second;
+    return std::nullopt;
+  }
+
+  // The default seccomp profile for the capabilities a container keeps;
+  // built once per capability set.
+  StatusOr<json::object> SeccompFor(const json::object& container) {
+    auto caps = ContainerCapabilities(container);
+    if (!caps.ok()) return caps.status();
+    std::string key;
+    for (const auto& c : *caps) key += c + ",";
+    std::lock_guard lock(seccomp_mu_);
+    auto it = seccomp_cache_.find(key);
+    if (it == seccomp_cache_.end()) {
+      auto profile = LoadDefaultSeccomp(config_.seccomp_profile, *caps);
+      if (!profile.ok())
+        return profile.status().WithContext("seccomp profile " + config_.seccomp_profile);
+      it = seccomp_cache_.emplace(key, std::move(*profile)).first;
+    }
+    return it->second;
+  }
+
+  bool Stopping() {
+    std::lock_guard lock(mu_);
+    return stopped_;
+  }
+  // Sleeps; true when the agent is stopping.
+  bool WaitFor(int millis) {
+    std::unique_lock lock(mu_);
+    return wake_.wait_for(lock, std::chrono::milliseconds(millis), [this] { return stopped_; });
+  }
+
+  AgentConfig config_;
+  http::SigV4Credentials join_;
+  NodeDevices devices_;
+  std::unique_ptr<ImageStore> images_;
+  std::unique_ptr<ContainerRuntime> runtime_;
+  std::unique_ptr<ServerClient> calls_;   // registration, state changes, tokens
+  std::unique_ptr<ServerClient> poller_;  // the long poll alone
+  std::unique_ptr<LogServer> logs_;
+  WorkerContext worker_context_;
+  std::mutex seccomp_mu_;
+  std::map<std::string, json::object> seccomp_cache_;
+
+  std::mutex mu_;
+  std::condition_variable wake_;
+  bool stopped_ = false;
+  std::string arn_;
+  std::map<std::string, std::unique_ptr<TaskWorker>> workers_;
+  int64_t last_sweep_ = 0;
+  std::thread poll_thread_;
+
+  std::mutex ecr_mu_;
+  int64_t ecr_token_expiry_ = 0;
+  std::map<std::string, RegistryCredentials> ecr_registries_;
+};
+
+}  // namespace
+
+StatusOr<std::unique_ptr<Agent>> Agent::Start(const AgentConfig& config,
+                                              http::SigV4Credentials join) {
+  auto agent = std::make_unique<AgentImpl>(config);
+  if (Status s = agent->Init(std::move(join)); !s.ok()) return s.WithContext("berth agent");
+  return std::unique_ptr<Agent>(std::move(agent));
+}
+
+int RunAgent(const AgentConfig& config, const std::string& credentials_file) {
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  http::SigV4Credentials join;
+  if (!credentials_file.empty()) {
+    auto keys = ReadCredentialsFile(credentials_file);
+    if (!keys.ok() || keys->empty()) {
+      LogError("berth agent cannot start", {{"error", "no access key in " + credentials_file}});
+      return 1;
+    }
+    join = {keys->front().id, keys->front().secret};
+  } else if (const char* id = std::getenv("AWS_ACCESS_KEY_ID"); id != nullptr) {
+    const char* secret = std::getenv("AWS_SECRET_ACCESS_KEY");
+    join = {id, secret ? secret : ""};
+  } else {
+    LogError("berth agent cannot start",
+             {{"error",
+               "no join credential: pass --credentials FILE or set AWS_ACCESS_KEY_ID and "
+               "AWS_SECRET_ACCESS_KEY"}});
+    return 1;
+  }
+  auto agent = Agent::Start(config, join);
+  if (!agent.ok()) {
+    LogError("berth agent cannot start", {{"error", agent.status().message()}});
+    return 1;
+  }
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  LogInfo("agent stopping", {{"signal", strsignal(signal_number)}});
+  (*agent)->Stop();
+  return 0;
+}
+
+}  // namespace berth::agent

@@ -1,0 +1,54 @@
+// The node agent: registers this node as a container instance, keeps the
+// channel to the server (see README.md), runs a TaskWorker per assigned
+// task, serves container logs to the server, and removes what stopped
+// tasks leave behind once their retention has passed.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "http/sigv4.h"
+
+namespace berth::agent {
+
+struct AgentConfig {
+  std::string server = "http://127.0.0.1:8080";  // the berth server's API endpoint
+  std::string cluster = "default";
+  std::string data_dir = "/var/lib/berth/agent";  // instance identity, images, tasks
+  std::string device_root = "/";  // where /dev, /sys, /proc are read (tests: a fake tree)
+  // The agent's own address (container logs), and how the server reaches it.
+  std::string listen = "127.0.0.1:0";
+  std::string advertise;  // default: the bound listen address
+  std::string instance_type;
+  std::string availability_zone;
+  std::vector<std::string> attributes;  // "name=value" or "name"
+  int64_t memory_reserve_mib = 256;
+  std::vector<std::string> plain_http_registries;
+  int retention_seconds = 3600;  // bundles, upper folders and logs of stopped tasks
+  int poll_wait_seconds = 20;
+  std::string runc = "runc";
+  std::string conmon = "conmon";
+  std::string seccomp_profile = "/usr/share/containers/seccomp.json";  // "" for none
+};
+
+class Agent {
+ public:
+  // Registers (or re-registers) the node and starts serving its tasks.
+  // join: the access key the agent registers with (an ordinary key of the
+  // server); everything after uses the instance's own credential.
+  static StatusOr<std::unique_ptr<Agent>> Start(const AgentConfig& config,
+                                                http::SigV4Credentials join);
+  virtual ~Agent() = default;
+  // Stops the agent; the containers keep running and are adopted by the
+  // next agent started on the same data folder.
+  virtual void Stop() = 0;
+  virtual std::string container_instance_arn() const = 0;
+};
+
+// `berth agent`: runs until SIGINT or SIGTERM. The join key comes from
+// credentials_file when given, else AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY.
+int RunAgent(const AgentConfig& config, const std::string& credentials_file);
+
+}  // namespace berth::agent

@@ -1,0 +1,495 @@
+// ImageStore: the cache of pulled images and unpacked layers, and the pull
+// that fills it (manifest -> config -> layers in parallel, each unpacked
+// while it downloads).
+#include "agent/image/image_store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "agent/image/byte_queue.h"
+#include "agent/image/image_manifest.h"
+#include "agent/image/layer_unpack.h"
+#include "agent/image/registry_client.h"
+#include "common/crypto.h"
+#include "common/log.h"
+
+namespace berth::agent {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr size_t kMaxConfigBytes = 16 << 20;
+constexpr size_t kQueueBytes = 8 << 20;  // download may run this far ahead of the unpack
+constexpr uint64_t kProgressEveryBytes = 1 << 20;
+
+using Clock = std::chrono::steady_clock;
+
+std::string Hex(std::string_view digest) { return std::string(digest.substr(7)); }
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::string Fixed(double value, int decimals) {
+  std::ostringstream out;
+  out.precision(decimals);
+  out << std::fixed << value;
+  return out.str();
+}
+
+std::string FormatRate(uint64_t bytes, double seconds) {
+  return Fixed(seconds > 0 ? bytes / seconds / 1e6 : 0.0, 1);
+}
+
+// refs/ file name of a reference: readable when it fits, hashed when not.
+std::string RefFileName(const std::string& reference) {
+  std::string out;
+  for (char c : reference) {
+    if (c == '/' || c == ':' || c == '@' || c == '%') {
+      static const char* kHex = "0123456789ABCDEF";
+      out += '%';
+      out += kHex[static_cast<unsigned char>(c) >> 4];
+      out += kHex[c & 15];
+    } else {
+      out += c;
+    }
+  }
+  if (out.size() > 200) out = "sha256-" + Sha256Hex(reference);
+  return out;
+}
+
+StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFound("cannot read " + path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Writes through a temporary file, fsync and rename: a reader (or a crash)
+// sees the old content or the new, never a part.
+Status WriteFileAtomic(const std::string& path, const std::string& content) {
+  std::string tmp = path + ".tmp" + std::to_string(getpid()) + "-" +
+                    std::to_string(std::hash<std::thread::id>()(std::this_thread::get_id()));
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Internal("create " + tmp + ": " + std::strerror(errno));
+  bool ok = write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()) &&
+            fsync(fd) == 0;
+  int saved = errno;
+  close(fd);
+  if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
+    if (ok) saved = errno;
+    unlink(tmp.c_str());
+    return Internal("write " + path + ": " + std::strerror(saved));
+  }
+  return Status::Ok();
+}
+
+// Reports progress at most every kProgressEveryBytes and at each layer's end.
+class ProgressTracker {
+ public:
+  ProgressTracker(const ProgressCallback& callback, uint64_t bytes_total, int layers_total)
+      : callback_(callback) {
+    progress_.bytes_total = bytes_total;
+    progress_.layers_total = layers_total;
+  }
+  void AddBytes(uint64_t n) {
+    std::lock_guard lock(mu_);
+    progress_.bytes_done += n;
+    if (progress_.bytes_done - last_reported_ >= kProgressEveryBytes) ReportLocked();
+  }
+  void LayerDone() {
+    std::lock_guard lock(mu_);
+    progress_.layers_done++;
+    ReportLocked();
+  }
+
+ private:
+  void ReportLocked() {
+    last_reported_ = progress_.bytes_done;
+    if (callback_) callback_(progress_);
+  }
+  const ProgressCallback& callback_;
+  std::mutex mu_;
+  PullProgress progress_;
+  uint64_t last_reported_ = 0;
+};
+
+// Takes a layer's bytes from the HTTP client: counts, hashes and checks
+// them against the manifest while they arrive, and hands them to the unpacker.
+class LayerSink : public http::BodySink {
+ public:
+  LayerSink(ByteQueue& queue, uint64_t expected_size, ProgressTracker& progress,
+            const std::atomic<bool>& cancelled)
+      : queue_(queue), expected_size_(expected_size), progress_(progress), cancelled_(cancelled) {}
+
+  Status Write(std::string_view piece) override {
+    if (cancelled_.load()) return {StatusCode::kAborted, "cancelled: another layer failed"};
+    bytes_ += piece.size();
+    if (bytes_ > expected_size_) {
+      return InvalidArgument("size mismatch: the registry sent more than the manifest's " +
+                             std::to_string(expected_size_) + " bytes");
+    }
+    hasher_.Update(piece);
+    progress_.AddBytes(piece.size());
+    return queue_.Push(piece);
+  }
+
+  // The verdict once the body has ended.
+  Status Verify(std::string_view digest) {
+    if (bytes_ != expected_size_) {
+      return InvalidArgument("size mismatch: got " + std::to_string(bytes_) +
+                             " bytes, the manifest says " + std::to_string(expected_size_));
+    }
+    std::string got = "sha256:" + hasher_.FinishHex();
+    if (got != digest) return InvalidArgument("digest mismatch: the bytes hash to " + got);
+    return Status::Ok();
+  }
+  uint64_t bytes() const { return bytes_; }
+
+ private:
+  ByteQueue& queue_;
+  const uint64_t expected_size_;
+  ProgressTracker& progress_;
+  const std::atomic<bool>& cancelled_;
+  Sha256Hasher hasher_;
+  uint64_t bytes_ = 0;
+};
+
+class ImageStoreImpl : public ImageStore {
+ public:
+  explicit ImageStoreImpl(Options options) : options_(std::move(options)) {}
+
+  StatusOr<PulledImage> Pull(const std::string& image, const CredentialsLookup& credentials,
+                             const ProgressCallback& progress) override {
+    auto ref = ImageReference::Parse(image);
+    if (!ref.ok()) return ref.status().WithContext("pull " + image);
+    std::string key = ref->ToString();
+    auto with_reference = [&](StatusOr<PulledImage> result) {
+      if (result.ok()) result->reference = image;
+      return result;
+    };
+    if (auto cached = LoadCached(key); cached.ok()) return with_reference(std::move(cached));
+
+    // One pull per image at a time: a second caller waits for the first's result.
+    std::promise<StatusOr<PulledImage>> promise;
+    std::shared_future<StatusOr<PulledImage>> pending;
+    {
+      std::lock_guard lock(mu_);
+      auto it = pulls_.find(key);
+      if (it != pulls_.end()) {
+        pending = it->second;
+      } else {
+        pulls_.emplace(key, promise.get_future().share());
+      }
+    }
+    if (pending.valid()) return with_reference(pending.get());
+
+    StatusOr<PulledImage> result = PullFromRegistry(*ref, credentials, progress);
+    if (!result.ok()) result = result.status().WithContext("pull " + key);
+    promise.set_value(result);
+    {
+      std::lock_guard lock(mu_);
+      pulls_.erase(key);
+    }
+    return with_reference(std::move(result));
+  }
+
+  Status Init() {
+    std::error_code ec;
+    for (const char* sub : {"layers/sha256", "images/sha256", "refs", "tmp"}) {
+      fs::create_directories(fs::path(options_.root) / sub, ec);
+      if (ec) return Internal("create " + options_.root + "/" + sub + ": " + ec.message());
+    }
+    // Whatever a previous process left in tmp/ was never made visible.
+    for (const auto& entry : fs::directory_iterator(fs::path(options_.root) / "tmp", ec)) {
+      fs::remove_all(entry.path(), ec);
+    }
+    return Status::Ok();
+  }
+
+ private:
+  std::string LayerDir(std::string_view digest) const {
+    return options_.root + "/layers/sha256/" + Hex(digest);
+  }
+
+  bool PlainHttp(const std::string& registry) const {
+    if (IsLoopbackRegistry(registry)) return true;
+    std::string host = registry.substr(0, registry.rfind(':'));
+    for (const std::string& r : options_.plain_http_registries) {
+      if (r == registry || r == host) return true;
+    }
+    return false;
+  }
+
+  StatusOr<PulledImage> LoadCached(const std::string& key) {
+    auto digest = ReadFile(options_.root + "/refs/" + RefFileName(key));
+    if (!digest.ok()) return digest.status();
+    while (!digest->empty() && std::isspace(static_cast<unsigned char>(digest->back()))) {
+      digest->pop_back();
+    }
+    if (!IsSha256Digest(*digest)) return NotFound("bad ref file for " + key);
+    auto body = ReadFile(options_.root + "/images/sha256/" + Hex(*digest) + ".json");
+    if (!body.ok()) return body.status();
+    auto record = ParseImageRecord(*body);
+    if (!record.ok()) return record.status();
+    PulledImage image;
+    image.manifest_digest = record->manifest_digest;
+    image.config = std::move(record->config);
+    for (const std::string& layer : record->layers) {
+      std::string dir = LayerDir(layer);
+      std::error_code ec;
+      // A layer removed behind our back (garbage collection): pull again.
+      if (!fs::is_directory(dir, ec)) return NotFound("layer " + layer + " is gone");
+      image.layer_dirs.push_back(std::move(dir));
+    }
+    return image;
+  }
+
+  StatusOr<PulledImage> PullFromRegistry(const ImageReference& ref,
+                                         const CredentialsLookup& credentials,
+                                         const ProgressCallback& progress) {
+    Clock::time_point start = Clock::now();
+    std::string key = ref.ToString();
+    LogInfo("image pull started", {{"image", key}});
+    RegistryClient registry(ref, credentials, PlainHttp(ref.registry));
+    RegistryConnections connections(options_.timeout_seconds);
+
+    // Manifest: by digest when given (then verified), else by tag.
+    std::string asked = ref.digest.empty() ? ref.tag : ref.digest;
+    auto reply = registry.GetManifest(connections, asked);
+    if (!reply.ok()) return reply.status();
+    std::string digest = "sha256:" + Sha256Hex(reply->body);
+    if (!ref.digest.empty() && digest != ref.digest) {
+      return InvalidArgument("manifest " + ref.digest + ": digest mismatch: the bytes hash to " +
+                             digest);
+    }
+    if (ref.digest.empty() && IsSha256Digest(reply->digest_header) &&
+        reply->digest_header != digest) {
+      return InvalidArgument("manifest " + ref.tag + ": digest mismatch: Docker-Content-Digest " +
+                             reply->digest_header + ", the bytes hash to " + digest);
+    }
+    auto manifest = ParseManifest(reply->body, reply->content_type);
+    if (!manifest.ok()) return manifest.status().WithContext("manifest " + asked);
+    if (manifest->is_index) {
+      auto chosen = SelectPlatform(*manifest, "linux", "amd64");
+      if (!chosen.ok()) return chosen.status();
+      reply = registry.GetManifest(connections, chosen->digest);
+      if (!reply.ok()) return reply.status();
+      digest = "sha256:" + Sha256Hex(reply->body);
+      if (digest != chosen->digest) {
+        return InvalidArgument("manifest " + chosen->digest +
+                               ": digest mismatch: the bytes hash to " + digest);
+      }
+      manifest = ParseManifest(reply->body, reply->content_type);
+      if (!manifest.ok()) return manifest.status().WithContext("manifest " + chosen->digest);
+      if (manifest->is_index) {
+        return InvalidArgument("manifest " + chosen->digest + ": an index inside an index");
+      }
+    }
+
+    auto config_body = registry.GetSmallBlob(connections, manifest->config.digest, kMaxConfigBytes);
+    std::string config_what = "config " + manifest->config.digest;
+    if (!config_body.ok()) return config_body.status().WithContext(config_what);
+    if (static_cast<int64_t>(config_body->size()) != manifest->config.size) {
+      return InvalidArgument(config_what + ": size mismatch: got " +
+                             std::to_string(config_body->size()) + " bytes, the manifest says " +
+                             std::to_string(manifest->config.size));
+    }
+    if ("sha256:" + Sha256Hex(*config_body) != manifest->config.digest) {
+      return InvalidArgument(config_what + ": digest mismatch");
+    }
+    auto config = ParseImageConfig(*config_body);
+    if (!config.ok()) return config.status().WithContext(config_what);
+
+    uint64_t total = 0;
+    for (const Descriptor& layer : manifest->layers) total += layer.size;
+    ProgressTracker tracker(progress, total, static_cast<int>(manifest->layers.size()));
+    BERTH_RETURN_IF_ERROR(FetchLayers(registry, manifest->layers, tracker));
+
+    ImageRecord record;
+    record.manifest_digest = digest;
+    record.config_digest = manifest->config.digest;
+    record.config = *config;
+    PulledImage image;
+    image.manifest_digest = digest;
+    image.config = std::move(*config);
+    for (const Descriptor& layer : manifest->layers) {
+      record.layers.push_back(layer.digest);
+      image.layer_dirs.push_back(LayerDir(layer.digest));
+    }
+    BERTH_RETURN_IF_ERROR(WriteFileAtomic(options_.root + "/images/sha256/" + Hex(digest) + ".json",
+                                          SerializeImageRecord(record)));
+    BERTH_RETURN_IF_ERROR(
+        WriteFileAtomic(options_.root + "/refs/" + RefFileName(ref.ToString()), digest + "\n"));
+    double seconds = SecondsSince(start);
+    LogInfo("image pulled", {{"image", key},
+                             {"digest", digest},
+                             {"layers", std::to_string(manifest->layers.size())},
+                             {"bytes", std::to_string(total)},
+                             {"seconds", Fixed(seconds, 3)},
+                             {"MB/s", FormatRate(total, seconds)}});
+    return image;
+  }
+
+  // parallel_layers workers take layers in manifest order; the first error
+  // cancels the downloads still running.
+  Status FetchLayers(RegistryClient& registry, const std::vector<Descriptor>& layers,
+                     ProgressTracker& tracker) {
+    std::atomic<size_t> next{0};
+    std::atomic<bool> cancelled{false};
+    std::mutex error_mu;
+    Status first_error;
+    auto work = [&] {
+      RegistryConnections connections(options_.timeout_seconds);
+      for (size_t i; (i = next++) < layers.size() && !cancelled.load();) {
+        Status status = EnsureLayer(registry, connections, layers[i], tracker, cancelled);
+        if (!status.ok()) {
+          std::lock_guard lock(error_mu);
+          // A layer cancelled because another failed is not the cause.
+          if (first_error.ok() || first_error.code() == StatusCode::kAborted) {
+            first_error = status.WithContext("layer " + layers[i].digest);
+          }
+          cancelled = true;
+        }
+      }
+    };
+    size_t workers =
+        std::clamp<size_t>(options_.parallel_layers, 1, std::max<size_t>(1, layers.size()));
+    std::vector<std::thread> threads;
+    for (size_t i = 1; i < workers; ++i) threads.emplace_back(work);
+    work();
+    for (std::thread& t : threads) t.join();
+    return first_error;
+  }
+
+  // The layer in the cache, downloaded unless it is there already or another
+  // pull is fetching it (then this one waits for that).
+  Status EnsureLayer(RegistryClient& registry, RegistryConnections& connections,
+                     const Descriptor& layer, ProgressTracker& tracker,
+                     const std::atomic<bool>& cancelled) {
+    std::string dir = LayerDir(layer.digest);
+    std::promise<Status> promise;
+    std::shared_future<Status> pending;
+    {
+      std::lock_guard lock(mu_);
+      std::error_code ec;
+      // Checked under the lock: a layer is renamed into place before its
+      // fetch leaves layers_, so it is either visible or still in flight.
+      if (fs::is_directory(dir, ec)) {
+        tracker.AddBytes(layer.size);
+        tracker.LayerDone();
+        return Status::Ok();
+      }
+      auto it = layers_.find(layer.digest);
+      if (it != layers_.end()) {
+        pending = it->second;
+      } else {
+        layers_.emplace(layer.digest, promise.get_future().share());
+      }
+    }
+    if (pending.valid()) {
+      Status status = pending.get();
+      if (status.ok()) {
+        tracker.AddBytes(layer.size);
+        tracker.LayerDone();
+      }
+      return status;
+    }
+    Status status = DownloadLayer(registry, connections, layer, dir, tracker, cancelled);
+    promise.set_value(status);
+    {
+      std::lock_guard lock(mu_);
+      layers_.erase(layer.digest);
+    }
+    if (status.ok()) tracker.LayerDone();
+    return status;
+  }
+
+  // Streams the blob into the unpacker through a bounded queue; the unpack
+  // goes to tmp/ and is renamed into layers/ only once the digest is right.
+  Status DownloadLayer(RegistryClient& registry, RegistryConnections& connections,
+                       const Descriptor& layer, const std::string& dir, ProgressTracker& tracker,
+                       const std::atomic<bool>& cancelled) {
+    Clock::time_point start = Clock::now();
+    LogInfo("layer pull started", {{"layer", layer.digest}, {"bytes", std::to_string(layer.size)}});
+    std::string tmp = options_.root + "/tmp/" + Hex(layer.digest).substr(0, 16) + "-" +
+                      std::to_string(getpid()) + "-" + std::to_string(++tmp_counter_);
+    std::error_code ec;
+    fs::create_directory(tmp, ec);
+    if (ec) return Internal("create " + tmp + ": " + ec.message());
+    chmod(tmp.c_str(), 0755);
+
+    ByteQueue queue(kQueueBytes);
+    Status unpacked;
+    std::thread unpacker([&] {
+      ByteQueueSource source(queue);
+      unpacked = UnpackLayer(source, tmp);
+      queue.CloseRead(unpacked);  // stops the download early when the layer is refused
+    });
+    LayerSink sink(queue, static_cast<uint64_t>(layer.size), tracker, cancelled);
+    Status downloaded = registry.GetBlob(connections, layer.digest, &sink);
+    if (downloaded.ok()) downloaded = sink.Verify(layer.digest);
+    queue.CloseWrite(downloaded);
+    unpacker.join();
+
+    // Whichever side failed first has the cause: a refused entry breaks the
+    // download, a broken download or a digest mismatch breaks the unpack.
+    Status status = downloaded;
+    if (!unpacked.ok() && (queue.reader_closed_first() || downloaded.ok())) status = unpacked;
+    if (status.ok() && options_.sync_layers) {
+      // A crash after the rename must not find a layer whose files are lost.
+      int fd = open(tmp.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (fd >= 0) {
+        syncfs(fd);
+        close(fd);
+      }
+    }
+    if (status.ok() && rename(tmp.c_str(), dir.c_str()) != 0) {
+      std::error_code exists_ec;
+      if (!fs::is_directory(dir, exists_ec)) {  // else another process made it first: fine
+        status = Internal("rename " + tmp + " to " + dir + ": " + std::strerror(errno));
+      }
+    }
+    fs::remove_all(tmp, ec);
+    double seconds = SecondsSince(start);
+    if (status.ok()) {
+      LogInfo("layer pulled", {{"layer", layer.digest},
+                               {"bytes", std::to_string(sink.bytes())},
+                               {"seconds", Fixed(seconds, 3)},
+                               {"MB/s", FormatRate(sink.bytes(), seconds)}});
+    } else {
+      LogWarn("layer pull failed", {{"layer", layer.digest}, {"error", status.message()}});
+    }
+    return status;
+  }
+
+  const Options options_;
+  std::mutex mu_;
+  std::map<std::string, std::shared_future<StatusOr<PulledImage>>> pulls_;  // by reference
+  std::map<std::string, std::shared_future<Status>> layers_;                // by digest
+  std::atomic<uint64_t> tmp_counter_{0};
+};
+
+}  // namespace
+
+StatusOr<std::unique_ptr<ImageStore>> ImageStore::Open(Options options) {
+  if (options.root.empty()) return InvalidArgument("image store: no root folder");
+  auto store = std::make_unique<ImageStoreImpl>(std::move(options));
+  BERTH_RETURN_IF_ERROR(store->Init().WithContext("open image store"));
+  return std::unique_ptr<ImageStore>(std::move(store));
+}
+
+}  // namespace berth::agent

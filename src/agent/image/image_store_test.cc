@@ -1,0 +1,435 @@
+#include "agent/image/image_store.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "agent/image/test_layers.h"
+#include "agent/image/test_registry.h"
+
+namespace berth::agent {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::Compression;
+using testing::Dir;
+using ::testing::ElementsAre;
+using testing::FakeRegistry;
+using testing::File;
+using ::testing::HasSubstr;
+using testing::Layer;
+using testing::MakeTar;
+
+std::string ReadAll(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+CredentialsLookup NoCredentials() {
+  return [](std::string_view) { return std::nullopt; };
+}
+CredentialsLookup Credentials(std::string user, std::string password) {
+  return [=](std::string_view) { return RegistryCredentials{user, password}; };
+}
+
+size_t CountEntries(const fs::path& dir) {
+  size_t n = 0;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    (void)e;
+    ++n;
+  }
+  return n;
+}
+
+class ImageStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/berth-images-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    root_ = tmpl;
+    store_ = OpenStore();
+  }
+  void TearDown() override {
+    for (const std::string& target : mounted_) (void)UnmountRootfs(target);
+    fs::remove_all(root_);
+  }
+
+  std::unique_ptr<ImageStore> OpenStore() {
+    ImageStore::Options options;
+    options.root = (root_ / "store").string();
+    options.timeout_seconds = 10;
+    auto store = ImageStore::Open(options);
+    EXPECT_TRUE(store.ok()) << store.status().ToString();
+    return store.ok() ? std::move(store).value() : nullptr;
+  }
+
+  StatusOr<PulledImage> Pull(const std::string& image,
+                             CredentialsLookup credentials = NoCredentials()) {
+    return store_->Pull(image, credentials, nullptr);
+  }
+
+  fs::path Mount(const PulledImage& image, const std::string& name) {
+    fs::path base = root_ / name;
+    std::string target = (base / "rootfs").string();
+    Status status =
+        MountRootfs(image.layer_dirs, (base / "upper").string(), (base / "work").string(), target);
+    EXPECT_TRUE(status.ok()) << status.ToString();
+    mounted_.push_back(target);
+    return target;
+  }
+
+  size_t CachedLayers() { return CountEntries(root_ / "store/layers/sha256"); }
+
+  fs::path root_;
+  std::unique_ptr<ImageStore> store_;
+  std::vector<std::string> mounted_;
+  FakeRegistry registry_;
+};
+
+TEST_F(ImageStoreTest, PullsTwoLayersAndMountsTheMergedView) {
+  std::string base =
+      MakeTar({Dir("etc"), File("etc/keep", "kept"), File("etc/gone", "old"), Dir("data"),
+               File("data/old", "lower"), File("bin-tool", "v1", 0755)});
+  std::string top =
+      MakeTar({Dir("etc"), File("etc/.wh.gone", ""), Dir("data"), File("data/.wh..wh..opq", ""),
+               File("data/new", "upper"), File("bin-tool", "v2", 0755)});
+  std::string digest = registry_.AddImage("train", "1", {{base}, {top}});
+
+  std::vector<PullProgress> reports;
+  auto image = store_->Pull(registry_.host() + "/train:1", NoCredentials(),
+                            [&](const PullProgress& p) { reports.push_back(p); });
+  ASSERT_TRUE(image.ok()) << image.status().ToString();
+  EXPECT_EQ(image->reference, registry_.host() + "/train:1");
+  EXPECT_EQ(image->manifest_digest, digest);
+  EXPECT_THAT(image->config.entrypoint, ElementsAre("/bin/train"));
+  EXPECT_THAT(image->config.cmd, ElementsAre("--epochs", "3"));
+  EXPECT_THAT(image->config.env, ElementsAre("PATH=/usr/bin", "A=1"));
+  EXPECT_EQ(image->config.working_dir, "/work");
+  EXPECT_EQ(image->config.user, "1000:1000");
+  ASSERT_EQ(image->layer_dirs.size(), 2u);
+
+  ASSERT_FALSE(reports.empty());
+  EXPECT_EQ(reports.back().layers_done, 2);
+  EXPECT_EQ(reports.back().layers_total, 2);
+  EXPECT_EQ(reports.back().bytes_done, base.size() + top.size());
+  EXPECT_EQ(reports.back().bytes_total, base.size() + top.size());
+
+  fs::path rootfs = Mount(*image, "c1");
+  EXPECT_EQ(ReadAll(rootfs / "etc/keep"), "kept");
+  EXPECT_FALSE(fs::exists(rootfs / "etc/gone")) << "whiteout deletes the lower file";
+  EXPECT_EQ(ReadAll(rootfs / "data/new"), "upper");
+  EXPECT_FALSE(fs::exists(rootfs / "data/old")) << "opaque folder hides the lower content";
+  EXPECT_EQ(ReadAll(rootfs / "bin-tool"), "v2") << "upper layer wins";
+
+  // Writes go to the container's upper folder, never into the shared layers.
+  std::ofstream(rootfs / "etc/keep") << "changed";
+  EXPECT_EQ(ReadAll(fs::path(image->layer_dirs[0]) / "etc/keep"), "kept");
+  ASSERT_TRUE(UnmountRootfs(rootfs.string()).ok());
+  EXPECT_FALSE(fs::exists(rootfs / "etc/keep"));
+  EXPECT_TRUE(UnmountRootfs(rootfs.string()).ok()) << "not mounted is not an error";
+}
+
+TEST_F(ImageStoreTest, SingleLayerImageMounts) {
+  registry_.AddImage("train", "1", {{MakeTar({File("only", "one")})}});
+  auto image = Pull(registry_.host() + "/train:1");
+  ASSERT_TRUE(image.ok()) << image.status().ToString();
+  EXPECT_EQ(ReadAll(Mount(*image, "c1") / "only"), "one");
+}
+
+TEST_F(ImageStoreTest, IndexResolvesToLinuxAmd64) {
+  std::string amd64 = registry_.AddImage("train", "", {{MakeTar({File("arch", "amd64")})}});
+  std::string arm64 = registry_.AddImage("train", "", {{MakeTar({File("arch", "arm64")})}});
+  auto entry = [](const std::string& digest, const char* arch) {
+    return R"({"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":")" + digest +
+           R"(","size":1,"platform":{"os":"linux","architecture":")" + arch + R"("}})";
+  };
+  // Sizes in an index are not checked against the manifest; digests are.
+  std::string index =
+      R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[)" +
+      entry(arm64, "arm64") + "," + entry(amd64, "amd64") + "]}";
+  std::string index_digest =
+      registry_.AddManifest("train", "multi", index, "application/vnd.oci.image.index.v1+json");
+
+  auto image = Pull(registry_.host() + "/train:multi");
+  ASSERT_TRUE(image.ok()) << image.status().ToString();
+  EXPECT_EQ(image->manifest_digest, amd64);
+  EXPECT_EQ(ReadAll(fs::path(image->layer_dirs[0]) / "arch"), "amd64");
+
+  // By the index's digest too.
+  auto by_digest = Pull(registry_.host() + "/train@" + index_digest);
+  ASSERT_TRUE(by_digest.ok()) << by_digest.status().ToString();
+  EXPECT_EQ(by_digest->manifest_digest, amd64);
+
+  std::string arm_only =
+      R"({"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.list.v2+json","manifests":[)" +
+      entry(arm64, "arm64") + "]}";
+  registry_.AddManifest("train", "arm", arm_only,
+                        "application/vnd.docker.distribution.manifest.list.v2+json");
+  auto refused = Pull(registry_.host() + "/train:arm");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().message(), HasSubstr("no linux/amd64 image"));
+  EXPECT_THAT(refused.status().message(), HasSubstr("linux/arm64"));
+}
+
+TEST_F(ImageStoreTest, DigestMismatchFailsAndCachesNothing) {
+  std::string good = MakeTar({File("model.bin", std::string(100000, 'm'))});
+  std::string evil = MakeTar({File("model.bin", std::string(100000, 'e'))});
+  evil.resize(good.size());  // same size, other bytes
+  registry_.AddImage("train", "1", {{good}});
+  std::string layer = "sha256:" + Sha256Hex(good);
+  registry_.ReplaceBlob(layer, evil);
+
+  auto image = Pull(registry_.host() + "/train:1");
+  ASSERT_FALSE(image.ok());
+  EXPECT_THAT(image.status().message(), HasSubstr("pull " + registry_.host() + "/train:1"));
+  EXPECT_THAT(image.status().message(), HasSubstr("layer " + layer));
+  EXPECT_THAT(image.status().message(), HasSubstr("digest mismatch"));
+  EXPECT_EQ(CachedLayers(), 0u);
+  EXPECT_EQ(CountEntries(root_ / "store/tmp"), 0u) << "the partial unpack is removed";
+}
+
+TEST_F(ImageStoreTest, SizeMismatchFailsAndCachesNothing) {
+  std::string tar = MakeTar({File("a", "alpha")});
+  registry_.AddImage("train", "long", {{tar, "application/vnd.oci.image.layer.v1.tar+gzip", 10}});
+  auto shorter = Pull(registry_.host() + "/train:long");
+  ASSERT_FALSE(shorter.ok());
+  EXPECT_THAT(shorter.status().message(), HasSubstr("size mismatch"));
+
+  std::string tar2 = MakeTar({File("b", "beta")});
+  registry_.AddImage("train", "short",
+                     {{tar2, "application/vnd.oci.image.layer.v1.tar+gzip", -10}});
+  auto longer = Pull(registry_.host() + "/train:short");
+  ASSERT_FALSE(longer.ok());
+  EXPECT_THAT(longer.status().message(), HasSubstr("size mismatch"));
+  EXPECT_EQ(CachedLayers(), 0u);
+  EXPECT_EQ(CountEntries(root_ / "store/tmp"), 0u);
+}
+
+TEST_F(ImageStoreTest, ManifestDigestIsVerifiedWhenPulledByDigest) {
+  std::string digest = registry_.AddImage("train", "1", {{MakeTar({File("a", "1")})}});
+  std::string other = "sha256:" + std::string(64, 'b');
+  // The registry answers a digest it does not hold with another manifest.
+  auto image = Pull(registry_.host() + "/train@" + digest);
+  ASSERT_TRUE(image.ok()) << image.status().ToString();
+  registry_.AddManifest("train", "", "{}", "application/vnd.oci.image.manifest.v1+json");
+  auto missing = Pull(registry_.host() + "/train@" + other);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_THAT(missing.status().message(), HasSubstr("MANIFEST_UNKNOWN"));
+}
+
+TEST_F(ImageStoreTest, MaliciousLayerIsRefusedNamingTheEntry) {
+  registry_.AddImage("train", "1", {{MakeTar({File("ok", "fine"), File("../evil", "x")})}});
+  auto image = Pull(registry_.host() + "/train:1");
+  ASSERT_FALSE(image.ok());
+  EXPECT_THAT(image.status().message(), HasSubstr("entry \"../evil\""));
+  EXPECT_EQ(CachedLayers(), 0u);
+  EXPECT_FALSE(fs::exists(root_ / "store/tmp/../evil"));
+  EXPECT_FALSE(fs::exists(root_ / "store/evil"));
+}
+
+TEST_F(ImageStoreTest, ZstdAndPlainTarLayers) {
+  registry_.AddImage(
+      "train", "1",
+      {{MakeTar({File("z", "zstd")}, Compression::kZstd),
+        "application/vnd.oci.image.layer.v1.tar+zstd"},
+       {MakeTar({File("p", "plain")}, Compression::kNone),
+        "application/vnd.oci.image.layer.v1.tar"},
+       {MakeTar({File("d", "docker")}), "application/vnd.docker.image.rootfs.diff.tar.gzip"}});
+  auto image = Pull(registry_.host() + "/train:1");
+  ASSERT_TRUE(image.ok()) << image.status().ToString();
+  fs::path rootfs = Mount(*image, "c1");
+  EXPECT_EQ(ReadAll(rootfs / "z"), "zstd");
+  EXPECT_EQ(ReadAll(rootfs / "p"), "plain");
+  EXPECT_EQ(ReadAll(rootfs / "d"), "docker");
+}
+
+TEST_F(ImageStoreTest, CachedPullMakesNoRequests) {
+  registry_.AddImage("train", "1", {{MakeTar({File("a", "1")})}, {MakeTar({File("b", "2")})}});
+  auto first = Pull(registry_.host() + "/train:1");
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  registry_.ResetCounts();
+
+  auto again = Pull(registry_.host() + "/train:1");
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->manifest_digest, first->manifest_digest);
+  EXPECT_EQ(again->layer_dirs, first->layer_dirs);
+  EXPECT_EQ(again->config.entrypoint, first->config.entrypoint);
+
+  // A restarted agent finds its cache too.
+  store_ = OpenStore();
+  auto reopened = Pull(registry_.host() + "/train:1");
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  EXPECT_EQ(reopened->layer_dirs, first->layer_dirs);
+  EXPECT_EQ(reopened->config.env, first->config.env);
+  EXPECT_EQ(registry_.requests(), 0);
+}
+
+TEST_F(ImageStoreTest, ConcurrentPullsFetchEachBlobOnce) {
+  std::string shared = MakeTar({File("shared", std::string(200000, 's'))});
+  std::string a = MakeTar({File("a", "only a")});
+  std::string b = MakeTar({File("b", "only b")});
+  registry_.AddImage("train", "a", {{shared}, {a}});
+  registry_.AddImage("train", "b", {{shared}, {b}});
+  registry_.blob_delay_ms = 200;  // keep the downloads in flight together
+
+  std::vector<StatusOr<PulledImage>> results(4, Status(StatusCode::kInternal, "not run"));
+  std::vector<std::thread> threads;
+  const char* tags[] = {"a", "a", "b", "b"};
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&, i] { results[i] = Pull(registry_.host() + "/train:" + tags[i]); });
+  }
+  for (std::thread& t : threads) t.join();
+  for (const auto& r : results) ASSERT_TRUE(r.ok()) << r.status().ToString();
+
+  EXPECT_EQ(registry_.requests("/v2/train/blobs/sha256:" + Sha256Hex(shared)), 1);
+  EXPECT_EQ(registry_.requests("/v2/train/blobs/sha256:" + Sha256Hex(a)), 1);
+  EXPECT_EQ(registry_.requests("/v2/train/blobs/sha256:" + Sha256Hex(b)), 1);
+  EXPECT_EQ(registry_.requests("/v2/train/manifests/a"), 1);
+  EXPECT_EQ(registry_.requests("/v2/train/manifests/b"), 1);
+  EXPECT_EQ(results[0]->layer_dirs[0], results[2]->layer_dirs[0]);
+  EXPECT_EQ(CachedLayers(), 3u);
+}
+
+TEST_F(ImageStoreTest, FollowsBlobRedirects) {
+  registry_.redirect_blobs = true;
+  registry_.AddImage("train", "1", {{MakeTar({File("a", "redirected")})}});
+  auto image = Pull(registry_.host() + "/train:1");
+  ASSERT_TRUE(image.ok()) << image.status().ToString();
+  EXPECT_EQ(ReadAll(fs::path(image->layer_dirs[0]) / "a"), "redirected");
+}
+
+TEST_F(ImageStoreTest, HttpsRegistryGivesAClearError) {
+  auto image = Pull("registry.example.com/train:1");
+  ASSERT_FALSE(image.ok());
+  EXPECT_THAT(image.status().message(), HasSubstr("https registries are not supported yet"));
+}
+
+TEST_F(ImageStoreTest, UnknownTagSaysSo) {
+  auto image = Pull(registry_.host() + "/train:nope");
+  ASSERT_FALSE(image.ok());
+  EXPECT_EQ(image.status().code(), StatusCode::kNotFound);
+  EXPECT_THAT(image.status().message(), HasSubstr("manifest nope"));
+  EXPECT_THAT(image.status().message(), HasSubstr("MANIFEST_UNKNOWN"));
+}
+
+class AuthTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/berth-images-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    root_ = tmpl;
+    ImageStore::Options options;
+    options.root = root_.string();
+    auto store = ImageStore::Open(options);
+    ASSERT_TRUE(store.ok());
+    store_ = std::move(store).value();
+  }
+  void TearDown() override { fs::remove_all(root_); }
+  fs::path root_;
+  std::unique_ptr<ImageStore> store_;
+};
+
+TEST_F(AuthTest, BasicAuth) {
+  FakeRegistry registry(FakeRegistry::Auth::kBasic);
+  registry.AddImage("train", "1", {{MakeTar({File("a", "1")})}, {MakeTar({File("b", "2")})}});
+  std::string image = registry.host() + "/train:1";
+
+  auto anonymous = store_->Pull(image, NoCredentials(), nullptr);
+  ASSERT_FALSE(anonymous.ok());
+  EXPECT_EQ(anonymous.status().code(), StatusCode::kUnauthenticated);
+  EXPECT_THAT(anonymous.status().message(),
+              HasSubstr("asks for credentials (Basic auth) and none are configured"));
+
+  auto wrong = store_->Pull(image, Credentials("trainer", "wrong"), nullptr);
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_THAT(wrong.status().message(), HasSubstr("refused the credentials"));
+
+  std::vector<std::string> asked;
+  auto pulled = store_->Pull(
+      image,
+      [&](std::string_view registry) {
+        asked.emplace_back(registry);
+        return std::optional(RegistryCredentials{"trainer", "s3cret"});
+      },
+      nullptr);
+  ASSERT_TRUE(pulled.ok()) << pulled.status().ToString();
+  EXPECT_THAT(asked, ElementsAre(registry.host())) << "looked up once per pull";
+}
+
+TEST_F(AuthTest, BearerToken) {
+  FakeRegistry registry(FakeRegistry::Auth::kBearer);
+  registry.AddImage("train", "1", {{MakeTar({File("a", "1")})}, {MakeTar({File("b", "2")})}});
+  std::string image = registry.host() + "/train:1";
+
+  auto anonymous = store_->Pull(image, NoCredentials(), nullptr);
+  ASSERT_FALSE(anonymous.ok());
+  EXPECT_EQ(anonymous.status().code(), StatusCode::kUnauthenticated);
+  EXPECT_THAT(anonymous.status().message(), HasSubstr("no credentials configured"));
+
+  registry.ResetCounts();
+  auto pulled = store_->Pull(image, Credentials("trainer", "s3cret"), nullptr);
+  ASSERT_TRUE(pulled.ok()) << pulled.status().ToString();
+  EXPECT_EQ(registry.requests("/token"), 1) << "one token serves the whole pull";
+}
+
+}  // namespace
+}  // namespace berth::agent
+
+namespace berth::agent {
+namespace {
+
+// Prints pull-and-unpack MB/s for one big gzip layer and one big zstd layer
+// served from memory over loopback; asserts nothing about speed. Runs only
+// with BERTH_IMAGE_PROBE_MIB set (for example 256).
+TEST_F(ImageStoreTest, PullThroughputProbe) {
+  const char* mib = std::getenv("BERTH_IMAGE_PROBE_MIB");
+  if (!mib) GTEST_SKIP() << "set BERTH_IMAGE_PROBE_MIB to run";
+  size_t bytes = std::stoul(mib) << 20;
+  // Files of pseudo-random text: compressible about as well as real binaries.
+  std::vector<testing::TarEntry> entries;
+  uint64_t x = 88172645463325252ull;
+  const size_t kFile = 4 << 20;
+  for (size_t done = 0, i = 0; done < bytes; done += kFile, ++i) {
+    std::string content(kFile, '\0');
+    for (size_t j = 0; j < kFile; j += 8) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      uint64_t v = x & 0x0f0f0f0f0f0f0f0full;  // 4 bits of entropy per byte
+      std::memcpy(&content[j], &v, 8);
+    }
+    entries.push_back(File("data/file" + std::to_string(i), std::move(content)));
+  }
+  for (auto [name, compression, type] :
+       {std::tuple{"gzip", Compression::kGzip, "application/vnd.oci.image.layer.v1.tar+gzip"},
+        std::tuple{"zstd", Compression::kZstd, "application/vnd.oci.image.layer.v1.tar+zstd"}}) {
+    std::string tar = MakeTar(entries, compression);
+    registry_.AddImage("probe", name, {{tar, type}});
+    auto start = std::chrono::steady_clock::now();
+    auto image = Pull(registry_.host() + "/probe:" + name);
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    ASSERT_TRUE(image.ok()) << image.status().ToString();
+    std::printf(
+        "%s: %zu MiB unpacked from %zu MiB in %.2f s: %.0f MB/s compressed, %.0f MB/s "
+        "unpacked\n",
+        name, bytes >> 20, tar.size() >> 20, seconds, tar.size() / seconds / 1e6,
+        bytes / seconds / 1e6);
+  }
+}
+
+}  // namespace
+}  // namespace berth::agent

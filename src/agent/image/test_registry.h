@@ -1,0 +1,200 @@
+// Test helper: a fake OCI registry on berth::http::Server, with blobs and
+// manifests in memory, optional Basic or Bearer auth, blob redirects, and a
+// count of every request it got.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/base64.h"
+#include "common/crypto.h"
+#include "http/server.h"
+
+namespace berth::agent::testing {
+
+struct Layer {
+  std::string bytes;
+  std::string media_type = "application/vnd.oci.image.layer.v1.tar+gzip";
+  int64_t size_delta = 0;  // announced size = real size + delta
+};
+
+class FakeRegistry {
+ public:
+  enum class Auth { kNone, kBasic, kBearer };
+
+  explicit FakeRegistry(Auth auth = Auth::kNone) : auth_(auth) {
+    http::ServerOptions options;
+    options.listen = "127.0.0.1:0";
+    options.threads = 8;
+    auto server = http::Server::Start(
+        options,
+        [this](http::Request&& request, http::Responder respond) { respond(Handle(request)); });
+    EXPECT_TRUE(server.ok()) << server.status().ToString();
+    server_ = std::move(server).value();
+  }
+  ~FakeRegistry() { server_->Stop(); }
+
+  std::string host() const { return "127.0.0.1:" + std::to_string(server_->port()); }
+
+  std::string AddBlob(const std::string& bytes) {
+    std::string digest = "sha256:" + Sha256Hex(bytes);
+    std::lock_guard lock(mu_);
+    blobs_[digest] = bytes;
+    return digest;
+  }
+  // Serves other bytes under a digest (a corrupted or malicious registry).
+  void ReplaceBlob(const std::string& digest, const std::string& bytes) {
+    std::lock_guard lock(mu_);
+    blobs_[digest] = bytes;
+  }
+
+  std::string AddManifest(const std::string& repo, const std::string& tag, const std::string& body,
+                          const std::string& media_type) {
+    std::string digest = "sha256:" + Sha256Hex(body);
+    std::lock_guard lock(mu_);
+    manifests_[repo + "@" + digest] = {body, media_type};
+    if (!tag.empty()) manifests_[repo + ":" + tag] = {body, media_type};
+    return digest;
+  }
+
+  static std::string Descriptor(const std::string& media_type, const std::string& digest,
+                                int64_t size) {
+    boost::json::object d;
+    d["mediaType"] = media_type;
+    d["digest"] = digest;
+    d["size"] = size;
+    return boost::json::serialize(d);
+  }
+
+  // An OCI image manifest with these layers and config; the manifest digest.
+  std::string AddImage(
+      const std::string& repo, const std::string& tag, const std::vector<Layer>& layers,
+      const std::string& config =
+          R"({"architecture":"amd64","os":"linux","config":{"Entrypoint":["/bin/train"],"Cmd":["--epochs","3"],"Env":["PATH=/usr/bin","A=1"],"WorkingDir":"/work","User":"1000:1000"}})") {
+    std::string config_digest = AddBlob(config);
+    std::string body =
+        R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":)" +
+        Descriptor("application/vnd.oci.image.config.v1+json", config_digest,
+                   static_cast<int64_t>(config.size())) +
+        R"(,"layers":[)";
+    for (size_t i = 0; i < layers.size(); ++i) {
+      std::string digest = AddBlob(layers[i].bytes);
+      if (i > 0) body += ",";
+      body += Descriptor(layers[i].media_type, digest,
+                         static_cast<int64_t>(layers[i].bytes.size()) + layers[i].size_delta);
+    }
+    body += "]}";
+    return AddManifest(repo, tag, body, "application/vnd.oci.image.manifest.v1+json");
+  }
+
+  int requests() {
+    std::lock_guard lock(mu_);
+    int n = 0;
+    for (const auto& [path, count] : requests_) n += count;
+    return n;
+  }
+  int requests(const std::string& path) {
+    std::lock_guard lock(mu_);
+    return requests_[path];
+  }
+  void ResetCounts() {
+    std::lock_guard lock(mu_);
+    requests_.clear();
+  }
+
+  bool redirect_blobs = false;
+  int blob_delay_ms = 0;
+  std::string username = "trainer";
+  std::string password = "s3cret";
+
+ private:
+  static http::Response Error(int status, const std::string& code, const std::string& message) {
+    http::Response r;
+    r.status = status;
+    r.SetHeader("Content-Type", "application/json");
+    r.body = R"({"errors":[{"code":")" + code + R"(","message":")" + message + R"("}]})";
+    return r;
+  }
+
+  http::Response Handle(const http::Request& request) {
+    std::string path(request.Path());
+    {
+      std::lock_guard lock(mu_);
+      requests_[path]++;
+    }
+    const std::string* authorization = request.Header("authorization");
+    std::string basic = "Basic " + Base64Encode(username + ":" + password);
+    if (path == "/token") {
+      if (!authorization || *authorization != basic) return Error(401, "DENIED", "bad credentials");
+      http::Response r;
+      r.body = R"({"access_token":"tok-123","expires_in":300})";
+      return r;
+    }
+    if (path.rfind("/redirected/", 0) == 0) return Blob(path.substr(12));
+    if (auth_ != Auth::kNone) {
+      std::string want = auth_ == Auth::kBasic ? basic : "Bearer tok-123";
+      if (!authorization || *authorization != want) {
+        http::Response r = Error(401, "UNAUTHORIZED", "authentication required");
+        r.SetHeader("WWW-Authenticate",
+                    auth_ == Auth::kBasic
+                        ? std::string(R"(Basic realm="fake")")
+                        : R"(Bearer realm="http://)" + host() +
+                              R"(/token",service="fake",scope="repository:train:pull")");
+        return r;
+      }
+    }
+    // /v2/<repo>/manifests/<ref> and /v2/<repo>/blobs/<digest>
+    if (path.rfind("/v2/", 0) != 0) return Error(404, "NOT_FOUND", "no such path");
+    size_t m = path.rfind("/manifests/");
+    if (m != std::string::npos) {
+      std::string repo = path.substr(4, m - 4);
+      std::string ref = path.substr(m + 11);
+      std::lock_guard lock(mu_);
+      auto it = manifests_.find(repo + (ref.rfind("sha256:", 0) == 0 ? "@" : ":") + ref);
+      if (it == manifests_.end()) return Error(404, "MANIFEST_UNKNOWN", "manifest unknown");
+      http::Response r;
+      r.SetHeader("Content-Type", it->second.second);
+      r.SetHeader("Docker-Content-Digest", "sha256:" + Sha256Hex(it->second.first));
+      r.body = it->second.first;
+      return r;
+    }
+    size_t b = path.rfind("/blobs/");
+    if (b == std::string::npos) return Error(404, "NOT_FOUND", "no such path");
+    std::string digest = path.substr(b + 7);
+    if (redirect_blobs) {
+      http::Response r;
+      r.status = 307;
+      r.SetHeader("Location", "http://" + host() + "/redirected/" + digest);
+      return r;
+    }
+    return Blob(digest);
+  }
+
+  http::Response Blob(const std::string& digest) {
+    if (blob_delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(blob_delay_ms));
+    std::lock_guard lock(mu_);
+    auto it = blobs_.find(digest);
+    if (it == blobs_.end()) return Error(404, "BLOB_UNKNOWN", "blob unknown");
+    http::Response r;
+    r.SetHeader("Content-Type", "application/octet-stream");
+    r.body = it->second;
+    return r;
+  }
+
+  Auth auth_;
+  std::unique_ptr<http::Server> server_;
+  std::mutex mu_;
+  std::map<std::string, std::string> blobs_;
+  std::map<std::string, std::pair<std::string, std::string>> manifests_;
+  std::map<std::string, int> requests_;
+};
+
+}  // namespace berth::agent::testing

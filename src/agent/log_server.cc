@@ -1,0 +1,162 @@
+#include "agent/log_server.h"
+
+#include <boost/url/parse_query.hpp>
+#include <boost/url/url_view.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <ctime>
+#include <mutex>
+#include <thread>
+
+#include "agent/task_worker.h"
+#include "http/server.h"
+
+namespace berth::agent {
+
+namespace {
+
+constexpr size_t kMaxChunkBytes = 1 << 20;
+constexpr int kMaxWaitSeconds = 20;
+
+http::Response Error(int status, std::string type, std::string message) {
+  http::Response r;
+  r.status = status;
+  r.SetHeader("content-type", "application/x-amz-json-1.1");
+  r.body = "{\"__type\":\"" + type + "\",\"message\":\"" + message + "\"}";
+  return r;
+}
+
+class LogServerImpl : public LogServer {
+ public:
+  LogServerImpl(ContainerRuntime& runtime, std::function<http::SigV4Credentials()> credentials)
+      : runtime_(runtime), credentials_(std::move(credentials)) {}
+  ~LogServerImpl() override { Stop(); }
+
+  Status Listen(const std::string& listen) {
+    http::ServerOptions options;
+    options.listen = listen;
+    options.threads = 1;
+    auto server = http::Server::Start(options, [this](http::Request&& r, http::Responder respond) {
+      Handle(std::move(r), std::move(respond));
+    });
+    if (!server.ok()) return server.status().WithContext("agent log server on " + listen);
+    server_ = std::move(*server);
+    return Status::Ok();
+  }
+
+  uint16_t port() const override { return server_->port(); }
+
+  void Stop() override {
+    {
+      std::unique_lock lock(mu_);
+      stopping_ = true;
+      idle_.wait(lock, [this] { return in_flight_ == 0; });
+    }
+    if (server_) server_->Stop();
+  }
+
+ private:
+  void Handle(http::Request&& request, http::Responder respond) {
+    if (request.method != "GET" || request.Path() != "/berth/v1/agent/logs") {
+      return respond(
+          Error(404, "UnknownOperationException", "the agent serves GET /berth/v1/agent/logs"));
+    }
+    http::SigV4Credentials creds = credentials_();
+    http::SecretLookup lookup = [&creds](std::string_view id) -> std::optional<std::string> {
+      if (id == creds.access_key_id) return creds.secret_access_key;
+      return std::nullopt;
+    };
+    auto identity = http::VerifySigV4(request, lookup, std::time(nullptr));
+    if (auto* e = std::get_if<http::SigV4Error>(&identity))
+      return respond(Error(403, e->type, e->message));
+
+    std::string task, container;
+    uint64_t offset = 0;
+    int wait_seconds = 0;
+    auto params = boost::urls::parse_query(request.Query());
+    if (!params) return respond(Error(400, "InvalidParameterException", "malformed query"));
+    for (auto param : *params) {
+      std::string key = param.key.decode(), value = param.value.decode();
+      try {
+        if (key == "task")
+          task = value;
+        else if (key == "container")
+          container = value;
+        else if (key == "offset")
+          offset = std::stoull(value);
+        else if (key == "waitSeconds")
+          wait_seconds = std::min(std::stoi(value), kMaxWaitSeconds);
+      } catch (const std::exception&) {
+        return respond(Error(400, "InvalidParameterException", key + " must be a number"));
+      }
+    }
+    if (task.empty() || container.empty()) {
+      return respond(Error(400, "InvalidParameterException", "task and container are required"));
+    }
+    std::string id = TaskWorker::ContainerId(task, container);
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return respond(Error(503, "ServiceUnavailableException", "agent stopping"));
+      ++in_flight_;
+    }
+    // Waiting for output must not hold the I/O thread.
+    std::thread([this, id, offset, wait_seconds, respond = std::move(respond)] {
+      respond(Read(id, offset, wait_seconds));
+      std::lock_guard lock(mu_);
+      if (--in_flight_ == 0) idle_.notify_all();
+    }).detach();
+  }
+
+  http::Response Read(const std::string& id, uint64_t offset, int wait_seconds) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait_seconds);
+    while (true) {
+      auto state = runtime_.State(id);
+      bool exited = !state.ok() || state->phase == ContainerState::Phase::kExited ||
+                    state->phase == ContainerState::Phase::kMissing;
+      auto chunk = ReadContainerLog(runtime_.LogPath(id), offset, kMaxChunkBytes);
+      if (!chunk.ok()) {
+        if (chunk.status().code() == StatusCode::kNotFound) {
+          return Error(404, "InvalidParameterException",
+                       "no log for container " + id + " on this node");
+        }
+        return Error(500, "ServerException", chunk.status().message());
+      }
+      bool more = chunk->next_offset > offset;
+      bool timed_out = std::chrono::steady_clock::now() >= deadline;
+      {
+        std::lock_guard lock(mu_);
+        if (stopping_) timed_out = true;
+      }
+      if (more || exited || timed_out) {
+        http::Response r;
+        r.SetHeader("content-type", "text/plain; charset=utf-8");
+        r.SetHeader("x-berth-log-offset", std::to_string(chunk->next_offset));
+        // Complete only once the exit is known and a read after it found nothing new.
+        r.SetHeader("x-berth-log-complete", exited && !more ? "true" : "false");
+        r.body = std::move(chunk->text);
+        return r;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+
+  ContainerRuntime& runtime_;
+  std::function<http::SigV4Credentials()> credentials_;
+  std::unique_ptr<http::Server> server_;
+  std::mutex mu_;
+  std::condition_variable idle_;
+  int in_flight_ = 0;
+  bool stopping_ = false;
+};
+
+}  // namespace
+
+StatusOr<std::unique_ptr<LogServer>> LogServer::Start(
+    const std::string& listen, ContainerRuntime& runtime,
+    std::function<http::SigV4Credentials()> credentials) {
+  auto server = std::make_unique<LogServerImpl>(runtime, std::move(credentials));
+  if (Status s = server->Listen(listen); !s.ok()) return s;
+  return std::unique_ptr<LogServer>(std::move(server));
+}
+
+}  // namespace berth::agent

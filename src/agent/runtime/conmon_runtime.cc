@@ -1,0 +1,487 @@
+// ContainerRuntime on conmon + runc, the podman design: conmon creates the
+// container with `runc create`, reports the result on a sync pipe, keeps
+// the container's output in ctr.log and writes its exit code to exits/<id>
+// when it ends. The agent then `runc start`s it and afterwards asks runc
+// and those files; it keeps nothing in memory, so a restarted agent sees
+// the same containers.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "agent/runtime/container_runtime.h"
+#include "agent/runtime/run_command.h"
+
+extern char** environ;
+
+namespace berth::agent {
+namespace {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+using Clock = std::chrono::steady_clock;
+
+constexpr auto kCreateTimeout = std::chrono::seconds(120);
+
+bool ValidId(const std::string& id) {
+  if (id.empty() || id.size() > 128 || id == "." || id == "..") return false;
+  for (char c : id) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+Status WriteFile(const std::string& path, const std::string& content) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << content;
+  out.close();
+  if (!out) return Internal("write " + path + ": " + std::strerror(errno));
+  return Status::Ok();
+}
+
+std::string Trim(std::string s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
+  size_t i = 0;
+  while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
+  return s.substr(i);
+}
+
+std::optional<int> ParseInt(const std::string& s) {
+  std::string t = Trim(s);
+  if (t.empty()) return std::nullopt;
+  try {
+    size_t used = 0;
+    int v = std::stoi(t, &used);
+    if (used != t.size()) return std::nullopt;
+    return v;
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
+// runc logs errors as logrus text: time="..." level=error msg="what failed".
+// The msg parts are what a user needs; anything else is kept whole.
+std::string RuncMessage(const std::string& output) {
+  std::string out;
+  for (size_t at = output.find("msg=\""); at != std::string::npos; at = output.find("msg=\"", at)) {
+    std::string msg;
+    size_t i = at + 5;
+    for (; i < output.size() && output[i] != '"'; ++i) {
+      if (output[i] == '\\' && i + 1 < output.size()) ++i;
+      msg += output[i];
+    }
+    if (!out.empty()) out += "; ";
+    out += msg;
+    at = i;
+  }
+  return out.empty() ? Trim(output) : out;
+}
+
+// True while the process runs and is a conmon (not a reused pid). A zombie
+// has finished: conmon's parent exited at once, and whoever inherited it
+// (init, a subreaper) may reap it late.
+bool ConmonAlive(const std::string& pidfile) {
+  std::optional<int> pid = ParseInt(ReadFile(pidfile));
+  if (!pid || *pid <= 0 || kill(*pid, 0) != 0) return false;
+  std::string proc = "/proc/" + std::to_string(*pid);
+  if (Trim(ReadFile(proc + "/comm")) != "conmon") return false;
+  std::string stat = ReadFile(proc + "/stat");  // "pid (comm) STATE ..."
+  size_t paren = stat.rfind(')');
+  return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] != 'Z' &&
+         stat[paren + 2] != 'X';
+}
+
+class ConmonRuntime : public ContainerRuntime {
+ public:
+  ConmonRuntime(Options o, std::string runc, std::string conmon)
+      : o_(std::move(o)), runc_(std::move(runc)), conmon_(std::move(conmon)) {}
+
+  Status Start(const std::string& id, const OciBundle& bundle) override;
+  StatusOr<ContainerState> State(const std::string& id) override;
+  Status Kill(const std::string& id, int signal) override;
+  Status Remove(const std::string& id) override;
+  StatusOr<std::vector<std::string>> List() override;
+  std::string LogPath(const std::string& id) const override { return Dir(id) + "/ctr.log"; }
+
+ private:
+  std::string Dir(const std::string& id) const { return o_.root + "/containers/" + id; }
+  std::string ExitFile(const std::string& id) const { return o_.root + "/exits/" + id; }
+
+  StatusOr<CommandResult> Runc(std::vector<std::string> args) const {
+    args.insert(args.begin(), {runc_, "--root", o_.runc_root});
+    return RunCommand(args);
+  }
+
+  Status WriteBundle(const std::string& id, const OciBundle& bundle);
+  StatusOr<int> LaunchConmon(const std::string& id);
+  void CleanUpFailedStart(const std::string& id);
+  void WaitConmonGone(const std::string& id, std::chrono::milliseconds limit);
+  void RemoveCgroupParents(const std::string& id);
+
+  Options o_;
+  std::string runc_, conmon_;
+};
+
+Status ConmonRuntime::WriteBundle(const std::string& id, const OciBundle& bundle) {
+  std::string bdir = Dir(id) + "/bundle";
+  std::error_code ec;
+  fs::create_directories(bdir, ec);
+  if (ec) return Internal("create " + bdir + ": " + ec.message());
+  for (const auto& [name, content] : bundle.files) {
+    if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..") {
+      return InvalidArgument("bundle file name " + name + " is not a plain name");
+    }
+    BERTH_RETURN_IF_ERROR(WriteFile(bdir + "/" + name, content));
+  }
+  // Mounts name bundle files relatively; make them absolute so nothing
+  // depends on runc's working directory.
+  json::object config = bundle.config;
+  if (auto it = config.find("mounts"); it != config.end() && it->value().is_array()) {
+    for (json::value& m : it->value().get_array()) {
+      if (!m.is_object()) continue;
+      auto src = m.get_object().find("source");
+      if (src == m.get_object().end() || !src->value().is_string()) continue;
+      std::string s(src->value().get_string());
+      if (bundle.files.count(s)) src->value() = bdir + "/" + s;
+    }
+  }
+  return WriteFile(bdir + "/config.json", json::serialize(config));
+}
+
+// Starts conmon detached (its own session, so the agent's signals and exit
+// do not reach it) and waits for what it reports on the sync pipe: the
+// container's pid, or -1 and runc's error output.
+StatusOr<int> ConmonRuntime::LaunchConmon(const std::string& id) {
+  std::string dir = Dir(id);
+  std::vector<std::string> argv = {conmon_,
+                                   "--api-version",
+                                   "1",
+                                   "-c",
+                                   id,
+                                   "-u",
+                                   id,
+                                   "-n",
+                                   id,
+                                   "-r",
+                                   runc_,
+                                   "-b",
+                                   dir + "/bundle",
+                                   "-p",
+                                   dir + "/pidfile",
+                                   "-P",
+                                   dir + "/conmon.pid",
+                                   "-l",
+                                   "k8s-file:" + dir + "/ctr.log",
+                                   "--exit-dir",
+                                   o_.root + "/exits",
+                                   "--persist-dir",
+                                   dir,
+                                   "--socket-dir-path",
+                                   o_.root + "/sockets",
+                                   "--runtime-arg",
+                                   "--root",
+                                   "--runtime-arg",
+                                   o_.runc_root,
+                                   "--log-level",
+                                   "error"};
+  std::vector<char*> args;
+  for (std::string& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  std::vector<std::string> env_store;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (std::strncmp(*e, "_OCI_", 5) != 0) env_store.emplace_back(*e);
+  }
+  env_store.emplace_back("_OCI_SYNCPIPE=3");
+  std::vector<char*> envp;
+  for (std::string& e : env_store) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  std::string log_path = dir + "/conmon.log";
+  int log_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  int sync[2];
+  if (log_fd < 0 || null_fd < 0 || pipe2(sync, O_CLOEXEC) != 0) {
+    int err = errno;
+    if (log_fd >= 0) close(log_fd);
+    if (null_fd >= 0) close(null_fd);
+    return Internal(std::string("conmon: setup: ") + std::strerror(err));
+  }
+  pid_t pid = fork();
+  if (pid == 0) {
+    setsid();
+    dup2(null_fd, 0);
+    dup2(log_fd, 1);
+    dup2(log_fd, 2);
+    dup2(sync[1], 3);
+    CloseDescriptorsFrom(4);
+    execve(args[0], args.data(), envp.data());
+    _exit(127);
+  }
+  int fork_errno = errno;
+  close(sync[1]);
+  close(log_fd);
+  close(null_fd);
+  if (pid < 0) {
+    close(sync[0]);
+    return Internal(std::string("conmon: fork: ") + std::strerror(fork_errno));
+  }
+  // Without --sync conmon forks at once and this first process exits.
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+
+  std::string reply;
+  json::value msg;
+  auto deadline = Clock::now() + kCreateTimeout;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) break;
+    struct pollfd p = {sync[0], POLLIN, 0};
+    int r = poll(&p, 1, static_cast<int>(left.count()));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    char buf[4096];
+    ssize_t n = read(sync[0], buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    reply.append(buf, static_cast<size_t>(n));
+    boost::system::error_code ec;
+    msg = json::parse(reply, ec);
+    if (!ec) break;
+  }
+  close(sync[0]);
+  if (!msg.is_object()) {
+    std::string why = Trim(ReadFile(log_path));
+    return Internal("conmon reported nothing" + (why.empty() ? "" : ": " + why));
+  }
+  const json::object& o = msg.get_object();
+  int64_t data = -1;
+  if (auto d = o.find("data"); d != o.end() && d->value().is_int64()) data = d->value().get_int64();
+  if (data <= 0) {
+    std::string text;
+    if (auto m = o.find("message"); m != o.end() && m->value().is_string()) {
+      text = Trim(std::string(m->value().get_string()));
+    }
+    if (text.empty()) text = Trim(ReadFile(log_path));
+    return Internal(RuncMessage(text));
+  }
+  return static_cast<int>(data);
+}
+
+Status ConmonRuntime::Start(const std::string& id, const OciBundle& bundle) {
+  if (!ValidId(id)) return InvalidArgument("container id " + id + " is not valid");
+  std::error_code ec;
+  if (fs::exists(Dir(id), ec)) return AlreadyExists("container " + id + " already exists");
+  // A stale exit file from an earlier container of this id would make the
+  // new one look exited.
+  fs::remove(ExitFile(id), ec);
+  fs::remove_all(o_.root + "/sockets/" + id, ec);
+
+  Status st = WriteBundle(id, bundle);
+  if (st.ok()) {
+    StatusOr<int> pid = LaunchConmon(id);
+    st = pid.status();
+  }
+  if (st.ok()) {
+    StatusOr<CommandResult> r = Runc({"start", id});
+    if (!r.ok()) {
+      st = r.status();
+    } else if (r->exit_code != 0) {
+      st = Internal("runc start: " + RuncMessage(r->err.empty() ? r->out : r->err));
+    }
+  }
+  if (!st.ok()) {
+    CleanUpFailedStart(id);
+    return st.WithContext("start container " + id);
+  }
+  return Status::Ok();
+}
+
+void ConmonRuntime::CleanUpFailedStart(const std::string& id) { (void)Remove(id); }
+
+void ConmonRuntime::WaitConmonGone(const std::string& id, std::chrono::milliseconds limit) {
+  auto deadline = Clock::now() + limit;
+  std::string pidfile = Dir(id) + "/conmon.pid";
+  while (ConmonAlive(pidfile) && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+StatusOr<ContainerState> ConmonRuntime::State(const std::string& id) {
+  if (!ValidId(id)) return InvalidArgument("container id " + id + " is not valid");
+  ContainerState s;
+  std::error_code ec;
+  bool have_dir = fs::exists(Dir(id), ec);
+  // conmon writes "oom" in its persist dir when the kernel's OOM killer
+  // hit the container's cgroup (memory.oom_control eventfd on cgroup v1,
+  // memory.events on v2).
+  s.oom_killed = fs::exists(Dir(id) + "/oom", ec);
+
+  std::string status;
+  StatusOr<CommandResult> r = Runc({"state", id});
+  if (r.ok() && r->exit_code == 0) {
+    boost::system::error_code jec;
+    json::value v = json::parse(r->out, jec);
+    if (!jec && v.is_object()) {
+      const json::object& o = v.get_object();
+      if (auto it = o.find("status"); it != o.end() && it->value().is_string()) {
+        status = std::string(it->value().get_string());
+      }
+      if (auto it = o.find("pid"); it != o.end() && it->value().is_int64()) {
+        s.pid = static_cast<int>(it->value().get_int64());
+      }
+    }
+  }
+  if (status == "created") {
+    s.phase = ContainerState::Phase::kCreated;
+    return s;
+  }
+  if (status == "running" || status == "paused" || status == "creating") {
+    s.phase = ContainerState::Phase::kRunning;
+    return s;
+  }
+  // Stopped, or unknown to runc: the exit file has the answer. conmon
+  // writes it a moment after runc sees the process gone, so wait for it
+  // while conmon lives.
+  auto deadline = Clock::now() + std::chrono::seconds(5);
+  for (;;) {
+    std::optional<int> code = ParseInt(ReadFile(ExitFile(id)));
+    if (code) {
+      // conmon may handle the OOM event after the exit: its "oom" file is
+      // certain only once conmon itself is gone (a moment later).
+      if (!s.oom_killed) {
+        WaitConmonGone(id, std::chrono::seconds(2));
+        s.oom_killed = fs::exists(Dir(id) + "/oom", ec);
+      }
+      s.phase = ContainerState::Phase::kExited;
+      s.exit_code = *code;
+      s.pid = 0;
+      return s;
+    }
+    if (!have_dir || !ConmonAlive(Dir(id) + "/conmon.pid") || Clock::now() >= deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (status == "stopped") {
+    // Its conmon died without writing the code (killed, or the host
+    // rebooted under it): exited, code unknown.
+    s.phase = ContainerState::Phase::kExited;
+    s.pid = 0;
+    return s;
+  }
+  s.phase = ContainerState::Phase::kMissing;
+  return s;
+}
+
+Status ConmonRuntime::Kill(const std::string& id, int signal) {
+  if (!ValidId(id)) return InvalidArgument("container id " + id + " is not valid");
+  StatusOr<CommandResult> r = Runc({"kill", id, std::to_string(signal)});
+  if (!r.ok()) return r.status().WithContext("kill container " + id);
+  if (r->exit_code == 0) return Status::Ok();
+  StatusOr<ContainerState> s = State(id);
+  if (s.ok() &&
+      (s->phase == ContainerState::Phase::kExited || s->phase == ContainerState::Phase::kMissing)) {
+    return Status::Ok();
+  }
+  return Internal("kill container " + id + ": runc kill: " + RuncMessage(r->err));
+}
+
+// runc removes the container's own cgroup; the task-level folder above it
+// (cgroupsPath "/berth/<task>/<container>") goes when its last container
+// does. The rmdir fails harmlessly while another container is in it.
+void ConmonRuntime::RemoveCgroupParents(const std::string& id) {
+  boost::system::error_code jec;
+  json::value v = json::parse(ReadFile(Dir(id) + "/bundle/config.json"), jec);
+  if (jec || !v.is_object()) return;
+  const json::value* path = v.get_object().if_contains("linux");
+  if (path == nullptr || !path->is_object()) return;
+  path = path->get_object().if_contains("cgroupsPath");
+  if (path == nullptr || !path->is_string()) return;
+  fs::path cg(std::string(path->get_string()));
+  if (!cg.is_absolute() || cg.parent_path() == "/" || cg.parent_path().empty()) return;
+  std::vector<std::string> roots = {"/sys/fs/cgroup"};
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator("/sys/fs/cgroup", ec)) {
+    if (e.is_directory(ec)) roots.push_back(e.path().string());
+  }
+  for (const std::string& root : roots) {
+    rmdir((root + cg.string()).c_str());
+    rmdir((root + cg.parent_path().string()).c_str());
+  }
+}
+
+Status ConmonRuntime::Remove(const std::string& id) {
+  if (!ValidId(id)) return InvalidArgument("container id " + id + " is not valid");
+  StatusOr<CommandResult> r = Runc({"delete", "--force", id});
+  if (!r.ok()) return r.status().WithContext("remove container " + id);
+  bool known = r->exit_code == 0 || r->err.find("does not exist") == std::string::npos;
+  if (r->exit_code != 0 && known) {
+    return Internal("remove container " + id + ": runc delete: " + RuncMessage(r->err));
+  }
+  // Its conmon notices the exit and writes the exit file; wait, so that
+  // file does not appear after it was removed.
+  WaitConmonGone(id, std::chrono::seconds(5));
+  RemoveCgroupParents(id);
+  std::error_code ec;
+  fs::remove_all(Dir(id), ec);
+  if (ec) return Internal("remove " + Dir(id) + ": " + ec.message());
+  fs::remove(ExitFile(id), ec);
+  fs::remove_all(o_.root + "/sockets/" + id, ec);
+  return Status::Ok();
+}
+
+StatusOr<std::vector<std::string>> ConmonRuntime::List() {
+  std::vector<std::string> ids;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(o_.root + "/containers", ec)) {
+    if (e.is_directory(ec) && ValidId(e.path().filename().string())) {
+      ids.push_back(e.path().filename().string());
+    }
+  }
+  if (ec) return Internal("list " + o_.root + "/containers: " + ec.message());
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<ContainerRuntime>> ContainerRuntime::Open(Options options) {
+  std::error_code ec;
+  if (options.root.empty()) return InvalidArgument("container runtime: root is required");
+  options.root = fs::absolute(options.root, ec).lexically_normal().string();
+  while (options.root.size() > 1 && options.root.back() == '/') options.root.pop_back();
+  if (options.runc_root.empty()) options.runc_root = options.root + "/runc";
+  options.runc_root = fs::absolute(options.runc_root, ec).lexically_normal().string();
+  for (const std::string& d : {options.root + "/containers", options.root + "/exits",
+                               options.root + "/sockets", options.runc_root}) {
+    fs::create_directories(d, ec);
+    if (ec) return Internal("container runtime: create " + d + ": " + ec.message());
+  }
+  StatusOr<std::string> runc = FindProgram(options.runc);
+  if (!runc.ok()) return runc.status().WithContext("container runtime");
+  StatusOr<std::string> conmon = FindProgram(options.conmon);
+  if (!conmon.ok()) return conmon.status().WithContext("container runtime");
+  return std::unique_ptr<ContainerRuntime>(
+      std::make_unique<ConmonRuntime>(std::move(options), *runc, *conmon));
+}
+
+}  // namespace berth::agent

@@ -1,0 +1,470 @@
+#include "agent/task_worker.h"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "common/log.h"
+
+namespace berth::agent {
+
+namespace json = boost::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int kWatchMillis = 200;
+constexpr int kDefaultStopTimeoutSeconds = 30;
+constexpr int kKillWaitMillis = 5000;
+
+std::string_view Str(const json::object& o, std::string_view key) {
+  auto* v = o.if_contains(key);
+  return v && v->is_string() ? std::string_view(v->as_string()) : std::string_view();
+}
+
+const json::array* Arr(const json::object& o, std::string_view key) {
+  auto* v = o.if_contains(key);
+  return v && v->is_array() ? &v->as_array() : nullptr;
+}
+
+bool Bool(const json::object& o, std::string_view key) {
+  auto* v = o.if_contains(key);
+  return v && v->is_bool() && v->as_bool();
+}
+
+std::vector<int> Ids(const json::object& container, std::string_view key) {
+  std::vector<int> ids;
+  if (auto* a = Arr(container, key)) {
+    for (const auto& v : *a) {
+      if (v.is_string()) ids.push_back(std::atoi(v.as_string().c_str()));
+    }
+  }
+  return ids;
+}
+
+Status WriteFileAtomically(const std::string& path, const std::string& content) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << content;
+    out.flush();
+    if (!out) return Internal("write " + tmp);
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) return Internal("rename " + tmp + ": " + ec.message());
+  return Status::Ok();
+}
+
+}  // namespace
+
+struct TaskWorker::Container {
+  std::string name;
+  const json::object* definition = nullptr;
+  const json::object* overrides = nullptr;
+  bool essential = true;
+  int stop_timeout_seconds = kDefaultStopTimeoutSeconds;
+  std::vector<int> neuron_ids, gpu_ids;
+  std::string runtime_id;
+  bool started = false;  // handed to the runtime (persisted before it is)
+  std::string status = "PENDING";
+  std::optional<int> exit_code;
+  std::string reason;
+  PulledImage image;
+  std::string image_digest;
+  std::string dir;  // <task>/<container>: upper, work, rootfs
+};
+
+std::string TaskWorker::ContainerId(std::string_view task_id, std::string_view container) {
+  return std::string(task_id) + "-" + std::string(container);
+}
+
+TaskWorker::TaskWorker(WorkerContext& context, json::object task)
+    : context_(context), task_(std::move(task)) {
+  task_arn_ = std::string(Str(task_, "taskArn"));
+  task_id_ = task_arn_.substr(task_arn_.rfind('/') + 1);
+  cluster_ = std::string(Str(task_, "clusterArn"));
+  dir_ = context_.tasks_dir + "/" + task_id_;
+  if (Str(task_, "desiredStatus") == "STOPPED") {
+    stop_reason_ = std::string(Str(task_, "stoppedReason"));
+  }
+  thread_ = std::thread([this] { Run(); });
+}
+
+TaskWorker::~TaskWorker() {
+  Detach();
+  if (thread_.joinable()) thread_.join();
+}
+
+void TaskWorker::RequestStop(std::string reason) {
+  std::lock_guard lock(mu_);
+  if (!stop_reason_) stop_reason_ = std::move(reason);
+  wake_.notify_all();
+}
+
+void TaskWorker::Detach() {
+  std::lock_guard lock(mu_);
+  detached_ = true;
+  wake_.notify_all();
+}
+
+bool TaskWorker::Wait(int millis) {
+  std::unique_lock lock(mu_);
+  return wake_.wait_for(lock, std::chrono::milliseconds(millis),
+                        [this] { return detached_ || stop_reason_.has_value(); });
+}
+
+void TaskWorker::SaveState(const std::map<std::string, Container>& containers) {
+  json::object started;
+  for (const auto& [name, c] : containers) {
+    if (c.started) started[name] = c.runtime_id;
+  }
+  state_["started"] = std::move(started);
+  state_["pullStartedAt"] = pull_started_;
+  state_["pullStoppedAt"] = pull_stopped_;
+  if (Status s = WriteFileAtomically(dir_ + "/state.json", json::serialize(state_)); !s.ok()) {
+    LogError("save task state", {{"task", task_id_}, {"error", s.message()}});
+  }
+}
+
+void TaskWorker::Run() {
+  std::error_code ec;
+  fs::create_directories(dir_, ec);
+  // The assignment as received, so a restarted agent knows its tasks before
+  // the server answers.
+  (void)WriteFileAtomically(dir_ + "/assignment.json", json::serialize(task_));
+  if (std::ifstream in(dir_ + "/state.json"); in) {
+    std::stringstream text;
+    text << in.rdbuf();
+    json::error_code parse_ec;
+    auto v = json::parse(text.str(), parse_ec);
+    if (!parse_ec && v.is_object()) state_ = v.as_object();
+  }
+  if (auto* p = state_.if_contains("pullStartedAt"); p && p->is_int64())
+    pull_started_ = p->as_int64();
+  if (auto* p = state_.if_contains("pullStoppedAt"); p && p->is_int64())
+    pull_stopped_ = p->as_int64();
+
+  std::map<std::string, Container> containers;
+  const json::object& definition = task_.at("taskDefinition").as_object();
+  std::map<std::string, const json::object*> overrides;
+  if (auto* o = task_.if_contains("overrides"); o && o->is_object()) {
+    if (auto* list = Arr(o->as_object(), "containerOverrides")) {
+      for (const auto& v : *list)
+        overrides[std::string(Str(v.as_object(), "name"))] = &v.as_object();
+    }
+  }
+  std::map<std::string, const json::object*> assigned;
+  if (auto* list = Arr(task_, "containers")) {
+    for (const auto& v : *list) assigned[std::string(Str(v.as_object(), "name"))] = &v.as_object();
+  }
+  const json::object* started = nullptr;
+  if (auto* s = state_.if_contains("started"); s && s->is_object()) started = &s->as_object();
+  for (const auto& v : *Arr(definition, "containerDefinitions")) {
+    const json::object& def = v.as_object();
+    Container c;
+    c.name = std::string(Str(def, "name"));
+    c.definition = &def;
+    if (auto it = overrides.find(c.name); it != overrides.end()) c.overrides = it->second;
+    if (auto* e = def.if_contains("essential"); e && e->is_bool()) c.essential = e->as_bool();
+    if (auto* t = def.if_contains("stopTimeout"); t && t->is_int64()) {
+      c.stop_timeout_seconds = static_cast<int>(t->as_int64());
+    }
+    if (auto it = assigned.find(c.name); it != assigned.end()) {
+      c.neuron_ids = Ids(*it->second, "neuronDeviceIds");
+      c.gpu_ids = Ids(*it->second, "gpuIds");
+    }
+    c.runtime_id = ContainerId(task_id_, c.name);
+    c.dir = dir_ + "/" + c.name;
+    c.started = started && started->contains(c.name);
+    containers.emplace(c.name, std::move(c));
+  }
+
+  if (Str(state_, "phase") == "stopped") {
+    // Stopped before the agent went away; its report may not have landed.
+    Finish(containers, std::string(Str(state_, "reason")));
+    return;
+  }
+
+  bool adopted = false;
+  for (auto& [name, c] : containers) {
+    if (!c.started) continue;
+    adopted = true;
+    auto state = context_.runtime->State(c.runtime_id);
+    if (state.ok() && state->phase == ContainerState::Phase::kRunning) {
+      c.status = "RUNNING";
+    } else {
+      c.status = "STOPPED";
+      if (state.ok() && state->exit_code) c.exit_code = state->exit_code;
+      if (state.ok() && state->oom_killed)
+        c.reason = "OutOfMemoryError: Container killed due to memory usage";
+    }
+  }
+  if (adopted) {
+    LogInfo("adopted task", {{"task", task_id_}});
+  } else {
+    {
+      std::lock_guard lock(mu_);
+      if (detached_) return;
+    }
+    bool stop_first;
+    {
+      std::lock_guard lock(mu_);
+      stop_first = stop_reason_.has_value();
+    }
+    if (stop_first) {
+      Finish(containers, *stop_reason_);
+      return;
+    }
+    if (Status s = PullAndStart(containers); !s.ok()) {
+      {
+        std::lock_guard lock(mu_);
+        if (detached_) return;
+      }
+      LogWarn("task failed to start", {{"task", task_id_}, {"error", s.message()}});
+      StopContainers(containers);
+      Finish(containers, s.message());
+      return;
+    }
+  }
+  if (Str(state_, "reported") != "RUNNING") {
+    if (!Report("RUNNING", containers, "")) return;
+    state_["reported"] = "RUNNING";
+    SaveState(containers);
+  }
+  Watch(containers);
+  std::string reason;
+  {
+    std::lock_guard lock(mu_);
+    if (detached_) return;
+    reason = stop_reason_.value_or("");
+  }
+  StopContainers(containers);
+  Finish(containers, reason);
+}
+
+Status TaskWorker::PullAndStart(std::map<std::string, Container>& containers) {
+  pull_started_ = context_.now_millis();
+  for (auto& [name, c] : containers) {
+    std::string image(Str(*c.definition, "image"));
+    LogInfo("pull", {{"task", task_id_}, {"container", name}, {"image", image}});
+    int64_t last_logged = 0;
+    auto pulled =
+        context_.images->Pull(image, context_.registry_credentials, [&](const PullProgress& p) {
+          int64_t now = context_.now_millis();
+          if (now - last_logged < 1000 && p.layers_done < p.layers_total) return;
+          last_logged = now;
+          LogInfo("pull progress",
+                  {{"image", image},
+                   {"layers", std::to_string(p.layers_done) + "/" + std::to_string(p.layers_total)},
+                   {"mib", std::to_string(p.bytes_done >> 20) + "/" +
+                               std::to_string(p.bytes_total >> 20)}});
+        });
+    if (!pulled.ok()) {
+      pull_stopped_ = context_.now_millis();
+      c.reason = "CannotPullContainerError: " + pulled.status().message();
+      return Status(pulled.status().code(), c.reason);
+    }
+    c.image = std::move(*pulled);
+  }
+  pull_stopped_ = context_.now_millis();
+  SaveState(containers);
+  for (auto& [name, c] : containers) {
+    {
+      std::lock_guard lock(mu_);
+      if (detached_ || stop_reason_) return Status::Ok();
+    }
+    if (Status s = StartContainer(containers, c); !s.ok()) {
+      c.reason = "CannotStartContainerError: " + s.message();
+      return Status(s.code(), c.reason);
+    }
+    c.status = "RUNNING";
+  }
+  return Status::Ok();
+}
+
+Status TaskWorker::StartContainer(std::map<std::string, Container>& containers, Container& c) {
+  std::string rootfs = c.dir + "/rootfs";
+  std::error_code ec;
+  fs::create_directories(rootfs, ec);
+  if (Status s = MountRootfs(c.image.layer_dirs, c.dir + "/upper", c.dir + "/work", rootfs);
+      !s.ok()) {
+    return s.WithContext(c.name + ": mount root file system");
+  }
+  const json::object& definition = task_.at("taskDefinition").as_object();
+  std::map<std::string, std::string> volumes;
+  if (auto* list = Arr(definition, "volumes")) {
+    for (const auto& v : *list) {
+      const json::object& volume = v.as_object();
+      std::string name(Str(volume, "name"));
+      std::string path;
+      if (auto* host = volume.if_contains("host"); host && host->is_object()) {
+        path = std::string(Str(host->as_object(), "sourcePath"));
+      }
+      // Without a host path the volume is the task's own, removed with it.
+      if (path.empty()) path = dir_ + "/volumes/" + name;
+      fs::create_directories(path, ec);
+      if (ec) return Internal("volume " + name + ": create " + path + ": " + ec.message());
+      volumes[name] = path;
+    }
+  }
+  BundleInput input;
+  input.task_definition = &definition;
+  input.container = c.definition;
+  input.overrides = c.overrides;
+  input.image = c.image.config;
+  input.rootfs = rootfs;
+  input.task_id = task_id_;
+  input.cgroups_path = "/berth/" + task_id_ + "/" + c.name;
+  input.neuron_device_ids = c.neuron_ids;
+  input.gpu_ids = c.gpu_ids;
+  input.volume_paths = std::move(volumes);
+  input.host_hard_limits = context_.host_hard_limits;
+  input.devices = context_.devices;
+  if (context_.seccomp_for && !Bool(*c.definition, "privileged")) {
+    auto profile = context_.seccomp_for(*c.definition);
+    if (!profile.ok()) return profile.status().WithContext(c.name);
+    input.seccomp = std::move(*profile);
+  }
+  input.host_hosts = context_.host_hosts;
+  input.host_resolv_conf = context_.host_resolv_conf;
+  auto bundle = BuildOciBundle(input);
+  if (!bundle.ok()) return bundle.status().WithContext(c.name);
+  c.image_digest = c.image.manifest_digest;
+  // Recorded before the start, so that a restarted agent looks for this
+  // container instead of starting it again.
+  c.started = true;
+  SaveState(containers);
+  if (Status s = context_.runtime->Start(c.runtime_id, *bundle); !s.ok()) {
+    c.started = false;
+    SaveState(containers);
+    (void)context_.runtime->Remove(c.runtime_id);
+    (void)UnmountRootfs(rootfs);
+    return s.WithContext(c.name);
+  }
+  LogInfo("container started", {{"task", task_id_}, {"container", c.name}, {"id", c.runtime_id}});
+  return Status::Ok();
+}
+
+void TaskWorker::Watch(std::map<std::string, Container>& containers) {
+  while (true) {
+    bool any_running = false;
+    for (auto& [name, c] : containers) {
+      if (c.status != "RUNNING") continue;
+      auto state = context_.runtime->State(c.runtime_id);
+      if (state.ok() && (state->phase == ContainerState::Phase::kRunning ||
+                         state->phase == ContainerState::Phase::kCreated)) {
+        any_running = true;
+        continue;
+      }
+      c.status = "STOPPED";
+      if (state.ok()) {
+        c.exit_code = state->exit_code;
+        if (state->oom_killed) c.reason = "OutOfMemoryError: Container killed due to memory usage";
+      }
+      LogInfo("container exited", {{"task", task_id_},
+                                   {"container", name},
+                                   {"exitCode", c.exit_code ? std::to_string(*c.exit_code) : "?"}});
+      if (c.essential) {
+        RequestStop("Essential container in task exited");
+      } else {
+        json::object change{{"cluster", cluster_},
+                            {"task", task_arn_},
+                            {"containerName", name},
+                            {"runtimeId", c.runtime_id},
+                            {"status", "STOPPED"}};
+        if (c.exit_code) change["exitCode"] = *c.exit_code;
+        if (!c.reason.empty()) change["reason"] = c.reason;
+        if (!context_.report("SubmitContainerStateChange", change)) return;
+      }
+    }
+    if (!any_running) RequestStop("All containers in task exited");
+    if (Wait(kWatchMillis)) return;
+  }
+}
+
+void TaskWorker::StopContainers(std::map<std::string, Container>& containers) {
+  auto running = [&](Container& c) {
+    if (c.status != "RUNNING") return false;
+    auto state = context_.runtime->State(c.runtime_id);
+    if (state.ok() && (state->phase == ContainerState::Phase::kRunning ||
+                       state->phase == ContainerState::Phase::kCreated)) {
+      return true;
+    }
+    c.status = "STOPPED";
+    if (state.ok()) {
+      c.exit_code = state->exit_code;
+      if (state->oom_killed) c.reason = "OutOfMemoryError: Container killed due to memory usage";
+    }
+    return false;
+  };
+  // SIGTERM to all, then SIGKILL to each once its stopTimeout has passed.
+  int64_t start = context_.now_millis();
+  for (auto& [name, c] : containers) {
+    if (running(c)) (void)context_.runtime->Kill(c.runtime_id, SIGTERM);
+  }
+  while (true) {
+    bool left = false;
+    int64_t waited = context_.now_millis() - start;
+    for (auto& [name, c] : containers) {
+      if (!running(c)) continue;
+      left = true;
+      if (waited >= int64_t{c.stop_timeout_seconds} * 1000) {
+        (void)context_.runtime->Kill(c.runtime_id, SIGKILL);
+        if (waited >= int64_t{c.stop_timeout_seconds} * 1000 + kKillWaitMillis) {
+          c.status = "STOPPED";  // gone from runc's view without an exit file
+        }
+      }
+    }
+    if (!left) return;
+    {
+      std::lock_guard lock(mu_);
+      if (detached_) return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+void TaskWorker::Finish(std::map<std::string, Container>& containers, const std::string& reason) {
+  for (auto& [name, c] : containers) {
+    if (c.status != "STOPPED") c.status = "STOPPED";
+    (void)UnmountRootfs(c.dir + "/rootfs");
+  }
+  state_["phase"] = "stopped";
+  state_["reason"] = reason;
+  if (!state_.contains("stoppedAt")) state_["stoppedAt"] = context_.now_millis();
+  SaveState(containers);
+  if (Str(state_, "reported") != "STOPPED" && Report("STOPPED", containers, reason)) {
+    state_["reported"] = "STOPPED";
+    SaveState(containers);
+  }
+  LogInfo("task stopped", {{"task", task_id_}, {"reason", reason}});
+  done_.store(true);
+}
+
+bool TaskWorker::Report(const std::string& status,
+                        const std::map<std::string, Container>& containers,
+                        const std::string& reason) {
+  json::object in{{"cluster", cluster_}, {"task", task_arn_}, {"status", status}};
+  if (!reason.empty()) in["reason"] = reason.substr(0, 1024);
+  json::array list;
+  for (const auto& [name, c] : containers) {
+    json::object item{{"containerName", name}, {"status", c.status}};
+    if (c.started) item["runtimeId"] = c.runtime_id;
+    if (c.exit_code) item["exitCode"] = *c.exit_code;
+    if (!c.reason.empty()) item["reason"] = c.reason.substr(0, 1024);
+    if (!c.image_digest.empty()) item["imageDigest"] = c.image_digest;
+    list.push_back(std::move(item));
+  }
+  in["containers"] = std::move(list);
+  // ECS timestamps are epoch seconds.
+  if (pull_started_ > 0) in["pullStartedAt"] = pull_started_ / 1000.0;
+  if (pull_stopped_ > 0) in["pullStoppedAt"] = pull_stopped_ / 1000.0;
+  if (status == "STOPPED") in["executionStoppedAt"] = context_.now_millis() / 1000.0;
+  return context_.report("SubmitTaskStateChange", in);
+}
+
+}  // namespace berth::agent

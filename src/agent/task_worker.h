@@ -1,0 +1,99 @@
+// One task on this node, from assignment to STOPPED: pull the images, mount
+// each container's root file system, build its bundle, start it under
+// conmon, watch it, stop it, and report every step to the server. Runs on
+// its own thread.
+//
+// Progress is written to the task's folder before it is acted on
+// (state.json: which containers were started, what was reported), so an
+// agent that is killed and restarted adopts the running containers, records
+// the exits that happened while it was away, and never starts a container
+// twice.
+#pragma once
+
+#include <atomic>
+#include <boost/json/object.hpp>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "agent/image/image_store.h"
+#include "agent/runtime/container_runtime.h"
+#include "common/status.h"
+
+namespace berth::agent {
+
+// What every worker shares; owned by the Agent, outlives the workers.
+struct WorkerContext {
+  ImageStore* images = nullptr;
+  ContainerRuntime* runtime = nullptr;
+  std::string tasks_dir;  // <data>/tasks
+  CredentialsLookup registry_credentials;
+  DeviceLookup devices;
+  std::map<std::string, uint64_t> host_hard_limits;
+  // The seccomp profile for a container definition; unset: none.
+  std::function<StatusOr<boost::json::object>(const boost::json::object& container)> seccomp_for;
+  std::string host_hosts;        // the host's /etc/hosts and /etc/resolv.conf, for
+  std::string host_resolv_conf;  // containers that share its network
+  // Sends a SubmitTaskStateChange (operation "SubmitTaskStateChange") or
+  // SubmitContainerStateChange; retries until the server takes it or the
+  // agent stops. Returns false when the agent is stopping.
+  std::function<bool(std::string_view operation, const boost::json::object& input)> report;
+  std::function<int64_t()> now_millis;
+};
+
+class TaskWorker {
+ public:
+  // task: the Task as the assignment poll gives it (with "taskDefinition").
+  // adopt: the task folder already exists from an earlier agent run.
+  TaskWorker(WorkerContext& context, boost::json::object task);
+  ~TaskWorker();  // detaches: see Detach
+  TaskWorker(const TaskWorker&) = delete;
+  TaskWorker& operator=(const TaskWorker&) = delete;
+
+  // The task should stop (StopTask, or it is no longer assigned here).
+  void RequestStop(std::string reason);
+  // The agent is going away: the thread ends at the next step, containers
+  // keep running, nothing is reported.
+  void Detach();
+  bool done() const { return done_.load(); }
+  const std::string& task_id() const { return task_id_; }
+
+  // The folder of a task, and the runtime id of one of its containers.
+  static std::string ContainerId(std::string_view task_id, std::string_view container);
+
+ private:
+  struct Container;
+  void Run();
+  Status PullAndStart(std::map<std::string, Container>& containers);
+  Status StartContainer(std::map<std::string, Container>& containers, Container& container);
+  void Watch(std::map<std::string, Container>& containers);
+  void StopContainers(std::map<std::string, Container>& containers);
+  void Finish(std::map<std::string, Container>& containers, const std::string& reason);
+  bool Report(const std::string& status, const std::map<std::string, Container>& containers,
+              const std::string& reason);
+  void SaveState(const std::map<std::string, Container>& containers);
+  // Sleeps up to millis or until a stop or detach; true when woken by one.
+  bool Wait(int millis);
+
+  WorkerContext& context_;
+  boost::json::object task_;
+  std::string task_id_;
+  std::string task_arn_;
+  std::string cluster_;
+  std::string dir_;
+  boost::json::object state_;  // state.json
+
+  std::mutex mu_;
+  std::condition_variable wake_;
+  std::optional<std::string> stop_reason_;
+  bool detached_ = false;
+  std::atomic<bool> done_{false};
+  int64_t pull_started_ = 0, pull_stopped_ = 0;
+  std::thread thread_;
+};
+
+}  // namespace berth::agent

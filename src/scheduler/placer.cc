@@ -1,0 +1,997 @@
+// The Placer: the fast path of placement (see placement.h).
+//
+// A decision is the reference's (placement_step.cc) without its costs:
+//
+// - no copy: the Placer owns the snapshot and changes it in place (Apply,
+//   Release), together with what it derives per instance (free device
+//   bitsets, the largest connected free group, task counts per group);
+// - no full filter pass: instances are kept ordered per final strategy key
+//   (remaining memory or CPU for binpack, the group's tasks for spread by
+//   instance, nothing for spread by attribute alone) in one InstanceOrder
+//   partition per value of the spread attributes. Spread by attribute picks
+//   the values with the fewest tasks of the group first, and within them
+//   the first instance in key order that every filter admits, which is the
+//   reference's first-ranked instance;
+// - no sort and no second device choice per candidate: the Neuron topology
+//   scorer (first when a request counts devices) becomes "largest free
+//   connected group >= count", checked on bitsets, and only when no
+//   instance has such a group does the Placer fall back to one pass;
+// - memberOf answers are remembered per instance, until a task changes the
+//   instance when the expression reads runningTasksCount or task:group.
+//
+// Strategies that cannot be indexed (random; a binpack or spread by instance
+// followed by another strategy) take one pass over the instances in id
+// order with the reference's key columns, no sort; random draws exactly as
+// the reference does. When no instance fits, the reference names the
+// failure over the same (unchanged) snapshot, so reasons and details are
+// the reference's word for word.
+#include <algorithm>
+#include <bit>
+#include <climits>
+#include <limits>
+#include <map>
+#include <numeric>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "scheduler/placement.h"
+#include "scheduler/placement_devices.h"
+#include "scheduler/placement_index.h"
+#include "scheduler/placement_request.h"
+#include "scheduler/placement_scores.h"
+#include "scheduler/placement_step.h"
+
+namespace berth::scheduler {
+namespace {
+
+constexpr int32_t kMissing = -1;  // an instance without the attribute
+constexpr int kMaxFastDevices = 64;
+// Indexes kept at most (see MakePlan).
+constexpr size_t kMaxOrders = 16;
+constexpr size_t kMaxTallies = 32;
+
+using Tuple = std::vector<int32_t>;
+
+// The largest connected group of `free` in the graph given as bitsets.
+int LargestGroup(uint64_t free, const std::vector<uint64_t>& adjacency) {
+  int largest = 0;
+  while (free != 0) {
+    uint64_t group = free & (~free + 1);  // the lowest free id
+    uint64_t frontier = group;
+    while (frontier != 0) {
+      uint64_t next = 0;
+      for (uint64_t f = frontier; f != 0; f &= f - 1) next |= adjacency[std::countr_zero(f)];
+      frontier = next & free & ~group;
+      group |= frontier;
+    }
+    largest = std::max(largest, std::popcount(group));
+    free &= ~group;
+  }
+  return largest;
+}
+
+// The final key of an ordered index.
+enum class OrderKey { kNone, kCpu, kMemory, kGroupTasks };
+
+}  // namespace
+
+// What the Placer derives from one instance of its snapshot.
+struct InstanceState {
+  uint32_t rank = 0;     // position in id order
+  uint32_t version = 1;  // bumped whenever a task changes the instance
+  bool schedulable = false;
+  int neuron_free = 0;
+  int gpu_free = 0;
+  bool fast_devices = false;  // Neuron ids fit the bitsets
+  uint64_t neuron_free_mask = 0;
+  int neuron_largest_group = 0;
+  std::vector<uint64_t> neuron_adjacency;
+  std::unordered_map<std::string, int> group_tasks;
+  std::vector<int32_t> values;  // per interned attribute; filled when interned
+  uint64_t call = 0;            // the call that last placed a task here
+};
+
+class Placer::State {
+ public:
+  explicit State(ClusterSnapshot snapshot);
+
+  StatusOr<PlacementResult> PlaceTasks(const PlacementRequest& request, int count,
+                                       std::mt19937_64& random);
+  StatusOr<GangPlacement> PlaceGang(const PlacementRequest& request, int size,
+                                    const std::optional<std::string>& same_attribute,
+                                    std::mt19937_64& random);
+  Status Apply(const PlacementRequest& request, const TaskPlacement& placement);
+  Status Release(const PlacementRequest& request, const TaskPlacement& placement);
+  Status SetRunningTasksCount(std::string_view instance_id, int count);
+  const ClusterSnapshot& snapshot() const { return snapshot_; }
+
+ private:
+  // Where one decision looks: the whole cluster, or a gang's group (the
+  // instances with one value of an attribute). Spread counts are taken over
+  // the scope, as the reference counts over the group's snapshot.
+  struct Scope {
+    int attribute = -1;  // -1: every instance
+    int32_t value = kMissing;
+  };
+  struct QueryAnswers {
+    bool dynamic = false;
+    std::vector<uint32_t> version;  // 0: not yet evaluated
+    std::vector<uint8_t> matches;
+  };
+  // A request reduced to what the fast path needs, once per call.
+  struct Plan {
+    const CompiledRequest* compiled = nullptr;
+    bool topology = false;  // the Neuron topology scorer comes first
+    bool indexable = false;
+    std::vector<int> spread_attributes;  // interned, in strategy order
+    OrderKey key = OrderKey::kNone;
+    Capacity need;
+    // The memberOf expressions with their remembered answers, and the text
+    // of those that placement cannot change: an ordered index holds only the
+    // instances that match these, so a search never walks the others.
+    std::vector<std::pair<const Query*, QueryAnswers*>> member_of;
+    std::string static_filter;
+  };
+  struct Tally {  // tasks of `group` per tuple of attribute values
+    std::string group;
+    Tuple attributes;  // the scope attribute first when scoped
+    bool scoped = false;
+    std::map<Tuple, int64_t> counts;
+  };
+  struct Order {  // instances per partition, ordered by (key, id)
+    OrderKey key;
+    std::string group;   // for kGroupTasks
+    std::string filter;  // Plan::static_filter of the instances it holds
+    Tuple attributes;    // the partition: scope attribute first when set
+    bool scoped = false;
+    InstanceOrder order;
+    std::map<Tuple, int> roots;
+    std::vector<int*> root_of;  // per instance; null when not in the index
+  };
+
+  int Intern(const std::string& attribute);
+  int32_t InternValue(int attribute, const std::string& value);
+  // The instance's value of an interned attribute; instances without it
+  // count as "" (spread) unless `keep_missing` (a gang's group attribute).
+  int32_t Value(int i, int attribute, bool keep_missing) const;
+  Tuple TupleOf(int i, const Tuple& attributes, bool scoped) const;
+  int GroupTasks(int i, const std::string& group) const;
+  Capacity CapacityOf(int i) const;
+  int64_t KeyOf(int i, OrderKey key, const std::string& group) const;
+  void Derive(int i);
+
+  Tally& TallyFor(const std::string& group, const Tuple& attributes, bool scoped);
+  Order& OrderFor(const Plan& plan, const Tuple& attributes, bool scoped);
+  // After instance i changed (delta tasks of group): indexes and tallies.
+  void Reindex(int i, const std::string& group, int delta);
+
+  QueryAnswers& AnswersFor(const Query& query);
+  bool MemberOf(int i, const Query& query, QueryAnswers& answers);
+  bool NeuronFits(int i, const PlacementRequest& request) const;
+  bool Admits(int i, const Plan& plan, uint64_t call);
+  int64_t TopologyKey(int i, const PlacementRequest& request) const;
+
+  Plan MakePlan(const CompiledRequest& compiled);
+  int ChooseIndexed(const Plan& plan, const Scope& scope, uint64_t call);
+  int ChooseByPass(const Plan& plan, const Scope& scope, uint64_t call, std::mt19937_64& random);
+  bool InScope(int i, const Scope& scope) const {
+    return scope.attribute < 0 || Value(i, scope.attribute, true) == scope.value;
+  }
+  TaskPlacement PlacementOn(int i, const PlacementRequest& request) const;
+  // One task: the chosen instance, or the reference's failure.
+  // Without `explain`, a failure comes back without its reason (cheaper).
+  StepOutcome Step(const Plan& plan, const Scope& scope, uint64_t call,
+                   const std::set<std::string>& in_call, std::mt19937_64& random,
+                   bool explain = true);
+  struct GroupAttempt {
+    std::vector<TaskPlacement> ranks;
+    std::optional<PlacementFailure> failure;  // set when a rank did not fit
+  };
+  // A gang's ranks one by one in `scope`; what did not make a whole gang is
+  // released again unless `keep`.
+  StatusOr<GroupAttempt> PlaceInGroup(const Plan& plan, const Scope& scope, int size, bool keep,
+                                      bool explain, std::mt19937_64& random);
+  void ApplyAt(int i, const PlacementRequest& request, const TaskPlacement& placement);
+  void ReleaseAt(int i, const PlacementRequest& request, const TaskPlacement& placement);
+  int IndexOf(std::string_view id) const;
+
+  ClusterSnapshot snapshot_;
+  std::vector<InstanceState> state_;
+  std::vector<int> by_rank_;  // instance indexes in id order
+  std::unordered_map<std::string, int> index_of_;
+  std::vector<std::string> attribute_names_;
+  std::unordered_map<std::string, int> attribute_ids_;
+  std::vector<std::unordered_map<std::string, int32_t>> value_ids_;
+  std::vector<std::vector<std::string>> value_names_;
+  std::vector<std::unique_ptr<Tally>> tallies_;
+  std::vector<std::unique_ptr<Order>> orders_;
+  std::unordered_map<std::string, QueryAnswers> queries_;
+  std::unordered_map<std::string, int64_t> group_totals_;  // tasks per group, cluster-wide
+  uint64_t calls_ = 0;
+};
+
+// ---------------------------------------------------------------------------
+// Derived state
+
+Placer::State::State(ClusterSnapshot snapshot) : snapshot_(std::move(snapshot)) {
+  const int n = static_cast<int>(snapshot_.instances.size());
+  state_.resize(n);
+  by_rank_.resize(n);
+  std::iota(by_rank_.begin(), by_rank_.end(), 0);
+  std::stable_sort(by_rank_.begin(), by_rank_.end(), [&](int a, int b) {
+    return snapshot_.instances[a].facts.id < snapshot_.instances[b].facts.id;
+  });
+  for (int r = 0; r < n; ++r) state_[by_rank_[r]].rank = static_cast<uint32_t>(r);
+  for (int i = 0; i < n; ++i) {
+    const SnapshotInstance& instance = snapshot_.instances[i];
+    index_of_.emplace(instance.facts.id, i);  // the first of a duplicated id, as ApplyPlacement
+    InstanceState& s = state_[i];
+    s.schedulable = instance.facts.status == "ACTIVE" && instance.facts.agent_connected;
+    const NeuronDeviceSet& devices = instance.resources.neuron;
+    s.fast_devices = devices.count >= 0 && devices.count <= kMaxFastDevices;
+    if (s.fast_devices && devices.count > 0) {
+      for (const std::vector<int>& links : NeuronAdjacency(devices)) {
+        uint64_t mask = 0;
+        for (int id : links) mask |= uint64_t{1} << id;
+        s.neuron_adjacency.push_back(mask);
+      }
+    }
+    for (const std::string& group : instance.facts.task_groups) {
+      ++s.group_tasks[group];
+      ++group_totals_[group];
+    }
+    Derive(i);
+  }
+}
+
+// The free-resource state of instance i, from its resources.
+void Placer::State::Derive(int i) {
+  const InstanceResources& r = snapshot_.instances[i].resources;
+  InstanceState& s = state_[i];
+  int free = 0;
+  for (int id = 0; id < r.neuron.count; ++id) free += r.neuron.taken.count(id) ? 0 : 1;
+  s.neuron_free = free;
+  if (s.fast_devices) {
+    uint64_t mask = r.neuron.count >= 64 ? ~uint64_t{0} : (uint64_t{1} << r.neuron.count) - 1;
+    if (r.neuron.count <= 0) mask = 0;
+    for (int id : r.neuron.taken) {
+      if (id >= 0 && id < r.neuron.count) mask &= ~(uint64_t{1} << id);
+    }
+    s.neuron_free_mask = mask;
+    s.neuron_largest_group = mask == 0 ? 0 : LargestGroup(mask, s.neuron_adjacency);
+  }
+  s.gpu_free = FreeGpuCount(r.gpus);
+}
+
+int Placer::State::GroupTasks(int i, const std::string& group) const {
+  if (group.empty()) return static_cast<int>(snapshot_.instances[i].facts.task_groups.size());
+  const auto& counts = state_[i].group_tasks;
+  auto it = counts.find(group);
+  return it == counts.end() ? 0 : it->second;
+}
+
+Capacity Placer::State::CapacityOf(int i) const {
+  const InstanceResources& r = snapshot_.instances[i].resources;
+  return {r.cpu_remaining, r.memory_remaining_mib, state_[i].neuron_free, state_[i].gpu_free};
+}
+
+int64_t Placer::State::KeyOf(int i, OrderKey key, const std::string& group) const {
+  const InstanceResources& r = snapshot_.instances[i].resources;
+  switch (key) {
+    case OrderKey::kNone:
+      return 0;
+    case OrderKey::kCpu:
+      return r.cpu_remaining;
+    case OrderKey::kMemory:
+      return r.memory_remaining_mib;
+    case OrderKey::kGroupTasks:
+      return GroupTasks(i, group);
+  }
+  return 0;
+}
+
+int Placer::State::Intern(const std::string& attribute) {
+  auto [it, added] = attribute_ids_.emplace(attribute, static_cast<int>(attribute_names_.size()));
+  if (!added) return it->second;
+  const int id = it->second;
+  attribute_names_.push_back(attribute);
+  value_ids_.emplace_back();
+  value_names_.emplace_back();
+  for (size_t i = 0; i < state_.size(); ++i) {
+    const auto& attributes = snapshot_.instances[i].facts.attributes;
+    auto found = attributes.find(attribute);
+    state_[i].values.resize(attribute_names_.size(), kMissing);
+    state_[i].values[id] = found == attributes.end() ? kMissing : InternValue(id, found->second);
+  }
+  return id;
+}
+
+int32_t Placer::State::InternValue(int attribute, const std::string& value) {
+  auto [it, added] =
+      value_ids_[attribute].emplace(value, static_cast<int32_t>(value_names_[attribute].size()));
+  if (added) value_names_[attribute].push_back(value);
+  return it->second;
+}
+
+int32_t Placer::State::Value(int i, int attribute, bool keep_missing) const {
+  const int32_t v = state_[i].values[attribute];
+  if (v != kMissing || keep_missing) return v;
+  auto it = value_ids_[attribute].find("");
+  // "" is interned before any tally or order asks for a missing value.
+  return it == value_ids_[attribute].end() ? kMissing : it->second;
+}
+
+Tuple Placer::State::TupleOf(int i, const Tuple& attributes, bool scoped) const {
+  Tuple t(attributes.size());
+  for (size_t k = 0; k < attributes.size(); ++k) {
+    t[k] = Value(i, attributes[k], scoped && k == 0);
+  }
+  return t;
+}
+
+// ---------------------------------------------------------------------------
+// Indexes
+
+Placer::State::Tally& Placer::State::TallyFor(const std::string& group, const Tuple& attributes,
+                                              bool scoped) {
+  for (auto& t : tallies_) {
+    if (t->group == group && t->attributes == attributes && t->scoped == scoped) return *t;
+  }
+  for (size_t k = 0; k < attributes.size(); ++k) {
+    if (!(scoped && k == 0)) InternValue(attributes[k], "");
+  }
+  auto tally = std::make_unique<Tally>();
+  tally->group = group;
+  tally->attributes = attributes;
+  tally->scoped = scoped;
+  // A group without tasks (a new service, a new training job) counts 0
+  // everywhere: nothing to scan.
+  auto total = group_totals_.find(group);
+  const bool empty = !group.empty() && (total == group_totals_.end() || total->second == 0);
+  for (size_t i = 0; i < state_.size() && !empty; ++i) {
+    const int tasks = GroupTasks(static_cast<int>(i), group);
+    if (tasks != 0) tally->counts[TupleOf(static_cast<int>(i), attributes, scoped)] += tasks;
+  }
+  tallies_.push_back(std::move(tally));
+  return *tallies_.back();
+}
+
+Placer::State::Order& Placer::State::OrderFor(const Plan& plan, const Tuple& attributes,
+                                              bool scoped) {
+  const OrderKey key = plan.key;
+  const std::string& g =
+      key == OrderKey::kGroupTasks ? plan.compiled->request.group : std::string();
+  for (auto& o : orders_) {
+    if (o->key == key && o->group == g && o->filter == plan.static_filter &&
+        o->attributes == attributes && o->scoped == scoped) {
+      return *o;
+    }
+  }
+  for (size_t k = 0; k < attributes.size(); ++k) {
+    if (!(scoped && k == 0)) InternValue(attributes[k], "");
+  }
+  const int n = static_cast<int>(state_.size());
+  auto order = std::unique_ptr<Order>(new Order{key,
+                                                g,
+                                                plan.static_filter,
+                                                attributes,
+                                                scoped,
+                                                InstanceOrder(n),
+                                                {},
+                                                std::vector<int*>(n, nullptr)});
+  for (int i = 0; i < n; ++i) {
+    // Left out: instances that no task can make schedulable, those that do
+    // not match the memberOf expressions no task can change, and those
+    // outside every scope of a scoped index.
+    if (!state_[i].schedulable) continue;
+    bool matches = true;
+    for (const auto& [query, answers] : plan.member_of) {
+      if (!answers->dynamic && !MemberOf(i, *query, *answers)) matches = false;
+    }
+    if (!matches) continue;
+    Tuple t = TupleOf(i, attributes, scoped);
+    if (scoped && t[0] == kMissing) continue;
+    auto [it, added] = order->roots.emplace(std::move(t), InstanceOrder::kNone);
+    order->root_of[i] = &it->second;
+    order->order.Insert(&it->second, i, KeyOf(i, key, g), state_[i].rank, CapacityOf(i));
+  }
+  orders_.push_back(std::move(order));
+  return *orders_.back();
+}
+
+void Placer::State::Reindex(int i, const std::string& group, int delta) {
+  for (auto& o : orders_) {
+    int* root = o->root_of[i];
+    if (root == nullptr) continue;
+    o->order.Erase(root, i);
+    o->order.Insert(root, i, KeyOf(i, o->key, o->group), state_[i].rank, CapacityOf(i));
+  }
+  if (delta == 0) return;
+  for (auto& t : tallies_) {
+    if (!t->group.empty() && t->group != group) continue;
+    t->counts[TupleOf(i, t->attributes, t->scoped)] += delta;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Filters, on the derived state
+
+Placer::State::QueryAnswers& Placer::State::AnswersFor(const Query& query) {
+  QueryAnswers& answers = queries_[query.text()];
+  if (answers.version.empty()) {
+    answers.dynamic = query.DependsOnTasks();
+    answers.version.assign(state_.size(), 0);
+    answers.matches.assign(state_.size(), 0);
+  }
+  return answers;
+}
+
+bool Placer::State::MemberOf(int i, const Query& query, QueryAnswers& answers) {
+  const uint32_t current = answers.dynamic ? state_[i].version : 1;
+  if (answers.version[i] != current) {
+    answers.matches[i] = query.Matches(snapshot_.instances[i].facts) ? 1 : 0;
+    answers.version[i] = current;
+  }
+  return answers.matches[i] != 0;
+}
+
+// The Neuron filter's answer (ChooseNeuronDevices(...).ok()), on bitsets.
+bool Placer::State::NeuronFits(int i, const PlacementRequest& request) const {
+  const bool wants = request.all_neuron_devices || request.neuron_device_count > 0 ||
+                     !request.exact_neuron_devices.empty();
+  if (!wants) return true;
+  const NeuronDeviceSet& devices = snapshot_.instances[i].resources.neuron;
+  const InstanceState& s = state_[i];
+  if (!s.fast_devices) return ChooseNeuronDevices(devices, request).ok();
+  if (devices.count <= 0) return false;
+  if (request.all_neuron_devices) return devices.taken.empty();
+  int free = s.neuron_free;
+  for (int id : request.exact_neuron_devices) {
+    if (id >= devices.count || !(s.neuron_free_mask >> id & 1)) return false;
+    --free;
+  }
+  return free >= request.neuron_device_count;
+}
+
+// The Neuron topology scorer's key for instance i.
+int64_t Placer::State::TopologyKey(int i, const PlacementRequest& request) const {
+  const InstanceState& s = state_[i];
+  if (s.fast_devices && request.exact_neuron_devices.empty()) {
+    if (s.neuron_largest_group >= request.neuron_device_count) return 0;
+  }
+  const NeuronDeviceSet& devices = snapshot_.instances[i].resources.neuron;
+  NeuronChoice choice = s.fast_devices ? ChooseNeuronDevicesOnMasks(devices, s.neuron_adjacency,
+                                                                    s.neuron_free_mask, request)
+                                       : ChooseNeuronDevices(devices, request);
+  std::set<int> ids(choice.ids.begin(), choice.ids.end());
+  return std::max(CountConnectedGroups(NeuronAdjacency(devices), ids) - 1, 0);
+}
+
+// Every filter of placement_filters.h, as a yes or no.
+bool Placer::State::Admits(int i, const Plan& plan, uint64_t call) {
+  const CompiledRequest& compiled = *plan.compiled;
+  const PlacementRequest& request = compiled.request;
+  const InstanceState& s = state_[i];
+  const InstanceResources& r = snapshot_.instances[i].resources;
+  if (!s.schedulable) return false;
+  if (request.cpu > r.cpu_remaining || request.memory_mib > r.memory_remaining_mib) return false;
+  for (const HostPort& p : request.host_ports) {
+    const bool udp = p.protocol == PortProtocol::kUdp;
+    if ((udp ? r.ports_reserved.udp : r.ports_reserved.tcp).count(p.port)) return false;
+    if ((udp ? r.ports_used.udp : r.ports_used.tcp).count(p.port)) return false;
+  }
+  if (request.gpu_count > 0 && s.gpu_free < request.gpu_count) return false;
+  if (!NeuronFits(i, request)) return false;
+  for (const auto& [query, answers] : plan.member_of) {
+    if (!MemberOf(i, *query, *answers)) return false;
+  }
+  if (compiled.distinct_instance) {
+    if (s.call == call) return false;
+    if (!request.group.empty() && GroupTasks(i, request.group) > 0) return false;
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------
+// Choosing
+
+Placer::State::Plan Placer::State::MakePlan(const CompiledRequest& compiled) {
+  // Indexes are made on first use per request shape and kept current from
+  // then on; past a bound they are all dropped (and rebuilt when used), once
+  // per call, so that no call holds one that goes away.
+  if (orders_.size() > kMaxOrders) orders_.clear();
+  if (tallies_.size() > kMaxTallies) tallies_.clear();
+  Plan plan;
+  plan.compiled = &compiled;
+  const PlacementRequest& request = compiled.request;
+  for (const Query& query : compiled.member_of) {
+    QueryAnswers& answers = AnswersFor(query);
+    plan.member_of.emplace_back(&query, &answers);
+    if (!answers.dynamic) plan.static_filter += query.text() + "\n";
+  }
+  plan.need.cpu = request.cpu;
+  plan.need.memory_mib = request.memory_mib;
+  plan.need.gpu_free = request.gpu_count;
+  plan.need.neuron_free =
+      request.neuron_device_count + static_cast<int>(request.exact_neuron_devices.size());
+  if (request.all_neuron_devices) plan.need.neuron_free = 1;
+  size_t k = 0;
+  const auto& scorers = compiled.scorers;
+  if (k < scorers.size() && scorers[k]->spec().kind == ScoreSpec::Kind::kNeuronTopology) {
+    plan.topology = true;
+    ++k;
+  }
+  for (; k < scorers.size(); ++k) {
+    const ScoreSpec spec = scorers[k]->spec();
+    if (spec.kind != ScoreSpec::Kind::kSpreadAttribute) break;
+    plan.spread_attributes.push_back(Intern(spec.attribute));
+  }
+  plan.indexable = true;
+  if (k < scorers.size()) {
+    switch (scorers[k]->spec().kind) {
+      case ScoreSpec::Kind::kBinpackCpu:
+        plan.key = OrderKey::kCpu;
+        break;
+      case ScoreSpec::Kind::kBinpackMemory:
+        plan.key = OrderKey::kMemory;
+        break;
+      case ScoreSpec::Kind::kSpreadInstance:
+        plan.key = OrderKey::kGroupTasks;
+        break;
+      default:
+        plan.indexable = false;
+    }
+    // Anything after the ordered key would break its ties, which (key, id)
+    // order cannot express.
+    if (k + 1 < scorers.size()) plan.indexable = false;
+  }
+  // The topology scorer becomes a filter (largest free group >= count);
+  // exact ids join the choice and need the full computation.
+  if (plan.topology && !request.exact_neuron_devices.empty()) plan.indexable = false;
+  return plan;
+}
+
+// The reference's first-ranked instance, from the indexes; -1 when no
+// instance passes (or, with the topology scorer, none has a connected
+// group: then the caller makes one pass).
+int Placer::State::ChooseIndexed(const Plan& plan, const Scope& scope, uint64_t call) {
+  const PlacementRequest& request = plan.compiled->request;
+  const bool scoped = scope.attribute >= 0;
+  Tuple attributes;
+  if (scoped) attributes.push_back(scope.attribute);
+  attributes.insert(attributes.end(), plan.spread_attributes.begin(), plan.spread_attributes.end());
+  Order& order = OrderFor(plan, attributes, scoped);
+  std::vector<Tally*> tallies;
+  for (int a : plan.spread_attributes) {
+    Tuple t;
+    if (scoped) t.push_back(scope.attribute);
+    t.push_back(a);
+    tallies.push_back(&TallyFor(request.group, t, scoped));
+  }
+  // The partitions of the scope with their spread keys, fewest tasks first.
+  struct Partition {
+    std::vector<int64_t> keys;
+    int root;
+  };
+  std::vector<Partition> partitions;
+  for (const auto& [tuple, root] : order.roots) {
+    if (root == InstanceOrder::kNone) continue;
+    if (scoped && tuple[0] != scope.value) continue;
+    Partition p{{}, root};
+    const size_t first = scoped ? 1 : 0;
+    for (size_t a = 0; a < tallies.size(); ++a) {
+      Tuple t;
+      if (scoped) t.push_back(tuple[0]);
+      t.push_back(tuple[first + a]);
+      auto it = tallies[a]->counts.find(t);
+      p.keys.push_back(it == tallies[a]->counts.end() ? 0 : it->second);
+    }
+    partitions.push_back(std::move(p));
+  }
+  std::stable_sort(partitions.begin(), partitions.end(),
+                   [](const Partition& a, const Partition& b) { return a.keys < b.keys; });
+  const int64_t min_key = plan.key == OrderKey::kMemory ? request.memory_mib
+                          : plan.key == OrderKey::kCpu  ? request.cpu
+                                                        : std::numeric_limits<int64_t>::min();
+  auto admits = [&](int i) {
+    if (!Admits(i, plan, call)) return false;
+    return !plan.topology || TopologyKey(i, request) == 0;
+  };
+  for (size_t begin = 0; begin < partitions.size();) {
+    size_t end = begin;
+    int best = -1;
+    while (end < partitions.size() && partitions[end].keys == partitions[begin].keys) {
+      int found = order.order.FindFirst(partitions[end].root, min_key, plan.need, admits);
+      if (found >= 0 && (best < 0 || order.order.key(found) < order.order.key(best) ||
+                         (order.order.key(found) == order.order.key(best) &&
+                          order.order.rank(found) < order.order.rank(best)))) {
+        best = found;
+      }
+      ++end;
+    }
+    if (best >= 0) return best;
+    begin = end;
+  }
+  return -1;
+}
+
+// The reference's ranking without its sort: the survivors in id order, the
+// scorers' key columns, the lexicographically least (the first on ties).
+int Placer::State::ChooseByPass(const Plan& plan, const Scope& scope, uint64_t call,
+                                std::mt19937_64& random) {
+  const CompiledRequest& compiled = *plan.compiled;
+  const PlacementRequest& request = compiled.request;
+  std::vector<int> candidates;
+  for (int i : by_rank_) {
+    if (InScope(i, scope) && Admits(i, plan, call)) candidates.push_back(i);
+  }
+  if (candidates.empty()) return -1;
+  const bool scoped = scope.attribute >= 0;
+  std::vector<std::vector<int64_t>> columns;
+  for (const auto& scorer : compiled.scorers) {
+    const ScoreSpec spec = scorer->spec();
+    std::vector<int64_t> column;
+    column.reserve(candidates.size());
+    switch (spec.kind) {
+      case ScoreSpec::Kind::kNeuronTopology:
+        for (int i : candidates) column.push_back(TopologyKey(i, request));
+        break;
+      case ScoreSpec::Kind::kBinpackCpu:
+        for (int i : candidates) column.push_back(KeyOf(i, OrderKey::kCpu, request.group));
+        break;
+      case ScoreSpec::Kind::kBinpackMemory:
+        for (int i : candidates) column.push_back(KeyOf(i, OrderKey::kMemory, request.group));
+        break;
+      case ScoreSpec::Kind::kSpreadInstance:
+        for (int i : candidates) column.push_back(GroupTasks(i, request.group));
+        break;
+      case ScoreSpec::Kind::kSpreadAttribute: {
+        Tuple attributes;
+        if (scoped) attributes.push_back(scope.attribute);
+        attributes.push_back(Intern(spec.attribute));
+        Tally& tally = TallyFor(request.group, attributes, scoped);
+        for (int i : candidates) {
+          auto it = tally.counts.find(TupleOf(i, attributes, scoped));
+          column.push_back(it == tally.counts.end() ? 0 : it->second);
+        }
+        break;
+      }
+      case ScoreSpec::Kind::kRandom:
+        // As RandomScorer: one draw per candidate, in id order.
+        for (size_t c = 0; c < candidates.size(); ++c) {
+          column.push_back(static_cast<int64_t>(random() >> 1));
+        }
+        break;
+    }
+    columns.push_back(std::move(column));
+  }
+  size_t best = 0;
+  for (size_t c = 1; c < candidates.size(); ++c) {
+    for (const auto& column : columns) {
+      if (column[c] != column[best]) {
+        if (column[c] < column[best]) best = c;
+        break;
+      }
+    }
+  }
+  return candidates[best];
+}
+
+TaskPlacement Placer::State::PlacementOn(int i, const PlacementRequest& request) const {
+  const SnapshotInstance& instance = snapshot_.instances[i];
+  TaskPlacement placement;
+  placement.instance_id = instance.facts.id;
+  const InstanceState& s = state_[i];
+  placement.neuron_device_ids =
+      s.fast_devices ? ChooseNeuronDevicesOnMasks(instance.resources.neuron, s.neuron_adjacency,
+                                                  s.neuron_free_mask, request)
+                           .ids
+                     : ChooseNeuronDevices(instance.resources.neuron, request).ids;
+  placement.gpu_ids = ChooseGpus(instance.resources.gpus, request.gpu_count);
+  placement.host_ports = request.host_ports;
+  return placement;
+}
+
+StepOutcome Placer::State::Step(const Plan& plan, const Scope& scope, uint64_t call,
+                                const std::set<std::string>& in_call, std::mt19937_64& random,
+                                bool explain) {
+  int chosen = -1;
+  if (plan.indexable) chosen = ChooseIndexed(plan, scope, call);
+  if (chosen < 0 && (!plan.indexable || plan.topology)) {
+    chosen = ChooseByPass(plan, scope, call, random);
+  }
+  StepOutcome outcome;
+  if (chosen >= 0) {
+    outcome.placement = PlacementOn(chosen, plan.compiled->request);
+    return outcome;
+  }
+  if (!explain) return outcome;
+  // Nothing fits: the reference names the failure over the same state.
+  if (scope.attribute < 0) return PlaceOneTask(snapshot_, *plan.compiled, in_call, random);
+  ClusterSnapshot group;
+  for (size_t i = 0; i < state_.size(); ++i) {
+    if (InScope(static_cast<int>(i), scope)) group.instances.push_back(snapshot_.instances[i]);
+  }
+  return PlaceOneTask(group, *plan.compiled, in_call, random);
+}
+
+// ---------------------------------------------------------------------------
+// Calls
+
+StatusOr<PlacementResult> Placer::State::PlaceTasks(const PlacementRequest& request, int count,
+                                                    std::mt19937_64& random) {
+  if (count < 0) return InvalidArgument("count must not be negative");
+  StatusOr<CompiledRequest> compiled = CompileRequest(request);
+  if (!compiled.ok()) return compiled.status();
+  const Plan plan = MakePlan(*compiled);
+  const uint64_t call = ++calls_;
+  std::set<std::string> in_call;
+  PlacementResult result;
+  for (int task = 0; task < count; ++task) {
+    StepOutcome step = Step(plan, Scope{}, call, in_call, random);
+    if (!step.placement) {
+      // Nothing changed since this task failed, so every later one would
+      // fail the same way.
+      result.failures.assign(count - task, step.failure);
+      break;
+    }
+    const int i = IndexOf(step.placement->instance_id);
+    if (Status applied = Apply(request, *step.placement); !applied.ok()) {
+      return Internal("placement chose an instance that cannot take the task: " +
+                      applied.message());
+    }
+    state_[i].call = call;
+    in_call.insert(step.placement->instance_id);
+    result.placements.push_back(std::move(*step.placement));
+  }
+  return result;
+}
+
+StatusOr<GangPlacement> Placer::State::PlaceGang(const PlacementRequest& request, int size,
+                                                 const std::optional<std::string>& same_attribute,
+                                                 std::mt19937_64& random) {
+  if (size < 1) return InvalidArgument("a gang needs at least one task");
+  StatusOr<CompiledRequest> compiled = CompileRequest(request);
+  if (!compiled.ok()) return compiled.status();
+  // Ranks talk to each other over the network and each needs the devices of
+  // a whole node; two ranks on one instance is never what a gang means.
+  compiled->distinct_instance = true;
+  const Plan plan = MakePlan(*compiled);
+
+  // The groups that may hold the gang, in ascending order of the value.
+  std::vector<std::pair<std::string, Scope>> groups;
+  std::string attribute;
+  if (same_attribute) {
+    attribute = *same_attribute;
+    constexpr std::string_view kPrefix = "attribute:";
+    if (attribute.rfind(kPrefix, 0) == 0) attribute = attribute.substr(kPrefix.size());
+    if (attribute.empty()) return InvalidArgument("the gang's same attribute has no name");
+    const int a = Intern(attribute);
+    std::set<int32_t> present;
+    for (const InstanceState& s : state_) {
+      if (s.values[a] != kMissing) present.insert(s.values[a]);
+    }
+    for (int32_t v : present) groups.push_back({value_names_[a][v], Scope{a, v}});
+    std::sort(groups.begin(), groups.end(),
+              [](const auto& x, const auto& y) { return x.first < y.first; });
+  } else {
+    groups.push_back({"", Scope{}});
+  }
+
+  GangPlacement gang;
+  if (groups.empty()) {
+    gang.failure = {std::string(kReasonAttribute), "no container instance has attribute " +
+                                                       attribute + " for a gang of " +
+                                                       std::to_string(size)};
+    return gang;
+  }
+  // A failed group's reason matters only if no group holds the gang; then
+  // the closest group is placed again to name it (the same decisions: the
+  // state is as it was, and without a random strategy nothing is drawn).
+  // With a random strategy the draws must happen in order, so every failure
+  // is named as it happens.
+  bool draws = false;
+  for (const auto& scorer : compiled->scorers) {
+    draws = draws || scorer->spec().kind == ScoreSpec::Kind::kRandom;
+  }
+  struct Closest {
+    std::string value;
+    Scope scope;
+    size_t placed = 0;
+    std::optional<PlacementFailure> failure;
+  };
+  std::optional<Closest> closest;
+  for (const auto& [value, scope] : groups) {
+    StatusOr<GroupAttempt> attempt = PlaceInGroup(plan, scope, size, true, draws, random);
+    if (!attempt.ok()) return attempt.status();
+    if (!attempt->failure) {
+      gang.ranks = std::move(attempt->ranks);
+      if (same_attribute) gang.attribute_value = value;
+      return gang;
+    }
+    if (!closest || attempt->ranks.size() > closest->placed) {
+      closest = Closest{value, scope, attempt->ranks.size(), std::move(attempt->failure)};
+    }
+  }
+  if (!draws) {
+    StatusOr<GroupAttempt> again = PlaceInGroup(plan, closest->scope, size, false, true, random);
+    if (!again.ok()) return again.status();
+    closest->failure = std::move(again->failure);
+  }
+  if (!closest->failure) return Internal("gang placement placed a gang it had not placed before");
+  std::string where =
+      same_attribute ? "best group " + attribute + "=" + closest->value + " placed " : "placed ";
+  gang.failure = {closest->failure->reason, "gang of " + std::to_string(size) + ": " + where +
+                                                std::to_string(closest->placed) + ", rank " +
+                                                std::to_string(closest->placed) +
+                                                " did not fit: " + closest->failure->detail};
+  return gang;
+}
+
+StatusOr<Placer::State::GroupAttempt> Placer::State::PlaceInGroup(const Plan& plan,
+                                                                  const Scope& scope, int size,
+                                                                  bool keep, bool explain,
+                                                                  std::mt19937_64& random) {
+  const uint64_t call = ++calls_;
+  std::set<std::string> in_call;
+  GroupAttempt attempt;
+  for (int rank = 0; rank < size; ++rank) {
+    StepOutcome step = Step(plan, scope, call, in_call, random, explain);
+    if (!step.placement) {
+      attempt.failure = std::move(step.failure);
+      break;
+    }
+    const int i = IndexOf(step.placement->instance_id);
+    if (Status applied = Apply(plan.compiled->request, *step.placement); !applied.ok()) {
+      return Internal("gang placement chose an instance that cannot take the task: " +
+                      applied.message());
+    }
+    state_[i].call = call;
+    in_call.insert(step.placement->instance_id);
+    attempt.ranks.push_back(std::move(*step.placement));
+  }
+  if (attempt.failure || !keep) {
+    // All or none: give back what this group took, latest first.
+    for (auto it = attempt.ranks.rbegin(); it != attempt.ranks.rend(); ++it) {
+      ReleaseAt(IndexOf(it->instance_id), plan.compiled->request, *it);
+    }
+  }
+  return attempt;
+}
+
+// ---------------------------------------------------------------------------
+// Changes
+
+int Placer::State::IndexOf(std::string_view id) const {
+  auto it = index_of_.find(std::string(id));
+  return it == index_of_.end() ? -1 : it->second;
+}
+
+void Placer::State::ApplyAt(int i, const PlacementRequest& request,
+                            const TaskPlacement& placement) {
+  InstanceResources& r = snapshot_.instances[i].resources;
+  r.cpu_remaining -= request.cpu;
+  r.memory_remaining_mib -= request.memory_mib;
+  for (const HostPort& p : placement.host_ports) {
+    (p.protocol == PortProtocol::kUdp ? r.ports_used.udp : r.ports_used.tcp).insert(p.port);
+  }
+  r.neuron.taken.insert(placement.neuron_device_ids.begin(), placement.neuron_device_ids.end());
+  r.gpus.taken.insert(placement.gpu_ids.begin(), placement.gpu_ids.end());
+  snapshot_.instances[i].facts.task_groups.push_back(request.group);
+  ++state_[i].group_tasks[request.group];
+  ++group_totals_[request.group];
+  ++state_[i].version;
+  Derive(i);
+  Reindex(i, request.group, +1);
+}
+
+void Placer::State::ReleaseAt(int i, const PlacementRequest& request,
+                              const TaskPlacement& placement) {
+  InstanceResources& r = snapshot_.instances[i].resources;
+  r.cpu_remaining += request.cpu;
+  r.memory_remaining_mib += request.memory_mib;
+  for (const HostPort& p : placement.host_ports) {
+    (p.protocol == PortProtocol::kUdp ? r.ports_used.udp : r.ports_used.tcp).erase(p.port);
+  }
+  for (int id : placement.neuron_device_ids) r.neuron.taken.erase(id);
+  for (int id : placement.gpu_ids) r.gpus.taken.erase(id);
+  auto& groups = snapshot_.instances[i].facts.task_groups;
+  groups.erase(std::prev(std::find(groups.rbegin(), groups.rend(), request.group).base()));
+  if (--state_[i].group_tasks[request.group] == 0) state_[i].group_tasks.erase(request.group);
+  if (--group_totals_[request.group] == 0) group_totals_.erase(request.group);
+  ++state_[i].version;
+  Derive(i);
+  Reindex(i, request.group, -1);
+}
+
+Status Placer::State::Apply(const PlacementRequest& request, const TaskPlacement& placement) {
+  const int i = IndexOf(placement.instance_id);
+  if (i < 0) {
+    return NotFound("container instance " + placement.instance_id + " is not in the snapshot");
+  }
+  if (std::string why = Misfit(snapshot_.instances[i].resources, request, placement);
+      !why.empty()) {
+    return FailedPrecondition("container instance " + placement.instance_id + ": " + why);
+  }
+  ApplyAt(i, request, placement);
+  return Status::Ok();
+}
+
+Status Placer::State::Release(const PlacementRequest& request, const TaskPlacement& placement) {
+  const int i = IndexOf(placement.instance_id);
+  if (i < 0) {
+    return NotFound("container instance " + placement.instance_id + " is not in the snapshot");
+  }
+  const SnapshotInstance& instance = snapshot_.instances[i];
+  const InstanceResources& r = instance.resources;
+  auto fail = [&](const std::string& why) {
+    return FailedPrecondition("container instance " + placement.instance_id + ": " + why);
+  };
+  if (std::find(instance.facts.task_groups.begin(), instance.facts.task_groups.end(),
+                request.group) == instance.facts.task_groups.end()) {
+    return fail("runs no task of group '" + request.group + "'");
+  }
+  for (const HostPort& p : placement.host_ports) {
+    const bool udp = p.protocol == PortProtocol::kUdp;
+    if (!(udp ? r.ports_used.udp : r.ports_used.tcp).count(p.port)) {
+      return fail("host port " + std::to_string(p.port) + " is not in use");
+    }
+  }
+  for (int id : placement.neuron_device_ids) {
+    if (!r.neuron.taken.count(id)) return fail("Neuron device " + std::to_string(id) + " is free");
+  }
+  for (int id : placement.gpu_ids) {
+    if (!r.gpus.taken.count(id)) return fail("GPU " + std::to_string(id) + " is free");
+  }
+  ReleaseAt(i, request, placement);
+  return Status::Ok();
+}
+
+Status Placer::State::SetRunningTasksCount(std::string_view instance_id, int count) {
+  const int i = IndexOf(instance_id);
+  if (i < 0) {
+    return NotFound("container instance " + std::string(instance_id) + " is not in the snapshot");
+  }
+  snapshot_.instances[i].facts.running_tasks_count = count;
+  ++state_[i].version;
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------
+// The public face
+
+Placer::Placer(ClusterSnapshot snapshot) : state_(std::make_unique<State>(std::move(snapshot))) {}
+Placer::~Placer() = default;
+Placer::Placer(Placer&&) noexcept = default;
+Placer& Placer::operator=(Placer&&) noexcept = default;
+
+StatusOr<PlacementResult> Placer::PlaceTasks(const PlacementRequest& request, int count,
+                                             std::mt19937_64& random) {
+  return state_->PlaceTasks(request, count, random);
+}
+
+StatusOr<GangPlacement> Placer::PlaceGang(const PlacementRequest& request, int size,
+                                          const std::optional<std::string>& same_attribute,
+                                          std::mt19937_64& random) {
+  return state_->PlaceGang(request, size, same_attribute, random);
+}
+
+Status Placer::Apply(const PlacementRequest& request, const TaskPlacement& placement) {
+  return state_->Apply(request, placement);
+}
+
+Status Placer::Release(const PlacementRequest& request, const TaskPlacement& placement) {
+  return state_->Release(request, placement);
+}
+
+Status Placer::SetRunningTasksCount(std::string_view instance_id, int count) {
+  return state_->SetRunningTasksCount(instance_id, count);
+}
+
+const ClusterSnapshot& Placer::snapshot() const { return state_->snapshot(); }
+
+}  // namespace berth::scheduler
