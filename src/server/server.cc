@@ -19,10 +19,13 @@
 #include "registry/distribution.h"
 #include "registry/ecr_api.h"
 #include "registry/registry_state.h"
+#include "server/agent_channel.h"
+#include "server/agent_credentials.h"
 #include "server/api/aws_json.h"
 #include "server/api/ecs_api.h"
 #include "server/commit_tracker.h"
 #include "server/credentials.h"
+#include "server/log_forwarding.h"
 #include "store/store.h"
 
 namespace berth::server {
@@ -120,11 +123,6 @@ int RunServer(const ServerConfig& config) {
   if (!keys.ok()) return fail(keys.status());
   std::unordered_map<std::string, std::string> secret_of;
   for (const auto& key : *keys) secret_of[key.id] = key.secret;
-  http::SecretLookup secrets = [&secret_of](std::string_view id) -> std::optional<std::string> {
-    auto it = secret_of.find(std::string(id));
-    if (it == secret_of.end()) return std::nullopt;
-    return it->second;
-  };
 
   auto path = SqlitePath(config);
   if (!path.ok()) return fail(path.status());
@@ -144,6 +142,22 @@ int RunServer(const ServerConfig& config) {
   CommitTracker tracker;
   api::EcsApi ecs(**store, tracker, ArnScope{});
   if (Status s = ecs.Load(); !s.ok()) return fail(s.WithContext("load state from " + *path));
+  auto agent_key = LoadOrCreateAgentKey(**store);
+  if (!agent_key.ok()) return fail(agent_key.status().WithContext("agent credential key"));
+  ecs.agents().set_heartbeat_timeout_millis(int64_t{config.agent_heartbeat_timeout_seconds} * 1000);
+  // Agents that joined before a restart get one timeout from now to poll.
+  ecs.agents().set_started_millis(SystemClock().NowMillis());
+
+  // User keys from the credentials file; agent keys derived while their
+  // instance is registered and its agent joined (agent_credentials.h).
+  http::SecretLookup secrets = [&secret_of, &ecs,
+                                &agent_key](std::string_view id) -> std::optional<std::string> {
+    if (auto it = secret_of.find(std::string(id)); it != secret_of.end()) return it->second;
+    if (auto instance = InstanceOfAgentKey(id); instance && ecs.AgentMayAuthenticate(*instance)) {
+      return AgentSecret(*agent_key, id);
+    }
+    return std::nullopt;
+  };
 
   // Filled in once the listening port is known.
   std::unique_ptr<registry::RegistryState> registry_state;
@@ -152,11 +166,21 @@ int RunServer(const ServerConfig& config) {
 
   api::AwsJsonEndpoint endpoint(secrets, SystemClock(), tracker);
   endpoint.AddService(&ecs);
+  // Agent keys reach only what an agent needs; user keys reach everything.
+  endpoint.SetAuthorizer([](std::string_view key, std::string_view prefix, std::string_view op) {
+    return !IsAgentKey(key) || AgentMayCall(prefix, op);
+  });
+  AgentChannel agent_channel(ecs, tracker, secrets, SystemClock(), *agent_key);
+  LogForwarder logs(ecs, secrets, SystemClock(), *agent_key);
 
   auto gc = [&](http::Request&& request, http::Responder respond) {
     auto identity = http::VerifySigV4(request, secrets, SystemClock().NowSeconds());
     if (auto* error = std::get_if<http::SigV4Error>(&identity)) {
       return respond(api::ErrorResponse(error->type, error->message, ""));
+    }
+    if (IsAgentKey(std::get<http::SigV4Identity>(identity).access_key_id)) {
+      return respond(api::ErrorResponse("AccessDeniedException",
+                                        "an instance credential cannot collect garbage", ""));
     }
     // {"minAgeSeconds": N}: blobs used more recently than that stay.
     int64_t min_age = kDefaultGcMinAgeSeconds;
@@ -201,6 +225,12 @@ int RunServer(const ServerConfig& config) {
       }
       if (!registry_only && api::AwsJsonEndpoint::Accepts(request)) {
         return endpoint.Handle(std::move(request), std::move(respond));
+      }
+      if (!registry_only && AgentChannel::Accepts(request)) {
+        return agent_channel.Handle(std::move(request), std::move(respond));
+      }
+      if (!registry_only && LogForwarder::Accepts(request)) {
+        return logs.Handle(std::move(request), std::move(respond));
       }
       if (!registry_only && request.method == "POST" && request.Path() == "/berth/v1/registry/gc") {
         return gc(std::move(request), std::move(respond));
@@ -283,10 +313,17 @@ int RunServer(const ServerConfig& config) {
   if (config.dev) {
     PrintClientEnvironment(config, "http://" + api_address, registry_address, keys->front());
   }
+  std::function<void()> stop_agent;
+  if (config.start_embedded_agent) {
+    stop_agent = config.start_embedded_agent("http://" + api_address, keys->front());
+  }
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
   LogInfo("stopping", {{"signal", strsignal(signal_number)}});
+  // Held polls are answered first, so the HTTP server has nothing to wait for.
+  agent_channel.Stop();
+  if (stop_agent) stop_agent();
   if (registry_server) registry_server->Stop();
   (*server)->Stop();
   (*store)->Close();

@@ -2,7 +2,10 @@
 // HTTP server.
 #pragma once
 
+#include <functional>
 #include <string>
+
+#include "common/credentials_file.h"
 
 namespace berth::server {
 
@@ -20,6 +23,15 @@ struct ServerConfig {
   std::string registry_listen;
   std::string registry_address;
   bool create_repository_on_push = false;  // else pushing to a missing repository fails
+
+  // An instance whose node agent joined is agentConnected=false (and takes
+  // no new tasks) after this long without a poll (--agent-heartbeat-timeout).
+  int agent_heartbeat_timeout_seconds = 30;
+
+  // berth dev: started once the server serves, with its endpoint
+  // ("http://host:port") and first access key; returns what stops it.
+  std::function<std::function<void()>(const std::string& endpoint, const AccessKey& key)>
+      start_embedded_agent;
 };
 
 // Runs until SIGINT or SIGTERM, then stops gracefully: requests in flight

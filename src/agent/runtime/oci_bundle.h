@@ -87,8 +87,10 @@ StatusOr<std::vector<std::string>> ContainerCapabilities(const boost::json::obje
 // The real DeviceLookup: stat(2) of the host path.
 DeviceLookup StatDeviceLookup();
 
-// This process's hard resource limits by ECS ulimit name ("nofile", ...);
-// RLIM_INFINITY is UINT64_MAX. What containers it starts may not exceed.
+// The highest hard limit a container it starts can get, by ECS ulimit name
+// ("nofile", ...; UINT64_MAX for unlimited): this process's own hard limits,
+// or, when it may raise them (root), the kernel's ceilings (fs.nr_open for
+// nofile, unlimited for the rest), as with Docker's daemon.
 std::map<std::string, uint64_t> HostHardLimits();
 
 }  // namespace berth::agent

@@ -73,6 +73,12 @@ void AwsJsonEndpoint::Handle(http::Request&& request, http::Responder respond) {
                   "Operation " + std::string(target) + " is not supported by this server");
   }
 
+  const std::string& caller = std::get<http::SigV4Identity>(identity).access_key_id;
+  if (authorizer_ && !authorizer_(caller, prefix, operation)) {
+    return refuse("AccessDeniedException",
+                  "User: " + caller + " is not authorized to perform: " + std::string(target));
+  }
+
   // The HTTP server's limit is the largest any service needs; each service
   // has its own.
   if (request.body.size() > service->MaxRequestBytes()) {
@@ -94,7 +100,7 @@ void AwsJsonEndpoint::Handle(http::Request&& request, http::Responder respond) {
   }
 
   CallContext context;
-  context.access_key_id = std::get<http::SigV4Identity>(identity).access_key_id;
+  context.access_key_id = caller;
   context.now_millis = clock_.NowMillis();
   Reply reply;
   try {

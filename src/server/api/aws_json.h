@@ -10,6 +10,7 @@
 #include <boost/json/value.hpp>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -70,6 +71,14 @@ class AwsJsonEndpoint {
 
   void AddService(JsonService* service) { services_.push_back(service); }
 
+  // Whether a verified caller may call an operation (of the service with
+  // target_prefix); refused ones get AccessDeniedException before their
+  // body is read. Without one, every key may call everything. Set before
+  // serving.
+  using Authorizer = std::function<bool(
+      std::string_view access_key_id, std::string_view target_prefix, std::string_view operation)>;
+  void SetAuthorizer(Authorizer authorizer) { authorizer_ = std::move(authorizer); }
+
   // True for requests this endpoint serves (POST / with X-Amz-Target).
   static bool Accepts(const http::Request& request);
 
@@ -80,6 +89,7 @@ class AwsJsonEndpoint {
   const Clock& clock_;
   CommitTracker& tracker_;
   std::vector<JsonService*> services_;
+  Authorizer authorizer_;
 };
 
 // A JSON 1.1 error response (status 400, or 500 for ServerException).

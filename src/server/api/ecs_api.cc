@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <mutex>
 
+#include "common/clock.h"
 #include "common/crypto.h"
 #include "common/log.h"
 #include "model/service_model.h"
@@ -23,7 +24,10 @@ constexpr std::string_view kPageTokenKey = "meta/page-token-key";
 }  // namespace
 
 EcsApi::EcsApi(store::Store& store, CommitTracker& tracker, ArnScope scope)
-    : store_(store), tracker_(tracker), scope_(std::move(scope)) {}
+    : store_(store),
+      tracker_(tracker),
+      scope_(std::move(scope)),
+      agents_(HexEncode(RandomBytes(6)), SystemClock().NowMillis()) {}
 
 const model::ServiceModel& EcsApi::Model() const { return model::ServiceModel::Ecs(); }
 
@@ -57,6 +61,8 @@ const std::unordered_map<std::string_view, EcsApi::Operation>& EcsApi::Operation
       {"StopTask", &EcsApi::StopTask},
       {"DescribeTasks", &EcsApi::DescribeTasks},
       {"ListTasks", &EcsApi::ListTasks},
+      {"SubmitTaskStateChange", &EcsApi::SubmitTaskStateChange},
+      {"SubmitContainerStateChange", &EcsApi::SubmitContainerStateChange},
   };
   return operations;
 }

@@ -19,6 +19,7 @@
 
 #include "common/ids.h"
 #include "common/status.h"
+#include "server/api/agent_tracker.h"
 #include "server/api/aws_json.h"
 #include "server/api/pagination.h"
 #include "server/commit_tracker.h"
@@ -37,6 +38,40 @@ class EcsApi : public JsonService {
   // The durable key that signs nextToken values (after Load), for the other
   // APIs of this server to share.
   const std::string& page_token_key() const { return page_tokens_.key(); }
+
+  // Versions and liveness of node agents (agent channel). Configure before
+  // serving.
+  AgentTracker& agents() { return agents_; }
+
+  // --- the agent channel (ecs_agents.cc); each takes the lock itself ---
+
+  struct AgentJoin {
+    std::string instance_id;
+    uint64_t commit_seq = 0;  // the reply waits for this
+  };
+  // Records (durably) that an agent serving logs at endpoint ("HOST:PORT")
+  // joined the instance. Throws ApiException: ClusterNotFoundException,
+  // InvalidParameterException for an unknown or INACTIVE instance.
+  AgentJoin JoinAgent(std::string_view cluster, std::string_view instance_arn,
+                      std::string_view endpoint, int64_t now_millis);
+  // True while the instance exists, is not INACTIVE and its agent joined:
+  // only then does its agent key resolve.
+  bool AgentMayAuthenticate(std::string_view instance_id) const;
+  // {"version", "tasks"}: every task on the instance that is not STOPPED, as
+  // DescribeTasks shows it (with tags) plus its whole "taskDefinition".
+  // nullopt when the instance is gone or INACTIVE.
+  std::optional<boost::json::object> AgentAssignments(std::string_view instance_id) const;
+  // Where the logs of one container of a task are: the task id, the
+  // instance and the endpoint of its agent. Throws ApiException for an
+  // unknown cluster, task or container, or a task whose instance has no
+  // agent.
+  struct LogSource {
+    std::string task_id;
+    std::string instance_id;
+    std::string endpoint;
+  };
+  LogSource FindLogSource(std::string_view cluster, std::string_view task_ref,
+                          std::string_view container) const;
 
   const model::ServiceModel& Model() const override;
   bool Implements(std::string_view operation) const override;
@@ -84,6 +119,19 @@ class EcsApi : public JsonService {
   Reply StopTask(boost::json::object& in, const CallContext& ctx);
   Reply DescribeTasks(boost::json::object& in, const CallContext& ctx);
   Reply ListTasks(boost::json::object& in, const CallContext& ctx);
+  // The Task as clients see it (berth's own members removed).
+  static boost::json::object TaskView(const boost::json::object& record, bool tags);
+
+  // ecs_task_state.cc: what agents report.
+  Reply SubmitTaskStateChange(boost::json::object& in, const CallContext& ctx);
+  Reply SubmitContainerStateChange(boost::json::object& in, const CallContext& ctx);
+  // The task a state change names, checked against the caller: an agent key
+  // may only report tasks on its own instance. Sets cluster_name.
+  boost::json::object& ReportedTask(const boost::json::object& in, const CallContext& ctx,
+                                    std::string& cluster_name, std::string& task_id);
+  // Commits a changed task (and its instance's counts and resources) and
+  // wakes the instance's agent.
+  uint64_t CommitTaskChange(std::string_view cluster, std::string_view task_id);
   // RunTask and StartTask: validate, place (on `only` instances when not
   // empty) and record the tasks in one batch.
   Reply PlaceAndRecord(boost::json::object& in, const CallContext& ctx,
@@ -111,6 +159,17 @@ class EcsApi : public JsonService {
                                   bool statistics, bool configurations) const;
   // The instance record for an id or ARN within cluster, or nullptr.
   boost::json::object* FindInstance(std::string_view cluster, std::string_view ref);
+  // The instance with this id in any cluster, and its cluster's name.
+  const boost::json::object* FindInstanceById(std::string_view id, std::string* cluster) const;
+  // A node agent joined the instance (ecs_agents.cc).
+  static bool HasAgent(const boost::json::object& instance);
+  // agentConnected as clients and the scheduler see it: false when INACTIVE,
+  // else true for instances no agent ever joined (modelled through the API
+  // alone), else whether the agent polls.
+  bool AgentConnected(const boost::json::object& instance, int64_t now_millis) const;
+  // The ContainerInstance as clients see it.
+  boost::json::object InstanceView(const boost::json::object& record, bool tags,
+                                   int64_t now_millis) const;
   std::string ClusterArn(std::string_view name) const;
   // A new ACTIVE cluster record from a CreateCluster request (settings,
   // tags, configuration). Throws on invalid settings or tags.
@@ -138,7 +197,9 @@ class EcsApi : public JsonService {
   // family -> revision -> {"taskDefinition": {...}, "tags": [...]}
   std::map<std::string, std::map<int64_t, boost::json::object>, std::less<>> task_definitions_;
   // cluster -> instance id -> ContainerInstance as stored (plus
-  // "platformDevices", which the ECS model has no output member for).
+  // "platformDevices", which the ECS model has no output member for, and
+  // "berthAgent": {"endpoint", "joinedAt"} once a node agent joined, which
+  // clients never see).
   std::map<std::string, std::map<std::string, boost::json::object, std::less<>>, std::less<>>
       instances_;
   // cluster -> task id -> Task as stored, with berth's reservation under
@@ -146,6 +207,7 @@ class EcsApi : public JsonService {
   std::map<std::string, std::map<std::string, boost::json::object, std::less<>>, std::less<>>
       tasks_;
   std::mt19937_64 random_{std::random_device{}()};
+  AgentTracker agents_;
 };
 
 }  // namespace berth::server::api

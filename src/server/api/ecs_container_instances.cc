@@ -73,6 +73,22 @@ void ValidatePlatformDevices(const json::array& devices) {
            "platformDevices: " + std::string(type) + " " + std::string(id) + " given twice");
     }
   }
+  // connectedTo (berth's topology extension) links devices of the same type
+  // that the instance registers; a link elsewhere would mislead placement.
+  for (const auto& d : devices) {
+    const auto& device = d.as_object();
+    std::string_view id = StringOr(device, "id", "");
+    std::string_view type = StringOr(device, "type", "");
+    for (const auto& l : ArrayOr(device, "connectedTo")) {
+      std::string_view to = AsString(l);
+      if (to == id || !seen.contains({type, to})) {
+        Fail("InvalidParameterException",
+             "platformDevices: " + std::string(type) + " " + std::string(id) +
+                 ": connectedTo names '" + std::string(to) + "', which is not another registered " +
+                 std::string(type));
+      }
+    }
+  }
 }
 
 std::string Ec2InstanceId(const json::object& in) {
@@ -86,15 +102,17 @@ std::string Ec2InstanceId(const json::object& in) {
   return "i-" + HexEncode(RandomBytes(9)).substr(0, 17);
 }
 
-json::object InstanceView(const json::object& record, bool tags) {
-  json::object view = record;
-  if (!tags) view.erase("tags");
-  return view;
-}
-
 void BumpVersion(json::object& record) { record["version"] = *OptInt(record, "version") + 1; }
 
 }  // namespace
+
+json::object EcsApi::InstanceView(const json::object& record, bool tags, int64_t now_millis) const {
+  json::object view = record;
+  if (!tags) view.erase("tags");
+  view.erase("berthAgent");
+  view["agentConnected"] = AgentConnected(record, now_millis);
+  return view;
+}
 
 json::object* EcsApi::FindInstance(std::string_view cluster, std::string_view ref) {
   auto c = instances_.find(cluster);
@@ -166,10 +184,10 @@ Reply EcsApi::RegisterContainerInstance(json::object& in, const CallContext& ctx
   uint64_t seq = Commit(std::move(batch));
   if (!default_cluster.empty()) clusters_["default"] = std::move(default_cluster);
   auto& stored = instances_[cluster_name][id] = std::move(record);
-  return {json::object{{"containerInstance", InstanceView(stored, true)}}, seq};
+  return {json::object{{"containerInstance", InstanceView(stored, true, ctx.now_millis)}}, seq};
 }
 
-Reply EcsApi::DeregisterContainerInstance(json::object& in, const CallContext&) {
+Reply EcsApi::DeregisterContainerInstance(json::object& in, const CallContext& ctx) {
   const json::object& cluster = ActiveCluster(StringOr(in, "cluster", ""));
   std::string cluster_name(AsString(cluster.at("clusterName")));
   std::string_view ref = StringOr(in, "containerInstance", "");
@@ -179,7 +197,7 @@ Reply EcsApi::DeregisterContainerInstance(json::object& in, const CallContext&) 
                                           " is not registered in cluster " + cluster_name);
   }
   if (AsString(instance->at("status")) == "INACTIVE") {
-    return {json::object{{"containerInstance", InstanceView(*instance, true)}}};
+    return {json::object{{"containerInstance", InstanceView(*instance, true, ctx.now_millis)}}};
   }
   if (!BoolOr(in, "force", false)) {
     if (auto c = tasks_.find(cluster_name); c != tasks_.end()) {
@@ -200,10 +218,12 @@ Reply EcsApi::DeregisterContainerInstance(json::object& in, const CallContext&) 
   uint64_t seq = Commit({store::Mutation::Put(InstanceKey(cluster_name, ContainerInstanceId(ref)),
                                               json::serialize(updated))});
   *instance = std::move(updated);
-  return {json::object{{"containerInstance", InstanceView(*instance, true)}}, seq};
+  // A held poll of its agent is answered now: its key no longer resolves.
+  agents_.Bump(ContainerInstanceId(ref));
+  return {json::object{{"containerInstance", InstanceView(*instance, true, ctx.now_millis)}}, seq};
 }
 
-Reply EcsApi::DescribeContainerInstances(json::object& in, const CallContext&) {
+Reply EcsApi::DescribeContainerInstances(json::object& in, const CallContext& ctx) {
   const json::object& cluster = ActiveCluster(StringOr(in, "cluster", ""));
   std::string cluster_name(AsString(cluster.at("clusterName")));
   const json::array& refs = ArrayOr(in, "containerInstances");
@@ -224,13 +244,13 @@ Reply EcsApi::DescribeContainerInstances(json::object& in, const CallContext&) {
       failures.push_back(json::object{{"arn", arn}, {"reason", "MISSING"}});
       continue;
     }
-    found.push_back(InstanceView(*instance, tags));
+    found.push_back(InstanceView(*instance, tags, ctx.now_millis));
   }
   return {
       json::object{{"containerInstances", std::move(found)}, {"failures", std::move(failures)}}};
 }
 
-Reply EcsApi::ListContainerInstances(json::object& in, const CallContext&) {
+Reply EcsApi::ListContainerInstances(json::object& in, const CallContext& ctx) {
   const json::object& cluster = ActiveCluster(StringOr(in, "cluster", ""));
   std::string cluster_name(AsString(cluster.at("clusterName")));
   std::optional<scheduler::Query> filter;
@@ -254,12 +274,12 @@ Reply EcsApi::ListContainerInstances(json::object& in, const CallContext&) {
     for (auto it = c->second.upper_bound(pager.after()); it != c->second.end(); ++it) {
       std::string_view s = AsString(it->second.at("status"));
       if (status ? s != *status : s == "INACTIVE") continue;
-      if (filter &&
-          !filter->Matches(
-              InstanceSnapshot(
-                  it->second,
-                  tasks_on[std::string(AsString(it->second.at("containerInstanceArn")))], false)
-                  .facts)) {
+      if (filter && !filter->Matches(
+                        InstanceSnapshot(
+                            it->second,
+                            tasks_on[std::string(AsString(it->second.at("containerInstanceArn")))],
+                            AgentConnected(it->second, ctx.now_millis))
+                            .facts)) {
         continue;
       }
       if (!pager.Add(it->first, it->second.at("containerInstanceArn"))) break;
@@ -270,7 +290,7 @@ Reply EcsApi::ListContainerInstances(json::object& in, const CallContext&) {
   return {std::move(reply)};
 }
 
-Reply EcsApi::UpdateContainerInstancesState(json::object& in, const CallContext&) {
+Reply EcsApi::UpdateContainerInstancesState(json::object& in, const CallContext& ctx) {
   const json::object& cluster = ActiveCluster(StringOr(in, "cluster", ""));
   std::string cluster_name(AsString(cluster.at("clusterName")));
   std::string_view status = StringOr(in, "status", "");
@@ -299,7 +319,7 @@ Reply EcsApi::UpdateContainerInstancesState(json::object& in, const CallContext&
       batch.push_back(store::Mutation::Put(InstanceKey(cluster_name, ContainerInstanceId(ref)),
                                            json::serialize(updated)));
     }
-    updated_view.push_back(InstanceView(updated, false));
+    updated_view.push_back(InstanceView(updated, false, ctx.now_millis));
     changes.emplace_back(instance, std::move(updated));
   }
   uint64_t seq = batch.empty() ? 0 : Commit(std::move(batch));

@@ -140,7 +140,7 @@ json::object ReservationRecord(const scheduler::PlacementRequest& request,
 
 scheduler::SnapshotInstance InstanceSnapshot(const json::object& instance,
                                              const std::vector<const json::object*>& tasks,
-                                             bool for_placement) {
+                                             bool agent_connected) {
   scheduler::SnapshotInstance out;
   auto& facts = out.facts;
   std::string_view arn = StringOr(instance, "containerInstanceArn", "");
@@ -148,7 +148,7 @@ scheduler::SnapshotInstance InstanceSnapshot(const json::object& instance,
   facts.id = std::string(arn.substr(arn.rfind('/') + 1));
   facts.ec2_instance_id = std::string(StringOr(instance, "ec2InstanceId", ""));
   facts.status = std::string(StringOr(instance, "status", "ACTIVE"));
-  facts.agent_connected = for_placement || BoolOr(instance, "agentConnected", false);
+  facts.agent_connected = agent_connected;
   if (auto* v = instance.if_contains("versionInfo"); v != nullptr && v->is_object()) {
     facts.agent_version = std::string(StringOr(v->as_object(), "agentVersion", ""));
   }
@@ -179,7 +179,16 @@ scheduler::SnapshotInstance InstanceSnapshot(const json::object& instance,
     std::string_view type = StringOr(d.as_object(), "type", "");
     auto id = ParseInt(StringOr(d.as_object(), "id", ""));
     if (!id || *id < 0) continue;
-    if (type == "NEURON_DEVICE") res.neuron.count = std::max<int>(res.neuron.count, *id + 1);
+    if (type == "NEURON_DEVICE") {
+      res.neuron.count = std::max<int>(res.neuron.count, *id + 1);
+      // Registration checked that every link names a device of the list.
+      if (auto* links = d.as_object().if_contains("connectedTo"); links && links->is_array()) {
+        std::vector<int>& to = res.neuron.links[static_cast<int>(*id)];
+        for (const auto& l : links->as_array()) {
+          if (auto n = ParseInt(AsString(l)); n && *n >= 0) to.push_back(static_cast<int>(*n));
+        }
+      }
+    }
     if (type == "GPU") res.gpus.ids.insert(static_cast<int>(*id));
   }
   for (const json::object* task : tasks) {

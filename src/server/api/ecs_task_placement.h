@@ -23,11 +23,12 @@ scheduler::PlacementRequest BuildPlacementRequest(const boost::json::object& tas
 
 // One instance as the scheduler sees it: registered resources less the
 // reservations of `tasks` (the records of the tasks on it that are not
-// STOPPED). Placement treats every ACTIVE instance as connected while
-// berth has no agent channel to report agentConnected.
+// STOPPED), and the NeuronLink topology from platformDevices[].connectedTo.
+// agent_connected is computed by the caller (it depends on heartbeats kept
+// outside the record).
 scheduler::SnapshotInstance InstanceSnapshot(const boost::json::object& instance,
                                              const std::vector<const boost::json::object*>& tasks,
-                                             bool for_placement);
+                                             bool agent_connected);
 
 // The reservation a task record keeps for `placement`.
 boost::json::object ReservationRecord(const scheduler::PlacementRequest& request,

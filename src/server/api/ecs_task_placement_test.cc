@@ -58,14 +58,15 @@ TEST(InstanceSnapshot, SubtractsReservationsOfTasks) {
       {"name": "CPU", "type": "INTEGER", "integerValue": 4096},
       {"name": "MEMORY", "type": "INTEGER", "integerValue": 8192},
       {"name": "PORTS", "type": "STRINGSET", "stringSetValue": ["22"]}],
-    "platformDevices": [{"id": "0", "type": "NEURON_DEVICE"}, {"id": "1", "type": "NEURON_DEVICE"},
+    "platformDevices": [{"id": "0", "type": "NEURON_DEVICE", "connectedTo": ["1"]},
+                        {"id": "1", "type": "NEURON_DEVICE", "connectedTo": ["0"]},
                         {"id": "0", "type": "GPU"}]})");
   json::object task = Parse(R"({"lastStatus": "PENDING", "group": "family:x",
     "berthReservation": {"cpu": 1024, "memory": 1000, "tcp": [80], "udp": [],
                          "neuron": [1], "gpu": [0]}})");
   scheduler::SnapshotInstance s = InstanceSnapshot(instance, {&task}, true);
   EXPECT_EQ(s.facts.id, "abc");
-  EXPECT_TRUE(s.facts.agent_connected);  // placement: no agent channel yet
+  EXPECT_TRUE(s.facts.agent_connected);  // as the caller said
   EXPECT_EQ(s.facts.registered_at_millis, 10500);
   EXPECT_EQ(s.facts.attributes.at("efa"), "");
   EXPECT_EQ(s.facts.task_groups, std::vector<std::string>{"family:x"});
@@ -75,6 +76,8 @@ TEST(InstanceSnapshot, SubtractsReservationsOfTasks) {
   EXPECT_EQ(s.resources.ports_used.tcp, std::set<int>{80});
   EXPECT_EQ(s.resources.neuron.count, 2);
   EXPECT_EQ(s.resources.neuron.taken, std::set<int>{1});
+  EXPECT_EQ(s.resources.neuron.links.at(0), std::vector<int>{1});
+  EXPECT_EQ(s.resources.neuron.links.at(1), std::vector<int>{0});
   EXPECT_EQ(s.resources.gpus.ids, std::set<int>{0});
   EXPECT_EQ(s.resources.gpus.taken, std::set<int>{0});
   EXPECT_FALSE(InstanceSnapshot(instance, {}, false).facts.agent_connected);

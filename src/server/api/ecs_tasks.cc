@@ -34,16 +34,6 @@ std::optional<std::string> TagValue(const json::array& tags, std::string_view ke
 
 bool IsStopped(const json::object& task) { return AsString(task.at("lastStatus")) == "STOPPED"; }
 
-// The Task as clients see it.
-json::object TaskView(const json::object& record, bool tags) {
-  json::object view = record;
-  view.erase(kReservationKey);
-  view.erase("berthClientToken");
-  view.erase("berthRequest");
-  if (!tags) view.erase("tags");
-  return view;
-}
-
 json::array IdArray(const std::vector<int>& ids) {
   json::array out;
   for (int id : ids) out.push_back(json::string(std::to_string(id)));
@@ -53,6 +43,15 @@ json::array IdArray(const std::vector<int>& ids) {
 std::string TaskId(std::string_view ref) { return std::string(ref.substr(ref.rfind('/') + 1)); }
 
 }  // namespace
+
+json::object EcsApi::TaskView(const json::object& record, bool tags) {
+  json::object view = record;
+  view.erase(kReservationKey);
+  view.erase("berthClientToken");
+  view.erase("berthRequest");
+  if (!tags) view.erase("tags");
+  return view;
+}
 
 size_t EcsApi::ActiveTaskCount(std::string_view cluster, std::string_view status) const {
   size_t n = 0;
@@ -220,7 +219,8 @@ Reply EcsApi::PlaceAndRecord(json::object& in, const CallContext& ctx,
       if (AsString(instance.at("status")) != "ACTIVE") continue;
       if (!only.empty() && std::find(only.begin(), only.end(), id) == only.end()) continue;
       snapshot.instances.push_back(InstanceSnapshot(
-          instance, tasks_on[std::string(AsString(instance.at("containerInstanceArn")))], true));
+          instance, tasks_on[std::string(AsString(instance.at("containerInstanceArn")))],
+          AgentConnected(instance, ctx.now_millis)));
     }
   }
   for (const std::string& id : only) {
@@ -391,6 +391,7 @@ Reply EcsApi::PlaceAndRecord(json::object& in, const CallContext& ctx,
     if (auto m = RefreshInstance(cluster_name, instance_id)) batch.push_back(std::move(*m));
   }
   uint64_t seq = batch.empty() ? 0 : Commit(std::move(batch));
+  for (const std::string& instance_id : touched) agents_.Bump(instance_id);
   return {json::object{{"tasks", std::move(views)}, {"failures", std::move(failures)}}, seq};
 }
 
@@ -414,23 +415,27 @@ Reply EcsApi::StopTask(json::object& in, const CallContext& ctx) {
   task["stoppedReason"] = reason;
   task["stoppingAt"] = now;
   task["version"] = OptInt(task, "version").value_or(0) + 1;
-  // A task that never started has nothing to wait for: it stops now and
-  // frees its reservation. A running one stops when its agent reports.
-  // TODO(agent channel): RUNNING tasks stop through the agent; until that
-  // exists they stop here too.
-  task["lastStatus"] = "STOPPED";
-  task["stoppedAt"] = now;
-  task["executionStoppedAt"] = now;
-  for (auto& container : task["containers"].as_array()) {
-    container.as_object()["lastStatus"] = "STOPPED";
-  }
+  std::string instance_id = ContainerInstanceId(StringOr(task, "containerInstanceArn", ""));
+  const json::object* instance = FindInstance(cluster_name, instance_id);
   store::Batch batch;
-  batch.push_back(store::Mutation::Put(TaskKey(cluster_name, id), json::serialize(task)));
-  if (auto m = RefreshInstance(cluster_name,
-                               ContainerInstanceId(StringOr(task, "containerInstanceArn", "")))) {
-    batch.push_back(std::move(*m));
+  // With a node agent the task stops when the agent reports it stopped (it
+  // sees desiredStatus STOPPED in its next poll and stops the containers).
+  // Without one (an instance modelled through the API, or deregistered)
+  // nothing would ever report: the task stops here and frees what it holds.
+  bool agent_stops = instance != nullptr && HasAgent(*instance) &&
+                     AsString(instance->at("status")) != "INACTIVE" && !IsStopped(task);
+  if (!agent_stops) {
+    task["lastStatus"] = "STOPPED";
+    task["stoppedAt"] = now;
+    task["executionStoppedAt"] = now;
+    for (auto& container : task["containers"].as_array()) {
+      container.as_object()["lastStatus"] = "STOPPED";
+    }
   }
+  batch.push_back(store::Mutation::Put(TaskKey(cluster_name, id), json::serialize(task)));
+  if (auto m = RefreshInstance(cluster_name, instance_id)) batch.push_back(std::move(*m));
   uint64_t seq = Commit(std::move(batch));
+  agents_.Bump(instance_id);
   return {json::object{{"task", TaskView(task, true)}}, seq};
 }
 
@@ -507,6 +512,7 @@ Reply EcsApi::ListTasks(json::object& in, const CallContext&) {
 void EcsApi::CleanUpStoppedTasks(int64_t now_millis) {
   std::unique_lock lock(mu_);
   store::Batch batch;
+  std::set<std::string> touched;
   for (auto& [cluster, tasks] : tasks_) {
     for (auto it = tasks.begin(); it != tasks.end();) {
       const json::object& task = it->second;
@@ -514,6 +520,7 @@ void EcsApi::CleanUpStoppedTasks(int64_t now_millis) {
       if (IsStopped(task) && stopped != nullptr &&
           now_millis - static_cast<int64_t>(stopped->to_number<double>() * 1000) > kHourMillis) {
         batch.push_back(store::Mutation::Delete(TaskKey(cluster, it->first)));
+        touched.insert(ContainerInstanceId(StringOr(task, "containerInstanceArn", "")));
         it = tasks.erase(it);
       } else {
         ++it;
@@ -521,6 +528,7 @@ void EcsApi::CleanUpStoppedTasks(int64_t now_millis) {
     }
   }
   if (!batch.empty()) Commit(std::move(batch));
+  for (const std::string& instance_id : touched) agents_.Bump(instance_id);
 }
 
 }  // namespace berth::server::api

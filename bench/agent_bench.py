@@ -1,0 +1,520 @@
+"""The node-agent benchmark's client side, driven by bench/run_agent.sh.
+
+Each subcommand does one step and prints its figures as `op=NAME key=value ...`
+lines on stdout (progress goes to stderr); run_agent.sh starts and stops the
+processes (berth server, berth agent, containerd) and prints the table.
+
+  setup        create the clusters, push the busybox image, register the task
+               definition, write the registry password
+  wait-joined  wait until an agent has joined a cluster
+  starts       task start latency: berth RunTask -> RUNNING, interleaved with
+               bare `runc run -d` and `ctr run -d` of the same image
+  idle         the agent's resident memory and its CPU over a quiet period
+  big-image    generate an image of ~SIZE MiB in LAYERS incompressible plain-tar
+               layers (plus the busybox base) and push it
+  berth-pull   run a task of the big image, report pullStoppedAt - pullStartedAt
+  ctr-pull     time `ctr images pull` of the big image
+
+Reuses the test suites' helpers (busybox image builder, registry client,
+boto3 clients) by path. Needs Debian's boto3: run it with /usr/bin/python3.
+"""
+
+import argparse
+import configparser
+import datetime
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tarfile
+import time
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+for d in ("tests/agent", "tests/registry", "tests/compat"):
+    sys.path.insert(0, os.path.join(REPO, d))
+
+import busybox_image  # noqa: E402
+from berth_compat import make_ecs_client  # noqa: E402
+from berth_registry import (  # noqa: E402
+    OCI_CONFIG, OCI_MANIFEST, Blob, Registry, host_arch, make_ecr_client, manifest_json,
+    registry_login)
+
+MIB = 1024 * 1024
+OCI_LAYER_TAR = "application/vnd.oci.image.layer.v1.tar"
+FAMILY = "bench-agent-sleep"
+BIG_FAMILY = "bench-agent-pull"
+
+
+def log(*args):
+    print("run_agent.sh:", *args, file=sys.stderr, flush=True)
+
+
+def clients(args):
+    c = configparser.ConfigParser()
+    c.read(args.credentials)
+    key, secret = c["default"]["aws_access_key_id"], c["default"]["aws_secret_access_key"]
+    endpoint = f"http://127.0.0.1:{args.port}"
+    return make_ecs_client(endpoint, key, secret), make_ecr_client(endpoint, key, secret)
+
+
+def registry(args, ecr):
+    user, password = registry_login(ecr)
+    return Registry(args.port, user, password), password
+
+
+def percentile(values, p):
+    """Nearest-rank percentile of values (p in 0..100)."""
+    s = sorted(values)
+    k = max(0, min(len(s) - 1, -(-len(s) * p // 100) - 1))
+    return s[int(k)]
+
+
+def summary(op, ms, **extra):
+    fields = {"count": len(ms), "p50_ms": f"{percentile(ms, 50):.1f}",
+              "p99_ms": f"{percentile(ms, 99):.1f}", "mean_ms": f"{statistics.mean(ms):.1f}",
+              "min_ms": f"{min(ms):.1f}", "max_ms": f"{max(ms):.1f}", **extra}
+    line = f"op={op} " + " ".join(f"{k}={v}" for k, v in fields.items())
+    print(line, flush=True)
+    log(" ", line)
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, **kw)
+
+
+def check(cmd, what):
+    out = run(cmd)
+    if out.returncode != 0:
+        raise SystemExit(f"run_agent.sh: {what} failed ({out.returncode}): {' '.join(cmd)}\n"
+                         f"{out.stdout}{out.stderr}")
+    return out
+
+
+# --- setup ---------------------------------------------------------------------
+
+def cmd_setup(args):
+    ecs, ecr = clients(args)
+    reg, password = registry(args, ecr)
+    reg.push_image("busybox", busybox_image.build(), "bench")
+    for cluster in args.cluster:
+        ecs.create_cluster(clusterName=cluster)
+    # stopTimeout 1: `sleep` as PID 1 ignores SIGTERM, so every stop ends in
+    # the SIGKILL; 1 s keeps the (untimed) wait for STOPPED short.
+    ecs.register_task_definition(family=FAMILY, containerDefinitions=[{
+        "name": "sleep", "image": f"127.0.0.1:{args.port}/busybox:bench", "memory": 16,
+        "command": ["sleep", "600"], "essential": True, "stopTimeout": 1}])
+    with open(args.password_file, "w") as f:
+        f.write(password)
+
+
+def cmd_wait_joined(args):
+    ecs, _ = clients(args)
+    deadline = time.monotonic() + args.timeout
+    while time.monotonic() < deadline:
+        arns = ecs.list_container_instances(cluster=args.cluster)["containerInstanceArns"]
+        if arns:
+            found = ecs.describe_container_instances(
+                cluster=args.cluster, containerInstances=arns)["containerInstances"]
+            if any(i["status"] == "ACTIVE" and i["agentConnected"] for i in found):
+                return
+        time.sleep(0.1)
+    raise SystemExit(f"run_agent.sh: no agent joined cluster {args.cluster} in {args.timeout} s")
+
+
+# --- task start latency ----------------------------------------------------------
+
+def wait_status(ecs, cluster, arn, want, poll, timeout=120):
+    """Polls DescribeTasks until lastStatus is want (or STOPPED); returns the
+    task and the perf_counter time of the reply that showed it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        task = ecs.describe_tasks(cluster=cluster, tasks=[arn])["tasks"][0]
+        now = time.perf_counter()
+        if task["lastStatus"] == want or task["lastStatus"] == "STOPPED":
+            return task, now
+        if time.monotonic() > deadline:
+            raise SystemExit(f"run_agent.sh: task {arn} not {want} in {timeout} s: {task!r}")
+        time.sleep(poll)
+
+
+def berth_start(ecs, cluster, poll):
+    """One task: (client ms RunTask -> RUNNING seen, the task as described)."""
+    t0 = time.perf_counter()
+    arn = ecs.run_task(cluster=cluster, taskDefinition=FAMILY)["tasks"][0]["taskArn"]
+    task, t1 = wait_status(ecs, cluster, arn, "RUNNING", poll)
+    if task["lastStatus"] != "RUNNING":
+        raise SystemExit(f"run_agent.sh: task stopped before RUNNING: "
+                         f"{task.get('stoppedReason')!r} {task['containers']!r}")
+    return (t1 - t0) * 1000, task
+
+
+def berth_stop(ecs, cluster, task):
+    ecs.stop_task(cluster=cluster, task=task["taskArn"])
+
+
+def berth_wait_stopped(ecs, cluster, task):
+    wait_status(ecs, cluster, task["taskArn"], "STOPPED", 0.05)
+
+
+def make_runc_bundle(args, task):
+    """A bundle for bare runc runs from the agent's own config.json of task's
+    container: same process, namespaces, mounts, cgroup limits and seccomp;
+    the root is a plain copy of the busybox layer (the agent's overlay of it
+    goes away with the task) and the cgroup path is the benchmark's own."""
+    container_id = task["containers"][0]["runtimeId"]
+    src = os.path.join(args.agent_data, "runtime", "containers", container_id, "bundle")
+    with open(os.path.join(src, "config.json")) as f:
+        config = json.load(f)
+    bundle = os.path.join(args.work, "runc-bundle")
+    os.makedirs(bundle)
+    layers = []
+    for name in os.listdir(os.path.join(args.agent_data, "images", "images", "sha256")):
+        with open(os.path.join(args.agent_data, "images", "images", "sha256", name)) as f:
+            record = json.load(f)
+        layers = re.findall(r"sha256:[0-9a-f]{64}", json.dumps(record.get("layers", record)))
+    if len(set(layers)) != 1:
+        raise SystemExit(f"run_agent.sh: expected the one busybox layer in the agent's image "
+                         f"cache, found {layers}")
+    layer = os.path.join(args.agent_data, "images", "layers", "sha256", layers[0][7:])
+    shutil.copytree(layer, os.path.join(bundle, "rootfs"), symlinks=True)
+    config["root"]["path"] = os.path.join(bundle, "rootfs")
+    for m in config.get("mounts", []):
+        if m.get("type") == "bind" and m["source"].startswith(src + "/"):
+            shutil.copy(m["source"], bundle)
+            m["source"] = os.path.join(bundle, os.path.basename(m["source"]))
+    with open(os.path.join(bundle, "config.json"), "w") as f:
+        json.dump(config, f)
+    return bundle, config
+
+
+def runc_start(args, bundle, config, i):
+    cid = f"berth-bench-runc-{i}"
+    config["linux"]["cgroupsPath"] = f"/berth-bench/runc/{cid}"
+    with open(os.path.join(bundle, "config.json"), "w") as f:
+        json.dump(config, f)
+    t0 = time.perf_counter()
+    out = run(["runc", "--root", args.runc_root, "run", "-d", "-b", bundle, cid])
+    ms = (time.perf_counter() - t0) * 1000
+    if out.returncode != 0:
+        raise SystemExit(f"run_agent.sh: runc run failed: {out.stderr}")
+    return ms, cid
+
+
+def runc_remove(args, cid):
+    check(["runc", "--root", args.runc_root, "delete", "--force", cid], "runc delete")
+
+
+def ctr(args, *rest):
+    return ["ctr", "-a", args.ctr_sock, "-n", "berth-bench", *rest]
+
+
+def ctr_start(args, i):
+    cid = f"berth-bench-ctr-{i}"
+    t0 = time.perf_counter()
+    # The same container as berth's: seccomp on (containerd's default
+    # profile), 16 MiB limit; output to /dev/null (berth's goes to conmon's
+    # log file).
+    out = run(ctr(args, "run", "-d", "--null-io", "--seccomp", "--memory-limit",
+                  str(16 * MIB), args.ctr_image, cid, "sleep", "600"))
+    ms = (time.perf_counter() - t0) * 1000
+    if out.returncode != 0:
+        raise SystemExit(f"run_agent.sh: ctr run failed: {out.stdout}{out.stderr}")
+    return ms, cid
+
+
+def ctr_remove(args, cid):
+    check(ctr(args, "task", "kill", "-s", "SIGKILL", cid), "ctr task kill")
+    for _ in range(200):
+        if run(ctr(args, "task", "delete", cid)).returncode == 0:
+            break
+        time.sleep(0.02)
+    check(ctr(args, "containers", "rm", cid), "ctr containers rm")
+
+
+LOG_LINE = re.compile(r"^(\S+)Z info (pull|container started) task=([0-9a-f]+)")
+
+
+def agent_phases(agent_log, tasks):
+    """Per task, from the agent's log (ms timestamps) and the server's fields:
+    createdAt -> agent saw the assignment ("pull" line), -> "container
+    started", -> startedAt (the server took the RUNNING report)."""
+    seen = {}
+    with open(agent_log, errors="replace") as f:
+        for line in f:
+            m = LOG_LINE.match(line)
+            if m:
+                t = datetime.datetime.fromisoformat(m.group(1) + "+00:00").timestamp()
+                seen.setdefault(m.group(3), {})[m.group(2)] = t
+    phases = {"deliver": [], "agent": [], "report": []}
+    for task in tasks:
+        tid = task["taskArn"].rsplit("/", 1)[1]
+        got = seen.get(tid, {})
+        if "pull" not in got or "container started" not in got:
+            continue
+        created = task["createdAt"].timestamp()
+        started = task["startedAt"].timestamp()
+        phases["deliver"].append((got["pull"] - created) * 1000)
+        phases["agent"].append((got["container started"] - got["pull"]) * 1000)
+        phases["report"].append((started - got["container started"]) * 1000)
+    return phases
+
+
+def cmd_starts(args):
+    ecs, _ = clients(args)
+    cluster = args.cluster
+    log("warm-up task (pulls the busybox image)")
+    _, warm = berth_start(ecs, cluster, args.poll)
+    bundle, config = make_runc_bundle(args, warm)
+    berth_stop(ecs, cluster, warm)
+    berth_wait_stopped(ecs, cluster, warm)
+    # One unmeasured run of each baseline too (page cache, runc binary).
+    ms, cid = runc_start(args, bundle, config, "warm")
+    runc_remove(args, cid)
+    ms, cid = ctr_start(args, "warm")
+    ctr_remove(args, cid)
+
+    berth_ms, server_ms, runc_ms, ctr_ms, tasks = [], [], [], [], []
+    log(f"{args.tasks} rounds of: berth task, runc run -d, ctr run -d")
+    for i in range(args.tasks):
+        # berth: timed to the first DescribeTasks that shows RUNNING; the stop
+        # and the wait for STOPPED are outside the timed part, so every start
+        # finds a quiet agent.
+        ms, task = berth_start(ecs, cluster, args.poll)
+        berth_ms.append(ms)
+        server_ms.append((task["startedAt"] - task["createdAt"]).total_seconds() * 1000)
+        tasks.append(task)
+        berth_stop(ecs, cluster, task)
+        berth_wait_stopped(ecs, cluster, task)
+
+        ms, cid = runc_start(args, bundle, config, i)
+        runc_ms.append(ms)
+        runc_remove(args, cid)
+
+        ms, cid = ctr_start(args, i)
+        ctr_ms.append(ms)
+        ctr_remove(args, cid)
+        if (i + 1) % 10 == 0:
+            log(f"  {i + 1}/{args.tasks}: berth p50 {percentile(berth_ms, 50):.0f} ms, "
+                f"runc {percentile(runc_ms, 50):.0f} ms, ctr {percentile(ctr_ms, 50):.0f} ms")
+
+    summary("berth_start", berth_ms)
+    summary("berth_start_server", server_ms)
+    phases = agent_phases(args.agent_log, tasks)
+    for name, values in phases.items():
+        if values:
+            summary(f"berth_phase_{name}", values)
+    summary("runc_run", runc_ms)
+    summary("ctr_run", ctr_ms)
+
+
+# --- idle agent --------------------------------------------------------------------
+
+def cmd_idle(args):
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def cpu_ticks():
+        with open(f"/proc/{args.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])  # utime, stime
+
+    def status(key):
+        with open(f"/proc/{args.pid}/status") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+        return 0
+
+    time.sleep(1)
+    t0, c0 = time.monotonic(), cpu_ticks()
+    time.sleep(args.seconds)
+    t1, c1 = time.monotonic(), cpu_ticks()
+    cpu = (c1 - c0) / tick / (t1 - t0) * 100
+    line = (f"op=agent_idle rss_kib={status('VmRSS')} hwm_kib={status('VmHWM')} "
+            f"threads={status('Threads')} seconds={t1 - t0:.1f} cpu_pct={cpu:.2f}")
+    print(line, flush=True)
+    log(" ", line)
+
+
+# --- pull and unpack ---------------------------------------------------------------
+
+def write_layer(path, entries):
+    """A plain tar at path from entries [(name, size or bytes, mode)]; returns
+    (sha256 digest, size). Random payloads stream from os.urandom."""
+    with open(path, "wb") as raw, tarfile.open(fileobj=raw, mode="w",
+                                               format=tarfile.PAX_FORMAT) as tar:
+        for name, content, mode in entries:
+            info = tarfile.TarInfo(name)
+            info.mtime = 1700000000
+            info.mode = mode
+            if content is None:
+                info.type = tarfile.DIRTYPE
+                tar.addfile(info)
+            elif isinstance(content, tuple):  # ("symlink", target)
+                info.type = tarfile.SYMTYPE
+                info.linkname = content[1]
+                tar.addfile(info)
+            elif isinstance(content, bytes):
+                info.size = len(content)
+                tar.addfile(info, io.BytesIO(content))
+            else:
+                info.size = content
+                tar.addfile(info, RandomReader(content))
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(4 * MIB):
+            h.update(chunk)
+    return "sha256:" + h.hexdigest(), os.path.getsize(path)
+
+
+class RandomReader:
+    def __init__(self, size):
+        self.left = size
+
+    def read(self, n=-1):
+        n = self.left if n < 0 else min(n, self.left)
+        self.left -= n
+        return os.urandom(n)
+
+
+def push_file(reg, repo, path, digest, size):
+    if reg.blob_exists(repo, digest):
+        return
+    start = reg.start_upload(repo)
+    assert start.status == 202, start
+    with open(path, "rb") as f:
+        resp = reg.request("PUT", reg.with_query(reg.location_path(start), digest=digest), f,
+                           {"Content-Type": "application/octet-stream",
+                            "Content-Length": str(size)}, timeout=600)
+    assert resp.status == 201, f"PUT {digest}: {resp!r}"
+
+
+def cmd_big_image(args):
+    _, ecr = clients(args)
+    reg, _ = registry(args, ecr)
+    os.makedirs(args.dir, exist_ok=True)
+    base = []
+    for name, kind, value, mode in busybox_image.base_entries():
+        base.append((name, None if kind == "dir" else ("symlink", value) if kind == "symlink"
+                     else value, mode))
+    layer_bytes = args.mib * MIB // args.layers
+    specs = [base] + [[(f"data{i}", None, 0o755), (f"data{i}/blob", layer_bytes, 0o644)]
+                      for i in range(args.layers)]
+    descriptors, diff_ids, total = [], [], 0
+    for i, entries in enumerate(specs):
+        path = os.path.join(args.dir, f"layer{i}.tar")
+        digest, size = write_layer(path, entries)
+        push_file(reg, "bigimage", path, digest, size)
+        os.unlink(path)
+        descriptors.append({"mediaType": OCI_LAYER_TAR, "digest": digest, "size": size})
+        diff_ids.append(digest)
+        total += size
+    config = Blob(json.dumps({
+        "architecture": host_arch(), "os": "linux",
+        "config": {"Cmd": ["sleep", "600"], "Env": ["PATH=/bin"]},
+        "rootfs": {"type": "layers", "diff_ids": diff_ids}}, sort_keys=True).encode(), OCI_CONFIG)
+    reg.push_blob("bigimage", config.data)
+    manifest = manifest_json({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
+                              "config": config.descriptor(), "layers": descriptors})
+    resp = reg.put_manifest("bigimage", "bench", manifest, OCI_MANIFEST)
+    assert resp.status == 201, resp
+    ecs, _ = clients(args)
+    ecs.register_task_definition(family=BIG_FAMILY, containerDefinitions=[{
+        "name": "sleep", "image": f"127.0.0.1:{args.port}/bigimage:bench", "memory": 16,
+        "command": ["sleep", "600"], "essential": True, "stopTimeout": 1}])
+    line = f"op=big_image layers={len(descriptors)} bytes={total} media_type={OCI_LAYER_TAR}"
+    print(line, flush=True)
+    log(" ", line)
+
+
+def cmd_berth_pull(args):
+    ecs, _ = clients(args)
+    t0 = time.perf_counter()
+    arn = ecs.run_task(cluster=args.cluster, taskDefinition=BIG_FAMILY)["tasks"][0]["taskArn"]
+    task, t1 = wait_status(ecs, args.cluster, arn, "RUNNING", 0.05, timeout=1800)
+    if "pullStoppedAt" not in task or "pullStartedAt" not in task:
+        raise SystemExit(f"run_agent.sh: the big image's task has no pull times: {task!r}")
+    seconds = (task["pullStoppedAt"] - task["pullStartedAt"]).total_seconds()
+    ecs.stop_task(cluster=args.cluster, task=arn)
+    wait_status(ecs, args.cluster, arn, "STOPPED", 0.1)
+    line = (f"op=berth_pull bytes={args.bytes} seconds={seconds:.3f} "
+            f"mb_s={args.bytes / 1e6 / seconds:.1f} status={task['lastStatus']} "
+            f"run_to_running_s={t1 - t0:.3f}")
+    print(line, flush=True)
+    log(" ", line)
+
+
+def cmd_ctr_pull(args):
+    with open(args.password_file) as f:
+        password = f.read().strip()
+    t0 = time.perf_counter()
+    check(ctr(args, "images", "pull", "--plain-http", "--user", f"AWS:{password}",
+              args.ref), "ctr images pull")
+    seconds = time.perf_counter() - t0
+    line = f"op=ctr_pull bytes={args.bytes} seconds={seconds:.3f} mb_s={args.bytes / 1e6 / seconds:.1f}"
+    print(line, flush=True)
+    log(" ", line)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--credentials", required=True)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("setup")
+    s.add_argument("--cluster", action="append", required=True)
+    s.add_argument("--password-file", required=True)
+    s.set_defaults(func=cmd_setup)
+
+    s = sub.add_parser("wait-joined")
+    s.add_argument("--cluster", required=True)
+    s.add_argument("--timeout", type=float, default=60)
+    s.set_defaults(func=cmd_wait_joined)
+
+    s = sub.add_parser("starts")
+    s.add_argument("--cluster", required=True)
+    s.add_argument("--tasks", type=int, default=100)
+    s.add_argument("--poll", type=float, default=0.002, help="seconds between DescribeTasks")
+    s.add_argument("--agent-data", required=True)
+    s.add_argument("--agent-log", required=True)
+    s.add_argument("--work", required=True, help="an empty folder for the runc bundle")
+    s.add_argument("--runc-root", required=True)
+    s.add_argument("--ctr-sock", required=True)
+    s.add_argument("--ctr-image", required=True)
+    s.set_defaults(func=cmd_starts)
+
+    s = sub.add_parser("idle")
+    s.add_argument("--pid", type=int, required=True)
+    s.add_argument("--seconds", type=float, default=10)
+    s.set_defaults(func=cmd_idle)
+
+    s = sub.add_parser("big-image")
+    s.add_argument("--dir", required=True)
+    s.add_argument("--mib", type=int, default=1024)
+    s.add_argument("--layers", type=int, default=4)
+    s.set_defaults(func=cmd_big_image)
+
+    s = sub.add_parser("berth-pull")
+    s.add_argument("--cluster", required=True)
+    s.add_argument("--bytes", type=int, required=True)
+    s.set_defaults(func=cmd_berth_pull)
+
+    s = sub.add_parser("ctr-pull")
+    s.add_argument("--ctr-sock", required=True)
+    s.add_argument("--ref", required=True)
+    s.add_argument("--bytes", type=int, required=True)
+    s.add_argument("--password-file", required=True)
+    s.set_defaults(func=cmd_ctr_pull)
+
+    args = p.parse_args()
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

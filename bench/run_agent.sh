@@ -1,0 +1,374 @@
+#!/usr/bin/env bash
+# The node-agent benchmark in one command: starts `berth server`
+# (--create-repository-on-push) and `berth agent` on loopback with temp data
+# dirs, and a private containerd, and prints berth's figures beside baselines
+# measured in the same run:
+#
+#   task start        RunTask -> lastStatus RUNNING of a busybox `sleep 600`
+#                     (image cached), TASKS tasks one after another; beside
+#                     bare `runc run -d` of the agent's own bundle and
+#                     `ctr run -d` of the same image, interleaved task by task
+#   agent idle        VmRSS of the agent, and its CPU over IDLE_SECONDS with
+#                     no tasks (% of one core)
+#   pull and unpack   an image of SIZE MiB in 4 incompressible plain-tar layers
+#                     onto an empty cache: the task's pullStoppedAt -
+#                     pullStartedAt, beside `ctr images pull` into a fresh
+#                     containerd
+#
+# Builds nothing: build berth first (cmake --build build --target berth).
+# Runs as root (runc, conmon, overlay mounts, cgroups), with runc, conmon,
+# containerd and ctr installed (Debian: runc conmon containerd).
+#
+# Environment:
+#   BERTH_BIN        the berth binary (default: build/berth, relative to the repo)
+#   PYTHON           interpreter with Debian's boto3 (default /usr/bin/python3)
+#   TASKS            measured task starts, and runs of each baseline (default 100)
+#   POLL_MS          milliseconds between DescribeTasks polls (default 2)
+#   IDLE_SECONDS     length of the idle CPU sample (default 10)
+#   SIZE             MiB of the pull image (default 1024; 0 skips the pull part)
+#   LAYERS           big layers in the pull image (default 4)
+#   BENCH_PARTS      parts to run (default "starts idle pull")
+#   BENCH_STRICT=1   exit 1 when a goal is missed (default: report only)
+#
+# Only loopback traffic. Everything lives in a temp dir under ${TMPDIR:-/tmp};
+# every process, container, mount and cgroup it makes is removed on exit,
+# failure or Ctrl-C.
+set -euo pipefail
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+berth=${BERTH_BIN:-build/berth}
+[[ $berth == /* ]] || berth=$repo/$berth
+python=${PYTHON:-/usr/bin/python3}
+tasks=${TASKS:-100}
+poll_ms=${POLL_MS:-2}
+idle_seconds=${IDLE_SECONDS:-10}
+size_mib=${SIZE:-1024}
+layers=${LAYERS:-4}
+parts=${BENCH_PARTS:-"starts idle pull"}
+((size_mib > 0)) || parts=${parts//pull/}
+strict=${BENCH_STRICT:-0}
+bench_py=$repo/bench/agent_bench.py
+
+# The goals (bench/README.md).
+readonly kRuncGoal=1.5   # berth's start p50 at most 1.5x bare runc's
+readonly kCtrGoal=1.0    # berth's start p50 below ctr run's; pull faster than ctr pull
+
+want() { [[ " $parts " == *" $1 "* ]]; }
+
+if [[ ! -x $berth ]]; then
+  echo "run_agent.sh: $berth not found; build berth (or set BERTH_BIN)" >&2
+  exit 2
+fi
+if ((EUID != 0)); then
+  echo "run_agent.sh: runs containers: run it as root" >&2
+  exit 2
+fi
+for tool in runc conmon containerd ctr; do
+  if ! command -v "$tool" >/dev/null; then
+    echo "run_agent.sh: $tool not found (apt-get install runc conmon containerd)" >&2
+    exit 2
+  fi
+done
+if ! "$python" -c 'import boto3' 2>/dev/null; then
+  echo "run_agent.sh: $python cannot import boto3 (apt-get install python3-boto3)" >&2
+  exit 2
+fi
+
+tmp_base=${TMPDIR:-/tmp}
+if want pull; then
+  # The registry's copy, the agent's unpacked copy, containerd's content and
+  # snapshot, one layer being generated, and slack.
+  need_mib=$((4 * size_mib + size_mib / layers + 1024))
+  avail_mib=$(($(df -Pk "$tmp_base" | awk 'NR == 2 { print $4 }') / 1024))
+  if ((avail_mib < need_mib)); then
+    echo "run_agent.sh: $tmp_base has ${avail_mib} MiB free, the pull part needs about" \
+      "${need_mib} MiB (set TMPDIR elsewhere or a smaller SIZE)" >&2
+    exit 2
+  fi
+fi
+
+tmp=$(mktemp -d "$tmp_base/berth-agentbench.XXXXXX")
+pids=()
+agent_dirs=()
+ctr_dirs=()
+runc_root=$tmp/runc
+py_pid=
+
+# stop_containerd DIR: its containers first (the shims outlive containerd),
+# then containerd, then whatever it left mounted.
+stop_containerd() {
+  local dir=$1 pid
+  if [[ -S $dir/sock ]]; then
+    local ids
+    ids=$(ctr -a "$dir/sock" -n berth-bench tasks ls -q 2>/dev/null || true)
+    for id in $ids; do
+      ctr -a "$dir/sock" -n berth-bench tasks kill -s SIGKILL "$id" >/dev/null 2>&1 || true
+    done
+    sleep 0.2
+    for id in $ids; do
+      ctr -a "$dir/sock" -n berth-bench tasks delete -f "$id" >/dev/null 2>&1 || true
+    done
+    for id in $(ctr -a "$dir/sock" -n berth-bench containers ls -q 2>/dev/null || true); do
+      ctr -a "$dir/sock" -n berth-bench containers rm "$id" >/dev/null 2>&1 || true
+    done
+  fi
+  if [[ -f $dir/pid ]]; then
+    pid=$(cat "$dir/pid")
+    stop_processes "$pid"
+    rm -f "$dir/pid"
+  fi
+  # Shims of this containerd (their command line names its state dir).
+  for pid in $(pgrep -f "containerd-shim-runc-v2 .*-address $dir/sock" || true); do
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  umount_under "$dir"
+}
+
+# umount_under DIR: every mount below DIR, deepest first.
+umount_under() {
+  local target
+  awk -v d="$1/" 'index($2, d) == 1 { print $2 }' /proc/self/mounts | sort -r |
+    while read -r target; do umount -l "$target" 2>/dev/null || true; done
+}
+
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  [[ -n $py_pid ]] && stop_processes "$py_pid"
+  local dir id
+  for dir in "${ctr_dirs[@]}"; do stop_containerd "$dir"; done
+  if [[ -d $runc_root ]]; then
+    for id in $(runc --root "$runc_root" list -q 2>/dev/null); do
+      runc --root "$runc_root" delete --force "$id" >/dev/null 2>&1 || true
+    done
+  fi
+  for cg in /sys/fs/cgroup/*/berth-bench /sys/fs/cgroup/berth-bench; do
+    [[ -d $cg ]] && find "$cg" -depth -type d -exec rmdir {} \; 2>/dev/null
+  done
+  stop_processes "${pids[@]}"
+  for dir in "${agent_dirs[@]}"; do
+    "$python" -c 'import sys; sys.path.insert(0, sys.argv[1]); import berth_agent
+berth_agent.cleanup_agent_host(sys.argv[2])' "$repo/tests/agent" "$dir" 2>/dev/null || true
+  done
+  umount_under "$tmp"
+  rm -rf "$tmp"
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# bench ARGS...: one agent_bench.py step; its op= lines are kept in result[op].
+declare -A result
+bench() {
+  local status=0 line
+  "$python" "$bench_py" --port "$port" --credentials "$tmp/server/credentials" "$@" \
+    >"$tmp/bench.out" &
+  py_pid=$!
+  wait "$py_pid" || status=$?
+  py_pid=
+  if ((status != 0)); then
+    echo "run_agent.sh: agent_bench.py $1 failed (exit $status)" >&2
+    for log in "$tmp"/agent-*.log; do
+      [[ -f $log ]] && { echo "--- $log (last 20 lines)" >&2; tail -n 20 "$log" >&2; }
+    done
+    return 1
+  fi
+  while read -r line; do
+    [[ $line == op=* ]] && result[$(field op "$line")]=$line
+  done <"$tmp/bench.out"
+}
+
+# start_agent NAME CLUSTER: a berth agent with its own data dir; sets agent_pid.
+start_agent() {
+  local name=$1 cluster=$2
+  agent_dirs+=("$tmp/agent-$name")
+  "$berth" agent --server "http://127.0.0.1:$port" --cluster "$cluster" \
+    --data "$tmp/agent-$name" --credentials "$tmp/server/credentials" --device-root / \
+    --retention 0 >"$tmp/agent-$name.log" 2>&1 &
+  agent_pid=$!
+  pids+=("$agent_pid")
+  bench wait-joined --cluster "$cluster"
+}
+
+# start_containerd NAME: a private containerd (own root, state, socket; only
+# what ctr run needs) in $tmp/containerd-NAME.
+start_containerd() {
+  local dir=$tmp/containerd-$1
+  mkdir -p "$dir"
+  ctr_dirs+=("$dir")
+  cat >"$dir/config.toml" <<EOF
+version = 2
+root = "$dir/root"
+state = "$dir/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.btrfs",
+  "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper",
+  "io.containerd.snapshotter.v1.aufs", "io.containerd.tracing.processor.v1.otlp"]
+[grpc]
+  address = "$dir/sock"
+[ttrpc]
+  address = "$dir/sock.ttrpc"
+[debug]
+  address = "$dir/debug.sock"
+EOF
+  containerd --config "$dir/config.toml" >"$dir/containerd.log" 2>&1 &
+  echo $! >"$dir/pid"
+  for _ in $(seq 300); do
+    ctr -a "$dir/sock" version >/dev/null 2>&1 && return 0
+    if ! kill -0 "$(cat "$dir/pid")" 2>/dev/null; then
+      echo "run_agent.sh: containerd exited during start-up:" >&2
+      tail -n 20 "$dir/containerd.log" >&2
+      return 1
+    fi
+    sleep 0.1
+  done
+  echo "run_agent.sh: containerd did not answer in 30 s" >&2
+  return 1
+}
+
+load_avg() { cut -d' ' -f1-3 /proc/loadavg; }
+
+# --- start berth -------------------------------------------------------------------
+
+echo "run_agent.sh: load average at start: $(load_avg) ($(nproc) cores)" >&2
+port=$(free_port)
+"$berth" --log-level warn server --listen "127.0.0.1:$port" --data "$tmp/server" \
+  --create-repository-on-push >"$tmp/server.log" 2>&1 &
+pids+=($!)
+wait_for "berth server" "${pids[-1]}" "$port" "$tmp/server.log" "$tmp/server/credentials"
+bench setup --cluster bench-agent --cluster bench-agent-pull \
+  --password-file "$tmp/registry-password"
+start_agent main bench-agent
+main_agent_pid=$agent_pid
+load_start=$(load_avg)
+
+# --- task start latency ------------------------------------------------------------
+
+if want starts; then
+  start_containerd starts
+  ctr_image=127.0.0.1:$port/busybox:bench
+  ctr -a "$tmp/containerd-starts/sock" -n berth-bench images pull --plain-http \
+    --user "AWS:$(cat "$tmp/registry-password")" "$ctr_image" >/dev/null
+  mkdir -p "$tmp/runc-work"
+  bench starts --cluster bench-agent --tasks "$tasks" \
+    --poll "$(awk -v m="$poll_ms" 'BEGIN { print m / 1000 }')" \
+    --agent-data "$tmp/agent-main" --agent-log "$tmp/agent-main.log" \
+    --work "$tmp/runc-work" --runc-root "$runc_root" \
+    --ctr-sock "$tmp/containerd-starts/sock" --ctr-image "$ctr_image"
+  stop_containerd "$tmp/containerd-starts"
+  load_starts=$(load_avg)
+fi
+
+# --- the idle agent ----------------------------------------------------------------
+
+if want idle; then
+  # Stopped tasks are removed a little after they stop (--retention 0); the
+  # sample starts once that is done.
+  sleep 3
+  echo "run_agent.sh: agent idle for ${idle_seconds} s" >&2
+  bench idle --pid "$main_agent_pid" --seconds "$idle_seconds"
+fi
+
+# --- pull and unpack ---------------------------------------------------------------
+
+if want pull; then
+  # The main agent is stopped so that it does not compete; the pull agent
+  # starts with an empty image cache in its own cluster.
+  stop_processes "$main_agent_pid"
+  echo "run_agent.sh: generating and pushing a ${size_mib} MiB image" >&2
+  bench big-image --dir "$tmp/big-image" --mib "$size_mib" --layers "$layers"
+  rm -rf "$tmp/big-image"
+  big_bytes=$(field bytes "${result[big_image]}")
+  start_agent pull bench-agent-pull
+  sync
+  echo "run_agent.sh: berth agent pulls it onto an empty cache" >&2
+  bench berth-pull --cluster bench-agent-pull --bytes "$big_bytes"
+  stop_processes "$agent_pid"
+  start_containerd pull
+  sync
+  echo "run_agent.sh: ctr pulls it into a fresh containerd" >&2
+  bench ctr-pull --ctr-sock "$tmp/containerd-pull/sock" --bytes "$big_bytes" \
+    --ref "127.0.0.1:$port/bigimage:bench" --password-file "$tmp/registry-password"
+  stop_containerd "$tmp/containerd-pull"
+  load_pull=$(load_avg)
+fi
+
+# --- report ------------------------------------------------------------------------
+
+missed=0
+# ratio A B: A / B to two places, or - when either is missing.
+ratio() {
+  awk -v a="$1" -v b="$2" 'BEGIN {
+    if (a == "" || b == "" || a <= 0 || b <= 0) { print "-"; exit }
+    printf "%.2f", a / b }'
+}
+above() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a > b) }'; }
+# get OP KEY: KEY of op's result line.
+get() { [[ -n ${result[$1]:-} ]] && field "$2" "${result[$1]}"; return 0; }
+# verdict RATIO LIMIT: met when RATIO <= LIMIT (lower is better for berth).
+verdict() {
+  if [[ $1 == - ]]; then echo -; elif above "$1" "$2"; then missed=1; echo MISSED; else echo met; fi
+}
+
+echo
+printf '%-36s %10s %10s %10s %8s %s\n' figure berth baseline "" berth/base "goal"
+if want starts; then
+  for op in runc_run ctr_run; do
+    case $op in
+      runc_run) name="runc run -d" goal=$kRuncGoal ;;
+      ctr_run) name="ctr run -d" goal=$kCtrGoal ;;
+    esac
+    for key in p50_ms p99_ms mean_ms; do
+      x=$(ratio "$(get berth_start "$key")" "$(get "$op" "$key")")
+      v=-
+      [[ $key == p50_ms ]] && v="<=${goal}x $(verdict "$x" "$goal")"
+      printf '%-36s %10s %10s %10s %8s %s\n' "start ${key%_ms} ms vs $name" \
+        "$(get berth_start "$key")" "$(get "$op" "$key")" "" "$x" "$v"
+    done
+  done
+  printf '%-36s %10s\n' "start p50 ms, server startedAt-createdAt" \
+    "$(get berth_start_server p50_ms)"
+  for phase in deliver agent report; do
+    printf '%-36s %10s %10s\n' "  phase $phase p50 / p99 ms" \
+      "$(get "berth_phase_$phase" p50_ms)" "$(get "berth_phase_$phase" p99_ms)"
+  done
+fi
+if want idle; then
+  printf '%-36s %10s\n' "agent VmRSS MiB (idle)" \
+    "$(awk -v k="$(get agent_idle rss_kib)" 'BEGIN { printf "%.1f", k / 1024 }')"
+  printf '%-36s %10s\n' "agent CPU % of a core (${idle_seconds} s idle)" "$(get agent_idle cpu_pct)"
+fi
+if want pull; then
+  x=$(ratio "$(get berth_pull mb_s)" "$(get ctr_pull mb_s)")
+  v=-
+  if [[ $x != - ]]; then
+    if above 1 "$x"; then v="MISSED"; missed=1; else v=met; fi
+  fi
+  printf '%-36s %10s %10s %10s %8s %s\n' "pull+unpack MB/s vs ctr pull" \
+    "$(get berth_pull mb_s)" "$(get ctr_pull mb_s)" "" "$x" ">1x $v"
+  printf '%-36s %10s %10s\n' "pull+unpack seconds" "$(get berth_pull seconds)" \
+    "$(get ctr_pull seconds)"
+fi
+
+echo
+if want starts; then
+  echo "start: $tasks tasks, client wall time from before RunTask to the first DescribeTasks" \
+    "(polled every ${poll_ms} ms) that shows RUNNING; baselines: time until \`runc run -d\`" \
+    "/ \`ctr run -d\` returns, interleaved with berth's tasks one by one"
+  echo "phases (agent log, ms resolution): deliver = createdAt -> agent has the task," \
+    "agent = -> container started, report = -> server's startedAt"
+fi
+if want pull; then
+  echo "pull: $(get big_image bytes) bytes in $(get big_image layers) layers of" \
+    "$(get big_image media_type) (incompressible); berth: pullStoppedAt - pullStartedAt" \
+    "(download, verify, unpack, syncfs); ctr: wall time of \`ctr images pull\` (fetch, unpack)"
+fi
+echo "load average (1, 5, 15 min): start ${load_start}${load_starts:+, after starts $load_starts}${load_pull:+, after pull $load_pull}; $(nproc) cores"
+echo "runc $(runc --version | head -n 1 | cut -d' ' -f3), $(ctr --version | cut -d' ' -f3-)"
+
+if ((strict && missed)); then
+  echo "run_agent.sh: a goal was missed (BENCH_STRICT=1)" >&2
+  exit 1
+fi

@@ -1,0 +1,240 @@
+#include "server/agent_channel.h"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <charconv>
+
+#include "common/ids.h"
+#include "common/log.h"
+#include "http/endpoint.h"
+#include "server/agent_credentials.h"
+#include "server/api/json_util.h"
+#include "server/query_string.h"
+
+namespace berth::server {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::string_view kPrefix = "/berth/v1/agent/";
+constexpr size_t kMaxJoinBytes = 16 * 1024;
+
+http::Response JsonOk(const json::object& body) {
+  http::Response response;
+  response.SetHeader("content-type", "application/json");
+  response.body = json::serialize(body);
+  return response;
+}
+
+}  // namespace
+
+AgentChannel::AgentChannel(api::EcsApi& ecs, CommitTracker& tracker, http::SecretLookup secrets,
+                           const Clock& clock, std::string agent_key)
+    : ecs_(ecs),
+      tracker_(tracker),
+      secrets_(std::move(secrets)),
+      clock_(clock),
+      agent_key_(std::move(agent_key)) {
+  // Runs under the ECS lock: only note the instance and wake the thread.
+  ecs_.agents().set_on_bump([this](const std::string& instance_id) {
+    {
+      std::lock_guard lock(mu_);
+      woken_.insert(instance_id);
+    }
+    cv_.notify_one();
+  });
+  thread_ = std::thread([this] { Run(); });
+}
+
+AgentChannel::~AgentChannel() { Stop(); }
+
+void AgentChannel::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stop_ && !thread_.joinable()) return;
+    stop_ = true;
+  }
+  cv_.notify_one();
+  if (thread_.joinable()) thread_.join();
+  ecs_.agents().set_on_bump(nullptr);
+}
+
+bool AgentChannel::Accepts(const http::Request& request) {
+  return request.Path().starts_with(kPrefix);
+}
+
+void AgentChannel::Handle(http::Request&& request, http::Responder respond) {
+  std::string_view path = request.Path();
+  if (path == "/berth/v1/agent/credentials" && request.method == "POST") {
+    return Join(request, std::move(respond));
+  }
+  if (path == "/berth/v1/agent/tasks" && request.method == "GET") {
+    return Poll(request, std::move(respond));
+  }
+  respond(api::ErrorResponse("UnknownOperationException",
+                             "the agent channel serves POST /berth/v1/agent/credentials and "
+                             "GET /berth/v1/agent/tasks, not " +
+                                 request.method + " " + std::string(path),
+                             "", 404));
+}
+
+void AgentChannel::Join(const http::Request& request, http::Responder respond) {
+  const std::string request_id = NewUuid();
+  auto refuse = [&](std::string_view type, std::string_view message) {
+    respond(api::ErrorResponse(type, "agent join: " + std::string(message), request_id));
+  };
+  auto identity = http::VerifySigV4(request, secrets_, clock_.NowSeconds());
+  if (auto* error = std::get_if<http::SigV4Error>(&identity)) {
+    return refuse(error->type, error->message);
+  }
+  if (IsAgentKey(std::get<http::SigV4Identity>(identity).access_key_id)) {
+    return refuse("AccessDeniedException",
+                  "an instance credential cannot join; sign with a user key (DATA/credentials)");
+  }
+  if (request.body.size() > kMaxJoinBytes) {
+    return refuse("RequestEntityTooLargeException",
+                  "body is larger than " + std::to_string(kMaxJoinBytes) + " bytes");
+  }
+  boost::system::error_code ec;
+  json::value body = json::parse(request.body, ec);
+  if (ec || !body.is_object()) {
+    return refuse("SerializationException",
+                  "body must be a JSON object {\"cluster\", \"containerInstanceArn\", "
+                  "\"agentEndpoint\"}");
+  }
+  const json::object& in = body.as_object();
+  for (std::string_view field : {"cluster", "containerInstanceArn", "agentEndpoint"}) {
+    auto* v = in.if_contains(field);
+    bool optional = field == "cluster";  // ECS's "default", as for RegisterContainerInstance
+    if ((v == nullptr && !optional) ||
+        (v != nullptr && (!v->is_string() || v->get_string().empty()))) {
+      return refuse("InvalidParameterException",
+                    std::string(field) + " must be a non-empty string");
+    }
+  }
+  std::string_view endpoint = api::StringOr(in, "agentEndpoint", "");
+  auto host_port = http::SplitHostPort(endpoint);
+  if (!host_port.ok() || host_port->first.empty() || host_port->second == 0) {
+    return refuse("InvalidParameterException",
+                  "agentEndpoint must be HOST:PORT where this server reaches the agent's log "
+                  "server, got '" +
+                      std::string(endpoint) + "'" +
+                      (host_port.ok() ? "" : ": " + host_port.status().message()));
+  }
+  api::EcsApi::AgentJoin join;
+  try {
+    join =
+        ecs_.JoinAgent(api::StringOr(in, "cluster", "default"),
+                       api::StringOr(in, "containerInstanceArn", ""), endpoint, clock_.NowMillis());
+  } catch (const api::ApiException& e) {
+    return refuse(e.error().type, e.error().message);
+  }
+  std::string key_id = AgentKeyId(join.instance_id);
+  json::object reply{{"accessKeyId", key_id}, {"secretAccessKey", AgentSecret(agent_key_, key_id)}};
+  LogInfo("agent joined", {{"instance", join.instance_id}, {"endpoint", std::string(endpoint)}});
+  tracker_.WhenDurable(join.commit_seq,
+                       [respond = std::move(respond), reply]() mutable { respond(JsonOk(reply)); });
+}
+
+void AgentChannel::Poll(const http::Request& request, http::Responder respond) {
+  const std::string request_id = NewUuid();
+  auto refuse = [&](std::string_view type, std::string_view message) {
+    respond(api::ErrorResponse(type, "agent poll: " + std::string(message), request_id));
+  };
+  auto identity = http::VerifySigV4(request, secrets_, clock_.NowSeconds());
+  if (auto* error = std::get_if<http::SigV4Error>(&identity)) {
+    return refuse(error->type, error->message);
+  }
+  auto instance_id = InstanceOfAgentKey(std::get<http::SigV4Identity>(identity).access_key_id);
+  if (!instance_id) {
+    return refuse("AccessDeniedException",
+                  "only an instance credential (from POST /berth/v1/agent/credentials) polls "
+                  "for assignments");
+  }
+  auto query = ParseQueryString(request.Query());
+  int wait = kDefaultWaitSeconds;
+  if (auto it = query.find("waitSeconds"); it != query.end()) {
+    const std::string& text = it->second;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), wait);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size() || wait < 0) {
+      return refuse("InvalidParameterException",
+                    "waitSeconds must be a non-negative whole number, got '" + text + "'");
+    }
+    wait = std::min(wait, kMaxWaitSeconds);
+  }
+  std::string version = query.contains("version") ? query.at("version") : "";
+
+  ecs_.agents().PollStarted(*instance_id, clock_.NowMillis());
+  HeldPoll poll{*instance_id, std::move(version),
+                std::chrono::steady_clock::now() + std::chrono::seconds(wait), std::move(respond)};
+  if (MaybeAnswer(poll, wait == 0)) return;
+  {
+    std::lock_guard lock(mu_);
+    if (!stop_) {
+      held_.push_back(std::move(poll));
+      // A bump between MaybeAnswer and now would be missed: look again.
+      woken_.insert(*instance_id);
+      cv_.notify_one();
+      return;
+    }
+  }
+  MaybeAnswer(poll, true);  // stopping: answer now
+}
+
+bool AgentChannel::MaybeAnswer(HeldPoll& poll, bool time_is_up) {
+  std::optional<json::object> assignments = ecs_.AgentAssignments(poll.instance_id);
+  if (!assignments) {
+    ecs_.agents().PollEnded(poll.instance_id, clock_.NowMillis());
+    poll.respond(api::ErrorResponse(
+        "AccessDeniedException",
+        "agent poll: container instance " + poll.instance_id + " is deregistered", NewUuid()));
+    return true;
+  }
+  if (!time_is_up && api::AsString(assignments->at("version")) == poll.version) return false;
+  ecs_.agents().PollEnded(poll.instance_id, clock_.NowMillis());
+  std::string body = json::serialize(*assignments);
+  tracker_.WhenDurable(tracker_.LastAssigned(),
+                       [respond = std::move(poll.respond), body = std::move(body)]() mutable {
+                         http::Response response;
+                         response.SetHeader("content-type", "application/json");
+                         response.body = std::move(body);
+                         respond(std::move(response));
+                       });
+  return true;
+}
+
+void AgentChannel::Run() {
+  std::unique_lock lock(mu_);
+  while (true) {
+    auto next = std::chrono::steady_clock::time_point::max();
+    for (const HeldPoll& poll : held_) next = std::min(next, poll.deadline);
+    auto ready = [&] { return stop_ || !woken_.empty(); };
+    if (next == std::chrono::steady_clock::time_point::max()) {
+      cv_.wait(lock, ready);
+    } else {
+      cv_.wait_until(lock, next, ready);
+    }
+    bool stopping = stop_;
+    auto now = std::chrono::steady_clock::now();
+    std::vector<HeldPoll> look, keep;
+    for (HeldPoll& poll : held_) {
+      bool due = stopping || poll.deadline <= now || woken_.contains(poll.instance_id);
+      (due ? look : keep).push_back(std::move(poll));
+    }
+    held_ = std::move(keep);
+    woken_.clear();
+    // Answering reads the ECS state: never under mu_, which bumps take
+    // while the ECS lock is held.
+    lock.unlock();
+    std::vector<HeldPoll> still;
+    for (HeldPoll& poll : look) {
+      if (!MaybeAnswer(poll, stopping || poll.deadline <= now)) still.push_back(std::move(poll));
+    }
+    lock.lock();
+    for (HeldPoll& poll : still) held_.push_back(std::move(poll));
+    if (stopping && held_.empty()) return;
+  }
+}
+
+}  // namespace berth::server

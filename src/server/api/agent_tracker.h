@@ -1,0 +1,77 @@
+// What the server knows of node agents in memory only: the assignment
+// version of each instance and when its agent last polled.
+//
+// Versions are "<boot id>-<counter>". The boot id is new on every start, so
+// a version an agent got from an earlier server never matches and its first
+// poll after a restart is answered at once with the whole desired state.
+//
+// Liveness: an agent is connected while it holds a poll open or polled
+// within the heartbeat timeout. Instances not heard from since the server
+// started count from the start, which gives them one timeout of grace.
+//
+// Thread-safe. Time is passed in.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+namespace berth::server::api {
+
+class AgentTracker {
+ public:
+  static constexpr int64_t kDefaultHeartbeatTimeoutMillis = 30'000;
+
+  AgentTracker(std::string boot_id, int64_t started_millis)
+      : boot_id_(std::move(boot_id)), started_millis_(started_millis) {}
+
+  // Instances not heard from yet count as seen at this time (the grace
+  // after a restart).
+  void set_started_millis(int64_t millis) {
+    std::lock_guard lock(mu_);
+    started_millis_ = millis;
+  }
+  void set_heartbeat_timeout_millis(int64_t millis) {
+    std::lock_guard lock(mu_);
+    timeout_millis_ = millis;
+  }
+  // Called (on the bumping thread, with the caller's locks held: it must
+  // only queue work) with the instance id after each Bump.
+  void set_on_bump(std::function<void(const std::string& instance_id)> fn) {
+    std::lock_guard lock(mu_);
+    on_bump_ = std::move(fn);
+  }
+
+  std::string Version(std::string_view instance_id) const;
+  // The set or desired state of the instance's tasks changed.
+  void Bump(std::string_view instance_id);
+
+  // A poll arrived (PollStarted) and was answered (PollEnded); both count
+  // as heartbeats. Heartbeat alone is for a join.
+  void PollStarted(std::string_view instance_id, int64_t now_millis);
+  void PollEnded(std::string_view instance_id, int64_t now_millis);
+  void Heartbeat(std::string_view instance_id, int64_t now_millis);
+
+  // For an instance whose agent joined: is it connected at now?
+  bool Connected(std::string_view instance_id, int64_t now_millis) const;
+
+ private:
+  struct Agent {
+    uint64_t counter = 0;
+    int open_polls = 0;
+    int64_t last_seen_millis = 0;
+  };
+  Agent& At(std::string_view instance_id);  // mu_ held
+
+  const std::string boot_id_;
+  int64_t started_millis_;
+  mutable std::mutex mu_;
+  int64_t timeout_millis_ = kDefaultHeartbeatTimeoutMillis;
+  std::function<void(const std::string&)> on_bump_;
+  std::map<std::string, Agent, std::less<>> agents_;
+};
+
+}  // namespace berth::server::api

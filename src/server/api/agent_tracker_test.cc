@@ -1,0 +1,49 @@
+#include "server/api/agent_tracker.h"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+namespace berth::server::api {
+namespace {
+
+constexpr int64_t kStart = 1'000'000;
+
+TEST(AgentTracker, VersionsCarryTheBootIdAndMoveOnEveryBump) {
+  AgentTracker tracker("boot1", kStart);
+  std::vector<std::string> woken;
+  tracker.set_on_bump([&](const std::string& id) { woken.push_back(id); });
+  EXPECT_EQ(tracker.Version("a"), "boot1-0");
+  tracker.Bump("a");
+  tracker.Bump("a");
+  tracker.Bump("b");
+  EXPECT_EQ(tracker.Version("a"), "boot1-2");
+  EXPECT_EQ(tracker.Version("b"), "boot1-1");
+  EXPECT_EQ(woken, (std::vector<std::string>{"a", "a", "b"}));
+  // Another boot never matches a version of this one.
+  AgentTracker restarted("boot2", kStart);
+  EXPECT_NE(restarted.Version("a"), tracker.Version("a"));
+}
+
+TEST(AgentTracker, ConnectedWhilePollingOrWithinTheTimeout) {
+  AgentTracker tracker("b", kStart);
+  tracker.set_heartbeat_timeout_millis(2000);
+  // Not heard from since the start: one timeout of grace.
+  EXPECT_TRUE(tracker.Connected("a", kStart + 2000));
+  EXPECT_FALSE(tracker.Connected("a", kStart + 2001));
+
+  tracker.PollStarted("a", kStart + 5000);
+  EXPECT_TRUE(tracker.Connected("a", kStart + 60'000));  // holding a long poll open
+  tracker.PollEnded("a", kStart + 6000);
+  EXPECT_TRUE(tracker.Connected("a", kStart + 8000));
+  EXPECT_FALSE(tracker.Connected("a", kStart + 8001));
+
+  tracker.Heartbeat("a", kStart + 9000);  // a join
+  EXPECT_TRUE(tracker.Connected("a", kStart + 10'000));
+  // An older heartbeat does not move the time back.
+  tracker.Heartbeat("a", kStart + 1);
+  EXPECT_TRUE(tracker.Connected("a", kStart + 11'000));
+}
+
+}  // namespace
+}  // namespace berth::server::api

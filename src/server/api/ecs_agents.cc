@@ -1,0 +1,146 @@
+// The ECS state as the agent channel needs it: joining an agent to its
+// instance, whether an agent key still resolves, the assignments an agent
+// polls for, and where a container's logs are.
+#include <boost/json/serialize.hpp>
+#include <mutex>
+#include <shared_mutex>
+
+#include "server/api/ecs_api.h"
+#include "server/api/ecs_names.h"
+#include "server/api/json_util.h"
+
+namespace berth::server::api {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::string_view kAgentKey = "berthAgent";
+
+std::string TaskIdOf(std::string_view ref) { return std::string(ref.substr(ref.rfind('/') + 1)); }
+
+}  // namespace
+
+bool EcsApi::HasAgent(const json::object& instance) { return instance.contains(kAgentKey); }
+
+bool EcsApi::AgentConnected(const json::object& instance, int64_t now_millis) const {
+  if (StringOr(instance, "status", "ACTIVE") == "INACTIVE") return false;
+  if (!HasAgent(instance)) return true;
+  return agents_.Connected(ContainerInstanceId(StringOr(instance, "containerInstanceArn", "")),
+                           now_millis);
+}
+
+const json::object* EcsApi::FindInstanceById(std::string_view id, std::string* cluster) const {
+  for (const auto& [name, instances] : instances_) {
+    if (auto it = instances.find(id); it != instances.end()) {
+      if (cluster != nullptr) *cluster = name;
+      return &it->second;
+    }
+  }
+  return nullptr;
+}
+
+EcsApi::AgentJoin EcsApi::JoinAgent(std::string_view cluster_ref, std::string_view instance_arn,
+                                    std::string_view endpoint, int64_t now_millis) {
+  std::unique_lock lock(mu_);
+  const json::object& cluster = ActiveCluster(cluster_ref);
+  std::string cluster_name(AsString(cluster.at("clusterName")));
+  std::string id = ContainerInstanceId(instance_arn);
+  json::object* instance = FindInstance(cluster_name, id);
+  if (instance == nullptr) {
+    Fail("InvalidParameterException", "Container instance " + std::string(instance_arn) +
+                                          " is not registered in cluster " + cluster_name);
+  }
+  if (AsString(instance->at("status")) == "INACTIVE") {
+    Fail("InvalidParameterException", "Container instance " + std::string(instance_arn) +
+                                          " was deregistered; register it again");
+  }
+  json::object updated = *instance;
+  updated[kAgentKey] =
+      json::object{{"endpoint", endpoint}, {"joinedAt", static_cast<double>(now_millis) / 1000.0}};
+  uint64_t seq =
+      Commit({store::Mutation::Put(InstanceKey(cluster_name, id), json::serialize(updated))});
+  *instance = std::move(updated);
+  // Joining counts as a heartbeat: the agent polls right after.
+  agents_.Heartbeat(id, now_millis);
+  agents_.Bump(id);
+  return {id, seq};
+}
+
+bool EcsApi::AgentMayAuthenticate(std::string_view instance_id) const {
+  std::shared_lock lock(mu_);
+  const json::object* instance = FindInstanceById(instance_id, nullptr);
+  return instance != nullptr && HasAgent(*instance) &&
+         AsString(instance->at("status")) != "INACTIVE";
+}
+
+std::optional<json::object> EcsApi::AgentAssignments(std::string_view instance_id) const {
+  std::shared_lock lock(mu_);
+  std::string cluster;
+  const json::object* instance = FindInstanceById(instance_id, &cluster);
+  if (instance == nullptr || AsString(instance->at("status")) == "INACTIVE") return std::nullopt;
+  // Read under the lock every Bump happens under, so the version matches
+  // the tasks listed with it.
+  std::string version = agents_.Version(instance_id);
+  json::array list;
+  std::string_view arn = AsString(instance->at("containerInstanceArn"));
+  if (auto c = tasks_.find(cluster); c != tasks_.end()) {
+    for (const auto& [id, task] : c->second) {
+      if (AsString(task.at("lastStatus")) == "STOPPED") continue;
+      if (StringOr(task, "containerInstanceArn", "") != arn) continue;
+      json::object view = TaskView(task, true);
+      TaskDefinitionRef ref = ParseTaskDefinitionRef(StringOr(task, "taskDefinitionArn", ""));
+      if (auto f = task_definitions_.find(ref.family);
+          f != task_definitions_.end() && ref.revision) {
+        if (auto r = f->second.find(*ref.revision); r != f->second.end()) {
+          view["taskDefinition"] = r->second.at("taskDefinition");
+        }
+      }
+      list.push_back(std::move(view));
+    }
+  }
+  return json::object{{"version", version}, {"tasks", std::move(list)}};
+}
+
+EcsApi::LogSource EcsApi::FindLogSource(std::string_view cluster_ref, std::string_view task_ref,
+                                        std::string_view container) const {
+  std::shared_lock lock(mu_);
+  std::string cluster_name = ClusterName(cluster_ref.empty() ? "default" : cluster_ref);
+  auto cluster = clusters_.find(cluster_name);
+  if (cluster == clusters_.end() || AsString(cluster->second.at("status")) != "ACTIVE") {
+    Fail("ClusterNotFoundException", "Cluster not found: " + cluster_name);
+  }
+  std::string task_id = TaskIdOf(task_ref);
+  auto c = tasks_.find(cluster_name);
+  if (task_id.empty() || c == tasks_.end() || !c->second.contains(task_id)) {
+    Fail("InvalidParameterException", "The referenced task was not found in cluster " +
+                                          cluster_name + ": " + std::string(task_ref));
+  }
+  const json::object& task = c->second.at(task_id);
+  bool known = false;
+  std::string names;
+  for (const auto& k : ArrayOr(task, "containers")) {
+    std::string_view name = StringOr(k.as_object(), "name", "");
+    known |= name == container;
+    names += (names.empty() ? "" : ", ") + std::string(name);
+  }
+  if (!known) {
+    Fail("InvalidParameterException", "task " + task_id + " has no container named '" +
+                                          std::string(container) + "' (it has: " + names + ")");
+  }
+  std::string instance_id = ContainerInstanceId(StringOr(task, "containerInstanceArn", ""));
+  auto i = instances_.find(cluster_name);
+  const json::object* instance = nullptr;
+  if (i != instances_.end()) {
+    if (auto it = i->second.find(instance_id); it != i->second.end()) instance = &it->second;
+  }
+  if (instance == nullptr || !HasAgent(*instance)) {
+    Fail("InvalidParameterException", "task " + task_id + " runs on container instance " +
+                                          instance_id +
+                                          ", which has no berth agent: there are no logs to read");
+  }
+  std::string endpoint(StringOr(instance->at(kAgentKey).as_object(), "endpoint", ""));
+  return {task_id, instance_id, endpoint};
+}
+
+}  // namespace berth::server::api

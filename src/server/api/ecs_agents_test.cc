@@ -1,0 +1,227 @@
+// EcsApi with a node agent joined: assignments and their versions, state
+// reports, StopTask through the agent, and liveness in views and placement.
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "server/agent_credentials.h"
+#include "server/api/ecs_api.h"
+#include "server/api/ecs_names.h"
+
+namespace berth::server::api {
+namespace {
+
+namespace json = boost::json;
+
+class EcsAgentsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(api_.Load().ok());
+    api_.agents().set_started_millis(kNow);
+    api_.agents().set_heartbeat_timeout_millis(30'000);
+    Call("CreateCluster", R"({"clusterName": "c"})");
+    Call("RegisterTaskDefinition", R"({"family": "f", "containerDefinitions": [
+        {"name": "a", "image": "busybox", "cpu": 1024, "memory": 512}]})");
+    instance_ = Register();
+    api_.JoinAgent("c", instance_, "127.0.0.1:9", kNow);
+    agent_key_ = AgentKeyId(ContainerInstanceId(instance_));
+  }
+
+  std::string Register() {
+    json::object r = Call("RegisterContainerInstance", R"({"cluster": "c", "totalResources": [
+        {"name": "CPU", "type": "INTEGER", "integerValue": 1024},
+        {"name": "MEMORY", "type": "INTEGER", "integerValue": 1024}]})");
+    return std::string(r.at("containerInstance").at("containerInstanceArn").as_string());
+  }
+
+  json::object Call(std::string_view op, std::string_view body, int64_t now = kNow,
+                    std::string key = "user") {
+    json::object in = json::parse(body).as_object();
+    return api_.Call(op, in, CallContext{std::move(key), now}).body.as_object();
+  }
+
+  std::string RunOne() {
+    json::object run = Call("RunTask", R"({"cluster": "c", "taskDefinition": "f"})");
+    EXPECT_EQ(run.at("tasks").as_array().size(), 1u) << json::serialize(run);
+    return std::string(run.at("tasks").as_array()[0].at("taskArn").as_string());
+  }
+
+  json::object Describe(const std::string& arn) {
+    return Call("DescribeTasks", R"({"cluster": "c", "tasks": [")" + arn + R"("]})")
+        .at("tasks")
+        .as_array()[0]
+        .as_object();
+  }
+
+  json::object Instance() {
+    return Call("DescribeContainerInstances",
+                R"({"cluster": "c", "containerInstances": [")" + instance_ + R"("]})")
+        .at("containerInstances")
+        .as_array()[0]
+        .as_object();
+  }
+
+  std::string Id() const { return ContainerInstanceId(instance_); }
+
+  static constexpr int64_t kNow = 1'700'000'000'000;
+  std::unique_ptr<store::Store> store_ = store::NewMemoryStore();
+  CommitTracker tracker_;
+  EcsApi api_{*store_, tracker_, ArnScope{}};
+  std::string instance_;
+  std::string agent_key_;
+};
+
+TEST_F(EcsAgentsTest, JoinIsDurableAndHiddenFromClients) {
+  EXPECT_TRUE(api_.AgentMayAuthenticate(Id()));
+  json::object view = Instance();
+  EXPECT_FALSE(view.contains("berthAgent"));
+  EXPECT_TRUE(view.at("agentConnected").as_bool());
+  EXPECT_THROW(api_.JoinAgent("c", "nope", "h:1", kNow), ApiException);
+  EXPECT_THROW(api_.JoinAgent("missing", instance_, "h:1", kNow), ApiException);
+
+  EcsApi reloaded{*store_, tracker_, ArnScope{}};
+  ASSERT_TRUE(reloaded.Load().ok());
+  EXPECT_TRUE(reloaded.AgentMayAuthenticate(Id()));
+
+  Call("DeregisterContainerInstance",
+       R"({"cluster": "c", "containerInstance": ")" + instance_ + R"("})");
+  EXPECT_FALSE(api_.AgentMayAuthenticate(Id()));
+  EXPECT_FALSE(api_.AgentAssignments(Id()).has_value());
+}
+
+TEST_F(EcsAgentsTest, AssignmentsListTasksWithTheirDefinitionAndMoveTheVersion) {
+  json::object empty = *api_.AgentAssignments(Id());
+  EXPECT_TRUE(empty.at("tasks").as_array().empty());
+  std::string v0(empty.at("version").as_string());
+
+  std::string arn = RunOne();
+  json::object one = *api_.AgentAssignments(Id());
+  EXPECT_NE(one.at("version").as_string(), v0);
+  ASSERT_EQ(one.at("tasks").as_array().size(), 1u);
+  const json::object& task = one.at("tasks").as_array()[0].as_object();
+  EXPECT_EQ(task.at("taskArn").as_string(), arn);
+  EXPECT_EQ(task.at("taskDefinition").at("family").as_string(), "f");
+  EXPECT_TRUE(task.contains("overrides"));
+  EXPECT_FALSE(task.contains("berthReservation"));
+  // Reading does not move it.
+  EXPECT_EQ(api_.AgentAssignments(Id())->at("version"), one.at("version"));
+}
+
+TEST_F(EcsAgentsTest, ReportsMoveTheTaskForwardAndFreeItsResources) {
+  std::string arn = RunOne();
+  std::string task_body = R"({"cluster": "c", "task": ")" + arn + R"(", )";
+  Call("SubmitTaskStateChange", task_body + R"("status": "RUNNING"})", kNow + 1000, agent_key_);
+  json::object running = Describe(arn);
+  EXPECT_EQ(running.at("lastStatus").as_string(), "RUNNING");
+  EXPECT_EQ(Instance().at("runningTasksCount").as_int64(), 1);
+
+  std::string version(api_.AgentAssignments(Id())->at("version").as_string());
+  // A regression and a repeat change nothing, not even the version.
+  Call("SubmitTaskStateChange", task_body + R"("status": "PENDING"})", kNow + 2000, agent_key_);
+  Call("SubmitTaskStateChange", task_body + R"("status": "RUNNING"})", kNow + 2000, agent_key_);
+  EXPECT_EQ(Describe(arn), running);
+  EXPECT_EQ(api_.AgentAssignments(Id())->at("version").as_string(), version);
+
+  Call("SubmitTaskStateChange", task_body + R"("status": "STOPPED", "reason": "done",
+           "containers": [{"containerName": "a", "status": "STOPPED", "exitCode": 2}]})",
+       kNow + 3000, agent_key_);
+  json::object stopped = Describe(arn);
+  EXPECT_EQ(stopped.at("lastStatus").as_string(), "STOPPED");
+  EXPECT_EQ(stopped.at("stopCode").as_string(), "EssentialContainerExited");
+  EXPECT_EQ(stopped.at("containers").as_array()[0].at("exitCode").as_int64(), 2);
+  EXPECT_TRUE(api_.AgentAssignments(Id())->at("tasks").as_array().empty());
+  // The CPU came back: another task fits.
+  RunOne();
+}
+
+TEST_F(EcsAgentsTest, AnAgentReportsOnlyItsOwnTasks) {
+  std::string other = Register();
+  api_.JoinAgent("c", other, "127.0.0.1:10", kNow);
+  std::string arn = RunOne();
+  std::string on(Describe(arn).at("containerInstanceArn").as_string());
+  std::string stranger = AgentKeyId(ContainerInstanceId(on == instance_ ? other : instance_));
+  std::string body = R"({"cluster": "c", "task": ")" + arn + R"(", "status": "RUNNING"})";
+  try {
+    Call("SubmitTaskStateChange", body, kNow, stranger);
+    FAIL() << "another instance's agent changed the task";
+  } catch (const ApiException& e) {
+    EXPECT_EQ(e.error().type, "AccessDeniedException");
+  }
+  EXPECT_THROW(Call("SubmitTaskStateChange", R"({"cluster": "c", "task": "nope"})"), ApiException);
+  EXPECT_THROW(Call("SubmitContainerStateChange",
+                    R"({"cluster": "c", "task": ")" + arn + R"(", "containerName": "zz"})"),
+               ApiException);
+  EXPECT_EQ(Describe(arn).at("lastStatus").as_string(), "PENDING");
+}
+
+TEST_F(EcsAgentsTest, StopTaskWaitsForTheAgent) {
+  std::string arn = RunOne();
+  Call("SubmitTaskStateChange",
+       R"({"cluster": "c", "task": ")" + arn + R"(", "status": "RUNNING"})", kNow, agent_key_);
+  std::string version(api_.AgentAssignments(Id())->at("version").as_string());
+  json::object stop = Call("StopTask", R"({"cluster": "c", "task": ")" + arn + R"("})");
+  EXPECT_EQ(stop.at("task").at("desiredStatus").as_string(), "STOPPED");
+  EXPECT_EQ(stop.at("task").at("lastStatus").as_string(), "RUNNING");
+  json::object assigned = *api_.AgentAssignments(Id());
+  EXPECT_NE(assigned.at("version").as_string(), version);
+  EXPECT_EQ(assigned.at("tasks").as_array()[0].at("desiredStatus").as_string(), "STOPPED");
+
+  Call("SubmitTaskStateChange",
+       R"({"cluster": "c", "task": ")" + arn + R"(", "status": "STOPPED"})", kNow + 5000,
+       agent_key_);
+  json::object stopped = Describe(arn);
+  EXPECT_EQ(stopped.at("lastStatus").as_string(), "STOPPED");
+  EXPECT_EQ(stopped.at("stopCode").as_string(), "UserInitiated");
+}
+
+TEST_F(EcsAgentsTest, SilentAgentIsDisconnectedAndTakesNoTasks) {
+  api_.agents().set_heartbeat_timeout_millis(2000);
+  int64_t later = kNow + 10'000;
+  EXPECT_FALSE(Call("DescribeContainerInstances",
+                    R"({"cluster": "c", "containerInstances": [")" + instance_ + R"("]})", later)
+                   .at("containerInstances")
+                   .as_array()[0]
+                   .at("agentConnected")
+                   .as_bool());
+  json::object run = Call("RunTask", R"({"cluster": "c", "taskDefinition": "f"})", later);
+  ASSERT_EQ(run.at("failures").as_array().size(), 1u);
+  EXPECT_EQ(run.at("failures").as_array()[0].at("reason").as_string(), "AGENT");
+
+  // An instance no agent ever joined counts as connected.
+  std::string modelled = Register();
+  json::object view =
+      Call("DescribeContainerInstances",
+           R"({"cluster": "c", "containerInstances": [")" + modelled + R"("]})", later)
+          .at("containerInstances")
+          .as_array()[0]
+          .as_object();
+  EXPECT_TRUE(view.at("agentConnected").as_bool());
+
+  // Polling again reconnects.
+  api_.agents().PollStarted(Id(), later);
+  api_.agents().PollEnded(Id(), later);
+  EXPECT_TRUE(Call("DescribeContainerInstances",
+                   R"({"cluster": "c", "containerInstances": [")" + instance_ + R"("]})", later)
+                  .at("containerInstances")
+                  .as_array()[0]
+                  .at("agentConnected")
+                  .as_bool());
+}
+
+TEST_F(EcsAgentsTest, ConnectedToMustNameRegisteredDevices) {
+  EXPECT_THROW(Call("RegisterContainerInstance", R"({"cluster": "c", "platformDevices": [
+      {"id": "0", "type": "NEURON_DEVICE", "connectedTo": ["5"]}]})"),
+               ApiException);
+  EXPECT_THROW(Call("RegisterContainerInstance", R"({"cluster": "c", "platformDevices": [
+      {"id": "0", "type": "NEURON_DEVICE", "connectedTo": ["0"]}]})"),
+               ApiException);
+  json::object ok = Call("RegisterContainerInstance", R"({"cluster": "c", "platformDevices": [
+      {"id": "0", "type": "NEURON_DEVICE", "connectedTo": ["1"]},
+      {"id": "1", "type": "NEURON_DEVICE", "connectedTo": ["0"]}]})");
+  EXPECT_EQ(ok.at("containerInstance").at("platformDevices").as_array()[0].at("connectedTo"),
+            json::parse(R"(["1"])"));
+}
+
+}  // namespace
+}  // namespace berth::server::api

@@ -1,0 +1,124 @@
+#include "server/api/task_state_rules.h"
+
+#include <array>
+#include <boost/json/array.hpp>
+
+#include "server/api/json_util.h"
+
+namespace berth::server::api {
+
+namespace json = boost::json;
+
+namespace {
+
+// A timestamp member as epoch seconds (validation let numbers and strings
+// through; a string that is not a number counts as absent).
+std::optional<double> Seconds(const json::object& o, std::string_view key) {
+  auto* v = o.if_contains(key);
+  if (v == nullptr) return std::nullopt;
+  if (v->is_number()) return v->to_number<double>();
+  if (v->is_string()) {
+    try {
+      size_t used = 0;
+      std::string text(v->get_string());
+      double d = std::stod(text, &used);
+      if (used == text.size()) return d;
+    } catch (...) {
+    }
+  }
+  return std::nullopt;
+}
+
+void SetIfAbsent(json::object& o, std::string_view key, json::value value) {
+  if (!o.contains(key)) o[key] = std::move(value);
+}
+
+}  // namespace
+
+int StatusRank(std::string_view status) {
+  if (status == "PENDING") return 1;
+  if (status == "RUNNING") return 2;
+  if (status == "STOPPED") return 3;
+  return 0;
+}
+
+bool IsKnownTaskStatus(std::string_view status) {
+  static constexpr std::array<std::string_view, 10> kKnown = {
+      "",         "PROVISIONING",   "PENDING", "ACTIVATING", "RUNNING", "DEACTIVATING",
+      "STOPPING", "DEPROVISIONING", "STOPPED", "DELETED"};
+  for (std::string_view k : kKnown) {
+    if (k == status) return true;
+  }
+  return false;
+}
+
+std::string_view StopCodeFor(const json::object& task, std::string_view reason) {
+  if (StringOr(task, "desiredStatus", "") == "STOPPED" &&
+      StringOr(task, "stopCode", "") == "UserInitiated") {
+    return "UserInitiated";
+  }
+  if (reason.starts_with("CannotPullContainerError") ||
+      reason.starts_with("CannotStartContainerError") || !task.contains("startedAt")) {
+    return "TaskFailedToStart";
+  }
+  return "EssentialContainerExited";
+}
+
+void ApplyContainerReport(json::object& container, const json::object& report) {
+  int current = StatusRank(StringOr(container, "lastStatus", "PENDING"));
+  std::string_view status = StringOr(report, "status", "");
+  int next = StatusRank(status);
+  if (current == 3) {
+    // Final; only facts it lacked (a task stopped before its exit code came).
+    if (next != 0 && next != 3) return;
+    for (std::string_view key : {"exitCode", "reason", "runtimeId", "imageDigest"}) {
+      if (auto* v = report.if_contains(key); v != nullptr && !v->is_null()) {
+        SetIfAbsent(container, key, *v);
+      }
+    }
+    return;
+  }
+  if (next != 0 && next < current) return;  // an older report
+  if (next > current) container["lastStatus"] = status;
+  for (std::string_view key : {"exitCode", "reason", "runtimeId", "imageDigest"}) {
+    if (auto* v = report.if_contains(key); v != nullptr && !v->is_null()) container[key] = *v;
+  }
+}
+
+void ApplyTaskReport(json::object& task, const json::object& report, double now) {
+  if (StatusRank(StringOr(task, "lastStatus", "PENDING")) == 3) return;
+  for (std::string_view key : {"pullStartedAt", "pullStoppedAt"}) {
+    if (auto t = Seconds(report, key)) SetIfAbsent(task, key, *t);
+  }
+  std::string_view status = StringOr(report, "status", "");
+  if (StatusRank(status) <= StatusRank(StringOr(task, "lastStatus", "PENDING"))) return;
+  if (status == "RUNNING") {
+    task["lastStatus"] = "RUNNING";
+    SetIfAbsent(task, "startedAt", now);
+    task["connectivity"] = "CONNECTED";
+    SetIfAbsent(task, "connectivityAt", now);
+    return;
+  }
+  // STOPPED.
+  std::string_view reason = StringOr(report, "reason", "");
+  std::string_view code = StopCodeFor(task, reason);
+  if (code != "UserInitiated") {
+    task["stopCode"] = code;
+    if (!reason.empty()) {
+      task["stoppedReason"] = reason;
+    } else {
+      task["stoppedReason"] = code == "TaskFailedToStart" ? "Task failed to start"
+                                                          : "Essential container in task exited";
+    }
+  }
+  task["lastStatus"] = "STOPPED";
+  task["desiredStatus"] = "STOPPED";
+  SetIfAbsent(task, "stoppingAt", now);
+  task["executionStoppedAt"] = Seconds(report, "executionStoppedAt").value_or(now);
+  task["stoppedAt"] = now;
+  if (auto* containers = task.if_contains("containers"); containers && containers->is_array()) {
+    for (auto& c : containers->as_array()) c.as_object()["lastStatus"] = "STOPPED";
+  }
+}
+
+}  // namespace berth::server::api

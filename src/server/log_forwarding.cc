@@ -1,0 +1,129 @@
+#include "server/log_forwarding.h"
+
+#include <charconv>
+#include <thread>
+
+#include "common/ids.h"
+#include "http/client.h"
+#include "http/endpoint.h"
+#include "server/agent_credentials.h"
+#include "server/query_string.h"
+
+namespace berth::server {
+
+namespace {
+
+constexpr std::string_view kRegion = "us-east-1";
+constexpr std::string_view kService = "ecs";
+
+// A non-negative whole number, or nullopt.
+std::optional<uint64_t> ParseCount(const std::string& text) {
+  uint64_t n = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return n;
+}
+
+}  // namespace
+
+bool LogForwarder::Accepts(const http::Request& request) {
+  return request.Path() == "/berth/v1/logs";
+}
+
+void LogForwarder::Handle(http::Request&& request, http::Responder respond) {
+  const std::string request_id = NewUuid();
+  auto refuse = [&](std::string_view type, std::string_view message, int status = 0) {
+    respond(api::ErrorResponse(type, "logs: " + std::string(message), request_id, status));
+  };
+  if (request.method != "GET") {
+    return refuse("UnknownOperationException", "use GET /berth/v1/logs", 405);
+  }
+  auto identity = http::VerifySigV4(request, secrets_, clock_.NowSeconds());
+  if (auto* error = std::get_if<http::SigV4Error>(&identity)) {
+    return refuse(error->type, error->message);
+  }
+  if (IsAgentKey(std::get<http::SigV4Identity>(identity).access_key_id)) {
+    return refuse("AccessDeniedException", "an instance credential cannot read logs");
+  }
+  auto query = ParseQueryString(request.Query());
+  auto get = [&](std::string_view name) -> std::string {
+    auto it = query.find(name);
+    return it == query.end() ? "" : it->second;
+  };
+  std::string task = get("task"), container = get("container");
+  if (task.empty()) return refuse("InvalidParameterException", "task is required (an id or ARN)");
+  if (container.empty()) return refuse("InvalidParameterException", "container is required");
+  uint64_t offset = 0;
+  if (query.contains("offset")) {
+    auto n = ParseCount(get("offset"));
+    if (!n) {
+      return refuse("InvalidParameterException",
+                    "offset must be a non-negative whole number, got '" + get("offset") + "'");
+    }
+    offset = *n;
+  }
+  uint64_t wait = 0;
+  if (query.contains("waitSeconds")) {
+    auto n = ParseCount(get("waitSeconds"));
+    if (!n) {
+      return refuse("InvalidParameterException",
+                    "waitSeconds must be a non-negative whole "
+                    "number, got '" +
+                        get("waitSeconds") + "'");
+    }
+    wait = std::min<uint64_t>(*n, kMaxWaitSeconds);
+  }
+  api::EcsApi::LogSource source;
+  try {
+    source = ecs_.FindLogSource(get("cluster"), task, container);
+  } catch (const api::ApiException& e) {
+    return refuse(e.error().type, e.error().message);
+  }
+  auto host_port = http::SplitHostPort(source.endpoint);
+  if (!host_port.ok()) {
+    return refuse("ServerException",
+                  "agent endpoint '" + source.endpoint + "' of instance " + source.instance_id +
+                      " is not HOST:PORT: " + host_port.status().message(),
+                  502);
+  }
+  if (in_flight_->fetch_add(1) >= kMaxInFlight) {
+    in_flight_->fetch_sub(1);
+    return refuse("ThrottlingException",
+                  "too many log reads in flight (" + std::to_string(kMaxInFlight) + "); retry",
+                  429);
+  }
+
+  http::Request forward;
+  forward.method = "GET";
+  forward.target = "/berth/v1/agent/logs?task=" + EncodeQueryValue(source.task_id) +
+                   "&container=" + EncodeQueryValue(container) +
+                   "&offset=" + std::to_string(offset) + "&waitSeconds=" + std::to_string(wait);
+  forward.headers.emplace_back("host", source.endpoint);
+  std::string key_id = AgentKeyId(source.instance_id);
+  http::SignSigV4(forward, {key_id, AgentSecret(agent_key_, key_id)}, kRegion, kService,
+                  clock_.NowSeconds());
+
+  std::thread([forward = std::move(forward), host = host_port->first, port = host_port->second,
+               endpoint = source.endpoint, wait, request_id, in_flight = in_flight_,
+               respond = std::move(respond)]() mutable {
+    auto client = http::Client::Create(host, port, static_cast<int>(wait) + 15);
+    auto reply = client->Do(forward);
+    in_flight->fetch_sub(1);
+    if (!reply.ok()) {
+      return respond(api::ErrorResponse(
+          "ServerException",
+          "logs: agent at " + endpoint + " unreachable: " + reply.status().message(), request_id,
+          502));
+    }
+    http::Response out;
+    out.status = reply->status;
+    out.body = std::move(reply->body);
+    for (std::string_view name : {"content-type", "x-berth-log-offset", "x-berth-log-complete"}) {
+      if (const std::string* v = reply->Header(name)) out.SetHeader(std::string(name), *v);
+    }
+    out.SetHeader("x-amzn-requestid", request_id);
+    respond(std::move(out));
+  }).detach();
+}
+
+}  // namespace berth::server

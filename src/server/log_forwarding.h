@@ -1,0 +1,45 @@
+// GET /berth/v1/logs?cluster=C&task=T&container=NAME&offset=N&waitSeconds=S,
+// signed by a user: forwarded to the log server of the agent that runs the
+// task (GET /berth/v1/agent/logs on the endpoint it joined with), signed
+// with that instance's credential. The agent's status, body and
+// X-Berth-Log-Offset / X-Berth-Log-Complete headers come back unchanged.
+//
+// Each forward runs on a thread of its own (it may wait up to waitSeconds
+// for output), never on an I/O thread; at most kMaxInFlight at once.
+// Thread-safe.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "common/clock.h"
+#include "http/message.h"
+#include "http/sigv4.h"
+#include "server/api/ecs_api.h"
+
+namespace berth::server {
+
+class LogForwarder {
+ public:
+  static constexpr int kMaxInFlight = 256;
+  static constexpr int kMaxWaitSeconds = 25;
+
+  LogForwarder(api::EcsApi& ecs, http::SecretLookup secrets, const Clock& clock,
+               std::string agent_key)
+      : ecs_(ecs), secrets_(std::move(secrets)), clock_(clock), agent_key_(std::move(agent_key)) {}
+
+  // True for requests to /berth/v1/logs.
+  static bool Accepts(const http::Request& request);
+  void Handle(http::Request&& request, http::Responder respond);
+
+ private:
+  api::EcsApi& ecs_;
+  http::SecretLookup secrets_;
+  const Clock& clock_;
+  const std::string agent_key_;
+  // Shared with the forwarding threads, which may outlive this object at exit.
+  std::shared_ptr<std::atomic<int>> in_flight_ = std::make_shared<std::atomic<int>>(0);
+};
+
+}  // namespace berth::server

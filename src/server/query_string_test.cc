@@ -1,0 +1,26 @@
+#include "server/query_string.h"
+
+#include <gtest/gtest.h>
+
+namespace berth::server {
+namespace {
+
+TEST(QueryString, ParsesAndDecodes) {
+  auto q = ParseQueryString("version=abc-1&waitSeconds=20&name=a%2Fb+c&flag&x=1&x=2&&bad=%zz");
+  EXPECT_EQ(q.at("version"), "abc-1");
+  EXPECT_EQ(q.at("waitSeconds"), "20");
+  EXPECT_EQ(q.at("name"), "a/b c");
+  EXPECT_EQ(q.at("flag"), "");
+  EXPECT_EQ(q.at("x"), "1");  // the first wins
+  EXPECT_EQ(q.at("bad"), "%zz");
+  EXPECT_TRUE(ParseQueryString("").empty());
+}
+
+TEST(QueryString, EncodesAllButUnreserved) {
+  EXPECT_EQ(EncodeQueryValue("web-1_a.b~"), "web-1_a.b~");
+  EXPECT_EQ(EncodeQueryValue("a b/c&d=é"), "a%20b%2Fc%26d%3D%C3%A9");
+  EXPECT_EQ(ParseQueryString("v=" + EncodeQueryValue("a b/c&d=é")).at("v"), "a b/c&d=é");
+}
+
+}  // namespace
+}  // namespace berth::server

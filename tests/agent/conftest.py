@@ -1,0 +1,79 @@
+"""Fixtures for the agent's end-to-end suite: a real `berth server`, a real
+`berth agent` (root, runc, conmon, overlay) on a fake trn1.32xlarge device
+tree, and a busybox image in the server's registry."""
+
+import importlib.util
+import os
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+for d in ("../compat", "../registry", "."):
+    p = os.path.abspath(os.path.join(HERE, d))
+    if p not in sys.path:
+        sys.path.insert(0, p)
+
+
+def _load_compat_conftest():
+    name = "berth_compat_conftest"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(
+        name, os.path.join(HERE, "..", "compat", "conftest.py"))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+isolated_aws_env = _load_compat_conftest().isolated_aws_env
+
+import busybox_image  # noqa: E402
+from berth_agent import (  # noqa: E402
+    AgentProcess, agent_ecs_client, cleanup_agent_host, require_container_host)
+from berth_compat import BerthServer, unique  # noqa: E402
+from berth_registry import registry_for  # noqa: E402
+from fake_devices import make_neuron_tree  # noqa: E402
+
+
+class Node:
+    """One server and one agent; `image` is the busybox image's reference."""
+
+    def __init__(self, server, agent, ecs, cluster, image, registry, base):
+        self.server = server
+        self.agent = agent
+        self.ecs = ecs
+        self.cluster = cluster
+        self.image = image
+        self.registry = registry
+        self.base = base
+
+
+@pytest.fixture(scope="module")
+def node(tmp_path_factory, isolated_aws_env):
+    require_container_host()
+    base = tmp_path_factory.mktemp("agent")
+    server = BerthServer(base / "server", base,
+                         extra_args=["--create-repository-on-push", "--agent-heartbeat-timeout", "4"])
+    agent = None
+    try:
+        server.start()
+        ecs = agent_ecs_client(server)
+        cluster = unique("node")
+        ecs.create_cluster(clusterName=cluster)
+        registry = registry_for(server)
+        registry.push_image("busybox", busybox_image.build(), "test")
+        devices = base / "devices"
+        make_neuron_tree(str(devices), 16)
+        agent = AgentProcess(server, base / "agent", base, cluster, devices,
+                             extra_args=["--retention", "3600"])
+        agent.start()
+        agent.wait_joined(ecs)
+        yield Node(server, agent, ecs, cluster, f"127.0.0.1:{server.port}/busybox:test",
+                   registry, base)
+    finally:
+        if agent:
+            agent.kill()
+        cleanup_agent_host(base / "agent")
+        server.stop()

@@ -1,0 +1,239 @@
+"""The node agent end to end: real server, agent, runc, conmon and overlay
+mounts, driven through boto3, the aws CLI and `berth logs`."""
+
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+import busybox_image
+from berth_agent import wait_task
+from berth_compat import AWS_CLI, BERTH_BIN, aws_cli_env, unique
+
+
+def register(node, containers, **extra):
+    family = unique("e2e")
+    defs = []
+    for c in containers:
+        d = {"name": "main", "image": node.image, "memory": 64, "essential": True}
+        d.update(c)
+        defs.append(d)
+    td = node.ecs.register_task_definition(family=family, containerDefinitions=defs, **extra)
+    return td["taskDefinition"]["taskDefinitionArn"]
+
+
+def run(node, containers, **extra):
+    arn = register(node, containers, **extra)
+    out = node.ecs.run_task(cluster=node.cluster, taskDefinition=arn)
+    assert not out["failures"], out["failures"]
+    return out["tasks"][0]["taskArn"]
+
+
+def logs(node, task_arn, *args):
+    proc = subprocess.run(
+        [BERTH_BIN, "logs", "--cluster", node.cluster, task_arn, *args],
+        env=aws_cli_env(node.server.access_key, node.server.secret_key,
+                        {"AWS_ENDPOINT_URL": node.server.endpoint}),
+        capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def container(task, name="main"):
+    return next(c for c in task["containers"] if c["name"] == name)
+
+
+def test_registers_the_node_with_its_devices(node):
+    arns = node.ecs.list_container_instances(cluster=node.cluster)["containerInstanceArns"]
+    inst = node.ecs.describe_container_instances(
+        cluster=node.cluster, containerInstances=arns)["containerInstances"][0]
+    attrs = {a["name"]: a.get("value") for a in inst["attributes"]}
+    assert attrs["ecs.instance-type"] == "trn1.32xlarge"
+    assert attrs["ecs.os-type"] == "linux"
+    assert inst["agentConnected"] is True
+    cpu = next(r for r in inst["registeredResources"] if r["name"] == "CPU")["integerValue"]
+    assert cpu == 1024 * os.cpu_count()
+
+
+def test_runs_a_task_to_its_exit_code_and_keeps_its_logs(node):
+    arn = run(node, [{"command": ["sh", "-c", "echo hello from the task; echo to stderr >&2; exit 3"]}])
+    task = wait_task(node.ecs, node.cluster, arn, "STOPPED")
+    main = container(task)
+    assert main["exitCode"] == 3, task
+    assert task["stopCode"] == "EssentialContainerExited", task
+    assert task["pullStartedAt"] <= task["pullStoppedAt"]
+    assert main["runtimeId"]
+    out = logs(node, arn)
+    assert "hello from the task\n" in out and "to stderr\n" in out
+
+
+def test_bundle_follows_the_task_definition(node):
+    volume = node.base / "shared-volume"
+    arn = run(node, [{
+        "command": ["sh", "-c",
+                    "id -u; pwd; echo $GREETING; cat /etc/hostname; "
+                    "echo written > /shared/out.txt; touch /ro-test 2>/dev/null || echo read-only; "
+                    "grep -c ' /dev/shm ' /proc/mounts; ls /scratch && echo tmpfs-ok"],
+        "environment": [{"name": "GREETING", "value": "hi from env"}],
+        "workingDirectory": "/tmp",
+        "user": "trainer",
+        "hostname": "trainer-0",
+        "readonlyRootFilesystem": True,
+        "mountPoints": [{"sourceVolume": "shared", "containerPath": "/shared"}],
+        "linuxParameters": {"sharedMemorySize": 64,
+                            "tmpfs": [{"containerPath": "/scratch", "size": 16}]},
+    }], volumes=[{"name": "shared", "host": {"sourcePath": str(volume)}}])
+    task = wait_task(node.ecs, node.cluster, arn, "STOPPED")
+    assert container(task)["exitCode"] == 0, (task, logs(node, arn))
+    out = logs(node, arn).splitlines()
+    assert out[:4] == ["1000", "/tmp", "hi from env", "trainer-0"], out
+    assert "read-only" in out and "tmpfs-ok" in out
+    assert (volume / "out.txt").read_text() == "written\n"
+
+
+def test_neuron_devices_are_given_exclusively(node):
+    # 16 devices: two tasks of 8 run side by side, a third is refused.
+    want = [{"command": ["sh", "-c", "ls /dev | grep neuron | sort; sleep 30"],
+             "resourceRequirements": [{"type": "NeuronDevice", "value": "8"}]}]
+    arn = register(node, want)
+    first = node.ecs.run_task(cluster=node.cluster, taskDefinition=arn)["tasks"][0]["taskArn"]
+    second = node.ecs.run_task(cluster=node.cluster, taskDefinition=arn)["tasks"][0]["taskArn"]
+    third = node.ecs.run_task(cluster=node.cluster, taskDefinition=arn)
+    assert not third["tasks"]
+    assert third["failures"] and "NEURON" in third["failures"][0]["reason"].upper(), third
+    seen = []
+    for t in (first, second):
+        task = wait_task(node.ecs, node.cluster, t, "RUNNING")
+        ids = sorted(int(i) for i in container(task)["neuronDeviceIds"])
+        assert len(ids) == 8
+        deadline = time.monotonic() + 20
+        while True:
+            visible = [line for line in logs(node, t).splitlines() if line.startswith("neuron")]
+            if len(visible) == 8 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert sorted(int(v[len("neuron"):]) for v in visible) == ids
+        seen.append(set(ids))
+    assert not seen[0] & seen[1]
+    for t in (first, second):
+        node.ecs.stop_task(cluster=node.cluster, task=t, reason="test done")
+    for t in (first, second):
+        wait_task(node.ecs, node.cluster, t, "STOPPED", timeout=60)
+
+
+def test_stop_task_terminates_the_container(node):
+    arn = run(node, [{"command": ["sh", "-c", "trap 'echo got TERM; exit 143' TERM; "
+                                              "while true; do sleep 0.1; done"],
+                      "stopTimeout": 10}])
+    wait_task(node.ecs, node.cluster, arn, "RUNNING")
+    node.ecs.stop_task(cluster=node.cluster, task=arn, reason="enough training")
+    proc = subprocess.run([AWS_CLI, "--endpoint-url", node.server.endpoint, "ecs", "wait",
+                           "tasks-stopped", "--cluster", node.cluster, "--tasks", arn],
+                          env=aws_cli_env(node.server.access_key, node.server.secret_key),
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    task = node.ecs.describe_tasks(cluster=node.cluster, tasks=[arn])["tasks"][0]
+    assert task["stopCode"] == "UserInitiated"
+    assert task["stoppedReason"] == "enough training"
+    assert container(task)["exitCode"] == 143
+    assert "got TERM" in logs(node, arn)
+
+
+def test_logs_follow_a_running_container(node):
+    arn = run(node, [{"command": ["sh", "-c", "for i in 1 2 3 4 5; do echo line $i; sleep 0.5; done"]}])
+    wait_task(node.ecs, node.cluster, arn, "RUNNING")
+    out = logs(node, arn, "-f")
+    assert out.splitlines() == [f"line {i}" for i in range(1, 6)]
+
+
+def test_agent_restart_adopts_containers_and_records_exits(node):
+    marker = node.base / "starts"
+    marker.mkdir(exist_ok=True)
+    volumes = [{"name": "m", "host": {"sourcePath": str(marker)}}]
+    mounts = [{"sourceVolume": "m", "containerPath": "/m"}]
+    # One task outlives the agent's absence; the other exits while it is away.
+    long_arn = run(node, [{"command": ["sh", "-c", "echo start >> /m/long; sleep 600"],
+                           "mountPoints": mounts}], volumes=volumes)
+    short_arn = run(node, [{"command": ["sh", "-c", "echo start >> /m/short; sleep 3; exit 7"],
+                            "mountPoints": mounts}], volumes=volumes)
+    wait_task(node.ecs, node.cluster, long_arn, "RUNNING")
+    wait_task(node.ecs, node.cluster, short_arn, "RUNNING")
+    node.agent.kill(signal.SIGKILL)
+    time.sleep(5)  # the short task exits while no agent watches
+    node.agent.start()
+    task = wait_task(node.ecs, node.cluster, short_arn, "STOPPED", timeout=60)
+    assert container(task)["exitCode"] == 7
+    long_task = node.ecs.describe_tasks(cluster=node.cluster, tasks=[long_arn])["tasks"][0]
+    assert long_task["lastStatus"] == "RUNNING"
+    time.sleep(1)
+    assert (marker / "long").read_text() == "start\n"  # never started twice
+    assert (marker / "short").read_text() == "start\n"
+    node.ecs.stop_task(cluster=node.cluster, task=long_arn)
+    wait_task(node.ecs, node.cluster, long_arn, "STOPPED", timeout=60)
+
+
+def test_a_killed_container_stops_its_task(node):
+    arn = run(node, [{"command": ["sleep", "600"]}])
+    task = wait_task(node.ecs, node.cluster, arn, "RUNNING")
+    runtime_id = container(task)["runtimeId"]
+    runc_root = os.path.join(node.agent.data_dir, "runtime", "runc")
+    subprocess.run(["runc", "--root", runc_root, "kill", runtime_id, "KILL"], check=True)
+    task = wait_task(node.ecs, node.cluster, arn, "STOPPED")
+    assert container(task)["exitCode"] == 137
+    assert task["stopCode"] == "EssentialContainerExited"
+
+
+def test_memory_limit_kills_with_out_of_memory_error(node):
+    arn = run(node, [{"memory": 16,
+                      "command": ["sh", "-c", "head -c 200m /dev/zero | tail > /dev/null"]}])
+    task = wait_task(node.ecs, node.cluster, arn, "STOPPED")
+    assert "OutOfMemoryError" in (container(task).get("reason") or ""), task
+
+
+def test_ulimit_above_the_host_stops_the_task_with_a_reason(node):
+    arn = run(node, [{"ulimits": [{"name": "nofile", "softLimit": 1024,
+                                   "hardLimit": 2 ** 40}]}])
+    task = wait_task(node.ecs, node.cluster, arn, "STOPPED")
+    assert "nofile" in task["stoppedReason"] and "host" in task["stoppedReason"], task
+    assert task["stopCode"] == "TaskFailedToStart"
+
+
+def test_image_whiteouts_apply(node):
+    image = busybox_image.build(extra_layers=[
+        [("etc/doomed.txt", "file", b"x", 0o644), ("opt", "dir", None, 0o755),
+         ("opt/old.txt", "file", b"old", 0o644)],
+        [("etc/.wh.doomed.txt", "file", b"", 0o644), ("opt", "dir", None, 0o755),
+         ("opt/.wh..wh..opq", "file", b"", 0o644), ("opt/new.txt", "file", b"new", 0o644)],
+    ])
+    node.registry.push_image("whiteout", image, "v1")
+    arn = run(node, [{"image": f"127.0.0.1:{node.server.port}/whiteout:v1",
+                      "command": ["sh", "-c", "ls /etc; ls /opt"]}])
+    task = wait_task(node.ecs, node.cluster, arn, "STOPPED")
+    assert container(task)["exitCode"] == 0
+    out = logs(node, arn).split()
+    assert "doomed.txt" not in out and "old.txt" not in out and "new.txt" in out
+
+
+@pytest.mark.parametrize("entries, what", [
+    ([("../escaped.txt", "file", b"evil", 0o644)], "../escaped.txt"),
+    ([("link", "symlink", "../../../../../../tmp", 0o777),
+      ("link/escaped.txt", "file", b"evil", 0o644)], "link"),
+])
+def test_malicious_layers_are_refused(node, entries, what):
+    image = busybox_image.build(extra_layers=[entries])
+    repo = unique("evil")
+    node.registry.push_image(repo, image, "v1")
+    arn = run(node, [{"image": f"127.0.0.1:{node.server.port}/{repo}:v1"}])
+    task = wait_task(node.ecs, node.cluster, arn, "STOPPED")
+    assert task["stoppedReason"].startswith("CannotPullContainerError"), task
+    assert what in task["stoppedReason"], task
+    assert not os.path.exists("/tmp/escaped.txt")
+
+
+def test_missing_image_fails_the_pull(node):
+    arn = run(node, [{"image": f"127.0.0.1:{node.server.port}/busybox:no-such-tag"}])
+    task = wait_task(node.ecs, node.cluster, arn, "STOPPED")
+    assert task["stoppedReason"].startswith("CannotPullContainerError"), task
+    assert task["stopCode"] == "TaskFailedToStart"
