@@ -136,6 +136,15 @@ class AgentImpl : public Agent {
 
     AdoptTasks();
     poll_thread_ = std::thread([this] { PollLoop(); });
+    // Often enough that a short retention is kept to within about half of it.
+    int interval = static_cast<int>(
+        std::clamp<int64_t>(int64_t{config_.retention_seconds} * 500, 1000, kSweepIntervalMillis));
+    sweep_thread_ = std::thread([this, interval] {
+      while (!WaitFor(interval)) {
+        std::lock_guard lock(mu_);
+        Sweep();
+      }
+    });
     return Status::Ok();
   }
 
@@ -147,6 +156,7 @@ class AgentImpl : public Agent {
       wake_.notify_all();
     }
     if (poll_thread_.joinable()) poll_thread_.join();
+    if (sweep_thread_.joinable()) sweep_thread_.join();
     std::map<std::string, std::unique_ptr<TaskWorker>> workers;
     {
       std::lock_guard lock(mu_);
@@ -303,15 +313,12 @@ class AgentImpl : public Agent {
         ++it;
       }
     }
-    Sweep();
   }
 
   // Removes the containers and folders of tasks stopped longer ago than the
-  // retention period. Needs mu_.
+  // retention period, and forgets their finished workers. Needs mu_.
   void Sweep() {
     int64_t now = SystemClock().NowMillis();
-    if (now - last_sweep_ < kSweepIntervalMillis) return;
-    last_sweep_ = now;
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(worker_context_.tasks_dir, ec)) {
       json::error_code pec;
@@ -426,8 +433,8 @@ class AgentImpl : public Agent {
   bool stopped_ = false;
   std::string arn_;
   std::map<std::string, std::unique_ptr<TaskWorker>> workers_;
-  int64_t last_sweep_ = 0;
   std::thread poll_thread_;
+  std::thread sweep_thread_;
 
   std::mutex ecr_mu_;
   int64_t ecr_token_expiry_ = 0;

@@ -163,6 +163,10 @@ void AgentChannel::Poll(const http::Request& request, http::Responder respond) {
     }
     wait = std::min(wait, kMaxWaitSeconds);
   }
+  // A held poll counts as a heartbeat, and a killed agent's poll is only
+  // noticed when it is answered: hold it at most half the heartbeat timeout
+  // so that a dead agent shows agentConnected=false within about 1.5 of it.
+  wait = std::min<int>(wait, std::max<int64_t>(1, ecs_.agents().heartbeat_timeout_millis() / 2000));
   std::string version = query.contains("version") ? query.at("version") : "";
 
   ecs_.agents().PollStarted(*instance_id, clock_.NowMillis());

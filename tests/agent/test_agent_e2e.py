@@ -165,7 +165,19 @@ def test_agent_restart_adopts_containers_and_records_exits(node):
     wait_task(node.ecs, node.cluster, long_arn, "RUNNING")
     wait_task(node.ecs, node.cluster, short_arn, "RUNNING")
     node.agent.kill(signal.SIGKILL)
-    time.sleep(5)  # the short task exits while no agent watches
+    # The short task exits while no agent watches. Meanwhile the instance
+    # goes agentConnected=false (heartbeat timeout 4 s) and takes no task.
+    inst_arn = node.ecs.list_container_instances(cluster=node.cluster)["containerInstanceArns"][0]
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        inst = node.ecs.describe_container_instances(
+            cluster=node.cluster, containerInstances=[inst_arn])["containerInstances"][0]
+        if not inst["agentConnected"]:
+            break
+        time.sleep(0.2)
+    assert not inst["agentConnected"], inst
+    refused = node.ecs.run_task(cluster=node.cluster, taskDefinition=register(node, [{}]))
+    assert not refused["tasks"] and refused["failures"][0]["reason"] == "AGENT", refused
     node.agent.start()
     task = wait_task(node.ecs, node.cluster, short_arn, "STOPPED", timeout=60)
     assert container(task)["exitCode"] == 7
@@ -241,3 +253,22 @@ def test_missing_image_fails_the_pull(node):
     task = wait_task(node.ecs, node.cluster, arn, "STOPPED")
     assert task["stoppedReason"].startswith("CannotPullContainerError"), task
     assert task["stopCode"] == "TaskFailedToStart"
+
+
+def test_stopped_tasks_are_removed_after_the_retention(node):
+    node.agent.stop()
+    node.agent.extra_args = ["--retention", "1"]
+    node.agent.start()
+    node.agent.wait_joined(node.ecs)
+    arn = run(node, [{"command": ["sh", "-c", "echo short-lived"]}])
+    task = wait_task(node.ecs, node.cluster, arn, "STOPPED")
+    task_dir = os.path.join(node.agent.data_dir, "tasks", arn.rsplit("/", 1)[1])
+    container_dir = os.path.join(node.agent.data_dir, "runtime", "containers",
+                                 container(task)["runtimeId"])
+    deadline = time.monotonic() + 20
+    while (os.path.exists(task_dir) or os.path.exists(container_dir)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not os.path.exists(task_dir), "task folder kept past its retention"
+    assert not os.path.exists(container_dir), "bundle and log kept past their retention"
+    assert not any(os.path.exists(f"/sys/fs/cgroup/{c}/berth/{arn.rsplit('/', 1)[1]}")
+                   for c in ("memory", "cpu", "pids"))

@@ -38,6 +38,10 @@ class AgentTracker {
     std::lock_guard lock(mu_);
     timeout_millis_ = millis;
   }
+  int64_t heartbeat_timeout_millis() const {
+    std::lock_guard lock(mu_);
+    return timeout_millis_;
+  }
   // Called (on the bumping thread, with the caller's locks held: it must
   // only queue work) with the instance id after each Bump.
   void set_on_bump(std::function<void(const std::string& instance_id)> fn) {
