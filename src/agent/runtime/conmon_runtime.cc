@@ -229,6 +229,9 @@ StatusOr<int> ConmonRuntime::LaunchConmon(const std::string& id) {
   pid_t pid = fork();
   if (pid == 0) {
     setsid();
+    // conmon also drops an "oom" file in its working folder: keep it in
+    // the container's own, never in wherever the agent was started.
+    if (chdir(dir.c_str()) != 0) _exit(126);
     dup2(null_fd, 0);
     dup2(log_fd, 1);
     dup2(log_fd, 2);
