@@ -60,6 +60,44 @@ void RemoveTaskCgroups(const std::string& task_id) {
   }
 }
 
+// Docker's config.json: {"auths": {"host:port": {"auth": base64("user:pw")}}}
+// (or "username" and "password" members), the file `docker login` and
+// `skopeo login` write.
+StatusOr<std::map<std::string, RegistryCredentials>> ReadRegistryAuthFile(const std::string& path) {
+  auto fail = [&](const std::string& why) {
+    return InvalidArgument("registry auth file " + path + ": " + why);
+  };
+  std::ifstream in(path);
+  if (!in) return NotFound("registry auth file " + path + ": cannot read it");
+  std::stringstream text;
+  text << in.rdbuf();
+  json::error_code ec;
+  auto doc = json::parse(text.str(), ec);
+  if (ec || !doc.is_object()) return fail("not a JSON object");
+  auto* auths = doc.as_object().if_contains("auths");
+  if (auths == nullptr || !auths->is_object()) return fail("no \"auths\" object");
+  std::map<std::string, RegistryCredentials> out;
+  for (const auto& [host, entry] : auths->as_object()) {
+    if (!entry.is_object()) return fail(std::string(host) + ": not an object");
+    std::string registry(host);
+    if (auto p = registry.find("://"); p != std::string::npos) registry = registry.substr(p + 3);
+    while (!registry.empty() && registry.back() == '/') registry.pop_back();
+    const json::object& e = entry.as_object();
+    if (auto* auth = e.if_contains("auth"); auth && auth->is_string()) {
+      auto decoded = Base64Decode(auth->as_string());
+      size_t colon = decoded ? decoded->find(':') : std::string::npos;
+      if (colon == std::string::npos)
+        return fail(std::string(host) + ": auth is not base64(user:password)");
+      out[registry] = {decoded->substr(0, colon), decoded->substr(colon + 1)};
+    } else if (e.contains("username") && e.contains("password")) {
+      out[registry] = {std::string(Str(e, "username")), std::string(Str(e, "password"))};
+    } else {
+      return fail(std::string(host) + ": no auth, or username and password");
+    }
+  }
+  return out;
+}
+
 class AgentImpl : public Agent {
  public:
   explicit AgentImpl(AgentConfig config) : config_(std::move(config)) {}
@@ -91,6 +129,12 @@ class AgentImpl : public Agent {
     auto runtime = ContainerRuntime::Open(runtime_options);
     if (!runtime.ok()) return runtime.status();
     runtime_ = std::move(*runtime);
+
+    if (!config_.registry_auth_file.empty()) {
+      auto auths = ReadRegistryAuthFile(config_.registry_auth_file);
+      if (!auths.ok()) return auths.status();
+      registry_auths_ = std::move(*auths);
+    }
 
     auto calls = ServerClient::Create(config_.server, join);
     if (!calls.ok()) return calls.status();
@@ -360,8 +404,12 @@ class AgentImpl : public Agent {
     }
   }
 
-  // berth's own registry takes the ECR token the instance credential gets.
+  // berth's own registry takes the ECR token the instance credential gets;
+  // others what --registry-auth-file gives for them.
   std::optional<RegistryCredentials> RegistryCredentialsFor(std::string_view registry) {
+    if (auto it = registry_auths_.find(std::string(registry)); it != registry_auths_.end()) {
+      return it->second;
+    }
     std::lock_guard lock(ecr_mu_);
     int64_t now = SystemClock().NowMillis();
     if (now >= ecr_token_expiry_) {
@@ -436,6 +484,7 @@ class AgentImpl : public Agent {
   std::thread poll_thread_;
   std::thread sweep_thread_;
 
+  std::map<std::string, RegistryCredentials> registry_auths_;
   std::mutex ecr_mu_;
   int64_t ecr_token_expiry_ = 0;
   std::map<std::string, RegistryCredentials> ecr_registries_;

@@ -26,6 +26,10 @@ struct AgentConfig {
   std::vector<std::string> attributes;  // "name=value" or "name"
   int64_t memory_reserve_mib = 256;
   std::vector<std::string> plain_http_registries;
+  // Credentials for other registries, in Docker's config.json format
+  // ({"auths": {"host:port": {"auth": base64("user:password")}}}); berth's
+  // own registry needs none (the agent uses its instance's ECR token).
+  std::string registry_auth_file;
   int retention_seconds = 3600;  // bundles, upper folders and logs of stopped tasks
   int poll_wait_seconds = 20;
   std::string runc = "runc";

@@ -77,6 +77,10 @@ void AddAgentFlags(CLI::App* cmd, agent::AgentConfig& config, const std::string&
       ->capture_default_str();
   cmd->add_option(name("plain-http-registry"), config.plain_http_registries,
                   "registry host:port spoken to over http (loopback always is; repeatable)");
+  cmd->add_option(name("registry-auth-file"), config.registry_auth_file,
+                  "credentials for other registries, Docker config.json format (as `skopeo "
+                  "login --authfile` writes)")
+      ->envname(var("REGISTRY_AUTH_FILE"));
   cmd->add_option(name("retention"), config.retention_seconds,
                   "seconds the bundles, upper folders and logs of stopped tasks are kept")
       ->check(CLI::NonNegativeNumber)
