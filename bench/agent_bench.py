@@ -197,11 +197,16 @@ def runc_start(args, bundle, config, i):
     config["linux"]["cgroupsPath"] = f"/berth-bench/runc/{cid}"
     with open(os.path.join(bundle, "config.json"), "w") as f:
         json.dump(config, f)
-    t0 = time.perf_counter()
-    out = run(["runc", "--root", args.runc_root, "run", "-d", "-b", bundle, cid])
-    ms = (time.perf_counter() - t0) * 1000
-    if out.returncode != 0:
-        raise SystemExit(f"run_agent.sh: runc run failed: {out.stderr}")
+    # The detached container inherits runc's stdio: no pipes (a pipe would
+    # stay open for as long as `sleep` runs), a file for runc's errors.
+    with open(os.path.join(args.work, "runc.err"), "w+") as err:
+        t0 = time.perf_counter()
+        code = subprocess.call(["runc", "--root", args.runc_root, "run", "-d", "-b", bundle, cid],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+        ms = (time.perf_counter() - t0) * 1000
+        if code != 0:
+            err.seek(0)
+            raise SystemExit(f"run_agent.sh: runc run failed ({code}): {err.read()}")
     return ms, cid
 
 

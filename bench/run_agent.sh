@@ -96,6 +96,24 @@ ctr_dirs=()
 runc_root=$tmp/runc
 py_pid=
 
+# stop_pid PID...: like lib.sh's stop_processes, but waits for these PIDs
+# only (stop_processes' `wait` waits for every child, and the server and
+# agent run on).
+stop_pid() {
+  local pid
+  for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for _ in $(seq 50); do
+    local alive=0
+    for pid in "$@"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    ((alive)) || break
+    sleep 0.1
+  done
+  for pid in "$@"; do
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+}
+
 # stop_containerd DIR: its containers first (the shims outlive containerd),
 # then containerd, then whatever it left mounted.
 stop_containerd() {
@@ -116,7 +134,7 @@ stop_containerd() {
   fi
   if [[ -f $dir/pid ]]; then
     pid=$(cat "$dir/pid")
-    stop_processes "$pid"
+    stop_pid "$pid"
     rm -f "$dir/pid"
   fi
   # Shims of this containerd (their command line names its state dir).
@@ -136,7 +154,7 @@ umount_under() {
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
-  [[ -n $py_pid ]] && stop_processes "$py_pid"
+  [[ -n $py_pid ]] && stop_pid "$py_pid"
   local dir id
   for dir in "${ctr_dirs[@]}"; do stop_containerd "$dir"; done
   if [[ -d $runc_root ]]; then
@@ -276,7 +294,7 @@ fi
 if want pull; then
   # The main agent is stopped so that it does not compete; the pull agent
   # starts with an empty image cache in its own cluster.
-  stop_processes "$main_agent_pid"
+  stop_pid "$main_agent_pid"
   echo "run_agent.sh: generating and pushing a ${size_mib} MiB image" >&2
   bench big-image --dir "$tmp/big-image" --mib "$size_mib" --layers "$layers"
   rm -rf "$tmp/big-image"
@@ -285,7 +303,7 @@ if want pull; then
   sync
   echo "run_agent.sh: berth agent pulls it onto an empty cache" >&2
   bench berth-pull --cluster bench-agent-pull --bytes "$big_bytes"
-  stop_processes "$agent_pid"
+  stop_pid "$agent_pid"
   start_containerd pull
   sync
   echo "run_agent.sh: ctr pulls it into a fresh containerd" >&2
@@ -313,7 +331,7 @@ verdict() {
 }
 
 echo
-printf '%-36s %10s %10s %10s %8s %s\n' figure berth baseline "" berth/base "goal"
+printf '%-40s %10s %10s %10s  %s\n' figure berth baseline berth/base goal
 if want starts; then
   for op in runc_run ctr_run; do
     case $op in
@@ -324,21 +342,21 @@ if want starts; then
       x=$(ratio "$(get berth_start "$key")" "$(get "$op" "$key")")
       v=-
       [[ $key == p50_ms ]] && v="<=${goal}x $(verdict "$x" "$goal")"
-      printf '%-36s %10s %10s %10s %8s %s\n' "start ${key%_ms} ms vs $name" \
-        "$(get berth_start "$key")" "$(get "$op" "$key")" "" "$x" "$v"
+      printf '%-40s %10s %10s %10s  %s\n' "start ${key%_ms} ms vs $name" \
+        "$(get berth_start "$key")" "$(get "$op" "$key")" "$x" "$v"
     done
   done
-  printf '%-36s %10s\n' "start p50 ms, server startedAt-createdAt" \
+  printf '%-40s %10s\n' "start p50 ms, server startedAt-createdAt" \
     "$(get berth_start_server p50_ms)"
   for phase in deliver agent report; do
-    printf '%-36s %10s %10s\n' "  phase $phase p50 / p99 ms" \
+    printf '%-40s %10s %10s\n' "  phase $phase p50 / p99 ms" \
       "$(get "berth_phase_$phase" p50_ms)" "$(get "berth_phase_$phase" p99_ms)"
   done
 fi
 if want idle; then
-  printf '%-36s %10s\n' "agent VmRSS MiB (idle)" \
+  printf '%-40s %10s\n' "agent VmRSS MiB (idle)" \
     "$(awk -v k="$(get agent_idle rss_kib)" 'BEGIN { printf "%.1f", k / 1024 }')"
-  printf '%-36s %10s\n' "agent CPU % of a core (${idle_seconds} s idle)" "$(get agent_idle cpu_pct)"
+  printf '%-40s %10s\n' "agent CPU % of a core (${idle_seconds} s idle)" "$(get agent_idle cpu_pct)"
 fi
 if want pull; then
   x=$(ratio "$(get berth_pull mb_s)" "$(get ctr_pull mb_s)")
@@ -346,9 +364,9 @@ if want pull; then
   if [[ $x != - ]]; then
     if above 1 "$x"; then v="MISSED"; missed=1; else v=met; fi
   fi
-  printf '%-36s %10s %10s %10s %8s %s\n' "pull+unpack MB/s vs ctr pull" \
-    "$(get berth_pull mb_s)" "$(get ctr_pull mb_s)" "" "$x" ">1x $v"
-  printf '%-36s %10s %10s\n' "pull+unpack seconds" "$(get berth_pull seconds)" \
+  printf '%-40s %10s %10s %10s  %s\n' "pull+unpack MB/s vs ctr pull" \
+    "$(get berth_pull mb_s)" "$(get ctr_pull mb_s)" "$x" ">1x $v"
+  printf '%-40s %10s %10s\n' "pull+unpack seconds" "$(get berth_pull seconds)" \
     "$(get ctr_pull seconds)"
 fi
 
