@@ -61,6 +61,9 @@ struct Options {
   int64_t requests = 10000;
   int64_t warmup = 1000;
   bool setup = true;
+  // RunTask: container instances registered (through the API, in parallel,
+  // not timed) before the run; 0: none.
+  int64_t instances = 0;
 };
 
 // One ECS call: the X-Amz-Target operation and its JSON body.
@@ -88,6 +91,54 @@ Call DescribeClustersCall() {
   return {"DescribeClusters", R"({"clusters":[")" + std::string(kClusterName) + R"("]})"};
 }
 
+// RunTask's task definition: small enough that 10,000 instances take every
+// task of a long run.
+constexpr std::string_view kRunTaskFamily = "bench-runtask";
+
+Call RegisterRunTaskDefinitionCall() {
+  return {
+      "RegisterTaskDefinition",
+      R"({"family":")" + std::string(kRunTaskFamily) +
+          R"(","containerDefinitions":[{"name":"app",)"
+          R"("image":"public.ecr.aws/docker/library/busybox:latest","cpu":256,"memory":512}]})"};
+}
+
+// RunTask as a training cluster's scheduler sees it: a memberOf constraint,
+// spread over zones, then binpack on memory.
+Call RunTaskCall() {
+  return {"RunTask",
+          R"({"cluster":")" + std::string(kClusterName) + R"(","taskDefinition":")" +
+              std::string(kRunTaskFamily) +
+              R"(","placementConstraints":[{"type":"memberOf","expression":)"
+              R"("attribute:ecs.instance-type != m5.8xlarge or runningTasksCount < 50"}],)"
+              R"("placementStrategy":[{"type":"spread","field":"attribute:ecs.availability-zone"},)"
+              R"({"type":"binpack","field":"memory"}]})"};
+}
+
+// Instance n of the simulated cluster: 20% trn1.32xlarge (128 vCPU, 512 GiB,
+// 16 Neuron devices), 30% trn1.2xlarge (8 vCPU, 32 GiB, 1 device), 50%
+// m5.8xlarge (32 vCPU, 128 GiB), over three zones.
+Call RegisterInstanceCall(int64_t n) {
+  static constexpr const char* kZones[] = {"us-east-1a", "us-east-1b", "us-east-1c"};
+  int kind = static_cast<int>(n % 10);
+  std::string type = kind < 2 ? "trn1.32xlarge" : kind < 5 ? "trn1.2xlarge" : "m5.8xlarge";
+  int64_t cpu = kind < 2 ? 131072 : kind < 5 ? 8192 : 32768;
+  int64_t memory = kind < 2 ? 524288 : kind < 5 ? 32768 : 131072;
+  int devices = kind < 2 ? 16 : kind < 5 ? 1 : 0;
+  std::string platform;
+  for (int d = 0; d < devices; ++d) {
+    platform += std::string(d ? "," : "") + R"({"id":")" + std::to_string(d) +
+                R"(","type":"NEURON_DEVICE"})";
+  }
+  return {"RegisterContainerInstance",
+          R"({"cluster":")" + std::string(kClusterName) +
+              R"(","totalResources":[{"name":"CPU","type":"INTEGER","integerValue":)" +
+              std::to_string(cpu) + R"(},{"name":"MEMORY","type":"INTEGER","integerValue":)" +
+              std::to_string(memory) + R"(}],"platformDevices":[)" + platform +
+              R"(],"attributes":[{"name":"ecs.instance-type","value":")" + type +
+              R"("},{"name":"ecs.availability-zone","value":")" + kZones[n % 3] + R"("}]})"};
+}
+
 // The measured call for --operation. Floor sends the DescribeTaskDefinition
 // request, byte for byte what a read costs on the wire, to a server that
 // answers without looking at it.
@@ -97,6 +148,7 @@ std::optional<Call> MeasuredCall(std::string_view operation) {
   }
   if (operation == "DescribeClusters") return DescribeClustersCall();
   if (operation == "RegisterTaskDefinition") return RegisterTaskDefinitionCall();
+  if (operation == "RunTask") return RunTaskCall();
   return std::nullopt;
 }
 
@@ -166,6 +218,12 @@ bool SendOnce(http::Client& client, const RequestFactory& factory, const Call& c
     errors.Add(call.operation + ": HTTP " + std::to_string(response->status) + " " + body);
     return false;
   }
+  // A RunTask that placed nothing answers 200 with failures; it counts as
+  // an error, or an empty cluster would pass for a fast one.
+  if (call.operation == "RunTask" && response->body.find(R"("failures":[])") == std::string::npos) {
+    errors.Add("RunTask: not placed: " + response->body.substr(0, 300));
+    return false;
+  }
   return true;
 }
 
@@ -209,6 +267,34 @@ int Run(const Options& options) {
       std::fprintf(stderr, "setup failed\n");
       return 1;
     }
+    if (options.operation == "RunTask" &&
+        !SendOnce(*client, factory, RegisterRunTaskDefinitionCall(), setup_errors)) {
+      std::fprintf(stderr, "setup failed\n");
+      return 1;
+    }
+  }
+  if (options.instances > 0) {
+    // Registered in parallel, one connection per thread; not timed.
+    ErrorLog setup_errors;
+    std::atomic<int64_t> next{0};
+    std::vector<std::thread> registrars;
+    auto began = Clock::now();
+    for (int t = 0; t < std::max(1, options.concurrency); ++t) {
+      registrars.emplace_back([&] {
+        auto client = http::Client::Create(options.host, options.port);
+        for (int64_t n = next++; n < options.instances; n = next++) {
+          SendOnce(*client, factory, RegisterInstanceCall(n), setup_errors);
+        }
+      });
+    }
+    for (auto& r : registrars) r.join();
+    if (setup_errors.count() > 0) {
+      std::fprintf(stderr, "registering instances failed\n");
+      return 1;
+    }
+    std::fprintf(stderr, "registered %lld instances in %.1f s\n",
+                 static_cast<long long>(options.instances),
+                 std::chrono::duration<double>(Clock::now() - began).count());
   }
 
   const int threads = options.concurrency;
@@ -276,8 +362,8 @@ int main(int argc, char** argv) {
   app.add_option("--access-key", options.access_key, "access key id (instead of --credentials)");
   app.add_option("--secret", options.secret, "secret access key (instead of --credentials)");
   app.add_option("--operation", options.operation, "what to send")
-      ->check(CLI::IsMember(
-          {"DescribeTaskDefinition", "DescribeClusters", "RegisterTaskDefinition", "Floor"}))
+      ->check(CLI::IsMember({"DescribeTaskDefinition", "DescribeClusters", "RegisterTaskDefinition",
+                             "RunTask", "Floor"}))
       ->capture_default_str();
   app.add_option("--concurrency", options.concurrency, "threads, one connection each")
       ->check(CLI::Range(1, 4096))
@@ -290,6 +376,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("!--no-setup", options.setup,
                "skip CreateCluster and the first RegisterTaskDefinition");
+  app.add_option("--instances", options.instances,
+                 "container instances to register before the run (not timed)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1000000}))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   return berth::bench::Run(options);
 }

@@ -4,8 +4,6 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <boost/url/encode.hpp>
-#include <boost/url/rfc/unreserved_chars.hpp>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -23,6 +21,7 @@
 #include "common/credentials_file.h"
 #include "common/log.h"
 #include "http/endpoint.h"
+#include "http/query_string.h"
 
 namespace berth::agent {
 
@@ -118,6 +117,7 @@ class AgentImpl : public Agent {
     ImageStore::Options image_options;
     image_options.root = config_.data_dir + "/images";
     image_options.plain_http_registries = config_.plain_http_registries;
+    image_options.ca_file = config_.registry_ca_file;
     auto images = ImageStore::Open(image_options);
     if (!images.ok()) return images.status();
     images_ = std::move(*images);
@@ -303,8 +303,7 @@ class AgentImpl : public Agent {
     }
     backoff = 500;
     while (!Stopping()) {
-      std::string target = "/berth/v1/agent/tasks?version=" +
-                           boost::urls::encode(version, boost::urls::unreserved_chars) +
+      std::string target = "/berth/v1/agent/tasks?version=" + http::EncodeQueryValue(version) +
                            "&waitSeconds=" + std::to_string(config_.poll_wait_seconds);
       auto response = poller_->Send("GET", target);
       if (response.ok() && response->status == 200) {

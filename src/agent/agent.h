@@ -26,6 +26,9 @@ struct AgentConfig {
   std::vector<std::string> attributes;  // "name=value" or "name"
   int64_t memory_reserve_mib = 256;
   std::vector<std::string> plain_http_registries;
+  // Extra CA certificates (PEM) trusted for https registries, on top of the
+  // system's trust store.
+  std::string registry_ca_file;
   // Credentials for other registries, in Docker's config.json format
   // ({"auths": {"host:port": {"auth": base64("user:password")}}}); berth's
   // own registry needs none (the agent uses its instance's ECR token).

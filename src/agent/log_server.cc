@@ -1,7 +1,5 @@
 #include "agent/log_server.h"
 
-#include <boost/url/parse_query.hpp>
-#include <boost/url/url_view.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <ctime>
@@ -9,6 +7,7 @@
 #include <thread>
 
 #include "agent/task_worker.h"
+#include "http/query_string.h"
 #include "http/server.h"
 
 namespace berth::agent {
@@ -73,10 +72,7 @@ class LogServerImpl : public LogServer {
     std::string task, container;
     uint64_t offset = 0;
     int wait_seconds = 0;
-    auto params = boost::urls::parse_query(request.Query());
-    if (!params) return respond(Error(400, "InvalidParameterException", "malformed query"));
-    for (auto param : *params) {
-      std::string key = param.key.decode(), value = param.value.decode();
+    for (const auto& [key, value] : http::ParseQueryString(request.Query())) {
       try {
         if (key == "task")
           task = value;

@@ -76,7 +76,12 @@ void AddAgentFlags(CLI::App* cmd, agent::AgentConfig& config, const std::string&
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   cmd->add_option(name("plain-http-registry"), config.plain_http_registries,
-                  "registry host:port spoken to over http (loopback always is; repeatable)");
+                  "registry host:port spoken to over http (repeatable); others get https, "
+                  "loopback ones plain http when they do not speak TLS");
+  cmd->add_option(name("registry-ca-file"), config.registry_ca_file,
+                  "extra CA certificates (PEM) trusted for https registries, besides the "
+                  "system's (/etc/ssl/certs)")
+      ->envname(var("REGISTRY_CA_FILE"));
   cmd->add_option(name("registry-auth-file"), config.registry_auth_file,
                   "credentials for other registries, Docker config.json format (as `skopeo "
                   "login --authfile` writes)")
@@ -84,6 +89,10 @@ void AddAgentFlags(CLI::App* cmd, agent::AgentConfig& config, const std::string&
   cmd->add_option(name("retention"), config.retention_seconds,
                   "seconds the bundles, upper folders and logs of stopped tasks are kept")
       ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option(name("runtime"), config.runc,
+                  "OCI runtime conmon starts containers with: runc, crun, or a path")
+      ->envname(var("RUNTIME"))
       ->capture_default_str();
   cmd->add_option(name("seccomp-profile"), config.seccomp_profile,
                   "default seccomp profile (containers-common JSON); empty for none")

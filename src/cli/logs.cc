@@ -2,13 +2,12 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <boost/url/encode.hpp>
-#include <boost/url/rfc/unreserved_chars.hpp>
 #include <cstdio>
 #include <ctime>
 
 #include "cli/client_credentials.h"
 #include "http/client.h"
+#include "http/query_string.h"
 
 namespace berth::cli {
 
@@ -17,10 +16,6 @@ namespace json = boost::json;
 namespace {
 
 constexpr int kFollowWaitSeconds = 15;
-
-std::string Encode(std::string_view s) {
-  return boost::urls::encode(s, boost::urls::unreserved_chars);
-}
 
 // The task's first container, from DescribeTasks.
 StatusOr<std::string> FirstContainer(http::Client& client, const Endpoint& endpoint,
@@ -71,8 +66,9 @@ int Logs(const LogsOptions& options) {
   while (true) {
     http::Request request;
     request.method = "GET";
-    request.target = "/berth/v1/logs?cluster=" + Encode(options.cluster) +
-                     "&task=" + Encode(options.task) + "&container=" + Encode(container) +
+    request.target = "/berth/v1/logs?cluster=" + http::EncodeQueryValue(options.cluster) +
+                     "&task=" + http::EncodeQueryValue(options.task) +
+                     "&container=" + http::EncodeQueryValue(container) +
                      "&offset=" + std::to_string(offset) +
                      "&waitSeconds=" + std::to_string(options.follow ? kFollowWaitSeconds : 0);
     request.headers = {{"host", endpoint->host_header}};

@@ -1,6 +1,9 @@
 #include "http/client.h"
 
 #include <fcntl.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 #include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,7 +12,11 @@
 #include <array>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/stream_base.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -18,10 +25,14 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <cstring>
+#include <map>
+#include <mutex>
+#include <type_traits>
 #include <utility>
 
 #include "http/ascii.h"
@@ -47,17 +58,60 @@ constexpr int kContinueWaitMillis = 1000;
 
 std::string ErrnoText() { return std::strerror(errno); }
 
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+// One client SSL context per extra CA file, shared by every Client of the
+// process: loading the system's trust store takes milliseconds, and an
+// SSL_CTX may serve many connections on many threads once set up. A CA file
+// is read once (the agent's flag does not change while it runs); failures
+// are not kept, so a fixed file is picked up on the next connection.
+StatusOr<std::shared_ptr<asio::ssl::context>> ClientTlsContext(const std::string& ca_file) {
+  static std::mutex mu;
+  static std::map<std::string, std::shared_ptr<asio::ssl::context>> contexts;
+  std::lock_guard lock(mu);
+  if (auto it = contexts.find(ca_file); it != contexts.end()) return it->second;
+  auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+  SSL_CTX_set_min_proto_version(context->native_handle(), TLS1_2_VERSION);
+  beast::error_code ec;
+  context->set_default_verify_paths(ec);
+  if (ec) return Internal("load the system's trusted certificates: " + ec.message());
+  if (!ca_file.empty()) {
+    context->load_verify_file(ca_file, ec);
+    if (ec) return InvalidArgument("load CA file " + ca_file + ": " + ec.message());
+  }
+  context->set_verify_mode(asio::ssl::verify_peer);
+  contexts[ca_file] = context;
+  return context;
+}
+
+// A handshake that failed because the peer does not speak TLS at all: its
+// first bytes were not a TLS record (an HTTP reply), or it hung up.
+bool NotTls(const beast::error_code& ec) {
+  if (ec.category() == asio::error::get_ssl_category()) {
+    int reason = ERR_GET_REASON(static_cast<unsigned long>(ec.value()));
+    return reason == SSL_R_WRONG_VERSION_NUMBER || reason == SSL_R_PACKET_LENGTH_TOO_LONG ||
+           reason == SSL_R_UNKNOWN_PROTOCOL || reason == SSL_R_RECORD_LENGTH_MISMATCH;
+  }
+  return ec == asio::ssl::error::stream_truncated || ec == asio::error::eof ||
+         ec == asio::error::connection_reset;
+}
+
 // Blocking calls are asynchronous operations run to completion on a private
-// io_context: that is how beast::tcp_stream's timeouts apply to them.
+// io_context: that is how beast::tcp_stream's timeouts apply to them (under
+// TLS too: the ssl_stream reads and writes through the tcp_stream).
 class BeastClient : public Client {
  public:
-  BeastClient(std::string host, uint16_t port, int timeout_seconds)
+  BeastClient(std::string host, uint16_t port, int timeout_seconds, TlsOptions tls)
       : host_(std::move(host)),
         port_(port),
         endpoint_(FormatEndpoint(host_, port_)),
-        timeout_(std::chrono::seconds(timeout_seconds > 0 ? timeout_seconds : 30)) {
+        timeout_(std::chrono::seconds(timeout_seconds > 0 ? timeout_seconds : 30)),
+        tls_options_(std::move(tls)),
+        use_tls_(tls_options_.enabled) {
     buffer_.reserve(kReadBufferBytes);
   }
+
+  bool tls() const override { return use_tls_; }
 
   StatusOr<Response> Do(const Request& request) override { return Do(request, nullptr); }
 
@@ -92,14 +146,24 @@ class BeastClient : public Client {
   }
 
  private:
+  // Runs initiate(stream, handler) to completion, stream being the TLS or
+  // the plain one, whichever this connection uses.
   template <typename Initiate>
   beast::error_code Run(Initiate&& initiate) {
     beast::error_code result;
     io_context_.restart();
-    initiate([&result](beast::error_code ec, auto&&...) { result = ec; });
+    auto handler = [&result](beast::error_code ec, auto&&...) { result = ec; };
+    if (tls_stream_) {
+      initiate(*tls_stream_, std::move(handler));
+    } else {
+      initiate(tcp_, std::move(handler));
+    }
     io_context_.run();
     return result;
   }
+
+  // The TCP stream under either: timeouts, the socket.
+  beast::tcp_stream& Tcp() { return tls_stream_ ? tls_stream_->next_layer() : tcp_; }
 
   Status Connect() {
     Disconnect();
@@ -107,27 +171,94 @@ class BeastClient : public Client {
     tcp::resolver resolver(io_context_);
     auto endpoints = resolver.resolve(host_, std::to_string(port_), ec);
     if (ec) return Unavailable("resolve " + host_ + ": " + ec.message());
-    stream_.expires_after(timeout_);
-    ec = Run([&](auto handler) { stream_.async_connect(endpoints, std::move(handler)); });
+    if (use_tls_) {
+      if (!tls_context_) {
+        auto context = ClientTlsContext(tls_options_.ca_file);
+        if (!context.ok()) return context.status().WithContext("tls to " + endpoint_);
+        tls_context_ = std::move(*context);
+      }
+      tls_stream_.emplace(io_context_, *tls_context_);
+    }
+    Tcp().expires_after(timeout_);
+    ec = Run([&](auto&, auto handler) { Tcp().async_connect(endpoints, std::move(handler)); });
     if (ec) {
       Disconnect();
       return Unavailable("connect " + endpoint_ + ": " + ec.message());
     }
-    stream_.socket().set_option(tcp::no_delay(true), ec);
+    Tcp().socket().set_option(tcp::no_delay(true), ec);
+    if (use_tls_) {
+      Status handshake = Handshake();
+      if (!handshake.ok()) return handshake;
+    }
     connected_ = true;
     return Status::Ok();
   }
 
+  // The TLS handshake on a fresh connection, verifying the certificate
+  // against the name (SNI) or IP address; with fall_back_to_plain, a server
+  // that does not speak TLS gets plain HTTP on a new connection.
+  Status Handshake() {
+    SSL* ssl = tls_stream_->native_handle();
+    const std::string& name = tls_options_.server_name.empty() ? host_ : tls_options_.server_name;
+    beast::error_code ec;
+    asio::ip::make_address(name, ec);
+    bool ok;
+    if (!ec) {
+      ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name.c_str()) == 1;
+    } else {
+      SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+      ok =
+          SSL_set_tlsext_host_name(ssl, name.c_str()) == 1 && SSL_set1_host(ssl, name.c_str()) == 1;
+    }
+    if (!ok) {
+      Disconnect();
+      return InvalidArgument("tls handshake with " + endpoint_ + ": cannot verify the name \"" +
+                             name + "\"");
+    }
+    Tcp().expires_after(timeout_);
+    ec = Run([&](auto& stream, auto handler) {
+      if constexpr (std::is_same_v<std::decay_t<decltype(stream)>, TlsStream>) {
+        stream.async_handshake(asio::ssl::stream_base::client, std::move(handler));
+      }
+    });
+    if (!ec) return Status::Ok();
+    long verify = SSL_get_verify_result(ssl);
+    std::string message = "tls handshake with " + endpoint_ + ": ";
+    if (verify != X509_V_OK) {
+      message += "certificate verify failed: ";
+      message += X509_verify_cert_error_string(verify);
+      if (verify == X509_V_ERR_HOSTNAME_MISMATCH || verify == X509_V_ERR_IP_ADDRESS_MISMATCH) {
+        message += " (the certificate is not for \"" + name + "\")";
+      }
+    } else if (ec == beast::error::timeout) {
+      message += "timed out";
+    } else {
+      message += ec.message();
+    }
+    Disconnect();
+    if (verify == X509_V_OK && tls_options_.fall_back_to_plain && NotTls(ec)) {
+      use_tls_ = false;
+      return Connect();
+    }
+    return Unavailable(message);
+  }
+
   void Disconnect() {
-    stream_.close();
+    // No TLS close_notify: the connection is dropped either way, and a
+    // server that does not answer one would only make this wait.
+    Tcp().close();
+    tls_stream_.reset();
     buffer_.clear();
     connected_ = false;
   }
 
-  // Waits up to `millis` for the server to send something (or close).
+  // Waits up to `millis` for the server to send something (or close). Under
+  // TLS "something" may also be a record that carries no data (TLS 1.3
+  // session tickets), so there it is only a hint (see its callers).
   bool WaitReadable(int millis) {
     if (buffer_.size() > 0) return true;
-    pollfd p{stream_.socket().native_handle(), POLLIN, 0};
+    if (tls_stream_ && SSL_pending(tls_stream_->native_handle()) > 0) return true;
+    pollfd p{Tcp().socket().native_handle(), POLLIN, 0};
     int n;
     do {
       n = ::poll(&p, 1, millis);
@@ -141,7 +272,8 @@ class BeastClient : public Client {
 
   static bool ClosedBeforeReply(const beast::error_code& ec) {
     return ec == bhttp::error::end_of_stream || ec == asio::error::connection_reset ||
-           ec == asio::error::eof || ec == asio::error::broken_pipe;
+           ec == asio::error::eof || ec == asio::error::broken_pipe ||
+           ec == asio::ssl::error::stream_truncated;
   }
 
   // Sends the request and reads its response. On failure closes the
@@ -151,9 +283,10 @@ class BeastClient : public Client {
     *retry = false;
     SerializeHead(request, request.body.size());
     std::array<asio::const_buffer, 2> buffers{asio::buffer(head_), asio::buffer(request.body)};
-    stream_.expires_after(timeout_);
-    beast::error_code ec =
-        Run([&](auto handler) { asio::async_write(stream_, buffers, std::move(handler)); });
+    Tcp().expires_after(timeout_);
+    beast::error_code ec = Run([&](auto& stream, auto handler) {
+      asio::async_write(stream, buffers, std::move(handler));
+    });
     if (ec) {
       Disconnect();
       *retry = reused;
@@ -168,8 +301,9 @@ class BeastClient : public Client {
       parser->header_limit(kMaxHeaderBytes);
       parser->body_limit(boost::none);  // the caller chose to ask for it
       parser->skip(head);
-      ec = Run(
-          [&](auto handler) { bhttp::async_read(stream_, buffer_, *parser, std::move(handler)); });
+      ec = Run([&](auto& stream, auto handler) {
+        bhttp::async_read(stream, buffer_, *parser, std::move(handler));
+      });
       if (ec) {
         *retry = reused && !parser->got_some() && buffer_.size() == 0 && ClosedBeforeReply(ec);
         Disconnect();
@@ -200,9 +334,10 @@ class BeastClient : public Client {
     bool chunked = content_length == kChunked;
     bool head = request.method == "HEAD";
     SerializeHead(request, content_length);
-    stream_.expires_after(timeout_);
-    beast::error_code ec = Run(
-        [&](auto handler) { asio::async_write(stream_, asio::buffer(head_), std::move(handler)); });
+    Tcp().expires_after(timeout_);
+    beast::error_code ec = Run([&](auto& stream, auto handler) {
+      asio::async_write(stream, asio::buffer(head_), std::move(handler));
+    });
     if (ec) {
       Disconnect();
       *retry = reused;
@@ -210,10 +345,15 @@ class BeastClient : public Client {
     }
 
     // A final reply that arrives before the whole body was sent ends the
-    // exchange: the server will not read the rest.
+    // exchange: the server will not read the rest. Under TLS a readable
+    // socket may hold no reply (a session ticket), and reading a reply that
+    // does not come would block: there the body is sent without waiting, and
+    // an early reply is noticed only once a write fails.
     bool early_reply = false;
+    bool plain = !tls_stream_;
     const std::string* expect = request.Header("expect");
-    if (expect && EqualsIgnoreCase(*expect, "100-continue") && WaitReadable(kContinueWaitMillis)) {
+    if (plain && expect && EqualsIgnoreCase(*expect, "100-continue") &&
+        WaitReadable(kContinueWaitMillis)) {
       ec = ReadResponseHeader(head);
       if (ec) {
         *retry = reused && !parser_->got_some() && ClosedBeforeReply(ec);
@@ -238,7 +378,7 @@ class BeastClient : public Client {
                                std::to_string(content_length));
       }
       // Only while part of the body is still to be sent is a reply early.
-      if (sent > 0 && WaitReadable(0)) {
+      if (plain && sent > 0 && WaitReadable(0)) {
         ec = ReadResponseHeader(head);
         if (ec) {
           Disconnect();
@@ -247,7 +387,7 @@ class BeastClient : public Client {
         early_reply = parser_->get().result_int() >= 200;
         if (early_reply) break;  // else an interim reply: keep sending
       }
-      stream_.expires_after(timeout_);
+      Tcp().expires_after(timeout_);
       if (chunked) {
         char line[24];
         auto [end, unused] = std::to_chars(line, line + 16, piece->size(), 16);
@@ -256,12 +396,12 @@ class BeastClient : public Client {
         std::array<asio::const_buffer, 3> buffers{asio::buffer(line, end - line),
                                                   asio::buffer(piece->data(), piece->size()),
                                                   asio::buffer("\r\n", 2)};
-        write_ec =
-            Run([&](auto handler) { asio::async_write(stream_, buffers, std::move(handler)); });
+        write_ec = Run([&](auto& stream, auto handler) {
+          asio::async_write(stream, buffers, std::move(handler));
+        });
       } else {
-        write_ec = Run([&](auto handler) {
-          asio::async_write(stream_, asio::buffer(piece->data(), piece->size()),
-                            std::move(handler));
+        write_ec = Run([&](auto& stream, auto handler) {
+          asio::async_write(stream, asio::buffer(piece->data(), piece->size()), std::move(handler));
         });
       }
       if (write_ec) break;  // the server may have replied before it closed: look below
@@ -271,9 +411,9 @@ class BeastClient : public Client {
     bool complete = !early_reply && !write_ec;
     if (complete) {
       if (chunked) {
-        stream_.expires_after(timeout_);
-        write_ec = Run([&](auto handler) {
-          asio::async_write(stream_, asio::buffer("0\r\n\r\n", 5), std::move(handler));
+        Tcp().expires_after(timeout_);
+        write_ec = Run([&](auto& stream, auto handler) {
+          asio::async_write(stream, asio::buffer("0\r\n\r\n", 5), std::move(handler));
         });
         complete = !write_ec;
       } else if (sent != content_length) {
@@ -310,9 +450,9 @@ class BeastClient : public Client {
     parser_->header_limit(kMaxHeaderBytes);
     parser_->body_limit(boost::none);
     parser_->skip(head);
-    stream_.expires_after(timeout_);
-    return Run([&](auto handler) {
-      bhttp::async_read_header(stream_, buffer_, *parser_, std::move(handler));
+    Tcp().expires_after(timeout_);
+    return Run([&](auto& stream, auto handler) {
+      bhttp::async_read_header(stream, buffer_, *parser_, std::move(handler));
     });
   }
 
@@ -347,9 +487,10 @@ class BeastClient : public Client {
       auto& body = parser_->get().body();
       body.data = scratch_.get();
       body.size = kPieceBytes;
-      stream_.expires_after(timeout_);
-      beast::error_code ec = Run(
-          [&](auto handler) { bhttp::async_read(stream_, buffer_, *parser_, std::move(handler)); });
+      Tcp().expires_after(timeout_);
+      beast::error_code ec = Run([&](auto& stream, auto handler) {
+        bhttp::async_read(stream, buffer_, *parser_, std::move(handler));
+      });
       if (ec == bhttp::error::need_buffer) ec = {};
       if (ec) {
         Disconnect();
@@ -409,8 +550,12 @@ class BeastClient : public Client {
   const uint16_t port_;
   const std::string endpoint_;  // "host:port", for Host and error messages
   const std::chrono::seconds timeout_;
+  const TlsOptions tls_options_;
+  bool use_tls_;  // false from the start, or after fall_back_to_plain
   asio::io_context io_context_{1};
-  beast::tcp_stream stream_{io_context_};
+  beast::tcp_stream tcp_{io_context_};  // plain connections
+  std::shared_ptr<asio::ssl::context> tls_context_;
+  std::optional<TlsStream> tls_stream_;  // TLS connections (over their own tcp_stream)
   beast::flat_buffer buffer_;
   std::string head_;
   bool connected_ = false;
@@ -422,7 +567,12 @@ class BeastClient : public Client {
 }  // namespace
 
 std::unique_ptr<Client> Client::Create(std::string host, uint16_t port, int timeout_seconds) {
-  return std::make_unique<BeastClient>(std::move(host), port, timeout_seconds);
+  return std::make_unique<BeastClient>(std::move(host), port, timeout_seconds, TlsOptions{});
+}
+
+std::unique_ptr<Client> Client::Create(std::string host, uint16_t port, int timeout_seconds,
+                                       TlsOptions tls) {
+  return std::make_unique<BeastClient>(std::move(host), port, timeout_seconds, std::move(tls));
 }
 
 StatusOr<std::unique_ptr<FileBodySource>> FileBodySource::Open(const std::string& path,

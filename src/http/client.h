@@ -1,5 +1,6 @@
-// A blocking HTTP/1.1 client over one keep-alive connection, for the command
-// line, tests and load tools. Not thread-safe: use one Client per thread.
+// A blocking HTTP/1.1 client over one keep-alive connection (plain or TLS),
+// for the command line, tests, load tools and image pulls. Not thread-safe:
+// use one Client per thread.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +24,20 @@ class BodySource {
   virtual StatusOr<std::string_view> Next() = 0;
 };
 
+// HTTPS. The server's certificate is verified against the system's trust
+// store (OpenSSL's default paths: /etc/ssl/certs) plus ca_file, and against
+// the name or IP address connected to (SNI is sent for names).
+struct TlsOptions {
+  bool enabled = false;
+  std::string ca_file;      // extra trusted CA certificates (PEM); empty: system store only
+  std::string server_name;  // name to verify and send as SNI; empty: the host connected to
+  // When the server answers the handshake with something that is not TLS
+  // (a plain HTTP server: "wrong version number", or a close), speak plain
+  // HTTP to it from then on, as Docker does with its insecure registries.
+  // Never after a certificate error. For loopback registries only.
+  bool fall_back_to_plain = false;
+};
+
 class Client {
  public:
   // Passed as content_length for a body of unknown length: it is sent with
@@ -31,7 +46,16 @@ class Client {
 
   // host is a name or address, connected lazily on the first request.
   static std::unique_ptr<Client> Create(std::string host, uint16_t port, int timeout_seconds = 30);
+  // With tls.enabled, over TLS 1.2 or later. Certificate and handshake
+  // errors name the endpoint: "tls handshake with 127.0.0.1:5443:
+  // certificate verify failed: self-signed certificate in certificate chain".
+  static std::unique_ptr<Client> Create(std::string host, uint16_t port, int timeout_seconds,
+                                        TlsOptions tls);
   virtual ~Client() = default;
+
+  // Whether requests go over TLS (false for plain clients, and after a
+  // fall_back_to_plain happened).
+  virtual bool tls() const = 0;
 
   // Sends request (Host and Content-Length are filled in when absent) and
   // reads the whole response. Reconnects once if a kept-alive connection was

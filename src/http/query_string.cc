@@ -1,6 +1,6 @@
-#include "server/query_string.h"
+#include "http/query_string.h"
 
-namespace berth::server {
+namespace berth::http {
 
 namespace {
 
@@ -30,6 +30,26 @@ std::string Decode(std::string_view text) {
 }
 
 }  // namespace
+
+std::optional<std::string> PercentDecode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '%') {
+      out.push_back(text[i]);
+      continue;
+    }
+    if (i + 2 >= text.size()) return std::nullopt;
+    int hi = HexValue(text[i + 1]);
+    int lo = HexValue(text[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    char c = static_cast<char>(hi * 16 + lo);
+    if (c == '\0') return std::nullopt;
+    out.push_back(c);
+    i += 2;
+  }
+  return out;
+}
 
 std::map<std::string, std::string, std::less<>> ParseQueryString(std::string_view query) {
   std::map<std::string, std::string, std::less<>> out;
@@ -63,4 +83,4 @@ std::string EncodeQueryValue(std::string_view value) {
   return out;
 }
 
-}  // namespace berth::server
+}  // namespace berth::http

@@ -1,12 +1,17 @@
-// Query strings of the berth endpoints that are not AWS JSON (the agent
-// channel, logs): parsing with percent-decoding, and encoding one value.
+// Query strings and percent-encoding, for every endpoint that reads or
+// writes a query: the registry, the agent channel, logs, and the clients.
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
-namespace berth::server {
+namespace berth::http {
+
+// Decodes %XX escapes (and nothing else: '+' stays, as paths use it).
+// nullopt on a malformed escape or an escaped NUL.
+std::optional<std::string> PercentDecode(std::string_view text);
 
 // name -> value, percent-decoded ('+' is a space, as forms send it); the
 // first of repeated names wins.
@@ -15,4 +20,4 @@ std::map<std::string, std::string, std::less<>> ParseQueryString(std::string_vie
 // RFC 3986: everything but unreserved characters as %XX.
 std::string EncodeQueryValue(std::string_view value);
 
-}  // namespace berth::server
+}  // namespace berth::http

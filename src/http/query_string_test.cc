@@ -1,8 +1,8 @@
-#include "server/query_string.h"
+#include "http/query_string.h"
 
 #include <gtest/gtest.h>
 
-namespace berth::server {
+namespace berth::http {
 namespace {
 
 TEST(QueryString, ParsesAndDecodes) {
@@ -16,6 +16,17 @@ TEST(QueryString, ParsesAndDecodes) {
   EXPECT_TRUE(ParseQueryString("").empty());
 }
 
+TEST(QueryString, PercentDecodeIsStrict) {
+  EXPECT_EQ(PercentDecode("/v2/%2e%2E/x"), "/v2/../x");  // an escaped ".." is seen as one
+  EXPECT_EQ(PercentDecode("a+b"), "a+b");                // '+' is a space in queries only
+  EXPECT_FALSE(PercentDecode("%2"));
+  EXPECT_FALSE(PercentDecode("%zz"));
+  EXPECT_FALSE(PercentDecode("a%00"));
+  auto q = ParseQueryString("n=10&last=a%2Fb&artifactType=application%2Fspdx%2Bjson&flag&n=20");
+  EXPECT_EQ(q["n"], "10");
+  EXPECT_EQ(q["artifactType"], "application/spdx+json");
+}
+
 TEST(QueryString, EncodesAllButUnreserved) {
   EXPECT_EQ(EncodeQueryValue("web-1_a.b~"), "web-1_a.b~");
   EXPECT_EQ(EncodeQueryValue("a b/c&d=é"), "a%20b%2Fc%26d%3D%C3%A9");
@@ -23,4 +34,4 @@ TEST(QueryString, EncodesAllButUnreserved) {
 }
 
 }  // namespace
-}  // namespace berth::server
+}  // namespace berth::http

@@ -9,6 +9,7 @@
 #include <variant>
 
 #include "common/log.h"
+#include "http/query_string.h"
 #include "http/sigv4.h"
 #include "registry/auth_token.h"
 #include "registry/distribution_call.h"
@@ -51,7 +52,7 @@ std::optional<std::string> AuthorizePresigned(const http::Request& request,
   // routed on the path as sent; one that normalisation would change is
   // refused, so that what is served is what was signed for.
   std::string_view raw_path = request.Path();
-  auto path = PercentDecode(raw_path);
+  auto path = http::PercentDecode(raw_path);
   if (!path || !IsNormalPath(raw_path) ||
       ParseRoute(*path).kind != DistributionRoute::Kind::kBlob) {
     return std::string(kOnlyBlobs);
@@ -72,7 +73,7 @@ std::optional<std::string> AuthorizePresigned(const http::Request& request,
 std::optional<std::string> Authorize(const http::Request& request,
                                      const http::SecretLookup& secrets, const Clock& clock) {
   const std::string* header = request.Header("authorization");
-  if (header == nullptr && ParseQuery(request.Query()).contains("X-Amz-Algorithm")) {
+  if (header == nullptr && http::ParseQueryString(request.Query()).contains("X-Amz-Algorithm")) {
     return AuthorizePresigned(request, secrets, clock);
   }
   auto verdict = VerifyRegistryAuthorization(header ? *header : std::string_view(), secrets,
@@ -161,12 +162,12 @@ bool Distribution::Accepts(const http::Request& request) {
 std::shared_ptr<http::BodySink> Distribution::StreamBody(const http::Request& head) {
   using Kind = DistributionRoute::Kind;
   if (!Accepts(head)) return nullptr;
-  auto path = PercentDecode(head.Path());
+  auto path = http::PercentDecode(head.Path());
   if (!path) return nullptr;
   DistributionRoute route = ParseRoute(*path);
   bool manifest_put = route.kind == Kind::kManifest && head.method == "PUT";
   bool chunk = route.kind == Kind::kUpload && (head.method == "PATCH" || head.method == "PUT");
-  auto query = ParseQuery(head.Query());
+  auto query = http::ParseQueryString(head.Query());
   bool monolithic =
       route.kind == Kind::kUploadStart && head.method == "POST" && query.contains("digest");
   if (!manifest_put && !chunk && !monolithic) return nullptr;
@@ -213,10 +214,10 @@ void Distribution::Handle(http::Request&& request, http::Responder respond) {
   }
   // Routed on the decoded path, so that an escaped "../" is a name like any
   // other and fails the name grammar below.
-  auto path = PercentDecode(call.request.Path());
+  auto path = http::PercentDecode(call.request.Path());
   if (!path) return call.Fail(400, oci_error::kNameInvalid, "malformed percent-escape in path");
   call.route = ParseRoute(*path);
-  call.query = ParseQuery(call.request.Query());
+  call.query = http::ParseQueryString(call.request.Query());
 
   auto unsupported = [&] {
     call.Fail(405, oci_error::kUnsupported,

@@ -7,13 +7,6 @@ namespace berth::registry {
 
 namespace {
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 std::vector<std::string_view> Split(std::string_view path) {
   std::vector<std::string_view> parts;
   size_t start = 0;
@@ -51,26 +44,6 @@ std::string_view Trim(std::string_view s) {
 
 }  // namespace
 
-std::optional<std::string> PercentDecode(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '%') {
-      out.push_back(text[i]);
-      continue;
-    }
-    if (i + 2 >= text.size()) return std::nullopt;
-    int hi = HexValue(text[i + 1]);
-    int lo = HexValue(text[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    char c = static_cast<char>(hi * 16 + lo);
-    if (c == '\0') return std::nullopt;
-    out.push_back(c);
-    i += 2;
-  }
-  return out;
-}
-
 DistributionRoute ParseRoute(std::string_view path) {
   using Kind = DistributionRoute::Kind;
   DistributionRoute route;
@@ -106,33 +79,6 @@ DistributionRoute ParseRoute(std::string_view path) {
     set(Kind::kReferrers, n - 2, parts[n - 1]);
   }
   return route;
-}
-
-std::map<std::string, std::string, std::less<>> ParseQuery(std::string_view query) {
-  std::map<std::string, std::string, std::less<>> out;
-  auto decode = [](std::string_view raw) {
-    std::string plus(raw);
-    for (char& c : plus) {
-      if (c == '+') c = ' ';
-    }
-    auto decoded = PercentDecode(plus);
-    return decoded ? *decoded : plus;
-  };
-  size_t start = 0;
-  while (start <= query.size() && !query.empty()) {
-    size_t amp = query.find('&', start);
-    std::string_view pair =
-        query.substr(start, amp == std::string_view::npos ? std::string_view::npos : amp - start);
-    if (!pair.empty()) {
-      size_t eq = pair.find('=');
-      std::string key = decode(pair.substr(0, eq));
-      std::string value = eq == std::string_view::npos ? "" : decode(pair.substr(eq + 1));
-      out.emplace(std::move(key), std::move(value));
-    }
-    if (amp == std::string_view::npos) break;
-    start = amp + 1;
-  }
-  return out;
 }
 
 std::string QueryEscape(std::string_view value) {

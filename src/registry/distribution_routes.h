@@ -27,17 +27,9 @@ struct DistributionRoute {
   std::string reference;  // tag or digest, digest, upload id or subject digest
 };
 
-// Decodes %XX escapes (and nothing else: '+' stays, as paths use it).
-// nullopt on a malformed escape or an escaped NUL.
-std::optional<std::string> PercentDecode(std::string_view text);
-
 // path is already percent-decoded, so that an escaped ".." is seen as one.
 // The route is chosen by the last components, because names contain '/'.
 DistributionRoute ParseRoute(std::string_view path);
-
-// "a=1&b=x%2Fy" -> {a: 1, b: x/y}; '+' decodes to a space in queries. The
-// first of repeated keys wins. Malformed escapes leave the value as sent.
-std::map<std::string, std::string, std::less<>> ParseQuery(std::string_view query);
 
 // Escapes what a query value must not carry raw (for Link headers).
 std::string QueryEscape(std::string_view value);

@@ -7,9 +7,9 @@
 #include "common/ids.h"
 #include "common/log.h"
 #include "http/endpoint.h"
+#include "http/query_string.h"
 #include "server/agent_credentials.h"
 #include "server/api/json_util.h"
-#include "server/query_string.h"
 
 namespace berth::server {
 
@@ -152,7 +152,7 @@ void AgentChannel::Poll(const http::Request& request, http::Responder respond) {
                   "only an instance credential (from POST /berth/v1/agent/credentials) polls "
                   "for assignments");
   }
-  auto query = ParseQueryString(request.Query());
+  auto query = http::ParseQueryString(request.Query());
   int wait = kDefaultWaitSeconds;
   if (auto it = query.find("waitSeconds"); it != query.end()) {
     const std::string& text = it->second;

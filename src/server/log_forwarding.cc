@@ -6,8 +6,8 @@
 #include "common/ids.h"
 #include "http/client.h"
 #include "http/endpoint.h"
+#include "http/query_string.h"
 #include "server/agent_credentials.h"
-#include "server/query_string.h"
 
 namespace berth::server {
 
@@ -45,7 +45,7 @@ void LogForwarder::Handle(http::Request&& request, http::Responder respond) {
   if (IsAgentKey(std::get<http::SigV4Identity>(identity).access_key_id)) {
     return refuse("AccessDeniedException", "an instance credential cannot read logs");
   }
-  auto query = ParseQueryString(request.Query());
+  auto query = http::ParseQueryString(request.Query());
   auto get = [&](std::string_view name) -> std::string {
     auto it = query.find(name);
     return it == query.end() ? "" : it->second;
@@ -95,8 +95,8 @@ void LogForwarder::Handle(http::Request&& request, http::Responder respond) {
 
   http::Request forward;
   forward.method = "GET";
-  forward.target = "/berth/v1/agent/logs?task=" + EncodeQueryValue(source.task_id) +
-                   "&container=" + EncodeQueryValue(container) +
+  forward.target = "/berth/v1/agent/logs?task=" + http::EncodeQueryValue(source.task_id) +
+                   "&container=" + http::EncodeQueryValue(container) +
                    "&offset=" + std::to_string(offset) + "&waitSeconds=" + std::to_string(wait);
   forward.headers.emplace_back("host", source.endpoint);
   std::string key_id = AgentKeyId(source.instance_id);

@@ -273,9 +273,13 @@ def test_cluster_with_tasks_is_not_deleted(ecs, ecs_unvalidated, cluster):
     task = ecs.run_task(cluster=cluster, taskDefinition=family)["tasks"][0]
     assert_refused(ecs.deregister_container_instance, "InvalidParameterException",
                    cluster=cluster, containerInstance=instance)
+    assert_refused(ecs.delete_cluster, "ClusterContainsContainerInstancesException",
+                   cluster=cluster)
+    # A forced deregistration stops the task (no agent would ever run it),
+    # after which the cluster holds no task.
     ecs.deregister_container_instance(cluster=cluster, containerInstance=instance, force=True)
-    assert_refused(ecs.delete_cluster, "ClusterContainsTasksException", cluster=cluster)
-    ecs.stop_task(cluster=cluster, task=task["taskArn"])
+    stopped = ecs.describe_tasks(cluster=cluster, tasks=[task["taskArn"]])["tasks"][0]
+    assert stopped["lastStatus"] == "STOPPED"
     ecs.delete_cluster(cluster=cluster)
 
 
@@ -317,3 +321,29 @@ def test_tasks_and_reservations_survive_a_restart(fresh_server):
     assert ecs.list_tasks(cluster=name)["taskArns"] == [arn]
     resp = ecs.run_task(cluster=name, taskDefinition=family)
     assert resp["failures"][0]["reason"] == "RESOURCE:NEURON_DEVICE"
+
+
+def test_force_deregister_stops_tasks_no_agent_will_run(ecs, ecs_unvalidated, cluster):
+    # ECS leaves the tasks of a force-deregistered instance; on an instance
+    # without an agent nothing would ever run or stop them, so berth stops
+    # them and frees what they hold.
+    gone = add_instance(ecs_unvalidated, cluster)
+    family = taskdef(ecs_unvalidated, neuron=4)
+    run = ecs.run_task(cluster=cluster, taskDefinition=family, count=2)
+    arns = [t["taskArn"] for t in run["tasks"]]
+    assert len(arns) == 2
+    with pytest.raises(Exception):
+        ecs.deregister_container_instance(cluster=cluster, containerInstance=gone)
+    resp = ecs.deregister_container_instance(cluster=cluster, containerInstance=gone, force=True)
+    instance = resp["containerInstance"]
+    assert instance["status"] == "INACTIVE"
+    assert instance["pendingTasksCount"] == 0 and instance["runningTasksCount"] == 0
+    tasks = ecs.describe_tasks(cluster=cluster, tasks=arns)["tasks"]
+    assert [t["lastStatus"] for t in tasks] == ["STOPPED", "STOPPED"]
+    assert {t["desiredStatus"] for t in tasks} == {"STOPPED"}
+    assert {t["stoppedReason"] for t in tasks} == {"Container instance deregistered"}
+    assert ecs.list_tasks(cluster=cluster)["taskArns"] == []
+    # A new instance takes the same tasks again: nothing is held elsewhere.
+    add_instance(ecs_unvalidated, cluster)
+    again = ecs.run_task(cluster=cluster, taskDefinition=family, count=4)
+    assert len(again["tasks"]) == 4 and again["failures"] == []

@@ -225,13 +225,12 @@ class ImageStoreImpl : public ImageStore {
     return options_.root + "/layers/sha256/" + Hex(digest);
   }
 
-  bool PlainHttp(const std::string& registry) const {
-    if (IsLoopbackRegistry(registry)) return true;
+  Transport TransportFor(const std::string& registry) const {
     std::string host = registry.substr(0, registry.rfind(':'));
     for (const std::string& r : options_.plain_http_registries) {
-      if (r == registry || r == host) return true;
+      if (r == registry || r == host) return Transport::kHttp;
     }
-    return false;
+    return IsLoopbackRegistry(registry) ? Transport::kHttpsOrHttp : Transport::kHttps;
   }
 
   StatusOr<PulledImage> LoadCached(const std::string& key) {
@@ -264,8 +263,8 @@ class ImageStoreImpl : public ImageStore {
     Clock::time_point start = Clock::now();
     std::string key = ref.ToString();
     LogInfo("image pull started", {{"image", key}});
-    RegistryClient registry(ref, credentials, PlainHttp(ref.registry));
-    RegistryConnections connections(options_.timeout_seconds);
+    RegistryClient registry(ref, credentials, TransportFor(ref.registry));
+    RegistryConnections connections(options_.timeout_seconds, options_.ca_file);
 
     // Manifest: by digest when given (then verified), else by tag.
     std::string asked = ref.digest.empty() ? ref.tag : ref.digest;
@@ -353,7 +352,7 @@ class ImageStoreImpl : public ImageStore {
     std::mutex error_mu;
     Status first_error;
     auto work = [&] {
-      RegistryConnections connections(options_.timeout_seconds);
+      RegistryConnections connections(options_.timeout_seconds, options_.ca_file);
       for (size_t i; (i = next++) < layers.size() && !cancelled.load();) {
         Status status = EnsureLayer(registry, connections, layers[i], tracker, cancelled);
         if (!status.ok()) {

@@ -70,9 +70,15 @@ class ImageStore {
   struct Options {
     std::string root;         // created if absent
     int parallel_layers = 4;  // layer downloads at once per pull
-    // Registries spoken to over plain http; every other one over https.
-    // Loopback addresses (127.0.0.0/8, localhost, [::1]) are always http.
+    // Registries spoken to over plain http; every other one over https,
+    // its certificate verified against the system's trust store
+    // (/etc/ssl/certs) and ca_file. Loopback addresses (127.0.0.0/8,
+    // localhost, [::1]) not listed here get https, or plain http when they
+    // do not speak TLS (as Docker does); never after a certificate error.
     std::vector<std::string> plain_http_registries;
+    // Extra CA certificates (PEM) trusted for https registries, their token
+    // servers and blob redirects; empty: the system's trust store only.
+    std::string ca_file;
     int timeout_seconds = 60;
     // syncfs() before an unpacked layer is renamed into place, so that a
     // power loss never leaves a layer that looks whole but lost its files.

@@ -311,10 +311,19 @@ TEST_F(ImageStoreTest, FollowsBlobRedirects) {
   EXPECT_EQ(ReadAll(fs::path(image->layer_dirs[0]) / "a"), "redirected");
 }
 
-TEST_F(ImageStoreTest, HttpsRegistryGivesAClearError) {
-  auto image = Pull("registry.example.com/train:1");
+TEST_F(ImageStoreTest, ListedPlainHttpRegistryIsNeverAskedForTls) {
+  FakeRegistry tls_registry(FakeRegistry::Auth::kNone, /*tls=*/true);
+  tls_registry.AddImage("train", "1", {{MakeTar({File("a", "1")})}});
+  ImageStore::Options options;
+  options.root = (root_ / "listed").string();
+  options.timeout_seconds = 10;
+  options.plain_http_registries = {tls_registry.host()};
+  auto store = ImageStore::Open(options);
+  ASSERT_TRUE(store.ok());
+  // Plain http to a TLS port: the front hangs up on the garbage.
+  auto image = (*store)->Pull(tls_registry.host() + "/train:1", NoCredentials(), nullptr);
   ASSERT_FALSE(image.ok());
-  EXPECT_THAT(image.status().message(), HasSubstr("https registries are not supported yet"));
+  EXPECT_THAT(image.status().message(), HasSubstr("GET http://" + tls_registry.host()));
 }
 
 TEST_F(ImageStoreTest, UnknownTagSaysSo) {
@@ -383,6 +392,76 @@ TEST_F(AuthTest, BearerToken) {
   auto pulled = store_->Pull(image, Credentials("trainer", "s3cret"), nullptr);
   ASSERT_TRUE(pulled.ok()) << pulled.status().ToString();
   EXPECT_EQ(registry.requests("/token"), 1) << "one token serves the whole pull";
+}
+
+// https registries: 127.0.0.1 is loopback, so it gets https first and plain
+// http only when it does not speak TLS; a certificate error is final.
+class HttpsTest : public AuthTest {
+ protected:
+  std::unique_ptr<ImageStore> StoreTrusting(const std::string& ca_file) {
+    ImageStore::Options options;
+    options.root = (root_ / ("trusting" + std::to_string(++stores_))).string();
+    options.ca_file = ca_file;
+    options.timeout_seconds = 10;
+    auto store = ImageStore::Open(options);
+    EXPECT_TRUE(store.ok()) << store.status().ToString();
+    return std::move(store).value();
+  }
+  int stores_ = 0;
+};
+
+TEST_F(HttpsTest, PullsWithTheCaFileAndRefusesAnUntrustedCertificate) {
+  FakeRegistry registry(FakeRegistry::Auth::kNone, /*tls=*/true);
+  registry.AddImage("train", "1",
+                    {{MakeTar({File("a", "over tls")})}, {MakeTar({File("b", "2")})}});
+  std::string image = registry.host() + "/train:1";
+
+  auto untrusted = store_->Pull(image, NoCredentials(), nullptr);
+  ASSERT_FALSE(untrusted.ok());
+  EXPECT_THAT(untrusted.status().message(),
+              HasSubstr("tls handshake with " + registry.host() + ": certificate verify failed"));
+  EXPECT_EQ(registry.requests(), 0) << "nothing was sent over plain http";
+
+  auto pulled = StoreTrusting(registry.ca_file())->Pull(image, NoCredentials(), nullptr);
+  ASSERT_TRUE(pulled.ok()) << pulled.status().ToString();
+  EXPECT_EQ(ReadAll(fs::path(pulled->layer_dirs[0]) / "a"), "over tls");
+}
+
+TEST_F(HttpsTest, BearerTokenAndRedirectsOverHttps) {
+  FakeRegistry registry(FakeRegistry::Auth::kBearer, /*tls=*/true);
+  registry.redirect_blobs = true;
+  registry.AddImage("train", "1", {{MakeTar({File("a", "1")})}, {MakeTar({File("b", "2")})}});
+  auto pulled = StoreTrusting(registry.ca_file())
+                    ->Pull(registry.host() + "/train:1", Credentials("trainer", "s3cret"), nullptr);
+  ASSERT_TRUE(pulled.ok()) << pulled.status().ToString();
+  EXPECT_EQ(registry.requests("/token"), 1);
+  EXPECT_EQ(registry.requests("/v2/train/manifests/1"), 2) << "401, then with the token";
+
+  auto wrong = StoreTrusting(registry.ca_file())
+                   ->Pull(registry.host() + "/train:1", Credentials("trainer", "nope"), nullptr);
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(wrong.status().code(), StatusCode::kUnauthenticated);
+  EXPECT_THAT(wrong.status().message(), HasSubstr("HTTP 401"));
+}
+
+TEST_F(HttpsTest, NeverDowngradesToHttp) {
+  FakeRegistry registry(FakeRegistry::Auth::kNone, /*tls=*/true);
+  registry.redirect_blobs = true;
+  registry.redirect_base = "http://" + registry.plain_host();
+  registry.AddImage("train", "1", {{MakeTar({File("a", "1")})}});
+  auto redirected = StoreTrusting(registry.ca_file())
+                        ->Pull(registry.host() + "/train:1", NoCredentials(), nullptr);
+  ASSERT_FALSE(redirected.ok());
+  EXPECT_THAT(redirected.status().message(), HasSubstr("refusing to downgrade"));
+
+  FakeRegistry bearer(FakeRegistry::Auth::kBearer, /*tls=*/true);
+  bearer.realm_base = "http://" + bearer.plain_host();
+  bearer.AddImage("train", "1", {{MakeTar({File("a", "1")})}});
+  auto token = StoreTrusting(bearer.ca_file())
+                   ->Pull(bearer.host() + "/train:1", Credentials("trainer", "s3cret"), nullptr);
+  ASSERT_FALSE(token.ok());
+  EXPECT_THAT(token.status().message(), HasSubstr("refusing to send credentials over http"));
+  EXPECT_EQ(bearer.requests("/token"), 0);
 }
 
 }  // namespace

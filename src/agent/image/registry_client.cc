@@ -110,11 +110,32 @@ Status ErrorFor(const http::Response& r, const std::string& what) {
 
 }  // namespace
 
-http::Client& RegistryConnections::For(const std::string& host, uint16_t port) {
-  auto& client = clients_[{host, port}];
-  if (!client) client = http::Client::Create(host, port, timeout_seconds_);
+http::Client& RegistryConnections::For(Transport transport, const std::string& host,
+                                       uint16_t port) {
+  auto& client = clients_[{transport, host, port}];
+  if (!client) {
+    http::TlsOptions tls;
+    tls.enabled = transport != Transport::kHttp;
+    tls.fall_back_to_plain = transport == Transport::kHttpsOrHttp;
+    tls.ca_file = ca_file_;
+    client = http::Client::Create(host, port, timeout_seconds_, std::move(tls));
+  }
   return *client;
 }
+
+void RegistryConnections::Settle(const std::string& host, uint16_t port, Transport settled) {
+  auto it = clients_.find({Transport::kHttpsOrHttp, host, port});
+  if (it == clients_.end()) return;
+  auto& target = clients_[{settled, host, port}];
+  if (!target) target = std::move(it->second);
+  clients_.erase(it);
+}
+
+namespace {
+const char* SchemeOf(Transport transport) {
+  return transport == Transport::kHttp ? "http://" : "https://";
+}
+}  // namespace
 
 StatusOr<HttpUrl> ParseHttpUrl(std::string_view url) {
   HttpUrl out;
@@ -168,24 +189,30 @@ bool IsLoopbackRegistry(std::string_view registry) {
 }
 
 RegistryClient::RegistryClient(ImageReference reference, CredentialsLookup credentials,
-                               bool plain_http)
+                               Transport transport)
     : reference_(std::move(reference)),
       credentials_lookup_(std::move(credentials)),
-      plain_http_(plain_http) {
-  auto url = ParseHttpUrl((plain_http_ ? "http://" : "https://") + reference_.registry);
+      transport_(transport) {
+  auto url = ParseHttpUrl(SchemeOf(transport_) + reference_.registry);
   if (!url.ok()) {
     endpoint_status_ = url.status().WithContext("registry " + reference_.registry);
   } else {
     host_ = url->host;
     port_ = url->port;
   }
-  if (!plain_http_) {
-    endpoint_status_ = Status(StatusCode::kFailedPrecondition,
-                              "registry " + reference_.registry +
-                                  " is spoken to over https, and https registries are not "
-                                  "supported yet (list it in the agent's plain-http registries "
-                                  "if it serves plain http)");
-  }
+}
+
+Transport RegistryClient::RegistryTransport() {
+  std::lock_guard lock(mu_);
+  return transport_;
+}
+
+Status RegistryClient::AllowScheme(const std::string& scheme, const std::string& what) {
+  if (scheme == "https") return Status::Ok();
+  Transport transport = RegistryTransport();
+  if (transport == Transport::kHttp) return Status::Ok();
+  return FailedPrecondition(what + " is plain http, and registry " + reference_.registry +
+                            " is spoken to over https: refusing to downgrade");
 }
 
 std::optional<RegistryCredentials> RegistryClient::Credentials() {
@@ -232,9 +259,14 @@ Status RegistryClient::Authenticate(RegistryConnections& connections, const std:
   }
   auto url = ParseHttpUrl(realm);
   if (!url.ok()) return url.status().WithContext("token realm " + realm);
-  if (url->scheme == "https") {
-    return FailedPrecondition("token realm " + realm + " is https, which is not supported yet");
+  // Called with mu_ held: the registry's transport is settled by now (a
+  // reply came back), so it is read directly.
+  if (url->scheme != "https" && transport_ != Transport::kHttp) {
+    return FailedPrecondition("token realm " + realm + " is plain http, and registry " +
+                              reference_.registry +
+                              " is spoken to over https: refusing to send credentials over http");
   }
+  Transport token_transport = url->scheme == "https" ? Transport::kHttps : Transport::kHttp;
   std::string scope = challenge.params.count("scope")
                           ? challenge.params["scope"]
                           : "repository:" + reference_.repository + ":pull";
@@ -254,7 +286,7 @@ Status RegistryClient::Authenticate(RegistryConnections& connections, const std:
         "Basic " + Base64Encode(credentials->username + ":" + credentials->password));
   }
   StringSink sink(kMaxTokenBytes);
-  auto reply = connections.For(url->host, url->port).Do(request, &sink);
+  auto reply = connections.For(token_transport, url->host, url->port).Do(request, &sink);
   if (!reply.ok()) return reply.status().WithContext("get token from " + realm);
   if (reply->status / 100 != 2) {
     Status error = ErrorFor(*reply, "get token from " + realm);
@@ -290,6 +322,7 @@ StatusOr<http::Response> RegistryClient::Get(RegistryConnections& connections, s
   BERTH_RETURN_IF_ERROR(endpoint_status_);
   std::string host = host_;
   uint16_t port = port_;
+  Transport transport = RegistryTransport();
   bool on_registry = true;  // credentials go to the registry only, never to a redirect target
   bool answered_challenge = false;
   for (int hop = 0; hop <= kMaxRedirects;) {
@@ -305,9 +338,17 @@ StatusOr<http::Response> RegistryClient::Get(RegistryConnections& connections, s
     }
     if (!authorization.empty()) request.headers.emplace_back("Authorization", authorization);
 
-    std::string where = "http://" + http::FormatEndpoint(host, port) + target;
-    auto reply = connections.For(host, port).Do(request, sink);
+    std::string where = SchemeOf(transport) + http::FormatEndpoint(host, port) + target;
+    http::Client& client = connections.For(transport, host, port);
+    auto reply = client.Do(request, sink);
     if (!reply.ok()) return reply.status().WithContext("GET " + where);
+    if (transport == Transport::kHttpsOrHttp) {
+      // The first reply shows whether this (loopback) registry speaks TLS.
+      transport = client.tls() ? Transport::kHttps : Transport::kHttp;
+      connections.Settle(host, port, transport);
+      std::lock_guard lock(mu_);
+      transport_ = transport;
+    }
     if (reply->status == 401 && on_registry && !answered_challenge) {
       const std::string* challenge = reply->Header("www-authenticate");
       if (!challenge) return ErrorFor(*reply, "GET " + where);
@@ -332,11 +373,11 @@ StatusOr<http::Response> RegistryClient::Get(RegistryConnections& connections, s
     } else {
       auto url = ParseHttpUrl(*location);
       if (!url.ok()) return url.status().WithContext("GET " + where + ": redirect to " + *location);
-      if (url->scheme == "https") {
-        return FailedPrecondition("GET " + where + ": redirected to " + *location +
-                                  ", and https is not supported yet");
-      }
-      on_registry = url->host == host_ && url->port == port_;
+      BERTH_RETURN_IF_ERROR(
+          AllowScheme(url->scheme, "GET " + where + ": redirect to " + *location));
+      Transport next = url->scheme == "https" ? Transport::kHttps : Transport::kHttp;
+      on_registry = url->host == host_ && url->port == port_ && next == RegistryTransport();
+      transport = next;
       host = url->host;
       port = url->port;
       target = url->target;

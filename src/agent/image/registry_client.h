@@ -1,7 +1,7 @@
 // The client side of the OCI distribution protocol for one repository:
-// manifests and blobs over plain HTTP, with Basic or Bearer token auth and
-// blob redirects. Errors say what the registry said ("HTTP 404
-// MANIFEST_UNKNOWN: manifest unknown").
+// manifests and blobs over https (or plain http where configured), with
+// Basic or Bearer token auth and blob redirects. Errors say what the
+// registry said ("HTTP 404 MANIFEST_UNKNOWN: manifest unknown").
 #pragma once
 
 #include <cstdint>
@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 
 #include "agent/image/image_store.h"
 #include "common/status.h"
@@ -19,17 +20,34 @@
 
 namespace berth::agent {
 
-// The connections one thread uses, one keep-alive http::Client per host
-// (the registry, and whatever its blob redirects point at). Not thread-safe:
-// each thread that calls RegistryClient keeps its own.
+// How a connection is spoken.
+enum class Transport {
+  kHttp,   // plain http
+  kHttps,  // TLS, the certificate verified (system trust store + ca_file)
+  // TLS, or plain http when the server turns out not to speak TLS (loopback
+  // registries, as Docker treats them); never after a certificate error.
+  kHttpsOrHttp,
+};
+
+// The connections one thread uses, one keep-alive http::Client per host and
+// transport (the registry, its token server, whatever its blob redirects
+// point at). Not thread-safe: each thread that calls RegistryClient keeps
+// its own.
 class RegistryConnections {
  public:
-  explicit RegistryConnections(int timeout_seconds) : timeout_seconds_(timeout_seconds) {}
-  http::Client& For(const std::string& host, uint16_t port);
+  // ca_file: extra CA certificates trusted for https (PEM); may be empty.
+  explicit RegistryConnections(int timeout_seconds, std::string ca_file = "")
+      : timeout_seconds_(timeout_seconds), ca_file_(std::move(ca_file)) {}
+  http::Client& For(Transport transport, const std::string& host, uint16_t port);
+  // After a kHttpsOrHttp connection showed which one the server speaks:
+  // keeps it under that transport.
+  void Settle(const std::string& host, uint16_t port, Transport settled);
 
  private:
+  using Key = std::tuple<Transport, std::string, uint16_t>;
   int timeout_seconds_;
-  std::map<std::pair<std::string, uint16_t>, std::unique_ptr<http::Client>> clients_;
+  std::string ca_file_;
+  std::map<Key, std::unique_ptr<http::Client>> clients_;
 };
 
 // A URL split into what http::Client needs.
@@ -47,9 +65,10 @@ bool IsLoopbackRegistry(std::string_view registry);
 // Thread-safe: the auth token is shared, the connections are per thread.
 class RegistryClient {
  public:
-  // plain_http false: the registry wants TLS, which this client does not
-  // speak yet; every call then fails saying so.
-  RegistryClient(ImageReference reference, CredentialsLookup credentials, bool plain_http);
+  // transport: how the registry is spoken to. A token realm or a redirect
+  // may go to https anywhere, but to plain http only from a registry spoken
+  // to over plain http: a pull never downgrades.
+  RegistryClient(ImageReference reference, CredentialsLookup credentials, Transport transport);
 
   struct ManifestReply {
     std::string body;
@@ -78,15 +97,20 @@ class RegistryClient {
   Status Authenticate(RegistryConnections& connections, const std::string& challenge,
                       const std::string& sent_authorization);
   std::optional<RegistryCredentials> Credentials();
+  // The registry's transport: kHttpsOrHttp until the first reply settles it.
+  Transport RegistryTransport();
+  // Whether a URL with this scheme may be used: https always, http only
+  // when the registry is spoken to over http.
+  Status AllowScheme(const std::string& scheme, const std::string& what);
 
   const ImageReference reference_;
   const CredentialsLookup credentials_lookup_;
-  const bool plain_http_;
   std::string host_;
   uint16_t port_ = 0;
   Status endpoint_status_;
 
   std::mutex mu_;
+  Transport transport_;        // guarded by mu_ (settled once when kHttpsOrHttp)
   std::string authorization_;  // "Basic ..." or "Bearer ..."; empty: anonymous
   bool credentials_looked_up_ = false;
   std::optional<RegistryCredentials> credentials_;

@@ -1,6 +1,7 @@
 // Test helper: a fake OCI registry on berth::http::Server, with blobs and
-// manifests in memory, optional Basic or Bearer auth, blob redirects, and a
-// count of every request it got.
+// manifests in memory, optional Basic or Bearer auth, blob redirects, https
+// (behind http::testing::TlsFront, with its own CA), and a count of every
+// request it got.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -17,6 +18,7 @@
 #include "common/base64.h"
 #include "common/crypto.h"
 #include "http/server.h"
+#include "http/test_tls.h"
 
 namespace berth::agent::testing {
 
@@ -30,7 +32,9 @@ class FakeRegistry {
  public:
   enum class Auth { kNone, kBasic, kBearer };
 
-  explicit FakeRegistry(Auth auth = Auth::kNone) : auth_(auth) {
+  // tls: served over https with a certificate for 127.0.0.1 and localhost,
+  // signed by a CA of its own (ca_file()).
+  explicit FakeRegistry(Auth auth = Auth::kNone, bool tls = false) : auth_(auth) {
     http::ServerOptions options;
     options.listen = "127.0.0.1:0";
     options.threads = 8;
@@ -39,10 +43,25 @@ class FakeRegistry {
         [this](http::Request&& request, http::Responder respond) { respond(Handle(request)); });
     EXPECT_TRUE(server.ok()) << server.status().ToString();
     server_ = std::move(server).value();
+    if (tls) {
+      certs_ = http::testing::TestCertificates::Make();
+      ca_file_ = certs_.WriteCaFile();
+      front_ = std::make_unique<http::testing::TlsFront>(certs_, server_->port());
+    }
   }
-  ~FakeRegistry() { server_->Stop(); }
+  ~FakeRegistry() {
+    front_.reset();
+    server_->Stop();
+  }
 
-  std::string host() const { return "127.0.0.1:" + std::to_string(server_->port()); }
+  // Where clients reach it (the https front when tls).
+  std::string host() const {
+    return front_ ? front_->host() : "127.0.0.1:" + std::to_string(server_->port());
+  }
+  std::string base_url() const { return (front_ ? "https://" : "http://") + host(); }
+  // The plain http server behind the https front.
+  std::string plain_host() const { return "127.0.0.1:" + std::to_string(server_->port()); }
+  const std::string& ca_file() const { return ca_file_->path; }
 
   std::string AddBlob(const std::string& bytes) {
     std::string digest = "sha256:" + Sha256Hex(bytes);
@@ -111,6 +130,8 @@ class FakeRegistry {
   }
 
   bool redirect_blobs = false;
+  std::string redirect_base;  // where blob redirects point; empty: base_url()
+  std::string realm_base;     // the Bearer realm's scheme and host; empty: base_url()
   int blob_delay_ms = 0;
   std::string username = "trainer";
   std::string password = "s3cret";
@@ -146,7 +167,7 @@ class FakeRegistry {
         r.SetHeader("WWW-Authenticate",
                     auth_ == Auth::kBasic
                         ? std::string(R"(Basic realm="fake")")
-                        : R"(Bearer realm="http://)" + host() +
+                        : R"(Bearer realm=")" + (realm_base.empty() ? base_url() : realm_base) +
                               R"(/token",service="fake",scope="repository:train:pull")");
         return r;
       }
@@ -172,7 +193,8 @@ class FakeRegistry {
     if (redirect_blobs) {
       http::Response r;
       r.status = 307;
-      r.SetHeader("Location", "http://" + host() + "/redirected/" + digest);
+      r.SetHeader("Location",
+                  (redirect_base.empty() ? base_url() : redirect_base) + "/redirected/" + digest);
       return r;
     }
     return Blob(digest);
@@ -191,6 +213,9 @@ class FakeRegistry {
 
   Auth auth_;
   std::unique_ptr<http::Server> server_;
+  http::testing::TestCertificates certs_;
+  std::unique_ptr<http::testing::TestCertificates::CaFile> ca_file_;
+  std::unique_ptr<http::testing::TlsFront> front_;
   std::mutex mu_;
   std::map<std::string, std::string> blobs_;
   std::map<std::string, std::pair<std::string, std::string>> manifests_;

@@ -3,6 +3,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <mutex>
 
 #include "common/clock.h"
@@ -80,9 +81,28 @@ Reply EcsApi::Call(std::string_view operation, json::object& input, const CallCo
     reply.commit_seq = tracker_.LastAssigned();
     return reply;
   }
-  std::unique_lock lock(mu_);
-  Reply reply = (this->*op)(input, context);
+  // Checks the Placers against the records after every change (tests).
+  static const bool check_placers = [] {
+    const char* v = std::getenv("BERTH_CHECK_PLACER");
+    return v != nullptr && std::string_view(v) == "1";
+  }();
+  Reply reply;
+  if (operation == "RunTask") {
+    // Takes the lock itself: plans under the shared lock, commits under the
+    // exclusive one.
+    reply = (this->*op)(input, context);
+  } else {
+    std::unique_lock lock(mu_);
+    reply = (this->*op)(input, context);
+  }
   if (reply.commit_seq == 0) reply.commit_seq = tracker_.LastAssigned();
+  if (check_placers) {
+    if (Status s = CheckPlacers(context.now_millis); !s.ok()) {
+      LogError("placer check failed",
+               {{"operation", std::string(operation)}, {"error", s.ToString()}});
+      std::abort();
+    }
+  }
   return reply;
 }
 
@@ -121,6 +141,16 @@ Status EcsApi::Load() {
     tasks_[std::string(rest.substr(0, slash))][std::string(rest.substr(slash + 1))] = parse(key, v);
   }));
   BERTH_RETURN_IF_ERROR(bad);
+  // The index of the tasks on each instance that are not STOPPED, and a
+  // Placer per cluster (built from the records at the first plan).
+  for (const auto& [cluster, tasks] : tasks_) {
+    for (const auto& [id, task] : tasks) {
+      if (AsString(task.at("lastStatus")) == "STOPPED") continue;
+      std::string_view arn = StringOr(task, "containerInstanceArn", "");
+      active_tasks_[cluster][std::string(arn.substr(arn.rfind('/') + 1))].insert(id);
+    }
+  }
+  for (const auto& [cluster, record] : clusters_) PlacerOf(cluster);
 
   std::string token_key;
   BERTH_RETURN_IF_ERROR(store_.Scan(

@@ -9,8 +9,11 @@
 
 #include <boost/json/object.hpp>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <random>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -19,6 +22,7 @@
 
 #include "common/ids.h"
 #include "common/status.h"
+#include "scheduler/placement.h"
 #include "server/api/agent_tracker.h"
 #include "server/api/aws_json.h"
 #include "server/api/pagination.h"
@@ -72,6 +76,12 @@ class EcsApi : public JsonService {
   };
   LogSource FindLogSource(std::string_view cluster, std::string_view task_ref,
                           std::string_view container) const;
+
+  // Compares every cluster's long-lived Placer with one rebuilt from the
+  // records (instances, reservations, task groups, running counts). Ok when
+  // they agree or when a plan is in flight; the server runs it after every
+  // change when BERTH_CHECK_PLACER=1 (tests). Takes the lock itself.
+  Status CheckPlacers(int64_t now_millis) const;
 
   const model::ServiceModel& Model() const override;
   bool Implements(std::string_view operation) const override;
@@ -133,9 +143,60 @@ class EcsApi : public JsonService {
   // wakes the instance's agent.
   uint64_t CommitTaskChange(std::string_view cluster, std::string_view task_id);
   // RunTask and StartTask: validate, place (on `only` instances when not
-  // empty) and record the tasks in one batch.
+  // empty) and record the tasks in one batch. Needs mu_ held exclusively.
   Reply PlaceAndRecord(boost::json::object& in, const CallContext& ctx,
                        const std::vector<std::string>& only);
+  // A placement planned and its task records built, not yet committed.
+  struct PlannedRun {
+    std::string cluster;
+    uint64_t epoch = 0;     // of the cluster's Placer when planned
+    bool reserved = false;  // the placements are held in the cluster's Placer
+    scheduler::PlacementRequest request;
+    std::vector<scheduler::TaskPlacement> placements;
+    std::vector<std::pair<std::string, boost::json::object>> tasks;  // id, record
+    store::Batch batch;                                              // the tasks' puts
+    boost::json::array views;
+    boost::json::array failures;
+    std::optional<boost::json::object> replay;  // a clientToken seen before: the reply
+  };
+  // Validates, places and builds the records. With `optimistic` (mu_ held
+  // shared) it plans on the cluster's Placer under its own mutex and returns
+  // nullopt where only the exclusive path can go on (no Placer yet, a
+  // clientToken); else mu_ is held exclusively.
+  std::optional<PlannedRun> PlanRun(boost::json::object& in, const CallContext& ctx,
+                                    const std::vector<std::string>& only, bool optimistic);
+  // Commits a plan (mu_ held exclusively). With `verify`, nullopt when the
+  // cluster's instances changed since the plan (the caller plans again).
+  std::optional<Reply> CommitRun(PlannedRun& run, bool verify);
+
+  // --- the long-lived Placer of each cluster (ecs_tasks.cc) ---
+  struct ClusterPlacer {
+    std::mutex mu;  // serialises planners that hold mu_ shared
+    // Null: stale, rebuilt from the records before its next use.
+    std::unique_ptr<scheduler::Placer> placer;
+    // Bumped whenever the placer is dropped: a plan made on an older epoch
+    // is not committed.
+    uint64_t epoch = 0;
+    // Tasks planned (reserved in placer) and not yet committed or dropped.
+    int64_t pending = 0;
+    // agentConnected as the placer has it, for instances whose agent joined.
+    std::map<std::string, bool, std::less<>> agent_connected;
+    std::mt19937_64 random{std::random_device{}()};  // drawn under mu
+  };
+  // The cluster's entry (mu_ exclusive), created when missing.
+  ClusterPlacer& PlacerOf(std::string_view cluster);
+  // Drops the cluster's Placer (mu_ exclusive): its instances changed
+  // (registration, deregistration, state, attributes, an agent joined).
+  void InvalidatePlacer(std::string_view cluster);
+  // Makes entry.placer current (mu_ held, shared with entry.mu or
+  // exclusive): rebuilt when stale or when an agent's connectivity flipped.
+  void EnsurePlacer(std::string_view cluster, ClusterPlacer& entry, int64_t now_millis) const;
+  // The snapshot of the cluster's ACTIVE instances from the records.
+  scheduler::ClusterSnapshot BuildSnapshot(std::string_view cluster, int64_t now_millis,
+                                           std::map<std::string, bool, std::less<>>* agents) const;
+  // The records of the tasks on an instance that are not STOPPED.
+  std::vector<const boost::json::object*> TasksOn(std::string_view cluster,
+                                                  std::string_view instance_id) const;
   // Recomputes remainingResources and the task counts of one instance from
   // the tasks on it; returns the store mutation when it changed.
   std::optional<store::Mutation> RefreshInstance(std::string_view cluster, std::string_view id);
@@ -206,6 +267,13 @@ class EcsApi : public JsonService {
   // "berthReservation" (never shown to clients).
   std::map<std::string, std::map<std::string, boost::json::object, std::less<>>, std::less<>>
       tasks_;
+  // cluster -> instance id -> ids of its tasks that are not STOPPED (a
+  // task that stopped leaves at the next RefreshInstance of its instance,
+  // which also gives its reservation back to the Placer).
+  std::map<std::string, std::map<std::string, std::set<std::string>, std::less<>>, std::less<>>
+      active_tasks_;
+  // cluster -> its Placer. Entries are added under mu_ exclusive only.
+  std::map<std::string, std::unique_ptr<ClusterPlacer>, std::less<>> placers_;
   std::mt19937_64 random_{std::random_device{}()};
   AgentTracker agents_;
 };

@@ -113,6 +113,7 @@ Reply EcsApi::PutAttributes(json::object& in, const CallContext&) {
   }
   uint64_t seq = Commit(std::move(batch));
   for (auto& [id, record] : updated) *FindInstance(cluster_name, id) = std::move(record);
+  if (!updated.empty()) InvalidatePlacer(cluster_name);  // memberOf and spread read attributes
   return {json::object{{"attributes", attributes}}, seq};
 }
 
@@ -143,6 +144,7 @@ Reply EcsApi::DeleteAttributes(json::object& in, const CallContext&) {
   }
   uint64_t seq = batch.empty() ? 0 : Commit(std::move(batch));
   for (auto& [id, record] : updated) *FindInstance(cluster_name, id) = std::move(record);
+  if (!updated.empty()) InvalidatePlacer(cluster_name);  // memberOf and spread read attributes
   return {json::object{{"attributes", attributes}}, seq};
 }
 

@@ -184,6 +184,7 @@ Reply EcsApi::RegisterContainerInstance(json::object& in, const CallContext& ctx
   uint64_t seq = Commit(std::move(batch));
   if (!default_cluster.empty()) clusters_["default"] = std::move(default_cluster);
   auto& stored = instances_[cluster_name][id] = std::move(record);
+  InvalidatePlacer(cluster_name);
   return {json::object{{"containerInstance", InstanceView(stored, true, ctx.now_millis)}}, seq};
 }
 
@@ -211,15 +212,50 @@ Reply EcsApi::DeregisterContainerInstance(json::object& in, const CallContext& c
       }
     }
   }
-  json::object updated = *instance;
-  updated["status"] = "INACTIVE";
-  updated["agentConnected"] = false;
-  BumpVersion(updated);
-  uint64_t seq = Commit({store::Mutation::Put(InstanceKey(cluster_name, ContainerInstanceId(ref)),
-                                              json::serialize(updated))});
-  *instance = std::move(updated);
+  std::string id = ContainerInstanceId(ref);
+  double now = static_cast<double>(ctx.now_millis) / 1000.0;
+  // ECS leaves the tasks of a force-deregistered instance alone; berth stops
+  // them, since nothing would ever run them there: a task on an instance
+  // without an agent stops now and frees what it holds; where an agent
+  // joined, its desired status becomes STOPPED for the agent to stop it.
+  store::Batch batch;
+  const bool agent = HasAgent(*instance);
+  if (auto c = tasks_.find(cluster_name); c != tasks_.end()) {
+    for (const json::object* on : TasksOn(cluster_name, id)) {
+      std::string_view task_arn = StringOr(*on, "taskArn", "");
+      std::string task_id(task_arn.substr(task_arn.rfind('/') + 1));
+      json::object& task = c->second.at(task_id);
+      if (agent && AsString(task.at("desiredStatus")) == "STOPPED") continue;
+      task["desiredStatus"] = "STOPPED";
+      task["stopCode"] = "UserInitiated";
+      task["stoppedReason"] = "Container instance deregistered";
+      if (!task.contains("stoppingAt")) task["stoppingAt"] = now;
+      if (!agent) {
+        task["lastStatus"] = "STOPPED";
+        task["stoppedAt"] = now;
+        task["executionStoppedAt"] = now;
+        for (auto& container : task["containers"].as_array()) {
+          container.as_object()["lastStatus"] = "STOPPED";
+        }
+      }
+      task["version"] = OptInt(task, "version").value_or(0) + 1;
+      batch.push_back(store::Mutation::Put(TaskKey(cluster_name, task_id), json::serialize(task)));
+    }
+  }
+  (*instance)["status"] = "INACTIVE";
+  (*instance)["agentConnected"] = false;
+  BumpVersion(*instance);
+  InvalidatePlacer(cluster_name);
+  // Counts and remaining resources after the stopped tasks.
+  if (auto m = RefreshInstance(cluster_name, id)) {
+    batch.push_back(std::move(*m));
+  } else {
+    batch.push_back(
+        store::Mutation::Put(InstanceKey(cluster_name, id), json::serialize(*instance)));
+  }
+  uint64_t seq = Commit(std::move(batch));
   // A held poll of its agent is answered now: its key no longer resolves.
-  agents_.Bump(ContainerInstanceId(ref));
+  agents_.Bump(id);
   return {json::object{{"containerInstance", InstanceView(*instance, true, ctx.now_millis)}}, seq};
 }
 
@@ -322,8 +358,10 @@ Reply EcsApi::UpdateContainerInstancesState(json::object& in, const CallContext&
     updated_view.push_back(InstanceView(updated, false, ctx.now_millis));
     changes.emplace_back(instance, std::move(updated));
   }
-  uint64_t seq = batch.empty() ? 0 : Commit(std::move(batch));
+  const bool changed = !batch.empty();
+  uint64_t seq = changed ? Commit(std::move(batch)) : 0;
   for (auto& [instance, updated] : changes) *instance = std::move(updated);
+  if (changed) InvalidatePlacer(cluster_name);  // DRAINING instances take no tasks
   return {json::object{{"containerInstances", std::move(updated_view)},
                        {"failures", std::move(failures)}},
           seq};

@@ -138,6 +138,26 @@ json::object ReservationRecord(const scheduler::PlacementRequest& request,
                       {"group", request.group}};
 }
 
+void ReservationOf(const json::object& task, scheduler::PlacementRequest& request,
+                   scheduler::TaskPlacement& placement) {
+  std::string_view arn = StringOr(task, "containerInstanceArn", "");
+  placement.instance_id = std::string(arn.substr(arn.rfind('/') + 1));
+  request.group = std::string(StringOr(task, "group", ""));
+  auto* r = task.if_contains(kReservationKey);
+  if (r == nullptr || !r->is_object()) return;
+  const json::object& reservation = r->as_object();
+  request.cpu = OptInt(reservation, "cpu").value_or(0);
+  request.memory_mib = OptInt(reservation, "memory").value_or(0);
+  for (int port : IntSet(ArrayOr(reservation, "tcp"))) {
+    placement.host_ports.push_back({port, scheduler::PortProtocol::kTcp});
+  }
+  for (int port : IntSet(ArrayOr(reservation, "udp"))) {
+    placement.host_ports.push_back({port, scheduler::PortProtocol::kUdp});
+  }
+  for (int id : IntSet(ArrayOr(reservation, "neuron"))) placement.neuron_device_ids.push_back(id);
+  for (int id : IntSet(ArrayOr(reservation, "gpu"))) placement.gpu_ids.push_back(id);
+}
+
 scheduler::SnapshotInstance InstanceSnapshot(const json::object& instance,
                                              const std::vector<const json::object*>& tasks,
                                              bool agent_connected) {

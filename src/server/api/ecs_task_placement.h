@@ -34,6 +34,12 @@ scheduler::SnapshotInstance InstanceSnapshot(const boost::json::object& instance
 boost::json::object ReservationRecord(const scheduler::PlacementRequest& request,
                                       const scheduler::TaskPlacement& placement);
 
+// What a task record reserves, as the scheduler applied it (the inverse of
+// ReservationRecord): request carries cpu, memory and group, placement the
+// instance id, host ports and device ids. For Placer::Release.
+void ReservationOf(const boost::json::object& task, scheduler::PlacementRequest& request,
+                   scheduler::TaskPlacement& placement);
+
 // registeredResources less reservations, in the ECS Resource shape.
 boost::json::array RemainingResources(const boost::json::object& instance,
                                       const std::vector<const boost::json::object*>& tasks);

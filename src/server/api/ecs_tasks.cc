@@ -1,12 +1,20 @@
 // ECS tasks: RunTask, StartTask, StopTask, DescribeTasks, ListTasks.
 //
-// Placement runs under the exclusive lock on a snapshot built from the
-// records in memory, so two RunTask calls never book the same resources;
+// Placement runs on a long-lived Placer per cluster, kept in step with the
+// records (tasks placed and stopped, running counts; a change of the
+// cluster's instances drops it and the next plan rebuilds it), so a RunTask
+// costs what the engine costs, not a snapshot of the cluster. RunTask plans
+// under the shared lock and commits under the exclusive one (see RunTask);
 // the tasks and the instances they change are committed in one batch.
+#include <algorithm>
 #include <boost/json/serialize.hpp>
+#include <mutex>
 #include <set>
+#include <shared_mutex>
+#include <type_traits>
 
 #include "common/crypto.h"
+#include "common/log.h"
 #include "server/api/ecs_api.h"
 #include "server/api/ecs_names.h"
 #include "server/api/ecs_task_placement.h"
@@ -64,19 +72,63 @@ size_t EcsApi::ActiveTaskCount(std::string_view cluster, std::string_view status
   return n;
 }
 
+std::vector<const json::object*> EcsApi::TasksOn(std::string_view cluster,
+                                                 std::string_view instance_id) const {
+  std::vector<const json::object*> out;
+  auto a = active_tasks_.find(cluster);
+  auto t = tasks_.find(cluster);
+  if (a == active_tasks_.end() || t == tasks_.end()) return out;
+  auto ids = a->second.find(instance_id);
+  if (ids == a->second.end()) return out;
+  for (const std::string& id : ids->second) {
+    if (auto it = t->second.find(id); it != t->second.end() && !IsStopped(it->second)) {
+      out.push_back(&it->second);
+    }
+  }
+  return out;
+}
+
 std::optional<store::Mutation> EcsApi::RefreshInstance(std::string_view cluster,
-                                                       std::string_view id) {
-  json::object* instance = FindInstance(cluster, id);
+                                                       std::string_view ref) {
+  json::object* instance = FindInstance(cluster, ref);
   if (instance == nullptr) return std::nullopt;
+  std::string id = ContainerInstanceId(ref);
+  scheduler::Placer* placer = nullptr;
+  if (auto p = placers_.find(cluster); p != placers_.end()) placer = p->second->placer.get();
+  // Tasks that stopped since the last refresh leave the index and give
+  // their reservation back to the Placer (the one place that happens).
   std::vector<const json::object*> on_it;
   int64_t pending = 0, running = 0;
-  if (auto c = tasks_.find(cluster); c != tasks_.end()) {
-    std::string_view arn = AsString(instance->at("containerInstanceArn"));
-    for (const auto& [task_id, task] : c->second) {
-      if (IsStopped(task) || StringOr(task, "containerInstanceArn", "") != arn) continue;
-      on_it.push_back(&task);
-      (AsString(task.at("lastStatus")) == "RUNNING" ? running : pending) += 1;
+  auto& ids = active_tasks_[std::string(cluster)][id];
+  auto& cluster_tasks = tasks_[std::string(cluster)];
+  for (auto it = ids.begin(); it != ids.end();) {
+    auto task = cluster_tasks.find(*it);
+    if (task == cluster_tasks.end()) {
+      it = ids.erase(it);
+      continue;
     }
+    if (IsStopped(task->second)) {
+      if (placer != nullptr) {
+        scheduler::PlacementRequest request;
+        scheduler::TaskPlacement placement;
+        ReservationOf(task->second, request, placement);
+        Status released = placer->Release(request, placement);
+        // NotFound: the instance is not ACTIVE, so not in the Placer.
+        if (!released.ok() && released.code() != StatusCode::kNotFound) {
+          LogError("placer out of step; rebuilding it", {{"error", released.ToString()}});
+          InvalidatePlacer(cluster);
+          placer = nullptr;
+        }
+      }
+      it = ids.erase(it);
+      continue;
+    }
+    on_it.push_back(&task->second);
+    (AsString(task->second.at("lastStatus")) == "RUNNING" ? running : pending) += 1;
+    ++it;
+  }
+  if (placer != nullptr) {
+    (void)placer->SetRunningTasksCount(id, static_cast<int>(running));  // NotFound: not ACTIVE
   }
   json::array remaining = RemainingResources(*instance, on_it);
   if (remaining == instance->at("remainingResources") &&
@@ -88,17 +140,148 @@ std::optional<store::Mutation> EcsApi::RefreshInstance(std::string_view cluster,
   (*instance)["pendingTasksCount"] = pending;
   (*instance)["runningTasksCount"] = running;
   (*instance)["version"] = OptInt(*instance, "version").value_or(0) + 1;
-  return store::Mutation::Put(InstanceKey(cluster, ContainerInstanceId(id)),
-                              json::serialize(*instance));
+  return store::Mutation::Put(InstanceKey(cluster, id), json::serialize(*instance));
 }
 
+// ---------------------------------------------------------------------------
+// The long-lived Placer of each cluster
+
+EcsApi::ClusterPlacer& EcsApi::PlacerOf(std::string_view cluster) {
+  auto it = placers_.find(cluster);
+  if (it == placers_.end()) {
+    it = placers_.emplace(std::string(cluster), std::make_unique<ClusterPlacer>()).first;
+  }
+  return *it->second;
+}
+
+void EcsApi::InvalidatePlacer(std::string_view cluster) {
+  auto it = placers_.find(cluster);
+  if (it == placers_.end()) return;
+  it->second->placer.reset();
+  ++it->second->epoch;
+}
+
+scheduler::ClusterSnapshot EcsApi::BuildSnapshot(
+    std::string_view cluster, int64_t now_millis,
+    std::map<std::string, bool, std::less<>>* agents) const {
+  scheduler::ClusterSnapshot snapshot;
+  auto c = instances_.find(cluster);
+  if (c == instances_.end()) return snapshot;
+  snapshot.instances.reserve(c->second.size());
+  for (const auto& [id, instance] : c->second) {
+    if (AsString(instance.at("status")) != "ACTIVE") continue;
+    bool connected = AgentConnected(instance, now_millis);
+    if (agents != nullptr && HasAgent(instance)) (*agents)[id] = connected;
+    snapshot.instances.push_back(InstanceSnapshot(instance, TasksOn(cluster, id), connected));
+  }
+  return snapshot;
+}
+
+void EcsApi::EnsurePlacer(std::string_view cluster, ClusterPlacer& entry,
+                          int64_t now_millis) const {
+  // agentConnected changes with time (heartbeats), not with a call here: the
+  // instances whose agent joined are looked at before every plan.
+  if (entry.placer != nullptr) {
+    auto c = instances_.find(cluster);
+    for (const auto& [id, connected] : entry.agent_connected) {
+      const json::object* instance = nullptr;
+      if (c != instances_.end()) {
+        if (auto it = c->second.find(id); it != c->second.end()) instance = &it->second;
+      }
+      if ((instance != nullptr && AgentConnected(*instance, now_millis)) != connected) {
+        entry.placer.reset();
+        ++entry.epoch;
+        break;
+      }
+    }
+  }
+  if (entry.placer == nullptr) {
+    entry.agent_connected.clear();
+    entry.placer = std::make_unique<scheduler::Placer>(
+        BuildSnapshot(cluster, now_millis, &entry.agent_connected));
+  }
+}
+
+Status EcsApi::CheckPlacers(int64_t now_millis) const {
+  std::unique_lock lock(mu_);
+  for (const auto& [cluster, entry] : placers_) {
+    if (entry->placer == nullptr || entry->pending != 0) continue;
+    scheduler::ClusterSnapshot want = BuildSnapshot(cluster, now_millis, nullptr);
+    const scheduler::ClusterSnapshot& have = entry->placer->snapshot();
+    auto fail = [&](const std::string& what) {
+      return Internal("cluster " + cluster + ": the Placer differs from the records: " + what);
+    };
+    if (want.instances.size() != have.instances.size()) {
+      return fail(std::to_string(have.instances.size()) + " instances, the records have " +
+                  std::to_string(want.instances.size()));
+    }
+    for (size_t i = 0; i < want.instances.size(); ++i) {
+      const auto& w = want.instances[i];
+      const auto& h = have.instances[i];
+      std::string id = w.facts.id;
+      if (h.facts.id != id) return fail("instance " + h.facts.id + " where the records have " + id);
+      auto groups = [](std::vector<std::string> g) {
+        std::sort(g.begin(), g.end());
+        return g;
+      };
+      bool agent_ok =
+          entry->agent_connected.contains(id) || w.facts.agent_connected == h.facts.agent_connected;
+      if (h.facts.status != w.facts.status || !agent_ok ||
+          h.facts.attributes != w.facts.attributes ||
+          h.facts.running_tasks_count != w.facts.running_tasks_count ||
+          groups(h.facts.task_groups) != groups(w.facts.task_groups)) {
+        return fail(id + ": facts (status, agent, attributes, running count or task groups)");
+      }
+      const auto& hr = h.resources;
+      const auto& wr = w.resources;
+      if (hr.cpu_remaining != wr.cpu_remaining ||
+          hr.memory_remaining_mib != wr.memory_remaining_mib ||
+          hr.cpu_registered != wr.cpu_registered ||
+          hr.memory_registered_mib != wr.memory_registered_mib) {
+        return fail(id + ": cpu " + std::to_string(hr.cpu_remaining) + " / memory " +
+                    std::to_string(hr.memory_remaining_mib) + " remaining, the records say " +
+                    std::to_string(wr.cpu_remaining) + " / " +
+                    std::to_string(wr.memory_remaining_mib));
+      }
+      if (hr.ports_used.tcp != wr.ports_used.tcp || hr.ports_used.udp != wr.ports_used.udp ||
+          hr.neuron.taken != wr.neuron.taken || hr.gpus.taken != wr.gpus.taken ||
+          hr.neuron.count != wr.neuron.count || hr.gpus.ids != wr.gpus.ids) {
+        return fail(id + ": ports or devices in use");
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------
+// RunTask, StartTask
+
 Reply EcsApi::RunTask(json::object& in, const CallContext& ctx) {
+  // Called without mu_ (see Call): plans optimistically under the shared
+  // lock, on the cluster's Placer, which reserves what it places so that
+  // concurrent plans never book the same resources; the commit takes the
+  // exclusive lock and checks that the cluster's instances did not change
+  // meanwhile (the Placer's epoch), else plans again. After a few conflicts,
+  // or where the optimistic path cannot go (no Placer yet, a clientToken),
+  // plan and commit under the exclusive lock.
   if (StringOr(in, "launchType", "EC2") != "EC2") {
     Fail("InvalidParameterException", "launchType: berth runs tasks on EC2 instances only");
   }
   if (in.contains("capacityProviderStrategy")) {
     Fail("InvalidParameterException", "capacityProviderStrategy is not supported by berth");
   }
+  constexpr int kOptimisticAttempts = 3;
+  for (int attempt = 0; attempt < kOptimisticAttempts; ++attempt) {
+    std::optional<PlannedRun> run;
+    {
+      std::shared_lock lock(mu_);
+      run = PlanRun(in, ctx, {}, /*optimistic=*/true);
+    }
+    if (!run) break;
+    std::unique_lock lock(mu_);
+    if (std::optional<Reply> reply = CommitRun(*run, /*verify=*/true)) return std::move(*reply);
+  }
+  std::unique_lock lock(mu_);
   return PlaceAndRecord(in, ctx, {});
 }
 
@@ -116,6 +299,13 @@ Reply EcsApi::StartTask(json::object& in, const CallContext& ctx) {
 
 Reply EcsApi::PlaceAndRecord(json::object& in, const CallContext& ctx,
                              const std::vector<std::string>& only) {
+  std::optional<PlannedRun> run = PlanRun(in, ctx, only, /*optimistic=*/false);
+  return std::move(*CommitRun(*run, /*verify=*/false));
+}
+
+std::optional<EcsApi::PlannedRun> EcsApi::PlanRun(json::object& in, const CallContext& ctx,
+                                                  const std::vector<std::string>& only,
+                                                  bool optimistic) {
   const json::object& cluster = ActiveCluster(StringOr(in, "cluster", ""));
   std::string cluster_name(AsString(cluster.at("clusterName")));
   std::string cluster_arn = ClusterArn(cluster_name);
@@ -123,16 +313,19 @@ Reply EcsApi::PlaceAndRecord(json::object& in, const CallContext& ctx,
   // The task definition: family (latest ACTIVE), family:revision or ARN.
   TaskDefinitionRef ref = ParseTaskDefinitionRef(StringOr(in, "taskDefinition", ""));
   const json::object* td = nullptr;
+  const json::object* td_record = nullptr;
   if (auto f = task_definitions_.find(ref.family); f != task_definitions_.end()) {
     if (ref.revision) {
       if (auto r = f->second.find(*ref.revision); r != f->second.end()) {
         td = &r->second.at("taskDefinition").as_object();
+        td_record = &r->second;
       }
     } else {
       for (auto r = f->second.rbegin(); r != f->second.rend(); ++r) {
         const json::object& candidate = r->second.at("taskDefinition").as_object();
         if (AsString(candidate.at("status")) == "ACTIVE") {
           td = &candidate;
+          td_record = &r->second;
           break;
         }
       }
@@ -158,7 +351,10 @@ Reply EcsApi::PlaceAndRecord(json::object& in, const CallContext& ctx,
   static const json::object kNoOverrides;
   const json::object& ov = in.contains("overrides") ? in.at("overrides").as_object() : kNoOverrides;
 
-  scheduler::PlacementRequest request = BuildPlacementRequest(*td, ov);
+  PlannedRun run;
+  run.cluster = cluster_name;
+  scheduler::PlacementRequest& request = run.request;
+  request = BuildPlacementRequest(*td, ov);
   std::string family(AsString(td->at("family")));
   std::string group(StringOr(in, "group", ""));
   if (group.empty()) group = "family:" + family;
@@ -177,15 +373,19 @@ Reply EcsApi::PlaceAndRecord(json::object& in, const CallContext& ctx,
   }
 
   // Idempotency: the same token with the same request within the hour
-  // returns the tasks it started; with another request it is refused.
+  // returns the tasks it started; with another request it is refused. Two
+  // calls with one token must not both place, so these take the exclusive
+  // path.
   std::string token(StringOr(in, "clientToken", ""));
   if (token.size() > 64) {
     Fail("InvalidParameterException", "clientToken: at most 64 characters");
   }
-  json::object fingerprint = in;
-  fingerprint.erase("clientToken");
-  std::string request_text = json::serialize(fingerprint);
+  std::string request_text;
   if (!token.empty()) {
+    if (optimistic) return std::nullopt;
+    json::object fingerprint = in;
+    fingerprint.erase("clientToken");
+    request_text = json::serialize(fingerprint);
     json::array same;
     bool seen = false;
     if (auto c = tasks_.find(cluster_name); c != tasks_.end()) {
@@ -201,198 +401,268 @@ Reply EcsApi::PlaceAndRecord(json::object& in, const CallContext& ctx,
         same.push_back(TaskView(task, true));
       }
     }
-    if (seen) return {json::object{{"tasks", std::move(same)}, {"failures", json::array()}}};
-  }
-
-  // The snapshot: the cluster's ACTIVE instances (or the named ones).
-  scheduler::ClusterSnapshot snapshot;
-  std::map<std::string, std::vector<const json::object*>> tasks_on;
-  if (auto c = tasks_.find(cluster_name); c != tasks_.end()) {
-    for (const auto& [id, task] : c->second) {
-      if (IsStopped(task)) continue;
-      tasks_on[std::string(StringOr(task, "containerInstanceArn", ""))].push_back(&task);
-    }
-  }
-  json::array failures;
-  if (auto c = instances_.find(cluster_name); c != instances_.end()) {
-    for (const auto& [id, instance] : c->second) {
-      if (AsString(instance.at("status")) != "ACTIVE") continue;
-      if (!only.empty() && std::find(only.begin(), only.end(), id) == only.end()) continue;
-      snapshot.instances.push_back(InstanceSnapshot(
-          instance, tasks_on[std::string(AsString(instance.at("containerInstanceArn")))],
-          AgentConnected(instance, ctx.now_millis)));
-    }
-  }
-  for (const std::string& id : only) {
-    json::object* instance = FindInstance(cluster_name, id);
-    if (instance == nullptr || AsString(instance->at("status")) != "ACTIVE") {
-      Fail("InvalidParameterException",
-           "Container instance " + id + " is not an ACTIVE instance of cluster " + cluster_name);
+    if (seen) {
+      run.replay = json::object{{"tasks", std::move(same)}, {"failures", json::array()}};
+      return run;
     }
   }
 
-  std::vector<scheduler::TaskPlacement> placements;
+  std::vector<scheduler::TaskPlacement>& placements = run.placements;
   std::string gang_attribute_value;
+  std::optional<std::string> same;
   if (gang) {
-    std::optional<std::string> same = TagValue(tags, kGangSameAttributeTag);
+    same = TagValue(tags, kGangSameAttributeTag);
     if (same && same->empty()) same.reset();
-    auto result = scheduler::PlaceGang(snapshot, request, static_cast<int>(count), same, random_);
+  }
+  // The outcome of PlaceTasks / PlaceGang, by whichever engine.
+  auto take = [&](auto&& result) {
     if (!result.ok()) Fail("InvalidParameterException", result.status().message());
-    if (result->failure) {
-      for (int64_t i = 0; i < count; ++i) {
-        failures.push_back(
-            json::object{{"arn", ""},
-                         {"reason", result->failure->reason},
-                         {"detail", "gang " + *gang + ": " + result->failure->detail}});
+    if constexpr (std::is_same_v<std::decay_t<decltype(*result)>, scheduler::GangPlacement>) {
+      if (result->failure) {
+        for (int64_t i = 0; i < count; ++i) {
+          run.failures.push_back(
+              json::object{{"arn", ""},
+                           {"reason", result->failure->reason},
+                           {"detail", "gang " + *gang + ": " + result->failure->detail}});
+        }
+      } else {
+        placements = std::move(result->ranks);
+        gang_attribute_value = result->attribute_value;
       }
     } else {
-      placements = std::move(result->ranks);
-      gang_attribute_value = result->attribute_value;
+      placements = std::move(result->placements);
+      for (const auto& f : result->failures) {
+        run.failures.push_back(
+            json::object{{"arn", ""}, {"reason", f.reason}, {"detail", f.detail}});
+      }
+    }
+  };
+  ClusterPlacer* entry = nullptr;
+  if (!only.empty()) {
+    // StartTask: a snapshot of the named instances only; the long-lived
+    // Placer learns the placements when they are committed.
+    scheduler::ClusterSnapshot snapshot;
+    if (auto c = instances_.find(cluster_name); c != instances_.end()) {
+      for (const auto& [id, instance] : c->second) {
+        if (AsString(instance.at("status")) != "ACTIVE") continue;
+        if (std::find(only.begin(), only.end(), id) == only.end()) continue;
+        snapshot.instances.push_back(InstanceSnapshot(instance, TasksOn(cluster_name, id),
+                                                      AgentConnected(instance, ctx.now_millis)));
+      }
+    }
+    for (const std::string& id : only) {
+      json::object* instance = FindInstance(cluster_name, id);
+      if (instance == nullptr || AsString(instance->at("status")) != "ACTIVE") {
+        Fail("InvalidParameterException",
+             "Container instance " + id + " is not an ACTIVE instance of cluster " + cluster_name);
+      }
+    }
+    if (gang) {
+      take(scheduler::PlaceGang(snapshot, request, static_cast<int>(count), same, random_));
+    } else {
+      take(scheduler::PlaceTasks(snapshot, request, static_cast<int>(count), random_));
     }
   } else {
-    auto result = scheduler::PlaceTasks(snapshot, request, static_cast<int>(count), random_);
-    if (!result.ok()) Fail("InvalidParameterException", result.status().message());
-    placements = std::move(result->placements);
-    for (const auto& f : result->failures) {
-      failures.push_back(json::object{{"arn", ""}, {"reason", f.reason}, {"detail", f.detail}});
+    auto p = placers_.find(cluster_name);
+    if (p == placers_.end() && optimistic) return std::nullopt;
+    entry = p != placers_.end() ? p->second.get() : &PlacerOf(cluster_name);
+    std::lock_guard placer_lock(entry->mu);
+    EnsurePlacer(cluster_name, *entry, ctx.now_millis);
+    if (gang) {
+      take(entry->placer->PlaceGang(request, static_cast<int>(count), same, entry->random));
+    } else {
+      take(entry->placer->PlaceTasks(request, static_cast<int>(count), entry->random));
     }
+    run.epoch = entry->epoch;
+    run.reserved = true;
+    entry->pending += static_cast<int64_t>(placements.size());
   }
 
-  // Record the placed tasks.
-  bool propagate = StringOr(in, "propagateTags", "NONE") == "TASK_DEFINITION";
-  json::array td_tags;
-  if (propagate) {
-    const json::object& td_record = task_definitions_[family][*OptInt(*td, "revision")];
-    td_tags = ArrayOr(td_record, "tags");
-  }
-  double now = static_cast<double>(ctx.now_millis) / 1000.0;
-  store::Batch batch;
-  json::array views;
-  std::set<std::string> touched;
-  auto& cluster_tasks = tasks_[cluster_name];
-  for (size_t rank = 0; rank < placements.size(); ++rank) {
-    const scheduler::TaskPlacement& placement = placements[rank];
-    std::string id = NewUuid();
-    std::erase(id, '-');
-    std::string task_arn = MakeArn(scope_, "ecs", "task/" + cluster_name + "/" + id);
-    json::object* instance = FindInstance(cluster_name, placement.instance_id);
-    json::array task_tags = td_tags;
-    MergeTags(task_tags, tags);
-    if (gang) {
-      MergeTags(task_tags,
-                json::array{json::object{{"key", kGangRankTag}, {"value", std::to_string(rank)}}});
-    }
-    // Device ids go to the containers that asked: exact ids to the one that
-    // maps them, counted ones in container order.
-    std::set<int> exact = request.exact_neuron_devices;
-    std::vector<int> neuron_pool, gpu_pool = placement.gpu_ids;
-    for (int n : placement.neuron_device_ids) {
-      if (!exact.contains(n)) neuron_pool.push_back(n);
-    }
-    json::array containers;
-    for (const auto& c : ArrayOr(*td, "containerDefinitions")) {
-      const json::object& def = c.as_object();
-      std::string_view name = StringOr(def, "name", "");
-      const json::object* co = nullptr;
-      for (const auto& o : ArrayOr(ov, "containerOverrides")) {
-        if (StringOr(o.as_object(), "name", "") == name) co = &o.as_object();
+  try {
+    // Record the placed tasks.
+    bool propagate = StringOr(in, "propagateTags", "NONE") == "TASK_DEFINITION";
+    json::array td_tags;
+    if (propagate) td_tags = ArrayOr(*td_record, "tags");
+    double now = static_cast<double>(ctx.now_millis) / 1000.0;
+    for (size_t rank = 0; rank < placements.size(); ++rank) {
+      const scheduler::TaskPlacement& placement = placements[rank];
+      std::string id = NewUuid();
+      std::erase(id, '-');
+      std::string task_arn = MakeArn(scope_, "ecs", "task/" + cluster_name + "/" + id);
+      json::object* instance = FindInstance(cluster_name, placement.instance_id);
+      json::array task_tags = td_tags;
+      MergeTags(task_tags, tags);
+      if (gang) {
+        MergeTags(task_tags, json::array{json::object{{"key", kGangRankTag},
+                                                      {"value", std::to_string(rank)}}});
       }
-      const json::array& reqs = co != nullptr && co->contains("resourceRequirements")
-                                    ? ArrayOr(*co, "resourceRequirements")
-                                    : ArrayOr(def, "resourceRequirements");
-      std::vector<int> neuron, gpus;
-      if (auto* lp = def.if_contains("linuxParameters"); lp != nullptr && lp->is_object()) {
-        for (const auto& d : ArrayOr(lp->as_object(), "devices")) {
-          std::string_view path = StringOr(d.as_object(), "hostPath", "");
-          if (path.starts_with("/dev/neuron")) {
-            try {
-              neuron.push_back(std::stoi(std::string(path.substr(11))));
-            } catch (...) {
+      // Device ids go to the containers that asked: exact ids to the one that
+      // maps them, counted ones in container order.
+      std::set<int> exact = request.exact_neuron_devices;
+      std::vector<int> neuron_pool, gpu_pool = placement.gpu_ids;
+      for (int n : placement.neuron_device_ids) {
+        if (!exact.contains(n)) neuron_pool.push_back(n);
+      }
+      json::array containers;
+      for (const auto& c : ArrayOr(*td, "containerDefinitions")) {
+        const json::object& def = c.as_object();
+        std::string_view name = StringOr(def, "name", "");
+        const json::object* co = nullptr;
+        for (const auto& o : ArrayOr(ov, "containerOverrides")) {
+          if (StringOr(o.as_object(), "name", "") == name) co = &o.as_object();
+        }
+        const json::array& reqs = co != nullptr && co->contains("resourceRequirements")
+                                      ? ArrayOr(*co, "resourceRequirements")
+                                      : ArrayOr(def, "resourceRequirements");
+        std::vector<int> neuron, gpus;
+        if (auto* lp = def.if_contains("linuxParameters"); lp != nullptr && lp->is_object()) {
+          for (const auto& d : ArrayOr(lp->as_object(), "devices")) {
+            std::string_view path = StringOr(d.as_object(), "hostPath", "");
+            if (path.starts_with("/dev/neuron")) {
+              try {
+                neuron.push_back(std::stoi(std::string(path.substr(11))));
+              } catch (...) {
+              }
             }
           }
         }
+        for (const auto& r : reqs) {
+          std::string_view type = StringOr(r.as_object(), "type", "");
+          std::string_view value = StringOr(r.as_object(), "value", "");
+          auto& pool = type == "GPU" ? gpu_pool : neuron_pool;
+          auto& mine = type == "GPU" ? gpus : neuron;
+          if (type != "GPU" && type != "NeuronDevice") continue;
+          size_t n = value == "ALL" ? pool.size()
+                                    : std::min<size_t>(pool.size(), std::stoul(std::string(value)));
+          mine.insert(mine.end(), pool.begin(), pool.begin() + static_cast<long>(n));
+          pool.erase(pool.begin(), pool.begin() + static_cast<long>(n));
+        }
+        std::sort(neuron.begin(), neuron.end());
+        std::string container_id = NewUuid();
+        std::erase(container_id, '-');
+        json::object container{
+            {"containerArn",
+             MakeArn(scope_, "ecs", "container/" + cluster_name + "/" + id + "/" + container_id)},
+            {"taskArn", task_arn},
+            {"name", name},
+            {"image", StringOr(def, "image", "")},
+            {"lastStatus", "PENDING"},
+            {"networkInterfaces", json::array()},
+            {"networkBindings", json::array()},
+            {"gpuIds", IdArray(gpus)},
+            {"neuronDeviceIds", IdArray(neuron)},
+        };
+        if (auto cpu = OptInt(def, "cpu")) container["cpu"] = std::to_string(*cpu);
+        if (auto mem = OptInt(def, "memory")) container["memory"] = std::to_string(*mem);
+        if (auto mem = OptInt(def, "memoryReservation")) {
+          container["memoryReservation"] = std::to_string(*mem);
+        }
+        containers.push_back(std::move(container));
       }
-      for (const auto& r : reqs) {
-        std::string_view type = StringOr(r.as_object(), "type", "");
-        std::string_view value = StringOr(r.as_object(), "value", "");
-        auto& pool = type == "GPU" ? gpu_pool : neuron_pool;
-        auto& mine = type == "GPU" ? gpus : neuron;
-        if (type != "GPU" && type != "NeuronDevice") continue;
-        size_t n = value == "ALL" ? pool.size()
-                                  : std::min<size_t>(pool.size(), std::stoul(std::string(value)));
-        mine.insert(mine.end(), pool.begin(), pool.begin() + static_cast<long>(n));
-        pool.erase(pool.begin(), pool.begin() + static_cast<long>(n));
-      }
-      std::sort(neuron.begin(), neuron.end());
-      std::string container_id = NewUuid();
-      std::erase(container_id, '-');
-      json::object container{
-          {"containerArn",
-           MakeArn(scope_, "ecs", "container/" + cluster_name + "/" + id + "/" + container_id)},
+      json::object task{
           {"taskArn", task_arn},
-          {"name", name},
-          {"image", StringOr(def, "image", "")},
+          {"clusterArn", cluster_arn},
+          {"taskDefinitionArn", td->at("taskDefinitionArn")},
+          {"containerInstanceArn", instance->at("containerInstanceArn")},
+          {"overrides",
+           in.contains("overrides") ? ov : json::object{{"containerOverrides", json::array()}}},
           {"lastStatus", "PENDING"},
-          {"networkInterfaces", json::array()},
-          {"networkBindings", json::array()},
-          {"gpuIds", IdArray(gpus)},
-          {"neuronDeviceIds", IdArray(neuron)},
+          {"desiredStatus", "RUNNING"},
+          {"cpu", std::to_string(request.cpu)},
+          {"memory", std::to_string(request.memory_mib)},
+          {"containers", std::move(containers)},
+          {"group", group},
+          {"createdAt", now},
+          {"version", 1},
+          {"tags", std::move(task_tags)},
+          {"launchType", "EC2"},
+          {"attachments", json::array()},
       };
-      if (auto cpu = OptInt(def, "cpu")) container["cpu"] = std::to_string(*cpu);
-      if (auto mem = OptInt(def, "memory")) container["memory"] = std::to_string(*mem);
-      if (auto mem = OptInt(def, "memoryReservation")) {
-        container["memoryReservation"] = std::to_string(*mem);
+      for (const auto& a : ArrayOr(*instance, "attributes")) {
+        if (StringOr(a.as_object(), "name", "") == "ecs.availability-zone") {
+          task["availabilityZone"] = StringOr(a.as_object(), "value", "");
+        }
       }
-      containers.push_back(std::move(container));
-    }
-    json::object task{
-        {"taskArn", task_arn},
-        {"clusterArn", cluster_arn},
-        {"taskDefinitionArn", td->at("taskDefinitionArn")},
-        {"containerInstanceArn", instance->at("containerInstanceArn")},
-        {"overrides",
-         in.contains("overrides") ? ov : json::object{{"containerOverrides", json::array()}}},
-        {"lastStatus", "PENDING"},
-        {"desiredStatus", "RUNNING"},
-        {"cpu", std::to_string(request.cpu)},
-        {"memory", std::to_string(request.memory_mib)},
-        {"containers", std::move(containers)},
-        {"group", group},
-        {"createdAt", now},
-        {"version", 1},
-        {"tags", std::move(task_tags)},
-        {"launchType", "EC2"},
-        {"attachments", json::array()},
-    };
-    for (const auto& a : ArrayOr(*instance, "attributes")) {
-      if (StringOr(a.as_object(), "name", "") == "ecs.availability-zone") {
-        task["availabilityZone"] = StringOr(a.as_object(), "value", "");
+      if (auto s = OptString(in, "startedBy")) task["startedBy"] = *s;
+      if (gang) {
+        task["berthGang"] =
+            json::object{{"name", *gang}, {"rank", static_cast<int64_t>(rank)}, {"size", count}};
+        if (!gang_attribute_value.empty()) {
+          task["berthGang"].as_object()["attributeValue"] = gang_attribute_value;
+        }
       }
+      task[kReservationKey] = ReservationRecord(request, placement);
+      if (!token.empty()) {
+        task["berthClientToken"] = token;
+        task["berthRequest"] = request_text;
+      }
+      run.batch.push_back(store::Mutation::Put(TaskKey(cluster_name, id), json::serialize(task)));
+      run.views.push_back(TaskView(task, true));
+      run.tasks.emplace_back(std::move(id), std::move(task));
     }
-    if (auto s = OptString(in, "startedBy")) task["startedBy"] = *s;
-    if (gang) {
-      task["berthGang"] =
-          json::object{{"name", *gang}, {"rank", static_cast<int64_t>(rank)}, {"size", count}};
-      if (!gang_attribute_value.empty()) {
-        task["berthGang"].as_object()["attributeValue"] = gang_attribute_value;
+  } catch (...) {
+    if (entry != nullptr) {
+      std::lock_guard placer_lock(entry->mu);
+      entry->pending -= static_cast<int64_t>(placements.size());
+      if (entry->epoch == run.epoch && entry->placer != nullptr) {
+        for (const auto& placement : placements) (void)entry->placer->Release(request, placement);
       }
     }
-    task[kReservationKey] = ReservationRecord(request, placement);
-    if (!token.empty()) {
-      task["berthClientToken"] = token;
-      task["berthRequest"] = request_text;
-    }
-    batch.push_back(store::Mutation::Put(TaskKey(cluster_name, id), json::serialize(task)));
-    views.push_back(TaskView(task, true));
-    cluster_tasks[id] = std::move(task);
-    touched.insert(placement.instance_id);
+    throw;
   }
+  return run;
+}
+
+std::optional<Reply> EcsApi::CommitRun(PlannedRun& run, bool verify) {
+  if (run.replay) return Reply{std::move(*run.replay)};
+  const int64_t planned = static_cast<int64_t>(run.placements.size());
+  if (run.reserved) {
+    ClusterPlacer& entry = *placers_.at(run.cluster);
+    entry.pending -= planned;
+    if (verify) {
+      // The plan holds in the Placer it was made on as long as no instance
+      // of the cluster changed since: resources cannot have gone elsewhere,
+      // since every plan reserves in the same Placer.
+      auto c = clusters_.find(run.cluster);
+      bool active = c != clusters_.end() && AsString(c->second.at("status")) == "ACTIVE";
+      if (entry.epoch != run.epoch) return std::nullopt;  // that Placer is gone
+      if (!active) {
+        for (const auto& placement : run.placements) {
+          (void)entry.placer->Release(run.request, placement);
+        }
+        return std::nullopt;
+      }
+    }
+  }
+  std::set<std::string> touched;
+  auto& cluster_tasks = tasks_[run.cluster];
+  auto& active = active_tasks_[run.cluster];
+  for (size_t i = 0; i < run.tasks.size(); ++i) {
+    const std::string& instance_id = run.placements[i].instance_id;
+    active[instance_id].insert(run.tasks[i].first);
+    cluster_tasks[run.tasks[i].first] = std::move(run.tasks[i].second);
+    touched.insert(instance_id);
+  }
+  if (!run.reserved) {
+    // Placed on a snapshot of its own (StartTask): the cluster's Placer
+    // takes the same reservations now.
+    if (auto p = placers_.find(run.cluster); p != placers_.end() && p->second->placer) {
+      for (const auto& placement : run.placements) {
+        if (!p->second->placer->Apply(run.request, placement).ok()) {
+          InvalidatePlacer(run.cluster);
+          break;
+        }
+      }
+    }
+  }
+  store::Batch batch = std::move(run.batch);
   for (const std::string& instance_id : touched) {
-    if (auto m = RefreshInstance(cluster_name, instance_id)) batch.push_back(std::move(*m));
+    if (auto m = RefreshInstance(run.cluster, instance_id)) batch.push_back(std::move(*m));
   }
   uint64_t seq = batch.empty() ? 0 : Commit(std::move(batch));
   for (const std::string& instance_id : touched) agents_.Bump(instance_id);
-  return {json::object{{"tasks", std::move(views)}, {"failures", std::move(failures)}}, seq};
+  return Reply{json::object{{"tasks", std::move(run.views)}, {"failures", std::move(run.failures)}},
+               seq};
 }
 
 Reply EcsApi::StopTask(json::object& in, const CallContext& ctx) {
@@ -520,7 +790,13 @@ void EcsApi::CleanUpStoppedTasks(int64_t now_millis) {
       if (IsStopped(task) && stopped != nullptr &&
           now_millis - static_cast<int64_t>(stopped->to_number<double>() * 1000) > kHourMillis) {
         batch.push_back(store::Mutation::Delete(TaskKey(cluster, it->first)));
-        touched.insert(ContainerInstanceId(StringOr(task, "containerInstanceArn", "")));
+        std::string instance_id = ContainerInstanceId(StringOr(task, "containerInstanceArn", ""));
+        if (auto a = active_tasks_.find(cluster); a != active_tasks_.end()) {
+          if (auto ids = a->second.find(instance_id); ids != a->second.end()) {
+            ids->second.erase(it->first);
+          }
+        }
+        touched.insert(std::move(instance_id));
         it = tasks.erase(it);
       } else {
         ++it;

@@ -3,6 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
+#include <map>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "server/api/ecs_api.h"
 
@@ -18,6 +23,12 @@ class EcsTasksTest : public ::testing::Test {
   json::object Call(std::string_view op, std::string_view body, int64_t now = kNow) {
     json::object in = json::parse(body).as_object();
     return api_.Call(op, in, CallContext{"key", now}).body.as_object();
+  }
+
+  // The first instance of cluster "c" in id order.
+  std::string FirstInstance() {
+    json::object list = Call("ListContainerInstances", R"({"cluster": "c"})");
+    return std::string(list.at("containerInstanceArns").as_array()[0].as_string());
   }
 
   static constexpr int64_t kNow = 1'700'000'000'000;
@@ -61,6 +72,175 @@ TEST_F(EcsTasksTest, StopFreesAndCleanupRemovesAfterAnHour) {
   json::object in = json::parse(R"({"cluster": "c"})").as_object();
   json::object list = reloaded.Call("ListTasks", in, CallContext{"key", kNow}).body.as_object();
   EXPECT_EQ(list.at("taskArns").as_array().size(), 1u);
+}
+
+// Many threads call RunTask at once against a small cluster (each RunTask
+// plans under the shared lock and commits under the exclusive one): no
+// instance ends up with more CPU, memory, host ports or Neuron devices
+// booked than it has, and the long-lived Placer agrees with the records.
+TEST_F(EcsTasksTest, ConcurrentRunTaskNeverDoubleBooks) {
+  Call("CreateCluster", R"({"clusterName": "c"})");
+  constexpr int kInstances = 4;
+  for (int i = 0; i < kInstances; ++i) {
+    Call("RegisterContainerInstance", R"({"cluster": "c", "totalResources": [
+        {"name": "CPU", "type": "INTEGER", "integerValue": 4096},
+        {"name": "MEMORY", "type": "INTEGER", "integerValue": 4096}],
+        "platformDevices": [{"id": "0", "type": "NEURON_DEVICE"},
+                            {"id": "1", "type": "NEURON_DEVICE"},
+                            {"id": "2", "type": "NEURON_DEVICE"}],
+        "attributes": [{"name": "ecs.availability-zone", "value": "az)" +
+                                          std::to_string(i % 2) + R"("}]})");
+  }
+  // Three kinds: a host port (one per instance), a Neuron device (three per
+  // instance), plain (cpu 256: the rest).
+  Call("RegisterTaskDefinition", R"({"family": "port", "containerDefinitions": [
+      {"name": "a", "image": "busybox", "cpu": 256, "memory": 256,
+       "portMappings": [{"containerPort": 80, "hostPort": 8080}]}]})");
+  Call("RegisterTaskDefinition", R"({"family": "neuron", "containerDefinitions": [
+      {"name": "a", "image": "busybox", "cpu": 256, "memory": 256,
+       "resourceRequirements": [{"type": "NeuronDevice", "value": "1"}]}]})");
+  Call("RegisterTaskDefinition", R"({"family": "plain", "containerDefinitions": [
+      {"name": "a", "image": "busybox", "cpu": 256, "memory": 256}]})");
+
+  constexpr int kThreads = 8;
+  constexpr int kCallsPerThread = 40;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      static constexpr const char* kFamilies[] = {"port", "neuron", "plain"};
+      for (int i = 0; i < kCallsPerThread; ++i) {
+        std::string body = std::string(R"({"cluster": "c", "taskDefinition": ")") +
+                           kFamilies[(t + i) % 3] + R"(", "placementStrategy": [
+            {"type": "spread", "field": "attribute:ecs.availability-zone"},
+            {"type": "binpack", "field": "memory"}]})";
+        json::object in = json::parse(body).as_object();
+        api_.Call("RunTask", in, CallContext{"key", kNow});
+      }
+    });
+  }
+  // Instance changes during the run make plans conflict (and re-plan).
+  for (int i = 0; i < 5; ++i) {
+    Call("PutAttributes", R"({"cluster": "c", "attributes": [{"name": "round", "value": ")" +
+                              std::to_string(i) + R"(", "targetType": "container-instance",
+        "targetId": ")" + FirstInstance() +
+                              R"("}]})");
+  }
+  for (auto& thread : threads) thread.join();
+
+  std::vector<std::string> arns;
+  std::string next;
+  do {
+    std::string body = R"({"cluster": "c", "maxResults": 100)" +
+                       (next.empty() ? std::string() : R"(, "nextToken": ")" + next + R"(")") + "}";
+    json::object page = Call("ListTasks", body);
+    for (const auto& a : page.at("taskArns").as_array()) arns.emplace_back(a.as_string());
+    next = page.contains("nextToken") ? std::string(page.at("nextToken").as_string()) : "";
+  } while (!next.empty());
+  // 4 instances x 4096 cpu / 256 = 64 tasks fit; 320 calls were made.
+  EXPECT_EQ(arns.size(), 64u);
+
+  std::map<std::string, int64_t> cpu;
+  std::map<std::string, std::set<std::string>> neuron;
+  std::map<std::string, int> ports;
+  for (size_t i = 0; i < arns.size(); i += 100) {
+    json::array refs;
+    for (size_t j = i; j < std::min(arns.size(), i + 100); ++j)
+      refs.push_back(json::string(arns[j]));
+    json::object in{{"cluster", "c"}, {"tasks", refs}};
+    json::object tasks = api_.Call("DescribeTasks", in, CallContext{"key", kNow}).body.as_object();
+    for (const auto& t : tasks.at("tasks").as_array()) {
+      const json::object& task = t.as_object();
+      std::string on(task.at("containerInstanceArn").as_string());
+      cpu[on] += std::stoll(std::string(task.at("cpu").as_string()));
+      for (const auto& c : task.at("containers").as_array()) {
+        for (const auto& d : c.as_object().at("neuronDeviceIds").as_array()) {
+          EXPECT_TRUE(neuron[on].insert(std::string(d.as_string())).second)
+              << "Neuron device " << d.as_string() << " given twice on " << on;
+        }
+      }
+      if (std::string(task.at("taskDefinitionArn").as_string()).find("/port:") !=
+          std::string::npos) {
+        ++ports[on];
+      }
+    }
+  }
+  for (const auto& [on, used] : cpu) EXPECT_LE(used, 4096) << on;
+  for (const auto& [on, n] : ports) EXPECT_LE(n, 1) << "host port 8080 given twice on " << on;
+  for (const auto& [on, ids] : neuron) EXPECT_LE(ids.size(), 3u) << on;
+  EXPECT_TRUE(api_.CheckPlacers(kNow).ok()) << api_.CheckPlacers(kNow).ToString();
+}
+
+// Every path that changes instances or reservations keeps the Placer in
+// step with the records.
+TEST_F(EcsTasksTest, PlacerFollowsEveryChange) {
+  auto check = [&](const char* after) {
+    Status s = api_.CheckPlacers(kNow);
+    EXPECT_TRUE(s.ok()) << after << ": " << s.ToString();
+  };
+  Call("CreateCluster", R"({"clusterName": "c"})");
+  std::string register_body = R"({"cluster": "c", "totalResources": [
+      {"name": "CPU", "type": "INTEGER", "integerValue": 2048},
+      {"name": "MEMORY", "type": "INTEGER", "integerValue": 2048}]})";
+  Call("RegisterContainerInstance", register_body);
+  Call("RegisterContainerInstance", register_body);
+  Call("RegisterTaskDefinition", R"({"family": "f", "containerDefinitions": [
+      {"name": "a", "image": "busybox", "cpu": 512, "memory": 512}]})");
+  json::object run = Call("RunTask", R"({"cluster": "c", "taskDefinition": "f", "count": 3})");
+  ASSERT_EQ(run.at("tasks").as_array().size(), 3u);
+  check("RunTask");
+  std::string first(run.at("tasks").as_array()[0].as_object().at("taskArn").as_string());
+  Call("StopTask", R"({"cluster": "c", "task": ")" + first + R"("})");
+  check("StopTask");
+  Call("PutAttributes", R"({"cluster": "c", "attributes": [{"name": "x", "value": "1",
+      "targetType": "container-instance", "targetId": ")" +
+                            FirstInstance() + R"("}]})");
+  Call("RunTask", R"({"cluster": "c", "taskDefinition": "f", "count": 2,
+      "placementConstraints": [{"type": "memberOf", "expression": "attribute:x == 1"}]})");
+  check("PutAttributes, RunTask");
+  Call("UpdateContainerInstancesState", R"({"cluster": "c", "status": "DRAINING",
+      "containerInstances": [")" + FirstInstance() +
+                                            R"("]})");
+  Call("RunTask", R"({"cluster": "c", "taskDefinition": "f"})");
+  check("DRAINING");
+  Call("DeregisterContainerInstance", R"({"cluster": "c", "force": true,
+      "containerInstance": ")" + FirstInstance() +
+                                          R"("})");
+  Call("RunTask", R"({"cluster": "c", "taskDefinition": "f"})");
+  check("DeregisterContainerInstance");
+  api_.CleanUpStoppedTasks(kNow + 2 * 3600 * 1000);
+  Call("RunTask", R"({"cluster": "c", "taskDefinition": "f"})");
+  check("CleanUpStoppedTasks");
+}
+
+// A forced deregistration stops the tasks no agent will run (no agent
+// joined: STOPPED now, resources freed) and asks a joined agent to stop
+// its tasks (desiredStatus STOPPED).
+TEST_F(EcsTasksTest, ForceDeregistrationStopsTasks) {
+  Call("CreateCluster", R"({"clusterName": "c"})");
+  std::string register_body = R"({"cluster": "c", "totalResources": [
+      {"name": "CPU", "type": "INTEGER", "integerValue": 1024},
+      {"name": "MEMORY", "type": "INTEGER", "integerValue": 1024}]})";
+  std::string with_agent(Call("RegisterContainerInstance", register_body)
+                             .at("containerInstance")
+                             .as_object()
+                             .at("containerInstanceArn")
+                             .as_string());
+  api_.JoinAgent("c", with_agent, "127.0.0.1:1", kNow);
+  Call("RegisterTaskDefinition", R"({"family": "f", "containerDefinitions": [
+      {"name": "a", "image": "busybox", "cpu": 1024, "memory": 512}]})");
+  json::object run = Call("RunTask", R"({"cluster": "c", "taskDefinition": "f"})");
+  ASSERT_EQ(run.at("tasks").as_array().size(), 1u);
+  std::string task(run.at("tasks").as_array()[0].as_object().at("taskArn").as_string());
+  Call("DeregisterContainerInstance",
+       R"({"cluster": "c", "force": true, "containerInstance": ")" + with_agent + R"("})");
+  json::object t = Call("DescribeTasks", R"({"cluster": "c", "tasks": [")" + task + R"("]})")
+                       .at("tasks")
+                       .as_array()[0]
+                       .as_object();
+  EXPECT_EQ(t.at("desiredStatus").as_string(), "STOPPED");
+  EXPECT_EQ(t.at("lastStatus").as_string(), "PENDING");  // the agent reports it stopped
+  EXPECT_EQ(t.at("stoppedReason").as_string(), "Container instance deregistered");
+  EXPECT_TRUE(api_.CheckPlacers(kNow).ok());
 }
 
 }  // namespace
