@@ -24,9 +24,10 @@ class CredentialsFileTest : public ::testing::Test {
 };
 
 TEST_F(CredentialsFileTest, ReadsEveryCompleteProfile) {
-  Write("# keys\n[default]\naws_access_key_id = AKIA1\n aws_secret_access_key=s1 \n\n"
-        "[half]\naws_access_key_id = AKIA2\n[ci]\naws_access_key_id=AKIA3\n"
-        "aws_secret_access_key = s3\n");
+  Write(
+      "# keys\n[default]\naws_access_key_id = AKIA1\n aws_secret_access_key=s1 \n\n"
+      "[half]\naws_access_key_id = AKIA2\n[ci]\naws_access_key_id=AKIA3\n"
+      "aws_secret_access_key = s3\n");
   auto keys = ReadCredentialsFile(path_);
   ASSERT_TRUE(keys.ok());
   ASSERT_EQ(keys->size(), 2u);  // [half] has no secret

@@ -10,8 +10,8 @@ namespace berth::registry {
 namespace {
 
 std::string Mac(std::string_view access_key_id, std::string_view secret, int64_t expires) {
-  std::string payload = "berth-registry-token\n" + std::string(access_key_id) + "\n" +
-                        std::to_string(expires);
+  std::string payload =
+      "berth-registry-token\n" + std::string(access_key_id) + "\n" + std::to_string(expires);
   return Base64UrlEncode(HmacSha256(secret, payload));
 }
 
@@ -29,8 +29,9 @@ std::variant<RegistryIdentity, std::string> VerifyRegistryAuthorization(
   if (authorization.size() < kBasic.size() ||
       !std::equal(kBasic.begin(), kBasic.end(), authorization.begin(),
                   [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
-    return std::string("authentication required: use Basic auth with user AWS and a token "
-                       "from ecr get-login-password");
+    return std::string(
+        "authentication required: use Basic auth with user AWS and a token "
+        "from ecr get-login-password");
   }
   auto decoded = Base64Decode(authorization.substr(kBasic.size()));
   if (!decoded) return std::string("malformed Basic credentials");
