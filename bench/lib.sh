@@ -14,7 +14,8 @@ stop_processes() {
     sleep 0.1
   done
   for pid in "$@"; do kill -KILL "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  # Only these: other children (a server the caller keeps) run on.
+  wait "$@" 2>/dev/null || true
 }
 
 free_port() {

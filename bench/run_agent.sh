@@ -96,23 +96,6 @@ ctr_dirs=()
 runc_root=$tmp/runc
 py_pid=
 
-# stop_pid PID...: like lib.sh's stop_processes, but waits for these PIDs
-# only (stop_processes' `wait` waits for every child, and the server and
-# agent run on).
-stop_pid() {
-  local pid
-  for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for _ in $(seq 50); do
-    local alive=0
-    for pid in "$@"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-    ((alive)) || break
-    sleep 0.1
-  done
-  for pid in "$@"; do
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-}
 
 # stop_containerd DIR: its containers first (the shims outlive containerd),
 # then containerd, then whatever it left mounted.
@@ -134,7 +117,7 @@ stop_containerd() {
   fi
   if [[ -f $dir/pid ]]; then
     pid=$(cat "$dir/pid")
-    stop_pid "$pid"
+    stop_processes "$pid"
     rm -f "$dir/pid"
   fi
   # Shims of this containerd (their command line names its state dir).
@@ -154,7 +137,7 @@ umount_under() {
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
-  [[ -n $py_pid ]] && stop_pid "$py_pid"
+  [[ -n $py_pid ]] && stop_processes "$py_pid"
   local dir id
   for dir in "${ctr_dirs[@]}"; do stop_containerd "$dir"; done
   if [[ -d $runc_root ]]; then
@@ -294,7 +277,7 @@ fi
 if want pull; then
   # The main agent is stopped so that it does not compete; the pull agent
   # starts with an empty image cache in its own cluster.
-  stop_pid "$main_agent_pid"
+  stop_processes "$main_agent_pid"
   echo "run_agent.sh: generating and pushing a ${size_mib} MiB image" >&2
   bench big-image --dir "$tmp/big-image" --mib "$size_mib" --layers "$layers"
   rm -rf "$tmp/big-image"
@@ -303,7 +286,7 @@ if want pull; then
   sync
   echo "run_agent.sh: berth agent pulls it onto an empty cache" >&2
   bench berth-pull --cluster bench-agent-pull --bytes "$big_bytes"
-  stop_pid "$agent_pid"
+  stop_processes "$agent_pid"
   start_containerd pull
   sync
   echo "run_agent.sh: ctr pulls it into a fresh containerd" >&2

@@ -4,8 +4,6 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <csignal>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -18,7 +16,6 @@
 #include "agent/task_worker.h"
 #include "common/base64.h"
 #include "common/clock.h"
-#include "common/credentials_file.h"
 #include "common/log.h"
 #include "http/endpoint.h"
 #include "http/query_string.h"
@@ -496,44 +493,6 @@ StatusOr<std::unique_ptr<Agent>> Agent::Start(const AgentConfig& config,
   auto agent = std::make_unique<AgentImpl>(config);
   if (Status s = agent->Init(std::move(join)); !s.ok()) return s.WithContext("berth agent");
   return std::unique_ptr<Agent>(std::move(agent));
-}
-
-int RunAgent(const AgentConfig& config, const std::string& credentials_file) {
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-
-  http::SigV4Credentials join;
-  if (!credentials_file.empty()) {
-    auto keys = ReadCredentialsFile(credentials_file);
-    if (!keys.ok() || keys->empty()) {
-      LogError("berth agent cannot start", {{"error", "no access key in " + credentials_file}});
-      return 1;
-    }
-    join = {keys->front().id, keys->front().secret};
-  } else if (const char* id = std::getenv("AWS_ACCESS_KEY_ID"); id != nullptr) {
-    const char* secret = std::getenv("AWS_SECRET_ACCESS_KEY");
-    join = {id, secret ? secret : ""};
-  } else {
-    LogError("berth agent cannot start",
-             {{"error",
-               "no join credential: pass --credentials FILE or set AWS_ACCESS_KEY_ID and "
-               "AWS_SECRET_ACCESS_KEY"}});
-    return 1;
-  }
-  auto agent = Agent::Start(config, join);
-  if (!agent.ok()) {
-    LogError("berth agent cannot start", {{"error", agent.status().message()}});
-    return 1;
-  }
-  int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
-  LogInfo("agent stopping", {{"signal", strsignal(signal_number)}});
-  (*agent)->Stop();
-  return 0;
 }
 
 }  // namespace berth::agent

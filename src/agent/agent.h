@@ -54,8 +54,4 @@ class Agent {
   virtual std::string container_instance_arn() const = 0;
 };
 
-// `berth agent`: runs until SIGINT or SIGTERM. The join key comes from
-// credentials_file when given, else AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY.
-int RunAgent(const AgentConfig& config, const std::string& credentials_file);
-
 }  // namespace berth::agent

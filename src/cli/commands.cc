@@ -6,9 +6,11 @@
 #include <cstdio>
 
 #include "agent/agent.h"
+#include "cli/client_credentials.h"
 #include "cli/logs.h"
 #include "cli/registry_gc.h"
 #include "common/log.h"
+#include "common/stop_signals.h"
 #include "server/server.h"
 
 namespace berth::cli {
@@ -97,6 +99,24 @@ void AddAgentFlags(CLI::App* cmd, agent::AgentConfig& config, const std::string&
   cmd->add_option(name("seccomp-profile"), config.seccomp_profile,
                   "default seccomp profile (containers-common JSON); empty for none")
       ->capture_default_str();
+}
+
+// `berth agent`: runs until SIGINT or SIGTERM; the containers keep running.
+int RunAgent(const agent::AgentConfig& config, const std::string& credentials_file) {
+  BlockStopSignals();  // before any thread starts
+  auto join = ClientCredentials(credentials_file);
+  if (!join.ok()) {
+    LogError("berth agent cannot start", {{"error", "join key: " + join.status().message()}});
+    return 1;
+  }
+  auto agent = agent::Agent::Start(config, *join);
+  if (!agent.ok()) {
+    LogError("berth agent cannot start", {{"error", agent.status().message()}});
+    return 1;
+  }
+  LogInfo("agent stopping", {{"signal", WaitForStopSignal()}});
+  (*agent)->Stop();
+  return 0;
 }
 
 }  // namespace
@@ -212,7 +232,7 @@ int Main(int argc, char** argv) {
     }
     return server::RunServer(dev_config);
   }
-  if (*agent_cmd) return agent::RunAgent(agent_config, agent_credentials);
+  if (*agent_cmd) return RunAgent(agent_config, agent_credentials);
   if (*logs_cmd) return Logs(logs_options);
   if (*gc_cmd) return RegistryGc(gc_options);
   if (*version_cmd) {

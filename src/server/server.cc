@@ -1,7 +1,5 @@
 #include "server/server.h"
 
-#include <signal.h>
-
 #include <atomic>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -13,6 +11,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/stop_signals.h"
 #include "http/endpoint.h"
 #include "http/server.h"
 #include "registry/blob_store.h"
@@ -99,14 +98,7 @@ http::Response JsonReply(int status, const boost::json::object& body) {
 }  // namespace
 
 int RunServer(const ServerConfig& config) {
-  // Block the stop signals before any thread starts, so that every thread
-  // inherits the mask and only sigwait below receives them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  BlockStopSignals();  // before any thread starts
 
   auto fail = [](const Status& status) {
     LogError("berth server cannot start", {{"error", status.message()}});
@@ -318,9 +310,7 @@ int RunServer(const ServerConfig& config) {
     stop_agent = config.start_embedded_agent("http://" + api_address, keys->front());
   }
 
-  int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
-  LogInfo("stopping", {{"signal", strsignal(signal_number)}});
+  LogInfo("stopping", {{"signal", WaitForStopSignal()}});
   // Held polls are answered first, so the HTTP server has nothing to wait for.
   agent_channel.Stop();
   if (stop_agent) stop_agent();

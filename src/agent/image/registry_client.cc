@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "http/ascii.h"
 #include "http/endpoint.h"
+#include "http/query_string.h"
 
 namespace berth::agent {
 namespace json = boost::json;
@@ -19,21 +20,6 @@ namespace {
 constexpr size_t kMaxManifestBytes = 4 << 20;  // the OCI spec's recommended limit
 constexpr size_t kMaxTokenBytes = 1 << 20;
 constexpr int kMaxRedirects = 5;
-
-std::string PercentEncode(std::string_view s) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
 
 // "Bearer realm="x",service="y",scope="a,b"" -> scheme and parameters.
 struct Challenge {
@@ -272,8 +258,8 @@ Status RegistryClient::Authenticate(RegistryConnections& connections, const std:
                           : "repository:" + reference_.repository + ":pull";
   std::string query;
   if (challenge.params.count("service"))
-    query += "service=" + PercentEncode(challenge.params["service"]);
-  query += (query.empty() ? "" : "&") + ("scope=" + PercentEncode(scope));
+    query += "service=" + http::EncodeQueryValue(challenge.params["service"]);
+  query += (query.empty() ? "" : "&") + ("scope=" + http::EncodeQueryValue(scope));
   url->target += (url->target.find('?') == std::string::npos ? "?" : "&") + query;
 
   http::Request request;
