@@ -13,6 +13,7 @@ packages=(
   python3 python3-pytest python3-boto3 python3-botocore awscli
   # runtime: images and containers
   skopeo runc conmon busybox-static sqlite3 tini golang-github-containers-common
+  openssl ca-certificates
   # the training image of the main job (examples/neuron-training/build-image.sh)
   mmdebstrap
   # registry clients and the reference registry (tests and benchmarks)
