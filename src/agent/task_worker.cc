@@ -201,6 +201,8 @@ void TaskWorker::Run() {
       if (state.ok() && state->exit_code) c.exit_code = state->exit_code;
       if (state.ok() && state->oom_killed)
         c.reason = "OutOfMemoryError: Container killed due to memory usage";
+      // It exited while no agent watched: the task ends as if it had been seen.
+      if (c.essential) RequestStop("Essential container in task exited");
     }
   }
   if (adopted) {
@@ -210,13 +212,13 @@ void TaskWorker::Run() {
       std::lock_guard lock(mu_);
       if (detached_) return;
     }
-    bool stop_first;
+    std::optional<std::string> stop_first;
     {
       std::lock_guard lock(mu_);
-      stop_first = stop_reason_.has_value();
+      stop_first = stop_reason_;
     }
     if (stop_first) {
-      Finish(containers, *stop_reason_);
+      Finish(containers, *stop_first);
       return;
     }
     if (Status s = PullAndStart(containers); !s.ok()) {

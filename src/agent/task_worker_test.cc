@@ -1,0 +1,538 @@
+#include "agent/task_worker.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/mount.h>
+
+#include <algorithm>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+namespace berth::agent {
+namespace {
+
+namespace json = boost::json;
+namespace fs = std::filesystem;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+constexpr char kTaskId[] = "0123456789abcdef0123456789abcdef";
+constexpr char kTaskArn[] =
+    "arn:aws:ecs:us-east-1:123456789012:task/train/0123456789abcdef0123456789abcdef";
+constexpr char kClusterArn[] = "arn:aws:ecs:us-east-1:123456789012:cluster/train";
+
+int64_t NowMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Polls until pred holds or timeout passes; true when it held.
+template <typename Pred>
+bool WaitUntil(Pred pred, int timeout_millis = 8000) {
+  int64_t deadline = NowMillis() + timeout_millis;
+  while (NowMillis() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return pred();
+}
+
+// An image store that returns an image without layers (MountRootfs then
+// bind-mounts the container's upper folder), or fails every pull.
+class FakeImageStore : public ImageStore {
+ public:
+  StatusOr<PulledImage> Pull(const std::string& image, const CredentialsLookup&,
+                             const ProgressCallback& progress) override {
+    {
+      std::lock_guard lock(mu_);
+      pulls_.push_back(image);
+    }
+    if (!fail_with_.empty()) return NotFound(fail_with_);
+    if (progress) progress(PullProgress{10, 10, 1, 1});
+    PulledImage out;
+    out.reference = image;
+    out.manifest_digest = "sha256:" + std::string(64, 'a');
+    out.config.cmd = {"/bin/sh", "-c", "true"};
+    return out;
+  }
+  std::vector<std::string> pulls() {
+    std::lock_guard lock(mu_);
+    return pulls_;
+  }
+  std::string fail_with_;  // set before the worker starts
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> pulls_;
+};
+
+// A runtime whose containers' states the test sets.
+class FakeRuntime : public ContainerRuntime {
+ public:
+  struct KillCall {
+    std::string id;
+    int signal;
+    int64_t at_millis;
+  };
+
+  Status Start(const std::string& id, const OciBundle& bundle) override {
+    std::lock_guard lock(mu_);
+    starts_.push_back(id);
+    bundles_[id] = bundle;
+    ContainerState s;
+    s.phase = ContainerState::Phase::kRunning;
+    s.pid = 4242;
+    states_[id] = s;
+    return Status::Ok();
+  }
+  StatusOr<ContainerState> State(const std::string& id) override {
+    std::lock_guard lock(mu_);
+    ++state_calls_[id];
+    auto it = states_.find(id);
+    if (it == states_.end()) return ContainerState{};  // kMissing
+    return it->second;
+  }
+  Status Kill(const std::string& id, int signal) override {
+    std::lock_guard lock(mu_);
+    kills_.push_back({id, signal, NowMillis()});
+    auto it = states_.find(id);
+    if (it == states_.end() || it->second.phase != ContainerState::Phase::kRunning) {
+      return Status::Ok();
+    }
+    if (signal == SIGTERM && ignores_sigterm_.count(id)) return Status::Ok();
+    it->second.phase = ContainerState::Phase::kExited;
+    it->second.pid = 0;
+    it->second.exit_code = 128 + signal;
+    return Status::Ok();
+  }
+  Status Remove(const std::string& id) override {
+    std::lock_guard lock(mu_);
+    removes_.push_back(id);
+    states_.erase(id);
+    return Status::Ok();
+  }
+  StatusOr<std::vector<std::string>> List() override {
+    std::lock_guard lock(mu_);
+    std::vector<std::string> ids;
+    for (const auto& [id, s] : states_) ids.push_back(id);
+    return ids;
+  }
+  std::string LogPath(const std::string& id) const override { return "/dev/null"; }
+
+  // Test controls.
+  void SetRunning(const std::string& id) {
+    std::lock_guard lock(mu_);
+    ContainerState s;
+    s.phase = ContainerState::Phase::kRunning;
+    s.pid = 4242;
+    states_[id] = s;
+  }
+  void SetExited(const std::string& id, int code, bool oom = false) {
+    std::lock_guard lock(mu_);
+    ContainerState s;
+    s.phase = ContainerState::Phase::kExited;
+    s.exit_code = code;
+    s.oom_killed = oom;
+    states_[id] = s;
+  }
+  void IgnoreSigterm(const std::string& id) {
+    std::lock_guard lock(mu_);
+    ignores_sigterm_.insert(id);
+  }
+  std::vector<std::string> starts() {
+    std::lock_guard lock(mu_);
+    return starts_;
+  }
+  std::vector<KillCall> kills() {
+    std::lock_guard lock(mu_);
+    return kills_;
+  }
+  int state_calls(const std::string& id) {
+    std::lock_guard lock(mu_);
+    return state_calls_[id];
+  }
+  std::optional<OciBundle> bundle(const std::string& id) {
+    std::lock_guard lock(mu_);
+    auto it = bundles_.find(id);
+    if (it == bundles_.end()) return std::nullopt;
+    return it->second;
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, ContainerState> states_;
+  std::set<std::string> ignores_sigterm_;
+  std::vector<std::string> starts_;
+  std::map<std::string, OciBundle> bundles_;
+  std::vector<KillCall> kills_;
+  std::vector<std::string> removes_;
+  std::map<std::string, int> state_calls_;
+};
+
+struct ReportCall {
+  std::string operation;
+  json::object input;
+};
+
+std::string Id(const std::string& container) { return TaskWorker::ContainerId(kTaskId, container); }
+
+class TaskWorkerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/berth-task-worker-test-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    root_ = tmpl;
+    context_.images = &images_;
+    context_.runtime = &runtime_;
+    context_.tasks_dir = (root_ / "tasks").string();
+    context_.registry_credentials = [](std::string_view) {
+      return std::optional<RegistryCredentials>();
+    };
+    context_.devices = [](const std::string& path) -> StatusOr<HostDevice> {
+      return NotFound(path + ": no such device");
+    };
+    context_.host_hard_limits = {{"nofile", 1048576}};
+    context_.report = [this](std::string_view operation, const json::object& input) {
+      std::lock_guard lock(mu_);
+      reports_.push_back({std::string(operation), input});
+      return true;
+    };
+    context_.now_millis = [] {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+          .count();
+    };
+  }
+
+  void TearDown() override {
+    workers_.clear();  // detach and join before the fakes go
+    UnmountAllUnder(root_);
+    std::error_code ec;
+    fs::remove_all(root_, ec);
+  }
+
+  static bool IsMounted(const std::string& path) {
+    std::ifstream mounts("/proc/self/mounts");
+    std::string line;
+    while (std::getline(mounts, line)) {
+      std::istringstream fields(line);
+      std::string source, target;
+      fields >> source >> target;
+      if (target == path) return true;
+    }
+    return false;
+  }
+  std::string Rootfs(const std::string& container) {
+    return context_.tasks_dir + "/" + kTaskId + "/" + container + "/rootfs";
+  }
+
+  static void UnmountAllUnder(const fs::path& root) {
+    // Deepest first, so nested mounts come off before their parents.
+    for (int round = 0; round < 4; ++round) {
+      std::vector<std::string> targets;
+      std::ifstream mounts("/proc/self/mounts");
+      std::string line;
+      while (std::getline(mounts, line)) {
+        std::istringstream fields(line);
+        std::string source, target;
+        fields >> source >> target;
+        if (target.rfind(root.string() + "/", 0) == 0) targets.push_back(target);
+      }
+      if (targets.empty()) return;
+      std::sort(targets.rbegin(), targets.rend());
+      for (const auto& t : targets) umount2(t.c_str(), MNT_DETACH);
+    }
+  }
+
+  // A task of one or more containers; definitions is the containerDefinitions
+  // JSON array.
+  static json::object Task(std::string_view definitions, std::string_view desired = "RUNNING") {
+    json::object task{{"taskArn", kTaskArn},
+                      {"clusterArn", kClusterArn},
+                      {"desiredStatus", desired},
+                      {"lastStatus", "PENDING"}};
+    json::object td{{"family", "train"}, {"revision", 1}, {"networkMode", "none"}};
+    json::array defs = json::parse(definitions).as_array();
+    json::array assigned;
+    for (const auto& d : defs) assigned.push_back(json::object{{"name", d.at("name")}});
+    td["containerDefinitions"] = std::move(defs);
+    task["taskDefinition"] = std::move(td);
+    task["containers"] = std::move(assigned);
+    return task;
+  }
+  static json::object OneContainer(std::string_view extra = "") {
+    std::string def = R"({"name":"main","image":"registry.example:5000/train:1","essential":true)";
+    if (!extra.empty()) def += std::string(",") + std::string(extra);
+    def += "}";
+    return Task("[" + def + "]");
+  }
+
+  TaskWorker& StartWorker(json::object task) {
+    workers_.push_back(std::make_unique<TaskWorker>(context_, std::move(task)));
+    return *workers_.back();
+  }
+
+  std::vector<ReportCall> Reports() {
+    std::lock_guard lock(mu_);
+    return reports_;
+  }
+  std::vector<json::object> TaskReports(std::string_view status = "") {
+    std::vector<json::object> out;
+    for (const auto& r : Reports()) {
+      if (r.operation != "SubmitTaskStateChange") continue;
+      if (!status.empty() && r.input.at("status").as_string() != status) continue;
+      out.push_back(r.input);
+    }
+    return out;
+  }
+  std::vector<json::object> ContainerReports() {
+    std::vector<json::object> out;
+    for (const auto& r : Reports()) {
+      if (r.operation == "SubmitContainerStateChange") out.push_back(r.input);
+    }
+    return out;
+  }
+  bool WaitForStopped(TaskWorker& w) {
+    return WaitUntil([&] { return w.done() && !TaskReports("STOPPED").empty(); });
+  }
+  static std::vector<std::string> Statuses(const std::vector<json::object>& reports) {
+    std::vector<std::string> out;
+    for (const auto& r : reports) out.emplace_back(r.at("status").as_string());
+    return out;
+  }
+  static const json::object& ContainerIn(const json::object& report, std::string_view name) {
+    for (const auto& c : report.at("containers").as_array()) {
+      if (c.as_object().at("containerName").as_string() == name) return c.as_object();
+    }
+    ADD_FAILURE() << "no container " << name << " in " << json::serialize(report);
+    static json::object none;
+    return none;
+  }
+  json::object StateJson() {
+    std::ifstream in(context_.tasks_dir + "/" + kTaskId + "/state.json");
+    std::stringstream text;
+    text << in.rdbuf();
+    return json::parse(text.str()).as_object();
+  }
+
+  fs::path root_;
+  FakeImageStore images_;
+  FakeRuntime runtime_;
+  WorkerContext context_;
+  std::mutex mu_;
+  std::vector<ReportCall> reports_;
+  std::vector<std::unique_ptr<TaskWorker>> workers_;  // last: destroyed first
+};
+
+TEST_F(TaskWorkerTest, EssentialContainerExitStopsTheTask) {
+  TaskWorker& w = StartWorker(OneContainer());
+  ASSERT_TRUE(WaitUntil([&] { return !TaskReports("RUNNING").empty(); }));
+  EXPECT_THAT(runtime_.starts(), ElementsAre(Id("main")));
+  EXPECT_THAT(images_.pulls(), ElementsAre("registry.example:5000/train:1"));
+  json::object running = TaskReports("RUNNING")[0];
+  EXPECT_EQ(running.at("task").as_string(), kTaskArn);
+  EXPECT_EQ(running.at("cluster").as_string(), kClusterArn);
+  EXPECT_EQ(ContainerIn(running, "main").at("status").as_string(), "RUNNING");
+  EXPECT_EQ(ContainerIn(running, "main").at("runtimeId").as_string(), Id("main"));
+  EXPECT_TRUE(running.contains("pullStartedAt"));
+  EXPECT_TRUE(running.contains("pullStoppedAt"));
+  // The bundle's root is the mounted rootfs.
+  auto bundle = runtime_.bundle(Id("main"));
+  ASSERT_TRUE(bundle.has_value());
+  EXPECT_THAT(json::serialize(bundle->config), HasSubstr("/main/rootfs"));
+  EXPECT_TRUE(IsMounted(Rootfs("main")));
+
+  runtime_.SetExited(Id("main"), 3);
+  ASSERT_TRUE(WaitForStopped(w));
+  EXPECT_THAT(Statuses(TaskReports()), ElementsAre("RUNNING", "STOPPED"));
+  json::object stopped = TaskReports("STOPPED")[0];
+  EXPECT_EQ(stopped.at("reason").as_string(), "Essential container in task exited");
+  const json::object& main = ContainerIn(stopped, "main");
+  EXPECT_EQ(main.at("status").as_string(), "STOPPED");
+  EXPECT_EQ(main.at("exitCode").as_int64(), 3);
+  EXPECT_EQ(main.at("imageDigest").as_string(), "sha256:" + std::string(64, 'a'));
+  EXPECT_TRUE(stopped.contains("executionStoppedAt"));
+  EXPECT_TRUE(ContainerReports().empty());
+  EXPECT_TRUE(runtime_.kills().empty());  // it had already exited
+  EXPECT_EQ(StateJson().at("phase").as_string(), "stopped");
+  EXPECT_EQ(StateJson().at("reported").as_string(), "STOPPED");
+  EXPECT_FALSE(IsMounted(Rootfs("main")));  // unmounted once stopped
+}
+
+TEST_F(TaskWorkerTest, NonEssentialExitIsReportedAndTheTaskKeepsRunning) {
+  TaskWorker& w =
+      StartWorker(Task(R"([{"name":"main","image":"registry.example:5000/train:1","essential":true},
+               {"name":"sidecar","image":"registry.example:5000/log:1","essential":false}])"));
+  ASSERT_TRUE(WaitUntil([&] { return !TaskReports("RUNNING").empty(); }));
+  EXPECT_THAT(runtime_.starts(), ElementsAre(Id("main"), Id("sidecar")));
+
+  runtime_.SetExited(Id("sidecar"), 1);
+  ASSERT_TRUE(WaitUntil([&] { return !ContainerReports().empty(); }));
+  json::object change = ContainerReports()[0];
+  EXPECT_EQ(change.at("containerName").as_string(), "sidecar");
+  EXPECT_EQ(change.at("status").as_string(), "STOPPED");
+  EXPECT_EQ(change.at("exitCode").as_int64(), 1);
+  EXPECT_EQ(change.at("task").as_string(), kTaskArn);
+  EXPECT_EQ(change.at("runtimeId").as_string(), Id("sidecar"));
+
+  // The worker goes on watching main for several more rounds without
+  // stopping the task.
+  int calls = runtime_.state_calls(Id("main"));
+  ASSERT_TRUE(WaitUntil([&] { return runtime_.state_calls(Id("main")) >= calls + 3; }));
+  EXPECT_FALSE(w.done());
+  EXPECT_THAT(Statuses(TaskReports()), ElementsAre("RUNNING"));
+  EXPECT_EQ(ContainerReports().size(), 1u);
+  EXPECT_TRUE(runtime_.kills().empty());
+
+  // Stopping it then reports both containers.
+  w.RequestStop("Task stopped by user");
+  ASSERT_TRUE(WaitForStopped(w));
+  json::object stopped = TaskReports("STOPPED")[0];
+  EXPECT_EQ(stopped.at("reason").as_string(), "Task stopped by user");
+  EXPECT_EQ(ContainerIn(stopped, "sidecar").at("exitCode").as_int64(), 1);
+  EXPECT_EQ(ContainerIn(stopped, "main").at("exitCode").as_int64(), 128 + SIGTERM);
+  EXPECT_EQ(ContainerReports().size(), 1u);
+}
+
+TEST_F(TaskWorkerTest, RequestStopSendsSigtermThenSigkillAfterStopTimeout) {
+  TaskWorker& w = StartWorker(OneContainer(R"("stopTimeout":1)"));
+  ASSERT_TRUE(WaitUntil([&] { return !TaskReports("RUNNING").empty(); }));
+  runtime_.IgnoreSigterm(Id("main"));
+
+  w.RequestStop("Task stopped by user");
+  ASSERT_TRUE(WaitForStopped(w));
+  auto kills = runtime_.kills();
+  ASSERT_GE(kills.size(), 2u);
+  EXPECT_EQ(kills.front().id, Id("main"));
+  EXPECT_EQ(kills.front().signal, SIGTERM);
+  EXPECT_EQ(kills.back().signal, SIGKILL);
+  for (size_t i = 1; i < kills.size(); ++i) EXPECT_EQ(kills[i].signal, SIGKILL);
+  // SIGKILL only once the stop timeout (1 s) has passed; allow a little slack
+  // between the two clocks.
+  EXPECT_GE(kills.back().at_millis - kills.front().at_millis, 950);
+  EXPECT_LT(kills.back().at_millis - kills.front().at_millis, 5000);
+
+  EXPECT_THAT(Statuses(TaskReports()), ElementsAre("RUNNING", "STOPPED"));
+  json::object stopped = TaskReports("STOPPED")[0];
+  EXPECT_EQ(stopped.at("reason").as_string(), "Task stopped by user");
+  EXPECT_EQ(ContainerIn(stopped, "main").at("exitCode").as_int64(), 128 + SIGKILL);
+}
+
+TEST_F(TaskWorkerTest, FailedPullStopsTheTaskWithoutStarting) {
+  images_.fail_with_ = "pull registry.example:5000/train:1: manifest unknown";
+  TaskWorker& w = StartWorker(OneContainer());
+  ASSERT_TRUE(WaitForStopped(w));
+  EXPECT_TRUE(runtime_.starts().empty());
+  EXPECT_THAT(Statuses(TaskReports()), ElementsAre("STOPPED"));
+  json::object stopped = TaskReports("STOPPED")[0];
+  EXPECT_THAT(std::string(stopped.at("reason").as_string()),
+              StartsWith("CannotPullContainerError:"));
+  EXPECT_THAT(std::string(stopped.at("reason").as_string()), HasSubstr("manifest unknown"));
+  const json::object& main = ContainerIn(stopped, "main");
+  EXPECT_EQ(main.at("status").as_string(), "STOPPED");
+  EXPECT_THAT(std::string(main.at("reason").as_string()), StartsWith("CannotPullContainerError:"));
+  EXPECT_FALSE(main.contains("runtimeId"));
+  EXPECT_FALSE(main.contains("exitCode"));
+}
+
+TEST_F(TaskWorkerTest, BundleErrorStopsTheTaskWithCannotStartContainerError) {
+  TaskWorker& w = StartWorker(
+      OneContainer(R"("ulimits":[{"name":"nofile","softLimit":1024,"hardLimit":2000000}])"));
+  ASSERT_TRUE(WaitForStopped(w));
+  EXPECT_TRUE(runtime_.starts().empty());
+  EXPECT_THAT(Statuses(TaskReports()), ElementsAre("STOPPED"));
+  json::object stopped = TaskReports("STOPPED")[0];
+  std::string reason(stopped.at("reason").as_string());
+  EXPECT_THAT(reason, StartsWith("CannotStartContainerError:"));
+  EXPECT_THAT(reason, HasSubstr("nofile hard limit 2000000 is above the host's 1048576"));
+  const json::object& main = ContainerIn(stopped, "main");
+  EXPECT_THAT(std::string(main.at("reason").as_string()), StartsWith("CannotStartContainerError:"));
+  EXPECT_FALSE(main.contains("runtimeId"));
+  // Nothing was recorded as started, so a restarted agent would not adopt it.
+  EXPECT_TRUE(StateJson().at("started").as_object().empty());
+}
+
+TEST_F(TaskWorkerTest, OomKilledContainerIsReportedAsOutOfMemory) {
+  TaskWorker& w = StartWorker(OneContainer());
+  ASSERT_TRUE(WaitUntil([&] { return !TaskReports("RUNNING").empty(); }));
+  runtime_.SetExited(Id("main"), 137, /*oom=*/true);
+  ASSERT_TRUE(WaitForStopped(w));
+  json::object stopped = TaskReports("STOPPED")[0];
+  EXPECT_EQ(stopped.at("reason").as_string(), "Essential container in task exited");
+  const json::object& main = ContainerIn(stopped, "main");
+  EXPECT_EQ(main.at("exitCode").as_int64(), 137);
+  EXPECT_THAT(std::string(main.at("reason").as_string()), StartsWith("OutOfMemoryError: "));
+}
+
+TEST_F(TaskWorkerTest, RestartedWorkerAdoptsTheContainerWithoutStartingItAgain) {
+  {
+    TaskWorker& first = StartWorker(OneContainer());
+    ASSERT_TRUE(WaitUntil([&] { return !TaskReports("RUNNING").empty(); }));
+    // state.json says RUNNING was reported only after the report returned.
+    ASSERT_TRUE(WaitUntil([&] {
+      std::error_code ec;
+      if (!fs::exists(context_.tasks_dir + "/" + kTaskId + "/state.json", ec)) return false;
+      auto s = StateJson();
+      auto* r = s.if_contains("reported");
+      return r && r->is_string() && r->as_string() == "RUNNING";
+    }));
+    first.Detach();
+    workers_.clear();  // joins the first worker's thread
+  }
+  json::object state = StateJson();
+  EXPECT_EQ(state.at("started").as_object().at("main").as_string(), Id("main"));
+  EXPECT_FALSE(state.contains("phase"));
+  ASSERT_THAT(runtime_.starts(), ElementsAre(Id("main")));
+  EXPECT_THAT(Statuses(TaskReports()), ElementsAre("RUNNING"));
+
+  // While the agent was away the container exited.
+  runtime_.SetExited(Id("main"), 7);
+  TaskWorker& second = StartWorker(OneContainer());
+  ASSERT_TRUE(WaitForStopped(second));
+  EXPECT_THAT(runtime_.starts(), ElementsAre(Id("main")));  // not started again
+  EXPECT_TRUE(images_.pulls().size() == 1u);                // nor pulled again
+  // RUNNING was already reported by the first worker.
+  EXPECT_THAT(Statuses(TaskReports()), ElementsAre("RUNNING", "STOPPED"));
+  json::object stopped = TaskReports("STOPPED")[0];
+  const json::object& main = ContainerIn(stopped, "main");
+  EXPECT_EQ(main.at("status").as_string(), "STOPPED");
+  EXPECT_EQ(main.at("exitCode").as_int64(), 7);
+  EXPECT_EQ(main.at("runtimeId").as_string(), Id("main"));
+  // The exit happened while no agent watched; it still ends the task as an essential exit.
+  EXPECT_EQ(stopped.at("reason").as_string(), "Essential container in task exited");
+  EXPECT_TRUE(runtime_.kills().empty());
+}
+
+TEST_F(TaskWorkerTest, DesiredStoppedBeforeStartReportsStoppedWithoutStarting) {
+  json::object task = OneContainer();
+  task["desiredStatus"] = "STOPPED";
+  task["stoppedReason"] = "Task stopped by user";
+  TaskWorker& w = StartWorker(std::move(task));
+  ASSERT_TRUE(WaitForStopped(w));
+  EXPECT_TRUE(runtime_.starts().empty());
+  EXPECT_TRUE(images_.pulls().empty());
+  EXPECT_THAT(Statuses(TaskReports()), ElementsAre("STOPPED"));
+  json::object stopped = TaskReports("STOPPED")[0];
+  EXPECT_EQ(stopped.at("reason").as_string(), "Task stopped by user");
+  const json::object& main = ContainerIn(stopped, "main");
+  EXPECT_EQ(main.at("status").as_string(), "STOPPED");
+  EXPECT_FALSE(main.contains("runtimeId"));
+}
+
+}  // namespace
+}  // namespace berth::agent
