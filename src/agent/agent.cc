@@ -196,7 +196,8 @@ class AgentImpl : public Agent {
       stopped_ = true;
       wake_.notify_all();
     }
-    if (poll_thread_.joinable()) poll_thread_.join();
+    bool started = poll_thread_.joinable();
+    if (started) poll_thread_.join();
     if (sweep_thread_.joinable()) sweep_thread_.join();
     std::map<std::string, std::unique_ptr<TaskWorker>> workers;
     {
@@ -206,7 +207,7 @@ class AgentImpl : public Agent {
     for (auto& [arn, w] : workers) w->Detach();
     workers.clear();  // joins
     if (logs_) logs_->Stop();
-    LogInfo("agent stopped; containers keep running", {{"instance", arn_}});
+    if (started) LogInfo("agent stopped; containers keep running", {{"instance", arn_}});
   }
 
   std::string container_instance_arn() const override { return arn_; }
