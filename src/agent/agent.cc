@@ -5,14 +5,13 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 
 #include "agent/log_server.h"
 #include "agent/registration.h"
 #include "agent/server_client.h"
+#include "agent/state_files.h"
 #include "agent/task_worker.h"
 #include "common/base64.h"
 #include "common/clock.h"
@@ -29,18 +28,6 @@ namespace {
 
 constexpr int kSweepIntervalMillis = 30'000;
 constexpr int kMaxBackoffMillis = 10'000;
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-std::string_view Str(const json::object& o, std::string_view key) {
-  auto* v = o.if_contains(key);
-  return v && v->is_string() ? std::string_view(v->as_string()) : std::string_view();
-}
 
 // runc removes a container's cgroup with the container; the task's parent
 // cgroup (/berth/<task id>, one per controller) is the agent's to remove.
@@ -63,12 +50,10 @@ StatusOr<std::map<std::string, RegistryCredentials>> ReadRegistryAuthFile(const 
   auto fail = [&](const std::string& why) {
     return InvalidArgument("registry auth file " + path + ": " + why);
   };
-  std::ifstream in(path);
-  if (!in) return NotFound("registry auth file " + path + ": cannot read it");
-  std::stringstream text;
-  text << in.rdbuf();
+  auto text = ReadWholeFile(path);
+  if (!text) return NotFound("registry auth file " + path + ": cannot read it");
   json::error_code ec;
-  auto doc = json::parse(text.str(), ec);
+  auto doc = json::parse(*text, ec);
   if (ec || !doc.is_object()) return fail("not a JSON object");
   auto* auths = doc.as_object().if_contains("auths");
   if (auths == nullptr || !auths->is_object()) return fail("no \"auths\" object");
@@ -86,7 +71,8 @@ StatusOr<std::map<std::string, RegistryCredentials>> ReadRegistryAuthFile(const 
         return fail(std::string(host) + ": auth is not base64(user:password)");
       out[registry] = {decoded->substr(0, colon), decoded->substr(colon + 1)};
     } else if (e.contains("username") && e.contains("password")) {
-      out[registry] = {std::string(Str(e, "username")), std::string(Str(e, "password"))};
+      out[registry] = {std::string(StringField(e, "username")),
+                       std::string(StringField(e, "password"))};
     } else {
       return fail(std::string(host) + ": no auth, or username and password");
     }
@@ -158,8 +144,8 @@ class AgentImpl : public Agent {
       return stat((fs::path(root) / fs::path(path).relative_path()).string());
     };
     worker_context_.host_hard_limits = HostHardLimits();
-    worker_context_.host_hosts = ReadFile("/etc/hosts");
-    worker_context_.host_resolv_conf = ReadFile("/etc/resolv.conf");
+    worker_context_.host_hosts = ReadWholeFile("/etc/hosts").value_or("");
+    worker_context_.host_resolv_conf = ReadWholeFile("/etc/resolv.conf").value_or("");
     if (!config_.seccomp_profile.empty()) {
       if (!fs::exists(config_.seccomp_profile)) {
         return NotFound("seccomp profile " + config_.seccomp_profile +
@@ -218,10 +204,9 @@ class AgentImpl : public Agent {
   // Registers the node and exchanges the join key for the instance's own.
   Status Join() {
     std::string previous;
-    json::error_code ec;
-    auto saved = json::parse(ReadFile(IdentityPath()), ec);
-    if (!ec && saved.is_object() && Str(saved.as_object(), "cluster") == config_.cluster) {
-      previous = std::string(Str(saved.as_object(), "containerInstanceArn"));
+    auto saved = ReadJsonObject(IdentityPath());
+    if (saved && StringField(*saved, "cluster") == config_.cluster) {
+      previous = std::string(StringField(*saved, "containerInstanceArn"));
     }
     std::string advertise = config_.advertise;
     if (advertise.empty()) {
@@ -235,8 +220,8 @@ class AgentImpl : public Agent {
     if (!request.ok()) return request.status();
     auto registered = calls_->CallEcs("RegisterContainerInstance", *request);
     if (!registered.ok()) return registered.status().WithContext("register with " + config_.server);
-    std::string arn(
-        Str(registered->as_object().at("containerInstance").as_object(), "containerInstanceArn"));
+    std::string arn(StringField(registered->as_object().at("containerInstance").as_object(),
+                                "containerInstanceArn"));
     auto credentials = calls_->Send("POST", "/berth/v1/agent/credentials",
                                     json::serialize(json::object{{"cluster", config_.cluster},
                                                                  {"containerInstanceArn", arn},
@@ -246,14 +231,20 @@ class AgentImpl : public Agent {
       return FailedPrecondition("agent credentials: server answered " +
                                 std::to_string(credentials->status) + ": " + credentials->body);
     }
+    json::error_code ec;
     auto body = json::parse(credentials->body, ec);
     if (ec || !body.is_object()) return Internal("agent credentials: reply is not JSON");
-    http::SigV4Credentials instance{std::string(Str(body.as_object(), "accessKeyId")),
-                                    std::string(Str(body.as_object(), "secretAccessKey"))};
+    http::SigV4Credentials instance{std::string(StringField(body.as_object(), "accessKeyId")),
+                                    std::string(StringField(body.as_object(), "secretAccessKey"))};
     calls_->SetCredentials(instance);
     poller_->SetCredentials(instance);
-    std::ofstream(IdentityPath(), std::ios::trunc) << json::serialize(
-        json::object{{"cluster", config_.cluster}, {"containerInstanceArn", arn}});
+    if (Status s = WriteFileAtomically(
+            IdentityPath(), json::serialize(json::object{{"cluster", config_.cluster},
+                                                         {"containerInstanceArn", arn}}));
+        !s.ok()) {
+      LogWarn("instance identity not kept; a restart registers a new instance",
+              {{"error", s.message()}});
+    }
     {
       std::lock_guard lock(mu_);
       arn_ = arn;
@@ -274,16 +265,13 @@ class AgentImpl : public Agent {
   void AdoptTasks() {
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(worker_context_.tasks_dir, ec)) {
-      json::error_code pec;
-      auto state = json::parse(ReadFile(entry.path().string() + "/state.json"), pec);
-      bool reported_stop =
-          !pec && state.is_object() && Str(state.as_object(), "reported") == "STOPPED";
-      if (reported_stop) continue;
-      auto task = json::parse(ReadFile(entry.path().string() + "/assignment.json"), pec);
-      if (pec || !task.is_object()) continue;
-      std::string arn(Str(task.as_object(), "taskArn"));
+      auto state = ReadJsonObject(entry.path().string() + "/state.json");
+      if (state && StringField(*state, "reported") == "STOPPED") continue;
+      auto task = ReadJsonObject(entry.path().string() + "/assignment.json");
+      if (!task) continue;
+      std::string arn(StringField(*task, "taskArn"));
       std::lock_guard lock(mu_);
-      workers_[arn] = std::make_unique<TaskWorker>(worker_context_, std::move(task.as_object()));
+      workers_[arn] = std::make_unique<TaskWorker>(worker_context_, std::move(*task));
     }
   }
 
@@ -308,7 +296,7 @@ class AgentImpl : public Agent {
         json::error_code ec;
         auto body = json::parse(response->body, ec);
         if (!ec && body.is_object()) {
-          version = std::string(Str(body.as_object(), "version"));
+          version = std::string(StringField(body.as_object(), "version"));
           Reconcile(body.as_object().at("tasks").as_array());
           backoff = 500;
           continue;
@@ -334,14 +322,14 @@ class AgentImpl : public Agent {
     std::set<std::string> wanted;
     for (const auto& v : tasks) {
       const json::object& task = v.as_object();
-      std::string arn(Str(task, "taskArn"));
+      std::string arn(StringField(task, "taskArn"));
       wanted.insert(arn);
       auto it = workers_.find(arn);
       if (it == workers_.end()) {
         if (stopped_) return;
         workers_[arn] = std::make_unique<TaskWorker>(worker_context_, task);
-      } else if (Str(task, "desiredStatus") == "STOPPED") {
-        it->second->RequestStop(std::string(Str(task, "stoppedReason")));
+      } else if (StringField(task, "desiredStatus") == "STOPPED") {
+        it->second->RequestStop(std::string(StringField(task, "stoppedReason")));
       }
     }
     for (auto it = workers_.begin(); it != workers_.end();) {
@@ -362,10 +350,9 @@ class AgentImpl : public Agent {
     int64_t now = SystemClock().NowMillis();
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(worker_context_.tasks_dir, ec)) {
-      json::error_code pec;
-      auto state = json::parse(ReadFile(entry.path().string() + "/state.json"), pec);
-      if (pec || !state.is_object() || Str(state.as_object(), "reported") != "STOPPED") continue;
-      auto* at = state.as_object().if_contains("stoppedAt");
+      auto state = ReadJsonObject(entry.path().string() + "/state.json");
+      if (!state || StringField(*state, "reported") != "STOPPED") continue;
+      auto* at = state->if_contains("stoppedAt");
       if (!at || !at->is_int64() ||
           now - at->as_int64() < int64_t{config_.retention_seconds} * 1000)
         continue;
@@ -373,8 +360,7 @@ class AgentImpl : public Agent {
       bool busy = false;
       for (const auto& [arn, w] : workers_) busy |= (w->task_id() == task_id && !w->done());
       if (busy) continue;
-      if (auto* started = state.as_object().if_contains("started");
-          started && started->is_object()) {
+      if (auto* started = state->if_contains("started"); started && started->is_object()) {
         for (const auto& [name, id] : started->as_object())
           (void)runtime_->Remove(std::string(id.as_string()));
       }
@@ -417,10 +403,10 @@ class AgentImpl : public Agent {
       }
       ecr_registries_.clear();
       for (const auto& d : reply->as_object().at("authorizationData").as_array()) {
-        std::string endpoint(Str(d.as_object(), "proxyEndpoint"));
+        std::string endpoint(StringField(d.as_object(), "proxyEndpoint"));
         if (auto p = endpoint.find("://"); p != std::string::npos)
           endpoint = endpoint.substr(p + 3);
-        auto decoded = Base64Decode(Str(d.as_object(), "authorizationToken"));
+        auto decoded = Base64Decode(StringField(d.as_object(), "authorizationToken"));
         if (!decoded) continue;
         size_t colon = decoded->find(':');
         ecr_registries_[endpoint] =

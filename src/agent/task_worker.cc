@@ -4,9 +4,8 @@
 #include <boost/json/serialize.hpp>
 #include <csignal>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
+#include "agent/state_files.h"
 #include "common/log.h"
 
 namespace berth::agent {
@@ -19,11 +18,6 @@ namespace {
 constexpr int kWatchMillis = 200;
 constexpr int kDefaultStopTimeoutSeconds = 30;
 constexpr int kKillWaitMillis = 5000;
-
-std::string_view Str(const json::object& o, std::string_view key) {
-  auto* v = o.if_contains(key);
-  return v && v->is_string() ? std::string_view(v->as_string()) : std::string_view();
-}
 
 const json::array* Arr(const json::object& o, std::string_view key) {
   auto* v = o.if_contains(key);
@@ -43,20 +37,6 @@ std::vector<int> Ids(const json::object& container, std::string_view key) {
     }
   }
   return ids;
-}
-
-Status WriteFileAtomically(const std::string& path, const std::string& content) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << content;
-    out.flush();
-    if (!out) return Internal("write " + tmp);
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) return Internal("rename " + tmp + ": " + ec.message());
-  return Status::Ok();
 }
 
 }  // namespace
@@ -84,12 +64,12 @@ std::string TaskWorker::ContainerId(std::string_view task_id, std::string_view c
 
 TaskWorker::TaskWorker(WorkerContext& context, json::object task)
     : context_(context), task_(std::move(task)) {
-  task_arn_ = std::string(Str(task_, "taskArn"));
+  task_arn_ = std::string(StringField(task_, "taskArn"));
   task_id_ = task_arn_.substr(task_arn_.rfind('/') + 1);
-  cluster_ = std::string(Str(task_, "clusterArn"));
+  cluster_ = std::string(StringField(task_, "clusterArn"));
   dir_ = context_.tasks_dir + "/" + task_id_;
-  if (Str(task_, "desiredStatus") == "STOPPED") {
-    stop_reason_ = std::string(Str(task_, "stoppedReason"));
+  if (StringField(task_, "desiredStatus") == "STOPPED") {
+    stop_reason_ = std::string(StringField(task_, "stoppedReason"));
   }
   thread_ = std::thread([this] { Run(); });
 }
@@ -136,13 +116,7 @@ void TaskWorker::Run() {
   // The assignment as received, so a restarted agent knows its tasks before
   // the server answers.
   (void)WriteFileAtomically(dir_ + "/assignment.json", json::serialize(task_));
-  if (std::ifstream in(dir_ + "/state.json"); in) {
-    std::stringstream text;
-    text << in.rdbuf();
-    json::error_code parse_ec;
-    auto v = json::parse(text.str(), parse_ec);
-    if (!parse_ec && v.is_object()) state_ = v.as_object();
-  }
+  if (auto saved = ReadJsonObject(dir_ + "/state.json")) state_ = std::move(*saved);
   if (auto* p = state_.if_contains("pullStartedAt"); p && p->is_int64())
     pull_started_ = p->as_int64();
   if (auto* p = state_.if_contains("pullStoppedAt"); p && p->is_int64())
@@ -154,19 +128,20 @@ void TaskWorker::Run() {
   if (auto* o = task_.if_contains("overrides"); o && o->is_object()) {
     if (auto* list = Arr(o->as_object(), "containerOverrides")) {
       for (const auto& v : *list)
-        overrides[std::string(Str(v.as_object(), "name"))] = &v.as_object();
+        overrides[std::string(StringField(v.as_object(), "name"))] = &v.as_object();
     }
   }
   std::map<std::string, const json::object*> assigned;
   if (auto* list = Arr(task_, "containers")) {
-    for (const auto& v : *list) assigned[std::string(Str(v.as_object(), "name"))] = &v.as_object();
+    for (const auto& v : *list)
+      assigned[std::string(StringField(v.as_object(), "name"))] = &v.as_object();
   }
   const json::object* started = nullptr;
   if (auto* s = state_.if_contains("started"); s && s->is_object()) started = &s->as_object();
   for (const auto& v : *Arr(definition, "containerDefinitions")) {
     const json::object& def = v.as_object();
     Container c;
-    c.name = std::string(Str(def, "name"));
+    c.name = std::string(StringField(def, "name"));
     c.definition = &def;
     if (auto it = overrides.find(c.name); it != overrides.end()) c.overrides = it->second;
     if (auto* e = def.if_contains("essential"); e && e->is_bool()) c.essential = e->as_bool();
@@ -183,9 +158,9 @@ void TaskWorker::Run() {
     containers.emplace(c.name, std::move(c));
   }
 
-  if (Str(state_, "phase") == "stopped") {
+  if (StringField(state_, "phase") == "stopped") {
     // Stopped before the agent went away; its report may not have landed.
-    Finish(containers, std::string(Str(state_, "reason")));
+    Finish(containers, std::string(StringField(state_, "reason")));
     return;
   }
 
@@ -232,7 +207,7 @@ void TaskWorker::Run() {
       return;
     }
   }
-  if (Str(state_, "reported") != "RUNNING") {
+  if (StringField(state_, "reported") != "RUNNING") {
     if (!Report("RUNNING", containers, "")) return;
     state_["reported"] = "RUNNING";
     SaveState(containers);
@@ -251,7 +226,7 @@ void TaskWorker::Run() {
 Status TaskWorker::PullAndStart(std::map<std::string, Container>& containers) {
   pull_started_ = context_.now_millis();
   for (auto& [name, c] : containers) {
-    std::string image(Str(*c.definition, "image"));
+    std::string image(StringField(*c.definition, "image"));
     LogInfo("pull", {{"task", task_id_}, {"container", name}, {"image", image}});
     int64_t last_logged = 0;
     auto pulled =
@@ -301,10 +276,10 @@ Status TaskWorker::StartContainer(std::map<std::string, Container>& containers, 
   if (auto* list = Arr(definition, "volumes")) {
     for (const auto& v : *list) {
       const json::object& volume = v.as_object();
-      std::string name(Str(volume, "name"));
+      std::string name(StringField(volume, "name"));
       std::string path;
       if (auto* host = volume.if_contains("host"); host && host->is_object()) {
-        path = std::string(Str(host->as_object(), "sourcePath"));
+        path = std::string(StringField(host->as_object(), "sourcePath"));
       }
       // Without a host path the volume is the task's own, removed with it.
       if (path.empty()) path = dir_ + "/volumes/" + name;
@@ -439,7 +414,7 @@ void TaskWorker::Finish(std::map<std::string, Container>& containers, const std:
   state_["reason"] = reason;
   if (!state_.contains("stoppedAt")) state_["stoppedAt"] = context_.now_millis();
   SaveState(containers);
-  if (Str(state_, "reported") != "STOPPED" && Report("STOPPED", containers, reason)) {
+  if (StringField(state_, "reported") != "STOPPED" && Report("STOPPED", containers, reason)) {
     state_["reported"] = "STOPPED";
     SaveState(containers);
   }
