@@ -37,5 +37,14 @@ TEST(Ids, UuidHasCanonicalVersion4Form) {
   EXPECT_NE(a, NewUuid());
 }
 
+TEST(Ids, TimeOrderedIdsSortByTimeThenDiffer) {
+  std::string a = NewTimeOrderedId(1'700'000'000'000);
+  ASSERT_EQ(a.size(), 32u);
+  EXPECT_EQ(a.find_first_not_of("0123456789abcdef"), std::string::npos);
+  EXPECT_EQ(a.substr(0, 12), "018bcfe56800");  // 1700000000000 in hex, 48 bits
+  EXPECT_LT(a, NewTimeOrderedId(1'700'000'000'001));
+  EXPECT_NE(a, NewTimeOrderedId(1'700'000'000'000));
+}
+
 }  // namespace
 }  // namespace berth

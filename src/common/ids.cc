@@ -13,6 +13,14 @@ std::string NewUuid() {
          hex.substr(16, 4) + "-" + hex.substr(20);
 }
 
+std::string NewTimeOrderedId(int64_t unix_millis) {
+  std::string b = RandomBytes(16);
+  for (int i = 0; i < 6; ++i) {
+    b[i] = static_cast<char>((static_cast<uint64_t>(unix_millis) >> (8 * (5 - i))) & 0xff);
+  }
+  return HexEncode(b);
+}
+
 std::string MakeArn(const ArnScope& scope, std::string_view service, std::string_view resource) {
   std::string arn = "arn:aws:";
   arn += service;

@@ -1,6 +1,7 @@
 // Identifiers: UUIDs for ECS resource ids, and the ARNs built from them.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -8,6 +9,12 @@ namespace berth {
 
 // A random (version 4) UUID in its canonical 8-4-4-4-12 lowercase form.
 std::string NewUuid();
+
+// 32 lowercase hex digits: unix_millis (48 bits), then 80 random bits, as a
+// version 7 UUID orders them. Ids made later sort later, so records keyed by
+// them are appended to the store's key order rather than scattered through
+// it (one page written per batch of new tasks, not one per task).
+std::string NewTimeOrderedId(int64_t unix_millis);
 
 // The account and region that berth reports in ARNs. berth is single-tenant,
 // so they are fixed per server and only make ARNs look as clients expect.

@@ -31,6 +31,8 @@ using sqlite::Stmt;
 // How long a connection waits for a lock held by another process (a second
 // berth or the sqlite3 shell) before failing with Unavailable.
 constexpr int kBusyTimeoutMillis = 5000;
+// Pages cached per connection: 64 MiB (negative: KiB), grown only as used.
+constexpr const char* kCacheSizePragma = "PRAGMA cache_size=-65536";
 
 // SQLite makes the database file durable but not its directory entry, so a
 // new database could vanish in a power loss after its first acknowledged
@@ -156,6 +158,9 @@ class SqliteStore final : public Store {
     BERTH_RETURN_IF_ERROR(EnableWal(db));
     // FULL: a WAL commit is fsynced before it returns, so done(Ok) means durable.
     BERTH_RETURN_IF_ERROR(sqlite::Exec(db, "PRAGMA synchronous=FULL"));
+    // SQLite's default page cache (2 MB) holds a small cluster's records
+    // only; past it every commit reads b-tree pages back from the file.
+    BERTH_RETURN_IF_ERROR(sqlite::Exec(db, kCacheSizePragma));
     BERTH_RETURN_IF_ERROR(sqlite::Migrate(db));
     // After migrating: the limit covers every row, schema rows included.
     if (options.max_entry_bytes > 0) {
@@ -175,6 +180,7 @@ class SqliteStore final : public Store {
     if (!read_db.ok()) return read_db.status().WithContext("read connection");
     read_db_ = std::move(*read_db);
     sqlite3_busy_timeout(read_db_.get(), kBusyTimeoutMillis);
+    BERTH_RETURN_IF_ERROR(sqlite::Exec(read_db_.get(), kCacheSizePragma));
     StatusOr<Stmt> range = sqlite::Prepare(
         read_db_.get(), "SELECT key, value FROM kv WHERE key >= ? AND key < ? ORDER BY key");
     if (!range.ok()) return range.status();

@@ -76,7 +76,33 @@ TEST(SqliteStoreTest, NewDatabaseIsWalAtCurrentSchemaVersion) {
   EXPECT_EQ(Sql(path, "PRAGMA journal_mode"), "wal");
   EXPECT_EQ(Sql(path, "SELECT value FROM meta WHERE name = 'schema_version'"),
             std::to_string(sqlite::CurrentSchemaVersion()));
-  EXPECT_EQ(sqlite::CurrentSchemaVersion(), 1);
+  EXPECT_EQ(sqlite::CurrentSchemaVersion(), 2);
+}
+
+TEST(SqliteStoreTest, MigratesVersionOneDatabaseKeepingEveryRecord) {
+  TempDir dir;
+  const std::string path = dir.path() + "/store.db";
+  // A database as berth with schema version 1 left it.
+  Sql(path, "PRAGMA journal_mode=WAL");
+  Sql(path, "CREATE TABLE meta(name TEXT PRIMARY KEY, value NOT NULL) WITHOUT ROWID");
+  Sql(path, "INSERT INTO meta VALUES('schema_version', 1)");
+  Sql(path, "CREATE TABLE kv(key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID");
+  Sql(path, "INSERT INTO kv VALUES('tasks/c/2', 'two'), ('tasks/c/1', 'one'), ('clusters/c', 'c')");
+
+  std::unique_ptr<Store> store = MustOpen(path);
+  ASSERT_NE(store, nullptr);
+  std::map<std::string, std::string> rows;
+  ASSERT_TRUE(ScanAll(*store, "tasks/", &rows).ok());
+  EXPECT_THAT(rows, ElementsAre(Pair("tasks/c/1", "one"), Pair("tasks/c/2", "two")));
+  ASSERT_TRUE(store->CommitAndWait({Mutation::Put("tasks/c/1", "uno")}).ok());  // replaces
+  rows.clear();
+  ASSERT_TRUE(ScanAll(*store, "", &rows).ok());
+  EXPECT_THAT(rows, ElementsAre(Pair("clusters/c", "c"), Pair("tasks/c/1", "uno"),
+                                Pair("tasks/c/2", "two")));
+  store.reset();
+  EXPECT_EQ(Sql(path, "SELECT value FROM meta WHERE name = 'schema_version'"), "2");
+  EXPECT_EQ(Sql(path, "SELECT instr(sql, 'WITHOUT ROWID') FROM sqlite_master WHERE name = 'kv'"),
+            "0");
 }
 
 TEST(SqliteStoreTest, RefusesSchemaFromNewerBerth) {
@@ -89,7 +115,7 @@ TEST(SqliteStoreTest, RefusesSchemaFromNewerBerth) {
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(store.status().message(),
-            "store " + path + ": schema version 7 is newer than this berth (1)");
+            "store " + path + ": schema version 7 is newer than this berth (2)");
   EXPECT_EQ(Sql(path, "SELECT value FROM meta WHERE name = 'schema_version'"), "7");
 }
 

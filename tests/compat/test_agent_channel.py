@@ -222,6 +222,11 @@ def test_state_reports_move_the_task_and_free_resources(ecs, cluster, joined):
     assert task["lastStatus"] == "RUNNING" and task["connectivity"] == "CONNECTED"
     assert "startedAt" in task and "pullStartedAt" in task
     assert task["containers"][0]["runtimeId"] == "rt-1"
+    [c] = ecs.describe_clusters(clusters=[cluster])["clusters"]
+    assert (c["pendingTasksCount"], c["runningTasksCount"]) == (0, 1)
+    [ci] = ecs.describe_container_instances(
+        cluster=cluster, containerInstances=[joined.instance_arn])["containerInstances"]
+    assert (ci["pendingTasksCount"], ci["runningTasksCount"]) == (0, 1)
 
     agent.submit_container_state_change(cluster=cluster, task=arn, containerName="train",
                                         status="STOPPED", exitCode=3, reason="exit 3")
@@ -234,6 +239,8 @@ def test_state_reports_move_the_task_and_free_resources(ecs, cluster, joined):
     assert task["containers"][0]["lastStatus"] == "STOPPED"
     assert remaining(ecs, cluster, joined.instance_arn) == before
     assert joined.poll_ok()["tasks"] == []
+    [c] = ecs.describe_clusters(clusters=[cluster])["clusters"]
+    assert (c["pendingTasksCount"], c["runningTasksCount"]) == (0, 0)
 
     # Regressions and repeats are acknowledged and change nothing.
     agent.submit_task_state_change(cluster=cluster, task=arn, status="RUNNING")

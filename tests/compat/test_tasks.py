@@ -312,8 +312,8 @@ def test_tasks_and_reservations_survive_a_restart(fresh_server):
     ecs, loose = fresh_server.client(), fresh_server.client(validate=False)
     name = unique("restart")
     ecs.create_cluster(clusterName=name)
-    add_instance(loose, name)
-    family = taskdef(loose, neuron=16)
+    instance = add_instance(loose, name)
+    family = taskdef(loose, neuron=16, cpu=1024, memory=2048)
     arn = ecs.run_task(cluster=name, taskDefinition=family)["tasks"][0]["taskArn"]
     fresh_server.restart()
     ecs = fresh_server.client()
@@ -321,6 +321,28 @@ def test_tasks_and_reservations_survive_a_restart(fresh_server):
     assert ecs.list_tasks(cluster=name)["taskArns"] == [arn]
     resp = ecs.run_task(cluster=name, taskDefinition=family)
     assert resp["failures"][0]["reason"] == "RESOURCE:NEURON_DEVICE"
+
+    # What an instance has left is derived from its tasks again on start.
+    def described():
+        ci = ecs.describe_container_instances(cluster=name,
+                                              containerInstances=[instance])["containerInstances"][0]
+        registered = {r["name"]: r.get("integerValue") for r in ci["registeredResources"]}
+        remaining = {r["name"]: r.get("integerValue") for r in ci["remainingResources"]}
+        return ci, registered, remaining
+    ci, registered, remaining = described()
+    assert ci["pendingTasksCount"] == 1
+    assert ecs.describe_clusters(clusters=[name])["clusters"][0]["pendingTasksCount"] == 1
+    assert remaining["CPU"] == registered["CPU"] - 1024
+    assert remaining["MEMORY"] == registered["MEMORY"] - 2048
+    ecs.stop_task(cluster=name, task=arn)
+    fresh_server.restart()
+    ecs = fresh_server.client()
+    ci, registered, remaining = described()
+    assert ci["pendingTasksCount"] == 0
+    assert ecs.describe_clusters(clusters=[name])["clusters"][0]["pendingTasksCount"] == 0
+    assert remaining["CPU"] == registered["CPU"]
+    assert remaining["MEMORY"] == registered["MEMORY"]
+    assert ecs.run_task(cluster=name, taskDefinition=family)["failures"] == []
 
 
 def test_force_deregister_stops_tasks_no_agent_will_run(ecs, ecs_unvalidated, cluster):

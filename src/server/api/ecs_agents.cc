@@ -84,21 +84,15 @@ std::optional<json::object> EcsApi::AgentAssignments(std::string_view instance_i
   // the tasks listed with it.
   std::string version = agents_.Version(instance_id);
   json::array list;
-  std::string_view arn = AsString(instance->at("containerInstanceArn"));
-  if (auto c = tasks_.find(cluster); c != tasks_.end()) {
-    for (const auto& [id, task] : c->second) {
-      if (AsString(task.at("lastStatus")) == "STOPPED") continue;
-      if (StringOr(task, "containerInstanceArn", "") != arn) continue;
-      json::object view = TaskView(task, true);
-      TaskDefinitionRef ref = ParseTaskDefinitionRef(StringOr(task, "taskDefinitionArn", ""));
-      if (auto f = task_definitions_.find(ref.family);
-          f != task_definitions_.end() && ref.revision) {
-        if (auto r = f->second.find(*ref.revision); r != f->second.end()) {
-          view["taskDefinition"] = r->second.at("taskDefinition");
-        }
+  for (const json::object* task : TasksOn(cluster, instance_id)) {
+    json::object view = TaskView(*task, true);
+    TaskDefinitionRef ref = ParseTaskDefinitionRef(StringOr(*task, "taskDefinitionArn", ""));
+    if (auto f = task_definitions_.find(ref.family); f != task_definitions_.end() && ref.revision) {
+      if (auto r = f->second.find(*ref.revision); r != f->second.end()) {
+        view["taskDefinition"] = r->second.at("taskDefinition");
       }
-      list.push_back(std::move(view));
     }
+    list.push_back(std::move(view));
   }
   return json::object{{"version", version}, {"tasks", std::move(list)}};
 }

@@ -10,6 +10,7 @@
 #include "common/crypto.h"
 #include "common/log.h"
 #include "model/service_model.h"
+#include "server/api/ecs_names.h"
 #include "server/api/json_util.h"
 
 namespace berth::server::api {
@@ -141,14 +142,17 @@ Status EcsApi::Load() {
     tasks_[std::string(rest.substr(0, slash))][std::string(rest.substr(slash + 1))] = parse(key, v);
   }));
   BERTH_RETURN_IF_ERROR(bad);
-  // The index of the tasks on each instance that are not STOPPED, and a
-  // Placer per cluster (built from the records at the first plan).
+  // What the tasks hold on each instance, and the fields derived from it
+  // (remainingResources, task counts), which the store does not keep
+  // current; a Placer per cluster is built from the records at the first plan.
+  std::map<std::pair<std::string, std::string>, std::vector<std::string>> on;  // tasks by instance
   for (const auto& [cluster, tasks] : tasks_) {
     for (const auto& [id, task] : tasks) {
-      if (AsString(task.at("lastStatus")) == "STOPPED") continue;
-      std::string_view arn = StringOr(task, "containerInstanceArn", "");
-      active_tasks_[cluster][std::string(arn.substr(arn.rfind('/') + 1))].insert(id);
+      on[{cluster, ContainerInstanceId(StringOr(task, "containerInstanceArn", ""))}].push_back(id);
     }
+  }
+  for (const auto& [cluster, instances] : instances_) {
+    for (const auto& [id, instance] : instances) AccountTasks(cluster, id, on[{cluster, id}]);
   }
   for (const auto& [cluster, record] : clusters_) PlacerOf(cluster);
 

@@ -25,6 +25,7 @@
 #include "scheduler/placement.h"
 #include "server/api/agent_tracker.h"
 #include "server/api/aws_json.h"
+#include "server/api/ecs_task_placement.h"
 #include "server/api/pagination.h"
 #include "server/commit_tracker.h"
 #include "store/store.h"
@@ -170,6 +171,12 @@ class EcsApi : public JsonService {
   std::optional<Reply> CommitRun(PlannedRun& run, bool verify);
 
   // --- the long-lived Placer of each cluster (ecs_tasks.cc) ---
+  // The tasks on one instance that are not STOPPED, and what they hold.
+  struct InstanceTasks {
+    std::map<std::string, bool, std::less<>> running;  // task id -> lastStatus is RUNNING
+    int64_t running_count = 0;
+    InstanceUsage usage;
+  };
   struct ClusterPlacer {
     std::mutex mu;  // serialises planners that hold mu_ shared
     // Null: stale, rebuilt from the records before its next use.
@@ -197,11 +204,25 @@ class EcsApi : public JsonService {
   // The records of the tasks on an instance that are not STOPPED.
   std::vector<const boost::json::object*> TasksOn(std::string_view cluster,
                                                   std::string_view instance_id) const;
-  // Recomputes remainingResources and the task counts of one instance from
-  // the tasks on it; returns the store mutation when it changed.
-  std::optional<store::Mutation> RefreshInstance(std::string_view cluster, std::string_view id);
-  // Tasks of cluster that are not STOPPED.
-  size_t ActiveTaskCount(std::string_view cluster, std::string_view status) const;
+  // Brings one instance's accounting in step with the records of task_ids
+  // (tasks just placed, that changed state, stopped or are about to be
+  // removed): its InstanceTasks, its Placer's reservations and running count,
+  // and the fields derived from them in its record (remainingResources,
+  // pending/runningTasksCount, version), in memory. Costs O(task_ids), not
+  // O(tasks on the instance). The derived fields are not written to the
+  // store when only tasks changed (a placement writes just its task); Load
+  // derives them again. Returns whether they changed.
+  bool AccountTasks(std::string_view cluster, std::string_view instance_id,
+                    const std::vector<std::string>& task_ids);
+  // Writes remainingResources and the task counts of instance from on;
+  // bumps its version when they changed.
+  static bool SetDerivedFields(boost::json::object& instance, const InstanceTasks& on);
+  // The cluster's tasks that are PENDING and RUNNING (kept by AccountTasks).
+  struct TaskCounts {
+    int64_t pending = 0;
+    int64_t running = 0;
+  };
+  TaskCounts TaskCountsOf(std::string_view cluster) const;
   static std::string TaskKey(std::string_view cluster, std::string_view id);
 
  public:
@@ -267,11 +288,12 @@ class EcsApi : public JsonService {
   // "berthReservation" (never shown to clients).
   std::map<std::string, std::map<std::string, boost::json::object, std::less<>>, std::less<>>
       tasks_;
-  // cluster -> instance id -> ids of its tasks that are not STOPPED (a
-  // task that stopped leaves at the next RefreshInstance of its instance,
-  // which also gives its reservation back to the Placer).
-  std::map<std::string, std::map<std::string, std::set<std::string>, std::less<>>, std::less<>>
-      active_tasks_;
+  // cluster -> instance id -> its tasks that are not STOPPED and what they
+  // hold (kept by AccountTasks).
+  std::map<std::string, std::map<std::string, InstanceTasks, std::less<>>, std::less<>>
+      instance_tasks_;
+  // cluster -> the sums of its InstanceTasks, for DescribeClusters.
+  std::map<std::string, TaskCounts, std::less<>> task_counts_;
   // cluster -> its Placer. Entries are added under mu_ exclusive only.
   std::map<std::string, std::unique_ptr<ClusterPlacer>, std::less<>> placers_;
   std::mt19937_64 random_{std::random_device{}()};

@@ -64,8 +64,8 @@ json::object EcsApi::ClusterView(const json::object& record, bool settings, bool
   view["clusterName"] = record.at("clusterName");
   view["status"] = record.at("status");
   view["registeredContainerInstancesCount"] = registered;
-  int64_t running = static_cast<int64_t>(ActiveTaskCount(name, "RUNNING"));
-  int64_t pending = static_cast<int64_t>(ActiveTaskCount(name, "PENDING"));
+  const TaskCounts counts = TaskCountsOf(name);
+  const int64_t running = counts.running, pending = counts.pending;
   view["runningTasksCount"] = running;
   view["pendingTasksCount"] = pending;
   view["activeServicesCount"] = 0;
@@ -193,7 +193,7 @@ Reply EcsApi::DeleteCluster(json::object& in, const CallContext&) {
       }
     }
   }
-  if (ActiveTaskCount(name, "") > 0) {
+  if (TaskCounts counts = TaskCountsOf(name); counts.pending + counts.running > 0) {
     Fail("ClusterContainsTasksException", "The Cluster cannot be deleted while Tasks are active.");
   }
   json::object updated = cluster;

@@ -184,6 +184,8 @@ Reply EcsApi::RegisterContainerInstance(json::object& in, const CallContext& ctx
   uint64_t seq = Commit(std::move(batch));
   if (!default_cluster.empty()) clusters_["default"] = std::move(default_cluster);
   auto& stored = instances_[cluster_name][id] = std::move(record);
+  // A re-registered instance keeps its tasks.
+  SetDerivedFields(stored, instance_tasks_[cluster_name][id]);
   InvalidatePlacer(cluster_name);
   return {json::object{{"containerInstance", InstanceView(stored, true, ctx.now_millis)}}, seq};
 }
@@ -200,19 +202,11 @@ Reply EcsApi::DeregisterContainerInstance(json::object& in, const CallContext& c
   if (AsString(instance->at("status")) == "INACTIVE") {
     return {json::object{{"containerInstance", InstanceView(*instance, true, ctx.now_millis)}}};
   }
-  if (!BoolOr(in, "force", false)) {
-    if (auto c = tasks_.find(cluster_name); c != tasks_.end()) {
-      std::string_view arn = AsString(instance->at("containerInstanceArn"));
-      for (const auto& [task_id, task] : c->second) {
-        if (AsString(task.at("lastStatus")) != "STOPPED" &&
-            StringOr(task, "containerInstanceArn", "") == arn) {
-          Fail("InvalidParameterException",
-               "Found running tasks on the instance; stop them or deregister with force");
-        }
-      }
-    }
-  }
   std::string id = ContainerInstanceId(ref);
+  if (!BoolOr(in, "force", false) && !TasksOn(cluster_name, id).empty()) {
+    Fail("InvalidParameterException",
+         "Found running tasks on the instance; stop them or deregister with force");
+  }
   double now = static_cast<double>(ctx.now_millis) / 1000.0;
   // ECS leaves the tasks of a force-deregistered instance alone; berth stops
   // them, since nothing would ever run them there: a task on an instance
@@ -220,11 +214,13 @@ Reply EcsApi::DeregisterContainerInstance(json::object& in, const CallContext& c
   // joined, its desired status becomes STOPPED for the agent to stop it.
   store::Batch batch;
   const bool agent = HasAgent(*instance);
+  std::vector<std::string> changed;
   if (auto c = tasks_.find(cluster_name); c != tasks_.end()) {
     for (const json::object* on : TasksOn(cluster_name, id)) {
       std::string_view task_arn = StringOr(*on, "taskArn", "");
       std::string task_id(task_arn.substr(task_arn.rfind('/') + 1));
       json::object& task = c->second.at(task_id);
+      changed.push_back(task_id);
       if (agent && AsString(task.at("desiredStatus")) == "STOPPED") continue;
       task["desiredStatus"] = "STOPPED";
       task["stopCode"] = "UserInitiated";
@@ -247,12 +243,8 @@ Reply EcsApi::DeregisterContainerInstance(json::object& in, const CallContext& c
   BumpVersion(*instance);
   InvalidatePlacer(cluster_name);
   // Counts and remaining resources after the stopped tasks.
-  if (auto m = RefreshInstance(cluster_name, id)) {
-    batch.push_back(std::move(*m));
-  } else {
-    batch.push_back(
-        store::Mutation::Put(InstanceKey(cluster_name, id), json::serialize(*instance)));
-  }
+  AccountTasks(cluster_name, id, changed);
+  batch.push_back(store::Mutation::Put(InstanceKey(cluster_name, id), json::serialize(*instance)));
   uint64_t seq = Commit(std::move(batch));
   // A held poll of its agent is answered now: its key no longer resolves.
   agents_.Bump(id);
@@ -295,27 +287,15 @@ Reply EcsApi::ListContainerInstances(json::object& in, const CallContext& ctx) {
     if (!parsed.ok()) Fail("InvalidParameterException", "filter: " + parsed.status().message());
     filter = std::move(*parsed);
   }
-  std::map<std::string, std::vector<const json::object*>> tasks_on;
-  if (filter) {
-    if (auto t = tasks_.find(cluster_name); t != tasks_.end()) {
-      for (const auto& [id, task] : t->second) {
-        if (AsString(task.at("lastStatus")) == "STOPPED") continue;
-        tasks_on[std::string(StringOr(task, "containerInstanceArn", ""))].push_back(&task);
-      }
-    }
-  }
   auto status = OptString(in, "status");
   Pager pager(page_tokens_, in, 100);
   if (auto c = instances_.find(AsString(cluster.at("clusterName"))); c != instances_.end()) {
     for (auto it = c->second.upper_bound(pager.after()); it != c->second.end(); ++it) {
       std::string_view s = AsString(it->second.at("status"));
       if (status ? s != *status : s == "INACTIVE") continue;
-      if (filter && !filter->Matches(
-                        InstanceSnapshot(
-                            it->second,
-                            tasks_on[std::string(AsString(it->second.at("containerInstanceArn")))],
-                            AgentConnected(it->second, ctx.now_millis))
-                            .facts)) {
+      if (filter && !filter->Matches(InstanceSnapshot(it->second, TasksOn(cluster_name, it->first),
+                                                      AgentConnected(it->second, ctx.now_millis))
+                                         .facts)) {
         continue;
       }
       if (!pager.Add(it->first, it->second.at("containerInstanceArn"))) break;

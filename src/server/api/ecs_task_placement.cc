@@ -227,20 +227,43 @@ scheduler::SnapshotInstance InstanceSnapshot(const json::object& instance,
   return out;
 }
 
-json::array RemainingResources(const json::object& instance,
-                               const std::vector<const json::object*>& tasks) {
-  scheduler::SnapshotInstance snap = InstanceSnapshot(instance, tasks, true);
+void InstanceUsage::Add(const scheduler::PlacementRequest& request,
+                        const scheduler::TaskPlacement& placement) {
+  cpu += request.cpu;
+  memory_mib += request.memory_mib;
+  for (const auto& p : placement.host_ports) {
+    (p.protocol == scheduler::PortProtocol::kUdp ? udp : tcp).insert(p.port);
+  }
+}
+
+void InstanceUsage::Remove(const scheduler::PlacementRequest& request,
+                           const scheduler::TaskPlacement& placement) {
+  cpu -= request.cpu;
+  memory_mib -= request.memory_mib;
+  for (const auto& p : placement.host_ports) {
+    auto& ports = p.protocol == scheduler::PortProtocol::kUdp ? udp : tcp;
+    if (auto it = ports.find(p.port); it != ports.end()) ports.erase(it);  // one of them
+  }
+}
+
+json::array RemainingResources(const json::object& instance, const InstanceUsage& usage) {
   json::array out;
   for (const auto& r : ArrayOr(instance, "registeredResources")) {
     json::object resource = r.as_object();
     std::string_view name = StringOr(resource, "name", "");
-    if (name == "CPU") resource["integerValue"] = snap.resources.cpu_remaining;
-    if (name == "MEMORY") resource["integerValue"] = snap.resources.memory_remaining_mib;
+    if (name == "CPU") {
+      resource["integerValue"] = OptInt(resource, "integerValue").value_or(0) - usage.cpu;
+    }
+    if (name == "MEMORY") {
+      resource["integerValue"] = OptInt(resource, "integerValue").value_or(0) - usage.memory_mib;
+    }
     if (name == "PORTS" || name == "PORTS_UDP") {
       // ECS lists the reserved ports and the ports tasks hold.
-      std::set<int> ports =
-          name == "PORTS" ? snap.resources.ports_reserved.tcp : snap.resources.ports_reserved.udp;
-      ports.merge(name == "PORTS" ? snap.resources.ports_used.tcp : snap.resources.ports_used.udp);
+      const std::multiset<int>& used = name == "PORTS" ? usage.tcp : usage.udp;
+      std::set<int> ports(used.begin(), used.end());
+      for (const auto& p : ArrayOr(resource, "stringSetValue")) {
+        if (auto n = ParseInt(AsString(p))) ports.insert(static_cast<int>(*n));
+      }
       json::array set;
       for (int p : ports) set.push_back(json::string(std::to_string(p)));
       resource["stringSetValue"] = std::move(set);

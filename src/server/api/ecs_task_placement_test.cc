@@ -81,10 +81,35 @@ TEST(InstanceSnapshot, SubtractsReservationsOfTasks) {
   EXPECT_EQ(s.resources.gpus.ids, std::set<int>{0});
   EXPECT_EQ(s.resources.gpus.taken, std::set<int>{0});
   EXPECT_FALSE(InstanceSnapshot(instance, {}, false).facts.agent_connected);
+}
 
-  json::array remaining = RemainingResources(instance, {&task});
+TEST(InstanceUsage, RemainingResourcesFollowTasksPlacedAndStopped) {
+  json::object instance = Parse(R"({"registeredResources": [
+      {"name": "CPU", "type": "INTEGER", "integerValue": 4096},
+      {"name": "MEMORY", "type": "INTEGER", "integerValue": 8192},
+      {"name": "PORTS", "type": "STRINGSET", "stringSetValue": ["22"]}]})");
+  json::object task = Parse(R"({"containerInstanceArn": "arn:x:container-instance/c/abc",
+    "berthReservation": {"cpu": 1024, "memory": 1000, "tcp": [80], "udp": []}})");
+  scheduler::PlacementRequest request;
+  scheduler::TaskPlacement placement;
+  ReservationOf(task, request, placement);
+  InstanceUsage usage;
+  usage.Add(request, placement);
+  usage.Add(request, placement);  // StartTask may put a second one on port 80
+  json::array remaining = RemainingResources(instance, usage);
+  EXPECT_EQ(remaining[0].as_object().at("integerValue").as_int64(), 4096 - 2 * 1024);
+  EXPECT_EQ(remaining[1].as_object().at("integerValue").as_int64(), 8192 - 2 * 1000);
+  // Reserved 22 and held 80, once each, in port order.
+  EXPECT_EQ(remaining[2].as_object().at("stringSetValue"), json::array({"22", "80"}));
+
+  usage.Remove(request, placement);
+  remaining = RemainingResources(instance, usage);
   EXPECT_EQ(remaining[0].as_object().at("integerValue").as_int64(), 4096 - 1024);
-  EXPECT_EQ(remaining[2].as_object().at("stringSetValue").as_array().size(), 2u);
+  EXPECT_EQ(remaining[2].as_object().at("stringSetValue"),
+            json::array({"22", "80"}));  // one holds it
+
+  usage.Remove(request, placement);
+  EXPECT_EQ(RemainingResources(instance, usage), instance.at("registeredResources").as_array());
 }
 
 }  // namespace

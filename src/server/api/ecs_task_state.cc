@@ -63,7 +63,7 @@ uint64_t EcsApi::CommitTaskChange(std::string_view cluster, std::string_view tas
   store::Batch batch;
   batch.push_back(store::Mutation::Put(TaskKey(cluster, task_id), json::serialize(task)));
   // Counts move with RUNNING, resources come back with STOPPED.
-  if (auto m = RefreshInstance(cluster, instance_id)) batch.push_back(std::move(*m));
+  AccountTasks(cluster, instance_id, {std::string(task_id)});
   uint64_t seq = Commit(std::move(batch));
   agents_.Bump(instance_id);
   return seq;

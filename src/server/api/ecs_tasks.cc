@@ -61,86 +61,96 @@ json::object EcsApi::TaskView(const json::object& record, bool tags) {
   return view;
 }
 
-size_t EcsApi::ActiveTaskCount(std::string_view cluster, std::string_view status) const {
-  size_t n = 0;
-  if (auto c = tasks_.find(cluster); c != tasks_.end()) {
-    for (const auto& [id, task] : c->second) {
-      std::string_view last = AsString(task.at("lastStatus"));
-      if (status.empty() ? last != "STOPPED" : last == status) ++n;
-    }
-  }
-  return n;
+EcsApi::TaskCounts EcsApi::TaskCountsOf(std::string_view cluster) const {
+  auto it = task_counts_.find(cluster);
+  return it == task_counts_.end() ? TaskCounts{} : it->second;
 }
 
 std::vector<const json::object*> EcsApi::TasksOn(std::string_view cluster,
                                                  std::string_view instance_id) const {
   std::vector<const json::object*> out;
-  auto a = active_tasks_.find(cluster);
+  auto a = instance_tasks_.find(cluster);
   auto t = tasks_.find(cluster);
-  if (a == active_tasks_.end() || t == tasks_.end()) return out;
-  auto ids = a->second.find(instance_id);
-  if (ids == a->second.end()) return out;
-  for (const std::string& id : ids->second) {
-    if (auto it = t->second.find(id); it != t->second.end() && !IsStopped(it->second)) {
-      out.push_back(&it->second);
-    }
+  if (a == instance_tasks_.end() || t == tasks_.end()) return out;
+  auto on = a->second.find(instance_id);
+  if (on == a->second.end()) return out;
+  for (const auto& [id, running] : on->second.running) {
+    if (auto it = t->second.find(id); it != t->second.end()) out.push_back(&it->second);
   }
   return out;
 }
 
-std::optional<store::Mutation> EcsApi::RefreshInstance(std::string_view cluster,
-                                                       std::string_view ref) {
-  json::object* instance = FindInstance(cluster, ref);
-  if (instance == nullptr) return std::nullopt;
-  std::string id = ContainerInstanceId(ref);
+bool EcsApi::AccountTasks(std::string_view cluster, std::string_view instance_id,
+                          const std::vector<std::string>& task_ids) {
+  InstanceTasks& on = instance_tasks_[std::string(cluster)][std::string(instance_id)];
+  auto& cluster_tasks = tasks_[std::string(cluster)];
   scheduler::Placer* placer = nullptr;
   if (auto p = placers_.find(cluster); p != placers_.end()) placer = p->second->placer.get();
-  // Tasks that stopped since the last refresh leave the index and give
-  // their reservation back to the Placer (the one place that happens).
-  std::vector<const json::object*> on_it;
-  int64_t pending = 0, running = 0;
-  auto& ids = active_tasks_[std::string(cluster)][id];
-  auto& cluster_tasks = tasks_[std::string(cluster)];
-  for (auto it = ids.begin(); it != ids.end();) {
-    auto task = cluster_tasks.find(*it);
-    if (task == cluster_tasks.end()) {
-      it = ids.erase(it);
-      continue;
-    }
-    if (IsStopped(task->second)) {
-      if (placer != nullptr) {
+  const int64_t running_before = on.running_count;
+  const int64_t pending_before = static_cast<int64_t>(on.running.size()) - running_before;
+  for (const std::string& task_id : task_ids) {
+    auto task = cluster_tasks.find(task_id);
+    // Every path that removes a record accounts its task first, as stopped.
+    if (task == cluster_tasks.end()) continue;
+    auto known = on.running.find(task_id);
+    if (!IsStopped(task->second)) {
+      bool running = AsString(task->second.at("lastStatus")) == "RUNNING";
+      if (known == on.running.end()) {
         scheduler::PlacementRequest request;
         scheduler::TaskPlacement placement;
         ReservationOf(task->second, request, placement);
-        Status released = placer->Release(request, placement);
-        // NotFound: the instance is not ACTIVE, so not in the Placer.
-        if (!released.ok() && released.code() != StatusCode::kNotFound) {
-          LogError("placer out of step; rebuilding it", {{"error", released.ToString()}});
-          InvalidatePlacer(cluster);
-          placer = nullptr;
-        }
+        on.usage.Add(request, placement);
+        on.running.emplace(task_id, running);
+        on.running_count += running;
+      } else if (known->second != running) {
+        on.running_count += running ? 1 : -1;
+        known->second = running;
       }
-      it = ids.erase(it);
       continue;
     }
-    on_it.push_back(&task->second);
-    (AsString(task->second.at("lastStatus")) == "RUNNING" ? running : pending) += 1;
-    ++it;
+    if (known == on.running.end()) continue;  // stopped before, or never placed here
+    scheduler::PlacementRequest request;
+    scheduler::TaskPlacement placement;
+    ReservationOf(task->second, request, placement);
+    on.usage.Remove(request, placement);
+    on.running_count -= known->second;
+    on.running.erase(known);
+    // The one place a stopped task gives its reservation back to the Placer.
+    if (placer != nullptr) {
+      Status released = placer->Release(request, placement);
+      // NotFound: the instance is not ACTIVE, so not in the Placer.
+      if (!released.ok() && released.code() != StatusCode::kNotFound) {
+        LogError("placer out of step; rebuilding it", {{"error", released.ToString()}});
+        InvalidatePlacer(cluster);
+        placer = nullptr;
+      }
+    }
   }
-  if (placer != nullptr) {
-    (void)placer->SetRunningTasksCount(id, static_cast<int>(running));  // NotFound: not ACTIVE
+  TaskCounts& counts = task_counts_[std::string(cluster)];
+  counts.running += on.running_count - running_before;
+  counts.pending += static_cast<int64_t>(on.running.size()) - on.running_count - pending_before;
+  if (placer != nullptr && on.running_count != running_before) {
+    // NotFound: the instance is not ACTIVE.
+    (void)placer->SetRunningTasksCount(instance_id, static_cast<int>(on.running_count));
   }
-  json::array remaining = RemainingResources(*instance, on_it);
-  if (remaining == instance->at("remainingResources") &&
-      OptInt(*instance, "pendingTasksCount") == pending &&
-      OptInt(*instance, "runningTasksCount") == running) {
-    return std::nullopt;
+  json::object* instance = FindInstance(cluster, instance_id);
+  return instance != nullptr && SetDerivedFields(*instance, on);
+}
+
+bool EcsApi::SetDerivedFields(json::object& instance, const InstanceTasks& on) {
+  json::array remaining = RemainingResources(instance, on.usage);
+  const int64_t running = on.running_count;
+  const int64_t pending = static_cast<int64_t>(on.running.size()) - running;
+  if (remaining == instance.at("remainingResources") &&
+      OptInt(instance, "pendingTasksCount") == pending &&
+      OptInt(instance, "runningTasksCount") == running) {
+    return false;
   }
-  (*instance)["remainingResources"] = std::move(remaining);
-  (*instance)["pendingTasksCount"] = pending;
-  (*instance)["runningTasksCount"] = running;
-  (*instance)["version"] = OptInt(*instance, "version").value_or(0) + 1;
-  return store::Mutation::Put(InstanceKey(cluster, id), json::serialize(*instance));
+  instance["remainingResources"] = std::move(remaining);
+  instance["pendingTasksCount"] = pending;
+  instance["runningTasksCount"] = running;
+  instance["version"] = OptInt(instance, "version").value_or(0) + 1;
+  return true;
 }
 
 // ---------------------------------------------------------------------------
@@ -486,8 +496,7 @@ std::optional<EcsApi::PlannedRun> EcsApi::PlanRun(json::object& in, const CallCo
     double now = static_cast<double>(ctx.now_millis) / 1000.0;
     for (size_t rank = 0; rank < placements.size(); ++rank) {
       const scheduler::TaskPlacement& placement = placements[rank];
-      std::string id = NewUuid();
-      std::erase(id, '-');
+      std::string id = NewTimeOrderedId(ctx.now_millis);
       std::string task_arn = MakeArn(scope_, "ecs", "task/" + cluster_name + "/" + id);
       json::object* instance = FindInstance(cluster_name, placement.instance_id);
       json::array task_tags = td_tags;
@@ -634,14 +643,11 @@ std::optional<Reply> EcsApi::CommitRun(PlannedRun& run, bool verify) {
       }
     }
   }
-  std::set<std::string> touched;
+  std::map<std::string, std::vector<std::string>> placed;  // instance id -> task ids
   auto& cluster_tasks = tasks_[run.cluster];
-  auto& active = active_tasks_[run.cluster];
   for (size_t i = 0; i < run.tasks.size(); ++i) {
-    const std::string& instance_id = run.placements[i].instance_id;
-    active[instance_id].insert(run.tasks[i].first);
+    placed[run.placements[i].instance_id].push_back(run.tasks[i].first);
     cluster_tasks[run.tasks[i].first] = std::move(run.tasks[i].second);
-    touched.insert(instance_id);
   }
   if (!run.reserved) {
     // Placed on a snapshot of its own (StartTask): the cluster's Placer
@@ -656,11 +662,9 @@ std::optional<Reply> EcsApi::CommitRun(PlannedRun& run, bool verify) {
     }
   }
   store::Batch batch = std::move(run.batch);
-  for (const std::string& instance_id : touched) {
-    if (auto m = RefreshInstance(run.cluster, instance_id)) batch.push_back(std::move(*m));
-  }
+  for (const auto& [instance_id, ids] : placed) AccountTasks(run.cluster, instance_id, ids);
   uint64_t seq = batch.empty() ? 0 : Commit(std::move(batch));
-  for (const std::string& instance_id : touched) agents_.Bump(instance_id);
+  for (const auto& [instance_id, ids] : placed) agents_.Bump(instance_id);
   return Reply{json::object{{"tasks", std::move(run.views)}, {"failures", std::move(run.failures)}},
                seq};
 }
@@ -703,7 +707,7 @@ Reply EcsApi::StopTask(json::object& in, const CallContext& ctx) {
     }
   }
   batch.push_back(store::Mutation::Put(TaskKey(cluster_name, id), json::serialize(task)));
-  if (auto m = RefreshInstance(cluster_name, instance_id)) batch.push_back(std::move(*m));
+  AccountTasks(cluster_name, instance_id, {id});
   uint64_t seq = Commit(std::move(batch));
   agents_.Bump(instance_id);
   return {json::object{{"task", TaskView(task, true)}}, seq};
@@ -791,11 +795,7 @@ void EcsApi::CleanUpStoppedTasks(int64_t now_millis) {
           now_millis - static_cast<int64_t>(stopped->to_number<double>() * 1000) > kHourMillis) {
         batch.push_back(store::Mutation::Delete(TaskKey(cluster, it->first)));
         std::string instance_id = ContainerInstanceId(StringOr(task, "containerInstanceArn", ""));
-        if (auto a = active_tasks_.find(cluster); a != active_tasks_.end()) {
-          if (auto ids = a->second.find(instance_id); ids != a->second.end()) {
-            ids->second.erase(it->first);
-          }
-        }
+        AccountTasks(cluster, instance_id, {it->first});  // before its record goes
         touched.insert(std::move(instance_id));
         it = tasks.erase(it);
       } else {
