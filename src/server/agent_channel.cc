@@ -40,6 +40,7 @@ AgentChannel::AgentChannel(api::EcsApi& ecs, CommitTracker& tracker, http::Secre
   ecs_.agents().set_on_bump([this](const std::string& instance_id) {
     {
       std::lock_guard lock(mu_);
+      if (!waiting_.contains(instance_id)) return;
       woken_.insert(instance_id);
     }
     cv_.notify_one();
@@ -176,6 +177,7 @@ void AgentChannel::Poll(const http::Request& request, http::Responder respond) {
   {
     std::lock_guard lock(mu_);
     if (!stop_) {
+      ++waiting_[poll.instance_id];
       held_.push_back(std::move(poll));
       // A bump between MaybeAnswer and now would be missed: look again.
       woken_.insert(*instance_id);
@@ -232,11 +234,20 @@ void AgentChannel::Run() {
     // while the ECS lock is held.
     lock.unlock();
     std::vector<HeldPoll> still;
+    std::vector<std::string> answered;
     for (HeldPoll& poll : look) {
-      if (!MaybeAnswer(poll, stopping || poll.deadline <= now)) still.push_back(std::move(poll));
+      if (MaybeAnswer(poll, stopping || poll.deadline <= now)) {
+        answered.push_back(std::move(poll.instance_id));
+      } else {
+        still.push_back(std::move(poll));
+      }
     }
     lock.lock();
     for (HeldPoll& poll : still) held_.push_back(std::move(poll));
+    for (const std::string& id : answered) {
+      if (auto it = waiting_.find(id); it != waiting_.end() && --it->second == 0)
+        waiting_.erase(it);
+    }
     if (stopping && held_.empty()) return;
   }
 }

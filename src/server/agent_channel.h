@@ -16,6 +16,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <set>
 #include <string>
@@ -74,6 +75,9 @@ class AgentChannel {
   std::condition_variable cv_;
   std::vector<HeldPoll> held_;
   std::set<std::string> woken_;  // instances bumped since the thread last looked
+  // instance id -> its polls that are held or being answered: a bump of an
+  // instance without one (most RunTasks, where no agent waits) wakes nothing.
+  std::map<std::string, int, std::less<>> waiting_;
   bool stop_ = false;
   std::thread thread_;
 };
