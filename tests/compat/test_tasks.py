@@ -369,3 +369,45 @@ def test_force_deregister_stops_tasks_no_agent_will_run(ecs, ecs_unvalidated, cl
     add_instance(ecs_unvalidated, cluster)
     again = ecs.run_task(cluster=cluster, taskDefinition=family, count=4)
     assert len(again["tasks"]) == 4 and again["failures"] == []
+
+
+def test_bad_requests_reserve_nothing(ecs, ecs_unvalidated, cluster):
+    instance = add_instance(ecs_unvalidated, cluster)
+
+    def state():
+        [ci] = ecs.describe_container_instances(
+            cluster=cluster, containerInstances=[instance])["containerInstances"]
+        return ci["remainingResources"], ci["pendingTasksCount"], ecs.list_tasks(
+            cluster=cluster)["taskArns"]
+
+    before = state()
+    family = taskdef(ecs_unvalidated)
+    refused = [
+        # A container memory override below ECS's 6 MiB minimum.
+        dict(overrides={"containerOverrides": [{"name": "train", "memory": 2}]}),
+        # Constraint syntax errors name the position; 10 KiB is over the limit.
+        dict(placementConstraints=[{"type": "memberOf",
+                                    "expression": "attribute:ecs.instance-type =="}]),
+        dict(placementConstraints=[{"type": "memberOf",
+                                    "expression": "attribute:a == b or " * 512 + "x"}]),
+        dict(placementConstraints=[{"type": "sometimes"}]),
+        # Spread on a field that is not instanceId, host or attribute:<name>.
+        dict(placementStrategy=[{"type": "spread", "field": "colour"}]),
+        dict(placementStrategy=[{"type": "binpack", "field": "gpu"}]),
+    ]
+    for body in refused:
+        err = assert_refused(ecs_unvalidated.run_task, "InvalidParameterException",
+                             cluster=cluster, taskDefinition=family, **body)
+        assert err, body
+    syntax = assert_refused(ecs_unvalidated.run_task, "InvalidParameterException", cluster=cluster,
+                            taskDefinition=family, placementConstraints=[
+                                {"type": "memberOf", "expression": "attribute:x == (a"}])
+    assert "position" in str(syntax), syntax
+
+    # A device the instance does not have is a failure, not a reservation.
+    beyond = taskdef(ecs_unvalidated, devices=["/dev/neuron16"])
+    resp = ecs.run_task(cluster=cluster, taskDefinition=beyond)
+    assert resp["tasks"] == []
+    [failure] = resp["failures"]
+    assert failure["reason"] == "RESOURCE:NEURON_DEVICE", failure
+    assert state() == before

@@ -3,6 +3,7 @@
 #include <boost/json/array.hpp>
 #include <charconv>
 
+#include "model/task_definition.h"
 #include "server/api/aws_json.h"
 #include "server/api/json_util.h"
 
@@ -55,6 +56,19 @@ scheduler::PlacementRequest BuildPlacementRequest(const json::object& td,
     if (!found) {
       Fail("InvalidParameterException", "overrides.containerOverrides: no container named '" +
                                             std::string(name) + "' in the task definition");
+    }
+    // The minimums RegisterTaskDefinition holds a definition to.
+    for (std::string_view key : {"memory", "memoryReservation"}) {
+      if (auto v = OptInt(o.as_object(), key); v && *v < model::kMinContainerMemoryMiB) {
+        Fail("InvalidParameterException",
+             "overrides.containerOverrides: invalid '" + std::string(key) +
+                 "' setting for container '" + std::string(name) + "'. Minimum " +
+                 std::to_string(model::kMinContainerMemoryMiB) + " MiB");
+      }
+    }
+    if (auto v = OptInt(o.as_object(), "cpu"); v && *v < 0) {
+      Fail("InvalidParameterException", "overrides.containerOverrides: 'cpu' of container '" +
+                                            std::string(name) + "' must not be negative");
     }
   }
   scheduler::PlacementRequest request;
