@@ -64,12 +64,17 @@ struct Options {
   // RunTask: container instances registered (through the API, in parallel,
   // not timed) before the run; 0: none.
   int64_t instances = 0;
+  // Each registered instance also joins as a node agent, as `berth agent`
+  // does; it counts as connected for the server's heartbeat timeout after
+  // the join (start the server with a long --agent-heartbeat-timeout).
+  bool join_agents = false;
 };
 
 // One ECS call: the X-Amz-Target operation and its JSON body.
 struct Call {
   std::string operation;
   std::string body;
+  std::string path = "/";  // another path: a berth endpoint, plain JSON
 };
 
 Call CreateClusterCall() {
@@ -172,12 +177,16 @@ class RequestFactory {
   http::Request Make(const Call& call) const {
     http::Request request;
     request.method = "POST";
-    request.target = "/";
-    request.headers = {
-        {"host", host_header_},
-        {"content-type", "application/x-amz-json-1.1"},
-        {"x-amz-target", std::string(kTargetPrefix) + call.operation},
-    };
+    request.target = call.path;
+    if (call.path == "/") {
+      request.headers = {
+          {"host", host_header_},
+          {"content-type", "application/x-amz-json-1.1"},
+          {"x-amz-target", std::string(kTargetPrefix) + call.operation},
+      };
+    } else {
+      request.headers = {{"host", host_header_}, {"content-type", "application/json"}};
+    }
     request.body = call.body;
     http::SignSigV4(request, creds_, kRegion, kService, static_cast<int64_t>(std::time(nullptr)));
     return request;
@@ -205,9 +214,9 @@ class ErrorLog {
 };
 
 // Sends call once; records a failure in errors and returns false unless the
-// response is a 200.
+// response is a 200. body, when given, receives the response's body.
 bool SendOnce(http::Client& client, const RequestFactory& factory, const Call& call,
-              ErrorLog& errors) {
+              ErrorLog& errors, std::string* body = nullptr) {
   auto response = client.Do(factory.Make(call));
   if (!response.ok()) {
     errors.Add(call.operation + ": " + response.status().ToString());
@@ -224,7 +233,22 @@ bool SendOnce(http::Client& client, const RequestFactory& factory, const Call& c
     errors.Add("RunTask: not placed: " + response->body.substr(0, 300));
     return false;
   }
+  if (body != nullptr) *body = std::move(response->body);
   return true;
+}
+
+// The agent join of the instance that a RegisterContainerInstance answered
+// with reply.
+std::optional<Call> JoinAgentCall(std::string_view reply) {
+  constexpr std::string_view kArn = R"("containerInstanceArn":")";
+  size_t at = reply.find(kArn);
+  if (at == std::string_view::npos) return std::nullopt;
+  at += kArn.size();
+  std::string_view arn = reply.substr(at, reply.find('"', at) - at);
+  return Call{"JoinAgent",
+              R"({"cluster":")" + std::string(kClusterName) + R"(","containerInstanceArn":")" +
+                  std::string(arn) + R"(","agentEndpoint":"127.0.0.1:9"})",
+              "/berth/v1/agent/credentials"};
 }
 
 // The value below which fraction p of sorted values lie (nearest rank).
@@ -283,7 +307,18 @@ int Run(const Options& options) {
       registrars.emplace_back([&] {
         auto client = http::Client::Create(options.host, options.port);
         for (int64_t n = next++; n < options.instances; n = next++) {
-          SendOnce(*client, factory, RegisterInstanceCall(n), setup_errors);
+          std::string reply;
+          if (!SendOnce(*client, factory, RegisterInstanceCall(n), setup_errors, &reply) ||
+              !options.join_agents) {
+            continue;
+          }
+          std::optional<Call> join = JoinAgentCall(reply);
+          if (!join) {
+            setup_errors.Add("RegisterContainerInstance: no containerInstanceArn in " +
+                             reply.substr(0, 300));
+            continue;
+          }
+          SendOnce(*client, factory, *join, setup_errors);
         }
       });
     }
@@ -292,8 +327,9 @@ int Run(const Options& options) {
       std::fprintf(stderr, "registering instances failed\n");
       return 1;
     }
-    std::fprintf(stderr, "registered %lld instances in %.1f s\n",
+    std::fprintf(stderr, "registered %lld instances%s in %.1f s\n",
                  static_cast<long long>(options.instances),
+                 options.join_agents ? " (each joined by an agent)" : "",
                  std::chrono::duration<double>(Clock::now() - began).count());
   }
 
@@ -380,6 +416,9 @@ int main(int argc, char** argv) {
                  "container instances to register before the run (not timed)")
       ->check(CLI::Range(int64_t{0}, int64_t{1000000}))
       ->capture_default_str();
+  app.add_flag("--join-agents", options.join_agents,
+               "each instance registered also joins as a node agent (no agent runs: the server "
+               "counts it connected for its heartbeat timeout)");
   CLI11_PARSE(app, argc, argv);
   return berth::bench::Run(options);
 }

@@ -16,6 +16,10 @@
 #   BENCH_REQUESTS      measured RunTask calls per concurrency (default 20000)
 #   BENCH_WARMUP        unmeasured calls before each run (default 500)
 #   BENCH_CONCURRENCY   (default "1 16 64")
+#   BENCH_JOIN_AGENTS   1: every instance is also joined by a node agent (as
+#                       `berth agent` joins; none runs, the server gets a
+#                       heartbeat timeout longer than the run), so that the
+#                       server keeps 10,000 agents' liveness (default 0)
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -29,6 +33,7 @@ instances=${BENCH_INSTANCES:-10000}
 requests=${BENCH_REQUESTS:-20000}
 warmup=${BENCH_WARMUP:-500}
 concurrencies=${BENCH_CONCURRENCY:-"1 16 64"}
+join_agents=${BENCH_JOIN_AGENTS:-0}
 readonly kGoal=5000  # RunTask placements per second, durable
 
 for binary in "$berth" "$load"; do
@@ -52,8 +57,14 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 port=$(free_port)
+server_flags=()
+join_flags=()
+if [[ $join_agents == 1 ]]; then
+  server_flags=(--agent-heartbeat-timeout 86400)
+  join_flags=(--join-agents)
+fi
 "$berth" --log-level warn server --listen "127.0.0.1:$port" --data "$tmp/data" \
-  >"$tmp/berth.log" 2>&1 &
+  "${server_flags[@]}" >"$tmp/berth.log" 2>&1 &
 pids+=($!)
 wait_for "berth server" "${pids[-1]}" "$port" "$tmp/berth.log" "$tmp/data/credentials"
 
@@ -71,8 +82,8 @@ run_load() {
 }
 
 echo "registering $instances instances (not timed)" >&2
-run_load --operation RunTask --instances "$instances" --concurrency 16 --requests 1 \
-  --warmup 0 >/dev/null
+run_load --operation RunTask --instances "$instances" "${join_flags[@]}" --concurrency 16 \
+  --requests 1 --warmup 0 >/dev/null
 
 rows=()
 for c in $concurrencies; do
@@ -84,7 +95,9 @@ for c in $concurrencies; do
 done
 
 echo
-echo "RunTask on $instances instances (memberOf, spread(zone), binpack(memory)), durable"
+agents=""
+[[ $join_agents == 1 ]] && agents=", each joined by an agent"
+echo "RunTask on $instances instances$agents (memberOf, spread(zone), binpack(memory)), durable"
 printf '%5s %12s %9s %9s %16s %14s %8s\n' conc placements/s p50_us p99_us DescribeTD/s floor_p99_us /floor
 best=0
 for row in "${rows[@]}"; do

@@ -29,31 +29,54 @@ void AgentTracker::Bump(std::string_view instance_id) {
   if (notify) notify(std::string(instance_id));
 }
 
+AgentTracker::Agent& AgentTracker::Heard(std::string_view instance_id, int64_t now_millis) {
+  if (!ConnectedLocked(instance_id, now_millis)) ++reconnections_;
+  return At(instance_id);
+}
+
 void AgentTracker::PollStarted(std::string_view instance_id, int64_t now_millis) {
   std::lock_guard lock(mu_);
-  Agent& agent = At(instance_id);
+  Agent& agent = Heard(instance_id, now_millis);
   ++agent.open_polls;
   agent.last_seen_millis = std::max(agent.last_seen_millis, now_millis);
 }
 
 void AgentTracker::PollEnded(std::string_view instance_id, int64_t now_millis) {
   std::lock_guard lock(mu_);
-  Agent& agent = At(instance_id);
+  Agent& agent = Heard(instance_id, now_millis);
   if (agent.open_polls > 0) --agent.open_polls;
   agent.last_seen_millis = std::max(agent.last_seen_millis, now_millis);
 }
 
 void AgentTracker::Heartbeat(std::string_view instance_id, int64_t now_millis) {
   std::lock_guard lock(mu_);
-  Agent& agent = At(instance_id);
+  Agent& agent = Heard(instance_id, now_millis);
   agent.last_seen_millis = std::max(agent.last_seen_millis, now_millis);
 }
 
 bool AgentTracker::Connected(std::string_view instance_id, int64_t now_millis) const {
   std::lock_guard lock(mu_);
+  return ConnectedLocked(instance_id, now_millis);
+}
+
+bool AgentTracker::ConnectedLocked(std::string_view instance_id, int64_t now_millis) const {
   auto it = agents_.find(instance_id);
   if (it == agents_.end()) return now_millis - started_millis_ <= timeout_millis_;
   return it->second.open_polls > 0 || now_millis - it->second.last_seen_millis <= timeout_millis_;
+}
+
+uint64_t AgentTracker::reconnections() const {
+  std::lock_guard lock(mu_);
+  return reconnections_;
+}
+
+int64_t AgentTracker::ConnectedAtLeastUntil(std::string_view instance_id,
+                                            int64_t now_millis) const {
+  std::lock_guard lock(mu_);
+  auto it = agents_.find(instance_id);
+  if (it == agents_.end()) return started_millis_ + timeout_millis_;
+  if (it->second.open_polls > 0) return now_millis + timeout_millis_;
+  return it->second.last_seen_millis + timeout_millis_;
 }
 
 }  // namespace berth::server::api

@@ -62,6 +62,16 @@ class AgentTracker {
   // For an instance whose agent joined: is it connected at now?
   bool Connected(std::string_view instance_id, int64_t now_millis) const;
 
+  // For caching Connected answers (a cluster's Placer keeps them) without
+  // asking for every agent on every use:
+  // - Moves whenever an agent that was not connected is heard from.
+  uint64_t reconnections() const;
+  // - The earliest time at which an agent connected at now can stop being
+  //   connected, if nothing more is heard from it: its last contact plus the
+  //   timeout, or now plus the timeout while it holds a poll (the poll's end
+  //   counts as contact).
+  int64_t ConnectedAtLeastUntil(std::string_view instance_id, int64_t now_millis) const;
+
  private:
   struct Agent {
     uint64_t counter = 0;
@@ -69,6 +79,9 @@ class AgentTracker {
     int64_t last_seen_millis = 0;
   };
   Agent& At(std::string_view instance_id);  // mu_ held
+  // At(instance_id), counting a reconnection if it was not connected at now.
+  Agent& Heard(std::string_view instance_id, int64_t now_millis);  // mu_ held
+  bool ConnectedLocked(std::string_view instance_id, int64_t now_millis) const;
 
   const std::string boot_id_;
   int64_t started_millis_;
@@ -76,6 +89,7 @@ class AgentTracker {
   int64_t timeout_millis_ = kDefaultHeartbeatTimeoutMillis;
   std::function<void(const std::string&)> on_bump_;
   std::map<std::string, Agent, std::less<>> agents_;
+  uint64_t reconnections_ = 0;
 };
 
 }  // namespace berth::server::api

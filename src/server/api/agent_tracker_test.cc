@@ -45,5 +45,32 @@ TEST(AgentTracker, ConnectedWhilePollingOrWithinTheTimeout) {
   EXPECT_TRUE(tracker.Connected("a", kStart + 11'000));
 }
 
+TEST(AgentTracker, ReconnectionsCountAgentsHeardFromAfterGoingSilent) {
+  AgentTracker tracker("b", kStart);
+  tracker.set_heartbeat_timeout_millis(2000);
+  EXPECT_EQ(tracker.reconnections(), 0u);
+  tracker.PollStarted("a", kStart + 1000);  // within the grace: was connected
+  tracker.PollEnded("a", kStart + 1500);
+  tracker.Heartbeat("a", kStart + 3000);
+  EXPECT_EQ(tracker.reconnections(), 0u);
+  tracker.PollStarted("a", kStart + 6000);  // silent for 3 s
+  EXPECT_EQ(tracker.reconnections(), 1u);
+  tracker.PollStarted("b", kStart + 6000);  // never heard, grace over
+  EXPECT_EQ(tracker.reconnections(), 2u);
+}
+
+TEST(AgentTracker, ConnectedAtLeastUntilIsALowerBound) {
+  AgentTracker tracker("b", kStart);
+  tracker.set_heartbeat_timeout_millis(2000);
+  EXPECT_EQ(tracker.ConnectedAtLeastUntil("a", kStart), kStart + 2000);  // the grace
+  tracker.PollStarted("a", kStart + 1000);
+  // While the poll is held: whenever it ends, a timeout more from then.
+  EXPECT_EQ(tracker.ConnectedAtLeastUntil("a", kStart + 5000), kStart + 7000);
+  tracker.PollEnded("a", kStart + 5000);
+  EXPECT_EQ(tracker.ConnectedAtLeastUntil("a", kStart + 5500), kStart + 7000);
+  EXPECT_TRUE(tracker.Connected("a", kStart + 7000));
+  EXPECT_FALSE(tracker.Connected("a", kStart + 7001));
+}
+
 }  // namespace
 }  // namespace berth::server::api

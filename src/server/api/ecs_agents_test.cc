@@ -209,6 +209,31 @@ TEST_F(EcsAgentsTest, SilentAgentIsDisconnectedAndTakesNoTasks) {
                   .as_bool());
 }
 
+TEST_F(EcsAgentsTest, PlacementFollowsAnAgentGoingSilentAndComingBack) {
+  // The cluster's Placer keeps agentConnected between plans; each flip must
+  // still reach it.
+  api_.agents().set_heartbeat_timeout_millis(2000);
+  Call("RegisterTaskDefinition", R"({"family": "tiny", "containerDefinitions": [
+      {"name": "a", "image": "busybox", "cpu": 1, "memory": 6}]})");
+  auto run = [&](int64_t now) {
+    json::object reply = Call("RunTask", R"({"cluster": "c", "taskDefinition": "tiny"})", now);
+    const json::array& failures = reply.at("failures").as_array();
+    return failures.empty() ? std::string("placed")
+                            : std::string(failures[0].at("reason").as_string());
+  };
+  api_.agents().PollStarted(Id(), kNow + 1000);
+  api_.agents().PollEnded(Id(), kNow + 1000);
+  EXPECT_EQ(run(kNow + 1000), "placed");         // builds the Placer
+  EXPECT_EQ(run(kNow + 3000), "placed");         // last heard at +1000: connected to +3000
+  EXPECT_EQ(run(kNow + 3001), "AGENT");          // silent since: no plan places on it
+  api_.agents().PollStarted(Id(), kNow + 3002);  // comes back, holds a poll
+  EXPECT_EQ(run(kNow + 3002), "placed");
+  EXPECT_EQ(run(kNow + 60'000), "placed");  // connected while the poll is held
+  api_.agents().PollEnded(Id(), kNow + 60'000);
+  EXPECT_EQ(run(kNow + 62'000), "placed");
+  EXPECT_EQ(run(kNow + 62'001), "AGENT");
+}
+
 TEST_F(EcsAgentsTest, ConnectedToMustNameRegisteredDevices) {
   EXPECT_THROW(Call("RegisterContainerInstance", R"({"cluster": "c", "platformDevices": [
       {"id": "0", "type": "NEURON_DEVICE", "connectedTo": ["5"]}]})"),

@@ -186,8 +186,13 @@ class EcsApi : public JsonService {
     uint64_t epoch = 0;
     // Tasks planned (reserved in placer) and not yet committed or dropped.
     int64_t pending = 0;
-    // agentConnected as the placer has it, for instances whose agent joined.
+    // agentConnected as the placer has it, for instances whose agent joined,
+    // and when it must be looked at again: at agents_check_at_millis (the
+    // first time one of them can go silent) or when an agent reconnected
+    // (AgentTracker::reconnections moved from agents_reconnections).
     std::map<std::string, bool, std::less<>> agent_connected;
+    int64_t agents_check_at_millis = 0;
+    uint64_t agents_reconnections = 0;
     std::mt19937_64 random{std::random_device{}()};  // drawn under mu
   };
   // The cluster's entry (mu_ exclusive), created when missing.
@@ -198,6 +203,9 @@ class EcsApi : public JsonService {
   // Makes entry.placer current (mu_ held, shared with entry.mu or
   // exclusive): rebuilt when stale or when an agent's connectivity flipped.
   void EnsurePlacer(std::string_view cluster, ClusterPlacer& entry, int64_t now_millis) const;
+  // Whether entry.agent_connected still holds at now; when it does, sets
+  // when to look again.
+  bool AgentsAsPlaced(std::string_view cluster, ClusterPlacer& entry, int64_t now_millis) const;
   // The snapshot of the cluster's ACTIVE instances from the records.
   scheduler::ClusterSnapshot BuildSnapshot(std::string_view cluster, int64_t now_millis,
                                            std::map<std::string, bool, std::less<>>* agents) const;

@@ -8,6 +8,7 @@
 // the tasks and the instances they change are committed in one batch.
 #include <algorithm>
 #include <boost/json/serialize.hpp>
+#include <limits>
 #include <mutex>
 #include <set>
 #include <shared_mutex>
@@ -189,27 +190,41 @@ scheduler::ClusterSnapshot EcsApi::BuildSnapshot(
 
 void EcsApi::EnsurePlacer(std::string_view cluster, ClusterPlacer& entry,
                           int64_t now_millis) const {
-  // agentConnected changes with time (heartbeats), not with a call here: the
-  // instances whose agent joined are looked at before every plan.
-  if (entry.placer != nullptr) {
-    auto c = instances_.find(cluster);
-    for (const auto& [id, connected] : entry.agent_connected) {
-      const json::object* instance = nullptr;
-      if (c != instances_.end()) {
-        if (auto it = c->second.find(id); it != c->second.end()) instance = &it->second;
-      }
-      if ((instance != nullptr && AgentConnected(*instance, now_millis)) != connected) {
-        entry.placer.reset();
-        ++entry.epoch;
-        break;
-      }
-    }
+  // agentConnected changes with time (heartbeats), not with a call here.
+  // Looking at every joined agent before every plan would cost O(agents) a
+  // RunTask; they are looked at when one may have gone silent or come back.
+  if (entry.placer != nullptr &&
+      (now_millis >= entry.agents_check_at_millis ||
+       agents_.reconnections() != entry.agents_reconnections) &&
+      !AgentsAsPlaced(cluster, entry, now_millis)) {
+    entry.placer.reset();
+    ++entry.epoch;
   }
   if (entry.placer == nullptr) {
     entry.agent_connected.clear();
     entry.placer = std::make_unique<scheduler::Placer>(
         BuildSnapshot(cluster, now_millis, &entry.agent_connected));
+    (void)AgentsAsPlaced(cluster, entry, now_millis);  // true: just taken
   }
+}
+
+bool EcsApi::AgentsAsPlaced(std::string_view cluster, ClusterPlacer& entry,
+                            int64_t now_millis) const {
+  // Read first: a reconnection while looking is seen at the next plan.
+  const uint64_t reconnections = agents_.reconnections();
+  int64_t check_at = std::numeric_limits<int64_t>::max();
+  auto c = instances_.find(cluster);
+  for (const auto& [id, connected] : entry.agent_connected) {
+    const json::object* instance = nullptr;
+    if (c != instances_.end()) {
+      if (auto it = c->second.find(id); it != c->second.end()) instance = &it->second;
+    }
+    if ((instance != nullptr && AgentConnected(*instance, now_millis)) != connected) return false;
+    if (connected) check_at = std::min(check_at, agents_.ConnectedAtLeastUntil(id, now_millis));
+  }
+  entry.agents_check_at_millis = check_at;
+  entry.agents_reconnections = reconnections;
+  return true;
 }
 
 Status EcsApi::CheckPlacers(int64_t now_millis) const {
