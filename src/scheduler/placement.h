@@ -272,6 +272,11 @@ class Placer {
   Status Release(const PlacementRequest& request, const TaskPlacement& placement);
   // The instance's runningTasksCount, as memberOf expressions read it.
   Status SetRunningTasksCount(std::string_view instance_id, int count);
+  // The instance (facts.id) has new facts: attributes, status, agent
+  // connectivity, agent version, registration time. What its tasks make of
+  // them (running_tasks_count, task_groups) stays as the Placer has it. Costs
+  // O(indexes kept), not a rebuild. NotFound for an unknown instance.
+  Status UpdateFacts(const InstanceFacts& facts);
 
   // The snapshot as it now is: the one given, plus what was applied, minus
   // what was released.

@@ -107,6 +107,7 @@ class Placer::State {
   Status Apply(const PlacementRequest& request, const TaskPlacement& placement);
   Status Release(const PlacementRequest& request, const TaskPlacement& placement);
   Status SetRunningTasksCount(std::string_view instance_id, int count);
+  Status UpdateFacts(const InstanceFacts& facts);
   const ClusterSnapshot& snapshot() const { return snapshot_; }
 
  private:
@@ -146,7 +147,9 @@ class Placer::State {
     OrderKey key;
     std::string group;   // for kGroupTasks
     std::string filter;  // Plan::static_filter of the instances it holds
-    Tuple attributes;    // the partition: scope attribute first when set
+    // Those memberOf expressions, to place an instance whose facts changed.
+    std::vector<std::pair<Query, QueryAnswers*>> statics;
+    Tuple attributes;  // the partition: scope attribute first when set
     bool scoped = false;
     InstanceOrder order;
     std::map<Tuple, int> roots;
@@ -168,6 +171,9 @@ class Placer::State {
   Order& OrderFor(const Plan& plan, const Tuple& attributes, bool scoped);
   // After instance i changed (delta tasks of group): indexes and tallies.
   void Reindex(int i, const std::string& group, int delta);
+  // Adds instance i to order o when it belongs there (schedulable, matching
+  // the order's static memberOf expressions, inside a scoped order's scope).
+  void MaybeInsert(int i, Order& o);
 
   QueryAnswers& AnswersFor(const Query& query);
   bool MemberOf(int i, const Query& query, QueryAnswers& answers);
@@ -378,29 +384,33 @@ Placer::State::Order& Placer::State::OrderFor(const Plan& plan, const Tuple& att
   auto order = std::unique_ptr<Order>(new Order{key,
                                                 g,
                                                 plan.static_filter,
+                                                {},
                                                 attributes,
                                                 scoped,
                                                 InstanceOrder(n),
                                                 {},
                                                 std::vector<int*>(n, nullptr)});
-  for (int i = 0; i < n; ++i) {
-    // Left out: instances that no task can make schedulable, those that do
-    // not match the memberOf expressions no task can change, and those
-    // outside every scope of a scoped index.
-    if (!state_[i].schedulable) continue;
-    bool matches = true;
-    for (const auto& [query, answers] : plan.member_of) {
-      if (!answers->dynamic && !MemberOf(i, *query, *answers)) matches = false;
-    }
-    if (!matches) continue;
-    Tuple t = TupleOf(i, attributes, scoped);
-    if (scoped && t[0] == kMissing) continue;
-    auto [it, added] = order->roots.emplace(std::move(t), InstanceOrder::kNone);
-    order->root_of[i] = &it->second;
-    order->order.Insert(&it->second, i, KeyOf(i, key, g), state_[i].rank, CapacityOf(i));
+  for (const auto& [query, answers] : plan.member_of) {
+    if (!answers->dynamic) order->statics.emplace_back(*query, answers);
   }
+  for (int i = 0; i < n; ++i) MaybeInsert(i, *order);
   orders_.push_back(std::move(order));
   return *orders_.back();
+}
+
+void Placer::State::MaybeInsert(int i, Order& o) {
+  // Left out: instances that no task can make schedulable, those that do
+  // not match the memberOf expressions no task can change, and those
+  // outside every scope of a scoped index.
+  if (!state_[i].schedulable) return;
+  for (auto& [query, answers] : o.statics) {
+    if (!MemberOf(i, query, *answers)) return;
+  }
+  Tuple t = TupleOf(i, o.attributes, o.scoped);
+  if (o.scoped && t[0] == kMissing) return;
+  auto [it, added] = o.roots.emplace(std::move(t), InstanceOrder::kNone);
+  o.root_of[i] = &it->second;
+  o.order.Insert(&it->second, i, KeyOf(i, o.key, o.group), state_[i].rank, CapacityOf(i));
 }
 
 void Placer::State::Reindex(int i, const std::string& group, int delta) {
@@ -961,6 +971,48 @@ Status Placer::State::SetRunningTasksCount(std::string_view instance_id, int cou
   return Status::Ok();
 }
 
+Status Placer::State::UpdateFacts(const InstanceFacts& facts) {
+  const int i = IndexOf(facts.id);
+  if (i < 0) {
+    return NotFound("container instance " + facts.id + " is not in the snapshot");
+  }
+  // Out of every index and tally under the old facts...
+  for (auto& o : orders_) {
+    if (int* root = o->root_of[i]; root != nullptr) {
+      o->order.Erase(root, i);
+      o->root_of[i] = nullptr;
+    }
+  }
+  for (auto& t : tallies_) {
+    if (const int tasks = GroupTasks(i, t->group); tasks != 0) {
+      t->counts[TupleOf(i, t->attributes, t->scoped)] -= tasks;
+    }
+  }
+  // ...the new facts, keeping what the tasks here make of them...
+  InstanceFacts& have = snapshot_.instances[i].facts;
+  InstanceFacts next = facts;
+  next.running_tasks_count = have.running_tasks_count;
+  next.task_groups = std::move(have.task_groups);
+  have = std::move(next);
+  InstanceState& s = state_[i];
+  s.schedulable = have.status == "ACTIVE" && have.agent_connected;
+  for (size_t a = 0; a < attribute_names_.size(); ++a) {
+    auto found = have.attributes.find(attribute_names_[a]);
+    s.values[a] =
+        found == have.attributes.end() ? kMissing : InternValue(static_cast<int>(a), found->second);
+  }
+  ++s.version;
+  for (auto& [text, answers] : queries_) answers.version[i] = 0;  // static answers too
+  // ...and back in.
+  for (auto& t : tallies_) {
+    if (const int tasks = GroupTasks(i, t->group); tasks != 0) {
+      t->counts[TupleOf(i, t->attributes, t->scoped)] += tasks;
+    }
+  }
+  for (auto& o : orders_) MaybeInsert(i, *o);
+  return Status::Ok();
+}
+
 // ---------------------------------------------------------------------------
 // The public face
 
@@ -991,6 +1043,8 @@ Status Placer::Release(const PlacementRequest& request, const TaskPlacement& pla
 Status Placer::SetRunningTasksCount(std::string_view instance_id, int count) {
   return state_->SetRunningTasksCount(instance_id, count);
 }
+
+Status Placer::UpdateFacts(const InstanceFacts& facts) { return state_->UpdateFacts(facts); }
 
 const ClusterSnapshot& Placer::snapshot() const { return state_->snapshot(); }
 

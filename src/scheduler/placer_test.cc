@@ -189,6 +189,31 @@ int CompareOnCluster(uint64_t seed) {
       EXPECT_TRUE(placer.SetRunningTasksCount(s.facts.id, s.facts.running_tasks_count).ok());
       continue;
     }
+    if (action == 3) {
+      // The instance's own facts change: an attribute (new, changed or
+      // gone), its agent, its status.
+      SnapshotInstance& s = reference.instances[Pick(r, 0, (int)reference.instances.size() - 1)];
+      auto& attributes = s.facts.attributes;
+      switch (Pick(r, 0, 4)) {
+        case 0:
+          attributes["ecs.availability-zone"] = kZones[Pick(r, 0, 2)];
+          break;
+        case 1:
+          attributes.erase("ecs.availability-zone");
+          break;
+        case 2:
+          attributes["ecs.instance-type"] = Pick(r, 0, 1) ? "g5" : "m5.large";
+          break;
+        case 3:
+          s.facts.agent_connected = !s.facts.agent_connected;
+          break;
+        default:
+          s.facts.status = s.facts.status == "ACTIVE" ? "DRAINING" : "ACTIVE";
+          break;
+      }
+      EXPECT_TRUE(placer.UpdateFacts(s.facts).ok()) << where;
+      continue;
+    }
     const PlacementRequest request = RandomRequest(r);
     const uint64_t stream = r();
     std::mt19937_64 want_random(stream), got_random(stream);

@@ -61,9 +61,10 @@ EcsApi::AgentJoin EcsApi::JoinAgent(std::string_view cluster_ref, std::string_vi
   uint64_t seq =
       Commit({store::Mutation::Put(InstanceKey(cluster_name, id), json::serialize(updated))});
   *instance = std::move(updated);
-  InvalidatePlacer(cluster_name);  // agentConnected now follows the agent's polls
   // Joining counts as a heartbeat: the agent polls right after.
   agents_.Heartbeat(id, now_millis);
+  // agentConnected now follows the agent's polls.
+  InstanceFactsChanged(cluster_name, id, now_millis);
   agents_.Bump(id);
   return {id, seq};
 }

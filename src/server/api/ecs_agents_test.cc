@@ -23,9 +23,19 @@ class EcsAgentsTest : public ::testing::Test {
     Call("CreateCluster", R"({"clusterName": "c"})");
     Call("RegisterTaskDefinition", R"({"family": "f", "containerDefinitions": [
         {"name": "a", "image": "busybox", "cpu": 1024, "memory": 512}]})");
+    Call("RegisterTaskDefinition", R"({"family": "tiny", "containerDefinitions": [
+        {"name": "a", "image": "busybox", "cpu": 1, "memory": 6}]})");
     instance_ = Register();
     api_.JoinAgent("c", instance_, "127.0.0.1:9", kNow);
     agent_key_ = AgentKeyId(ContainerInstanceId(instance_));
+  }
+
+  // RunTask of a task too small to fill an instance: "placed", or the
+  // reason of the failure.
+  std::string PlaceTiny(int64_t now) {
+    json::object reply = Call("RunTask", R"({"cluster": "c", "taskDefinition": "tiny"})", now);
+    const json::array& failures = reply.at("failures").as_array();
+    return failures.empty() ? "placed" : std::string(failures[0].at("reason").as_string());
   }
 
   std::string Register() {
@@ -213,25 +223,31 @@ TEST_F(EcsAgentsTest, PlacementFollowsAnAgentGoingSilentAndComingBack) {
   // The cluster's Placer keeps agentConnected between plans; each flip must
   // still reach it.
   api_.agents().set_heartbeat_timeout_millis(2000);
-  Call("RegisterTaskDefinition", R"({"family": "tiny", "containerDefinitions": [
-      {"name": "a", "image": "busybox", "cpu": 1, "memory": 6}]})");
-  auto run = [&](int64_t now) {
-    json::object reply = Call("RunTask", R"({"cluster": "c", "taskDefinition": "tiny"})", now);
-    const json::array& failures = reply.at("failures").as_array();
-    return failures.empty() ? std::string("placed")
-                            : std::string(failures[0].at("reason").as_string());
-  };
   api_.agents().PollStarted(Id(), kNow + 1000);
   api_.agents().PollEnded(Id(), kNow + 1000);
-  EXPECT_EQ(run(kNow + 1000), "placed");         // builds the Placer
-  EXPECT_EQ(run(kNow + 3000), "placed");         // last heard at +1000: connected to +3000
-  EXPECT_EQ(run(kNow + 3001), "AGENT");          // silent since: no plan places on it
+  EXPECT_EQ(PlaceTiny(kNow + 1000), "placed");   // builds the Placer
+  EXPECT_EQ(PlaceTiny(kNow + 3000), "placed");   // last heard at +1000: connected to +3000
+  EXPECT_EQ(PlaceTiny(kNow + 3001), "AGENT");    // silent since: no plan places on it
   api_.agents().PollStarted(Id(), kNow + 3002);  // comes back, holds a poll
-  EXPECT_EQ(run(kNow + 3002), "placed");
-  EXPECT_EQ(run(kNow + 60'000), "placed");  // connected while the poll is held
+  EXPECT_EQ(PlaceTiny(kNow + 3002), "placed");
+  EXPECT_EQ(PlaceTiny(kNow + 60'000), "placed");  // connected while the poll is held
   api_.agents().PollEnded(Id(), kNow + 60'000);
-  EXPECT_EQ(run(kNow + 62'000), "placed");
-  EXPECT_EQ(run(kNow + 62'001), "AGENT");
+  EXPECT_EQ(PlaceTiny(kNow + 62'000), "placed");
+  EXPECT_EQ(PlaceTiny(kNow + 62'001), "AGENT");
+}
+
+TEST_F(EcsAgentsTest, AnAgentJoiningAfterThePlacerIsBuiltIsWatchedToo) {
+  api_.agents().set_heartbeat_timeout_millis(2000);
+  EXPECT_EQ(PlaceTiny(kNow + 5000), "AGENT");  // the first agent is silent; no agent is watched
+  // A second instance, joined within the grace instances get after a start,
+  // so that its join is no reconnection: only its own deadline can make the
+  // Placer look at the agents again.
+  api_.agents().set_started_millis(kNow + 4000);
+  std::string second = Register();
+  EXPECT_EQ(PlaceTiny(kNow + 5000), "placed");  // no agent on it yet: the API models it
+  api_.JoinAgent("c", second, "127.0.0.1:9", kNow + 5000);
+  EXPECT_EQ(PlaceTiny(kNow + 7000), "placed");
+  EXPECT_EQ(PlaceTiny(kNow + 7001), "AGENT");  // its agent never polled after the join
 }
 
 TEST_F(EcsAgentsTest, ConnectedToMustNameRegisteredDevices) {

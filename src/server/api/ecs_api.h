@@ -150,8 +150,9 @@ class EcsApi : public JsonService {
   // A placement planned and its task records built, not yet committed.
   struct PlannedRun {
     std::string cluster;
-    uint64_t epoch = 0;     // of the cluster's Placer when planned
-    bool reserved = false;  // the placements are held in the cluster's Placer
+    uint64_t epoch = 0;          // of the cluster's Placer when planned
+    uint64_t facts_version = 0;  // of its instances' facts when planned
+    bool reserved = false;       // the placements are held in the cluster's Placer
     scheduler::PlacementRequest request;
     std::vector<scheduler::TaskPlacement> placements;
     std::vector<std::pair<std::string, boost::json::object>> tasks;  // id, record
@@ -184,6 +185,9 @@ class EcsApi : public JsonService {
     // Bumped whenever the placer is dropped: a plan made on an older epoch
     // is not committed.
     uint64_t epoch = 0;
+    // Bumped whenever an instance's facts change in the placer (attributes,
+    // agent): a plan made before gives its reservations back and plans again.
+    uint64_t facts_version = 0;
     // Tasks planned (reserved in placer) and not yet committed or dropped.
     int64_t pending = 0;
     // agentConnected as the placer has it, for instances whose agent joined,
@@ -198,8 +202,17 @@ class EcsApi : public JsonService {
   // The cluster's entry (mu_ exclusive), created when missing.
   ClusterPlacer& PlacerOf(std::string_view cluster);
   // Drops the cluster's Placer (mu_ exclusive): its instances changed
-  // (registration, deregistration, state, attributes, an agent joined).
+  // (registration, deregistration, state, resources).
   void InvalidatePlacer(std::string_view cluster);
+  // The facts of one instance changed (attributes, an agent joined): the
+  // cluster's Placer takes them in place when it can, else is dropped
+  // (mu_ exclusive).
+  void InstanceFactsChanged(std::string_view cluster, std::string_view id, int64_t now_millis);
+  // Gives entry's Placer the instance's facts from its record (mu_ held,
+  // shared with entry.mu or exclusive). False when the Placer cannot take
+  // them (the instance is not ACTIVE now or was not before): rebuild it.
+  bool UpdatePlacerFacts(std::string_view cluster, ClusterPlacer& entry, std::string_view id,
+                         int64_t now_millis) const;
   // Makes entry.placer current (mu_ held, shared with entry.mu or
   // exclusive): rebuilt when stale or when an agent's connectivity flipped.
   void EnsurePlacer(std::string_view cluster, ClusterPlacer& entry, int64_t now_millis) const;

@@ -69,7 +69,7 @@ void ValidateAttributes(const json::array& attributes, bool need_target) {
   }
 }
 
-Reply EcsApi::PutAttributes(json::object& in, const CallContext&) {
+Reply EcsApi::PutAttributes(json::object& in, const CallContext& ctx) {
   const json::object& cluster = ActiveCluster(StringOr(in, "cluster", ""));
   std::string cluster_name(AsString(cluster.at("clusterName")));
   const json::array& attributes = ArrayOr(in, "attributes");
@@ -113,11 +113,12 @@ Reply EcsApi::PutAttributes(json::object& in, const CallContext&) {
   }
   uint64_t seq = Commit(std::move(batch));
   for (auto& [id, record] : updated) *FindInstance(cluster_name, id) = std::move(record);
-  if (!updated.empty()) InvalidatePlacer(cluster_name);  // memberOf and spread read attributes
+  // memberOf and spread read attributes.
+  for (const auto& [id, record] : updated) InstanceFactsChanged(cluster_name, id, ctx.now_millis);
   return {json::object{{"attributes", attributes}}, seq};
 }
 
-Reply EcsApi::DeleteAttributes(json::object& in, const CallContext&) {
+Reply EcsApi::DeleteAttributes(json::object& in, const CallContext& ctx) {
   const json::object& cluster = ActiveCluster(StringOr(in, "cluster", ""));
   std::string cluster_name(AsString(cluster.at("clusterName")));
   const json::array& attributes = ArrayOr(in, "attributes");
@@ -144,7 +145,8 @@ Reply EcsApi::DeleteAttributes(json::object& in, const CallContext&) {
   }
   uint64_t seq = batch.empty() ? 0 : Commit(std::move(batch));
   for (auto& [id, record] : updated) *FindInstance(cluster_name, id) = std::move(record);
-  if (!updated.empty()) InvalidatePlacer(cluster_name);  // memberOf and spread read attributes
+  // memberOf and spread read attributes.
+  for (const auto& [id, record] : updated) InstanceFactsChanged(cluster_name, id, ctx.now_millis);
   return {json::object{{"attributes", attributes}}, seq};
 }
 

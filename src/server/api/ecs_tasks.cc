@@ -1,11 +1,11 @@
 // ECS tasks: RunTask, StartTask, StopTask, DescribeTasks, ListTasks.
 //
 // Placement runs on a long-lived Placer per cluster, kept in step with the
-// records (tasks placed and stopped, running counts; a change of the
-// cluster's instances drops it and the next plan rebuilds it), so a RunTask
-// costs what the engine costs, not a snapshot of the cluster. RunTask plans
-// under the shared lock and commits under the exclusive one (see RunTask);
-// the tasks and the instances they change are committed in one batch.
+// records (tasks placed and stopped, running counts, instances' facts; a change
+// of the set of ACTIVE instances drops it and the next plan rebuilds it), so a
+// RunTask costs what the engine costs, not a snapshot of the cluster. RunTask
+// plans under the shared lock and commits under the exclusive one (see
+// RunTask); the tasks and the instances they change are committed in one batch.
 #include <algorithm>
 #include <boost/json/serialize.hpp>
 #include <limits>
@@ -172,6 +172,37 @@ void EcsApi::InvalidatePlacer(std::string_view cluster) {
   ++it->second->epoch;
 }
 
+void EcsApi::InstanceFactsChanged(std::string_view cluster, std::string_view id,
+                                  int64_t now_millis) {
+  auto it = placers_.find(cluster);
+  if (it == placers_.end() || it->second->placer == nullptr) return;
+  if (!UpdatePlacerFacts(cluster, *it->second, id, now_millis)) InvalidatePlacer(cluster);
+}
+
+bool EcsApi::UpdatePlacerFacts(std::string_view cluster, ClusterPlacer& entry, std::string_view id,
+                               int64_t now_millis) const {
+  const json::object* instance = nullptr;
+  if (auto c = instances_.find(cluster); c != instances_.end()) {
+    if (auto it = c->second.find(id); it != c->second.end()) instance = &it->second;
+  }
+  // The Placer holds the ACTIVE instances only.
+  if (instance == nullptr || AsString(instance->at("status")) != "ACTIVE") return false;
+  const bool connected = AgentConnected(*instance, now_millis);
+  // Facts only: what the tasks make of them stays the Placer's.
+  if (!entry.placer->UpdateFacts(InstanceSnapshot(*instance, {}, connected).facts).ok()) {
+    return false;
+  }
+  if (HasAgent(*instance)) {
+    entry.agent_connected[std::string(id)] = connected;
+    if (connected) {  // it may go silent before any agent looked at so far
+      entry.agents_check_at_millis =
+          std::min(entry.agents_check_at_millis, agents_.ConnectedAtLeastUntil(id, now_millis));
+    }
+  }
+  ++entry.facts_version;
+  return true;
+}
+
 scheduler::ClusterSnapshot EcsApi::BuildSnapshot(
     std::string_view cluster, int64_t now_millis,
     std::map<std::string, bool, std::less<>>* agents) const {
@@ -219,8 +250,9 @@ bool EcsApi::AgentsAsPlaced(std::string_view cluster, ClusterPlacer& entry,
     if (c != instances_.end()) {
       if (auto it = c->second.find(id); it != c->second.end()) instance = &it->second;
     }
-    if ((instance != nullptr && AgentConnected(*instance, now_millis)) != connected) return false;
-    if (connected) check_at = std::min(check_at, agents_.ConnectedAtLeastUntil(id, now_millis));
+    const bool now = instance != nullptr && AgentConnected(*instance, now_millis);
+    if (now != connected && !UpdatePlacerFacts(cluster, entry, id, now_millis)) return false;
+    if (now) check_at = std::min(check_at, agents_.ConnectedAtLeastUntil(id, now_millis));
   }
   entry.agents_check_at_millis = check_at;
   entry.agents_reconnections = reconnections;
@@ -499,6 +531,7 @@ std::optional<EcsApi::PlannedRun> EcsApi::PlanRun(json::object& in, const CallCo
       take(entry->placer->PlaceTasks(request, static_cast<int>(count), entry->random));
     }
     run.epoch = entry->epoch;
+    run.facts_version = entry->facts_version;
     run.reserved = true;
     entry->pending += static_cast<int64_t>(placements.size());
   }
@@ -650,7 +683,7 @@ std::optional<Reply> EcsApi::CommitRun(PlannedRun& run, bool verify) {
       auto c = clusters_.find(run.cluster);
       bool active = c != clusters_.end() && AsString(c->second.at("status")) == "ACTIVE";
       if (entry.epoch != run.epoch) return std::nullopt;  // that Placer is gone
-      if (!active) {
+      if (!active || entry.facts_version != run.facts_version) {
         for (const auto& placement : run.placements) {
           (void)entry.placer->Release(run.request, placement);
         }

@@ -194,9 +194,22 @@ TEST_F(EcsTasksTest, PlacerFollowsEveryChange) {
   Call("PutAttributes", R"({"cluster": "c", "attributes": [{"name": "x", "value": "1",
       "targetType": "container-instance", "targetId": ")" +
                             FirstInstance() + R"("}]})");
-  Call("RunTask", R"({"cluster": "c", "taskDefinition": "f", "count": 2,
-      "placementConstraints": [{"type": "memberOf", "expression": "attribute:x == 1"}]})");
+  // The Placer takes the attribute in place: only that instance matches.
+  const std::string only_x = R"({"cluster": "c", "taskDefinition": "f", "count": 2,
+      "placementConstraints": [{"type": "memberOf", "expression": "attribute:x == 1"}]})";
+  json::object on_x = Call("RunTask", only_x);
+  for (const auto& t : on_x.at("tasks").as_array()) {
+    EXPECT_EQ(t.at("containerInstanceArn").as_string(), FirstInstance());
+  }
+  EXPECT_FALSE(on_x.at("tasks").as_array().empty());
   check("PutAttributes, RunTask");
+  Call("DeleteAttributes", R"({"cluster": "c", "attributes": [{"name": "x",
+      "targetType": "container-instance", "targetId": ")" +
+                               FirstInstance() + R"("}]})");
+  json::object none = Call("RunTask", only_x);
+  EXPECT_TRUE(none.at("tasks").as_array().empty());
+  EXPECT_EQ(none.at("failures").as_array()[0].at("reason").as_string(), "ATTRIBUTE");
+  check("DeleteAttributes, RunTask");
   Call("UpdateContainerInstancesState", R"({"cluster": "c", "status": "DRAINING",
       "containerInstances": [")" + FirstInstance() +
                                             R"("]})");
