@@ -174,7 +174,11 @@ class EcsApi : public JsonService {
   // --- the long-lived Placer of each cluster (ecs_tasks.cc) ---
   // The tasks on one instance that are not STOPPED, and what they hold.
   struct InstanceTasks {
-    std::map<std::string, bool, std::less<>> running;  // task id -> lastStatus is RUNNING
+    struct Held {
+      const boost::json::object* record;  // in tasks_; AccountTasks runs before it goes
+      bool running;                       // its lastStatus is RUNNING
+    };
+    std::map<std::string, Held, std::less<>> tasks;  // by task id
     int64_t running_count = 0;
     InstanceUsage usage;
   };

@@ -71,13 +71,11 @@ std::vector<const json::object*> EcsApi::TasksOn(std::string_view cluster,
                                                  std::string_view instance_id) const {
   std::vector<const json::object*> out;
   auto a = instance_tasks_.find(cluster);
-  auto t = tasks_.find(cluster);
-  if (a == instance_tasks_.end() || t == tasks_.end()) return out;
+  if (a == instance_tasks_.end()) return out;
   auto on = a->second.find(instance_id);
   if (on == a->second.end()) return out;
-  for (const auto& [id, running] : on->second.running) {
-    if (auto it = t->second.find(id); it != t->second.end()) out.push_back(&it->second);
-  }
+  out.reserve(on->second.tasks.size());
+  for (const auto& [id, held] : on->second.tasks) out.push_back(held.record);
   return out;
 }
 
@@ -88,34 +86,34 @@ bool EcsApi::AccountTasks(std::string_view cluster, std::string_view instance_id
   scheduler::Placer* placer = nullptr;
   if (auto p = placers_.find(cluster); p != placers_.end()) placer = p->second->placer.get();
   const int64_t running_before = on.running_count;
-  const int64_t pending_before = static_cast<int64_t>(on.running.size()) - running_before;
+  const int64_t pending_before = static_cast<int64_t>(on.tasks.size()) - running_before;
   for (const std::string& task_id : task_ids) {
     auto task = cluster_tasks.find(task_id);
     // Every path that removes a record accounts its task first, as stopped.
     if (task == cluster_tasks.end()) continue;
-    auto known = on.running.find(task_id);
+    auto known = on.tasks.find(task_id);
     if (!IsStopped(task->second)) {
       bool running = AsString(task->second.at("lastStatus")) == "RUNNING";
-      if (known == on.running.end()) {
+      if (known == on.tasks.end()) {
         scheduler::PlacementRequest request;
         scheduler::TaskPlacement placement;
         ReservationOf(task->second, request, placement);
         on.usage.Add(request, placement);
-        on.running.emplace(task_id, running);
+        on.tasks.emplace(task_id, InstanceTasks::Held{&task->second, running});
         on.running_count += running;
-      } else if (known->second != running) {
+      } else if (known->second.running != running) {
         on.running_count += running ? 1 : -1;
-        known->second = running;
+        known->second.running = running;
       }
       continue;
     }
-    if (known == on.running.end()) continue;  // stopped before, or never placed here
+    if (known == on.tasks.end()) continue;  // stopped before, or never placed here
     scheduler::PlacementRequest request;
     scheduler::TaskPlacement placement;
     ReservationOf(task->second, request, placement);
     on.usage.Remove(request, placement);
-    on.running_count -= known->second;
-    on.running.erase(known);
+    on.running_count -= known->second.running;
+    on.tasks.erase(known);
     // The one place a stopped task gives its reservation back to the Placer.
     if (placer != nullptr) {
       Status released = placer->Release(request, placement);
@@ -129,7 +127,7 @@ bool EcsApi::AccountTasks(std::string_view cluster, std::string_view instance_id
   }
   TaskCounts& counts = task_counts_[std::string(cluster)];
   counts.running += on.running_count - running_before;
-  counts.pending += static_cast<int64_t>(on.running.size()) - on.running_count - pending_before;
+  counts.pending += static_cast<int64_t>(on.tasks.size()) - on.running_count - pending_before;
   if (placer != nullptr && on.running_count != running_before) {
     // NotFound: the instance is not ACTIVE.
     (void)placer->SetRunningTasksCount(instance_id, static_cast<int>(on.running_count));
@@ -141,7 +139,7 @@ bool EcsApi::AccountTasks(std::string_view cluster, std::string_view instance_id
 bool EcsApi::SetDerivedFields(json::object& instance, const InstanceTasks& on) {
   json::array remaining = RemainingResources(instance, on.usage);
   const int64_t running = on.running_count;
-  const int64_t pending = static_cast<int64_t>(on.running.size()) - running;
+  const int64_t pending = static_cast<int64_t>(on.tasks.size()) - running;
   if (remaining == instance.at("remainingResources") &&
       OptInt(instance, "pendingTasksCount") == pending &&
       OptInt(instance, "runningTasksCount") == running) {
