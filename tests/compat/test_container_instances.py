@@ -97,6 +97,7 @@ def test_describe_shows_registered_and_remaining_resources(ecs, cluster):
     # Nothing runs on it yet: everything registered is still available.
     assert resource_values(ci["remainingResources"]) == registered
     assert (ci["runningTasksCount"], ci["pendingTasksCount"]) == (0, 0)
+    assert ci["version"] == 1  # registered once, changed by nothing since
     assert isinstance(ci["agentConnected"], bool)
     assert attribute_pairs(ATTRIBUTES) <= attribute_pairs(ci["attributes"])
     assert ci["versionInfo"] == VERSION_INFO

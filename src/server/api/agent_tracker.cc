@@ -30,7 +30,7 @@ void AgentTracker::Bump(std::string_view instance_id) {
 }
 
 AgentTracker::Agent& AgentTracker::Heard(std::string_view instance_id, int64_t now_millis) {
-  if (!ConnectedLocked(instance_id, now_millis)) ++reconnections_;
+  if (!ConnectedLocked(instance_id, std::max(now_millis, latest_asked_millis_))) ++reconnections_;
   return At(instance_id);
 }
 
@@ -56,6 +56,7 @@ void AgentTracker::Heartbeat(std::string_view instance_id, int64_t now_millis) {
 
 bool AgentTracker::Connected(std::string_view instance_id, int64_t now_millis) const {
   std::lock_guard lock(mu_);
+  latest_asked_millis_ = std::max(latest_asked_millis_, now_millis);
   return ConnectedLocked(instance_id, now_millis);
 }
 
@@ -73,6 +74,7 @@ uint64_t AgentTracker::reconnections() const {
 int64_t AgentTracker::ConnectedAtLeastUntil(std::string_view instance_id,
                                             int64_t now_millis) const {
   std::lock_guard lock(mu_);
+  latest_asked_millis_ = std::max(latest_asked_millis_, now_millis);
   auto it = agents_.find(instance_id);
   if (it == agents_.end()) return started_millis_ + timeout_millis_;
   if (it->second.open_polls > 0) return now_millis + timeout_millis_;

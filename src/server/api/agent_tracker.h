@@ -90,6 +90,10 @@ class AgentTracker {
   std::function<void(const std::string&)> on_bump_;
   std::map<std::string, Agent, std::less<>> agents_;
   uint64_t reconnections_ = 0;
+  // The latest time Connected or ConnectedAtLeastUntil was asked about: a
+  // contact stamped earlier (a poll that read the clock before a plan did)
+  // still counts as a reconnection when the agent was silent at that time.
+  mutable int64_t latest_asked_millis_ = 0;
 };
 
 }  // namespace berth::server::api

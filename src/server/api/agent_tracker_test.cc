@@ -59,6 +59,19 @@ TEST(AgentTracker, ReconnectionsCountAgentsHeardFromAfterGoingSilent) {
   EXPECT_EQ(tracker.reconnections(), 2u);
 }
 
+TEST(AgentTracker, AContactStampedBeforeASilentAnswerIsAReconnection) {
+  // A poll reads the clock, a plan with a later clock finds the agent
+  // silent, then the poll arrives stamped with its earlier time: whoever
+  // cached "silent" must hear of the agent again.
+  AgentTracker tracker("b", kStart);
+  tracker.set_heartbeat_timeout_millis(2000);
+  tracker.Heartbeat("a", kStart + 1000);
+  EXPECT_FALSE(tracker.Connected("a", kStart + 3001));
+  const uint64_t before = tracker.reconnections();
+  tracker.PollStarted("a", kStart + 2999);  // connected at its own time
+  EXPECT_EQ(tracker.reconnections(), before + 1);
+}
+
 TEST(AgentTracker, ConnectedAtLeastUntilIsALowerBound) {
   AgentTracker tracker("b", kStart);
   tracker.set_heartbeat_timeout_millis(2000);

@@ -151,8 +151,11 @@ Status EcsApi::Load() {
       on[{cluster, ContainerInstanceId(StringOr(task, "containerInstanceArn", ""))}].push_back(id);
     }
   }
+  for (const auto& [where, ids] : on) AccountTasks(where.first, where.second, ids);
   for (const auto& [cluster, instances] : instances_) {
-    for (const auto& [id, instance] : instances) AccountTasks(cluster, id, on[{cluster, id}]);
+    for (const auto& [id, instance] : instances) {
+      if (!on.contains({cluster, id})) AccountTasks(cluster, id, {});  // derived fields only
+    }
   }
   for (const auto& [cluster, record] : clusters_) PlacerOf(cluster);
 

@@ -239,8 +239,9 @@ class EcsApi : public JsonService {
   // derives them again. Returns whether they changed.
   bool AccountTasks(std::string_view cluster, std::string_view instance_id,
                     const std::vector<std::string>& task_ids);
-  // Writes remainingResources and the task counts of instance from on;
-  // bumps its version when they changed.
+  // Writes remainingResources and the task counts of instance from on.
+  static void WriteDerivedFields(boost::json::object& instance, const InstanceTasks& on);
+  // The same, and bumps its version when they changed; returns whether.
   static bool SetDerivedFields(boost::json::object& instance, const InstanceTasks& on);
   // The cluster's tasks that are PENDING and RUNNING (kept by AccountTasks).
   struct TaskCounts {

@@ -161,19 +161,18 @@ Reply EcsApi::RegisterContainerInstance(json::object& in, const CallContext& ctx
         MakeArn(scope_, "ecs", "container-instance/" + cluster_name + "/" + id);
     record["ec2InstanceId"] = Ec2InstanceId(in);
     record["version"] = 1;
-    record["runningTasksCount"] = 0;
-    record["pendingTasksCount"] = 0;
     record["agentConnected"] = false;
     record["attachments"] = json::array();
   }
   record["status"] = "ACTIVE";
   record["registeredAt"] = static_cast<double>(ctx.now_millis) / 1000.0;
   record["registeredResources"] = resources;
-  record["remainingResources"] = resources;  // no task holds anything yet
   record["versionInfo"] = in.contains("versionInfo") ? in.at("versionInfo") : json::object();
   record["attributes"] = ArrayOr(in, "attributes");
   record["tags"] = ArrayOr(in, "tags");
   record["platformDevices"] = ArrayOr(in, "platformDevices");
+  // A re-registered instance keeps its tasks; a new one has none.
+  WriteDerivedFields(record, instance_tasks_[cluster_name][id]);
 
   json::object default_cluster;
   if (!batch.empty()) {
@@ -184,8 +183,6 @@ Reply EcsApi::RegisterContainerInstance(json::object& in, const CallContext& ctx
   uint64_t seq = Commit(std::move(batch));
   if (!default_cluster.empty()) clusters_["default"] = std::move(default_cluster);
   auto& stored = instances_[cluster_name][id] = std::move(record);
-  // A re-registered instance keeps its tasks.
-  SetDerivedFields(stored, instance_tasks_[cluster_name][id]);
   InvalidatePlacer(cluster_name);
   return {json::object{{"containerInstance", InstanceView(stored, true, ctx.now_millis)}}, seq};
 }

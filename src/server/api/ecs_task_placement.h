@@ -48,7 +48,7 @@ void ReservationOf(const boost::json::object& task, scheduler::PlacementRequest&
 struct InstanceUsage {
   int64_t cpu = 0;
   int64_t memory_mib = 0;
-  std::multiset<int> tcp, udp;  // host ports; a multiset, as StartTask may reuse one
+  std::multiset<int> tcp, udp;  // host ports held; Remove gives back one holder
 
   void Add(const scheduler::PlacementRequest& request, const scheduler::TaskPlacement& placement);
   void Remove(const scheduler::PlacementRequest& request,

@@ -136,18 +136,22 @@ bool EcsApi::AccountTasks(std::string_view cluster, std::string_view instance_id
   return instance != nullptr && SetDerivedFields(*instance, on);
 }
 
+void EcsApi::WriteDerivedFields(json::object& instance, const InstanceTasks& on) {
+  instance["remainingResources"] = RemainingResources(instance, on.usage);
+  instance["pendingTasksCount"] = static_cast<int64_t>(on.tasks.size()) - on.running_count;
+  instance["runningTasksCount"] = on.running_count;
+}
+
 bool EcsApi::SetDerivedFields(json::object& instance, const InstanceTasks& on) {
-  json::array remaining = RemainingResources(instance, on.usage);
-  const int64_t running = on.running_count;
-  const int64_t pending = static_cast<int64_t>(on.tasks.size()) - running;
+  const json::value remaining = instance["remainingResources"];
+  const std::optional<int64_t> pending = OptInt(instance, "pendingTasksCount");
+  const std::optional<int64_t> running = OptInt(instance, "runningTasksCount");
+  WriteDerivedFields(instance, on);
   if (remaining == instance.at("remainingResources") &&
-      OptInt(instance, "pendingTasksCount") == pending &&
-      OptInt(instance, "runningTasksCount") == running) {
+      pending == OptInt(instance, "pendingTasksCount") &&
+      running == OptInt(instance, "runningTasksCount")) {
     return false;
   }
-  instance["remainingResources"] = std::move(remaining);
-  instance["pendingTasksCount"] = pending;
-  instance["runningTasksCount"] = running;
   instance["version"] = OptInt(instance, "version").value_or(0) + 1;
   return true;
 }
