@@ -45,3 +45,38 @@ wait_for() {
 
 # field KEY LINE: the value of KEY=value in a load tool's result line.
 field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
+
+# bench_setup NAME: what every run_*.sh that starts servers begins with. Sets
+# `repo`, `build` (BERTH_BUILD_DIR, default build, made absolute), `tmp` (a
+# new temporary directory) and `pids` (the processes to stop: append to it),
+# and makes sure that on exit, failure or Ctrl-C they are stopped and `tmp`
+# is removed.
+bench_setup() {
+  repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+  build=${BERTH_BUILD_DIR:-build}
+  [[ $build == /* ]] || build=$repo/$build
+  tmp=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX")
+  pids=()
+  trap bench_cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+
+bench_cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  stop_processes "${pids[@]}"
+  rm -rf "$tmp"
+  exit "$status"
+}
+
+# start_berth_server ARGS...: `berth server` on a free loopback port with its
+# data in $tmp/data and ARGS added; sets `berth_port` and waits until it
+# answers and has written its credentials.
+start_berth_server() {
+  berth_port=$(free_port)
+  "$build/berth" --log-level warn server --listen "127.0.0.1:$berth_port" --data "$tmp/data" \
+    "$@" >"$tmp/berth.log" 2>&1 &
+  pids+=($!)
+  wait_for "berth server" "${pids[-1]}" "$berth_port" "$tmp/berth.log" "$tmp/data/credentials"
+}

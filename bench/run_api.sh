@@ -30,9 +30,7 @@ set -euo pipefail
 # shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-build=${BERTH_BUILD_DIR:-build}
-[[ $build == /* ]] || build=$repo/$build
+bench_setup berth-bench
 berth=$build/berth
 load=$build/bench/berth_api_load
 floor=$build/bench/berth_http_floor
@@ -65,20 +63,6 @@ for binary in "$berth" "$load" "$floor"; do
   fi
 done
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/berth-bench.XXXXXX")
-pids=()
-
-cleanup() {
-  local status=$?
-  trap - EXIT INT TERM
-  stop_processes "${pids[@]}"
-  rm -rf "$tmp"
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
 # run_load NAME ARGS...: one berth_api_load run; prints its result line to
 # stderr as progress and returns it on stdout. Any failed request fails the
 # script: a server that answers errors quickly has not been measured.
@@ -99,11 +83,7 @@ requests_for() { [[ $1 == RegisterTaskDefinition ]] && echo "$registrations" || 
 
 # --- start the servers -------------------------------------------------------
 
-berth_port=$(free_port)
-"$berth" --log-level warn server --listen "127.0.0.1:$berth_port" --data "$tmp/data" \
-  >"$tmp/berth.log" 2>&1 &
-pids+=($!)
-wait_for "berth server" "${pids[-1]}" "$berth_port" "$tmp/berth.log" "$tmp/data/credentials"
+start_berth_server
 
 floor_port=$(free_port)
 "$floor" --listen "127.0.0.1:$floor_port" >"$tmp/floor.log" 2>&1 &

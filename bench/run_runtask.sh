@@ -24,9 +24,7 @@ set -euo pipefail
 # shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-build=${BERTH_BUILD_DIR:-build}
-[[ $build == /* ]] || build=$repo/$build
+bench_setup berth-runtask
 berth=$build/berth
 load=$build/bench/berth_api_load
 instances=${BENCH_INSTANCES:-10000}
@@ -43,30 +41,14 @@ for binary in "$berth" "$load"; do
   fi
 done
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/berth-runtask.XXXXXX")
-pids=()
-cleanup() {
-  local status=$?
-  trap - EXIT INT TERM
-  stop_processes "${pids[@]}"
-  rm -rf "$tmp"
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-port=$(free_port)
 server_flags=()
 join_flags=()
 if [[ $join_agents == 1 ]]; then
   server_flags=(--agent-heartbeat-timeout 86400)
   join_flags=(--join-agents)
 fi
-"$berth" --log-level warn server --listen "127.0.0.1:$port" --data "$tmp/data" \
-  "${server_flags[@]}" >"$tmp/berth.log" 2>&1 &
-pids+=($!)
-wait_for "berth server" "${pids[-1]}" "$port" "$tmp/berth.log" "$tmp/data/credentials"
+start_berth_server "${server_flags[@]}"
+port=$berth_port
 
 run_load() {
   local line
