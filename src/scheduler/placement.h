@@ -277,6 +277,10 @@ class Placer {
   // them (running_tasks_count, task_groups) stays as the Placer has it. Costs
   // O(indexes kept), not a rebuild. NotFound for an unknown instance.
   Status UpdateFacts(const InstanceFacts& facts);
+  // A new instance (a registration): placed in id order among the others,
+  // in every index it belongs to. Costs O(instances) for the ranks after it,
+  // not a rebuild. AlreadyExists for an id the Placer has.
+  Status AddInstance(SnapshotInstance instance);
 
   // The snapshot as it now is: the one given, plus what was applied, minus
   // what was released.

@@ -8,10 +8,21 @@ InstanceOrder::InstanceOrder(int count) : nodes_(static_cast<size_t>(std::max(co
   // Fixed pseudo-random priorities (a 32-bit LCG): the tree's shape does not
   // depend on any caller's generator, and placements stay a function of the
   // request and the caller's generator alone.
-  uint32_t state = 2463534242u;
   for (Node& n : nodes_) {
-    state = state * 1664525u + 1013904223u;
-    n.priority = state;
+    lcg_ = lcg_ * 1664525u + 1013904223u;
+    n.priority = lcg_;
+  }
+}
+
+void InstanceOrder::Add() {
+  lcg_ = lcg_ * 1664525u + 1013904223u;
+  nodes_.push_back(Node{});
+  nodes_.back().priority = lcg_;
+}
+
+void InstanceOrder::ShiftRanks(uint32_t from) {
+  for (Node& n : nodes_) {
+    if (n.rank >= from) ++n.rank;
   }
 }
 

@@ -41,6 +41,11 @@ class InstanceOrder {
   void Insert(int* root, int i, int64_t key, uint32_t rank, const Capacity& capacity);
   // Removes instance `i` (with the key it was inserted with) from its partition.
   void Erase(int* root, int i);
+  // Room for one more instance (the next index), in no partition.
+  void Add();
+  // Every instance of rank `from` or above moves up one (an instance is
+  // being added before them in id order); their order does not change.
+  void ShiftRanks(uint32_t from);
   int64_t key(int i) const { return nodes_[i].key; }
   uint32_t rank(int i) const { return nodes_[i].rank; }
 
@@ -76,6 +81,7 @@ class InstanceOrder {
   int Merge(int a, int b);
 
   std::vector<Node> nodes_;
+  uint32_t lcg_ = 2463534242u;  // the priorities' generator
 };
 
 }  // namespace berth::scheduler

@@ -108,6 +108,7 @@ class Placer::State {
   Status Release(const PlacementRequest& request, const TaskPlacement& placement);
   Status SetRunningTasksCount(std::string_view instance_id, int count);
   Status UpdateFacts(const InstanceFacts& facts);
+  Status AddInstance(SnapshotInstance instance);
   const ClusterSnapshot& snapshot() const { return snapshot_; }
 
  private:
@@ -165,6 +166,7 @@ class Placer::State {
   int GroupTasks(int i, const std::string& group) const;
   Capacity CapacityOf(int i) const;
   int64_t KeyOf(int i, OrderKey key, const std::string& group) const;
+  void Init(int i);
   void Derive(int i);
 
   Tally& TallyFor(const std::string& group, const Tuple& attributes, bool scoped);
@@ -233,25 +235,32 @@ Placer::State::State(ClusterSnapshot snapshot) : snapshot_(std::move(snapshot)) 
   });
   for (int r = 0; r < n; ++r) state_[by_rank_[r]].rank = static_cast<uint32_t>(r);
   for (int i = 0; i < n; ++i) {
-    const SnapshotInstance& instance = snapshot_.instances[i];
-    index_of_.emplace(instance.facts.id, i);  // the first of a duplicated id, as ApplyPlacement
-    InstanceState& s = state_[i];
-    s.schedulable = instance.facts.status == "ACTIVE" && instance.facts.agent_connected;
-    const NeuronDeviceSet& devices = instance.resources.neuron;
-    s.fast_devices = devices.count >= 0 && devices.count <= kMaxFastDevices;
-    if (s.fast_devices && devices.count > 0) {
-      for (const std::vector<int>& links : NeuronAdjacency(devices)) {
-        uint64_t mask = 0;
-        for (int id : links) mask |= uint64_t{1} << id;
-        s.neuron_adjacency.push_back(mask);
-      }
-    }
-    for (const std::string& group : instance.facts.task_groups) {
-      ++s.group_tasks[group];
-      ++group_totals_[group];
-    }
-    Derive(i);
+    // The first of a duplicated id, as ApplyPlacement.
+    index_of_.emplace(snapshot_.instances[i].facts.id, i);
+    Init(i);
   }
+}
+
+// What instance i's own record gives: schedulable, device graph, task groups
+// and free resources (values of interned attributes are Intern's).
+void Placer::State::Init(int i) {
+  const SnapshotInstance& instance = snapshot_.instances[i];
+  InstanceState& s = state_[i];
+  s.schedulable = instance.facts.status == "ACTIVE" && instance.facts.agent_connected;
+  const NeuronDeviceSet& devices = instance.resources.neuron;
+  s.fast_devices = devices.count >= 0 && devices.count <= kMaxFastDevices;
+  if (s.fast_devices && devices.count > 0) {
+    for (const std::vector<int>& links : NeuronAdjacency(devices)) {
+      uint64_t mask = 0;
+      for (int id : links) mask |= uint64_t{1} << id;
+      s.neuron_adjacency.push_back(mask);
+    }
+  }
+  for (const std::string& group : instance.facts.task_groups) {
+    ++s.group_tasks[group];
+    ++group_totals_[group];
+  }
+  Derive(i);
 }
 
 // The free-resource state of instance i, from its resources.
@@ -1013,6 +1022,50 @@ Status Placer::State::UpdateFacts(const InstanceFacts& facts) {
   return Status::Ok();
 }
 
+Status Placer::State::AddInstance(SnapshotInstance instance) {
+  if (index_of_.contains(instance.facts.id)) {
+    return AlreadyExists("container instance " + instance.facts.id + " is in the snapshot");
+  }
+  const int i = static_cast<int>(state_.size());
+  // Its place in id order: the instances after it move up one rank.
+  auto at = std::lower_bound(
+      by_rank_.begin(), by_rank_.end(), instance.facts.id,
+      [&](int j, const std::string& id) { return snapshot_.instances[j].facts.id < id; });
+  const auto rank = static_cast<uint32_t>(at - by_rank_.begin());
+  by_rank_.insert(at, i);
+  for (InstanceState& s : state_) {
+    if (s.rank >= rank) ++s.rank;
+  }
+  for (auto& o : orders_) {
+    o->order.ShiftRanks(rank);
+    o->order.Add();
+    o->root_of.push_back(nullptr);
+  }
+  index_of_.emplace(instance.facts.id, i);
+  snapshot_.instances.push_back(std::move(instance));
+  state_.emplace_back();
+  state_[i].rank = rank;
+  Init(i);
+  const auto& attributes = snapshot_.instances[i].facts.attributes;
+  state_[i].values.assign(attribute_names_.size(), kMissing);
+  for (size_t a = 0; a < attribute_names_.size(); ++a) {
+    if (auto found = attributes.find(attribute_names_[a]); found != attributes.end()) {
+      state_[i].values[a] = InternValue(static_cast<int>(a), found->second);
+    }
+  }
+  for (auto& [text, answers] : queries_) {
+    answers.version.push_back(0);
+    answers.matches.push_back(0);
+  }
+  for (auto& t : tallies_) {
+    if (const int tasks = GroupTasks(i, t->group); tasks != 0) {
+      t->counts[TupleOf(i, t->attributes, t->scoped)] += tasks;
+    }
+  }
+  for (auto& o : orders_) MaybeInsert(i, *o);
+  return Status::Ok();
+}
+
 // ---------------------------------------------------------------------------
 // The public face
 
@@ -1045,6 +1098,10 @@ Status Placer::SetRunningTasksCount(std::string_view instance_id, int count) {
 }
 
 Status Placer::UpdateFacts(const InstanceFacts& facts) { return state_->UpdateFacts(facts); }
+
+Status Placer::AddInstance(SnapshotInstance instance) {
+  return state_->AddInstance(std::move(instance));
+}
 
 const ClusterSnapshot& Placer::snapshot() const { return state_->snapshot(); }
 

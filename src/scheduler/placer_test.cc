@@ -28,38 +28,40 @@ int Pick(std::mt19937_64& r, int lo, int hi) {
 const char* const kZones[] = {"1a", "1b", "1c"};
 const char* const kGroups[] = {"family:a", "family:b", "service:c", ""};
 
+SnapshotInstance RandomInstance(std::mt19937_64& r, int i) {
+  const std::string id = "i-" + std::to_string(Pick(r, 0, 999)) + "-" + std::to_string(i);
+  SnapshotInstance s;
+  switch (Pick(r, 0, 3)) {
+    case 0:
+      s = Trn1(id);
+      break;
+    case 1:
+      s = Instance(id, 8192, 32768);
+      s.resources.neuron.count = Pick(r, 0, 4);  // no links: i-1, i+1
+      s.facts.attributes["ecs.instance-type"] = "trn1.2xlarge";
+      break;
+    case 2:
+      s = Instance(id, 4096, 8192);
+      s.resources.gpus.ids = {0, 1, 2, 3};
+      s.facts.attributes["ecs.instance-type"] = "g5";
+      break;
+    default:
+      s = Instance(id, Pick(r, 1, 8) * 512, Pick(r, 1, 8) * 1024);
+      break;
+  }
+  if (Pick(r, 0, 5) > 0) s.facts.attributes["ecs.availability-zone"] = kZones[Pick(r, 0, 2)];
+  if (Pick(r, 0, 9) == 0) s.facts.agent_connected = false;
+  if (Pick(r, 0, 14) == 0) s.facts.status = "DRAINING";
+  if (Pick(r, 0, 3) == 0) s.resources.ports_reserved.tcp = {22, 80};
+  s.facts.running_tasks_count = Pick(r, 0, 3);
+  for (int t = Pick(r, 0, 2); t > 0; --t) s.facts.task_groups.push_back(kGroups[Pick(r, 0, 2)]);
+  return s;
+}
+
 ClusterSnapshot RandomCluster(std::mt19937_64& r) {
   ClusterSnapshot snapshot;
   const int n = Pick(r, 1, 14);
-  for (int i = 0; i < n; ++i) {
-    const std::string id = "i-" + std::to_string(Pick(r, 0, 999)) + "-" + std::to_string(i);
-    SnapshotInstance s;
-    switch (Pick(r, 0, 3)) {
-      case 0:
-        s = Trn1(id);
-        break;
-      case 1:
-        s = Instance(id, 8192, 32768);
-        s.resources.neuron.count = Pick(r, 0, 4);  // no links: i-1, i+1
-        s.facts.attributes["ecs.instance-type"] = "trn1.2xlarge";
-        break;
-      case 2:
-        s = Instance(id, 4096, 8192);
-        s.resources.gpus.ids = {0, 1, 2, 3};
-        s.facts.attributes["ecs.instance-type"] = "g5";
-        break;
-      default:
-        s = Instance(id, Pick(r, 1, 8) * 512, Pick(r, 1, 8) * 1024);
-        break;
-    }
-    if (Pick(r, 0, 5) > 0) s.facts.attributes["ecs.availability-zone"] = kZones[Pick(r, 0, 2)];
-    if (Pick(r, 0, 9) == 0) s.facts.agent_connected = false;
-    if (Pick(r, 0, 14) == 0) s.facts.status = "DRAINING";
-    if (Pick(r, 0, 3) == 0) s.resources.ports_reserved.tcp = {22, 80};
-    s.facts.running_tasks_count = Pick(r, 0, 3);
-    for (int t = Pick(r, 0, 2); t > 0; --t) s.facts.task_groups.push_back(kGroups[Pick(r, 0, 2)]);
-    snapshot.instances.push_back(std::move(s));
-  }
+  for (int i = 0; i < n; ++i) snapshot.instances.push_back(RandomInstance(r, i));
   return snapshot;
 }
 
@@ -212,6 +214,14 @@ int CompareOnCluster(uint64_t seed) {
           break;
       }
       EXPECT_TRUE(placer.UpdateFacts(s.facts).ok()) << where;
+      continue;
+    }
+    if (action == 4 && Pick(r, 0, 1) == 0) {
+      // An instance registers (its index makes its id new to the cluster).
+      SnapshotInstance added = RandomInstance(r, static_cast<int>(reference.instances.size()));
+      EXPECT_TRUE(placer.AddInstance(added).ok()) << where;
+      EXPECT_EQ(placer.AddInstance(added).code(), StatusCode::kAlreadyExists) << where;
+      reference.instances.push_back(std::move(added));
       continue;
     }
     const PlacementRequest request = RandomRequest(r);

@@ -208,6 +208,10 @@ class EcsApi : public JsonService {
   // Drops the cluster's Placer (mu_ exclusive): its instances changed
   // (registration, deregistration, state, resources).
   void InvalidatePlacer(std::string_view cluster);
+  // An instance was registered: a new one joins the cluster's Placer in
+  // place; a re-registration (new resources, facts) drops it (mu_ exclusive).
+  void InstanceRegistered(std::string_view cluster, std::string_view id, bool re_registration,
+                          int64_t now_millis);
   // The facts of one instance changed (attributes, an agent joined): the
   // cluster's Placer takes them in place when it can, else is dropped
   // (mu_ exclusive).

@@ -139,6 +139,7 @@ Reply EcsApi::RegisterContainerInstance(json::object& in, const CallContext& ctx
 
   json::object record;
   std::string id;
+  const bool re_registration = OptString(in, "containerInstanceArn").has_value();
   if (auto arn = OptString(in, "containerInstanceArn")) {
     // Re-registration by an agent that kept its ARN: same instance, new facts.
     json::object* existing = FindInstance(cluster_name, *arn);
@@ -183,7 +184,7 @@ Reply EcsApi::RegisterContainerInstance(json::object& in, const CallContext& ctx
   uint64_t seq = Commit(std::move(batch));
   if (!default_cluster.empty()) clusters_["default"] = std::move(default_cluster);
   auto& stored = instances_[cluster_name][id] = std::move(record);
-  InvalidatePlacer(cluster_name);
+  InstanceRegistered(cluster_name, id, re_registration, ctx.now_millis);
   return {json::object{{"containerInstance", InstanceView(stored, true, ctx.now_millis)}}, seq};
 }
 

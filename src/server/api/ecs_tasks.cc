@@ -1,11 +1,12 @@
 // ECS tasks: RunTask, StartTask, StopTask, DescribeTasks, ListTasks.
 //
 // Placement runs on a long-lived Placer per cluster, kept in step with the
-// records (tasks placed and stopped, running counts, instances' facts; a change
-// of the set of ACTIVE instances drops it and the next plan rebuilds it), so a
-// RunTask costs what the engine costs, not a snapshot of the cluster. RunTask
-// plans under the shared lock and commits under the exclusive one (see
-// RunTask); the tasks and the instances they change are committed in one batch.
+// records (tasks placed and stopped, running counts, instances' facts, new
+// instances; a status change or new resources drop it and the next plan
+// rebuilds it), so a RunTask costs what the engine costs, not a snapshot of the
+// cluster. RunTask plans under the shared lock and commits under the exclusive
+// one (see RunTask); the tasks and the instances they change are committed in
+// one batch.
 #include <algorithm>
 #include <boost/json/serialize.hpp>
 #include <limits>
@@ -174,6 +175,19 @@ void EcsApi::InvalidatePlacer(std::string_view cluster) {
   ++it->second->epoch;
 }
 
+void EcsApi::InstanceRegistered(std::string_view cluster, std::string_view id, bool re_registration,
+                                int64_t now_millis) {
+  auto it = placers_.find(cluster);
+  if (it == placers_.end() || it->second->placer == nullptr) return;
+  const json::object* instance = FindInstance(cluster, id);
+  if (re_registration || instance == nullptr ||
+      !it->second->placer
+           ->AddInstance(InstanceSnapshot(*instance, {}, AgentConnected(*instance, now_millis)))
+           .ok()) {
+    InvalidatePlacer(cluster);
+  }
+}
+
 void EcsApi::InstanceFactsChanged(std::string_view cluster, std::string_view id,
                                   int64_t now_millis) {
   auto it = placers_.find(cluster);
@@ -274,11 +288,15 @@ Status EcsApi::CheckPlacers(int64_t now_millis) const {
       return fail(std::to_string(have.instances.size()) + " instances, the records have " +
                   std::to_string(want.instances.size()));
     }
-    for (size_t i = 0; i < want.instances.size(); ++i) {
-      const auto& w = want.instances[i];
-      const auto& h = have.instances[i];
-      std::string id = w.facts.id;
-      if (h.facts.id != id) return fail("instance " + h.facts.id + " where the records have " + id);
+    // The records list instances in id order; the Placer, in the order they
+    // came (registrations are appended).
+    std::map<std::string_view, const scheduler::SnapshotInstance*> placed;
+    for (const auto& h : have.instances) placed[h.facts.id] = &h;
+    for (const auto& w : want.instances) {
+      const std::string& id = w.facts.id;
+      auto found = placed.find(id);
+      if (found == placed.end()) return fail("instance " + id + " is missing");
+      const auto& h = *found->second;
       auto groups = [](std::vector<std::string> g) {
         std::sort(g.begin(), g.end());
         return g;

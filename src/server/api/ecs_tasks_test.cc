@@ -223,6 +223,16 @@ TEST_F(EcsTasksTest, PlacerFollowsEveryChange) {
   api_.CleanUpStoppedTasks(kNow + 2 * 3600 * 1000);
   Call("RunTask", R"({"cluster": "c", "taskDefinition": "f"})");
   check("CleanUpStoppedTasks");
+  // A registration joins the Placer in place, and is placed on at once.
+  Call("RegisterContainerInstance", R"({"cluster": "c", "totalResources": [
+      {"name": "CPU", "type": "INTEGER", "integerValue": 2048},
+      {"name": "MEMORY", "type": "INTEGER", "integerValue": 2048}],
+      "attributes": [{"name": "fresh"}]})");
+  check("RegisterContainerInstance");
+  json::object fresh = Call("RunTask", R"({"cluster": "c", "taskDefinition": "f", "count": 4,
+      "placementConstraints": [{"type": "memberOf", "expression": "attribute:fresh exists"}]})");
+  EXPECT_EQ(fresh.at("tasks").as_array().size(), 4u);
+  check("RegisterContainerInstance, RunTask");
 }
 
 // A forced deregistration stops the tasks no agent will run (no agent
