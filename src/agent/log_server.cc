@@ -73,17 +73,14 @@ class LogServerImpl : public LogServer {
     uint64_t offset = 0;
     int wait_seconds = 0;
     for (const auto& [key, value] : http::ParseQueryString(request.Query())) {
-      try {
-        if (key == "task")
-          task = value;
-        else if (key == "container")
-          container = value;
-        else if (key == "offset")
-          offset = std::stoull(value);
-        else if (key == "waitSeconds")
-          wait_seconds = std::min(std::stoi(value), kMaxWaitSeconds);
-      } catch (const std::exception&) {
-        return respond(Error(400, "InvalidParameterException", key + " must be a number"));
+      if (key == "task") task = value;
+      if (key == "container") container = value;
+      if (key != "offset" && key != "waitSeconds") continue;
+      auto n = http::ParseQueryCount(value);
+      if (!n) return respond(Error(400, "InvalidParameterException", key + " must be a number"));
+      if (key == "offset") offset = *n;
+      if (key == "waitSeconds") {
+        wait_seconds = static_cast<int>(std::min<uint64_t>(*n, kMaxWaitSeconds));
       }
     }
     if (task.empty() || container.empty()) {

@@ -1,5 +1,7 @@
 #include "http/query_string.h"
 
+#include <charconv>
+
 namespace berth::http {
 
 namespace {
@@ -64,6 +66,13 @@ std::map<std::string, std::string, std::less<>> ParseQueryString(std::string_vie
     out.emplace(std::move(name), std::move(value));
   }
   return out;
+}
+
+std::optional<uint64_t> ParseQueryCount(std::string_view text) {
+  uint64_t n = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return n;
 }
 
 std::string EncodeQueryValue(std::string_view value) {

@@ -33,5 +33,14 @@ TEST(QueryString, EncodesAllButUnreserved) {
   EXPECT_EQ(ParseQueryString("v=" + EncodeQueryValue("a b/c&d=é")).at("v"), "a b/c&d=é");
 }
 
+TEST(QueryString, CountsAreWholeNonNegativeNumbers) {
+  EXPECT_EQ(ParseQueryCount("0"), 0u);
+  EXPECT_EQ(ParseQueryCount("25"), 25u);
+  EXPECT_EQ(ParseQueryCount("18446744073709551615"), UINT64_MAX);
+  for (const char* bad : {"", "-1", "3s", "1e3", " 5", "+5", "18446744073709551616", "soon"}) {
+    EXPECT_FALSE(ParseQueryCount(bad)) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace berth::http

@@ -2,7 +2,6 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <charconv>
 
 #include "common/ids.h"
 #include "common/log.h"
@@ -156,13 +155,12 @@ void AgentChannel::Poll(const http::Request& request, http::Responder respond) {
   auto query = http::ParseQueryString(request.Query());
   int wait = kDefaultWaitSeconds;
   if (auto it = query.find("waitSeconds"); it != query.end()) {
-    const std::string& text = it->second;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), wait);
-    if (text.empty() || ec != std::errc() || end != text.data() + text.size() || wait < 0) {
+    auto seconds = http::ParseQueryCount(it->second);
+    if (!seconds) {
       return refuse("InvalidParameterException",
-                    "waitSeconds must be a non-negative whole number, got '" + text + "'");
+                    "waitSeconds must be a non-negative whole number, got '" + it->second + "'");
     }
-    wait = std::min(wait, kMaxWaitSeconds);
+    wait = static_cast<int>(std::min<uint64_t>(*seconds, kMaxWaitSeconds));
   }
   // A held poll counts as a heartbeat, and a killed agent's poll is only
   // noticed when it is answered: hold it at most half the heartbeat timeout

@@ -1,6 +1,5 @@
 #include "server/log_forwarding.h"
 
-#include <charconv>
 #include <thread>
 
 #include "common/ids.h"
@@ -15,14 +14,6 @@ namespace {
 
 constexpr std::string_view kRegion = "us-east-1";
 constexpr std::string_view kService = "ecs";
-
-// A non-negative whole number, or nullopt.
-std::optional<uint64_t> ParseCount(const std::string& text) {
-  uint64_t n = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  return n;
-}
 
 }  // namespace
 
@@ -55,7 +46,7 @@ void LogForwarder::Handle(http::Request&& request, http::Responder respond) {
   if (container.empty()) return refuse("InvalidParameterException", "container is required");
   uint64_t offset = 0;
   if (query.contains("offset")) {
-    auto n = ParseCount(get("offset"));
+    auto n = http::ParseQueryCount(get("offset"));
     if (!n) {
       return refuse("InvalidParameterException",
                     "offset must be a non-negative whole number, got '" + get("offset") + "'");
@@ -64,7 +55,7 @@ void LogForwarder::Handle(http::Request&& request, http::Responder respond) {
   }
   uint64_t wait = 0;
   if (query.contains("waitSeconds")) {
-    auto n = ParseCount(get("waitSeconds"));
+    auto n = http::ParseQueryCount(get("waitSeconds"));
     if (!n) {
       return refuse("InvalidParameterException",
                     "waitSeconds must be a non-negative whole "

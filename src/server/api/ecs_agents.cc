@@ -125,11 +125,7 @@ EcsApi::LogSource EcsApi::FindLogSource(std::string_view cluster_ref, std::strin
                                           std::string(container) + "' (it has: " + names + ")");
   }
   std::string instance_id = ContainerInstanceId(StringOr(task, "containerInstanceArn", ""));
-  auto i = instances_.find(cluster_name);
-  const json::object* instance = nullptr;
-  if (i != instances_.end()) {
-    if (auto it = i->second.find(instance_id); it != i->second.end()) instance = &it->second;
-  }
+  const json::object* instance = FindInstance(cluster_name, instance_id);
   if (instance == nullptr || !HasAgent(*instance)) {
     Fail("InvalidParameterException", "task " + task_id + " runs on container instance " +
                                           instance_id +

@@ -271,6 +271,7 @@ class EcsApi : public JsonService {
                                   bool statistics, bool configurations) const;
   // The instance record for an id or ARN within cluster, or nullptr.
   boost::json::object* FindInstance(std::string_view cluster, std::string_view ref);
+  const boost::json::object* FindInstance(std::string_view cluster, std::string_view ref) const;
   // The instance with this id in any cluster, and its cluster's name.
   const boost::json::object* FindInstanceById(std::string_view id, std::string* cluster) const;
   // A node agent joined the instance (ecs_agents.cc).

@@ -5,6 +5,7 @@
 #include <boost/json/serialize.hpp>
 #include <charconv>
 #include <set>
+#include <utility>
 
 #include "common/crypto.h"
 #include "scheduler/query.h"
@@ -114,11 +115,15 @@ json::object EcsApi::InstanceView(const json::object& record, bool tags, int64_t
   return view;
 }
 
-json::object* EcsApi::FindInstance(std::string_view cluster, std::string_view ref) {
+const json::object* EcsApi::FindInstance(std::string_view cluster, std::string_view ref) const {
   auto c = instances_.find(cluster);
   if (c == instances_.end()) return nullptr;
   auto it = c->second.find(ContainerInstanceId(ref));
   return it == c->second.end() ? nullptr : &it->second;
+}
+
+json::object* EcsApi::FindInstance(std::string_view cluster, std::string_view ref) {
+  return const_cast<json::object*>(std::as_const(*this).FindInstance(cluster, ref));
 }
 
 Reply EcsApi::RegisterContainerInstance(json::object& in, const CallContext& ctx) {

@@ -20,15 +20,6 @@ std::optional<int64_t> ParseInt(std::string_view text) {
   return value;
 }
 
-// The number N of "/dev/neuronN", or nullopt.
-std::optional<int> NeuronIndex(std::string_view path) {
-  constexpr std::string_view kPrefix = "/dev/neuron";
-  if (!path.starts_with(kPrefix)) return std::nullopt;
-  auto n = ParseInt(path.substr(kPrefix.size()));
-  if (!n || *n < 0 || *n > 4095) return std::nullopt;
-  return static_cast<int>(*n);
-}
-
 const json::object* FindOverride(const json::object& overrides, std::string_view name) {
   for (const auto& o : ArrayOr(overrides, "containerOverrides")) {
     if (StringOr(o.as_object(), "name", "") == name) return &o.as_object();
@@ -45,6 +36,14 @@ std::set<int> IntSet(const json::array& a) {
 }
 
 }  // namespace
+
+std::optional<int> NeuronIndex(std::string_view path) {
+  constexpr std::string_view kPrefix = "/dev/neuron";
+  if (!path.starts_with(kPrefix)) return std::nullopt;
+  auto n = ParseInt(path.substr(kPrefix.size()));
+  if (!n || *n < 0 || *n > 4095) return std::nullopt;
+  return static_cast<int>(*n);
+}
 
 scheduler::PlacementRequest BuildPlacementRequest(const json::object& td,
                                                   const json::object& overrides) {

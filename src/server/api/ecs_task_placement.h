@@ -4,6 +4,7 @@
 #pragma once
 
 #include <boost/json/object.hpp>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -15,6 +16,10 @@ namespace berth::server::api {
 // Key of the reservation a task record carries (cpu, memory, ports, device
 // ids); removed from every view a client sees.
 inline constexpr std::string_view kReservationKey = "berthReservation";
+
+// The number N of a "/dev/neuronN" host path (0 to 4095), or nullopt: the
+// device a container's linuxParameters.devices entry reserves.
+std::optional<int> NeuronIndex(std::string_view path);
 
 // The placement request for one task of `task_definition` with RunTask
 // `overrides` applied (both already validated). Throws

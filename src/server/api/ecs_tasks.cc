@@ -197,10 +197,7 @@ void EcsApi::InstanceFactsChanged(std::string_view cluster, std::string_view id,
 
 bool EcsApi::UpdatePlacerFacts(std::string_view cluster, ClusterPlacer& entry, std::string_view id,
                                int64_t now_millis) const {
-  const json::object* instance = nullptr;
-  if (auto c = instances_.find(cluster); c != instances_.end()) {
-    if (auto it = c->second.find(id); it != c->second.end()) instance = &it->second;
-  }
+  const json::object* instance = FindInstance(cluster, id);
   // The Placer holds the ACTIVE instances only.
   if (instance == nullptr || AsString(instance->at("status")) != "ACTIVE") return false;
   const bool connected = AgentConnected(*instance, now_millis);
@@ -260,12 +257,8 @@ bool EcsApi::AgentsAsPlaced(std::string_view cluster, ClusterPlacer& entry,
   // Read first: a reconnection while looking is seen at the next plan.
   const uint64_t reconnections = agents_.reconnections();
   int64_t check_at = std::numeric_limits<int64_t>::max();
-  auto c = instances_.find(cluster);
   for (const auto& [id, connected] : entry.agent_connected) {
-    const json::object* instance = nullptr;
-    if (c != instances_.end()) {
-      if (auto it = c->second.find(id); it != c->second.end()) instance = &it->second;
-    }
+    const json::object* instance = FindInstance(cluster, id);
     const bool now = instance != nullptr && AgentConnected(*instance, now_millis);
     if (now != connected && !UpdatePlacerFacts(cluster, entry, id, now_millis)) return false;
     if (now) check_at = std::min(check_at, agents_.ConnectedAtLeastUntil(id, now_millis));
@@ -594,13 +587,7 @@ std::optional<EcsApi::PlannedRun> EcsApi::PlanRun(json::object& in, const CallCo
         std::vector<int> neuron, gpus;
         if (auto* lp = def.if_contains("linuxParameters"); lp != nullptr && lp->is_object()) {
           for (const auto& d : ArrayOr(lp->as_object(), "devices")) {
-            std::string_view path = StringOr(d.as_object(), "hostPath", "");
-            if (path.starts_with("/dev/neuron")) {
-              try {
-                neuron.push_back(std::stoi(std::string(path.substr(11))));
-              } catch (...) {
-              }
-            }
+            if (auto n = NeuronIndex(StringOr(d.as_object(), "hostPath", ""))) neuron.push_back(*n);
           }
         }
         for (const auto& r : reqs) {
