@@ -80,3 +80,14 @@ start_berth_server() {
   pids+=($!)
   wait_for "berth server" "${pids[-1]}" "$berth_port" "$tmp/berth.log" "$tmp/data/credentials"
 }
+
+# require_free_mib DIR NEED_MIB WHAT HINT: exits 2 with a message unless DIR's
+# file system has NEED_MIB MiB free.
+require_free_mib() {
+  local dir=$1 need=$2 what=$3 hint=$4 avail
+  avail=$(($(df -Pk "$dir" | awk 'NR == 2 { print $4 }') / 1024))
+  if ((avail < need)); then
+    echo "$(basename "$0"): $dir has ${avail} MiB free, $what needs about ${need} MiB ($hint)" >&2
+    exit 2
+  fi
+}

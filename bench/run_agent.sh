@@ -80,13 +80,8 @@ tmp_base=${TMPDIR:-/tmp}
 if want pull; then
   # The registry's copy, the agent's unpacked copy, containerd's content and
   # snapshot, one layer being generated, and slack.
-  need_mib=$((4 * size_mib + size_mib / layers + 1024))
-  avail_mib=$(($(df -Pk "$tmp_base" | awk 'NR == 2 { print $4 }') / 1024))
-  if ((avail_mib < need_mib)); then
-    echo "run_agent.sh: $tmp_base has ${avail_mib} MiB free, the pull part needs about" \
-      "${need_mib} MiB (set TMPDIR elsewhere or a smaller SIZE)" >&2
-    exit 2
-  fi
+  require_free_mib "$tmp_base" $((4 * size_mib + size_mib / layers + 1024)) "the pull part" \
+    "set TMPDIR elsewhere or a smaller SIZE"
 fi
 
 tmp=$(mktemp -d "$tmp_base/berth-agentbench.XXXXXX")

@@ -99,13 +99,8 @@ tmp_base=${TMPDIR:-/tmp}
 # registry, and slack.
 image_mib=$((layers * layer_mib))
 blobs_mib=$(((blobs + concurrency) * blob_kib / 1024 + 1))
-need_mib=$((image_mib + 2 * rounds * (image_mib + blobs_mib) + 512))
-avail_mib=$(($(df -Pk "$tmp_base" | awk 'NR == 2 { print $4 }') / 1024))
-if ((avail_mib < need_mib)); then
-  echo "run_registry.sh: $tmp_base has ${avail_mib} MiB free, the run needs about ${need_mib} MiB" \
-    "(set TMPDIR elsewhere or BENCH_QUICK=1)" >&2
-  exit 2
-fi
+require_free_mib "$tmp_base" $((image_mib + 2 * rounds * (image_mib + blobs_mib) + 512)) \
+  "the run" "set TMPDIR elsewhere or BENCH_QUICK=1"
 
 tmp=$(mktemp -d "$tmp_base/berth-regbench.XXXXXX")
 pids=()

@@ -226,16 +226,22 @@ class TaskWorkerTest : public ::testing::Test {
     fs::remove_all(root_, ec);
   }
 
-  static bool IsMounted(const std::string& path) {
+  // The mount points of this process, from /proc/self/mounts.
+  static std::vector<std::string> MountTargets() {
+    std::vector<std::string> targets;
     std::ifstream mounts("/proc/self/mounts");
     std::string line;
     while (std::getline(mounts, line)) {
       std::istringstream fields(line);
       std::string source, target;
       fields >> source >> target;
-      if (target == path) return true;
+      targets.push_back(target);
     }
-    return false;
+    return targets;
+  }
+  static bool IsMounted(const std::string& path) {
+    std::vector<std::string> targets = MountTargets();
+    return std::find(targets.begin(), targets.end(), path) != targets.end();
   }
   std::string Rootfs(const std::string& container) {
     return context_.tasks_dir + "/" + kTaskId + "/" + container + "/rootfs";
@@ -244,15 +250,9 @@ class TaskWorkerTest : public ::testing::Test {
   static void UnmountAllUnder(const fs::path& root) {
     // Deepest first, so nested mounts come off before their parents.
     for (int round = 0; round < 4; ++round) {
-      std::vector<std::string> targets;
-      std::ifstream mounts("/proc/self/mounts");
-      std::string line;
-      while (std::getline(mounts, line)) {
-        std::istringstream fields(line);
-        std::string source, target;
-        fields >> source >> target;
-        if (target.rfind(root.string() + "/", 0) == 0) targets.push_back(target);
-      }
+      std::vector<std::string> targets = MountTargets();
+      std::erase_if(targets,
+                    [&](const std::string& t) { return !t.starts_with(root.string() + "/"); });
       if (targets.empty()) return;
       std::sort(targets.rbegin(), targets.rend());
       for (const auto& t : targets) umount2(t.c_str(), MNT_DETACH);

@@ -2,7 +2,6 @@
 host's busybox-static: a base layer with /bin/busybox and its applets, and
 optional further layers (files, whiteouts, hostile entries)."""
 
-import gzip
 import io
 import json
 import os
@@ -13,7 +12,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "registry"))
 
 from berth_registry import (  # noqa: E402
-    OCI_CONFIG, OCI_LAYER_GZIP, OCI_MANIFEST, Blob, Image, host_arch, manifest_json, sha256)
+    OCI_CONFIG, OCI_MANIFEST, Blob, Image, gzip_layer, host_arch, manifest_json)
 
 BUSYBOX = "/bin/busybox"
 APPLETS = ["sh", "echo", "cat", "ls", "sleep", "id", "pwd", "env", "test", "head", "tail", "dd",
@@ -46,11 +45,7 @@ def tar_layer(entries):
             else:
                 info.size = len(value)
                 tar.addfile(info, io.BytesIO(value))
-    tar_bytes = raw.getvalue()
-    packed = io.BytesIO()
-    with gzip.GzipFile(fileobj=packed, mode="wb", mtime=0, compresslevel=1) as gz:
-        gz.write(tar_bytes)
-    return Blob(packed.getvalue(), OCI_LAYER_GZIP), sha256(tar_bytes)
+    return gzip_layer(raw.getvalue(), compresslevel=1)
 
 
 def base_entries():

@@ -2,7 +2,6 @@
 `berth agent` (root, runc, conmon, overlay) on a fake trn1.32xlarge device
 tree, and a busybox image in the server's registry."""
 
-import importlib.util
 import os
 import sys
 
@@ -14,27 +13,14 @@ for d in ("../compat", "../registry", "."):
     if p not in sys.path:
         sys.path.insert(0, p)
 
-
-def _load_compat_conftest():
-    name = "berth_compat_conftest"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(
-        name, os.path.join(HERE, "..", "compat", "conftest.py"))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-isolated_aws_env = _load_compat_conftest().isolated_aws_env
-
 import busybox_image  # noqa: E402
 from berth_agent import (  # noqa: E402
     AgentProcess, agent_ecs_client, cleanup_agent_host, require_container_host)
-from berth_compat import BerthServer, unique  # noqa: E402
+from berth_compat import BerthServer, load_compat_conftest, unique  # noqa: E402
 from berth_registry import registry_for  # noqa: E402
 from fake_devices import make_neuron_tree  # noqa: E402
+
+isolated_aws_env = load_compat_conftest().isolated_aws_env
 
 
 class Node:

@@ -8,11 +8,13 @@ modules can import the helpers directly (`from berth_compat import ...`).
 import configparser
 import datetime
 import http.client
+import importlib.util
 import json
 import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import uuid
 
@@ -23,6 +25,21 @@ from botocore.auth import SIGV4_TIMESTAMP, SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
+
+
+def load_compat_conftest():
+    """tests/compat/conftest.py as a module, loaded once, so that the other
+    suites' conftests can re-export its fixtures (a conftest is not
+    importable by name)."""
+    name = "berth_compat_conftest"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(
+        name, os.path.join(os.path.dirname(os.path.abspath(__file__)), "conftest.py"))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BERTH_BIN = os.environ.get("BERTH_BIN", os.path.join(REPO_ROOT, "build", "berth"))

@@ -121,9 +121,14 @@ def make_layer(entries, media_type=OCI_LAYER_GZIP):
                 info.mode = 0o644
                 info.size = len(data)
                 tar.addfile(info, io.BytesIO(data))
-    tar_bytes = raw.getvalue()
+    return gzip_layer(raw.getvalue(), media_type)
+
+
+def gzip_layer(tar_bytes, media_type=OCI_LAYER_GZIP, compresslevel=6):
+    """The layer blob of an uncompressed tar (gzip with a fixed header, so the
+    same tar always gives the same digest) and its diff_id: (Blob, diff_id)."""
     packed = io.BytesIO()
-    with gzip.GzipFile(fileobj=packed, mode="wb", mtime=0, compresslevel=6) as gz:
+    with gzip.GzipFile(fileobj=packed, mode="wb", mtime=0, compresslevel=compresslevel) as gz:
         gz.write(tar_bytes)
     return Blob(packed.getvalue(), media_type), sha256(tar_bytes)
 

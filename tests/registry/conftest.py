@@ -15,7 +15,6 @@ authorised raw OCI client per server, per-test repositories, and the test
 images.
 """
 
-import importlib.util
 import os
 import shutil
 import sys
@@ -27,19 +26,9 @@ COMPAT_DIR = os.path.abspath(os.path.join(HERE, "..", "compat"))
 if COMPAT_DIR not in sys.path:
     sys.path.insert(0, COMPAT_DIR)
 
+from berth_compat import BerthServer, load_compat_conftest, unique  # noqa: E402
 
-def _load_compat_conftest():
-    name = "berth_compat_conftest"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, os.path.join(COMPAT_DIR, "conftest.py"))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-_compat = _load_compat_conftest()
+_compat = load_compat_conftest()
 
 # Re-exported so that pytest registers them for this directory too.
 isolated_aws_env = _compat.isolated_aws_env
@@ -48,7 +37,6 @@ fresh_server = _compat.fresh_server
 aws = _compat.aws
 _server_still_running = _compat._server_still_running
 
-from berth_compat import BerthServer, unique  # noqa: E402
 from berth_registry import (  # noqa: E402
     build_image, ecr_client_for, registry_for, registry_login)
 
