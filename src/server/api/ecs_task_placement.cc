@@ -20,13 +20,6 @@ std::optional<int64_t> ParseInt(std::string_view text) {
   return value;
 }
 
-const json::object* FindOverride(const json::object& overrides, std::string_view name) {
-  for (const auto& o : ArrayOr(overrides, "containerOverrides")) {
-    if (StringOr(o.as_object(), "name", "") == name) return &o.as_object();
-  }
-  return nullptr;
-}
-
 std::set<int> IntSet(const json::array& a) {
   std::set<int> out;
   for (const auto& v : a) {
@@ -36,6 +29,20 @@ std::set<int> IntSet(const json::array& a) {
 }
 
 }  // namespace
+
+const json::object* FindOverride(const json::object& overrides, std::string_view name) {
+  for (const auto& o : ArrayOr(overrides, "containerOverrides")) {
+    if (StringOr(o.as_object(), "name", "") == name) return &o.as_object();
+  }
+  return nullptr;
+}
+
+const json::array& ResourceRequirementsOf(const json::object& container,
+                                          const json::object* override_) {
+  return override_ != nullptr && override_->contains("resourceRequirements")
+             ? ArrayOr(*override_, "resourceRequirements")
+             : ArrayOr(container, "resourceRequirements");
+}
 
 std::optional<int> NeuronIndex(std::string_view path) {
   constexpr std::string_view kPrefix = "/dev/neuron";
@@ -100,11 +107,7 @@ scheduler::PlacementRequest BuildPlacementRequest(const json::object& td,
         }
       }
     }
-    const json::array& requirements =
-        override_ != nullptr && override_->contains("resourceRequirements")
-            ? ArrayOr(*override_, "resourceRequirements")
-            : ArrayOr(container, "resourceRequirements");
-    for (const auto& r : requirements) {
+    for (const auto& r : ResourceRequirementsOf(container, override_)) {
       std::string_view type = StringOr(r.as_object(), "type", "");
       std::string_view value = StringOr(r.as_object(), "value", "");
       if (type == "NeuronDevice" && value == "ALL") {

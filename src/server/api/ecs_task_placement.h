@@ -17,6 +17,16 @@ namespace berth::server::api {
 // ids); removed from every view a client sees.
 inline constexpr std::string_view kReservationKey = "berthReservation";
 
+// The containerOverrides entry of RunTask `overrides` for the container
+// named `name` (the first, if several), or nullptr.
+const boost::json::object* FindOverride(const boost::json::object& overrides,
+                                        std::string_view name);
+
+// The resourceRequirements that hold for a container: its override's when
+// the override has them, else the definition's.
+const boost::json::array& ResourceRequirementsOf(const boost::json::object& container,
+                                                 const boost::json::object* override_);
+
 // The number N of a "/dev/neuronN" host path (0 to 4095), or nullopt: the
 // device a container's linuxParameters.devices entry reserves.
 std::optional<int> NeuronIndex(std::string_view path);

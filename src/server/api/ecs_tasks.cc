@@ -577,13 +577,7 @@ std::optional<EcsApi::PlannedRun> EcsApi::PlanRun(json::object& in, const CallCo
       for (const auto& c : ArrayOr(*td, "containerDefinitions")) {
         const json::object& def = c.as_object();
         std::string_view name = StringOr(def, "name", "");
-        const json::object* co = nullptr;
-        for (const auto& o : ArrayOr(ov, "containerOverrides")) {
-          if (StringOr(o.as_object(), "name", "") == name) co = &o.as_object();
-        }
-        const json::array& reqs = co != nullptr && co->contains("resourceRequirements")
-                                      ? ArrayOr(*co, "resourceRequirements")
-                                      : ArrayOr(def, "resourceRequirements");
+        const json::array& reqs = ResourceRequirementsOf(def, FindOverride(ov, name));
         std::vector<int> neuron, gpus;
         if (auto* lp = def.if_contains("linuxParameters"); lp != nullptr && lp->is_object()) {
           for (const auto& d : ArrayOr(lp->as_object(), "devices")) {
