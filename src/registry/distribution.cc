@@ -146,7 +146,7 @@ void DistributionCall::Fail(const RegistryError& error) {
 }
 
 Distribution::Distribution(RegistryState& state, BlobStore& blobs, http::SecretLookup secrets,
-                           const Clock& clock, server::CommitTracker& tracker, Options options)
+                           const Clock& clock, awsjson::CommitTracker& tracker, Options options)
     : state_(state),
       blobs_(blobs),
       secrets_(std::move(secrets)),

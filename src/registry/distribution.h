@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 
+#include "awsjson/commit_tracker.h"
 #include "common/clock.h"
 #include "http/message.h"
 #include "http/sigv4.h"
@@ -24,7 +25,6 @@
 #include "registry/distribution_routes.h"
 #include "registry/manifest.h"
 #include "registry/registry_state.h"
-#include "server/commit_tracker.h"
 
 namespace berth::registry {
 
@@ -51,7 +51,7 @@ class Distribution {
   static constexpr size_t kMaxBufferedBody = kMaxManifestBytes;
 
   Distribution(RegistryState& state, BlobStore& blobs, http::SecretLookup secrets,
-               const Clock& clock, server::CommitTracker& tracker, Options options = {});
+               const Clock& clock, awsjson::CommitTracker& tracker, Options options = {});
 
   // True for the requests this API serves: path "/v2" or under "/v2/".
   static bool Accepts(const http::Request& request);
@@ -97,7 +97,7 @@ class Distribution {
   BlobStore& blobs_;
   http::SecretLookup secrets_;
   const Clock& clock_;
-  server::CommitTracker& tracker_;
+  awsjson::CommitTracker& tracker_;
   Options options_;
 };
 

@@ -6,10 +6,10 @@
 #include <string>
 #include <string_view>
 
+#include "awsjson/commit_tracker.h"
 #include "http/message.h"
 #include "registry/distribution.h"
 #include "registry/registry_error.h"
-#include "server/commit_tracker.h"
 
 namespace berth::registry {
 
@@ -35,7 +35,7 @@ inline constexpr std::string_view kUnknown = "UNKNOWN";
 struct DistributionCall {
   http::Request request;
   http::Responder respond;
-  server::CommitTracker& tracker;
+  awsjson::CommitTracker& tracker;
   DistributionRoute route;
   std::map<std::string, std::string, std::less<>> query;
   bool head = false;  // a HEAD request: the reply carries no body

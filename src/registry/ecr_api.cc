@@ -1,17 +1,17 @@
 #include "registry/ecr_api.h"
 
 #include "common/crypto.h"
+#include "model/json_util.h"
 #include "model/service_model.h"
-#include "server/api/json_util.h"
 
 namespace berth::registry {
 
 namespace json = boost::json;
-using server::api::Fail;
-using server::api::StringOr;
+using awsjson::Fail;
+using model::StringOr;
 
 EcrApi::EcrApi(RegistryState& state, BlobStore& blobs, http::SecretLookup secrets,
-               const Clock& clock, server::CommitTracker& tracker, ArnScope scope,
+               const Clock& clock, awsjson::CommitTracker& tracker, ArnScope scope,
                std::string proxy_endpoint)
     : state_(state),
       blobs_(blobs),
@@ -58,8 +58,8 @@ bool EcrApi::Implements(std::string_view operation) const {
   return Operations().contains(operation);
 }
 
-server::api::Reply EcrApi::Call(std::string_view operation, json::object& input,
-                                const Context& context) {
+awsjson::Reply EcrApi::Call(std::string_view operation, json::object& input,
+                            const Context& context) {
   Operation op = Operations().at(operation);
   Context ctx = context;
   if (ctx.now_millis == 0) ctx.now_millis = clock_.NowMillis();
@@ -71,7 +71,7 @@ server::api::Reply EcrApi::Call(std::string_view operation, json::object& input,
 }
 
 void EcrApi::CheckRegistryId(const json::object& in) const {
-  auto id = server::api::OptString(in, "registryId");
+  auto id = model::OptString(in, "registryId");
   if (id && *id != scope_.account) {
     Fail("InvalidParameterException", "Invalid parameter at 'registryId': this registry is '" +
                                           scope_.account + "', not '" + std::string(*id) + "'");

@@ -18,6 +18,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "awsjson/commit_tracker.h"
+#include "awsjson/endpoint.h"
+#include "awsjson/pagination.h"
 #include "common/clock.h"
 #include "common/ids.h"
 #include "common/status.h"
@@ -25,9 +28,6 @@
 #include "registry/blob_store.h"
 #include "registry/lifecycle.h"
 #include "registry/registry_state.h"
-#include "server/api/aws_json.h"
-#include "server/api/pagination.h"
-#include "server/commit_tracker.h"
 
 namespace berth::registry {
 
@@ -40,14 +40,14 @@ struct ExpiredImage {
 };
 
 // Thread-safe: Call runs on I/O threads concurrently.
-class EcrApi : public server::api::JsonService {
+class EcrApi : public awsjson::JsonService {
  public:
   // proxy_endpoint is the registry's base URL as clients reach it
   // ("http://127.0.0.1:8080"): GetAuthorizationToken's proxyEndpoint and the
   // base of GetDownloadUrlForLayer's downloadUrl. secrets finds the secret of
   // the caller's access key, to sign registry tokens with.
   EcrApi(RegistryState& state, BlobStore& blobs, http::SecretLookup secrets, const Clock& clock,
-         server::CommitTracker& tracker, ArnScope scope, std::string proxy_endpoint);
+         awsjson::CommitTracker& tracker, ArnScope scope, std::string proxy_endpoint);
 
   // The key that signs nextToken values. By default a random one, so tokens
   // do not outlive the process; the server may pass a durable key (as EcsApi
@@ -59,8 +59,8 @@ class EcrApi : public server::api::JsonService {
   // UploadLayerPart carries a base64-encoded part of up to partSize (10 MiB).
   size_t MaxRequestBytes() const override { return kMaxRequestBytes; }
   static constexpr size_t kMaxRequestBytes = 16 << 20;
-  server::api::Reply Call(std::string_view operation, boost::json::object& input,
-                          const server::api::CallContext& context) override;
+  awsjson::Reply Call(std::string_view operation, boost::json::object& input,
+                      const awsjson::CallContext& context) override;
 
   // Applies every repository's lifecycle policy at now_millis: evaluates it
   // and deletes the images it expires. ECR applies policies "within 24 hours"
@@ -75,8 +75,8 @@ class EcrApi : public server::api::JsonService {
                                                            int64_t now_millis);
 
  private:
-  using Reply = server::api::Reply;
-  using Context = server::api::CallContext;
+  using Reply = awsjson::Reply;
+  using Context = awsjson::CallContext;
   using Operation = Reply (EcrApi::*)(boost::json::object&, const Context&);
   static const std::unordered_map<std::string_view, Operation>& Operations();
 
@@ -137,10 +137,10 @@ class EcrApi : public server::api::JsonService {
   BlobStore& blobs_;
   http::SecretLookup secrets_;
   const Clock& clock_;
-  server::CommitTracker& tracker_;
+  awsjson::CommitTracker& tracker_;
   ArnScope scope_;
   std::string proxy_endpoint_;
-  server::api::PageTokens page_tokens_;
+  awsjson::PageTokens page_tokens_;
 
   // A lifecycle preview, kept until the next one for the same repository
   // (ECR keeps previews briefly too; they are not persisted).

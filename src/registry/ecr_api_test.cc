@@ -18,7 +18,7 @@ namespace berth::registry {
 namespace {
 
 namespace json = boost::json;
-using server::api::ApiException;
+using awsjson::ApiException;
 
 constexpr int64_t kNow = 1'800'000'000'000;  // milliseconds
 constexpr int64_t kDay = 24 * 3600 * 1000LL;
@@ -48,7 +48,7 @@ class EcrApiTest : public testing::RegistryFixture {
     if (auto error = api_->Model().ValidateInput(op, input)) {
       throw ApiException(error->type, error->message);
     }
-    server::api::Reply reply = api_->Call(op, input.as_object(), ctx_);
+    awsjson::Reply reply = api_->Call(op, input.as_object(), ctx_);
     return reply.body.as_object();
   }
 
@@ -140,7 +140,7 @@ class EcrApiTest : public testing::RegistryFixture {
 
   FakeClock clock_{kNow};
   std::unique_ptr<EcrApi> api_;
-  server::api::CallContext ctx_;
+  awsjson::CallContext ctx_;
   std::string last_message_;
 };
 

@@ -3,19 +3,19 @@
 #include <algorithm>
 
 #include "common/base64.h"
+#include "model/json_util.h"
 #include "registry/auth_token.h"
 #include "registry/ecr_api.h"
 #include "registry/ecr_shapes.h"
-#include "server/api/json_util.h"
 
 namespace berth::registry {
 
 namespace json = boost::json;
-using server::api::ArrayOr;
-using server::api::AsString;
-using server::api::Fail;
+using awsjson::Fail;
+using model::ArrayOr;
+using model::AsString;
 
-server::api::Reply EcrApi::GetAuthorizationToken(json::object& in, const Context& ctx) {
+awsjson::Reply EcrApi::GetAuthorizationToken(json::object& in, const Context& ctx) {
   for (const auto& id : ArrayOr(in, "registryIds")) {
     if (AsString(id) != scope_.account) {
       Fail("InvalidParameterException", "Invalid parameter at 'registryIds': this registry is '" +

@@ -1,19 +1,19 @@
 // Changing images through ECR: PutImage, BatchDeleteImage.
 #include <algorithm>
 
+#include "model/json_util.h"
 #include "registry/digest.h"
 #include "registry/ecr_api.h"
 #include "registry/ecr_shapes.h"
 #include "registry/manifest.h"
-#include "server/api/json_util.h"
 
 namespace berth::registry {
 
 namespace json = boost::json;
-using server::api::ArrayOr;
-using server::api::Fail;
-using server::api::OptString;
-using server::api::StringOr;
+using awsjson::Fail;
+using model::ArrayOr;
+using model::OptString;
+using model::StringOr;
 
 namespace {
 
@@ -25,7 +25,7 @@ Digest DigestOf(std::string_view algorithm, std::string_view bytes) {
 
 }  // namespace
 
-server::api::Reply EcrApi::PutImage(json::object& in, const Context& ctx) {
+awsjson::Reply EcrApi::PutImage(json::object& in, const Context& ctx) {
   Repository repository = RequireRepository(in);
   const std::string& name = repository.name;
   std::string_view manifest = StringOr(in, "imageManifest", "");
@@ -78,7 +78,7 @@ server::api::Reply EcrApi::PutImage(json::object& in, const Context& ctx) {
   return {json::object{{"image", std::move(image)}}, put->commit_seq};
 }
 
-server::api::Reply EcrApi::BatchDeleteImage(json::object& in, const Context&) {
+awsjson::Reply EcrApi::BatchDeleteImage(json::object& in, const Context&) {
   Repository repository = RequireRepository(in);
   const std::string& name = repository.name;
   json::array deleted, failures;

@@ -2,19 +2,19 @@
 #include <algorithm>
 #include <set>
 
+#include "model/json_util.h"
 #include "registry/digest.h"
 #include "registry/ecr_api.h"
 #include "registry/ecr_shapes.h"
 #include "registry/manifest.h"
-#include "server/api/json_util.h"
 
 namespace berth::registry {
 
 namespace json = boost::json;
-using server::api::ArrayOr;
-using server::api::Fail;
-using server::api::OptString;
-using server::api::StringOr;
+using awsjson::Fail;
+using model::ArrayOr;
+using model::OptString;
+using model::StringOr;
 
 namespace {
 
@@ -42,13 +42,13 @@ json::object ImageDetail(const Image& image, std::string_view registry_id) {
 
 }  // namespace
 
-server::api::Reply EcrApi::ListImages(json::object& in, const Context&) {
+awsjson::Reply EcrApi::ListImages(json::object& in, const Context&) {
   CheckRegistryId(in);
   std::string_view name = StringOr(in, "repositoryName", "");
   auto images = state_.ListImages(name);
   if (!images.ok()) FailWith(images.error(), name);
   if (!in.contains("maxResults")) in["maxResults"] = kDefaultPageSize;
-  server::api::Pager pager(page_tokens_, in, kMaxPageSize);
+  awsjson::Pager pager(page_tokens_, in, kMaxPageSize);
   // One entry per tag, and one (digest only) per untagged image. Positions
   // sort as the entries are listed: digest, then "digest tag" ('' < ' ' <
   // any tag character).
@@ -69,7 +69,7 @@ server::api::Reply EcrApi::ListImages(json::object& in, const Context&) {
   return {std::move(reply)};
 }
 
-server::api::Reply EcrApi::DescribeImages(json::object& in, const Context&) {
+awsjson::Reply EcrApi::DescribeImages(json::object& in, const Context&) {
   CheckRegistryId(in);
   std::string_view name = StringOr(in, "repositoryName", "");
   const json::array& ids = ArrayOr(in, "imageIds");
@@ -100,7 +100,7 @@ server::api::Reply EcrApi::DescribeImages(json::object& in, const Context&) {
   auto images = state_.ListImages(name);
   if (!images.ok()) FailWith(images.error(), name);
   if (!in.contains("maxResults")) in["maxResults"] = kDefaultPageSize;
-  server::api::Pager pager(page_tokens_, in, kMaxPageSize);
+  awsjson::Pager pager(page_tokens_, in, kMaxPageSize);
   for (const Image& image : *images) {
     if (!TagStatusAdmits(in, image.tags.size())) continue;
     if (!pager.Add(image.digest, ImageDetail(image, scope_.account))) break;
@@ -110,12 +110,12 @@ server::api::Reply EcrApi::DescribeImages(json::object& in, const Context&) {
   return {std::move(reply)};
 }
 
-server::api::Reply EcrApi::BatchGetImage(json::object& in, const Context&) {
+awsjson::Reply EcrApi::BatchGetImage(json::object& in, const Context&) {
   Repository repository = RequireRepository(in);
   const std::string& name = repository.name;
   std::vector<std::string_view> accepted;
   for (const auto& type : ArrayOr(in, "acceptedMediaTypes")) {
-    accepted.push_back(server::api::AsString(type));
+    accepted.push_back(model::AsString(type));
   }
 
   json::array images, failures;

@@ -5,21 +5,21 @@
 #include <set>
 
 #include "common/base64.h"
+#include "model/json_util.h"
 #include "registry/auth_token.h"
 #include "registry/digest.h"
 #include "registry/ecr_api.h"
 #include "registry/ecr_shapes.h"
 #include "registry/manifest.h"
-#include "server/api/json_util.h"
 
 namespace berth::registry {
 
 namespace json = boost::json;
-using server::api::ArrayOr;
-using server::api::AsString;
-using server::api::Fail;
-using server::api::OptInt;
-using server::api::StringOr;
+using awsjson::Fail;
+using model::ArrayOr;
+using model::AsString;
+using model::OptInt;
+using model::StringOr;
 
 namespace {
 
@@ -89,7 +89,7 @@ std::map<std::string, std::string, std::less<>> MediaTypesOf(const RegistryState
 
 }  // namespace
 
-server::api::Reply EcrApi::BatchCheckLayerAvailability(json::object& in, const Context&) {
+awsjson::Reply EcrApi::BatchCheckLayerAvailability(json::object& in, const Context&) {
   Repository repository = RequireRepository(in);
   const std::string& name = repository.name;
   json::array layers, failures;
@@ -124,13 +124,13 @@ server::api::Reply EcrApi::BatchCheckLayerAvailability(json::object& in, const C
   auto media_types = MediaTypesOf(state_, blobs_, name, std::move(available));
   for (auto& v : layers) {
     json::object& layer = v.as_object();
-    auto it = media_types.find(server::api::AsString(layer.at("layerDigest")));
+    auto it = media_types.find(model::AsString(layer.at("layerDigest")));
     if (it != media_types.end()) layer["mediaType"] = it->second;
   }
   return {json::object{{"layers", std::move(layers)}, {"failures", std::move(failures)}}};
 }
 
-server::api::Reply EcrApi::InitiateLayerUpload(json::object& in, const Context&) {
+awsjson::Reply EcrApi::InitiateLayerUpload(json::object& in, const Context&) {
   // A push to a repository that does not exist is refused, as in ECR: berth
   // creates repositories only when asked to.
   Repository repository = RequireRepository(in);
@@ -144,7 +144,7 @@ server::api::Reply EcrApi::InitiateLayerUpload(json::object& in, const Context&)
   return {json::object{{"uploadId", *upload_id}, {"partSize", kPartSize}}};
 }
 
-server::api::Reply EcrApi::UploadLayerPart(json::object& in, const Context&) {
+awsjson::Reply EcrApi::UploadLayerPart(json::object& in, const Context&) {
   Repository repository = RequireRepository(in);
   std::string_view upload_id = StringOr(in, "uploadId", "");
   auto id = BlobStoreUploadId(upload_id);
@@ -194,7 +194,7 @@ server::api::Reply EcrApi::UploadLayerPart(json::object& in, const Context&) {
   return {std::move(reply)};
 }
 
-server::api::Reply EcrApi::CompleteLayerUpload(json::object& in, const Context&) {
+awsjson::Reply EcrApi::CompleteLayerUpload(json::object& in, const Context&) {
   Repository repository = RequireRepository(in);
   const std::string& name = repository.name;
   std::string_view upload_id = StringOr(in, "uploadId", "");
@@ -255,7 +255,7 @@ server::api::Reply EcrApi::CompleteLayerUpload(json::object& in, const Context&)
   return {std::move(reply), *seq};
 }
 
-server::api::Reply EcrApi::GetDownloadUrlForLayer(json::object& in, const Context& ctx) {
+awsjson::Reply EcrApi::GetDownloadUrlForLayer(json::object& in, const Context& ctx) {
   Repository repository = RequireRepository(in);
   const std::string& name = repository.name;
   std::string digest(StringOr(in, "layerDigest", ""));

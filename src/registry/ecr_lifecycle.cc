@@ -5,17 +5,17 @@
 #include <cstdio>
 
 #include "common/log.h"
+#include "model/json_util.h"
 #include "registry/ecr_api.h"
 #include "registry/ecr_shapes.h"
-#include "server/api/json_util.h"
 
 namespace berth::registry {
 
 namespace json = boost::json;
-using server::api::ArrayOr;
-using server::api::Fail;
-using server::api::OptString;
-using server::api::StringOr;
+using awsjson::Fail;
+using model::ArrayOr;
+using model::OptString;
+using model::StringOr;
 
 namespace {
 
@@ -56,7 +56,7 @@ bool NamedIn(const json::array& ids, const LifecycleImage& image) {
 
 }  // namespace
 
-server::api::Reply EcrApi::PutLifecyclePolicy(json::object& in, const Context& ctx) {
+awsjson::Reply EcrApi::PutLifecyclePolicy(json::object& in, const Context& ctx) {
   CheckRegistryId(in);
   std::string_view name = StringOr(in, "repositoryName", "");
   std::string text(StringOr(in, "lifecyclePolicyText", ""));
@@ -72,7 +72,7 @@ server::api::Reply EcrApi::PutLifecyclePolicy(json::object& in, const Context& c
   return {std::move(reply), updated->second};
 }
 
-server::api::Reply EcrApi::GetLifecyclePolicy(json::object& in, const Context&) {
+awsjson::Reply EcrApi::GetLifecyclePolicy(json::object& in, const Context&) {
   Repository repository = RequireRepository(in);
   if (repository.lifecycle_policy.empty()) {
     Fail("LifecyclePolicyNotFoundException",
@@ -88,7 +88,7 @@ server::api::Reply EcrApi::GetLifecyclePolicy(json::object& in, const Context&) 
   return {std::move(reply)};
 }
 
-server::api::Reply EcrApi::DeleteLifecyclePolicy(json::object& in, const Context&) {
+awsjson::Reply EcrApi::DeleteLifecyclePolicy(json::object& in, const Context&) {
   CheckRegistryId(in);
   std::string_view name = StringOr(in, "repositoryName", "");
   std::string removed;
@@ -113,7 +113,7 @@ server::api::Reply EcrApi::DeleteLifecyclePolicy(json::object& in, const Context
   return {std::move(reply), updated->second};
 }
 
-server::api::Reply EcrApi::StartLifecyclePolicyPreview(json::object& in, const Context& ctx) {
+awsjson::Reply EcrApi::StartLifecyclePolicyPreview(json::object& in, const Context& ctx) {
   Repository repository = RequireRepository(in);
   std::string text(StringOr(in, "lifecyclePolicyText", repository.lifecycle_policy));
   if (text.empty()) {
@@ -136,7 +136,7 @@ server::api::Reply EcrApi::StartLifecyclePolicyPreview(json::object& in, const C
   return {std::move(reply)};
 }
 
-server::api::Reply EcrApi::GetLifecyclePolicyPreview(json::object& in, const Context&) {
+awsjson::Reply EcrApi::GetLifecyclePolicyPreview(json::object& in, const Context&) {
   Repository repository = RequireRepository(in);
   Preview preview;
   {
@@ -150,7 +150,7 @@ server::api::Reply EcrApi::GetLifecyclePolicyPreview(json::object& in, const Con
     preview = it->second;
   }
   const json::array& ids = ArrayOr(in, "imageIds");
-  server::api::Pager pager(page_tokens_, in, kMaxPreviewPage);
+  awsjson::Pager pager(page_tokens_, in, kMaxPreviewPage);
   for (size_t i = 0; i < preview.results.size(); ++i) {
     const LifecycleExpiry& expiry = preview.results[i];
     if (!NamedIn(ids, expiry.image) || !TagStatusAdmits(in, expiry.image.tags.size())) continue;

@@ -1,18 +1,18 @@
 // ECR repositories: CreateRepository, DescribeRepositories, DeleteRepository,
 // PutImageTagMutability, PutImageScanningConfiguration.
+#include "model/json_util.h"
 #include "registry/ecr_api.h"
 #include "registry/ecr_shapes.h"
-#include "server/api/json_util.h"
 
 namespace berth::registry {
 
 namespace json = boost::json;
-using server::api::ArrayOr;
-using server::api::AsString;
-using server::api::BoolOr;
-using server::api::Fail;
-using server::api::OptString;
-using server::api::StringOr;
+using awsjson::Fail;
+using model::ArrayOr;
+using model::AsString;
+using model::BoolOr;
+using model::OptString;
+using model::StringOr;
 
 namespace {
 
@@ -43,7 +43,7 @@ RepositorySettings SettingsFrom(const json::object& in) {
 
 }  // namespace
 
-server::api::Reply EcrApi::CreateRepository(json::object& in, const Context& ctx) {
+awsjson::Reply EcrApi::CreateRepository(json::object& in, const Context& ctx) {
   CheckRegistryId(in);
   std::string name(StringOr(in, "repositoryName", ""));
   RepositorySettings settings = SettingsFrom(in);
@@ -54,7 +54,7 @@ server::api::Reply EcrApi::CreateRepository(json::object& in, const Context& ctx
   return {json::object{{"repository", created->ToEcrJson()}}, *seq};
 }
 
-server::api::Reply EcrApi::DescribeRepositories(json::object& in, const Context&) {
+awsjson::Reply EcrApi::DescribeRepositories(json::object& in, const Context&) {
   CheckRegistryId(in);
   const json::array& names = ArrayOr(in, "repositoryNames");
   if (!names.empty()) {
@@ -72,10 +72,10 @@ server::api::Reply EcrApi::DescribeRepositories(json::object& in, const Context&
   }
 
   if (!in.contains("maxResults")) in["maxResults"] = kDefaultPageSize;
-  server::api::Pager pager(page_tokens_, in, kMaxPageSize);
+  awsjson::Pager pager(page_tokens_, in, kMaxPageSize);
   // One more than a page, so that the pager knows whether another follows.
   RepositoryPage page = state_.ListRepositories(
-      pager.after(), static_cast<size_t>(server::api::PageSize(in, kMaxPageSize)) + 1);
+      pager.after(), static_cast<size_t>(awsjson::PageSize(in, kMaxPageSize)) + 1);
   for (const Repository& repository : page.repositories) {
     if (!pager.Add(repository.name, repository.ToEcrJson())) break;
   }
@@ -84,7 +84,7 @@ server::api::Reply EcrApi::DescribeRepositories(json::object& in, const Context&
   return {std::move(reply)};
 }
 
-server::api::Reply EcrApi::DeleteRepository(json::object& in, const Context&) {
+awsjson::Reply EcrApi::DeleteRepository(json::object& in, const Context&) {
   CheckRegistryId(in);
   std::string_view name = StringOr(in, "repositoryName", "");
   auto deleted = state_.DeleteRepository(name, BoolOr(in, "force", false));
@@ -99,7 +99,7 @@ server::api::Reply EcrApi::DeleteRepository(json::object& in, const Context&) {
   return {json::object{{"repository", deleted->first.ToEcrJson()}}, deleted->second};
 }
 
-server::api::Reply EcrApi::PutImageTagMutability(json::object& in, const Context&) {
+awsjson::Reply EcrApi::PutImageTagMutability(json::object& in, const Context&) {
   CheckRegistryId(in);
   std::string_view name = StringOr(in, "repositoryName", "");
   std::string mutability(StringOr(in, "imageTagMutability", "MUTABLE"));
@@ -111,7 +111,7 @@ server::api::Reply EcrApi::PutImageTagMutability(json::object& in, const Context
   return {std::move(reply), updated->second};
 }
 
-server::api::Reply EcrApi::PutImageScanningConfiguration(json::object& in, const Context&) {
+awsjson::Reply EcrApi::PutImageScanningConfiguration(json::object& in, const Context&) {
   CheckRegistryId(in);
   std::string_view name = StringOr(in, "repositoryName", "");
   bool scan_on_push = BoolOr(in.at("imageScanningConfiguration").as_object(), "scanOnPush", false);

@@ -2,17 +2,17 @@
 
 #include <set>
 
+#include "awsjson/endpoint.h"
+#include "model/json_util.h"
 #include "registry/digest.h"
 #include "registry/names.h"
-#include "server/api/aws_json.h"
-#include "server/api/json_util.h"
 
 namespace berth::registry {
 
 namespace json = boost::json;
-using server::api::Fail;
-using server::api::OptString;
-using server::api::StringOr;
+using awsjson::Fail;
+using model::OptString;
+using model::StringOr;
 
 namespace {
 

@@ -2,17 +2,17 @@
 // repositories are taggable in ECR.
 #include <algorithm>
 
+#include "model/json_util.h"
 #include "registry/ecr_api.h"
 #include "registry/ecr_shapes.h"
-#include "server/api/json_util.h"
 
 namespace berth::registry {
 
 namespace json = boost::json;
-using server::api::ArrayOr;
-using server::api::AsString;
-using server::api::Fail;
-using server::api::StringOr;
+using awsjson::Fail;
+using model::ArrayOr;
+using model::AsString;
+using model::StringOr;
 
 namespace {
 
@@ -50,7 +50,7 @@ std::string RepositoryFromArn(std::string_view arn, const ArnScope& scope) {
 
 }  // namespace
 
-server::api::Reply EcrApi::TagResource(json::object& in, const Context&) {
+awsjson::Reply EcrApi::TagResource(json::object& in, const Context&) {
   std::string name = RepositoryFromArn(StringOr(in, "resourceArn", ""), scope_);
   std::vector<RepositoryTag> tags = ParseEcrTags(ArrayOr(in, "tags"));
   auto updated = state_.UpdateRepository(name, [&](Repository& r) { MergeEcrTags(r.tags, tags); });
@@ -58,7 +58,7 @@ server::api::Reply EcrApi::TagResource(json::object& in, const Context&) {
   return {json::object{}, updated->second};
 }
 
-server::api::Reply EcrApi::UntagResource(json::object& in, const Context&) {
+awsjson::Reply EcrApi::UntagResource(json::object& in, const Context&) {
   std::string name = RepositoryFromArn(StringOr(in, "resourceArn", ""), scope_);
   std::vector<std::string_view> keys;
   for (const auto& key : ArrayOr(in, "tagKeys")) {
@@ -76,7 +76,7 @@ server::api::Reply EcrApi::UntagResource(json::object& in, const Context&) {
   return {json::object{}, updated->second};
 }
 
-server::api::Reply EcrApi::ListTagsForResource(json::object& in, const Context&) {
+awsjson::Reply EcrApi::ListTagsForResource(json::object& in, const Context&) {
   std::string name = RepositoryFromArn(StringOr(in, "resourceArn", ""), scope_);
   auto repository = state_.GetRepository(name);
   if (!repository.ok()) FailWith(repository.error(), name);

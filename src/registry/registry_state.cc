@@ -37,7 +37,7 @@ boost::json::object Repository::ToEcrJson() const {
   };
 }
 
-RegistryState::RegistryState(store::Store& store, server::CommitTracker& tracker, BlobStore& blobs,
+RegistryState::RegistryState(store::Store& store, awsjson::CommitTracker& tracker, BlobStore& blobs,
                              ArnScope scope, std::string registry_address)
     : store_(store),
       tracker_(tracker),

@@ -6,7 +6,7 @@
 // the ECR JSON API. State lives in memory, indexed for the reads; every change
 // is queued to the durable store under the same exclusive lock that applies
 // it, so memory and store change in the same order (as in EcsApi). Mutations
-// return the CommitTracker sequence number their reply must wait for.
+// return the awsjson::CommitTracker sequence number their reply must wait for.
 //
 // Store keys ('@' appears in no repository name, tag or digest, so it
 // separates them unambiguously):
@@ -33,11 +33,11 @@
 #include <utility>
 #include <vector>
 
+#include "awsjson/commit_tracker.h"
 #include "common/ids.h"
 #include "common/status.h"
 #include "registry/blob_store.h"
 #include "registry/registry_error.h"
-#include "server/commit_tracker.h"
 #include "store/store.h"
 
 namespace berth::registry {
@@ -142,7 +142,7 @@ class RegistryState {
  public:
   // registry_address is "host:port" as clients reach the registry; it goes
   // into repositoryUri.
-  RegistryState(store::Store& store, server::CommitTracker& tracker, BlobStore& blobs,
+  RegistryState(store::Store& store, awsjson::CommitTracker& tracker, BlobStore& blobs,
                 ArnScope scope, std::string registry_address);
 
   // Rebuilds the in-memory state from the store. Call once, before serving.
@@ -164,7 +164,7 @@ class RegistryState {
   // it was, and the commit sequence.
   RegistryOr<std::pair<Repository, uint64_t>> DeleteRepository(std::string_view name, bool force);
   // Applies change to a copy of the repository under the state lock and
-  // stores the copy. change may throw (for example server::api::ApiException)
+  // stores the copy. change may throw (for example awsjson::ApiException)
   // to refuse: nothing changes and the exception propagates. name, arn,
   // registry_id, uri and created_at_millis cannot be changed. Returns the
   // updated record and the commit sequence. kRepositoryNotFound.
@@ -281,7 +281,7 @@ class RegistryState {
   uint64_t Commit(store::Batch batch);
 
   store::Store& store_;
-  server::CommitTracker& tracker_;
+  awsjson::CommitTracker& tracker_;
   BlobStore& blobs_;
   ArnScope scope_;
   std::string registry_address_;

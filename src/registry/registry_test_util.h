@@ -14,11 +14,11 @@
 #include <utility>
 #include <vector>
 
+#include "awsjson/commit_tracker.h"
 #include "registry/blob_store.h"
 #include "registry/digest.h"
 #include "registry/manifest.h"
 #include "registry/registry_state.h"
-#include "server/commit_tracker.h"
 #include "store/store.h"
 #include "store/store_test_util.h"
 
@@ -122,7 +122,7 @@ class RegistryFixture : public ::testing::Test {
 
   store::testing::TempDir dir_;
   std::unique_ptr<store::Store> store_ = store::NewMemoryStore();
-  server::CommitTracker tracker_;
+  awsjson::CommitTracker tracker_;
   std::unique_ptr<BlobStore> blobs_;
   std::unique_ptr<RegistryState> state_;
 };

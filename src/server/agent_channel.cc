@@ -7,10 +7,12 @@
 #include "common/log.h"
 #include "http/endpoint.h"
 #include "http/query_string.h"
-#include "server/agent_credentials.h"
-#include "server/api/json_util.h"
+#include "model/json_util.h"
+#include "server/api/agent_credentials.h"
 
 namespace berth::server {
+
+using awsjson::CommitTracker;
 
 namespace json = boost::json;
 
@@ -72,23 +74,23 @@ void AgentChannel::Handle(http::Request&& request, http::Responder respond) {
   if (path == "/berth/v1/agent/tasks" && request.method == "GET") {
     return Poll(request, std::move(respond));
   }
-  respond(api::ErrorResponse("UnknownOperationException",
-                             "the agent channel serves POST /berth/v1/agent/credentials and "
-                             "GET /berth/v1/agent/tasks, not " +
-                                 request.method + " " + std::string(path),
-                             "", 404));
+  respond(awsjson::ErrorResponse("UnknownOperationException",
+                                 "the agent channel serves POST /berth/v1/agent/credentials and "
+                                 "GET /berth/v1/agent/tasks, not " +
+                                     request.method + " " + std::string(path),
+                                 "", 404));
 }
 
 void AgentChannel::Join(const http::Request& request, http::Responder respond) {
   const std::string request_id = NewUuid();
   auto refuse = [&](std::string_view type, std::string_view message) {
-    respond(api::ErrorResponse(type, "agent join: " + std::string(message), request_id));
+    respond(awsjson::ErrorResponse(type, "agent join: " + std::string(message), request_id));
   };
   auto identity = http::VerifySigV4(request, secrets_, clock_.NowSeconds());
   if (auto* error = std::get_if<http::SigV4Error>(&identity)) {
     return refuse(error->type, error->message);
   }
-  if (IsAgentKey(std::get<http::SigV4Identity>(identity).access_key_id)) {
+  if (api::IsAgentKey(std::get<http::SigV4Identity>(identity).access_key_id)) {
     return refuse("AccessDeniedException",
                   "an instance credential cannot join; sign with a user key (DATA/credentials)");
   }
@@ -113,7 +115,7 @@ void AgentChannel::Join(const http::Request& request, http::Responder respond) {
                     std::string(field) + " must be a non-empty string");
     }
   }
-  std::string_view endpoint = api::StringOr(in, "agentEndpoint", "");
+  std::string_view endpoint = model::StringOr(in, "agentEndpoint", "");
   auto host_port = http::SplitHostPort(endpoint);
   if (!host_port.ok() || host_port->first.empty() || host_port->second == 0) {
     return refuse("InvalidParameterException",
@@ -124,14 +126,15 @@ void AgentChannel::Join(const http::Request& request, http::Responder respond) {
   }
   api::EcsApi::AgentJoin join;
   try {
-    join =
-        ecs_.JoinAgent(api::StringOr(in, "cluster", "default"),
-                       api::StringOr(in, "containerInstanceArn", ""), endpoint, clock_.NowMillis());
-  } catch (const api::ApiException& e) {
+    join = ecs_.JoinAgent(model::StringOr(in, "cluster", "default"),
+                          model::StringOr(in, "containerInstanceArn", ""), endpoint,
+                          clock_.NowMillis());
+  } catch (const awsjson::ApiException& e) {
     return refuse(e.error().type, e.error().message);
   }
-  std::string key_id = AgentKeyId(join.instance_id);
-  json::object reply{{"accessKeyId", key_id}, {"secretAccessKey", AgentSecret(agent_key_, key_id)}};
+  std::string key_id = api::AgentKeyId(join.instance_id);
+  json::object reply{{"accessKeyId", key_id},
+                     {"secretAccessKey", api::AgentSecret(agent_key_, key_id)}};
   LogInfo("agent joined", {{"instance", join.instance_id}, {"endpoint", std::string(endpoint)}});
   tracker_.WhenDurable(join.commit_seq,
                        [respond = std::move(respond), reply]() mutable { respond(JsonOk(reply)); });
@@ -140,13 +143,13 @@ void AgentChannel::Join(const http::Request& request, http::Responder respond) {
 void AgentChannel::Poll(const http::Request& request, http::Responder respond) {
   const std::string request_id = NewUuid();
   auto refuse = [&](std::string_view type, std::string_view message) {
-    respond(api::ErrorResponse(type, "agent poll: " + std::string(message), request_id));
+    respond(awsjson::ErrorResponse(type, "agent poll: " + std::string(message), request_id));
   };
   auto identity = http::VerifySigV4(request, secrets_, clock_.NowSeconds());
   if (auto* error = std::get_if<http::SigV4Error>(&identity)) {
     return refuse(error->type, error->message);
   }
-  auto instance_id = InstanceOfAgentKey(std::get<http::SigV4Identity>(identity).access_key_id);
+  auto instance_id = api::InstanceOfAgentKey(std::get<http::SigV4Identity>(identity).access_key_id);
   if (!instance_id) {
     return refuse("AccessDeniedException",
                   "only an instance credential (from POST /berth/v1/agent/credentials) polls "
@@ -190,12 +193,12 @@ bool AgentChannel::MaybeAnswer(HeldPoll& poll, bool time_is_up) {
   std::optional<json::object> assignments = ecs_.AgentAssignments(poll.instance_id);
   if (!assignments) {
     ecs_.agents().PollEnded(poll.instance_id, clock_.NowMillis());
-    poll.respond(api::ErrorResponse(
+    poll.respond(awsjson::ErrorResponse(
         "AccessDeniedException",
         "agent poll: container instance " + poll.instance_id + " is deregistered", NewUuid()));
     return true;
   }
-  if (!time_is_up && api::AsString(assignments->at("version")) == poll.version) return false;
+  if (!time_is_up && model::AsString(assignments->at("version")) == poll.version) return false;
   ecs_.agents().PollEnded(poll.instance_id, clock_.NowMillis());
   std::string body = json::serialize(*assignments);
   tracker_.WhenDurable(tracker_.LastAssigned(),

@@ -23,11 +23,11 @@
 #include <thread>
 #include <vector>
 
+#include "awsjson/commit_tracker.h"
 #include "common/clock.h"
 #include "http/message.h"
 #include "http/sigv4.h"
 #include "server/api/ecs_api.h"
-#include "server/commit_tracker.h"
 
 namespace berth::server {
 
@@ -37,7 +37,7 @@ class AgentChannel {
   static constexpr int kDefaultWaitSeconds = 20;
 
   // agent_key: the durable key agent secrets derive from (agent_credentials.h).
-  AgentChannel(api::EcsApi& ecs, CommitTracker& tracker, http::SecretLookup secrets,
+  AgentChannel(api::EcsApi& ecs, awsjson::CommitTracker& tracker, http::SecretLookup secrets,
                const Clock& clock, std::string agent_key);
   ~AgentChannel();
   AgentChannel(const AgentChannel&) = delete;
@@ -66,7 +66,7 @@ class AgentChannel {
   void Run();
 
   api::EcsApi& ecs_;
-  CommitTracker& tracker_;
+  awsjson::CommitTracker& tracker_;
   http::SecretLookup secrets_;
   const Clock& clock_;
   const std::string agent_key_;

@@ -6,7 +6,7 @@
 #include "http/client.h"
 #include "http/endpoint.h"
 #include "http/query_string.h"
-#include "server/agent_credentials.h"
+#include "server/api/agent_credentials.h"
 
 namespace berth::server {
 
@@ -24,7 +24,7 @@ bool LogForwarder::Accepts(const http::Request& request) {
 void LogForwarder::Handle(http::Request&& request, http::Responder respond) {
   const std::string request_id = NewUuid();
   auto refuse = [&](std::string_view type, std::string_view message, int status = 0) {
-    respond(api::ErrorResponse(type, "logs: " + std::string(message), request_id, status));
+    respond(awsjson::ErrorResponse(type, "logs: " + std::string(message), request_id, status));
   };
   if (request.method != "GET") {
     return refuse("UnknownOperationException", "use GET /berth/v1/logs", 405);
@@ -33,7 +33,7 @@ void LogForwarder::Handle(http::Request&& request, http::Responder respond) {
   if (auto* error = std::get_if<http::SigV4Error>(&identity)) {
     return refuse(error->type, error->message);
   }
-  if (IsAgentKey(std::get<http::SigV4Identity>(identity).access_key_id)) {
+  if (api::IsAgentKey(std::get<http::SigV4Identity>(identity).access_key_id)) {
     return refuse("AccessDeniedException", "an instance credential cannot read logs");
   }
   auto query = http::ParseQueryString(request.Query());
@@ -67,7 +67,7 @@ void LogForwarder::Handle(http::Request&& request, http::Responder respond) {
   api::EcsApi::LogSource source;
   try {
     source = ecs_.FindLogSource(get("cluster"), task, container);
-  } catch (const api::ApiException& e) {
+  } catch (const awsjson::ApiException& e) {
     return refuse(e.error().type, e.error().message);
   }
   auto host_port = http::SplitHostPort(source.endpoint);
@@ -90,8 +90,8 @@ void LogForwarder::Handle(http::Request&& request, http::Responder respond) {
                    "&container=" + http::EncodeQueryValue(container) +
                    "&offset=" + std::to_string(offset) + "&waitSeconds=" + std::to_string(wait);
   forward.headers.emplace_back("host", source.endpoint);
-  std::string key_id = AgentKeyId(source.instance_id);
-  http::SignSigV4(forward, {key_id, AgentSecret(agent_key_, key_id)}, kRegion, kService,
+  std::string key_id = api::AgentKeyId(source.instance_id);
+  http::SignSigV4(forward, {key_id, api::AgentSecret(agent_key_, key_id)}, kRegion, kService,
                   clock_.NowSeconds());
 
   std::thread([forward = std::move(forward), host = host_port->first, port = host_port->second,
@@ -101,7 +101,7 @@ void LogForwarder::Handle(http::Request&& request, http::Responder respond) {
     auto reply = client->Do(forward);
     in_flight->fetch_sub(1);
     if (!reply.ok()) {
-      return respond(api::ErrorResponse(
+      return respond(awsjson::ErrorResponse(
           "ServerException",
           "logs: agent at " + endpoint + " unreachable: " + reply.status().message(), request_id,
           502));

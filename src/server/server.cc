@@ -6,9 +6,14 @@
 #include <condition_variable>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
+#include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
+#include "awsjson/commit_tracker.h"
+#include "awsjson/endpoint.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/stop_signals.h"
@@ -19,15 +24,15 @@
 #include "registry/ecr_api.h"
 #include "registry/registry_state.h"
 #include "server/agent_channel.h"
-#include "server/agent_credentials.h"
-#include "server/api/aws_json.h"
+#include "server/api/agent_credentials.h"
 #include "server/api/ecs_api.h"
-#include "server/commit_tracker.h"
 #include "server/credentials.h"
 #include "server/log_forwarding.h"
 #include "store/store.h"
 
 namespace berth::server {
+
+using awsjson::CommitTracker;
 
 namespace {
 
@@ -87,6 +92,32 @@ class Ticker {
   std::thread thread_;
 };
 
+// Work that outlives the request that started it (a registry GC): each job
+// runs on a thread owned here, and Wait joins them all, so that none touches
+// the registry or the store after the server has closed them.
+class BackgroundJobs {
+ public:
+  ~BackgroundJobs() { Wait(); }
+
+  void Run(std::function<void()> job) {
+    std::lock_guard lock(mu_);
+    threads_.emplace_back(std::move(job));
+  }
+
+  void Wait() {
+    std::vector<std::thread> threads;
+    {
+      std::lock_guard lock(mu_);
+      threads.swap(threads_);
+    }
+    for (std::thread& thread : threads) thread.join();
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::thread> threads_;
+};
+
 http::Response JsonReply(int status, const boost::json::object& body) {
   http::Response response;
   response.status = status;
@@ -134,7 +165,7 @@ int RunServer(const ServerConfig& config) {
   CommitTracker tracker;
   api::EcsApi ecs(**store, tracker, ArnScope{});
   if (Status s = ecs.Load(); !s.ok()) return fail(s.WithContext("load state from " + *path));
-  auto agent_key = LoadOrCreateAgentKey(**store);
+  auto agent_key = api::LoadOrCreateAgentKey(**store);
   if (!agent_key.ok()) return fail(agent_key.status().WithContext("agent credential key"));
   ecs.agents().set_heartbeat_timeout_millis(int64_t{config.agent_heartbeat_timeout_seconds} * 1000);
   // Agents that joined before a restart get one timeout from now to poll.
@@ -145,8 +176,9 @@ int RunServer(const ServerConfig& config) {
   http::SecretLookup secrets = [&secret_of, &ecs,
                                 &agent_key](std::string_view id) -> std::optional<std::string> {
     if (auto it = secret_of.find(std::string(id)); it != secret_of.end()) return it->second;
-    if (auto instance = InstanceOfAgentKey(id); instance && ecs.AgentMayAuthenticate(*instance)) {
-      return AgentSecret(*agent_key, id);
+    if (auto instance = api::InstanceOfAgentKey(id);
+        instance && ecs.AgentMayAuthenticate(*instance)) {
+      return api::AgentSecret(*agent_key, id);
     }
     return std::nullopt;
   };
@@ -156,23 +188,24 @@ int RunServer(const ServerConfig& config) {
   std::unique_ptr<registry::Distribution> distribution;
   std::unique_ptr<registry::EcrApi> ecr;
 
-  api::AwsJsonEndpoint endpoint(secrets, SystemClock(), tracker);
+  awsjson::AwsJsonEndpoint endpoint(secrets, SystemClock(), tracker);
   endpoint.AddService(&ecs);
   // Agent keys reach only what an agent needs; user keys reach everything.
   endpoint.SetAuthorizer([](std::string_view key, std::string_view prefix, std::string_view op) {
-    return !IsAgentKey(key) || AgentMayCall(prefix, op);
+    return !api::IsAgentKey(key) || api::AgentMayCall(prefix, op);
   });
   AgentChannel agent_channel(ecs, tracker, secrets, SystemClock(), *agent_key);
   LogForwarder logs(ecs, secrets, SystemClock(), *agent_key);
 
+  BackgroundJobs background;  // joined before what it works on goes
   auto gc = [&](http::Request&& request, http::Responder respond) {
     auto identity = http::VerifySigV4(request, secrets, SystemClock().NowSeconds());
     if (auto* error = std::get_if<http::SigV4Error>(&identity)) {
-      return respond(api::ErrorResponse(error->type, error->message, ""));
+      return respond(awsjson::ErrorResponse(error->type, error->message, ""));
     }
-    if (IsAgentKey(std::get<http::SigV4Identity>(identity).access_key_id)) {
-      return respond(api::ErrorResponse("AccessDeniedException",
-                                        "an instance credential cannot collect garbage", ""));
+    if (api::IsAgentKey(std::get<http::SigV4Identity>(identity).access_key_id)) {
+      return respond(awsjson::ErrorResponse("AccessDeniedException",
+                                            "an instance credential cannot collect garbage", ""));
     }
     // {"minAgeSeconds": N}: blobs used more recently than that stay.
     int64_t min_age = kDefaultGcMinAgeSeconds;
@@ -180,26 +213,26 @@ int RunServer(const ServerConfig& config) {
     auto body = boost::json::parse(request.body.empty() ? "{}" : request.body, ec);
     if (ec || !body.is_object()) {
       return respond(
-          api::ErrorResponse("SerializationException", "body must be a JSON object", ""));
+          awsjson::ErrorResponse("SerializationException", "body must be a JSON object", ""));
     }
     if (auto* v = body.as_object().if_contains("minAgeSeconds")) {
       if (!v->is_int64() || v->get_int64() < 0) {
-        return respond(api::ErrorResponse("InvalidParameterException",
-                                          "minAgeSeconds must be a non-negative integer", ""));
+        return respond(awsjson::ErrorResponse("InvalidParameterException",
+                                              "minAgeSeconds must be a non-negative integer", ""));
       }
       min_age = v->get_int64();
     }
     // Sweeping can take a while on a big store: off the I/O thread.
-    std::thread([&, min_age, respond = std::move(respond)] {
+    background.Run([&, min_age, respond = std::move(respond)] {
       auto stats = registry_state->CollectGarbage(min_age);
       if (!stats.ok()) {
-        return respond(api::ErrorResponse("ServerException", stats.status().message(), ""));
+        return respond(awsjson::ErrorResponse("ServerException", stats.status().message(), ""));
       }
       respond(JsonReply(200, {{"blobsRemoved", stats->blobs_removed},
                               {"bytesRemoved", stats->bytes_removed},
                               {"blobsKept", stats->blobs_kept},
                               {"uploadsRemoved", stats->uploads_removed}}));
-    }).detach();
+    });
   };
 
   // The listeners start before the registry is built (repository URIs name
@@ -209,13 +242,13 @@ int RunServer(const ServerConfig& config) {
   auto route = [&](bool registry_only) {
     return [&, registry_only](http::Request&& request, http::Responder respond) {
       if (!serving.load(std::memory_order_acquire)) {
-        return respond(api::ErrorResponse("ServiceUnavailableException",
-                                          "berth is starting; try again", "", 503));
+        return respond(awsjson::ErrorResponse("ServiceUnavailableException",
+                                              "berth is starting; try again", "", 503));
       }
       if (registry::Distribution::Accepts(request)) {
         return distribution->Handle(std::move(request), std::move(respond));
       }
-      if (!registry_only && api::AwsJsonEndpoint::Accepts(request)) {
+      if (!registry_only && awsjson::AwsJsonEndpoint::Accepts(request)) {
         return endpoint.Handle(std::move(request), std::move(respond));
       }
       if (!registry_only && AgentChannel::Accepts(request)) {
@@ -232,10 +265,10 @@ int RunServer(const ServerConfig& config) {
         ok.body = "ok\n";
         return respond(std::move(ok));
       }
-      respond(api::ErrorResponse("UnknownOperationException",
-                                 "berth serves the AWS JSON APIs as POST / with X-Amz-Target, "
-                                 "and the registry under /v2/",
-                                 "", 404));
+      respond(awsjson::ErrorResponse("UnknownOperationException",
+                                     "berth serves the AWS JSON APIs as POST / with X-Amz-Target, "
+                                     "and the registry under /v2/",
+                                     "", 404));
     };
   };
   options.stream_body = [&](const http::Request& head) -> std::shared_ptr<http::BodySink> {
@@ -316,6 +349,7 @@ int RunServer(const ServerConfig& config) {
   if (stop_agent) stop_agent();
   if (registry_server) registry_server->Stop();
   (*server)->Stop();
+  background.Wait();  // a registry GC under way finishes before the store closes
   (*store)->Close();
   LogInfo("stopped");
   return 0;

@@ -412,7 +412,7 @@ def heartbeat_flag_supported():
 
 @pytest.mark.skipif(not heartbeat_flag_supported(),
                     reason="berth server has no --agent-heartbeat-timeout flag yet "
-                           "(covered by server_test EcsAgentsTest.SilentAgentIsDisconnected...)")
+                           "(covered by server_api_test EcsAgentsTest.SilentAgentIsDisconnected...)")
 def test_silent_agent_is_disconnected_and_takes_no_tasks(tmp_path, isolated_aws_env):
     srv = BerthServer(tmp_path / "data", tmp_path, ["--agent-heartbeat-timeout", "2"])
     srv.start()

@@ -5,9 +5,9 @@
 #include <mutex>
 #include <shared_mutex>
 
+#include "model/json_util.h"
 #include "server/api/ecs_api.h"
 #include "server/api/ecs_names.h"
-#include "server/api/json_util.h"
 
 namespace berth::server::api {
 

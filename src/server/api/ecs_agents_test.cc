@@ -5,11 +5,13 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "server/agent_credentials.h"
+#include "server/api/agent_credentials.h"
 #include "server/api/ecs_api.h"
 #include "server/api/ecs_names.h"
 
 namespace berth::server::api {
+
+using awsjson::CommitTracker;
 namespace {
 
 namespace json = boost::json;

@@ -9,11 +9,13 @@
 #include "common/clock.h"
 #include "common/crypto.h"
 #include "common/log.h"
+#include "model/json_util.h"
 #include "model/service_model.h"
 #include "server/api/ecs_names.h"
-#include "server/api/json_util.h"
 
 namespace berth::server::api {
+
+using awsjson::CommitTracker;
 
 namespace json = boost::json;
 

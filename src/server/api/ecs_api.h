@@ -20,22 +20,41 @@
 #include <unordered_map>
 #include <vector>
 
+#include "awsjson/commit_tracker.h"
+#include "awsjson/endpoint.h"
+#include "awsjson/pagination.h"
 #include "common/ids.h"
 #include "common/status.h"
+#include "model/json_util.h"
+#include "planner/planner.h"
+#include "planner/task_placement.h"
 #include "scheduler/placement.h"
 #include "server/api/agent_tracker.h"
-#include "server/api/aws_json.h"
-#include "server/api/ecs_task_placement.h"
-#include "server/api/pagination.h"
-#include "server/commit_tracker.h"
 #include "store/store.h"
 
 namespace berth::server::api {
 
+// What every ECS handler uses: the AWS JSON protocol's replies and refusals,
+// and the JSON accessors.
+using awsjson::ApiException;
+using awsjson::CallContext;
+using awsjson::Fail;
+using awsjson::Pager;
+using awsjson::PageSize;
+using awsjson::Reply;
+using model::ArrayOr;
+using model::AsString;
+using model::BoolOr;
+using model::EraseIf;
+using model::ListContains;
+using model::OptInt;
+using model::OptString;
+using model::StringOr;
+
 // Thread-safe.
-class EcsApi : public JsonService {
+class EcsApi : public awsjson::JsonService {
  public:
-  EcsApi(store::Store& store, CommitTracker& tracker, ArnScope scope);
+  EcsApi(store::Store& store, awsjson::CommitTracker& tracker, ArnScope scope);
 
   // Rebuilds the in-memory state from the store. Call once, before serving.
   Status Load();
@@ -152,9 +171,9 @@ class EcsApi : public JsonService {
     std::string cluster;
     uint64_t epoch = 0;          // of the cluster's Placer when planned
     uint64_t facts_version = 0;  // of its instances' facts when planned
-    bool reserved = false;       // the placements are held in the cluster's Placer
-    scheduler::PlacementRequest request;
-    std::vector<scheduler::TaskPlacement> placements;
+    bool reserved = false;       // the plan is held in the cluster's Placer
+    planner::TaskRequest request;
+    planner::Plan plan;
     std::vector<std::pair<std::string, boost::json::object>> tasks;  // id, record
     store::Batch batch;                                              // the tasks' puts
     boost::json::array views;
@@ -167,6 +186,17 @@ class EcsApi : public JsonService {
   // clientToken); else mu_ is held exclusively.
   std::optional<PlannedRun> PlanRun(boost::json::object& in, const CallContext& ctx,
                                     const std::vector<std::string>& only, bool optimistic);
+  // The task definition record RunTask's taskDefinition names: family
+  // (latest ACTIVE), family:revision or ARN. Throws ClientException when it
+  // is missing or INACTIVE.
+  const boost::json::object& TaskDefinitionToRun(std::string_view ref) const;
+  // The tasks a clientToken started within the hour, as RunTask returned
+  // them; nullopt when none. Throws InvalidParameterException when the
+  // token came with another request.
+  std::optional<boost::json::array> TasksOfClientToken(std::string_view cluster,
+                                                       std::string_view token,
+                                                       std::string_view request_text,
+                                                       int64_t now_millis) const;
   // Commits a plan (mu_ held exclusively). With `verify`, nullopt when the
   // cluster's instances changed since the plan (the caller plans again).
   std::optional<Reply> CommitRun(PlannedRun& run, bool verify);
@@ -180,7 +210,7 @@ class EcsApi : public JsonService {
     };
     std::map<std::string, Held, std::less<>> tasks;  // by task id
     int64_t running_count = 0;
-    InstanceUsage usage;
+    planner::InstanceUsage usage;
   };
   struct ClusterPlacer {
     std::mutex mu;  // serialises planners that hold mu_ shared
@@ -227,9 +257,12 @@ class EcsApi : public JsonService {
   // Whether entry.agent_connected still holds at now; when it does, sets
   // when to look again.
   bool AgentsAsPlaced(std::string_view cluster, ClusterPlacer& entry, int64_t now_millis) const;
-  // The snapshot of the cluster's ACTIVE instances from the records.
+  // The snapshot of the cluster's ACTIVE instances (those of `only` when
+  // given) from the records; agents, when given, gets the agentConnected of
+  // the instances an agent joined.
   scheduler::ClusterSnapshot BuildSnapshot(std::string_view cluster, int64_t now_millis,
-                                           std::map<std::string, bool, std::less<>>* agents) const;
+                                           std::map<std::string, bool, std::less<>>* agents,
+                                           const std::vector<std::string>* only = nullptr) const;
   // The records of the tasks on an instance that are not STOPPED.
   std::vector<const boost::json::object*> TasksOn(std::string_view cluster,
                                                   std::string_view instance_id) const;
@@ -300,9 +333,9 @@ class EcsApi : public JsonService {
   static std::string InstanceKey(std::string_view cluster, std::string_view id);
 
   store::Store& store_;
-  CommitTracker& tracker_;
+  awsjson::CommitTracker& tracker_;
   ArnScope scope_;
-  PageTokens page_tokens_;
+  awsjson::PageTokens page_tokens_;
 
   mutable std::shared_mutex mu_;
   // name -> Cluster as stored (without counts).

@@ -3,10 +3,10 @@
 #include <boost/json/serialize.hpp>
 #include <map>
 
+#include "model/json_util.h"
 #include "server/api/ecs_api.h"
 #include "server/api/ecs_attributes.h"
 #include "server/api/ecs_names.h"
-#include "server/api/json_util.h"
 
 namespace berth::server::api {
 

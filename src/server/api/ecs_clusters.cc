@@ -2,9 +2,9 @@
 // UpdateClusterSettings, DeleteCluster.
 #include <boost/json/serialize.hpp>
 
+#include "model/json_util.h"
 #include "server/api/ecs_api.h"
 #include "server/api/ecs_names.h"
-#include "server/api/json_util.h"
 
 namespace berth::server::api {
 

@@ -8,14 +8,16 @@
 #include <utility>
 
 #include "common/crypto.h"
+#include "model/json_util.h"
+#include "planner/task_placement.h"
 #include "scheduler/query.h"
 #include "server/api/ecs_api.h"
 #include "server/api/ecs_attributes.h"
 #include "server/api/ecs_names.h"
-#include "server/api/ecs_task_placement.h"
-#include "server/api/json_util.h"
 
 namespace berth::server::api {
+
+using planner::InstanceSnapshot;
 
 namespace json = boost::json;
 

@@ -3,10 +3,13 @@
 #include <charconv>
 #include <set>
 
-#include "server/api/aws_json.h"
-#include "server/api/json_util.h"
+#include "awsjson/endpoint.h"
+#include "model/json_util.h"
 
 namespace berth::server::api {
+
+using awsjson::Fail;
+using model::StringOr;
 
 namespace json = boost::json;
 

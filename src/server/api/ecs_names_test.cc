@@ -2,9 +2,11 @@
 
 #include <gtest/gtest.h>
 
-#include "server/api/aws_json.h"
+#include "awsjson/endpoint.h"
 
 namespace berth::server::api {
+
+using awsjson::ApiException;
 namespace {
 
 namespace json = boost::json;

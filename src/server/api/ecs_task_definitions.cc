@@ -4,10 +4,10 @@
 #include <boost/json/serialize.hpp>
 #include <cstdio>
 
+#include "model/json_util.h"
 #include "model/task_definition.h"
 #include "server/api/ecs_api.h"
 #include "server/api/ecs_names.h"
-#include "server/api/json_util.h"
 
 namespace berth::server::api {
 

@@ -4,10 +4,10 @@
 // before the agent is acknowledged.
 #include <boost/json/serialize.hpp>
 
-#include "server/agent_credentials.h"
+#include "model/json_util.h"
+#include "server/api/agent_credentials.h"
 #include "server/api/ecs_api.h"
 #include "server/api/ecs_names.h"
-#include "server/api/json_util.h"
 #include "server/api/task_state_rules.h"
 
 namespace berth::server::api {

@@ -13,42 +13,29 @@
 #include <mutex>
 #include <set>
 #include <shared_mutex>
-#include <type_traits>
 
 #include "common/crypto.h"
 #include "common/log.h"
+#include "model/json_util.h"
+#include "planner/planner.h"
+#include "planner/task_placement.h"
 #include "server/api/ecs_api.h"
 #include "server/api/ecs_names.h"
-#include "server/api/ecs_task_placement.h"
-#include "server/api/json_util.h"
+#include "server/api/task_records.h"
 
 namespace berth::server::api {
+
+using planner::InstanceSnapshot;
+using planner::kReservationKey;
+using planner::RemainingResources;
+using planner::ReservationOf;
 
 namespace json = boost::json;
 
 namespace {
 
 constexpr int64_t kHourMillis = 3600 * 1000;
-constexpr std::string_view kGangTag = "berth:gang";
-constexpr std::string_view kGangSameAttributeTag = "berth:gang-same-attribute";
-constexpr std::string_view kGangRankTag = "berth:gang-rank";
-
-std::optional<std::string> TagValue(const json::array& tags, std::string_view key) {
-  for (const auto& t : tags) {
-    if (StringOr(t.as_object(), "key", "") == key) {
-      return std::string(StringOr(t.as_object(), "value", ""));
-    }
-  }
-  return std::nullopt;
-}
-
 bool IsStopped(const json::object& task) { return AsString(task.at("lastStatus")) == "STOPPED"; }
-
-json::array IdArray(const std::vector<int>& ids) {
-  json::array out;
-  for (int id : ids) out.push_back(json::string(std::to_string(id)));
-  return out;
-}
 
 std::string TaskId(std::string_view ref) { return std::string(ref.substr(ref.rfind('/') + 1)); }
 
@@ -216,15 +203,16 @@ bool EcsApi::UpdatePlacerFacts(std::string_view cluster, ClusterPlacer& entry, s
   return true;
 }
 
-scheduler::ClusterSnapshot EcsApi::BuildSnapshot(
-    std::string_view cluster, int64_t now_millis,
-    std::map<std::string, bool, std::less<>>* agents) const {
+scheduler::ClusterSnapshot EcsApi::BuildSnapshot(std::string_view cluster, int64_t now_millis,
+                                                 std::map<std::string, bool, std::less<>>* agents,
+                                                 const std::vector<std::string>* only) const {
   scheduler::ClusterSnapshot snapshot;
   auto c = instances_.find(cluster);
   if (c == instances_.end()) return snapshot;
   snapshot.instances.reserve(c->second.size());
   for (const auto& [id, instance] : c->second) {
     if (AsString(instance.at("status")) != "ACTIVE") continue;
+    if (only != nullptr && std::find(only->begin(), only->end(), id) == only->end()) continue;
     bool connected = AgentConnected(instance, now_millis);
     if (agents != nullptr && HasAgent(instance)) (*agents)[id] = connected;
     snapshot.instances.push_back(InstanceSnapshot(instance, TasksOn(cluster, id), connected));
@@ -377,70 +365,14 @@ std::optional<EcsApi::PlannedRun> EcsApi::PlanRun(json::object& in, const CallCo
                                                   const std::vector<std::string>& only,
                                                   bool optimistic) {
   const json::object& cluster = ActiveCluster(StringOr(in, "cluster", ""));
-  std::string cluster_name(AsString(cluster.at("clusterName")));
-  std::string cluster_arn = ClusterArn(cluster_name);
-
-  // The task definition: family (latest ACTIVE), family:revision or ARN.
-  TaskDefinitionRef ref = ParseTaskDefinitionRef(StringOr(in, "taskDefinition", ""));
-  const json::object* td = nullptr;
-  const json::object* td_record = nullptr;
-  if (auto f = task_definitions_.find(ref.family); f != task_definitions_.end()) {
-    if (ref.revision) {
-      if (auto r = f->second.find(*ref.revision); r != f->second.end()) {
-        td = &r->second.at("taskDefinition").as_object();
-        td_record = &r->second;
-      }
-    } else {
-      for (auto r = f->second.rbegin(); r != f->second.rend(); ++r) {
-        const json::object& candidate = r->second.at("taskDefinition").as_object();
-        if (AsString(candidate.at("status")) == "ACTIVE") {
-          td = &candidate;
-          td_record = &r->second;
-          break;
-        }
-      }
-    }
-  }
-  std::string td_name(StringOr(in, "taskDefinition", ""));
-  if (td == nullptr) {
-    Fail("ClientException", "Unable to find task definition '" + td_name + "'");
-  }
-  if (AsString(td->at("status")) != "ACTIVE") {
-    Fail("ClientException", "TaskDefinition is inactive: '" + td_name + "'");
-  }
-
-  const json::array& tags = ArrayOr(in, "tags");
-  ValidateTags(tags);
-  std::optional<std::string> gang = TagValue(tags, kGangTag);
-  int64_t count = OptInt(in, "count").value_or(1);
-  int64_t max_count = gang ? 1000 : 10;
-  if (count < 1 || count > max_count) {
-    Fail("InvalidParameterException", "count must be between 1 and " + std::to_string(max_count) +
-                                          ", got " + std::to_string(count));
-  }
-  static const json::object kNoOverrides;
-  const json::object& ov = in.contains("overrides") ? in.at("overrides").as_object() : kNoOverrides;
-
   PlannedRun run;
-  run.cluster = cluster_name;
-  scheduler::PlacementRequest& request = run.request;
-  request = BuildPlacementRequest(*td, ov);
-  std::string family(AsString(td->at("family")));
-  std::string group(StringOr(in, "group", ""));
-  if (group.empty()) group = "family:" + family;
-  request.group = group;
-  auto add_constraints = [&](const json::array& list) {
-    for (const auto& c : list) {
-      request.constraints.push_back({std::string(StringOr(c.as_object(), "type", "")),
-                                     std::string(StringOr(c.as_object(), "expression", ""))});
-    }
-  };
-  add_constraints(ArrayOr(*td, "placementConstraints"));
-  add_constraints(ArrayOr(in, "placementConstraints"));
-  for (const auto& s : ArrayOr(in, "placementStrategy")) {
-    request.strategies.push_back({std::string(StringOr(s.as_object(), "type", "")),
-                                  std::string(StringOr(s.as_object(), "field", ""))});
-  }
+  run.cluster = std::string(AsString(cluster.at("clusterName")));
+  const json::object& td_record = TaskDefinitionToRun(StringOr(in, "taskDefinition", ""));
+  const json::object& td = td_record.at("taskDefinition").as_object();
+  ValidateTags(ArrayOr(in, "tags"));
+  StatusOr<planner::TaskRequest> request = planner::ParseTaskRequest(in, td);
+  if (!request.ok()) Fail("InvalidParameterException", request.status().message());
+  run.request = std::move(*request);
 
   // Idempotency: the same token with the same request within the hour
   // returns the tasks it started; with another request it is refused. Two
@@ -456,214 +388,65 @@ std::optional<EcsApi::PlannedRun> EcsApi::PlanRun(json::object& in, const CallCo
     json::object fingerprint = in;
     fingerprint.erase("clientToken");
     request_text = json::serialize(fingerprint);
-    json::array same;
-    bool seen = false;
-    if (auto c = tasks_.find(cluster_name); c != tasks_.end()) {
-      for (const auto& [id, task] : c->second) {
-        if (StringOr(task, "berthClientToken", "") != token) continue;
-        double created = task.at("createdAt").to_number<double>();
-        if (ctx.now_millis - static_cast<int64_t>(created * 1000) > kHourMillis) continue;
-        if (StringOr(task, "berthRequest", "") != request_text) {
-          Fail("InvalidParameterException",
-               "clientToken " + token + " was used with a different request");
-        }
-        seen = true;
-        same.push_back(TaskView(task, true));
-      }
-    }
-    if (seen) {
-      run.replay = json::object{{"tasks", std::move(same)}, {"failures", json::array()}};
+    if (std::optional<json::array> same =
+            TasksOfClientToken(run.cluster, token, request_text, ctx.now_millis)) {
+      run.replay = json::object{{"tasks", std::move(*same)}, {"failures", json::array()}};
       return run;
     }
   }
 
-  std::vector<scheduler::TaskPlacement>& placements = run.placements;
-  std::string gang_attribute_value;
-  std::optional<std::string> same;
-  if (gang) {
-    same = TagValue(tags, kGangSameAttributeTag);
-    if (same && same->empty()) same.reset();
-  }
-  // The outcome of PlaceTasks / PlaceGang, by whichever engine.
-  auto take = [&](auto&& result) {
-    if (!result.ok()) Fail("InvalidParameterException", result.status().message());
-    if constexpr (std::is_same_v<std::decay_t<decltype(*result)>, scheduler::GangPlacement>) {
-      if (result->failure) {
-        for (int64_t i = 0; i < count; ++i) {
-          run.failures.push_back(
-              json::object{{"arn", ""},
-                           {"reason", result->failure->reason},
-                           {"detail", "gang " + *gang + ": " + result->failure->detail}});
-        }
-      } else {
-        placements = std::move(result->ranks);
-        gang_attribute_value = result->attribute_value;
-      }
-    } else {
-      placements = std::move(result->placements);
-      for (const auto& f : result->failures) {
-        run.failures.push_back(
-            json::object{{"arn", ""}, {"reason", f.reason}, {"detail", f.detail}});
-      }
-    }
-  };
+  StatusOr<planner::Plan> plan = Status::Ok();
   ClusterPlacer* entry = nullptr;
   if (!only.empty()) {
-    // StartTask: a snapshot of the named instances only; the long-lived
-    // Placer learns the placements when they are committed.
-    scheduler::ClusterSnapshot snapshot;
-    if (auto c = instances_.find(cluster_name); c != instances_.end()) {
-      for (const auto& [id, instance] : c->second) {
-        if (AsString(instance.at("status")) != "ACTIVE") continue;
-        if (std::find(only.begin(), only.end(), id) == only.end()) continue;
-        snapshot.instances.push_back(InstanceSnapshot(instance, TasksOn(cluster_name, id),
-                                                      AgentConnected(instance, ctx.now_millis)));
-      }
-    }
+    // StartTask: a Placer over the named instances only; the cluster's
+    // long-lived Placer learns the placements when they are committed.
     for (const std::string& id : only) {
-      json::object* instance = FindInstance(cluster_name, id);
+      json::object* instance = FindInstance(run.cluster, id);
       if (instance == nullptr || AsString(instance->at("status")) != "ACTIVE") {
         Fail("InvalidParameterException",
-             "Container instance " + id + " is not an ACTIVE instance of cluster " + cluster_name);
+             "Container instance " + id + " is not an ACTIVE instance of cluster " + run.cluster);
       }
     }
-    if (gang) {
-      take(scheduler::PlaceGang(snapshot, request, static_cast<int>(count), same, random_));
-    } else {
-      take(scheduler::PlaceTasks(snapshot, request, static_cast<int>(count), random_));
-    }
+    scheduler::Placer named(BuildSnapshot(run.cluster, ctx.now_millis, nullptr, &only));
+    plan = planner::PlanTasks(named, run.request, random_);
   } else {
-    auto p = placers_.find(cluster_name);
+    auto p = placers_.find(run.cluster);
     if (p == placers_.end() && optimistic) return std::nullopt;
-    entry = p != placers_.end() ? p->second.get() : &PlacerOf(cluster_name);
+    entry = p != placers_.end() ? p->second.get() : &PlacerOf(run.cluster);
     std::lock_guard placer_lock(entry->mu);
-    EnsurePlacer(cluster_name, *entry, ctx.now_millis);
-    if (gang) {
-      take(entry->placer->PlaceGang(request, static_cast<int>(count), same, entry->random));
-    } else {
-      take(entry->placer->PlaceTasks(request, static_cast<int>(count), entry->random));
+    EnsurePlacer(run.cluster, *entry, ctx.now_millis);
+    plan = planner::PlanTasks(*entry->placer, run.request, entry->random);
+    if (plan.ok()) {
+      run.epoch = entry->epoch;
+      run.facts_version = entry->facts_version;
+      run.reserved = true;
+      entry->pending += static_cast<int64_t>(plan->tasks.size());
     }
-    run.epoch = entry->epoch;
-    run.facts_version = entry->facts_version;
-    run.reserved = true;
-    entry->pending += static_cast<int64_t>(placements.size());
+  }
+  if (!plan.ok()) Fail("InvalidParameterException", plan.status().message());
+  run.plan = std::move(*plan);
+  for (const auto& f : run.plan.failures) {
+    run.failures.push_back(json::object{{"arn", ""}, {"reason", f.reason}, {"detail", f.detail}});
   }
 
   try {
-    // Record the placed tasks.
-    bool propagate = StringOr(in, "propagateTags", "NONE") == "TASK_DEFINITION";
-    json::array td_tags;
-    if (propagate) td_tags = ArrayOr(*td_record, "tags");
-    double now = static_cast<double>(ctx.now_millis) / 1000.0;
-    for (size_t rank = 0; rank < placements.size(); ++rank) {
-      const scheduler::TaskPlacement& placement = placements[rank];
-      std::string id = NewTimeOrderedId(ctx.now_millis);
-      std::string task_arn = MakeArn(scope_, "ecs", "task/" + cluster_name + "/" + id);
-      json::object* instance = FindInstance(cluster_name, placement.instance_id);
-      json::array task_tags = td_tags;
-      MergeTags(task_tags, tags);
-      if (gang) {
-        MergeTags(task_tags, json::array{json::object{{"key", kGangRankTag},
-                                                      {"value", std::to_string(rank)}}});
-      }
-      // Device ids go to the containers that asked: exact ids to the one that
-      // maps them, counted ones in container order.
-      std::set<int> exact = request.exact_neuron_devices;
-      std::vector<int> neuron_pool, gpu_pool = placement.gpu_ids;
-      for (int n : placement.neuron_device_ids) {
-        if (!exact.contains(n)) neuron_pool.push_back(n);
-      }
-      json::array containers;
-      for (const auto& c : ArrayOr(*td, "containerDefinitions")) {
-        const json::object& def = c.as_object();
-        std::string_view name = StringOr(def, "name", "");
-        const json::array& reqs = ResourceRequirementsOf(def, FindOverride(ov, name));
-        std::vector<int> neuron, gpus;
-        if (auto* lp = def.if_contains("linuxParameters"); lp != nullptr && lp->is_object()) {
-          for (const auto& d : ArrayOr(lp->as_object(), "devices")) {
-            if (auto n = NeuronIndex(StringOr(d.as_object(), "hostPath", ""))) neuron.push_back(*n);
-          }
-        }
-        for (const auto& r : reqs) {
-          std::string_view type = StringOr(r.as_object(), "type", "");
-          std::string_view value = StringOr(r.as_object(), "value", "");
-          auto& pool = type == "GPU" ? gpu_pool : neuron_pool;
-          auto& mine = type == "GPU" ? gpus : neuron;
-          if (type != "GPU" && type != "NeuronDevice") continue;
-          size_t n = value == "ALL" ? pool.size()
-                                    : std::min<size_t>(pool.size(), std::stoul(std::string(value)));
-          mine.insert(mine.end(), pool.begin(), pool.begin() + static_cast<long>(n));
-          pool.erase(pool.begin(), pool.begin() + static_cast<long>(n));
-        }
-        std::sort(neuron.begin(), neuron.end());
-        std::string container_id = NewUuid();
-        std::erase(container_id, '-');
-        json::object container{
-            {"containerArn",
-             MakeArn(scope_, "ecs", "container/" + cluster_name + "/" + id + "/" + container_id)},
-            {"taskArn", task_arn},
-            {"name", name},
-            {"image", StringOr(def, "image", "")},
-            {"lastStatus", "PENDING"},
-            {"networkInterfaces", json::array()},
-            {"networkBindings", json::array()},
-            {"gpuIds", IdArray(gpus)},
-            {"neuronDeviceIds", IdArray(neuron)},
-        };
-        if (auto cpu = OptInt(def, "cpu")) container["cpu"] = std::to_string(*cpu);
-        if (auto mem = OptInt(def, "memory")) container["memory"] = std::to_string(*mem);
-        if (auto mem = OptInt(def, "memoryReservation")) {
-          container["memoryReservation"] = std::to_string(*mem);
-        }
-        containers.push_back(std::move(container));
-      }
-      json::object task{
-          {"taskArn", task_arn},
-          {"clusterArn", cluster_arn},
-          {"taskDefinitionArn", td->at("taskDefinitionArn")},
-          {"containerInstanceArn", instance->at("containerInstanceArn")},
-          {"overrides",
-           in.contains("overrides") ? ov : json::object{{"containerOverrides", json::array()}}},
-          {"lastStatus", "PENDING"},
-          {"desiredStatus", "RUNNING"},
-          {"cpu", std::to_string(request.cpu)},
-          {"memory", std::to_string(request.memory_mib)},
-          {"containers", std::move(containers)},
-          {"group", group},
-          {"createdAt", now},
-          {"version", 1},
-          {"tags", std::move(task_tags)},
-          {"launchType", "EC2"},
-          {"attachments", json::array()},
-      };
-      for (const auto& a : ArrayOr(*instance, "attributes")) {
-        if (StringOr(a.as_object(), "name", "") == "ecs.availability-zone") {
-          task["availabilityZone"] = StringOr(a.as_object(), "value", "");
-        }
-      }
-      if (auto s = OptString(in, "startedBy")) task["startedBy"] = *s;
-      if (gang) {
-        task["berthGang"] =
-            json::object{{"name", *gang}, {"rank", static_cast<int64_t>(rank)}, {"size", count}};
-        if (!gang_attribute_value.empty()) {
-          task["berthGang"].as_object()["attributeValue"] = gang_attribute_value;
-        }
-      }
-      task[kReservationKey] = ReservationRecord(request, placement);
-      if (!token.empty()) {
-        task["berthClientToken"] = token;
-        task["berthRequest"] = request_text;
-      }
-      run.batch.push_back(store::Mutation::Put(TaskKey(cluster_name, id), json::serialize(task)));
+    TaskRecordInput records{scope_,         run.cluster, ClusterArn(run.cluster),
+                            td_record,      in,          run.request,
+                            ctx.now_millis, token,       request_text};
+    for (size_t rank = 0; rank < run.plan.tasks.size(); ++rank) {
+      const planner::PlannedTask& planned = run.plan.tasks[rank];
+      const json::object* instance = FindInstance(run.cluster, planned.placement.instance_id);
+      auto [id, task] = NewTaskRecord(records, run.plan, rank, *instance);
+      run.batch.push_back(store::Mutation::Put(TaskKey(run.cluster, id), json::serialize(task)));
       run.views.push_back(TaskView(task, true));
       run.tasks.emplace_back(std::move(id), std::move(task));
     }
   } catch (...) {
     if (entry != nullptr) {
       std::lock_guard placer_lock(entry->mu);
-      entry->pending -= static_cast<int64_t>(placements.size());
+      entry->pending -= static_cast<int64_t>(run.plan.tasks.size());
       if (entry->epoch == run.epoch && entry->placer != nullptr) {
-        for (const auto& placement : placements) (void)entry->placer->Release(request, placement);
+        planner::ReleasePlan(*entry->placer, run.request, run.plan);
       }
     }
     throw;
@@ -671,9 +454,57 @@ std::optional<EcsApi::PlannedRun> EcsApi::PlanRun(json::object& in, const CallCo
   return run;
 }
 
+const json::object& EcsApi::TaskDefinitionToRun(std::string_view ref_text) const {
+  // The task definition: family (latest ACTIVE), family:revision or ARN.
+  TaskDefinitionRef ref = ParseTaskDefinitionRef(ref_text);
+  const json::object* found = nullptr;
+  if (auto f = task_definitions_.find(ref.family); f != task_definitions_.end()) {
+    if (ref.revision) {
+      if (auto r = f->second.find(*ref.revision); r != f->second.end()) found = &r->second;
+    } else {
+      for (auto r = f->second.rbegin(); r != f->second.rend(); ++r) {
+        if (AsString(r->second.at("taskDefinition").at("status")) == "ACTIVE") {
+          found = &r->second;
+          break;
+        }
+      }
+    }
+  }
+  if (found == nullptr) {
+    Fail("ClientException", "Unable to find task definition '" + std::string(ref_text) + "'");
+  }
+  if (AsString(found->at("taskDefinition").at("status")) != "ACTIVE") {
+    Fail("ClientException", "TaskDefinition is inactive: '" + std::string(ref_text) + "'");
+  }
+  return *found;
+}
+
+std::optional<json::array> EcsApi::TasksOfClientToken(std::string_view cluster,
+                                                      std::string_view token,
+                                                      std::string_view request_text,
+                                                      int64_t now_millis) const {
+  json::array same;
+  bool seen = false;
+  if (auto c = tasks_.find(cluster); c != tasks_.end()) {
+    for (const auto& [id, task] : c->second) {
+      if (StringOr(task, "berthClientToken", "") != token) continue;
+      double created = task.at("createdAt").to_number<double>();
+      if (now_millis - static_cast<int64_t>(created * 1000) > kHourMillis) continue;
+      if (StringOr(task, "berthRequest", "") != request_text) {
+        Fail("InvalidParameterException",
+             "clientToken " + std::string(token) + " was used with a different request");
+      }
+      seen = true;
+      same.push_back(TaskView(task, true));
+    }
+  }
+  if (!seen) return std::nullopt;
+  return same;
+}
+
 std::optional<Reply> EcsApi::CommitRun(PlannedRun& run, bool verify) {
   if (run.replay) return Reply{std::move(*run.replay)};
-  const int64_t planned = static_cast<int64_t>(run.placements.size());
+  const int64_t planned = static_cast<int64_t>(run.plan.tasks.size());
   if (run.reserved) {
     ClusterPlacer& entry = *placers_.at(run.cluster);
     entry.pending -= planned;
@@ -685,9 +516,7 @@ std::optional<Reply> EcsApi::CommitRun(PlannedRun& run, bool verify) {
       bool active = c != clusters_.end() && AsString(c->second.at("status")) == "ACTIVE";
       if (entry.epoch != run.epoch) return std::nullopt;  // that Placer is gone
       if (!active || entry.facts_version != run.facts_version) {
-        for (const auto& placement : run.placements) {
-          (void)entry.placer->Release(run.request, placement);
-        }
+        planner::ReleasePlan(*entry.placer, run.request, run.plan);
         return std::nullopt;
       }
     }
@@ -695,15 +524,15 @@ std::optional<Reply> EcsApi::CommitRun(PlannedRun& run, bool verify) {
   std::map<std::string, std::vector<std::string>> placed;  // instance id -> task ids
   auto& cluster_tasks = tasks_[run.cluster];
   for (size_t i = 0; i < run.tasks.size(); ++i) {
-    placed[run.placements[i].instance_id].push_back(run.tasks[i].first);
+    placed[run.plan.tasks[i].placement.instance_id].push_back(run.tasks[i].first);
     cluster_tasks[run.tasks[i].first] = std::move(run.tasks[i].second);
   }
   if (!run.reserved) {
     // Placed on a snapshot of its own (StartTask): the cluster's Placer
     // takes the same reservations now.
     if (auto p = placers_.find(run.cluster); p != placers_.end() && p->second->placer) {
-      for (const auto& placement : run.placements) {
-        if (!p->second->placer->Apply(run.request, placement).ok()) {
+      for (const auto& task : run.plan.tasks) {
+        if (!p->second->placer->Apply(run.request.placement, task.placement).ok()) {
           InvalidatePlacer(run.cluster);
           break;
         }

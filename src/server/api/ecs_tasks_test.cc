@@ -12,6 +12,8 @@
 #include "server/api/ecs_api.h"
 
 namespace berth::server::api {
+
+using awsjson::CommitTracker;
 namespace {
 
 namespace json = boost::json;

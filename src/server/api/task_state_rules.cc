@@ -3,9 +3,11 @@
 #include <array>
 #include <boost/json/array.hpp>
 
-#include "server/api/json_util.h"
+#include "model/json_util.h"
 
 namespace berth::server::api {
+
+using model::StringOr;
 
 namespace json = boost::json;
 

@@ -1,13 +1,18 @@
-#include "server/api/ecs_task_placement.h"
+#include "planner/task_placement.h"
 
 #include <boost/json/array.hpp>
 #include <charconv>
 
+#include "model/json_util.h"
 #include "model/task_definition.h"
-#include "server/api/aws_json.h"
-#include "server/api/json_util.h"
 
-namespace berth::server::api {
+namespace berth::planner {
+
+using model::ArrayOr;
+using model::AsString;
+using model::OptInt;
+using model::OptString;
+using model::StringOr;
 
 namespace json = boost::json;
 
@@ -52,29 +57,28 @@ std::optional<int> NeuronIndex(std::string_view path) {
   return static_cast<int>(*n);
 }
 
-scheduler::PlacementRequest BuildPlacementRequest(const json::object& td,
-                                                  const json::object& overrides) {
+StatusOr<scheduler::PlacementRequest> BuildPlacementRequest(const json::object& td,
+                                                            const json::object& overrides) {
   const json::array& containers = ArrayOr(td, "containerDefinitions");
   for (const auto& o : ArrayOr(overrides, "containerOverrides")) {
     std::string_view name = StringOr(o.as_object(), "name", "");
     bool found = false;
     for (const auto& c : containers) found |= StringOr(c.as_object(), "name", "") == name;
     if (!found) {
-      Fail("InvalidParameterException", "overrides.containerOverrides: no container named '" +
-                                            std::string(name) + "' in the task definition");
+      return InvalidArgument("overrides.containerOverrides: no container named '" +
+                             std::string(name) + "' in the task definition");
     }
     // The minimums RegisterTaskDefinition holds a definition to.
     for (std::string_view key : {"memory", "memoryReservation"}) {
       if (auto v = OptInt(o.as_object(), key); v && *v < model::kMinContainerMemoryMiB) {
-        Fail("InvalidParameterException",
-             "overrides.containerOverrides: invalid '" + std::string(key) +
-                 "' setting for container '" + std::string(name) + "'. Minimum " +
-                 std::to_string(model::kMinContainerMemoryMiB) + " MiB");
+        return InvalidArgument("overrides.containerOverrides: invalid '" + std::string(key) +
+                               "' setting for container '" + std::string(name) + "'. Minimum " +
+                               std::to_string(model::kMinContainerMemoryMiB) + " MiB");
       }
     }
     if (auto v = OptInt(o.as_object(), "cpu"); v && *v < 0) {
-      Fail("InvalidParameterException", "overrides.containerOverrides: 'cpu' of container '" +
-                                            std::string(name) + "' must not be negative");
+      return InvalidArgument("overrides.containerOverrides: 'cpu' of container '" +
+                             std::string(name) + "' must not be negative");
     }
   }
   scheduler::PlacementRequest request;
@@ -116,9 +120,8 @@ scheduler::PlacementRequest BuildPlacementRequest(const json::object& td,
       }
       auto n = ParseInt(value);
       if (!n || *n < 0 || *n > 4096) {
-        Fail("InvalidParameterException", "resourceRequirements: " + std::string(type) +
-                                              " value must be a count, got '" + std::string(value) +
-                                              "'");
+        return InvalidArgument("resourceRequirements: " + std::string(type) +
+                               " value must be a count, got '" + std::string(value) + "'");
       }
       if (type == "GPU") request.gpu_count += static_cast<int>(*n);
       if (type == "NeuronDevice") request.neuron_device_count += static_cast<int>(*n);
@@ -132,8 +135,8 @@ scheduler::PlacementRequest BuildPlacementRequest(const json::object& td,
     if (!text) continue;
     auto n = ParseInt(*text);
     if (!n || *n < 0) {
-      Fail("InvalidParameterException",
-           std::string(key) + ": expected a whole number, got '" + std::string(*text) + "'");
+      return InvalidArgument(std::string(key) + ": expected a whole number, got '" +
+                             std::string(*text) + "'");
     }
     (key == "cpu" ? request.cpu : request.memory_mib) = *n;
   }
@@ -289,4 +292,4 @@ json::array RemainingResources(const json::object& instance, const InstanceUsage
   return out;
 }
 
-}  // namespace berth::server::api
+}  // namespace berth::planner

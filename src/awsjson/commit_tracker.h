@@ -14,7 +14,7 @@
 #include <mutex>
 #include <vector>
 
-namespace berth::server {
+namespace berth::awsjson {
 
 // Thread-safe.
 class CommitTracker {
@@ -39,4 +39,4 @@ class CommitTracker {
   std::multimap<uint64_t, std::function<void()>> waiting_;
 };
 
-}  // namespace berth::server
+}  // namespace berth::awsjson

@@ -1,8 +1,8 @@
-#include "server/agent_credentials.h"
+#include "server/api/agent_credentials.h"
 
 #include "common/crypto.h"
 
-namespace berth::server {
+namespace berth::server::api {
 
 namespace {
 constexpr std::string_view kAgentKeyStoreKey = "meta/agent-credential-key";
@@ -55,4 +55,4 @@ StatusOr<std::string> LoadOrCreateAgentKey(store::Store& store) {
   return key;
 }
 
-}  // namespace berth::server
+}  // namespace berth::server::api

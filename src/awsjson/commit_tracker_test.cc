@@ -1,10 +1,10 @@
-#include "server/commit_tracker.h"
+#include "awsjson/commit_tracker.h"
 
 #include <gtest/gtest.h>
 
 #include <vector>
 
-namespace berth::server {
+namespace berth::awsjson {
 namespace {
 
 TEST(CommitTracker, RunsAtOnceWhenAlreadyDurable) {
@@ -39,4 +39,4 @@ TEST(CommitTracker, AReadWaitsForTheWritesItObserved) {
 }
 
 }  // namespace
-}  // namespace berth::server
+}  // namespace berth::awsjson

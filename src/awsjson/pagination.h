@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-namespace berth::server::api {
+namespace berth::awsjson {
 
 class PageTokens {
  public:
@@ -32,9 +32,9 @@ class PageTokens {
 // limit. Throws InvalidParameterException outside the range.
 int PageSize(const boost::json::object& request, int limit);
 
-}  // namespace berth::server::api
+}  // namespace berth::awsjson
 
-namespace berth::server::api {
+namespace berth::awsjson {
 
 // Builds one page of a list reply. The caller offers items in list order
 // with a position that sorts in the same order (reversed when descending).
@@ -63,4 +63,4 @@ class Pager {
   bool more_ = false;
 };
 
-}  // namespace berth::server::api
+}  // namespace berth::awsjson

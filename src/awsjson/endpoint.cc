@@ -1,4 +1,4 @@
-#include "server/api/aws_json.h"
+#include "awsjson/endpoint.h"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -6,7 +6,7 @@
 #include "common/ids.h"
 #include "common/log.h"
 
-namespace berth::server::api {
+namespace berth::awsjson {
 
 namespace {
 
@@ -118,4 +118,4 @@ void AwsJsonEndpoint::Handle(http::Request&& request, http::Responder respond) {
   });
 }
 
-}  // namespace berth::server::api
+}  // namespace berth::awsjson

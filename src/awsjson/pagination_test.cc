@@ -1,10 +1,10 @@
-#include "server/api/pagination.h"
+#include "awsjson/pagination.h"
 
 #include <gtest/gtest.h>
 
-#include "server/api/aws_json.h"
+#include "awsjson/endpoint.h"
 
-namespace berth::server::api {
+namespace berth::awsjson {
 namespace {
 
 namespace json = boost::json;
@@ -57,4 +57,4 @@ TEST(Pager, RefusesAPageSizeOutOfRange) {
 }
 
 }  // namespace
-}  // namespace berth::server::api
+}  // namespace berth::awsjson

@@ -15,7 +15,7 @@
 #include "common/status.h"
 #include "store/store.h"
 
-namespace berth::server {
+namespace berth::server::api {
 
 inline constexpr std::string_view kAgentKeyPrefix = "BERTHAGENT";
 
@@ -43,4 +43,4 @@ bool AgentMayCall(std::string_view target_prefix, std::string_view operation);
 // restarts.
 StatusOr<std::string> LoadOrCreateAgentKey(store::Store& store);
 
-}  // namespace berth::server
+}  // namespace berth::server::api

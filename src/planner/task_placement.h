@@ -1,6 +1,7 @@
 // The bridge between ECS records (JSON, as the API stores them) and the
 // scheduler's plain values: what a task definition with overrides asks for,
-// and what a container instance has left. Pure functions, no locks.
+// what a task record reserves, and what a container instance has left. Pure
+// functions, no locks.
 #pragma once
 
 #include <boost/json/object.hpp>
@@ -9,9 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "common/status.h"
 #include "scheduler/placement.h"
 
-namespace berth::server::api {
+namespace berth::planner {
 
 // Key of the reservation a task record carries (cpu, memory, ports, device
 // ids); removed from every view a client sees.
@@ -32,10 +34,11 @@ const boost::json::array& ResourceRequirementsOf(const boost::json::object& cont
 std::optional<int> NeuronIndex(std::string_view path);
 
 // The placement request for one task of `task_definition` with RunTask
-// `overrides` applied (both already validated). Throws
-// InvalidParameterException for an override naming an unknown container.
-scheduler::PlacementRequest BuildPlacementRequest(const boost::json::object& task_definition,
-                                                  const boost::json::object& overrides);
+// `overrides` applied (both already shape-validated). InvalidArgument for
+// an override naming an unknown container, a size below ECS's minimums or a
+// resource requirement that is not a count.
+StatusOr<scheduler::PlacementRequest> BuildPlacementRequest(
+    const boost::json::object& task_definition, const boost::json::object& overrides);
 
 // One instance as the scheduler sees it: registered resources less the
 // reservations of `tasks` (the records of the tasks on it that are not
@@ -74,4 +77,4 @@ struct InstanceUsage {
 boost::json::array RemainingResources(const boost::json::object& instance,
                                       const InstanceUsage& usage);
 
-}  // namespace berth::server::api
+}  // namespace berth::planner

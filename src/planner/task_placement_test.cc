@@ -1,12 +1,11 @@
-#include "server/api/ecs_task_placement.h"
+#include "planner/task_placement.h"
 
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
 
-#include "server/api/aws_json.h"
+namespace berth::planner {
 
-namespace berth::server::api {
 namespace {
 
 namespace json = boost::json;
@@ -24,7 +23,7 @@ TEST(BuildPlacementRequest, SumsContainersPrefersReservationAndReadsDevices) {
        "resourceRequirements": [{"type": "NeuronDevice", "value": "2"},
                                 {"type": "GPU", "value": "1"}]}
     ]})");
-  scheduler::PlacementRequest r = BuildPlacementRequest(td, json::object());
+  scheduler::PlacementRequest r = BuildPlacementRequest(td, json::object()).value();
   EXPECT_EQ(r.cpu, 512 + 256);
   EXPECT_EQ(r.memory_mib, 1024 + 512);  // a's reservation, b's hard limit
   ASSERT_EQ(r.host_ports.size(), 1u);   // host mode: the container port
@@ -40,13 +39,14 @@ TEST(BuildPlacementRequest, OverridesAndTaskLevelSizes) {
        "resourceRequirements": [{"type": "NeuronDevice", "value": "2"}]}]})");
   json::object ov = Parse(R"({"memory": "4096", "containerOverrides": [
       {"name": "a", "resourceRequirements": [{"type": "NeuronDevice", "value": "ALL"}]}]})");
-  scheduler::PlacementRequest r = BuildPlacementRequest(td, ov);
+  scheduler::PlacementRequest r = BuildPlacementRequest(td, ov).value();
   EXPECT_EQ(r.cpu, 2048);
   EXPECT_EQ(r.memory_mib, 4096);
   EXPECT_TRUE(r.all_neuron_devices);
   EXPECT_EQ(r.neuron_device_count, 0);
-  EXPECT_THROW(BuildPlacementRequest(td, Parse(R"({"containerOverrides": [{"name": "x"}]})")),
-               ApiException);
+  auto unknown = BuildPlacementRequest(td, Parse(R"({"containerOverrides": [{"name": "x"}]})"));
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.status().code(), StatusCode::kInvalidArgument);
 }
 
 TEST(InstanceSnapshot, SubtractsReservationsOfTasks) {
@@ -113,4 +113,4 @@ TEST(InstanceUsage, RemainingResourcesFollowTasksPlacedAndStopped) {
 }
 
 }  // namespace
-}  // namespace berth::server::api
+}  // namespace berth::planner

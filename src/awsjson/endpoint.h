@@ -15,13 +15,13 @@
 #include <string_view>
 #include <vector>
 
+#include "awsjson/commit_tracker.h"
 #include "common/clock.h"
 #include "http/message.h"
 #include "http/sigv4.h"
 #include "model/service_model.h"
-#include "server/commit_tracker.h"
 
-namespace berth::server::api {
+namespace berth::awsjson {
 
 // Thrown by an operation to refuse a request. Nothing may have been changed
 // when it is thrown: operations validate fully before they write.
@@ -96,4 +96,4 @@ class AwsJsonEndpoint {
 http::Response ErrorResponse(std::string_view type, std::string_view message,
                              std::string_view request_id, int status = 0);
 
-}  // namespace berth::server::api
+}  // namespace berth::awsjson

@@ -1,10 +1,10 @@
-#include "server/agent_credentials.h"
+#include "server/api/agent_credentials.h"
 
 #include <gtest/gtest.h>
 
 #include "common/crypto.h"
 
-namespace berth::server {
+namespace berth::server::api {
 namespace {
 
 constexpr std::string_view kInstance = "0123456789abcdef0123456789abcdef";
@@ -59,4 +59,4 @@ TEST(AgentCredentials, ServerKeyIsCreatedOnceAndKept) {
 }
 
 }  // namespace
-}  // namespace berth::server
+}  // namespace berth::server::api

@@ -1,6 +1,6 @@
-#include "server/commit_tracker.h"
+#include "awsjson/commit_tracker.h"
 
-namespace berth::server {
+namespace berth::awsjson {
 
 void CommitTracker::MarkDurable(uint64_t seq) {
   std::vector<std::function<void()>> ready;
@@ -27,4 +27,4 @@ void CommitTracker::WhenDurable(uint64_t seq, std::function<void()> fn) {
   fn();
 }
 
-}  // namespace berth::server
+}  // namespace berth::awsjson

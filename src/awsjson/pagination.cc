@@ -1,11 +1,14 @@
-#include "server/api/pagination.h"
+#include "awsjson/pagination.h"
 
+#include "awsjson/endpoint.h"
 #include "common/base64.h"
 #include "common/crypto.h"
-#include "server/api/aws_json.h"
-#include "server/api/json_util.h"
+#include "model/json_util.h"
 
-namespace berth::server::api {
+namespace berth::awsjson {
+
+using model::OptInt;
+using model::OptString;
 
 namespace {
 constexpr size_t kMacBytes = 16;
@@ -40,9 +43,9 @@ int PageSize(const boost::json::object& request, int limit) {
   return static_cast<int>(*max);
 }
 
-}  // namespace berth::server::api
+}  // namespace berth::awsjson
 
-namespace berth::server::api {
+namespace berth::awsjson {
 
 Pager::Pager(const PageTokens& tokens, const boost::json::object& request, int limit,
              bool descending)
@@ -66,4 +69,4 @@ void Pager::Finish(boost::json::object& reply, std::string_view list_member) {
   if (more_) reply["nextToken"] = tokens_.Make(last_);
 }
 
-}  // namespace berth::server::api
+}  // namespace berth::awsjson

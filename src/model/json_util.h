@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-namespace berth::server::api {
+namespace berth::model {
 
 inline std::optional<std::string_view> OptString(const boost::json::object& o,
                                                  std::string_view key) {
@@ -65,4 +65,4 @@ void EraseIf(boost::json::array& a, Pred pred) {
   a.erase(std::remove_if(a.begin(), a.end(), pred), a.end());
 }
 
-}  // namespace berth::server::api
+}  // namespace berth::model
