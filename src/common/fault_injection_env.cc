@@ -19,7 +19,12 @@ class FaultInjectionFile final : public WritableFile {
     if (allowed < data.size()) return ErrnoStatus("write", path(), ENOSPC);
     return Status::Ok();
   }
-  Status Truncate(uint64_t size) override { return base_->Truncate(size); }
+  Status Truncate(uint64_t size) override {
+    uint64_t before = base_->size();
+    BERTH_RETURN_IF_ERROR(base_->Truncate(size));
+    if (size < before) env_.ReleaseSpace(before - size);
+    return Status::Ok();
+  }
   void StartWriteback(uint64_t offset, uint64_t length) override {
     base_->StartWriteback(offset, length);
   }
@@ -103,6 +108,11 @@ uint64_t FaultInjectionEnv::ReserveSpace(uint64_t wanted) {
   uint64_t allowed = std::min(wanted, *free_space_);
   *free_space_ -= allowed;
   return allowed;
+}
+
+void FaultInjectionEnv::ReleaseSpace(uint64_t bytes) {
+  std::lock_guard lock(mu_);
+  if (free_space_) *free_space_ += bytes;
 }
 
 StatusOr<std::unique_ptr<WritableFile>> FaultInjectionEnv::NewWritableFile(const std::string& path,

@@ -76,6 +76,7 @@ class FaultInjectionEnv final : public Env {
   // Takes up to wanted bytes of the free space; returns how many may be
   // written.
   uint64_t ReserveSpace(uint64_t wanted);
+  void ReleaseSpace(uint64_t bytes);  // a file was cut back
 
  private:
   struct Rule {
