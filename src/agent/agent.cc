@@ -101,6 +101,7 @@ class AgentImpl : public Agent {
     image_options.root = config_.data_dir + "/images";
     image_options.plain_http_registries = config_.plain_http_registries;
     image_options.ca_file = config_.registry_ca_file;
+    image_options.env = config_.env;
     auto images = ImageStore::Open(image_options);
     if (!images.ok()) return images.status();
     images_ = std::move(*images);
@@ -159,7 +160,7 @@ class AgentImpl : public Agent {
     worker_context_.report = [this](std::string_view op, const json::object& in) {
       return Report(op, in);
     };
-    worker_context_.now_millis = [] { return SystemClock().NowMillis(); };
+    worker_context_.env = config_.env;
 
     AdoptTasks();
     poll_thread_ = std::thread([this] { PollLoop(); });
@@ -238,7 +239,7 @@ class AgentImpl : public Agent {
                                     std::string(StringField(body.as_object(), "secretAccessKey"))};
     calls_->SetCredentials(instance);
     poller_->SetCredentials(instance);
-    if (Status s = WriteFileAtomically(
+    if (Status s = config_.env->WriteFileAtomically(
             IdentityPath(), json::serialize(json::object{{"cluster", config_.cluster},
                                                          {"containerInstanceArn", arn}}));
         !s.ok()) {
@@ -347,7 +348,7 @@ class AgentImpl : public Agent {
   // Removes the containers and folders of tasks stopped longer ago than the
   // retention period, and forgets their finished workers. Needs mu_.
   void Sweep() {
-    int64_t now = SystemClock().NowMillis();
+    int64_t now = config_.env->clock().NowMillis();
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(worker_context_.tasks_dir, ec)) {
       auto state = ReadJsonObject(entry.path().string() + "/state.json");
@@ -394,7 +395,7 @@ class AgentImpl : public Agent {
       return it->second;
     }
     std::lock_guard lock(ecr_mu_);
-    int64_t now = SystemClock().NowMillis();
+    int64_t now = config_.env->clock().NowMillis();
     if (now >= ecr_token_expiry_) {
       auto reply = calls_->CallEcr("GetAuthorizationToken", json::object{});
       if (!reply.ok()) {

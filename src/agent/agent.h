@@ -8,12 +8,14 @@
 #include <string>
 #include <vector>
 
+#include "common/env.h"
 #include "common/status.h"
 #include "http/sigv4.h"
 
 namespace berth::agent {
 
 struct AgentConfig {
+  Env* env = Env::Default();                     // not owned: the files, mounts and clock
   std::string server = "http://127.0.0.1:8080";  // the berth server's API endpoint
   std::string cluster = "default";
   std::string data_dir = "/var/lib/berth/agent";  // instance identity, images, tasks

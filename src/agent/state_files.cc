@@ -1,7 +1,6 @@
 #include "agent/state_files.h"
 
 #include <boost/json/parse.hpp>
-#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -29,20 +28,6 @@ std::optional<json::object> ReadJsonObject(const std::string& path) {
   json::value v = json::parse(*text, ec);
   if (ec || !v.is_object()) return std::nullopt;
   return std::move(v.as_object());
-}
-
-Status WriteFileAtomically(const std::string& path, const std::string& content) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << content;
-    out.flush();
-    if (!out) return Internal("write " + tmp);
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return Internal("rename " + tmp + ": " + ec.message());
-  return Status::Ok();
 }
 
 }  // namespace berth::agent

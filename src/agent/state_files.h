@@ -1,5 +1,6 @@
-// The agent's small JSON files (instance.json, a task's assignment.json and
-// state.json) and the field reads every part of the agent does on JSON.
+// Reading the agent's small JSON files (instance.json, a task's
+// assignment.json and state.json) and the field reads every part of the
+// agent does on JSON. They are written with Env::WriteFileAtomically.
 #pragma once
 
 #include <boost/json/object.hpp>
@@ -19,9 +20,5 @@ std::optional<std::string> ReadWholeFile(const std::string& path);
 
 // The file as a JSON object, or nullopt when it is missing or not one.
 std::optional<boost::json::object> ReadJsonObject(const std::string& path);
-
-// Writes path.tmp and renames it over path, so a reader (or an agent
-// restarted after a crash) sees the old or the new content, never half.
-Status WriteFileAtomically(const std::string& path, const std::string& content);
 
 }  // namespace berth::agent

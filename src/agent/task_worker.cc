@@ -3,7 +3,6 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <csignal>
-#include <filesystem>
 
 #include "agent/state_files.h"
 #include "common/log.h"
@@ -11,13 +10,13 @@
 namespace berth::agent {
 
 namespace json = boost::json;
-namespace fs = std::filesystem;
 
 namespace {
 
 constexpr int kWatchMillis = 200;
 constexpr int kDefaultStopTimeoutSeconds = 30;
 constexpr int kKillWaitMillis = 5000;
+constexpr int kStopPollMillis = 50;  // how often a stopping container is checked
 
 const json::array* Arr(const json::object& o, std::string_view key) {
   auto* v = o.if_contains(key);
@@ -76,6 +75,10 @@ TaskWorker::TaskWorker(WorkerContext& context, json::object task)
 
 TaskWorker::~TaskWorker() {
   Detach();
+  Join();
+}
+
+void TaskWorker::Join() {
   if (thread_.joinable()) thread_.join();
 }
 
@@ -92,10 +95,19 @@ void TaskWorker::Detach() {
 }
 
 bool TaskWorker::Wait(int millis) {
+  const Clock& clock = context_.env->clock();
   std::unique_lock lock(mu_);
-  return wake_.wait_for(lock, std::chrono::milliseconds(millis),
-                        [this] { return detached_ || stop_reason_.has_value(); });
+  return clock.WaitUntil(wake_, lock, clock.NowMillis() + millis,
+                         [this] { return detached_ || stop_reason_.has_value(); });
 }
+
+bool TaskWorker::WaitForDetach(int millis) {
+  const Clock& clock = context_.env->clock();
+  std::unique_lock lock(mu_);
+  return clock.WaitUntil(wake_, lock, clock.NowMillis() + millis, [this] { return detached_; });
+}
+
+int64_t TaskWorker::NowMillis() const { return context_.env->clock().NowMillis(); }
 
 void TaskWorker::SaveState(const std::map<std::string, Container>& containers) {
   json::object started;
@@ -105,17 +117,19 @@ void TaskWorker::SaveState(const std::map<std::string, Container>& containers) {
   state_["started"] = std::move(started);
   state_["pullStartedAt"] = pull_started_;
   state_["pullStoppedAt"] = pull_stopped_;
-  if (Status s = WriteFileAtomically(dir_ + "/state.json", json::serialize(state_)); !s.ok()) {
+  if (Status s = context_.env->WriteFileAtomically(dir_ + "/state.json", json::serialize(state_));
+      !s.ok()) {
     LogError("save task state", {{"task", task_id_}, {"error", s.message()}});
   }
 }
 
 void TaskWorker::Run() {
-  std::error_code ec;
-  fs::create_directories(dir_, ec);
+  if (Status s = context_.env->CreateDirs(dir_); !s.ok()) {
+    LogError("create task folder", {{"task", task_id_}, {"error", s.message()}});
+  }
   // The assignment as received, so a restarted agent knows its tasks before
   // the server answers.
-  (void)WriteFileAtomically(dir_ + "/assignment.json", json::serialize(task_));
+  (void)context_.env->WriteFileAtomically(dir_ + "/assignment.json", json::serialize(task_));
   if (auto saved = ReadJsonObject(dir_ + "/state.json")) state_ = std::move(*saved);
   if (auto* p = state_.if_contains("pullStartedAt"); p && p->is_int64())
     pull_started_ = p->as_int64();
@@ -224,14 +238,14 @@ void TaskWorker::Run() {
 }
 
 Status TaskWorker::PullAndStart(std::map<std::string, Container>& containers) {
-  pull_started_ = context_.now_millis();
+  pull_started_ = NowMillis();
   for (auto& [name, c] : containers) {
     std::string image(StringField(*c.definition, "image"));
     LogInfo("pull", {{"task", task_id_}, {"container", name}, {"image", image}});
     int64_t last_logged = 0;
     auto pulled =
         context_.images->Pull(image, context_.registry_credentials, [&](const PullProgress& p) {
-          int64_t now = context_.now_millis();
+          int64_t now = NowMillis();
           if (now - last_logged < 1000 && p.layers_done < p.layers_total) return;
           last_logged = now;
           LogInfo("pull progress",
@@ -241,13 +255,13 @@ Status TaskWorker::PullAndStart(std::map<std::string, Container>& containers) {
                                std::to_string(p.bytes_total >> 20)}});
         });
     if (!pulled.ok()) {
-      pull_stopped_ = context_.now_millis();
+      pull_stopped_ = NowMillis();
       c.reason = "CannotPullContainerError: " + pulled.status().message();
       return Status(pulled.status().code(), c.reason);
     }
     c.image = std::move(*pulled);
   }
-  pull_stopped_ = context_.now_millis();
+  pull_stopped_ = NowMillis();
   SaveState(containers);
   for (auto& [name, c] : containers) {
     {
@@ -265,9 +279,8 @@ Status TaskWorker::PullAndStart(std::map<std::string, Container>& containers) {
 
 Status TaskWorker::StartContainer(std::map<std::string, Container>& containers, Container& c) {
   std::string rootfs = c.dir + "/rootfs";
-  std::error_code ec;
-  fs::create_directories(rootfs, ec);
-  if (Status s = MountRootfs(c.image.layer_dirs, c.dir + "/upper", c.dir + "/work", rootfs);
+  Env& env = *context_.env;
+  if (Status s = MountRootfs(env, c.image.layer_dirs, c.dir + "/upper", c.dir + "/work", rootfs);
       !s.ok()) {
     return s.WithContext(c.name + ": mount root file system");
   }
@@ -283,8 +296,7 @@ Status TaskWorker::StartContainer(std::map<std::string, Container>& containers, 
       }
       // Without a host path the volume is the task's own, removed with it.
       if (path.empty()) path = dir_ + "/volumes/" + name;
-      fs::create_directories(path, ec);
-      if (ec) return Internal("volume " + name + ": create " + path + ": " + ec.message());
+      BERTH_RETURN_IF_ERROR(env.CreateDirs(path).WithContext("volume " + name));
       volumes[name] = path;
     }
   }
@@ -319,7 +331,7 @@ Status TaskWorker::StartContainer(std::map<std::string, Container>& containers, 
     c.started = false;
     SaveState(containers);
     (void)context_.runtime->Remove(c.runtime_id);
-    (void)UnmountRootfs(rootfs);
+    (void)UnmountRootfs(env, rootfs);
     return s.WithContext(c.name);
   }
   LogInfo("container started", {{"task", task_id_}, {"container", c.name}, {"id", c.runtime_id}});
@@ -379,13 +391,13 @@ void TaskWorker::StopContainers(std::map<std::string, Container>& containers) {
     return false;
   };
   // SIGTERM to all, then SIGKILL to each once its stopTimeout has passed.
-  int64_t start = context_.now_millis();
+  int64_t start = NowMillis();
   for (auto& [name, c] : containers) {
     if (running(c)) (void)context_.runtime->Kill(c.runtime_id, SIGTERM);
   }
   while (true) {
     bool left = false;
-    int64_t waited = context_.now_millis() - start;
+    int64_t waited = NowMillis() - start;
     for (auto& [name, c] : containers) {
       if (!running(c)) continue;
       left = true;
@@ -397,22 +409,18 @@ void TaskWorker::StopContainers(std::map<std::string, Container>& containers) {
       }
     }
     if (!left) return;
-    {
-      std::lock_guard lock(mu_);
-      if (detached_) return;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (WaitForDetach(kStopPollMillis)) return;
   }
 }
 
 void TaskWorker::Finish(std::map<std::string, Container>& containers, const std::string& reason) {
   for (auto& [name, c] : containers) {
     if (c.status != "STOPPED") c.status = "STOPPED";
-    (void)UnmountRootfs(c.dir + "/rootfs");
+    (void)UnmountRootfs(*context_.env, c.dir + "/rootfs");
   }
   state_["phase"] = "stopped";
   state_["reason"] = reason;
-  if (!state_.contains("stoppedAt")) state_["stoppedAt"] = context_.now_millis();
+  if (!state_.contains("stoppedAt")) state_["stoppedAt"] = NowMillis();
   SaveState(containers);
   if (StringField(state_, "reported") != "STOPPED" && Report("STOPPED", containers, reason)) {
     state_["reported"] = "STOPPED";
@@ -440,7 +448,7 @@ bool TaskWorker::Report(const std::string& status,
   // ECS timestamps are epoch seconds.
   if (pull_started_ > 0) in["pullStartedAt"] = pull_started_ / 1000.0;
   if (pull_stopped_ > 0) in["pullStoppedAt"] = pull_stopped_ / 1000.0;
-  if (status == "STOPPED") in["executionStoppedAt"] = context_.now_millis() / 1000.0;
+  if (status == "STOPPED") in["executionStoppedAt"] = NowMillis() / 1000.0;
   return context_.report("SubmitTaskStateChange", in);
 }
 

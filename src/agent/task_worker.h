@@ -22,6 +22,7 @@
 
 #include "agent/image/image_store.h"
 #include "agent/runtime/container_runtime.h"
+#include "common/env.h"
 #include "common/status.h"
 
 namespace berth::agent {
@@ -42,7 +43,9 @@ struct WorkerContext {
   // SubmitContainerStateChange; retries until the server takes it or the
   // agent stops. Returns false when the agent is stopping.
   std::function<bool(std::string_view operation, const boost::json::object& input)> report;
-  std::function<int64_t()> now_millis;
+  // Files, mounts and the clock (every wait of a worker is on env->clock(),
+  // so a FakeClock drives it in tests).
+  Env* env = Env::Default();
 };
 
 class TaskWorker {
@@ -60,6 +63,9 @@ class TaskWorker {
   // keep running, nothing is reported.
   void Detach();
   bool done() const { return done_.load(); }
+  // Waits until the worker's thread has ended: the task stopped and its
+  // STOPPED was reported, or Detach was called.
+  void Join();
   const std::string& task_id() const { return task_id_; }
 
   // The folder of a task, and the runtime id of one of its containers.
@@ -76,8 +82,11 @@ class TaskWorker {
   bool Report(const std::string& status, const std::map<std::string, Container>& containers,
               const std::string& reason);
   void SaveState(const std::map<std::string, Container>& containers);
-  // Sleeps up to millis or until a stop or detach; true when woken by one.
+  // Waits up to millis or until a stop or detach; true when woken by one.
   bool Wait(int millis);
+  // Waits up to millis or until a detach; true when woken by one.
+  bool WaitForDetach(int millis);
+  int64_t NowMillis() const;
 
   WorkerContext& context_;
   boost::json::object task_;
@@ -88,7 +97,7 @@ class TaskWorker {
   boost::json::object state_;  // state.json
 
   std::mutex mu_;
-  std::condition_variable wake_;
+  std::condition_variable_any wake_;
   std::optional<std::string> stop_reason_;
   bool detached_ = false;
   std::atomic<bool> done_{false};

@@ -2,12 +2,11 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <sys/mount.h>
 
 #include <algorithm>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <chrono>
+#include <cerrno>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -18,8 +17,10 @@
 #include <optional>
 #include <set>
 #include <sstream>
-#include <thread>
 #include <vector>
+
+#include "common/clock.h"
+#include "common/fault_injection_env.h"
 
 namespace berth::agent {
 namespace {
@@ -35,22 +36,7 @@ constexpr char kTaskArn[] =
     "arn:aws:ecs:us-east-1:123456789012:task/train/0123456789abcdef0123456789abcdef";
 constexpr char kClusterArn[] = "arn:aws:ecs:us-east-1:123456789012:cluster/train";
 
-int64_t NowMillis() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-// Polls until pred holds or timeout passes; true when it held.
-template <typename Pred>
-bool WaitUntil(Pred pred, int timeout_millis = 8000) {
-  int64_t deadline = NowMillis() + timeout_millis;
-  while (NowMillis() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return pred();
-}
+constexpr int64_t kStartMillis = 1'700'000'000'000;
 
 // An image store that returns an image without layers (MountRootfs then
 // bind-mounts the container's upper folder), or fails every pull.
@@ -84,6 +70,8 @@ class FakeImageStore : public ImageStore {
 // A runtime whose containers' states the test sets.
 class FakeRuntime : public ContainerRuntime {
  public:
+  explicit FakeRuntime(const Clock& clock) : clock_(clock) {}
+
   struct KillCall {
     std::string id;
     int signal;
@@ -109,7 +97,7 @@ class FakeRuntime : public ContainerRuntime {
   }
   Status Kill(const std::string& id, int signal) override {
     std::lock_guard lock(mu_);
-    kills_.push_back({id, signal, NowMillis()});
+    kills_.push_back({id, signal, clock_.NowMillis()});
     auto it = states_.find(id);
     if (it == states_.end() || it->second.phase != ContainerState::Phase::kRunning) {
       return Status::Ok();
@@ -174,6 +162,7 @@ class FakeRuntime : public ContainerRuntime {
   }
 
  private:
+  const Clock& clock_;
   std::mutex mu_;
   std::map<std::string, ContainerState> states_;
   std::set<std::string> ignores_sigterm_;
@@ -197,6 +186,8 @@ class TaskWorkerTest : public ::testing::Test {
     char tmpl[] = "/tmp/berth-task-worker-test-XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     root_ = tmpl;
+    env_.UseFakeMounts();
+    context_.env = &env_;
     context_.images = &images_;
     context_.runtime = &runtime_;
     context_.tasks_dir = (root_ / "tasks").string();
@@ -208,55 +199,37 @@ class TaskWorkerTest : public ::testing::Test {
     };
     context_.host_hard_limits = {{"nofile", 1048576}};
     context_.report = [this](std::string_view operation, const json::object& input) {
-      std::lock_guard lock(mu_);
-      reports_.push_back({std::string(operation), input});
+      {
+        std::lock_guard lock(mu_);
+        reports_.push_back({std::string(operation), input});
+      }
+      clock_.Notify();  // RunUntil checks its condition again
       return true;
-    };
-    context_.now_millis = [] {
-      return std::chrono::duration_cast<std::chrono::milliseconds>(
-                 std::chrono::system_clock::now().time_since_epoch())
-          .count();
     };
   }
 
   void TearDown() override {
     workers_.clear();  // detach and join before the fakes go
-    UnmountAllUnder(root_);
     std::error_code ec;
     fs::remove_all(root_, ec);
   }
 
-  // The mount points of this process, from /proc/self/mounts.
-  static std::vector<std::string> MountTargets() {
-    std::vector<std::string> targets;
-    std::ifstream mounts("/proc/self/mounts");
-    std::string line;
-    while (std::getline(mounts, line)) {
-      std::istringstream fields(line);
-      std::string source, target;
-      fields >> source >> target;
-      targets.push_back(target);
+  // Lets the workers run, moving the fake clock on to the next deadline
+  // whenever one waits for it, until pred holds. False if a worker stopped
+  // without pred holding and none waits any more. No real time passes
+  // except while a worker thread runs.
+  template <typename Pred>
+  bool RunUntil(Pred pred) {
+    while (!pred()) {
+      if (!clock_.AwaitWaiter(pred)) return pred();
+      if (!pred()) clock_.AdvanceToNextDeadline();
     }
-    return targets;
-  }
-  static bool IsMounted(const std::string& path) {
-    std::vector<std::string> targets = MountTargets();
-    return std::find(targets.begin(), targets.end(), path) != targets.end();
-  }
-  std::string Rootfs(const std::string& container) {
-    return context_.tasks_dir + "/" + kTaskId + "/" + container + "/rootfs";
+    return true;
   }
 
-  static void UnmountAllUnder(const fs::path& root) {
-    // Deepest first, so nested mounts come off before their parents.
-    for (int round = 0; round < 4; ++round) {
-      std::vector<std::string> targets = MountTargets();
-      std::erase_if(targets,
-                    [&](const std::string& t) { return !t.starts_with(root.string() + "/"); });
-      if (targets.empty()) return;
-      std::sort(targets.rbegin(), targets.rend());
-      for (const auto& t : targets) umount2(t.c_str(), MNT_DETACH);
-    }
+  bool IsMounted(const std::string& path) const { return env_.IsMounted(path); }
+  std::string Rootfs(const std::string& container) {
+    return context_.tasks_dir + "/" + kTaskId + "/" + container + "/rootfs";
   }
 
   // A task of one or more containers; definitions is the containerDefinitions
@@ -307,8 +280,11 @@ class TaskWorkerTest : public ::testing::Test {
     }
     return out;
   }
+  // Runs until the worker reported STOPPED, then until its thread ended.
   bool WaitForStopped(TaskWorker& w) {
-    return WaitUntil([&] { return w.done() && !TaskReports("STOPPED").empty(); });
+    if (!RunUntil([&] { return !TaskReports("STOPPED").empty(); })) return false;
+    w.Join();
+    return w.done();
   }
   static std::vector<std::string> Statuses(const std::vector<json::object>& reports) {
     std::vector<std::string> out;
@@ -331,8 +307,11 @@ class TaskWorkerTest : public ::testing::Test {
   }
 
   fs::path root_;
+  FakeClock clock_{kStartMillis};
+  // Real files under root_, mounts only recorded, time only as the test moves it.
+  FaultInjectionEnv env_{Env::Default(), &clock_};
   FakeImageStore images_;
-  FakeRuntime runtime_;
+  FakeRuntime runtime_{clock_};
   WorkerContext context_;
   std::mutex mu_;
   std::vector<ReportCall> reports_;
@@ -341,7 +320,7 @@ class TaskWorkerTest : public ::testing::Test {
 
 TEST_F(TaskWorkerTest, EssentialContainerExitStopsTheTask) {
   TaskWorker& w = StartWorker(OneContainer());
-  ASSERT_TRUE(WaitUntil([&] { return !TaskReports("RUNNING").empty(); }));
+  ASSERT_TRUE(RunUntil([&] { return !TaskReports("RUNNING").empty(); }));
   EXPECT_THAT(runtime_.starts(), ElementsAre(Id("main")));
   EXPECT_THAT(images_.pulls(), ElementsAre("registry.example:5000/train:1"));
   json::object running = TaskReports("RUNNING")[0];
@@ -378,11 +357,11 @@ TEST_F(TaskWorkerTest, NonEssentialExitIsReportedAndTheTaskKeepsRunning) {
   TaskWorker& w =
       StartWorker(Task(R"([{"name":"main","image":"registry.example:5000/train:1","essential":true},
                {"name":"sidecar","image":"registry.example:5000/log:1","essential":false}])"));
-  ASSERT_TRUE(WaitUntil([&] { return !TaskReports("RUNNING").empty(); }));
+  ASSERT_TRUE(RunUntil([&] { return !TaskReports("RUNNING").empty(); }));
   EXPECT_THAT(runtime_.starts(), ElementsAre(Id("main"), Id("sidecar")));
 
   runtime_.SetExited(Id("sidecar"), 1);
-  ASSERT_TRUE(WaitUntil([&] { return !ContainerReports().empty(); }));
+  ASSERT_TRUE(RunUntil([&] { return !ContainerReports().empty(); }));
   json::object change = ContainerReports()[0];
   EXPECT_EQ(change.at("containerName").as_string(), "sidecar");
   EXPECT_EQ(change.at("status").as_string(), "STOPPED");
@@ -393,7 +372,7 @@ TEST_F(TaskWorkerTest, NonEssentialExitIsReportedAndTheTaskKeepsRunning) {
   // The worker goes on watching main for several more rounds without
   // stopping the task.
   int calls = runtime_.state_calls(Id("main"));
-  ASSERT_TRUE(WaitUntil([&] { return runtime_.state_calls(Id("main")) >= calls + 3; }));
+  ASSERT_TRUE(RunUntil([&] { return runtime_.state_calls(Id("main")) >= calls + 3; }));
   EXPECT_FALSE(w.done());
   EXPECT_THAT(Statuses(TaskReports()), ElementsAre("RUNNING"));
   EXPECT_EQ(ContainerReports().size(), 1u);
@@ -411,7 +390,7 @@ TEST_F(TaskWorkerTest, NonEssentialExitIsReportedAndTheTaskKeepsRunning) {
 
 TEST_F(TaskWorkerTest, RequestStopSendsSigtermThenSigkillAfterStopTimeout) {
   TaskWorker& w = StartWorker(OneContainer(R"("stopTimeout":1)"));
-  ASSERT_TRUE(WaitUntil([&] { return !TaskReports("RUNNING").empty(); }));
+  ASSERT_TRUE(RunUntil([&] { return !TaskReports("RUNNING").empty(); }));
   runtime_.IgnoreSigterm(Id("main"));
 
   w.RequestStop("Task stopped by user");
@@ -422,8 +401,7 @@ TEST_F(TaskWorkerTest, RequestStopSendsSigtermThenSigkillAfterStopTimeout) {
   EXPECT_EQ(kills.front().signal, SIGTERM);
   EXPECT_EQ(kills.back().signal, SIGKILL);
   for (size_t i = 1; i < kills.size(); ++i) EXPECT_EQ(kills[i].signal, SIGKILL);
-  // SIGKILL only once the stop timeout (1 s) has passed; allow a little slack
-  // between the two clocks.
+  // SIGKILL only once the stop timeout (1 s) has passed on the worker's clock.
   EXPECT_GE(kills.back().at_millis - kills.front().at_millis, 950);
   EXPECT_LT(kills.back().at_millis - kills.front().at_millis, 5000);
 
@@ -469,7 +447,7 @@ TEST_F(TaskWorkerTest, BundleErrorStopsTheTaskWithCannotStartContainerError) {
 
 TEST_F(TaskWorkerTest, OomKilledContainerIsReportedAsOutOfMemory) {
   TaskWorker& w = StartWorker(OneContainer());
-  ASSERT_TRUE(WaitUntil([&] { return !TaskReports("RUNNING").empty(); }));
+  ASSERT_TRUE(RunUntil([&] { return !TaskReports("RUNNING").empty(); }));
   runtime_.SetExited(Id("main"), 137, /*oom=*/true);
   ASSERT_TRUE(WaitForStopped(w));
   json::object stopped = TaskReports("STOPPED")[0];
@@ -482,9 +460,9 @@ TEST_F(TaskWorkerTest, OomKilledContainerIsReportedAsOutOfMemory) {
 TEST_F(TaskWorkerTest, RestartedWorkerAdoptsTheContainerWithoutStartingItAgain) {
   {
     TaskWorker& first = StartWorker(OneContainer());
-    ASSERT_TRUE(WaitUntil([&] { return !TaskReports("RUNNING").empty(); }));
+    ASSERT_TRUE(RunUntil([&] { return !TaskReports("RUNNING").empty(); }));
     // state.json says RUNNING was reported only after the report returned.
-    ASSERT_TRUE(WaitUntil([&] {
+    ASSERT_TRUE(RunUntil([&] {
       std::error_code ec;
       if (!fs::exists(context_.tasks_dir + "/" + kTaskId + "/state.json", ec)) return false;
       auto s = StateJson();
@@ -532,6 +510,34 @@ TEST_F(TaskWorkerTest, DesiredStoppedBeforeStartReportsStoppedWithoutStarting) {
   const json::object& main = ContainerIn(stopped, "main");
   EXPECT_EQ(main.at("status").as_string(), "STOPPED");
   EXPECT_FALSE(main.contains("runtimeId"));
+}
+
+// state.json is how a restarted agent knows what it started and reported; a
+// write that fails (here its fsync) must leave the previous one whole.
+TEST_F(TaskWorkerTest, AStateFileThatCannotBeWrittenKeepsItsPreviousContent) {
+  TaskWorker& w = StartWorker(OneContainer());
+  std::string state_path = context_.tasks_dir + "/" + kTaskId + "/state.json";
+  ASSERT_TRUE(RunUntil([&] {
+    std::error_code ec;
+    if (!fs::exists(state_path, ec)) return false;
+    auto* r = StateJson().if_contains("reported");
+    return r && r->is_string() && r->as_string() == "RUNNING";
+  }));
+  env_.Fail(FaultInjectionEnv::Op::kSync, "state.json", EIO);
+
+  runtime_.SetExited(Id("main"), 0);
+  ASSERT_TRUE(WaitForStopped(w));
+  EXPECT_THAT(Statuses(TaskReports()), ElementsAre("RUNNING", "STOPPED"));
+  json::object state = StateJson();
+  EXPECT_EQ(state.at("reported").as_string(), "RUNNING");
+  EXPECT_FALSE(state.contains("phase"));
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(context_.tasks_dir + "/" + kTaskId)) {
+    names.push_back(entry.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  EXPECT_THAT(names, ElementsAre("assignment.json", "main", "state.json"))
+      << "no temporary file left behind";
 }
 
 }  // namespace

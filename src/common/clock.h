@@ -2,7 +2,11 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
+#include <functional>
+#include <mutex>
+#include <set>
 
 namespace berth {
 
@@ -12,9 +16,18 @@ class Clock {
   // Milliseconds since the Unix epoch.
   virtual int64_t NowMillis() const = 0;
   int64_t NowSeconds() const { return NowMillis() / 1000; }
+
+  // Waits on cv until wake() holds or this clock reaches deadline_millis;
+  // returns wake(). lock (on cv's mutex) is held on entry and on return, and
+  // wake() is called with it held. Whoever changes what wake() reads
+  // notifies cv, as with condition_variable::wait. Code that waits for time
+  // uses this instead of sleeping, so that a FakeClock moves it on.
+  virtual bool WaitUntil(std::condition_variable_any& cv, std::unique_lock<std::mutex>& lock,
+                         int64_t deadline_millis, const std::function<bool()>& wake) const;
 };
 
-// The wall clock. Thread-safe.
+// The wall clock; waits measure their length on the steady clock, so that a
+// change of the wall clock does not stretch them. Thread-safe.
 Clock& SystemClock();
 
 // A clock that moves only when told. Thread-safe.
@@ -22,11 +35,40 @@ class FakeClock : public Clock {
  public:
   explicit FakeClock(int64_t start_millis) : now_(start_millis) {}
   int64_t NowMillis() const override { return now_.load(); }
-  void Advance(int64_t millis) { now_ += millis; }
-  void Set(int64_t millis) { now_ = millis; }
+  bool WaitUntil(std::condition_variable_any& cv, std::unique_lock<std::mutex>& lock,
+                 int64_t deadline_millis, const std::function<bool()>& wake) const override;
+
+  // Moving time wakes the waiters whose deadline has come.
+  void Advance(int64_t millis);
+  void Set(int64_t millis);
+
+  // For tests that drive a thread waiting on this clock. Blocks until some
+  // thread waits for a deadline that has not come yet, or until done()
+  // holds (re-checked whenever a wait starts and on Notify), or until
+  // timeout_millis of real time have passed. Returns whether one waits.
+  bool AwaitWaiter(const std::function<bool()>& done, int64_t timeout_millis = 10000) const;
+  // Wakes AwaitWaiter to check its done() again.
+  void Notify() const;
+  // Moves time to the earliest deadline a thread waits for; false (time
+  // unchanged) if none waits for a deadline still to come.
+  bool AdvanceToNextDeadline();
 
  private:
+  struct Waiter {
+    int64_t deadline;
+    std::condition_variable_any* cv;
+    bool operator<(const Waiter& other) const {
+      return deadline != other.deadline ? deadline < other.deadline : cv < other.cv;
+    }
+  };
+  // The earliest deadline still to come; INT64_MAX if none. mu_ held.
+  int64_t NextDeadlineLocked() const;
+  void MoveTo(int64_t millis);
+
   std::atomic<int64_t> now_;
+  mutable std::mutex mu_;
+  mutable std::condition_variable_any waiters_changed_;  // for AwaitWaiter
+  mutable std::multiset<Waiter> waiters_;                // guarded by mu_
 };
 
 }  // namespace berth

@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <ctime>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -16,6 +15,7 @@
 #include <vector>
 
 #include "common/crypto.h"
+#include "common/env.h"
 #include "common/log.h"
 
 namespace berth::registry {
@@ -34,24 +34,7 @@ constexpr size_t kReadBufferBytes = 4 << 20;
 
 constexpr size_t kUploadIdHexLength = 32;
 
-std::string ErrnoText(int err) { return std::error_code(err, std::generic_category()).message(); }
-
-// what + ": " + the system's message, with a code a caller can act on: a full
-// disk is not the same as a bug.
-Status ErrnoStatus(std::string_view what, int err) {
-  std::string message = std::string(what) + ": " + ErrnoText(err);
-  switch (err) {
-    case ENOENT:
-      return NotFound(std::move(message));
-    case ENOSPC:
-    case EDQUOT:
-      return Status(StatusCode::kResourceExhausted, std::move(message));
-    default:
-      return Internal(std::move(message));
-  }
-}
-
-// An owned file descriptor.
+// An owned file descriptor, for reading (writes go through Env).
 class Fd {
  public:
   explicit Fd(int fd = -1) : fd_(fd) {}
@@ -67,12 +50,6 @@ class Fd {
 
   int get() const { return fd_; }
   bool valid() const { return fd_ >= 0; }
-  // Closes now and reports the result, which matters after writing: some
-  // file systems report a failed write-back only here.
-  int Close() {
-    int result = ::close(std::exchange(fd_, -1));
-    return result == 0 ? 0 : errno;
-  }
 
  private:
   void Reset() {
@@ -83,20 +60,6 @@ class Fd {
 
 Fd OpenFile(const std::string& path, int flags, mode_t mode = 0) {
   return Fd(::open(path.c_str(), flags | O_CLOEXEC, mode));
-}
-
-// Returns 0 or an errno value.
-int WriteAllAt(int fd, uint64_t offset, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::pwrite(fd, data.data(), data.size(), static_cast<off_t>(offset));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno;
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-    offset += static_cast<uint64_t>(n);
-  }
-  return 0;
 }
 
 // Reads exactly out.size() bytes from offset; returns 0 or an errno value
@@ -115,31 +78,6 @@ int ReadAllAt(int fd, uint64_t offset, std::span<char> out) {
   }
   return 0;
 }
-
-// A rename or a new entry is durable only once its directory is synced.
-int SyncDirectory(const std::string& dir) {
-  Fd fd = OpenFile(dir, O_RDONLY | O_DIRECTORY);
-  if (!fd.valid()) return errno;
-  if (::fsync(fd.get()) != 0) return errno;
-  return 0;
-}
-
-// Creates dir if needed; a newly created one is made durable in its parent.
-int EnsureDirectory(const std::string& dir, const std::string& parent) {
-  if (::mkdir(dir.c_str(), 0755) != 0) return errno == EEXIST ? 0 : errno;
-  return SyncDirectory(parent);
-}
-
-// Updates the file's mtime to now. True if the file exists.
-bool TouchIfExists(const std::string& path) {
-  if (::utimensat(AT_FDCWD, path.c_str(), nullptr, 0) == 0) return true;
-  if (errno == ENOENT) return false;
-  // Not allowed to touch (a read-only mount): it still exists.
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0;
-}
-
-int64_t NowSeconds() { return static_cast<int64_t>(::time(nullptr)); }
 
 // The names in dir. directory_iterator is used with error codes throughout:
 // a sweep reports a failure instead of throwing.
@@ -285,12 +223,12 @@ class UploadClaim {
 
 class FileUploadWriter final : public UploadWriter {
  public:
-  FileUploadWriter(std::string context, UploadClaim claim, Fd fd, uint64_t size)
+  FileUploadWriter(std::string context, UploadClaim claim, std::unique_ptr<WritableFile> file)
       : context_(std::move(context)),
         id_(claim.id()),
         claim_(std::move(claim)),
-        fd_(std::move(fd)),
-        written_(size) {}
+        file_(std::move(file)),
+        written_(file_->size()) {}
 
   ~FileUploadWriter() override {
     if (closed_) return;
@@ -323,8 +261,8 @@ class FileUploadWriter final : public UploadWriter {
     // repeats that error, since the chunk as a whole did not arrive.
     Status status = failure_.ok() ? Flush() : failure_;
     closed_ = true;
-    if (int err = fd_.Close(); err != 0 && status.ok()) {
-      status = ErrnoStatus("close upload " + id_, err).WithContext(context_);
+    if (Status closed = file_->Close(); !closed.ok() && status.ok()) {
+      status = closed.WithContext("close upload " + id_).WithContext(context_);
       claim_.sha256 = nullptr;  // what reached the disk is in doubt
     }
     claim_.hashed_size = written_;
@@ -344,11 +282,11 @@ class FileUploadWriter final : public UploadWriter {
   }
 
   Status Append(std::string_view data) {
-    if (int err = WriteAllAt(fd_.get(), written_, data); err != 0) {
+    if (Status written = file_->Append(data); !written.ok()) {
       // Cut off a partial write, so that the file, the size reported to the
       // client and the hash state agree and the client can resume.
-      if (::ftruncate(fd_.get(), static_cast<off_t>(written_)) != 0) claim_.sha256 = nullptr;
-      failure_ = ErrnoStatus("write upload " + id_, err).WithContext(context_);
+      if (!file_->Truncate(written_).ok()) claim_.sha256 = nullptr;
+      failure_ = written.WithContext("write upload " + id_).WithContext(context_);
       return failure_;
     }
     if (claim_.sha256 != nullptr) claim_.sha256->Update(data);
@@ -357,8 +295,7 @@ class FileUploadWriter final : public UploadWriter {
     // RocksDB's bytes_per_sync does), so that the fsync before the blob is
     // committed waits for the tail only, not for the whole layer.
     if (written_ - writeback_from_ >= kWritebackBytes) {
-      ::sync_file_range(fd_.get(), static_cast<off_t>(writeback_from_),
-                        static_cast<off_t>(written_ - writeback_from_), SYNC_FILE_RANGE_WRITE);
+      file_->StartWriteback(writeback_from_, written_ - writeback_from_);
       writeback_from_ = written_;
     }
     return Status::Ok();
@@ -369,7 +306,7 @@ class FileUploadWriter final : public UploadWriter {
   const std::string context_;
   const std::string id_;
   UploadClaim claim_;
-  Fd fd_;
+  std::unique_ptr<WritableFile> file_;
   uint64_t written_;                    // bytes in the file
   uint64_t writeback_from_ = written_;  // the first byte not yet sent to disk
   std::string buffer_;
@@ -379,8 +316,9 @@ class FileUploadWriter final : public UploadWriter {
 
 class FileBlobStore final : public BlobStore {
  public:
-  explicit FileBlobStore(std::string root)
+  FileBlobStore(std::string root, Env* env)
       : root_(std::move(root)),
+        env_(env),
         context_("blob store " + root_),
         uploads_(std::make_shared<UploadTable>()) {}
 
@@ -393,7 +331,7 @@ class FileBlobStore final : public BlobStore {
     // upload) will reference it soon, in a manifest that has not arrived
     // yet. Touching restarts the blob's garbage-collection grace period, so
     // that a collection running in between does not remove it.
-    ::utimensat(AT_FDCWD, path.c_str(), nullptr, 0);
+    (void)env_->TouchFile(path);
     return BlobInfo{std::move(path), static_cast<uint64_t>(st.st_size)};
   }
 
@@ -403,10 +341,12 @@ class FileBlobStore final : public BlobStore {
     Fd fd = OpenFile(BlobPath(digest), O_RDONLY);
     if (!fd.valid()) {
       if (errno == ENOENT) return NotFound("blob " + digest.ToString() + ": not found");
-      return ErrnoStatus(what, errno).WithContext(context_);
+      return ErrnoStatus("open", BlobPath(digest), errno).WithContext(what).WithContext(context_);
     }
     struct stat st;
-    if (::fstat(fd.get(), &st) != 0) return ErrnoStatus(what, errno).WithContext(context_);
+    if (::fstat(fd.get(), &st) != 0) {
+      return ErrnoStatus("stat", BlobPath(digest), errno).WithContext(what).WithContext(context_);
+    }
     auto size = static_cast<uint64_t>(st.st_size);
     if (size > max_bytes) {
       return Status(StatusCode::kResourceExhausted,
@@ -415,7 +355,7 @@ class FileBlobStore final : public BlobStore {
     }
     std::string bytes(size, '\0');
     if (int err = ReadAllAt(fd.get(), 0, bytes); err != 0) {
-      return ErrnoStatus(what, err).WithContext(context_);
+      return ErrnoStatus("read", BlobPath(digest), err).WithContext(what).WithContext(context_);
     }
     return bytes;
   }
@@ -430,38 +370,32 @@ class FileBlobStore final : public BlobStore {
     std::string path = BlobPath(expected);
     if (TouchIfExists(path)) return Status::Ok();  // touched for the reason Stat gives
 
-    // Written beside the blobs, on the same file system, so that the rename
-    // into place is atomic.
-    std::string temp = root_ + "/tmp/" + HexEncode(RandomBytes(16));
+    // Written to a temporary file beside the blob and renamed into place;
+    // CollectGarbage removes what a crash in between leaves.
     std::string what = "put blob " + expected.ToString();
-    Fd fd = OpenFile(temp, O_WRONLY | O_CREAT | O_EXCL, 0644);
-    if (!fd.valid()) return ErrnoStatus(what, errno).WithContext(context_);
-    int err = WriteAllAt(fd.get(), 0, bytes);
-    if (err == 0 && ::fsync(fd.get()) != 0) err = errno;
-    if (int close_err = fd.Close(); err == 0) err = close_err;
-    Status status = err != 0 ? ErrnoStatus(what, err) : MoveIntoPlace(temp, expected, what);
-    if (!status.ok()) {
-      ::unlink(temp.c_str());
-      return status.WithContext(context_);
-    }
-    return Status::Ok();
+    Status status = EnsureBlobDirs(expected);
+    if (status.ok()) status = env_->WriteFileAtomically(path, bytes);
+    return status.WithContext(what).WithContext(context_);
   }
 
   StatusOr<std::string> StartUpload() override {
     std::string id = HexEncode(RandomBytes(kUploadIdHexLength / 2));
     std::string dir = UploadDir(id);
     std::string what = "start upload " + id;
-    if (::mkdir(dir.c_str(), 0755) != 0) return ErrnoStatus(what, errno).WithContext(context_);
-    int err = CreateFile(dir + "/data", "");
-    if (err == 0) err = CreateFile(dir + "/started", std::to_string(NowSeconds()) + "\n");
+    if (Status made = env_->CreateDir(dir); !made.ok()) {
+      return made.WithContext(what).WithContext(context_);
+    }
+    Status status = CreateFile(dir + "/data", "");
+    if (status.ok()) {
+      status = CreateFile(dir + "/started", std::to_string(env_->clock().NowSeconds()) + "\n");
+    }
     // The upload's location is acknowledged to the client, so it must
     // survive a crash.
-    if (err == 0) err = SyncDirectory(dir);
-    if (err == 0) err = SyncDirectory(root_ + "/uploads");
-    if (err != 0) {
-      std::error_code ignored;
-      fs::remove_all(dir, ignored);
-      return ErrnoStatus(what, err).WithContext(context_);
+    if (status.ok()) status = env_->SyncDir(dir);
+    if (status.ok()) status = env_->SyncDir(root_ + "/uploads");
+    if (!status.ok()) {
+      (void)env_->RemoveAll(dir);
+      return status.WithContext(what).WithContext(context_);
     }
     uploads_->Add(id);
     return id;
@@ -473,7 +407,9 @@ class FileBlobStore final : public BlobStore {
     struct stat st;
     if (::stat(UploadDataPath(id).c_str(), &st) != 0) {
       if (errno == ENOENT) return UnknownUpload(id);
-      return ErrnoStatus("stat upload " + std::string(id), errno).WithContext(context_);
+      return ErrnoStatus("stat", UploadDataPath(id), errno)
+          .WithContext("upload size " + std::string(id))
+          .WithContext(context_);
     }
     return static_cast<uint64_t>(st.st_size);
   }
@@ -484,17 +420,16 @@ class FileBlobStore final : public BlobStore {
     std::optional<UploadClaim> claim = UploadClaim::Acquire(uploads_, std::string(id));
     if (!claim) return BusyUpload(id);
     std::string what = "open upload " + std::string(id);
-    Fd fd = OpenFile(UploadDataPath(id), O_WRONLY);
-    if (!fd.valid()) {
-      if (errno == ENOENT) {
+    StatusOr<std::unique_ptr<WritableFile>> file =
+        env_->NewWritableFile(UploadDataPath(id), Env::OpenMode::kAppend, 0644);
+    if (!file.ok()) {
+      if (file.status().code() == StatusCode::kNotFound) {
         claim->MarkGone();
         return UnknownUpload(id);
       }
-      return ErrnoStatus(what, errno).WithContext(context_);
+      return file.status().WithContext(what).WithContext(context_);
     }
-    struct stat st;
-    if (::fstat(fd.get(), &st) != 0) return ErrnoStatus(what, errno).WithContext(context_);
-    auto size = static_cast<uint64_t>(st.st_size);
+    uint64_t size = (*file)->size();
     if (offset != size) {
       return FailedPrecondition("upload " + std::string(id) + ": chunk starts at " +
                                 std::to_string(offset) + " but the upload has " +
@@ -508,7 +443,7 @@ class FileBlobStore final : public BlobStore {
       claim->hashed_size = 0;
     }
     return std::unique_ptr<UploadWriter>(
-        std::make_unique<FileUploadWriter>(context_, std::move(*claim), std::move(fd), size));
+        std::make_unique<FileUploadWriter>(context_, std::move(*claim), std::move(*file)));
   }
 
   StatusOr<BlobInfo> CompleteUpload(std::string_view id, const Digest& expected) override {
@@ -524,10 +459,12 @@ class FileBlobStore final : public BlobStore {
         claim->MarkGone();
         return UnknownUpload(id);
       }
-      return ErrnoStatus(what, errno).WithContext(context_);
+      return ErrnoStatus("open", data_path, errno).WithContext(what).WithContext(context_);
     }
     struct stat st;
-    if (::fstat(fd.get(), &st) != 0) return ErrnoStatus(what, errno).WithContext(context_);
+    if (::fstat(fd.get(), &st) != 0) {
+      return ErrnoStatus("stat", data_path, errno).WithContext(what).WithContext(context_);
+    }
     auto size = static_cast<uint64_t>(st.st_size);
 
     Digest actual;
@@ -537,7 +474,7 @@ class FileBlobStore final : public BlobStore {
     } else {
       // The hash kept while writing is gone (a restart, a failed write) or
       // is of another algorithm: read the file once.
-      StatusOr<Digest> rehashed = HashFile(fd.get(), size, expected.algorithm);
+      StatusOr<Digest> rehashed = HashFile(fd.get(), data_path, size, expected.algorithm);
       if (!rehashed.ok()) return rehashed.status().WithContext(what).WithContext(context_);
       actual = *std::move(rehashed);
     }
@@ -555,14 +492,15 @@ class FileBlobStore final : public BlobStore {
       // The data's mtime is its last write, which may be long ago if the
       // client waited before completing; the blob's age for GC starts now.
       // (Before the fsync, so that the new time is durable too.)
-      if (::futimens(fd.get(), nullptr) != 0 || ::fsync(fd.get()) != 0) {
-        return ErrnoStatus(what, errno).WithContext(context_);
-      }
+      Status synced = env_->TouchFile(data_path);
+      if (synced.ok()) synced = env_->SyncFile(data_path);
+      // The upload stays as it was: the client may complete it again.
+      if (!synced.ok()) return synced.WithContext(what).WithContext(context_);
       // Two uploads of the same digest may both get here; the second rename
       // replaces the first's file atomically with identical bytes, so both
       // succeed and one file remains.
-      if (Status moved = MoveIntoPlace(data_path, expected, what); !moved.ok()) {
-        return moved.WithContext(context_);
+      if (Status moved = MoveIntoPlace(data_path, expected); !moved.ok()) {
+        return moved.WithContext(what).WithContext(context_);
       }
     }
     RemoveUpload(id);
@@ -577,29 +515,25 @@ class FileBlobStore final : public BlobStore {
     claim->MarkGone();
     struct stat st;
     if (::stat(UploadDir(id).c_str(), &st) != 0) return UnknownUpload(id);
-    std::error_code ec;
-    fs::remove_all(UploadDir(id), ec);
-    if (ec) {
-      return Internal("cancel upload " + std::string(id) + ": " + ec.message())
-          .WithContext(context_);
-    }
-    return Status::Ok();
+    return env_->RemoveAll(UploadDir(id))
+        .WithContext("cancel upload " + std::string(id))
+        .WithContext(context_);
   }
 
   Status Delete(const Digest& digest) override {
     if (!IsValidDigest(digest)) return InvalidArgument("invalid digest " + digest.ToString());
-    if (::unlink(BlobPath(digest).c_str()) != 0) {
-      if (errno == ENOENT) return NotFound("blob " + digest.ToString() + ": not found");
-      return ErrnoStatus("delete blob " + digest.ToString(), errno).WithContext(context_);
+    Status removed = env_->RemoveFile(BlobPath(digest));
+    if (removed.code() == StatusCode::kNotFound) {
+      return NotFound("blob " + digest.ToString() + ": not found");
     }
-    return Status::Ok();
+    return removed.WithContext("delete blob " + digest.ToString()).WithContext(context_);
   }
 
   StatusOr<GcStats> CollectGarbage(const std::function<bool(const Digest&)>& referenced,
                                    int64_t min_age_seconds,
                                    int64_t upload_max_age_seconds) override {
     GcStats stats;
-    int64_t now = NowSeconds();
+    int64_t now = env_->clock().NowSeconds();
     Status status = CollectBlobs(referenced, now - min_age_seconds, &stats);
     if (status.ok()) status = CollectUploads(now - upload_max_age_seconds, &stats);
     if (status.ok()) status = CollectTemporaryFiles(now - upload_max_age_seconds);
@@ -615,33 +549,57 @@ class FileBlobStore final : public BlobStore {
   std::string UploadDir(std::string_view id) const { return root_ + "/uploads/" + std::string(id); }
   std::string UploadDataPath(std::string_view id) const { return UploadDir(id) + "/data"; }
 
+  // Creates the blob's algorithm and shard folders where missing; a new
+  // one is made durable in its parent.
+  Status EnsureBlobDirs(const Digest& digest) {
+    std::string algorithm_dir = root_ + "/blobs/" + digest.algorithm;
+    BERTH_RETURN_IF_ERROR(EnsureDir(algorithm_dir, root_ + "/blobs"));
+    return EnsureDir(BlobDir(digest), algorithm_dir);
+  }
+  Status EnsureDir(const std::string& dir, const std::string& parent) {
+    Status made = env_->CreateDir(dir);
+    if (made.code() == StatusCode::kAlreadyExists) return Status::Ok();
+    BERTH_RETURN_IF_ERROR(made);
+    return env_->SyncDir(parent);
+  }
+
   // Renames a complete, synced file to the blob's path and makes the rename
   // durable. The error has no store context yet.
-  Status MoveIntoPlace(const std::string& from, const Digest& digest, const std::string& what) {
-    std::string algorithm_dir = root_ + "/blobs/" + digest.algorithm;
-    std::string shard_dir = BlobDir(digest);
-    int err = EnsureDirectory(algorithm_dir, root_ + "/blobs");
-    if (err == 0) err = EnsureDirectory(shard_dir, algorithm_dir);
-    if (err == 0 && ::rename(from.c_str(), BlobPath(digest).c_str()) != 0) err = errno;
-    if (err == 0) err = SyncDirectory(shard_dir);
-    return err == 0 ? Status::Ok() : ErrnoStatus(what, err);
+  Status MoveIntoPlace(const std::string& from, const Digest& digest) {
+    BERTH_RETURN_IF_ERROR(EnsureBlobDirs(digest));
+    BERTH_RETURN_IF_ERROR(env_->RenameFile(from, BlobPath(digest)));
+    return env_->SyncDir(BlobDir(digest));
   }
 
-  static int CreateFile(const std::string& path, std::string_view content) {
-    Fd fd = OpenFile(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
-    if (!fd.valid()) return errno;
-    if (int err = WriteAllAt(fd.get(), 0, content); err != 0) return err;
-    return fd.Close();
+  // A small file, not synced: the directory sync that follows makes its
+  // name durable, and its content matters only to operators.
+  Status CreateFile(const std::string& path, std::string_view content) {
+    StatusOr<std::unique_ptr<WritableFile>> file =
+        env_->NewWritableFile(path, Env::OpenMode::kCreateExclusive, 0644);
+    if (!file.ok()) return file.status();
+    BERTH_RETURN_IF_ERROR((*file)->Append(content));
+    return (*file)->Close();
   }
 
-  static StatusOr<Digest> HashFile(int fd, uint64_t size, std::string_view algorithm) {
+  // Updates the file's mtime to now. True if the file exists.
+  bool TouchIfExists(const std::string& path) {
+    Status touched = env_->TouchFile(path);
+    if (touched.ok()) return true;
+    if (touched.code() == StatusCode::kNotFound) return false;
+    // Not allowed to touch (a read-only mount): it still exists.
+    struct stat st;
+    return ::stat(path.c_str(), &st) == 0;
+  }
+
+  static StatusOr<Digest> HashFile(int fd, const std::string& path, uint64_t size,
+                                   std::string_view algorithm) {
     ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     DigestHasher hasher(algorithm);
     std::string buffer(std::min<uint64_t>(size, kReadBufferBytes), '\0');
     for (uint64_t offset = 0; offset < size;) {
       size_t n = std::min<uint64_t>(size - offset, buffer.size());
       if (int err = ReadAllAt(fd, offset, std::span<char>(buffer.data(), n)); err != 0) {
-        return ErrnoStatus("rehash", err);
+        return ErrnoStatus("rehash", path, err);
       }
       hasher.Update(std::string_view(buffer.data(), n));
       offset += n;
@@ -651,9 +609,9 @@ class FileBlobStore final : public BlobStore {
 
   // Best effort: the blob is already safe, and GC removes what is left.
   void RemoveUpload(std::string_view id) {
-    std::error_code ec;
-    fs::remove_all(UploadDir(id), ec);
-    if (ec) LogWarn("cannot remove upload", {{"upload", std::string(id)}, {"error", ec.message()}});
+    if (Status removed = env_->RemoveAll(UploadDir(id)); !removed.ok()) {
+      LogWarn("cannot remove upload", {{"upload", std::string(id)}, {"error", removed.message()}});
+    }
   }
 
   Status CollectBlobs(const std::function<bool(const Digest&)>& referenced, int64_t cutoff,
@@ -674,7 +632,11 @@ class FileBlobStore final : public BlobStore {
         BERTH_RETURN_IF_ERROR(ListNames(shard_dir, &files));
         for (const std::string& file : files) {
           std::optional<Digest> digest = Digest::Parse(algorithm + ":" + file);
-          if (!digest || BlobDir(*digest) != shard_dir) continue;  // not a blob of ours
+          if (!digest || BlobDir(*digest) != shard_dir) {
+            // Left by a Put that crashed before its rename; else not ours.
+            if (IsTemporaryName(file)) RemoveIfOld(shard_dir + "/" + file, cutoff);
+            continue;
+          }
           CollectBlob(*digest, referenced, cutoff, stats);
         }
       }
@@ -694,10 +656,10 @@ class FileBlobStore final : public BlobStore {
     }
     struct stat st;
     uint64_t size = ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
-    if (::unlink(path.c_str()) != 0) {
-      if (errno == ENOENT) return;  // deleted meanwhile
+    if (Status removed = env_->RemoveFile(path); !removed.ok()) {
+      if (removed.code() == StatusCode::kNotFound) return;  // deleted meanwhile
       // One file that cannot go must not stop the sweep.
-      LogWarn("cannot remove blob", {{"path", path}, {"error", ErrnoText(errno)}});
+      LogWarn("cannot remove blob", {{"path", path}, {"error", removed.message()}});
       ++stats->blobs_kept;
       return;
     }
@@ -718,10 +680,8 @@ class FileBlobStore final : public BlobStore {
       std::optional<UploadClaim> claim = UploadClaim::Acquire(uploads_, id);
       if (!claim) continue;  // in use, so not abandoned
       claim->MarkGone();
-      std::error_code ec;
-      fs::remove_all(UploadDir(id), ec);
-      if (ec) {
-        LogWarn("cannot remove upload", {{"upload", id}, {"error", ec.message()}});
+      if (Status removed = env_->RemoveAll(UploadDir(id)); !removed.ok()) {
+        LogWarn("cannot remove upload", {{"upload", id}, {"error", removed.message()}});
         continue;
       }
       ++stats->uploads_removed;
@@ -729,15 +689,21 @@ class FileBlobStore final : public BlobStore {
     return Status::Ok();
   }
 
-  // Left behind by a Put that crashed between writing and renaming.
+  // Left in tmp/ by a Put of an earlier version that crashed between
+  // writing and renaming (Put now writes beside the blob).
   Status CollectTemporaryFiles(int64_t cutoff) {
     std::vector<std::string> names;
     BERTH_RETURN_IF_ERROR(ListNames(root_ + "/tmp", &names));
-    for (const std::string& name : names) {
-      std::string path = root_ + "/tmp/" + name;
-      if (IsOldFile(path, cutoff)) ::unlink(path.c_str());
-    }
+    for (const std::string& name : names) RemoveIfOld(root_ + "/tmp/" + name, cutoff);
     return Status::Ok();
+  }
+
+  // Env::WriteFileAtomically names its temporary file "<name>.tmp-<hex>".
+  static bool IsTemporaryName(std::string_view name) {
+    return name.find(".tmp-") != std::string_view::npos;
+  }
+  void RemoveIfOld(const std::string& path, int64_t cutoff) {
+    if (IsOldFile(path, cutoff)) (void)env_->RemoveFile(path);
   }
 
   static bool IsOldFile(const std::string& path, int64_t cutoff) {
@@ -747,13 +713,14 @@ class FileBlobStore final : public BlobStore {
   }
 
   const std::string root_;
+  Env* const env_;
   const std::string context_;  // "blob store <root>", in front of I/O errors
   std::shared_ptr<UploadTable> uploads_;
 };
 
 }  // namespace
 
-StatusOr<std::unique_ptr<BlobStore>> BlobStore::Open(const std::string& root) {
+StatusOr<std::unique_ptr<BlobStore>> BlobStore::Open(const std::string& root, Env* env) {
   if (root.empty()) return InvalidArgument("blob store: empty root directory");
   for (const std::string& dir : {root, root + "/blobs", root + "/uploads", root + "/tmp"}) {
     std::error_code ec;
@@ -763,7 +730,7 @@ StatusOr<std::unique_ptr<BlobStore>> BlobStore::Open(const std::string& root) {
       return FailedPrecondition("blob store " + root + ": " + dir + " is not a directory");
     }
   }
-  return std::unique_ptr<BlobStore>(std::make_unique<FileBlobStore>(root));
+  return std::unique_ptr<BlobStore>(std::make_unique<FileBlobStore>(root, env));
 }
 
 }  // namespace berth::registry

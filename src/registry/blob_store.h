@@ -4,19 +4,22 @@
 //   blobs/<algorithm>/<first two hex>/<hex>   complete, verified blobs
 //   uploads/<id>/data                          bytes received so far
 //   uploads/<id>/started                       creation time, for operators
-//   tmp/                                       Put's files before their rename
+//   tmp/                                       swept; older versions' Put wrote here
 //
 // A blob appears under blobs/ only once its bytes are written, fsynced and
-// verified against its digest; it is renamed into place, so a reader never
-// sees a partial blob. One copy per digest, whichever repositories use it.
+// verified against its digest; it is renamed into place (Put's temporary
+// file sits beside it, named "<hex>.tmp-<random>"), so a reader never sees
+// a partial blob. One copy per digest, whichever repositories use it.
 // Uploads live on disk, so an upload in progress survives a restart and can
 // be resumed from its current size. An upload's sha256 is computed while it
 // is written and kept in memory, so completing it normally reads nothing
 // back; after a restart (or for sha512) completion hashes the file once.
 //
-// Errors from the file system name the store and the operation ("blob store
-// /x: write upload abc: No space left on device"; a full disk is
-// ResourceExhausted). Errors about the request (unknown upload, digest
+// Errors from the file system name the store, the operation and the file
+// ("blob store /x: write upload abc: write /x/uploads/abc/data: No space
+// left on device"; a full disk is
+// ResourceExhausted). Every write goes through an Env, so that tests can
+// fail it. Errors about the request (unknown upload, digest
 // mismatch, out-of-order chunk) carry no paths, so they can go to clients.
 #pragma once
 
@@ -27,6 +30,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/env.h"
 #include "common/status.h"
 #include "registry/digest.h"
 
@@ -68,7 +72,9 @@ struct GcStats {
 // first wins and the others find the blob already there.
 class BlobStore {
  public:
-  static StatusOr<std::unique_ptr<BlobStore>> Open(const std::string& root);
+  // env (not owned) must outlive the store and its writers.
+  static StatusOr<std::unique_ptr<BlobStore>> Open(const std::string& root,
+                                                   Env* env = Env::Default());
   virtual ~BlobStore() = default;
 
   // Also sets the blob's mtime to now: a client told that a blob exists

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/crypto.h"
+#include "common/fault_injection_env.h"
 
 namespace berth::registry {
 namespace {
@@ -81,7 +82,7 @@ class BlobStoreTest : public ::testing::Test {
   void SetUp() override { store_ = OpenStore(); }
 
   std::unique_ptr<BlobStore> OpenStore() {
-    StatusOr<std::unique_ptr<BlobStore>> store = BlobStore::Open(root());
+    StatusOr<std::unique_ptr<BlobStore>> store = BlobStore::Open(root(), &env_);
     EXPECT_TRUE(store.ok()) << store.status().ToString();
     return store.ok() ? std::move(*store) : nullptr;
   }
@@ -111,6 +112,7 @@ class BlobStoreTest : public ::testing::Test {
   }
 
   TempDir dir_;  // declared first: outlives the store
+  FaultInjectionEnv env_{Env::Default()};
   std::unique_ptr<BlobStore> store_;
 };
 
@@ -525,6 +527,79 @@ void MeasureUpload(BlobStore& store, uint64_t total_bytes, size_t piece_size) {
       static_cast<unsigned long long>(total_bytes >> 20), piece_size >> 10,
       mb_per_s(written - start), static_cast<double>(total_bytes) / 1e6 / (cpu_written - cpu_start),
       std::chrono::duration<double>(completed - written).count(), mb_per_s(completed - start));
+}
+
+TEST_F(BlobStoreTest, AFullDiskFailsTheChunkAndTheUploadResumesFromWhereItWas) {
+  std::string id = StartUpload();
+  ASSERT_TRUE(AppendChunk(*store_, id, "first").ok());
+  env_.SetFreeSpace(3);
+  Status full = AppendChunk(*store_, id, "second chunk");
+  EXPECT_EQ(full.code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(full.message(), "blob store " + root() + ": write upload " + id + ": write " +
+                                uploads() + "/" + id + "/data: No space left on device");
+  // The bytes that fitted were cut off again: the upload holds what was
+  // acknowledged, and its hash still matches it.
+  EXPECT_EQ(*store_->UploadSize(id), 5u);
+  env_.ClearFaults();
+  ASSERT_TRUE(AppendChunk(*store_, id, "second chunk").ok());
+  StatusOr<BlobInfo> info = store_->CompleteUpload(id, Digest::Sha256Of("firstsecond chunk"));
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+}
+
+TEST_F(BlobStoreTest, APutThatCannotSyncLeavesNoBlobAndNoTemporaryFile) {
+  Digest digest = Digest::Sha256Of("manifest");
+  env_.Fail(FaultInjectionEnv::Op::kSync, "/blobs/", EIO, 1);
+  Status put = store_->Put(digest, "manifest");
+  EXPECT_EQ(put.code(), StatusCode::kInternal);
+  EXPECT_EQ(put.message().rfind(
+                "blob store " + root() + ": put blob " + digest.ToString() + ": fsync ", 0),
+            0u)
+      << put.message();
+  EXPECT_NE(put.message().find("Input/output error"), std::string::npos);
+  EXPECT_FALSE(store_->Stat(digest));
+  EXPECT_EQ(CountFiles(blobs()), 0u);
+  // Once the disk behaves the same Put succeeds.
+  ASSERT_TRUE(store_->Put(digest, "manifest").ok());
+  EXPECT_EQ(*store_->Read(digest, 100), "manifest");
+}
+
+TEST_F(BlobStoreTest, AFailedSyncOrRenameAtCompletionLeavesNoBlobAndKeepsTheUpload) {
+  std::string id = StartUpload();
+  ASSERT_TRUE(AppendChunk(*store_, id, "layer").ok());
+  Digest digest = Digest::Sha256Of("layer");
+
+  env_.Fail(FaultInjectionEnv::Op::kSync, "/uploads/", EIO, 1);
+  StatusOr<BlobInfo> unsynced = store_->CompleteUpload(id, digest);
+  EXPECT_EQ(unsynced.status().code(), StatusCode::kInternal);
+  EXPECT_NE(unsynced.status().message().find("complete upload " + id + ": fsync "),
+            std::string::npos)
+      << unsynced.status().message();
+  EXPECT_FALSE(store_->Stat(digest));
+
+  env_.Fail(FaultInjectionEnv::Op::kRename, digest.hex, EIO, 1);
+  StatusOr<BlobInfo> unrenamed = store_->CompleteUpload(id, digest);
+  EXPECT_NE(unrenamed.status().message().find("complete upload " + id + ": rename "),
+            std::string::npos)
+      << unrenamed.status().message();
+  EXPECT_FALSE(store_->Stat(digest));
+  EXPECT_EQ(CountFiles(blobs()), 0u);
+  EXPECT_EQ(*store_->UploadSize(id), 5u);
+
+  ASSERT_TRUE(store_->CompleteUpload(id, digest).ok());
+  EXPECT_EQ(*store_->Read(digest, 100), "layer");
+}
+
+TEST_F(BlobStoreTest, GcRemovesWhatACrashedPutLeftBesideTheBlobs) {
+  Digest digest = Digest::Sha256Of("kept");
+  ASSERT_TRUE(store_->Put(digest, "kept").ok());
+  std::string shard = blobs() + "/sha256/" + digest.hex.substr(0, 2);
+  std::string leftover = shard + "/" + digest.hex + ".tmp-0123456789abcdef";
+  std::fclose(std::fopen(leftover.c_str(), "w"));
+  SetMtimeSecondsAgo(leftover, 7200);
+  StatusOr<GcStats> stats = store_->CollectGarbage([](const Digest&) { return true; }, 3600, 86400);
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_FALSE(fs::exists(leftover));
+  EXPECT_TRUE(store_->Stat(digest));
 }
 
 TEST_F(BlobStoreTest, LargeUploadThroughput) {

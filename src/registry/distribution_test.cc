@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
+#include <cerrno>
+#include <filesystem>
 #include <optional>
 
 #include "common/base64.h"
@@ -596,6 +598,71 @@ TEST_F(DistributionTest, ARestartedRegistrySeesEverything) {
                   " and half"})
                 .status,
             201);
+}
+
+// What a client is told when the disk under the blob store is full, and what
+// is left: the OCI "UNKNOWN" error with status 500 (the code the
+// distribution layer gives every storage failure), a message naming the
+// cause, no blob, and an upload that can be retried once there is room.
+TEST_F(DistributionTest, AFullDiskFailsTheUploadClearlyAndLeavesNothingVisible) {
+  CreateRepository("app");
+  std::string bytes(100, 'x');
+  std::string digest = Digest::Sha256Of(bytes).ToString();
+  std::string location = Header(Send({"POST", "/v2/app/blobs/uploads/"}), "location");
+  ASSERT_FALSE(location.empty());
+  ASSERT_EQ(Send({"PATCH", location, "0123456789"}).status, 202);
+
+  env_.SetFreeSpace(10);
+  for (bool stream : {true, false}) {
+    http::Response put =
+        Send({"POST", "/v2/app/blobs/uploads/?digest=" + digest, bytes, {}, stream});
+    EXPECT_EQ(put.status, 500) << put.body;
+    EXPECT_EQ(ErrorCode(put), "UNKNOWN");
+    EXPECT_NE(put.body.find("No space left on device"), std::string::npos) << put.body;
+    EXPECT_EQ(Send({"HEAD", "/v2/app/blobs/" + digest}).status, 404);
+  }
+
+  // Chunked: the chunk fails and the upload is back where it was.
+  env_.SetFreeSpace(10);
+  http::Response patch = Send({"PATCH", location, bytes, {{"content-range", "10-109"}}});
+  EXPECT_EQ(patch.status, 500) << patch.body;
+  EXPECT_EQ(ErrorCode(patch), "UNKNOWN");
+  EXPECT_NE(patch.body.find("write upload"), std::string::npos) << patch.body;
+  EXPECT_NE(patch.body.find("No space left on device"), std::string::npos) << patch.body;
+  EXPECT_EQ(Header(Get(location), "range"), "0-9");
+
+  // No blob file anywhere, whole or partial, that the store would serve.
+  std::string shard = dir_.path() + "/blobs/blobs/sha256/" + digest.substr(7, 2);
+  EXPECT_FALSE(std::filesystem::exists(shard + "/" + digest.substr(7)));
+
+  // With room again the same chunk goes through and the blob completes.
+  env_.ClearFaults();
+  ASSERT_EQ(Send({"PATCH", location, bytes, {{"content-range", "10-109"}}}).status, 202);
+  std::string whole = "0123456789" + bytes;
+  std::string whole_digest = Digest::Sha256Of(whole).ToString();
+  ASSERT_EQ(Send({"PUT", location + "?digest=" + whole_digest, ""}).status, 201);
+  EXPECT_EQ(Body(Get("/v2/app/blobs/" + whole_digest)), whole);
+  EXPECT_EQ(PushBlob("app", bytes), digest);
+}
+
+TEST_F(DistributionTest, AFailedFsyncAtCompletionStoresNoBlobAndTheUploadCanBeCompletedAgain) {
+  CreateRepository("app");
+  std::string bytes = "layer bytes";
+  std::string digest = Digest::Sha256Of(bytes).ToString();
+  std::string location = Header(Send({"POST", "/v2/app/blobs/uploads/"}), "location");
+  ASSERT_EQ(Send({"PATCH", location, bytes}).status, 202);
+
+  env_.Fail(FaultInjectionEnv::Op::kSync, "/uploads/", EIO, 1);
+  http::Response failed = Send({"PUT", location + "?digest=" + digest, ""});
+  EXPECT_EQ(failed.status, 500) << failed.body;
+  EXPECT_EQ(ErrorCode(failed), "UNKNOWN");
+  EXPECT_NE(failed.body.find("complete upload"), std::string::npos) << failed.body;
+  EXPECT_NE(failed.body.find("Input/output error"), std::string::npos) << failed.body;
+  EXPECT_EQ(Send({"HEAD", "/v2/app/blobs/" + digest}).status, 404);
+
+  http::Response done = Send({"PUT", location + "?digest=" + digest, ""});
+  ASSERT_EQ(done.status, 201) << done.body;
+  EXPECT_EQ(Body(Get("/v2/app/blobs/" + digest)), bytes);
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "awsjson/commit_tracker.h"
+#include "common/fault_injection_env.h"
 #include "registry/blob_store.h"
 #include "registry/digest.h"
 #include "registry/manifest.h"
@@ -75,7 +76,7 @@ class RegistryFixture : public ::testing::Test {
   void SetUp() override { Open(); }
 
   void Open() {
-    auto blobs = BlobStore::Open(dir_.path() + "/blobs");
+    auto blobs = BlobStore::Open(dir_.path() + "/blobs", &env_);
     ASSERT_TRUE(blobs.ok()) << blobs.status().ToString();
     blobs_ = std::move(*blobs);
     state_ =
@@ -121,6 +122,8 @@ class RegistryFixture : public ::testing::Test {
   }
 
   store::testing::TempDir dir_;
+  // The blob store's file system: the real one, failing where a test says.
+  FaultInjectionEnv env_{Env::Default()};
   std::unique_ptr<store::Store> store_ = store::NewMemoryStore();
   awsjson::CommitTracker tracker_;
   std::unique_ptr<BlobStore> blobs_;

@@ -1,10 +1,6 @@
 #include "server/credentials.h"
 
-#include <fcntl.h>
 #include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 
 #include "common/crypto.h"
 
@@ -23,7 +19,7 @@ std::string RandomKeyText(size_t n, std::string_view alphabet) {
 
 }  // namespace
 
-StatusOr<std::vector<AccessKey>> EnsureCredentialsFile(const std::string& path) {
+StatusOr<std::vector<AccessKey>> EnsureCredentialsFile(const std::string& path, Env* env) {
   if (access(path.c_str(), F_OK) != 0) {
     std::string id = "AKIA" + RandomKeyText(16, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567");
     std::string secret =
@@ -32,12 +28,11 @@ StatusOr<std::vector<AccessKey>> EnsureCredentialsFile(const std::string& path) 
         "# berth access keys (AWS shared-credentials format)\n[default]\n"
         "aws_access_key_id = " +
         id + "\naws_secret_access_key = " + secret + "\n";
-    int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
-    if (fd < 0) return Internal("create credentials " + path + ": " + std::strerror(errno));
-    bool ok =
-        write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && fsync(fd) == 0;
-    close(fd);
-    if (!ok) return Internal("write credentials " + path + ": " + std::strerror(errno));
+    Status written = env->WriteFileAtomically(path, text, {.mode = 0600, .replace = false});
+    // AlreadyExists: another process created it first; its keys are read.
+    if (!written.ok() && written.code() != StatusCode::kAlreadyExists) {
+      return written.WithContext("create credentials " + path);
+    }
   }
   auto keys = ReadCredentialsFile(path);
   if (keys.ok() && keys->empty()) {

@@ -1,13 +1,9 @@
 // The SQLite backend: one write connection owned by a writer thread that
 // commits whatever is queued as one transaction (group commit), and one read
 // connection for scans, which WAL lets run while the writer commits.
-#include <fcntl.h>
 #include <sqlite3.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <condition_variable>
-#include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <optional>
@@ -37,14 +33,11 @@ constexpr const char* kCacheSizePragma = "PRAGMA cache_size=-65536";
 // SQLite makes the database file durable but not its directory entry, so a
 // new database could vanish in a power loss after its first acknowledged
 // commit. Syncing the directory once at open closes that window.
-Status SyncParentDirectory(const std::string& path) {
+Status SyncParentDirectory(Env& env, const std::string& path) {
   std::filesystem::path dir = std::filesystem::absolute(path).parent_path();
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Unavailable("open directory " + dir.string() + ": " + strerror(errno));
-  int rc = ::fsync(fd);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0) return Unavailable("fsync directory " + dir.string() + ": " + strerror(err));
+  Status synced = env.SyncDir(dir.string());
+  // Unavailable, like SQLite's own I/O errors: the database's state.
+  if (!synced.ok()) return Unavailable(synced.message());
   return Status::Ok();
 }
 
@@ -166,7 +159,7 @@ class SqliteStore final : public Store {
     if (options.max_entry_bytes > 0) {
       sqlite3_limit(db, SQLITE_LIMIT_LENGTH, options.max_entry_bytes);
     }
-    BERTH_RETURN_IF_ERROR(SyncParentDirectory(path_));
+    BERTH_RETURN_IF_ERROR(SyncParentDirectory(*options.env, path_));
 
     StatusOr<Stmt> put = sqlite::Prepare(db, "INSERT OR REPLACE INTO kv(key, value) VALUES(?, ?)");
     if (!put.ok()) return put.status();

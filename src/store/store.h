@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/env.h"
 #include "common/status.h"
 
 namespace berth::store {
@@ -76,6 +77,9 @@ struct SqliteStoreOptions {
   // failing the batches committed together with it. 0 keeps SQLite's own
   // limit (about 1 GB).
   int max_entry_bytes = 0;
+  // Not owned. SQLite does its own file I/O; the directory sync that makes
+  // a new database file durable goes through env.
+  Env* env = Env::Default();
 };
 StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path,
                                                  const SqliteStoreOptions& options);

@@ -78,25 +78,6 @@ StatusOr<std::string> ReadFile(const std::string& path) {
   return s.str();
 }
 
-// Writes through a temporary file, fsync and rename: a reader (or a crash)
-// sees the old content or the new, never a part.
-Status WriteFileAtomic(const std::string& path, const std::string& content) {
-  std::string tmp = path + ".tmp" + std::to_string(getpid()) + "-" +
-                    std::to_string(std::hash<std::thread::id>()(std::this_thread::get_id()));
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Internal("create " + tmp + ": " + std::strerror(errno));
-  bool ok = write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()) &&
-            fsync(fd) == 0;
-  int saved = errno;
-  close(fd);
-  if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
-    if (ok) saved = errno;
-    unlink(tmp.c_str());
-    return Internal("write " + path + ": " + std::strerror(saved));
-  }
-  return Status::Ok();
-}
-
 // Reports progress at most every kProgressEveryBytes and at each layer's end.
 class ProgressTracker {
  public:
@@ -170,7 +151,7 @@ class LayerSink : public http::BodySink {
 
 class ImageStoreImpl : public ImageStore {
  public:
-  explicit ImageStoreImpl(Options options) : options_(std::move(options)) {}
+  explicit ImageStoreImpl(Options options) : options_(std::move(options)), env_(*options_.env) {}
 
   StatusOr<PulledImage> Pull(const std::string& image, const CredentialsLookup& credentials,
                              const ProgressCallback& progress) override {
@@ -208,14 +189,13 @@ class ImageStoreImpl : public ImageStore {
   }
 
   Status Init() {
-    std::error_code ec;
     for (const char* sub : {"layers/sha256", "images/sha256", "refs", "tmp"}) {
-      fs::create_directories(fs::path(options_.root) / sub, ec);
-      if (ec) return Internal("create " + options_.root + "/" + sub + ": " + ec.message());
+      BERTH_RETURN_IF_ERROR(env_.CreateDirs(options_.root + "/" + sub));
     }
     // Whatever a previous process left in tmp/ was never made visible.
+    std::error_code ec;
     for (const auto& entry : fs::directory_iterator(fs::path(options_.root) / "tmp", ec)) {
-      fs::remove_all(entry.path(), ec);
+      (void)env_.RemoveAll(entry.path().string());
     }
     return Status::Ok();
   }
@@ -329,10 +309,10 @@ class ImageStoreImpl : public ImageStore {
       record.layers.push_back(layer.digest);
       image.layer_dirs.push_back(LayerDir(layer.digest));
     }
-    BERTH_RETURN_IF_ERROR(WriteFileAtomic(options_.root + "/images/sha256/" + Hex(digest) + ".json",
-                                          SerializeImageRecord(record)));
-    BERTH_RETURN_IF_ERROR(
-        WriteFileAtomic(options_.root + "/refs/" + RefFileName(ref.ToString()), digest + "\n"));
+    BERTH_RETURN_IF_ERROR(env_.WriteFileAtomically(
+        options_.root + "/images/sha256/" + Hex(digest) + ".json", SerializeImageRecord(record)));
+    BERTH_RETURN_IF_ERROR(env_.WriteFileAtomically(
+        options_.root + "/refs/" + RefFileName(ref.ToString()), digest + "\n"));
     double seconds = SecondsSince(start);
     LogInfo("image pulled", {{"image", key},
                              {"digest", digest},
@@ -426,10 +406,8 @@ class ImageStoreImpl : public ImageStore {
     LogInfo("layer pull started", {{"layer", layer.digest}, {"bytes", std::to_string(layer.size)}});
     std::string tmp = options_.root + "/tmp/" + Hex(layer.digest).substr(0, 16) + "-" +
                       std::to_string(getpid()) + "-" + std::to_string(++tmp_counter_);
-    std::error_code ec;
-    fs::create_directory(tmp, ec);
-    if (ec) return Internal("create " + tmp + ": " + ec.message());
-    chmod(tmp.c_str(), 0755);
+    BERTH_RETURN_IF_ERROR(env_.CreateDir(tmp));
+    chmod(tmp.c_str(), 0755);  // whatever the umask: containers of any user read the layer
 
     ByteQueue queue(kQueueBytes);
     Status unpacked;
@@ -450,19 +428,15 @@ class ImageStoreImpl : public ImageStore {
     if (!unpacked.ok() && (queue.reader_closed_first() || downloaded.ok())) status = unpacked;
     if (status.ok() && options_.sync_layers) {
       // A crash after the rename must not find a layer whose files are lost.
-      int fd = open(tmp.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      if (fd >= 0) {
-        syncfs(fd);
-        close(fd);
-      }
+      status = env_.SyncFileSystem(tmp).WithContext("sync layer " + layer.digest);
     }
-    if (status.ok() && rename(tmp.c_str(), dir.c_str()) != 0) {
+    if (status.ok()) {
+      Status renamed = env_.RenameFile(tmp, dir);
       std::error_code exists_ec;
-      if (!fs::is_directory(dir, exists_ec)) {  // else another process made it first: fine
-        status = Internal("rename " + tmp + " to " + dir + ": " + std::strerror(errno));
-      }
+      // A layer already there was made first by another process: fine.
+      if (!renamed.ok() && !fs::is_directory(dir, exists_ec)) status = renamed;
     }
-    fs::remove_all(tmp, ec);
+    (void)env_.RemoveAll(tmp);
     double seconds = SecondsSince(start);
     if (status.ok()) {
       LogInfo("layer pulled", {{"layer", layer.digest},
@@ -476,6 +450,7 @@ class ImageStoreImpl : public ImageStore {
   }
 
   const Options options_;
+  Env& env_;
   std::mutex mu_;
   std::map<std::string, std::shared_future<StatusOr<PulledImage>>> pulls_;  // by reference
   std::map<std::string, std::shared_future<Status>> layers_;                // by digest

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "agent/image/image_config.h"
+#include "common/env.h"
 #include "common/status.h"
 
 namespace berth::agent {
@@ -83,6 +84,7 @@ class ImageStore {
     // syncfs() before an unpacked layer is renamed into place, so that a
     // power loss never leaves a layer that looks whole but lost its files.
     bool sync_layers = true;
+    Env* env = Env::Default();  // not owned; the store's writes go through it
   };
   static StatusOr<std::unique_ptr<ImageStore>> Open(Options options);
   virtual ~ImageStore() = default;
@@ -98,11 +100,11 @@ class ImageStore {
 };
 
 // Mounts an overlay of layer_dirs (lowest first) with a writable upper
-// folder at target. upper and work are created when missing and must be on
-// the same file system.
-Status MountRootfs(const std::vector<std::string>& layer_dirs, const std::string& upper,
+// folder at target, through env. upper and work are created when missing
+// and must be on the same file system.
+Status MountRootfs(Env& env, const std::vector<std::string>& layer_dirs, const std::string& upper,
                    const std::string& work, const std::string& target);
 // Unmounts target (lazily when busy); not mounted is not an error.
-Status UnmountRootfs(const std::string& target);
+Status UnmountRootfs(Env& env, const std::string& target);
 
 }  // namespace berth::agent

@@ -17,6 +17,7 @@
 
 #include "agent/image/test_layers.h"
 #include "agent/image/test_registry.h"
+#include "common/fault_injection_env.h"
 
 namespace berth::agent {
 namespace {
@@ -63,7 +64,7 @@ class ImageStoreTest : public ::testing::Test {
     store_ = OpenStore();
   }
   void TearDown() override {
-    for (const std::string& target : mounted_) (void)UnmountRootfs(target);
+    for (const std::string& target : mounted_) (void)UnmountRootfs(env_, target);
     fs::remove_all(root_);
   }
 
@@ -71,6 +72,7 @@ class ImageStoreTest : public ::testing::Test {
     ImageStore::Options options;
     options.root = (root_ / "store").string();
     options.timeout_seconds = 10;
+    options.env = &env_;
     auto store = ImageStore::Open(options);
     EXPECT_TRUE(store.ok()) << store.status().ToString();
     return store.ok() ? std::move(store).value() : nullptr;
@@ -84,8 +86,8 @@ class ImageStoreTest : public ::testing::Test {
   fs::path Mount(const PulledImage& image, const std::string& name) {
     fs::path base = root_ / name;
     std::string target = (base / "rootfs").string();
-    Status status =
-        MountRootfs(image.layer_dirs, (base / "upper").string(), (base / "work").string(), target);
+    Status status = MountRootfs(env_, image.layer_dirs, (base / "upper").string(),
+                                (base / "work").string(), target);
     EXPECT_TRUE(status.ok()) << status.ToString();
     mounted_.push_back(target);
     return target;
@@ -94,6 +96,7 @@ class ImageStoreTest : public ::testing::Test {
   size_t CachedLayers() { return CountEntries(root_ / "store/layers/sha256"); }
 
   fs::path root_;
+  FaultInjectionEnv env_{Env::Default()};  // real files and mounts unless told to fail
   std::unique_ptr<ImageStore> store_;
   std::vector<std::string> mounted_;
   FakeRegistry registry_;
@@ -137,9 +140,9 @@ TEST_F(ImageStoreTest, PullsTwoLayersAndMountsTheMergedView) {
   // Writes go to the container's upper folder, never into the shared layers.
   std::ofstream(rootfs / "etc/keep") << "changed";
   EXPECT_EQ(ReadAll(fs::path(image->layer_dirs[0]) / "etc/keep"), "kept");
-  ASSERT_TRUE(UnmountRootfs(rootfs.string()).ok());
+  ASSERT_TRUE(UnmountRootfs(env_, rootfs.string()).ok());
   EXPECT_FALSE(fs::exists(rootfs / "etc/keep"));
-  EXPECT_TRUE(UnmountRootfs(rootfs.string()).ok()) << "not mounted is not an error";
+  EXPECT_TRUE(UnmountRootfs(env_, rootfs.string()).ok()) << "not mounted is not an error";
 }
 
 TEST_F(ImageStoreTest, SingleLayerImageMounts) {
@@ -199,6 +202,48 @@ TEST_F(ImageStoreTest, DigestMismatchFailsAndCachesNothing) {
   EXPECT_THAT(image.status().message(), HasSubstr("digest mismatch"));
   EXPECT_EQ(CachedLayers(), 0u);
   EXPECT_EQ(CountEntries(root_ / "store/tmp"), 0u) << "the partial unpack is removed";
+}
+
+// A pull whose record cannot be written fails, naming the cause, and the
+// reference file keeps what it said before.
+TEST_F(ImageStoreTest, AFailedReferenceWriteFailsThePullAndKeepsThePreviousReference) {
+  std::string first = registry_.AddImage("train", "1", {{MakeTar({File("v", "1")})}});
+  ASSERT_TRUE(Pull(registry_.host() + "/train:1").ok());
+  fs::path refs = root_ / "store/refs";
+  ASSERT_EQ(CountEntries(refs), 1u);
+  fs::path ref_file = fs::directory_iterator(refs)->path();
+  EXPECT_EQ(ReadAll(ref_file), first + "\n");
+
+  // The tag moves, and the cached layers are gone (collected), so the next
+  // pull writes the reference again: its fsync fails.
+  registry_.AddImage("train", "1", {{MakeTar({File("v", "2")})}});
+  fs::remove_all(root_ / "store/layers/sha256");
+  fs::create_directories(root_ / "store/layers/sha256");
+  env_.Fail(FaultInjectionEnv::Op::kSync, "/refs/", EIO);
+  auto failed = Pull(registry_.host() + "/train:1");
+  ASSERT_FALSE(failed.ok());
+  EXPECT_THAT(failed.status().message(), HasSubstr("pull " + registry_.host() + "/train:1"));
+  EXPECT_THAT(failed.status().message(), HasSubstr("Input/output error"));
+  EXPECT_EQ(ReadAll(ref_file), first + "\n");
+  EXPECT_EQ(CountEntries(refs), 1u) << "no temporary file left";
+
+  env_.ClearFaults();
+  auto pulled = Pull(registry_.host() + "/train:1");
+  ASSERT_TRUE(pulled.ok()) << pulled.status().ToString();
+  EXPECT_NE(pulled->manifest_digest, first);
+  EXPECT_EQ(ReadAll(ref_file), pulled->manifest_digest + "\n");
+}
+
+TEST_F(ImageStoreTest, AFailedLayerSyncFailsThePullAndCachesNothing) {
+  registry_.AddImage("train", "1", {{MakeTar({File("model.bin", "weights")})}});
+  env_.Fail(FaultInjectionEnv::Op::kSync, "/store/tmp/", EIO, 1);
+  auto failed = Pull(registry_.host() + "/train:1");
+  ASSERT_FALSE(failed.ok());
+  EXPECT_THAT(failed.status().message(), HasSubstr("sync layer sha256:"));
+  EXPECT_THAT(failed.status().message(), HasSubstr("Input/output error"));
+  EXPECT_EQ(CachedLayers(), 0u);
+  EXPECT_EQ(CountEntries(root_ / "store/tmp"), 0u);
+  EXPECT_TRUE(Pull(registry_.host() + "/train:1").ok());
 }
 
 TEST_F(ImageStoreTest, SizeMismatchFailsAndCachesNothing) {

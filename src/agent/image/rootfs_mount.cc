@@ -1,14 +1,9 @@
 // MountRootfs / UnmountRootfs: a container's root as an overlay of its
 // image's layers (read-only, shared by every container of the image) and a
 // writable upper folder of its own.
-#include <errno.h>
-#include <sched.h>
 #include <sys/mount.h>
-#include <unistd.h>
 
-#include <cstring>
 #include <filesystem>
-#include <thread>
 
 #include "agent/image/image_store.h"
 
@@ -49,39 +44,40 @@ StatusOr<std::string> Options(const std::vector<std::string>& lower_topmost_firs
   return out;
 }
 
-Status MountOverlay(const std::string& target, const std::string& options) {
-  if (mount("overlay", target.c_str(), "overlay", 0, options.c_str()) != 0) {
-    return Internal("mount overlay on " + target + ": " + std::strerror(errno));
-  }
-  return Status::Ok();
+// working_dir: where relative paths in options start (empty: none are).
+Status MountOverlay(Env& env, const std::string& target, const std::string& options,
+                    const std::string& working_dir = "") {
+  return env.Mount(Env::MountRequest{.source = "overlay",
+                                     .target = target,
+                                     .fstype = "overlay",
+                                     .options = options,
+                                     .working_dir = working_dir});
 }
 
 }  // namespace
 
-Status MountRootfs(const std::vector<std::string>& layer_dirs, const std::string& upper,
+Status MountRootfs(Env& env, const std::vector<std::string>& layer_dirs, const std::string& upper,
                    const std::string& work, const std::string& target) {
   std::string what = "mount rootfs " + target;
-  std::error_code ec;
   for (const std::string* dir : {&upper, &work, &target}) {
-    std::filesystem::create_directories(*dir, ec);
-    if (ec) return Internal("create " + *dir + ": " + ec.message()).WithContext(what);
+    BERTH_RETURN_IF_ERROR(env.CreateDirs(*dir).WithContext(what));
   }
   if (layer_dirs.empty()) {
     // An image without layers: the container sees just its own writable folder.
-    if (mount(upper.c_str(), target.c_str(), nullptr, MS_BIND, nullptr) != 0) {
-      return Internal(std::string("bind mount: ") + std::strerror(errno)).WithContext(what);
-    }
-    return Status::Ok();
+    return env.Mount(Env::MountRequest{.source = upper, .target = target, .flags = MS_BIND})
+        .WithContext(what);
   }
   // Overlay lists the topmost layer first.
   std::vector<std::string> lower(layer_dirs.rbegin(), layer_dirs.rend());
   auto options = Options(lower, std::filesystem::absolute(upper).string(),
                          std::filesystem::absolute(work).string());
   if (!options.ok()) return options.status().WithContext(what);
-  if (options->size() <= kMaxMountOptions) return MountOverlay(target, *options).WithContext(what);
+  if (options->size() <= kMaxMountOptions) {
+    return MountOverlay(env, target, *options).WithContext(what);
+  }
 
   // Too long for one page: name the layers relative to their common parent
-  // (the store's layers/sha256), from a thread with its own working directory.
+  // (the store's layers/sha256), mounted from there.
   std::filesystem::path parent = std::filesystem::path(lower[0]).parent_path();
   std::vector<std::string> relative;
   for (const std::string& dir : lower) {
@@ -101,25 +97,14 @@ Status MountRootfs(const std::vector<std::string>& layer_dirs, const std::string
         .WithContext(what);
   }
   std::string absolute_target = std::filesystem::absolute(target).string();
-  Status status;
-  std::thread mounter([&] {
-    if (unshare(CLONE_FS) != 0 || chdir(parent.c_str()) != 0) {
-      status = Internal("chdir " + parent.string() + ": " + std::strerror(errno));
-      return;
-    }
-    status = MountOverlay(absolute_target, *short_options);
-  });
-  mounter.join();
-  return status.WithContext(what);
+  return MountOverlay(env, absolute_target, *short_options, parent.string()).WithContext(what);
 }
 
-Status UnmountRootfs(const std::string& target) {
-  if (umount2(target.c_str(), UMOUNT_NOFOLLOW) == 0) return Status::Ok();
-  if (errno == EINVAL || errno == ENOENT) return Status::Ok();  // not mounted
-  if (errno == EBUSY && umount2(target.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) == 0) {
-    return Status::Ok();
-  }
-  return Internal("unmount " + target + ": " + std::strerror(errno));
+Status UnmountRootfs(Env& env, const std::string& target) {
+  Status status = env.Unmount(target, /*detach=*/false);
+  // Busy (a process still in it): detach now, the kernel finishes later.
+  if (status.code() == StatusCode::kFailedPrecondition) status = env.Unmount(target, true);
+  return status;
 }
 
 }  // namespace berth::agent
