@@ -483,52 +483,6 @@ TEST_F(BlobStoreTest, GcLeavesAnUploadThatIsBeingWritten) {
   EXPECT_TRUE(store_->CompleteUpload(id, Digest::Sha256Of("still here")).ok());
 }
 
-double ThreadCpuSeconds() {
-  timespec ts;
-  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
-
-// Throughput of one upload written in pieces of piece_size bytes, then
-// completed (which syncs it to disk). Printed, not asserted: it depends on
-// the machine. The rate per CPU second (user + system time of this thread)
-// is printed too, since it hardly changes when other processes share the
-// cores.
-void MeasureUpload(BlobStore& store, uint64_t total_bytes, size_t piece_size) {
-  std::string piece = RandomBytes(piece_size);
-  DigestHasher expected_hasher("sha256");
-  for (uint64_t i = 0; i < total_bytes / piece_size; ++i) expected_hasher.Update(piece);
-  Digest expected = expected_hasher.Finish();
-
-  StatusOr<std::string> id = store.StartUpload();
-  ASSERT_TRUE(id.ok());
-  using Clock = std::chrono::steady_clock;
-  Clock::time_point start = Clock::now();
-  double cpu_start = ThreadCpuSeconds();
-  StatusOr<std::unique_ptr<UploadWriter>> writer = store.OpenUpload(*id, 0);
-  ASSERT_TRUE(writer.ok());
-  for (uint64_t i = 0; i < total_bytes / piece_size; ++i) {
-    ASSERT_TRUE((*writer)->Write(piece).ok());
-  }
-  ASSERT_TRUE((*writer)->Close().ok());
-  Clock::time_point written = Clock::now();
-  double cpu_written = ThreadCpuSeconds();
-  StatusOr<BlobInfo> info = store.CompleteUpload(*id, expected);
-  ASSERT_TRUE(info.ok()) << info.status().ToString();
-  Clock::time_point completed = Clock::now();
-  EXPECT_EQ(info->size, total_bytes);
-
-  auto mb_per_s = [&](Clock::duration d) {
-    return static_cast<double>(total_bytes) / 1e6 / std::chrono::duration<double>(d).count();
-  };
-  std::printf(
-      "[ perf     ] %llu MiB in %zu KiB pieces: write+hash %.0f MB/s (%.0f MB per CPU second), "
-      "complete (fsync) %.2f s, overall %.0f MB/s\n",
-      static_cast<unsigned long long>(total_bytes >> 20), piece_size >> 10,
-      mb_per_s(written - start), static_cast<double>(total_bytes) / 1e6 / (cpu_written - cpu_start),
-      std::chrono::duration<double>(completed - written).count(), mb_per_s(completed - start));
-}
-
 TEST_F(BlobStoreTest, AFullDiskFailsTheChunkAndTheUploadResumesFromWhereItWas) {
   std::string id = StartUpload();
   ASSERT_TRUE(AppendChunk(*store_, id, "first").ok());
@@ -600,11 +554,6 @@ TEST_F(BlobStoreTest, GcRemovesWhatACrashedPutLeftBesideTheBlobs) {
   ASSERT_TRUE(stats.ok()) << stats.status().ToString();
   EXPECT_FALSE(fs::exists(leftover));
   EXPECT_TRUE(store_->Stat(digest));
-}
-
-TEST_F(BlobStoreTest, LargeUploadThroughput) {
-  MeasureUpload(*store_, 256ull << 20, 1 << 20);
-  MeasureUpload(*store_, 256ull << 20, 16 << 10);  // typical HTTP body pieces
 }
 
 }  // namespace

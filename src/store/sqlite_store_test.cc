@@ -179,51 +179,5 @@ TEST(SqliteStoreTest, FailingBatchFailsAloneInItsGroup) {
   EXPECT_THAT(rows, ElementsAre(Pair("good/1", "v"), Pair("good/2", "v")));
 }
 
-// Durable single-key commits per second from committers threads that each
-// wait for their commit before the next, as request handlers do.
-double MeasureCommitRate(Store& store, int committers, std::chrono::milliseconds duration) {
-  std::atomic<int64_t> commits = 0;
-  std::atomic<bool> stop = false;
-  std::vector<std::thread> threads;
-  const auto start = std::chrono::steady_clock::now();
-  for (int t = 0; t < committers; ++t) {
-    threads.emplace_back([&, t] {
-      for (int i = 0; !stop; ++i) {
-        std::string key = "bench/" + std::to_string(committers) + "/" + std::to_string(t) + "/" +
-                          std::to_string(i);
-        Status s = store.CommitAndWait({Mutation::Put(std::move(key), std::string(100, 'v'))});
-        if (!s.ok()) {
-          ADD_FAILURE() << s.ToString();
-          return;
-        }
-        ++commits;
-      }
-    });
-  }
-  std::this_thread::sleep_for(duration);
-  stop = true;
-  for (std::thread& thread : threads) thread.join();
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const double rate = commits / seconds;
-  std::printf("[ RATE     ] %d committers: %lld durable single-key commits in %.2f s = %.0f/s\n",
-              committers, static_cast<long long>(commits.load()), seconds, rate);
-  EXPECT_GT(commits.load(), 0);
-  return rate;
-}
-
-// Not a benchmark with a threshold (machines differ); it prints the rates so
-// that a regression is visible in the test log. One committer pays one fsync
-// per commit; 64 share them, which is what group commit is for.
-TEST(SqliteStoreTest, GroupCommitThroughput) {
-  TempDir dir;
-  std::unique_ptr<Store> store = MustOpen(dir.path() + "/store.db");
-  ASSERT_NE(store, nullptr);
-  double alone = MeasureCommitRate(*store, 1, std::chrono::milliseconds(500));
-  double grouped = MeasureCommitRate(*store, 64, std::chrono::milliseconds(2000));
-  RecordProperty("commits_per_second_1", static_cast<int>(alone));
-  RecordProperty("commits_per_second_64", static_cast<int>(grouped));
-}
-
 }  // namespace
 }  // namespace berth::store

@@ -515,45 +515,5 @@ TEST_F(HttpsTest, NeverDowngradesToHttp) {
 namespace berth::agent {
 namespace {
 
-// Prints pull-and-unpack MB/s for one big gzip layer and one big zstd layer
-// served from memory over loopback; asserts nothing about speed. Runs only
-// with BERTH_IMAGE_PROBE_MIB set (for example 256).
-TEST_F(ImageStoreTest, PullThroughputProbe) {
-  const char* mib = std::getenv("BERTH_IMAGE_PROBE_MIB");
-  if (!mib) GTEST_SKIP() << "set BERTH_IMAGE_PROBE_MIB to run";
-  size_t bytes = std::stoul(mib) << 20;
-  // Files of pseudo-random text: compressible about as well as real binaries.
-  std::vector<testing::TarEntry> entries;
-  uint64_t x = 88172645463325252ull;
-  const size_t kFile = 4 << 20;
-  for (size_t done = 0, i = 0; done < bytes; done += kFile, ++i) {
-    std::string content(kFile, '\0');
-    for (size_t j = 0; j < kFile; j += 8) {
-      x ^= x << 13;
-      x ^= x >> 7;
-      x ^= x << 17;
-      uint64_t v = x & 0x0f0f0f0f0f0f0f0full;  // 4 bits of entropy per byte
-      std::memcpy(&content[j], &v, 8);
-    }
-    entries.push_back(File("data/file" + std::to_string(i), std::move(content)));
-  }
-  for (auto [name, compression, type] :
-       {std::tuple{"gzip", Compression::kGzip, "application/vnd.oci.image.layer.v1.tar+gzip"},
-        std::tuple{"zstd", Compression::kZstd, "application/vnd.oci.image.layer.v1.tar+zstd"}}) {
-    std::string tar = MakeTar(entries, compression);
-    registry_.AddImage("probe", name, {{tar, type}});
-    auto start = std::chrono::steady_clock::now();
-    auto image = Pull(registry_.host() + "/probe:" + name);
-    double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    ASSERT_TRUE(image.ok()) << image.status().ToString();
-    std::printf(
-        "%s: %zu MiB unpacked from %zu MiB in %.2f s: %.0f MB/s compressed, %.0f MB/s "
-        "unpacked\n",
-        name, bytes >> 20, tar.size() >> 20, seconds, tar.size() / seconds / 1e6,
-        bytes / seconds / 1e6);
-  }
-}
-
 }  // namespace
 }  // namespace berth::agent
