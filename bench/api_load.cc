@@ -27,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "awsjson/client.h"
 #include "common/credentials_file.h"
 #include "common/status.h"
 #include "http/client.h"
@@ -39,9 +40,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr std::string_view kTargetPrefix = "AmazonEC2ContainerServiceV20141113.";
-constexpr std::string_view kRegion = "us-east-1";
-constexpr std::string_view kService = "ecs";
 constexpr std::string_view kClusterName = "bench";
 // Registrations of this family pile up revisions across runs; reads ask for
 // its latest one, so a growing history is part of what reads are measured on.
@@ -165,36 +163,26 @@ StatusOr<http::SigV4Credentials> ReadCredentials(const std::string& path,
   return http::SigV4Credentials{key->id, key->secret};
 }
 
-// Builds and signs requests for one endpoint. Immutable after construction,
-// so threads share it.
+// Builds and signs requests for one endpoint, as awsjson::Client does, for
+// connections the load tool keeps itself (one per thread). Immutable after
+// construction, so threads share it.
 class RequestFactory {
  public:
   RequestFactory(std::string host_header, http::SigV4Credentials creds)
-      : host_header_(std::move(host_header)), creds_(std::move(creds)) {}
+      : signer_{std::move(host_header), std::move(creds), awsjson::RegionFromEnvironment()} {}
 
   // Signed with the current time: a signature older than five minutes is
   // refused, and a long run must keep working, as a real client does.
   http::Request Make(const Call& call) const {
-    http::Request request;
-    request.method = "POST";
-    request.target = call.path;
+    auto now = static_cast<int64_t>(std::time(nullptr));
     if (call.path == "/") {
-      request.headers = {
-          {"host", host_header_},
-          {"content-type", "application/x-amz-json-1.1"},
-          {"x-amz-target", std::string(kTargetPrefix) + call.operation},
-      };
-    } else {
-      request.headers = {{"host", host_header_}, {"content-type", "application/json"}};
+      return signer_.JsonCall(awsjson::kEcsTargetPrefix, call.operation, call.body, now);
     }
-    request.body = call.body;
-    http::SignSigV4(request, creds_, kRegion, kService, static_cast<int64_t>(std::time(nullptr)));
-    return request;
+    return signer_.BerthRequest("POST", call.path, call.body, now);
   }
 
  private:
-  std::string host_header_;
-  http::SigV4Credentials creds_;
+  awsjson::Signer signer_;
 };
 
 // Counts failures from every thread and prints the first few in full.

@@ -48,7 +48,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
-#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -61,6 +60,7 @@
 #include <thread>
 #include <vector>
 
+#include "awsjson/client.h"
 #include "common/base64.h"
 #include "common/credentials_file.h"
 #include "common/crypto.h"
@@ -78,9 +78,6 @@ using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
 namespace json = boost::json;
 
-constexpr std::string_view kRegion = "us-east-1";
-constexpr std::string_view kEcrTarget =
-    "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken";
 constexpr int kMaxPrintedErrors = 10;
 constexpr double kMiB = 1024.0 * 1024.0;
 
@@ -435,26 +432,15 @@ StatusOr<std::string> RegistryAuthorization(const Options& options) {
   auto creds = ReadCredentials(options.credentials_file, options.profile);
   if (!creds.ok()) return creds.status();
 
-  http::Request request;
-  request.method = "POST";
-  request.target = "/";
-  request.headers = {{"host", http::FormatEndpoint(options.host, options.port)},
-                     {"content-type", "application/x-amz-json-1.1"},
-                     {"x-amz-target", std::string(kEcrTarget)}};
-  request.body = "{}";
-  http::SignSigV4(request, *creds, kRegion, "ecr", static_cast<int64_t>(std::time(nullptr)));
-  auto client = http::Client::Create(options.host, options.port, options.timeout_seconds);
-  auto response = client->Do(request);
-  if (!response.ok()) return response.status().WithContext("GetAuthorizationToken");
-  if (response->status != 200) {
-    return Unavailable("GetAuthorizationToken: HTTP " + std::to_string(response->status) + " " +
-                       response->body.substr(0, 300));
-  }
-  boost::system::error_code ec;
-  json::value reply = json::parse(response->body, ec);
+  auto client =
+      awsjson::Client::Create("http://" + http::FormatEndpoint(options.host, options.port),
+                              std::move(*creds), options.timeout_seconds);
+  if (!client.ok()) return client.status();
+  auto reply = (*client)->Call(awsjson::kEcrTargetPrefix, "GetAuthorizationToken", json::object{});
+  if (!reply.ok()) return reply.status();
   const json::string* token = nullptr;
-  if (!ec && reply.is_object()) {
-    const json::value* data = reply.as_object().if_contains("authorizationData");
+  if (reply->is_object()) {
+    const json::value* data = reply->as_object().if_contains("authorizationData");
     if (data && data->is_array() && !data->as_array().empty() && data->as_array()[0].is_object()) {
       const json::value* value = data->as_array()[0].as_object().if_contains("authorizationToken");
       if (value) token = value->if_string();
@@ -462,7 +448,7 @@ StatusOr<std::string> RegistryAuthorization(const Options& options) {
   }
   if (token == nullptr) {
     return Unavailable("GetAuthorizationToken: no authorizationData[0].authorizationToken in " +
-                       response->body.substr(0, 300));
+                       json::serialize(*reply).substr(0, 300));
   }
   auto decoded = Base64Decode(std::string_view(*token));
   if (!decoded || decoded->rfind("AWS:", 0) != 0) {

@@ -10,9 +10,9 @@
 
 #include "agent/log_server.h"
 #include "agent/registration.h"
-#include "agent/server_client.h"
 #include "agent/state_files.h"
 #include "agent/task_worker.h"
+#include "awsjson/client.h"
 #include "common/base64.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -120,10 +120,10 @@ class AgentImpl : public Agent {
       registry_auths_ = std::move(*auths);
     }
 
-    auto calls = ServerClient::Create(config_.server, join);
+    auto calls = awsjson::Client::Create(config_.server, join);
     if (!calls.ok()) return calls.status();
     calls_ = std::move(*calls);
-    auto poller = ServerClient::Create(config_.server, join, config_.poll_wait_seconds + 30);
+    auto poller = awsjson::Client::Create(config_.server, join, config_.poll_wait_seconds + 30);
     if (!poller.ok()) return poller.status();
     poller_ = std::move(*poller);
     join_ = std::move(join);
@@ -219,7 +219,8 @@ class AgentImpl : public Agent {
     calls_->SetCredentials(join_);
     auto request = RegistrationRequest(config_, devices_, previous, logs_->port());
     if (!request.ok()) return request.status();
-    auto registered = calls_->CallEcs("RegisterContainerInstance", *request);
+    auto registered =
+        calls_->Call(awsjson::kEcsTargetPrefix, "RegisterContainerInstance", *request);
     if (!registered.ok()) return registered.status().WithContext("register with " + config_.server);
     std::string arn(StringField(registered->as_object().at("containerInstance").as_object(),
                                 "containerInstanceArn"));
@@ -374,7 +375,7 @@ class AgentImpl : public Agent {
   bool Report(std::string_view operation, const json::object& in) {
     int backoff = 200;
     while (true) {
-      auto reply = calls_->CallEcs(operation, in);
+      auto reply = calls_->Call(awsjson::kEcsTargetPrefix, operation, in);
       if (reply.ok()) return true;
       // The server refused it for good (a task it no longer has): drop it.
       if (reply.status().code() == StatusCode::kFailedPrecondition) {
@@ -397,7 +398,7 @@ class AgentImpl : public Agent {
     std::lock_guard lock(ecr_mu_);
     int64_t now = config_.env->clock().NowMillis();
     if (now >= ecr_token_expiry_) {
-      auto reply = calls_->CallEcr("GetAuthorizationToken", json::object{});
+      auto reply = calls_->Call(awsjson::kEcrTargetPrefix, "GetAuthorizationToken", json::object{});
       if (!reply.ok()) {
         LogWarn("registry token", {{"error", reply.status().message()}});
         return std::nullopt;
@@ -453,8 +454,8 @@ class AgentImpl : public Agent {
   NodeDevices devices_;
   std::unique_ptr<ImageStore> images_;
   std::unique_ptr<ContainerRuntime> runtime_;
-  std::unique_ptr<ServerClient> calls_;   // registration, state changes, tokens
-  std::unique_ptr<ServerClient> poller_;  // the long poll alone
+  std::unique_ptr<awsjson::Client> calls_;   // registration, state changes, tokens
+  std::unique_ptr<awsjson::Client> poller_;  // the long poll alone
   std::unique_ptr<LogServer> logs_;
   WorkerContext worker_context_;
   std::mutex seccomp_mu_;

@@ -3,7 +3,6 @@
 #include <cstdlib>
 
 #include "common/credentials_file.h"
-#include "http/endpoint.h"
 
 namespace berth::cli {
 
@@ -24,15 +23,12 @@ StatusOr<http::SigV4Credentials> ClientCredentials(const std::string& credential
   return http::SigV4Credentials{id, secret};
 }
 
-StatusOr<Endpoint> ParseHttpEndpoint(const std::string& endpoint) {
-  std::string_view rest = endpoint;
-  if (!rest.starts_with("http://"))
-    return InvalidArgument("endpoint must start with http://: " + endpoint);
-  rest.remove_prefix(7);
-  while (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
-  auto hp = http::SplitHostPort(rest);
-  if (!hp.ok()) return hp.status().WithContext("endpoint " + endpoint);
-  return Endpoint{hp->first, hp->second, std::string(rest)};
+StatusOr<std::unique_ptr<awsjson::Client>> ConnectToServer(const std::string& endpoint,
+                                                           const std::string& credentials_file,
+                                                           int timeout_seconds) {
+  auto credentials = ClientCredentials(credentials_file);
+  if (!credentials.ok()) return credentials.status();
+  return awsjson::Client::Create(endpoint, std::move(*credentials), timeout_seconds);
 }
 
 }  // namespace berth::cli

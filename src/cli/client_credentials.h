@@ -2,10 +2,10 @@
 // send it, the way the aws CLI does.
 #pragma once
 
-#include <cstdint>
+#include <memory>
 #include <string>
-#include <utility>
 
+#include "awsjson/client.h"
 #include "common/status.h"
 #include "http/sigv4.h"
 
@@ -15,12 +15,11 @@ namespace berth::cli {
 // AWS_SECRET_ACCESS_KEY (which `berth dev` prints).
 StatusOr<http::SigV4Credentials> ClientCredentials(const std::string& credentials_file);
 
-// "http://host:port" -> (host, port) and the Host header value.
-struct Endpoint {
-  std::string host;
-  uint16_t port = 0;
-  std::string host_header;
-};
-StatusOr<Endpoint> ParseHttpEndpoint(const std::string& endpoint);
+// A client for endpoint ("http://host:port" or https) signing with
+// ClientCredentials(credentials_file) for the region AWS_REGION or
+// AWS_DEFAULT_REGION names.
+StatusOr<std::unique_ptr<awsjson::Client>> ConnectToServer(const std::string& endpoint,
+                                                           const std::string& credentials_file,
+                                                           int timeout_seconds);
 
 }  // namespace berth::cli

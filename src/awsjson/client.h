@@ -1,0 +1,118 @@
+// The one signed client for berth's APIs: AWS JSON 1.1 calls (ECS, ECR) and
+// berth's own endpoints (/berth/v1/...), each signed with SigV4. The command
+// line, the node agent and the load tools all sign through this file, so a
+// request is built and signed one way everywhere.
+#pragma once
+
+#include <boost/json/value.hpp>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+#include "http/client.h"
+#include "http/message.h"
+#include "http/sigv4.h"
+
+namespace berth::awsjson {
+
+// X-Amz-Target prefixes of the APIs berth serves.
+inline constexpr std::string_view kEcsTargetPrefix = "AmazonEC2ContainerServiceV20141113";
+inline constexpr std::string_view kEcrTargetPrefix = "AmazonEC2ContainerRegistry_V20150921";
+
+// The region a client signs for, as the AWS CLI and SDKs find it:
+// AWS_REGION, then AWS_DEFAULT_REGION, else us-east-1.
+std::string RegionFromEnvironment();
+
+// Where requests go: parsed from "http://host:port" or "https://host[:port]"
+// (no path; the port defaults to the scheme's).
+struct Endpoint {
+  std::string host;  // name or address, without brackets
+  uint16_t port = 0;
+  bool tls = false;
+  std::string host_header;  // the authority as written: what is signed as Host
+};
+StatusOr<Endpoint> ParseEndpoint(std::string_view url);
+
+// What a request is signed with. Load tools that keep their own connections
+// (one per thread) build their requests with it, so they sign exactly as
+// Client does.
+struct Signer {
+  std::string host_header;
+  http::SigV4Credentials credentials;
+  std::string region;
+
+  // POST / with X-Amz-Target "<target_prefix>.<operation>" and a JSON 1.1
+  // body, signed for the service the prefix belongs to (ecs or ecr).
+  http::Request JsonCall(std::string_view target_prefix, std::string_view operation,
+                         std::string body, int64_t now_epoch_seconds) const;
+  // A request to one of berth's own endpoints (target: path with query); a
+  // non-empty body is sent as application/json. Signed for service ecs,
+  // which berth's endpoints accept as they accept the ECS API.
+  http::Request BerthRequest(std::string_view method, std::string_view target, std::string body,
+                             int64_t now_epoch_seconds) const;
+};
+
+// The Status an error reply carries: "<__type>: <message>" from a JSON 1.1
+// error body ({"__type": ..., "message": ...}), else "server answered
+// <status>: <body>". 5xx replies are kUnavailable (worth a retry), others
+// kFailedPrecondition (refused for good).
+Status ErrorFromReply(const http::Response& reply);
+
+struct ClientOptions {
+  std::string region;   // empty: RegionFromEnvironment()
+  std::string ca_file;  // https only: extra trusted CA certificates (PEM)
+};
+
+// One keep-alive connection to one endpoint. Thread-safe: calls take turns
+// on the connection, so a long poll holds it for as long as it waits; give
+// the long poll a Client of its own so that other calls never wait behind it.
+class Client {
+ public:
+  // endpoint is "http://host:port" or "https://host[:port]"; nothing is
+  // connected until the first call. A call waits timeout_seconds at most
+  // for its reply (a long poll needs more than its wait).
+  static StatusOr<std::unique_ptr<Client>> Create(std::string_view endpoint,
+                                                  http::SigV4Credentials credentials,
+                                                  int timeout_seconds = 60,
+                                                  ClientOptions options = {});
+
+  // Later calls sign with these (an agent trades its join key for its
+  // instance key).
+  void SetCredentials(http::SigV4Credentials credentials);
+  http::SigV4Credentials credentials() const;
+  const std::string& host() const { return host_header_; }
+  const std::string& region() const { return region_; }
+
+  // An AWS JSON 1.1 call, e.g. Call(kEcsTargetPrefix, "DescribeTasks", {...}).
+  // Errors carry the operation: "DescribeTasks: ClusterNotFoundException:
+  // Cluster not found." (see ErrorFromReply for the code), or the transport
+  // error; a reply that is not JSON is kUnavailable.
+  StatusOr<boost::json::value> Call(std::string_view target_prefix, std::string_view operation,
+                                    const boost::json::value& input);
+
+  // A signed request to one of berth's own endpoints (target: path with
+  // query). Any reply is returned as it came, whatever its status (see
+  // ErrorFromReply); only transport errors are a Status, with "METHOD path".
+  StatusOr<http::Response> Send(std::string_view method, std::string_view target,
+                                std::string body = "");
+
+ private:
+  Client(std::string host_header, std::string region, std::unique_ptr<http::Client> connection,
+         http::SigV4Credentials credentials)
+      : host_header_(std::move(host_header)),
+        region_(std::move(region)),
+        connection_(std::move(connection)),
+        credentials_(std::move(credentials)) {}
+  Signer SignerNow() const;  // under mu_
+
+  const std::string host_header_;
+  const std::string region_;
+  mutable std::mutex mu_;
+  std::unique_ptr<http::Client> connection_;  // guarded by mu_
+  http::SigV4Credentials credentials_;        // guarded by mu_
+};
+
+}  // namespace berth::awsjson

@@ -1,0 +1,64 @@
+// `berth agent`: joins a cluster and runs its tasks until SIGINT or SIGTERM;
+// the containers keep running after it stops.
+#include <memory>
+
+#include "agent/agent.h"
+#include "cli/client_credentials.h"
+#include "cli/daemon_flags.h"
+#include "cli/verbs.h"
+#include "common/log.h"
+#include "common/stop_signals.h"
+
+namespace berth::cli {
+
+namespace {
+
+struct AgentOptions {
+  agent::AgentConfig config;
+  std::string credentials_file;  // the join key; else AWS_ACCESS_KEY_ID/...
+};
+
+int RunAgent(const AgentOptions& options) {
+  BlockStopSignals();  // before any thread starts
+  auto join = ClientCredentials(options.credentials_file);
+  if (!join.ok()) {
+    LogError("berth agent cannot start", {{"error", "join key: " + join.status().message()}});
+    return 1;
+  }
+  auto agent = agent::Agent::Start(options.config, *join);
+  if (!agent.ok()) {
+    LogError("berth agent cannot start", {{"error", agent.status().message()}});
+    return 1;
+  }
+  LogInfo("agent stopping", {{"signal", WaitForStopSignal()}});
+  (*agent)->Stop();
+  return 0;
+}
+
+}  // namespace
+
+Verb AddAgentCommand(CLI::App& parent) {
+  auto options = std::make_shared<AgentOptions>();
+  agent::AgentConfig& config = options->config;
+  auto* cmd = parent.add_subcommand("agent", "run the node agent: join a cluster, run its tasks");
+  cmd->add_option("--server", config.server, "the server's API endpoint")
+      ->envname("BERTH_SERVER")
+      ->capture_default_str();
+  cmd->add_option("--data", config.data_dir, "agent data folder")
+      ->envname("BERTH_DATA")
+      ->capture_default_str();
+  cmd->add_option("--listen", config.listen, "address the agent serves container logs on")
+      ->envname("BERTH_AGENT_LISTEN")
+      ->capture_default_str();
+  cmd->add_option("--advertise", config.advertise,
+                  "host:port the server reaches the agent at (default: the bound address)")
+      ->envname("BERTH_AGENT_ADVERTISE");
+  cmd->add_option("--credentials", options->credentials_file,
+                  "AWS shared-credentials file with the join key (default: AWS_ACCESS_KEY_ID "
+                  "and AWS_SECRET_ACCESS_KEY)")
+      ->envname("BERTH_CREDENTIALS");
+  AddAgentFlags(cmd, config, "");
+  return {"agent", cmd, [options]() -> StatusOr<int> { return RunAgent(*options); }};
+}
+
+}  // namespace berth::cli

@@ -1,0 +1,84 @@
+#include "cli/daemon_flags.h"
+
+namespace berth::cli {
+
+void AddServerFlags(CLI::App* cmd, server::ServerConfig& config) {
+  cmd->add_option("--listen", config.listen, "address to serve on, host:port")
+      ->envname("BERTH_LISTEN")
+      ->capture_default_str();
+  cmd->add_option("--data", config.data_dir, "data directory (store, keys)")
+      ->envname("BERTH_DATA")
+      ->capture_default_str();
+  cmd->add_option("--store", config.store, "store: sqlite:PATH (default sqlite:DATA/berth.db)")
+      ->envname("BERTH_STORE");
+  cmd->add_option("--credentials", config.credentials_file,
+                  "AWS shared-credentials file with the access keys (default DATA/credentials)")
+      ->envname("BERTH_CREDENTIALS");
+  cmd->add_option("--threads", config.threads, "HTTP I/O threads")
+      ->envname("BERTH_THREADS")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  cmd->add_option("--registry-listen", config.registry_listen,
+                  "also serve the registry (/v2/) alone on this host:port")
+      ->envname("BERTH_REGISTRY_LISTEN");
+  cmd->add_option("--registry-address", config.registry_address,
+                  "host:port clients use to reach the registry (default: the bound address)")
+      ->envname("BERTH_REGISTRY_ADDRESS");
+  cmd->add_option("--agent-heartbeat-timeout", config.agent_heartbeat_timeout_seconds,
+                  "seconds without a poll after which an agent's instance is agentConnected=false")
+      ->envname("BERTH_AGENT_HEARTBEAT_TIMEOUT")
+      ->check(CLI::Range(1, 86400))
+      ->capture_default_str();
+  cmd->add_flag("--create-repository-on-push,!--no-create-repository-on-push",
+                config.create_repository_on_push,
+                "create a missing repository when an image is pushed to it")
+      ->envname("BERTH_CREATE_REPOSITORY_ON_PUSH")
+      ->capture_default_str();
+}
+
+void AddAgentFlags(CLI::App* cmd, agent::AgentConfig& config, const std::string& prefix) {
+  std::string env = prefix.empty() ? "BERTH_" : "BERTH_AGENT_";
+  auto name = [&](const char* flag) { return "--" + prefix + flag; };
+  auto var = [&](const char* suffix) { return env + suffix; };
+  cmd->add_option(name("cluster"), config.cluster, "cluster to join")
+      ->envname(var("CLUSTER"))
+      ->capture_default_str();
+  cmd->add_option(name("device-root"), config.device_root,
+                  "read /dev, /sys and /proc under this folder (a fake device tree for tests)")
+      ->envname(var("DEVICE_ROOT"))
+      ->capture_default_str();
+  cmd->add_option(name("instance-type"), config.instance_type, "ecs.instance-type attribute")
+      ->envname(var("INSTANCE_TYPE"));
+  cmd->add_option(name("availability-zone"), config.availability_zone,
+                  "ecs.availability-zone attribute")
+      ->envname(var("AVAILABILITY_ZONE"));
+  cmd->add_option(name("attribute"), config.attributes, "custom attribute name=value (repeatable)");
+  cmd->add_option(name("memory-reserve"), config.memory_reserve_mib,
+                  "MiB of memory kept back from tasks")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option(name("plain-http-registry"), config.plain_http_registries,
+                  "registry host:port spoken to over http (repeatable); others get https, "
+                  "loopback ones plain http when they do not speak TLS");
+  cmd->add_option(name("registry-ca-file"), config.registry_ca_file,
+                  "extra CA certificates (PEM) trusted for https registries, besides the "
+                  "system's (/etc/ssl/certs)")
+      ->envname(var("REGISTRY_CA_FILE"));
+  cmd->add_option(name("registry-auth-file"), config.registry_auth_file,
+                  "credentials for other registries, Docker config.json format (as `skopeo "
+                  "login --authfile` writes)")
+      ->envname(var("REGISTRY_AUTH_FILE"));
+  cmd->add_option(name("retention"), config.retention_seconds,
+                  "seconds the bundles, upper folders and logs of stopped tasks are kept")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option(name("runtime"), config.runc,
+                  "OCI runtime conmon starts containers with: runc, crun, or a path")
+      ->envname(var("RUNTIME"))
+      ->capture_default_str();
+  cmd->add_option(name("seccomp-profile"), config.seccomp_profile,
+                  "default seccomp profile (containers-common JSON); empty for none")
+      ->capture_default_str();
+}
+
+}  // namespace berth::cli

@@ -1,0 +1,99 @@
+// `berth logs [-f] TASK [--container NAME]`: prints a container's output,
+// read through the server from the agent that runs it; with -f it follows
+// the output until the container exits.
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "cli/client_credentials.h"
+#include "cli/verbs.h"
+#include "http/query_string.h"
+
+namespace berth::cli {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr int kFollowWaitSeconds = 15;
+
+struct LogsOptions {
+  std::string endpoint = "http://127.0.0.1:8080";
+  std::string credentials_file;
+  std::string cluster = "default";
+  std::string task;       // id or ARN
+  std::string container;  // default: the task's first container
+  bool follow = false;
+};
+
+// The task's first container, from DescribeTasks.
+StatusOr<std::string> FirstContainer(awsjson::Client& client, const LogsOptions& options) {
+  auto reply = client.Call(awsjson::kEcsTargetPrefix, "DescribeTasks",
+                           json::object{{"cluster", options.cluster},
+                                        {"tasks", json::array{json::string(options.task)}}});
+  if (!reply.ok()) return reply.status();
+  const json::value* tasks = reply->is_object() ? reply->as_object().if_contains("tasks") : nullptr;
+  if (tasks == nullptr || !tasks->is_array()) return Internal("DescribeTasks: no tasks in reply");
+  if (tasks->as_array().empty()) return NotFound("not found in cluster " + options.cluster);
+  const auto& containers = tasks->as_array()[0].as_object().at("containers").as_array();
+  if (containers.empty()) return NotFound("no containers");
+  return std::string(containers[0].as_object().at("name").as_string());
+}
+
+// Prints the container's output from the start; with follow, until it exits.
+Status PrintLogs(awsjson::Client& client, const LogsOptions& options,
+                 const std::string& container) {
+  uint64_t offset = 0;
+  while (true) {
+    std::string target = "/berth/v1/logs?cluster=" + http::EncodeQueryValue(options.cluster) +
+                         "&task=" + http::EncodeQueryValue(options.task) +
+                         "&container=" + http::EncodeQueryValue(container) +
+                         "&offset=" + std::to_string(offset) +
+                         "&waitSeconds=" + std::to_string(options.follow ? kFollowWaitSeconds : 0);
+    auto reply = client.Send("GET", target);
+    if (!reply.ok()) return reply.status();
+    if (reply->status != 200) return awsjson::ErrorFromReply(*reply);
+    std::fwrite(reply->body.data(), 1, reply->body.size(), stdout);
+    std::fflush(stdout);
+    const std::string* next = reply->Header("x-berth-log-offset");
+    const std::string* complete = reply->Header("x-berth-log-complete");
+    uint64_t next_offset = next ? std::stoull(*next) : offset;
+    if (complete && *complete == "true") return Status::Ok();
+    // Without -f, stop once what exists now has been printed.
+    if (!options.follow && next_offset == offset) return Status::Ok();
+    offset = next_offset;
+  }
+}
+
+Status RunLogs(const LogsOptions& options) {
+  auto client =
+      ConnectToServer(options.endpoint, options.credentials_file, kFollowWaitSeconds + 30);
+  if (!client.ok()) return client.status();
+  std::string container = options.container;
+  if (container.empty()) {
+    auto first = FirstContainer(**client, options);
+    if (!first.ok()) return first.status().WithContext("task " + options.task);
+    container = *first;
+  }
+  return PrintLogs(**client, options, container).WithContext("task " + options.task);
+}
+
+}  // namespace
+
+Verb AddLogsCommand(CLI::App& parent) {
+  auto options = std::make_shared<LogsOptions>();
+  auto* cmd = parent.add_subcommand("logs", "print a task's container output");
+  cmd->add_option("task", options->task, "task id or ARN")->required();
+  cmd->add_flag("-f,--follow", options->follow, "follow the output until the container exits");
+  cmd->add_option("--container", options->container, "container name (default: the first)");
+  cmd->add_option("--cluster", options->cluster, "cluster")->capture_default_str();
+  cmd->add_option("--endpoint", options->endpoint, "the server's API endpoint")
+      ->envname("AWS_ENDPOINT_URL")
+      ->capture_default_str();
+  cmd->add_option("--credentials", options->credentials_file,
+                  "AWS shared-credentials file (default: AWS_ACCESS_KEY_ID and "
+                  "AWS_SECRET_ACCESS_KEY)");
+  return {"logs", cmd, [options] { return ExitStatusOf(RunLogs(*options)); }};
+}
+
+}  // namespace berth::cli
