@@ -2,6 +2,7 @@
 
 #include <thread>
 
+#include "awsjson/client.h"
 #include "common/ids.h"
 #include "http/client.h"
 #include "http/endpoint.h"
@@ -13,7 +14,6 @@ namespace berth::server {
 namespace {
 
 constexpr std::string_view kRegion = "us-east-1";
-constexpr std::string_view kService = "ecs";
 
 }  // namespace
 
@@ -84,15 +84,15 @@ void LogForwarder::Handle(http::Request&& request, http::Responder respond) {
                   429);
   }
 
-  http::Request forward;
-  forward.method = "GET";
-  forward.target = "/berth/v1/agent/logs?task=" + http::EncodeQueryValue(source.task_id) +
-                   "&container=" + http::EncodeQueryValue(container) +
-                   "&offset=" + std::to_string(offset) + "&waitSeconds=" + std::to_string(wait);
-  forward.headers.emplace_back("host", source.endpoint);
   std::string key_id = api::AgentKeyId(source.instance_id);
-  http::SignSigV4(forward, {key_id, api::AgentSecret(agent_key_, key_id)}, kRegion, kService,
-                  clock_.NowSeconds());
+  awsjson::Signer signer{
+      source.endpoint, {key_id, api::AgentSecret(agent_key_, key_id)}, std::string(kRegion)};
+  http::Request forward = signer.BerthRequest(
+      "GET",
+      "/berth/v1/agent/logs?task=" + http::EncodeQueryValue(source.task_id) +
+          "&container=" + http::EncodeQueryValue(container) + "&offset=" + std::to_string(offset) +
+          "&waitSeconds=" + std::to_string(wait),
+      "", clock_.NowSeconds());
 
   std::thread([forward = std::move(forward), host = host_port->first, port = host_port->second,
                endpoint = source.endpoint, wait, request_id, in_flight = in_flight_,
