@@ -8,26 +8,17 @@
 #include "model/json_util.h"
 #include "server/api/ecs_api.h"
 #include "server/api/ecs_names.h"
+#include "server/api/ecs_records.h"
 
 namespace berth::server::api {
 
 namespace json = boost::json;
 
-namespace {
-
-constexpr std::string_view kAgentKey = "berthAgent";
-
-std::string TaskIdOf(std::string_view ref) { return std::string(ref.substr(ref.rfind('/') + 1)); }
-
-}  // namespace
-
-bool EcsApi::HasAgent(const json::object& instance) { return instance.contains(kAgentKey); }
-
 bool EcsApi::AgentConnected(const json::object& instance, int64_t now_millis) const {
-  if (StringOr(instance, "status", "ACTIVE") == "INACTIVE") return false;
-  if (!HasAgent(instance)) return true;
-  return agents_.Connected(ContainerInstanceId(StringOr(instance, "containerInstanceArn", "")),
-                           now_millis);
+  const InstanceRecord record(instance);
+  if (record.is_inactive()) return false;
+  if (!record.has_agent()) return true;
+  return agents_.Connected(record.id(), now_millis);
 }
 
 const json::object* EcsApi::FindInstanceById(std::string_view id, std::string* cluster) const {
@@ -43,21 +34,19 @@ const json::object* EcsApi::FindInstanceById(std::string_view id, std::string* c
 EcsApi::AgentJoin EcsApi::JoinAgent(std::string_view cluster_ref, std::string_view instance_arn,
                                     std::string_view endpoint, int64_t now_millis) {
   std::unique_lock lock(mu_);
-  const json::object& cluster = ActiveCluster(cluster_ref);
-  std::string cluster_name(AsString(cluster.at("clusterName")));
+  std::string cluster_name = ActiveClusterName(cluster_ref);
   std::string id = ContainerInstanceId(instance_arn);
   json::object* instance = FindInstance(cluster_name, id);
   if (instance == nullptr) {
     Fail("InvalidParameterException", "Container instance " + std::string(instance_arn) +
                                           " is not registered in cluster " + cluster_name);
   }
-  if (AsString(instance->at("status")) == "INACTIVE") {
+  if (InstanceRecord(*instance).is_inactive()) {
     Fail("InvalidParameterException", "Container instance " + std::string(instance_arn) +
                                           " was deregistered; register it again");
   }
   json::object updated = *instance;
-  updated[kAgentKey] =
-      json::object{{"endpoint", endpoint}, {"joinedAt", static_cast<double>(now_millis) / 1000.0}};
+  MutableInstanceRecord(updated).SetAgent(endpoint, static_cast<double>(now_millis) / 1000.0);
   uint64_t seq =
       Commit({store::Mutation::Put(InstanceKey(cluster_name, id), json::serialize(updated))});
   *instance = std::move(updated);
@@ -72,22 +61,21 @@ EcsApi::AgentJoin EcsApi::JoinAgent(std::string_view cluster_ref, std::string_vi
 bool EcsApi::AgentMayAuthenticate(std::string_view instance_id) const {
   std::shared_lock lock(mu_);
   const json::object* instance = FindInstanceById(instance_id, nullptr);
-  return instance != nullptr && HasAgent(*instance) &&
-         AsString(instance->at("status")) != "INACTIVE";
+  return instance != nullptr && InstanceRecord(*instance).served_by_agent();
 }
 
 std::optional<json::object> EcsApi::AgentAssignments(std::string_view instance_id) const {
   std::shared_lock lock(mu_);
   std::string cluster;
   const json::object* instance = FindInstanceById(instance_id, &cluster);
-  if (instance == nullptr || AsString(instance->at("status")) == "INACTIVE") return std::nullopt;
+  if (instance == nullptr || InstanceRecord(*instance).is_inactive()) return std::nullopt;
   // Read under the lock every Bump happens under, so the version matches
   // the tasks listed with it.
   std::string version = agents_.Version(instance_id);
   json::array list;
   for (const json::object* task : TasksOn(cluster, instance_id)) {
     json::object view = TaskView(*task, true);
-    TaskDefinitionRef ref = ParseTaskDefinitionRef(StringOr(*task, "taskDefinitionArn", ""));
+    TaskDefinitionRef ref = ParseTaskDefinitionRef(TaskRecord(*task).task_definition_arn());
     if (auto f = task_definitions_.find(ref.family); f != task_definitions_.end() && ref.revision) {
       if (auto r = f->second.find(*ref.revision); r != f->second.end()) {
         view["taskDefinition"] = r->second.at("taskDefinition");
@@ -103,7 +91,7 @@ EcsApi::LogSource EcsApi::FindLogSource(std::string_view cluster_ref, std::strin
   std::shared_lock lock(mu_);
   std::string cluster_name = ClusterName(cluster_ref.empty() ? "default" : cluster_ref);
   auto cluster = clusters_.find(cluster_name);
-  if (cluster == clusters_.end() || AsString(cluster->second.at("status")) != "ACTIVE") {
+  if (cluster == clusters_.end() || !ClusterRecord(cluster->second).is_active()) {
     Fail("ClusterNotFoundException", "Cluster not found: " + cluster_name);
   }
   std::string task_id = TaskIdOf(task_ref);
@@ -112,10 +100,10 @@ EcsApi::LogSource EcsApi::FindLogSource(std::string_view cluster_ref, std::strin
     Fail("InvalidParameterException", "The referenced task was not found in cluster " +
                                           cluster_name + ": " + std::string(task_ref));
   }
-  const json::object& task = c->second.at(task_id);
+  const TaskRecord task(c->second.at(task_id));
   bool known = false;
   std::string names;
-  for (const auto& k : ArrayOr(task, "containers")) {
+  for (const auto& k : task.containers()) {
     std::string_view name = StringOr(k.as_object(), "name", "");
     known |= name == container;
     names += (names.empty() ? "" : ", ") + std::string(name);
@@ -124,14 +112,14 @@ EcsApi::LogSource EcsApi::FindLogSource(std::string_view cluster_ref, std::strin
     Fail("InvalidParameterException", "task " + task_id + " has no container named '" +
                                           std::string(container) + "' (it has: " + names + ")");
   }
-  std::string instance_id = ContainerInstanceId(StringOr(task, "containerInstanceArn", ""));
+  std::string instance_id = task.instance_id();
   const json::object* instance = FindInstance(cluster_name, instance_id);
-  if (instance == nullptr || !HasAgent(*instance)) {
+  if (instance == nullptr || !InstanceRecord(*instance).has_agent()) {
     Fail("InvalidParameterException", "task " + task_id + " runs on container instance " +
                                           instance_id +
                                           ", which has no berth agent: there are no logs to read");
   }
-  std::string endpoint(StringOr(instance->at(kAgentKey).as_object(), "endpoint", ""));
+  std::string endpoint(InstanceRecord(*instance).agent_endpoint());
   return {task_id, instance_id, endpoint};
 }
 

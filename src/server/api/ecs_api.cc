@@ -12,6 +12,7 @@
 #include "model/json_util.h"
 #include "model/service_model.h"
 #include "server/api/ecs_names.h"
+#include "server/api/ecs_records.h"
 
 namespace berth::server::api {
 
@@ -127,9 +128,12 @@ Status EcsApi::Load() {
   BERTH_RETURN_IF_ERROR(
       store_.Scan(kTaskDefinitionsPrefix, [&](std::string_view key, std::string_view v) {
         json::object record = parse(key, v);
-        const json::object& td = record["taskDefinition"].as_object();
-        task_definitions_[std::string(AsString(td.at("family")))][*OptInt(td, "revision")] =
-            std::move(record);
+        const TaskDefinitionRecord td(record);
+        if (td.family().empty() || td.revision() < 1) {
+          bad = Internal("record " + std::string(key) + " has no family and revision");
+          return;
+        }
+        task_definitions_[std::string(td.family())][td.revision()] = std::move(record);
       }));
   BERTH_RETURN_IF_ERROR(
       store_.Scan(kInstancesPrefix, [&](std::string_view key, std::string_view v) {
@@ -150,7 +154,7 @@ Status EcsApi::Load() {
   std::map<std::pair<std::string, std::string>, std::vector<std::string>> on;  // tasks by instance
   for (const auto& [cluster, tasks] : tasks_) {
     for (const auto& [id, task] : tasks) {
-      on[{cluster, ContainerInstanceId(StringOr(task, "containerInstanceArn", ""))}].push_back(id);
+      on[{cluster, TaskRecord(task).instance_id()}].push_back(id);
     }
   }
   for (const auto& [where, ids] : on) AccountTasks(where.first, where.second, ids);

@@ -299,6 +299,8 @@ class EcsApi : public awsjson::JsonService {
   // The stored record of an ACTIVE cluster named by name or ARN ("default"
   // when ref is empty); throws ClusterNotFoundException.
   boost::json::object& ActiveCluster(std::string_view ref);
+  // Its name (the record's clusterName).
+  std::string ActiveClusterName(std::string_view ref);
   // The Cluster as DescribeClusters shows it, with live counts.
   boost::json::object ClusterView(const boost::json::object& record, bool settings, bool tags,
                                   bool statistics, bool configurations) const;
@@ -307,8 +309,6 @@ class EcsApi : public awsjson::JsonService {
   const boost::json::object* FindInstance(std::string_view cluster, std::string_view ref) const;
   // The instance with this id in any cluster, and its cluster's name.
   const boost::json::object* FindInstanceById(std::string_view id, std::string* cluster) const;
-  // A node agent joined the instance (ecs_agents.cc).
-  static bool HasAgent(const boost::json::object& instance);
   // agentConnected as clients and the scheduler see it: false when INACTIVE,
   // else true for instances no agent ever joined (modelled through the API
   // alone), else whether the agent polls.

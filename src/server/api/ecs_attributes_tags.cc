@@ -7,6 +7,7 @@
 #include "server/api/ecs_api.h"
 #include "server/api/ecs_attributes.h"
 #include "server/api/ecs_names.h"
+#include "server/api/ecs_records.h"
 
 namespace berth::server::api {
 
@@ -70,8 +71,7 @@ void ValidateAttributes(const json::array& attributes, bool need_target) {
 }
 
 Reply EcsApi::PutAttributes(json::object& in, const CallContext& ctx) {
-  const json::object& cluster = ActiveCluster(StringOr(in, "cluster", ""));
-  std::string cluster_name(AsString(cluster.at("clusterName")));
+  std::string cluster_name = ActiveClusterName(StringOr(in, "cluster", ""));
   const json::array& attributes = ArrayOr(in, "attributes");
   if (attributes.size() > kMaxAttributesPerCall) {
     Fail("InvalidParameterException", "At most 10 attributes can be put in one call");
@@ -85,7 +85,7 @@ Reply EcsApi::PutAttributes(json::object& in, const CallContext& ctx) {
     std::string id = ContainerInstanceId(StringOr(attribute, "targetId", ""));
     if (!updated.contains(id)) {
       json::object* instance = FindInstance(cluster_name, id);
-      if (instance == nullptr || AsString(instance->at("status")) == "INACTIVE") {
+      if (instance == nullptr || InstanceRecord(*instance).is_inactive()) {
         Fail("TargetNotFoundException",
              "Could not find container instance " + id + " in cluster " + cluster_name);
       }
@@ -119,8 +119,7 @@ Reply EcsApi::PutAttributes(json::object& in, const CallContext& ctx) {
 }
 
 Reply EcsApi::DeleteAttributes(json::object& in, const CallContext& ctx) {
-  const json::object& cluster = ActiveCluster(StringOr(in, "cluster", ""));
-  std::string cluster_name(AsString(cluster.at("clusterName")));
+  std::string cluster_name = ActiveClusterName(StringOr(in, "cluster", ""));
   const json::array& attributes = ArrayOr(in, "attributes");
   ValidateAttributes(attributes, /*need_target=*/true);
   std::map<std::string, json::object> updated;
@@ -151,7 +150,7 @@ Reply EcsApi::DeleteAttributes(json::object& in, const CallContext& ctx) {
 }
 
 Reply EcsApi::ListAttributes(json::object& in, const CallContext&) {
-  const json::object& cluster = ActiveCluster(StringOr(in, "cluster", ""));
+  std::string cluster_name = ActiveClusterName(StringOr(in, "cluster", ""));
   if (StringOr(in, "targetType", "") != kTargetType) {
     Fail("InvalidParameterException", "targetType must be container-instance");
   }
@@ -161,19 +160,18 @@ Reply EcsApi::ListAttributes(json::object& in, const CallContext&) {
     Fail("InvalidParameterException", "attributeValue can only be given with attributeName");
   }
   Pager pager(page_tokens_, in, 100);
-  auto c = instances_.find(AsString(cluster.at("clusterName")));
+  auto c = instances_.find(cluster_name);
   if (c != instances_.end()) {
     for (const auto& [id, instance] : c->second) {
-      if (AsString(instance.at("status")) == "INACTIVE") continue;
+      if (InstanceRecord(instance).is_inactive()) continue;
       bool more = true;
       for (const auto& a : ArrayOr(instance, "attributes")) {
         const auto& attribute = a.as_object();
         std::string_view n = StringOr(attribute, "name", "");
         if (name && n != *name) continue;
         if (value && StringOr(attribute, "value", "") != *value) continue;
-        json::object item{{"name", n},
-                          {"targetType", kTargetType},
-                          {"targetId", instance.at("containerInstanceArn")}};
+        json::object item{
+            {"name", n}, {"targetType", kTargetType}, {"targetId", InstanceRecord(instance).arn()}};
         if (auto* v = attribute.if_contains("value")) item["value"] = *v;
         // Space sorts before every character allowed in an id or a name.
         if (!(more = pager.Add(id + " " + std::string(n), std::move(item)))) break;

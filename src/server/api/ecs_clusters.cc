@@ -5,6 +5,7 @@
 #include "model/json_util.h"
 #include "server/api/ecs_api.h"
 #include "server/api/ecs_names.h"
+#include "server/api/ecs_records.h"
 
 namespace berth::server::api {
 
@@ -44,25 +45,30 @@ void MergeSettings(json::array& existing, const json::array& given) {
 json::object& EcsApi::ActiveCluster(std::string_view ref) {
   std::string name = ClusterName(ref.empty() ? "default" : ref);
   auto it = clusters_.find(name);
-  if (it == clusters_.end() || AsString(it->second.at("status")) != "ACTIVE") {
+  if (it == clusters_.end() || !ClusterRecord(it->second).is_active()) {
     Fail("ClusterNotFoundException", "Cluster not found: " + name);
   }
   return it->second;
 }
 
+std::string EcsApi::ActiveClusterName(std::string_view ref) {
+  return std::string(ClusterRecord(ActiveCluster(ref)).name());
+}
+
 json::object EcsApi::ClusterView(const json::object& record, bool settings, bool tags,
                                  bool statistics, bool configurations) const {
   json::object view;
-  std::string_view name = AsString(record.at("clusterName"));
+  const ClusterRecord cluster(record);
+  std::string_view name = cluster.name();
   int64_t registered = 0;
   if (auto it = instances_.find(name); it != instances_.end()) {
     for (const auto& [id, instance] : it->second) {
-      if (AsString(instance.at("status")) != "INACTIVE") ++registered;
+      if (!InstanceRecord(instance).is_inactive()) ++registered;
     }
   }
-  view["clusterArn"] = record.at("clusterArn");
-  view["clusterName"] = record.at("clusterName");
-  view["status"] = record.at("status");
+  view["clusterArn"] = cluster.arn();
+  view["clusterName"] = name;
+  view["status"] = cluster.status();
   view["registeredContainerInstancesCount"] = registered;
   const TaskCounts counts = TaskCountsOf(name);
   const int64_t running = counts.running, pending = counts.pending;
@@ -105,7 +111,7 @@ json::object EcsApi::NewClusterRecord(std::string_view name, const json::object&
   json::object record;
   record["clusterArn"] = ClusterArn(name);
   record["clusterName"] = name;
-  record["status"] = "ACTIVE";
+  record["status"] = kActive;
   record["settings"] = std::move(settings);
   record["tags"] = ArrayOr(in, "tags");
   record["capacityProviders"] = ArrayOr(in, "capacityProviders");
@@ -122,7 +128,7 @@ Reply EcsApi::CreateCluster(json::object& in, const CallContext&) {
          "Cluster name must be 1-255 letters, numbers, hyphens and underscores: '" + name + "'");
   }
   auto existing = clusters_.find(name);
-  if (existing != clusters_.end() && AsString(existing->second.at("status")) == "ACTIVE") {
+  if (existing != clusters_.end() && ClusterRecord(existing->second).is_active()) {
     // ECS answers a second CreateCluster with the cluster as it is.
     return {json::object{{"cluster", ClusterView(existing->second, true, true, false, true)}}};
   }
@@ -158,8 +164,9 @@ Reply EcsApi::DescribeClusters(json::object& in, const CallContext&) {
 Reply EcsApi::ListClusters(json::object& in, const CallContext&) {
   Pager pager(page_tokens_, in, 100);
   for (auto it = clusters_.upper_bound(pager.after()); it != clusters_.end(); ++it) {
-    if (AsString(it->second.at("status")) != "ACTIVE") continue;
-    if (!pager.Add(it->first, it->second.at("clusterArn"))) break;
+    const ClusterRecord cluster(it->second);
+    if (!cluster.is_active()) continue;
+    if (!pager.Add(it->first, json::string(cluster.arn()))) break;
   }
   json::object reply;
   pager.Finish(reply, "clusterArns");
@@ -172,7 +179,7 @@ Reply EcsApi::UpdateCluster(json::object& in, const CallContext&) {
   MergeSettings(updated["settings"].as_array(), ArrayOr(in, "settings"));
   if (auto* c = in.if_contains("configuration")) updated["configuration"] = *c;
   if (auto* s = in.if_contains("serviceConnectDefaults")) updated["serviceConnectDefaults"] = *s;
-  std::string name(AsString(updated.at("clusterName")));
+  std::string name(ClusterRecord(updated).name());
   uint64_t seq = Commit({store::Mutation::Put(ClusterKey(name), json::serialize(updated))});
   cluster = std::move(updated);
   return {json::object{{"cluster", ClusterView(cluster, true, true, false, true)}}, seq};
@@ -184,10 +191,10 @@ Reply EcsApi::UpdateClusterSettings(json::object& in, const CallContext& ctx) {
 
 Reply EcsApi::DeleteCluster(json::object& in, const CallContext&) {
   json::object& cluster = ActiveCluster(StringOr(in, "cluster", ""));
-  std::string name(AsString(cluster.at("clusterName")));
+  std::string name(ClusterRecord(cluster).name());
   if (auto it = instances_.find(name); it != instances_.end()) {
     for (const auto& [id, instance] : it->second) {
-      if (AsString(instance.at("status")) != "INACTIVE") {
+      if (!InstanceRecord(instance).is_inactive()) {
         Fail("ClusterContainsContainerInstancesException",
              "The Cluster cannot be deleted while Container Instances are active or draining.");
       }
@@ -197,7 +204,7 @@ Reply EcsApi::DeleteCluster(json::object& in, const CallContext&) {
     Fail("ClusterContainsTasksException", "The Cluster cannot be deleted while Tasks are active.");
   }
   json::object updated = cluster;
-  updated["status"] = "INACTIVE";
+  MutableClusterRecord(updated).SetStatus(kInactive);
   uint64_t seq = Commit({store::Mutation::Put(ClusterKey(name), json::serialize(updated))});
   cluster = std::move(updated);
   return {json::object{{"cluster", ClusterView(cluster, true, true, false, true)}}, seq};

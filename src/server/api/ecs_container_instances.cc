@@ -14,6 +14,7 @@
 #include "server/api/ecs_api.h"
 #include "server/api/ecs_attributes.h"
 #include "server/api/ecs_names.h"
+#include "server/api/ecs_records.h"
 
 namespace berth::server::api {
 
@@ -105,14 +106,12 @@ std::string Ec2InstanceId(const json::object& in) {
   return "i-" + HexEncode(RandomBytes(9)).substr(0, 17);
 }
 
-void BumpVersion(json::object& record) { record["version"] = *OptInt(record, "version") + 1; }
-
 }  // namespace
 
 json::object EcsApi::InstanceView(const json::object& record, bool tags, int64_t now_millis) const {
   json::object view = record;
   if (!tags) view.erase("tags");
-  view.erase("berthAgent");
+  view.erase(InstanceRecord::kAgentKey);
   view["agentConnected"] = AgentConnected(record, now_millis);
   return view;
 }
@@ -154,13 +153,13 @@ Reply EcsApi::RegisterContainerInstance(json::object& in, const CallContext& ctx
       Fail("InvalidParameterException", "Container instance " + std::string(*arn) +
                                             " is not registered in cluster " + cluster_name);
     }
-    if (AsString(existing->at("status")) == "INACTIVE") {
+    if (InstanceRecord(*existing).is_inactive()) {
       Fail("ClientException", "Container instance " + std::string(*arn) +
                                   " was deregistered; register it as a new instance");
     }
     record = *existing;
     id = ContainerInstanceId(*arn);
-    BumpVersion(record);
+    MutableInstanceRecord(record).BumpVersion();
   } else {
     std::string uuid = NewUuid();
     std::erase(uuid, '-');
@@ -172,7 +171,7 @@ Reply EcsApi::RegisterContainerInstance(json::object& in, const CallContext& ctx
     record["agentConnected"] = false;
     record["attachments"] = json::array();
   }
-  record["status"] = "ACTIVE";
+  MutableInstanceRecord(record).SetStatus(kActive);
   record["registeredAt"] = static_cast<double>(ctx.now_millis) / 1000.0;
   record["registeredResources"] = resources;
   record["versionInfo"] = in.contains("versionInfo") ? in.at("versionInfo") : json::object();
@@ -196,15 +195,15 @@ Reply EcsApi::RegisterContainerInstance(json::object& in, const CallContext& ctx
 }
 
 Reply EcsApi::DeregisterContainerInstance(json::object& in, const CallContext& ctx) {
-  const json::object& cluster = ActiveCluster(StringOr(in, "cluster", ""));
-  std::string cluster_name(AsString(cluster.at("clusterName")));
+  std::string cluster_name = ActiveClusterName(StringOr(in, "cluster", ""));
   std::string_view ref = StringOr(in, "containerInstance", "");
   json::object* instance = FindInstance(cluster_name, ref);
   if (instance == nullptr) {
     Fail("InvalidParameterException", "Container instance " + std::string(ref) +
                                           " is not registered in cluster " + cluster_name);
   }
-  if (AsString(instance->at("status")) == "INACTIVE") {
+  MutableInstanceRecord view(*instance);
+  if (view.is_inactive()) {
     return {json::object{{"containerInstance", InstanceView(*instance, true, ctx.now_millis)}}};
   }
   std::string id = ContainerInstanceId(ref);
@@ -218,34 +217,24 @@ Reply EcsApi::DeregisterContainerInstance(json::object& in, const CallContext& c
   // without an agent stops now and frees what it holds; where an agent
   // joined, its desired status becomes STOPPED for the agent to stop it.
   store::Batch batch;
-  const bool agent = HasAgent(*instance);
+  const bool agent = view.has_agent();
   std::vector<std::string> changed;
   if (auto c = tasks_.find(cluster_name); c != tasks_.end()) {
     for (const json::object* on : TasksOn(cluster_name, id)) {
-      std::string_view task_arn = StringOr(*on, "taskArn", "");
-      std::string task_id(task_arn.substr(task_arn.rfind('/') + 1));
+      std::string task_id = TaskRecord(*on).id();
       json::object& task = c->second.at(task_id);
+      MutableTaskRecord record(task);
       changed.push_back(task_id);
-      if (agent && AsString(task.at("desiredStatus")) == "STOPPED") continue;
-      task["desiredStatus"] = "STOPPED";
-      task["stopCode"] = "UserInitiated";
-      task["stoppedReason"] = "Container instance deregistered";
-      if (!task.contains("stoppingAt")) task["stoppingAt"] = now;
-      if (!agent) {
-        task["lastStatus"] = "STOPPED";
-        task["stoppedAt"] = now;
-        task["executionStoppedAt"] = now;
-        for (auto& container : task["containers"].as_array()) {
-          container.as_object()["lastStatus"] = "STOPPED";
-        }
-      }
-      task["version"] = OptInt(task, "version").value_or(0) + 1;
+      if (agent && record.stop_requested()) continue;
+      record.RequestStop("Container instance deregistered", now);
+      if (!agent) record.StopNow(now);
+      record.BumpVersion();
       batch.push_back(store::Mutation::Put(TaskKey(cluster_name, task_id), json::serialize(task)));
     }
   }
-  (*instance)["status"] = "INACTIVE";
-  (*instance)["agentConnected"] = false;
-  BumpVersion(*instance);
+  view.SetStatus(kInactive);
+  view.SetAgentConnected(false);
+  view.BumpVersion();
   InvalidatePlacer(cluster_name);
   // Counts and remaining resources after the stopped tasks.
   AccountTasks(cluster_name, id, changed);
@@ -257,8 +246,7 @@ Reply EcsApi::DeregisterContainerInstance(json::object& in, const CallContext& c
 }
 
 Reply EcsApi::DescribeContainerInstances(json::object& in, const CallContext& ctx) {
-  const json::object& cluster = ActiveCluster(StringOr(in, "cluster", ""));
-  std::string cluster_name(AsString(cluster.at("clusterName")));
+  std::string cluster_name = ActiveClusterName(StringOr(in, "cluster", ""));
   const json::array& refs = ArrayOr(in, "containerInstances");
   if (refs.empty() || refs.size() > 100) {
     Fail("InvalidParameterException", "containerInstances must name 1 to 100 instances");
@@ -284,8 +272,7 @@ Reply EcsApi::DescribeContainerInstances(json::object& in, const CallContext& ct
 }
 
 Reply EcsApi::ListContainerInstances(json::object& in, const CallContext& ctx) {
-  const json::object& cluster = ActiveCluster(StringOr(in, "cluster", ""));
-  std::string cluster_name(AsString(cluster.at("clusterName")));
+  std::string cluster_name = ActiveClusterName(StringOr(in, "cluster", ""));
   std::optional<scheduler::Query> filter;
   if (auto text = OptString(in, "filter")) {
     auto parsed = scheduler::Query::Parse(*text);
@@ -294,16 +281,16 @@ Reply EcsApi::ListContainerInstances(json::object& in, const CallContext& ctx) {
   }
   auto status = OptString(in, "status");
   Pager pager(page_tokens_, in, 100);
-  if (auto c = instances_.find(AsString(cluster.at("clusterName"))); c != instances_.end()) {
+  if (auto c = instances_.find(cluster_name); c != instances_.end()) {
     for (auto it = c->second.upper_bound(pager.after()); it != c->second.end(); ++it) {
-      std::string_view s = AsString(it->second.at("status"));
-      if (status ? s != *status : s == "INACTIVE") continue;
+      const InstanceRecord instance(it->second);
+      if (status ? instance.status() != *status : instance.is_inactive()) continue;
       if (filter && !filter->Matches(InstanceSnapshot(it->second, TasksOn(cluster_name, it->first),
                                                       AgentConnected(it->second, ctx.now_millis))
                                          .facts)) {
         continue;
       }
-      if (!pager.Add(it->first, it->second.at("containerInstanceArn"))) break;
+      if (!pager.Add(it->first, json::string(instance.arn()))) break;
     }
   }
   json::object reply;
@@ -312,10 +299,9 @@ Reply EcsApi::ListContainerInstances(json::object& in, const CallContext& ctx) {
 }
 
 Reply EcsApi::UpdateContainerInstancesState(json::object& in, const CallContext& ctx) {
-  const json::object& cluster = ActiveCluster(StringOr(in, "cluster", ""));
-  std::string cluster_name(AsString(cluster.at("clusterName")));
+  std::string cluster_name = ActiveClusterName(StringOr(in, "cluster", ""));
   std::string_view status = StringOr(in, "status", "");
-  if (status != "ACTIVE" && status != "DRAINING") {
+  if (status != kActive && status != kDraining) {
     Fail("InvalidParameterException",
          "status must be ACTIVE or DRAINING, got " + std::string(status));
   }
@@ -329,14 +315,14 @@ Reply EcsApi::UpdateContainerInstancesState(json::object& in, const CallContext&
   for (const auto& r : refs) {
     std::string_view ref = AsString(r);
     json::object* instance = FindInstance(cluster_name, ref);
-    if (instance == nullptr || AsString(instance->at("status")) == "INACTIVE") {
+    if (instance == nullptr || InstanceRecord(*instance).is_inactive()) {
       failures.push_back(json::object{{"arn", std::string(ref)}, {"reason", "MISSING"}});
       continue;
     }
     json::object updated = *instance;
-    if (AsString(updated.at("status")) != status) {
-      updated["status"] = status;
-      BumpVersion(updated);
+    if (MutableInstanceRecord record(updated); record.status() != status) {
+      record.SetStatus(status);
+      record.BumpVersion();
       batch.push_back(store::Mutation::Put(InstanceKey(cluster_name, ContainerInstanceId(ref)),
                                            json::serialize(updated)));
     }

@@ -8,6 +8,7 @@
 #include "model/task_definition.h"
 #include "server/api/ecs_api.h"
 #include "server/api/ecs_names.h"
+#include "server/api/ecs_records.h"
 
 namespace berth::server::api {
 
@@ -20,10 +21,6 @@ std::string Position(std::string_view family, int64_t revision) {
   char rev[16];
   std::snprintf(rev, sizeof rev, " %010lld", static_cast<long long>(revision));
   return std::string(family) + rev;
-}
-
-std::string_view StatusOf(const json::object& record) {
-  return AsString(record.at("taskDefinition").as_object().at("status"));
 }
 
 }  // namespace
@@ -47,7 +44,7 @@ Reply EcsApi::RegisterTaskDefinition(json::object& in, const CallContext& ctx) {
   td["taskDefinitionArn"] =
       MakeArn(scope_, "ecs", "task-definition/" + family + ":" + std::to_string(revision));
   td["revision"] = revision;
-  td["status"] = "ACTIVE";
+  td["status"] = kActive;
   td["registeredAt"] = static_cast<double>(ctx.now_millis) / 1000.0;
   td["registeredBy"] = MakeArn(ArnScope{"", scope_.account}, "iam", "root");
   model::ComputeTaskDefinitionFields(td);
@@ -68,7 +65,7 @@ Reply EcsApi::DescribeTaskDefinition(json::object& in, const CallContext&) {
       if (auto r = it->second.find(*ref.revision); r != it->second.end()) found = &r->second;
     } else {
       for (auto r = it->second.rbegin(); r != it->second.rend(); ++r) {
-        if (StatusOf(r->second) == "ACTIVE") {
+        if (TaskDefinitionRecord(r->second).is_active()) {
           found = &r->second;
           break;
         }
@@ -88,9 +85,9 @@ Reply EcsApi::ListTaskDefinitions(json::object& in, const CallContext&) {
   Pager pager(page_tokens_, in, 100, descending);
 
   auto offer = [&](const std::string& name, int64_t revision, const json::object& record) {
-    if (StatusOf(record) != status) return true;
-    return pager.Add(Position(name, revision),
-                     record.at("taskDefinition").as_object().at("taskDefinitionArn"));
+    const TaskDefinitionRecord td(record);
+    if (td.status() != status) return true;
+    return pager.Add(Position(name, revision), json::string(td.arn()));
   };
   auto offer_family = [&](const auto& entry) {
     const auto& [name, revisions] = entry;
@@ -128,9 +125,11 @@ Reply EcsApi::ListTaskDefinitionFamilies(json::object& in, const CallContext&) {
   for (auto it = task_definitions_.lower_bound(prefix); it != task_definitions_.end(); ++it) {
     if (!it->first.starts_with(prefix)) break;
     bool active = false;
-    for (const auto& [revision, record] : it->second) active |= StatusOf(record) == "ACTIVE";
-    if (status == "ACTIVE" && !active) continue;
-    if (status == "INACTIVE" && active) continue;
+    for (const auto& [revision, record] : it->second) {
+      active |= TaskDefinitionRecord(record).is_active();
+    }
+    if (status == kActive && !active) continue;
+    if (status == kInactive && active) continue;
     if (!pager.Add(it->first, json::string(it->first))) break;
   }
   json::object reply;
@@ -148,15 +147,15 @@ Reply EcsApi::DeregisterTaskDefinition(json::object& in, const CallContext& ctx)
     Fail("ClientException", "The specified task definition does not exist.");
   }
   json::object& record = family->second.at(*ref.revision);
-  if (StatusOf(record) == "DELETE_IN_PROGRESS") {
+  const std::string_view status = TaskDefinitionRecord(record).status();
+  if (status == kDeleteInProgress) {
     Fail("ClientException", "The specified task definition is being deleted.");
   }
-  if (StatusOf(record) == "INACTIVE")
-    return {json::object{{"taskDefinition", record.at("taskDefinition")}}};
+  if (status == kInactive) return {json::object{{"taskDefinition", record.at("taskDefinition")}}};
   json::object updated = record;
-  json::object& td = updated["taskDefinition"].as_object();
-  td["status"] = "INACTIVE";
-  td["deregisteredAt"] = static_cast<double>(ctx.now_millis) / 1000.0;
+  MutableTaskDefinitionRecord td(updated);
+  td.SetStatus(kInactive);
+  td.SetDeregisteredAt(static_cast<double>(ctx.now_millis) / 1000.0);
   uint64_t seq = Commit({store::Mutation::Put(TaskDefinitionKey(ref.family, *ref.revision),
                                               json::serialize(updated))});
   record = std::move(updated);
@@ -191,7 +190,7 @@ Reply EcsApi::DeleteTaskDefinitions(json::object& in, const CallContext&) {
           json::object{{"arn", arn}, {"reason", "The specified task definition does not exist."}});
       continue;
     }
-    if (StatusOf(*record) == "ACTIVE") {
+    if (TaskDefinitionRecord(*record).is_active()) {
       failures.push_back(json::object{
           {"arn", arn},
           {"reason",
@@ -200,7 +199,7 @@ Reply EcsApi::DeleteTaskDefinitions(json::object& in, const CallContext&) {
       continue;
     }
     json::object updated = *record;
-    updated["taskDefinition"].as_object()["status"] = "DELETE_IN_PROGRESS";
+    MutableTaskDefinitionRecord(updated).SetStatus(kDeleteInProgress);
     deleted.push_back(updated.at("taskDefinition"));
     changes.emplace_back(record, std::move(updated));
   }
@@ -208,10 +207,9 @@ Reply EcsApi::DeleteTaskDefinitions(json::object& in, const CallContext&) {
   if (!changes.empty()) {
     store::Batch batch;
     for (auto& [record, updated] : changes) {
-      const json::object& td = updated.at("taskDefinition").as_object();
-      batch.push_back(store::Mutation::Put(
-          TaskDefinitionKey(AsString(td.at("family")), *OptInt(td, "revision")),
-          json::serialize(updated)));
+      const TaskDefinitionRecord td(updated);
+      batch.push_back(store::Mutation::Put(TaskDefinitionKey(td.family(), td.revision()),
+                                           json::serialize(updated)));
     }
     seq = Commit(std::move(batch));
     for (auto& [record, updated] : changes) *record = std::move(updated);

@@ -21,6 +21,7 @@
 #include "planner/task_placement.h"
 #include "server/api/ecs_api.h"
 #include "server/api/ecs_names.h"
+#include "server/api/ecs_records.h"
 #include "server/api/task_records.h"
 
 namespace berth::server::api {
@@ -35,9 +36,6 @@ namespace json = boost::json;
 namespace {
 
 constexpr int64_t kHourMillis = 3600 * 1000;
-bool IsStopped(const json::object& task) { return AsString(task.at("lastStatus")) == "STOPPED"; }
-
-std::string TaskId(std::string_view ref) { return std::string(ref.substr(ref.rfind('/') + 1)); }
 
 }  // namespace
 
@@ -80,8 +78,8 @@ bool EcsApi::AccountTasks(std::string_view cluster, std::string_view instance_id
     // Every path that removes a record accounts its task first, as stopped.
     if (task == cluster_tasks.end()) continue;
     auto known = on.tasks.find(task_id);
-    if (!IsStopped(task->second)) {
-      bool running = AsString(task->second.at("lastStatus")) == "RUNNING";
+    if (const TaskRecord record(task->second); !record.is_stopped()) {
+      bool running = record.is_running();
       if (known == on.tasks.end()) {
         scheduler::PlacementRequest request;
         scheduler::TaskPlacement placement;
@@ -132,15 +130,15 @@ void EcsApi::WriteDerivedFields(json::object& instance, const InstanceTasks& on)
 
 bool EcsApi::SetDerivedFields(json::object& instance, const InstanceTasks& on) {
   const json::value remaining = instance["remainingResources"];
-  const std::optional<int64_t> pending = OptInt(instance, "pendingTasksCount");
-  const std::optional<int64_t> running = OptInt(instance, "runningTasksCount");
+  MutableInstanceRecord record(instance);
+  const std::optional<int64_t> pending = record.pending_tasks_count();
+  const std::optional<int64_t> running = record.running_tasks_count();
   WriteDerivedFields(instance, on);
-  if (remaining == instance.at("remainingResources") &&
-      pending == OptInt(instance, "pendingTasksCount") &&
-      running == OptInt(instance, "runningTasksCount")) {
+  if (remaining == instance.at("remainingResources") && pending == record.pending_tasks_count() &&
+      running == record.running_tasks_count()) {
     return false;
   }
-  instance["version"] = OptInt(instance, "version").value_or(0) + 1;
+  record.BumpVersion();
   return true;
 }
 
@@ -186,13 +184,13 @@ bool EcsApi::UpdatePlacerFacts(std::string_view cluster, ClusterPlacer& entry, s
                                int64_t now_millis) const {
   const json::object* instance = FindInstance(cluster, id);
   // The Placer holds the ACTIVE instances only.
-  if (instance == nullptr || AsString(instance->at("status")) != "ACTIVE") return false;
+  if (instance == nullptr || !InstanceRecord(*instance).is_active()) return false;
   const bool connected = AgentConnected(*instance, now_millis);
   // Facts only: what the tasks make of them stays the Placer's.
   if (!entry.placer->UpdateFacts(InstanceSnapshot(*instance, {}, connected).facts).ok()) {
     return false;
   }
-  if (HasAgent(*instance)) {
+  if (InstanceRecord(*instance).has_agent()) {
     entry.agent_connected[std::string(id)] = connected;
     if (connected) {  // it may go silent before any agent looked at so far
       entry.agents_check_at_millis =
@@ -211,10 +209,11 @@ scheduler::ClusterSnapshot EcsApi::BuildSnapshot(std::string_view cluster, int64
   if (c == instances_.end()) return snapshot;
   snapshot.instances.reserve(c->second.size());
   for (const auto& [id, instance] : c->second) {
-    if (AsString(instance.at("status")) != "ACTIVE") continue;
+    const InstanceRecord record(instance);
+    if (!record.is_active()) continue;
     if (only != nullptr && std::find(only->begin(), only->end(), id) == only->end()) continue;
     bool connected = AgentConnected(instance, now_millis);
-    if (agents != nullptr && HasAgent(instance)) (*agents)[id] = connected;
+    if (agents != nullptr && record.has_agent()) (*agents)[id] = connected;
     snapshot.instances.push_back(InstanceSnapshot(instance, TasksOn(cluster, id), connected));
   }
   return snapshot;
@@ -364,11 +363,10 @@ Reply EcsApi::PlaceAndRecord(json::object& in, const CallContext& ctx,
 std::optional<EcsApi::PlannedRun> EcsApi::PlanRun(json::object& in, const CallContext& ctx,
                                                   const std::vector<std::string>& only,
                                                   bool optimistic) {
-  const json::object& cluster = ActiveCluster(StringOr(in, "cluster", ""));
   PlannedRun run;
-  run.cluster = std::string(AsString(cluster.at("clusterName")));
+  run.cluster = ActiveClusterName(StringOr(in, "cluster", ""));
   const json::object& td_record = TaskDefinitionToRun(StringOr(in, "taskDefinition", ""));
-  const json::object& td = td_record.at("taskDefinition").as_object();
+  const json::object& td = TaskDefinitionRecord(td_record).definition();
   ValidateTags(ArrayOr(in, "tags"));
   StatusOr<planner::TaskRequest> request = planner::ParseTaskRequest(in, td);
   if (!request.ok()) Fail("InvalidParameterException", request.status().message());
@@ -402,7 +400,7 @@ std::optional<EcsApi::PlannedRun> EcsApi::PlanRun(json::object& in, const CallCo
     // long-lived Placer learns the placements when they are committed.
     for (const std::string& id : only) {
       json::object* instance = FindInstance(run.cluster, id);
-      if (instance == nullptr || AsString(instance->at("status")) != "ACTIVE") {
+      if (instance == nullptr || !InstanceRecord(*instance).is_active()) {
         Fail("InvalidParameterException",
              "Container instance " + id + " is not an ACTIVE instance of cluster " + run.cluster);
       }
@@ -463,7 +461,7 @@ const json::object& EcsApi::TaskDefinitionToRun(std::string_view ref_text) const
       if (auto r = f->second.find(*ref.revision); r != f->second.end()) found = &r->second;
     } else {
       for (auto r = f->second.rbegin(); r != f->second.rend(); ++r) {
-        if (AsString(r->second.at("taskDefinition").at("status")) == "ACTIVE") {
+        if (TaskDefinitionRecord(r->second).is_active()) {
           found = &r->second;
           break;
         }
@@ -473,7 +471,7 @@ const json::object& EcsApi::TaskDefinitionToRun(std::string_view ref_text) const
   if (found == nullptr) {
     Fail("ClientException", "Unable to find task definition '" + std::string(ref_text) + "'");
   }
-  if (AsString(found->at("taskDefinition").at("status")) != "ACTIVE") {
+  if (!TaskDefinitionRecord(*found).is_active()) {
     Fail("ClientException", "TaskDefinition is inactive: '" + std::string(ref_text) + "'");
   }
   return *found;
@@ -486,16 +484,17 @@ std::optional<json::array> EcsApi::TasksOfClientToken(std::string_view cluster,
   json::array same;
   bool seen = false;
   if (auto c = tasks_.find(cluster); c != tasks_.end()) {
-    for (const auto& [id, task] : c->second) {
-      if (StringOr(task, "berthClientToken", "") != token) continue;
-      double created = task.at("createdAt").to_number<double>();
-      if (now_millis - static_cast<int64_t>(created * 1000) > kHourMillis) continue;
-      if (StringOr(task, "berthRequest", "") != request_text) {
+    for (const auto& [id, record] : c->second) {
+      const TaskRecord task(record);
+      if (task.client_token() != token) continue;
+      // A record without createdAt counts as older than the hour.
+      if (now_millis - task.created_at_millis().value_or(0) > kHourMillis) continue;
+      if (task.request_text() != request_text) {
         Fail("InvalidParameterException",
              "clientToken " + std::string(token) + " was used with a different request");
       }
       seen = true;
-      same.push_back(TaskView(task, true));
+      same.push_back(TaskView(record, true));
     }
   }
   if (!seen) return std::nullopt;
@@ -513,7 +512,7 @@ std::optional<Reply> EcsApi::CommitRun(PlannedRun& run, bool verify) {
       // of the cluster changed since: resources cannot have gone elsewhere,
       // since every plan reserves in the same Placer.
       auto c = clusters_.find(run.cluster);
-      bool active = c != clusters_.end() && AsString(c->second.at("status")) == "ACTIVE";
+      bool active = c != clusters_.end() && ClusterRecord(c->second).is_active();
       if (entry.epoch != run.epoch) return std::nullopt;  // that Placer is gone
       if (!active || entry.facts_version != run.facts_version) {
         planner::ReleasePlan(*entry.placer, run.request, run.plan);
@@ -548,42 +547,31 @@ std::optional<Reply> EcsApi::CommitRun(PlannedRun& run, bool verify) {
 }
 
 Reply EcsApi::StopTask(json::object& in, const CallContext& ctx) {
-  const json::object& cluster = ActiveCluster(StringOr(in, "cluster", ""));
-  std::string cluster_name(AsString(cluster.at("clusterName")));
+  std::string cluster_name = ActiveClusterName(StringOr(in, "cluster", ""));
   std::string_view ref = StringOr(in, "task", "");
-  std::string id = TaskId(ref);
+  std::string id = TaskIdOf(ref);
   auto c = tasks_.find(cluster_name);
   if (c == tasks_.end() || !c->second.contains(id)) {
     Fail("InvalidParameterException", "The referenced task was not found: " + std::string(ref));
   }
   json::object& task = c->second.at(id);
-  if (AsString(task.at("desiredStatus")) == "STOPPED") {
-    return {json::object{{"task", TaskView(task, true)}}};
-  }
+  MutableTaskRecord record(task);
+  if (record.stop_requested()) return {json::object{{"task", TaskView(task, true)}}};
   std::string reason(StringOr(in, "reason", "Task stopped by user"));
   double now = static_cast<double>(ctx.now_millis) / 1000.0;
-  task["desiredStatus"] = "STOPPED";
-  task["stopCode"] = "UserInitiated";
-  task["stoppedReason"] = reason;
-  task["stoppingAt"] = now;
-  task["version"] = OptInt(task, "version").value_or(0) + 1;
-  std::string instance_id = ContainerInstanceId(StringOr(task, "containerInstanceArn", ""));
+  // A task not asked to stop yet has no stoppingAt: RequestStop sets it.
+  record.RequestStop(reason, now);
+  record.BumpVersion();
+  std::string instance_id = record.instance_id();
   const json::object* instance = FindInstance(cluster_name, instance_id);
   store::Batch batch;
   // With a node agent the task stops when the agent reports it stopped (it
   // sees desiredStatus STOPPED in its next poll and stops the containers).
   // Without one (an instance modelled through the API, or deregistered)
   // nothing would ever report: the task stops here and frees what it holds.
-  bool agent_stops = instance != nullptr && HasAgent(*instance) &&
-                     AsString(instance->at("status")) != "INACTIVE" && !IsStopped(task);
-  if (!agent_stops) {
-    task["lastStatus"] = "STOPPED";
-    task["stoppedAt"] = now;
-    task["executionStoppedAt"] = now;
-    for (auto& container : task["containers"].as_array()) {
-      container.as_object()["lastStatus"] = "STOPPED";
-    }
-  }
+  bool agent_stops =
+      instance != nullptr && InstanceRecord(*instance).served_by_agent() && !record.is_stopped();
+  if (!agent_stops) record.StopNow(now);
   batch.push_back(store::Mutation::Put(TaskKey(cluster_name, id), json::serialize(task)));
   AccountTasks(cluster_name, instance_id, {id});
   uint64_t seq = Commit(std::move(batch));
@@ -592,8 +580,7 @@ Reply EcsApi::StopTask(json::object& in, const CallContext& ctx) {
 }
 
 Reply EcsApi::DescribeTasks(json::object& in, const CallContext&) {
-  const json::object& cluster = ActiveCluster(StringOr(in, "cluster", ""));
-  std::string cluster_name(AsString(cluster.at("clusterName")));
+  std::string cluster_name = ActiveClusterName(StringOr(in, "cluster", ""));
   const json::array& refs = ArrayOr(in, "tasks");
   if (refs.empty() || refs.size() > 100) {
     Fail("InvalidParameterException", "tasks must name 1 to 100 tasks");
@@ -603,7 +590,7 @@ Reply EcsApi::DescribeTasks(json::object& in, const CallContext&) {
   auto c = tasks_.find(cluster_name);
   for (const auto& r : refs) {
     std::string_view ref = AsString(r);
-    std::string id = TaskId(ref);
+    std::string id = TaskIdOf(ref);
     if (c == tasks_.end() || !c->second.contains(id)) {
       std::string arn = ref.starts_with("arn:")
                             ? std::string(ref)
@@ -617,10 +604,9 @@ Reply EcsApi::DescribeTasks(json::object& in, const CallContext&) {
 }
 
 Reply EcsApi::ListTasks(json::object& in, const CallContext&) {
-  const json::object& cluster = ActiveCluster(StringOr(in, "cluster", ""));
-  std::string cluster_name(AsString(cluster.at("clusterName")));
+  std::string cluster_name = ActiveClusterName(StringOr(in, "cluster", ""));
   std::string_view desired = StringOr(in, "desiredStatus", "RUNNING");
-  if (desired != "RUNNING" && desired != "STOPPED" && desired != "PENDING") {
+  if (desired != kRunning && desired != kStopped && desired != kPending) {
     Fail("InvalidParameterException", "desiredStatus must be RUNNING, PENDING or STOPPED");
   }
   std::string instance_arn;
@@ -630,7 +616,7 @@ Reply EcsApi::ListTasks(json::object& in, const CallContext&) {
       Fail("InvalidParameterException", "Container instance " + std::string(*ref) +
                                             " is not registered in cluster " + cluster_name);
     }
-    instance_arn = std::string(AsString(instance->at("containerInstanceArn")));
+    instance_arn = std::string(InstanceRecord(*instance).arn());
   }
   auto family = OptString(in, "family");
   auto started_by = OptString(in, "startedBy");
@@ -638,22 +624,18 @@ Reply EcsApi::ListTasks(json::object& in, const CallContext&) {
   Pager pager(page_tokens_, in, 100);
   if (auto c = tasks_.find(cluster_name); c != tasks_.end() && !service) {
     for (auto it = c->second.upper_bound(pager.after()); it != c->second.end(); ++it) {
-      const json::object& task = it->second;
-      std::string_view task_desired = AsString(task.at("desiredStatus"));
-      if (desired == "PENDING" ? AsString(task.at("lastStatus")) != "PENDING"
-                               : task_desired != desired) {
+      const TaskRecord task(it->second);
+      if (desired == kPending ? task.last_status() != kPending : task.desired_status() != desired) {
         continue;
       }
-      if (!instance_arn.empty() && StringOr(task, "containerInstanceArn", "") != instance_arn) {
-        continue;
-      }
+      if (!instance_arn.empty() && task.instance_arn() != instance_arn) continue;
       if (family) {
-        std::string_view td = StringOr(task, "taskDefinitionArn", "");
+        std::string_view td = task.task_definition_arn();
         std::string_view name = td.substr(td.rfind('/') + 1);
         if (name.substr(0, name.rfind(':')) != *family) continue;
       }
-      if (started_by && StringOr(task, "startedBy", "") != *started_by) continue;
-      if (!pager.Add(it->first, task.at("taskArn"))) break;
+      if (started_by && task.started_by() != *started_by) continue;
+      if (!pager.Add(it->first, json::string(task.arn()))) break;
     }
   }
   json::object reply;
@@ -667,12 +649,11 @@ void EcsApi::CleanUpStoppedTasks(int64_t now_millis) {
   std::set<std::string> touched;
   for (auto& [cluster, tasks] : tasks_) {
     for (auto it = tasks.begin(); it != tasks.end();) {
-      const json::object& task = it->second;
-      auto* stopped = task.if_contains("stoppedAt");
-      if (IsStopped(task) && stopped != nullptr &&
-          now_millis - static_cast<int64_t>(stopped->to_number<double>() * 1000) > kHourMillis) {
+      const TaskRecord task(it->second);
+      std::optional<int64_t> stopped_at = task.stopped_at_millis();
+      if (task.is_stopped() && stopped_at && now_millis - *stopped_at > kHourMillis) {
         batch.push_back(store::Mutation::Delete(TaskKey(cluster, it->first)));
-        std::string instance_id = ContainerInstanceId(StringOr(task, "containerInstanceArn", ""));
+        std::string instance_id = task.instance_id();
         AccountTasks(cluster, instance_id, {it->first});  // before its record goes
         touched.insert(std::move(instance_id));
         it = tasks.erase(it);

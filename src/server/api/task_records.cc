@@ -5,6 +5,7 @@
 #include "model/json_util.h"
 #include "planner/task_placement.h"
 #include "server/api/ecs_names.h"
+#include "server/api/ecs_records.h"
 
 namespace berth::server::api {
 
@@ -27,7 +28,7 @@ json::array IdArray(const std::vector<int>& ids) {
 json::array Containers(const TaskRecordInput& input, const planner::PlannedTask& planned,
                        std::string_view cluster_name, std::string_view task_id,
                        std::string_view task_arn) {
-  const json::object& td = input.task_definition_record.at("taskDefinition").as_object();
+  const json::object& td = TaskDefinitionRecord(input.task_definition_record).definition();
   const json::array& definitions = ArrayOr(td, "containerDefinitions");
   json::array containers;
   for (size_t i = 0; i < definitions.size(); ++i) {
@@ -42,7 +43,7 @@ json::array Containers(const TaskRecordInput& input, const planner::PlannedTask&
         {"taskArn", task_arn},
         {"name", StringOr(def, "name", "")},
         {"image", StringOr(def, "image", "")},
-        {"lastStatus", "PENDING"},
+        {"lastStatus", kPending},
         {"networkInterfaces", json::array()},
         {"networkBindings", json::array()},
         {"gpuIds", IdArray(devices.gpu_ids)},
@@ -65,7 +66,7 @@ std::pair<std::string, json::object> NewTaskRecord(const TaskRecordInput& input,
                                                    const json::object& instance) {
   const planner::PlannedTask& planned = plan.tasks[rank];
   const planner::TaskRequest& request = input.request;
-  const json::object& td = input.task_definition_record.at("taskDefinition").as_object();
+  const TaskDefinitionRecord td(input.task_definition_record);
   const json::object& in = input.run_task;
   const std::string& cluster_name = input.cluster_name;
   std::string id = NewTimeOrderedId(input.now_millis);
@@ -83,12 +84,12 @@ std::pair<std::string, json::object> NewTaskRecord(const TaskRecordInput& input,
   json::object task{
       {"taskArn", task_arn},
       {"clusterArn", input.cluster_arn},
-      {"taskDefinitionArn", td.at("taskDefinitionArn")},
-      {"containerInstanceArn", instance.at("containerInstanceArn")},
+      {"taskDefinitionArn", td.arn()},
+      {"containerInstanceArn", InstanceRecord(instance).arn()},
       {"overrides", in.contains("overrides") ? *request.overrides
                                              : json::object{{"containerOverrides", json::array()}}},
-      {"lastStatus", "PENDING"},
-      {"desiredStatus", "RUNNING"},
+      {"lastStatus", kPending},
+      {"desiredStatus", kRunning},
       {"cpu", std::to_string(request.placement.cpu)},
       {"memory", std::to_string(request.placement.memory_mib)},
       {"containers", Containers(input, planned, cluster_name, id, task_arn)},

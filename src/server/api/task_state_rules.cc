@@ -4,6 +4,7 @@
 #include <boost/json/array.hpp>
 
 #include "model/json_util.h"
+#include "server/api/ecs_records.h"
 
 namespace berth::server::api {
 
@@ -38,9 +39,9 @@ void SetIfAbsent(json::object& o, std::string_view key, json::value value) {
 }  // namespace
 
 int StatusRank(std::string_view status) {
-  if (status == "PENDING") return 1;
-  if (status == "RUNNING") return 2;
-  if (status == "STOPPED") return 3;
+  if (status == kPending) return 1;
+  if (status == kRunning) return 2;
+  if (status == kStopped) return 3;
   return 0;
 }
 
@@ -54,13 +55,11 @@ bool IsKnownTaskStatus(std::string_view status) {
   return false;
 }
 
-std::string_view StopCodeFor(const json::object& task, std::string_view reason) {
-  if (StringOr(task, "desiredStatus", "") == "STOPPED" &&
-      StringOr(task, "stopCode", "") == "UserInitiated") {
-    return "UserInitiated";
-  }
+std::string_view StopCodeFor(const json::object& record, std::string_view reason) {
+  const TaskRecord task(record);
+  if (task.stop_requested() && task.stop_code() == kUserInitiated) return kUserInitiated;
   if (reason.starts_with("CannotPullContainerError") ||
-      reason.starts_with("CannotStartContainerError") || !task.contains("startedAt")) {
+      reason.starts_with("CannotStartContainerError") || !task.has_started()) {
     return "TaskFailedToStart";
   }
   return "EssentialContainerExited";
@@ -88,14 +87,17 @@ void ApplyContainerReport(json::object& container, const json::object& report) {
 }
 
 void ApplyTaskReport(json::object& task, const json::object& report, double now) {
-  if (StatusRank(StringOr(task, "lastStatus", "PENDING")) == 3) return;
+  MutableTaskRecord record(task);
+  // A task without a lastStatus has not started: PENDING.
+  const int current = StatusRank(record.last_status().empty() ? kPending : record.last_status());
+  if (current == 3) return;
   for (std::string_view key : {"pullStartedAt", "pullStoppedAt"}) {
     if (auto t = Seconds(report, key)) SetIfAbsent(task, key, *t);
   }
   std::string_view status = StringOr(report, "status", "");
-  if (StatusRank(status) <= StatusRank(StringOr(task, "lastStatus", "PENDING"))) return;
-  if (status == "RUNNING") {
-    task["lastStatus"] = "RUNNING";
+  if (StatusRank(status) <= current) return;
+  if (status == kRunning) {
+    record.SetLastStatus(kRunning);
     SetIfAbsent(task, "startedAt", now);
     task["connectivity"] = "CONNECTED";
     SetIfAbsent(task, "connectivityAt", now);
@@ -104,23 +106,21 @@ void ApplyTaskReport(json::object& task, const json::object& report, double now)
   // STOPPED.
   std::string_view reason = StringOr(report, "reason", "");
   std::string_view code = StopCodeFor(task, reason);
-  if (code != "UserInitiated") {
-    task["stopCode"] = code;
+  if (code != kUserInitiated) {
+    record.SetStopCode(code);
     if (!reason.empty()) {
-      task["stoppedReason"] = reason;
+      record.SetStoppedReason(reason);
     } else {
-      task["stoppedReason"] = code == "TaskFailedToStart" ? "Task failed to start"
-                                                          : "Essential container in task exited";
+      record.SetStoppedReason(code == "TaskFailedToStart" ? "Task failed to start"
+                                                          : "Essential container in task exited");
     }
   }
-  task["lastStatus"] = "STOPPED";
-  task["desiredStatus"] = "STOPPED";
+  record.SetLastStatus(kStopped);
+  record.SetDesiredStatus(kStopped);
   SetIfAbsent(task, "stoppingAt", now);
   task["executionStoppedAt"] = Seconds(report, "executionStoppedAt").value_or(now);
-  task["stoppedAt"] = now;
-  if (auto* containers = task.if_contains("containers"); containers && containers->is_array()) {
-    for (auto& c : containers->as_array()) c.as_object()["lastStatus"] = "STOPPED";
-  }
+  record.SetStoppedAt(now);
+  record.StopContainers();
 }
 
 }  // namespace berth::server::api
