@@ -1,6 +1,7 @@
 #include "scheduler/placement_filters.h"
 
 #include <algorithm>
+#include <set>
 
 #include "scheduler/placement_devices.h"
 
@@ -15,13 +16,14 @@ class AgentFilter : public PlacementFilter {
  public:
   std::string_view name() const override { return "agent"; }
   std::string_view reason() const override { return kReasonAgent; }
-  std::optional<std::string> Check(const SnapshotInstance& instance,
-                                   const FilterContext&) const override {
+  bool Admits(const InstanceView& instance, const FilterContext&) const override {
+    return TakesNewTasks(instance.facts());
+  }
+  std::string Explain(const InstanceView& instance, const FilterContext&) const override {
     // A DRAINING or INACTIVE instance takes no new tasks; ECS names no reason
     // for it, and AGENT ("this instance cannot start it") is the closest.
-    if (instance.facts.status != "ACTIVE") return "is " + instance.facts.status;
-    if (!instance.facts.agent_connected) return "agent is disconnected";
-    return std::nullopt;
+    if (instance.facts().status != "ACTIVE") return "is " + instance.facts().status;
+    return "agent is disconnected";
   }
 };
 
@@ -29,12 +31,14 @@ class CpuFilter : public PlacementFilter {
  public:
   std::string_view name() const override { return "cpu"; }
   std::string_view reason() const override { return kReasonCpu; }
-  std::optional<std::string> Check(const SnapshotInstance& instance,
-                                   const FilterContext& context) const override {
-    const int64_t need = context.compiled.request.cpu;
-    const int64_t has = instance.resources.cpu_remaining;
-    if (need <= has) return std::nullopt;
-    return Needs(need, has, " CPU units");
+  bool Admits(const InstanceView& instance, const FilterContext& context) const override {
+    return context.compiled.request.cpu <= instance.resources().cpu_remaining;
+  }
+  std::string Explain(const InstanceView& instance, const FilterContext& context) const override {
+    return Needs(context.compiled.request.cpu, instance.resources().cpu_remaining, " CPU units");
+  }
+  void Need(const PlacementRequest& request, Capacity& need) const override {
+    need.cpu = std::max(need.cpu, request.cpu);
   }
 };
 
@@ -42,12 +46,15 @@ class MemoryFilter : public PlacementFilter {
  public:
   std::string_view name() const override { return "memory"; }
   std::string_view reason() const override { return kReasonMemory; }
-  std::optional<std::string> Check(const SnapshotInstance& instance,
-                                   const FilterContext& context) const override {
-    const int64_t need = context.compiled.request.memory_mib;
-    const int64_t has = instance.resources.memory_remaining_mib;
-    if (need <= has) return std::nullopt;
-    return Needs(need, has, " MiB of memory");
+  bool Admits(const InstanceView& instance, const FilterContext& context) const override {
+    return context.compiled.request.memory_mib <= instance.resources().memory_remaining_mib;
+  }
+  std::string Explain(const InstanceView& instance, const FilterContext& context) const override {
+    return Needs(context.compiled.request.memory_mib, instance.resources().memory_remaining_mib,
+                 " MiB of memory");
+  }
+  void Need(const PlacementRequest& request, Capacity& need) const override {
+    need.memory_mib = std::max(need.memory_mib, request.memory_mib);
   }
 };
 
@@ -55,16 +62,28 @@ class PortsFilter : public PlacementFilter {
  public:
   std::string_view name() const override { return "ports"; }
   std::string_view reason() const override { return kReasonPorts; }
-  std::optional<std::string> Check(const SnapshotInstance& instance,
-                                   const FilterContext& context) const override {
-    const InstanceResources& r = instance.resources;
+  bool Admits(const InstanceView& instance, const FilterContext& context) const override {
+    return !Conflict(instance, context);
+  }
+  std::string Explain(const InstanceView& instance, const FilterContext& context) const override {
+    const auto [port, reserved] = *Conflict(instance, context);
+    const std::string name =
+        std::to_string(port->port) + (port->protocol == PortProtocol::kUdp ? "/udp" : "/tcp");
+    return "host port " + name + (reserved ? " is reserved" : " is in use");
+  }
+
+ private:
+  // The first port of the request the instance cannot give, and whether it
+  // is reserved (else in use).
+  static std::optional<std::pair<const HostPort*, bool>> Conflict(const InstanceView& instance,
+                                                                  const FilterContext& context) {
+    const InstanceResources& r = instance.resources();
     for (const HostPort& p : context.compiled.request.host_ports) {
       const bool udp = p.protocol == PortProtocol::kUdp;
-      const std::set<int>& used = udp ? r.ports_used.udp : r.ports_used.tcp;
-      const std::set<int>& reserved = udp ? r.ports_reserved.udp : r.ports_reserved.tcp;
-      const std::string name = std::to_string(p.port) + (udp ? "/udp" : "/tcp");
-      if (reserved.count(p.port)) return "host port " + name + " is reserved";
-      if (used.count(p.port)) return "host port " + name + " is in use";
+      if ((udp ? r.ports_reserved.udp : r.ports_reserved.tcp).count(p.port)) {
+        return std::pair{&p, true};
+      }
+      if ((udp ? r.ports_used.udp : r.ports_used.tcp).count(p.port)) return std::pair{&p, false};
     }
     return std::nullopt;
   }
@@ -74,25 +93,47 @@ class GpuFilter : public PlacementFilter {
  public:
   std::string_view name() const override { return "gpu"; }
   std::string_view reason() const override { return kReasonGpu; }
-  std::optional<std::string> Check(const SnapshotInstance& instance,
-                                   const FilterContext& context) const override {
+  bool Admits(const InstanceView& instance, const FilterContext& context) const override {
     const int need = context.compiled.request.gpu_count;
-    if (need == 0) return std::nullopt;
-    const int has = FreeGpuCount(instance.resources.gpus);
-    if (need <= has) return std::nullopt;
-    return Needs(need, has, " free GPUs");
+    return need == 0 || need <= instance.devices().gpu_free;
+  }
+  std::string Explain(const InstanceView& instance, const FilterContext& context) const override {
+    return Needs(context.compiled.request.gpu_count, instance.devices().gpu_free, " free GPUs");
+  }
+  void Need(const PlacementRequest& request, Capacity& need) const override {
+    need.gpu_free = std::max(need.gpu_free, request.gpu_count);
   }
 };
 
+// Admits is ChooseNeuronDevices(...).ok() without choosing: on the free-device
+// bitset where the ids fit one.
 class NeuronFilter : public PlacementFilter {
  public:
   std::string_view name() const override { return "neuron"; }
   std::string_view reason() const override { return kReasonNeuronDevice; }
-  std::optional<std::string> Check(const SnapshotInstance& instance,
-                                   const FilterContext& context) const override {
-    NeuronChoice choice = ChooseNeuronDevices(instance.resources.neuron, context.compiled.request);
-    if (choice.ok()) return std::nullopt;
-    return choice.refusal;
+  bool Admits(const InstanceView& instance, const FilterContext& context) const override {
+    const PlacementRequest& request = context.compiled.request;
+    if (!WantsNeuronDevices(request)) return true;
+    const NeuronDeviceSet& devices = instance.resources().neuron;
+    const FreeDevices& d = instance.devices();
+    if (!d.on_masks) return ChooseNeuronDevices(devices, request).ok();
+    if (devices.count <= 0) return false;
+    if (request.all_neuron_devices) return devices.taken.empty();
+    int free = d.neuron_free;
+    for (int id : request.exact_neuron_devices) {
+      if (id >= devices.count || !(d.neuron_free_mask >> id & 1)) return false;
+      --free;
+    }
+    return free >= request.neuron_device_count;
+  }
+  std::string Explain(const InstanceView& instance, const FilterContext& context) const override {
+    return ChooseNeuronDevices(instance.resources().neuron, context.compiled.request).refusal;
+  }
+  void Need(const PlacementRequest& request, Capacity& need) const override {
+    int devices =
+        request.neuron_device_count + static_cast<int>(request.exact_neuron_devices.size());
+    if (request.all_neuron_devices) devices = 1;
+    need.neuron_free = std::max(need.neuron_free, devices);
   }
 };
 
@@ -100,12 +141,22 @@ class MemberOfFilter : public PlacementFilter {
  public:
   std::string_view name() const override { return "memberOf"; }
   std::string_view reason() const override { return kReasonAttribute; }
-  std::optional<std::string> Check(const SnapshotInstance& instance,
-                                   const FilterContext& context) const override {
-    for (const Query& query : context.compiled.member_of) {
-      if (!query.Matches(instance.facts)) return "does not match memberOf(" + query.text() + ")";
+  bool Admits(const InstanceView& instance, const FilterContext& context) const override {
+    return !FirstMismatch(instance, context);
+  }
+  std::string Explain(const InstanceView& instance, const FilterContext& context) const override {
+    return "does not match memberOf(" + FirstMismatch(instance, context)->text() + ")";
+  }
+
+ private:
+  static const Query* FirstMismatch(const InstanceView& instance, const FilterContext& context) {
+    const std::vector<Query>& queries = context.compiled.member_of;
+    for (size_t k = 0; k < queries.size(); ++k) {
+      const bool matches = context.member_of != nullptr ? context.member_of->Matches(k, instance)
+                                                        : queries[k].Matches(instance.facts());
+      if (!matches) return &queries[k];
     }
-    return std::nullopt;
+    return nullptr;
   }
 };
 
@@ -113,21 +164,31 @@ class DistinctInstanceFilter : public PlacementFilter {
  public:
   std::string_view name() const override { return "distinctInstance"; }
   std::string_view reason() const override { return kReasonDistinctInstance; }
-  std::optional<std::string> Check(const SnapshotInstance& instance,
-                                   const FilterContext& context) const override {
-    if (!context.compiled.distinct_instance) return std::nullopt;
-    if (context.instances_in_call.count(instance.facts.id)) {
-      return std::string("already has a task of this call");
-    }
+  bool Admits(const InstanceView& instance, const FilterContext& context) const override {
+    if (!context.compiled.distinct_instance) return true;
+    if (instance.placed_in_call()) return false;
     const std::string& group = context.compiled.request.group;
-    if (!group.empty() && GroupTaskCount(instance.facts, group) > 0) {
-      return "already runs a task of " + group;
-    }
-    return std::nullopt;
+    return group.empty() || instance.GroupTasks(group) == 0;
+  }
+  std::string Explain(const InstanceView& instance, const FilterContext& context) const override {
+    if (instance.placed_in_call()) return "already has a task of this call";
+    return "already runs a task of " + context.compiled.request.group;
   }
 };
 
 }  // namespace
+
+void PlacementFilter::Need(const PlacementRequest&, Capacity&) const {}
+
+std::optional<std::string> PlacementFilter::Check(const InstanceView& instance,
+                                                  const FilterContext& context) const {
+  if (Admits(instance, context)) return std::nullopt;
+  return Explain(instance, context);
+}
+
+bool TakesNewTasks(const InstanceFacts& facts) {
+  return facts.status == "ACTIVE" && facts.agent_connected;
+}
 
 const std::vector<const PlacementFilter*>& PlacementFilters() {
   static const AgentFilter agent;
@@ -141,6 +202,12 @@ const std::vector<const PlacementFilter*>& PlacementFilters() {
   static const std::vector<const PlacementFilter*> filters = {
       &agent, &cpu, &memory, &ports, &gpu, &neuron, &member_of, &distinct_instance};
   return filters;
+}
+
+Capacity NeedOf(const PlacementRequest& request) {
+  Capacity need;
+  for (const PlacementFilter* filter : PlacementFilters()) filter->Need(request, need);
+  return need;
 }
 
 }  // namespace berth::scheduler

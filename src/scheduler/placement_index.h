@@ -15,19 +15,9 @@
 #include <cstdint>
 #include <vector>
 
-namespace berth::scheduler {
+#include "scheduler/placement_view.h"
 
-// What one instance offers, as the search prunes with it.
-struct Capacity {
-  int64_t cpu = 0;
-  int64_t memory_mib = 0;
-  int neuron_free = 0;
-  int gpu_free = 0;
-  bool Covers(const Capacity& need) const {
-    return cpu >= need.cpu && memory_mib >= need.memory_mib && neuron_free >= need.neuron_free &&
-           gpu_free >= need.gpu_free;
-  }
-};
+namespace berth::scheduler {
 
 class InstanceOrder {
  public:
@@ -49,19 +39,16 @@ class InstanceOrder {
   int64_t key(int i) const { return nodes_[i].key; }
   uint32_t rank(int i) const { return nodes_[i].rank; }
 
-  // The first instance of the partition in (key, rank) order whose key is at
-  // least `min_key`, whose capacity covers `need` and that `admits` accepts;
-  // kNone when there is none.
+  // The first instance of the partition in (key, rank) order whose capacity
+  // covers `need` and that `admits` accepts; kNone when there is none.
   template <typename Admits>
-  int FindFirst(int root, int64_t min_key, const Capacity& need, const Admits& admits) const {
+  int FindFirst(int root, const Capacity& need, const Admits& admits) const {
     if (root == kNone) return kNone;
     const Node& n = nodes_[root];
     if (!n.subtree.Covers(need)) return kNone;
-    if (n.key >= min_key) {
-      if (int found = FindFirst(n.left, min_key, need, admits); found != kNone) return found;
-      if (n.own.Covers(need) && admits(root)) return root;
-    }
-    return FindFirst(n.right, min_key, need, admits);
+    if (int found = FindFirst(n.left, need, admits); found != kNone) return found;
+    if (n.own.Covers(need) && admits(root)) return root;
+    return FindFirst(n.right, need, admits);
   }
 
  private:

@@ -19,37 +19,45 @@ bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
   });
 }
 
-class BinpackScorer : public PlacementScorer {
+// A scorer whose key is a function of one instance: Keys is InstanceKey per
+// candidate.
+class PerInstanceScorer : public PlacementScorer {
+ public:
+  std::vector<int64_t> Keys(const std::vector<const SnapshotInstance*>& candidates,
+                            ScoreContext& context) const override {
+    std::vector<int64_t> keys;
+    keys.reserve(candidates.size());
+    for (const SnapshotInstance* c : candidates) {
+      keys.push_back(*InstanceKey(InstanceView(*c, false), context.request));
+    }
+    return keys;
+  }
+};
+
+class BinpackScorer : public PerInstanceScorer {
  public:
   explicit BinpackScorer(bool memory) : memory_(memory) {}
   std::string_view name() const override { return memory_ ? "binpack(memory)" : "binpack(cpu)"; }
   ScoreSpec spec() const override {
     return {memory_ ? ScoreSpec::Kind::kBinpackMemory : ScoreSpec::Kind::kBinpackCpu, ""};
   }
-  std::vector<int64_t> Keys(const std::vector<const SnapshotInstance*>& candidates,
-                            ScoreContext&) const override {
-    std::vector<int64_t> keys;
-    for (const SnapshotInstance* c : candidates) {
-      keys.push_back(memory_ ? c->resources.memory_remaining_mib : c->resources.cpu_remaining);
-    }
-    return keys;
+  std::optional<int64_t> InstanceKey(const InstanceView& instance,
+                                     const PlacementRequest&) const override {
+    const InstanceResources& r = instance.resources();
+    return memory_ ? r.memory_remaining_mib : r.cpu_remaining;
   }
 
  private:
   bool memory_;
 };
 
-class SpreadInstanceScorer : public PlacementScorer {
+class SpreadInstanceScorer : public PerInstanceScorer {
  public:
   std::string_view name() const override { return "spread(instanceId)"; }
   ScoreSpec spec() const override { return {ScoreSpec::Kind::kSpreadInstance, ""}; }
-  std::vector<int64_t> Keys(const std::vector<const SnapshotInstance*>& candidates,
-                            ScoreContext& context) const override {
-    std::vector<int64_t> keys;
-    for (const SnapshotInstance* c : candidates) {
-      keys.push_back(GroupTaskCount(c->facts, context.request.group));
-    }
-    return keys;
+  std::optional<int64_t> InstanceKey(const InstanceView& instance,
+                                     const PlacementRequest& request) const override {
+    return instance.GroupTasks(request.group);
   }
 };
 
@@ -95,25 +103,33 @@ class RandomScorer : public PlacementScorer {
   }
 };
 
-class NeuronTopologyScorer : public PlacementScorer {
+class NeuronTopologyScorer : public PerInstanceScorer {
  public:
   std::string_view name() const override { return "neuron-topology"; }
   ScoreSpec spec() const override { return {ScoreSpec::Kind::kNeuronTopology, ""}; }
-  std::vector<int64_t> Keys(const std::vector<const SnapshotInstance*>& candidates,
-                            ScoreContext& context) const override {
-    std::vector<int64_t> keys;
-    for (const SnapshotInstance* c : candidates) {
-      const NeuronDeviceSet& devices = c->resources.neuron;
-      NeuronChoice choice = ChooseNeuronDevices(devices, context.request);
-      std::set<int> ids(choice.ids.begin(), choice.ids.end());
-      int groups = CountConnectedGroups(NeuronAdjacency(devices), ids);
-      keys.push_back(std::max(groups - 1, 0));
+  std::optional<int64_t> InstanceKey(const InstanceView& instance,
+                                     const PlacementRequest& request) const override {
+    // A counted request gets one connected group wherever the largest free
+    // group holds the count (ChooseConnectedDevices takes it whole or in
+    // part): no choice to make. Exact ids join the choice, so not then.
+    const FreeDevices& d = instance.devices();
+    if (d.on_masks && request.exact_neuron_devices.empty() &&
+        d.neuron_largest_group >= request.neuron_device_count) {
+      return 0;
     }
-    return keys;
+    const NeuronDeviceSet& devices = instance.resources().neuron;
+    NeuronChoice choice = ChooseNeuronDevices(instance, request);
+    std::set<int> ids(choice.ids.begin(), choice.ids.end());
+    return std::max(CountConnectedGroups(NeuronAdjacency(devices), ids) - 1, 0);
   }
 };
 
 }  // namespace
+
+std::optional<int64_t> PlacementScorer::InstanceKey(const InstanceView&,
+                                                    const PlacementRequest&) const {
+  return std::nullopt;
+}
 
 int GroupTaskCount(const InstanceFacts& facts, const std::string& group) {
   if (group.empty()) return static_cast<int>(facts.task_groups.size());
@@ -148,9 +164,9 @@ std::unique_ptr<PlacementScorer> MakeNeuronTopologyScorer() {
   return std::make_unique<NeuronTopologyScorer>();
 }
 
-std::vector<const SnapshotInstance*> RankCandidates(
-    std::vector<const SnapshotInstance*> candidates,
-    const std::vector<std::unique_ptr<PlacementScorer>>& scorers, ScoreContext& context) {
+std::vector<const SnapshotInstance*> RankCandidates(std::vector<const SnapshotInstance*> candidates,
+                                                    const ScorerList& scorers,
+                                                    ScoreContext& context) {
   // Keys are drawn over the candidates in id order, so the random scorer's
   // draws do not depend on the order of the snapshot.
   std::sort(candidates.begin(), candidates.end(),

@@ -5,10 +5,22 @@
 // second, and so on, and finally by instance id, which makes chained
 // strategies mean what ECS says they mean ("spread over zones, then binpack
 // within a zone") and every placement reproducible.
+//
+// A scorer whose key depends on one instance alone (binpack, spread by
+// instance, Neuron topology) computes it in InstanceKey, over an
+// InstanceView (placement_view.h): both engines call it, the Placer on the
+// state it keeps per instance. The other two look beyond one instance
+// (spread by attribute counts every instance with the same value; random
+// draws in candidate order); the Placer keeps their inputs in its own
+// indexes (per-value task tallies) and says so in its ScoreSpec handling.
+//
+// Thread-safety: scorers are immutable after construction; Keys draws from
+// the context's generator, which belongs to the caller.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
@@ -16,6 +28,7 @@
 
 #include "common/status.h"
 #include "scheduler/placement.h"
+#include "scheduler/placement_view.h"
 
 namespace berth::scheduler {
 
@@ -48,7 +61,15 @@ class PlacementScorer {
   // One key per candidate, in the candidates' order.
   virtual std::vector<int64_t> Keys(const std::vector<const SnapshotInstance*>& candidates,
                                     ScoreContext& context) const = 0;
+  // The key of one instance, for scorers whose key depends on that instance
+  // alone; nullopt for the others (spread by attribute, random).
+  virtual std::optional<int64_t> InstanceKey(const InstanceView& instance,
+                                             const PlacementRequest& request) const;
 };
+
+// Scorers are shared between a compiled request and the Placer's indexes
+// that order instances by their key.
+using ScorerList = std::vector<std::shared_ptr<const PlacementScorer>>;
 
 // binpack(cpu|memory): least remaining first. spread(instanceId|host):
 // fewest tasks of the request's group on the instance first.
@@ -69,8 +90,8 @@ std::unique_ptr<PlacementScorer> MakeNeuronTopologyScorer();
 int GroupTaskCount(const InstanceFacts& facts, const std::string& group);
 
 // Candidates ordered by the scorers' keys, then by instance id.
-std::vector<const SnapshotInstance*> RankCandidates(
-    std::vector<const SnapshotInstance*> candidates,
-    const std::vector<std::unique_ptr<PlacementScorer>>& scorers, ScoreContext& context);
+std::vector<const SnapshotInstance*> RankCandidates(std::vector<const SnapshotInstance*> candidates,
+                                                    const ScorerList& scorers,
+                                                    ScoreContext& context);
 
 }  // namespace berth::scheduler

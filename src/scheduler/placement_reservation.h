@@ -1,0 +1,36 @@
+// One placement's hold on its instance: the checks and the bookkeeping of
+// reserving a task's resources in a snapshot record (cpu, memory, host ports,
+// device ids, its task group) and of giving them back. The one
+// implementation behind ApplyPlacement (placement.h), the reference engine,
+// and the Placer's Apply and Release.
+//
+// Pure functions over the caller's record; thread-safety is the record's.
+#pragma once
+
+#include <string>
+
+#include "scheduler/placement.h"
+
+namespace berth::scheduler {
+
+// Why `placement` no longer fits resources `r` ("not enough CPU"); empty when
+// it does.
+std::string Misfit(const InstanceResources& r, const PlacementRequest& request,
+                   const TaskPlacement& placement);
+
+// Why `instance` does not hold what `placement` names ("host port 80 is not
+// in use"); empty when it does, so that Unreserve may give it back.
+std::string NotHeld(const SnapshotInstance& instance, const PlacementRequest& request,
+                    const TaskPlacement& placement);
+
+// Takes the placement's resources and adds one task of request.group. Expects
+// Misfit to be empty.
+void Reserve(SnapshotInstance& instance, const PlacementRequest& request,
+             const TaskPlacement& placement);
+
+// The inverse of Reserve: gives the resources back and removes the latest
+// task of request.group. Expects NotHeld to be empty.
+void Unreserve(SnapshotInstance& instance, const PlacementRequest& request,
+               const TaskPlacement& placement);
+
+}  // namespace berth::scheduler
