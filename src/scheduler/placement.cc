@@ -12,13 +12,9 @@ Status ApplyPlacement(ClusterSnapshot& snapshot, const PlacementRequest& request
   auto it =
       std::find_if(snapshot.instances.begin(), snapshot.instances.end(),
                    [&](const SnapshotInstance& i) { return i.facts.id == placement.instance_id; });
-  if (it == snapshot.instances.end()) {
-    return NotFound("container instance " + placement.instance_id + " is not in the snapshot");
-  }
-  if (std::string why = Misfit(it->resources, request, placement); !why.empty()) {
-    return FailedPrecondition("container instance " + placement.instance_id + ": " + why);
-  }
-  Reserve(*it, request, placement);
+  SnapshotInstance* instance = it == snapshot.instances.end() ? nullptr : &*it;
+  BERTH_RETURN_IF_ERROR(CanReserve(instance, request, placement));
+  Reserve(*instance, request, placement);
   return Status::Ok();
 }
 

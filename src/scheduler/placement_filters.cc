@@ -62,6 +62,9 @@ class PortsFilter : public PlacementFilter {
  public:
   std::string_view name() const override { return "ports"; }
   std::string_view reason() const override { return kReasonPorts; }
+  bool AppliesTo(const CompiledRequest& compiled) const override {
+    return !compiled.request.host_ports.empty();
+  }
   bool Admits(const InstanceView& instance, const FilterContext& context) const override {
     return !Conflict(instance, context);
   }
@@ -93,7 +96,12 @@ class GpuFilter : public PlacementFilter {
  public:
   std::string_view name() const override { return "gpu"; }
   std::string_view reason() const override { return kReasonGpu; }
+  bool AppliesTo(const CompiledRequest& compiled) const override {
+    return compiled.request.gpu_count > 0;
+  }
   bool Admits(const InstanceView& instance, const FilterContext& context) const override {
+    // A request without GPUs never derives the devices (the reference
+    // engine derives them per decision).
     const int need = context.compiled.request.gpu_count;
     return need == 0 || need <= instance.devices().gpu_free;
   }
@@ -111,6 +119,9 @@ class NeuronFilter : public PlacementFilter {
  public:
   std::string_view name() const override { return "neuron"; }
   std::string_view reason() const override { return kReasonNeuronDevice; }
+  bool AppliesTo(const CompiledRequest& compiled) const override {
+    return WantsNeuronDevices(compiled.request);
+  }
   bool Admits(const InstanceView& instance, const FilterContext& context) const override {
     const PlacementRequest& request = context.compiled.request;
     if (!WantsNeuronDevices(request)) return true;
@@ -141,6 +152,9 @@ class MemberOfFilter : public PlacementFilter {
  public:
   std::string_view name() const override { return "memberOf"; }
   std::string_view reason() const override { return kReasonAttribute; }
+  bool AppliesTo(const CompiledRequest& compiled) const override {
+    return !compiled.member_of.empty();
+  }
   bool Admits(const InstanceView& instance, const FilterContext& context) const override {
     return !FirstMismatch(instance, context);
   }
@@ -164,6 +178,9 @@ class DistinctInstanceFilter : public PlacementFilter {
  public:
   std::string_view name() const override { return "distinctInstance"; }
   std::string_view reason() const override { return kReasonDistinctInstance; }
+  bool AppliesTo(const CompiledRequest& compiled) const override {
+    return compiled.distinct_instance;
+  }
   bool Admits(const InstanceView& instance, const FilterContext& context) const override {
     if (!context.compiled.distinct_instance) return true;
     if (instance.placed_in_call()) return false;
@@ -177,6 +194,8 @@ class DistinctInstanceFilter : public PlacementFilter {
 };
 
 }  // namespace
+
+bool PlacementFilter::AppliesTo(const CompiledRequest&) const { return true; }
 
 void PlacementFilter::Need(const PlacementRequest&, Capacity&) const {}
 

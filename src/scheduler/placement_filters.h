@@ -58,6 +58,10 @@ class PlacementFilter {
   // Why not, for an instance Admits refused ("needs 512 MiB of memory, has
   // 256").
   virtual std::string Explain(const InstanceView& instance, const FilterContext& context) const = 0;
+  // Whether the rule says anything about this request; when not, Admits holds
+  // for every instance and an engine may skip the filter for the whole call
+  // (the Kubernetes framework's PreFilter "skip").
+  virtual bool AppliesTo(const CompiledRequest& compiled) const;
   // Raises the fields of `need` to the least capacity an instance must offer
   // for Admits to hold: the bound the Placer's indexes prune with. Filters
   // that need no capacity leave it alone.

@@ -14,7 +14,29 @@ const std::set<int>& PortsOf(const HostPortSet& set, const HostPort& p) {
   return p.protocol == PortProtocol::kUdp ? set.udp : set.tcp;
 }
 
+Status Refused(const TaskPlacement& placement, const std::string& why) {
+  return FailedPrecondition("container instance " + placement.instance_id + ": " + why);
+}
+
 }  // namespace
+
+Status NotInSnapshot(std::string_view instance_id) {
+  return NotFound("container instance " + std::string(instance_id) + " is not in the snapshot");
+}
+
+Status CanReserve(const SnapshotInstance* instance, const PlacementRequest& request,
+                  const TaskPlacement& placement) {
+  if (instance == nullptr) return NotInSnapshot(placement.instance_id);
+  std::string why = Misfit(instance->resources, request, placement);
+  return why.empty() ? Status::Ok() : Refused(placement, why);
+}
+
+Status CanUnreserve(const SnapshotInstance* instance, const PlacementRequest& request,
+                    const TaskPlacement& placement) {
+  if (instance == nullptr) return NotInSnapshot(placement.instance_id);
+  std::string why = NotHeld(*instance, request, placement);
+  return why.empty() ? Status::Ok() : Refused(placement, why);
+}
 
 std::string Misfit(const InstanceResources& r, const PlacementRequest& request,
                    const TaskPlacement& placement) {

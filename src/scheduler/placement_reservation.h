@@ -8,7 +8,9 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
+#include "common/status.h"
 #include "scheduler/placement.h"
 
 namespace berth::scheduler {
@@ -21,6 +23,18 @@ std::string Misfit(const InstanceResources& r, const PlacementRequest& request,
 // Why `instance` does not hold what `placement` names ("host port 80 is not
 // in use"); empty when it does, so that Unreserve may give it back.
 std::string NotHeld(const SnapshotInstance& instance, const PlacementRequest& request,
+                    const TaskPlacement& placement);
+
+// NotFound for an instance id an engine does not have.
+Status NotInSnapshot(std::string_view instance_id);
+
+// Whether `placement` may be reserved on `instance` (null: the engine has no
+// instance of that id): NotFound, FailedPrecondition naming the Misfit, or
+// Ok. The check of ApplyPlacement and Placer::Apply.
+Status CanReserve(const SnapshotInstance* instance, const PlacementRequest& request,
+                  const TaskPlacement& placement);
+// The same for giving it back (NotHeld): Placer::Release's check.
+Status CanUnreserve(const SnapshotInstance* instance, const PlacementRequest& request,
                     const TaskPlacement& placement);
 
 // Takes the placement's resources and adds one task of request.group. Expects

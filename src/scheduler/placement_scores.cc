@@ -136,32 +136,33 @@ int GroupTaskCount(const InstanceFacts& facts, const std::string& group) {
   return static_cast<int>(std::count(facts.task_groups.begin(), facts.task_groups.end(), group));
 }
 
-StatusOr<std::unique_ptr<PlacementScorer>> MakeStrategyScorer(const PlacementStrategy& strategy) {
+StatusOr<std::shared_ptr<const PlacementScorer>> MakeStrategyScorer(
+    const PlacementStrategy& strategy) {
   const std::string& field = strategy.field;
   if (strategy.type == "binpack") {
     // ECS spells the fields in lower case; upper case is accepted because
     // the console and some SDK examples write CPU / MEMORY.
-    if (EqualsIgnoringCase(field, "cpu")) return {std::make_unique<BinpackScorer>(false)};
-    if (EqualsIgnoringCase(field, "memory")) return {std::make_unique<BinpackScorer>(true)};
+    if (EqualsIgnoringCase(field, "cpu")) return {std::make_shared<BinpackScorer>(false)};
+    if (EqualsIgnoringCase(field, "memory")) return {std::make_shared<BinpackScorer>(true)};
     return InvalidArgument("binpack field must be cpu or memory, got '" + field + "'");
   }
   if (strategy.type == "spread") {
     if (EqualsIgnoringCase(field, "instanceId") || EqualsIgnoringCase(field, "host")) {
-      return {std::make_unique<SpreadInstanceScorer>()};
+      return {std::make_shared<SpreadInstanceScorer>()};
     }
     constexpr std::string_view kPrefix = "attribute:";
     if (field.size() > kPrefix.size() && field.compare(0, kPrefix.size(), kPrefix) == 0) {
-      return {std::make_unique<SpreadAttributeScorer>(field.substr(kPrefix.size()))};
+      return {std::make_shared<SpreadAttributeScorer>(field.substr(kPrefix.size()))};
     }
     return InvalidArgument("spread field must be instanceId, host or attribute:<name>, got '" +
                            field + "'");
   }
-  if (strategy.type == "random") return {std::make_unique<RandomScorer>()};
+  if (strategy.type == "random") return {std::make_shared<RandomScorer>()};
   return InvalidArgument("type must be binpack, spread or random, got '" + strategy.type + "'");
 }
 
-std::unique_ptr<PlacementScorer> MakeNeuronTopologyScorer() {
-  return std::make_unique<NeuronTopologyScorer>();
+std::shared_ptr<const PlacementScorer> MakeNeuronTopologyScorer() {
+  return std::make_shared<NeuronTopologyScorer>();
 }
 
 std::vector<const SnapshotInstance*> RankCandidates(std::vector<const SnapshotInstance*> candidates,

@@ -67,8 +67,9 @@ class PlacementScorer {
                                              const PlacementRequest& request) const;
 };
 
-// Scorers are shared between a compiled request and the Placer's indexes
-// that order instances by their key.
+// Scorers are immutable and shared: between a compiled request and the
+// Placer's indexes that order instances by a scorer's key, which outlive the
+// call.
 using ScorerList = std::vector<std::shared_ptr<const PlacementScorer>>;
 
 // binpack(cpu|memory): least remaining first. spread(instanceId|host):
@@ -77,14 +78,15 @@ using ScorerList = std::vector<std::shared_ptr<const PlacementScorer>>;
 // same value of NAME first (instances without it share the value "").
 // random: a draw from the generator per candidate. InvalidArgument for
 // anything else.
-StatusOr<std::unique_ptr<PlacementScorer>> MakeStrategyScorer(const PlacementStrategy& strategy);
+StatusOr<std::shared_ptr<const PlacementScorer>> MakeStrategyScorer(
+    const PlacementStrategy& strategy);
 
 // berth: for a request that counts Neuron devices, instances where the
 // devices it would get are connected come first (key = number of groups the
 // chosen ids form, minus one). It runs before the user's strategies: a
 // training task on unlinked devices runs slower everywhere, a strategy only
 // prefers.
-std::unique_ptr<PlacementScorer> MakeNeuronTopologyScorer();
+std::shared_ptr<const PlacementScorer> MakeNeuronTopologyScorer();
 
 // The tasks of `group` on an instance (all of its tasks when group is "").
 int GroupTaskCount(const InstanceFacts& facts, const std::string& group);

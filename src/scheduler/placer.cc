@@ -12,8 +12,9 @@
 //   what it derives per instance (a DerivedInstance: free device bitsets,
 //   the largest connected free group, task counts per group);
 // - no full filter pass: instances are kept ordered per final strategy key
-//   (remaining memory or CPU for binpack, the group's tasks for spread by
-//   instance, nothing for spread by attribute alone) in one InstanceOrder
+//   (the last scorer's InstanceKey: remaining memory or CPU for binpack, the
+//   group's tasks for spread by instance; nothing for spread by attribute
+//   alone), pruned by what the filters Need, in one InstanceOrder
 //   partition per value of the spread attributes. Spread by attribute picks
 //   the values with the fewest tasks of the group first, and within them
 //   the first instance in key order that every filter admits, which is the
@@ -32,9 +33,6 @@
 // failure over the same (unchanged) snapshot, so reasons and details are
 // the reference's word for word.
 #include <algorithm>
-#include <bit>
-#include <climits>
-#include <limits>
 #include <map>
 #include <numeric>
 #include <optional>
@@ -75,20 +73,30 @@ struct InstanceState {
   uint64_t call = 0;            // the call that last placed a task here
 };
 
+// The engine behind the Placer's public face: the public Placer methods
+// check and compile what callers give (requests, instance ids); State works
+// on compiled requests and instance indexes.
 class Placer::State {
  public:
   explicit State(ClusterSnapshot snapshot);
 
-  StatusOr<PlacementResult> PlaceTasks(const PlacementRequest& request, int count,
-                                       std::mt19937_64& random);
-  StatusOr<GangPlacement> PlaceGang(const PlacementRequest& request, int size,
-                                    const std::optional<std::string>& same_attribute,
-                                    std::mt19937_64& random);
-  Status Apply(const PlacementRequest& request, const TaskPlacement& placement);
-  Status Release(const PlacementRequest& request, const TaskPlacement& placement);
-  Status SetRunningTasksCount(std::string_view instance_id, int count);
-  Status UpdateFacts(const InstanceFacts& facts);
-  Status AddInstance(SnapshotInstance instance);
+  // count >= 0.
+  StatusOr<PlacementResult> Place(const CompiledRequest& compiled, int count,
+                                  std::mt19937_64& random);
+  StatusOr<GangPlacement> PlaceGang(const GangRequest& gang, int size, std::mt19937_64& random);
+
+  // The index of the instance with this id; -1 when there is none.
+  int IndexOf(std::string_view id) const;
+  // The record of instance `i`, or null for -1 (IndexOf's "none").
+  const SnapshotInstance* Find(int i) const { return i < 0 ? nullptr : &snapshot_.instances[i]; }
+  // Changes to instance i, which the caller has checked (CanReserve,
+  // CanUnreserve); derived state, indexes and tallies follow.
+  void ApplyAt(int i, const PlacementRequest& request, const TaskPlacement& placement);
+  void ReleaseAt(int i, const PlacementRequest& request, const TaskPlacement& placement);
+  void SetRunningTasksCountAt(int i, int count);
+  void UpdateFactsAt(int i, const InstanceFacts& facts);
+  // An instance whose id IndexOf does not know.
+  void Add(SnapshotInstance instance);
   const ClusterSnapshot& snapshot() const { return snapshot_; }
 
  private:
@@ -115,7 +123,8 @@ class Placer::State {
     // The scorer after them, whose per-instance key orders an index; null:
     // none (instances in id order).
     std::shared_ptr<const PlacementScorer> key;
-    Capacity need;  // what every filter needs (NeedOf)
+    Capacity need;                                // what every filter needs (NeedOf)
+    std::vector<const PlacementFilter*> filters;  // those that apply to the request
     // The memberOf expressions with their remembered answers, and the text
     // of those that placement cannot change: an ordered index holds only the
     // instances that match these, so a search never walks the others.
@@ -191,9 +200,9 @@ class Placer::State {
   // released again unless `keep`.
   StatusOr<GroupAttempt> PlaceInGroup(const Plan& plan, const Scope& scope, int size, bool keep,
                                       bool explain, std::mt19937_64& random);
-  void ApplyAt(int i, const PlacementRequest& request, const TaskPlacement& placement);
-  void ReleaseAt(int i, const PlacementRequest& request, const TaskPlacement& placement);
-  int IndexOf(std::string_view id) const;
+  // ApplyAt for a placement this Placer chose itself: Internal when it
+  // does not fit, which would be a bug.
+  Status ApplyChosen(const PlacementRequest& request, const TaskPlacement& placement);
 
   ClusterSnapshot snapshot_;
   std::vector<InstanceState> state_;
@@ -417,7 +426,7 @@ bool Placer::State::Admits(int i, const Plan& plan, uint64_t call) {
   Remembered remembered(*this, plan);
   const FilterContext context{*plan.compiled, &remembered};
   const InstanceView view = ViewOf(i, call);
-  for (const PlacementFilter* filter : PlacementFilters()) {
+  for (const PlacementFilter* filter : plan.filters) {
     if (!filter->Admits(view, context)) return false;
   }
   return true;
@@ -441,6 +450,10 @@ Placer::State::Plan Placer::State::MakePlan(const CompiledRequest& compiled) {
     if (!answers.dynamic) plan.static_filter += query.text() + "\n";
   }
   plan.need = NeedOf(request);
+  plan.filters.reserve(PlacementFilters().size());
+  for (const PlacementFilter* filter : PlacementFilters()) {
+    if (filter->AppliesTo(compiled)) plan.filters.push_back(filter);
+  }
   size_t k = 0;
   const auto& scorers = compiled.scorers;
   if (k < scorers.size() && scorers[k]->spec().kind == ScoreSpec::Kind::kNeuronTopology) {
@@ -612,12 +625,9 @@ StepOutcome Placer::State::Step(const Plan& plan, const Scope& scope, uint64_t c
 // ---------------------------------------------------------------------------
 // Calls
 
-StatusOr<PlacementResult> Placer::State::PlaceTasks(const PlacementRequest& request, int count,
-                                                    std::mt19937_64& random) {
-  if (count < 0) return InvalidArgument("count must not be negative");
-  StatusOr<CompiledRequest> compiled = CompileRequest(request);
-  if (!compiled.ok()) return compiled.status();
-  const Plan plan = MakePlan(*compiled);
+StatusOr<PlacementResult> Placer::State::Place(const CompiledRequest& compiled, int count,
+                                               std::mt19937_64& random) {
+  const Plan plan = MakePlan(compiled);
   const uint64_t call = ++calls_;
   std::set<std::string> in_call;
   PlacementResult result;
@@ -629,25 +639,19 @@ StatusOr<PlacementResult> Placer::State::PlaceTasks(const PlacementRequest& requ
       result.failures.assign(count - task, step.failure);
       break;
     }
-    const int i = IndexOf(step.placement->instance_id);
-    if (Status applied = Apply(request, *step.placement); !applied.ok()) {
-      return Internal("placement chose an instance that cannot take the task: " +
-                      applied.message());
-    }
-    state_[i].call = call;
+    BERTH_RETURN_IF_ERROR(ApplyChosen(compiled.request, *step.placement));
+    state_[IndexOf(step.placement->instance_id)].call = call;
     in_call.insert(step.placement->instance_id);
     result.placements.push_back(std::move(*step.placement));
   }
   return result;
 }
 
-StatusOr<GangPlacement> Placer::State::PlaceGang(const PlacementRequest& request, int size,
-                                                 const std::optional<std::string>& same_attribute,
+StatusOr<GangPlacement> Placer::State::PlaceGang(const GangRequest& gang_request, int size,
                                                  std::mt19937_64& random) {
-  StatusOr<GangRequest> read = ReadGangRequest(request, size, same_attribute);
-  if (!read.ok()) return read.status();
-  const std::string& attribute = read->attribute;
-  const Plan plan = MakePlan(read->compiled);
+  const std::string& attribute = gang_request.attribute;
+  const bool same_attribute = !attribute.empty();
+  const Plan plan = MakePlan(gang_request.compiled);
 
   // The groups that may hold the gang, in ascending order of the value.
   std::vector<std::pair<std::string, Scope>> groups;
@@ -675,7 +679,7 @@ StatusOr<GangPlacement> Placer::State::PlaceGang(const PlacementRequest& request
   // With a random strategy the draws must happen in order, so every failure
   // is named as it happens.
   bool draws = false;
-  for (const auto& scorer : read->compiled.scorers) {
+  for (const auto& scorer : gang_request.compiled.scorers) {
     draws = draws || scorer->spec().kind == ScoreSpec::Kind::kRandom;
   }
   struct Closest {
@@ -720,12 +724,8 @@ StatusOr<Placer::State::GroupAttempt> Placer::State::PlaceInGroup(const Plan& pl
       attempt.failure = std::move(step.failure);
       break;
     }
-    const int i = IndexOf(step.placement->instance_id);
-    if (Status applied = Apply(plan.compiled->request, *step.placement); !applied.ok()) {
-      return Internal("gang placement chose an instance that cannot take the task: " +
-                      applied.message());
-    }
-    state_[i].call = call;
+    BERTH_RETURN_IF_ERROR(ApplyChosen(plan.compiled->request, *step.placement));
+    state_[IndexOf(step.placement->instance_id)].call = call;
     in_call.insert(step.placement->instance_id);
     attempt.ranks.push_back(std::move(*step.placement));
   }
@@ -767,46 +767,21 @@ void Placer::State::ReleaseAt(int i, const PlacementRequest& request,
   Reindex(i, request.group, -1);
 }
 
-Status Placer::State::Apply(const PlacementRequest& request, const TaskPlacement& placement) {
+Status Placer::State::ApplyChosen(const PlacementRequest& request, const TaskPlacement& placement) {
   const int i = IndexOf(placement.instance_id);
-  if (i < 0) {
-    return NotFound("container instance " + placement.instance_id + " is not in the snapshot");
-  }
-  if (std::string why = Misfit(snapshot_.instances[i].resources, request, placement);
-      !why.empty()) {
-    return FailedPrecondition("container instance " + placement.instance_id + ": " + why);
+  if (Status fits = CanReserve(Find(i), request, placement); !fits.ok()) {
+    return Internal("placement chose an instance that cannot take the task: " + fits.message());
   }
   ApplyAt(i, request, placement);
   return Status::Ok();
 }
 
-Status Placer::State::Release(const PlacementRequest& request, const TaskPlacement& placement) {
-  const int i = IndexOf(placement.instance_id);
-  if (i < 0) {
-    return NotFound("container instance " + placement.instance_id + " is not in the snapshot");
-  }
-  if (std::string why = NotHeld(snapshot_.instances[i], request, placement); !why.empty()) {
-    return FailedPrecondition("container instance " + placement.instance_id + ": " + why);
-  }
-  ReleaseAt(i, request, placement);
-  return Status::Ok();
-}
-
-Status Placer::State::SetRunningTasksCount(std::string_view instance_id, int count) {
-  const int i = IndexOf(instance_id);
-  if (i < 0) {
-    return NotFound("container instance " + std::string(instance_id) + " is not in the snapshot");
-  }
+void Placer::State::SetRunningTasksCountAt(int i, int count) {
   snapshot_.instances[i].facts.running_tasks_count = count;
   ++state_[i].version;
-  return Status::Ok();
 }
 
-Status Placer::State::UpdateFacts(const InstanceFacts& facts) {
-  const int i = IndexOf(facts.id);
-  if (i < 0) {
-    return NotFound("container instance " + facts.id + " is not in the snapshot");
-  }
+void Placer::State::UpdateFactsAt(int i, const InstanceFacts& facts) {
   // Out of every index and tally under the old facts...
   for (auto& o : orders_) {
     if (int* root = o->root_of[i]; root != nullptr) {
@@ -840,13 +815,9 @@ Status Placer::State::UpdateFacts(const InstanceFacts& facts) {
     }
   }
   for (auto& o : orders_) MaybeInsert(i, *o);
-  return Status::Ok();
 }
 
-Status Placer::State::AddInstance(SnapshotInstance instance) {
-  if (index_of_.contains(instance.facts.id)) {
-    return AlreadyExists("container instance " + instance.facts.id + " is in the snapshot");
-  }
+void Placer::State::Add(SnapshotInstance instance) {
   const int i = static_cast<int>(state_.size());
   // Its place in id order: the instances after it move up one rank.
   auto at = std::lower_bound(
@@ -884,7 +855,6 @@ Status Placer::State::AddInstance(SnapshotInstance instance) {
     }
   }
   for (auto& o : orders_) MaybeInsert(i, *o);
-  return Status::Ok();
 }
 
 // ---------------------------------------------------------------------------
@@ -897,31 +867,54 @@ Placer& Placer::operator=(Placer&&) noexcept = default;
 
 StatusOr<PlacementResult> Placer::PlaceTasks(const PlacementRequest& request, int count,
                                              std::mt19937_64& random) {
-  return state_->PlaceTasks(request, count, random);
+  if (count < 0) return InvalidArgument("count must not be negative");
+  StatusOr<CompiledRequest> compiled = CompileRequest(request);
+  if (!compiled.ok()) return compiled.status();
+  return state_->Place(*compiled, count, random);
 }
 
 StatusOr<GangPlacement> Placer::PlaceGang(const PlacementRequest& request, int size,
                                           const std::optional<std::string>& same_attribute,
                                           std::mt19937_64& random) {
-  return state_->PlaceGang(request, size, same_attribute, random);
+  StatusOr<GangRequest> gang = ReadGangRequest(request, size, same_attribute);
+  if (!gang.ok()) return gang.status();
+  return state_->PlaceGang(*gang, size, random);
 }
 
 Status Placer::Apply(const PlacementRequest& request, const TaskPlacement& placement) {
-  return state_->Apply(request, placement);
+  const int i = state_->IndexOf(placement.instance_id);
+  BERTH_RETURN_IF_ERROR(CanReserve(state_->Find(i), request, placement));
+  state_->ApplyAt(i, request, placement);
+  return Status::Ok();
 }
 
 Status Placer::Release(const PlacementRequest& request, const TaskPlacement& placement) {
-  return state_->Release(request, placement);
+  const int i = state_->IndexOf(placement.instance_id);
+  BERTH_RETURN_IF_ERROR(CanUnreserve(state_->Find(i), request, placement));
+  state_->ReleaseAt(i, request, placement);
+  return Status::Ok();
 }
 
 Status Placer::SetRunningTasksCount(std::string_view instance_id, int count) {
-  return state_->SetRunningTasksCount(instance_id, count);
+  const int i = state_->IndexOf(instance_id);
+  if (i < 0) return NotInSnapshot(instance_id);
+  state_->SetRunningTasksCountAt(i, count);
+  return Status::Ok();
 }
 
-Status Placer::UpdateFacts(const InstanceFacts& facts) { return state_->UpdateFacts(facts); }
+Status Placer::UpdateFacts(const InstanceFacts& facts) {
+  const int i = state_->IndexOf(facts.id);
+  if (i < 0) return NotInSnapshot(facts.id);
+  state_->UpdateFactsAt(i, facts);
+  return Status::Ok();
+}
 
 Status Placer::AddInstance(SnapshotInstance instance) {
-  return state_->AddInstance(std::move(instance));
+  if (state_->IndexOf(instance.facts.id) >= 0) {
+    return AlreadyExists("container instance " + instance.facts.id + " is in the snapshot");
+  }
+  state_->Add(std::move(instance));
+  return Status::Ok();
 }
 
 const ClusterSnapshot& Placer::snapshot() const { return state_->snapshot(); }
