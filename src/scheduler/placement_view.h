@@ -4,14 +4,15 @@
 // group, whether this call already placed a task there).
 //
 // Plugins read instances only through a view, so each placement rule has one
-// implementation that both engines run. The engines differ only in where the
-// derived state comes from:
+// implementation that both engines run. To a plugin, the engines differ only
+// in where the derived state comes from:
 // - the reference engine (placement_step.cc) and tests build a view over a
 //   bare record; the view derives free devices on first use and counts task
 //   groups from the facts;
 // - the Placer (placer.cc) keeps a DerivedInstance per instance, current as
 //   tasks are applied and released, and builds views over it, so a filter
-//   costs a few loads and compares.
+//   costs a few loads and compares (memberOf answers it remembers come
+//   through FilterContext, placement_filters.h).
 //
 // A view borrows everything it points at: it lives for one decision, while
 // its record (and DerivedInstance) stay unchanged. Not thread-safe (the lazy

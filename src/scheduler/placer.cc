@@ -123,8 +123,9 @@ class Placer::State {
     // The scorer after them, whose per-instance key orders an index; null:
     // none (instances in id order).
     std::shared_ptr<const PlacementScorer> key;
-    Capacity need;                                // what every filter needs (NeedOf)
-    std::vector<const PlacementFilter*> filters;  // those that apply to the request
+    Capacity need;  // what every filter needs (NeedOf)
+    // The filters that apply to the request (PlacementFilter::AppliesTo).
+    std::vector<const PlacementFilter*> filters;
     // The memberOf expressions with their remembered answers, and the text
     // of those that placement cannot change: an ordered index holds only the
     // instances that match these, so a search never walks the others.
@@ -137,7 +138,8 @@ class Placer::State {
     bool scoped = false;
     std::map<Tuple, int64_t> counts;
   };
-  struct Order {                                 // instances per partition, ordered by (key, id)
+  // Instances per partition, ordered by (key, id).
+  struct Order {
     std::shared_ptr<const PlacementScorer> key;  // null: no key
     PlacementRequest request;                    // what the key is computed for (its group)
     std::string filter;                          // Plan::static_filter of the instances it holds
@@ -178,7 +180,7 @@ class Placer::State {
 
   QueryAnswers& AnswersFor(const Query& query);
   bool MemberOf(int i, const Query& query, QueryAnswers& answers);
-  // Every filter plugin, over instance i.
+  // Every filter plugin of the plan, over instance i.
   bool Admits(int i, const Plan& plan, uint64_t call);
 
   Plan MakePlan(const CompiledRequest& compiled);
