@@ -180,8 +180,11 @@ class Placer::State {
 
   QueryAnswers& AnswersFor(const Query& query);
   bool MemberOf(int i, const Query& query, QueryAnswers& answers);
-  // Every filter plugin of the plan, over instance i.
-  bool Admits(int i, const Plan& plan, uint64_t call);
+  // The plan's memberOf expressions, answered from what is remembered.
+  class RememberedAnswers;
+  // Every filter plugin of the plan, over instance i; `context` is the
+  // plan's, with its RememberedAnswers.
+  bool Admits(int i, const Plan& plan, const FilterContext& context, uint64_t call) const;
 
   Plan MakePlan(const CompiledRequest& compiled);
   int ChooseIndexed(const Plan& plan, const Scope& scope, uint64_t call);
@@ -411,22 +414,21 @@ bool Placer::State::MemberOf(int i, const Query& query, QueryAnswers& answers) {
   return answers.matches[i] != 0;
 }
 
-bool Placer::State::Admits(int i, const Plan& plan, uint64_t call) {
-  // The plan's memberOf expressions, answered from what is remembered.
-  class Remembered final : public MemberOfAnswers {
-   public:
-    Remembered(State& state, const Plan& plan) : state_(state), plan_(plan) {}
-    bool Matches(size_t k, const InstanceView& instance) override {
-      const auto& [query, answers] = plan_.member_of[k];
-      return state_.MemberOf(instance.slot(), *query, *answers);
-    }
+class Placer::State::RememberedAnswers final : public MemberOfAnswers {
+ public:
+  RememberedAnswers(State& state, const Plan& plan) : state_(state), plan_(plan) {}
+  bool Matches(size_t k, const InstanceView& instance) override {
+    const auto& [query, answers] = plan_.member_of[k];
+    return state_.MemberOf(instance.slot(), *query, *answers);
+  }
 
-   private:
-    State& state_;
-    const Plan& plan_;
-  };
-  Remembered remembered(*this, plan);
-  const FilterContext context{*plan.compiled, &remembered};
+ private:
+  State& state_;
+  const Plan& plan_;
+};
+
+bool Placer::State::Admits(int i, const Plan& plan, const FilterContext& context,
+                           uint64_t call) const {
   const InstanceView view = ViewOf(i, call);
   for (const PlacementFilter* filter : plan.filters) {
     if (!filter->Admits(view, context)) return false;
@@ -526,8 +528,10 @@ int Placer::State::ChooseIndexed(const Plan& plan, const Scope& scope, uint64_t 
   }
   std::stable_sort(partitions.begin(), partitions.end(),
                    [](const Partition& a, const Partition& b) { return a.keys < b.keys; });
+  RememberedAnswers answers(*this, plan);
+  const FilterContext context{*plan.compiled, &answers};
   auto admits = [&](int i) {
-    if (!Admits(i, plan, call)) return false;
+    if (!Admits(i, plan, context, call)) return false;
     return !plan.topology || plan.topology->InstanceKey(ViewOf(i), request) == 0;
   };
   for (size_t begin = 0; begin < partitions.size();) {
@@ -554,9 +558,11 @@ int Placer::State::ChooseByPass(const Plan& plan, const Scope& scope, uint64_t c
                                 std::mt19937_64& random) {
   const CompiledRequest& compiled = *plan.compiled;
   const PlacementRequest& request = compiled.request;
+  RememberedAnswers answers(*this, plan);
+  const FilterContext context{compiled, &answers};
   std::vector<int> candidates;
   for (int i : by_rank_) {
-    if (InScope(i, scope) && Admits(i, plan, call)) candidates.push_back(i);
+    if (InScope(i, scope) && Admits(i, plan, context, call)) candidates.push_back(i);
   }
   if (candidates.empty()) return -1;
   const bool scoped = scope.attribute >= 0;
