@@ -17,7 +17,7 @@ class AgentFilter : public PlacementFilter {
   std::string_view name() const override { return "agent"; }
   std::string_view reason() const override { return kReasonAgent; }
   bool Admits(const InstanceView& instance, const FilterContext&) const override {
-    return TakesNewTasks(instance.facts());
+    return instance.takes_new_tasks();
   }
   std::string Explain(const InstanceView& instance, const FilterContext&) const override {
     // A DRAINING or INACTIVE instance takes no new tasks; ECS names no reason
@@ -40,6 +40,7 @@ class CpuFilter : public PlacementFilter {
   void Need(const PlacementRequest& request, Capacity& need) const override {
     need.cpu = std::max(need.cpu, request.cpu);
   }
+  bool NeedIsExact() const override { return true; }
 };
 
 class MemoryFilter : public PlacementFilter {
@@ -56,6 +57,7 @@ class MemoryFilter : public PlacementFilter {
   void Need(const PlacementRequest& request, Capacity& need) const override {
     need.memory_mib = std::max(need.memory_mib, request.memory_mib);
   }
+  bool NeedIsExact() const override { return true; }
 };
 
 class PortsFilter : public PlacementFilter {
@@ -111,6 +113,7 @@ class GpuFilter : public PlacementFilter {
   void Need(const PlacementRequest& request, Capacity& need) const override {
     need.gpu_free = std::max(need.gpu_free, request.gpu_count);
   }
+  bool NeedIsExact() const override { return true; }
 };
 
 // Admits is ChooseNeuronDevices(...).ok() without choosing: on the free-device
@@ -198,6 +201,8 @@ class DistinctInstanceFilter : public PlacementFilter {
 bool PlacementFilter::AppliesTo(const CompiledRequest&) const { return true; }
 
 void PlacementFilter::Need(const PlacementRequest&, Capacity&) const {}
+
+bool PlacementFilter::NeedIsExact() const { return false; }
 
 std::optional<std::string> PlacementFilter::Check(const InstanceView& instance,
                                                   const FilterContext& context) const {

@@ -66,6 +66,10 @@ class PlacementFilter {
   // for Admits to hold: the bound the Placer's indexes prune with. Filters
   // that need no capacity leave it alone.
   virtual void Need(const PlacementRequest& request, Capacity& need) const;
+  // Whether Need says it all: Admits holds exactly when the instance's
+  // capacity covers what this filter needs, so an engine that has checked
+  // the capacity (the Placer's indexes do) need not call Admits.
+  virtual bool NeedIsExact() const;
 
   // nullopt when Admits holds; otherwise Explain.
   std::optional<std::string> Check(const InstanceView& instance,

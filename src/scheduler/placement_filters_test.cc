@@ -113,6 +113,12 @@ TEST(PlacementFiltersTest, Table) {
     EXPECT_EQ(Filter(c.filter).Check(view, context), c.want) << c.name;
     // A filter an engine skips for the request must admit every instance.
     if (!Filter(c.filter).AppliesTo(*compiled)) EXPECT_EQ(c.want, std::nullopt) << c.name;
+    // A filter whose Need is exact admits exactly the instances that offer it.
+    if (Filter(c.filter).NeedIsExact()) {
+      Capacity need;
+      Filter(c.filter).Need(request, need);
+      EXPECT_EQ(view.capacity().Covers(need), !c.want.has_value()) << c.name;
+    }
   }
 }
 

@@ -39,16 +39,21 @@ class InstanceOrder {
   int64_t key(int i) const { return nodes_[i].key; }
   uint32_t rank(int i) const { return nodes_[i].rank; }
 
-  // The first instance of the partition in (key, rank) order whose capacity
-  // covers `need` and that `admits` accepts; kNone when there is none.
+  // The first instance of the partition in (key, rank) order whose key is at
+  // least `min_key`, whose capacity covers `need` and that `admits` accepts;
+  // kNone when there is none. min_key only saves visits: an instance below
+  // it must also fail `need`, but a node below it is skipped with its left
+  // subtree without looking at them.
   template <typename Admits>
-  int FindFirst(int root, const Capacity& need, const Admits& admits) const {
+  int FindFirst(int root, int64_t min_key, const Capacity& need, const Admits& admits) const {
     if (root == kNone) return kNone;
     const Node& n = nodes_[root];
     if (!n.subtree.Covers(need)) return kNone;
-    if (int found = FindFirst(n.left, need, admits); found != kNone) return found;
-    if (n.own.Covers(need) && admits(root)) return root;
-    return FindFirst(n.right, need, admits);
+    if (n.key >= min_key) {
+      if (int found = FindFirst(n.left, min_key, need, admits); found != kNone) return found;
+      if (n.own.Covers(need) && admits(root)) return root;
+    }
+    return FindFirst(n.right, min_key, need, admits);
   }
 
  private:

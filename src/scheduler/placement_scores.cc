@@ -46,6 +46,9 @@ class BinpackScorer : public PerInstanceScorer {
     const InstanceResources& r = instance.resources();
     return memory_ ? r.memory_remaining_mib : r.cpu_remaining;
   }
+  int64_t LeastKey(const Capacity& need) const override {
+    return memory_ ? need.memory_mib : need.cpu;
+  }
 
  private:
   bool memory_;
@@ -129,6 +132,10 @@ class NeuronTopologyScorer : public PerInstanceScorer {
 std::optional<int64_t> PlacementScorer::InstanceKey(const InstanceView&,
                                                     const PlacementRequest&) const {
   return std::nullopt;
+}
+
+int64_t PlacementScorer::LeastKey(const Capacity&) const {
+  return std::numeric_limits<int64_t>::min();
 }
 
 int GroupTaskCount(const InstanceFacts& facts, const std::string& group) {

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <random>
@@ -65,6 +66,9 @@ class PlacementScorer {
   // alone; nullopt for the others (spread by attribute, random).
   virtual std::optional<int64_t> InstanceKey(const InstanceView& instance,
                                              const PlacementRequest& request) const;
+  // The least InstanceKey of an instance that offers `need` (what the
+  // filters need, NeedOf): an index ordered by the key skips what is below.
+  virtual int64_t LeastKey(const Capacity& need) const;
 };
 
 // Scorers are immutable and shared: between a compiled request and the

@@ -1,6 +1,7 @@
 #include "scheduler/placement_view.h"
 
 #include "scheduler/placement_devices.h"
+#include "scheduler/placement_filters.h"
 #include "scheduler/placement_scores.h"
 
 namespace berth::scheduler {
@@ -36,8 +37,13 @@ void DeriveFreeDevices(const InstanceResources& r, FreeDevices& out) {
   out.neuron_largest_group = mask == 0 ? 0 : LargestMaskGroup(out.neuron_adjacency, mask);
 }
 
-const FreeDevices& InstanceView::devices() const {
-  if (derived_ != nullptr) return derived_->devices;
+void DeriveFromFacts(const InstanceFacts& facts, DerivedInstance& out) {
+  out.takes_new_tasks = TakesNewTasks(facts);
+}
+
+bool InstanceView::TakesNewTasksFromFacts() const { return TakesNewTasks(facts()); }
+
+const FreeDevices& InstanceView::DerivedDevices() const {
   if (!own_devices_) {
     own_devices_.emplace();
     DeriveDeviceGraph(resources().neuron, *own_devices_);
@@ -46,10 +52,8 @@ const FreeDevices& InstanceView::devices() const {
   return *own_devices_;
 }
 
-int InstanceView::GroupTasks(const std::string& group) const {
-  if (derived_ == nullptr || group.empty()) return GroupTaskCount(facts(), group);
-  auto it = derived_->group_tasks.find(group);
-  return it == derived_->group_tasks.end() ? 0 : it->second;
+int InstanceView::GroupTasksFromFacts(const std::string& group) const {
+  return GroupTaskCount(facts(), group);
 }
 
 Capacity InstanceView::capacity() const {

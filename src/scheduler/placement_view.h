@@ -67,9 +67,15 @@ void DeriveFreeDevices(const InstanceResources& resources, FreeDevices& out);
 // What an engine keeps per instance so that plugins need not derive it per
 // decision. The Placer owns one per instance.
 struct DerivedInstance {
+  // TakesNewTasks (placement_filters.h) of the facts: kept beside the other
+  // hot fields, so that the agent filter does not read the record's strings.
+  bool takes_new_tasks = false;
   FreeDevices devices;
   std::unordered_map<std::string, int> group_tasks;  // tasks on the instance per task group
 };
+
+// The facts' part of DerivedInstance: after every change of the facts.
+void DeriveFromFacts(const InstanceFacts& facts, DerivedInstance& out);
 
 class InstanceView {
  public:
@@ -86,9 +92,21 @@ class InstanceView {
   const SnapshotInstance& instance() const { return *instance_; }
   const InstanceFacts& facts() const { return instance_->facts; }
   const InstanceResources& resources() const { return instance_->resources; }
-  const FreeDevices& devices() const;
+  // Inline where the engine keeps the state: filters call these per
+  // instance on the Placer's hot path.
+  const FreeDevices& devices() const {
+    return derived_ != nullptr ? derived_->devices : DerivedDevices();
+  }
+  // Whether the instance takes new tasks at all (ACTIVE, agent connected).
+  bool takes_new_tasks() const {
+    return derived_ != nullptr ? derived_->takes_new_tasks : TakesNewTasksFromFacts();
+  }
   // Tasks of `group` on the instance; all of its tasks for "".
-  int GroupTasks(const std::string& group) const;
+  int GroupTasks(const std::string& group) const {
+    if (derived_ == nullptr || group.empty()) return GroupTasksFromFacts(group);
+    auto it = derived_->group_tasks.find(group);
+    return it == derived_->group_tasks.end() ? 0 : it->second;
+  }
   // Whether the current call already placed a task here (distinctInstance).
   bool placed_in_call() const { return placed_in_call_; }
   // The engine's index of the instance; -1 over a bare record.
@@ -96,6 +114,11 @@ class InstanceView {
   Capacity capacity() const;
 
  private:
+  // Over a bare record.
+  const FreeDevices& DerivedDevices() const;
+  bool TakesNewTasksFromFacts() const;
+  int GroupTasksFromFacts(const std::string& group) const;
+
   const SnapshotInstance* instance_;
   const DerivedInstance* derived_ = nullptr;
   bool placed_in_call_ = false;

@@ -33,6 +33,8 @@
 // failure over the same (unchanged) snapshot, so reasons and details are
 // the reference's word for word.
 #include <algorithm>
+#include <bit>
+#include <limits>
 #include <map>
 #include <numeric>
 #include <optional>
@@ -61,6 +63,9 @@ constexpr size_t kMaxOrders = 16;
 constexpr size_t kMaxTallies = 32;
 
 using Tuple = std::vector<int32_t>;
+// A set of filters of the registry, bit f for PlacementFilters()[f] (the
+// registry has 8; room for 32).
+using FilterSet = uint32_t;
 
 }  // namespace
 
@@ -124,8 +129,12 @@ class Placer::State {
     // none (instances in id order).
     std::shared_ptr<const PlacementScorer> key;
     Capacity need;  // what every filter needs (NeedOf)
-    // The filters that apply to the request (PlacementFilter::AppliesTo).
-    std::vector<const PlacementFilter*> filters;
+    // The filters that apply to the request (PlacementFilter::AppliesTo),
+    // and those of them that an index search, which checks `need` on every
+    // instance it looks at, still has to call (not NeedIsExact); bit f is
+    // PlacementFilters()[f]. Bits, not lists: no allocation per call.
+    FilterSet filters = 0;
+    FilterSet beyond_need = 0;
     // The memberOf expressions with their remembered answers, and the text
     // of those that placement cannot change: an ordered index holds only the
     // instances that match these, so a search never walks the others.
@@ -182,9 +191,9 @@ class Placer::State {
   bool MemberOf(int i, const Query& query, QueryAnswers& answers);
   // The plan's memberOf expressions, answered from what is remembered.
   class RememberedAnswers;
-  // Every filter plugin of the plan, over instance i; `context` is the
-  // plan's, with its RememberedAnswers.
-  bool Admits(int i, const Plan& plan, const FilterContext& context, uint64_t call) const;
+  // Every filter of `filters` (the plan's), over instance i; `context` is
+  // the plan's, with its RememberedAnswers.
+  bool Admits(int i, FilterSet filters, const FilterContext& context, uint64_t call) const;
 
   Plan MakePlan(const CompiledRequest& compiled);
   int ChooseIndexed(const Plan& plan, const Scope& scope, uint64_t call);
@@ -248,6 +257,7 @@ Placer::State::State(ClusterSnapshot snapshot) : snapshot_(std::move(snapshot)) 
 void Placer::State::Init(int i) {
   const SnapshotInstance& instance = snapshot_.instances[i];
   DerivedInstance& derived = state_[i].derived;
+  DeriveFromFacts(instance.facts, derived);
   DeriveDeviceGraph(instance.resources.neuron, derived.devices);
   for (const std::string& group : instance.facts.task_groups) {
     ++derived.group_tasks[group];
@@ -367,7 +377,7 @@ void Placer::State::MaybeInsert(int i, Order& o) {
   // Left out: instances that no task can make take new tasks (the agent
   // filter's rule), those that do not match the memberOf expressions no
   // task can change, and those outside every scope of a scoped index.
-  if (!TakesNewTasks(snapshot_.instances[i].facts)) return;
+  if (!state_[i].derived.takes_new_tasks) return;
   for (auto& [query, answers] : o.statics) {
     if (!MemberOf(i, query, *answers)) return;
   }
@@ -427,11 +437,12 @@ class Placer::State::RememberedAnswers final : public MemberOfAnswers {
   const Plan& plan_;
 };
 
-bool Placer::State::Admits(int i, const Plan& plan, const FilterContext& context,
+bool Placer::State::Admits(int i, FilterSet filters, const FilterContext& context,
                            uint64_t call) const {
   const InstanceView view = ViewOf(i, call);
-  for (const PlacementFilter* filter : plan.filters) {
-    if (!filter->Admits(view, context)) return false;
+  const std::vector<const PlacementFilter*>& all = PlacementFilters();
+  for (; filters != 0; filters &= filters - 1) {
+    if (!all[std::countr_zero(filters)]->Admits(view, context)) return false;
   }
   return true;
 }
@@ -454,9 +465,11 @@ Placer::State::Plan Placer::State::MakePlan(const CompiledRequest& compiled) {
     if (!answers.dynamic) plan.static_filter += query.text() + "\n";
   }
   plan.need = NeedOf(request);
-  plan.filters.reserve(PlacementFilters().size());
-  for (const PlacementFilter* filter : PlacementFilters()) {
-    if (filter->AppliesTo(compiled)) plan.filters.push_back(filter);
+  const std::vector<const PlacementFilter*>& all = PlacementFilters();
+  for (size_t f = 0; f < all.size(); ++f) {
+    if (!all[f]->AppliesTo(compiled)) continue;
+    plan.filters |= FilterSet{1} << f;
+    if (!all[f]->NeedIsExact()) plan.beyond_need |= FilterSet{1} << f;
   }
   size_t k = 0;
   const auto& scorers = compiled.scorers;
@@ -528,17 +541,19 @@ int Placer::State::ChooseIndexed(const Plan& plan, const Scope& scope, uint64_t 
   }
   std::stable_sort(partitions.begin(), partitions.end(),
                    [](const Partition& a, const Partition& b) { return a.keys < b.keys; });
+  const int64_t min_key =
+      plan.key ? plan.key->LeastKey(plan.need) : std::numeric_limits<int64_t>::min();
   RememberedAnswers answers(*this, plan);
   const FilterContext context{*plan.compiled, &answers};
   auto admits = [&](int i) {
-    if (!Admits(i, plan, context, call)) return false;
+    if (!Admits(i, plan.beyond_need, context, call)) return false;
     return !plan.topology || plan.topology->InstanceKey(ViewOf(i), request) == 0;
   };
   for (size_t begin = 0; begin < partitions.size();) {
     size_t end = begin;
     int best = -1;
     while (end < partitions.size() && partitions[end].keys == partitions[begin].keys) {
-      int found = order.order.FindFirst(partitions[end].root, plan.need, admits);
+      int found = order.order.FindFirst(partitions[end].root, min_key, plan.need, admits);
       if (found >= 0 && (best < 0 || order.order.key(found) < order.order.key(best) ||
                          (order.order.key(found) == order.order.key(best) &&
                           order.order.rank(found) < order.order.rank(best)))) {
@@ -562,7 +577,7 @@ int Placer::State::ChooseByPass(const Plan& plan, const Scope& scope, uint64_t c
   const FilterContext context{compiled, &answers};
   std::vector<int> candidates;
   for (int i : by_rank_) {
-    if (InScope(i, scope) && Admits(i, plan, context, call)) candidates.push_back(i);
+    if (InScope(i, scope) && Admits(i, plan.filters, context, call)) candidates.push_back(i);
   }
   if (candidates.empty()) return -1;
   const bool scoped = scope.attribute >= 0;
@@ -809,6 +824,7 @@ void Placer::State::UpdateFactsAt(int i, const InstanceFacts& facts) {
   next.task_groups = std::move(have.task_groups);
   have = std::move(next);
   InstanceState& s = state_[i];
+  DeriveFromFacts(have, s.derived);
   for (size_t a = 0; a < attribute_names_.size(); ++a) {
     auto found = have.attributes.find(attribute_names_[a]);
     s.values[a] =
