@@ -33,7 +33,6 @@
 // failure over the same (unchanged) snapshot, so reasons and details are
 // the reference's word for word.
 #include <algorithm>
-#include <bit>
 #include <limits>
 #include <map>
 #include <numeric>
@@ -63,9 +62,6 @@ constexpr size_t kMaxOrders = 16;
 constexpr size_t kMaxTallies = 32;
 
 using Tuple = std::vector<int32_t>;
-// A set of filters of the registry, bit f for PlacementFilters()[f] (the
-// registry has 8; room for 32).
-using FilterSet = uint32_t;
 
 }  // namespace
 
@@ -131,8 +127,8 @@ class Placer::State {
     Capacity need;  // what every filter needs (NeedOf)
     // The filters that apply to the request (PlacementFilter::AppliesTo),
     // and those of them that an index search, which checks `need` on every
-    // instance it looks at, still has to call (not NeedIsExact); bit f is
-    // PlacementFilters()[f]. Bits, not lists: no allocation per call.
+    // instance it looks at, still has to call (not NeedIsExact). Bits, not
+    // lists: no allocation per call.
     FilterSet filters = 0;
     FilterSet beyond_need = 0;
     // The memberOf expressions with their remembered answers, and the text
@@ -439,12 +435,7 @@ class Placer::State::RememberedAnswers final : public MemberOfAnswers {
 
 bool Placer::State::Admits(int i, FilterSet filters, const FilterContext& context,
                            uint64_t call) const {
-  const InstanceView view = ViewOf(i, call);
-  const std::vector<const PlacementFilter*>& all = PlacementFilters();
-  for (; filters != 0; filters &= filters - 1) {
-    if (!all[std::countr_zero(filters)]->Admits(view, context)) return false;
-  }
-  return true;
+  return AdmitsAll(filters, ViewOf(i, call), context);
 }
 
 // ---------------------------------------------------------------------------
