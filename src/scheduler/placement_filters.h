@@ -22,7 +22,6 @@
 // any thread; what a call reads (the view, the context) is the caller's.
 #pragma once
 
-#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
