@@ -12,6 +12,15 @@ std::string Needs(int64_t need, int64_t has, std::string_view unit) {
   return "needs " + std::to_string(need) + std::string(unit) + ", has " + std::to_string(has);
 }
 
+// fn(filter, f) for the f-th filter of FilterTypes, through its own type
+// (calls per request, no virtual call).
+template <typename Fn>
+void ForEachFilter(Fn&& fn) {
+  const FilterTypes& filters = Filters();
+  [&]<size_t... F>(std::index_sequence<F...>) { (fn(std::get<F>(filters), F), ...); }
+  (std::make_index_sequence<std::tuple_size_v<FilterTypes>>());
+}
+
 }  // namespace
 
 bool PlacementFilter::AppliesTo(const CompiledRequest&) const { return true; }
@@ -107,8 +116,18 @@ const std::vector<const PlacementFilter*>& PlacementFilters() {
 
 Capacity NeedOf(const PlacementRequest& request) {
   Capacity need;
-  for (const PlacementFilter* filter : PlacementFilters()) filter->Need(request, need);
+  ForEachFilter([&](const auto& filter, size_t) { filter.Need(request, need); });
   return need;
+}
+
+FiltersFor FiltersOf(const CompiledRequest& compiled) {
+  FiltersFor set;
+  ForEachFilter([&](const auto& filter, size_t f) {
+    if (!filter.AppliesTo(compiled)) return;
+    set.applying |= FilterSet{1} << f;
+    if (!filter.NeedIsExact()) set.beyond_need |= FilterSet{1} << f;
+  });
+  return set;
 }
 
 }  // namespace berth::scheduler

@@ -280,4 +280,13 @@ inline bool AdmitsAll(FilterSet set, const InstanceView& instance, const FilterC
 // What every filter needs, together (the largest of each field).
 Capacity NeedOf(const PlacementRequest& request);
 
+// The filters that apply to the request (AppliesTo), and of those the ones
+// whose Need is not exact: what an engine must call per instance when it
+// checks every instance's capacity against NeedOf first.
+struct FiltersFor {
+  FilterSet applying = 0;
+  FilterSet beyond_need = 0;
+};
+FiltersFor FiltersOf(const CompiledRequest& compiled);
+
 }  // namespace berth::scheduler

@@ -125,12 +125,9 @@ class Placer::State {
     // none (instances in id order).
     std::shared_ptr<const PlacementScorer> key;
     Capacity need;  // what every filter needs (NeedOf)
-    // The filters that apply to the request (PlacementFilter::AppliesTo),
-    // and those of them that an index search, which checks `need` on every
-    // instance it looks at, still has to call (not NeedIsExact). Bits, not
-    // lists: no allocation per call.
-    FilterSet filters = 0;
-    FilterSet beyond_need = 0;
+    // The filters a pass calls (applying) and those an index search, which
+    // checks `need` on every instance it looks at, calls (beyond_need).
+    FiltersFor filters;
     // The memberOf expressions with their remembered answers, and the text
     // of those that placement cannot change: an ordered index holds only the
     // instances that match these, so a search never walks the others.
@@ -456,12 +453,7 @@ Placer::State::Plan Placer::State::MakePlan(const CompiledRequest& compiled) {
     if (!answers.dynamic) plan.static_filter += query.text() + "\n";
   }
   plan.need = NeedOf(request);
-  const std::vector<const PlacementFilter*>& all = PlacementFilters();
-  for (size_t f = 0; f < all.size(); ++f) {
-    if (!all[f]->AppliesTo(compiled)) continue;
-    plan.filters |= FilterSet{1} << f;
-    if (!all[f]->NeedIsExact()) plan.beyond_need |= FilterSet{1} << f;
-  }
+  plan.filters = FiltersOf(compiled);
   size_t k = 0;
   const auto& scorers = compiled.scorers;
   if (k < scorers.size() && scorers[k]->spec().kind == ScoreSpec::Kind::kNeuronTopology) {
@@ -537,7 +529,7 @@ int Placer::State::ChooseIndexed(const Plan& plan, const Scope& scope, uint64_t 
   RememberedAnswers answers(*this, plan);
   const FilterContext context{*plan.compiled, &answers};
   auto admits = [&](int i) {
-    if (!Admits(i, plan.beyond_need, context, call)) return false;
+    if (!Admits(i, plan.filters.beyond_need, context, call)) return false;
     return !plan.topology || plan.topology->InstanceKey(ViewOf(i), request) == 0;
   };
   for (size_t begin = 0; begin < partitions.size();) {
@@ -568,7 +560,9 @@ int Placer::State::ChooseByPass(const Plan& plan, const Scope& scope, uint64_t c
   const FilterContext context{compiled, &answers};
   std::vector<int> candidates;
   for (int i : by_rank_) {
-    if (InScope(i, scope) && Admits(i, plan.filters, context, call)) candidates.push_back(i);
+    if (InScope(i, scope) && Admits(i, plan.filters.applying, context, call)) {
+      candidates.push_back(i);
+    }
   }
   if (candidates.empty()) return -1;
   const bool scoped = scope.attribute >= 0;
