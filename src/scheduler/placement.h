@@ -15,15 +15,21 @@
 // broke" is an error Status (a request that no instance could ever satisfy
 // because it is malformed: an unknown strategy, a bad memberOf expression).
 //
-// Two ways in: the Placer, a long-lived engine that owns a snapshot and keeps
-// it current as placements are applied and released (no copy per decision,
-// incremental indexes: the fast path), and the free functions PlaceTasks /
-// PlaceGang, which build a Placer over a copy of the caller's snapshot for
-// one call (same answers, one copy per call).
+// Two ways in, with the same answers:
+// - the Placer, a long-lived engine that owns its snapshot and is told what
+//   changes (placements applied and released, running counts, an instance's
+//   new facts, a new instance). The server keeps one per cluster for RunTask
+//   (src/server/api/ecs_tasks.cc), so a decision costs no copy of the
+//   cluster;
+// - the free functions PlaceTasks / PlaceGang, which build a Placer over a
+//   copy of the caller's snapshot for one call: for a snapshot made for the
+//   call (StartTask's named instances) and for tests.
+// Both run the same filter and score plugins; a third engine, the reference
+// (placement_step.h), runs them the slow way as the tests' oracle.
 //
 // Thread-safety: the free functions are re-entrant and never keep a
-// reference to their arguments after returning. A Placer is not thread-safe;
-// one owner calls it.
+// reference to their arguments after returning. A Placer is not thread-safe:
+// its owner serialises calls (the server holds a mutex per cluster's Placer).
 #pragma once
 
 #include <cstdint>
@@ -233,19 +239,23 @@ Status ApplyPlacement(ClusterSnapshot& snapshot, const PlacementRequest& request
 // caller (the server's planner, the benchmark) keeps one Placer per cluster
 // and tells it what changed instead of building a snapshot per call.
 //
-// Its answers are those of the free functions over the same snapshot, task
-// for task, with the same failure reasons and details and the same draws
-// from the generator. How it gets there quickly (placer.cc): per-instance
-// free-resource state (free device bitsets and connected groups), memberOf
-// answers remembered per instance (until a task changes an instance, for
-// expressions that read runningTasksCount or task:group), instances kept in
-// order per strategy (binpack / spread by instance) and per value of the
-// spread attributes, so a decision walks a few instances instead of sorting
-// all of them. Strategies it cannot index (random, or binpack followed by
-// another strategy) fall back to one pass over the instances, no sort.
+// Its answers are the reference engine's (placement_step.h) over the same
+// snapshot, task for task, with the same failure reasons and details and the
+// same draws from the generator: both run the same filter and score plugins
+// (placement_filters.h, placement_scores.h). What the Placer adds is state
+// (placer.cc): per-instance derived state the plugins read (free device
+// bitsets and connected groups, task counts per group), memberOf answers
+// remembered per instance (until a task changes an instance, for expressions
+// that read runningTasksCount or task:group), and instances kept in order
+// per strategy (binpack / spread by instance) and per value of the spread
+// attributes, so a decision walks a few instances instead of sorting all of
+// them. Strategies it cannot index (random, or binpack followed by another
+// strategy) fall back to one pass over the instances, no sort.
 //
-// The set of instances is fixed at construction; a new or deregistered
-// instance means a new Placer. Not thread-safe.
+// Instances join in place (AddInstance) and change in place (UpdateFacts);
+// one cannot leave: a deregistered or DRAINING instance, or one registered
+// again with new resources, means a new Placer (the server drops its
+// cluster's Placer and builds the next from its records). Not thread-safe.
 class Placer {
  public:
   explicit Placer(ClusterSnapshot snapshot);

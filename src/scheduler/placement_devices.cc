@@ -198,6 +198,16 @@ int CountConnectedGroups(const std::vector<std::vector<int>>& adjacency, const s
   return static_cast<int>(Groups(adjacency, ids).size());
 }
 
+int LargestMaskGroup(const std::vector<uint64_t>& adjacency, uint64_t ids) {
+  int largest = 0;
+  while (ids != 0) {
+    const uint64_t group = GroupOf(adjacency, ids, Lowest(ids));
+    largest = std::max(largest, std::popcount(group));
+    ids &= ~group;
+  }
+  return largest;
+}
+
 int LargestConnectedGroup(const std::vector<std::vector<int>>& adjacency,
                           const std::set<int>& ids) {
   size_t largest = 0;
@@ -239,11 +249,14 @@ std::vector<int> ChooseConnectedDevices(const std::vector<std::vector<int>>& adj
   return chosen;
 }
 
+bool WantsNeuronDevices(const PlacementRequest& request) {
+  return request.all_neuron_devices || request.neuron_device_count > 0 ||
+         !request.exact_neuron_devices.empty();
+}
+
 NeuronChoice ChooseNeuronDevices(const NeuronDeviceSet& devices, const PlacementRequest& request) {
   NeuronChoice choice;
-  const bool wants_devices = request.all_neuron_devices || request.neuron_device_count > 0 ||
-                             !request.exact_neuron_devices.empty();
-  if (!wants_devices) return choice;
+  if (!WantsNeuronDevices(request)) return choice;
   if (devices.count <= 0) {
     choice.refusal = "has no Neuron devices";
     return choice;

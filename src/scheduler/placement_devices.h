@@ -33,6 +33,9 @@ int CountConnectedGroups(const std::vector<std::vector<int>>& adjacency, const s
 
 // The size of the largest connected group within `ids`.
 int LargestConnectedGroup(const std::vector<std::vector<int>>& adjacency, const std::set<int>& ids);
+// The same on bitsets (ids < 64): adjacency[i] is the mask of the ids linked
+// to i.
+int LargestMaskGroup(const std::vector<uint64_t>& adjacency, uint64_t ids);
 
 // The Neuron device ids a task of `request` gets on an instance with
 // `devices`, or why it cannot have them (refusal, for a failure detail:
@@ -44,6 +47,9 @@ struct NeuronChoice {
   bool ok() const { return refusal.empty(); }
 };
 NeuronChoice ChooseNeuronDevices(const NeuronDeviceSet& devices, const PlacementRequest& request);
+
+// Whether the request asks for Neuron devices at all (ids, a count or ALL).
+bool WantsNeuronDevices(const PlacementRequest& request);
 
 // ChooseNeuronDevices for an instance of at most 64 devices, on bitsets: the
 // same ids, without building sets. adjacency[i] is the mask of the ids

@@ -108,8 +108,17 @@ TEST(PlacementFiltersTest, Table) {
     c.request(request);
     auto compiled = CompileRequest(request);
     ASSERT_TRUE(compiled.ok()) << c.name;
-    FilterContext context{*compiled, c.in_call};
-    EXPECT_EQ(Filter(c.filter).Check(instance, context), c.want) << c.name;
+    FilterContext context{*compiled};
+    const InstanceView view(instance, c.in_call.count(instance.facts.id) > 0);
+    EXPECT_EQ(Filter(c.filter).Check(view, context), c.want) << c.name;
+    // A filter an engine skips for the request must admit every instance.
+    if (!Filter(c.filter).AppliesTo(*compiled)) EXPECT_EQ(c.want, std::nullopt) << c.name;
+    // A filter whose Need is exact admits exactly the instances that offer it.
+    if (Filter(c.filter).NeedIsExact()) {
+      Capacity need;
+      Filter(c.filter).Need(request, need);
+      EXPECT_EQ(view.capacity().Covers(need), !c.want.has_value()) << c.name;
+    }
   }
 }
 
@@ -118,10 +127,11 @@ TEST(PlacementFiltersTest, MemberOfUsesTheQuery) {
   request.constraints = {{"memberOf", "attribute:ecs.instance-type == trn1.32xlarge"}};
   auto compiled = CompileRequest(request);
   ASSERT_TRUE(compiled.ok()) << compiled.status().ToString();
-  std::set<std::string> in_call;
-  FilterContext context{*compiled, in_call};
-  EXPECT_EQ(Filter("memberOf").Check(Trn1("i-1"), context), std::nullopt);
-  EXPECT_EQ(Filter("memberOf").Check(Instance("i-2"), context),
+  FilterContext context{*compiled};
+  const SnapshotInstance trn1 = Trn1("i-1");
+  const SnapshotInstance other = Instance("i-2");
+  EXPECT_EQ(Filter("memberOf").Check(InstanceView(trn1, false), context), std::nullopt);
+  EXPECT_EQ(Filter("memberOf").Check(InstanceView(other, false), context),
             "does not match memberOf(attribute:ecs.instance-type == trn1.32xlarge)");
 }
 

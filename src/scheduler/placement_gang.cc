@@ -1,5 +1,8 @@
-// ReferencePlaceGang: all ranks of a multi-node training job, or none, as
-// first written (the Placer's PlaceGang must agree with it).
+// The gang pieces both engines share (placement_gang.h), and
+// ReferencePlaceGang: all ranks of a multi-node training job, or none, over
+// copies of the snapshot (the Placer's PlaceGang must agree with it).
+#include "scheduler/placement_gang.h"
+
 #include <map>
 #include <string>
 #include <utility>
@@ -40,26 +43,50 @@ StatusOr<GroupAttempt> PlaceInGroup(ClusterSnapshot group, const CompiledRequest
 
 }  // namespace
 
+StatusOr<GangRequest> ReadGangRequest(const PlacementRequest& request, int size,
+                                      const std::optional<std::string>& same_attribute) {
+  if (size < 1) return InvalidArgument("a gang needs at least one task");
+  StatusOr<CompiledRequest> compiled = CompileRequest(request);
+  if (!compiled.ok()) return compiled.status();
+  GangRequest gang{std::move(compiled).value(), ""};
+  // Two ranks on one instance is never what a gang means.
+  gang.compiled.distinct_instance = true;
+  if (same_attribute) {
+    constexpr std::string_view kPrefix = "attribute:";
+    gang.attribute = *same_attribute;
+    if (gang.attribute.rfind(kPrefix, 0) == 0) gang.attribute.erase(0, kPrefix.size());
+    if (gang.attribute.empty()) return InvalidArgument("the gang's same attribute has no name");
+  }
+  return gang;
+}
+
+PlacementFailure NoGangGroup(const std::string& attribute, int size) {
+  return {std::string(kReasonAttribute), "no container instance has attribute " + attribute +
+                                             " for a gang of " + std::to_string(size)};
+}
+
+PlacementFailure GangFailure(int size, const std::string& attribute, const std::string& value,
+                             size_t placed, const PlacementFailure& rank_failure) {
+  const std::string where =
+      attribute.empty() ? "placed " : "best group " + attribute + "=" + value + " placed ";
+  return {rank_failure.reason, "gang of " + std::to_string(size) + ": " + where +
+                                   std::to_string(placed) + ", rank " + std::to_string(placed) +
+                                   " did not fit: " + rank_failure.detail};
+}
+
 StatusOr<GangPlacement> ReferencePlaceGang(const ClusterSnapshot& snapshot,
                                            const PlacementRequest& request, int size,
                                            const std::optional<std::string>& same_attribute,
                                            std::mt19937_64& random) {
-  if (size < 1) return InvalidArgument("a gang needs at least one task");
-  StatusOr<CompiledRequest> compiled = CompileRequest(request);
-  if (!compiled.ok()) return compiled.status();
-  // Ranks talk to each other over the network and each needs the devices of
-  // a whole node; two ranks on one instance is never what a gang means.
-  compiled->distinct_instance = true;
+  StatusOr<GangRequest> read = ReadGangRequest(request, size, same_attribute);
+  if (!read.ok()) return read.status();
+  const CompiledRequest& compiled = read->compiled;
+  const std::string& attribute = read->attribute;
 
   // The groups of instances that may hold the gang, by attribute value
   // (ascending, which makes the choice between equal groups reproducible).
   std::map<std::string, ClusterSnapshot> groups;
-  std::string attribute;
   if (same_attribute) {
-    attribute = *same_attribute;
-    constexpr std::string_view kPrefix = "attribute:";
-    if (attribute.rfind(kPrefix, 0) == 0) attribute = attribute.substr(kPrefix.size());
-    if (attribute.empty()) return InvalidArgument("the gang's same attribute has no name");
     for (const SnapshotInstance& instance : snapshot.instances) {
       auto it = instance.facts.attributes.find(attribute);
       if (it != instance.facts.attributes.end()) groups[it->second].instances.push_back(instance);
@@ -70,14 +97,12 @@ StatusOr<GangPlacement> ReferencePlaceGang(const ClusterSnapshot& snapshot,
 
   GangPlacement gang;
   if (groups.empty()) {
-    gang.failure = {std::string(kReasonAttribute), "no container instance has attribute " +
-                                                       attribute + " for a gang of " +
-                                                       std::to_string(size)};
+    gang.failure = NoGangGroup(attribute, size);
     return gang;
   }
   std::optional<std::pair<std::string, GroupAttempt>> closest;
   for (auto& [value, group] : groups) {
-    StatusOr<GroupAttempt> attempt = PlaceInGroup(std::move(group), *compiled, size, random);
+    StatusOr<GroupAttempt> attempt = PlaceInGroup(std::move(group), compiled, size, random);
     if (!attempt.ok()) return attempt.status();
     if (static_cast<int>(attempt->ranks.size()) == size) {
       gang.ranks = std::move(attempt->ranks);
@@ -89,12 +114,7 @@ StatusOr<GangPlacement> ReferencePlaceGang(const ClusterSnapshot& snapshot,
     }
   }
   const auto& [value, attempt] = *closest;
-  std::string where =
-      same_attribute ? "best group " + attribute + "=" + value + " placed " : "placed ";
-  gang.failure = {attempt.failure.reason, "gang of " + std::to_string(size) + ": " + where +
-                                              std::to_string(attempt.ranks.size()) + ", rank " +
-                                              std::to_string(attempt.ranks.size()) +
-                                              " did not fit: " + attempt.failure.detail};
+  gang.failure = GangFailure(size, attribute, value, attempt.ranks.size(), attempt.failure);
   return gang;
 }
 

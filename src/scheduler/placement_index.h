@@ -15,19 +15,9 @@
 #include <cstdint>
 #include <vector>
 
-namespace berth::scheduler {
+#include "scheduler/placement_view.h"
 
-// What one instance offers, as the search prunes with it.
-struct Capacity {
-  int64_t cpu = 0;
-  int64_t memory_mib = 0;
-  int neuron_free = 0;
-  int gpu_free = 0;
-  bool Covers(const Capacity& need) const {
-    return cpu >= need.cpu && memory_mib >= need.memory_mib && neuron_free >= need.neuron_free &&
-           gpu_free >= need.gpu_free;
-  }
-};
+namespace berth::scheduler {
 
 class InstanceOrder {
  public:
@@ -51,7 +41,9 @@ class InstanceOrder {
 
   // The first instance of the partition in (key, rank) order whose key is at
   // least `min_key`, whose capacity covers `need` and that `admits` accepts;
-  // kNone when there is none.
+  // kNone when there is none. min_key only saves visits: an instance below
+  // it must also fail `need`, but a node below it is skipped with its left
+  // subtree without looking at them.
   template <typename Admits>
   int FindFirst(int root, int64_t min_key, const Capacity& need, const Admits& admits) const {
     if (root == kNone) return kNone;

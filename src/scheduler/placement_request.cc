@@ -60,7 +60,7 @@ StatusOr<CompiledRequest> CompileRequest(const PlacementRequest& request) {
   }
   if (request.neuron_device_count > 0) compiled.scorers.push_back(MakeNeuronTopologyScorer());
   for (size_t i = 0; i < strategies.size(); ++i) {
-    StatusOr<std::unique_ptr<PlacementScorer>> scorer = MakeStrategyScorer(strategies[i]);
+    StatusOr<std::shared_ptr<const PlacementScorer>> scorer = MakeStrategyScorer(strategies[i]);
     if (!scorer.ok()) {
       return scorer.status().WithContext("placementStrategy[" + std::to_string(i) + "]");
     }

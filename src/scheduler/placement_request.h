@@ -20,7 +20,7 @@ struct CompiledRequest {
   bool distinct_instance = false;
   // Applied in order; the implicit Neuron topology scorer comes first when
   // the request counts Neuron devices (see placement_scores.h).
-  std::vector<std::unique_ptr<PlacementScorer>> scorers;
+  ScorerList scorers;
 };
 
 // InvalidArgument naming the field: "placementStrategy[1]: binpack field

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <limits>
 #include <map>
 #include <set>
 #include <string>
@@ -19,37 +20,48 @@ bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
   });
 }
 
-class BinpackScorer : public PlacementScorer {
+// A scorer whose key is a function of one instance: Keys is InstanceKey per
+// candidate.
+class PerInstanceScorer : public PlacementScorer {
+ public:
+  std::vector<int64_t> Keys(const std::vector<const SnapshotInstance*>& candidates,
+                            ScoreContext& context) const override {
+    std::vector<int64_t> keys;
+    keys.reserve(candidates.size());
+    for (const SnapshotInstance* c : candidates) {
+      keys.push_back(*InstanceKey(InstanceView(*c, false), context.request));
+    }
+    return keys;
+  }
+};
+
+class BinpackScorer : public PerInstanceScorer {
  public:
   explicit BinpackScorer(bool memory) : memory_(memory) {}
   std::string_view name() const override { return memory_ ? "binpack(memory)" : "binpack(cpu)"; }
   ScoreSpec spec() const override {
     return {memory_ ? ScoreSpec::Kind::kBinpackMemory : ScoreSpec::Kind::kBinpackCpu, ""};
   }
-  std::vector<int64_t> Keys(const std::vector<const SnapshotInstance*>& candidates,
-                            ScoreContext&) const override {
-    std::vector<int64_t> keys;
-    for (const SnapshotInstance* c : candidates) {
-      keys.push_back(memory_ ? c->resources.memory_remaining_mib : c->resources.cpu_remaining);
-    }
-    return keys;
+  std::optional<int64_t> InstanceKey(const InstanceView& instance,
+                                     const PlacementRequest&) const override {
+    const InstanceResources& r = instance.resources();
+    return memory_ ? r.memory_remaining_mib : r.cpu_remaining;
+  }
+  int64_t LeastKey(const Capacity& need) const override {
+    return memory_ ? need.memory_mib : need.cpu;
   }
 
  private:
   bool memory_;
 };
 
-class SpreadInstanceScorer : public PlacementScorer {
+class SpreadInstanceScorer : public PerInstanceScorer {
  public:
   std::string_view name() const override { return "spread(instanceId)"; }
   ScoreSpec spec() const override { return {ScoreSpec::Kind::kSpreadInstance, ""}; }
-  std::vector<int64_t> Keys(const std::vector<const SnapshotInstance*>& candidates,
-                            ScoreContext& context) const override {
-    std::vector<int64_t> keys;
-    for (const SnapshotInstance* c : candidates) {
-      keys.push_back(GroupTaskCount(c->facts, context.request.group));
-    }
-    return keys;
+  std::optional<int64_t> InstanceKey(const InstanceView& instance,
+                                     const PlacementRequest& request) const override {
+    return instance.GroupTasks(request.group);
   }
 };
 
@@ -95,62 +107,75 @@ class RandomScorer : public PlacementScorer {
   }
 };
 
-class NeuronTopologyScorer : public PlacementScorer {
+class NeuronTopologyScorer : public PerInstanceScorer {
  public:
   std::string_view name() const override { return "neuron-topology"; }
   ScoreSpec spec() const override { return {ScoreSpec::Kind::kNeuronTopology, ""}; }
-  std::vector<int64_t> Keys(const std::vector<const SnapshotInstance*>& candidates,
-                            ScoreContext& context) const override {
-    std::vector<int64_t> keys;
-    for (const SnapshotInstance* c : candidates) {
-      const NeuronDeviceSet& devices = c->resources.neuron;
-      NeuronChoice choice = ChooseNeuronDevices(devices, context.request);
-      std::set<int> ids(choice.ids.begin(), choice.ids.end());
-      int groups = CountConnectedGroups(NeuronAdjacency(devices), ids);
-      keys.push_back(std::max(groups - 1, 0));
+  std::optional<int64_t> InstanceKey(const InstanceView& instance,
+                                     const PlacementRequest& request) const override {
+    // A counted request gets one connected group wherever the largest free
+    // group holds the count (ChooseConnectedDevices takes it whole or in
+    // part): no choice to make. Exact ids join the choice, so not then.
+    const FreeDevices& d = instance.devices();
+    if (d.on_masks && request.exact_neuron_devices.empty() &&
+        d.neuron_largest_group >= request.neuron_device_count) {
+      return 0;
     }
-    return keys;
+    const NeuronDeviceSet& devices = instance.resources().neuron;
+    NeuronChoice choice = ChooseNeuronDevices(instance, request);
+    std::set<int> ids(choice.ids.begin(), choice.ids.end());
+    return std::max(CountConnectedGroups(NeuronAdjacency(devices), ids) - 1, 0);
   }
 };
 
 }  // namespace
+
+std::optional<int64_t> PlacementScorer::InstanceKey(const InstanceView&,
+                                                    const PlacementRequest&) const {
+  return std::nullopt;
+}
+
+int64_t PlacementScorer::LeastKey(const Capacity&) const {
+  return std::numeric_limits<int64_t>::min();
+}
 
 int GroupTaskCount(const InstanceFacts& facts, const std::string& group) {
   if (group.empty()) return static_cast<int>(facts.task_groups.size());
   return static_cast<int>(std::count(facts.task_groups.begin(), facts.task_groups.end(), group));
 }
 
-StatusOr<std::unique_ptr<PlacementScorer>> MakeStrategyScorer(const PlacementStrategy& strategy) {
+StatusOr<std::shared_ptr<const PlacementScorer>> MakeStrategyScorer(
+    const PlacementStrategy& strategy) {
   const std::string& field = strategy.field;
   if (strategy.type == "binpack") {
     // ECS spells the fields in lower case; upper case is accepted because
     // the console and some SDK examples write CPU / MEMORY.
-    if (EqualsIgnoringCase(field, "cpu")) return {std::make_unique<BinpackScorer>(false)};
-    if (EqualsIgnoringCase(field, "memory")) return {std::make_unique<BinpackScorer>(true)};
+    if (EqualsIgnoringCase(field, "cpu")) return {std::make_shared<BinpackScorer>(false)};
+    if (EqualsIgnoringCase(field, "memory")) return {std::make_shared<BinpackScorer>(true)};
     return InvalidArgument("binpack field must be cpu or memory, got '" + field + "'");
   }
   if (strategy.type == "spread") {
     if (EqualsIgnoringCase(field, "instanceId") || EqualsIgnoringCase(field, "host")) {
-      return {std::make_unique<SpreadInstanceScorer>()};
+      return {std::make_shared<SpreadInstanceScorer>()};
     }
     constexpr std::string_view kPrefix = "attribute:";
     if (field.size() > kPrefix.size() && field.compare(0, kPrefix.size(), kPrefix) == 0) {
-      return {std::make_unique<SpreadAttributeScorer>(field.substr(kPrefix.size()))};
+      return {std::make_shared<SpreadAttributeScorer>(field.substr(kPrefix.size()))};
     }
     return InvalidArgument("spread field must be instanceId, host or attribute:<name>, got '" +
                            field + "'");
   }
-  if (strategy.type == "random") return {std::make_unique<RandomScorer>()};
+  if (strategy.type == "random") return {std::make_shared<RandomScorer>()};
   return InvalidArgument("type must be binpack, spread or random, got '" + strategy.type + "'");
 }
 
-std::unique_ptr<PlacementScorer> MakeNeuronTopologyScorer() {
-  return std::make_unique<NeuronTopologyScorer>();
+std::shared_ptr<const PlacementScorer> MakeNeuronTopologyScorer() {
+  return std::make_shared<NeuronTopologyScorer>();
 }
 
-std::vector<const SnapshotInstance*> RankCandidates(
-    std::vector<const SnapshotInstance*> candidates,
-    const std::vector<std::unique_ptr<PlacementScorer>>& scorers, ScoreContext& context) {
+std::vector<const SnapshotInstance*> RankCandidates(std::vector<const SnapshotInstance*> candidates,
+                                                    const ScorerList& scorers,
+                                                    ScoreContext& context) {
   // Keys are drawn over the candidates in id order, so the random scorer's
   // draws do not depend on the order of the snapshot.
   std::sort(candidates.begin(), candidates.end(),

@@ -113,7 +113,7 @@ TEST(RankCandidatesTest, ChainsKeysThenInstanceId) {
   });
   PlacementRequest request;
   request.group = "g";
-  std::vector<std::unique_ptr<PlacementScorer>> scorers;
+  ScorerList scorers;
   scorers.push_back(std::move(MakeStrategyScorer({"spread", "attribute:z"})).value());
   scorers.push_back(std::move(MakeStrategyScorer({"binpack", "cpu"})).value());
   std::mt19937_64 random(1);

@@ -7,6 +7,7 @@
 #include "scheduler/placement_devices.h"
 #include "scheduler/placement_filters.h"
 #include "scheduler/placement_scores.h"
+#include "scheduler/placement_view.h"
 
 namespace berth::scheduler {
 namespace {
@@ -41,20 +42,26 @@ StepOutcome PlaceOneTask(const ClusterSnapshot& working, const CompiledRequest& 
     outcome.failure = {std::string(kReasonAgent), "no container instances in the cluster"};
     return outcome;
   }
-  std::vector<const SnapshotInstance*> candidates;
-  for (const SnapshotInstance& instance : working.instances) candidates.push_back(&instance);
+  // One view per instance for the whole decision: what a view derives (free
+  // devices) is derived once, for the filters and the scorers.
+  std::vector<InstanceView> views;
+  views.reserve(working.instances.size());
+  for (const SnapshotInstance& instance : working.instances) {
+    views.emplace_back(instance, instances_in_call.count(instance.facts.id) > 0);
+  }
+  std::vector<const InstanceView*> candidates;
+  for (const InstanceView& view : views) candidates.push_back(&view);
 
-  const FilterContext filter_context{compiled, instances_in_call};
+  const FilterContext filter_context{compiled};
   std::vector<std::pair<std::string_view, int>> eliminated;  // in filter order
   for (const PlacementFilter* filter : PlacementFilters()) {
-    std::vector<const SnapshotInstance*> survivors;
+    std::vector<const InstanceView*> survivors;
     std::vector<std::pair<std::string, std::string>> rejected;
-    for (const SnapshotInstance* c : candidates) {
-      std::optional<std::string> why = filter->Check(*c, filter_context);
-      if (why) {
-        rejected.emplace_back(c->facts.id, std::move(*why));
-      } else {
+    for (const InstanceView* c : candidates) {
+      if (filter->Admits(*c, filter_context)) {
         survivors.push_back(c);
+      } else {
+        rejected.emplace_back(c->facts().id, filter->Explain(*c, filter_context));
       }
     }
     if (!rejected.empty()) eliminated.emplace_back(filter->reason(), rejected.size());
@@ -66,15 +73,12 @@ StepOutcome PlaceOneTask(const ClusterSnapshot& working, const CompiledRequest& 
     candidates = std::move(survivors);
   }
 
+  std::vector<const SnapshotInstance*> ranked;
+  for (const InstanceView* c : candidates) ranked.push_back(&c->instance());
   ScoreContext score_context{working, compiled.request, random};
   const SnapshotInstance* chosen =
-      RankCandidates(std::move(candidates), compiled.scorers, score_context).front();
-  TaskPlacement placement;
-  placement.instance_id = chosen->facts.id;
-  placement.neuron_device_ids = ChooseNeuronDevices(chosen->resources.neuron, compiled.request).ids;
-  placement.gpu_ids = ChooseGpus(chosen->resources.gpus, compiled.request.gpu_count);
-  placement.host_ports = compiled.request.host_ports;
-  outcome.placement = std::move(placement);
+      RankCandidates(std::move(ranked), compiled.scorers, score_context).front();
+  outcome.placement = PlacementOn(views[chosen - working.instances.data()], compiled.request);
   return outcome;
 }
 

@@ -1,6 +1,10 @@
-// One task, one decision: run the filters over the working snapshot, rank
-// the instances left, take the first and choose its device ids. Shared by
-// PlaceTasks and PlaceGang; it reserves nothing (ApplyPlacement does).
+// The reference engine: every filter plugin over every instance of a working
+// copy, a full sort by the scorer plugins, per task. The Placer runs the same
+// plugins over the state it keeps and must give the same answers (the tests
+// compare them); it also calls PlaceOneTask to name a failure word for word.
+// The benchmark measures the reference as its baseline.
+//
+// Re-entrant: everything it reads is the caller's, and it keeps nothing.
 #pragma once
 
 #include <optional>
@@ -13,6 +17,9 @@
 
 namespace berth::scheduler {
 
+// One task, one decision: run the filters over the working snapshot, rank
+// the instances left, take the first and choose its device ids. It reserves
+// nothing (ApplyPlacement does).
 struct StepOutcome {
   std::optional<TaskPlacement> placement;
   PlacementFailure failure;  // set when placement is empty
@@ -21,16 +28,8 @@ struct StepOutcome {
 StepOutcome PlaceOneTask(const ClusterSnapshot& working, const CompiledRequest& compiled,
                          const std::set<std::string>& instances_in_call, std::mt19937_64& random);
 
-// Why `placement` no longer fits resources `r` ("not enough CPU"); empty when
-// it does. ApplyPlacement's and Placer::Apply's check.
-std::string Misfit(const InstanceResources& r, const PlacementRequest& request,
-                   const TaskPlacement& placement);
-
-// The reference engine: PlaceTasks and PlaceGang as they were first written,
-// over a working copy of the snapshot, every filter over every instance and
-// a full sort per task. The Placer must give the same answers (the tests
-// compare them) and the benchmark measures it as the baseline. Slow: O(n log
-// n) and a snapshot copy per call.
+// PlaceTasks and PlaceGang the reference way. Slow: O(n log n) per task and
+// a snapshot copy per call.
 StatusOr<PlacementResult> ReferencePlaceTasks(const ClusterSnapshot& snapshot,
                                               const PlacementRequest& request, int count,
                                               std::mt19937_64& random);

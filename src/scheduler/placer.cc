@@ -1,21 +1,28 @@
 // The Placer: the fast path of placement (see placement.h).
 //
-// A decision is the reference's (placement_step.cc) without its costs:
+// A decision is the reference's (placement_step.cc) without its costs. The
+// rules themselves are not here: every filter and scorer is a plugin
+// (placement_filters.h, placement_scores.h) that both engines call, the
+// Placer over InstanceViews (placement_view.h) of the state it keeps. What
+// is here is that state and the indexes that keep a decision from looking at
+// every instance:
 //
 // - no copy: the Placer owns the snapshot and changes it in place (Apply,
-//   Release), together with what it derives per instance (free device
-//   bitsets, the largest connected free group, task counts per group);
+//   Release, through the shared placement_reservation.h), together with
+//   what it derives per instance (a DerivedInstance: free device bitsets,
+//   the largest connected free group, task counts per group);
 // - no full filter pass: instances are kept ordered per final strategy key
-//   (remaining memory or CPU for binpack, the group's tasks for spread by
-//   instance, nothing for spread by attribute alone) in one InstanceOrder
+//   (the last scorer's InstanceKey: remaining memory or CPU for binpack, the
+//   group's tasks for spread by instance; nothing for spread by attribute
+//   alone), pruned by what the filters Need, in one InstanceOrder
 //   partition per value of the spread attributes. Spread by attribute picks
 //   the values with the fewest tasks of the group first, and within them
 //   the first instance in key order that every filter admits, which is the
 //   reference's first-ranked instance;
-// - no sort and no second device choice per candidate: the Neuron topology
-//   scorer (first when a request counts devices) becomes "largest free
-//   connected group >= count", checked on bitsets, and only when no
-//   instance has such a group does the Placer fall back to one pass;
+// - no sort: the Neuron topology scorer (first when a request counts
+//   devices) is searched for key 0 ("all devices in one connected group",
+//   cheap on the derived bitsets), and only when no instance has it does the
+//   Placer fall back to one pass;
 // - memberOf answers are remembered per instance, until a task changes the
 //   instance when the expression reads runningTasksCount or task:group.
 //
@@ -26,8 +33,6 @@
 // failure over the same (unchanged) snapshot, so reasons and details are
 // the reference's word for word.
 #include <algorithm>
-#include <bit>
-#include <climits>
 #include <limits>
 #include <map>
 #include <numeric>
@@ -39,76 +44,60 @@
 #include <vector>
 
 #include "scheduler/placement.h"
-#include "scheduler/placement_devices.h"
+#include "scheduler/placement_filters.h"
+#include "scheduler/placement_gang.h"
 #include "scheduler/placement_index.h"
 #include "scheduler/placement_request.h"
+#include "scheduler/placement_reservation.h"
 #include "scheduler/placement_scores.h"
 #include "scheduler/placement_step.h"
+#include "scheduler/placement_view.h"
 
 namespace berth::scheduler {
 namespace {
 
 constexpr int32_t kMissing = -1;  // an instance without the attribute
-constexpr int kMaxFastDevices = 64;
 // Indexes kept at most (see MakePlan).
 constexpr size_t kMaxOrders = 16;
 constexpr size_t kMaxTallies = 32;
 
 using Tuple = std::vector<int32_t>;
 
-// The largest connected group of `free` in the graph given as bitsets.
-int LargestGroup(uint64_t free, const std::vector<uint64_t>& adjacency) {
-  int largest = 0;
-  while (free != 0) {
-    uint64_t group = free & (~free + 1);  // the lowest free id
-    uint64_t frontier = group;
-    while (frontier != 0) {
-      uint64_t next = 0;
-      for (uint64_t f = frontier; f != 0; f &= f - 1) next |= adjacency[std::countr_zero(f)];
-      frontier = next & free & ~group;
-      group |= frontier;
-    }
-    largest = std::max(largest, std::popcount(group));
-    free &= ~group;
-  }
-  return largest;
-}
-
-// The final key of an ordered index.
-enum class OrderKey { kNone, kCpu, kMemory, kGroupTasks };
-
 }  // namespace
 
-// What the Placer derives from one instance of its snapshot.
+// What the Placer keeps per instance of its snapshot.
 struct InstanceState {
-  uint32_t rank = 0;     // position in id order
-  uint32_t version = 1;  // bumped whenever a task changes the instance
-  bool schedulable = false;
-  int neuron_free = 0;
-  int gpu_free = 0;
-  bool fast_devices = false;  // Neuron ids fit the bitsets
-  uint64_t neuron_free_mask = 0;
-  int neuron_largest_group = 0;
-  std::vector<uint64_t> neuron_adjacency;
-  std::unordered_map<std::string, int> group_tasks;
+  uint32_t rank = 0;            // position in id order
+  uint32_t version = 1;         // bumped whenever a task changes the instance
+  DerivedInstance derived;      // what the plugins read through an InstanceView
   std::vector<int32_t> values;  // per interned attribute; filled when interned
   uint64_t call = 0;            // the call that last placed a task here
 };
 
+// The engine behind the Placer's public face: the public Placer methods
+// check and compile what callers give (requests, instance ids); State works
+// on compiled requests and instance indexes.
 class Placer::State {
  public:
   explicit State(ClusterSnapshot snapshot);
 
-  StatusOr<PlacementResult> PlaceTasks(const PlacementRequest& request, int count,
-                                       std::mt19937_64& random);
-  StatusOr<GangPlacement> PlaceGang(const PlacementRequest& request, int size,
-                                    const std::optional<std::string>& same_attribute,
-                                    std::mt19937_64& random);
-  Status Apply(const PlacementRequest& request, const TaskPlacement& placement);
-  Status Release(const PlacementRequest& request, const TaskPlacement& placement);
-  Status SetRunningTasksCount(std::string_view instance_id, int count);
-  Status UpdateFacts(const InstanceFacts& facts);
-  Status AddInstance(SnapshotInstance instance);
+  // count >= 0.
+  StatusOr<PlacementResult> Place(const CompiledRequest& compiled, int count,
+                                  std::mt19937_64& random);
+  StatusOr<GangPlacement> PlaceGang(const GangRequest& gang, int size, std::mt19937_64& random);
+
+  // The index of the instance with this id; -1 when there is none.
+  int IndexOf(std::string_view id) const;
+  // The record of instance `i`, or null for -1 (IndexOf's "none").
+  const SnapshotInstance* Find(int i) const { return i < 0 ? nullptr : &snapshot_.instances[i]; }
+  // Changes to instance i, which the caller has checked (CanReserve,
+  // CanUnreserve); derived state, indexes and tallies follow.
+  void ApplyAt(int i, const PlacementRequest& request, const TaskPlacement& placement);
+  void ReleaseAt(int i, const PlacementRequest& request, const TaskPlacement& placement);
+  void SetRunningTasksCountAt(int i, int count);
+  void UpdateFactsAt(int i, const InstanceFacts& facts);
+  // An instance whose id IndexOf does not know.
+  void Add(SnapshotInstance instance);
   const ClusterSnapshot& snapshot() const { return snapshot_; }
 
  private:
@@ -127,11 +116,18 @@ class Placer::State {
   // A request reduced to what the fast path needs, once per call.
   struct Plan {
     const CompiledRequest* compiled = nullptr;
-    bool topology = false;  // the Neuron topology scorer comes first
+    // The Neuron topology scorer, when it comes first; an indexed search
+    // takes only instances where its key is 0.
+    const PlacementScorer* topology = nullptr;
     bool indexable = false;
     std::vector<int> spread_attributes;  // interned, in strategy order
-    OrderKey key = OrderKey::kNone;
-    Capacity need;
+    // The scorer after them, whose per-instance key orders an index; null:
+    // none (instances in id order).
+    std::shared_ptr<const PlacementScorer> key;
+    Capacity need;  // what every filter needs (NeedOf)
+    // The filters a pass calls (applying) and those an index search, which
+    // checks `need` on every instance it looks at, calls (beyond_need).
+    FiltersFor filters;
     // The memberOf expressions with their remembered answers, and the text
     // of those that placement cannot change: an ordered index holds only the
     // instances that match these, so a search never walks the others.
@@ -144,10 +140,11 @@ class Placer::State {
     bool scoped = false;
     std::map<Tuple, int64_t> counts;
   };
-  struct Order {  // instances per partition, ordered by (key, id)
-    OrderKey key;
-    std::string group;   // for kGroupTasks
-    std::string filter;  // Plan::static_filter of the instances it holds
+  // Instances per partition, ordered by (key, id).
+  struct Order {
+    std::shared_ptr<const PlacementScorer> key;  // null: no key
+    PlacementRequest request;                    // what the key is computed for (its group)
+    std::string filter;                          // Plan::static_filter of the instances it holds
     // Those memberOf expressions, to place an instance whose facts changed.
     std::vector<std::pair<Query, QueryAnswers*>> statics;
     Tuple attributes;  // the partition: scope attribute first when set
@@ -163,25 +160,33 @@ class Placer::State {
   // count as "" (spread) unless `keep_missing` (a gang's group attribute).
   int32_t Value(int i, int attribute, bool keep_missing) const;
   Tuple TupleOf(int i, const Tuple& attributes, bool scoped) const;
-  int GroupTasks(int i, const std::string& group) const;
-  Capacity CapacityOf(int i) const;
-  int64_t KeyOf(int i, OrderKey key, const std::string& group) const;
+  // Instance i as the plugins see it; placed_in_call for `call` (0: none).
+  InstanceView ViewOf(int i, uint64_t call = 0) const {
+    return InstanceView(snapshot_.instances[i], state_[i].derived,
+                        call != 0 && state_[i].call == call, i);
+  }
+  int GroupTasks(int i, const std::string& group) const { return ViewOf(i).GroupTasks(group); }
+  int64_t KeyOf(int i, const Order& o) const;
   void Init(int i);
-  void Derive(int i);
+  void Derive(int i) {
+    DeriveFreeDevices(snapshot_.instances[i].resources, state_[i].derived.devices);
+  }
 
   Tally& TallyFor(const std::string& group, const Tuple& attributes, bool scoped);
   Order& OrderFor(const Plan& plan, const Tuple& attributes, bool scoped);
   // After instance i changed (delta tasks of group): indexes and tallies.
   void Reindex(int i, const std::string& group, int delta);
-  // Adds instance i to order o when it belongs there (schedulable, matching
+  // Adds instance i to order o when it belongs there (taking new tasks, matching
   // the order's static memberOf expressions, inside a scoped order's scope).
   void MaybeInsert(int i, Order& o);
 
   QueryAnswers& AnswersFor(const Query& query);
   bool MemberOf(int i, const Query& query, QueryAnswers& answers);
-  bool NeuronFits(int i, const PlacementRequest& request) const;
-  bool Admits(int i, const Plan& plan, uint64_t call);
-  int64_t TopologyKey(int i, const PlacementRequest& request) const;
+  // The plan's memberOf expressions, answered from what is remembered.
+  class RememberedAnswers;
+  // Every filter of `filters` (the plan's), over instance i; `context` is
+  // the plan's, with its RememberedAnswers.
+  bool Admits(int i, FilterSet filters, const FilterContext& context, uint64_t call) const;
 
   Plan MakePlan(const CompiledRequest& compiled);
   int ChooseIndexed(const Plan& plan, const Scope& scope, uint64_t call);
@@ -189,7 +194,6 @@ class Placer::State {
   bool InScope(int i, const Scope& scope) const {
     return scope.attribute < 0 || Value(i, scope.attribute, true) == scope.value;
   }
-  TaskPlacement PlacementOn(int i, const PlacementRequest& request) const;
   // One task: the chosen instance, or the reference's failure.
   // Without `explain`, a failure comes back without its reason (cheaper).
   StepOutcome Step(const Plan& plan, const Scope& scope, uint64_t call,
@@ -203,9 +207,9 @@ class Placer::State {
   // released again unless `keep`.
   StatusOr<GroupAttempt> PlaceInGroup(const Plan& plan, const Scope& scope, int size, bool keep,
                                       bool explain, std::mt19937_64& random);
-  void ApplyAt(int i, const PlacementRequest& request, const TaskPlacement& placement);
-  void ReleaseAt(int i, const PlacementRequest& request, const TaskPlacement& placement);
-  int IndexOf(std::string_view id) const;
+  // ApplyAt for a placement this Placer chose itself: Internal when it
+  // does not fit, which would be a bug.
+  Status ApplyChosen(const PlacementRequest& request, const TaskPlacement& placement);
 
   ClusterSnapshot snapshot_;
   std::vector<InstanceState> state_;
@@ -241,72 +245,22 @@ Placer::State::State(ClusterSnapshot snapshot) : snapshot_(std::move(snapshot)) 
   }
 }
 
-// What instance i's own record gives: schedulable, device graph, task groups
-// and free resources (values of interned attributes are Intern's).
+// What instance i's own record gives: device graph, task groups and free
+// resources (values of interned attributes are Intern's).
 void Placer::State::Init(int i) {
   const SnapshotInstance& instance = snapshot_.instances[i];
-  InstanceState& s = state_[i];
-  s.schedulable = instance.facts.status == "ACTIVE" && instance.facts.agent_connected;
-  const NeuronDeviceSet& devices = instance.resources.neuron;
-  s.fast_devices = devices.count >= 0 && devices.count <= kMaxFastDevices;
-  if (s.fast_devices && devices.count > 0) {
-    for (const std::vector<int>& links : NeuronAdjacency(devices)) {
-      uint64_t mask = 0;
-      for (int id : links) mask |= uint64_t{1} << id;
-      s.neuron_adjacency.push_back(mask);
-    }
-  }
+  DerivedInstance& derived = state_[i].derived;
+  DeriveFromFacts(instance.facts, derived);
+  DeriveDeviceGraph(instance.resources.neuron, derived.devices);
   for (const std::string& group : instance.facts.task_groups) {
-    ++s.group_tasks[group];
+    ++derived.group_tasks[group];
     ++group_totals_[group];
   }
   Derive(i);
 }
 
-// The free-resource state of instance i, from its resources.
-void Placer::State::Derive(int i) {
-  const InstanceResources& r = snapshot_.instances[i].resources;
-  InstanceState& s = state_[i];
-  int free = 0;
-  for (int id = 0; id < r.neuron.count; ++id) free += r.neuron.taken.count(id) ? 0 : 1;
-  s.neuron_free = free;
-  if (s.fast_devices) {
-    uint64_t mask = r.neuron.count >= 64 ? ~uint64_t{0} : (uint64_t{1} << r.neuron.count) - 1;
-    if (r.neuron.count <= 0) mask = 0;
-    for (int id : r.neuron.taken) {
-      if (id >= 0 && id < r.neuron.count) mask &= ~(uint64_t{1} << id);
-    }
-    s.neuron_free_mask = mask;
-    s.neuron_largest_group = mask == 0 ? 0 : LargestGroup(mask, s.neuron_adjacency);
-  }
-  s.gpu_free = FreeGpuCount(r.gpus);
-}
-
-int Placer::State::GroupTasks(int i, const std::string& group) const {
-  if (group.empty()) return static_cast<int>(snapshot_.instances[i].facts.task_groups.size());
-  const auto& counts = state_[i].group_tasks;
-  auto it = counts.find(group);
-  return it == counts.end() ? 0 : it->second;
-}
-
-Capacity Placer::State::CapacityOf(int i) const {
-  const InstanceResources& r = snapshot_.instances[i].resources;
-  return {r.cpu_remaining, r.memory_remaining_mib, state_[i].neuron_free, state_[i].gpu_free};
-}
-
-int64_t Placer::State::KeyOf(int i, OrderKey key, const std::string& group) const {
-  const InstanceResources& r = snapshot_.instances[i].resources;
-  switch (key) {
-    case OrderKey::kNone:
-      return 0;
-    case OrderKey::kCpu:
-      return r.cpu_remaining;
-    case OrderKey::kMemory:
-      return r.memory_remaining_mib;
-    case OrderKey::kGroupTasks:
-      return GroupTasks(i, group);
-  }
-  return 0;
+int64_t Placer::State::KeyOf(int i, const Order& o) const {
+  return o.key ? *o.key->InstanceKey(ViewOf(i), o.request) : 0;
 }
 
 int Placer::State::Intern(const std::string& attribute) {
@@ -377,12 +331,17 @@ Placer::State::Tally& Placer::State::TallyFor(const std::string& group, const Tu
 
 Placer::State::Order& Placer::State::OrderFor(const Plan& plan, const Tuple& attributes,
                                               bool scoped) {
-  const OrderKey key = plan.key;
-  const std::string& g =
-      key == OrderKey::kGroupTasks ? plan.compiled->request.group : std::string();
+  // The same key: the same kind of scorer, and for spread by instance
+  // (whose key counts the group's tasks) the same group.
+  auto same_key = [&](const Order& o) {
+    if (!o.key || !plan.key) return !o.key && !plan.key;
+    const ScoreSpec::Kind kind = o.key->spec().kind;
+    return kind == plan.key->spec().kind && (kind != ScoreSpec::Kind::kSpreadInstance ||
+                                             o.request.group == plan.compiled->request.group);
+  };
   for (auto& o : orders_) {
-    if (o->key == key && o->group == g && o->filter == plan.static_filter &&
-        o->attributes == attributes && o->scoped == scoped) {
+    if (same_key(*o) && o->filter == plan.static_filter && o->attributes == attributes &&
+        o->scoped == scoped) {
       return *o;
     }
   }
@@ -390,8 +349,8 @@ Placer::State::Order& Placer::State::OrderFor(const Plan& plan, const Tuple& att
     if (!(scoped && k == 0)) InternValue(attributes[k], "");
   }
   const int n = static_cast<int>(state_.size());
-  auto order = std::unique_ptr<Order>(new Order{key,
-                                                g,
+  auto order = std::unique_ptr<Order>(new Order{plan.key,
+                                                plan.compiled->request,
                                                 plan.static_filter,
                                                 {},
                                                 attributes,
@@ -408,10 +367,10 @@ Placer::State::Order& Placer::State::OrderFor(const Plan& plan, const Tuple& att
 }
 
 void Placer::State::MaybeInsert(int i, Order& o) {
-  // Left out: instances that no task can make schedulable, those that do
-  // not match the memberOf expressions no task can change, and those
-  // outside every scope of a scoped index.
-  if (!state_[i].schedulable) return;
+  // Left out: instances that no task can make take new tasks (the agent
+  // filter's rule), those that do not match the memberOf expressions no
+  // task can change, and those outside every scope of a scoped index.
+  if (!state_[i].derived.takes_new_tasks) return;
   for (auto& [query, answers] : o.statics) {
     if (!MemberOf(i, query, *answers)) return;
   }
@@ -419,7 +378,7 @@ void Placer::State::MaybeInsert(int i, Order& o) {
   if (o.scoped && t[0] == kMissing) return;
   auto [it, added] = o.roots.emplace(std::move(t), InstanceOrder::kNone);
   o.root_of[i] = &it->second;
-  o.order.Insert(&it->second, i, KeyOf(i, o.key, o.group), state_[i].rank, CapacityOf(i));
+  o.order.Insert(&it->second, i, KeyOf(i, o), state_[i].rank, ViewOf(i).capacity());
 }
 
 void Placer::State::Reindex(int i, const std::string& group, int delta) {
@@ -427,7 +386,7 @@ void Placer::State::Reindex(int i, const std::string& group, int delta) {
     int* root = o->root_of[i];
     if (root == nullptr) continue;
     o->order.Erase(root, i);
-    o->order.Insert(root, i, KeyOf(i, o->key, o->group), state_[i].rank, CapacityOf(i));
+    o->order.Insert(root, i, KeyOf(i, *o), state_[i].rank, ViewOf(i).capacity());
   }
   if (delta == 0) return;
   for (auto& t : tallies_) {
@@ -458,61 +417,22 @@ bool Placer::State::MemberOf(int i, const Query& query, QueryAnswers& answers) {
   return answers.matches[i] != 0;
 }
 
-// The Neuron filter's answer (ChooseNeuronDevices(...).ok()), on bitsets.
-bool Placer::State::NeuronFits(int i, const PlacementRequest& request) const {
-  const bool wants = request.all_neuron_devices || request.neuron_device_count > 0 ||
-                     !request.exact_neuron_devices.empty();
-  if (!wants) return true;
-  const NeuronDeviceSet& devices = snapshot_.instances[i].resources.neuron;
-  const InstanceState& s = state_[i];
-  if (!s.fast_devices) return ChooseNeuronDevices(devices, request).ok();
-  if (devices.count <= 0) return false;
-  if (request.all_neuron_devices) return devices.taken.empty();
-  int free = s.neuron_free;
-  for (int id : request.exact_neuron_devices) {
-    if (id >= devices.count || !(s.neuron_free_mask >> id & 1)) return false;
-    --free;
+class Placer::State::RememberedAnswers final : public MemberOfAnswers {
+ public:
+  RememberedAnswers(State& state, const Plan& plan) : state_(state), plan_(plan) {}
+  bool Matches(size_t k, const InstanceView& instance) override {
+    const auto& [query, answers] = plan_.member_of[k];
+    return state_.MemberOf(instance.slot(), *query, *answers);
   }
-  return free >= request.neuron_device_count;
-}
 
-// The Neuron topology scorer's key for instance i.
-int64_t Placer::State::TopologyKey(int i, const PlacementRequest& request) const {
-  const InstanceState& s = state_[i];
-  if (s.fast_devices && request.exact_neuron_devices.empty()) {
-    if (s.neuron_largest_group >= request.neuron_device_count) return 0;
-  }
-  const NeuronDeviceSet& devices = snapshot_.instances[i].resources.neuron;
-  NeuronChoice choice = s.fast_devices ? ChooseNeuronDevicesOnMasks(devices, s.neuron_adjacency,
-                                                                    s.neuron_free_mask, request)
-                                       : ChooseNeuronDevices(devices, request);
-  std::set<int> ids(choice.ids.begin(), choice.ids.end());
-  return std::max(CountConnectedGroups(NeuronAdjacency(devices), ids) - 1, 0);
-}
+ private:
+  State& state_;
+  const Plan& plan_;
+};
 
-// Every filter of placement_filters.h, as a yes or no.
-bool Placer::State::Admits(int i, const Plan& plan, uint64_t call) {
-  const CompiledRequest& compiled = *plan.compiled;
-  const PlacementRequest& request = compiled.request;
-  const InstanceState& s = state_[i];
-  const InstanceResources& r = snapshot_.instances[i].resources;
-  if (!s.schedulable) return false;
-  if (request.cpu > r.cpu_remaining || request.memory_mib > r.memory_remaining_mib) return false;
-  for (const HostPort& p : request.host_ports) {
-    const bool udp = p.protocol == PortProtocol::kUdp;
-    if ((udp ? r.ports_reserved.udp : r.ports_reserved.tcp).count(p.port)) return false;
-    if ((udp ? r.ports_used.udp : r.ports_used.tcp).count(p.port)) return false;
-  }
-  if (request.gpu_count > 0 && s.gpu_free < request.gpu_count) return false;
-  if (!NeuronFits(i, request)) return false;
-  for (const auto& [query, answers] : plan.member_of) {
-    if (!MemberOf(i, *query, *answers)) return false;
-  }
-  if (compiled.distinct_instance) {
-    if (s.call == call) return false;
-    if (!request.group.empty() && GroupTasks(i, request.group) > 0) return false;
-  }
-  return true;
+bool Placer::State::Admits(int i, FilterSet filters, const FilterContext& context,
+                           uint64_t call) const {
+  return AdmitsAll(filters, ViewOf(i, call), context);
 }
 
 // ---------------------------------------------------------------------------
@@ -532,16 +452,12 @@ Placer::State::Plan Placer::State::MakePlan(const CompiledRequest& compiled) {
     plan.member_of.emplace_back(&query, &answers);
     if (!answers.dynamic) plan.static_filter += query.text() + "\n";
   }
-  plan.need.cpu = request.cpu;
-  plan.need.memory_mib = request.memory_mib;
-  plan.need.gpu_free = request.gpu_count;
-  plan.need.neuron_free =
-      request.neuron_device_count + static_cast<int>(request.exact_neuron_devices.size());
-  if (request.all_neuron_devices) plan.need.neuron_free = 1;
+  plan.need = NeedOf(request);
+  plan.filters = FiltersOf(compiled);
   size_t k = 0;
   const auto& scorers = compiled.scorers;
   if (k < scorers.size() && scorers[k]->spec().kind == ScoreSpec::Kind::kNeuronTopology) {
-    plan.topology = true;
+    plan.topology = scorers[k].get();
     ++k;
   }
   for (; k < scorers.size(); ++k) {
@@ -551,25 +467,20 @@ Placer::State::Plan Placer::State::MakePlan(const CompiledRequest& compiled) {
   }
   plan.indexable = true;
   if (k < scorers.size()) {
-    switch (scorers[k]->spec().kind) {
-      case ScoreSpec::Kind::kBinpackCpu:
-        plan.key = OrderKey::kCpu;
-        break;
-      case ScoreSpec::Kind::kBinpackMemory:
-        plan.key = OrderKey::kMemory;
-        break;
-      case ScoreSpec::Kind::kSpreadInstance:
-        plan.key = OrderKey::kGroupTasks;
-        break;
-      default:
-        plan.indexable = false;
+    // An index orders by a key of one instance at a time; random keys are
+    // drawn per call.
+    const ScoreSpec::Kind kind = scorers[k]->spec().kind;
+    if (kind == ScoreSpec::Kind::kRandom || kind == ScoreSpec::Kind::kNeuronTopology) {
+      plan.indexable = false;
+    } else {
+      plan.key = scorers[k];
     }
     // Anything after the ordered key would break its ties, which (key, id)
     // order cannot express.
     if (k + 1 < scorers.size()) plan.indexable = false;
   }
-  // The topology scorer becomes a filter (largest free group >= count);
-  // exact ids join the choice and need the full computation.
+  // An indexed search takes the topology scorer's key-0 instances; with
+  // exact ids the key needs the full device choice for every candidate.
   if (plan.topology && !request.exact_neuron_devices.empty()) plan.indexable = false;
   return plan;
 }
@@ -613,12 +524,13 @@ int Placer::State::ChooseIndexed(const Plan& plan, const Scope& scope, uint64_t 
   }
   std::stable_sort(partitions.begin(), partitions.end(),
                    [](const Partition& a, const Partition& b) { return a.keys < b.keys; });
-  const int64_t min_key = plan.key == OrderKey::kMemory ? request.memory_mib
-                          : plan.key == OrderKey::kCpu  ? request.cpu
-                                                        : std::numeric_limits<int64_t>::min();
+  const int64_t min_key =
+      plan.key ? plan.key->LeastKey(plan.need) : std::numeric_limits<int64_t>::min();
+  RememberedAnswers answers(*this, plan);
+  const FilterContext context{*plan.compiled, &answers};
   auto admits = [&](int i) {
-    if (!Admits(i, plan, call)) return false;
-    return !plan.topology || TopologyKey(i, request) == 0;
+    if (!Admits(i, plan.filters.beyond_need, context, call)) return false;
+    return !plan.topology || plan.topology->InstanceKey(ViewOf(i), request) == 0;
   };
   for (size_t begin = 0; begin < partitions.size();) {
     size_t end = begin;
@@ -644,9 +556,13 @@ int Placer::State::ChooseByPass(const Plan& plan, const Scope& scope, uint64_t c
                                 std::mt19937_64& random) {
   const CompiledRequest& compiled = *plan.compiled;
   const PlacementRequest& request = compiled.request;
+  RememberedAnswers answers(*this, plan);
+  const FilterContext context{compiled, &answers};
   std::vector<int> candidates;
   for (int i : by_rank_) {
-    if (InScope(i, scope) && Admits(i, plan, call)) candidates.push_back(i);
+    if (InScope(i, scope) && Admits(i, plan.filters.applying, context, call)) {
+      candidates.push_back(i);
+    }
   }
   if (candidates.empty()) return -1;
   const bool scoped = scope.attribute >= 0;
@@ -656,19 +572,8 @@ int Placer::State::ChooseByPass(const Plan& plan, const Scope& scope, uint64_t c
     std::vector<int64_t> column;
     column.reserve(candidates.size());
     switch (spec.kind) {
-      case ScoreSpec::Kind::kNeuronTopology:
-        for (int i : candidates) column.push_back(TopologyKey(i, request));
-        break;
-      case ScoreSpec::Kind::kBinpackCpu:
-        for (int i : candidates) column.push_back(KeyOf(i, OrderKey::kCpu, request.group));
-        break;
-      case ScoreSpec::Kind::kBinpackMemory:
-        for (int i : candidates) column.push_back(KeyOf(i, OrderKey::kMemory, request.group));
-        break;
-      case ScoreSpec::Kind::kSpreadInstance:
-        for (int i : candidates) column.push_back(GroupTasks(i, request.group));
-        break;
       case ScoreSpec::Kind::kSpreadAttribute: {
+        // Counted over the scope, from the tallies kept per value.
         Tuple attributes;
         if (scoped) attributes.push_back(scope.attribute);
         attributes.push_back(Intern(spec.attribute));
@@ -685,6 +590,8 @@ int Placer::State::ChooseByPass(const Plan& plan, const Scope& scope, uint64_t c
           column.push_back(static_cast<int64_t>(random() >> 1));
         }
         break;
+      default:
+        for (int i : candidates) column.push_back(*scorer->InstanceKey(ViewOf(i), request));
     }
     columns.push_back(std::move(column));
   }
@@ -700,21 +607,6 @@ int Placer::State::ChooseByPass(const Plan& plan, const Scope& scope, uint64_t c
   return candidates[best];
 }
 
-TaskPlacement Placer::State::PlacementOn(int i, const PlacementRequest& request) const {
-  const SnapshotInstance& instance = snapshot_.instances[i];
-  TaskPlacement placement;
-  placement.instance_id = instance.facts.id;
-  const InstanceState& s = state_[i];
-  placement.neuron_device_ids =
-      s.fast_devices ? ChooseNeuronDevicesOnMasks(instance.resources.neuron, s.neuron_adjacency,
-                                                  s.neuron_free_mask, request)
-                           .ids
-                     : ChooseNeuronDevices(instance.resources.neuron, request).ids;
-  placement.gpu_ids = ChooseGpus(instance.resources.gpus, request.gpu_count);
-  placement.host_ports = request.host_ports;
-  return placement;
-}
-
 StepOutcome Placer::State::Step(const Plan& plan, const Scope& scope, uint64_t call,
                                 const std::set<std::string>& in_call, std::mt19937_64& random,
                                 bool explain) {
@@ -725,7 +617,7 @@ StepOutcome Placer::State::Step(const Plan& plan, const Scope& scope, uint64_t c
   }
   StepOutcome outcome;
   if (chosen >= 0) {
-    outcome.placement = PlacementOn(chosen, plan.compiled->request);
+    outcome.placement = PlacementOn(ViewOf(chosen), plan.compiled->request);
     return outcome;
   }
   if (!explain) return outcome;
@@ -741,12 +633,9 @@ StepOutcome Placer::State::Step(const Plan& plan, const Scope& scope, uint64_t c
 // ---------------------------------------------------------------------------
 // Calls
 
-StatusOr<PlacementResult> Placer::State::PlaceTasks(const PlacementRequest& request, int count,
-                                                    std::mt19937_64& random) {
-  if (count < 0) return InvalidArgument("count must not be negative");
-  StatusOr<CompiledRequest> compiled = CompileRequest(request);
-  if (!compiled.ok()) return compiled.status();
-  const Plan plan = MakePlan(*compiled);
+StatusOr<PlacementResult> Placer::State::Place(const CompiledRequest& compiled, int count,
+                                               std::mt19937_64& random) {
+  const Plan plan = MakePlan(compiled);
   const uint64_t call = ++calls_;
   std::set<std::string> in_call;
   PlacementResult result;
@@ -758,37 +647,23 @@ StatusOr<PlacementResult> Placer::State::PlaceTasks(const PlacementRequest& requ
       result.failures.assign(count - task, step.failure);
       break;
     }
-    const int i = IndexOf(step.placement->instance_id);
-    if (Status applied = Apply(request, *step.placement); !applied.ok()) {
-      return Internal("placement chose an instance that cannot take the task: " +
-                      applied.message());
-    }
-    state_[i].call = call;
+    BERTH_RETURN_IF_ERROR(ApplyChosen(compiled.request, *step.placement));
+    state_[IndexOf(step.placement->instance_id)].call = call;
     in_call.insert(step.placement->instance_id);
     result.placements.push_back(std::move(*step.placement));
   }
   return result;
 }
 
-StatusOr<GangPlacement> Placer::State::PlaceGang(const PlacementRequest& request, int size,
-                                                 const std::optional<std::string>& same_attribute,
+StatusOr<GangPlacement> Placer::State::PlaceGang(const GangRequest& gang_request, int size,
                                                  std::mt19937_64& random) {
-  if (size < 1) return InvalidArgument("a gang needs at least one task");
-  StatusOr<CompiledRequest> compiled = CompileRequest(request);
-  if (!compiled.ok()) return compiled.status();
-  // Ranks talk to each other over the network and each needs the devices of
-  // a whole node; two ranks on one instance is never what a gang means.
-  compiled->distinct_instance = true;
-  const Plan plan = MakePlan(*compiled);
+  const std::string& attribute = gang_request.attribute;
+  const bool same_attribute = !attribute.empty();
+  const Plan plan = MakePlan(gang_request.compiled);
 
   // The groups that may hold the gang, in ascending order of the value.
   std::vector<std::pair<std::string, Scope>> groups;
-  std::string attribute;
   if (same_attribute) {
-    attribute = *same_attribute;
-    constexpr std::string_view kPrefix = "attribute:";
-    if (attribute.rfind(kPrefix, 0) == 0) attribute = attribute.substr(kPrefix.size());
-    if (attribute.empty()) return InvalidArgument("the gang's same attribute has no name");
     const int a = Intern(attribute);
     std::set<int32_t> present;
     for (const InstanceState& s : state_) {
@@ -803,9 +678,7 @@ StatusOr<GangPlacement> Placer::State::PlaceGang(const PlacementRequest& request
 
   GangPlacement gang;
   if (groups.empty()) {
-    gang.failure = {std::string(kReasonAttribute), "no container instance has attribute " +
-                                                       attribute + " for a gang of " +
-                                                       std::to_string(size)};
+    gang.failure = NoGangGroup(attribute, size);
     return gang;
   }
   // A failed group's reason matters only if no group holds the gang; then
@@ -814,7 +687,7 @@ StatusOr<GangPlacement> Placer::State::PlaceGang(const PlacementRequest& request
   // With a random strategy the draws must happen in order, so every failure
   // is named as it happens.
   bool draws = false;
-  for (const auto& scorer : compiled->scorers) {
+  for (const auto& scorer : gang_request.compiled.scorers) {
     draws = draws || scorer->spec().kind == ScoreSpec::Kind::kRandom;
   }
   struct Closest {
@@ -842,12 +715,7 @@ StatusOr<GangPlacement> Placer::State::PlaceGang(const PlacementRequest& request
     closest->failure = std::move(again->failure);
   }
   if (!closest->failure) return Internal("gang placement placed a gang it had not placed before");
-  std::string where =
-      same_attribute ? "best group " + attribute + "=" + closest->value + " placed " : "placed ";
-  gang.failure = {closest->failure->reason, "gang of " + std::to_string(size) + ": " + where +
-                                                std::to_string(closest->placed) + ", rank " +
-                                                std::to_string(closest->placed) +
-                                                " did not fit: " + closest->failure->detail};
+  gang.failure = GangFailure(size, attribute, closest->value, closest->placed, *closest->failure);
   return gang;
 }
 
@@ -864,12 +732,8 @@ StatusOr<Placer::State::GroupAttempt> Placer::State::PlaceInGroup(const Plan& pl
       attempt.failure = std::move(step.failure);
       break;
     }
-    const int i = IndexOf(step.placement->instance_id);
-    if (Status applied = Apply(plan.compiled->request, *step.placement); !applied.ok()) {
-      return Internal("gang placement chose an instance that cannot take the task: " +
-                      applied.message());
-    }
-    state_[i].call = call;
+    BERTH_RETURN_IF_ERROR(ApplyChosen(plan.compiled->request, *step.placement));
+    state_[IndexOf(step.placement->instance_id)].call = call;
     in_call.insert(step.placement->instance_id);
     attempt.ranks.push_back(std::move(*step.placement));
   }
@@ -892,16 +756,8 @@ int Placer::State::IndexOf(std::string_view id) const {
 
 void Placer::State::ApplyAt(int i, const PlacementRequest& request,
                             const TaskPlacement& placement) {
-  InstanceResources& r = snapshot_.instances[i].resources;
-  r.cpu_remaining -= request.cpu;
-  r.memory_remaining_mib -= request.memory_mib;
-  for (const HostPort& p : placement.host_ports) {
-    (p.protocol == PortProtocol::kUdp ? r.ports_used.udp : r.ports_used.tcp).insert(p.port);
-  }
-  r.neuron.taken.insert(placement.neuron_device_ids.begin(), placement.neuron_device_ids.end());
-  r.gpus.taken.insert(placement.gpu_ids.begin(), placement.gpu_ids.end());
-  snapshot_.instances[i].facts.task_groups.push_back(request.group);
-  ++state_[i].group_tasks[request.group];
+  Reserve(snapshot_.instances[i], request, placement);
+  ++state_[i].derived.group_tasks[request.group];
   ++group_totals_[request.group];
   ++state_[i].version;
   Derive(i);
@@ -910,81 +766,30 @@ void Placer::State::ApplyAt(int i, const PlacementRequest& request,
 
 void Placer::State::ReleaseAt(int i, const PlacementRequest& request,
                               const TaskPlacement& placement) {
-  InstanceResources& r = snapshot_.instances[i].resources;
-  r.cpu_remaining += request.cpu;
-  r.memory_remaining_mib += request.memory_mib;
-  for (const HostPort& p : placement.host_ports) {
-    (p.protocol == PortProtocol::kUdp ? r.ports_used.udp : r.ports_used.tcp).erase(p.port);
-  }
-  for (int id : placement.neuron_device_ids) r.neuron.taken.erase(id);
-  for (int id : placement.gpu_ids) r.gpus.taken.erase(id);
-  auto& groups = snapshot_.instances[i].facts.task_groups;
-  groups.erase(std::prev(std::find(groups.rbegin(), groups.rend(), request.group).base()));
-  if (--state_[i].group_tasks[request.group] == 0) state_[i].group_tasks.erase(request.group);
+  Unreserve(snapshot_.instances[i], request, placement);
+  auto& group_tasks = state_[i].derived.group_tasks;
+  if (--group_tasks[request.group] == 0) group_tasks.erase(request.group);
   if (--group_totals_[request.group] == 0) group_totals_.erase(request.group);
   ++state_[i].version;
   Derive(i);
   Reindex(i, request.group, -1);
 }
 
-Status Placer::State::Apply(const PlacementRequest& request, const TaskPlacement& placement) {
+Status Placer::State::ApplyChosen(const PlacementRequest& request, const TaskPlacement& placement) {
   const int i = IndexOf(placement.instance_id);
-  if (i < 0) {
-    return NotFound("container instance " + placement.instance_id + " is not in the snapshot");
-  }
-  if (std::string why = Misfit(snapshot_.instances[i].resources, request, placement);
-      !why.empty()) {
-    return FailedPrecondition("container instance " + placement.instance_id + ": " + why);
+  if (Status fits = CanReserve(Find(i), request, placement); !fits.ok()) {
+    return Internal("placement chose an instance that cannot take the task: " + fits.message());
   }
   ApplyAt(i, request, placement);
   return Status::Ok();
 }
 
-Status Placer::State::Release(const PlacementRequest& request, const TaskPlacement& placement) {
-  const int i = IndexOf(placement.instance_id);
-  if (i < 0) {
-    return NotFound("container instance " + placement.instance_id + " is not in the snapshot");
-  }
-  const SnapshotInstance& instance = snapshot_.instances[i];
-  const InstanceResources& r = instance.resources;
-  auto fail = [&](const std::string& why) {
-    return FailedPrecondition("container instance " + placement.instance_id + ": " + why);
-  };
-  if (std::find(instance.facts.task_groups.begin(), instance.facts.task_groups.end(),
-                request.group) == instance.facts.task_groups.end()) {
-    return fail("runs no task of group '" + request.group + "'");
-  }
-  for (const HostPort& p : placement.host_ports) {
-    const bool udp = p.protocol == PortProtocol::kUdp;
-    if (!(udp ? r.ports_used.udp : r.ports_used.tcp).count(p.port)) {
-      return fail("host port " + std::to_string(p.port) + " is not in use");
-    }
-  }
-  for (int id : placement.neuron_device_ids) {
-    if (!r.neuron.taken.count(id)) return fail("Neuron device " + std::to_string(id) + " is free");
-  }
-  for (int id : placement.gpu_ids) {
-    if (!r.gpus.taken.count(id)) return fail("GPU " + std::to_string(id) + " is free");
-  }
-  ReleaseAt(i, request, placement);
-  return Status::Ok();
-}
-
-Status Placer::State::SetRunningTasksCount(std::string_view instance_id, int count) {
-  const int i = IndexOf(instance_id);
-  if (i < 0) {
-    return NotFound("container instance " + std::string(instance_id) + " is not in the snapshot");
-  }
+void Placer::State::SetRunningTasksCountAt(int i, int count) {
   snapshot_.instances[i].facts.running_tasks_count = count;
   ++state_[i].version;
-  return Status::Ok();
 }
 
-Status Placer::State::UpdateFacts(const InstanceFacts& facts) {
-  const int i = IndexOf(facts.id);
-  if (i < 0) {
-    return NotFound("container instance " + facts.id + " is not in the snapshot");
-  }
+void Placer::State::UpdateFactsAt(int i, const InstanceFacts& facts) {
   // Out of every index and tally under the old facts...
   for (auto& o : orders_) {
     if (int* root = o->root_of[i]; root != nullptr) {
@@ -1004,7 +809,7 @@ Status Placer::State::UpdateFacts(const InstanceFacts& facts) {
   next.task_groups = std::move(have.task_groups);
   have = std::move(next);
   InstanceState& s = state_[i];
-  s.schedulable = have.status == "ACTIVE" && have.agent_connected;
+  DeriveFromFacts(have, s.derived);
   for (size_t a = 0; a < attribute_names_.size(); ++a) {
     auto found = have.attributes.find(attribute_names_[a]);
     s.values[a] =
@@ -1019,13 +824,9 @@ Status Placer::State::UpdateFacts(const InstanceFacts& facts) {
     }
   }
   for (auto& o : orders_) MaybeInsert(i, *o);
-  return Status::Ok();
 }
 
-Status Placer::State::AddInstance(SnapshotInstance instance) {
-  if (index_of_.contains(instance.facts.id)) {
-    return AlreadyExists("container instance " + instance.facts.id + " is in the snapshot");
-  }
+void Placer::State::Add(SnapshotInstance instance) {
   const int i = static_cast<int>(state_.size());
   // Its place in id order: the instances after it move up one rank.
   auto at = std::lower_bound(
@@ -1063,7 +864,6 @@ Status Placer::State::AddInstance(SnapshotInstance instance) {
     }
   }
   for (auto& o : orders_) MaybeInsert(i, *o);
-  return Status::Ok();
 }
 
 // ---------------------------------------------------------------------------
@@ -1076,31 +876,54 @@ Placer& Placer::operator=(Placer&&) noexcept = default;
 
 StatusOr<PlacementResult> Placer::PlaceTasks(const PlacementRequest& request, int count,
                                              std::mt19937_64& random) {
-  return state_->PlaceTasks(request, count, random);
+  if (count < 0) return InvalidArgument("count must not be negative");
+  StatusOr<CompiledRequest> compiled = CompileRequest(request);
+  if (!compiled.ok()) return compiled.status();
+  return state_->Place(*compiled, count, random);
 }
 
 StatusOr<GangPlacement> Placer::PlaceGang(const PlacementRequest& request, int size,
                                           const std::optional<std::string>& same_attribute,
                                           std::mt19937_64& random) {
-  return state_->PlaceGang(request, size, same_attribute, random);
+  StatusOr<GangRequest> gang = ReadGangRequest(request, size, same_attribute);
+  if (!gang.ok()) return gang.status();
+  return state_->PlaceGang(*gang, size, random);
 }
 
 Status Placer::Apply(const PlacementRequest& request, const TaskPlacement& placement) {
-  return state_->Apply(request, placement);
+  const int i = state_->IndexOf(placement.instance_id);
+  BERTH_RETURN_IF_ERROR(CanReserve(state_->Find(i), request, placement));
+  state_->ApplyAt(i, request, placement);
+  return Status::Ok();
 }
 
 Status Placer::Release(const PlacementRequest& request, const TaskPlacement& placement) {
-  return state_->Release(request, placement);
+  const int i = state_->IndexOf(placement.instance_id);
+  BERTH_RETURN_IF_ERROR(CanUnreserve(state_->Find(i), request, placement));
+  state_->ReleaseAt(i, request, placement);
+  return Status::Ok();
 }
 
 Status Placer::SetRunningTasksCount(std::string_view instance_id, int count) {
-  return state_->SetRunningTasksCount(instance_id, count);
+  const int i = state_->IndexOf(instance_id);
+  if (i < 0) return NotInSnapshot(instance_id);
+  state_->SetRunningTasksCountAt(i, count);
+  return Status::Ok();
 }
 
-Status Placer::UpdateFacts(const InstanceFacts& facts) { return state_->UpdateFacts(facts); }
+Status Placer::UpdateFacts(const InstanceFacts& facts) {
+  const int i = state_->IndexOf(facts.id);
+  if (i < 0) return NotInSnapshot(facts.id);
+  state_->UpdateFactsAt(i, facts);
+  return Status::Ok();
+}
 
 Status Placer::AddInstance(SnapshotInstance instance) {
-  return state_->AddInstance(std::move(instance));
+  if (state_->IndexOf(instance.facts.id) >= 0) {
+    return AlreadyExists("container instance " + instance.facts.id + " is in the snapshot");
+  }
+  state_->Add(std::move(instance));
+  return Status::Ok();
 }
 
 const ClusterSnapshot& Placer::snapshot() const { return state_->snapshot(); }
