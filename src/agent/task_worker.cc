@@ -18,6 +18,15 @@ constexpr int kDefaultStopTimeoutSeconds = 30;
 constexpr int kKillWaitMillis = 5000;
 constexpr int kStopPollMillis = 50;  // how often a stopping container is checked
 
+// A task's assignment.json and state.json are replaced atomically but not
+// fsynced (as before the Env): the containers they describe do not outlive
+// the machine, and a container's start waits for these writes.
+AtomicWriteOptions TaskFileWrites() {
+  AtomicWriteOptions options;
+  options.durable = false;
+  return options;
+}
+
 const json::array* Arr(const json::object& o, std::string_view key) {
   auto* v = o.if_contains(key);
   return v && v->is_array() ? &v->as_array() : nullptr;
@@ -117,7 +126,8 @@ void TaskWorker::SaveState(const std::map<std::string, Container>& containers) {
   state_["started"] = std::move(started);
   state_["pullStartedAt"] = pull_started_;
   state_["pullStoppedAt"] = pull_stopped_;
-  if (Status s = context_.env->WriteFileAtomically(dir_ + "/state.json", json::serialize(state_));
+  if (Status s = context_.env->WriteFileAtomically(dir_ + "/state.json", json::serialize(state_),
+                                                   TaskFileWrites());
       !s.ok()) {
     LogError("save task state", {{"task", task_id_}, {"error", s.message()}});
   }
@@ -129,7 +139,8 @@ void TaskWorker::Run() {
   }
   // The assignment as received, so a restarted agent knows its tasks before
   // the server answers.
-  (void)context_.env->WriteFileAtomically(dir_ + "/assignment.json", json::serialize(task_));
+  (void)context_.env->WriteFileAtomically(dir_ + "/assignment.json", json::serialize(task_),
+                                          TaskFileWrites());
   if (auto saved = ReadJsonObject(dir_ + "/state.json")) state_ = std::move(*saved);
   if (auto* p = state_.if_contains("pullStartedAt"); p && p->is_int64())
     pull_started_ = p->as_int64();

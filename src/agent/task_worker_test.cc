@@ -523,7 +523,7 @@ TEST_F(TaskWorkerTest, AStateFileThatCannotBeWrittenKeepsItsPreviousContent) {
     auto* r = StateJson().if_contains("reported");
     return r && r->is_string() && r->as_string() == "RUNNING";
   }));
-  env_.Fail(FaultInjectionEnv::Op::kSync, "state.json", EIO);
+  env_.Fail(FaultInjectionEnv::Op::kAppend, "state.json", ENOSPC);  // a full disk
 
   runtime_.SetExited(Id("main"), 0);
   ASSERT_TRUE(WaitForStopped(w));

@@ -42,13 +42,14 @@ Status Env::WriteFileAtomically(const std::string& path, std::string_view conten
       NewWritableFile(temp, OpenMode::kCreateExclusive, options.mode);
   if (!file.ok()) return file.status();
   Status status = (*file)->Append(content);
-  if (status.ok()) status = (*file)->Sync();
+  if (status.ok() && options.durable) status = (*file)->Sync();
   if (Status closed = (*file)->Close(); status.ok()) status = closed;
   if (status.ok()) status = options.replace ? RenameFile(temp, path) : RenameNoReplace(temp, path);
   if (!status.ok()) {
     (void)RemoveFile(temp);
     return status;
   }
+  if (!options.durable) return Status::Ok();
   std::string dir = std::filesystem::path(path).parent_path().string();
   return SyncDir(dir.empty() ? "." : dir);
 }

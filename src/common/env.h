@@ -54,6 +54,12 @@ struct AtomicWriteOptions {
   uint32_t mode = 0644;
   // When false, an existing file is left alone and AlreadyExists returned.
   bool replace = true;
+  // When false, the file and its directory are not fsynced: the write is
+  // atomic against a crash of the process (a reader finds the old content
+  // or the new), not against one of the machine. For files whose meaning
+  // dies with the machine anyway, written on a hot path: a task's state on
+  // the node agent describes containers that do not survive a reboot.
+  bool durable = true;
 };
 
 // Thread-safe: every method may be called from any thread.

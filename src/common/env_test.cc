@@ -59,6 +59,18 @@ TEST_F(EnvTest, WriteFileAtomicallyReplacesTheContent) {
   EXPECT_EQ(env_.calls(Op::kSyncDir), 2);
 }
 
+TEST_F(EnvTest, AWriteThatNeedNotBeDurableIsAtomicWithoutAnFsync) {
+  std::string path = dir_ + "/state.json";
+  AtomicWriteOptions options;
+  options.durable = false;
+  ASSERT_TRUE(env_.WriteFileAtomically(path, "old", options).ok());
+  ASSERT_TRUE(env_.WriteFileAtomically(path, "new", options).ok());
+  EXPECT_EQ(Read(path), "new");
+  EXPECT_THAT(Names(), ::testing::ElementsAre("state.json"));
+  EXPECT_EQ(env_.calls(Op::kSync), 0);
+  EXPECT_EQ(env_.calls(Op::kSyncDir), 0);
+}
+
 TEST_F(EnvTest, AFailedFsyncLeavesTheOldContentAndNoTemporaryFile) {
   std::string path = dir_ + "/state.json";
   ASSERT_TRUE(env_.WriteFileAtomically(path, "old").ok());
@@ -141,7 +153,10 @@ TEST_F(EnvTest, OpenModesReportWhatIsThereOrNot) {
 
 TEST_F(EnvTest, FakeMountsAreRecordedNotMade) {
   env_.UseFakeMounts();
-  Env::MountRequest request{.source = "overlay", .target = dir_ + "/rootfs", .fstype = "overlay"};
+  Env::MountRequest request;
+  request.source = "overlay";
+  request.target = dir_ + "/rootfs";
+  request.fstype = "overlay";
   ASSERT_TRUE(env_.Mount(request).ok());
   EXPECT_TRUE(env_.IsMounted(dir_ + "/rootfs"));
   ASSERT_EQ(env_.Mounts().size(), 1u);

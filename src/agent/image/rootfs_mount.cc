@@ -64,8 +64,11 @@ Status MountRootfs(Env& env, const std::vector<std::string>& layer_dirs, const s
   }
   if (layer_dirs.empty()) {
     // An image without layers: the container sees just its own writable folder.
-    return env.Mount(Env::MountRequest{.source = upper, .target = target, .flags = MS_BIND})
-        .WithContext(what);
+    Env::MountRequest bind;
+    bind.source = upper;
+    bind.target = target;
+    bind.flags = MS_BIND;
+    return env.Mount(bind).WithContext(what);
   }
   // Overlay lists the topmost layer first.
   std::vector<std::string> lower(layer_dirs.rbegin(), layer_dirs.rend());
