@@ -1,5 +1,6 @@
-// Small accessors for request objects that have already passed shape
-// validation (so a present member has the model's type).
+// Tolerant accessors for JSON objects: a member that is absent or of another
+// JSON type reads as absent (or as the fallback), so that checks after shape
+// validation, and reads of stored records, never throw.
 #pragma once
 
 #include <algorithm>
@@ -7,6 +8,8 @@
 #include <boost/json/object.hpp>
 #include <boost/json/string.hpp>
 #include <boost/json/value.hpp>
+#include <cmath>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,18 +28,40 @@ inline std::string_view StringOr(const boost::json::object& o, std::string_view 
   return OptString(o, key).value_or(fallback);
 }
 
+// A whole number; one above int64's range reads as INT64_MAX (more than any
+// limit checked against), a fraction is truncated, a double out of range
+// reads as absent.
 inline std::optional<int64_t> OptInt(const boost::json::object& o, std::string_view key) {
   auto* v = o.if_contains(key);
   if (v == nullptr) return std::nullopt;
   if (v->is_int64()) return v->get_int64();
-  if (v->is_uint64()) return static_cast<int64_t>(v->get_uint64());
-  if (v->is_double()) return static_cast<int64_t>(v->get_double());
+  if (v->is_uint64()) return INT64_MAX;
+  if (v->is_double() && std::isfinite(v->get_double()) && std::abs(v->get_double()) < 9e18) {
+    return static_cast<int64_t>(v->get_double());
+  }
   return std::nullopt;
 }
 
-inline bool BoolOr(const boost::json::object& o, std::string_view key, bool fallback) {
+inline std::optional<bool> OptBool(const boost::json::object& o, std::string_view key) {
   auto* v = o.if_contains(key);
-  return v != nullptr && v->is_bool() ? v->get_bool() : fallback;
+  if (v == nullptr || !v->is_bool()) return std::nullopt;
+  return v->get_bool();
+}
+
+inline bool BoolOr(const boost::json::object& o, std::string_view key, bool fallback) {
+  return OptBool(o, key).value_or(fallback);
+}
+
+// The object at key, or nullptr.
+inline const boost::json::object* ObjectAt(const boost::json::object& o, std::string_view key) {
+  auto* v = o.if_contains(key);
+  return v != nullptr && v->is_object() ? &v->get_object() : nullptr;
+}
+
+// The value as an object; an empty one for list elements that are not.
+inline const boost::json::object& AsObject(const boost::json::value& v) {
+  static const boost::json::object kEmpty;
+  return v.is_object() ? v.get_object() : kEmpty;
 }
 
 // The array at key, or an empty one.

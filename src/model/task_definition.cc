@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "model/json_fields.h"
+#include "model/json_util.h"
 #include "model/task_size.h"
 
 namespace berth::model {
@@ -18,13 +18,6 @@ namespace {
 
 using boost::json::array;
 using boost::json::object;
-using json_fields::Array;
-using json_fields::AsObject;
-using json_fields::AsString;
-using json_fields::Bool;
-using json_fields::Int;
-using json_fields::Object;
-using json_fields::String;
 using Result = std::optional<ApiError>;
 
 constexpr size_t kMaxNameLength = 255;
@@ -115,21 +108,21 @@ class TaskDefinitionChecker {
 
  private:
   Result CheckFamily() {
-    std::string_view family = String(request_, "family").value_or("");
+    std::string_view family = OptString(request_, "family").value_or("");
     if (!IsName(family)) return Refuse("family", "family " + Quoted(family) + " " + kNameRule);
     return std::nullopt;
   }
 
   Result CheckTaskSize() {
-    network_mode_ = String(request_, "networkMode").value_or("bridge");
-    if (auto cpu = String(request_, "cpu")) {
+    network_mode_ = OptString(request_, "networkMode").value_or("bridge");
+    if (auto cpu = OptString(request_, "cpu")) {
       task_cpu_ = ParseTaskCpu(*cpu);
       if (!task_cpu_) {
         return Refuse("cpu", "Invalid 'cpu' setting " + Quoted(*cpu) +
                                  ": expected CPU units (\"1024\") or vCPU (\"1 vCPU\")");
       }
     }
-    if (auto memory = String(request_, "memory")) {
+    if (auto memory = OptString(request_, "memory")) {
       task_memory_ = ParseTaskMemory(*memory);
       if (!task_memory_) {
         return Refuse("memory", "Invalid 'memory' setting " + Quoted(*memory) +
@@ -140,9 +133,9 @@ class TaskDefinitionChecker {
   }
 
   Result CheckVolumes() {
-    const array& volumes = Array(request_, "volumes");
+    const array& volumes = ArrayOr(request_, "volumes");
     for (size_t i = 0; i < volumes.size(); ++i) {
-      std::string_view name = String(AsObject(volumes[i]), "name").value_or("");
+      std::string_view name = OptString(AsObject(volumes[i]), "name").value_or("");
       std::string path = At(At("volumes", i), "name");
       if (name.empty()) return Refuse(path, "every volume needs a name");
       if (!IsName(name)) return Refuse(path, "volume name " + Quoted(name) + " " + kNameRule);
@@ -154,9 +147,9 @@ class TaskDefinitionChecker {
   }
 
   Result CheckInferenceAccelerators() {
-    const array& accelerators = Array(request_, "inferenceAccelerators");
+    const array& accelerators = ArrayOr(request_, "inferenceAccelerators");
     for (size_t i = 0; i < accelerators.size(); ++i) {
-      std::string_view name = String(AsObject(accelerators[i]), "deviceName").value_or("");
+      std::string_view name = OptString(AsObject(accelerators[i]), "deviceName").value_or("");
       std::string path = At(At("inferenceAccelerators", i), "deviceName");
       if (name.empty()) return Refuse(path, "every inference accelerator needs a deviceName");
       if (!accelerator_names_.insert(name).second) {
@@ -169,7 +162,7 @@ class TaskDefinitionChecker {
   // Names, essential flags and health checks first: the per-container checks
   // refer to other containers by name.
   Result CollectContainers() {
-    const array& definitions = Array(request_, "containerDefinitions");
+    const array& definitions = ArrayOr(request_, "containerDefinitions");
     // Before anything per container, so that the cost of refusing a huge
     // request does not grow with it.
     if (definitions.empty()) {
@@ -188,7 +181,7 @@ class TaskDefinitionChecker {
       if (!definitions[i].is_object()) return Refuse(path, "expected an object");
       Container container;
       container.definition = &definitions[i].get_object();
-      container.name = String(*container.definition, "name").value_or("");
+      container.name = OptString(*container.definition, "name").value_or("");
       if (container.name.empty()) return Refuse(At(path, "name"), "every container needs a name");
       if (!IsName(container.name)) {
         return Refuse(At(path, "name"),
@@ -197,8 +190,8 @@ class TaskDefinitionChecker {
       if (FindContainer(container.name)) {
         return Refuse(At(path, "name"), "duplicate container name " + Quoted(container.name));
       }
-      container.essential = Bool(*container.definition, "essential").value_or(true);
-      container.has_health_check = Object(*container.definition, "healthCheck") != nullptr;
+      container.essential = OptBool(*container.definition, "essential").value_or(true);
+      container.has_health_check = ObjectAt(*container.definition, "healthCheck") != nullptr;
       any_essential = any_essential || container.essential;
       containers_.push_back(std::move(container));
     }
@@ -219,7 +212,7 @@ class TaskDefinitionChecker {
     const Container& container = containers_[index];
     const object& definition = *container.definition;
     std::string path = At("containerDefinitions", index);
-    std::string_view image = String(definition, "image").value_or("");
+    std::string_view image = OptString(definition, "image").value_or("");
     if (image.empty()) {
       return Refuse(At(path, "image"), "container " + Quoted(container.name) + " needs an image");
     }
@@ -240,7 +233,7 @@ class TaskDefinitionChecker {
 
   Result CheckCpuAndMemory(const Container& container, const std::string& path) {
     const object& definition = *container.definition;
-    std::optional<int64_t> cpu = Int(definition, "cpu");
+    std::optional<int64_t> cpu = OptInt(definition, "cpu");
     if (cpu && *cpu < 0) {
       return Refuse(At(path, "cpu"), "Invalid 'cpu' setting for container " +
                                          Quoted(container.name) + ". It must not be negative");
@@ -250,8 +243,8 @@ class TaskDefinitionChecker {
                                          std::to_string(*cpu) + ") is more than the task cpu (" +
                                          std::to_string(*task_cpu_) + ")");
     }
-    std::optional<int64_t> memory = Int(definition, "memory");
-    std::optional<int64_t> reservation = Int(definition, "memoryReservation");
+    std::optional<int64_t> memory = OptInt(definition, "memory");
+    std::optional<int64_t> reservation = OptInt(definition, "memoryReservation");
     if (!memory && !reservation && !task_memory_) {
       return Refuse(path, "Invalid setting for container " + Quoted(container.name) +
                               ". At least one of 'memory' or 'memoryReservation' must be "
@@ -284,26 +277,26 @@ class TaskDefinitionChecker {
   }
 
   Result CheckLinuxParameters(const Container& container, const std::string& path) {
-    const object* linux_parameters = Object(*container.definition, "linuxParameters");
+    const object* linux_parameters = ObjectAt(*container.definition, "linuxParameters");
     if (linux_parameters == nullptr) return std::nullopt;
     std::string base = At(path, "linuxParameters");
-    if (auto swappiness = Int(*linux_parameters, "swappiness");
+    if (auto swappiness = OptInt(*linux_parameters, "swappiness");
         swappiness && (*swappiness < 0 || *swappiness > 100)) {
       return Refuse(At(base, "swappiness"), "swappiness of container " + Quoted(container.name) +
                                                 " must be between 0 and 100");
     }
-    const array& devices = Array(*linux_parameters, "devices");
+    const array& devices = ArrayOr(*linux_parameters, "devices");
     std::set<std::string_view> container_paths;
     for (size_t j = 0; j < devices.size(); ++j) {
       const object& device = AsObject(devices[j]);
       std::string device_path = At(At(base, "devices"), j);
-      std::string_view host_path = String(device, "hostPath").value_or("");
+      std::string_view host_path = OptString(device, "hostPath").value_or("");
       if (host_path.empty() || host_path[0] != '/') {
         return Refuse(At(device_path, "hostPath"),
                       "device hostPath of container " + Quoted(container.name) +
                           " must be an absolute path, got " + Quoted(host_path));
       }
-      std::string_view container_path = String(device, "containerPath").value_or(host_path);
+      std::string_view container_path = OptString(device, "containerPath").value_or(host_path);
       if (container_path.empty() || container_path[0] != '/') {
         return Refuse(At(device_path, "containerPath"),
                       "device containerPath of container " + Quoted(container.name) +
@@ -313,7 +306,7 @@ class TaskDefinitionChecker {
         return Refuse(device_path, "container " + Quoted(container.name) + " maps device path " +
                                        Quoted(container_path) + " twice");
       }
-      const array& permissions = Array(device, "permissions");
+      const array& permissions = ArrayOr(device, "permissions");
       for (size_t k = 0; k < permissions.size(); ++k) {
         for (size_t l = 0; l < k; ++l) {
           if (AsString(permissions[l]) == AsString(permissions[k])) {
@@ -327,13 +320,13 @@ class TaskDefinitionChecker {
   }
 
   Result CheckResourceRequirements(const Container& container, const std::string& path) {
-    const array& requirements = Array(*container.definition, "resourceRequirements");
+    const array& requirements = ArrayOr(*container.definition, "resourceRequirements");
     std::set<std::string_view> types;
     for (size_t j = 0; j < requirements.size(); ++j) {
       const object& requirement = AsObject(requirements[j]);
       std::string base = At(At(path, "resourceRequirements"), j);
-      std::string_view type = String(requirement, "type").value_or("");
-      std::string_view value = String(requirement, "value").value_or("");
+      std::string_view type = OptString(requirement, "type").value_or("");
+      std::string_view value = OptString(requirement, "value").value_or("");
       if (!types.insert(type).second) {
         return Refuse(At(base, "type"), "container " + Quoted(container.name) +
                                             " lists resource type " + Quoted(type) + " twice");
@@ -358,11 +351,11 @@ class TaskDefinitionChecker {
 
   Result CheckDependsOn(size_t index, const std::string& path) {
     Container& container = containers_[index];
-    const array& dependencies = Array(*container.definition, "dependsOn");
+    const array& dependencies = ArrayOr(*container.definition, "dependsOn");
     for (size_t j = 0; j < dependencies.size(); ++j) {
       const object& dependency = AsObject(dependencies[j]);
       std::string base = At(At(path, "dependsOn"), j);
-      std::string_view target_name = String(dependency, "containerName").value_or("");
+      std::string_view target_name = OptString(dependency, "containerName").value_or("");
       std::optional<size_t> target = FindContainer(target_name);
       if (!target) {
         return Refuse(At(base, "containerName"), "container " + Quoted(container.name) +
@@ -373,7 +366,7 @@ class TaskDefinitionChecker {
         return Refuse(At(base, "containerName"),
                       "container " + Quoted(container.name) + " cannot depend on itself");
       }
-      std::string_view condition = String(dependency, "condition").value_or("");
+      std::string_view condition = OptString(dependency, "condition").value_or("");
       const Container& waited_for = containers_[*target];
       if (condition == "HEALTHY" && !waited_for.has_health_check) {
         return Refuse(At(base, "condition"), "container " + Quoted(container.name) + " waits for " +
@@ -401,10 +394,10 @@ class TaskDefinitionChecker {
   }
 
   Result CheckHealthCheck(const Container& container, const std::string& path) {
-    const object* health_check = Object(*container.definition, "healthCheck");
+    const object* health_check = ObjectAt(*container.definition, "healthCheck");
     if (health_check == nullptr) return std::nullopt;
     std::string base = At(path, "healthCheck");
-    const array& command = Array(*health_check, "command");
+    const array& command = ArrayOr(*health_check, "command");
     std::string_view kind = command.empty() ? "" : AsString(command[0]);
     if (command.size() < 2 || (kind != "CMD" && kind != "CMD-SHELL")) {
       return Refuse(At(base, "command"),
@@ -418,7 +411,7 @@ class TaskDefinitionChecker {
     };
     for (const Range& range : {Range{"interval", 5, 300}, Range{"timeout", 2, 60},
                                Range{"retries", 1, 10}, Range{"startPeriod", 0, 300}}) {
-      std::optional<int64_t> value = Int(*health_check, range.field);
+      std::optional<int64_t> value = OptInt(*health_check, range.field);
       if (value && (*value < range.min || *value > range.max)) {
         return Refuse(At(base, range.field),
                       std::string("health check ") + range.field + " of container " +
@@ -430,18 +423,18 @@ class TaskDefinitionChecker {
   }
 
   Result CheckUlimits(const Container& container, const std::string& path) {
-    const array& ulimits = Array(*container.definition, "ulimits");
+    const array& ulimits = ArrayOr(*container.definition, "ulimits");
     std::set<std::string_view> names;
     for (size_t j = 0; j < ulimits.size(); ++j) {
       const object& ulimit = AsObject(ulimits[j]);
       std::string base = At(At(path, "ulimits"), j);
-      std::string_view name = String(ulimit, "name").value_or("");
+      std::string_view name = OptString(ulimit, "name").value_or("");
       if (!names.insert(name).second) {
         return Refuse(At(base, "name"), "container " + Quoted(container.name) + " sets ulimit " +
                                             Quoted(name) + " twice");
       }
-      int64_t soft = Int(ulimit, "softLimit").value_or(0);
-      int64_t hard = Int(ulimit, "hardLimit").value_or(0);
+      int64_t soft = OptInt(ulimit, "softLimit").value_or(0);
+      int64_t hard = OptInt(ulimit, "hardLimit").value_or(0);
       for (auto [field, value] : {std::pair{"softLimit", soft}, std::pair{"hardLimit", hard}}) {
         if (value < kUnlimited) {
           return Refuse(At(base, field), std::string(field) + " of ulimit " + Quoted(name) +
@@ -461,20 +454,20 @@ class TaskDefinitionChecker {
   }
 
   Result CheckPortMappings(const Container& container, const std::string& path) {
-    const array& mappings = Array(*container.definition, "portMappings");
+    const array& mappings = ArrayOr(*container.definition, "portMappings");
     // In these modes the container shares the host's or its own ENI's
     // ports, so the host port is the container port.
     bool host_port_is_container_port = network_mode_ == "awsvpc" || network_mode_ == "host";
     for (size_t j = 0; j < mappings.size(); ++j) {
       const object& mapping = AsObject(mappings[j]);
       std::string base = At(At(path, "portMappings"), j);
-      std::optional<int64_t> container_port = Int(mapping, "containerPort");
+      std::optional<int64_t> container_port = OptInt(mapping, "containerPort");
       if (!container_port || *container_port < 1 || *container_port > 65535) {
         return Refuse(At(base, "containerPort"), "port mapping of container " +
                                                      Quoted(container.name) +
                                                      " needs a containerPort between 1 and 65535");
       }
-      std::optional<int64_t> host_port = Int(mapping, "hostPort");
+      std::optional<int64_t> host_port = OptInt(mapping, "hostPort");
       if (host_port && (*host_port < 0 || *host_port > 65535)) {
         return Refuse(At(base, "hostPort"), "hostPort of container " + Quoted(container.name) +
                                                 " must be between 0 and 65535");
@@ -489,7 +482,7 @@ class TaskDefinitionChecker {
       }
       int64_t effective = host_port_is_container_port ? *container_port : host_port.value_or(0);
       if (effective == 0) continue;  // chosen by the agent, never twice
-      std::string_view protocol = String(mapping, "protocol").value_or("tcp");
+      std::string_view protocol = OptString(mapping, "protocol").value_or("tcp");
       auto [it, inserted] = host_ports_.emplace(std::pair{effective, protocol}, container.name);
       if (!inserted) {
         return Refuse(At(base, "hostPort"),
@@ -504,25 +497,26 @@ class TaskDefinitionChecker {
   Result CheckReferences(size_t index, const std::string& path) {
     const Container& container = containers_[index];
     const object& definition = *container.definition;
-    const array& mounts = Array(definition, "mountPoints");
+    const array& mounts = ArrayOr(definition, "mountPoints");
     for (size_t j = 0; j < mounts.size(); ++j) {
       const object& mount = AsObject(mounts[j]);
       std::string base = At(At(path, "mountPoints"), j);
-      std::string_view volume = String(mount, "sourceVolume").value_or("");
+      std::string_view volume = OptString(mount, "sourceVolume").value_or("");
       if (!volume_names_.contains(volume)) {
         return Refuse(At(base, "sourceVolume"), "container " + Quoted(container.name) +
                                                     " mounts volume " + Quoted(volume) +
                                                     ", which volumes does not declare");
       }
-      if (String(mount, "containerPath").value_or("").empty()) {
+      if (OptString(mount, "containerPath").value_or("").empty()) {
         return Refuse(At(base, "containerPath"), "mount point of volume " + Quoted(volume) +
                                                      " in container " + Quoted(container.name) +
                                                      " needs a containerPath");
       }
     }
-    const array& volumes_from = Array(definition, "volumesFrom");
+    const array& volumes_from = ArrayOr(definition, "volumesFrom");
     for (size_t j = 0; j < volumes_from.size(); ++j) {
-      std::string_view source = String(AsObject(volumes_from[j]), "sourceContainer").value_or("");
+      std::string_view source =
+          OptString(AsObject(volumes_from[j]), "sourceContainer").value_or("");
       std::optional<size_t> found = FindContainer(source);
       if (!found || *found == index) {
         return Refuse(At(At(At(path, "volumesFrom"), j), "sourceContainer"),
@@ -530,7 +524,7 @@ class TaskDefinitionChecker {
                           Quoted(source) + ", which is not another container of this task");
       }
     }
-    const array& links = Array(definition, "links");
+    const array& links = ArrayOr(definition, "links");
     if (!links.empty() && network_mode_ != "bridge") {
       return Refuse(At(path, "links"), "links are supported only with networkMode bridge, not " +
                                            std::string(network_mode_));
@@ -584,9 +578,9 @@ class TaskDefinitionChecker {
   }
 
   Result CheckProxyConfiguration() {
-    const object* proxy = Object(request_, "proxyConfiguration");
+    const object* proxy = ObjectAt(request_, "proxyConfiguration");
     if (proxy == nullptr) return std::nullopt;
-    std::string_view name = String(*proxy, "containerName").value_or("");
+    std::string_view name = OptString(*proxy, "containerName").value_or("");
     if (!FindContainer(name)) {
       return Refuse("proxyConfiguration.containerName",
                     "proxy container " + Quoted(name) + " is not in this task definition");
@@ -595,7 +589,7 @@ class TaskDefinitionChecker {
   }
 
   Result CheckPlacementConstraints() {
-    const array& constraints = Array(request_, "placementConstraints");
+    const array& constraints = ArrayOr(request_, "placementConstraints");
     if (constraints.size() > kMaxPlacementConstraints) {
       return Refuse("placementConstraints", "too many placement constraints (" +
                                                 std::to_string(constraints.size()) + "): at most " +
@@ -604,12 +598,12 @@ class TaskDefinitionChecker {
     for (size_t i = 0; i < constraints.size(); ++i) {
       const object& constraint = AsObject(constraints[i]);
       std::string base = At("placementConstraints", i);
-      std::string_view type = String(constraint, "type").value_or("");
+      std::string_view type = OptString(constraint, "type").value_or("");
       if (type != "memberOf") {
         return Refuse(At(base, "type"),
                       "placement constraint type must be memberOf, got " + Quoted(type));
       }
-      if (String(constraint, "expression").value_or("").empty()) {
+      if (OptString(constraint, "expression").value_or("").empty()) {
         return Refuse(At(base, "expression"), "a memberOf constraint needs an expression");
       }
     }
@@ -617,7 +611,7 @@ class TaskDefinitionChecker {
   }
 
   Result CheckTags() {
-    const array& tags = Array(request_, "tags");
+    const array& tags = ArrayOr(request_, "tags");
     if (tags.size() > kMaxTags) {
       return Refuse("tags", "too many tags (" + std::to_string(tags.size()) + "): at most " +
                                 std::to_string(kMaxTags));
@@ -626,8 +620,8 @@ class TaskDefinitionChecker {
     for (size_t i = 0; i < tags.size(); ++i) {
       const object& tag = AsObject(tags[i]);
       std::string base = At("tags", i);
-      std::string_view key = String(tag, "key").value_or("");
-      std::string_view value = String(tag, "value").value_or("");
+      std::string_view key = OptString(tag, "key").value_or("");
+      std::string_view value = OptString(tag, "value").value_or("");
       if (key.empty() || key.size() > kMaxTagKeyLength) {
         return Refuse(At(base, "key"), "tag key must be 1 to 128 characters");
       }
@@ -648,7 +642,7 @@ class TaskDefinitionChecker {
   // What ECS refuses for a definition that asks to run on Fargate.
   Result CheckFargate() {
     bool fargate = false;
-    for (const auto& compatibility : Array(request_, "requiresCompatibilities")) {
+    for (const auto& compatibility : ArrayOr(request_, "requiresCompatibilities")) {
       fargate = fargate || AsString(compatibility) == "FARGATE";
     }
     if (!fargate) return std::nullopt;

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "model/json_fields.h"
+#include "model/json_util.h"
 #include "model/task_definition.h"
 
 namespace berth::model {
@@ -15,12 +15,6 @@ namespace {
 
 using boost::json::array;
 using boost::json::object;
-using json_fields::Array;
-using json_fields::AsObject;
-using json_fields::AsString;
-using json_fields::Bool;
-using json_fields::Object;
-using json_fields::String;
 
 // The container instance attributes that ECS documents for task definition
 // features. Only those: a made-up attribute would keep tasks off instances
@@ -96,13 +90,13 @@ class AttributeList {
 
 void AddContainerAttributes(const object& container, bool has_execution_role,
                             AttributeList& attributes) {
-  if (IsEcrImage(String(container, "image").value_or(""))) {
+  if (IsEcrImage(OptString(container, "image").value_or(""))) {
     attributes.Add(kEcrAuth);
     if (has_execution_role) attributes.Add(kExecutionRoleEcrPull);
   }
-  if (Object(container, "repositoryCredentials") != nullptr) attributes.Add(kPrivateRegistryAuth);
-  if (const object* log = Object(container, "logConfiguration")) {
-    std::string_view driver = String(*log, "logDriver").value_or("");
+  if (ObjectAt(container, "repositoryCredentials") != nullptr) attributes.Add(kPrivateRegistryAuth);
+  if (const object* log = ObjectAt(container, "logConfiguration")) {
+    std::string_view driver = OptString(*log, "logDriver").value_or("");
     attributes.Add(kDockerApi118);
     if (!driver.empty()) attributes.Add(std::string(kLoggingDriverPrefix) + std::string(driver));
     if (driver == "awslogs") {
@@ -110,24 +104,24 @@ void AddContainerAttributes(const object& container, bool has_execution_role,
       if (has_execution_role) attributes.Add(kExecutionRoleAwslogs);
     }
   }
-  if (Object(container, "dockerLabels") != nullptr || !Array(container, "ulimits").empty()) {
+  if (ObjectAt(container, "dockerLabels") != nullptr || !ArrayOr(container, "ulimits").empty()) {
     attributes.Add(kDockerApi118);
   }
-  if (Object(container, "healthCheck") != nullptr) attributes.Add(kHealthCheck);
-  if (!Array(container, "dependsOn").empty()) attributes.Add(kContainerOrdering);
-  for (const auto& secret : Array(container, "secrets")) {
-    std::string_view from = String(AsObject(secret), "valueFrom").value_or("");
+  if (ObjectAt(container, "healthCheck") != nullptr) attributes.Add(kHealthCheck);
+  if (!ArrayOr(container, "dependsOn").empty()) attributes.Add(kContainerOrdering);
+  for (const auto& secret : ArrayOr(container, "secrets")) {
+    std::string_view from = OptString(AsObject(secret), "valueFrom").value_or("");
     attributes.Add(from.find(":secretsmanager:") != std::string_view::npos ? kSecretsAsm
                                                                            : kSecretsSsm);
   }
-  if (!Array(container, "environmentFiles").empty()) attributes.Add(kEnvFilesS3);
-  if (const object* linux_parameters = Object(container, "linuxParameters")) {
-    if (Bool(*linux_parameters, "initProcessEnabled").value_or(false)) {
+  if (!ArrayOr(container, "environmentFiles").empty()) attributes.Add(kEnvFilesS3);
+  if (const object* linux_parameters = ObjectAt(container, "linuxParameters")) {
+    if (OptBool(*linux_parameters, "initProcessEnabled").value_or(false)) {
       attributes.Add(kDockerApi125);
     }
   }
-  if (const object* firelens = Object(container, "firelensConfiguration")) {
-    std::string_view type = String(*firelens, "type").value_or("");
+  if (const object* firelens = ObjectAt(container, "firelensConfiguration")) {
+    std::string_view type = OptString(*firelens, "type").value_or("");
     if (type == "fluentbit") attributes.Add(kFirelensFluentbit);
     if (type == "fluentd") attributes.Add(kFirelensFluentd);
   }
@@ -139,24 +133,24 @@ std::span<const std::string_view> KnownRequiredAttributes() { return kKnownAttri
 
 void ComputeTaskDefinitionFields(object& taskdef) {
   AttributeList attributes;
-  bool has_execution_role = !String(taskdef, "executionRoleArn").value_or("").empty();
-  if (!String(taskdef, "taskRoleArn").value_or("").empty()) attributes.Add(kTaskIamRole);
-  std::string_view network_mode = String(taskdef, "networkMode").value_or("");
+  bool has_execution_role = !OptString(taskdef, "executionRoleArn").value_or("").empty();
+  if (!OptString(taskdef, "taskRoleArn").value_or("").empty()) attributes.Add(kTaskIamRole);
+  std::string_view network_mode = OptString(taskdef, "networkMode").value_or("");
   if (network_mode == "awsvpc") attributes.Add(kTaskEni);
-  for (const auto& container : Array(taskdef, "containerDefinitions")) {
+  for (const auto& container : ArrayOr(taskdef, "containerDefinitions")) {
     AddContainerAttributes(AsObject(container), has_execution_role, attributes);
   }
-  for (const auto& volume : Array(taskdef, "volumes")) {
-    if (Object(AsObject(volume), "efsVolumeConfiguration") != nullptr) attributes.Add(kEfs);
+  for (const auto& volume : ArrayOr(taskdef, "volumes")) {
+    if (ObjectAt(AsObject(volume), "efsVolumeConfiguration") != nullptr) attributes.Add(kEfs);
   }
 
   array compatibilities{"EC2", "EXTERNAL"};
   bool wants_fargate = false;
-  for (const auto& compatibility : Array(taskdef, "requiresCompatibilities")) {
+  for (const auto& compatibility : ArrayOr(taskdef, "requiresCompatibilities")) {
     wants_fargate = wants_fargate || AsString(compatibility) == "FARGATE";
   }
-  if (wants_fargate && network_mode == "awsvpc" && String(taskdef, "cpu") &&
-      String(taskdef, "memory")) {
+  if (wants_fargate && network_mode == "awsvpc" && OptString(taskdef, "cpu") &&
+      OptString(taskdef, "memory")) {
     compatibilities.emplace_back("FARGATE");
   }
 
