@@ -7,8 +7,6 @@
 namespace berth::registry {
 
 namespace json = boost::json;
-using awsjson::Fail;
-using model::StringOr;
 
 EcrApi::EcrApi(RegistryState& state, BlobStore& blobs, http::SecretLookup secrets,
                const Clock& clock, awsjson::CommitTracker& tracker, ArnScope scope,

@@ -25,11 +25,23 @@
 #include "common/ids.h"
 #include "common/status.h"
 #include "http/sigv4.h"
+#include "model/json_util.h"
 #include "registry/blob_store.h"
 #include "registry/lifecycle.h"
 #include "registry/registry_state.h"
 
 namespace berth::registry {
+
+// What every ECR handler uses: the AWS JSON protocol's refusals and the JSON
+// accessors.
+using awsjson::ApiException;
+using awsjson::Fail;
+using model::ArrayOr;
+using model::AsString;
+using model::BoolOr;
+using model::OptInt;
+using model::OptString;
+using model::StringOr;
 
 // An image that a lifecycle policy expired (and that was deleted).
 struct ExpiredImage {

@@ -18,7 +18,6 @@ namespace berth::registry {
 namespace {
 
 namespace json = boost::json;
-using awsjson::ApiException;
 
 constexpr int64_t kNow = 1'800'000'000'000;  // milliseconds
 constexpr int64_t kDay = 24 * 3600 * 1000LL;

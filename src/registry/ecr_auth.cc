@@ -11,9 +11,6 @@
 namespace berth::registry {
 
 namespace json = boost::json;
-using awsjson::Fail;
-using model::ArrayOr;
-using model::AsString;
 
 awsjson::Reply EcrApi::GetAuthorizationToken(json::object& in, const Context& ctx) {
   for (const auto& id : ArrayOr(in, "registryIds")) {

@@ -10,10 +10,6 @@
 namespace berth::registry {
 
 namespace json = boost::json;
-using awsjson::Fail;
-using model::ArrayOr;
-using model::OptString;
-using model::StringOr;
 
 namespace {
 

@@ -15,11 +15,6 @@
 namespace berth::registry {
 
 namespace json = boost::json;
-using awsjson::Fail;
-using model::ArrayOr;
-using model::AsString;
-using model::OptInt;
-using model::StringOr;
 
 namespace {
 

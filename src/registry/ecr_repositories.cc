@@ -7,12 +7,6 @@
 namespace berth::registry {
 
 namespace json = boost::json;
-using awsjson::Fail;
-using model::ArrayOr;
-using model::AsString;
-using model::BoolOr;
-using model::OptString;
-using model::StringOr;
 
 namespace {
 

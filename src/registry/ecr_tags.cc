@@ -9,10 +9,6 @@
 namespace berth::registry {
 
 namespace json = boost::json;
-using awsjson::Fail;
-using model::ArrayOr;
-using model::AsString;
-using model::StringOr;
 
 namespace {
 
