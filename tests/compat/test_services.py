@@ -102,6 +102,10 @@ def test_create_service_is_idempotent_with_the_same_parameters(ecs, cluster, fam
     again = ecs.create_service(**args)["service"]
     assert again["serviceArn"] == first["serviceArn"]
     assert again["deployments"][0]["id"] == first["deployments"][0]["id"]
+    # The same members in another order, by the cluster's ARN: the same request.
+    reordered = ecs.create_service(desiredCount=0, taskDefinition=family, serviceName=name,
+                                   cluster=cluster_arn(cluster))["service"]
+    assert reordered["deployments"] == first["deployments"]
     err = assert_refused(ecs.create_service, "InvalidParameterException",
                          **{**args, "desiredCount": 1})
     assert "not idempotent" in str(err)

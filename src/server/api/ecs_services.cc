@@ -7,7 +7,9 @@
 // one, a deleted service that still has active tasks stays DRAINING in the
 // store and reads INACTIVE once they are gone; the periodic clean-up writes
 // that down and forgets INACTIVE services an hour later.
+#include <algorithm>
 #include <boost/json/serialize.hpp>
+#include <vector>
 
 #include "model/json_util.h"
 #include "server/api/ecs_api.h"
@@ -32,12 +34,29 @@ const json::object* ObjectOr(const json::object& in, std::string_view key) {
   return v != nullptr && v->is_object() ? &v->get_object() : nullptr;
 }
 
+// v with the members of every object in key order: clients send members
+// in whatever order their caller gave them.
+json::value Canonical(const json::value& v) {
+  if (v.is_array()) {
+    json::array out;
+    for (const auto& e : v.get_array()) out.push_back(Canonical(e));
+    return out;
+  }
+  if (!v.is_object()) return v;
+  std::vector<std::string_view> keys;
+  for (const auto& [key, value] : v.get_object()) keys.push_back(key);
+  std::sort(keys.begin(), keys.end());
+  json::object out;
+  for (std::string_view key : keys) out[key] = Canonical(v.get_object().at(key));
+  return out;
+}
+
 // What makes a CreateService the same as the one a service came from.
 std::string RequestText(const json::object& in) {
   json::object fingerprint = in;
   fingerprint.erase("clientToken");
   fingerprint.erase("cluster");  // a name, an ARN or the default: one cluster
-  return json::serialize(fingerprint);
+  return json::serialize(Canonical(fingerprint));
 }
 
 }  // namespace
