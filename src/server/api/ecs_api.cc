@@ -25,6 +25,7 @@ constexpr std::string_view kClustersPrefix = "ecs/clusters/";
 constexpr std::string_view kTaskDefinitionsPrefix = "ecs/taskdefs/";
 constexpr std::string_view kInstancesPrefix = "ecs/instances/";
 constexpr std::string_view kTasksPrefix = "ecs/tasks/";
+constexpr std::string_view kServicesPrefix = "ecs/services/";
 constexpr std::string_view kPageTokenKey = "meta/page-token-key";
 }  // namespace
 
@@ -68,6 +69,11 @@ const std::unordered_map<std::string_view, EcsApi::Operation>& EcsApi::Operation
       {"ListTasks", &EcsApi::ListTasks},
       {"SubmitTaskStateChange", &EcsApi::SubmitTaskStateChange},
       {"SubmitContainerStateChange", &EcsApi::SubmitContainerStateChange},
+      {"CreateService", &EcsApi::CreateService},
+      {"UpdateService", &EcsApi::UpdateService},
+      {"DeleteService", &EcsApi::DeleteService},
+      {"DescribeServices", &EcsApi::DescribeServices},
+      {"ListServices", &EcsApi::ListServices},
   };
   return operations;
 }
@@ -147,6 +153,12 @@ Status EcsApi::Load() {
     size_t slash = rest.find('/');
     tasks_[std::string(rest.substr(0, slash))][std::string(rest.substr(slash + 1))] = parse(key, v);
   }));
+  BERTH_RETURN_IF_ERROR(store_.Scan(kServicesPrefix, [&](std::string_view key, std::string_view v) {
+    std::string_view rest = key.substr(kServicesPrefix.size());
+    size_t slash = rest.find('/');
+    services_[std::string(rest.substr(0, slash))][std::string(rest.substr(slash + 1))] =
+        parse(key, v);
+  }));
   BERTH_RETURN_IF_ERROR(bad);
   // What the tasks hold on each instance, and the fields derived from it
   // (remainingResources, task counts), which the store does not keep
@@ -209,6 +221,10 @@ std::string EcsApi::InstanceKey(std::string_view cluster, std::string_view id) {
 
 std::string EcsApi::TaskKey(std::string_view cluster, std::string_view id) {
   return std::string(kTasksPrefix) + std::string(cluster) + "/" + std::string(id);
+}
+
+std::string EcsApi::ServiceKey(std::string_view cluster, std::string_view name) {
+  return std::string(kServicesPrefix) + std::string(cluster) + "/" + std::string(name);
 }
 
 std::string EcsApi::ClusterArn(std::string_view name) const {

@@ -1,5 +1,5 @@
 // The ECS API (AmazonEC2ContainerServiceV20141113): clusters, task
-// definitions, container instances, attributes and tags.
+// definitions, container instances, attributes and tags, tasks, services.
 //
 // State lives in memory, indexed for the reads, and every change is queued
 // to the durable store under the same lock that applies it, so memory and
@@ -288,9 +288,47 @@ class EcsApi : public awsjson::JsonService {
   TaskCounts TaskCountsOf(std::string_view cluster) const;
   static std::string TaskKey(std::string_view cluster, std::string_view id);
 
+  // ecs_services.cc
+  Reply CreateService(boost::json::object& in, const CallContext& ctx);
+  Reply UpdateService(boost::json::object& in, const CallContext& ctx);
+  Reply DeleteService(boost::json::object& in, const CallContext& ctx);
+  Reply DescribeServices(boost::json::object& in, const CallContext& ctx);
+  Reply ListServices(boost::json::object& in, const CallContext& ctx);
+  // The service record for a name or ARN within cluster, or nullptr.
+  boost::json::object* FindService(std::string_view cluster, std::string_view ref);
+  const boost::json::object* FindService(std::string_view cluster, std::string_view ref) const;
+  // The Service as clients see it: live counts (its own and its
+  // deployments'), the status ServiceStatus gives, berth's members removed.
+  boost::json::object ServiceView(std::string_view cluster, const boost::json::object& record,
+                                  bool tags) const;
+  // Its status as clients see it: a DRAINING service none of whose tasks is
+  // active any more reads INACTIVE (CleanUpServices writes it down).
+  std::string_view ServiceStatus(std::string_view cluster,
+                                 const boost::json::object& service) const;
+  // The service's tasks that are PENDING and RUNNING (group service:NAME or
+  // started by one of its deployments); with deployment_id, those that
+  // deployment started. Costs O(tasks of the cluster).
+  TaskCounts ServiceTaskCounts(std::string_view cluster, const boost::json::object& service,
+                               std::string_view deployment_id) const;
+  // The cluster's services by status, for DescribeClusters and
+  // DeleteCluster.
+  struct ServiceCounts {
+    int64_t active = 0;
+    int64_t draining = 0;
+  };
+  ServiceCounts ServiceCountsOf(std::string_view cluster) const;
+  // A task definition record by ARN whatever its status; nullptr.
+  const boost::json::object* FindTaskDefinitionByArn(std::string_view arn) const;
+  // Writes down DRAINING services that have no active task left as
+  // INACTIVE, and removes services INACTIVE for more than an hour (mu_ held
+  // exclusively; CleanUpStoppedTasks calls it).
+  void CleanUpServices(int64_t now_millis);
+  static std::string ServiceKey(std::string_view cluster, std::string_view name);
+
  public:
-  // Removes tasks that have been STOPPED for more than an hour. Call
-  // periodically (the server does, from a Ticker). Thread-safe.
+  // Removes tasks that have been STOPPED for more than an hour, and cleans
+  // up services (see CleanUpServices). Call periodically (the server does,
+  // from a Ticker). Thread-safe.
   void CleanUpStoppedTasks(int64_t now_millis);
 
  private:
@@ -358,6 +396,9 @@ class EcsApi : public awsjson::JsonService {
       instance_tasks_;
   // cluster -> the sums of its InstanceTasks, for DescribeClusters.
   std::map<std::string, TaskCounts, std::less<>> task_counts_;
+  // cluster -> service name -> Service as stored (see ServiceRecord).
+  std::map<std::string, std::map<std::string, boost::json::object, std::less<>>, std::less<>>
+      services_;
   // cluster -> its Placer. Entries are added under mu_ exclusive only.
   std::map<std::string, std::unique_ptr<ClusterPlacer>, std::less<>> placers_;
   std::mt19937_64 random_{std::random_device{}()};

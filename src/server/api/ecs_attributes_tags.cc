@@ -188,12 +188,12 @@ Reply EcsApi::ListAttributes(json::object& in, const CallContext&) {
 
 namespace {
 
-enum class ArnKind { kCluster, kTaskDefinition, kContainerInstance };
+enum class ArnKind { kCluster, kTaskDefinition, kContainerInstance, kService };
 
 struct ParsedArn {
   ArnKind kind;
-  std::string cluster;  // kCluster, kContainerInstance
-  std::string rest;     // task definition "family:rev", or instance id
+  std::string cluster;  // kCluster, kContainerInstance, kService
+  std::string rest;     // task definition "family:rev", instance id, or service name
 };
 
 ParsedArn ParseResourceArn(std::string_view arn) {
@@ -220,6 +220,14 @@ ParsedArn ParseResourceArn(std::string_view arn) {
       return {ArnKind::kContainerInstance, std::string(rest.substr(0, slash)),
               std::string(rest.substr(slash + 1))};
     }
+  }
+  if (resource.starts_with("service/")) {
+    // service/CLUSTER/NAME, or the older service/NAME (the default cluster).
+    std::string_view rest = resource.substr(8);
+    size_t slash = rest.find('/');
+    if (slash == std::string_view::npos) return {ArnKind::kService, "default", std::string(rest)};
+    return {ArnKind::kService, std::string(rest.substr(0, slash)),
+            std::string(rest.substr(slash + 1))};
   }
   Fail("InvalidParameterException", "Tags are not supported for resource " + std::string(arn));
 }
@@ -253,6 +261,14 @@ EcsApi::TaggedResource EcsApi::FindTagged(std::string_view arn) {
       ActiveCluster(parsed.cluster);
       if (json::object* instance = FindInstance(parsed.cluster, parsed.rest)) {
         return {instance, InstanceKey(parsed.cluster, parsed.rest)};
+      }
+      break;
+    }
+    case ArnKind::kService: {
+      ActiveCluster(parsed.cluster);
+      json::object* service = FindService(parsed.cluster, parsed.rest);
+      if (service != nullptr && ServiceStatus(parsed.cluster, *service) != kInactive) {
+        return {service, ServiceKey(parsed.cluster, parsed.rest)};
       }
       break;
     }

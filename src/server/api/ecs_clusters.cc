@@ -74,7 +74,8 @@ json::object EcsApi::ClusterView(const json::object& record, bool settings, bool
   const int64_t running = counts.running, pending = counts.pending;
   view["runningTasksCount"] = running;
   view["pendingTasksCount"] = pending;
-  view["activeServicesCount"] = 0;
+  const ServiceCounts services = ServiceCountsOf(name);
+  view["activeServicesCount"] = services.active;
   if (statistics) {
     json::array stats;
     for (const char* key :
@@ -82,9 +83,11 @@ json::object EcsApi::ClusterView(const json::object& record, bool settings, bool
           "pendingFargateTasksCount", "activeEC2ServiceCount", "activeFargateServiceCount",
           "drainingEC2ServiceCount", "drainingFargateServiceCount"}) {
       std::string_view k = key;
-      int64_t value = k == "runningEC2TasksCount"   ? running
-                      : k == "pendingEC2TasksCount" ? pending
-                                                    : 0;
+      int64_t value = k == "runningEC2TasksCount"      ? running
+                      : k == "pendingEC2TasksCount"    ? pending
+                      : k == "activeEC2ServiceCount"   ? services.active
+                      : k == "drainingEC2ServiceCount" ? services.draining
+                                                       : 0;
       stats.push_back(json::object{{"name", key}, {"value", std::to_string(value)}});
     }
     view["statistics"] = std::move(stats);
@@ -199,6 +202,10 @@ Reply EcsApi::DeleteCluster(json::object& in, const CallContext&) {
              "The Cluster cannot be deleted while Container Instances are active or draining.");
       }
     }
+  }
+  if (ServiceCounts services = ServiceCountsOf(name); services.active + services.draining > 0) {
+    Fail("ClusterContainsServicesException",
+         "The Cluster cannot be deleted while Services are active.");
   }
   if (TaskCounts counts = TaskCountsOf(name); counts.pending + counts.running > 0) {
     Fail("ClusterContainsTasksException", "The Cluster cannot be deleted while Tasks are active.");

@@ -219,4 +219,76 @@ json::object* MutableTaskRecord::FindContainer(std::string_view name) {
   return nullptr;
 }
 
+// --- services ---
+
+std::string_view ServiceRecord::name() const { return StringOr(*record_, "serviceName", ""); }
+std::string_view ServiceRecord::arn() const { return StringOr(*record_, "serviceArn", ""); }
+std::string_view ServiceRecord::status() const { return StringOr(*record_, "status", ""); }
+
+std::string_view ServiceRecord::scheduling_strategy() const {
+  return StringOr(*record_, "schedulingStrategy", kReplica);
+}
+
+std::string_view ServiceRecord::launch_type() const {
+  return StringOr(*record_, "launchType", "EC2");
+}
+
+std::string_view ServiceRecord::task_definition() const {
+  return StringOr(*record_, "taskDefinition", "");
+}
+
+int64_t ServiceRecord::desired_count() const {
+  return OptInt(*record_, "desiredCount").value_or(0);
+}
+
+std::string ServiceRecord::group() const { return "service:" + std::string(name()); }
+
+const json::array& ServiceRecord::deployments() const { return ArrayOr(*record_, "deployments"); }
+
+bool ServiceRecord::owns_task(std::string_view task_group, std::string_view started_by) const {
+  if (task_group == group()) return true;
+  if (started_by.empty()) return false;
+  for (const auto& d : deployments()) {
+    if (d.is_object() && StringOr(d.get_object(), "id", "") == started_by) return true;
+  }
+  return false;
+}
+
+std::string_view ServiceRecord::request_text() const {
+  return StringOr(*record_, "berthRequest", "");
+}
+
+std::optional<int64_t> ServiceRecord::inactive_at_millis() const {
+  if (!is_inactive()) return std::nullopt;
+  return Millis(*record_, "berthInactiveAt");
+}
+
+void MutableServiceRecord::SetStatus(std::string_view status, double now_epoch_seconds) {
+  (*mutable_)["status"] = status;
+  if (status == kInactive) (*mutable_)["berthInactiveAt"] = now_epoch_seconds;
+}
+
+void MutableServiceRecord::SetDesiredCount(int64_t count, double now_epoch_seconds) {
+  (*mutable_)["desiredCount"] = count;
+  json::value& deployments = (*mutable_)["deployments"];
+  if (!deployments.is_array()) return;
+  for (auto& d : deployments.get_array()) {
+    if (!d.is_object() || StringOr(d.get_object(), "status", "") != kPrimary) continue;
+    d.get_object()["desiredCount"] = count;
+    d.get_object()["updatedAt"] = now_epoch_seconds;
+  }
+}
+
+void MutableServiceRecord::AddPrimaryDeployment(json::object deployment, double now_epoch_seconds) {
+  json::value& v = (*mutable_)["deployments"];
+  if (!v.is_array()) v.emplace_array();
+  json::array& deployments = v.get_array();
+  for (auto& d : deployments) {
+    if (!d.is_object() || StringOr(d.get_object(), "status", "") != kPrimary) continue;
+    d.get_object()["status"] = kActive;
+    d.get_object()["updatedAt"] = now_epoch_seconds;
+  }
+  deployments.insert(deployments.begin(), std::move(deployment));
+}
+
 }  // namespace berth::server::api

@@ -1,5 +1,5 @@
 // Typed views over the ECS records EcsApi keeps: clusters, task
-// definitions, container instances and tasks.
+// definitions, container instances, tasks and services.
 //
 // The records stay whole JSON objects, stored and returned as they are, so
 // every model field round-trips. The views name the few fields the server
@@ -33,6 +33,10 @@ inline constexpr std::string_view kDeleteInProgress = "DELETE_IN_PROGRESS";
 inline constexpr std::string_view kPending = "PENDING";
 inline constexpr std::string_view kRunning = "RUNNING";
 inline constexpr std::string_view kStopped = "STOPPED";
+// Service scheduling strategies and deployment statuses.
+inline constexpr std::string_view kReplica = "REPLICA";
+inline constexpr std::string_view kDaemon = "DAEMON";
+inline constexpr std::string_view kPrimary = "PRIMARY";
 // The stop code of a task that a user (StopTask, a deregistration) stopped.
 inline constexpr std::string_view kUserInitiated = "UserInitiated";
 
@@ -201,6 +205,54 @@ class MutableTaskRecord : public TaskRecord {
   void StopContainers();
   // The container with this name; nullptr when there is none.
   boost::json::object* FindContainer(std::string_view name);
+
+ private:
+  boost::json::object* mutable_;
+};
+
+// A Service as stored, with berth's member "berthRequest" (the
+// CreateService request it came from, for idempotent retries). Its
+// runningCount and pendingCount, and those of its deployments, are live
+// (counted from the tasks) and not stored.
+class ServiceRecord {
+ public:
+  explicit ServiceRecord(const boost::json::object& record) : record_(&record) {}
+
+  std::string_view name() const;    // serviceName; ""
+  std::string_view arn() const;     // serviceArn; ""
+  std::string_view status() const;  // as stored: ACTIVE, DRAINING or INACTIVE; ""
+  bool is_active() const { return status() == kActive; }
+  bool is_inactive() const { return status() == kInactive; }
+  std::string_view scheduling_strategy() const;  // REPLICA when absent
+  std::string_view launch_type() const;          // EC2 when absent
+  std::string_view task_definition() const;      // the ARN; ""
+  int64_t desired_count() const;                 // 0
+  // The task group its tasks carry: "service:NAME".
+  std::string group() const;
+  // Its Deployments; an empty array when absent.
+  const boost::json::array& deployments() const;
+  // Whether a task started by `started_by` or in `group` is one of its.
+  bool owns_task(std::string_view task_group, std::string_view started_by) const;
+  // The request that created it; "".
+  std::string_view request_text() const;
+  // When it went INACTIVE (epoch milliseconds); nullopt while it is not.
+  std::optional<int64_t> inactive_at_millis() const;
+
+ protected:
+  const boost::json::object* record_;
+};
+
+class MutableServiceRecord : public ServiceRecord {
+ public:
+  explicit MutableServiceRecord(boost::json::object& record)
+      : ServiceRecord(record), mutable_(&record) {}
+  // INACTIVE also records when (berthInactiveAt), for the clean-up.
+  void SetStatus(std::string_view status, double now_epoch_seconds);
+  // The service's and its PRIMARY deployment's desiredCount.
+  void SetDesiredCount(int64_t count, double now_epoch_seconds);
+  // A new PRIMARY deployment (`deployment`, built by the caller) in front;
+  // the one that was PRIMARY becomes ACTIVE.
+  void AddPrimaryDeployment(boost::json::object deployment, double now_epoch_seconds);
 
  private:
   boost::json::object* mutable_;

@@ -620,9 +620,13 @@ Reply EcsApi::ListTasks(json::object& in, const CallContext&) {
   }
   auto family = OptString(in, "family");
   auto started_by = OptString(in, "startedBy");
-  bool service = in.contains("serviceName");  // no services yet: nothing matches
+  const json::object* service = nullptr;
+  if (auto name = OptString(in, "serviceName")) {
+    service = FindService(cluster_name, *name);
+    if (service == nullptr) Fail("ServiceNotFoundException", "Service not found.");
+  }
   Pager pager(page_tokens_, in, 100);
-  if (auto c = tasks_.find(cluster_name); c != tasks_.end() && !service) {
+  if (auto c = tasks_.find(cluster_name); c != tasks_.end()) {
     for (auto it = c->second.upper_bound(pager.after()); it != c->second.end(); ++it) {
       const TaskRecord task(it->second);
       if (desired == kPending ? task.last_status() != kPending : task.desired_status() != desired) {
@@ -635,6 +639,10 @@ Reply EcsApi::ListTasks(json::object& in, const CallContext&) {
         if (name.substr(0, name.rfind(':')) != *family) continue;
       }
       if (started_by && task.started_by() != *started_by) continue;
+      if (service != nullptr && !ServiceRecord(*service).owns_task(
+                                    StringOr(it->second, "group", ""), task.started_by())) {
+        continue;
+      }
       if (!pager.Add(it->first, json::string(task.arn()))) break;
     }
   }
@@ -664,6 +672,7 @@ void EcsApi::CleanUpStoppedTasks(int64_t now_millis) {
   }
   if (!batch.empty()) Commit(std::move(batch));
   for (const std::string& instance_id : touched) agents_.Bump(instance_id);
+  CleanUpServices(now_millis);
 }
 
 }  // namespace berth::server::api
