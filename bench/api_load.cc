@@ -64,7 +64,8 @@ struct Options {
   int64_t instances = 0;
   // Each registered instance also joins as a node agent, as `berth agent`
   // does; it counts as connected for the server's heartbeat timeout after
-  // the join (start the server with a long --agent-heartbeat-timeout).
+  // the join (start the server with a long --agent-heartbeat-timeout and
+  // --agent-lost-after 0, so that their tasks are never stopped as lost).
   bool join_agents = false;
 };
 

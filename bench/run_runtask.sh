@@ -44,7 +44,7 @@ done
 server_flags=()
 join_flags=()
 if [[ $join_agents == 1 ]]; then
-  server_flags=(--agent-heartbeat-timeout 86400)
+  server_flags=(--agent-heartbeat-timeout 86400 --agent-lost-after 0)
   join_flags=(--join-agents)
 fi
 start_berth_server "${server_flags[@]}"

@@ -29,6 +29,12 @@ void AddServerFlags(CLI::App* cmd, server::ServerConfig& config) {
       ->envname("BERTH_AGENT_HEARTBEAT_TIMEOUT")
       ->check(CLI::Range(1, 86400))
       ->capture_default_str();
+  cmd->add_option("--agent-lost-after", config.agent_lost_after_seconds,
+                  "seconds without a poll after which an agent's instance is lost and its tasks "
+                  "are stopped (longer than --agent-heartbeat-timeout; 0: never)")
+      ->envname("BERTH_AGENT_LOST_AFTER")
+      ->check(CLI::Range(0, 30 * 86400))
+      ->capture_default_str();
   cmd->add_flag("--create-repository-on-push,!--no-create-repository-on-push",
                 config.create_repository_on_push,
                 "create a missing repository when an image is pushed to it")

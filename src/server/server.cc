@@ -1,5 +1,6 @@
 #include "server/server.h"
 
+#include <algorithm>
 #include <atomic>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -8,6 +9,7 @@
 #include <filesystem>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -136,6 +138,16 @@ int RunServer(const ServerConfig& config) {
     return 1;
   };
 
+  // A lost agent's tasks are stopped; one that is merely late must not be.
+  if (config.agent_lost_after_seconds != 0 &&
+      config.agent_lost_after_seconds <= config.agent_heartbeat_timeout_seconds) {
+    return fail(InvalidArgument("--agent-lost-after (" +
+                                std::to_string(config.agent_lost_after_seconds) +
+                                " s) must be longer than --agent-heartbeat-timeout (" +
+                                std::to_string(config.agent_heartbeat_timeout_seconds) +
+                                " s), or 0 to never stop the tasks of a silent agent"));
+  }
+
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
   if (ec) return fail(Internal("create data directory " + config.data_dir + ": " + ec.message()));
@@ -168,6 +180,7 @@ int RunServer(const ServerConfig& config) {
   auto agent_key = api::LoadOrCreateAgentKey(**store);
   if (!agent_key.ok()) return fail(agent_key.status().WithContext("agent credential key"));
   ecs.agents().set_heartbeat_timeout_millis(int64_t{config.agent_heartbeat_timeout_seconds} * 1000);
+  ecs.agents().set_lost_after_millis(int64_t{config.agent_lost_after_seconds} * 1000);
   // Agents that joined before a restart get one timeout from now to poll.
   ecs.agents().set_started_millis(SystemClock().NowMillis());
 
@@ -329,6 +342,20 @@ int RunServer(const ServerConfig& config) {
   // Stopped tasks stay describable for an hour; then they go.
   Ticker task_cleanup(kLifecycleIntervalSeconds,
                       [&] { ecs.CleanUpStoppedTasks(SystemClock().NowMillis()); });
+  // Lost agents: looked for a tenth of lost-after apart (1 to 30 s), so a
+  // task is stopped at most that long after its agent is lost.
+  std::optional<Ticker> lost_instances;
+  if (config.agent_lost_after_seconds > 0) {
+    lost_instances.emplace(std::clamp(config.agent_lost_after_seconds / 10, 1, 30), [&] {
+      for (const auto& lost : ecs.StopTasksOfLostInstances(SystemClock().NowMillis())) {
+        LogWarn("container instance lost; its tasks are stopped",
+                {{"cluster", lost.cluster},
+                 {"instance", lost.instance_id},
+                 {"silentSeconds", std::to_string(lost.silent_millis / 1000)},
+                 {"tasks", std::to_string(lost.task_ids.size())}});
+      }
+    });
+  }
   serving.store(true, std::memory_order_release);
   LogInfo("berth server listening", {{"listen", api_address},
                                      {"registry", registry_address},
@@ -349,7 +376,8 @@ int RunServer(const ServerConfig& config) {
   if (stop_agent) stop_agent();
   if (registry_server) registry_server->Stop();
   (*server)->Stop();
-  background.Wait();  // a registry GC under way finishes before the store closes
+  background.Wait();       // a registry GC under way finishes before the store closes
+  lost_instances.reset();  // nor does a lost-instance check commit after it
   (*store)->Close();
   LogInfo("stopped");
   return 0;

@@ -27,6 +27,10 @@ struct ServerConfig {
   // An instance whose node agent joined is agentConnected=false (and takes
   // no new tasks) after this long without a poll (--agent-heartbeat-timeout).
   int agent_heartbeat_timeout_seconds = 30;
+  // An instance whose agent has been silent this long is lost: its tasks are
+  // STOPPED and what they held freed; the instance stays registered
+  // (--agent-lost-after). Longer than the heartbeat timeout; 0: never.
+  int agent_lost_after_seconds = 300;
 
   // berth dev: started once the server serves, with its endpoint
   // ("http://host:port") and first access key; returns what stops it.

@@ -2,6 +2,7 @@
 `berth agent` (root, runc, conmon, overlay) on a fake trn1.32xlarge device
 tree, and a busybox image in the server's registry."""
 
+import contextlib
 import os
 import sys
 
@@ -36,12 +37,12 @@ class Node:
         self.base = base
 
 
-@pytest.fixture(scope="module")
-def node(tmp_path_factory, isolated_aws_env):
-    require_container_host()
-    base = tmp_path_factory.mktemp("agent")
+@contextlib.contextmanager
+def started_node(base, server_args):
+    """A server (with server_args), a cluster, the busybox image and an agent
+    that joined it; all of it stopped and cleaned up afterwards."""
     server = BerthServer(base / "server", base,
-                         extra_args=["--create-repository-on-push", "--agent-heartbeat-timeout", "4"])
+                         extra_args=["--create-repository-on-push", *server_args])
     agent = None
     try:
         server.start()
@@ -63,3 +64,20 @@ def node(tmp_path_factory, isolated_aws_env):
             agent.kill()
         cleanup_agent_host(base / "agent")
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def node(tmp_path_factory, isolated_aws_env):
+    require_container_host()
+    with started_node(tmp_path_factory.mktemp("agent"),
+                      ["--agent-heartbeat-timeout", "4"]) as started:
+        yield started
+
+
+@pytest.fixture
+def quickly_lost_node(tmp_path_factory, isolated_aws_env):
+    """A node whose server counts its agent lost after 3 s without a poll."""
+    require_container_host()
+    with started_node(tmp_path_factory.mktemp("lost"),
+                      ["--agent-heartbeat-timeout", "2", "--agent-lost-after", "3"]) as started:
+        yield started

@@ -1,6 +1,7 @@
 """The node agent end to end: real server, agent, runc, conmon and overlay
 mounts, driven through boto3, the aws CLI and `berth logs`."""
 
+import json
 import os
 import signal
 import subprocess
@@ -272,3 +273,70 @@ def test_stopped_tasks_are_removed_after_the_retention(node):
     assert not os.path.exists(container_dir), "bundle and log kept past their retention"
     assert not any(os.path.exists(f"/sys/fs/cgroup/{c}/berth/{arn.rsplit('/', 1)[1]}")
                    for c in ("memory", "cpu", "pids"))
+
+
+def runc_status(node, runtime_id):
+    """The container's runc status, or "" when runc no longer has it."""
+    runc_root = os.path.join(node.agent.data_dir, "runtime", "runc")
+    out = subprocess.run(["runc", "--root", runc_root, "state", runtime_id], capture_output=True,
+                         text=True)
+    return json.loads(out.stdout)["status"] if out.returncode == 0 else ""
+
+
+def test_a_lost_agents_tasks_stop_and_its_return_stops_their_containers(quickly_lost_node):
+    node = quickly_lost_node
+    arn = run(node, [{"command": ["sleep", "600"], "stopTimeout": 2}])
+    task = wait_task(node.ecs, node.cluster, arn, "RUNNING")
+    runtime_id = container(task)["runtimeId"]
+    inst_arn = task["containerInstanceArn"]
+    inst_id = inst_arn.rsplit("/", 1)[1]
+    node.agent.kill(signal.SIGKILL)
+
+    # Lost after 3 s of silence (looked for every second): the task stops
+    # while its container, with no agent to stop it, still runs.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        task = node.ecs.describe_tasks(cluster=node.cluster, tasks=[arn])["tasks"][0]
+        if task["lastStatus"] == "STOPPED":
+            break
+        time.sleep(0.2)
+    assert task["lastStatus"] == "STOPPED", task
+    assert task["desiredStatus"] == "STOPPED"
+    assert task["stopCode"] == "TerminationNotice"
+    assert task["stoppedReason"].startswith(
+        f"Container instance {inst_id} was lost: its agent has been silent for "), task
+    assert "stoppedAt" in task
+    assert container(task)["lastStatus"] == "STOPPED"
+    assert runc_status(node, runtime_id) == "running"
+    inst = node.ecs.describe_container_instances(
+        cluster=node.cluster, containerInstances=[inst_arn])["containerInstances"][0]
+    assert inst["status"] == "ACTIVE" and not inst["agentConnected"], inst
+    assert inst["runningTasksCount"] == 0 and inst["pendingTasksCount"] == 0
+    remaining = {r["name"]: r.get("integerValue") for r in inst["remainingResources"]}
+    registered = {r["name"]: r.get("integerValue") for r in inst["registeredResources"]}
+    assert remaining["CPU"] == registered["CPU"]
+    assert remaining["MEMORY"] == registered["MEMORY"]
+
+    # The agent comes back: the task is not among its assignments any more,
+    # so it stops the container and reports it, which adds the exit code and
+    # changes nothing else.
+    node.agent.start()
+    node.agent.wait_joined(node.ecs)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and runc_status(node, runtime_id) == "running":
+        time.sleep(0.2)
+    assert runc_status(node, runtime_id) != "running", node.agent.log_tail()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        after = node.ecs.describe_tasks(cluster=node.cluster, tasks=[arn])["tasks"][0]
+        if "exitCode" in container(after):
+            break
+        time.sleep(0.2)
+    assert container(after)["exitCode"] in (137, 143), after
+    for key in ("lastStatus", "desiredStatus", "stopCode", "stoppedReason", "stoppedAt"):
+        assert after[key] == task[key], key
+    assert node.ecs.list_tasks(cluster=node.cluster)["taskArns"] == []
+    # The instance runs tasks again.
+    again = run(node, [{"command": ["true"]}])
+    assert wait_task(node.ecs, node.cluster, again, "STOPPED")["stopCode"] == \
+        "EssentialContainerExited"

@@ -81,9 +81,9 @@ def test_registry_gc_with_a_missing_credentials_file_is_one_line(server, tmp_pat
 @pytest.mark.parametrize("args, flags", [
     ([], ["server", "dev", "agent", "logs", "version", "registry", "--log-level"]),
     (["server"], ["--listen", "BERTH_LISTEN", "--data", "--store", "--credentials", "--threads",
-                  "--registry-listen", "--agent-heartbeat-timeout",
-                  "--create-repository-on-push"]),
-    (["dev"], ["--listen", "--data", "--agent-cluster", "BERTH_AGENT_CLUSTER",
+                  "--registry-listen", "--agent-heartbeat-timeout", "--agent-lost-after",
+                  "BERTH_AGENT_LOST_AFTER", "--create-repository-on-push"]),
+    (["dev"], ["--listen", "--data", "--agent-lost-after", "--agent-cluster", "BERTH_AGENT_CLUSTER",
                "--agent-device-root", "--agent-runtime", "--no-agent"]),
     (["agent"], ["--server", "BERTH_SERVER", "--data", "--listen", "BERTH_AGENT_LISTEN",
                  "--advertise", "--credentials", "--cluster", "BERTH_CLUSTER", "--device-root",

@@ -66,6 +66,14 @@ bool AgentTracker::ConnectedLocked(std::string_view instance_id, int64_t now_mil
   return it->second.open_polls > 0 || now_millis - it->second.last_seen_millis <= timeout_millis_;
 }
 
+int64_t AgentTracker::SilentMillis(std::string_view instance_id, int64_t now_millis) const {
+  std::lock_guard lock(mu_);
+  auto it = agents_.find(instance_id);
+  if (it == agents_.end()) return now_millis - started_millis_;
+  if (it->second.open_polls > 0) return 0;
+  return now_millis - it->second.last_seen_millis;
+}
+
 uint64_t AgentTracker::reconnections() const {
   std::lock_guard lock(mu_);
   return reconnections_;

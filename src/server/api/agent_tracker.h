@@ -8,6 +8,8 @@
 // Liveness: an agent is connected while it holds a poll open or polled
 // within the heartbeat timeout. Instances not heard from since the server
 // started count from the start, which gives them one timeout of grace.
+// An agent silent for longer than lost-after is lost: the server stops its
+// tasks (EcsApi::StopTasksOfLostInstances).
 //
 // Thread-safe. Time is passed in.
 #pragma once
@@ -24,6 +26,7 @@ namespace berth::server::api {
 class AgentTracker {
  public:
   static constexpr int64_t kDefaultHeartbeatTimeoutMillis = 30'000;
+  static constexpr int64_t kDefaultLostAfterMillis = 300'000;
 
   AgentTracker(std::string boot_id, int64_t started_millis)
       : boot_id_(std::move(boot_id)), started_millis_(started_millis) {}
@@ -41,6 +44,15 @@ class AgentTracker {
   int64_t heartbeat_timeout_millis() const {
     std::lock_guard lock(mu_);
     return timeout_millis_;
+  }
+  // An agent silent for longer than this is lost; 0: never.
+  void set_lost_after_millis(int64_t millis) {
+    std::lock_guard lock(mu_);
+    lost_after_millis_ = millis;
+  }
+  int64_t lost_after_millis() const {
+    std::lock_guard lock(mu_);
+    return lost_after_millis_;
   }
   // Called (on the bumping thread, with the caller's locks held: it must
   // only queue work) with the instance id after each Bump.
@@ -61,6 +73,11 @@ class AgentTracker {
 
   // For an instance whose agent joined: is it connected at now?
   bool Connected(std::string_view instance_id, int64_t now_millis) const;
+
+  // How long the instance's agent has been silent at now: 0 while it holds
+  // a poll, else the time since its last contact (since the start when it
+  // was not heard from yet; negative when contact is stamped after now).
+  int64_t SilentMillis(std::string_view instance_id, int64_t now_millis) const;
 
   // For caching Connected answers (a cluster's Placer keeps them) without
   // asking for every agent on every use:
@@ -87,6 +104,7 @@ class AgentTracker {
   int64_t started_millis_;
   mutable std::mutex mu_;
   int64_t timeout_millis_ = kDefaultHeartbeatTimeoutMillis;
+  int64_t lost_after_millis_ = kDefaultLostAfterMillis;
   std::function<void(const std::string&)> on_bump_;
   std::map<std::string, Agent, std::less<>> agents_;
   uint64_t reconnections_ = 0;

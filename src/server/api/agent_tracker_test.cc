@@ -85,5 +85,18 @@ TEST(AgentTracker, ConnectedAtLeastUntilIsALowerBound) {
   EXPECT_FALSE(tracker.Connected("a", kStart + 7001));
 }
 
+TEST(AgentTracker, SilenceCountsFromTheLastContact) {
+  AgentTracker tracker("b", kStart);
+  EXPECT_EQ(tracker.lost_after_millis(), AgentTracker::kDefaultLostAfterMillis);
+  // Not heard from since the start: silent since the start.
+  EXPECT_EQ(tracker.SilentMillis("a", kStart + 4000), 4000);
+  tracker.PollStarted("a", kStart + 20'000);
+  EXPECT_EQ(tracker.SilentMillis("a", kStart + 90'000), 0);  // a held poll is contact
+  tracker.PollEnded("a", kStart + 30'000);
+  EXPECT_EQ(tracker.SilentMillis("a", kStart + 35'000), 5000);
+  tracker.Heartbeat("a", kStart + 36'000);
+  EXPECT_EQ(tracker.SilentMillis("a", kStart + 37'000), 1000);
+}
+
 }  // namespace
 }  // namespace berth::server::api

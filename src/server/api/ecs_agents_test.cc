@@ -8,6 +8,7 @@
 #include "server/api/agent_credentials.h"
 #include "server/api/ecs_api.h"
 #include "server/api/ecs_names.h"
+#include "server/api/ecs_records.h"
 
 namespace berth::server::api {
 
@@ -66,15 +67,26 @@ class EcsAgentsTest : public ::testing::Test {
         .as_object();
   }
 
-  json::object Instance() {
+  json::object Instance(int64_t now = kNow) {
     return Call("DescribeContainerInstances",
-                R"({"cluster": "c", "containerInstances": [")" + instance_ + R"("]})")
+                R"({"cluster": "c", "containerInstances": [")" + instance_ + R"("]})", now)
         .at("containerInstances")
         .as_array()[0]
         .as_object();
   }
 
   std::string Id() const { return ContainerInstanceId(instance_); }
+
+  // A SubmitTaskStateChange from the instance's agent; members: what
+  // follows "cluster" and "task" in its body.
+  void Report(const std::string& arn, std::string_view members, int64_t now) {
+    Call("SubmitTaskStateChange",
+         R"({"cluster": "c", "task": ")" + arn + R"(", )" + std::string(members) + "}", now,
+         agent_key_);
+  }
+  std::string AssignmentsVersion() {
+    return std::string(api_.AgentAssignments(Id())->at("version").as_string());
+  }
 
   static constexpr int64_t kNow = 1'700'000'000'000;
   std::unique_ptr<store::Store> store_ = store::NewMemoryStore();
@@ -219,6 +231,187 @@ TEST_F(EcsAgentsTest, SilentAgentIsDisconnectedAndTakesNoTasks) {
                   .as_array()[0]
                   .at("agentConnected")
                   .as_bool());
+}
+
+// Lost instances: an agent silent for longer than lost-after has its tasks
+// stopped; a second check finds nothing more to do.
+TEST_F(EcsAgentsTest, ATaskOfALostInstanceStopsAndGivesBackWhatItHeld) {
+  api_.agents().set_lost_after_millis(60'000);
+  std::string arn = RunOne();
+  Report(arn, R"("status": "RUNNING")", kNow);
+  api_.agents().PollStarted(Id(), kNow + 1000);
+  api_.agents().PollEnded(Id(), kNow + 1000);
+  EXPECT_EQ(Instance().at("remainingResources").as_array()[0].at("integerValue").as_int64(), 0);
+
+  // Silent for lost-after less a second, and for exactly lost-after: nothing.
+  EXPECT_TRUE(api_.StopTasksOfLostInstances(kNow + 60'000).empty());
+  EXPECT_TRUE(api_.StopTasksOfLostInstances(kNow + 61'000).empty());
+  EXPECT_EQ(Describe(arn).at("lastStatus").as_string(), "RUNNING");
+
+  const int64_t lost_at = kNow + 61'001;
+  std::vector<EcsApi::LostInstance> lost = api_.StopTasksOfLostInstances(lost_at);
+  ASSERT_EQ(lost.size(), 1u);
+  EXPECT_EQ(lost[0].cluster, "c");
+  EXPECT_EQ(lost[0].instance_id, Id());
+  EXPECT_EQ(lost[0].silent_millis, 60'001);
+  EXPECT_EQ(lost[0].task_ids, std::vector<std::string>{TaskIdOf(arn)});
+
+  json::object task = Describe(arn);
+  EXPECT_EQ(task.at("lastStatus").as_string(), "STOPPED");
+  EXPECT_EQ(task.at("desiredStatus").as_string(), "STOPPED");
+  EXPECT_EQ(task.at("stopCode").as_string(), "TerminationNotice");
+  EXPECT_EQ(task.at("stoppedReason").as_string(),
+            "Container instance " + Id() +
+                " was lost: its agent has been silent for 61 s, longer than "
+                "--agent-lost-after 60 s");
+  EXPECT_EQ(task.at("stoppedAt").to_number<double>(), lost_at / 1000.0);
+  EXPECT_EQ(task.at("connectivity").as_string(), "DISCONNECTED");
+  EXPECT_EQ(task.at("containers").as_array()[0].at("lastStatus").as_string(), "STOPPED");
+
+  // The instance stays registered, disconnected, with its resources back.
+  json::object instance = Instance(lost_at);
+  EXPECT_EQ(instance.at("status").as_string(), "ACTIVE");
+  EXPECT_FALSE(instance.at("agentConnected").as_bool());
+  EXPECT_EQ(instance.at("remainingResources").as_array()[0].at("integerValue").as_int64(), 1024);
+  EXPECT_EQ(instance.at("runningTasksCount").as_int64(), 0);
+  json::object cluster =
+      Call("DescribeClusters", R"({"clusters": ["c"]})").at("clusters").as_array()[0].as_object();
+  EXPECT_EQ(cluster.at("runningTasksCount").as_int64(), 0);
+  EXPECT_TRUE(api_.AgentAssignments(Id())->at("tasks").as_array().empty());
+  EXPECT_TRUE(api_.CheckPlacers(lost_at).ok()) << api_.CheckPlacers(lost_at).ToString();
+
+  // A second check changes nothing.
+  EXPECT_TRUE(api_.StopTasksOfLostInstances(lost_at + 120'000).empty());
+  EXPECT_EQ(Describe(arn), task);
+
+  // Durable: a restarted server has it STOPPED too.
+  EcsApi reloaded{*store_, tracker_, ArnScope{}};
+  ASSERT_TRUE(reloaded.Load().ok());
+  json::object in{{"cluster", "c"}, {"tasks", json::array{json::string(arn)}}};
+  EXPECT_EQ(reloaded.Call("DescribeTasks", in, CallContext{"user", lost_at})
+                .body.at("tasks")
+                .at(0)
+                .at("lastStatus")
+                .as_string(),
+            "STOPPED");
+}
+
+TEST_F(EcsAgentsTest, ALateReportNeverBringsALostTaskBack) {
+  api_.agents().set_lost_after_millis(60'000);
+  std::string arn = RunOne();
+  Report(arn, R"("status": "RUNNING")", kNow);
+  ASSERT_EQ(api_.StopTasksOfLostInstances(kNow + 120'000).size(), 1u);
+  json::object lost = Describe(arn);
+  std::string version = AssignmentsVersion();
+
+  // The agent comes back and reports what it saw before it went away.
+  const int64_t back = kNow + 130'000;
+  api_.agents().PollStarted(Id(), back);
+  Report(arn, R"("status": "RUNNING", "containers": [{"containerName": "a", "status": "RUNNING"}])",
+         back);
+  Call("SubmitContainerStateChange",
+       R"({"cluster": "c", "task": ")" + arn + R"(", "containerName": "a", "status": "RUNNING"})",
+       back, agent_key_);
+  EXPECT_EQ(Describe(arn), lost);
+  EXPECT_EQ(AssignmentsVersion(), version);
+
+  // It stops the container the server no longer lists: the report of that
+  // adds the exit code and leaves the stop as it was.
+  Report(arn, R"("status": "STOPPED", "reason": "gone",
+      "containers": [{"containerName": "a", "status": "STOPPED", "exitCode": 143}])",
+         back + 1000);
+  json::object stopped = Describe(arn);
+  EXPECT_EQ(stopped.at("lastStatus").as_string(), "STOPPED");
+  EXPECT_EQ(stopped.at("stopCode").as_string(), "TerminationNotice");
+  EXPECT_EQ(stopped.at("stoppedReason"), lost.at("stoppedReason"));
+  EXPECT_EQ(stopped.at("stoppedAt"), lost.at("stoppedAt"));
+  EXPECT_EQ(stopped.at("containers").as_array()[0].at("exitCode").as_int64(), 143);
+  EXPECT_TRUE(api_.AgentAssignments(Id())->at("tasks").as_array().empty());
+  // The instance takes tasks again.
+  std::string next = RunOne();
+  EXPECT_EQ(api_.AgentAssignments(Id())->at("tasks").as_array()[0].at("taskArn").as_string(), next);
+}
+
+TEST_F(EcsAgentsTest, ALostInstanceGivesBackItsDevices) {
+  api_.agents().set_lost_after_millis(60'000);
+  std::string neuron =
+      std::string(Call("RegisterContainerInstance", R"({"cluster": "c", "totalResources": [
+          {"name": "CPU", "type": "INTEGER", "integerValue": 1024},
+          {"name": "MEMORY", "type": "INTEGER", "integerValue": 1024}],
+          "platformDevices": [{"id": "0", "type": "NEURON_DEVICE"}]})")
+                      .at("containerInstance")
+                      .at("containerInstanceArn")
+                      .as_string());
+  api_.JoinAgent("c", neuron, "127.0.0.1:11", kNow);
+  Call("RegisterTaskDefinition", R"({"family": "n", "containerDefinitions": [
+      {"name": "a", "image": "busybox", "cpu": 1, "memory": 6,
+       "resourceRequirements": [{"type": "NeuronDevice", "value": "1"}]}]})");
+  std::string start =
+      R"({"cluster": "c", "taskDefinition": "n", "containerInstances": [")" + neuron + R"("]})";
+  json::object first = Call("StartTask", start);
+  ASSERT_EQ(first.at("tasks").as_array().size(), 1u) << json::serialize(first);
+  EXPECT_EQ(Call("StartTask", start).at("failures").as_array().size(), 1u);  // the device is taken
+
+  ASSERT_EQ(api_.StopTasksOfLostInstances(kNow + 60'001).size(), 1u);
+  api_.agents().PollStarted(ContainerInstanceId(neuron), kNow + 70'000);
+  json::object again = Call("StartTask", start, kNow + 70'000);
+  ASSERT_EQ(again.at("tasks").as_array().size(), 1u) << json::serialize(again);
+  EXPECT_EQ(again.at("tasks").at(0).at("containers").at(0).at("neuronDeviceIds"),
+            json::parse(R"(["0"])"));
+}
+
+TEST_F(EcsAgentsTest, ALostInstanceKeepsAStopAskedForBefore) {
+  api_.agents().set_lost_after_millis(60'000);
+  std::string arn = RunOne();
+  Call("StopTask", R"({"cluster": "c", "task": ")" + arn + R"(", "reason": "enough"})");
+  EXPECT_EQ(Describe(arn).at("lastStatus").as_string(), "PENDING");  // the agent stops it
+  ASSERT_EQ(api_.StopTasksOfLostInstances(kNow + 60'001).size(), 1u);
+  json::object task = Describe(arn);
+  EXPECT_EQ(task.at("lastStatus").as_string(), "STOPPED");
+  EXPECT_EQ(task.at("stopCode").as_string(), "UserInitiated");
+  EXPECT_EQ(task.at("stoppedReason").as_string(), "enough");
+}
+
+TEST_F(EcsAgentsTest, DrainingLeavesTasksRunningAndDeregisteringEndsThemWhenLost) {
+  api_.agents().set_lost_after_millis(60'000);
+  std::string arn = RunOne();
+  Report(arn, R"("status": "RUNNING")", kNow);
+  // DRAINING moves service tasks only (there are no services yet): a
+  // standalone task keeps running.
+  Call("UpdateContainerInstancesState",
+       R"({"cluster": "c", "status": "DRAINING", "containerInstances": [")" + instance_ + R"("]})");
+  json::object draining = Describe(arn);
+  EXPECT_EQ(draining.at("lastStatus").as_string(), "RUNNING");
+  EXPECT_EQ(draining.at("desiredStatus").as_string(), "RUNNING");
+
+  // Deregistered with force, the task is to stop; its agent's key no longer
+  // resolves, so no report can finish it: once the agent is lost, the check
+  // does.
+  Call("DeregisterContainerInstance",
+       R"({"cluster": "c", "force": true, "containerInstance": ")" + instance_ + R"("})");
+  EXPECT_EQ(Describe(arn).at("lastStatus").as_string(), "RUNNING");
+  EXPECT_TRUE(api_.StopTasksOfLostInstances(kNow + 60'000).empty());
+  ASSERT_EQ(api_.StopTasksOfLostInstances(kNow + 60'001).size(), 1u);
+  json::object task = Describe(arn);
+  EXPECT_EQ(task.at("lastStatus").as_string(), "STOPPED");
+  EXPECT_EQ(task.at("stoppedReason").as_string(), "Container instance deregistered");
+  json::object cluster =
+      Call("DescribeClusters", R"({"clusters": ["c"]})").at("clusters").as_array()[0].as_object();
+  EXPECT_EQ(cluster.at("runningTasksCount").as_int64(), 0);
+}
+
+TEST_F(EcsAgentsTest, InstancesWithoutAnAgentAreNeverLostAndZeroTurnsTheCheckOff) {
+  std::string modelled = Register();  // no agent joins it
+  std::string start = R"({"cluster": "c", "taskDefinition": "tiny", "containerInstances": [")" +
+                      modelled + R"("]})";
+  std::string arn(Call("StartTask", start).at("tasks").at(0).at("taskArn").as_string());
+  std::string on_agent = RunOne();
+  api_.agents().set_lost_after_millis(0);
+  EXPECT_TRUE(api_.StopTasksOfLostInstances(kNow + 86'400'000).empty());
+  api_.agents().set_lost_after_millis(60'000);
+  EXPECT_EQ(api_.StopTasksOfLostInstances(kNow + 86'400'000).size(), 1u);
+  EXPECT_EQ(Describe(arn).at("lastStatus").as_string(), "PENDING");
+  EXPECT_EQ(Describe(on_agent).at("lastStatus").as_string(), "STOPPED");
 }
 
 TEST_F(EcsAgentsTest, PlacementFollowsAnAgentGoingSilentAndComingBack) {

@@ -331,6 +331,24 @@ class EcsApi : public awsjson::JsonService {
   // from a Ticker). Thread-safe.
   void CleanUpStoppedTasks(int64_t now_millis);
 
+  // --- lost instances (ecs_lost_instances.cc) ---
+
+  // The stop code and the start of the stoppedReason of a task whose
+  // instance was lost.
+  static constexpr std::string_view kLostInstanceStopCode = "TerminationNotice";
+  struct LostInstance {
+    std::string cluster;
+    std::string instance_id;
+    int64_t silent_millis = 0;
+    std::vector<std::string> task_ids;  // the tasks stopped
+  };
+  // Stops the tasks (all but STOPPED ones) of every instance whose agent
+  // joined and has been silent longer than agents().lost_after_millis():
+  // lastStatus and desiredStatus STOPPED, containers STOPPED, what they held
+  // freed. The instance stays registered. Returns what it stopped. Call
+  // periodically (the server does, from a Ticker). Thread-safe.
+  std::vector<LostInstance> StopTasksOfLostInstances(int64_t now_millis);
+
  private:
   // --- shared helpers (ecs_api.cc); all need mu_ held ---
 
