@@ -114,6 +114,20 @@ class FakeRuntime : public ContainerRuntime {
     states_.erase(id);
     return Status::Ok();
   }
+  struct ExecCall {
+    std::string id;
+    std::vector<std::string> argv;
+    int64_t timeout_millis;
+    int64_t at_millis;
+  };
+  StatusOr<ExecResult> Exec(const std::string& id, const std::vector<std::string>& argv,
+                            int64_t timeout_millis) override {
+    std::lock_guard lock(mu_);
+    execs_.push_back({id, argv, timeout_millis, clock_.NowMillis()});
+    auto it = exec_results_.find(id);
+    if (it == exec_results_.end()) return ExecResult{0, false, ""};
+    return it->second;
+  }
   StatusOr<std::vector<std::string>> List() override {
     std::lock_guard lock(mu_);
     std::vector<std::string> ids;
@@ -141,6 +155,15 @@ class FakeRuntime : public ContainerRuntime {
   void IgnoreSigterm(const std::string& id) {
     std::lock_guard lock(mu_);
     ignores_sigterm_.insert(id);
+  }
+  // What every later health check of the container does (default: exit 0).
+  void SetExecResult(const std::string& id, int exit_code, bool timed_out = false) {
+    std::lock_guard lock(mu_);
+    exec_results_[id] = ExecResult{exit_code, timed_out, ""};
+  }
+  std::vector<ExecCall> execs() {
+    std::lock_guard lock(mu_);
+    return execs_;
   }
   std::vector<std::string> starts() {
     std::lock_guard lock(mu_);
@@ -171,6 +194,8 @@ class FakeRuntime : public ContainerRuntime {
   std::vector<KillCall> kills_;
   std::vector<std::string> removes_;
   std::map<std::string, int> state_calls_;
+  std::map<std::string, ExecResult> exec_results_;
+  std::vector<ExecCall> execs_;
 };
 
 struct ReportCall {
