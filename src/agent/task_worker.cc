@@ -439,10 +439,8 @@ std::string TaskWorker::Unreachable(const Container& waiter, const Container& de
     if (dependency.health && dependency.health->health() == Health::kUnhealthy) {
       return prefix + "is UNHEALTHY";
     }
-    if (dependency.status == "STOPPED" &&
-        !(dependency.health && dependency.health->health() == Health::kHealthy)) {
-      return prefix + "exited before it was HEALTHY";
-    }
+    // Health is only checked while it runs: once exited it stays unmet.
+    if (dependency.status == "STOPPED") return prefix + "has exited";
   }
   return "";
 }
