@@ -63,7 +63,8 @@ struct TaskWorker::Container {
   bool essential = true;
   int stop_timeout_seconds = kDefaultStopTimeoutSeconds;
   std::vector<Dependency> depends_on;
-  // How long it may wait for its dependencies; 0: as long as it takes.
+  // How long the containers that depend on it wait for their condition;
+  // 0: as long as it takes.
   int start_timeout_seconds = 0;
   std::optional<HealthCheckSpec> health_check;
   std::optional<HealthTracker> health;      // from its start, when it has a check
@@ -482,11 +483,14 @@ bool TaskWorker::StartReady(Containers& containers, int64_t waiting_since) {
       }
       if (blocked != nullptr) {
         waiting = true;
-        if (c.start_timeout_seconds > 0 &&
-            NowMillis() - waiting_since >= int64_t{c.start_timeout_seconds} * 1000) {
-          c.reason = "Container '" + name + "' timed out after " +
-                     std::to_string(c.start_timeout_seconds) + "s waiting for dependency '" +
-                     blocked->name + "' (condition " + blocked->condition + ")";
+        // ECS puts startTimeout on the container waited for: how long it
+        // may take to reach the condition its dependents wait on.
+        const Container& dependency = containers.at(blocked->name);
+        const int64_t limit = int64_t{dependency.start_timeout_seconds} * 1000;
+        if (limit > 0 && NowMillis() - waiting_since >= limit) {
+          c.reason = "Dependency '" + blocked->name + "' of container '" + name + "' (condition " +
+                     blocked->condition + ") was not met within its " + "startTimeout of " +
+                     std::to_string(dependency.start_timeout_seconds) + "s";
           RequestStop(c.reason);
           return true;
         }

@@ -576,15 +576,15 @@ constexpr char kChain[] = R"([
   {"name":"c-init","image":"registry.example:5000/init:1","essential":false}])";
 
 // b-db has a health check (every 5 s, 2 retries); a-app waits for it to be
-// HEALTHY, at most app_start_timeout seconds (0: no limit).
-std::string HealthyPair(int app_start_timeout = 0) {
+// HEALTHY, at most db_start_timeout seconds (b-db's startTimeout; 0: none).
+std::string HealthyPair(int db_start_timeout = 0) {
   std::string timeout =
-      app_start_timeout > 0 ? R"(,"startTimeout":)" + std::to_string(app_start_timeout) : "";
+      db_start_timeout > 0 ? R"("startTimeout":)" + std::to_string(db_start_timeout) + "," : "";
   return R"([
-  {"name":"a-app","image":"registry.example:5000/app:1","essential":true)" +
-         timeout + R"(,
+  {"name":"a-app","image":"registry.example:5000/app:1","essential":true,
    "dependsOn":[{"containerName":"b-db","condition":"HEALTHY"}]},
-  {"name":"b-db","image":"registry.example:5000/db:1","essential":true,
+  {"name":"b-db","image":"registry.example:5000/db:1","essential":true,)" +
+         timeout + R"(
    "healthCheck":{"command":["CMD-SHELL","pg_isready"],"interval":5,"retries":2}}])";
 }
 
@@ -684,13 +684,13 @@ TEST_F(TaskWorkerTest, AnUnhealthyDependencyStopsTheTask) {
 
 TEST_F(TaskWorkerTest, StartTimeoutStopsTheTaskNamingTheDependency) {
   runtime_.SetExecResult(Id("b-db"), 0, /*timed_out=*/true);  // a timeout is a failure
-  TaskWorker& w = StartWorker(Task(HealthyPair(/*app_start_timeout=*/7)));
+  TaskWorker& w = StartWorker(Task(HealthyPair(/*db_start_timeout=*/7)));
   ASSERT_TRUE(WaitForStopped(w));
   EXPECT_THAT(runtime_.starts(), ElementsAre(Id("b-db")));
   json::object stopped = TaskReports("STOPPED")[0];
   std::string reason(stopped.at("reason").as_string());
-  EXPECT_THAT(reason, HasSubstr("'a-app' timed out after 7s"));
-  EXPECT_THAT(reason, HasSubstr("'b-db' (condition HEALTHY)"));
+  EXPECT_THAT(reason, HasSubstr("Dependency 'b-db' of container 'a-app' (condition HEALTHY)"));
+  EXPECT_THAT(reason, HasSubstr("startTimeout of 7s"));
   EXPECT_GE(stopped.at("executionStoppedAt").as_double() * 1000 - kStartMillis, 7000);
 }
 
