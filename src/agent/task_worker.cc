@@ -2,8 +2,11 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <chrono>
 #include <csignal>
+#include <future>
 
+#include "agent/health_check.h"
 #include "agent/state_files.h"
 #include "common/log.h"
 
@@ -50,11 +53,22 @@ std::vector<int> Ids(const json::object& container, std::string_view key) {
 }  // namespace
 
 struct TaskWorker::Container {
+  struct Dependency {
+    std::string name;
+    std::string condition;  // START, COMPLETE, SUCCESS or HEALTHY
+  };
   std::string name;
   const json::object* definition = nullptr;
   const json::object* overrides = nullptr;
   bool essential = true;
   int stop_timeout_seconds = kDefaultStopTimeoutSeconds;
+  std::vector<Dependency> depends_on;
+  // How long the containers that depend on it wait for their condition;
+  // 0: as long as it takes.
+  int start_timeout_seconds = 0;
+  std::optional<HealthCheckSpec> health_check;
+  std::optional<HealthTracker> health;      // from its start, when it has a check
+  std::future<StatusOr<ExecResult>> check;  // the health check in flight
   std::vector<int> neuron_ids, gpu_ids;
   std::string runtime_id;
   bool started = false;  // handed to the runtime (persisted before it is)
@@ -118,7 +132,7 @@ bool TaskWorker::WaitForDetach(int millis) {
 
 int64_t TaskWorker::NowMillis() const { return context_.env->clock().NowMillis(); }
 
-void TaskWorker::SaveState(const std::map<std::string, Container>& containers) {
+void TaskWorker::SaveState(const Containers& containers) {
   json::object started;
   for (const auto& [name, c] : containers) {
     if (c.started) started[name] = c.runtime_id;
@@ -147,7 +161,7 @@ void TaskWorker::Run() {
   if (auto* p = state_.if_contains("pullStoppedAt"); p && p->is_int64())
     pull_stopped_ = p->as_int64();
 
-  std::map<std::string, Container> containers;
+  Containers containers;
   const json::object& definition = task_.at("taskDefinition").as_object();
   std::map<std::string, const json::object*> overrides;
   if (auto* o = task_.if_contains("overrides"); o && o->is_object()) {
@@ -173,6 +187,17 @@ void TaskWorker::Run() {
     if (auto* t = def.if_contains("stopTimeout"); t && t->is_int64()) {
       c.stop_timeout_seconds = static_cast<int>(t->as_int64());
     }
+    if (auto* t = def.if_contains("startTimeout"); t && t->is_int64()) {
+      c.start_timeout_seconds = static_cast<int>(t->as_int64());
+    }
+    if (auto* deps = Arr(def, "dependsOn")) {
+      for (const auto& d : *deps) {
+        if (!d.is_object()) continue;
+        c.depends_on.push_back({std::string(StringField(d.as_object(), "containerName")),
+                                std::string(StringField(d.as_object(), "condition"))});
+      }
+    }
+    c.health_check = ParseHealthCheck(def);
     if (auto it = assigned.find(c.name); it != assigned.end()) {
       c.neuron_ids = Ids(*it->second, "neuronDeviceIds");
       c.gpu_ids = Ids(*it->second, "gpuIds");
@@ -196,6 +221,8 @@ void TaskWorker::Run() {
     auto state = context_.runtime->State(c.runtime_id);
     if (state.ok() && state->phase == ContainerState::Phase::kRunning) {
       c.status = "RUNNING";
+      // Its start time is not kept: its health starts over from now.
+      if (c.health_check) c.health.emplace(*c.health_check, NowMillis());
     } else {
       c.status = "STOPPED";
       if (state.ok() && state->exit_code) c.exit_code = state->exit_code;
@@ -221,23 +248,23 @@ void TaskWorker::Run() {
       Finish(containers, *stop_first);
       return;
     }
-    if (Status s = PullAndStart(containers); !s.ok()) {
-      {
-        std::lock_guard lock(mu_);
-        if (detached_) return;
-      }
+  }
+  bool waiting = false;
+  for (const auto& [name, c] : containers) waiting = waiting || !c.started;
+  {
+    std::lock_guard lock(mu_);
+    if (detached_) return;
+    if (stop_reason_) waiting = false;  // nothing more will start
+  }
+  if (waiting) {
+    if (Status s = Pull(containers); !s.ok()) {
       LogWarn("task failed to start", {{"task", task_id_}, {"error", s.message()}});
       StopContainers(containers);
       Finish(containers, s.message());
       return;
     }
   }
-  if (StringField(state_, "reported") != "RUNNING") {
-    if (!Report("RUNNING", containers, "")) return;
-    state_["reported"] = "RUNNING";
-    SaveState(containers);
-  }
-  Watch(containers);
+  Supervise(containers);
   std::string reason;
   {
     std::lock_guard lock(mu_);
@@ -248,9 +275,10 @@ void TaskWorker::Run() {
   Finish(containers, reason);
 }
 
-Status TaskWorker::PullAndStart(std::map<std::string, Container>& containers) {
-  pull_started_ = NowMillis();
+Status TaskWorker::Pull(Containers& containers) {
+  if (pull_started_ == 0) pull_started_ = NowMillis();
   for (auto& [name, c] : containers) {
+    if (c.started) continue;
     std::string image(StringField(*c.definition, "image"));
     LogInfo("pull", {{"task", task_id_}, {"container", name}, {"image", image}});
     int64_t last_logged = 0;
@@ -274,21 +302,10 @@ Status TaskWorker::PullAndStart(std::map<std::string, Container>& containers) {
   }
   pull_stopped_ = NowMillis();
   SaveState(containers);
-  for (auto& [name, c] : containers) {
-    {
-      std::lock_guard lock(mu_);
-      if (detached_ || stop_reason_) return Status::Ok();
-    }
-    if (Status s = StartContainer(containers, c); !s.ok()) {
-      c.reason = "CannotStartContainerError: " + s.message();
-      return Status(s.code(), c.reason);
-    }
-    c.status = "RUNNING";
-  }
   return Status::Ok();
 }
 
-Status TaskWorker::StartContainer(std::map<std::string, Container>& containers, Container& c) {
+Status TaskWorker::StartContainer(Containers& containers, Container& c) {
   std::string rootfs = c.dir + "/rootfs";
   Env& env = *context_.env;
   if (Status s = MountRootfs(env, c.image.layer_dirs, c.dir + "/upper", c.dir + "/work", rootfs);
@@ -349,21 +366,30 @@ Status TaskWorker::StartContainer(std::map<std::string, Container>& containers, 
   return Status::Ok();
 }
 
-void TaskWorker::Watch(std::map<std::string, Container>& containers) {
+bool TaskWorker::StillRunning(Container& c) {
+  if (c.status != "RUNNING") return false;
+  auto state = context_.runtime->State(c.runtime_id);
+  if (state.ok() && (state->phase == ContainerState::Phase::kRunning ||
+                     state->phase == ContainerState::Phase::kCreated)) {
+    return true;
+  }
+  c.status = "STOPPED";
+  if (state.ok()) {
+    c.exit_code = state->exit_code;
+    if (state->oom_killed) c.reason = "OutOfMemoryError: Container killed due to memory usage";
+  }
+  return false;
+}
+
+void TaskWorker::Supervise(Containers& containers) {
+  const int64_t waiting_since = NowMillis();
   while (true) {
-    bool any_running = false;
+    bool health_changed = false;
     for (auto& [name, c] : containers) {
       if (c.status != "RUNNING") continue;
-      auto state = context_.runtime->State(c.runtime_id);
-      if (state.ok() && (state->phase == ContainerState::Phase::kRunning ||
-                         state->phase == ContainerState::Phase::kCreated)) {
-        any_running = true;
+      if (StillRunning(c)) {
+        health_changed = CheckHealth(c) || health_changed;
         continue;
-      }
-      c.status = "STOPPED";
-      if (state.ok()) {
-        c.exit_code = state->exit_code;
-        if (state->oom_killed) c.reason = "OutOfMemoryError: Container killed due to memory usage";
       }
       LogInfo("container exited", {{"task", task_id_},
                                    {"container", name},
@@ -381,37 +407,165 @@ void TaskWorker::Watch(std::map<std::string, Container>& containers) {
         if (!context_.report("SubmitContainerStateChange", change)) return;
       }
     }
-    if (!any_running) RequestStop("All containers in task exited");
+    bool waiting = StartReady(containers, waiting_since);
+    bool any_running = false;
+    for (const auto& [name, c] : containers) any_running = any_running || c.status == "RUNNING";
+    {
+      std::lock_guard lock(mu_);
+      if (detached_ || stop_reason_) return;
+    }
+    // The task is RUNNING once every container has started (ECS: a
+    // container that waits for another keeps the task PENDING).
+    if (!waiting && StringField(state_, "reported") != "RUNNING") {
+      if (!Report("RUNNING", containers, "")) return;
+      state_["reported"] = "RUNNING";
+      SaveState(containers);
+    } else if (health_changed && StringField(state_, "reported") == "RUNNING") {
+      if (!Report("RUNNING", containers, "")) return;
+    }
+    if (!any_running && !waiting) RequestStop("All containers in task exited");
     if (Wait(kWatchMillis)) return;
   }
 }
 
-void TaskWorker::StopContainers(std::map<std::string, Container>& containers) {
-  auto running = [&](Container& c) {
-    if (c.status != "RUNNING") return false;
-    auto state = context_.runtime->State(c.runtime_id);
-    if (state.ok() && (state->phase == ContainerState::Phase::kRunning ||
-                       state->phase == ContainerState::Phase::kCreated)) {
-      return true;
+std::string TaskWorker::Unreachable(const Container& waiter, const Container& dependency,
+                                    std::string_view condition) const {
+  const std::string prefix = "Dependency '" + dependency.name + "' of container '" + waiter.name +
+                             "' (condition " + std::string(condition) + ") ";
+  if (condition == "SUCCESS" && dependency.status == "STOPPED" && dependency.exit_code != 0) {
+    return prefix + "exited with code " +
+           (dependency.exit_code ? std::to_string(*dependency.exit_code) : "unknown");
+  }
+  if (condition == "HEALTHY") {
+    if (dependency.health && dependency.health->health() == Health::kUnhealthy) {
+      return prefix + "is UNHEALTHY";
     }
-    c.status = "STOPPED";
-    if (state.ok()) {
-      c.exit_code = state->exit_code;
-      if (state->oom_killed) c.reason = "OutOfMemoryError: Container killed due to memory usage";
+    // Health is only checked while it runs: once exited it stays unmet.
+    if (dependency.status == "STOPPED") return prefix + "has exited";
+  }
+  return "";
+}
+
+bool TaskWorker::StartReady(Containers& containers, int64_t waiting_since) {
+  auto met = [](const Container& d, std::string_view condition) {
+    if (condition == "COMPLETE") return d.status == "STOPPED";
+    if (condition == "SUCCESS") return d.status == "STOPPED" && d.exit_code == 0;
+    if (condition == "HEALTHY") {
+      return d.status == "RUNNING" && d.health && d.health->health() == Health::kHealthy;
+    }
+    return d.started && d.status != "PENDING";  // START
+  };
+  bool waiting = false;
+  // A start can unblock a container met earlier in the map (START), so
+  // passes repeat until nothing more starts.
+  for (bool progress = true; progress;) {
+    progress = false;
+    waiting = false;
+    for (auto& [name, c] : containers) {
+      if (c.started || c.status != "PENDING") continue;
+      {
+        std::lock_guard lock(mu_);
+        if (detached_ || stop_reason_) return true;
+      }
+      const Container::Dependency* blocked = nullptr;
+      for (const Container::Dependency& d : c.depends_on) {
+        auto it = containers.find(d.name);
+        if (it == containers.end()) continue;  // refused at registration
+        if (std::string why = Unreachable(c, it->second, d.condition); !why.empty()) {
+          c.reason = why;
+          RequestStop(why);
+          return true;
+        }
+        if (!met(it->second, d.condition)) {
+          blocked = &d;
+          break;
+        }
+      }
+      if (blocked != nullptr) {
+        waiting = true;
+        // ECS puts startTimeout on the container waited for: how long it
+        // may take to reach the condition its dependents wait on.
+        const Container& dependency = containers.at(blocked->name);
+        const int64_t limit = int64_t{dependency.start_timeout_seconds} * 1000;
+        if (limit > 0 && NowMillis() - waiting_since >= limit) {
+          c.reason = "Dependency '" + blocked->name + "' of container '" + name + "' (condition " +
+                     blocked->condition + ") was not met within its " + "startTimeout of " +
+                     std::to_string(dependency.start_timeout_seconds) + "s";
+          RequestStop(c.reason);
+          return true;
+        }
+        continue;
+      }
+      if (Status s = StartContainer(containers, c); !s.ok()) {
+        c.reason = "CannotStartContainerError: " + s.message();
+        RequestStop(c.reason);
+        return true;
+      }
+      c.status = "RUNNING";
+      if (c.health_check) c.health.emplace(*c.health_check, NowMillis());
+      progress = true;
+    }
+  }
+  return waiting;
+}
+
+bool TaskWorker::CheckHealth(Container& c) {
+  if (!c.health) return false;
+  const Health before = c.health->health();
+  if (c.check.valid()) {
+    if (c.check.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return false;
+    StatusOr<ExecResult> result = c.check.get();
+    bool passed = result.ok() && !result->timed_out && result->exit_code == 0;
+    c.health->Record(passed, NowMillis());
+    if (c.health->health() != before) {
+      std::string detail = !result.ok()        ? result.status().message()
+                           : result->timed_out ? "timed out"
+                                               : "exit code " + std::to_string(result->exit_code);
+      LogInfo("container health", {{"task", task_id_},
+                                   {"container", c.name},
+                                   {"health", std::string(HealthName(c.health->health()))},
+                                   {"lastCheck", detail}});
+    }
+    return c.health->health() != before;
+  }
+  if (NowMillis() >= c.health->next_check_at()) {
+    // On its own thread: a check may take up to its timeout, and exits and
+    // stop requests must not wait for it.
+    c.check = std::async(
+        std::launch::async,
+        [runtime = context_.runtime, id = c.runtime_id, argv = c.health->spec().command,
+         timeout = c.health->spec().timeout_millis] { return runtime->Exec(id, argv, timeout); });
+  }
+  return false;
+}
+
+void TaskWorker::StopContainers(Containers& containers) {
+  auto depended_on_by_running = [&](const std::string& name) {
+    for (const auto& [other, c] : containers) {
+      if (c.status != "RUNNING") continue;
+      for (const auto& d : c.depends_on) {
+        if (d.name == name) return true;
+      }
     }
     return false;
   };
-  // SIGTERM to all, then SIGKILL to each once its stopTimeout has passed.
-  int64_t start = NowMillis();
-  for (auto& [name, c] : containers) {
-    if (running(c)) (void)context_.runtime->Kill(c.runtime_id, SIGTERM);
-  }
+  std::map<std::string, int64_t> term_at;  // when each got its SIGTERM
   while (true) {
-    bool left = false;
-    int64_t waited = NowMillis() - start;
+    bool left = false, stopping = false;
     for (auto& [name, c] : containers) {
-      if (!running(c)) continue;
+      if (!StillRunning(c)) continue;
       left = true;
+      auto sent = term_at.find(name);
+      if (sent == term_at.end()) {
+        // Dependencies outlive what depends on them, as they started first.
+        if (depended_on_by_running(name)) continue;
+        (void)context_.runtime->Kill(c.runtime_id, SIGTERM);
+        term_at[name] = NowMillis();
+        stopping = true;
+        continue;
+      }
+      stopping = true;
+      int64_t waited = NowMillis() - sent->second;
       if (waited >= int64_t{c.stop_timeout_seconds} * 1000) {
         (void)context_.runtime->Kill(c.runtime_id, SIGKILL);
         if (waited >= int64_t{c.stop_timeout_seconds} * 1000 + kKillWaitMillis) {
@@ -420,11 +574,19 @@ void TaskWorker::StopContainers(std::map<std::string, Container>& containers) {
       }
     }
     if (!left) return;
+    if (!stopping) {
+      // Only a dependency cycle (refused at registration) blocks everyone.
+      for (auto& [name, c] : containers) {
+        if (c.status != "RUNNING") continue;
+        (void)context_.runtime->Kill(c.runtime_id, SIGTERM);
+        term_at[name] = NowMillis();
+      }
+    }
     if (WaitForDetach(kStopPollMillis)) return;
   }
 }
 
-void TaskWorker::Finish(std::map<std::string, Container>& containers, const std::string& reason) {
+void TaskWorker::Finish(Containers& containers, const std::string& reason) {
   for (auto& [name, c] : containers) {
     if (c.status != "STOPPED") c.status = "STOPPED";
     (void)UnmountRootfs(*context_.env, c.dir + "/rootfs");
@@ -441,21 +603,27 @@ void TaskWorker::Finish(std::map<std::string, Container>& containers, const std:
   done_.store(true);
 }
 
-bool TaskWorker::Report(const std::string& status,
-                        const std::map<std::string, Container>& containers,
+bool TaskWorker::Report(const std::string& status, const Containers& containers,
                         const std::string& reason) {
   json::object in{{"cluster", cluster_}, {"task", task_arn_}, {"status", status}};
   if (!reason.empty()) in["reason"] = reason.substr(0, 1024);
   json::array list;
+  std::vector<ContainerHealth> health;
   for (const auto& [name, c] : containers) {
     json::object item{{"containerName", name}, {"status", c.status}};
     if (c.started) item["runtimeId"] = c.runtime_id;
     if (c.exit_code) item["exitCode"] = *c.exit_code;
     if (!c.reason.empty()) item["reason"] = c.reason.substr(0, 1024);
     if (!c.image_digest.empty()) item["imageDigest"] = c.image_digest;
+    // ECS shows UNKNOWN for a container without a check.
+    item["healthStatus"] = HealthName(c.health ? c.health->health() : Health::kUnknown);
     list.push_back(std::move(item));
+    health.push_back({c.essential, c.health ? std::optional(c.health->health()) : std::nullopt});
   }
   in["containers"] = std::move(list);
+  // Not in ECS's public model: its agents report health on their own
+  // channel; berth's server takes it here.
+  in["healthStatus"] = HealthName(TaskHealth(health));
   // ECS timestamps are epoch seconds.
   if (pull_started_ > 0) in["pullStartedAt"] = pull_started_ / 1000.0;
   if (pull_stopped_ > 0) in["pullStoppedAt"] = pull_stopped_ / 1000.0;

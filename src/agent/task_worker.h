@@ -73,15 +73,34 @@ class TaskWorker {
 
  private:
   struct Container;
+  using Containers = std::map<std::string, Container>;
   void Run();
-  Status PullAndStart(std::map<std::string, Container>& containers);
-  Status StartContainer(std::map<std::string, Container>& containers, Container& container);
-  void Watch(std::map<std::string, Container>& containers);
-  void StopContainers(std::map<std::string, Container>& containers);
-  void Finish(std::map<std::string, Container>& containers, const std::string& reason);
-  bool Report(const std::string& status, const std::map<std::string, Container>& containers,
-              const std::string& reason);
-  void SaveState(const std::map<std::string, Container>& containers);
+  // Pulls the images of the containers not started yet.
+  Status Pull(Containers& containers);
+  Status StartContainer(Containers& containers, Container& container);
+  // Starts the containers in dependsOn order, watches them and runs their
+  // health checks, reporting RUNNING once all have started; returns when the
+  // task should stop or the worker is detached.
+  void Supervise(Containers& containers);
+  // Starts every container whose dependencies are met; asks the task to
+  // stop when one can never start. True while some container still waits.
+  bool StartReady(Containers& containers, int64_t waiting_since);
+  // Why `waiter` can never start given `dependency` (its condition can no
+  // longer be met); empty when it still can.
+  std::string Unreachable(const Container& waiter, const Container& dependency,
+                          std::string_view condition) const;
+  // Collects a finished health check or begins a due one; true when the
+  // container's health changed.
+  bool CheckHealth(Container& container);
+  // Asks the runtime whether a RUNNING container still runs; records its
+  // exit when not.
+  bool StillRunning(Container& container);
+  // SIGTERM in reverse dependency order (a container once nothing that
+  // depends on it runs), SIGKILL after each one's stopTimeout.
+  void StopContainers(Containers& containers);
+  void Finish(Containers& containers, const std::string& reason);
+  bool Report(const std::string& status, const Containers& containers, const std::string& reason);
+  void SaveState(const Containers& containers);
   // Waits up to millis or until a stop or detach; true when woken by one.
   bool Wait(int millis);
   // Waits up to millis or until a detach; true when woken by one.

@@ -114,6 +114,20 @@ class FakeRuntime : public ContainerRuntime {
     states_.erase(id);
     return Status::Ok();
   }
+  struct ExecCall {
+    std::string id;
+    std::vector<std::string> argv;
+    int64_t timeout_millis;
+    int64_t at_millis;
+  };
+  StatusOr<ExecResult> Exec(const std::string& id, const std::vector<std::string>& argv,
+                            int64_t timeout_millis) override {
+    std::lock_guard lock(mu_);
+    execs_.push_back({id, argv, timeout_millis, clock_.NowMillis()});
+    auto it = exec_results_.find(id);
+    if (it == exec_results_.end()) return ExecResult{0, false, ""};
+    return it->second;
+  }
   StatusOr<std::vector<std::string>> List() override {
     std::lock_guard lock(mu_);
     std::vector<std::string> ids;
@@ -141,6 +155,15 @@ class FakeRuntime : public ContainerRuntime {
   void IgnoreSigterm(const std::string& id) {
     std::lock_guard lock(mu_);
     ignores_sigterm_.insert(id);
+  }
+  // What every later health check of the container does (default: exit 0).
+  void SetExecResult(const std::string& id, int exit_code, bool timed_out = false) {
+    std::lock_guard lock(mu_);
+    exec_results_[id] = ExecResult{exit_code, timed_out, ""};
+  }
+  std::vector<ExecCall> execs() {
+    std::lock_guard lock(mu_);
+    return execs_;
   }
   std::vector<std::string> starts() {
     std::lock_guard lock(mu_);
@@ -171,11 +194,14 @@ class FakeRuntime : public ContainerRuntime {
   std::vector<KillCall> kills_;
   std::vector<std::string> removes_;
   std::map<std::string, int> state_calls_;
+  std::map<std::string, ExecResult> exec_results_;
+  std::vector<ExecCall> execs_;
 };
 
 struct ReportCall {
   std::string operation;
   json::object input;
+  int64_t at_millis = 0;  // on the worker's clock
 };
 
 std::string Id(const std::string& container) { return TaskWorker::ContainerId(kTaskId, container); }
@@ -201,7 +227,7 @@ class TaskWorkerTest : public ::testing::Test {
     context_.report = [this](std::string_view operation, const json::object& input) {
       {
         std::lock_guard lock(mu_);
-        reports_.push_back({std::string(operation), input});
+        reports_.push_back({std::string(operation), input, clock_.NowMillis()});
       }
       clock_.Notify();  // RunUntil checks its condition again
       return true;
@@ -540,5 +566,194 @@ TEST_F(TaskWorkerTest, AStateFileThatCannotBeWrittenKeepsItsPreviousContent) {
       << "no temporary file left behind";
 }
 
+// Three containers whose names sort against their start order: c-init runs
+// first and must succeed, b-db starts after it, a-app after b-db started.
+constexpr char kChain[] = R"([
+  {"name":"a-app","image":"registry.example:5000/app:1","essential":true,
+   "dependsOn":[{"containerName":"b-db","condition":"START"}]},
+  {"name":"b-db","image":"registry.example:5000/db:1","essential":true,
+   "dependsOn":[{"containerName":"c-init","condition":"SUCCESS"}]},
+  {"name":"c-init","image":"registry.example:5000/init:1","essential":false}])";
+
+// b-db has a health check (every 5 s, 2 retries); a-app waits for it to be
+// HEALTHY, at most db_start_timeout seconds (b-db's startTimeout; 0: none).
+std::string HealthyPair(int db_start_timeout = 0) {
+  std::string timeout =
+      db_start_timeout > 0 ? R"("startTimeout":)" + std::to_string(db_start_timeout) + "," : "";
+  return R"([
+  {"name":"a-app","image":"registry.example:5000/app:1","essential":true,
+   "dependsOn":[{"containerName":"b-db","condition":"HEALTHY"}]},
+  {"name":"b-db","image":"registry.example:5000/db:1","essential":true,)" +
+         timeout + R"(
+   "healthCheck":{"command":["CMD-SHELL","pg_isready"],"interval":5,"retries":2}}])";
+}
+
+TEST_F(TaskWorkerTest, ContainersStartInDependencyOrderAndTheTaskRunsOnceAllStarted) {
+  TaskWorker& w = StartWorker(Task(kChain));
+  ASSERT_TRUE(RunUntil([&] { return !runtime_.starts().empty(); }));
+  // Only c-init runs while it has not exited: the task is still PENDING.
+  int calls = runtime_.state_calls(Id("c-init"));
+  ASSERT_TRUE(RunUntil([&] { return runtime_.state_calls(Id("c-init")) >= calls + 3; }));
+  EXPECT_THAT(runtime_.starts(), ElementsAre(Id("c-init")));
+  EXPECT_TRUE(TaskReports().empty());
+
+  runtime_.SetExited(Id("c-init"), 0);
+  ASSERT_TRUE(RunUntil([&] { return !TaskReports("RUNNING").empty(); }));
+  EXPECT_THAT(runtime_.starts(), ElementsAre(Id("c-init"), Id("b-db"), Id("a-app")));
+  json::object running = TaskReports("RUNNING")[0];
+  EXPECT_EQ(ContainerIn(running, "c-init").at("exitCode").as_int64(), 0);
+  EXPECT_EQ(ContainerIn(running, "a-app").at("status").as_string(), "RUNNING");
+  EXPECT_FALSE(w.done());
+}
+
+TEST_F(TaskWorkerTest, AFailedSuccessDependencyStopsTheTaskNamingItAndItsExitCode) {
+  TaskWorker& w = StartWorker(Task(kChain));
+  ASSERT_TRUE(RunUntil([&] { return !runtime_.starts().empty(); }));
+  runtime_.SetExited(Id("c-init"), 3);
+  ASSERT_TRUE(WaitForStopped(w));
+  EXPECT_THAT(runtime_.starts(), ElementsAre(Id("c-init")));
+  EXPECT_THAT(Statuses(TaskReports()), ElementsAre("STOPPED"));
+  std::string reason(TaskReports("STOPPED")[0].at("reason").as_string());
+  EXPECT_THAT(reason, HasSubstr("'c-init'"));
+  EXPECT_THAT(reason, HasSubstr("exited with code 3"));
+  EXPECT_THAT(reason, HasSubstr("SUCCESS"));
+}
+
+struct ConditionCase {
+  const char* condition;
+  int exit_code;  // of the dependency, a non-essential container
+  bool dependent_starts;
+};
+
+class DependencyConditionTest : public TaskWorkerTest,
+                                public ::testing::WithParamInterface<ConditionCase> {};
+
+TEST_P(DependencyConditionTest, TheDependentStartsOnlyWhenTheConditionHolds) {
+  const ConditionCase& c = GetParam();
+  TaskWorker& w = StartWorker(Task(R"([
+    {"name":"main","image":"registry.example:5000/app:1","essential":true,
+     "dependsOn":[{"containerName":"prep","condition":")" +
+                                   std::string(c.condition) + R"("}]},
+    {"name":"prep","image":"registry.example:5000/prep:1","essential":false}])"));
+  ASSERT_TRUE(RunUntil([&] { return !runtime_.starts().empty(); }));
+  runtime_.SetExited(Id("prep"), c.exit_code);
+  if (c.dependent_starts) {
+    ASSERT_TRUE(RunUntil([&] { return !TaskReports("RUNNING").empty(); }));
+    EXPECT_THAT(runtime_.starts(), ElementsAre(Id("prep"), Id("main")));
+  } else {
+    ASSERT_TRUE(WaitForStopped(w));
+    EXPECT_THAT(runtime_.starts(), ElementsAre(Id("prep")));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Conditions, DependencyConditionTest,
+    ::testing::Values(ConditionCase{"COMPLETE", 0, true}, ConditionCase{"COMPLETE", 7, true},
+                      ConditionCase{"SUCCESS", 0, true}, ConditionCase{"SUCCESS", 7, false}),
+    [](const auto& info) {
+      return std::string(info.param.condition) + "AfterExit" + std::to_string(info.param.exit_code);
+    });
+
+TEST_F(TaskWorkerTest, AHealthyDependencyStartsItsDependentAfterTheFirstPassingCheck) {
+  StartWorker(Task(HealthyPair()));
+  ASSERT_TRUE(RunUntil([&] { return !TaskReports("RUNNING").empty(); }));
+  EXPECT_THAT(runtime_.starts(), ElementsAre(Id("b-db"), Id("a-app")));
+  auto execs = runtime_.execs();
+  ASSERT_EQ(execs.size(), 1u);
+  EXPECT_EQ(execs[0].id, Id("b-db"));
+  EXPECT_THAT(execs[0].argv, ElementsAre("/bin/sh", "-c", "pg_isready"));
+  EXPECT_EQ(execs[0].timeout_millis, 5000);  // ECS's default timeout
+  // The first check runs an interval after the start.
+  EXPECT_GE(execs[0].at_millis - kStartMillis, 5000);
+  json::object running = TaskReports("RUNNING")[0];
+  EXPECT_EQ(ContainerIn(running, "b-db").at("healthStatus").as_string(), "HEALTHY");
+  EXPECT_EQ(ContainerIn(running, "a-app").at("healthStatus").as_string(), "UNKNOWN");
+  EXPECT_EQ(running.at("healthStatus").as_string(), "HEALTHY");
+}
+
+TEST_F(TaskWorkerTest, AnUnhealthyDependencyStopsTheTask) {
+  runtime_.SetExecResult(Id("b-db"), 1);
+  TaskWorker& w = StartWorker(Task(HealthyPair()));
+  ASSERT_TRUE(WaitForStopped(w));
+  EXPECT_THAT(runtime_.starts(), ElementsAre(Id("b-db")));
+  std::string reason(TaskReports("STOPPED")[0].at("reason").as_string());
+  EXPECT_THAT(reason, HasSubstr("'b-db'"));
+  EXPECT_THAT(reason, HasSubstr("UNHEALTHY"));
+  EXPECT_EQ(runtime_.execs().size(), 2u);  // retries: 2
+}
+
+TEST_F(TaskWorkerTest, StartTimeoutStopsTheTaskNamingTheDependency) {
+  runtime_.SetExecResult(Id("b-db"), 0, /*timed_out=*/true);  // a timeout is a failure
+  TaskWorker& w = StartWorker(Task(HealthyPair(/*db_start_timeout=*/7)));
+  ASSERT_TRUE(WaitForStopped(w));
+  EXPECT_THAT(runtime_.starts(), ElementsAre(Id("b-db")));
+  json::object stopped = TaskReports("STOPPED")[0];
+  std::string reason(stopped.at("reason").as_string());
+  EXPECT_THAT(reason, HasSubstr("Dependency 'b-db' of container 'a-app' (condition HEALTHY)"));
+  EXPECT_THAT(reason, HasSubstr("startTimeout of 7s"));
+  EXPECT_GE(stopped.at("executionStoppedAt").as_double() * 1000 - kStartMillis, 7000);
+}
+
+TEST_F(TaskWorkerTest, ContainersStopInReverseDependencyOrder) {
+  TaskWorker& w = StartWorker(Task(R"([
+    {"name":"a-db","image":"registry.example:5000/db:1","essential":true,"stopTimeout":2},
+    {"name":"b-app","image":"registry.example:5000/app:1","essential":true,"stopTimeout":2,
+     "dependsOn":[{"containerName":"a-db","condition":"START"}]}])"));
+  ASSERT_TRUE(RunUntil([&] { return !TaskReports("RUNNING").empty(); }));
+  EXPECT_THAT(runtime_.starts(), ElementsAre(Id("a-db"), Id("b-app")));
+  runtime_.IgnoreSigterm(Id("b-app"));
+  w.RequestStop("Task stopped by user");
+  ASSERT_TRUE(WaitForStopped(w));
+  auto kills = runtime_.kills();
+  ASSERT_GE(kills.size(), 3u);
+  EXPECT_EQ(kills.front().id, Id("b-app"));
+  EXPECT_EQ(kills.front().signal, SIGTERM);
+  // a-db gets its SIGTERM only once b-app is gone (after its SIGKILL).
+  auto db =
+      std::find_if(kills.begin(), kills.end(), [](const auto& k) { return k.id == Id("a-db"); });
+  ASSERT_NE(db, kills.end());
+  EXPECT_EQ(db->signal, SIGTERM);
+  EXPECT_GE(db->at_millis - kills.front().at_millis, 2000);
+  EXPECT_EQ(kills.back().id, Id("a-db"));
+}
+
+TEST_F(TaskWorkerTest, HealthIsReportedAsItChangesWithStartPeriodAndRetries) {
+  runtime_.SetExecResult(Id("main"), 1);
+  TaskWorker& w = StartWorker(OneContainer(
+      R"("healthCheck":{"command":["CMD","check","--ready"],"interval":5,"timeout":2,
+         "retries":2,"startPeriod":12})"));
+  auto last_health = [&] {
+    auto reports = TaskReports("RUNNING");
+    return reports.empty() ? std::string()
+                           : std::string(reports.back().at("healthStatus").as_string());
+  };
+  ASSERT_TRUE(RunUntil([&] { return last_health() == "UNHEALTHY"; }));
+  json::object unhealthy = TaskReports("RUNNING").back();
+  EXPECT_EQ(ContainerIn(unhealthy, "main").at("healthStatus").as_string(), "UNHEALTHY");
+  EXPECT_EQ(TaskReports("RUNNING")[0].at("healthStatus").as_string(), "UNKNOWN");
+  auto execs = runtime_.execs();
+  EXPECT_THAT(execs[0].argv, ElementsAre("check", "--ready"));
+  EXPECT_EQ(execs[0].timeout_millis, 2000);
+  // Failures in the first 12 s do not count: two more after it are needed.
+  int64_t at = 0;
+  for (const auto& r : Reports()) {
+    if (r.input.contains("healthStatus") && r.input.at("healthStatus") == "UNHEALTHY") {
+      at = r.at_millis;
+      break;
+    }
+  }
+  EXPECT_GE(at - kStartMillis, 12000 + 5000);
+  int counted = 0;
+  for (const auto& e : execs) counted += e.at_millis - kStartMillis >= 12000 ? 1 : 0;
+  EXPECT_EQ(counted, 2);
+
+  runtime_.SetExecResult(Id("main"), 0);
+  ASSERT_TRUE(RunUntil([&] { return last_health() == "HEALTHY"; }));
+  EXPECT_EQ(ContainerIn(TaskReports("RUNNING").back(), "main").at("healthStatus").as_string(),
+            "HEALTHY");
+  // Health alone does not stop a task run outside a service.
+  EXPECT_FALSE(w.done());
+  EXPECT_TRUE(runtime_.kills().empty());
+}
 }  // namespace
 }  // namespace berth::agent

@@ -340,3 +340,81 @@ def test_a_lost_agents_tasks_stop_and_its_return_stops_their_containers(quickly_
     again = run(node, [{"command": ["true"]}])
     assert wait_task(node.ecs, node.cluster, again, "STOPPED")["stopCode"] == \
         "EssentialContainerExited"
+
+
+def test_containers_start_in_depends_on_order(node):
+    volume = node.base / "order-volume"
+    volume.mkdir()
+    mount = [{"sourceVolume": "shared", "containerPath": "/shared"}]
+    append = "echo {0} >> /shared/order"
+    # Names sort against the order they must start in.
+    arn = run(node, [
+        {"name": "a-app", "command": ["sh", "-c", append.format("app")], "mountPoints": mount,
+         "dependsOn": [{"containerName": "b-db", "condition": "COMPLETE"}]},
+        {"name": "b-db", "essential": False, "mountPoints": mount,
+         "command": ["sh", "-c", "sleep 1; " + append.format("db") + "; exit 5"],
+         "dependsOn": [{"containerName": "c-init", "condition": "SUCCESS"}]},
+        {"name": "c-init", "essential": False, "mountPoints": mount,
+         "command": ["sh", "-c", "sleep 1; " + append.format("init")]},
+    ], volumes=[{"name": "shared", "host": {"sourcePath": str(volume)}}])
+    task = wait_task(node.ecs, node.cluster, arn, "STOPPED")
+    assert (volume / "order").read_text().split() == ["init", "db", "app"], task
+    assert container(task, "a-app")["exitCode"] == 0, task
+    assert container(task, "b-db")["exitCode"] == 5, task  # COMPLETE takes any exit code
+
+
+def test_a_failed_success_dependency_stops_the_task_with_its_reason(node):
+    arn = run(node, [
+        {"name": "app", "command": ["sh", "-c", "echo should not run"],
+         "dependsOn": [{"containerName": "migrate", "condition": "SUCCESS"}]},
+        {"name": "migrate", "essential": False, "command": ["sh", "-c", "exit 4"]},
+    ])
+    task = wait_task(node.ecs, node.cluster, arn, "STOPPED")
+    assert "'migrate'" in task["stoppedReason"] and "code 4" in task["stoppedReason"], task
+    assert container(task, "migrate")["exitCode"] == 4
+    assert "runtimeId" not in container(task, "app"), task
+
+
+def wait_health(node, arn, health, timeout=40):
+    deadline = time.monotonic() + timeout
+    task = None
+    while time.monotonic() < deadline:
+        task = node.ecs.describe_tasks(cluster=node.cluster, tasks=[arn])["tasks"][0]
+        if task.get("healthStatus") == health:
+            return task
+        time.sleep(0.5)
+    pytest.fail(f"task not {health} within {timeout} s: {task!r}", pytrace=False)
+
+
+def test_health_checks_are_shown_by_describe_tasks(node):
+    # interval 5 s is ECS's minimum; both tasks run side by side.
+    healthy = run(node, [
+        # PID 1 ignores SIGTERM: a short stopTimeout lets the stop end soon.
+        {"name": "web", "command": ["sh", "-c", "touch /tmp/ready; sleep 120"], "stopTimeout": 2,
+         "healthCheck": {"command": ["CMD-SHELL", "test -f /tmp/ready"], "interval": 5}},
+        {"name": "app", "command": ["sleep", "120"], "stopTimeout": 2,
+         "dependsOn": [{"containerName": "web", "condition": "HEALTHY"}]},
+    ])
+    # The check outlives its 2 s timeout: killed, and a failure.
+    unhealthy = run(node, [
+        {"command": ["sleep", "120"], "stopTimeout": 2,
+         "healthCheck": {"command": ["CMD", "sleep", "30"], "interval": 5, "timeout": 2,
+                         "retries": 1}},
+    ])
+    try:
+        assert wait_health(node, unhealthy, "UNKNOWN", timeout=20)["lastStatus"] == "RUNNING"
+        task = wait_health(node, healthy, "HEALTHY")
+        assert container(task, "web")["healthStatus"] == "HEALTHY", task
+        assert container(task, "app")["healthStatus"] == "UNKNOWN", task  # no check
+        task = wait_task(node.ecs, node.cluster, healthy, "RUNNING")
+        assert container(task, "app")["runtimeId"], task  # started once web was HEALTHY
+
+        task = wait_health(node, unhealthy, "UNHEALTHY")
+        assert container(task)["healthStatus"] == "UNHEALTHY", task
+        # A task run outside a service keeps running while unhealthy.
+        assert task["lastStatus"] == "RUNNING", task
+    finally:
+        for arn in (healthy, unhealthy):
+            node.ecs.stop_task(cluster=node.cluster, task=arn, reason="test over")
+    for arn in (healthy, unhealthy):
+        wait_task(node.ecs, node.cluster, arn, "STOPPED")

@@ -11,9 +11,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/json.hpp>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -120,6 +122,8 @@ class ConmonRuntime : public ContainerRuntime {
   StatusOr<ContainerState> State(const std::string& id) override;
   Status Kill(const std::string& id, int signal) override;
   Status Remove(const std::string& id) override;
+  StatusOr<ExecResult> Exec(const std::string& id, const std::vector<std::string>& argv,
+                            int64_t timeout_millis) override;
   StatusOr<std::vector<std::string>> List() override;
   std::string LogPath(const std::string& id) const override { return Dir(id) + "/ctr.log"; }
 
@@ -140,6 +144,7 @@ class ConmonRuntime : public ContainerRuntime {
 
   Options o_;
   std::string runc_, conmon_;
+  std::atomic<uint64_t> execs_{0};  // names each exec's pid file
 };
 
 Status ConmonRuntime::WriteBundle(const std::string& id, const OciBundle& bundle) {
@@ -393,6 +398,36 @@ StatusOr<ContainerState> ConmonRuntime::State(const std::string& id) {
   }
   s.phase = ContainerState::Phase::kMissing;
   return s;
+}
+
+StatusOr<ExecResult> ConmonRuntime::Exec(const std::string& id,
+                                         const std::vector<std::string>& argv,
+                                         int64_t timeout_millis) {
+  if (!ValidId(id)) return InvalidArgument("container id " + id + " is not valid");
+  if (argv.empty()) return InvalidArgument("exec in container " + id + ": empty command");
+  // runc writes the host pid of the process it started there, so a command
+  // that outlives its timeout is killed itself, not only the runc waiting
+  // for it.
+  std::string pid_file = Dir(id) + "/exec-" + std::to_string(++execs_) + ".pid";
+  std::vector<std::string> args = {runc_,    "--root", o_.runc_root, "exec", "--pid-file",
+                                   pid_file, id};
+  args.insert(args.end(), argv.begin(), argv.end());
+  RunLimits limits;
+  limits.timeout_millis = timeout_millis;
+  limits.on_timeout = [&pid_file] {
+    int pid = std::atoi(ReadFile(pid_file).c_str());
+    if (pid > 0) kill(pid, SIGKILL);
+  };
+  StatusOr<CommandResult> r = RunCommand(args, limits);
+  std::error_code ec;
+  fs::remove(pid_file, ec);
+  if (!r.ok()) return r.status().WithContext("exec in container " + id);
+  constexpr size_t kMaxOutput = 4096;
+  ExecResult result;
+  result.exit_code = r->exit_code;
+  result.timed_out = r->timed_out;
+  result.output = (r->out + r->err).substr(0, kMaxOutput);
+  return result;
 }
 
 Status ConmonRuntime::Kill(const std::string& id, int signal) {

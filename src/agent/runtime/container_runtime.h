@@ -35,6 +35,13 @@ struct ContainerState {
   bool oom_killed = false;
 };
 
+// What a command run inside a container with Exec did.
+struct ExecResult {
+  int exit_code = -1;      // 128 + signal when killed
+  bool timed_out = false;  // it ran past the timeout and was killed
+  std::string output;      // stdout and stderr, at most a few KiB
+};
+
 // Thread-safe: all state is in the file system and runc.
 class ContainerRuntime {
  public:
@@ -58,6 +65,12 @@ class ContainerRuntime {
   virtual Status Kill(const std::string& id, int signal) = 0;
   // Removes the container from runc and its folder (bundle, log, exit file).
   virtual Status Remove(const std::string& id) = 0;
+  // Runs argv inside the running container (its namespaces, cgroup, user
+  // and environment), as `runc exec` does; waits for it to end, or kills it
+  // once timeout_millis have passed. An error only when it could not be run
+  // at all; a command that fails is a result with its exit code.
+  virtual StatusOr<ExecResult> Exec(const std::string& id, const std::vector<std::string>& argv,
+                                    int64_t timeout_millis) = 0;
   // Ids of all containers this runtime has a folder for (for adoption after
   // a restart).
   virtual StatusOr<std::vector<std::string>> List() = 0;

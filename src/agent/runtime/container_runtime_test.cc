@@ -24,6 +24,7 @@ namespace {
 namespace fs = std::filesystem;
 namespace json = boost::json;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using Phase = ContainerState::Phase;
 
 constexpr const char* kSeccomp = "/usr/share/containers/seccomp.json";
@@ -188,6 +189,37 @@ TEST_F(ContainerRuntimeTest, RunningAcrossAgentRestartThenKilled) {
   s = WaitFor(id, Phase::kExited);
   EXPECT_EQ(s.exit_code, 143);
   EXPECT_TRUE(rt_->Kill(id, SIGTERM).ok());  // exited is not an error
+}
+
+TEST_F(ContainerRuntimeTest, ExecRunsInsideTheContainerAndIsKilledAtItsTimeout) {
+  std::string id = Id("exec");
+  json::object td = json::parse(R"({"networkMode":"none"})").as_object();
+  json::object ctr =
+      json::parse(R"({"command":["sleep","1000"],"environment":[{"name":"WHO","value":"ctr"}]})")
+          .as_object();
+  ASSERT_TRUE(Start(id, Input(id, td, ctr)).ok());
+  WaitFor(id, Phase::kRunning);
+
+  StatusOr<ExecResult> ok = rt_->Exec(id, {"sh", "-c", "echo $WHO; exit 0"}, 5000);
+  ASSERT_TRUE(ok.ok()) << ok.status().message();
+  EXPECT_EQ(ok->exit_code, 0);
+  EXPECT_FALSE(ok->timed_out);
+  EXPECT_THAT(ok->output, HasSubstr("ctr"));
+
+  StatusOr<ExecResult> failed = rt_->Exec(id, {"sh", "-c", "exit 4"}, 5000);
+  ASSERT_TRUE(failed.ok());
+  EXPECT_EQ(failed->exit_code, 4);
+
+  auto begin = std::chrono::steady_clock::now();
+  StatusOr<ExecResult> slow = rt_->Exec(id, {"sleep", "100"}, 500);
+  ASSERT_TRUE(slow.ok());
+  EXPECT_TRUE(slow->timed_out);
+  EXPECT_NE(slow->exit_code, 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - begin, std::chrono::seconds(10));
+  // The command itself was killed, not only the runc that waited for it.
+  StatusOr<ExecResult> ps = rt_->Exec(id, {"ps"}, 5000);
+  ASSERT_TRUE(ps.ok());
+  EXPECT_THAT(ps->output, Not(HasSubstr("sleep 100")));
 }
 
 TEST_F(ContainerRuntimeTest, KilledFromOutside) {

@@ -7,7 +7,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <sstream>
@@ -39,7 +42,7 @@ StatusOr<std::string> FindProgram(const std::string& name) {
   return NotFound(name + ": not found on PATH");
 }
 
-StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv) {
+StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv, const RunLimits& limits) {
   if (argv.empty()) return InvalidArgument("empty command");
   std::vector<char*> args;
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
@@ -72,9 +75,26 @@ StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv) {
   struct pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
   int open_fds = 2;
   char buf[8192];
+  using SteadyClock = std::chrono::steady_clock;
+  const auto deadline = SteadyClock::now() + std::chrono::milliseconds(limits.timeout_millis);
   while (open_fds > 0) {
-    if (poll(fds, 2, -1) < 0) {
+    int wait_millis = -1;
+    if (limits.timeout_millis >= 0) {
+      auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
+      wait_millis = static_cast<int>(std::max<int64_t>(0, left.count()));
+    }
+    int ready = poll(fds, 2, wait_millis);
+    if (ready < 0) {
       if (errno == EINTR) continue;
+      break;
+    }
+    if (ready == 0 && limits.timeout_millis >= 0) {
+      // Past the deadline. What the program started may hold the pipes
+      // open, so they are closed rather than drained.
+      r.timed_out = true;
+      if (limits.on_timeout) limits.on_timeout();
+      kill(pid, SIGKILL);
       break;
     }
     for (int i = 0; i < 2; ++i) {

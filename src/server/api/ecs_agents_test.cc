@@ -159,6 +159,34 @@ TEST_F(EcsAgentsTest, ReportsMoveTheTaskForwardAndFreeItsResources) {
   RunOne();
 }
 
+TEST_F(EcsAgentsTest, ReportedHealthIsShownByDescribeTasksAndMayGoBothWays) {
+  std::string arn = RunOne();
+  std::string task_body = R"({"cluster": "c", "task": ")" + arn + R"(", "status": "RUNNING", )";
+  auto report = [&](std::string_view task_health, std::string_view container_health, int64_t at) {
+    Call("SubmitTaskStateChange",
+         task_body + R"("healthStatus": ")" + std::string(task_health) +
+             R"(", "containers": [{"containerName": "a", "status": "RUNNING",
+             "healthStatus": ")" +
+             std::string(container_health) + R"("}]})",
+         at, agent_key_);
+  };
+  report("UNKNOWN", "UNKNOWN", kNow + 1000);
+  EXPECT_EQ(Describe(arn).at("healthStatus").as_string(), "UNKNOWN");
+  report("HEALTHY", "HEALTHY", kNow + 2000);
+  json::object healthy = Describe(arn);
+  EXPECT_EQ(healthy.at("healthStatus").as_string(), "HEALTHY");
+  EXPECT_EQ(healthy.at("containers").as_array()[0].at("healthStatus").as_string(), "HEALTHY");
+  report("UNHEALTHY", "UNHEALTHY", kNow + 3000);
+  json::object unhealthy = Describe(arn);
+  EXPECT_EQ(unhealthy.at("healthStatus").as_string(), "UNHEALTHY");
+  EXPECT_EQ(unhealthy.at("containers").as_array()[0].at("healthStatus").as_string(), "UNHEALTHY");
+  EXPECT_EQ(unhealthy.at("lastStatus").as_string(), "RUNNING");
+
+  EXPECT_THROW(report("SICK", "HEALTHY", kNow + 4000), ApiException);
+  EXPECT_THROW(report("HEALTHY", "SICK", kNow + 4000), ApiException);
+  EXPECT_EQ(Describe(arn), unhealthy);
+}
+
 TEST_F(EcsAgentsTest, AnAgentReportsOnlyItsOwnTasks) {
   std::string other = Register();
   api_.JoinAgent("c", other, "127.0.0.1:10", kNow);

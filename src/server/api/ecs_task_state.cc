@@ -26,6 +26,18 @@ void CheckStatus(std::string_view status, std::string_view what) {
   }
 }
 
+// healthStatus (berth's agents report it with the state changes): absent
+// or one of ECS's HealthStatus values.
+void CheckHealth(const json::object& report, std::string_view what) {
+  auto* v = report.if_contains("healthStatus");
+  if (v == nullptr) return;
+  std::string_view health = v->is_string() ? std::string_view(v->get_string()) : "";
+  if (health != "HEALTHY" && health != "UNHEALTHY" && health != "UNKNOWN") {
+    Fail("InvalidParameterException",
+         std::string(what) + ": healthStatus must be HEALTHY, UNHEALTHY or UNKNOWN");
+  }
+}
+
 }  // namespace
 
 json::object& EcsApi::ReportedTask(const json::object& in, const CallContext& ctx,
@@ -66,6 +78,7 @@ Reply EcsApi::SubmitTaskStateChange(json::object& in, const CallContext& ctx) {
   std::string cluster, task_id;
   json::object& task = ReportedTask(in, ctx, cluster, task_id);
   CheckStatus(StringOr(in, "status", ""), "status");
+  CheckHealth(in, "healthStatus");
   // Everything is checked before anything changes.
   const json::array& reports = ArrayOr(in, "containers");
   for (const auto& r : reports) {
@@ -75,6 +88,7 @@ Reply EcsApi::SubmitTaskStateChange(json::object& in, const CallContext& ctx) {
            "containers: task " + task_id + " has no container named '" + std::string(name) + "'");
     }
     CheckStatus(StringOr(r.as_object(), "status", ""), "containers[].status");
+    CheckHealth(r.as_object(), "containers[]");
   }
 
   json::object updated = task;
@@ -98,6 +112,7 @@ Reply EcsApi::SubmitContainerStateChange(json::object& in, const CallContext& ct
          "containerName: task " + task_id + " has no container named '" + std::string(name) + "'");
   }
   CheckStatus(StringOr(in, "status", ""), "status");
+  CheckHealth(in, "healthStatus");
   json::object updated = task;
   ApplyContainerReport(*MutableTaskRecord(updated).FindContainer(name), in);
   if (updated == task) return {kAck};

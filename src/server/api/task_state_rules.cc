@@ -72,7 +72,8 @@ void ApplyContainerReport(json::object& container, const json::object& report) {
   if (current == 3) {
     // Final; only facts it lacked (a task stopped before its exit code came).
     if (next != 0 && next != 3) return;
-    for (std::string_view key : {"exitCode", "reason", "runtimeId", "imageDigest"}) {
+    for (std::string_view key :
+         {"exitCode", "reason", "runtimeId", "imageDigest", "healthStatus"}) {
       if (auto* v = report.if_contains(key); v != nullptr && !v->is_null()) {
         SetIfAbsent(container, key, *v);
       }
@@ -81,7 +82,7 @@ void ApplyContainerReport(json::object& container, const json::object& report) {
   }
   if (next != 0 && next < current) return;  // an older report
   if (next > current) container["lastStatus"] = status;
-  for (std::string_view key : {"exitCode", "reason", "runtimeId", "imageDigest"}) {
+  for (std::string_view key : {"exitCode", "reason", "runtimeId", "imageDigest", "healthStatus"}) {
     if (auto* v = report.if_contains(key); v != nullptr && !v->is_null()) container[key] = *v;
   }
 }
@@ -93,6 +94,11 @@ void ApplyTaskReport(json::object& task, const json::object& report, double now)
   if (current == 3) return;
   for (std::string_view key : {"pullStartedAt", "pullStoppedAt"}) {
     if (auto t = Seconds(report, key)) SetIfAbsent(task, key, *t);
+  }
+  // Health moves both ways while the task runs; a repeated RUNNING report
+  // carries each change.
+  if (auto* health = report.if_contains("healthStatus"); health && health->is_string()) {
+    task["healthStatus"] = *health;
   }
   std::string_view status = StringOr(report, "status", "");
   if (StatusRank(status) <= current) return;
