@@ -30,7 +30,6 @@ constexpr int64_t kUnplacedEventMillis = 60'000;
 constexpr size_t kMaxEvents = 100;
 // RunTask's count limit: a plan places at most this many tasks.
 constexpr int64_t kMaxPerPlan = 10;
-constexpr std::string_view kSchedulerStopCode = "ServiceSchedulerInitiated";
 // berth's members of a service record (ServiceView removes them): the
 // deployment whose steady state was announced, and when the last "unable
 // to place" event was added (epoch milliseconds).
@@ -173,7 +172,7 @@ bool EcsApi::ReconcileOneService(std::string_view cluster, json::object& service
     auto& cluster_tasks = tasks_.at(std::string(cluster));
     for (const std::string& id : changes.stop) {
       json::object& task = cluster_tasks.at(id);
-      RequestTaskStop(cluster, task, kSchedulerStopCode,
+      RequestTaskStop(cluster, task, kServiceSchedulerInitiated,
                       "Scaling activity initiated by (deployment " + by + ")",
                       static_cast<double>(now_millis) / 1000.0, batch);
       instances.push_back(TaskRecord(task).instance_id());
