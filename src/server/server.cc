@@ -342,6 +342,9 @@ int RunServer(const ServerConfig& config) {
   // Stopped tasks stay describable for an hour; then they go.
   Ticker task_cleanup(kLifecycleIntervalSeconds,
                       [&] { ecs.CleanUpStoppedTasks(SystemClock().NowMillis()); });
+  // The service scheduler: a pass a second, which costs next to nothing
+  // when nothing was written since the last one.
+  Ticker services(1, [&] { ecs.ReconcileServices(SystemClock().NowMillis()); });
   // Lost agents: looked for a tenth of lost-after apart (1 to 30 s), so a
   // task is stopped at most that long after its agent is lost.
   std::optional<Ticker> lost_instances;

@@ -418,3 +418,60 @@ def test_health_checks_are_shown_by_describe_tasks(node):
             node.ecs.stop_task(cluster=node.cluster, task=arn, reason="test over")
     for arn in (healthy, unhealthy):
         wait_task(node.ecs, node.cluster, arn, "STOPPED")
+
+
+def service_tasks(node, service, status="RUNNING"):
+    return node.ecs.list_tasks(cluster=node.cluster, serviceName=service,
+                               desiredStatus=status)["taskArns"]
+
+
+def wait_until(what, predicate, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError("timed out waiting for " + what)
+
+
+def test_a_replica_service_keeps_its_tasks_running(node):
+    arn = register(node, [{"command": ["sleep", "3600"], "stopTimeout": 2}])
+    name = unique("svc")
+    node.ecs.create_service(cluster=node.cluster, serviceName=name, taskDefinition=arn,
+                            desiredCount=2)
+    node.ecs.get_waiter("services_stable").wait(
+        cluster=node.cluster, services=[name], WaiterConfig={"Delay": 1, "MaxAttempts": 90})
+    # The waiter looks at the counts; the scheduler's next pass (a second
+    # apart) announces the steady state.
+    def completed():
+        s = node.ecs.describe_services(cluster=node.cluster, services=[name])["services"][0]
+        return s if s["deployments"][0]["rolloutState"] == "COMPLETED" else None
+    service = wait_until("COMPLETED", completed)
+    assert service["runningCount"] == 2
+    messages = [e["message"] for e in service["events"]]
+    assert messages[0] == f"(service {name}) has reached a steady state."
+    assert any(m.startswith(f"(service {name}) has started 2 tasks:") for m in messages)
+
+    # A task stopped from outside is replaced.
+    first = service_tasks(node, name)
+    assert len(first) == 2
+    node.ecs.stop_task(cluster=node.cluster, task=first[0], reason="chaos")
+    wait_until("a replacement", lambda: first[0] not in service_tasks(node, name)
+               and len(service_tasks(node, name)) == 2)
+    node.ecs.get_waiter("services_stable").wait(
+        cluster=node.cluster, services=[name], WaiterConfig={"Delay": 1, "MaxAttempts": 90})
+
+    # Scaled to zero, its tasks stop on the scheduler's behalf.
+    running = service_tasks(node, name)
+    node.ecs.update_service(cluster=node.cluster, service=name, desiredCount=0)
+    node.ecs.get_waiter("tasks_stopped").wait(
+        cluster=node.cluster, tasks=running, WaiterConfig={"Delay": 1, "MaxAttempts": 90})
+    stopped = node.ecs.describe_tasks(cluster=node.cluster, tasks=running)["tasks"]
+    assert {t["stopCode"] for t in stopped} == {"ServiceSchedulerInitiated"}
+    assert all(t["stoppedReason"].startswith("Scaling activity initiated by (deployment ecs-svc/")
+               for t in stopped)
+
+    node.ecs.delete_service(cluster=node.cluster, service=name)
+    wait_until("INACTIVE", lambda: node.ecs.describe_services(
+        cluster=node.cluster, services=[name])["services"][0]["status"] == "INACTIVE")

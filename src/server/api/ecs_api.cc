@@ -192,6 +192,7 @@ Status EcsApi::Load() {
 }
 
 uint64_t EcsApi::Commit(store::Batch batch) {
+  ++commits_;
   uint64_t seq = tracker_.Next();
   store_.Commit(std::move(batch), [this, seq](Status status) {
     if (!status.ok()) {

@@ -159,6 +159,13 @@ class EcsApi : public awsjson::JsonService {
   // may only report tasks on its own instance. Sets cluster_name.
   boost::json::object& ReportedTask(const boost::json::object& in, const CallContext& ctx,
                                     std::string& cluster_name, std::string& task_id);
+  // Asks a task that is not asked to stop yet to stop (mu_ held
+  // exclusively): desiredStatus STOPPED, stopCode, stoppedReason; it stops
+  // here and now where no agent will report it. Its record goes into batch
+  // and its instance is accounted; the caller commits and wakes the agent.
+  void RequestTaskStop(std::string_view cluster, boost::json::object& task,
+                       std::string_view stop_code, std::string_view reason,
+                       double now_epoch_seconds, store::Batch& batch);
   // Commits a changed task (and its instance's counts and resources) and
   // wakes the instance's agent.
   uint64_t CommitTaskChange(std::string_view cluster, std::string_view task_id);
@@ -184,8 +191,11 @@ class EcsApi : public awsjson::JsonService {
   // shared) it plans on the cluster's Placer under its own mutex and returns
   // nullopt where only the exclusive path can go on (no Placer yet, a
   // clientToken); else mu_ is held exclusively.
+  // td_record, when given, is the task definition to run whatever its
+  // status (a service keeps running a deregistered one); else `in` names it.
   std::optional<PlannedRun> PlanRun(boost::json::object& in, const CallContext& ctx,
-                                    const std::vector<std::string>& only, bool optimistic);
+                                    const std::vector<std::string>& only, bool optimistic,
+                                    const boost::json::object* td_record = nullptr);
   // The task definition record RunTask's taskDefinition names: family
   // (latest ACTIVE), family:revision or ARN. Throws ClientException when it
   // is missing or INACTIVE.
@@ -325,11 +335,36 @@ class EcsApi : public awsjson::JsonService {
   void CleanUpServices(int64_t now_millis);
   static std::string ServiceKey(std::string_view cluster, std::string_view name);
 
+  // ecs_service_controller.cc: one service's pass (mu_ held exclusively),
+  // over the cluster's tasks that are not asked to stop, by startedBy.
+  // Returns whether it was left wanting (tasks it could not place).
+  using TasksByStarter =
+      std::map<std::string_view, std::vector<const boost::json::object*>, std::less<>>;
+  bool ReconcileOneService(std::string_view cluster, boost::json::object& service,
+                           const TasksByStarter& tasks, int64_t now_millis);
+  // Places count tasks of the service's PRIMARY deployment and commits them;
+  // the failure reason ("" when all were placed).
+  std::string PlaceServiceTasks(std::string_view cluster, const boost::json::object& service,
+                                const boost::json::object& deployment, int64_t count,
+                                int64_t now_millis, std::vector<std::string>& started);
+
  public:
   // Removes tasks that have been STOPPED for more than an hour, and cleans
   // up services (see CleanUpServices). Call periodically (the server does,
   // from a Ticker). Thread-safe.
   void CleanUpStoppedTasks(int64_t now_millis);
+
+  // --- the service scheduler (ecs_service_controller.cc) ---
+
+  // Runs the REPLICA service scheduler once: every ACTIVE service gets its
+  // PRIMARY deployment's desiredCount tasks (placed by the planner, as
+  // RunTask's are), excess tasks stop, older deployments are rolled within
+  // the deployment configuration's limits, DRAINING services are stopped
+  // and written down INACTIVE; the service's events and rollout state say
+  // so. Cheap when nothing was written since the last pass and nothing was
+  // left wanting. Call periodically (the server does, every second).
+  // Thread-safe.
+  void ReconcileServices(int64_t now_millis);
 
   // --- lost instances (ecs_lost_instances.cc) ---
 
@@ -421,6 +456,13 @@ class EcsApi : public awsjson::JsonService {
   std::map<std::string, std::unique_ptr<ClusterPlacer>, std::less<>> placers_;
   std::mt19937_64 random_{std::random_device{}()};
   AgentTracker agents_;
+  // Bumped by every Commit: the service scheduler skips a pass when nothing
+  // was written since its last one (services_seen_commits_), nothing was
+  // left wanting, and its last full pass is recent.
+  uint64_t commits_ = 0;
+  uint64_t services_seen_commits_ = ~uint64_t{0};
+  bool services_wanting_ = false;
+  int64_t services_full_pass_at_millis_ = 0;
 };
 
 }  // namespace berth::server::api

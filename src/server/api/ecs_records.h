@@ -39,6 +39,8 @@ inline constexpr std::string_view kDaemon = "DAEMON";
 inline constexpr std::string_view kPrimary = "PRIMARY";
 // The stop code of a task that a user (StopTask, a deregistration) stopped.
 inline constexpr std::string_view kUserInitiated = "UserInitiated";
+// The service scheduler stopped it (scale-in, replacement, deletion).
+inline constexpr std::string_view kServiceSchedulerInitiated = "ServiceSchedulerInitiated";
 
 // The id at the end of a task ARN ("arn:...:task/CLUSTER/ID"); a bare id
 // is its own id.

@@ -117,6 +117,8 @@ json::object EcsApi::ServiceView(std::string_view cluster, const json::object& r
   json::object view = record;
   view.erase("berthRequest");
   view.erase("berthInactiveAt");
+  view.erase("berthSteadyDeployment");  // the service scheduler's
+  view.erase("berthUnplacedEventAt");
   if (!tags) view.erase("tags");
   view["status"] = ServiceStatus(cluster, record);
   TaskCounts counts = ServiceTaskCounts(cluster, record, "");

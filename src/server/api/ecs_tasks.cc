@@ -362,10 +362,11 @@ Reply EcsApi::PlaceAndRecord(json::object& in, const CallContext& ctx,
 
 std::optional<EcsApi::PlannedRun> EcsApi::PlanRun(json::object& in, const CallContext& ctx,
                                                   const std::vector<std::string>& only,
-                                                  bool optimistic) {
+                                                  bool optimistic, const json::object* given_td) {
   PlannedRun run;
   run.cluster = ActiveClusterName(StringOr(in, "cluster", ""));
-  const json::object& td_record = TaskDefinitionToRun(StringOr(in, "taskDefinition", ""));
+  const json::object& td_record =
+      given_td != nullptr ? *given_td : TaskDefinitionToRun(StringOr(in, "taskDefinition", ""));
   const json::object& td = TaskDefinitionRecord(td_record).definition();
   ValidateTags(ArrayOr(in, "tags"));
   StatusOr<planner::TaskRequest> request = planner::ParseTaskRequest(in, td);
@@ -555,16 +556,26 @@ Reply EcsApi::StopTask(json::object& in, const CallContext& ctx) {
     Fail("InvalidParameterException", "The referenced task was not found: " + std::string(ref));
   }
   json::object& task = c->second.at(id);
-  MutableTaskRecord record(task);
-  if (record.stop_requested()) return {json::object{{"task", TaskView(task, true)}}};
+  if (TaskRecord(task).stop_requested()) return {json::object{{"task", TaskView(task, true)}}};
   std::string reason(StringOr(in, "reason", "Task stopped by user"));
-  double now = static_cast<double>(ctx.now_millis) / 1000.0;
+  store::Batch batch;
+  RequestTaskStop(cluster_name, task, kUserInitiated, reason,
+                  static_cast<double>(ctx.now_millis) / 1000.0, batch);
+  uint64_t seq = Commit(std::move(batch));
+  agents_.Bump(TaskRecord(task).instance_id());
+  return {json::object{{"task", TaskView(task, true)}}, seq};
+}
+
+void EcsApi::RequestTaskStop(std::string_view cluster, json::object& task,
+                             std::string_view stop_code, std::string_view reason, double now,
+                             store::Batch& batch) {
+  MutableTaskRecord record(task);
   // A task not asked to stop yet has no stoppingAt: RequestStop sets it.
   record.RequestStop(reason, now);
+  record.SetStopCode(stop_code);
   record.BumpVersion();
   std::string instance_id = record.instance_id();
-  const json::object* instance = FindInstance(cluster_name, instance_id);
-  store::Batch batch;
+  const json::object* instance = FindInstance(cluster, instance_id);
   // With a node agent the task stops when the agent reports it stopped (it
   // sees desiredStatus STOPPED in its next poll and stops the containers).
   // Without one (an instance modelled through the API, or deregistered)
@@ -572,11 +583,9 @@ Reply EcsApi::StopTask(json::object& in, const CallContext& ctx) {
   bool agent_stops =
       instance != nullptr && InstanceRecord(*instance).served_by_agent() && !record.is_stopped();
   if (!agent_stops) record.StopNow(now);
-  batch.push_back(store::Mutation::Put(TaskKey(cluster_name, id), json::serialize(task)));
-  AccountTasks(cluster_name, instance_id, {id});
-  uint64_t seq = Commit(std::move(batch));
-  agents_.Bump(instance_id);
-  return {json::object{{"task", TaskView(task, true)}}, seq};
+  std::string id = record.id();
+  batch.push_back(store::Mutation::Put(TaskKey(cluster, id), json::serialize(task)));
+  AccountTasks(cluster, instance_id, {id});
 }
 
 Reply EcsApi::DescribeTasks(json::object& in, const CallContext&) {

@@ -57,7 +57,12 @@ bool IsKnownTaskStatus(std::string_view status) {
 
 std::string_view StopCodeFor(const json::object& record, std::string_view reason) {
   const TaskRecord task(record);
-  if (task.stop_requested() && task.stop_code() == kUserInitiated) return kUserInitiated;
+  // A stop asked for (by a user or the service scheduler) keeps its code
+  // and reason, however the containers end.
+  if (task.stop_requested() &&
+      (task.stop_code() == kUserInitiated || task.stop_code() == kServiceSchedulerInitiated)) {
+    return task.stop_code();
+  }
   if (reason.starts_with("CannotPullContainerError") ||
       reason.starts_with("CannotStartContainerError") || !task.has_started()) {
     return "TaskFailedToStart";
@@ -112,7 +117,7 @@ void ApplyTaskReport(json::object& task, const json::object& report, double now)
   // STOPPED.
   std::string_view reason = StringOr(report, "reason", "");
   std::string_view code = StopCodeFor(task, reason);
-  if (code != kUserInitiated) {
+  if (code != kUserInitiated && code != kServiceSchedulerInitiated) {
     record.SetStopCode(code);
     if (!reason.empty()) {
       record.SetStoppedReason(reason);

@@ -22,7 +22,8 @@ int StatusRank(std::string_view status);
 bool IsKnownTaskStatus(std::string_view status);
 
 // The stop code of a task that stops now with reason, given its record
-// before the change: UserInitiated when StopTask asked for it,
+// before the change: UserInitiated or ServiceSchedulerInitiated when StopTask
+// or the service scheduler asked for it,
 // TaskFailedToStart when a container could not be pulled or started or the
 // task never ran, else EssentialContainerExited.
 std::string_view StopCodeFor(const boost::json::object& task, std::string_view reason);
