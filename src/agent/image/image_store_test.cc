@@ -513,7 +513,5 @@ TEST_F(HttpsTest, NeverDowngradesToHttp) {
 }  // namespace berth::agent
 
 namespace berth::agent {
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 }  // namespace berth::agent
