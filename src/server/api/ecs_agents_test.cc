@@ -7,17 +7,17 @@
 
 #include "server/api/agent_credentials.h"
 #include "server/api/ecs_api.h"
+#include "server/api/ecs_api_testing.h"
 #include "server/api/ecs_names.h"
 #include "server/api/ecs_records.h"
 
 namespace berth::server::api {
 
-using awsjson::CommitTracker;
 namespace {
 
 namespace json = boost::json;
 
-class EcsAgentsTest : public ::testing::Test {
+class EcsAgentsTest : public testing::EcsApiTest {
  protected:
   void SetUp() override {
     ASSERT_TRUE(api_.Load().ok());
@@ -46,12 +46,6 @@ class EcsAgentsTest : public ::testing::Test {
         {"name": "CPU", "type": "INTEGER", "integerValue": 1024},
         {"name": "MEMORY", "type": "INTEGER", "integerValue": 1024}]})");
     return std::string(r.at("containerInstance").at("containerInstanceArn").as_string());
-  }
-
-  json::object Call(std::string_view op, std::string_view body, int64_t now = kNow,
-                    std::string key = "user") {
-    json::object in = json::parse(body).as_object();
-    return api_.Call(op, in, CallContext{std::move(key), now}).body.as_object();
   }
 
   std::string RunOne() {
@@ -88,10 +82,6 @@ class EcsAgentsTest : public ::testing::Test {
     return std::string(api_.AgentAssignments(Id())->at("version").as_string());
   }
 
-  static constexpr int64_t kNow = 1'700'000'000'000;
-  std::unique_ptr<store::Store> store_ = store::NewMemoryStore();
-  CommitTracker tracker_;
-  EcsApi api_{*store_, tracker_, ArnScope{}};
   std::string instance_;
   std::string agent_key_;
 };

@@ -9,14 +9,14 @@
 #include <string>
 
 #include "server/api/ecs_api.h"
+#include "server/api/ecs_api_testing.h"
 
 namespace berth::server::api {
 namespace {
 
-using awsjson::CommitTracker;
 namespace json = boost::json;
 
-class EcsServiceControllerTest : public ::testing::Test {
+class EcsServiceControllerTest : public testing::EcsApiTest {
  protected:
   void SetUp() override {
     ASSERT_TRUE(api_.Load().ok());
@@ -25,17 +25,17 @@ class EcsServiceControllerTest : public ::testing::Test {
         {"name": "a", "image": "busybox", "cpu": 256, "memory": 256}]})");
   }
 
-  json::object Call(std::string_view op, std::string_view body) {
-    json::object in = json::parse(body).as_object();
-    return api_.Call(op, in, CallContext{"key", now_}).body.as_object();
-  }
-
   // An instance with room for `tasks` tasks of "f".
   void AddInstance(int tasks) {
     Call("RegisterContainerInstance", R"({"cluster": "c", "totalResources": [
         {"name": "CPU", "type": "INTEGER", "integerValue": )" +
                                           std::to_string(256 * tasks) + R"(},
         {"name": "MEMORY", "type": "INTEGER", "integerValue": 4096}]})");
+  }
+
+  // Requests at the controller's clock.
+  json::object Call(std::string_view op, std::string_view body) {
+    return EcsApiTest::Call(op, body, now_);
   }
 
   void Tick(int64_t millis = 1000) {
@@ -76,15 +76,12 @@ class EcsServiceControllerTest : public ::testing::Test {
     return out;
   }
 
+  int64_t now_ = kNow;
+
   void SetDesired(int n) {
     Call("UpdateService",
          R"({"cluster": "c", "service": "s", "desiredCount": )" + std::to_string(n) + "}");
   }
-
-  int64_t now_ = 1'700'000'000'000;
-  std::unique_ptr<store::Store> store_ = store::NewMemoryStore();
-  CommitTracker tracker_;
-  EcsApi api_{*store_, tracker_, ArnScope{}};
 };
 
 TEST_F(EcsServiceControllerTest, ScalesUpAndDownAndReplacesStoppedTasks) {

@@ -7,26 +7,21 @@
 #include <string>
 
 #include "server/api/ecs_api.h"
+#include "server/api/ecs_api_testing.h"
 
 namespace berth::server::api {
 namespace {
 
 using awsjson::ApiException;
-using awsjson::CommitTracker;
 namespace json = boost::json;
 
-class EcsServicesTest : public ::testing::Test {
+class EcsServicesTest : public testing::EcsApiTest {
  protected:
   void SetUp() override {
     ASSERT_TRUE(api_.Load().ok());
     Call("CreateCluster", R"({"clusterName": "c"})");
     Call("RegisterTaskDefinition", R"({"family": "f", "containerDefinitions": [
         {"name": "a", "image": "busybox", "cpu": 256, "memory": 256}]})");
-  }
-
-  json::object Call(std::string_view op, std::string_view body, int64_t now = kNow) {
-    json::object in = json::parse(body).as_object();
-    return api_.Call(op, in, CallContext{"key", now}).body.as_object();
   }
 
   // The __type of the ApiException op throws; "" when it succeeds.
@@ -45,11 +40,6 @@ class EcsServicesTest : public ::testing::Test {
     EXPECT_EQ(out.at("services").as_array().size(), 1u);
     return out.at("services").as_array().at(0).as_object();
   }
-
-  static constexpr int64_t kNow = 1'700'000'000'000;
-  std::unique_ptr<store::Store> store_ = store::NewMemoryStore();
-  CommitTracker tracker_;
-  EcsApi api_{*store_, tracker_, ArnScope{}};
 };
 
 constexpr std::string_view kCreate =

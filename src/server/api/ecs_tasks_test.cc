@@ -10,33 +10,23 @@
 #include <vector>
 
 #include "server/api/ecs_api.h"
+#include "server/api/ecs_api_testing.h"
 
 namespace berth::server::api {
 
-using awsjson::CommitTracker;
 namespace {
 
 namespace json = boost::json;
 
-class EcsTasksTest : public ::testing::Test {
+class EcsTasksTest : public testing::EcsApiTest {
  protected:
   void SetUp() override { ASSERT_TRUE(api_.Load().ok()); }
-
-  json::object Call(std::string_view op, std::string_view body, int64_t now = kNow) {
-    json::object in = json::parse(body).as_object();
-    return api_.Call(op, in, CallContext{"key", now}).body.as_object();
-  }
 
   // The first instance of cluster "c" in id order.
   std::string FirstInstance() {
     json::object list = Call("ListContainerInstances", R"({"cluster": "c"})");
     return std::string(list.at("containerInstanceArns").as_array()[0].as_string());
   }
-
-  static constexpr int64_t kNow = 1'700'000'000'000;
-  std::unique_ptr<store::Store> store_ = store::NewMemoryStore();
-  CommitTracker tracker_;
-  EcsApi api_{*store_, tracker_, ArnScope{}};
 };
 
 TEST_F(EcsTasksTest, StopFreesAndCleanupRemovesAfterAnHour) {
