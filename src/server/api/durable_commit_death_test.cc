@@ -3,9 +3,12 @@
 // answering would show clients state that a restart takes back.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <stdlib.h>
 
 #include <boost/json/object.hpp>
 #include <cstdio>
+#include <optional>
+#include <string>
 
 #include "awsjson/commit_tracker.h"
 #include "server/api/ecs_api.h"
@@ -47,11 +50,22 @@ void CreateClusterWhileCommitsFail(const std::string& path) {
 TEST(DurableCommitDeathTest, AFailedCommitEndsTheServerWithoutAcknowledgingTheReply) {
   // Re-executes the test binary for the dying part: the store has threads.
   GTEST_FLAG_SET(death_test_style, "threadsafe");
-  store::testing::TempDir dir;
-  EXPECT_DEATH(CreateClusterWhileCommitsFail(dir.path() + "/berth.db"),
+  // The re-executed child runs this body too: it takes the parent's folder
+  // from the environment instead of making one it could never remove.
+  constexpr const char* kDirVariable = "BERTH_DEATH_TEST_DIR";
+  std::optional<store::testing::TempDir> made;
+  std::string dir;
+  if (const char* inherited = std::getenv(kDirVariable)) {
+    dir = inherited;
+  } else {
+    dir = made.emplace().path();
+    ::setenv(kDirVariable, dir.c_str(), 1);
+  }
+  EXPECT_DEATH(CreateClusterWhileCommitsFail(dir + "/berth.db"),
                AllOf(HasSubstr("durable commit failed; stopping"),
                      HasSubstr("fsync of the write-ahead log failed"),
                      Not(HasSubstr("reply acknowledged"))));
+  ::unsetenv(kDirVariable);
 }
 
 }  // namespace
