@@ -30,6 +30,7 @@
 #include "planner/task_placement.h"
 #include "scheduler/placement.h"
 #include "server/api/agent_tracker.h"
+#include "server/api/service_reconciler.h"
 #include "store/store.h"
 
 namespace berth::server::api {
@@ -222,6 +223,18 @@ class EcsApi : public awsjson::JsonService {
     int64_t running_count = 0;
     planner::InstanceUsage usage;
   };
+  // The tasks of one service deployment (startedBy "ecs-svc/...") that are
+  // not STOPPED, and what became of those that stopped since the service
+  // scheduler last looked; kept by AccountTasks, so that a service costs
+  // O(its tasks), not a pass over its cluster's.
+  struct DeploymentTasks {
+    std::map<std::string, const boost::json::object*, std::less<>> active;  // by task id
+    int64_t running = 0;
+    // Since the service scheduler took them (TakeDeploymentOutcomes):
+    int64_t failed = 0;           // stopped by a failure, not because it was asked to
+    int64_t failed_to_start = 0;  // of those, never RUNNING
+    int64_t reached_running = 0;
+  };
   struct ClusterPlacer {
     std::mutex mu;  // serialises planners that hold mu_ shared
     // Null: stale, rebuilt from the records before its next use.
@@ -286,6 +299,10 @@ class EcsApi : public awsjson::JsonService {
   // derives them again. Returns whether they changed.
   bool AccountTasks(std::string_view cluster, std::string_view instance_id,
                     const std::vector<std::string>& task_ids);
+  // AccountTasks' part for a task of a service deployment (deployment_tasks_):
+  // it was placed, changed between PENDING and RUNNING, or stopped.
+  void AccountDeploymentTask(std::string_view cluster, const std::string& task_id,
+                             const boost::json::object& task, bool was_running, bool running);
   // Writes remainingResources and the task counts of instance from on.
   static void WriteDerivedFields(boost::json::object& instance, const InstanceTasks& on);
   // The same, and bumps its version when they changed; returns whether.
@@ -315,9 +332,9 @@ class EcsApi : public awsjson::JsonService {
   // active any more reads INACTIVE (CleanUpServices writes it down).
   std::string_view ServiceStatus(std::string_view cluster,
                                  const boost::json::object& service) const;
-  // The service's tasks that are PENDING and RUNNING (group service:NAME or
-  // started by one of its deployments); with deployment_id, those that
-  // deployment started. Costs O(tasks of the cluster).
+  // The service's tasks that are PENDING and RUNNING (started by one of its
+  // deployments); with deployment_id, those that deployment started. Costs
+  // O(its deployments).
   TaskCounts ServiceTaskCounts(std::string_view cluster, const boost::json::object& service,
                                std::string_view deployment_id) const;
   // The cluster's services by status, for DescribeClusters and
@@ -335,18 +352,61 @@ class EcsApi : public awsjson::JsonService {
   void CleanUpServices(int64_t now_millis);
   static std::string ServiceKey(std::string_view cluster, std::string_view name);
 
-  // ecs_service_controller.cc: one service's pass (mu_ held exclusively),
-  // over the cluster's tasks that are not asked to stop, by startedBy.
-  // Returns whether it was left wanting (tasks it could not place).
-  using TasksByStarter =
-      std::map<std::string_view, std::vector<const boost::json::object*>, std::less<>>;
+  // ecs_service_controller.cc (mu_ held exclusively).
+  // A service's tasks as one pass sees them: those not asked to stop, the
+  // instances where one is stopping, each deployment's tasks not STOPPED,
+  // and what became of the PRIMARY deployment's since the last pass.
+  struct ServiceTasksNow {
+    std::vector<ServiceTask> tasks;
+    std::vector<std::string> stopping_on;
+    std::map<std::string, int64_t, std::less<>> active;  // by deployment id
+    int64_t failed = 0;
+    int64_t failed_to_start = 0;
+    int64_t reached_running = 0;
+    bool primary_health_checked = false;  // its task definition has a health check
+  };
+  // Takes the deployments' outcomes (each counts once).
+  ServiceTasksNow CollectServiceTasks(std::string_view cluster, const boost::json::object& service,
+                                      std::string_view primary, int64_t now_millis);
+  // One service's pass. Returns whether it was left wanting (tasks it could
+  // not place, or launches it holds back).
   bool ReconcileOneService(std::string_view cluster, boost::json::object& service,
-                           const TasksByStarter& tasks, int64_t now_millis);
+                           int64_t now_millis);
+  // The PRIMARY deployment's failed tasks, circuit breaker (and rollback)
+  // and launch throttle; whether the service record changed.
+  bool TrackDeploymentFailures(boost::json::object& service, const ServiceTasksNow& tasks,
+                               int64_t now_millis);
+  // Removes older deployments with no task left and brings their
+  // desiredCount down to the tasks they keep; whether anything changed.
+  bool RetireDeployments(boost::json::object& service, const ServiceTasksNow& tasks,
+                         const std::vector<std::string>& stopped, int64_t now_millis);
+  // Asks these tasks to stop (ServiceSchedulerInitiated, reason) and commits.
+  void StopServiceTasks(std::string_view cluster, const std::vector<std::string>& ids,
+                        std::string_view reason, int64_t now_millis);
+  // The RunTask request that starts count tasks of a deployment.
+  boost::json::object ServiceRunRequest(std::string_view cluster,
+                                        const boost::json::object& service,
+                                        const boost::json::object& deployment, int64_t count) const;
+  // Plans (on `only` when given) and commits it; the failure reason ("" when
+  // all were placed).
+  std::string PlaceServiceRun(boost::json::object& in, const std::vector<std::string>& only,
+                              int64_t now_millis, std::vector<std::string>& started);
   // Places count tasks of the service's PRIMARY deployment and commits them;
-  // the failure reason ("" when all were placed).
+  // the first failure reason ("" when all were placed).
   std::string PlaceServiceTasks(std::string_view cluster, const boost::json::object& service,
                                 const boost::json::object& deployment, int64_t count,
                                 int64_t now_millis, std::vector<std::string>& started);
+  // One task of the deployment on each of these instances.
+  std::string PlaceDaemonTasks(std::string_view cluster, const boost::json::object& service,
+                               const boost::json::object& deployment,
+                               const std::vector<std::string>& instances, int64_t now_millis,
+                               std::vector<std::string>& started);
+  // The instances a DAEMON service belongs on: ACTIVE, its memberOf
+  // constraints met.
+  std::vector<std::string> DaemonInstances(std::string_view cluster,
+                                           const boost::json::object& service,
+                                           const boost::json::object& deployment,
+                                           int64_t now_millis) const;
 
  public:
   // Removes tasks that have been STOPPED for more than an hour, and cleans
@@ -447,6 +507,9 @@ class EcsApi : public awsjson::JsonService {
   // hold (kept by AccountTasks).
   std::map<std::string, std::map<std::string, InstanceTasks, std::less<>>, std::less<>>
       instance_tasks_;
+  // cluster -> deployment id -> its tasks (kept by AccountTasks).
+  std::map<std::string, std::map<std::string, DeploymentTasks, std::less<>>, std::less<>>
+      deployment_tasks_;
   // cluster -> the sums of its InstanceTasks, for DescribeClusters.
   std::map<std::string, TaskCounts, std::less<>> task_counts_;
   // cluster -> service name -> Service as stored (see ServiceRecord).

@@ -41,6 +41,11 @@ inline constexpr std::string_view kPrimary = "PRIMARY";
 inline constexpr std::string_view kUserInitiated = "UserInitiated";
 // The service scheduler stopped it (scale-in, replacement, deletion).
 inline constexpr std::string_view kServiceSchedulerInitiated = "ServiceSchedulerInitiated";
+// ECS's stoppedReason for a service task whose container failed its health
+// checks; with kServiceSchedulerInitiated it counts as a failed task.
+inline constexpr std::string_view kHealthStopReason = "Task failed container health checks";
+// The prefix of a service deployment's id, which its tasks carry as startedBy.
+inline constexpr std::string_view kDeploymentIdPrefix = "ecs-svc/";
 
 // The id at the end of a task ARN ("arn:...:task/CLUSTER/ID"); a bare id
 // is its own id.

@@ -78,6 +78,42 @@ class EcsServiceControllerTest : public testing::EcsApiTest {
 
   int64_t now_ = kNow;
 
+  // What an agent reports of a task: its status, and health or a reason.
+  void Report(std::string_view arn, std::string_view status, std::string_view health = "",
+              std::string_view reason = "") {
+    std::string body = R"({"cluster": "c", "task": ")" + std::string(arn) + R"(", "status": ")" +
+                       std::string(status) + "\"";
+    if (!health.empty()) body += R"(, "healthStatus": ")" + std::string(health) + "\"";
+    if (!reason.empty()) body += R"(, "reason": ")" + std::string(reason) + "\"";
+    Call("SubmitTaskStateChange", body + "}");
+  }
+
+  // Every PENDING task of the service reported RUNNING.
+  void RunAll(std::string_view health = "") {
+    for (const std::string& arn : Tasks("RUNNING")) {
+      if (Task(arn).at("lastStatus").as_string() == "PENDING") Report(arn, "RUNNING", health);
+    }
+  }
+
+  std::string InstanceIds(int i) {
+    return std::string(Call("ListContainerInstances", R"({"cluster": "c"})")
+                           .at("containerInstanceArns")
+                           .as_array()
+                           .at(i)
+                           .as_string());
+  }
+
+  json::object Deployment(int i) {
+    return Service().at("deployments").as_array().at(i).as_object();
+  }
+
+  bool HasEvent(std::string_view text) {
+    for (const std::string& e : Events()) {
+      if (e.find(text) != std::string::npos) return true;
+    }
+    return false;
+  }
+
   void SetDesired(int n) {
     Call("UpdateService",
          R"({"cluster": "c", "service": "s", "desiredCount": )" + std::to_string(n) + "}");
@@ -228,6 +264,237 @@ TEST_F(EcsServiceControllerTest, DeletedServiceIsDrainedToInactive) {
                 .at("status")
                 .as_string(),
             "INACTIVE");
+}
+
+TEST_F(EcsServiceControllerTest, TaskFailingItsHealthChecksIsReplaced) {
+  AddInstance(4);
+  Call("RegisterTaskDefinition", R"({"family": "h", "containerDefinitions": [
+      {"name": "a", "image": "busybox", "cpu": 256, "memory": 256,
+       "healthCheck": {"command": ["CMD-SHELL", "true"]}}]})");
+  Call("CreateService",
+       R"({"cluster": "c", "serviceName": "s", "taskDefinition": "h", "desiredCount": 1})");
+  Tick();
+  const std::string first = Tasks().at(0);
+  Report(first, "RUNNING");  // health UNKNOWN: running, not yet healthy
+  Tick();
+  EXPECT_FALSE(HasEvent("steady state")) << "a health-checked task counts once HEALTHY";
+  Report(first, "RUNNING", "HEALTHY");
+  Tick();
+  EXPECT_TRUE(HasEvent("has reached a steady state."));
+
+  Report(first, "RUNNING", "UNHEALTHY");
+  Tick();
+  json::object stopped = Task(first);
+  EXPECT_EQ(stopped.at("desiredStatus").as_string(), "STOPPED");
+  EXPECT_EQ(stopped.at("stopCode").as_string(), "ServiceSchedulerInitiated");
+  EXPECT_EQ(stopped.at("stoppedReason").as_string(), "Task failed container health checks");
+  EXPECT_TRUE(HasEvent("(service s) (task " + first.substr(first.rfind('/') + 1) +
+                       ") failed container health checks."));
+  // The replacement started in the same pass.
+  std::vector<std::string> now = Tasks();
+  ASSERT_EQ(now.size(), 1u);
+  EXPECT_NE(now[0], first);
+  EXPECT_EQ(Service().at("pendingCount").as_int64(), 1);
+}
+
+TEST_F(EcsServiceControllerTest, GracePeriodIgnoresEarlyUnhealthyReports) {
+  AddInstance(4);
+  Call("RegisterTaskDefinition", R"({"family": "h", "containerDefinitions": [
+      {"name": "a", "image": "busybox", "cpu": 256, "memory": 256,
+       "healthCheck": {"command": ["CMD-SHELL", "true"]}}]})");
+  Call("CreateService", R"({"cluster": "c", "serviceName": "s", "taskDefinition": "h",
+      "desiredCount": 1, "healthCheckGracePeriodSeconds": 60})");
+  Tick();
+  const std::string task = Tasks().at(0);
+  Report(task, "RUNNING", "UNHEALTHY");
+  Tick(30'000);  // 30 s after it started: within the 60 s grace
+  EXPECT_EQ(Task(task).at("desiredStatus").as_string(), "RUNNING");
+  Tick(31'000);  // 61 s: past it
+  EXPECT_EQ(Task(task).at("desiredStatus").as_string(), "STOPPED");
+}
+
+TEST_F(EcsServiceControllerTest, CircuitBreakerFailsTheDeploymentAndRollsBack) {
+  AddInstance(8);
+  Call("CreateService", R"({"cluster": "c", "serviceName": "s", "taskDefinition": "f:1",
+      "desiredCount": 1, "deploymentConfiguration": {
+        "deploymentCircuitBreaker": {"enable": true, "rollback": true}}})");
+  Tick();
+  const std::string good = Tasks().at(0);
+  RunAll();
+  Tick();
+  const std::string completed(Deployment(0).at("id").as_string());
+  ASSERT_EQ(Deployment(0).at("rolloutState").as_string(), "COMPLETED");
+
+  Call("RegisterTaskDefinition", R"({"family": "f", "containerDefinitions": [
+      {"name": "a", "image": "busybox:missing", "cpu": 256, "memory": 256}]})");
+  Call("UpdateService", R"({"cluster": "c", "service": "s", "taskDefinition": "f:2"})");
+  const std::string broken(Deployment(0).at("id").as_string());
+  // desired 1: threshold max(ceil(1/2), 3) = 3 tasks failing to start.
+  for (int failure = 1; failure <= 3; ++failure) {
+    Tick();
+    std::string fresh;
+    for (const std::string& arn : Tasks()) {
+      if (Task(arn).at("taskDefinitionArn").as_string().ends_with("f:2")) fresh = arn;
+    }
+    ASSERT_FALSE(fresh.empty()) << "failure " << failure << ": a new task of f:2 was started";
+    Report(fresh, "STOPPED", "", "CannotPullContainerError: busybox:missing: not found");
+    EXPECT_EQ(Task(fresh).at("stopCode").as_string(), "TaskFailedToStart");
+  }
+  Tick();
+  // Deployments, newest first: the rollback (PRIMARY, f:1), the failed one.
+  json::object rollback = Deployment(0);
+  json::object failed = Deployment(1);
+  EXPECT_EQ(failed.at("id").as_string(), broken);
+  EXPECT_EQ(failed.at("status").as_string(), "ACTIVE");
+  EXPECT_EQ(failed.at("rolloutState").as_string(), "FAILED");
+  EXPECT_EQ(failed.at("failedTasks").as_int64(), 3);
+  EXPECT_TRUE(
+      failed.at("rolloutStateReason").as_string().starts_with("ECS deployment circuit breaker"));
+  EXPECT_EQ(rollback.at("status").as_string(), "PRIMARY");
+  EXPECT_TRUE(rollback.at("taskDefinition").as_string().ends_with("f:1"));
+  EXPECT_TRUE(Service().at("taskDefinition").as_string().ends_with("f:1"));
+  EXPECT_TRUE(HasEvent("(service s) (deployment " + broken +
+                       ") deployment failed: tasks failed to start."));
+  EXPECT_TRUE(HasEvent("(service s) rolling back to deployment " + completed + "."));
+  // The good task served throughout (minimumHealthyPercent 100).
+  EXPECT_EQ(Task(good).at("desiredStatus").as_string(), "RUNNING");
+
+  // The rollback's task runs, the first deployment's task gives way, and
+  // the service is steady on f:1 again.
+  Tick();
+  RunAll();
+  Tick();
+  Report(good, "STOPPED");
+  Tick();
+  Tick();
+  EXPECT_EQ(Service().at("deployments").as_array().size(), 1u);
+  EXPECT_EQ(Deployment(0).at("rolloutState").as_string(), "COMPLETED");
+  EXPECT_EQ(Service().at("runningCount").as_int64(), 1);
+}
+
+TEST_F(EcsServiceControllerTest, TasksThatKeepFailingToStartAreLaunchedMoreSlowly) {
+  AddInstance(8);
+  Call("RegisterTaskDefinition", R"({"family": "f", "containerDefinitions": [
+      {"name": "a", "image": "busybox:missing", "cpu": 256, "memory": 256}]})");
+  Call("CreateService",
+       R"({"cluster": "c", "serviceName": "s", "taskDefinition": "f:2", "desiredCount": 1})");
+  auto fail_current = [&] {
+    for (const std::string& arn : Tasks()) Report(arn, "STOPPED", "", "CannotPullContainerError");
+  };
+  Tick();
+  for (int i = 0; i < 2; ++i) {  // failures 1 and 2: replaced on the next pass
+    fail_current();
+    Tick();
+    ASSERT_EQ(Tasks().size(), 1u);
+  }
+  fail_current();  // the 3rd in a row: the throttle starts, 10 s
+  Tick();
+  EXPECT_TRUE(HasEvent("(service s) is unable to consistently start tasks successfully."));
+  EXPECT_TRUE(Tasks().empty());
+  Tick(8'000);  // 8 s after the pass that saw the failure
+  EXPECT_TRUE(Tasks().empty());
+  Tick(2'000);  // 10 s
+  ASSERT_EQ(Tasks().size(), 1u);
+  // A task that reaches RUNNING ends it.
+  RunAll();
+  Tick();
+  Report(Tasks().at(0), "STOPPED", "", "CannotPullContainerError");
+  Tick();
+  EXPECT_EQ(Tasks().size(), 1u) << "one failure after a success is replaced at once";
+}
+
+TEST_F(EcsServiceControllerTest, TasksOnADrainingInstanceMoveFirstThenStop) {
+  AddInstance(4);
+  Call("CreateService",
+       R"({"cluster": "c", "serviceName": "s", "taskDefinition": "f", "desiredCount": 1})");
+  Tick();
+  const std::string first = Tasks().at(0);
+  RunAll();
+  Tick();
+  AddInstance(4);
+  const std::string draining(Task(first).at("containerInstanceArn").as_string());
+  Call("UpdateContainerInstancesState", R"({"cluster": "c", "status": "DRAINING",
+      "containerInstances": [")" + draining +
+                                            "\"]}");
+  Tick();
+  // The replacement first (min 100: the drained one serves until then).
+  std::vector<std::string> tasks = Tasks();
+  ASSERT_EQ(tasks.size(), 2u);
+  EXPECT_EQ(Task(first).at("desiredStatus").as_string(), "RUNNING");
+  for (const std::string& arn : tasks) {
+    if (arn != first) {
+      EXPECT_NE(Task(arn).at("containerInstanceArn").as_string(), draining);
+    }
+  }
+  RunAll();
+  Tick();
+  EXPECT_EQ(Task(first).at("desiredStatus").as_string(), "STOPPED");
+}
+
+TEST_F(EcsServiceControllerTest, OldDeploymentDesiredCountComesDownStepByStep) {
+  AddInstance(8);
+  Call("CreateService", R"({"cluster": "c", "serviceName": "s", "taskDefinition": "f:1",
+      "desiredCount": 4, "deploymentConfiguration": {
+        "maximumPercent": 100, "minimumHealthyPercent": 50}})");
+  Tick();
+  RunAll();
+  Tick();
+  Call("RegisterTaskDefinition", R"({"family": "f", "containerDefinitions": [
+      {"name": "a", "image": "busybox:1", "cpu": 256, "memory": 256}]})");
+  Call("UpdateService", R"({"cluster": "c", "service": "s", "taskDefinition": "f:2"})");
+  // floor ceil(4 * 50%) = 2: 2 old tasks stop, 2 new start; the old
+  // deployment now wants 2.
+  Tick();
+  EXPECT_EQ(Deployment(1).at("desiredCount").as_int64(), 2);
+  EXPECT_EQ(Deployment(0).at("pendingCount").as_int64(), 2);
+}
+
+TEST_F(EcsServiceControllerTest, DaemonRunsOneTaskOnEveryInstanceAndFollowsJoinsAndDrains) {
+  AddInstance(4);
+  AddInstance(4);
+  json::object created = Call("CreateService", R"({"cluster": "c", "serviceName": "s",
+      "taskDefinition": "f", "schedulingStrategy": "DAEMON"})");
+  Tick();
+  ASSERT_EQ(Tasks().size(), 2u);
+  EXPECT_NE(Task(Tasks()[0]).at("containerInstanceArn"),
+            Task(Tasks()[1]).at("containerInstanceArn"));
+  EXPECT_EQ(Service().at("desiredCount").as_int64(), 2);
+  RunAll();
+  Tick();
+  EXPECT_TRUE(HasEvent("has reached a steady state."));
+
+  AddInstance(4);  // joins later
+  Tick();
+  EXPECT_EQ(Tasks().size(), 3u);
+  EXPECT_EQ(Service().at("desiredCount").as_int64(), 3);
+
+  // DRAINING: its task stops and is not replaced elsewhere.
+  const std::string drained = InstanceIds(0);
+  Call("UpdateContainerInstancesState", R"({"cluster": "c", "status": "DRAINING",
+      "containerInstances": [")" + drained + "\"]}");
+  Tick();
+  Tick();
+  EXPECT_EQ(Tasks().size(), 2u);
+  for (const std::string& arn : Tasks()) {
+    EXPECT_NE(Task(arn).at("containerInstanceArn").as_string(), drained);
+  }
+  EXPECT_EQ(Service().at("desiredCount").as_int64(), 2);
+}
+
+TEST_F(EcsServiceControllerTest, DaemonHonoursMemberOfConstraints) {
+  AddInstance(4);
+  AddInstance(4);
+  const std::string gpu = InstanceIds(1);
+  Call("PutAttributes", R"({"cluster": "c", "attributes": [{"name": "kind", "value": "gpu",
+      "targetId": ")" + gpu +
+                            "\"}]}");
+  Call("CreateService", R"({"cluster": "c", "serviceName": "s", "taskDefinition": "f",
+      "schedulingStrategy": "DAEMON", "placementConstraints": [
+        {"type": "memberOf", "expression": "attribute:kind == gpu"}]})");
+  Tick();
+  ASSERT_EQ(Tasks().size(), 1u);
+  EXPECT_EQ(Task(Tasks()[0]).at("containerInstanceArn").as_string(), gpu);
+  EXPECT_EQ(Service().at("desiredCount").as_int64(), 1);
 }
 
 }  // namespace

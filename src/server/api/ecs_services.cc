@@ -1,12 +1,12 @@
 // ECS services: CreateService, UpdateService, DeleteService,
 // DescribeServices, ListServices.
 //
-// The API only: services are validated, stored and returned with every
-// member of the model, and their counts are live (counted from the tasks of
-// their group), but no controller starts or stops their tasks yet. Without
-// one, a deleted service that still has active tasks stays DRAINING in the
-// store and reads INACTIVE once they are gone; the periodic clean-up writes
-// that down and forgets INACTIVE services an hour later.
+// The API: services are validated, stored and returned with every member of
+// the model, and their counts are live (the tasks of their deployments).
+// The service scheduler (ecs_service_controller.cc) starts and stops their
+// tasks. A deleted service that still has active tasks is DRAINING and
+// reads INACTIVE once they are gone; the periodic clean-up writes that down
+// and forgets INACTIVE services an hour later.
 #include <algorithm>
 #include <boost/json/serialize.hpp>
 #include <vector>
@@ -75,17 +75,20 @@ const json::object* EcsApi::FindService(std::string_view cluster, std::string_vi
 EcsApi::TaskCounts EcsApi::ServiceTaskCounts(std::string_view cluster, const json::object& service,
                                              std::string_view deployment_id) const {
   TaskCounts counts;
-  auto c = tasks_.find(cluster);
-  if (c == tasks_.end()) return counts;
-  const ServiceRecord record(service);
-  for (const auto& [id, task] : c->second) {
-    const TaskRecord t(task);
-    if (t.is_stopped()) continue;
-    if (deployment_id.empty() ? !record.owns_task(StringOr(task, "group", ""), t.started_by())
-                              : t.started_by() != deployment_id) {
-      continue;
-    }
-    ++(t.is_running() ? counts.running : counts.pending);
+  auto c = deployment_tasks_.find(cluster);
+  if (c == deployment_tasks_.end()) return counts;
+  auto add = [&](std::string_view id) {
+    auto of = c->second.find(id);
+    if (of == c->second.end()) return;
+    counts.running += of->second.running;
+    counts.pending += static_cast<int64_t>(of->second.active.size()) - of->second.running;
+  };
+  if (!deployment_id.empty()) {
+    add(deployment_id);
+    return counts;
+  }
+  for (const auto& d : ServiceRecord(service).deployments()) {
+    if (d.is_object()) add(StringOr(d.get_object(), "id", ""));
   }
   return counts;
 }
@@ -114,11 +117,11 @@ EcsApi::ServiceCounts EcsApi::ServiceCountsOf(std::string_view cluster) const {
 
 json::object EcsApi::ServiceView(std::string_view cluster, const json::object& record,
                                  bool tags) const {
-  json::object view = record;
-  view.erase("berthRequest");
-  view.erase("berthInactiveAt");
-  view.erase("berthSteadyDeployment");  // the service scheduler's
-  view.erase("berthUnplacedEventAt");
+  json::object view;
+  for (const auto& [key, value] : record) {
+    // berth's own members (the request, the scheduler's memory) stay inside.
+    if (!key.starts_with("berth")) view.emplace(key, value);
+  }
   if (!tags) view.erase("tags");
   view["status"] = ServiceStatus(cluster, record);
   TaskCounts counts = ServiceTaskCounts(cluster, record, "");

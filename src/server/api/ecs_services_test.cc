@@ -97,10 +97,16 @@ TEST_F(EcsServicesTest, DeleteDrainsWhileTasksAreActiveAndCleanUpForgetsLater) {
   Call("RegisterContainerInstance", R"({"cluster": "c", "totalResources": [
       {"name": "CPU", "type": "INTEGER", "integerValue": 1024},
       {"name": "MEMORY", "type": "INTEGER", "integerValue": 1024}]})");
-  Call("CreateService",
-       R"({"cluster": "c", "serviceName": "s", "taskDefinition": "f", "desiredCount": 1})");
-  json::object run =
-      Call("RunTask", R"({"cluster": "c", "taskDefinition": "f", "group": "service:s"})");
+  json::object created =
+      Call("CreateService",
+           R"({"cluster": "c", "serviceName": "s", "taskDefinition": "f", "desiredCount": 1})");
+  // A task of its deployment, as the service scheduler (not run here)
+  // would start it.
+  const std::string deployment(
+      created.at("service").at("deployments").as_array()[0].at("id").as_string());
+  json::object run = Call("RunTask", R"({"cluster": "c", "taskDefinition": "f",
+      "group": "service:s", "startedBy": ")" +
+                                         deployment + "\"}");
   std::string task(run.at("tasks").as_array()[0].as_object().at("taskArn").as_string());
   EXPECT_EQ(Describe("s").at("pendingCount").as_int64(), 1);
   EXPECT_EQ(ErrorOf("DeleteService", R"({"cluster": "c", "service": "s"})"),

@@ -78,7 +78,8 @@ bool EcsApi::AccountTasks(std::string_view cluster, std::string_view instance_id
     // Every path that removes a record accounts its task first, as stopped.
     if (task == cluster_tasks.end()) continue;
     auto known = on.tasks.find(task_id);
-    if (const TaskRecord record(task->second); !record.is_stopped()) {
+    const TaskRecord record(task->second);
+    if (!record.is_stopped()) {
       bool running = record.is_running();
       if (known == on.tasks.end()) {
         scheduler::PlacementRequest request;
@@ -87,13 +88,16 @@ bool EcsApi::AccountTasks(std::string_view cluster, std::string_view instance_id
         on.usage.Add(request, placement);
         on.tasks.emplace(task_id, InstanceTasks::Held{&task->second, running});
         on.running_count += running;
+        AccountDeploymentTask(cluster, task_id, task->second, false, running);
       } else if (known->second.running != running) {
         on.running_count += running ? 1 : -1;
+        AccountDeploymentTask(cluster, task_id, task->second, known->second.running, running);
         known->second.running = running;
       }
       continue;
     }
     if (known == on.tasks.end()) continue;  // stopped before, or never placed here
+    AccountDeploymentTask(cluster, task_id, task->second, known->second.running, false);
     scheduler::PlacementRequest request;
     scheduler::TaskPlacement placement;
     ReservationOf(task->second, request, placement);
@@ -120,6 +124,29 @@ bool EcsApi::AccountTasks(std::string_view cluster, std::string_view instance_id
   }
   json::object* instance = FindInstance(cluster, instance_id);
   return instance != nullptr && SetDerivedFields(*instance, on);
+}
+
+void EcsApi::AccountDeploymentTask(std::string_view cluster, const std::string& task_id,
+                                   const json::object& task, bool was_running, bool running) {
+  const TaskRecord record(task);
+  if (!record.started_by().starts_with(kDeploymentIdPrefix)) return;
+  DeploymentTasks& of = deployment_tasks_[std::string(cluster)][std::string(record.started_by())];
+  of.running += static_cast<int>(running) - static_cast<int>(was_running);
+  of.reached_running += running && !was_running;
+  if (!record.is_stopped()) {
+    of.active.emplace(task_id, &task);
+    return;
+  }
+  of.active.erase(task_id);
+  // What the deployment circuit breaker and the service throttle count: a
+  // task that ended by itself (failed to start, an essential container
+  // exited) or was stopped for failing its health checks.
+  const std::string_view code = record.stop_code();
+  const bool failed = code == "TaskFailedToStart" || code == "EssentialContainerExited" ||
+                      (code == kServiceSchedulerInitiated &&
+                       StringOr(task, "stoppedReason", "") == kHealthStopReason);
+  of.failed += failed;
+  of.failed_to_start += failed && !record.has_started();
 }
 
 void EcsApi::WriteDerivedFields(json::object& instance, const InstanceTasks& on) {
