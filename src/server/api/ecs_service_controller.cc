@@ -47,6 +47,9 @@ constexpr std::string_view kUnplacedKey = "berthUnplacedEventAt";
 constexpr std::string_view kProvedKey = "berthProvedDeployment";
 constexpr std::string_view kCompletedKey = "berthCompletedDeployment";
 constexpr std::string_view kThrottleKey = "berthThrottle";
+// The start of a rollback deployment's rolloutStateReason.
+constexpr std::string_view kRollbackReason =
+    "ECS deployment circuit breaker: rolling back to deploymentId ";
 
 double Seconds(int64_t millis) { return static_cast<double>(millis) / 1000.0; }
 
@@ -151,6 +154,10 @@ EcsApi::ServiceTasksNow EcsApi::CollectServiceTasks(std::string_view cluster,
     // Taken: each outcome counts once.
     tasks.failed = tasks.failed_to_start = tasks.reached_running = 0;
     now.active[std::string(id)] = static_cast<int64_t>(tasks.active.size());
+    if (tasks.active.empty()) {
+      c->second.erase(of);  // nothing more can come of it
+      continue;
+    }
     for (const auto& [task_id, task] : tasks.active) {
       const TaskRecord t(*task);
       const std::string instance = t.instance_id();
@@ -369,13 +376,16 @@ bool EcsApi::TrackDeploymentFailures(json::object& service, const ServiceTasksNo
   const int64_t desired = OptInt(primary, "desiredCount").value_or(0);
   if (!BoolOr(breaker, "enable", false) || failed < CircuitBreakerThreshold(desired)) return true;
 
+  const bool is_rollback = StringOr(primary, "rolloutStateReason", "").starts_with(kRollbackReason);
   primary["rolloutState"] = "FAILED";
   primary["rolloutStateReason"] = "ECS deployment circuit breaker: tasks failed to start.";
   primary["updatedAt"] = Seconds(now_millis);
   AddEvent(service, who + " (deployment " + id + ") deployment failed: tasks failed to start.",
            now_millis);
+  // A rollback that fails in turn is not rolled back again: that would
+  // start the same failing tasks round after round.
   const json::object& completed = ObjectOrEmpty(service, kCompletedKey);
-  if (!BoolOr(breaker, "rollback", false) || completed.empty()) return true;
+  if (!BoolOr(breaker, "rollback", false) || completed.empty() || is_rollback) return true;
 
   // Back to the last deployment that completed: a new PRIMARY deployment of
   // its task definition, as ECS rolls back.
@@ -383,8 +393,7 @@ bool EcsApi::TrackDeploymentFailures(json::object& service, const ServiceTasksNo
   const std::string td(StringOr(completed, "taskDefinition", ""));
   json::object deployment =
       NewDeployment(NewDeploymentId(random_), td, desired, completed, Seconds(now_millis));
-  deployment["rolloutStateReason"] =
-      "ECS deployment circuit breaker: rolling back to deploymentId " + back_to + ".";
+  deployment["rolloutStateReason"] = std::string(kRollbackReason) + back_to + ".";
   AddEvent(service, who + " rolling back to deployment " + back_to + ".", now_millis);
   MutableServiceRecord(service).AddPrimaryDeployment(std::move(deployment), Seconds(now_millis));
   service["taskDefinition"] = td;

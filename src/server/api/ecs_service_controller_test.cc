@@ -372,6 +372,41 @@ TEST_F(EcsServiceControllerTest, CircuitBreakerFailsTheDeploymentAndRollsBack) {
   EXPECT_EQ(Service().at("runningCount").as_int64(), 1);
 }
 
+TEST_F(EcsServiceControllerTest, FailedRollbackIsNotRolledBackAgain) {
+  AddInstance(8);
+  Call("CreateService", R"({"cluster": "c", "serviceName": "s", "taskDefinition": "f:1",
+      "desiredCount": 1, "deploymentConfiguration": {
+        "deploymentCircuitBreaker": {"enable": true, "rollback": true}}})");
+  Tick();
+  RunAll();
+  Tick();
+  Call("UpdateService",
+       R"({"cluster": "c", "service": "s", "taskDefinition": "f:1", "forceNewDeployment": true})");
+  // Every new task fails to start: the forced deployment trips, the
+  // rollback (the same definition) trips too, and there it ends.
+  auto fail_new = [&] {
+    for (const std::string& arn : Tasks()) {
+      if (Task(arn).at("lastStatus").as_string() == "PENDING") {
+        Report(arn, "STOPPED", "", "CannotPullContainerError: gone");
+      }
+    }
+  };
+  for (int i = 0; i < 12; ++i) {
+    Tick(30'000);  // past any throttle
+    fail_new();
+  }
+  Tick();
+  std::vector<std::string> events = Events();
+  EXPECT_EQ(std::count_if(events.begin(), events.end(),
+                          [](const std::string& e) { return e.find("rolling back") != e.npos; }),
+            1);
+  EXPECT_EQ(
+      std::count_if(events.begin(), events.end(),
+                    [](const std::string& e) { return e.find("deployment failed") != e.npos; }),
+      2);
+  EXPECT_EQ(Deployment(0).at("rolloutState").as_string(), "FAILED");
+}
+
 TEST_F(EcsServiceControllerTest, TasksThatKeepFailingToStartAreLaunchedMoreSlowly) {
   AddInstance(8);
   Call("RegisterTaskDefinition", R"({"family": "f", "containerDefinitions": [
