@@ -3,6 +3,7 @@ server`, a fake Neuron device tree, and the clean-up that leaves the host as
 it was (containers, conmon processes, mounts, cgroups), also after a
 failure."""
 
+import json
 import os
 import signal
 import subprocess
@@ -54,19 +55,30 @@ class AgentProcess:
                  *self.extra_args],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log)
 
+    @property
+    def instance_arn(self):
+        """The container instance this agent registered (kept in its data
+        folder across restarts), or None before it joined."""
+        try:
+            with open(os.path.join(self.data_dir, "instance.json")) as f:
+                return json.load(f)["containerInstanceArn"]
+        except (OSError, ValueError, KeyError):
+            return None
+
     def wait_joined(self, ecs, timeout=30):
-        """The container instance once the agent has registered and polls."""
+        """This agent's container instance once it has registered and polls
+        (other agents may have joined the same cluster)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 pytest.fail(f"berth agent exited with {self.proc.returncode}:\n{self.log_tail()}",
                             pytrace=False)
-            arns = ecs.list_container_instances(cluster=self.cluster)["containerInstanceArns"]
-            if arns:
+            arn = self.instance_arn if "agent joined" in self.log_text() else None
+            if arn:
                 found = ecs.describe_container_instances(
-                    cluster=self.cluster, containerInstances=arns)["containerInstances"]
+                    cluster=self.cluster, containerInstances=[arn])["containerInstances"]
                 active = [i for i in found if i["status"] == "ACTIVE" and i["agentConnected"]]
-                if active and "agent joined" in self.log_text():
+                if active:
                     return active[0]
             time.sleep(0.2)
         pytest.fail(f"agent did not join within {timeout} s:\n{self.log_tail()}", pytrace=False)

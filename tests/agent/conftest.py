@@ -37,13 +37,33 @@ class Node:
         self.base = base
 
 
+class Nodes:
+    """One server and several agents joined to one cluster on this host, each
+    with its own data folder, fake device tree and log port; `instances`
+    maps each agent's container instance ARN to it."""
+
+    def __init__(self, server, agents, ecs, cluster, image, registry, base):
+        self.server = server
+        self.agents = agents
+        self.ecs = ecs
+        self.cluster = cluster
+        self.image = image
+        self.registry = registry
+        self.base = base
+        self.instances = {a.instance_arn: a for a in agents}
+
+    def agent_of(self, instance_arn):
+        return self.instances[instance_arn]
+
+
 @contextlib.contextmanager
-def started_node(base, server_args):
-    """A server (with server_args), a cluster, the busybox image and an agent
-    that joined it; all of it stopped and cleaned up afterwards."""
+def started_agents(base, server_args, agent_dirs):
+    """A server (with server_args), a cluster, the busybox image and one
+    agent per (data folder, device tree, log folder) of agent_dirs, each
+    joined; all of it stopped and cleaned up afterwards, also on failure."""
     server = BerthServer(base / "server", base,
                          extra_args=["--create-repository-on-push", *server_args])
-    agent = None
+    agents = []
     try:
         server.start()
         ecs = agent_ecs_client(server)
@@ -51,19 +71,29 @@ def started_node(base, server_args):
         ecs.create_cluster(clusterName=cluster)
         registry = registry_for(server)
         registry.push_image("busybox", busybox_image.build(), "test")
-        devices = base / "devices"
-        make_neuron_tree(str(devices), 16)
-        agent = AgentProcess(server, base / "agent", base, cluster, devices,
-                             extra_args=["--retention", "3600"])
-        agent.start()
-        agent.wait_joined(ecs)
-        yield Node(server, agent, ecs, cluster, f"127.0.0.1:{server.port}/busybox:test",
-                   registry, base)
+        for data_dir, devices, log_dir in agent_dirs:
+            make_neuron_tree(str(devices), 16)
+            agents.append(AgentProcess(server, data_dir, log_dir, cluster, devices,
+                                       extra_args=["--retention", "3600"]))
+            agents[-1].start()
+            agents[-1].wait_joined(ecs)
+        yield Nodes(server, agents, ecs, cluster, f"127.0.0.1:{server.port}/busybox:test",
+                    registry, base)
     finally:
-        if agent:
+        for agent in agents:
             agent.kill()
-        cleanup_agent_host(base / "agent")
+        for data_dir, _, _ in agent_dirs:
+            cleanup_agent_host(data_dir)
         server.stop()
+
+
+@contextlib.contextmanager
+def started_node(base, server_args):
+    """A server (with server_args), a cluster, the busybox image and an agent
+    that joined it; all of it stopped and cleaned up afterwards."""
+    with started_agents(base, server_args, [(base / "agent", base / "devices", base)]) as nodes:
+        yield Node(nodes.server, nodes.agents[0], nodes.ecs, nodes.cluster, nodes.image,
+                   nodes.registry, base)
 
 
 @pytest.fixture(scope="module")
@@ -80,4 +110,19 @@ def quickly_lost_node(tmp_path_factory, isolated_aws_env):
     require_container_host()
     with started_node(tmp_path_factory.mktemp("lost"),
                       ["--agent-heartbeat-timeout", "2", "--agent-lost-after", "3"]) as started:
+        yield started
+
+
+@pytest.fixture
+def two_nodes(tmp_path_factory, isolated_aws_env):
+    """Two agents in one cluster (folders a/ and b/: data, devices, logs);
+    the server counts an agent lost after 3 s without a poll."""
+    require_container_host()
+    base = tmp_path_factory.mktemp("two")
+    dirs = []
+    for name in ("a", "b"):
+        (base / name).mkdir()
+        dirs.append((base / name / "data", base / name / "devices", base / name))
+    with started_agents(base, ["--agent-heartbeat-timeout", "2", "--agent-lost-after", "3"],
+                        dirs) as started:
         yield started
