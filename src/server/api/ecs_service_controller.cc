@@ -300,7 +300,9 @@ bool EcsApi::ReconcileOneService(std::string_view cluster, json::object& service
     }
   }
 
-  if (steady && !failed) {
+  // Steady once the tasks asked to stop have stopped too: until then an
+  // older deployment still runs some.
+  if (steady && !failed && tasks.stopping_on.empty()) {
     if (StringOr(service, kSteadyKey, "") != primary_id) {
       AddEvent(service, who + " has reached a steady state.", now_millis);
       service[kSteadyKey] = primary_id;
