@@ -31,4 +31,13 @@ StatusOr<std::unique_ptr<awsjson::Client>> ConnectToServer(const std::string& en
   return awsjson::Client::Create(endpoint, std::move(*credentials), timeout_seconds);
 }
 
+void AddServerClientOptions(CLI::App& cmd, ServerClientOptions& options) {
+  cmd.add_option("--endpoint", options.endpoint, "the server's API endpoint")
+      ->envname("AWS_ENDPOINT_URL")
+      ->capture_default_str();
+  cmd.add_option("--credentials", options.credentials_file,
+                 "AWS shared-credentials file (default: AWS_ACCESS_KEY_ID and "
+                 "AWS_SECRET_ACCESS_KEY)");
+}
+
 }  // namespace berth::cli

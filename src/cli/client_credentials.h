@@ -2,6 +2,7 @@
 // send it, the way the aws CLI does.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <memory>
 #include <string>
 
@@ -21,5 +22,13 @@ StatusOr<http::SigV4Credentials> ClientCredentials(const std::string& credential
 StatusOr<std::unique_ptr<awsjson::Client>> ConnectToServer(const std::string& endpoint,
                                                            const std::string& credentials_file,
                                                            int timeout_seconds);
+
+// Where a client verb's server is and what it signs with: --endpoint
+// (AWS_ENDPOINT_URL) and --credentials, on cmd.
+struct ServerClientOptions {
+  std::string endpoint = "http://127.0.0.1:8080";
+  std::string credentials_file;
+};
+void AddServerClientOptions(CLI::App& cmd, ServerClientOptions& options);
 
 }  // namespace berth::cli

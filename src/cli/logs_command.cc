@@ -18,8 +18,7 @@ namespace {
 constexpr int kFollowWaitSeconds = 15;
 
 struct LogsOptions {
-  std::string endpoint = "http://127.0.0.1:8080";
-  std::string credentials_file;
+  ServerClientOptions server;
   std::string cluster = "default";
   std::string task;       // id or ARN
   std::string container;  // default: the task's first container
@@ -66,8 +65,8 @@ Status PrintLogs(awsjson::Client& client, const LogsOptions& options,
 }
 
 Status RunLogs(const LogsOptions& options) {
-  auto client =
-      ConnectToServer(options.endpoint, options.credentials_file, kFollowWaitSeconds + 30);
+  auto client = ConnectToServer(options.server.endpoint, options.server.credentials_file,
+                                kFollowWaitSeconds + 30);
   if (!client.ok()) return client.status();
   std::string container = options.container;
   if (container.empty()) {
@@ -87,12 +86,7 @@ Verb AddLogsCommand(CLI::App& parent) {
   cmd->add_flag("-f,--follow", options->follow, "follow the output until the container exits");
   cmd->add_option("--container", options->container, "container name (default: the first)");
   cmd->add_option("--cluster", options->cluster, "cluster")->capture_default_str();
-  cmd->add_option("--endpoint", options->endpoint, "the server's API endpoint")
-      ->envname("AWS_ENDPOINT_URL")
-      ->capture_default_str();
-  cmd->add_option("--credentials", options->credentials_file,
-                  "AWS shared-credentials file (default: AWS_ACCESS_KEY_ID and "
-                  "AWS_SECRET_ACCESS_KEY)");
+  AddServerClientOptions(*cmd, options->server);
   return {"logs", cmd, [options] { return ExitStatusOf(RunLogs(*options)); }};
 }
 

@@ -16,13 +16,13 @@ namespace {
 constexpr int kGcTimeoutSeconds = 3600;
 
 struct RegistryGcOptions {
-  std::string endpoint = "http://127.0.0.1:8080";  // the server's API endpoint
-  std::string credentials_file;    // AWS shared-credentials file; else AWS_ACCESS_KEY_ID/...
+  ServerClientOptions server;
   int64_t min_age_seconds = 3600;  // blobs uploaded or found present more recently stay
 };
 
 Status RunRegistryGc(const RegistryGcOptions& options) {
-  auto client = ConnectToServer(options.endpoint, options.credentials_file, kGcTimeoutSeconds);
+  auto client =
+      ConnectToServer(options.server.endpoint, options.server.credentials_file, kGcTimeoutSeconds);
   if (!client.ok()) return client.status();
   auto reply =
       (*client)->Send("POST", "/berth/v1/registry/gc",
@@ -38,17 +38,12 @@ Status RunRegistryGc(const RegistryGcOptions& options) {
 Verb AddRegistryGcCommand(CLI::App& registry) {
   auto options = std::make_shared<RegistryGcOptions>();
   auto* cmd = registry.add_subcommand("gc", "remove blobs that no manifest references");
-  cmd->add_option("--endpoint", options->endpoint, "the server's API endpoint")
-      ->envname("AWS_ENDPOINT_URL")
-      ->capture_default_str();
   cmd->add_option("--min-age", options->min_age_seconds,
                   "seconds: blobs uploaded or found present more recently stay, so that "
                   "pushes in progress keep their layers")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  cmd->add_option("--credentials", options->credentials_file,
-                  "AWS shared-credentials file (default: AWS_ACCESS_KEY_ID and "
-                  "AWS_SECRET_ACCESS_KEY)");
+  AddServerClientOptions(*cmd, options->server);
   return {"registry gc", cmd, [options] { return ExitStatusOf(RunRegistryGc(*options)); }};
 }
 

@@ -37,6 +37,7 @@ Verb AddServerCommand(CLI::App& parent);
 Verb AddDevCommand(CLI::App& parent);
 Verb AddAgentCommand(CLI::App& parent);
 Verb AddLogsCommand(CLI::App& parent);
+Verb AddGangCommand(CLI::App& parent);
 Verb AddVersionCommand(CLI::App& parent);
 Verb AddRegistryGcCommand(CLI::App& registry);  // under `berth registry`
 

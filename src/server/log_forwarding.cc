@@ -8,6 +8,7 @@
 #include "http/endpoint.h"
 #include "http/query_string.h"
 #include "server/api/agent_credentials.h"
+#include "server/user_request.h"
 
 namespace berth::server {
 
@@ -29,12 +30,8 @@ void LogForwarder::Handle(http::Request&& request, http::Responder respond) {
   if (request.method != "GET") {
     return refuse("UnknownOperationException", "use GET /berth/v1/logs", 405);
   }
-  auto identity = http::VerifySigV4(request, secrets_, clock_.NowSeconds());
-  if (auto* error = std::get_if<http::SigV4Error>(&identity)) {
-    return refuse(error->type, error->message);
-  }
-  if (api::IsAgentKey(std::get<http::SigV4Identity>(identity).access_key_id)) {
-    return refuse("AccessDeniedException", "an instance credential cannot read logs");
+  if (auto refused = CheckUserRequest(request, secrets_, clock_.NowSeconds(), "read logs")) {
+    return refuse(refused->type, refused->message);
   }
   auto query = http::ParseQueryString(request.Query());
   auto get = [&](std::string_view name) -> std::string {

@@ -29,7 +29,9 @@
 #include "server/api/agent_credentials.h"
 #include "server/api/ecs_api.h"
 #include "server/credentials.h"
+#include "server/gang_endpoint.h"
 #include "server/log_forwarding.h"
+#include "server/user_request.h"
 #include "store/store.h"
 
 namespace berth::server {
@@ -209,16 +211,13 @@ int RunServer(const ServerConfig& config) {
   });
   AgentChannel agent_channel(ecs, tracker, secrets, SystemClock(), *agent_key);
   LogForwarder logs(ecs, secrets, SystemClock(), *agent_key);
+  GangEndpoint gangs(ecs, secrets, SystemClock());
 
   BackgroundJobs background;  // joined before what it works on goes
   auto gc = [&](http::Request&& request, http::Responder respond) {
-    auto identity = http::VerifySigV4(request, secrets, SystemClock().NowSeconds());
-    if (auto* error = std::get_if<http::SigV4Error>(&identity)) {
-      return respond(awsjson::ErrorResponse(error->type, error->message, ""));
-    }
-    if (api::IsAgentKey(std::get<http::SigV4Identity>(identity).access_key_id)) {
-      return respond(awsjson::ErrorResponse("AccessDeniedException",
-                                            "an instance credential cannot collect garbage", ""));
+    if (auto refused =
+            CheckUserRequest(request, secrets, SystemClock().NowSeconds(), "collect garbage")) {
+      return respond(awsjson::ErrorResponse(refused->type, refused->message, ""));
     }
     // {"minAgeSeconds": N}: blobs used more recently than that stay.
     int64_t min_age = kDefaultGcMinAgeSeconds;
@@ -269,6 +268,9 @@ int RunServer(const ServerConfig& config) {
       }
       if (!registry_only && LogForwarder::Accepts(request)) {
         return logs.Handle(std::move(request), std::move(respond));
+      }
+      if (!registry_only && GangEndpoint::Accepts(request)) {
+        return gangs.Handle(std::move(request), std::move(respond));
       }
       if (!registry_only && request.method == "POST" && request.Path() == "/berth/v1/registry/gc") {
         return gc(std::move(request), std::move(respond));
@@ -344,7 +346,10 @@ int RunServer(const ServerConfig& config) {
                       [&] { ecs.CleanUpStoppedTasks(SystemClock().NowMillis()); });
   // The service scheduler: a pass a second, which costs next to nothing
   // when nothing was written since the last one.
-  Ticker services(1, [&] { ecs.ReconcileServices(SystemClock().NowMillis()); });
+  Ticker controllers(1, [&] {
+    ecs.ReconcileServices(SystemClock().NowMillis());
+    ecs.ReconcileGangs(SystemClock().NowMillis());
+  });
   // Lost agents: looked for a tenth of lost-after apart (1 to 30 s), so a
   // task is stopped at most that long after its agent is lost.
   std::optional<Ticker> lost_instances;

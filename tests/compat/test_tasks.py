@@ -237,10 +237,15 @@ def test_gang_all_or_none(ecs, ecs_unvalidated, cluster):
     assert len({t["containerInstanceArn"] for t in resp["tasks"]}) == 3
     ranks = sorted(tags_as_dict(t["tags"])["berth:gang-rank"] for t in resp["tasks"])
     assert ranks == ["0", "1", "2"]
-    ecs.stop_task(cluster=cluster, task=resp["tasks"][0]["taskArn"])
-    # Only one instance is free now: a gang of 2 places nothing.
-    resp = ecs.run_task(cluster=cluster, taskDefinition=family, count=2, tags=gang)
+    # No instance is free now: another gang of 2 places nothing, and leaves
+    # nothing reserved (a single task still fits nowhere either).
+    other = [{"key": "berth:gang", "value": "g1-more"}]
+    resp = ecs.run_task(cluster=cluster, taskDefinition=family, count=2, tags=other)
     assert resp["tasks"] == [] and len(resp["failures"]) == 2
+    # A gang's name is taken while it runs.
+    err = assert_refused(ecs.run_task, "InvalidParameterException", cluster=cluster,
+                         taskDefinition=family, count=1, tags=gang)
+    assert "berth:gang g1: a gang of that name is RUNNING" in str(err)
 
 
 def test_gang_on_one_attribute_value(ecs, ecs_unvalidated, raw, cluster):

@@ -26,6 +26,7 @@ constexpr std::string_view kTaskDefinitionsPrefix = "ecs/taskdefs/";
 constexpr std::string_view kInstancesPrefix = "ecs/instances/";
 constexpr std::string_view kTasksPrefix = "ecs/tasks/";
 constexpr std::string_view kServicesPrefix = "ecs/services/";
+constexpr std::string_view kGangsPrefix = "ecs/gangs/";
 constexpr std::string_view kPageTokenKey = "meta/page-token-key";
 }  // namespace
 
@@ -158,6 +159,11 @@ Status EcsApi::Load() {
     size_t slash = rest.find('/');
     services_[std::string(rest.substr(0, slash))][std::string(rest.substr(slash + 1))] =
         parse(key, v);
+  }));
+  BERTH_RETURN_IF_ERROR(store_.Scan(kGangsPrefix, [&](std::string_view key, std::string_view v) {
+    std::string_view rest = key.substr(kGangsPrefix.size());
+    size_t slash = rest.find('/');
+    gangs_[std::string(rest.substr(0, slash))][std::string(rest.substr(slash + 1))] = parse(key, v);
   }));
   BERTH_RETURN_IF_ERROR(bad);
   // What the tasks hold on each instance, and the fields derived from it

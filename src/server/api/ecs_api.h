@@ -30,6 +30,7 @@
 #include "planner/task_placement.h"
 #include "scheduler/placement.h"
 #include "server/api/agent_tracker.h"
+#include "server/api/gang_rules.h"
 #include "server/api/service_reconciler.h"
 #include "store/store.h"
 
@@ -184,6 +185,10 @@ class EcsApi : public awsjson::JsonService {
     planner::Plan plan;
     std::vector<std::pair<std::string, boost::json::object>> tasks;  // id, record
     store::Batch batch;                                              // the tasks' puts
+    int64_t now_millis = 0;
+    // A gang's: the request (to place its next attempt) and which attempt.
+    boost::json::object gang_request;
+    int64_t gang_attempt = 0;
     boost::json::array views;
     boost::json::array failures;
     std::optional<boost::json::object> replay;  // a clientToken seen before: the reply
@@ -352,6 +357,31 @@ class EcsApi : public awsjson::JsonService {
   void CleanUpServices(int64_t now_millis);
   static std::string ServiceKey(std::string_view cluster, std::string_view name);
 
+  // The gang as DescribeGang shows it (mu_ held).
+  boost::json::object GangView(std::string_view cluster, const boost::json::object& gang) const;
+  // ecs_gang_controller.cc (mu_ held exclusively).
+  static std::string GangKey(std::string_view cluster, std::string_view name);
+  // Forgets gangs that ended more than an hour ago (CleanUpStoppedTasks
+  // calls it).
+  void CleanUpGangs(int64_t now_millis);
+  // A RunTask of a gang: refuses a name that is live in the cluster (unless
+  // the controller places its next attempt) and a bad berth:gang-max-restarts;
+  // keeps the request and the attempt in run.
+  void CheckNewGang(PlannedRun& run, const boost::json::object& in);
+  // The gang record of a committed attempt, created for attempt 0; its put
+  // joins batch.
+  void RecordGangAttempt(const PlannedRun& run, store::Batch& batch);
+  // How the task of a rank stands.
+  GangRank GangRankOf(int64_t rank, const boost::json::object& task) const;
+  // Its essential containers all exited with 0.
+  bool EssentialContainersExitedZero(const boost::json::object& task) const;
+  void ReconcileGang(const std::string& cluster, const std::string& name, boost::json::object& gang,
+                     int64_t now_millis);
+  // Places attempt `attempt` of the gang from its request; when it does not
+  // fit, it stays RESTARTING with the reason and is tried on the next pass.
+  void PlaceGangAttempt(const std::string& cluster, const std::string& name,
+                        boost::json::object& gang, int64_t attempt, int64_t now_millis);
+
   // ecs_service_controller.cc (mu_ held exclusively).
   // A service's tasks as one pass sees them: those not asked to stop, the
   // instances where one is stopping, each deployment's tasks not STOPPED,
@@ -425,6 +455,21 @@ class EcsApi : public awsjson::JsonService {
   // left wanting. Call periodically (the server does, every second).
   // Thread-safe.
   void ReconcileServices(int64_t now_millis);
+
+  // --- gangs (ecs_gang_controller.cc) ---
+
+  // Runs the gang controller once: the ranks of an attempt stop together
+  // when one fails or is stopped, a failed attempt is placed again while
+  // restarts are left (after a backoff), and the gang's record says how it
+  // ended. Cheap when no gang is live. Call periodically (the server does,
+  // every second). Thread-safe.
+  void ReconcileGangs(int64_t now_millis);
+  // berth's own API (ecs_gangs.cc). A gang with its attempts and each
+  // rank's task, instance, devices, state, exit code and reason; throws
+  // ClusterNotFoundException, GangNotFoundException. Thread-safe.
+  boost::json::object DescribeGang(std::string_view cluster, std::string_view name) const;
+  // The cluster's gangs, one summary each (name, status, size, attempt...).
+  boost::json::array ListGangs(std::string_view cluster) const;
 
   // --- lost instances (ecs_lost_instances.cc) ---
 
@@ -515,6 +560,10 @@ class EcsApi : public awsjson::JsonService {
   // cluster -> service name -> Service as stored (see ServiceRecord).
   std::map<std::string, std::map<std::string, boost::json::object, std::less<>>, std::less<>>
       services_;
+  // cluster -> gang name -> the gang record (ecs/gangs/CLUSTER/NAME): its
+  // attempts and their tasks, status, restarts, and the request.
+  std::map<std::string, std::map<std::string, boost::json::object, std::less<>>, std::less<>>
+      gangs_;
   // cluster -> its Placer. Entries are added under mu_ exclusive only.
   std::map<std::string, std::unique_ptr<ClusterPlacer>, std::less<>> placers_;
   std::mt19937_64 random_{std::random_device{}()};

@@ -399,6 +399,13 @@ std::optional<EcsApi::PlannedRun> EcsApi::PlanRun(json::object& in, const CallCo
   StatusOr<planner::TaskRequest> request = planner::ParseTaskRequest(in, td);
   if (!request.ok()) Fail("InvalidParameterException", request.status().message());
   run.request = std::move(*request);
+  run.now_millis = ctx.now_millis;
+  if (run.request.gang && only.empty()) {
+    // A gang is one record besides its tasks: planned and committed under
+    // the exclusive lock, where its name is checked.
+    if (optimistic) return std::nullopt;
+    CheckNewGang(run, in);
+  }
 
   // Idempotency: the same token with the same request within the hour
   // returns the tasks it started; with another request it is refused. Two
@@ -456,9 +463,9 @@ std::optional<EcsApi::PlannedRun> EcsApi::PlanRun(json::object& in, const CallCo
   }
 
   try {
-    TaskRecordInput records{scope_,         run.cluster, ClusterArn(run.cluster),
-                            td_record,      in,          run.request,
-                            ctx.now_millis, token,       request_text};
+    TaskRecordInput records{scope_,       run.cluster,     ClusterArn(run.cluster), td_record,
+                            in,           run.request,     ctx.now_millis,          token,
+                            request_text, run.gang_attempt};
     for (size_t rank = 0; rank < run.plan.tasks.size(); ++rank) {
       const planner::PlannedTask& planned = run.plan.tasks[rank];
       const json::object* instance = FindInstance(run.cluster, planned.placement.instance_id);
@@ -567,6 +574,9 @@ std::optional<Reply> EcsApi::CommitRun(PlannedRun& run, bool verify) {
     }
   }
   store::Batch batch = std::move(run.batch);
+  if (run.request.gang && !run.tasks.empty() && !run.gang_request.empty()) {
+    RecordGangAttempt(run, batch);
+  }
   for (const auto& [instance_id, ids] : placed) AccountTasks(run.cluster, instance_id, ids);
   uint64_t seq = batch.empty() ? 0 : Commit(std::move(batch));
   for (const auto& [instance_id, ids] : placed) agents_.Bump(instance_id);
@@ -709,6 +719,7 @@ void EcsApi::CleanUpStoppedTasks(int64_t now_millis) {
   if (!batch.empty()) Commit(std::move(batch));
   for (const std::string& instance_id : touched) agents_.Bump(instance_id);
   CleanUpServices(now_millis);
+  CleanUpGangs(now_millis);
 }
 
 }  // namespace berth::server::api

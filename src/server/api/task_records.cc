@@ -109,7 +109,8 @@ std::pair<std::string, json::object> NewTaskRecord(const TaskRecordInput& input,
   if (request.gang) {
     json::object gang{{"name", *request.gang},
                       {"rank", static_cast<int64_t>(rank)},
-                      {"size", static_cast<int64_t>(request.count)}};
+                      {"size", static_cast<int64_t>(request.count)},
+                      {"attempt", input.gang_attempt}};
     if (!plan.gang_attribute_value.empty()) gang["attributeValue"] = plan.gang_attribute_value;
     task["berthGang"] = std::move(gang);
   }

@@ -26,6 +26,7 @@ struct TaskRecordInput {
   int64_t now_millis = 0;
   std::string client_token;  // with the request it came with, for idempotent retries
   std::string request_text;
+  int64_t gang_attempt = 0;  // a gang's attempt: 0, then 1 for its first restart...
 };
 
 // The record of the task planned at `rank` of plan, on `instance` (its
