@@ -88,6 +88,20 @@ class FakeRuntime : public ContainerRuntime {
     states_[id] = s;
     return Status::Ok();
   }
+  Status Restart(const std::string& id) override {
+    std::lock_guard lock(mu_);
+    restarts_.push_back(id);
+    auto it = states_.find(id);
+    if (it != states_.end() && it->second.phase == ContainerState::Phase::kRunning) {
+      return FailedPrecondition(id + " is running");
+    }
+    if (!fail_restarts_with_.empty()) return Internal(fail_restarts_with_);
+    ContainerState s;
+    s.phase = ContainerState::Phase::kRunning;
+    s.pid = 4243;
+    states_[id] = s;
+    return Status::Ok();
+  }
   StatusOr<ContainerState> State(const std::string& id) override {
     std::lock_guard lock(mu_);
     ++state_calls_[id];
@@ -144,13 +158,23 @@ class FakeRuntime : public ContainerRuntime {
     s.pid = 4242;
     states_[id] = s;
   }
-  void SetExited(const std::string& id, int code, bool oom = false) {
+  void SetExited(const std::string& id, int code, bool oom = false,
+                 std::optional<int64_t> exited_at = std::nullopt) {
     std::lock_guard lock(mu_);
     ContainerState s;
     s.phase = ContainerState::Phase::kExited;
     s.exit_code = code;
     s.oom_killed = oom;
+    s.exited_at_millis = exited_at;
     states_[id] = s;
+  }
+  void FailRestarts(std::string why) {
+    std::lock_guard lock(mu_);
+    fail_restarts_with_ = std::move(why);
+  }
+  std::vector<std::string> restarts() {
+    std::lock_guard lock(mu_);
+    return restarts_;
   }
   void IgnoreSigterm(const std::string& id) {
     std::lock_guard lock(mu_);
@@ -190,6 +214,8 @@ class FakeRuntime : public ContainerRuntime {
   std::map<std::string, ContainerState> states_;
   std::set<std::string> ignores_sigterm_;
   std::vector<std::string> starts_;
+  std::vector<std::string> restarts_;
+  std::string fail_restarts_with_;
   std::map<std::string, OciBundle> bundles_;
   std::vector<KillCall> kills_;
   std::vector<std::string> removes_;
