@@ -38,9 +38,10 @@ class Node:
 
 
 @contextlib.contextmanager
-def started_node(base, server_args):
+def started_node(base, server_args, agent_args=("--retention", "3600")):
     """A server (with server_args), a cluster, the busybox image and an agent
-    that joined it; all of it stopped and cleaned up afterwards."""
+    (with agent_args) that joined it; all of it stopped and cleaned up
+    afterwards."""
     server = BerthServer(base / "server", base,
                          extra_args=["--create-repository-on-push", *server_args])
     agent = None
@@ -54,7 +55,7 @@ def started_node(base, server_args):
         devices = base / "devices"
         make_neuron_tree(str(devices), 16)
         agent = AgentProcess(server, base / "agent", base, cluster, devices,
-                             extra_args=["--retention", "3600"])
+                             extra_args=agent_args)
         agent.start()
         agent.wait_joined(ecs)
         yield Node(server, agent, ecs, cluster, f"127.0.0.1:{server.port}/busybox:test",
@@ -80,4 +81,14 @@ def quickly_lost_node(tmp_path_factory, isolated_aws_env):
     require_container_host()
     with started_node(tmp_path_factory.mktemp("lost"),
                       ["--agent-heartbeat-timeout", "2", "--agent-lost-after", "3"]) as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def restart_node(tmp_path_factory, isolated_aws_env):
+    """A node whose agent shrinks every restartAttemptPeriod 50-fold (ECS's
+    60 s minimum becomes 1.2 s), so restart policies are tested in seconds."""
+    require_container_host()
+    with started_node(tmp_path_factory.mktemp("restart"), ["--agent-heartbeat-timeout", "4"],
+                      ["--retention", "3600", "--restart-period-scale", "0.02"]) as started:
         yield started
