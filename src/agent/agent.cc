@@ -128,8 +128,15 @@ class AgentImpl : public Agent {
     poller_ = std::move(*poller);
     join_ = std::move(join);
 
-    auto logs =
-        LogServer::Start(config_.listen, *runtime_, [this] { return calls_->credentials(); });
+    auto logs = LogServer::Start(
+        config_.listen, *runtime_, [this] { return calls_->credentials(); },
+        [this](const std::string& task_id, const std::string& container) {
+          std::lock_guard lock(mu_);
+          for (const auto& [arn, w] : workers_) {
+            if (w->task_id() == task_id) return w->MayRestart(container);
+          }
+          return false;
+        });
     if (!logs.ok()) return logs.status();
     logs_ = std::move(*logs);
 
@@ -161,6 +168,7 @@ class AgentImpl : public Agent {
       return Report(op, in);
     };
     worker_context_.env = config_.env;
+    worker_context_.restart_period_scale = config_.restart_period_scale;
 
     AdoptTasks();
     poll_thread_ = std::thread([this] { PollLoop(); });

@@ -40,6 +40,10 @@ struct AgentConfig {
   std::string runc = "runc";
   std::string conmon = "conmon";
   std::string seccomp_profile = "/usr/share/containers/seccomp.json";  // "" for none
+  // For tests only: multiplies every container's restartAttemptPeriod (ECS
+  // allows 60 s at the least), so an end-to-end test of restart policies
+  // takes seconds.
+  double restart_period_scale = 1.0;
 };
 
 class Agent {

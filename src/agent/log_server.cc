@@ -27,8 +27,11 @@ http::Response Error(int status, std::string type, std::string message) {
 
 class LogServerImpl : public LogServer {
  public:
-  LogServerImpl(ContainerRuntime& runtime, std::function<http::SigV4Credentials()> credentials)
-      : runtime_(runtime), credentials_(std::move(credentials)) {}
+  LogServerImpl(ContainerRuntime& runtime, std::function<http::SigV4Credentials()> credentials,
+                MayRestart may_restart)
+      : runtime_(runtime),
+        credentials_(std::move(credentials)),
+        may_restart_(std::move(may_restart)) {}
   ~LogServerImpl() override { Stop(); }
 
   Status Listen(const std::string& listen) {
@@ -86,26 +89,29 @@ class LogServerImpl : public LogServer {
     if (task.empty() || container.empty()) {
       return respond(Error(400, "InvalidParameterException", "task and container are required"));
     }
-    std::string id = TaskWorker::ContainerId(task, container);
     {
       std::lock_guard lock(mu_);
       if (stopping_) return respond(Error(503, "ServiceUnavailableException", "agent stopping"));
       ++in_flight_;
     }
     // Waiting for output must not hold the I/O thread.
-    std::thread([this, id, offset, wait_seconds, respond = std::move(respond)] {
-      respond(Read(id, offset, wait_seconds));
+    std::thread([this, task, container, offset, wait_seconds, respond = std::move(respond)] {
+      respond(Read(task, container, offset, wait_seconds));
       std::lock_guard lock(mu_);
       if (--in_flight_ == 0) idle_.notify_all();
     }).detach();
   }
 
-  http::Response Read(const std::string& id, uint64_t offset, int wait_seconds) {
+  http::Response Read(const std::string& task, const std::string& container, uint64_t offset,
+                      int wait_seconds) {
+    const std::string id = TaskWorker::ContainerId(task, container);
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait_seconds);
     while (true) {
       auto state = runtime_.State(id);
       bool exited = !state.ok() || state->phase == ContainerState::Phase::kExited ||
                     state->phase == ContainerState::Phase::kMissing;
+      // Between an exit and its restart the log goes on.
+      if (exited && may_restart_ && may_restart_(task, container)) exited = false;
       auto chunk = ReadContainerLog(runtime_.LogPath(id), offset, kMaxChunkBytes);
       if (!chunk.ok()) {
         if (chunk.status().code() == StatusCode::kNotFound) {
@@ -135,6 +141,7 @@ class LogServerImpl : public LogServer {
 
   ContainerRuntime& runtime_;
   std::function<http::SigV4Credentials()> credentials_;
+  MayRestart may_restart_;
   std::unique_ptr<http::Server> server_;
   std::mutex mu_;
   std::condition_variable idle_;
@@ -146,8 +153,9 @@ class LogServerImpl : public LogServer {
 
 StatusOr<std::unique_ptr<LogServer>> LogServer::Start(
     const std::string& listen, ContainerRuntime& runtime,
-    std::function<http::SigV4Credentials()> credentials) {
-  auto server = std::make_unique<LogServerImpl>(runtime, std::move(credentials));
+    std::function<http::SigV4Credentials()> credentials, MayRestart may_restart) {
+  auto server =
+      std::make_unique<LogServerImpl>(runtime, std::move(credentials), std::move(may_restart));
   if (Status s = server->Listen(listen); !s.ok()) return s;
   return std::unique_ptr<LogServer>(std::move(server));
 }

@@ -7,6 +7,7 @@
 #include <future>
 
 #include "agent/health_check.h"
+#include "agent/restart_policy.h"
 #include "agent/state_files.h"
 #include "common/log.h"
 
@@ -66,6 +67,11 @@ struct TaskWorker::Container {
   // How long the containers that depend on it wait for their condition;
   // 0: as long as it takes.
   int start_timeout_seconds = 0;
+  RestartPolicy restart_policy;
+  int restart_count = 0;
+  int64_t started_at = 0;   // when it (last) started, ms since the epoch
+  int64_t exited_at = 0;    // when it last exited, once it has
+  bool exit_final = false;  // its last exit was not followed by a restart
   std::optional<HealthCheckSpec> health_check;
   std::optional<HealthTracker> health;      // from its start, when it has a check
   std::future<StatusOr<ExecResult>> check;  // the health check in flight
@@ -133,11 +139,18 @@ bool TaskWorker::WaitForDetach(int millis) {
 int64_t TaskWorker::NowMillis() const { return context_.env->clock().NowMillis(); }
 
 void TaskWorker::SaveState(const Containers& containers) {
-  json::object started;
+  json::object started, runs;
   for (const auto& [name, c] : containers) {
-    if (c.started) started[name] = c.runtime_id;
+    if (!c.started) continue;
+    started[name] = c.runtime_id;
+    json::object run{{"startedAt", c.started_at}, {"restartCount", c.restart_count}};
+    if (c.exit_final) run["exitFinal"] = true;
+    runs[name] = std::move(run);
   }
   state_["started"] = std::move(started);
+  // The same runtime id serves every run of a container, so the retention
+  // sweep needs only "started"; "runs" is what a restart policy counts on.
+  state_["runs"] = std::move(runs);
   state_["pullStartedAt"] = pull_started_;
   state_["pullStoppedAt"] = pull_stopped_;
   if (Status s = context_.env->WriteFileAtomically(dir_ + "/state.json", json::serialize(state_),
@@ -177,6 +190,8 @@ void TaskWorker::Run() {
   }
   const json::object* started = nullptr;
   if (auto* s = state_.if_contains("started"); s && s->is_object()) started = &s->as_object();
+  const json::object* runs = nullptr;
+  if (auto* r = state_.if_contains("runs"); r && r->is_object()) runs = &r->as_object();
   for (const auto& v : *Arr(definition, "containerDefinitions")) {
     const json::object& def = v.as_object();
     Container c;
@@ -198,6 +213,7 @@ void TaskWorker::Run() {
       }
     }
     c.health_check = ParseHealthCheck(def);
+    c.restart_policy = ParseRestartPolicy(def, context_.restart_period_scale);
     if (auto it = assigned.find(c.name); it != assigned.end()) {
       c.neuron_ids = Ids(*it->second, "neuronDeviceIds");
       c.gpu_ids = Ids(*it->second, "gpuIds");
@@ -205,6 +221,18 @@ void TaskWorker::Run() {
     c.runtime_id = ContainerId(task_id_, c.name);
     c.dir = dir_ + "/" + c.name;
     c.started = started && started->contains(c.name);
+    if (auto* run = runs ? runs->if_contains(c.name) : nullptr; run && run->is_object()) {
+      const json::object& r = run->as_object();
+      if (auto* v = r.if_contains("startedAt"); v && v->is_int64()) c.started_at = v->as_int64();
+      if (auto* v = r.if_contains("restartCount"); v && v->is_int64()) {
+        c.restart_count = static_cast<int>(v->as_int64());
+      }
+      c.exit_final = Bool(r, "exitFinal");
+    }
+    if (c.restart_policy.enabled && !c.exit_final) {
+      std::lock_guard lock(mu_);
+      restartable_.insert(c.name);
+    }
     containers.emplace(c.name, std::move(c));
   }
 
@@ -218,19 +246,21 @@ void TaskWorker::Run() {
   for (auto& [name, c] : containers) {
     if (!c.started) continue;
     adopted = true;
+    // A task state file from before restart policies has no start time:
+    // the container's run counts from its adoption.
+    if (c.started_at == 0) c.started_at = NowMillis();
     auto state = context_.runtime->State(c.runtime_id);
     if (state.ok() && state->phase == ContainerState::Phase::kRunning) {
       c.status = "RUNNING";
-      // Its start time is not kept: its health starts over from now.
+      // Its health starts over from now.
       if (c.health_check) c.health.emplace(*c.health_check, NowMillis());
-    } else {
-      c.status = "STOPPED";
-      if (state.ok() && state->exit_code) c.exit_code = state->exit_code;
-      if (state.ok() && state->oom_killed)
-        c.reason = "OutOfMemoryError: Container killed due to memory usage";
-      // It exited while no agent watched: the task ends as if it had been seen.
-      if (c.essential) RequestStop("Essential container in task exited");
+      continue;
     }
+    RecordExit(c, state);
+    // It exited while no agent watched: as if it had been seen, it is
+    // restarted or its exit takes effect (once: a final exit stays final).
+    if (!c.exit_final && RestartAfterExit(containers, c)) continue;
+    if (c.essential) RequestStop("Essential container in task exited");
   }
   if (adopted) {
     LogInfo("adopted task", {{"task", task_id_}});
@@ -354,6 +384,7 @@ Status TaskWorker::StartContainer(Containers& containers, Container& c) {
   // Recorded before the start, so that a restarted agent looks for this
   // container instead of starting it again.
   c.started = true;
+  c.started_at = NowMillis();
   SaveState(containers);
   if (Status s = context_.runtime->Start(c.runtime_id, *bundle); !s.ok()) {
     c.started = false;
@@ -373,12 +404,78 @@ bool TaskWorker::StillRunning(Container& c) {
                      state->phase == ContainerState::Phase::kCreated)) {
     return true;
   }
-  c.status = "STOPPED";
-  if (state.ok()) {
-    c.exit_code = state->exit_code;
-    if (state->oom_killed) c.reason = "OutOfMemoryError: Container killed due to memory usage";
-  }
+  RecordExit(c, state);
   return false;
+}
+
+void TaskWorker::RecordExit(Container& c, const StatusOr<ContainerState>& state) {
+  c.status = "STOPPED";
+  c.exited_at = NowMillis();
+  if (!state.ok()) return;
+  c.exit_code = state->exit_code;
+  if (state->oom_killed) c.reason = "OutOfMemoryError: Container killed due to memory usage";
+  if (state->exited_at_millis) c.exited_at = *state->exited_at_millis;
+}
+
+bool TaskWorker::MayRestart(const std::string& container) const {
+  std::lock_guard lock(mu_);
+  return !detached_ && !stop_reason_ && restartable_.contains(container);
+}
+
+void TaskWorker::MarkExitFinal(Container& c) {
+  c.exit_final = true;
+  std::lock_guard lock(mu_);
+  restartable_.erase(c.name);
+}
+
+bool TaskWorker::RestartAfterExit(Containers& containers, Container& c) {
+  const RestartDecision decision =
+      DecideRestart(c.restart_policy, c.exit_code, c.started_at, c.exited_at);
+  if (decision == RestartDecision::kDisabled) return false;
+  bool stopping;
+  {
+    std::lock_guard lock(mu_);
+    stopping = detached_ || stop_reason_.has_value();
+  }
+  const std::string exit_code = c.exit_code ? std::to_string(*c.exit_code) : "?";
+  // The containers of a task that is stopping stay stopped.
+  Status restarted = stopping ? FailedPrecondition("the task is stopping")
+                     : decision != RestartDecision::kRestart
+                         ? FailedPrecondition(std::string(RestartDecisionText(decision)))
+                         : Status::Ok();
+  if (restarted.ok()) {
+    // A health check still in flight ran against the exited container.
+    if (c.check.valid()) c.check.wait();
+    c.check = {};
+    restarted = context_.runtime->Restart(c.runtime_id);
+    if (!restarted.ok()) c.reason = "CannotStartContainerError: " + restarted.message();
+  }
+  if (!restarted.ok()) {
+    MarkExitFinal(c);
+    SaveState(containers);
+    if (!stopping) {
+      LogInfo("container not restarted", {{"task", task_id_},
+                                          {"container", c.name},
+                                          {"exitCode", exit_code},
+                                          {"restartCount", std::to_string(c.restart_count)},
+                                          {"why", restarted.message()}});
+    }
+    return false;
+  }
+  ++c.restart_count;
+  c.started_at = NowMillis();
+  c.status = "RUNNING";
+  c.exit_code.reset();
+  c.exited_at = 0;
+  c.reason.clear();
+  if (c.health_check) c.health.emplace(*c.health_check, c.started_at);
+  SaveState(containers);
+  running_report_due_ = true;
+  LogInfo("container restarted", {{"task", task_id_},
+                                  {"container", c.name},
+                                  {"exitCode", exit_code},
+                                  {"restartCount", std::to_string(c.restart_count)}});
+  return true;
 }
 
 void TaskWorker::Supervise(Containers& containers) {
@@ -394,6 +491,9 @@ void TaskWorker::Supervise(Containers& containers) {
       LogInfo("container exited", {{"task", task_id_},
                                    {"container", name},
                                    {"exitCode", c.exit_code ? std::to_string(*c.exit_code) : "?"}});
+      // Restarted, it never counts as stopped: the task stays RUNNING and
+      // what depends on it is not affected.
+      if (RestartAfterExit(containers, c)) continue;
       if (c.essential) {
         RequestStop("Essential container in task exited");
       } else {
@@ -404,6 +504,7 @@ void TaskWorker::Supervise(Containers& containers) {
                             {"status", "STOPPED"}};
         if (c.exit_code) change["exitCode"] = *c.exit_code;
         if (!c.reason.empty()) change["reason"] = c.reason;
+        if (c.restart_policy.enabled) change["restartCount"] = c.restart_count;
         if (!context_.report("SubmitContainerStateChange", change)) return;
       }
     }
@@ -420,8 +521,13 @@ void TaskWorker::Supervise(Containers& containers) {
       if (!Report("RUNNING", containers, "")) return;
       state_["reported"] = "RUNNING";
       SaveState(containers);
-    } else if (health_changed && StringField(state_, "reported") == "RUNNING") {
+      running_report_due_ = false;
+    } else if ((health_changed || running_report_due_) &&
+               StringField(state_, "reported") == "RUNNING") {
+      // The same task, RUNNING again with the news: a health change, or a
+      // container restarted (its restartCount and runtimeId).
       if (!Report("RUNNING", containers, "")) return;
+      running_report_due_ = false;
     }
     if (!any_running && !waiting) RequestStop("All containers in task exited");
     if (Wait(kWatchMillis)) return;
@@ -617,6 +723,9 @@ bool TaskWorker::Report(const std::string& status, const Containers& containers,
     if (!c.image_digest.empty()) item["imageDigest"] = c.image_digest;
     // ECS shows UNKNOWN for a container without a check.
     item["healthStatus"] = HealthName(c.health ? c.health->health() : Health::kUnknown);
+    // ECS shows RestartCount (task metadata) only for a container with a
+    // restart policy.
+    if (c.restart_policy.enabled) item["restartCount"] = c.restart_count;
     list.push_back(std::move(item));
     health.push_back({c.essential, c.health ? std::optional(c.health->health()) : std::nullopt});
   }

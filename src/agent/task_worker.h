@@ -8,6 +8,11 @@
 // agent that is killed and restarted adopts the running containers, records
 // the exits that happened while it was away, and never starts a container
 // twice.
+//
+// A container with an enabled restartPolicy that exits is started again in
+// place when the policy says so (restart_policy.h): same task, same runtime
+// id and log; its restart count and last start time are in state.json too,
+// so an agent that adopts the task goes on counting.
 #pragma once
 
 #include <atomic>
@@ -17,6 +22,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -43,6 +49,9 @@ struct WorkerContext {
   // SubmitContainerStateChange; retries until the server takes it or the
   // agent stops. Returns false when the agent is stopping.
   std::function<bool(std::string_view operation, const boost::json::object& input)> report;
+  // Multiplies every container's restartAttemptPeriod: 1 but in the
+  // agent's end-to-end tests (see ParseRestartPolicy).
+  double restart_period_scale = 1.0;
   // Files, mounts and the clock (every wait of a worker is on env->clock(),
   // so a FakeClock drives it in tests).
   Env* env = Env::Default();
@@ -67,6 +76,10 @@ class TaskWorker {
   // STOPPED was reported, or Detach was called.
   void Join();
   const std::string& task_id() const { return task_id_; }
+  // Whether the container (which the caller saw exited) may yet be started
+  // again by its restart policy: it has one, its last exit has not been
+  // found final, and the task is not stopping. Thread-safe.
+  bool MayRestart(const std::string& container) const;
 
   // The folder of a task, and the runtime id of one of its containers.
   static std::string ContainerId(std::string_view task_id, std::string_view container);
@@ -95,6 +108,12 @@ class TaskWorker {
   // Asks the runtime whether a RUNNING container still runs; records its
   // exit when not.
   bool StillRunning(Container& container);
+  // Marks it STOPPED with what the runtime knows of its exit.
+  void RecordExit(Container& container, const StatusOr<ContainerState>& state);
+  // Applies the restart policy to a container seen exited: true when it
+  // runs again; false when its exit stands (then marked final).
+  bool RestartAfterExit(Containers& containers, Container& container);
+  void MarkExitFinal(Container& container);
   // SIGTERM in reverse dependency order (a container once nothing that
   // depends on it runs), SIGKILL after each one's stopTimeout.
   void StopContainers(Containers& containers);
@@ -115,12 +134,14 @@ class TaskWorker {
   std::string dir_;
   boost::json::object state_;  // state.json
 
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable_any wake_;
   std::optional<std::string> stop_reason_;
   bool detached_ = false;
+  std::set<std::string> restartable_;  // containers whose exit is not final yet (with a policy)
   std::atomic<bool> done_{false};
   int64_t pull_started_ = 0, pull_stopped_ = 0;
+  bool running_report_due_ = false;  // a restart to tell the server about
   std::thread thread_;
 };
 

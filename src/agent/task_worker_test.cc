@@ -27,6 +27,7 @@ namespace {
 
 namespace json = boost::json;
 namespace fs = std::filesystem;
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
@@ -88,6 +89,20 @@ class FakeRuntime : public ContainerRuntime {
     states_[id] = s;
     return Status::Ok();
   }
+  Status Restart(const std::string& id) override {
+    std::lock_guard lock(mu_);
+    restarts_.push_back(id);
+    auto it = states_.find(id);
+    if (it != states_.end() && it->second.phase == ContainerState::Phase::kRunning) {
+      return FailedPrecondition(id + " is running");
+    }
+    if (!fail_restarts_with_.empty()) return Internal(fail_restarts_with_);
+    ContainerState s;
+    s.phase = ContainerState::Phase::kRunning;
+    s.pid = 4243;
+    states_[id] = s;
+    return Status::Ok();
+  }
   StatusOr<ContainerState> State(const std::string& id) override {
     std::lock_guard lock(mu_);
     ++state_calls_[id];
@@ -144,13 +159,23 @@ class FakeRuntime : public ContainerRuntime {
     s.pid = 4242;
     states_[id] = s;
   }
-  void SetExited(const std::string& id, int code, bool oom = false) {
+  void SetExited(const std::string& id, int code, bool oom = false,
+                 std::optional<int64_t> exited_at = std::nullopt) {
     std::lock_guard lock(mu_);
     ContainerState s;
     s.phase = ContainerState::Phase::kExited;
     s.exit_code = code;
     s.oom_killed = oom;
+    s.exited_at_millis = exited_at;
     states_[id] = s;
+  }
+  void FailRestarts(std::string why) {
+    std::lock_guard lock(mu_);
+    fail_restarts_with_ = std::move(why);
+  }
+  std::vector<std::string> restarts() {
+    std::lock_guard lock(mu_);
+    return restarts_;
   }
   void IgnoreSigterm(const std::string& id) {
     std::lock_guard lock(mu_);
@@ -190,6 +215,8 @@ class FakeRuntime : public ContainerRuntime {
   std::map<std::string, ContainerState> states_;
   std::set<std::string> ignores_sigterm_;
   std::vector<std::string> starts_;
+  std::vector<std::string> restarts_;
+  std::string fail_restarts_with_;
   std::map<std::string, OciBundle> bundles_;
   std::vector<KillCall> kills_;
   std::vector<std::string> removes_;
@@ -330,6 +357,24 @@ class TaskWorkerTest : public ::testing::Test {
     std::stringstream text;
     text << in.rdbuf();
     return json::parse(text.str()).as_object();
+  }
+
+  // What state.json keeps of a container's runs (restart policies).
+  json::object Run(std::string_view container) {
+    return StateJson().at("runs").as_object().at(container).as_object();
+  }
+  int64_t StartedAt(std::string_view container) {
+    return Run(container).at("startedAt").as_int64();
+  }
+  // The container exits with code at `at` on the fake clock (which moves
+  // there when it is behind), as conmon's exit file dates it.
+  void ExitAt(std::string_view container, int code, int64_t at) {
+    if (clock_.NowMillis() < at) clock_.Set(at);
+    runtime_.SetExited(Id(std::string(container)), code, false, at);
+  }
+  // A task whose one container has the given restartPolicy JSON.
+  static json::object WithRestartPolicy(std::string_view policy) {
+    return OneContainer(R"("restartPolicy":)" + std::string(policy));
   }
 
   fs::path root_;
@@ -755,5 +800,167 @@ TEST_F(TaskWorkerTest, HealthIsReportedAsItChangesWithStartPeriodAndRetries) {
   EXPECT_FALSE(w.done());
   EXPECT_TRUE(runtime_.kills().empty());
 }
+constexpr char kRestartAfterAMinute[] = R"({"enabled":true,"restartAttemptPeriod":60})";
+
+TEST_F(TaskWorkerTest, RestartPolicyRestartsTheContainerInPlaceOnceItRanForThePeriod) {
+  TaskWorker& w = StartWorker(WithRestartPolicy(kRestartAfterAMinute));
+  ASSERT_TRUE(RunUntil([&] { return !TaskReports("RUNNING").empty(); }));
+  EXPECT_EQ(ContainerIn(TaskReports("RUNNING")[0], "main").at("restartCount").as_int64(), 0);
+  EXPECT_TRUE(w.MayRestart("main"));
+
+  // Exactly one period after its start counts as long enough.
+  const int64_t started = StartedAt("main");
+  ExitAt("main", 2, started + 60'000);
+  ASSERT_TRUE(RunUntil([&] { return TaskReports("RUNNING").size() == 2; }));
+  EXPECT_THAT(runtime_.restarts(), ElementsAre(Id("main")));
+  EXPECT_THAT(runtime_.starts(), ElementsAre(Id("main")));  // the same container, restarted
+  json::object again = ContainerIn(TaskReports("RUNNING")[1], "main");
+  EXPECT_EQ(again.at("status").as_string(), "RUNNING");
+  EXPECT_EQ(again.at("restartCount").as_int64(), 1);
+  EXPECT_EQ(again.at("runtimeId").as_string(), Id("main"));
+  EXPECT_FALSE(again.contains("exitCode"));
+  EXPECT_FALSE(w.done());
+  EXPECT_TRUE(ContainerReports().empty());
+  EXPECT_TRUE(runtime_.kills().empty());
+  EXPECT_TRUE(IsMounted(Rootfs("main")));  // its root file system (and upper layer) stays
+  EXPECT_EQ(Run("main").at("restartCount").as_int64(), 1);
+  EXPECT_GE(StartedAt("main"), started + 60'000);
+  EXPECT_TRUE(w.MayRestart("main"));
+
+  // The period counts again from the restart: an exit a moment short of it is final.
+  ExitAt("main", 3, StartedAt("main") + 59'999);
+  ASSERT_TRUE(WaitForStopped(w));
+  EXPECT_THAT(runtime_.restarts(), ElementsAre(Id("main")));
+  json::object stopped = TaskReports("STOPPED")[0];
+  EXPECT_EQ(stopped.at("reason").as_string(), "Essential container in task exited");
+  EXPECT_EQ(ContainerIn(stopped, "main").at("exitCode").as_int64(), 3);
+  EXPECT_EQ(ContainerIn(stopped, "main").at("restartCount").as_int64(), 1);
+  EXPECT_TRUE(Run("main").at("exitFinal").as_bool());
+  EXPECT_FALSE(w.MayRestart("main"));
+}
+
+TEST_F(TaskWorkerTest, AnIgnoredExitCodeIsNotRestarted) {
+  TaskWorker& w = StartWorker(
+      WithRestartPolicy(R"({"enabled":true,"ignoredExitCodes":[0],"restartAttemptPeriod":60})"));
+  ASSERT_TRUE(RunUntil([&] { return !TaskReports("RUNNING").empty(); }));
+  ExitAt("main", 0, StartedAt("main") + 600'000);
+  ASSERT_TRUE(WaitForStopped(w));
+  EXPECT_TRUE(runtime_.restarts().empty());
+  json::object stopped = TaskReports("STOPPED")[0];
+  EXPECT_EQ(ContainerIn(stopped, "main").at("exitCode").as_int64(), 0);
+  EXPECT_EQ(ContainerIn(stopped, "main").at("restartCount").as_int64(), 0);
+}
+
+TEST_F(TaskWorkerTest, AnExitBeforeTheDefaultPeriodIsNotRestarted) {
+  TaskWorker& w = StartWorker(WithRestartPolicy(R"({"enabled":true})"));
+  ASSERT_TRUE(RunUntil([&] { return !TaskReports("RUNNING").empty(); }));
+  ExitAt("main", 1, StartedAt("main") + 299'999);  // ECS's default period is 300 s
+  ASSERT_TRUE(WaitForStopped(w));
+  EXPECT_TRUE(runtime_.restarts().empty());
+  EXPECT_EQ(TaskReports("STOPPED")[0].at("reason").as_string(),
+            "Essential container in task exited");
+}
+
+TEST_F(TaskWorkerTest, WithoutAPolicyNothingIsRestartedOrCounted) {
+  TaskWorker& w = StartWorker(OneContainer());
+  ASSERT_TRUE(RunUntil([&] { return !TaskReports("RUNNING").empty(); }));
+  EXPECT_FALSE(w.MayRestart("main"));
+  ExitAt("main", 1, StartedAt("main") + 3'600'000);
+  ASSERT_TRUE(WaitForStopped(w));
+  EXPECT_TRUE(runtime_.restarts().empty());
+  EXPECT_FALSE(ContainerIn(TaskReports("STOPPED")[0], "main").contains("restartCount"));
+}
+
+TEST_F(TaskWorkerTest, AFailedRestartIsTheContainersFinalExit) {
+  runtime_.FailRestarts("runc create: no space left on device");
+  TaskWorker& w = StartWorker(WithRestartPolicy(kRestartAfterAMinute));
+  ASSERT_TRUE(RunUntil([&] { return !TaskReports("RUNNING").empty(); }));
+  ExitAt("main", 1, StartedAt("main") + 61'000);
+  ASSERT_TRUE(WaitForStopped(w));
+  EXPECT_THAT(runtime_.restarts(), ElementsAre(Id("main")));
+  json::object stopped = TaskReports("STOPPED")[0];
+  EXPECT_EQ(stopped.at("reason").as_string(), "Essential container in task exited");
+  const json::object& main = ContainerIn(stopped, "main");
+  EXPECT_EQ(main.at("exitCode").as_int64(), 1);
+  EXPECT_THAT(std::string(main.at("reason").as_string()),
+              AllOf(StartsWith("CannotStartContainerError:"), HasSubstr("no space left")));
+  EXPECT_EQ(main.at("restartCount").as_int64(), 0);
+}
+
+TEST_F(TaskWorkerTest, AStoppedTasksContainersAreNotRestarted) {
+  TaskWorker& w = StartWorker(WithRestartPolicy(kRestartAfterAMinute));
+  ASSERT_TRUE(RunUntil([&] { return !TaskReports("RUNNING").empty(); }));
+  clock_.Advance(120'000);
+  w.RequestStop("Task stopped by user");
+  EXPECT_FALSE(w.MayRestart("main"));
+  ASSERT_TRUE(WaitForStopped(w));
+  EXPECT_TRUE(runtime_.restarts().empty());
+  EXPECT_EQ(ContainerIn(TaskReports("STOPPED")[0], "main").at("exitCode").as_int64(),
+            128 + SIGTERM);
+}
+
+// A non-essential container restarted in place never counts as stopped:
+// no container state change, and what waits for it to COMPLETE keeps waiting.
+TEST_F(TaskWorkerTest, ARestartedContainerKeepsWhatDependsOnItWaiting) {
+  TaskWorker& w = StartWorker(Task(R"([
+  {"name":"app","image":"registry.example:5000/app:1","essential":true,
+   "dependsOn":[{"containerName":"prep","condition":"COMPLETE"}]},
+  {"name":"prep","image":"registry.example:5000/prep:1","essential":false,
+   "restartPolicy":{"enabled":true,"restartAttemptPeriod":60}}])"));
+  ASSERT_TRUE(RunUntil([&] { return !runtime_.starts().empty(); }));
+  ExitAt("prep", 1, StartedAt("prep") + 90'000);
+  ASSERT_TRUE(RunUntil([&] { return !runtime_.restarts().empty(); }));
+  int calls = runtime_.state_calls(Id("prep"));
+  ASSERT_TRUE(RunUntil([&] { return runtime_.state_calls(Id("prep")) >= calls + 3; }));
+  EXPECT_THAT(runtime_.starts(), ElementsAre(Id("prep")));
+  EXPECT_TRUE(ContainerReports().empty());
+  EXPECT_TRUE(TaskReports().empty());  // still PENDING: app has not started
+
+  // Its next exit comes too soon: final, reported, and app starts.
+  ExitAt("prep", 0, StartedAt("prep") + 10'000);
+  ASSERT_TRUE(RunUntil([&] { return !TaskReports("RUNNING").empty(); }));
+  EXPECT_THAT(runtime_.starts(), ElementsAre(Id("prep"), Id("app")));
+  ASSERT_EQ(ContainerReports().size(), 1u);
+  EXPECT_EQ(ContainerReports()[0].at("exitCode").as_int64(), 0);
+  EXPECT_EQ(ContainerReports()[0].at("restartCount").as_int64(), 1);
+  EXPECT_EQ(ContainerIn(TaskReports("RUNNING")[0], "prep").at("restartCount").as_int64(), 1);
+  EXPECT_FALSE(w.done());
+}
+
+TEST_F(TaskWorkerTest, AnAdoptingWorkerKeepsTheRestartCountAndDatesExitsByTheRuntime) {
+  auto adopt_after = [&](auto&& while_away) {
+    workers_.back()->Detach();
+    workers_.clear();
+    while_away();
+    return &StartWorker(WithRestartPolicy(kRestartAfterAMinute));
+  };
+  StartWorker(WithRestartPolicy(kRestartAfterAMinute));
+  ASSERT_TRUE(RunUntil([&] { return !TaskReports("RUNNING").empty(); }));
+  ExitAt("main", 1, StartedAt("main") + 61'000);
+  ASSERT_TRUE(RunUntil([&] { return TaskReports("RUNNING").size() == 2; }));
+  const int64_t restarted_at = StartedAt("main");
+
+  // While no agent watches, it runs long enough and exits: the next
+  // worker restarts it, counting on from 1.
+  TaskWorker* w = adopt_after([&] { ExitAt("main", 1, restarted_at + 70'000); });
+  ASSERT_TRUE(RunUntil([&] { return TaskReports("RUNNING").size() == 3; }));
+  EXPECT_THAT(runtime_.restarts(), ElementsAre(Id("main"), Id("main")));
+  EXPECT_EQ(ContainerIn(TaskReports("RUNNING")[2], "main").at("restartCount").as_int64(), 2);
+  EXPECT_THAT(runtime_.starts(), ElementsAre(Id("main")));
+
+  // It exits 5 s into its run and the agent comes back an hour later: the
+  // exit is dated by the runtime, so it was too soon.
+  const int64_t third_start = StartedAt("main");
+  w = adopt_after([&] {
+    runtime_.SetExited(Id("main"), 4, false, third_start + 5'000);
+    clock_.Advance(3'600'000);
+  });
+  ASSERT_TRUE(WaitForStopped(*w));
+  EXPECT_EQ(runtime_.restarts().size(), 2u);
+  json::object main = ContainerIn(TaskReports("STOPPED")[0], "main");
+  EXPECT_EQ(main.at("exitCode").as_int64(), 4);
+  EXPECT_EQ(main.at("restartCount").as_int64(), 2);
+}
+
 }  // namespace
 }  // namespace berth::agent

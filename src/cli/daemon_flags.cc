@@ -85,6 +85,12 @@ void AddAgentFlags(CLI::App* cmd, agent::AgentConfig& config, const std::string&
   cmd->add_option(name("seccomp-profile"), config.seccomp_profile,
                   "default seccomp profile (containers-common JSON); empty for none")
       ->capture_default_str();
+  cmd->add_option(name("restart-period-scale"), config.restart_period_scale,
+                  "for tests only: multiplies every container's restartPolicy "
+                  "restartAttemptPeriod (ECS's is 60 s at the least)")
+      ->envname(var("RESTART_PERIOD_SCALE"))
+      ->check(CLI::Range(0.001, 1.0))
+      ->capture_default_str();
 }
 
 }  // namespace berth::cli

@@ -204,6 +204,27 @@ TEST(ServiceModel, UnknownAndNullMembersAreRemovedAndOrderKept) {
             R"({"family":"f","containerDefinitions":[{"name":"a","image":"i","memory":6}]})");
 }
 
+// restartPolicy is newer than Debian's botocore: ecs_additions.json adds it,
+// so a registered definition keeps it for the agent.
+TEST(ServiceModel, ContainerRestartPolicyIsKept) {
+  boost::json::value body = boost::json::parse(Containers(
+      R"({"name": "s", "image": "i", "memory": 6, "restartPolicy": {"enabled": true,
+          "ignoredExitCodes": [0, 143], "restartAttemptPeriod": 60}})"));
+  ASSERT_FALSE(ServiceModel::Ecs().ValidateInput("RegisterTaskDefinition", body));
+  EXPECT_EQ(boost::json::serialize(body.at("containerDefinitions").at(1).at("restartPolicy")),
+            R"({"enabled":true,"ignoredExitCodes":[0,143],"restartAttemptPeriod":60})");
+
+  boost::json::value no_enabled = boost::json::parse(
+      Containers(R"({"name": "s", "image": "i", "memory": 6, "restartPolicy": {}})"));
+  auto error = ServiceModel::Ecs().ValidateInput("RegisterTaskDefinition", no_enabled);
+  ASSERT_TRUE(error);
+  EXPECT_THAT(error->message, HasSubstr("enabled"));
+  boost::json::value not_a_code = boost::json::parse(Containers(
+      R"({"name": "s", "image": "i", "memory": 6,
+          "restartPolicy": {"enabled": true, "ignoredExitCodes": ["1"]}})"));
+  EXPECT_TRUE(ServiceModel::Ecs().ValidateInput("RegisterTaskDefinition", not_a_code));
+}
+
 TEST(ServiceModel, IntegralDoublesBecomeIntegers) {
   boost::json::value body = boost::json::parse(Containers(R"({"name": "s", "memory": 512.0})"));
   ASSERT_FALSE(ServiceModel::Ecs().ValidateInput("RegisterTaskDefinition", body));

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/json/object.hpp>
 #include <cctype>
+#include <initializer_list>
 #include <map>
 #include <set>
 #include <string>
@@ -226,6 +227,7 @@ class TaskDefinitionChecker {
     if (auto e = CheckResourceRequirements(container, path)) return e;
     if (auto e = CheckDependsOn(index, path)) return e;
     if (auto e = CheckHealthCheck(container, path)) return e;
+    if (auto e = CheckRestartPolicy(container, path)) return e;
     if (auto e = CheckUlimits(container, path)) return e;
     if (auto e = CheckPortMappings(container, path)) return e;
     return CheckReferences(index, path);
@@ -404,19 +406,45 @@ class TaskDefinitionChecker {
                     "health check command of container " + Quoted(container.name) +
                         " must start with \"CMD\" or \"CMD-SHELL\" followed by the command");
     }
-    struct Range {
-      const char* field;
-      int64_t min;
-      int64_t max;
-    };
-    for (const Range& range : {Range{"interval", 5, 300}, Range{"timeout", 2, 60},
-                               Range{"retries", 1, 10}, Range{"startPeriod", 0, 300}}) {
-      std::optional<int64_t> value = OptInt(*health_check, range.field);
+    return CheckRanges(container, *health_check, base, "health check ",
+                       {Range{"interval", 5, 300}, Range{"timeout", 2, 60}, Range{"retries", 1, 10},
+                        Range{"startPeriod", 0, 300}});
+  }
+
+  // ECS: restartAttemptPeriod 60 to 1800 seconds, at most 50 ignoredExitCodes
+  // (`enabled` is required by the model).
+  Result CheckRestartPolicy(const Container& container, const std::string& path) {
+    constexpr size_t kMaxIgnoredExitCodes = 50;
+    const object* policy = ObjectAt(*container.definition, "restartPolicy");
+    if (policy == nullptr) return std::nullopt;
+    std::string base = At(path, "restartPolicy");
+    const array& codes = ArrayOr(*policy, "ignoredExitCodes");
+    if (codes.size() > kMaxIgnoredExitCodes) {
+      return Refuse(At(base, "ignoredExitCodes"),
+                    "restart policy of container " + Quoted(container.name) + " ignores " +
+                        std::to_string(codes.size()) + " exit codes, at most " +
+                        std::to_string(kMaxIgnoredExitCodes) + " may be given");
+    }
+    return CheckRanges(container, *policy, base, "restart policy ",
+                       {Range{"restartAttemptPeriod", 60, 1800}});
+  }
+
+  struct Range {
+    const char* field;
+    int64_t min;
+    int64_t max;
+  };
+  // Each integer field of o (a part of container's definition at base) that
+  // is present within its range; what names the part in the message.
+  Result CheckRanges(const Container& container, const object& o, const std::string& base,
+                     std::string_view what, std::initializer_list<Range> ranges) {
+    for (const Range& range : ranges) {
+      std::optional<int64_t> value = OptInt(o, range.field);
       if (value && (*value < range.min || *value > range.max)) {
         return Refuse(At(base, range.field),
-                      std::string("health check ") + range.field + " of container " +
-                          Quoted(container.name) + " must be between " + std::to_string(range.min) +
-                          " and " + std::to_string(range.max) + ", got " + std::to_string(*value));
+                      std::string(what) + range.field + " of container " + Quoted(container.name) +
+                          " must be between " + std::to_string(range.min) + " and " +
+                          std::to_string(range.max) + ", got " + std::to_string(*value));
       }
     }
     return std::nullopt;

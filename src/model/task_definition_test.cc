@@ -55,6 +55,13 @@ object& Container(object& request, size_t index) {
   return request["containerDefinitions"].as_array()[index].as_object();
 }
 
+// An enabled restart policy that ignores the exit codes 0 to count - 1.
+object PolicyIgnoring(int count) {
+  array codes;
+  for (int i = 0; i < count; ++i) codes.push_back(i);
+  return object{{"enabled", true}, {"ignoredExitCodes", std::move(codes)}};
+}
+
 struct RuleCase {
   const char* name;
   std::function<void(object&)> change;
@@ -273,6 +280,34 @@ INSTANTIATE_TEST_SUITE_P(
                  [](object& r) { Container(r, 0)["healthCheck"].as_object()["startPeriod"] = 301; },
                  "healthCheck.startPeriod: health check startPeriod of container 'trainer' must "
                  "be between 0 and 300, got 301"},
+        RuleCase{"RestartPolicyIsValid",
+                 [](object& r) {
+                   Container(r, 0)["restartPolicy"] = object{{"enabled", true},
+                                                             {"ignoredExitCodes", array{0, 143}},
+                                                             {"restartAttemptPeriod", 60}};
+                 },
+                 ""},
+        RuleCase{"RestartAttemptPeriodBelow60",
+                 [](object& r) {
+                   Container(r, 0)["restartPolicy"] =
+                       object{{"enabled", true}, {"restartAttemptPeriod", 59}};
+                 },
+                 "containerDefinitions[0].restartPolicy.restartAttemptPeriod: restart policy "
+                 "restartAttemptPeriod of container 'trainer' must be between 60 and 1800, got 59"},
+        RuleCase{"RestartAttemptPeriodAbove1800",
+                 [](object& r) {
+                   Container(r, 1)["restartPolicy"] =
+                       object{{"enabled", false}, {"restartAttemptPeriod", 1801}};
+                 },
+                 "containerDefinitions[1].restartPolicy.restartAttemptPeriod: restart policy "
+                 "restartAttemptPeriod of container 'sidecar' must be between 60 and 1800, got "
+                 "1801"},
+        RuleCase{"FiftyOneIgnoredExitCodes",
+                 [](object& r) { Container(r, 0)["restartPolicy"] = PolicyIgnoring(51); },
+                 "containerDefinitions[0].restartPolicy.ignoredExitCodes: restart policy of "
+                 "container 'trainer' ignores 51 exit codes, at most 50 may be given"},
+        RuleCase{"FiftyIgnoredExitCodesAreEnough",
+                 [](object& r) { Container(r, 0)["restartPolicy"] = PolicyIgnoring(50); }, ""},
         RuleCase{"UlimitSoftAboveHard",
                  [](object& r) {
                    Container(r, 0)["ulimits"].as_array()[1].as_object()["softLimit"] = 8192;

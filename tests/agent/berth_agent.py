@@ -18,7 +18,7 @@ for d in ("../compat", "../registry"):
     if p not in sys.path:
         sys.path.insert(0, p)
 
-from berth_compat import BERTH_BIN, make_ecs_client  # noqa: E402
+from berth_compat import BERTH_BIN, aws_cli_env, make_ecs_client  # noqa: E402
 
 
 def require_container_host():
@@ -177,3 +177,18 @@ def wait_task(ecs, cluster, task_arn, status, timeout=60):
 
 def agent_ecs_client(server):
     return make_ecs_client(server.endpoint, server.access_key, server.secret_key)
+
+
+def logs(node, task_arn, *args):
+    """What `berth logs` prints of the task's container (args: -f, ...)."""
+    proc = subprocess.run(
+        [BERTH_BIN, "logs", "--cluster", node.cluster, task_arn, *args],
+        env=aws_cli_env(node.server.access_key, node.server.secret_key,
+                        {"AWS_ENDPOINT_URL": node.server.endpoint}),
+        capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def container(task, name="main"):
+    return next(c for c in task["containers"] if c["name"] == name)

@@ -57,10 +57,11 @@ class Nodes:
 
 
 @contextlib.contextmanager
-def started_agents(base, server_args, agent_dirs):
+def started_agents(base, server_args, agent_dirs, agent_args=("--retention", "3600")):
     """A server (with server_args), a cluster, the busybox image and one
-    agent per (data folder, device tree, log folder) of agent_dirs, each
-    joined; all of it stopped and cleaned up afterwards, also on failure."""
+    agent (with agent_args) per (data folder, device tree, log folder) of
+    agent_dirs, each joined; all of it stopped and cleaned up afterwards,
+    also on failure."""
     server = BerthServer(base / "server", base,
                          extra_args=["--create-repository-on-push", *server_args])
     agents = []
@@ -74,7 +75,7 @@ def started_agents(base, server_args, agent_dirs):
         for data_dir, devices, log_dir in agent_dirs:
             make_neuron_tree(str(devices), 16)
             agents.append(AgentProcess(server, data_dir, log_dir, cluster, devices,
-                                       extra_args=["--retention", "3600"]))
+                                       extra_args=agent_args))
             agents[-1].start()
             agents[-1].wait_joined(ecs)
         yield Nodes(server, agents, ecs, cluster, f"127.0.0.1:{server.port}/busybox:test",
@@ -88,10 +89,12 @@ def started_agents(base, server_args, agent_dirs):
 
 
 @contextlib.contextmanager
-def started_node(base, server_args):
+def started_node(base, server_args, agent_args=("--retention", "3600")):
     """A server (with server_args), a cluster, the busybox image and an agent
-    that joined it; all of it stopped and cleaned up afterwards."""
-    with started_agents(base, server_args, [(base / "agent", base / "devices", base)]) as nodes:
+    (with agent_args) that joined it; all of it stopped and cleaned up
+    afterwards."""
+    with started_agents(base, server_args, [(base / "agent", base / "devices", base)],
+                        agent_args) as nodes:
         yield Node(nodes.server, nodes.agents[0], nodes.ecs, nodes.cluster, nodes.image,
                    nodes.registry, base)
 
@@ -110,6 +113,16 @@ def quickly_lost_node(tmp_path_factory, isolated_aws_env):
     require_container_host()
     with started_node(tmp_path_factory.mktemp("lost"),
                       ["--agent-heartbeat-timeout", "2", "--agent-lost-after", "3"]) as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def restart_node(tmp_path_factory, isolated_aws_env):
+    """A node whose agent shrinks every restartAttemptPeriod 50-fold (ECS's
+    60 s minimum becomes 1.2 s), so restart policies are tested in seconds."""
+    require_container_host()
+    with started_node(tmp_path_factory.mktemp("restart"), ["--agent-heartbeat-timeout", "4"],
+                      ["--retention", "3600", "--restart-period-scale", "0.02"]) as started:
         yield started
 
 

@@ -10,8 +10,8 @@ import time
 import pytest
 
 import busybox_image
-from berth_agent import wait_task
-from berth_compat import AWS_CLI, BERTH_BIN, aws_cli_env, unique
+from berth_agent import container, logs, wait_task
+from berth_compat import AWS_CLI, aws_cli_env, unique
 
 
 def register(node, containers, **extra):
@@ -30,20 +30,6 @@ def run(node, containers, **extra):
     out = node.ecs.run_task(cluster=node.cluster, taskDefinition=arn)
     assert not out["failures"], out["failures"]
     return out["tasks"][0]["taskArn"]
-
-
-def logs(node, task_arn, *args):
-    proc = subprocess.run(
-        [BERTH_BIN, "logs", "--cluster", node.cluster, task_arn, *args],
-        env=aws_cli_env(node.server.access_key, node.server.secret_key,
-                        {"AWS_ENDPOINT_URL": node.server.endpoint}),
-        capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout
-
-
-def container(task, name="main"):
-    return next(c for c in task["containers"] if c["name"] == name)
 
 
 def test_registers_the_node_with_its_devices(node):

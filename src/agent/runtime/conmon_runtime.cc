@@ -119,6 +119,7 @@ class ConmonRuntime : public ContainerRuntime {
       : o_(std::move(o)), runc_(std::move(runc)), conmon_(std::move(conmon)) {}
 
   Status Start(const std::string& id, const OciBundle& bundle) override;
+  Status Restart(const std::string& id) override;
   StatusOr<ContainerState> State(const std::string& id) override;
   Status Kill(const std::string& id, int signal) override;
   Status Remove(const std::string& id) override;
@@ -137,6 +138,11 @@ class ConmonRuntime : public ContainerRuntime {
   }
 
   Status WriteBundle(const std::string& id, const OciBundle& bundle);
+  // Removes what an earlier container of this id left that would make a
+  // new one look exited: its exit file, OOM mark and attach sockets.
+  void ClearExitRecords(const std::string& id);
+  // conmon creates the container from its bundle, then runc starts it.
+  Status Launch(const std::string& id);
   StatusOr<int> LaunchConmon(const std::string& id);
   void CleanUpFailedStart(const std::string& id);
   void WaitConmonGone(const std::string& id, std::chrono::milliseconds limit);
@@ -296,31 +302,58 @@ StatusOr<int> ConmonRuntime::LaunchConmon(const std::string& id) {
   return static_cast<int>(data);
 }
 
+void ConmonRuntime::ClearExitRecords(const std::string& id) {
+  std::error_code ec;
+  fs::remove(ExitFile(id), ec);
+  fs::remove(Dir(id) + "/oom", ec);
+  fs::remove_all(o_.root + "/sockets/" + id, ec);
+}
+
+Status ConmonRuntime::Launch(const std::string& id) {
+  StatusOr<int> pid = LaunchConmon(id);
+  if (!pid.ok()) return pid.status();
+  StatusOr<CommandResult> r = Runc({"start", id});
+  if (!r.ok()) return r.status();
+  if (r->exit_code != 0) {
+    return Internal("runc start: " + RuncMessage(r->err.empty() ? r->out : r->err));
+  }
+  return Status::Ok();
+}
+
 Status ConmonRuntime::Start(const std::string& id, const OciBundle& bundle) {
   if (!ValidId(id)) return InvalidArgument("container id " + id + " is not valid");
   std::error_code ec;
   if (fs::exists(Dir(id), ec)) return AlreadyExists("container " + id + " already exists");
-  // A stale exit file from an earlier container of this id would make the
-  // new one look exited.
-  fs::remove(ExitFile(id), ec);
-  fs::remove_all(o_.root + "/sockets/" + id, ec);
+  ClearExitRecords(id);
 
   Status st = WriteBundle(id, bundle);
-  if (st.ok()) {
-    StatusOr<int> pid = LaunchConmon(id);
-    st = pid.status();
-  }
-  if (st.ok()) {
-    StatusOr<CommandResult> r = Runc({"start", id});
-    if (!r.ok()) {
-      st = r.status();
-    } else if (r->exit_code != 0) {
-      st = Internal("runc start: " + RuncMessage(r->err.empty() ? r->out : r->err));
-    }
-  }
+  if (st.ok()) st = Launch(id);
   if (!st.ok()) {
     CleanUpFailedStart(id);
     return st.WithContext("start container " + id);
+  }
+  return Status::Ok();
+}
+
+Status ConmonRuntime::Restart(const std::string& id) {
+  if (!ValidId(id)) return InvalidArgument("container id " + id + " is not valid");
+  std::error_code ec;
+  if (!fs::exists(Dir(id) + "/bundle/config.json", ec)) {
+    return NotFound("restart container " + id + ": it has no bundle");
+  }
+  // runc keeps an exited container until it is deleted; without --force a
+  // running one is refused rather than killed.
+  StatusOr<CommandResult> r = Runc({"delete", id});
+  if (!r.ok()) return r.status().WithContext("restart container " + id);
+  if (r->exit_code != 0 && r->err.find("does not exist") == std::string::npos) {
+    return FailedPrecondition("restart container " + id + ": runc delete: " + RuncMessage(r->err));
+  }
+  WaitConmonGone(id, std::chrono::seconds(5));
+  ClearExitRecords(id);
+  // ctr.log stays: conmon opens it to append.
+  if (Status st = Launch(id); !st.ok()) {
+    (void)Runc({"delete", "--force", id});
+    return st.WithContext("restart container " + id);
   }
   return Status::Ok();
 }
@@ -375,6 +408,11 @@ StatusOr<ContainerState> ConmonRuntime::State(const std::string& id) {
   for (;;) {
     std::optional<int> code = ParseInt(ReadFile(ExitFile(id)));
     if (code) {
+      struct stat exit_stat {};
+      if (stat(ExitFile(id).c_str(), &exit_stat) == 0) {
+        s.exited_at_millis =
+            int64_t{exit_stat.st_mtim.tv_sec} * 1000 + exit_stat.st_mtim.tv_nsec / 1'000'000;
+      }
       // conmon may handle the OOM event after the exit: its "oom" file is
       // certain only once conmon itself is gone (a moment later).
       if (!s.oom_killed) {

@@ -32,6 +32,9 @@ struct ContainerState {
   // When exited: the code conmon recorded (128 + signal when killed), or
   // none when its conmon died first (killed, host rebooted).
   std::optional<int> exit_code;
+  // When exited with a recorded code: when conmon recorded it (ms since
+  // the epoch), so an exit seen late (the agent was away) is dated right.
+  std::optional<int64_t> exited_at_millis;
   bool oom_killed = false;
 };
 
@@ -57,6 +60,12 @@ class ContainerRuntime {
   // Writes the bundle and starts the container under a new conmon; returns
   // once runc has started it (or failed: the error carries runc's message).
   virtual Status Start(const std::string& id, const OciBundle& bundle) = 0;
+  // Starts an exited container again in place (a restart policy): the
+  // same id, bundle and log file, its new output appended to the earlier
+  // runs'; a new conmon. What recorded the earlier run's exit (exit file,
+  // OOM mark) is gone afterwards. FailedPrecondition while it still runs;
+  // on any error it is left exited (or missing), its log kept.
+  virtual Status Restart(const std::string& id) = 0;
   // kMissing: neither runc nor an exit file knows the id. Just after an
   // exit it may wait a moment (at most a few seconds) for conmon to record
   // the exit code and the OOM mark.

@@ -235,6 +235,41 @@ TEST_F(ContainerRuntimeTest, KilledFromOutside) {
   EXPECT_FALSE(s.oom_killed);
 }
 
+TEST_F(ContainerRuntimeTest, RestartRunsItAgainUnderTheSameIdAndLog) {
+  std::string id = Id("restart");
+  auto before = std::chrono::system_clock::now();
+  ContainerState s = RunToExit(id, R"({"command":["sh","-c","echo run; exit 3"]})");
+  EXPECT_EQ(s.exit_code, 3);
+  ASSERT_TRUE(s.exited_at_millis.has_value());
+  int64_t after_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+  int64_t before_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(before.time_since_epoch()).count();
+  EXPECT_GE(*s.exited_at_millis, before_ms - 1000);
+  EXPECT_LE(*s.exited_at_millis, after_ms);
+
+  ASSERT_TRUE(rt_->Restart(id).ok());
+  s = WaitFor(id, Phase::kExited);
+  EXPECT_EQ(s.exit_code, 3);
+  std::string log = Log(id);
+  EXPECT_EQ(log, "run\nrun\n");
+}
+
+TEST_F(ContainerRuntimeTest, RestartRefusesARunningContainer) {
+  std::string id = Id("restart-running");
+  json::object td = json::parse(R"({"networkMode":"none"})").as_object();
+  json::object ctr = json::parse(R"({"command":["sleep","1000"]})").as_object();
+  ASSERT_TRUE(Start(id, Input(id, td, ctr)).ok());
+  WaitFor(id, Phase::kRunning);
+  Status st = rt_->Restart(id);
+  EXPECT_EQ(st.code(), StatusCode::kFailedPrecondition) << st.ToString();
+  StatusOr<ContainerState> now = rt_->State(id);
+  ASSERT_TRUE(now.ok());
+  EXPECT_EQ(now->phase, Phase::kRunning);
+  EXPECT_EQ(rt_->Restart(Id("never-started")).code(), StatusCode::kNotFound);
+}
+
 TEST_F(ContainerRuntimeTest, OutOfMemory) {
   std::string id = Id("oom");
   // tail keeps the whole of a line it has not seen the end of: /dev/zero

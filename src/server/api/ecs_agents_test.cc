@@ -177,6 +177,19 @@ TEST_F(EcsAgentsTest, ReportedHealthIsShownByDescribeTasksAndMayGoBothWays) {
   EXPECT_EQ(Describe(arn), unhealthy);
 }
 
+TEST_F(EcsAgentsTest, ReportedRestartCountIsShownByDescribeTasks) {
+  std::string arn = RunOne();
+  std::string body = R"({"cluster": "c", "task": ")" + arn + R"(", )";
+  Call("SubmitTaskStateChange", body + R"("status": "RUNNING", "containers": [
+           {"containerName": "a", "status": "RUNNING", "restartCount": 2}]})",
+       kNow + 1000, agent_key_);
+  EXPECT_EQ(Describe(arn).at("containers").as_array()[0].at("restartCount").as_int64(), 2);
+  Call("SubmitContainerStateChange",
+       body + R"("containerName": "a", "status": "RUNNING", "restartCount": 3})", kNow + 2000,
+       agent_key_);
+  EXPECT_EQ(Describe(arn).at("containers").as_array()[0].at("restartCount").as_int64(), 3);
+}
+
 TEST_F(EcsAgentsTest, AnAgentReportsOnlyItsOwnTasks) {
   std::string other = Register();
   api_.JoinAgent("c", other, "127.0.0.1:10", kNow);

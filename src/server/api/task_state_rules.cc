@@ -36,6 +36,12 @@ void SetIfAbsent(json::object& o, std::string_view key, json::value value) {
   if (!o.contains(key)) o[key] = std::move(value);
 }
 
+// What a container report says besides its status. restartCount (how often
+// the agent restarted it in place under its restartPolicy) and healthStatus
+// are berth additions to ECS's container state change (ecs_additions.json).
+constexpr std::array<std::string_view, 6> kContainerFacts = {
+    "exitCode", "reason", "runtimeId", "imageDigest", "healthStatus", "restartCount"};
+
 }  // namespace
 
 int StatusRank(std::string_view status) {
@@ -77,8 +83,7 @@ void ApplyContainerReport(json::object& container, const json::object& report) {
   if (current == 3) {
     // Final; only facts it lacked (a task stopped before its exit code came).
     if (next != 0 && next != 3) return;
-    for (std::string_view key :
-         {"exitCode", "reason", "runtimeId", "imageDigest", "healthStatus"}) {
+    for (std::string_view key : kContainerFacts) {
       if (auto* v = report.if_contains(key); v != nullptr && !v->is_null()) {
         SetIfAbsent(container, key, *v);
       }
@@ -87,7 +92,7 @@ void ApplyContainerReport(json::object& container, const json::object& report) {
   }
   if (next != 0 && next < current) return;  // an older report
   if (next > current) container["lastStatus"] = status;
-  for (std::string_view key : {"exitCode", "reason", "runtimeId", "imageDigest", "healthStatus"}) {
+  for (std::string_view key : kContainerFacts) {
     if (auto* v = report.if_contains(key); v != nullptr && !v->is_null()) container[key] = *v;
   }
 }
