@@ -349,6 +349,7 @@ int RunServer(const ServerConfig& config) {
   Ticker controllers(1, [&] {
     ecs.ReconcileServices(SystemClock().NowMillis());
     ecs.ReconcileGangs(SystemClock().NowMillis());
+    ecs.ReconcileQueue(SystemClock().NowMillis());
   });
   // Lost agents: looked for a tenth of lost-after apart (1 to 30 s), so a
   // task is stopped at most that long after its agent is lost.

@@ -27,6 +27,7 @@ constexpr std::string_view kInstancesPrefix = "ecs/instances/";
 constexpr std::string_view kTasksPrefix = "ecs/tasks/";
 constexpr std::string_view kServicesPrefix = "ecs/services/";
 constexpr std::string_view kGangsPrefix = "ecs/gangs/";
+constexpr std::string_view kQueuePrefix = "ecs/queue/";
 constexpr std::string_view kPageTokenKey = "meta/page-token-key";
 }  // namespace
 
@@ -164,6 +165,15 @@ Status EcsApi::Load() {
     std::string_view rest = key.substr(kGangsPrefix.size());
     size_t slash = rest.find('/');
     gangs_[std::string(rest.substr(0, slash))][std::string(rest.substr(slash + 1))] = parse(key, v);
+  }));
+  BERTH_RETURN_IF_ERROR(store_.Scan(kQueuePrefix, [&](std::string_view key, std::string_view v) {
+    std::string_view rest = key.substr(kQueuePrefix.size());
+    json::object entry = parse(key, v);
+    const int64_t seq = OptInt(entry, "seq").value_or(0);
+    const int64_t priority = OptInt(entry, "priority").value_or(0);
+    queue_seq_ = std::max(queue_seq_, seq);
+    queue_[std::string(rest.substr(0, rest.find('/')))].emplace(std::make_pair(-priority, seq),
+                                                                std::move(entry));
   }));
   BERTH_RETURN_IF_ERROR(bad);
   // What the tasks hold on each instance, and the fields derived from it

@@ -189,6 +189,7 @@ class EcsApi : public awsjson::JsonService {
     // A gang's: the request (to place its next attempt) and which attempt.
     boost::json::object gang_request;
     int64_t gang_attempt = 0;
+    int64_t gang_max_restarts = 0;
     boost::json::array views;
     boost::json::array failures;
     std::optional<boost::json::object> replay;  // a clientToken seen before: the reply
@@ -357,6 +358,41 @@ class EcsApi : public awsjson::JsonService {
   void CleanUpServices(int64_t now_millis);
   static std::string ServiceKey(std::string_view cluster, std::string_view name);
 
+  // ecs_queue.cc (mu_ held exclusively unless said).
+  struct QueueTags {
+    std::string queue;     // berth:queue
+    int64_t priority = 0;  // berth:priority, -1000..1000
+  };
+  // The request's berth:queue and berth:priority; nullopt without
+  // berth:queue. Throws InvalidParameterException on bad values.
+  static std::optional<QueueTags> QueueTagsOf(const boost::json::array& tags);
+  // RunTask of a berth:queue request: placed now when it fits and nothing
+  // of its priority or higher waits, else queued (refused when it could
+  // never fit the cluster).
+  Reply RunQueued(boost::json::object& in, const CallContext& ctx, const QueueTags& tags);
+  // Throws InvalidParameterException, with the reason, when request would
+  // not fit even if the cluster ran nothing.
+  void CheckEverFits(std::string_view cluster, const planner::TaskRequest& request,
+                     int64_t now_millis) const;
+  // The task ids a queued entry's request carries into PlanRun; empty.
+  static std::vector<std::string> QueuedTaskIds(const boost::json::object& in);
+  // A queued task placed keeps the createdAt of its queued record.
+  void KeepQueuedCreatedAt(std::string_view cluster, const std::string& id,
+                           boost::json::object& task) const;
+  static std::string QueueKey(std::string_view cluster, int64_t seq);
+  // Gives back what a plan that is not committed reserved.
+  void DropRun(PlannedRun& run);
+  // Stops the tasks of a queued entry that are not stopped (and ends its
+  // gang, when QUEUED), with reason.
+  void StopQueuedTasks(std::string_view cluster, const boost::json::object& entry,
+                       std::string_view reason, int64_t now_millis);
+  // A queued task was stopped: out of its entry (a gang's entry goes whole).
+  void DequeueTask(std::string_view cluster, std::string_view task_id, int64_t now_millis);
+  // Where a queued gang waits: {"queue", "priority", "position" (1: next),
+  // "enqueuedAt"}; nullopt when it does not (mu_ held).
+  std::optional<boost::json::object> QueuePlaceOf(std::string_view cluster,
+                                                  std::string_view gang) const;
+
   // The gang as DescribeGang shows it (mu_ held).
   boost::json::object GangView(std::string_view cluster, const boost::json::object& gang) const;
   // ecs_gang_controller.cc (mu_ held exclusively).
@@ -464,6 +500,10 @@ class EcsApi : public awsjson::JsonService {
   // ended. Cheap when no gang is live. Call periodically (the server does,
   // every second). Thread-safe.
   void ReconcileGangs(int64_t now_millis);
+  // Places queued requests (berth:queue) in order while the head fits.
+  // Cheap when nothing is queued. Call periodically (the server does, every
+  // second). Thread-safe.
+  void ReconcileQueue(int64_t now_millis);
   // berth's own API (ecs_gangs.cc). A gang with its attempts and each
   // rank's task, instance, devices, state, exit code and reason; throws
   // ClusterNotFoundException, GangNotFoundException. Thread-safe.
@@ -564,6 +604,11 @@ class EcsApi : public awsjson::JsonService {
   // attempts and their tasks, status, restarts, and the request.
   std::map<std::string, std::map<std::string, boost::json::object, std::less<>>, std::less<>>
       gangs_;
+  // cluster -> (-priority, arrival) -> a queued request (ecs/queue/...):
+  // {"queue", "priority", "seq", "enqueuedAt", "taskIds", "request"}.
+  std::map<std::string, std::map<std::pair<int64_t, int64_t>, boost::json::object>, std::less<>>
+      queue_;
+  int64_t queue_seq_ = 0;  // the last entry's arrival number
   // cluster -> its Placer. Entries are added under mu_ exclusive only.
   std::map<std::string, std::unique_ptr<ClusterPlacer>, std::less<>> placers_;
   std::mt19937_64 random_{std::random_device{}()};

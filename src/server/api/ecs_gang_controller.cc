@@ -29,12 +29,12 @@ constexpr int64_t kMaxRestartsLimit = 1000;
 // When a RESTARTING gang places its next attempt (epoch milliseconds).
 constexpr std::string_view kRestartAtKey = "berthRestartAt";
 
-constexpr std::string_view kGangRunning = "RUNNING";
-constexpr std::string_view kGangRestarting = "RESTARTING";
-
 double Seconds(int64_t millis) { return static_cast<double>(millis) / 1000.0; }
 
 bool IsLive(std::string_view status) { return status == kGangRunning || status == kGangRestarting; }
+
+// A name is taken while its gang is queued or live.
+bool HoldsName(std::string_view status) { return status == kGangQueued || IsLive(status); }
 
 // berth:gang-max-restarts: a whole number 0..1000; 0 when absent.
 int64_t MaxRestartsOf(const json::array& tags) {
@@ -62,13 +62,14 @@ std::string EcsApi::GangKey(std::string_view cluster, std::string_view name) {
 void EcsApi::CheckNewGang(PlannedRun& run, const json::object& in) {
   const std::string& name = *run.request.gang;
   run.gang_attempt = OptInt(in, kAttemptKey).value_or(0);
-  const int64_t max_restarts = MaxRestartsOf(ArrayOr(in, "tags"));
-  (void)max_restarts;
-  if (run.gang_attempt == 0) {
+  run.gang_max_restarts = MaxRestartsOf(ArrayOr(in, "tags"));
+  // A restart, or a queued gang being placed, is the gang of that name.
+  const bool same_gang = run.gang_attempt > 0 || !QueuedTaskIds(in).empty();
+  if (!same_gang) {
     auto c = gangs_.find(run.cluster);
     if (c != gangs_.end()) {
       auto g = c->second.find(name);
-      if (g != c->second.end() && IsLive(StringOr(g->second, "status", ""))) {
+      if (g != c->second.end() && HoldsName(StringOr(g->second, "status", ""))) {
         Fail("InvalidParameterException", "berth:gang " + name + ": a gang of that name is " +
                                               std::string(StringOr(g->second, "status", "")) +
                                               " in cluster " + run.cluster +
@@ -79,6 +80,7 @@ void EcsApi::CheckNewGang(PlannedRun& run, const json::object& in) {
   run.gang_request = in;
   run.gang_request.erase("clientToken");
   run.gang_request.erase(kAttemptKey);
+  run.gang_request.erase("berthTaskIds");
 }
 
 void EcsApi::RecordGangAttempt(const PlannedRun& run, store::Batch& batch) {
@@ -92,11 +94,13 @@ void EcsApi::RecordGangAttempt(const PlannedRun& run, store::Batch& batch) {
       {"attempt", run.gang_attempt}, {"taskArns", std::move(arns)}, {"startedAt", now}};
   json::object& gang = gangs_[run.cluster][name];
   if (run.gang_attempt == 0) {
+    const json::value created =
+        gang.contains("createdAt") ? gang.at("createdAt") : json::value(now);
     gang = json::object{{"gangName", name},
                         {"clusterArn", ClusterArn(run.cluster)},
                         {"size", static_cast<int64_t>(run.tasks.size())},
-                        {"maxRestarts", MaxRestartsOf(ArrayOr(run.gang_request, "tags"))},
-                        {"createdAt", now},
+                        {"maxRestarts", run.gang_max_restarts},
+                        {"createdAt", created},
                         {"attempts", json::array()},
                         {"berthRequest", run.gang_request}};
   }

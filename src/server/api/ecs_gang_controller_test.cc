@@ -59,6 +59,25 @@ class EcsGangControllerTest : public testing::EcsApiTest {
     return arns;
   }
 
+  // A gang of `size` in queue `queue` (berth:queue), with a priority.
+  json::object QueueGang(std::string_view name, int size, std::string_view queue,
+                         int priority = 0) {
+    return Call("RunTask", R"({"cluster": "c", "taskDefinition": "f", "count": )" +
+                               std::to_string(size) + R"(, "tags": [
+        {"key": "berth:gang", "value": ")" +
+                               std::string(name) + R"("},
+        {"key": "berth:queue", "value": ")" +
+                               std::string(queue) + R"("},
+        {"key": "berth:priority", "value": ")" +
+                               std::to_string(priority) + "\"}]}");
+  }
+
+  void Pass(int64_t millis = 1000) {
+    now_ += millis;
+    api_.ReconcileGangs(now_);
+    api_.ReconcileQueue(now_);
+  }
+
   // The agent's reports: RUNNING, then the essential container exiting.
   void Running(const std::string& arn) {
     Call("SubmitTaskStateChange",
@@ -70,6 +89,12 @@ class EcsGangControllerTest : public testing::EcsApiTest {
         {"containerName": "a", "status": "STOPPED", "exitCode": )" +
                                       std::to_string(code) + R"(},
         {"containerName": "sidecar", "status": "STOPPED", "exitCode": 143}]})");
+  }
+
+  // Runs, then exits 0.
+  void Finish(const std::string& arn) {
+    Running(arn);
+    Exited(arn, 0);
   }
 
   json::object Task(const std::string& arn) {
@@ -224,6 +249,117 @@ TEST_F(EcsGangControllerTest, RestartWaitsForRoomAndSurvivesAReload) {
   json::object after = json::parse(*stored).as_object();
   EXPECT_EQ(after.at("status").as_string(), "RUNNING");
   EXPECT_EQ(after.at("attempt").as_int64(), 1);
+}
+
+TEST_F(EcsGangControllerTest, QueuedGangWaitsWithoutReservingAndRunsWhenRoomFrees) {
+  std::vector<std::string> first = RunGang("first", 3, "0");  // the whole cluster
+  json::object queued = QueueGang("second", 3, "train");
+  std::vector<std::string> second = Ranks(queued.at("tasks").as_array());
+  ASSERT_EQ(second.size(), 3u);
+  for (const std::string& arn : second) {
+    json::object task = Task(arn);
+    EXPECT_EQ(task.at("lastStatus").as_string(), "PROVISIONING");
+    EXPECT_EQ(task.at("desiredStatus").as_string(), "RUNNING");
+    EXPECT_FALSE(task.contains("containerInstanceArn"));
+  }
+  json::object gang = api_.DescribeGang("c", "second");
+  EXPECT_EQ(gang.at("status").as_string(), "QUEUED");
+  EXPECT_EQ(gang.at("queue").at("queue").as_string(), "train");
+  EXPECT_EQ(gang.at("queue").at("position").as_int64(), 1);
+  // It holds nothing: a plain task still fits nowhere only because of the
+  // first gang; once that ends, the queued one gets the whole cluster.
+  Pass();
+  EXPECT_EQ(Task(second[0]).at("lastStatus").as_string(), "PROVISIONING");
+  for (const std::string& arn : first) Finish(arn);
+  Pass();
+  for (const std::string& arn : second) {
+    json::object task = Task(arn);  // the same ARNs, now placed
+    EXPECT_EQ(task.at("lastStatus").as_string(), "PENDING");
+    EXPECT_TRUE(task.contains("containerInstanceArn"));
+  }
+  gang = api_.DescribeGang("c", "second");
+  EXPECT_EQ(gang.at("status").as_string(), "RUNNING");
+  EXPECT_FALSE(gang.contains("queue"));
+}
+
+TEST_F(EcsGangControllerTest, QueueIsFirstInFirstOutAndHigherPriorityGoesFirst) {
+  std::vector<std::string> running = RunGang("running", 3, "0");
+  QueueGang("a", 3, "q1");
+  QueueGang("b", 3, "q1");
+  QueueGang("urgent", 3, "q2", 10);  // later, but of a higher priority
+  EXPECT_EQ(api_.DescribeGang("c", "urgent").at("queue").at("position").as_int64(), 1);
+  EXPECT_EQ(api_.DescribeGang("c", "a").at("queue").at("position").as_int64(), 2);
+  EXPECT_EQ(api_.DescribeGang("c", "b").at("queue").at("position").as_int64(), 3);
+  // A small plain request of priority 0 waits behind them, though it would fit
+  // beside nothing here anyway.
+  for (const char* next : {"urgent", "a", "b"}) {
+    SCOPED_TRACE(next);
+    for (const std::string& arn : running) Finish(arn);
+    Pass();
+    json::object gang = api_.DescribeGang("c", next);
+    ASSERT_EQ(gang.at("status").as_string(), "RUNNING");
+    running.clear();
+    for (const auto& r : gang.at("attempts").as_array()[0].at("ranks").as_array()) {
+      running.emplace_back(r.at("taskArn").as_string());
+    }
+  }
+}
+
+TEST_F(EcsGangControllerTest, StoppingAQueuedRankTakesItsGangOutOfTheQueue) {
+  RunGang("running", 3, "0");
+  std::vector<std::string> queued = Ranks(QueueGang("q", 2, "train").at("tasks").as_array());
+  Call("StopTask", R"({"cluster": "c", "task": ")" + queued[1] + "\"}");
+  for (const std::string& arn : queued) {
+    EXPECT_EQ(Task(arn).at("lastStatus").as_string(), "STOPPED");
+  }
+  EXPECT_EQ(Task(queued[0]).at("stoppedReason").as_string(),
+            "berth:queue: rank 1 of its gang was stopped while queued");
+  json::object gang = api_.DescribeGang("c", "q");
+  EXPECT_EQ(gang.at("status").as_string(), "STOPPED");
+  EXPECT_FALSE(gang.contains("queue"));
+  // The name is free again.
+  EXPECT_EQ(QueueGang("q", 2, "train").at("tasks").as_array().size(), 2u);
+}
+
+TEST_F(EcsGangControllerTest, QueueRefusesWhatCouldNeverFitAndBadTags) {
+  auto refused = [&](std::string_view body) {
+    try {
+      Call("RunTask", body);
+    } catch (const awsjson::ApiException& e) {
+      return e.error().message;
+    }
+    return std::string("accepted");
+  };
+  // 4 ranks on 3 instances: never.
+  EXPECT_NE(refused(R"({"cluster": "c", "taskDefinition": "f", "count": 4, "tags": [
+      {"key": "berth:gang", "value": "big"}, {"key": "berth:queue", "value": "q"}]})")
+                .find("berth:queue: this request could never be placed in cluster c"),
+            std::string::npos);
+  EXPECT_NE(refused(R"({"cluster": "c", "taskDefinition": "f", "tags": [
+      {"key": "berth:queue", "value": "q"}, {"key": "berth:priority", "value": "1001"}]})")
+                .find("berth:priority: want a whole number from -1000 to 1000, got '1001'"),
+            std::string::npos);
+  EXPECT_NE(refused(R"({"cluster": "c", "taskDefinition": "f", "tags": [
+      {"key": "berth:priority", "value": "5"}]})")
+                .find("give berth:queue too"),
+            std::string::npos);
+  EXPECT_NE(refused(R"({"cluster": "c", "taskDefinition": "f", "tags": [
+      {"key": "berth:queue", "value": "no spaces"}]})")
+                .find("berth:queue: a queue name is"),
+            std::string::npos);
+  EXPECT_TRUE(Call("ListTasks", R"({"cluster": "c"})").at("taskArns").as_array().empty());
+  EXPECT_FALSE(Stored("ecs/gangs/c/big").has_value());
+}
+
+TEST_F(EcsGangControllerTest, QueueSurvivesAReload) {
+  std::vector<std::string> running = RunGang("running", 3, "0");
+  std::vector<std::string> queued = Ranks(QueueGang("later", 3, "train").at("tasks").as_array());
+  for (const std::string& arn : running) Finish(arn);
+  EcsApi reloaded{*store_, tracker_, ArnScope{}};
+  ASSERT_TRUE(reloaded.Load().ok());
+  EXPECT_EQ(reloaded.DescribeGang("c", "later").at("queue").at("position").as_int64(), 1);
+  reloaded.ReconcileQueue(now_ + 1000);
+  EXPECT_EQ(reloaded.DescribeGang("c", "later").at("status").as_string(), "RUNNING");
 }
 
 }  // namespace

@@ -42,6 +42,9 @@ json::object EcsApi::GangView(std::string_view cluster, const json::object& gang
   if (auto restart_at = OptInt(gang, "berthRestartAt")) {
     view["restartAt"] = static_cast<double>(*restart_at) / 1000.0;
   }
+  if (std::optional<json::object> place = QueuePlaceOf(cluster, StringOr(gang, "gangName", ""))) {
+    view["queue"] = std::move(*place);
+  }
   auto c = tasks_.find(cluster);
   json::array attempts;
   for (const auto& a : ArrayOr(gang, "attempts")) {

@@ -30,6 +30,7 @@ inline constexpr std::string_view kInactive = "INACTIVE";
 inline constexpr std::string_view kDraining = "DRAINING";
 inline constexpr std::string_view kDeleteInProgress = "DELETE_IN_PROGRESS";
 // The task (and container) statuses berth moves through.
+inline constexpr std::string_view kProvisioning = "PROVISIONING";  // queued (berth:queue)
 inline constexpr std::string_view kPending = "PENDING";
 inline constexpr std::string_view kRunning = "RUNNING";
 inline constexpr std::string_view kStopped = "STOPPED";

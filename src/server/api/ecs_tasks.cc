@@ -67,6 +67,7 @@ std::vector<const json::object*> EcsApi::TasksOn(std::string_view cluster,
 
 bool EcsApi::AccountTasks(std::string_view cluster, std::string_view instance_id,
                           const std::vector<std::string>& task_ids) {
+  if (instance_id.empty()) return false;  // queued tasks hold nothing
   InstanceTasks& on = instance_tasks_[std::string(cluster)][std::string(instance_id)];
   auto& cluster_tasks = tasks_[std::string(cluster)];
   scheduler::Placer* placer = nullptr;
@@ -354,6 +355,10 @@ Reply EcsApi::RunTask(json::object& in, const CallContext& ctx) {
   if (in.contains("capacityProviderStrategy")) {
     Fail("InvalidParameterException", "capacityProviderStrategy is not supported by berth");
   }
+  if (std::optional<QueueTags> queued = QueueTagsOf(ArrayOr(in, "tags"))) {
+    std::unique_lock lock(mu_);
+    return RunQueued(in, ctx, *queued);
+  }
   constexpr int kOptimisticAttempts = 3;
   for (int attempt = 0; attempt < kOptimisticAttempts; ++attempt) {
     std::optional<PlannedRun> run;
@@ -463,13 +468,14 @@ std::optional<EcsApi::PlannedRun> EcsApi::PlanRun(json::object& in, const CallCo
   }
 
   try {
-    TaskRecordInput records{scope_,       run.cluster,     ClusterArn(run.cluster), td_record,
-                            in,           run.request,     ctx.now_millis,          token,
-                            request_text, run.gang_attempt};
+    TaskRecordInput records{scope_,       run.cluster,      ClusterArn(run.cluster), td_record,
+                            in,           run.request,      ctx.now_millis,          token,
+                            request_text, run.gang_attempt, QueuedTaskIds(in)};
     for (size_t rank = 0; rank < run.plan.tasks.size(); ++rank) {
       const planner::PlannedTask& planned = run.plan.tasks[rank];
       const json::object* instance = FindInstance(run.cluster, planned.placement.instance_id);
       auto [id, task] = NewTaskRecord(records, run.plan, rank, *instance);
+      KeepQueuedCreatedAt(run.cluster, id, task);
       run.batch.push_back(store::Mutation::Put(TaskKey(run.cluster, id), json::serialize(task)));
       run.views.push_back(TaskView(task, true));
       run.tasks.emplace_back(std::move(id), std::move(task));
@@ -595,10 +601,12 @@ Reply EcsApi::StopTask(json::object& in, const CallContext& ctx) {
   json::object& task = c->second.at(id);
   if (TaskRecord(task).stop_requested()) return {json::object{{"task", TaskView(task, true)}}};
   std::string reason(StringOr(in, "reason", "Task stopped by user"));
+  const bool queued = TaskRecord(task).last_status() == kProvisioning;
   store::Batch batch;
   RequestTaskStop(cluster_name, task, kUserInitiated, reason,
                   static_cast<double>(ctx.now_millis) / 1000.0, batch);
   uint64_t seq = Commit(std::move(batch));
+  if (queued) DequeueTask(cluster_name, id, ctx.now_millis);
   agents_.Bump(TaskRecord(task).instance_id());
   return {json::object{{"task", TaskView(task, true)}}, seq};
 }

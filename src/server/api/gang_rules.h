@@ -13,9 +13,17 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace berth::server::api {
+
+// A gang's status: QUEUED (berth:queue, not placed yet), RUNNING (an
+// attempt placed), RESTARTING (waiting for its next attempt), then
+// SUCCEEDED, FAILED or STOPPED.
+inline constexpr std::string_view kGangQueued = "QUEUED";
+inline constexpr std::string_view kGangRunning = "RUNNING";
+inline constexpr std::string_view kGangRestarting = "RESTARTING";
 
 // How a rank of the current attempt stands.
 enum class RankState {

@@ -25,15 +25,17 @@ json::array IdArray(const std::vector<int>& ids) {
   return out;
 }
 
-json::array Containers(const TaskRecordInput& input, const planner::PlannedTask& planned,
+// planned: nullptr for a queued task (no devices yet).
+json::array Containers(const TaskRecordInput& input, const planner::PlannedTask* planned,
                        std::string_view cluster_name, std::string_view task_id,
                        std::string_view task_arn) {
   const json::object& td = TaskDefinitionRecord(input.task_definition_record).definition();
   const json::array& definitions = ArrayOr(td, "containerDefinitions");
   json::array containers;
+  static const planner::ContainerDevices kNone;
   for (size_t i = 0; i < definitions.size(); ++i) {
     const json::object& def = definitions[i].as_object();
-    const planner::ContainerDevices& devices = planned.containers[i];
+    const planner::ContainerDevices& devices = planned ? planned->containers[i] : kNone;
     std::string container_id = NewUuid();
     std::erase(container_id, '-');
     json::object container{
@@ -61,15 +63,20 @@ json::array Containers(const TaskRecordInput& input, const planner::PlannedTask&
 
 }  // namespace
 
-std::pair<std::string, json::object> NewTaskRecord(const TaskRecordInput& input,
-                                                   const planner::Plan& plan, size_t rank,
-                                                   const json::object& instance) {
-  const planner::PlannedTask& planned = plan.tasks[rank];
+namespace {
+
+// The members every task record has; planned and instance are nullptr for
+// a queued task.
+std::pair<std::string, json::object> TaskRecordOf(const TaskRecordInput& input,
+                                                  const planner::PlannedTask* planned,
+                                                  std::string_view gang_attribute_value,
+                                                  size_t rank, const json::object* instance) {
   const planner::TaskRequest& request = input.request;
   const TaskDefinitionRecord td(input.task_definition_record);
   const json::object& in = input.run_task;
   const std::string& cluster_name = input.cluster_name;
-  std::string id = NewTimeOrderedId(input.now_millis);
+  std::string id =
+      rank < input.task_ids.size() ? input.task_ids[rank] : NewTimeOrderedId(input.now_millis);
   std::string task_arn = MakeArn(input.scope, "ecs", "task/" + cluster_name + "/" + id);
 
   json::array tags;
@@ -85,10 +92,9 @@ std::pair<std::string, json::object> NewTaskRecord(const TaskRecordInput& input,
       {"taskArn", task_arn},
       {"clusterArn", input.cluster_arn},
       {"taskDefinitionArn", td.arn()},
-      {"containerInstanceArn", InstanceRecord(instance).arn()},
       {"overrides", in.contains("overrides") ? *request.overrides
                                              : json::object{{"containerOverrides", json::array()}}},
-      {"lastStatus", kPending},
+      {"lastStatus", planned ? kPending : kProvisioning},
       {"desiredStatus", kRunning},
       {"cpu", std::to_string(request.placement.cpu)},
       {"memory", std::to_string(request.placement.memory_mib)},
@@ -100,9 +106,12 @@ std::pair<std::string, json::object> NewTaskRecord(const TaskRecordInput& input,
       {"launchType", "EC2"},
       {"attachments", json::array()},
   };
-  for (const auto& a : ArrayOr(instance, "attributes")) {
-    if (StringOr(a.as_object(), "name", "") == "ecs.availability-zone") {
-      task["availabilityZone"] = StringOr(a.as_object(), "value", "");
+  if (instance != nullptr) {
+    task["containerInstanceArn"] = InstanceRecord(*instance).arn();
+    for (const auto& a : ArrayOr(*instance, "attributes")) {
+      if (StringOr(a.as_object(), "name", "") == "ecs.availability-zone") {
+        task["availabilityZone"] = StringOr(a.as_object(), "value", "");
+      }
     }
   }
   if (auto s = OptString(in, "startedBy")) task["startedBy"] = *s;
@@ -111,15 +120,31 @@ std::pair<std::string, json::object> NewTaskRecord(const TaskRecordInput& input,
                       {"rank", static_cast<int64_t>(rank)},
                       {"size", static_cast<int64_t>(request.count)},
                       {"attempt", input.gang_attempt}};
-    if (!plan.gang_attribute_value.empty()) gang["attributeValue"] = plan.gang_attribute_value;
+    if (!gang_attribute_value.empty()) gang["attributeValue"] = gang_attribute_value;
     task["berthGang"] = std::move(gang);
   }
-  task[planner::kReservationKey] = planner::ReservationRecord(request.placement, planned.placement);
+  if (planned != nullptr) {
+    task[planner::kReservationKey] =
+        planner::ReservationRecord(request.placement, planned->placement);
+  }
   if (!input.client_token.empty()) {
     task["berthClientToken"] = input.client_token;
     task["berthRequest"] = input.request_text;
   }
   return {std::move(id), std::move(task)};
+}
+
+}  // namespace
+
+std::pair<std::string, json::object> NewTaskRecord(const TaskRecordInput& input,
+                                                   const planner::Plan& plan, size_t rank,
+                                                   const json::object& instance) {
+  return TaskRecordOf(input, &plan.tasks[rank], plan.gang_attribute_value, rank, &instance);
+}
+
+std::pair<std::string, json::object> NewQueuedTaskRecord(const TaskRecordInput& input,
+                                                         size_t rank) {
+  return TaskRecordOf(input, nullptr, "", rank, nullptr);
 }
 
 }  // namespace berth::server::api

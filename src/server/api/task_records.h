@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "common/ids.h"
 #include "planner/planner.h"
@@ -27,12 +28,22 @@ struct TaskRecordInput {
   std::string client_token;  // with the request it came with, for idempotent retries
   std::string request_text;
   int64_t gang_attempt = 0;  // a gang's attempt: 0, then 1 for its first restart...
+  // The ids the tasks were given when they were queued, by rank; empty: new
+  // ones.
+  std::vector<std::string> task_ids;
 };
 
 // The record of the task planned at `rank` of plan, on `instance` (its
-// ContainerInstance record): a new task id and the record.
+// ContainerInstance record): its task id (input.task_ids[rank], else a new
+// one) and the record.
 std::pair<std::string, boost::json::object> NewTaskRecord(const TaskRecordInput& input,
                                                           const planner::Plan& plan, size_t rank,
                                                           const boost::json::object& instance);
+
+// The record of a queued task (berth:queue) at `rank`: PROVISIONING, on no
+// instance, holding nothing; NewTaskRecord with the same id replaces it
+// once it is placed.
+std::pair<std::string, boost::json::object> NewQueuedTaskRecord(const TaskRecordInput& input,
+                                                                size_t rank);
 
 }  // namespace berth::server::api
