@@ -3,6 +3,7 @@
 #include <boost/json/array.hpp>
 
 #include "model/json_util.h"
+#include "planner/gang_environment.h"
 #include "planner/task_placement.h"
 #include "server/api/ecs_names.h"
 #include "server/api/ecs_records.h"
@@ -81,13 +82,23 @@ std::pair<std::string, json::object> NewTaskRecord(const TaskRecordInput& input,
     MergeTags(tags, json::array{json::object{{"key", planner::kGangRankTag},
                                              {"value", std::to_string(rank)}}});
   }
+  json::object overrides = in.contains("overrides")
+                               ? *request.overrides
+                               : json::object{{"containerOverrides", json::array()}};
+  if (request.gang && plan.gang_rendezvous) {
+    // Underneath what the definition and the request set: shown as overrides,
+    // which is how the agent gives them to the containers.
+    planner::AddDefaultEnvironment(overrides, td.definition(),
+                                   planner::GangEnvironment({*request.gang, static_cast<int>(rank),
+                                                             request.count, request.gang_attempt},
+                                                            *plan.gang_rendezvous));
+  }
   json::object task{
       {"taskArn", task_arn},
       {"clusterArn", input.cluster_arn},
       {"taskDefinitionArn", td.arn()},
       {"containerInstanceArn", InstanceRecord(instance).arn()},
-      {"overrides", in.contains("overrides") ? *request.overrides
-                                             : json::object{{"containerOverrides", json::array()}}},
+      {"overrides", std::move(overrides)},
       {"lastStatus", kPending},
       {"desiredStatus", kRunning},
       {"cpu", std::to_string(request.placement.cpu)},
@@ -109,8 +120,15 @@ std::pair<std::string, json::object> NewTaskRecord(const TaskRecordInput& input,
   if (request.gang) {
     json::object gang{{"name", *request.gang},
                       {"rank", static_cast<int64_t>(rank)},
-                      {"size", static_cast<int64_t>(request.count)}};
+                      {"size", static_cast<int64_t>(request.count)},
+                      {"attempt", static_cast<int64_t>(request.gang_attempt)}};
     if (!plan.gang_attribute_value.empty()) gang["attributeValue"] = plan.gang_attribute_value;
+    if (plan.gang_rendezvous) {
+      // What berth reserved on rank 0's instance, whatever the environment
+      // ended up with.
+      gang["masterPort"] = plan.gang_rendezvous->master_port;
+      gang["neuronCommPort"] = plan.gang_rendezvous->neuron_comm_port;
+    }
     task["berthGang"] = std::move(gang);
   }
   task[planner::kReservationKey] = planner::ReservationRecord(request.placement, planned.placement);

@@ -1,7 +1,8 @@
 // Turns a plan into ECS Task records: ARNs and ids, containers with the
 // device ids the planner dealt them, tags (propagated, the request's, the
-// gang rank), the gang, the reservation the scheduler made. Pure: the caller
-// commits the records.
+// gang rank), the gang and its rendezvous environment (in the overrides, for
+// the names the definition and the request leave unset), the reservation the
+// scheduler made. Pure: the caller commits the records.
 #pragma once
 
 #include <boost/json/object.hpp>
