@@ -94,8 +94,10 @@ Environment GangEnvironment(const GangMember& member, const GangRendezvous& rend
   }
   if (every_rank) env.emplace_back("BERTH_GANG_HOSTS", hosts);
   if (!master.empty()) {
-    env.emplace_back("NEURON_RT_ROOT_COMM_ID",
-                     master + ":" + std::to_string(rendezvous.neuron_comm_port));
+    // host:port, an IPv6 address in brackets.
+    const bool v6 = master.find(':') != std::string::npos;
+    env.emplace_back("NEURON_RT_ROOT_COMM_ID", (v6 ? "[" + master + "]" : master) + ":" +
+                                                   std::to_string(rendezvous.neuron_comm_port));
   }
   return env;
 }

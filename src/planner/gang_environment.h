@@ -67,7 +67,8 @@ using Environment = std::vector<std::pair<std::string, std::string>>;
 // NODE_RANK (one task per node: all three the gang's rank and size),
 // MASTER_ADDR, MASTER_PORT, BERTH_GANG, BERTH_GANG_RANK, BERTH_GANG_SIZE,
 // BERTH_GANG_ATTEMPT, BERTH_GANG_HOSTS (every rank's address, in rank order,
-// comma-separated) and NEURON_RT_ROOT_COMM_ID (MASTER_ADDR:neuron_comm_port).
+// comma-separated) and NEURON_RT_ROOT_COMM_ID (MASTER_ADDR:neuron_comm_port,
+// an IPv6 address in brackets).
 // Without an address for rank 0, MASTER_ADDR and NEURON_RT_ROOT_COMM_ID are
 // left out; without one for every rank, BERTH_GANG_HOSTS is.
 Environment GangEnvironment(const GangMember& member, const GangRendezvous& rendezvous);

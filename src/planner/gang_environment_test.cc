@@ -78,6 +78,13 @@ TEST(GangEnvironment, LeavesOutWhatNeedsAnAddressNoOneRegistered) {
   EXPECT_EQ(vars.at("BERTH_GANG_ATTEMPT"), "0");
 }
 
+TEST(GangEnvironment, AnIpv6MasterIsBracketedInTheNeuronRoot) {
+  auto vars = AsMap(GangEnvironment({"g", 0, 1, 0}, {{"fd00::5"}, 29500, 29501}));
+  EXPECT_EQ(vars.at("MASTER_ADDR"), "fd00::5");  // as torch reads it
+  EXPECT_EQ(vars.at("NEURON_RT_ROOT_COMM_ID"), "[fd00::5]:29501");
+  EXPECT_EQ(vars.at("BERTH_GANG_HOSTS"), "fd00::5");
+}
+
 TEST(AddDefaultEnvironment, AValueSetExplicitlyWins) {
   json::object td = json::parse(R"({"containerDefinitions": [
       {"name": "a", "environment": [{"name": "RANK", "value": "from-definition"}]},
