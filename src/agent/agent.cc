@@ -225,7 +225,8 @@ class AgentImpl : public Agent {
       advertise = http::FormatEndpoint(host, logs_->port());
     }
     calls_->SetCredentials(join_);
-    auto request = RegistrationRequest(config_, devices_, previous, logs_->port());
+    const std::string address = NodeAddress(config_);
+    auto request = RegistrationRequest(config_, devices_, previous, logs_->port(), address);
     if (!request.ok()) return request.status();
     auto registered =
         calls_->Call(awsjson::kEcsTargetPrefix, "RegisterContainerInstance", *request);
@@ -262,6 +263,7 @@ class AgentImpl : public Agent {
     }
     LogInfo("agent joined", {{"cluster", config_.cluster},
                              {"instance", arn},
+                             {"address", address},
                              {"cpuUnits", std::to_string(devices_.cpu_units)},
                              {"memoryMiB", std::to_string(devices_.memory_mib)},
                              {"neuronDevices", std::to_string(devices_.neuron.size())},

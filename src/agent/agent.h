@@ -23,6 +23,11 @@ struct AgentConfig {
   // The agent's own address (container logs), and how the server reaches it.
   std::string listen = "127.0.0.1:0";
   std::string advertise;  // default: the bound listen address
+  // The node's IP address, registered as attribute berth.address: where the
+  // ranks of a gang reach the tasks on this node (MASTER_ADDR,
+  // BERTH_GANG_HOSTS). Default: the local address this node reaches the
+  // server from.
+  std::string address;
   std::string instance_type;
   std::string availability_zone;
   std::vector<std::string> attributes;  // "name=value" or "name"

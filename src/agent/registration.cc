@@ -4,6 +4,10 @@
 
 #include <set>
 
+#include "awsjson/client.h"
+#include "common/log.h"
+#include "http/local_address.h"
+
 namespace berth::agent {
 
 namespace json = boost::json;
@@ -24,8 +28,20 @@ std::string CpuArchitecture() {
 
 }  // namespace
 
+std::string NodeAddress(const AgentConfig& config) {
+  if (!config.address.empty()) return config.address;
+  StatusOr<awsjson::Endpoint> server = awsjson::ParseEndpoint(config.server);
+  StatusOr<std::string> local = server.ok() ? http::LocalAddressToward(server->host, server->port)
+                                            : StatusOr<std::string>(server.status());
+  if (local.ok()) return *local;
+  LogWarn("no node address found; gangs will not be told this node's (set --address)",
+          {{"server", config.server}, {"error", local.status().message()}});
+  return "";
+}
+
 StatusOr<json::object> RegistrationRequest(const AgentConfig& config, const NodeDevices& devices,
-                                           const std::string& previous_arn, uint16_t agent_port) {
+                                           const std::string& previous_arn, uint16_t agent_port,
+                                           const std::string& node_address) {
   json::object in;
   in["cluster"] = config.cluster;
   if (!previous_arn.empty()) in["containerInstanceArn"] = previous_arn;
@@ -52,10 +68,19 @@ StatusOr<json::object> RegistrationRequest(const AgentConfig& config, const Node
     attributes.push_back(
         json::object{{"name", "ecs.availability-zone"}, {"value", config.availability_zone}});
   }
+  if (!node_address.empty()) {
+    if (!http::IsIpAddress(node_address)) {
+      return InvalidArgument("--address \"" + node_address + "\": not an IP address");
+    }
+    attributes.push_back(json::object{{"name", kAddressAttribute}, {"value", node_address}});
+  }
   for (const auto& a : config.attributes) {
     size_t eq = a.find('=');
     std::string name = a.substr(0, eq);
     if (name.empty()) return InvalidArgument("--attribute \"" + a + "\": want name=value or name");
+    if (name == kAddressAttribute) {
+      return InvalidArgument("--attribute \"" + a + "\": the node address is set with --address");
+    }
     json::object attr{{"name", name}};
     if (eq != std::string::npos) attr["value"] = a.substr(eq + 1);
     attributes.push_back(std::move(attr));

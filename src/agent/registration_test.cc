@@ -44,7 +44,7 @@ TEST(RegistrationRequest, DescribesResourcesAttributesAndDevices) {
   config.instance_type = "trn1.32xlarge";
   config.availability_zone = "us-east-1a";
   config.attributes = {"rack=r7", "spot"};
-  auto in = RegistrationRequest(config, Trn1(), "", 40123);
+  auto in = RegistrationRequest(config, Trn1(), "", 40123, "10.0.0.5");
   ASSERT_TRUE(in.ok()) << in.status().message();
   EXPECT_EQ(in->at("cluster").as_string(), "trn1");
   EXPECT_FALSE(in->contains("containerInstanceArn"));
@@ -58,6 +58,7 @@ TEST(RegistrationRequest, DescribesResourcesAttributesAndDevices) {
   EXPECT_EQ(Attribute(*in, "ecs.availability-zone"), "us-east-1a");
   EXPECT_EQ(Attribute(*in, "rack"), "r7");
   EXPECT_EQ(Attribute(*in, "spot"), "<no value>");
+  EXPECT_EQ(Attribute(*in, "berth.address"), "10.0.0.5");
   const auto& devices = in->at("platformDevices").as_array();
   ASSERT_EQ(devices.size(), 5u);
   EXPECT_EQ(json::serialize(devices[3]),
@@ -68,9 +69,9 @@ TEST(RegistrationRequest, DescribesResourcesAttributesAndDevices) {
 
 TEST(RegistrationRequest, ReusesThePreviousArn) {
   AgentConfig config;
-  auto in =
-      RegistrationRequest(config, NodeDevices{},
-                          "arn:aws:ecs:us-east-1:000000000000:container-instance/default/abc", 0);
+  auto in = RegistrationRequest(config, NodeDevices{},
+                                "arn:aws:ecs:us-east-1:000000000000:container-instance/default/abc",
+                                0, "");
   ASSERT_TRUE(in.ok());
   EXPECT_EQ(in->at("containerInstanceArn").as_string(),
             "arn:aws:ecs:us-east-1:000000000000:container-instance/default/abc");
@@ -80,9 +81,38 @@ TEST(RegistrationRequest, ReusesThePreviousArn) {
 TEST(RegistrationRequest, RefusesAnAttributeWithoutAName) {
   AgentConfig config;
   config.attributes = {"=x"};
-  auto in = RegistrationRequest(config, NodeDevices{}, "", 0);
+  auto in = RegistrationRequest(config, NodeDevices{}, "", 0, "");
   ASSERT_FALSE(in.ok());
   EXPECT_NE(in.status().message().find("--attribute"), std::string::npos);
+}
+
+TEST(RegistrationRequest, RegistersTheNodeAddressGivenAsAnAddress) {
+  AgentConfig config;
+  auto in = RegistrationRequest(config, NodeDevices{}, "", 0, "fd00::5");
+  ASSERT_TRUE(in.ok()) << in.status().message();
+  EXPECT_EQ(Attribute(*in, "berth.address"), "fd00::5");
+  // None found: none registered.
+  EXPECT_EQ(Attribute(*RegistrationRequest(config, NodeDevices{}, "", 0, ""), "berth.address"),
+            "<missing>");
+  auto name = RegistrationRequest(config, NodeDevices{}, "", 0, "node-1");
+  ASSERT_FALSE(name.ok());
+  EXPECT_EQ(name.status().message(), "--address \"node-1\": not an IP address");
+  // The address is --address's alone.
+  config.attributes = {"berth.address=10.0.0.9"};
+  auto attribute = RegistrationRequest(config, NodeDevices{}, "", 0, "10.0.0.5");
+  ASSERT_FALSE(attribute.ok());
+  EXPECT_NE(attribute.status().message().find("--address"), std::string::npos);
+}
+
+TEST(NodeAddress, TheFlagElseTheAddressTheServerIsReachedFrom) {
+  AgentConfig config;
+  config.server = "http://127.0.0.1:8080";
+  EXPECT_EQ(NodeAddress(config), "127.0.0.1");
+  config.address = "10.0.0.5";
+  EXPECT_EQ(NodeAddress(config), "10.0.0.5");
+  config.address = "";
+  config.server = "http://no-such-host.invalid:8080";
+  EXPECT_EQ(NodeAddress(config), "");  // registers none, with a warning
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "cli/daemon_flags.h"
 
+#include "http/local_address.h"
+
 namespace berth::cli {
 
 void AddServerFlags(CLI::App* cmd, server::ServerConfig& config) {
@@ -58,6 +60,16 @@ void AddAgentFlags(CLI::App* cmd, agent::AgentConfig& config, const std::string&
   cmd->add_option(name("availability-zone"), config.availability_zone,
                   "ecs.availability-zone attribute")
       ->envname(var("AVAILABILITY_ZONE"));
+  cmd->add_option(name("address"), config.address,
+                  "this node's IP address, registered as attribute berth.address: where the "
+                  "ranks of a gang reach its tasks (MASTER_ADDR, BERTH_GANG_HOSTS); default: the "
+                  "local address the server is reached from")
+      ->envname(var("ADDRESS"))
+      ->check(CLI::Validator(
+          [](std::string& text) {
+            return http::IsIpAddress(text) ? std::string() : "not an IP address: " + text;
+          },
+          "IP"));
   cmd->add_option(name("attribute"), config.attributes, "custom attribute name=value (repeatable)");
   cmd->add_option(name("memory-reserve"), config.memory_reserve_mib,
                   "MiB of memory kept back from tasks")

@@ -86,15 +86,30 @@ StatusOr<Plan> PlanTasks(scheduler::Placer& cluster, const TaskRequest& request,
     StatusOr<scheduler::GangPlacement> gang =
         cluster.PlaceGang(request.placement, request.count, request.gang_same_attribute, random);
     if (!gang.ok()) return gang.status();
-    if (gang->failure) {
+    std::optional<scheduler::PlacementFailure> failure = std::move(gang->failure);
+    if (!failure) {
+      GangRendezvous rendezvous;
+      StatusOr<std::optional<scheduler::PlacementFailure>> reserved =
+          ReserveRendezvous(cluster, request.placement, gang->ranks, rendezvous);
+      if (!reserved.ok() || *reserved) {
+        // All or none: the ranks go back, as placed.
+        for (const scheduler::TaskPlacement& rank : gang->ranks) {
+          (void)cluster.Release(request.placement, rank);
+        }
+        if (!reserved.ok()) return reserved.status();
+        failure = std::move(*reserved);
+      } else {
+        placements = std::move(gang->ranks);
+        plan.gang_attribute_value = std::move(gang->attribute_value);
+        plan.gang_rendezvous = std::move(rendezvous);
+      }
+    }
+    if (failure) {
       // All or none: every rank fails for the reason the gang did not fit.
       for (int i = 0; i < request.count; ++i) {
         plan.failures.push_back(
-            {gang->failure->reason, "gang " + *request.gang + ": " + gang->failure->detail});
+            {failure->reason, "gang " + *request.gang + ": " + failure->detail});
       }
-    } else {
-      placements = std::move(gang->ranks);
-      plan.gang_attribute_value = std::move(gang->attribute_value);
     }
   } else {
     StatusOr<scheduler::PlacementResult> result =

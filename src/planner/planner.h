@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "planner/gang_environment.h"
 #include "scheduler/placement.h"
 
 namespace berth::planner {
@@ -34,6 +35,9 @@ struct TaskRequest {
   std::optional<std::string> gang;
   // berth:gang-same-attribute: every rank on instances sharing its value.
   std::optional<std::string> gang_same_attribute;
+  // Which placement of the gang this is (BERTH_GANG_ATTEMPT): 0 for RunTask;
+  // a controller that places a gang again counts up.
+  int gang_attempt = 0;
 };
 
 // RunTask's `tags` members that make a gang.
@@ -65,11 +69,17 @@ struct Plan {
   std::vector<PlannedTask> tasks;  // placement order; a gang's rank r is tasks[r]
   std::vector<scheduler::PlacementFailure> failures;  // one per task not placed
   std::string gang_attribute_value;  // the value the ranks share (gang_same_attribute)
+  // A placed gang's rendezvous (gang_environment.h); its ports are host
+  // ports of rank 0's placement.
+  std::optional<GangRendezvous> gang_rendezvous;
 };
 
 // Plans request on cluster. The planned tasks stay reserved in cluster; give
-// them back with ReleasePlan when the plan is not committed. InvalidArgument
-// for a request the engine refuses (a malformed constraint or strategy).
+// them back with ReleasePlan when the plan is not committed. A gang is placed
+// all or none, with its rendezvous ports on rank 0's instance: when that
+// instance has none free, every rank fails with RESOURCE:PORTS.
+// InvalidArgument for a request the engine refuses (a malformed constraint
+// or strategy).
 StatusOr<Plan> PlanTasks(scheduler::Placer& cluster, const TaskRequest& request,
                          std::mt19937_64& random);
 

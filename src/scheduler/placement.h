@@ -295,6 +295,8 @@ class Placer {
   // The snapshot as it now is: the one given, plus what was applied, minus
   // what was released.
   const ClusterSnapshot& snapshot() const;
+  // The instance with that id as it now is, or nullptr: a lookup, not a scan.
+  const SnapshotInstance* Find(std::string_view instance_id) const;
 
   class State;  // placer.cc
 

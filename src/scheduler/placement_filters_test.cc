@@ -112,7 +112,9 @@ TEST(PlacementFiltersTest, Table) {
     const InstanceView view(instance, c.in_call.count(instance.facts.id) > 0);
     EXPECT_EQ(Filter(c.filter).Check(view, context), c.want) << c.name;
     // A filter an engine skips for the request must admit every instance.
-    if (!Filter(c.filter).AppliesTo(*compiled)) EXPECT_EQ(c.want, std::nullopt) << c.name;
+    if (!Filter(c.filter).AppliesTo(*compiled)) {
+      EXPECT_EQ(c.want, std::nullopt) << c.name;
+    }
     // A filter whose Need is exact admits exactly the instances that offer it.
     if (Filter(c.filter).NeedIsExact()) {
       Capacity need;

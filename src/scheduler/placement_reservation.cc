@@ -20,6 +20,20 @@ Status Refused(const TaskPlacement& placement, const std::string& why) {
 
 }  // namespace
 
+bool IsHostPortFree(const InstanceResources& r, const HostPort& p) {
+  return !PortsOf(r.ports_used, p).contains(p.port) &&
+         !PortsOf(r.ports_reserved, p).contains(p.port);
+}
+
+std::vector<int> FreeHostPorts(const InstanceResources& r, PortProtocol protocol, int first,
+                               int last, int count) {
+  std::vector<int> out;
+  for (int port = first; port <= last && static_cast<int>(out.size()) < count; ++port) {
+    if (IsHostPortFree(r, {port, protocol})) out.push_back(port);
+  }
+  return out;
+}
+
 Status NotInSnapshot(std::string_view instance_id) {
   return NotFound("container instance " + std::string(instance_id) + " is not in the snapshot");
 }
@@ -43,7 +57,7 @@ std::string Misfit(const InstanceResources& r, const PlacementRequest& request,
   if (request.cpu > r.cpu_remaining) return "not enough CPU";
   if (request.memory_mib > r.memory_remaining_mib) return "not enough memory";
   for (const HostPort& p : placement.host_ports) {
-    if (PortsOf(r.ports_used, p).count(p.port) || PortsOf(r.ports_reserved, p).count(p.port)) {
+    if (!IsHostPortFree(r, p)) {
       return "host port " + std::to_string(p.port) + " is not free";
     }
   }

@@ -9,6 +9,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 #include "scheduler/placement.h"
@@ -24,6 +25,14 @@ std::string Misfit(const InstanceResources& r, const PlacementRequest& request,
 // in use"); empty when it does, so that Unreserve may give it back.
 std::string NotHeld(const SnapshotInstance& instance, const PlacementRequest& request,
                     const TaskPlacement& placement);
+
+// Whether host port p is neither in use nor reserved (ECS_RESERVED_PORTS) on r.
+bool IsHostPortFree(const InstanceResources& r, const HostPort& p);
+
+// The lowest `count` host ports of `protocol` in [first, last] that are free
+// on r (IsHostPortFree), ascending; fewer when fewer are free.
+std::vector<int> FreeHostPorts(const InstanceResources& r, PortProtocol protocol, int first,
+                               int last, int count);
 
 // NotFound for an instance id an engine does not have.
 Status NotInSnapshot(std::string_view instance_id);

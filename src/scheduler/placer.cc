@@ -928,4 +928,8 @@ Status Placer::AddInstance(SnapshotInstance instance) {
 
 const ClusterSnapshot& Placer::snapshot() const { return state_->snapshot(); }
 
+const SnapshotInstance* Placer::Find(std::string_view instance_id) const {
+  return state_->Find(state_->IndexOf(instance_id));
+}
+
 }  // namespace berth::scheduler

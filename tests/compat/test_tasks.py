@@ -264,6 +264,62 @@ def test_gang_on_one_attribute_value(ecs, ecs_unvalidated, raw, cluster):
     assert sorted(t["berthGang"]["rank"] for t in resp["tasks"]) == [0, 1]
 
 
+def remaining_ports(ecs, cluster, instance):
+    found = ecs.describe_container_instances(cluster=cluster, containerInstances=[instance])
+    resources = found["containerInstances"][0]["remainingResources"]
+    return set(next(r for r in resources if r["name"] == "PORTS")["stringSetValue"])
+
+
+def test_gang_rendezvous_environment_and_ports(fresh_server):
+    ecs = fresh_server.client()
+    cluster = unique("gangenv")
+    ecs.create_cluster(clusterName=cluster)
+    address = {}
+    for i in (1, 2):
+        arn = add_instance(fresh_server.client(validate=False), cluster,
+                           attributes=[{"name": "berth.address", "value": f"10.0.0.{i}"}])
+        address[arn] = f"10.0.0.{i}"
+    family = unique("gang")
+    ecs.register_task_definition(family=family, networkMode="host", containerDefinitions=[
+        {"name": "train", "image": "busybox", "memory": 512,
+         "environment": [{"name": "NODE_RANK", "value": "from-definition"}]},
+        {"name": "side", "image": "busybox", "memory": 64}])
+    resp = ecs.run_task(cluster=cluster, taskDefinition=family, count=2,
+                        tags=[{"key": "berth:gang", "value": "llm"}],
+                        overrides={"containerOverrides": [
+                            {"name": "side", "environment": [{"name": "RANK", "value": "x"}]}]})
+    assert resp["failures"] == [] and len(resp["tasks"]) == 2
+    by_rank = {int(tags_as_dict(t["tags"])["berth:gang-rank"]): t for t in resp["tasks"]}
+    hosts = [address[by_rank[r]["containerInstanceArn"]] for r in (0, 1)]
+    described = ecs.describe_tasks(cluster=cluster, tasks=[t["taskArn"] for t in resp["tasks"]])
+    rank_of = {t["taskArn"]: str(r) for r, t in by_rank.items()}
+    for task in described["tasks"]:
+        rank = rank_of[task["taskArn"]]
+        env = {o["name"]: {e["name"]: e["value"] for e in o.get("environment", [])}
+               for o in task["overrides"]["containerOverrides"]}
+        berth_vars = {
+            "RANK": rank, "WORLD_SIZE": "2", "NODE_RANK": rank, "MASTER_ADDR": hosts[0],
+            "MASTER_PORT": "29500", "BERTH_GANG": "llm", "BERTH_GANG_RANK": rank,
+            "BERTH_GANG_SIZE": "2", "BERTH_GANG_ATTEMPT": "0",
+            "BERTH_GANG_HOSTS": ",".join(hosts),
+            "NEURON_RT_ROOT_COMM_ID": f"{hosts[0]}:29501"}
+        # The definition's NODE_RANK and the request's RANK are kept as set.
+        assert env["train"] == {k: v for k, v in berth_vars.items() if k != "NODE_RANK"}
+        assert env["side"] == dict(berth_vars, RANK="x")
+
+    # Rank 0's instance holds the two ports, also after a restart, until the
+    # task stops.
+    rank0 = by_rank[0]["containerInstanceArn"]
+    rank1 = by_rank[1]["containerInstanceArn"]
+    assert remaining_ports(ecs, cluster, rank0) == {"22", "29500", "29501"}
+    assert remaining_ports(ecs, cluster, rank1) == {"22"}
+    fresh_server.restart()
+    ecs = fresh_server.client()
+    assert remaining_ports(ecs, cluster, rank0) == {"22", "29500", "29501"}
+    ecs.stop_task(cluster=cluster, task=by_rank[0]["taskArn"])
+    assert remaining_ports(ecs, cluster, rank0) == {"22"}
+
+
 def test_start_task_on_named_instance(ecs, ecs_unvalidated, cluster):
     add_instance(ecs_unvalidated, cluster)
     target = add_instance(ecs_unvalidated, cluster)

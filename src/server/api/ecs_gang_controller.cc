@@ -62,6 +62,7 @@ std::string EcsApi::GangKey(std::string_view cluster, std::string_view name) {
 void EcsApi::CheckNewGang(PlannedRun& run, const json::object& in) {
   const std::string& name = *run.request.gang;
   run.gang_attempt = OptInt(in, kAttemptKey).value_or(0);
+  run.request.gang_attempt = static_cast<int>(run.gang_attempt);
   run.gang_max_restarts = MaxRestartsOf(ArrayOr(in, "tags"));
   // A restart, or a queued gang being placed, is the gang of that name.
   const bool same_gang = run.gang_attempt > 0 || !QueuedTaskIds(in).empty();

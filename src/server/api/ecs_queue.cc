@@ -147,8 +147,8 @@ Reply EcsApi::RunQueued(json::object& in, const CallContext& ctx, const QueueTag
   json::object stored_request = in;
   stored_request.erase("clientToken");
   TaskRecordInput records{
-      scope_, cluster, ClusterArn(cluster), td_record, in, stub.request, ctx.now_millis, "", "",
-      0,      {}};
+      scope_, cluster, ClusterArn(cluster), td_record, in, stub.request, ctx.now_millis, "",
+      "",     {}};
   store::Batch batch;
   json::array ids, views;
   auto& cluster_tasks = tasks_[cluster];

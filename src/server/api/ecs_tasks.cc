@@ -470,7 +470,7 @@ std::optional<EcsApi::PlannedRun> EcsApi::PlanRun(json::object& in, const CallCo
   try {
     TaskRecordInput records{scope_,       run.cluster,      ClusterArn(run.cluster), td_record,
                             in,           run.request,      ctx.now_millis,          token,
-                            request_text, run.gang_attempt, QueuedTaskIds(in)};
+                            request_text, QueuedTaskIds(in)};
     for (size_t rank = 0; rank < run.plan.tasks.size(); ++rank) {
       const planner::PlannedTask& planned = run.plan.tasks[rank];
       const json::object* instance = FindInstance(run.cluster, planned.placement.instance_id);

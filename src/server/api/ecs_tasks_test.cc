@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <map>
 #include <set>
 #include <string>
@@ -256,6 +257,128 @@ TEST_F(EcsTasksTest, ForceDeregistrationStopsTasks) {
   EXPECT_EQ(t.at("lastStatus").as_string(), "PENDING");  // the agent reports it stopped
   EXPECT_EQ(t.at("stoppedReason").as_string(), "Container instance deregistered");
   EXPECT_TRUE(api_.CheckPlacers(kNow).ok());
+}
+
+// The names and values a task's overrides give container `name`, in order.
+std::vector<std::pair<std::string, std::string>> OverrideEnvironment(const json::object& task,
+                                                                     std::string_view name) {
+  std::vector<std::pair<std::string, std::string>> env;
+  for (const auto& o : task.at("overrides").at("containerOverrides").as_array()) {
+    if (o.at("name").as_string() != name) continue;
+    for (const auto& e : o.as_object().at("environment").as_array()) {
+      env.emplace_back(e.at("name").as_string(), e.at("value").as_string());
+    }
+  }
+  return env;
+}
+
+// A gang's tasks show the rendezvous environment in their overrides, under
+// what the definition and the request set; rank 0's instance holds the two
+// rendezvous ports (as a server that loads the store again sees) until that
+// task stops.
+TEST_F(EcsTasksTest, GangTasksGetTheRendezvousEnvironmentAndHoldItsPorts) {
+  Call("CreateCluster", R"({"clusterName": "c"})");
+  std::map<std::string, std::string> node_of;  // instance ARN -> its "node" attribute
+  for (std::string node : {"n1", "n2"}) {
+    json::object registered = Call("RegisterContainerInstance", R"({"cluster": "c",
+        "totalResources": [
+          {"name": "CPU", "type": "INTEGER", "integerValue": 4096},
+          {"name": "MEMORY", "type": "INTEGER", "integerValue": 4096},
+          {"name": "PORTS", "type": "STRINGSET", "stringSetValue": ["22"]}],
+        "attributes": [{"name": "node", "value": ")" + node + R"("},
+                       {"name": "berth.address", "value": "10.0.0.)" +
+                                                                    node.substr(1) + R"("}]})");
+    node_of[std::string(
+        registered.at("containerInstance").at("containerInstanceArn").as_string())] = node;
+  }
+  Call("RegisterTaskDefinition", R"({"family": "f", "networkMode": "host", "containerDefinitions": [
+      {"name": "t", "image": "busybox", "cpu": 1024, "memory": 512,
+       "environment": [{"name": "MASTER_PORT", "value": "1234"}]}]})");
+  json::object run = Call("RunTask", R"({"cluster": "c", "taskDefinition": "f", "count": 2,
+      "tags": [{"key": "berth:gang", "value": "g"}],
+      "overrides": {"containerOverrides": [
+        {"name": "t", "environment": [{"name": "WORLD_SIZE", "value": "8"}]}]}})");
+  const json::array& tasks = run.at("tasks").as_array();
+  ASSERT_EQ(tasks.size(), 2u);
+  std::string rank0_instance, rank0_task, rank0_node;
+  std::vector<std::string> address_of_rank(2);
+  for (const auto& t : tasks) {
+    const int64_t rank = t.at("berthGang").at("rank").as_int64();
+    std::string on(t.at("containerInstanceArn").as_string());
+    address_of_rank[rank] = "10.0.0." + node_of[on].substr(1);
+    if (rank == 0) {
+      rank0_instance = on;
+      rank0_task = std::string(t.at("taskArn").as_string());
+      rank0_node = node_of[on];
+    }
+  }
+  for (const auto& t : tasks) {
+    const json::object& task = t.as_object();
+    const std::string rank = std::to_string(task.at("berthGang").at("rank").as_int64());
+    EXPECT_EQ(task.at("berthGang").at("attempt").as_int64(), 0);
+    EXPECT_EQ(task.at("berthGang").at("masterPort").as_int64(), 29500);
+    EXPECT_EQ(task.at("berthGang").at("neuronCommPort").as_int64(), 29501);
+    // The user's WORLD_SIZE first, then berth's variables; the definition's
+    // MASTER_PORT is not overridden.
+    std::vector<std::pair<std::string, std::string>> want{
+        {"WORLD_SIZE", "8"},
+        {"RANK", rank},
+        {"NODE_RANK", rank},
+        {"MASTER_ADDR", address_of_rank[0]},
+        {"BERTH_GANG", "g"},
+        {"BERTH_GANG_RANK", rank},
+        {"BERTH_GANG_SIZE", "2"},
+        {"BERTH_GANG_ATTEMPT", "0"},
+        {"BERTH_GANG_HOSTS", address_of_rank[0] + "," + address_of_rank[1]},
+        {"NEURON_RT_ROOT_COMM_ID", address_of_rank[0] + ":29501"},
+    };
+    EXPECT_EQ(OverrideEnvironment(task, "t"), want) << "rank " << rank;
+  }
+
+  // remainingResources lists the ports tasks hold, as ECS does.
+  auto ports_held = [](EcsApi& api, const std::string& instance) {
+    json::object in{{"cluster", "c"}, {"containerInstances", json::array{json::string(instance)}}};
+    json::object out =
+        api.Call("DescribeContainerInstances", in, CallContext{"key", kNow}).body.as_object();
+    for (const auto& r :
+         out.at("containerInstances").as_array()[0].at("remainingResources").as_array()) {
+      if (r.at("name").as_string() != "PORTS") continue;
+      std::set<std::string> ports;
+      for (const auto& p : r.at("stringSetValue").as_array()) ports.emplace(p.as_string());
+      return ports;
+    }
+    return std::set<std::string>();
+  };
+  EXPECT_EQ(ports_held(api_, rank0_instance), (std::set<std::string>{"22", "29500", "29501"}));
+  for (const auto& [arn, node] : node_of) {
+    if (arn != rank0_instance) {
+      EXPECT_EQ(ports_held(api_, arn), std::set<std::string>{"22"});
+    }
+  }
+
+  // A server that loads the store keeps them reserved: the next gang whose
+  // rank 0 lands there gets the two after them.
+  EcsApi reloaded{*store_, tracker_, ArnScope{}};
+  ASSERT_TRUE(reloaded.Load().ok());
+  EXPECT_EQ(ports_held(reloaded, rank0_instance), (std::set<std::string>{"22", "29500", "29501"}));
+  auto run_gang_of_one = [&](const std::string& group) {
+    json::object in = json::parse(R"({"cluster": "c", "taskDefinition": "f", "group": ")" + group +
+                                  R"(", "tags": [{"key": "berth:gang", "value": ")" + group +
+                                  R"("}], "placementConstraints": [{"type": "memberOf",
+        "expression": "attribute:node == )" +
+                                  rank0_node + R"("}]})")
+                          .as_object();
+    json::object out = reloaded.Call("RunTask", in, CallContext{"key", kNow}).body.as_object();
+    EXPECT_EQ(out.at("tasks").as_array().size(), 1u) << json::serialize(out);
+    return out.at("tasks").as_array()[0].at("berthGang").at("masterPort").as_int64();
+  };
+  EXPECT_EQ(run_gang_of_one("h"), 29502);
+  // Rank 0 of the first gang stops: its ports are free again.
+  json::object stop{{"cluster", "c"}, {"task", rank0_task}};
+  reloaded.Call("StopTask", stop, CallContext{"key", kNow});
+  EXPECT_EQ(ports_held(reloaded, rank0_instance), (std::set<std::string>{"22", "29502", "29503"}));
+  EXPECT_EQ(run_gang_of_one("k"), 29500);
+  EXPECT_TRUE(reloaded.CheckPlacers(kNow).ok()) << reloaded.CheckPlacers(kNow).ToString();
 }
 
 }  // namespace

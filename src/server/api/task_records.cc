@@ -3,6 +3,7 @@
 #include <boost/json/array.hpp>
 
 #include "model/json_util.h"
+#include "planner/gang_environment.h"
 #include "planner/task_placement.h"
 #include "server/api/ecs_names.h"
 #include "server/api/ecs_records.h"
@@ -65,12 +66,12 @@ json::array Containers(const TaskRecordInput& input, const planner::PlannedTask*
 
 namespace {
 
-// The members every task record has; planned and instance are nullptr for
-// a queued task.
+// The members every task record has; plan and instance are nullptr for a
+// queued task.
 std::pair<std::string, json::object> TaskRecordOf(const TaskRecordInput& input,
-                                                  const planner::PlannedTask* planned,
-                                                  std::string_view gang_attribute_value,
-                                                  size_t rank, const json::object* instance) {
+                                                  const planner::Plan* plan, size_t rank,
+                                                  const json::object* instance) {
+  const planner::PlannedTask* planned = plan != nullptr ? &plan->tasks[rank] : nullptr;
   const planner::TaskRequest& request = input.request;
   const TaskDefinitionRecord td(input.task_definition_record);
   const json::object& in = input.run_task;
@@ -88,12 +89,22 @@ std::pair<std::string, json::object> TaskRecordOf(const TaskRecordInput& input,
     MergeTags(tags, json::array{json::object{{"key", planner::kGangRankTag},
                                              {"value", std::to_string(rank)}}});
   }
+  json::object overrides = in.contains("overrides")
+                               ? *request.overrides
+                               : json::object{{"containerOverrides", json::array()}};
+  if (request.gang && plan != nullptr && plan->gang_rendezvous) {
+    // Underneath what the definition and the request set: shown as overrides,
+    // which is how the agent gives them to the containers.
+    planner::AddDefaultEnvironment(overrides, td.definition(),
+                                   planner::GangEnvironment({*request.gang, static_cast<int>(rank),
+                                                             request.count, request.gang_attempt},
+                                                            *plan->gang_rendezvous));
+  }
   json::object task{
       {"taskArn", task_arn},
       {"clusterArn", input.cluster_arn},
       {"taskDefinitionArn", td.arn()},
-      {"overrides", in.contains("overrides") ? *request.overrides
-                                             : json::object{{"containerOverrides", json::array()}}},
+      {"overrides", std::move(overrides)},
       {"lastStatus", planned ? kPending : kProvisioning},
       {"desiredStatus", kRunning},
       {"cpu", std::to_string(request.placement.cpu)},
@@ -119,8 +130,16 @@ std::pair<std::string, json::object> TaskRecordOf(const TaskRecordInput& input,
     json::object gang{{"name", *request.gang},
                       {"rank", static_cast<int64_t>(rank)},
                       {"size", static_cast<int64_t>(request.count)},
-                      {"attempt", input.gang_attempt}};
-    if (!gang_attribute_value.empty()) gang["attributeValue"] = gang_attribute_value;
+                      {"attempt", static_cast<int64_t>(request.gang_attempt)}};
+    if (plan != nullptr && !plan->gang_attribute_value.empty()) {
+      gang["attributeValue"] = plan->gang_attribute_value;
+    }
+    if (plan != nullptr && plan->gang_rendezvous) {
+      // What berth reserved on rank 0's instance, whatever the environment
+      // ended up with.
+      gang["masterPort"] = plan->gang_rendezvous->master_port;
+      gang["neuronCommPort"] = plan->gang_rendezvous->neuron_comm_port;
+    }
     task["berthGang"] = std::move(gang);
   }
   if (planned != nullptr) {
@@ -139,12 +158,12 @@ std::pair<std::string, json::object> TaskRecordOf(const TaskRecordInput& input,
 std::pair<std::string, json::object> NewTaskRecord(const TaskRecordInput& input,
                                                    const planner::Plan& plan, size_t rank,
                                                    const json::object& instance) {
-  return TaskRecordOf(input, &plan.tasks[rank], plan.gang_attribute_value, rank, &instance);
+  return TaskRecordOf(input, &plan, rank, &instance);
 }
 
 std::pair<std::string, json::object> NewQueuedTaskRecord(const TaskRecordInput& input,
                                                          size_t rank) {
-  return TaskRecordOf(input, nullptr, "", rank, nullptr);
+  return TaskRecordOf(input, nullptr, rank, nullptr);
 }
 
 }  // namespace berth::server::api

@@ -1,7 +1,8 @@
 // Turns a plan into ECS Task records: ARNs and ids, containers with the
 // device ids the planner dealt them, tags (propagated, the request's, the
-// gang rank), the gang, the reservation the scheduler made. Pure: the caller
-// commits the records.
+// gang rank), the gang and its rendezvous environment (in the overrides, for
+// the names the definition and the request leave unset), the reservation the
+// scheduler made. Pure: the caller commits the records.
 #pragma once
 
 #include <boost/json/object.hpp>
@@ -27,7 +28,6 @@ struct TaskRecordInput {
   int64_t now_millis = 0;
   std::string client_token;  // with the request it came with, for idempotent retries
   std::string request_text;
-  int64_t gang_attempt = 0;  // a gang's attempt: 0, then 1 for its first restart...
   // The ids the tasks were given when they were queued, by rank; empty: new
   // ones.
   std::vector<std::string> task_ids;
