@@ -24,6 +24,7 @@
 #   BENCH_MIN_HEALTHY         minimumHealthyPercent of the rolling deployment
 #                             (default 100; maximumPercent is 200)
 #   BENCH_AGENT_THREADS       I/O threads of all simulated agents (default 2)
+#   BENCH_IDLE_SECONDS        idle agents measured first (default 20; 0: none)
 #   BENCH_PHASE_TIMEOUT       seconds a phase may take (default 1800)
 set -euo pipefail
 # shellcheck source=bench/lib.sh
@@ -48,7 +49,7 @@ if ! "$tool" --port "$berth_port" --credentials "$tmp/data/credentials" \
   --server-pid "${pids[-1]}" --instances "$instances" --tasks "$tasks" \
   --services "${BENCH_SERVICES:-0}" --runtask-concurrency "${BENCH_RUNTASK_CONCURRENCY:-16}" \
   --minimum-healthy-percent "${BENCH_MIN_HEALTHY:-100}" \
-  --agent-threads "${BENCH_AGENT_THREADS:-2}" \
+  --agent-threads "${BENCH_AGENT_THREADS:-2}" --idle-seconds "${BENCH_IDLE_SECONDS:-20}" \
   --phase-timeout "${BENCH_PHASE_TIMEOUT:-1800}" >"$tmp/result"; then
   echo "run_service.sh: berth_service_bench failed; its output:" >&2
   cat "$tmp/result" >&2
@@ -59,45 +60,49 @@ fi
 
 cat "$tmp/result" >&2
 phase() { grep "^phase=$1 " "$tmp/result" || true; }
+idle=$(phase idle)
 runtask=$(phase runtask)
 create=$(phase create)
 rolling=$(phase rolling)
 agents=$(grep '^agents ' "$tmp/result")
 base=$(field tasks_per_s "$runtask")
 ratio() { awk -v a="$1" -v b="$base" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
-report() { field "$1" "$(grep "^reports phase=$2 " "$tmp/result")"; }
+ms() { awk -v us="$1" 'BEGIN { printf "%.0f", us / 1000 }'; }
+report_ms() { ms "$(field p50_us "$(grep "^reports phase=$1 " "$tmp/result")")"; }
+row() { printf '%-48s %8s %9s %9s %12s %12s\n' "$@"; }
+sub() { printf '%-48s %8s %9s %s\n' "$@"; }
+phase_row() {  # LABEL LINE NAME
+  local rps
+  rps=$(field tasks_per_s "$2")
+  row "$1" "$(field seconds "$2")" "$rps" "$(ratio "$rps")" "$(field server_cpu_s "$2")" \
+    "$(report_ms "$3")"
+}
 
+services=$(field services "$create")
 echo
-echo "Service scheduler on $instances instances with simulated agents, $tasks tasks" \
-  "($(field services "$create") service(s)), spread(zone), spread(instanceId), durable"
-printf '%-44s %8s %9s %10s %10s %11s %11s\n' figure tasks seconds tasks/s x_RunTask \
-  server_cpu_s report_p50
-printf '%-44s %8s %9s %10s %10s %11s %10sus\n' \
-  "RunTask count=10 c$(field concurrency "$runtask"), to all RUNNING" \
-  "$tasks" "$(field seconds "$runtask")" "$base" "1.00" \
-  "$(field server_cpu_s "$runtask")" "$(report p50_us runtask)"
-printf '%-44s %8s %9s %10s %10s %11s %12s\n' "  of which RunTask calls answered" \
-  "$tasks" "$(field placed_seconds "$runtask")" "$(field placed_per_s "$runtask")" "" "" \
-  "(p50 $(field call_p50_us "$runtask")us/call)"
-printf '%-44s %8s %9s %10s %10s %11s %10sus\n' "CreateService, to steady state" \
-  "$tasks" "$(field seconds "$create")" "$(field tasks_per_s "$create")" \
-  "$(ratio "$(field tasks_per_s "$create")")" "$(field server_cpu_s "$create")" \
-  "$(report p50_us create)"
-printf '%-44s %8s %9s\n' "  of which to all RUNNING" "$tasks" "$(field running_seconds "$create")"
-printf '%-44s %8s %9s %10s %10s %11s %10sus\n' \
-  "rolling deployment (200%/${BENCH_MIN_HEALTHY:-100}%), tasks replaced" \
-  "$tasks" "$(field seconds "$rolling")" "$(field tasks_per_s "$rolling")" \
-  "$(ratio "$(field tasks_per_s "$rolling")")" "$(field server_cpu_s "$rolling")" \
-  "$(report p50_us rolling)"
-printf '%-44s %8s %9s\n' "  of which new tasks all RUNNING" "$tasks" \
-  "$(field running_seconds "$rolling")"
-printf '%-44s %8s %9s\n' "  of which old tasks all STOPPED" "$tasks" \
-  "$(field stopped_seconds "$rolling")"
-echo "DescribeServices while waiting: p50 $(field describe_p50_us "$create")us," \
-  "max $(field describe_max_us "$create")us (create); p50 $(field describe_p50_us "$rolling")us," \
-  "max $(field describe_max_us "$rolling")us (rolling)"
+echo "Service scheduler: $instances instances, each with a simulated agent; $tasks tasks" \
+  "(${services:-?} service(s) of $((tasks / ${services:-1}))); spread(zone), spread(instanceId); durable"
+row figure seconds tasks/s x_RunTask server_cpu_s report_p50_ms
+phase_row "1 RunTask count=10 c$(field concurrency "$runtask"), until all RUNNING" "$runtask" runtask
+sub "    RunTask calls all answered" "$(field placed_seconds "$runtask")" \
+  "$(field placed_per_s "$runtask")" "(p50 $(ms "$(field call_p50_us "$runtask")") ms per call)"
+phase_row "2 CreateService, until steady" "$create" create
+sub "    all RUNNING" "$(field running_seconds "$create")"
+phase_row "3 rolling deployment (200%/${BENCH_MIN_HEALTHY:-100}%), until steady" "$rolling" rolling
+sub "    new tasks all RUNNING" "$(field running_seconds "$rolling")"
+sub "    old tasks all STOPPED" "$(field stopped_seconds "$rolling")"
+echo "tasks/s: $tasks over the seconds; 3 replaces $tasks (starts $tasks and stops $tasks)."
+if [[ -n $idle ]]; then
+  echo "idle, $instances agents holding long polls for $(field seconds "$idle") s:" \
+    "server CPU $(field server_cpu_s "$idle") s, $(field polls "$idle") poll answers"
+fi
+echo "DescribeServices while waiting (every 200 ms): p50 $(ms "$(field describe_p50_us "$create")") ms," \
+  "max $(ms "$(field describe_max_us "$create")") ms, reply up to $(field describe_max_kib "$create") KiB (2);" \
+  "p50 $(ms "$(field describe_p50_us "$rolling")") ms, max $(ms "$(field describe_max_us "$rolling")") ms," \
+  "reply up to $(field describe_max_kib "$rolling") KiB (3)"
 echo "agents: $(field polls "$agents") poll answers, $(field poll_mib "$agents") MiB," \
-  "$(field running_reports "$agents") RUNNING and $(field stopped_reports "$agents") STOPPED" \
-  "reports; bench tool CPU $(field tool_cpu_s "$create") s (create)," \
-  "$(field tool_cpu_s "$rolling") s (rolling)"
+  "$(field tasks_listed "$agents") tasks listed in them;" \
+  "$(field running_reports "$agents") RUNNING and $(field stopped_reports "$agents") STOPPED reports;" \
+  "bench tool CPU $(field tool_cpu_s "$runtask") s (1), $(field tool_cpu_s "$create") s (2)," \
+  "$(field tool_cpu_s "$rolling") s (3)"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"

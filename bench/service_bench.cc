@@ -89,6 +89,7 @@ struct Options {
   int maximum_percent = 200;
   int minimum_healthy_percent = 100;
   int describe_interval_ms = 200;
+  int idle_seconds = 20;
   int phase_timeout_seconds = 1800;
   int server_pid = 0;  // for the server's CPU time per phase; 0: not measured
   std::string phases = "runtask,create,rolling";
@@ -144,11 +145,15 @@ class ServiceBench {
  private:
   // Sends call on the driver's connection; its reply, or nullopt (the
   // failure is counted and printed).
-  std::optional<json::object> Ask(const Call& call) { return AskOn(*client_, call); }
+  std::optional<json::object> Ask(const Call& call, size_t* bytes = nullptr) {
+    return AskOn(*client_, call, bytes);
+  }
 
-  std::optional<json::object> AskOn(http::Client& client, const Call& call) {
+  std::optional<json::object> AskOn(http::Client& client, const Call& call,
+                                    size_t* bytes = nullptr) {
     std::string body;
     if (!SendOnce(client, factory_, call, errors_, &body)) return std::nullopt;
+    if (bytes != nullptr) *bytes = body.size();
     json::error_code ec;
     json::value v = json::parse(body, ec);
     if (ec || !v.is_object()) {
@@ -240,7 +245,22 @@ class ServiceBench {
     }
     std::fprintf(stderr, "%lld simulated agents polling after %.1f s\n",
                  static_cast<long long>(o_.instances), SecondsSince(began));
-    return true;
+    return IdlePhase();
+  }
+
+  // What the held polls of idle agents cost the server: nothing is placed
+  // for --idle-seconds while every agent long-polls.
+  bool IdlePhase() {
+    if (o_.idle_seconds == 0) return true;
+    const AgentStats before = agents_->Stats();
+    const CpuMark cpu = CpuNow();
+    std::this_thread::sleep_for(std::chrono::seconds(o_.idle_seconds));
+    std::printf("phase=idle instances=%lld seconds=%d polls=%lld %s\n",
+                static_cast<long long>(o_.instances), o_.idle_seconds,
+                static_cast<long long>(agents_->Stats().polls - before.polls),
+                CpuSince(cpu).c_str());
+    std::fflush(stdout);
+    return agents_->Stats().errors == 0;
   }
 
   // Polls done() every 5 ms (what it looks at is in memory) until it holds;
@@ -272,18 +292,26 @@ class ServiceBench {
     return true;
   }
 
-  // What one phase cost the server and this tool (driver and agents).
+  // What one phase cost the server and this tool (driver and agents), and
+  // when it ran on CLOCK_MONOTONIC (steady_clock), to match a profile taken
+  // with `perf record -k CLOCK_MONOTONIC`.
   struct CpuMark {
     double server = 0, tool = 0;
+    Clock::time_point at;
   };
   CpuMark CpuNow() const {
-    return {o_.server_pid > 0 ? ProcessCpuSeconds(o_.server_pid) : 0, OwnCpuSeconds()};
+    return {o_.server_pid > 0 ? ProcessCpuSeconds(o_.server_pid) : 0, OwnCpuSeconds(),
+            Clock::now()};
   }
   std::string CpuSince(const CpuMark& before) const {
     CpuMark now = CpuNow();
-    char text[96];
-    std::snprintf(text, sizeof text, "server_cpu_s=%.1f tool_cpu_s=%.1f",
-                  now.server - before.server, now.tool - before.tool);
+    auto seconds = [](Clock::time_point t) {
+      return std::chrono::duration<double>(t.time_since_epoch()).count();
+    };
+    char text[160];
+    std::snprintf(text, sizeof text, "server_cpu_s=%.1f tool_cpu_s=%.1f monotonic=%.3f,%.3f",
+                  now.server - before.server, now.tool - before.tool, seconds(before.at),
+                  seconds(now.at));
     return text;
   }
 
@@ -376,9 +404,10 @@ class ServiceBench {
 
   // DescribeServices of all of them every --describe-interval-ms until
   // each is steady on deployment primaries[n] alone; the latency of every
-  // DescribeServices goes into describe_micros.
+  // DescribeServices goes into describe_micros, the largest reply's size
+  // into describe_bytes.
   bool WaitSteady(std::string_view what, const std::vector<std::string>& primaries,
-                  std::vector<int64_t>& describe_micros) {
+                  std::vector<int64_t>& describe_micros, size_t& describe_bytes) {
     std::string names;
     for (int n = 0; n < services_; ++n) names += (n ? "," : "") + Quoted(ServiceName(n));
     const Call describe{"DescribeServices", R"({"cluster":")" + std::string(kCluster) +
@@ -390,7 +419,9 @@ class ServiceBench {
       if (steady) return true;
       if (Clock::now() - last < std::chrono::milliseconds(o_.describe_interval_ms)) return false;
       last = Clock::now();
-      auto reply = Ask(describe);
+      size_t bytes = 0;
+      auto reply = Ask(describe, &bytes);
+      describe_bytes = std::max(describe_bytes, bytes);
       describe_micros.push_back(
           std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - last).count());
       if (!reply) return steady = true;  // the error ends the run
@@ -457,6 +488,7 @@ class ServiceBench {
     double running = 0, stopped = 0;
     std::atomic<bool> abandoned{false};
     std::vector<int64_t> describe_micros;
+    size_t describe_bytes = 0;
     std::thread watcher([&] {
       // The agents' side, on its own thread: the steady wait polls slower.
       WaitUntil(std::string(phase) + " reports", [&] {
@@ -471,7 +503,7 @@ class ServiceBench {
         return running > 0 && (!replacing || stopped > 0);
       });
     });
-    bool steady = WaitSteady(phase, primaries, describe_micros);
+    bool steady = WaitSteady(phase, primaries, describe_micros, describe_bytes);
     const double seconds = SecondsSince(began);
     if (!steady) abandoned = true;
     watcher.join();
@@ -479,12 +511,13 @@ class ServiceBench {
     std::sort(describe_micros.begin(), describe_micros.end());
     std::printf(
         "phase=%.*s services=%d tasks=%lld seconds=%.2f tasks_per_s=%.1f running_seconds=%.2f "
-        "stopped_seconds=%.2f describe_calls=%zu describe_p50_us=%lld describe_max_us=%lld %s\n",
+        "stopped_seconds=%.2f describe_calls=%zu describe_p50_us=%lld describe_max_us=%lld "
+        "describe_max_kib=%zu %s\n",
         static_cast<int>(phase.size()), phase.data(), services_, static_cast<long long>(o_.tasks),
         seconds, o_.tasks / seconds, running, stopped, describe_micros.size(),
         static_cast<long long>(Percentile(describe_micros, 0.5)),
         static_cast<long long>(describe_micros.empty() ? 0 : describe_micros.back()),
-        CpuSince(cpu).c_str());
+        describe_bytes / 1024, CpuSince(cpu).c_str());
     std::fflush(stdout);
     PrintReportLatencies(phase);
     return true;
@@ -568,6 +601,10 @@ int main(int argc, char** argv) {
   app.add_option("--describe-interval-ms", o.describe_interval_ms,
                  "how often DescribeServices looks for the steady state")
       ->check(CLI::Range(10, 10000))
+      ->capture_default_str();
+  app.add_option("--idle-seconds", o.idle_seconds,
+                 "seconds of idle agents measured before the phases (0: none)")
+      ->check(CLI::Range(0, 3600))
       ->capture_default_str();
   app.add_option("--phase-timeout", o.phase_timeout_seconds, "seconds a phase may take")
       ->check(CLI::Range(1, 86400))
