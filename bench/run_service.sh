@@ -42,6 +42,7 @@ for binary in "$build/berth" "$tool"; do
   fi
 done
 
+# shellcheck disable=SC2119  # no extra server flags
 start_berth_server
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores" >&2
 
