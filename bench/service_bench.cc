@@ -378,7 +378,7 @@ class ServiceBench {
     }
     std::fprintf(stderr, "stopped the %lld RunTask tasks in %.1f s (not measured)\n",
                  static_cast<long long>(o_.tasks), SecondsSince(began));
-    TakeReportLatencies();
+    agents_->TakeReportLatencies();  // the stops' reports are not a phase's
     return true;
   }
 
@@ -522,8 +522,6 @@ class ServiceBench {
     PrintReportLatencies(phase);
     return true;
   }
-
-  void TakeReportLatencies() { agents_->TakeReportLatencies(); }
 
   void PrintReportLatencies(std::string_view phase) {
     std::vector<int64_t> micros = agents_->TakeReportLatencies();
