@@ -14,26 +14,18 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <ctime>
 #include <latch>
-#include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
 
-#include "awsjson/client.h"
-#include "common/credentials_file.h"
-#include "common/status.h"
+#include "ecs_calls.h"
 #include "http/client.h"
 #include "http/endpoint.h"
-#include "http/message.h"
-#include "http/sigv4.h"
 
 namespace berth::bench {
 namespace {
@@ -44,8 +36,6 @@ constexpr std::string_view kClusterName = "bench";
 // Registrations of this family pile up revisions across runs; reads ask for
 // its latest one, so a growing history is part of what reads are measured on.
 constexpr std::string_view kFamily = "bench-api-load";
-// Only the first errors are printed in full; the rest are counted.
-constexpr int kMaxPrintedErrors = 10;
 
 struct Options {
   std::string host = "127.0.0.1";
@@ -67,13 +57,6 @@ struct Options {
   // the join (start the server with a long --agent-heartbeat-timeout and
   // --agent-lost-after 0, so that their tasks are never stopped as lost).
   bool join_agents = false;
-};
-
-// One ECS call: the X-Amz-Target operation and its JSON body.
-struct Call {
-  std::string operation;
-  std::string body;
-  std::string path = "/";  // another path: a berth endpoint, plain JSON
 };
 
 Call CreateClusterCall() {
@@ -156,97 +139,6 @@ std::optional<Call> MeasuredCall(std::string_view operation) {
   return std::nullopt;
 }
 
-// One profile's key from an AWS shared-credentials file (INI).
-StatusOr<http::SigV4Credentials> ReadCredentials(const std::string& path,
-                                                 const std::string& profile) {
-  auto key = ReadCredentialsProfile(path, profile);
-  if (!key.ok()) return key.status();
-  return http::SigV4Credentials{key->id, key->secret};
-}
-
-// Builds and signs requests for one endpoint, as awsjson::Client does, for
-// connections the load tool keeps itself (one per thread). Immutable after
-// construction, so threads share it.
-class RequestFactory {
- public:
-  RequestFactory(std::string host_header, http::SigV4Credentials creds)
-      : signer_{std::move(host_header), std::move(creds), awsjson::RegionFromEnvironment()} {}
-
-  // Signed with the current time: a signature older than five minutes is
-  // refused, and a long run must keep working, as a real client does.
-  http::Request Make(const Call& call) const {
-    auto now = static_cast<int64_t>(std::time(nullptr));
-    if (call.path == "/") {
-      return signer_.JsonCall(awsjson::kEcsTargetPrefix, call.operation, call.body, now);
-    }
-    return signer_.BerthRequest("POST", call.path, call.body, now);
-  }
-
- private:
-  awsjson::Signer signer_;
-};
-
-// Counts failures from every thread and prints the first few in full.
-class ErrorLog {
- public:
-  void Add(std::string_view what) {
-    int n = count_.fetch_add(1, std::memory_order_relaxed);
-    if (n >= kMaxPrintedErrors) return;
-    std::lock_guard lock(print_mutex_);
-    std::fprintf(stderr, "error: %.*s\n", static_cast<int>(what.size()), what.data());
-  }
-  int64_t count() const { return count_.load(); }
-
- private:
-  std::atomic<int64_t> count_{0};
-  std::mutex print_mutex_;
-};
-
-// Sends call once; records a failure in errors and returns false unless the
-// response is a 200. body, when given, receives the response's body.
-bool SendOnce(http::Client& client, const RequestFactory& factory, const Call& call,
-              ErrorLog& errors, std::string* body = nullptr) {
-  auto response = client.Do(factory.Make(call));
-  if (!response.ok()) {
-    errors.Add(call.operation + ": " + response.status().ToString());
-    return false;
-  }
-  if (response->status != 200) {
-    std::string body = response->body.substr(0, 300);
-    errors.Add(call.operation + ": HTTP " + std::to_string(response->status) + " " + body);
-    return false;
-  }
-  // A RunTask that placed nothing answers 200 with failures; it counts as
-  // an error, or an empty cluster would pass for a fast one.
-  if (call.operation == "RunTask" && response->body.find(R"("failures":[])") == std::string::npos) {
-    errors.Add("RunTask: not placed: " + response->body.substr(0, 300));
-    return false;
-  }
-  if (body != nullptr) *body = std::move(response->body);
-  return true;
-}
-
-// The agent join of the instance that a RegisterContainerInstance answered
-// with reply.
-std::optional<Call> JoinAgentCall(std::string_view reply) {
-  constexpr std::string_view kArn = R"("containerInstanceArn":")";
-  size_t at = reply.find(kArn);
-  if (at == std::string_view::npos) return std::nullopt;
-  at += kArn.size();
-  std::string_view arn = reply.substr(at, reply.find('"', at) - at);
-  return Call{"JoinAgent",
-              R"({"cluster":")" + std::string(kClusterName) + R"(","containerInstanceArn":")" +
-                  std::string(arn) + R"(","agentEndpoint":"127.0.0.1:9"})",
-              "/berth/v1/agent/credentials"};
-}
-
-// The value below which fraction p of sorted values lie (nearest rank).
-int64_t Percentile(const std::vector<int64_t>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  size_t rank = static_cast<size_t>(std::ceil(p * static_cast<double>(sorted.size())));
-  return sorted[std::clamp<size_t>(rank, 1, sorted.size()) - 1];
-}
-
 int Run(const Options& options) {
   std::optional<Call> call = MeasuredCall(options.operation);
   if (!call) {
@@ -254,20 +146,13 @@ int Run(const Options& options) {
     return 2;
   }
 
-  http::SigV4Credentials creds{options.access_key, options.secret};
-  if (creds.access_key_id.empty() || creds.secret_access_key.empty()) {
-    if (options.credentials_file.empty()) {
-      std::fprintf(stderr, "give --credentials FILE or --access-key and --secret\n");
-      return 2;
-    }
-    auto read = ReadCredentials(options.credentials_file, options.profile);
-    if (!read.ok()) {
-      std::fprintf(stderr, "%s\n", read.status().ToString().c_str());
-      return 2;
-    }
-    creds = std::move(*read);
+  auto creds = ResolveCredentials(options.credentials_file, options.profile, options.access_key,
+                                  options.secret);
+  if (!creds.ok()) {
+    std::fprintf(stderr, "%s\n", creds.status().ToString().c_str());
+    return 2;
   }
-  RequestFactory factory(http::FormatEndpoint(options.host, options.port), std::move(creds));
+  RequestFactory factory(http::FormatEndpoint(options.host, options.port), std::move(*creds));
 
   // The reads need something to read; the floor answers anything.
   if (options.setup && options.operation != "Floor") {
@@ -289,29 +174,16 @@ int Run(const Options& options) {
   if (options.instances > 0) {
     // Registered in parallel, one connection per thread; not timed.
     ErrorLog setup_errors;
-    std::atomic<int64_t> next{0};
-    std::vector<std::thread> registrars;
     auto began = Clock::now();
-    for (int t = 0; t < std::max(1, options.concurrency); ++t) {
-      registrars.emplace_back([&] {
-        auto client = http::Client::Create(options.host, options.port);
-        for (int64_t n = next++; n < options.instances; n = next++) {
-          std::string reply;
-          if (!SendOnce(*client, factory, RegisterInstanceCall(n), setup_errors, &reply) ||
-              !options.join_agents) {
-            continue;
-          }
-          std::optional<Call> join = JoinAgentCall(reply);
-          if (!join) {
-            setup_errors.Add("RegisterContainerInstance: no containerInstanceArn in " +
-                             reply.substr(0, 300));
-            continue;
-          }
-          SendOnce(*client, factory, *join, setup_errors);
-        }
-      });
-    }
-    for (auto& r : registrars) r.join();
+    ForEachOnConnections(options.host, options.port, options.concurrency, options.instances,
+                         [&](http::Client& client, int64_t n) {
+                           if (options.join_agents) {
+                             RegisterAndJoin(client, factory, kClusterName, RegisterInstanceCall(n),
+                                             setup_errors);
+                           } else {
+                             SendOnce(client, factory, RegisterInstanceCall(n), setup_errors);
+                           }
+                         });
     if (setup_errors.count() > 0) {
       std::fprintf(stderr, "registering instances failed\n");
       return 1;

@@ -1,0 +1,86 @@
+// Simulated node agents, for benchmarks of the server's scheduling paths
+// (RunTask, the service scheduler) with thousands of instances and no
+// containers.
+//
+// Each instance does on the agent channel what `berth agent` does
+// (src/agent/README.md, src/server/agent_channel.h), and nothing else: it
+// long-polls its assignments (GET /berth/v1/agent/tasks?version=...), and for
+// every task an answer lists it reports at once, with the instance
+// credential (SubmitTaskStateChange): RUNNING for a PENDING task the server
+// wants running, STOPPED for one the server wants stopped. So a task is
+// RUNNING as soon as the server's answer, the report and its commit allow.
+//
+// All instances share one io_context run by a few threads: each instance
+// has two keep-alive connections, its long poll and its reports (as the real
+// agent has), and its handlers run on a strand of its own. A held poll costs
+// a socket, not a thread. Reports of one instance go one at a time, in
+// order; different instances report concurrently.
+//
+// Thread-safe: Stats() may be called from any thread while the agents run.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "http/sigv4.h"
+
+namespace berth::bench {
+
+struct AgentIdentity {
+  std::string name;                    // what its errors call it
+  http::SigV4Credentials credentials;  // the instance credential from the join
+};
+
+struct SimulatedAgentsOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;
+  std::string cluster;
+  int threads = 2;        // I/O threads for all instances together
+  int wait_seconds = 20;  // the long poll's waitSeconds (the server may shorten it)
+};
+
+struct AgentStats {
+  int64_t instances_answered = 0;  // instances whose first poll was answered
+  int64_t polls = 0;               // poll answers, all instances
+  int64_t poll_bytes = 0;          // their bodies
+  int64_t tasks_listed = 0;        // tasks in those answers, counted once per answer
+  int64_t running_reports = 0;     // RUNNING reports acknowledged
+  int64_t stopped_reports = 0;     // STOPPED reports acknowledged
+  int64_t errors = 0;              // failed polls and reports (the first are printed)
+};
+
+class SimulatedAgents {
+ public:
+  SimulatedAgents(SimulatedAgentsOptions options, std::vector<AgentIdentity> instances);
+  ~SimulatedAgents();  // Stop()
+  SimulatedAgents(const SimulatedAgents&) = delete;
+  SimulatedAgents& operator=(const SimulatedAgents&) = delete;
+
+  // Starts every instance's long poll and the I/O threads.
+  void Start();
+  // Ends the threads; held polls and reports in flight are dropped.
+  void Stop();
+
+  AgentStats Stats() const;
+  // Latencies (microseconds) of the acknowledged reports since the last
+  // call, sorted.
+  std::vector<int64_t> TakeReportLatencies();
+
+  class Instance;  // one simulated agent (simulated_agents.cc)
+  struct Shared;   // what all of them count into
+
+ private:
+  SimulatedAgentsOptions options_;
+  // Declared before the instances: their sockets are closed before it goes.
+  boost::asio::io_context io_;
+  std::unique_ptr<Shared> shared_;
+  std::vector<std::unique_ptr<Instance>> instances_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace berth::bench
