@@ -190,6 +190,9 @@ void AgentChannel::Poll(const http::Request& request, http::Responder respond) {
 }
 
 bool AgentChannel::MaybeAnswer(HeldPoll& poll, bool time_is_up) {
+  // Most polls find nothing changed: that costs a version read, not a
+  // list of the instance's tasks. (A Bump after this read wakes the poll.)
+  if (!time_is_up && ecs_.agents().Version(poll.instance_id) == poll.version) return false;
   std::optional<json::object> assignments = ecs_.AgentAssignments(poll.instance_id);
   if (!assignments) {
     ecs_.agents().PollEnded(poll.instance_id, clock_.NowMillis());

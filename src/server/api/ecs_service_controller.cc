@@ -63,9 +63,17 @@ void AddEvent(json::object& service, std::string message, int64_t now_millis) {
   if (events.size() > kMaxEvents) events.resize(kMaxEvents);
 }
 
+// "(task a) (task b)": ECS's way of naming the tasks of an event; past
+// kListedTasks, the rest are counted, so that a pass that starts
+// thousands keeps its event readable.
 std::string TaskList(const std::vector<std::string>& ids) {
+  constexpr size_t kListedTasks = 10;
   std::string out;
-  for (const std::string& id : ids) out += (out.empty() ? "(task " : " (task ") + id + ")";
+  for (size_t i = 0; i < ids.size() && i < kListedTasks; ++i) {
+    out += (out.empty() ? "(task " : " (task ") + ids[i] + ")";
+  }
+  if (ids.size() > kListedTasks)
+    out += " and " + std::to_string(ids.size() - kListedTasks) + " more";
   return out;
 }
 

@@ -532,5 +532,16 @@ TEST_F(EcsServiceControllerTest, DaemonHonoursMemberOfConstraints) {
   EXPECT_EQ(Service().at("desiredCount").as_int64(), 1);
 }
 
+TEST_F(EcsServiceControllerTest, EventsNameTenTasksAndCountTheRest) {
+  AddInstance(16);
+  Call("CreateService",
+       R"({"cluster": "c", "serviceName": "s", "taskDefinition": "f", "desiredCount": 12})");
+  Tick();
+  const std::string event = Events()[0];
+  EXPECT_TRUE(event.starts_with("(service s) has started 12 tasks: (task ")) << event;
+  EXPECT_TRUE(event.ends_with(") and 2 more.")) << event;
+  EXPECT_EQ(std::count(event.begin(), event.end(), '('), 11);  // (service s) + 10 tasks
+}
+
 }  // namespace
 }  // namespace berth::server::api
