@@ -4,6 +4,7 @@ the server is reached from, 127.0.0.1, the other `--address 127.0.0.2`).
 The ranks of a gang of 2 print their rendezvous environment and meet over
 it: rank 0 listens on MASTER_PORT, rank 1 connects to MASTER_ADDR."""
 
+import json
 import subprocess
 import time
 
@@ -143,3 +144,89 @@ def test_ranks_meet_over_the_rendezvous_environment(two_nodes):
         cluster=two_nodes.cluster, containerInstances=[instances[0]])["containerInstances"][0]
     ports = next(r for r in found["remainingResources"] if r["name"] == "PORTS")
     assert not {"29500", "29501"} & set(ports["stringSetValue"]), ports
+
+
+def gang_record(nodes, name):
+    proc = subprocess.run(
+        [BERTH_BIN, "gang", "--json", "--cluster", nodes.cluster, name],
+        env=aws_cli_env(nodes.server.access_key, nodes.server.secret_key,
+                        {"AWS_ENDPOINT_URL": nodes.server.endpoint}),
+        capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)["gang"]
+
+
+def wait_gang(nodes, name, status, timeout=120):
+    deadline = time.monotonic() + timeout
+    gang = None
+    while time.monotonic() < deadline:
+        gang = gang_record(nodes, name)
+        if gang["status"] == status:
+            return gang
+        time.sleep(0.3)
+    pytest.fail(f"gang {name} not {status} within {timeout} s: {gang!r}", pytrace=False)
+
+
+# Attempt 0: rank 1 fails after a moment while rank 0 would run on; attempt
+# 1: both ranks finish.
+FAIL_ONCE = r"""
+echo "attempt $BERTH_GANG_ATTEMPT rank $RANK"
+if [ "$BERTH_GANG_ATTEMPT" = 0 ]; then
+  [ "$RANK" = 1 ] && { sleep 1; exit 3; }
+  exec sleep 3600
+fi
+exit 0
+"""
+
+
+def test_a_failing_rank_stops_its_gang_which_restarts(two_nodes):
+    ecs = two_nodes.ecs
+    family = unique("gang-fail")
+    ecs.register_task_definition(family=family, networkMode="host", containerDefinitions=[
+        {"name": "main", "image": two_nodes.image, "memory": 64, "essential": True,
+         "stopTimeout": 2, "command": ["sh", "-c", FAIL_ONCE]}])
+    name = unique("restart")
+    out = ecs.run_task(cluster=two_nodes.cluster, taskDefinition=family, count=2,
+                       tags=[{"key": "berth:gang", "value": name},
+                             {"key": "berth:gang-max-restarts", "value": "1"}])
+    assert out["failures"] == [], out
+    first = {int(next(g["value"] for g in t["tags"] if g["key"] == "berth:gang-rank")):
+             t["taskArn"] for t in out["tasks"]}
+
+    # Rank 1 exits 3: rank 0, which would have slept an hour, is stopped.
+    survivor = wait_task(ecs, two_nodes.cluster, first[0], "STOPPED", timeout=90)
+    assert survivor["stoppedReason"] == (
+        f"berth gang {name} (attempt 0): rank 1 failed: Essential container in task exited")
+    gang = wait_gang(two_nodes, name, "SUCCEEDED")
+    assert [a["attempt"] for a in gang["attempts"]] == [0, 1]
+    assert gang["attempts"][0]["reason"].startswith("rank 1 failed")
+    failed = {r["rank"]: r for r in gang["attempts"][0]["ranks"]}
+    assert failed[1]["exitCode"] == 3
+    for rank in gang["attempts"][1]["ranks"]:
+        assert rank["taskArn"] not in first.values()
+        assert rank["exitCode"] == 0
+        assert logs(two_nodes, rank["taskArn"]).startswith(f"attempt 1 rank {rank['rank']}")
+
+
+def test_two_queued_gangs_that_each_need_the_cluster_run_one_after_the_other(two_nodes):
+    ecs = two_nodes.ecs
+    family = unique("gang-queue")
+    ecs.register_task_definition(family=family, networkMode="host", containerDefinitions=[
+        {"name": "main", "image": two_nodes.image, "memory": 64, "essential": True,
+         "resourceRequirements": [{"type": "NeuronDevice", "value": "16"}],
+         "command": ["sh", "-c", "sleep 2"]}])
+    names = [unique("first"), unique("second")]
+    runs = [ecs.run_task(cluster=two_nodes.cluster, taskDefinition=family, count=2,
+                         tags=[{"key": "berth:gang", "value": n},
+                               {"key": "berth:queue", "value": "train"}]) for n in names]
+    assert [len(r["tasks"]) for r in runs] == [2, 2] and runs[1]["failures"] == []
+    assert {t["lastStatus"] for t in runs[1]["tasks"]} == {"PROVISIONING"}
+    assert gang_record(two_nodes, names[1])["queue"]["position"] == 1
+
+    done = [wait_gang(two_nodes, n, "SUCCEEDED") for n in names]
+    first_ended = max(r["stoppedAt"] for r in done[0]["attempts"][0]["ranks"])
+    second_started = min(r["startedAt"] for r in done[1]["attempts"][0]["ranks"])
+    assert second_started >= first_ended, (done[0], done[1])
+    # The queued tasks ran under the ARNs RunTask returned.
+    assert ({r["taskArn"] for r in done[1]["attempts"][0]["ranks"]} ==
+            {t["taskArn"] for t in runs[1]["tasks"]})
