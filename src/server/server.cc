@@ -67,19 +67,32 @@ void PrintClientEnvironment(const ServerConfig& config, const std::string& endpo
   std::fflush(stdout);
 }
 
-// Runs fn every interval until stopped; stopping wakes it at once.
+// Runs fn every interval until stopped, and at once when woken; stopping
+// wakes it at once.
 class Ticker {
  public:
   Ticker(int64_t interval_seconds, std::function<void()> fn)
       : thread_([this, interval_seconds, fn = std::move(fn)] {
           std::unique_lock lock(mu_);
-          while (!cv_.wait_for(lock, std::chrono::seconds(interval_seconds),
-                               [this] { return stop_; })) {
+          while (true) {
+            cv_.wait_for(lock, std::chrono::seconds(interval_seconds),
+                         [this] { return stop_ || woken_; });
+            if (stop_) return;
+            woken_ = false;
             lock.unlock();
             fn();
             lock.lock();
           }
         }) {}
+
+  // Runs fn as soon as it is not running (cheap; any thread, any lock held).
+  void Wake() {
+    {
+      std::lock_guard lock(mu_);
+      woken_ = true;
+    }
+    cv_.notify_one();
+  }
   ~Ticker() {
     {
       std::lock_guard lock(mu_);
@@ -93,6 +106,7 @@ class Ticker {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
+  bool woken_ = false;
   std::thread thread_;
 };
 
@@ -346,11 +360,14 @@ int RunServer(const ServerConfig& config) {
                       [&] { ecs.CleanUpStoppedTasks(SystemClock().NowMillis()); });
   // The service scheduler: a pass a second, which costs next to nothing
   // when nothing was written since the last one.
-  Ticker controllers(1, [&] {
+  std::optional<Ticker> controllers(std::in_place, 1, [&] {
     ecs.ReconcileServices(SystemClock().NowMillis());
     ecs.ReconcileGangs(SystemClock().NowMillis());
     ecs.ReconcileQueue(SystemClock().NowMillis());
   });
+  // A gang's rank stopping, or room freeing for the queue, is acted on at
+  // once rather than at the next tick.
+  ecs.OnControllerWork([&controllers] { controllers->Wake(); });
   // Lost agents: looked for a tenth of lost-after apart (1 to 30 s), so a
   // task is stopped at most that long after its agent is lost.
   std::optional<Ticker> lost_instances;
@@ -387,6 +404,8 @@ int RunServer(const ServerConfig& config) {
   (*server)->Stop();
   background.Wait();       // a registry GC under way finishes before the store closes
   lost_instances.reset();  // nor does a lost-instance check commit after it
+  ecs.OnControllerWork(nullptr);
+  controllers.reset();  // nor a controller pass
   (*store)->Close();
   LogInfo("stopped");
   return 0;

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <boost/json/object.hpp>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -504,6 +505,13 @@ class EcsApi : public awsjson::JsonService {
   // Cheap when nothing is queued. Call periodically (the server does, every
   // second). Thread-safe.
   void ReconcileQueue(int64_t now_millis);
+  // wake is called (with the API's lock held: it must only signal) when a
+  // task stops that the gang controller or the queue may act on. Set it
+  // before serving.
+  void OnControllerWork(std::function<void()> wake) {
+    std::unique_lock lock(mu_);
+    controller_wake_ = std::move(wake);
+  }
   // berth's own API (ecs_gangs.cc). A gang with its attempts and each
   // rank's task, instance, devices, state, exit code and reason; throws
   // ClusterNotFoundException, GangNotFoundException. Thread-safe.
@@ -608,7 +616,8 @@ class EcsApi : public awsjson::JsonService {
   // {"queue", "priority", "seq", "enqueuedAt", "taskIds", "request"}.
   std::map<std::string, std::map<std::pair<int64_t, int64_t>, boost::json::object>, std::less<>>
       queue_;
-  int64_t queue_seq_ = 0;  // the last entry's arrival number
+  int64_t queue_seq_ = 0;                  // the last entry's arrival number
+  std::function<void()> controller_wake_;  // see OnControllerWork
   // cluster -> its Placer. Entries are added under mu_ exclusive only.
   std::map<std::string, std::unique_ptr<ClusterPlacer>, std::less<>> placers_;
   std::mt19937_64 random_{std::random_device{}()};

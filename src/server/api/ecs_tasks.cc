@@ -99,6 +99,9 @@ bool EcsApi::AccountTasks(std::string_view cluster, std::string_view instance_id
     }
     if (known == on.tasks.end()) continue;  // stopped before, or never placed here
     AccountDeploymentTask(cluster, task_id, task->second, known->second.running, false);
+    if (controller_wake_ && (task->second.contains("berthGang") || !queue_.empty())) {
+      controller_wake_();
+    }
     scheduler::PlacementRequest request;
     scheduler::TaskPlacement placement;
     ReservationOf(task->second, request, placement);
