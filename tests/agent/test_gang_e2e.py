@@ -230,3 +230,25 @@ def test_two_queued_gangs_that_each_need_the_cluster_run_one_after_the_other(two
     # The queued tasks ran under the ARNs RunTask returned.
     assert ({r["taskArn"] for r in done[1]["attempts"][0]["ranks"]} ==
             {t["taskArn"] for t in runs[1]["tasks"]})
+
+
+def test_a_gang_that_does_not_fit_places_nothing_and_holds_nothing(two_nodes):
+    ecs = two_nodes.ecs
+    family = unique("gang-none")
+    ecs.register_task_definition(family=family, networkMode="host", containerDefinitions=[
+        {"name": "main", "image": two_nodes.image, "memory": 64, "essential": True,
+         "resourceRequirements": [{"type": "NeuronDevice", "value": "16"}],
+         "command": ["true"]}])
+    before = ecs.list_tasks(cluster=two_nodes.cluster, desiredStatus="RUNNING")["taskArns"]
+    # Three ranks on two nodes: refused whole, as ECS refuses, with reasons.
+    out = ecs.run_task(cluster=two_nodes.cluster, taskDefinition=family, count=3,
+                       tags=[{"key": "berth:gang", "value": unique("three")}])
+    assert out["tasks"] == [] and len(out["failures"]) == 3, out
+    assert ecs.list_tasks(cluster=two_nodes.cluster,
+                          desiredStatus="RUNNING")["taskArns"] == before
+    # Nothing was held: a gang of two, every device of both nodes, fits.
+    name = unique("two")
+    out = ecs.run_task(cluster=two_nodes.cluster, taskDefinition=family, count=2,
+                       tags=[{"key": "berth:gang", "value": name}])
+    assert out["failures"] == [] and len(out["tasks"]) == 2, out
+    assert wait_gang(two_nodes, name, "SUCCEEDED")["attempts"][0]["ranks"][0]["exitCode"] == 0
