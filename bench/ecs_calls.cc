@@ -1,9 +1,15 @@
 #include "ecs_calls.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <boost/json/parse.hpp>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "common/credentials_file.h"
@@ -80,6 +86,20 @@ bool SendOnce(http::Client& client, const RequestFactory& factory, const Call& c
   return true;
 }
 
+std::optional<boost::json::object> AskJson(http::Client& client, const RequestFactory& factory,
+                                           const Call& call, ErrorLog& errors, size_t* bytes) {
+  std::string body;
+  if (!SendOnce(client, factory, call, errors, &body)) return std::nullopt;
+  if (bytes != nullptr) *bytes = body.size();
+  boost::json::error_code ec;
+  boost::json::value v = boost::json::parse(body, ec);
+  if (ec || !v.is_object()) {
+    errors.Add(call.operation + ": reply is not a JSON object");
+    return std::nullopt;
+  }
+  return std::move(v.as_object());
+}
+
 std::optional<std::string> RegisterAndJoin(http::Client& client, const RequestFactory& factory,
                                            std::string_view cluster, const Call& register_call,
                                            ErrorLog& errors) {
@@ -105,6 +125,28 @@ void ForEachOnConnections(const std::string& host, uint16_t port, int threads, i
     });
   }
   for (auto& worker : workers) worker.join();
+}
+
+double ProcessCpuSeconds(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t close = stat.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream fields(stat.substr(close + 2));
+  std::string field;
+  double ticks = 0;
+  // After "pid (comm) ": state is field 3; utime and stime are 14 and 15.
+  for (int n = 3; n <= 15 && fields >> field; ++n) {
+    if (n >= 14) ticks += std::stod(field);
+  }
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+double OwnCpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& t) { return t.tv_sec + t.tv_usec / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
 int64_t Percentile(const std::vector<int64_t>& sorted, double p) {

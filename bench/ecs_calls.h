@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <boost/json/object.hpp>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -72,6 +73,12 @@ class ErrorLog {
 bool SendOnce(http::Client& client, const RequestFactory& factory, const Call& call,
               ErrorLog& errors, std::string* body = nullptr);
 
+// SendOnce, and the reply parsed: a JSON object, or nullopt (the failure
+// recorded). bytes, when given, receives the reply's size.
+std::optional<boost::json::object> AskJson(http::Client& client, const RequestFactory& factory,
+                                           const Call& call, ErrorLog& errors,
+                                           size_t* bytes = nullptr);
+
 // Registers an instance with register_call (RegisterContainerInstance) and
 // joins it as a node agent; the join's reply (the instance credential:
 // accessKeyId, secretAccessKey), or nullopt after recording the failure.
@@ -83,6 +90,11 @@ std::optional<std::string> RegisterAndJoin(http::Client& client, const RequestFa
 // with its own keep-alive connection to host:port; returns when all are done.
 void ForEachOnConnections(const std::string& host, uint16_t port, int threads, int64_t count,
                           const std::function<void(http::Client&, int64_t)>& fn);
+
+// CPU seconds (user + system) a process has used, from /proc (0 when it
+// cannot be read); OwnCpuSeconds: this process's, from getrusage.
+double ProcessCpuSeconds(int pid);
+double OwnCpuSeconds();
 
 // The value below which fraction p of sorted values lie (nearest rank).
 int64_t Percentile(const std::vector<int64_t>& sorted, double p);

@@ -24,9 +24,6 @@
 // and agents, so the tasks per second compare. Prints one line per phase,
 // key=value, and exits 1 on any error (a failed call, poll or report) or
 // when a phase does not end within --phase-timeout.
-#include <sys/resource.h>
-#include <unistd.h>
-
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
@@ -34,10 +31,8 @@
 #include <boost/json/serialize.hpp>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <functional>
 #include <mutex>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -99,30 +94,6 @@ double SecondsSince(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-// CPU seconds (user + system) a process has used: the server's from /proc,
-// this tool's (the driver and every simulated agent) from getrusage.
-double ProcessCpuSeconds(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  size_t close = stat.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::istringstream fields(stat.substr(close + 2));
-  std::string field;
-  double ticks = 0;
-  // After "pid (comm) ": state is field 3; utime and stime are 14 and 15.
-  for (int n = 3; n <= 15 && fields >> field; ++n) {
-    if (n >= 14) ticks += std::stod(field);
-  }
-  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
-double OwnCpuSeconds() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  auto seconds = [](const timeval& t) { return t.tv_sec + t.tv_usec / 1e6; };
-  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
-}
-
 std::string Quoted(std::string_view s) { return json::serialize(json::string(s)); }
 
 class ServiceBench {
@@ -151,16 +122,7 @@ class ServiceBench {
 
   std::optional<json::object> AskOn(http::Client& client, const Call& call,
                                     size_t* bytes = nullptr) {
-    std::string body;
-    if (!SendOnce(client, factory_, call, errors_, &body)) return std::nullopt;
-    if (bytes != nullptr) *bytes = body.size();
-    json::error_code ec;
-    json::value v = json::parse(body, ec);
-    if (ec || !v.is_object()) {
-      errors_.Add(call.operation + ": reply is not a JSON object");
-      return std::nullopt;
-    }
-    return std::move(v.as_object());
+    return AskJson(client, factory_, call, errors_, bytes);
   }
 
   std::string RegisterTaskDefinition(int revision_marker) {
@@ -212,23 +174,9 @@ class ServiceBench {
     if (td_old_.empty() || td_new_.empty()) return false;
 
     auto began = Clock::now();
-    std::vector<AgentIdentity> identities(o_.instances);
-    ForEachOnConnections(
-        o_.host, o_.port, o_.setup_concurrency, o_.instances, [&](http::Client& client, int64_t n) {
-          auto joined =
-              RegisterAndJoin(client, factory_, kCluster, RegisterInstanceCall(n), errors_);
-          if (!joined) return;
-          json::error_code ec;
-          json::value v = json::parse(*joined, ec);
-          if (ec || !v.is_object()) {
-            errors_.Add("join: reply is not a JSON object");
-            return;
-          }
-          const json::object& key = v.as_object();
-          identities[n] = {std::string(StringOr(key, "accessKeyId", "")),
-                           {std::string(StringOr(key, "accessKeyId", "")),
-                            std::string(StringOr(key, "secretAccessKey", ""))}};
-        });
+    std::vector<AgentIdentity> identities = JoinInstances(
+        o_.host, o_.port, o_.setup_concurrency, o_.instances, factory_, kCluster,
+        [&](int64_t n) { return RegisterInstanceCall(n); }, errors_);
     if (errors_.count() > 0) return false;
     std::fprintf(stderr, "registered and joined %lld instances in %.1f s\n",
                  static_cast<long long>(o_.instances), SecondsSince(began));

@@ -175,11 +175,24 @@ class SimulatedAgents::Instance {
     asio::post(strand_, [this] { Poll(); });
   }
 
+  // FailTask: only the instance that reported the task RUNNING acts.
+  void Fail(std::string task_arn, std::string container, int exit_code) {
+    asio::post(strand_, [this, arn = std::move(task_arn), container = std::move(container),
+                         exit_code]() mutable {
+      auto it = known_.find(arn);
+      if (it == known_.end() || it->second.reported != Reported::kRunning) return;
+      it->second.reported = Reported::kStopped;
+      Enqueue({std::move(arn), false, std::move(container), exit_code});
+    });
+  }
+
  private:
   enum class Reported { kNothing, kRunning, kStopped };
   struct Report {
     std::string task_arn;
     bool running;
+    std::string failed_container;  // set: a crash of this container
+    int exit_code = 0;
   };
 
   void Poll() {
@@ -240,11 +253,11 @@ class SimulatedAgents::Instance {
       known.listed = true;
       if (desired == "STOPPED" && last != "STOPPED" && known.reported != Reported::kStopped) {
         known.reported = Reported::kStopped;
-        Enqueue({std::move(arn), false});
+        Enqueue({std::move(arn), false, {}, 0});
       } else if (desired == "RUNNING" && last == "PENDING" &&
                  known.reported == Reported::kNothing) {
         known.reported = Reported::kRunning;
-        Enqueue({std::move(arn), true});
+        Enqueue({std::move(arn), true, {}, 0});
       }
     }
     // A task the server no longer lists is stopped and gone for good.
@@ -264,9 +277,18 @@ class SimulatedAgents::Instance {
     reporting_ = true;
     Report report = std::move(queue_.front());
     queue_.pop_front();
-    std::string body = R"({"cluster":")" + shared_.cluster + R"(","task":")" + report.task_arn +
-                       (report.running ? R"(","status":"RUNNING"})"
-                                       : R"(","status":"STOPPED","reason":"stopped"})");
+    std::string body = R"({"cluster":")" + shared_.cluster + R"(","task":")" + report.task_arn;
+    if (report.running) {
+      body += R"(","status":"RUNNING"})";
+    } else if (report.failed_container.empty()) {
+      body += R"(","status":"STOPPED","reason":"stopped"})";
+    } else {
+      // What the real agent sends when an essential container exits.
+      body += R"(","status":"STOPPED","reason":"Essential container in task exited",)"
+              R"("containers":[{"containerName":")" +
+              report.failed_container + R"(","status":"STOPPED","exitCode":)" +
+              std::to_string(report.exit_code) + "}]}";
+    }
     auto sent = SteadyClock::now();
     report_.Send(ToBeast(signer_.JsonCall(awsjson::kEcsTargetPrefix, "SubmitTaskStateChange",
                                           std::move(body), std::time(nullptr))),
@@ -308,6 +330,30 @@ class SimulatedAgents::Instance {
   bool reporting_ = false;
 };
 
+std::vector<AgentIdentity> JoinInstances(const std::string& host, uint16_t port, int concurrency,
+                                         int64_t count, const RequestFactory& factory,
+                                         std::string_view cluster,
+                                         const std::function<Call(int64_t)>& register_call,
+                                         ErrorLog& errors) {
+  std::vector<AgentIdentity> identities(count);
+  ForEachOnConnections(host, port, concurrency, count, [&](http::Client& client, int64_t n) {
+    auto joined = RegisterAndJoin(client, factory, cluster, register_call(n), errors);
+    if (!joined) return;
+    json::error_code ec;
+    json::value v = json::parse(*joined, ec);
+    if (ec || !v.is_object()) {
+      errors.Add("join: reply is not a JSON object");
+      return;
+    }
+    const json::object& key = v.as_object();
+    identities[n] = {std::string(StringOr(key, "accessKeyId", "")),
+                     {std::string(StringOr(key, "accessKeyId", "")),
+                      std::string(StringOr(key, "secretAccessKey", ""))}};
+  });
+  if (errors.count() > 0) return {};
+  return identities;
+}
+
 SimulatedAgents::SimulatedAgents(SimulatedAgentsOptions options,
                                  std::vector<AgentIdentity> instances)
     : options_(std::move(options)), shared_(std::make_unique<Shared>()) {
@@ -338,6 +384,11 @@ void SimulatedAgents::Stop() {
   io_.stop();
   for (auto& thread : threads_) thread.join();
   threads_.clear();
+}
+
+void SimulatedAgents::FailTask(const std::string& task_arn, const std::string& container,
+                               int exit_code) {
+  for (auto& instance : instances_) instance->Fail(task_arn, container, exit_code);
 }
 
 AgentStats SimulatedAgents::Stats() const {

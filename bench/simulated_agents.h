@@ -9,6 +9,8 @@
 // credential (SubmitTaskStateChange): RUNNING for a PENDING task the server
 // wants running, STOPPED for one the server wants stopped. So a task is
 // RUNNING as soon as the server's answer, the report and its commit allow.
+// On command (FailTask) an instance reports one of its tasks STOPPED with an
+// essential container's non-zero exit code, as a real agent reports a crash.
 //
 // All instances share one io_context run by a few threads: each instance
 // has two keep-alive connections, its long poll and its reports (as the real
@@ -21,12 +23,14 @@
 
 #include <boost/asio/io_context.hpp>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "ecs_calls.h"
 #include "http/sigv4.h"
 
 namespace berth::bench {
@@ -35,6 +39,16 @@ struct AgentIdentity {
   std::string name;                    // what its errors call it
   http::SigV4Credentials credentials;  // the instance credential from the join
 };
+
+// Registers `count` container instances in cluster, instance n with
+// register_call(n) (RegisterContainerInstance), and joins an agent to each,
+// from `concurrency` connections; their identities in order, or an empty
+// vector once a failure is recorded in errors.
+std::vector<AgentIdentity> JoinInstances(const std::string& host, uint16_t port, int concurrency,
+                                         int64_t count, const RequestFactory& factory,
+                                         std::string_view cluster,
+                                         const std::function<Call(int64_t)>& register_call,
+                                         ErrorLog& errors);
 
 struct SimulatedAgentsOptions {
   std::string host = "127.0.0.1";
@@ -65,6 +79,14 @@ class SimulatedAgents {
   void Start();
   // Ends the threads; held polls and reports in flight are dropped.
   void Stop();
+
+  // Makes a task fail as `berth agent` reports a crashed essential
+  // container: the instance that reported it RUNNING reports it STOPPED
+  // ("Essential container in task exited") with containers[] naming
+  // `container`, STOPPED, exitCode `exit_code`. Returns at once; the
+  // acknowledged report counts in stopped_reports. Nothing happens when no
+  // instance has reported the task RUNNING (or it was reported STOPPED).
+  void FailTask(const std::string& task_arn, const std::string& container, int exit_code);
 
   AgentStats Stats() const;
   // Latencies (microseconds) of the acknowledged reports since the last
