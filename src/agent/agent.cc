@@ -268,6 +268,7 @@ class AgentImpl : public Agent {
                              {"memoryMiB", std::to_string(devices_.memory_mib)},
                              {"neuronDevices", std::to_string(devices_.neuron.size())},
                              {"gpus", std::to_string(devices_.gpus.size())},
+                             {"efaDevices", std::to_string(devices_.efa.size())},
                              {"logs", advertise}});
     return Status::Ok();
   }

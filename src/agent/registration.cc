@@ -98,6 +98,9 @@ StatusOr<json::object> RegistrationRequest(const AgentConfig& config, const Node
   for (const auto& g : devices.gpus) {
     platform.push_back(json::object{{"id", std::to_string(g.index)}, {"type", "GPU"}});
   }
+  for (int index : devices.efa) {
+    platform.push_back(json::object{{"id", std::to_string(index)}, {"type", "EFA"}});
+  }
   if (!platform.empty()) in["platformDevices"] = std::move(platform);
   in["versionInfo"] = json::object{{"agentVersion", kAgentVersion}, {"agentHash", "berth"}};
   return in;

@@ -19,7 +19,7 @@ inline constexpr std::string_view kAddressAttribute = "berth.address";
 // agent's own port), attributes (ecs.os-type, ecs.cpu-architecture,
 // ecs.instance-type, ecs.availability-zone, berth.address with node_address
 // unless it is empty, and the --attribute ones), platformDevices
-// (NEURON_DEVICE with connectedTo, GPU), versionInfo, and the ARN from an
+// (NEURON_DEVICE with connectedTo, GPU, EFA), versionInfo, and the ARN from an
 // earlier registration so that it is re-used. Fails on a malformed
 // --attribute, one naming berth.address (that is --address), and a
 // node_address that is not an IP address.

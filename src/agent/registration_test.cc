@@ -16,6 +16,7 @@ NodeDevices Trn1() {
   d.memory_mib = 512 * 1024 - 256;
   d.neuron = {{0, 2, {1, 3}}, {1, 2, {0, 2}}, {2, 2, {1, 3}}, {3, 2, {2, 0}}};
   d.gpus = {{0, "GPU-abc", "H200"}};
+  d.efa = {0, 1};
   return d;
 }
 
@@ -60,10 +61,11 @@ TEST(RegistrationRequest, DescribesResourcesAttributesAndDevices) {
   EXPECT_EQ(Attribute(*in, "spot"), "<no value>");
   EXPECT_EQ(Attribute(*in, "berth.address"), "10.0.0.5");
   const auto& devices = in->at("platformDevices").as_array();
-  ASSERT_EQ(devices.size(), 5u);
+  ASSERT_EQ(devices.size(), 7u);
   EXPECT_EQ(json::serialize(devices[3]),
             R"({"id":"3","type":"NEURON_DEVICE","connectedTo":["2","0"]})");
   EXPECT_EQ(json::serialize(devices[4]), R"({"id":"0","type":"GPU"})");
+  EXPECT_EQ(json::serialize(devices[6]), R"({"id":"1","type":"EFA"})");
   EXPECT_EQ(in->at("versionInfo").at("agentVersion").as_string(), kAgentVersion);
 }
 

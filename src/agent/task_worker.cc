@@ -75,7 +75,7 @@ struct TaskWorker::Container {
   std::optional<HealthCheckSpec> health_check;
   std::optional<HealthTracker> health;      // from its start, when it has a check
   std::future<StatusOr<ExecResult>> check;  // the health check in flight
-  std::vector<int> neuron_ids, gpu_ids;
+  std::vector<int> neuron_ids, gpu_ids, efa_ids;
   std::string runtime_id;
   bool started = false;  // handed to the runtime (persisted before it is)
   std::string status = "PENDING";
@@ -217,6 +217,7 @@ void TaskWorker::Run() {
     if (auto it = assigned.find(c.name); it != assigned.end()) {
       c.neuron_ids = Ids(*it->second, "neuronDeviceIds");
       c.gpu_ids = Ids(*it->second, "gpuIds");
+      c.efa_ids = Ids(*it->second, "efaDeviceIds");
     }
     c.runtime_id = ContainerId(task_id_, c.name);
     c.dir = dir_ + "/" + c.name;
@@ -368,6 +369,7 @@ Status TaskWorker::StartContainer(Containers& containers, Container& c) {
   input.cgroups_path = "/berth/" + task_id_ + "/" + c.name;
   input.neuron_device_ids = c.neuron_ids;
   input.gpu_ids = c.gpu_ids;
+  input.efa_device_ids = c.efa_ids;
   input.volume_paths = std::move(volumes);
   input.host_hard_limits = context_.host_hard_limits;
   input.devices = context_.devices;

@@ -1,6 +1,7 @@
 #include "cli/gang_format.h"
 
 #include <algorithm>
+#include <utility>
 #include <vector>
 
 #include "model/json_util.h"
@@ -44,10 +45,11 @@ std::string Table(const std::vector<std::vector<std::string>>& rows) {
 
 std::string Devices(const json::object& rank) {
   std::string out;
-  for (std::string_view key : {"neuronDeviceIds", "gpuIds"}) {
+  for (auto [key, kind] : {std::pair{"neuronDeviceIds", "neuron:"}, std::pair{"gpuIds", "gpu:"},
+                           std::pair{"efaDeviceIds", "efa:"}}) {
     const json::array& ids = ArrayOr(rank, key);
     if (ids.empty()) continue;
-    out += key == "gpuIds" ? "gpu:" : "neuron:";
+    out += std::string(out.empty() ? "" : ";") + kind;
     for (size_t i = 0; i < ids.size(); ++i) {
       out += (i > 0 ? "," : "") + std::string(ids[i].is_string() ? ids[i].get_string() : "?");
     }

@@ -15,6 +15,7 @@ TEST(GangFormatTest, OneGangShowsEachAttemptAndRank) {
            {"rank": 0, "taskArn": "arn:aws:ecs:r:1:task/c/t0",
             "containerInstanceArn": "arn:aws:ecs:r:1:container-instance/c/i0",
             "lastStatus": "STOPPED", "exitCode": 143, "neuronDeviceIds": ["0", "1"],
+            "efaDeviceIds": ["0", "1"],
             "stoppedReason": "berth gang llama (attempt 0): rank 1 failed"},
            {"rank": 1, "taskArn": "arn:aws:ecs:r:1:task/c/t1",
             "containerInstanceArn": "arn:aws:ecs:r:1:container-instance/c/i1",
@@ -23,19 +24,20 @@ TEST(GangFormatTest, OneGangShowsEachAttemptAndRank) {
         {"attempt": 1, "ranks": [
            {"rank": 0, "taskArn": "arn:aws:ecs:r:1:task/c/t2", "lastStatus": "PENDING"}]}]})")
                   .as_object();
-  EXPECT_EQ(FormatGang(gang),
-            "gang llama: RUNNING, 2 ranks, attempt 1 (at most 3 restarts)\n"
-            "\n"
-            "attempt 0: ended, rank 1 failed: Essential container in task exited\n"
-            "RANK  TASK  INSTANCE  STATUS   EXIT  DEVICES     REASON\n"
-            "0     t0    i0        STOPPED  143   neuron:0,1  berth gang llama (attempt 0): "
-            "rank 1 failed\n"
-            "1     t1    i1        STOPPED  3     -           Essential container in task "
-            "exited\n"
-            "\n"
-            "attempt 1\n"
-            "RANK  TASK  INSTANCE  STATUS   EXIT  DEVICES  REASON\n"
-            "0     t2    -         PENDING  -     -\n");
+  EXPECT_EQ(
+      FormatGang(gang),
+      "gang llama: RUNNING, 2 ranks, attempt 1 (at most 3 restarts)\n"
+      "\n"
+      "attempt 0: ended, rank 1 failed: Essential container in task exited\n"
+      "RANK  TASK  INSTANCE  STATUS   EXIT  DEVICES             REASON\n"
+      "0     t0    i0        STOPPED  143   neuron:0,1;efa:0,1  berth gang llama (attempt 0): "
+      "rank 1 failed\n"
+      "1     t1    i1        STOPPED  3     -                   Essential container in task "
+      "exited\n"
+      "\n"
+      "attempt 1\n"
+      "RANK  TASK  INSTANCE  STATUS   EXIT  DEVICES  REASON\n"
+      "0     t2    -         PENDING  -     -\n");
 }
 
 TEST(GangFormatTest, ListHasALinePerGang) {

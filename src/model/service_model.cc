@@ -56,10 +56,13 @@ StatusOr<std::unique_ptr<ServiceModel>> ServiceModel::FromCompactJson(std::strin
 const ServiceModel& ServiceModel::Ecs() {
   static const ServiceModel& model = *[] {
     std::unique_ptr<ServiceModel> ecs = MustLoad("ecs", EmbeddedEcsModel());
-    // berth's extensions of ECS: Neuron devices as a resource a container
-    // asks for, and as a device type an instance registers.
+    // berth's extensions of ECS: Neuron devices and EFA devices (the
+    // collective network of multi-node training) as resources a container
+    // asks for, and as device types an instance registers.
     MustAllow(*ecs, "ResourceType", "NeuronDevice");
     MustAllow(*ecs, "PlatformDeviceType", "NEURON_DEVICE");
+    MustAllow(*ecs, "ResourceType", "EFA");
+    MustAllow(*ecs, "PlatformDeviceType", "EFA");
     return ecs.release();
   }();
   return model;

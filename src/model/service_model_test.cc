@@ -134,7 +134,11 @@ INSTANTIATE_TEST_SUITE_P(
                        "InvalidParameterException",
                        "at 'containerDefinitions[1].resourceRequirements[0].type' failed to "
                        "satisfy constraint: Member must satisfy enum value set: [GPU, "
-                       "InferenceAccelerator, NeuronDevice]"},
+                       "InferenceAccelerator, NeuronDevice, EFA]"},
+        ValidationCase{"EfaIsAResourceType", "RegisterTaskDefinition",
+                       Containers(R"({"name": "s", "image": "i", "resourceRequirements":
+                           [{"type": "EFA", "value": "ALL"}]})"),
+                       "", ""},
         ValidationCase{"FiftyTagsAreAllowed", "RegisterTaskDefinition",
                        R"({"family": "f", "containerDefinitions": [], "tags": )" + Tags(50) + "}",
                        "", ""},
@@ -176,6 +180,8 @@ INSTANTIATE_TEST_SUITE_P(
                        "SerializationException", "pullStartedAt: expected timestamp"},
         ValidationCase{"NeuronPlatformDevice", "RegisterContainerInstance",
                        R"({"platformDevices": [{"id": "0", "type": "NEURON_DEVICE"}]})", "", ""},
+        ValidationCase{"EfaPlatformDevice", "RegisterContainerInstance",
+                       R"({"platformDevices": [{"id": "0", "type": "EFA"}]})", "", ""},
         ValidationCase{"UnknownOperation", "LaunchRockets", "{}", "UnknownOperationException",
                        "LaunchRockets"}),
     CaseName);

@@ -298,6 +298,15 @@ class TaskDefinitionChecker {
                       "device hostPath of container " + Quoted(container.name) +
                           " must be an absolute path, got " + Quoted(host_path));
       }
+      // runc maps device nodes, not folders; EFA devices are reserved one by
+      // one, so the folder is refused with the two ways that work.
+      if (host_path == "/dev/infiniband" || host_path == "/dev/infiniband/") {
+        return Refuse(At(device_path, "hostPath"),
+                      "container " + Quoted(container.name) +
+                          " maps the folder /dev/infiniband: map its EFA devices "
+                          "(/dev/infiniband/uverbsN) or ask for them with resourceRequirements "
+                          "type \"EFA\" (a count or \"ALL\")");
+      }
       std::string_view container_path = OptString(device, "containerPath").value_or(host_path);
       if (container_path.empty() || container_path[0] != '/') {
         return Refuse(At(device_path, "containerPath"),
@@ -337,9 +346,9 @@ class TaskDefinitionChecker {
         return Refuse(At(base, "value"), "GPU count of container " + Quoted(container.name) +
                                              " must be a positive integer, got " + Quoted(value));
       }
-      if (type == "NeuronDevice" && value != "ALL" && !PositiveCount(value)) {
+      if ((type == "NeuronDevice" || type == "EFA") && value != "ALL" && !PositiveCount(value)) {
         return Refuse(At(base, "value"),
-                      "NeuronDevice count of container " + Quoted(container.name) +
+                      std::string(type) + " count of container " + Quoted(container.name) +
                           " must be a positive integer or \"ALL\", got " + Quoted(value));
       }
       if (type == "InferenceAccelerator" && !accelerator_names_.contains(value)) {

@@ -163,6 +163,17 @@ INSTANTIATE_TEST_SUITE_P(
                  },
                  "containerDefinitions[0].linuxParameters.devices[1].hostPath: device hostPath "
                  "of container 'trainer' must be an absolute path"},
+        RuleCase{"InfinibandFolderMapped",
+                 [](object& r) {
+                   Container(r, 0)["linuxParameters"]
+                       .as_object()["devices"]
+                       .as_array()[1]
+                       .as_object()["hostPath"] = "/dev/infiniband";
+                 },
+                 "containerDefinitions[0].linuxParameters.devices[1].hostPath: container "
+                 "'trainer' maps the folder /dev/infiniband: map its EFA devices "
+                 "(/dev/infiniband/uverbsN) or ask for them with resourceRequirements type "
+                 "\"EFA\" (a count or \"ALL\")"},
         RuleCase{"DeviceMappedTwice",
                  [](object& r) {
                    Container(r, 0)["linuxParameters"]
@@ -207,6 +218,19 @@ INSTANTIATE_TEST_SUITE_P(
                  },
                  "containerDefinitions[0].resourceRequirements[0].value: NeuronDevice count of "
                  "container 'trainer' must be a positive integer or \"ALL\", got '-1'"},
+        RuleCase{"EfaAll",
+                 [](object& r) {
+                   Container(r, 0)["resourceRequirements"] =
+                       array{object{{"type", "EFA"}, {"value", "ALL"}}};
+                 },
+                 ""},
+        RuleCase{"EfaCountBad",
+                 [](object& r) {
+                   Container(r, 0)["resourceRequirements"] =
+                       array{object{{"type", "EFA"}, {"value", "0"}}};
+                 },
+                 "containerDefinitions[0].resourceRequirements[0].value: EFA count of "
+                 "container 'trainer' must be a positive integer or \"ALL\", got '0'"},
         RuleCase{"ResourceTypeTwice",
                  [](object& r) {
                    Container(r, 0)["resourceRequirements"] =

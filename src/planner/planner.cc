@@ -135,36 +135,52 @@ std::vector<ContainerDevices> AssignContainerDevices(const TaskRequest& request,
                                                      const scheduler::TaskPlacement& placement) {
   // The exact ids belong to the containers that map them; the rest form the
   // pools the counted requests draw from.
-  const std::set<int>& exact = request.placement.exact_neuron_devices;
-  std::vector<int> neuron_pool, gpu_pool = placement.gpu_ids;
-  for (int n : placement.neuron_device_ids) {
-    if (!exact.contains(n)) neuron_pool.push_back(n);
-  }
+  auto pool_of = [](const std::vector<int>& ids, const std::set<int>& exact) {
+    std::vector<int> pool;
+    for (int n : ids) {
+      if (!exact.contains(n)) pool.push_back(n);
+    }
+    return pool;
+  };
+  std::vector<int> neuron_pool =
+      pool_of(placement.neuron_device_ids, request.placement.exact_neuron_devices);
+  std::vector<int> efa_pool =
+      pool_of(placement.efa_device_ids, request.placement.exact_efa_devices);
+  std::vector<int> gpu_pool = placement.gpu_ids;
   std::vector<ContainerDevices> out;
   for (const auto& c : ArrayOr(*request.task_definition, "containerDefinitions")) {
     const json::object& def = c.as_object();
     ContainerDevices& mine = out.emplace_back();
     if (auto* lp = def.if_contains("linuxParameters"); lp != nullptr && lp->is_object()) {
       for (const auto& d : ArrayOr(lp->as_object(), "devices")) {
-        if (auto n = NeuronIndex(StringOr(d.as_object(), "hostPath", ""))) {
-          mine.neuron_device_ids.push_back(*n);
-        }
+        std::string_view host_path = StringOr(d.as_object(), "hostPath", "");
+        if (auto n = NeuronIndex(host_path)) mine.neuron_device_ids.push_back(*n);
+        if (auto n = EfaIndex(host_path)) mine.efa_device_ids.push_back(*n);
       }
     }
     const json::object* override_ = FindOverride(*request.overrides, StringOr(def, "name", ""));
     for (const auto& r : ResourceRequirementsOf(def, override_)) {
       std::string_view type = StringOr(r.as_object(), "type", "");
       std::string_view value = StringOr(r.as_object(), "value", "");
-      if (type != "GPU" && type != "NeuronDevice") continue;
-      auto& pool = type == "GPU" ? gpu_pool : neuron_pool;
-      auto& ids = type == "GPU" ? mine.gpu_ids : mine.neuron_device_ids;
+      std::vector<int>* pool = nullptr;
+      std::vector<int>* ids = nullptr;
+      if (type == "GPU") {
+        pool = &gpu_pool, ids = &mine.gpu_ids;
+      } else if (type == "NeuronDevice") {
+        pool = &neuron_pool, ids = &mine.neuron_device_ids;
+      } else if (type == "EFA") {
+        pool = &efa_pool, ids = &mine.efa_device_ids;
+      } else {
+        continue;
+      }
       // BuildPlacementRequest checked that the value is ALL or a count.
-      size_t n = value == "ALL" ? pool.size()
-                                : std::min<size_t>(pool.size(), std::stoul(std::string(value)));
-      ids.insert(ids.end(), pool.begin(), pool.begin() + static_cast<long>(n));
-      pool.erase(pool.begin(), pool.begin() + static_cast<long>(n));
+      size_t n = value == "ALL" ? pool->size()
+                                : std::min<size_t>(pool->size(), std::stoul(std::string(value)));
+      ids->insert(ids->end(), pool->begin(), pool->begin() + static_cast<long>(n));
+      pool->erase(pool->begin(), pool->begin() + static_cast<long>(n));
     }
     std::sort(mine.neuron_device_ids.begin(), mine.neuron_device_ids.end());
+    std::sort(mine.efa_device_ids.begin(), mine.efa_device_ids.end());
   }
   return out;
 }

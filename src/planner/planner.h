@@ -58,6 +58,7 @@ StatusOr<TaskRequest> ParseTaskRequest(const boost::json::object& run_task,
 struct ContainerDevices {
   std::vector<int> neuron_device_ids;  // ascending
   std::vector<int> gpu_ids;
+  std::vector<int> efa_device_ids;  // ascending
 };
 
 struct PlannedTask {

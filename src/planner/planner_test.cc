@@ -49,6 +49,33 @@ TEST(Planner, OverridesChangeWhatAContainerIsGiven) {
   EXPECT_EQ(plan.tasks[0].containers[1].neuron_device_ids.size(), 15u);  // 16 less a's
 }
 
+// A rank of multi-node training: the trainer maps EFA device 7 and asks for
+// 2 more, a sidecar asks for ALL the rest.
+constexpr std::string_view kEfaContainers = R"({
+  "family": "train",
+  "containerDefinitions": [
+    {"name": "trainer", "cpu": 1024, "memory": 1024,
+     "linuxParameters": {"devices": [{"hostPath": "/dev/infiniband/uverbs7"}]},
+     "resourceRequirements": [{"type": "EFA", "value": "2"}]},
+    {"name": "sidecar", "cpu": 1024, "memory": 1024,
+     "resourceRequirements": [{"type": "EFA", "value": "1"}]}]})";
+
+TEST(Planner, DealsEfaDevicesToTheContainersThatAskedForThem) {
+  scheduler::SnapshotInstance efa = Trn1("i-1");
+  efa.resources.efa.ids = {0, 1, 2, 3, 4, 5, 6, 7};
+  PlannerHarness h({efa});
+  Plan plan = h.Plan(kEfaContainers).value();
+  ASSERT_EQ(plan.tasks.size(), 1u);
+  EXPECT_EQ(plan.tasks[0].placement.efa_device_ids, (std::vector<int>{0, 1, 2, 7}));
+  EXPECT_EQ(plan.tasks[0].containers[0].efa_device_ids, (std::vector<int>{0, 1, 7}));
+  EXPECT_EQ(plan.tasks[0].containers[1].efa_device_ids, std::vector<int>{2});
+  // The next task of the same definition needs 7 again: taken.
+  Plan second = h.Plan(kEfaContainers).value();
+  EXPECT_TRUE(second.tasks.empty());
+  ASSERT_EQ(second.failures.size(), 1u);
+  EXPECT_EQ(second.failures[0].reason, "RESOURCE:EFA");
+}
+
 TEST(Planner, PlansSeeWhatEarlierPlansReservedUntilReleased) {
   PlannerHarness h({Instance("i-1", 2048, 4096)});
   EXPECT_EQ(h.Plan(kSmall, R"({"count": 2})")->tasks.size(), 2u);  // 2 x 1024 of 2048

@@ -49,12 +49,22 @@ const json::array& ResourceRequirementsOf(const json::object& container,
              : ArrayOr(container, "resourceRequirements");
 }
 
-std::optional<int> NeuronIndex(std::string_view path) {
-  constexpr std::string_view kPrefix = "/dev/neuron";
-  if (!path.starts_with(kPrefix)) return std::nullopt;
-  auto n = ParseInt(path.substr(kPrefix.size()));
+namespace {
+
+// N of PREFIXN, 0 to 4095.
+std::optional<int> DeviceIndex(std::string_view path, std::string_view prefix) {
+  if (!path.starts_with(prefix)) return std::nullopt;
+  auto n = ParseInt(path.substr(prefix.size()));
   if (!n || *n < 0 || *n > 4095) return std::nullopt;
   return static_cast<int>(*n);
+}
+
+}  // namespace
+
+std::optional<int> NeuronIndex(std::string_view path) { return DeviceIndex(path, "/dev/neuron"); }
+
+std::optional<int> EfaIndex(std::string_view path) {
+  return DeviceIndex(path, "/dev/infiniband/uverbs");
 }
 
 StatusOr<scheduler::PlacementRequest> BuildPlacementRequest(const json::object& td,
@@ -106,9 +116,9 @@ StatusOr<scheduler::PlacementRequest> BuildPlacementRequest(const json::object& 
     }
     if (auto* lp = container.if_contains("linuxParameters"); lp != nullptr && lp->is_object()) {
       for (const auto& d : ArrayOr(lp->as_object(), "devices")) {
-        if (auto n = NeuronIndex(StringOr(d.as_object(), "hostPath", ""))) {
-          request.exact_neuron_devices.insert(*n);
-        }
+        std::string_view host_path = StringOr(d.as_object(), "hostPath", "");
+        if (auto n = NeuronIndex(host_path)) request.exact_neuron_devices.insert(*n);
+        if (auto n = EfaIndex(host_path)) request.exact_efa_devices.insert(*n);
       }
     }
     for (const auto& r : ResourceRequirementsOf(container, override_)) {
@@ -118,6 +128,10 @@ StatusOr<scheduler::PlacementRequest> BuildPlacementRequest(const json::object& 
         request.all_neuron_devices = true;
         continue;
       }
+      if (type == "EFA" && value == "ALL") {
+        request.all_efa_devices = true;
+        continue;
+      }
       auto n = ParseInt(value);
       if (!n || *n < 0 || *n > 4096) {
         return InvalidArgument("resourceRequirements: " + std::string(type) +
@@ -125,6 +139,7 @@ StatusOr<scheduler::PlacementRequest> BuildPlacementRequest(const json::object& 
       }
       if (type == "GPU") request.gpu_count += static_cast<int>(*n);
       if (type == "NeuronDevice") request.neuron_device_count += static_cast<int>(*n);
+      if (type == "EFA") request.efa_device_count += static_cast<int>(*n);
     }
   }
   // Task-level sizes win over the containers' sum (overrides over the
@@ -145,16 +160,17 @@ StatusOr<scheduler::PlacementRequest> BuildPlacementRequest(const json::object& 
 
 json::object ReservationRecord(const scheduler::PlacementRequest& request,
                                const scheduler::TaskPlacement& placement) {
-  json::array tcp, udp, neuron, gpu;
+  json::array tcp, udp, neuron, gpu, efa;
   for (const auto& p : placement.host_ports) {
     (p.protocol == scheduler::PortProtocol::kUdp ? udp : tcp).push_back(p.port);
   }
   for (int id : placement.neuron_device_ids) neuron.push_back(id);
   for (int id : placement.gpu_ids) gpu.push_back(id);
+  for (int id : placement.efa_device_ids) efa.push_back(id);
   return json::object{{"cpu", request.cpu},          {"memory", request.memory_mib},
                       {"tcp", std::move(tcp)},       {"udp", std::move(udp)},
                       {"neuron", std::move(neuron)}, {"gpu", std::move(gpu)},
-                      {"group", request.group}};
+                      {"efa", std::move(efa)},       {"group", request.group}};
 }
 
 void ReservationOf(const json::object& task, scheduler::PlacementRequest& request,
@@ -175,6 +191,7 @@ void ReservationOf(const json::object& task, scheduler::PlacementRequest& reques
   }
   for (int id : IntSet(ArrayOr(reservation, "neuron"))) placement.neuron_device_ids.push_back(id);
   for (int id : IntSet(ArrayOr(reservation, "gpu"))) placement.gpu_ids.push_back(id);
+  for (int id : IntSet(ArrayOr(reservation, "efa"))) placement.efa_device_ids.push_back(id);
 }
 
 scheduler::SnapshotInstance InstanceSnapshot(const json::object& instance,
@@ -229,6 +246,7 @@ scheduler::SnapshotInstance InstanceSnapshot(const json::object& instance,
       }
     }
     if (type == "GPU") res.gpus.ids.insert(static_cast<int>(*id));
+    if (type == "EFA") res.efa.ids.insert(static_cast<int>(*id));
   }
   for (const json::object* task : tasks) {
     if (AsString(task->at("lastStatus")) == "RUNNING") ++facts.running_tasks_count;
@@ -242,6 +260,7 @@ scheduler::SnapshotInstance InstanceSnapshot(const json::object& instance,
     res.ports_used.udp.merge(IntSet(ArrayOr(reservation, "udp")));
     res.neuron.taken.merge(IntSet(ArrayOr(reservation, "neuron")));
     res.gpus.taken.merge(IntSet(ArrayOr(reservation, "gpu")));
+    res.efa.taken.merge(IntSet(ArrayOr(reservation, "efa")));
   }
   return out;
 }

@@ -33,6 +33,10 @@ const boost::json::array& ResourceRequirementsOf(const boost::json::object& cont
 // device a container's linuxParameters.devices entry reserves.
 std::optional<int> NeuronIndex(std::string_view path);
 
+// The number N of a "/dev/infiniband/uverbsN" host path (0 to 4095), or
+// nullopt: the EFA device a linuxParameters.devices entry reserves.
+std::optional<int> EfaIndex(std::string_view path);
+
 // The placement request for one task of `task_definition` with RunTask
 // `overrides` applied (both already shape-validated). InvalidArgument for
 // an override naming an unknown container, a size below ECS's minimums or a
@@ -42,7 +46,8 @@ StatusOr<scheduler::PlacementRequest> BuildPlacementRequest(
 
 // One instance as the scheduler sees it: registered resources less the
 // reservations of `tasks` (the records of the tasks on it that are not
-// STOPPED), and the NeuronLink topology from platformDevices[].connectedTo.
+// STOPPED), the NeuronLink topology from platformDevices[].connectedTo, and
+// the EFA devices (platformDevices of type EFA).
 // agent_connected is computed by the caller (it depends on heartbeats kept
 // outside the record).
 scheduler::SnapshotInstance InstanceSnapshot(const boost::json::object& instance,

@@ -33,6 +33,32 @@ TEST(BuildPlacementRequest, SumsContainersPrefersReservationAndReadsDevices) {
   EXPECT_EQ(r.gpu_count, 1);
 }
 
+TEST(BuildPlacementRequest, ReadsEfaDevices) {
+  json::object td = Parse(R"({"containerDefinitions": [
+      {"name": "a", "linuxParameters": {"devices": [
+         {"hostPath": "/dev/infiniband/uverbs3"}, {"hostPath": "/dev/infiniband/rdma_cm"}]},
+       "resourceRequirements": [{"type": "EFA", "value": "2"}]},
+      {"name": "b", "resourceRequirements": [{"type": "EFA", "value": "1"}]}]})");
+  scheduler::PlacementRequest r = BuildPlacementRequest(td, json::object()).value();
+  EXPECT_EQ(r.exact_efa_devices, std::set<int>{3});  // rdma_cm is shared, not reserved
+  EXPECT_EQ(r.efa_device_count, 3);
+  EXPECT_FALSE(r.all_efa_devices);
+  json::object all = Parse(R"({"containerOverrides": [
+      {"name": "b", "resourceRequirements": [{"type": "EFA", "value": "ALL"}]}]})");
+  r = BuildPlacementRequest(td, all).value();
+  EXPECT_TRUE(r.all_efa_devices);
+  EXPECT_EQ(r.efa_device_count, 2);  // a's; CompileRequest refuses ALL with a count
+  json::object bad = Parse(R"({"containerOverrides": [
+      {"name": "b", "resourceRequirements": [{"type": "EFA", "value": "many"}]}]})");
+  auto refused = BuildPlacementRequest(td, bad);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().message(),
+            "resourceRequirements: EFA value must be a count, got 'many'");
+  EXPECT_EQ(EfaIndex("/dev/infiniband/uverbs12"), 12);
+  EXPECT_EQ(EfaIndex("/dev/infiniband/rdma_cm"), std::nullopt);
+  EXPECT_EQ(EfaIndex("/dev/infiniband/uverbs"), std::nullopt);
+}
+
 TEST(BuildPlacementRequest, OverridesAndTaskLevelSizes) {
   json::object td = Parse(R"({"cpu": "2048", "containerDefinitions": [
       {"name": "a", "cpu": 1, "memory": 100,
@@ -60,10 +86,11 @@ TEST(InstanceSnapshot, SubtractsReservationsOfTasks) {
       {"name": "PORTS", "type": "STRINGSET", "stringSetValue": ["22"]}],
     "platformDevices": [{"id": "0", "type": "NEURON_DEVICE", "connectedTo": ["1"]},
                         {"id": "1", "type": "NEURON_DEVICE", "connectedTo": ["0"]},
-                        {"id": "0", "type": "GPU"}]})");
+                        {"id": "0", "type": "GPU"},
+                        {"id": "0", "type": "EFA"}, {"id": "1", "type": "EFA"}]})");
   json::object task = Parse(R"({"lastStatus": "PENDING", "group": "family:x",
     "berthReservation": {"cpu": 1024, "memory": 1000, "tcp": [80], "udp": [],
-                         "neuron": [1], "gpu": [0]}})");
+                         "neuron": [1], "gpu": [0], "efa": [1]}})");
   scheduler::SnapshotInstance s = InstanceSnapshot(instance, {&task}, true);
   EXPECT_EQ(s.facts.id, "abc");
   EXPECT_TRUE(s.facts.agent_connected);  // as the caller said
@@ -80,6 +107,22 @@ TEST(InstanceSnapshot, SubtractsReservationsOfTasks) {
   EXPECT_EQ(s.resources.neuron.links.at(1), std::vector<int>{0});
   EXPECT_EQ(s.resources.gpus.ids, std::set<int>{0});
   EXPECT_EQ(s.resources.gpus.taken, std::set<int>{0});
+  EXPECT_EQ(s.resources.efa.ids, (std::set<int>{0, 1}));
+  EXPECT_EQ(s.resources.efa.taken, std::set<int>{1});
+  // The record of a reservation reads back as the placement it was made from.
+  scheduler::PlacementRequest request;
+  request.cpu = 1024;
+  scheduler::TaskPlacement placement;
+  placement.instance_id = "abc";
+  placement.efa_device_ids = {0, 1};
+  json::object record =
+      Parse(R"({"containerInstanceArn": "arn:aws:ecs:us-east-1:0:container-instance/c/abc"})");
+  record[kReservationKey] = ReservationRecord(request, placement);
+  scheduler::PlacementRequest read_request;
+  scheduler::TaskPlacement read;
+  ReservationOf(record, read_request, read);
+  EXPECT_EQ(read.instance_id, "abc");
+  EXPECT_EQ(read.efa_device_ids, (std::vector<int>{0, 1}));
   EXPECT_FALSE(InstanceSnapshot(instance, {}, false).facts.agent_connected);
 }
 

@@ -74,6 +74,15 @@ struct GpuSet {
   std::set<int> taken;
 };
 
+// EFA (Elastic Fabric Adapter) devices of one instance, the collective
+// network of multi-node training (berth's platformDevices of type EFA; the id
+// is the index N of /dev/infiniband/uverbsN). Like GPUs, any free id serves:
+// each EFA device is its own path to the fabric.
+struct EfaDeviceSet {
+  std::set<int> ids;
+  std::set<int> taken;
+};
+
 // What an instance has, after the reservations of the tasks already on it.
 struct InstanceResources {
   int64_t cpu_registered = 0;  // CPU units, 1024 per vCPU
@@ -84,6 +93,7 @@ struct InstanceResources {
   HostPortSet ports_reserved;  // ECS_RESERVED_PORTS(_UDP): never given to a task
   NeuronDeviceSet neuron;
   GpuSet gpus;
+  EfaDeviceSet efa;
 };
 
 struct SnapshotInstance {
@@ -140,6 +150,12 @@ struct PlacementRequest {
   int gpu_count = 0;
   int neuron_device_count = 0;
   bool all_neuron_devices = false;
+  // EFA devices the same way: linuxParameters.devices mapping
+  // /dev/infiniband/uverbsN are exact ids; resourceRequirements type "EFA"
+  // (berth's) a count or "ALL" (every EFA device of the instance, all free).
+  std::set<int> exact_efa_devices;
+  int efa_device_count = 0;
+  bool all_efa_devices = false;
   std::vector<PlacementConstraint> constraints;
   // Chained in order: the second only breaks ties of the first, and so on.
   // Empty: spread(attribute:ecs.availability-zone) then spread(instanceId).
@@ -164,6 +180,7 @@ inline constexpr std::string_view kReasonMemory = "RESOURCE:MEMORY";
 inline constexpr std::string_view kReasonPorts = "RESOURCE:PORTS";
 inline constexpr std::string_view kReasonGpu = "RESOURCE:GPU";
 inline constexpr std::string_view kReasonNeuronDevice = "RESOURCE:NEURON_DEVICE";  // berth
+inline constexpr std::string_view kReasonEfa = "RESOURCE:EFA";                     // berth
 inline constexpr std::string_view kReasonAttribute = "ATTRIBUTE";  // memberOf did not match
 // ECS documents no reason for an unsatisfied distinctInstance; berth names it.
 inline constexpr std::string_view kReasonDistinctInstance = "DISTINCT_INSTANCE";
@@ -173,6 +190,7 @@ struct TaskPlacement {
   std::vector<int> neuron_device_ids;  // ascending
   std::vector<int> gpu_ids;            // ascending
   std::vector<HostPort> host_ports;    // the request's static ports
+  std::vector<int> efa_device_ids;     // ascending
 };
 
 // Why one task could not be placed. The reason is that of the filter that

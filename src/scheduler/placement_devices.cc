@@ -342,4 +342,57 @@ std::vector<int> ChooseGpus(const GpuSet& gpus, int count) {
   return chosen;
 }
 
+bool WantsEfaDevices(const PlacementRequest& request) {
+  return request.all_efa_devices || request.efa_device_count > 0 ||
+         !request.exact_efa_devices.empty();
+}
+
+DeviceChoice ChooseEfaDevices(const EfaDeviceSet& efa, const PlacementRequest& request) {
+  DeviceChoice choice;
+  if (!WantsEfaDevices(request)) return choice;
+  if (efa.ids.empty()) {
+    choice.refusal = "has no EFA devices";
+    return choice;
+  }
+  if (request.all_efa_devices) {
+    if (!efa.taken.empty()) {
+      choice.refusal = "needs all " + std::to_string(efa.ids.size()) +
+                       " EFA devices free, taken: " +
+                       JoinIds(std::vector<int>(efa.taken.begin(), efa.taken.end()));
+      return choice;
+    }
+    choice.ids.assign(efa.ids.begin(), efa.ids.end());
+    return choice;
+  }
+  for (int id : request.exact_efa_devices) {
+    if (!efa.ids.count(id)) {
+      choice.refusal = "EFA device " + std::to_string(id) + " does not exist (the instance has " +
+                       JoinIds(std::vector<int>(efa.ids.begin(), efa.ids.end())) + ")";
+      return choice;
+    }
+    if (efa.taken.count(id)) {
+      choice.refusal = "EFA device " + std::to_string(id) + " is taken";
+      return choice;
+    }
+    choice.ids.push_back(id);
+  }
+  int wanted = request.efa_device_count, free = 0;
+  for (int id : efa.ids) {
+    if (efa.taken.count(id) || request.exact_efa_devices.count(id)) continue;
+    ++free;
+    if (wanted > 0) {
+      choice.ids.push_back(id);
+      --wanted;
+    }
+  }
+  if (wanted > 0) {
+    choice.ids.clear();
+    choice.refusal = "needs " + std::to_string(request.efa_device_count) +
+                     " free EFA devices, has " + std::to_string(free);
+    return choice;
+  }
+  std::sort(choice.ids.begin(), choice.ids.end());
+  return choice;
+}
+
 }  // namespace berth::scheduler

@@ -1,4 +1,5 @@
-// Device ids on one instance: which Neuron devices and GPUs a task gets.
+// Device ids on one instance: which Neuron devices, GPUs and EFA devices a
+// task gets.
 //
 // Neuron devices talk to each other over NeuronLink; a collective between
 // devices that are not linked goes through the host and is several times
@@ -41,11 +42,12 @@ int LargestMaskGroup(const std::vector<uint64_t>& adjacency, uint64_t ids);
 // `devices`, or why it cannot have them (refusal, for a failure detail:
 // "device 3 is taken"). Exact ids (/dev/neuronN) come first; a count is
 // chosen among the other free devices; ALL is every device, all free.
-struct NeuronChoice {
+struct DeviceChoice {
   std::vector<int> ids;  // ascending
   std::string refusal;   // empty when the task can have `ids`
   bool ok() const { return refusal.empty(); }
 };
+using NeuronChoice = DeviceChoice;
 NeuronChoice ChooseNeuronDevices(const NeuronDeviceSet& devices, const PlacementRequest& request);
 
 // Whether the request asks for Neuron devices at all (ids, a count or ALL).
@@ -64,5 +66,14 @@ std::vector<int> ChooseGpus(const GpuSet& gpus, int count);
 
 // Free GPU ids of an instance.
 int FreeGpuCount(const GpuSet& gpus);
+
+// Whether the request asks for EFA devices at all (ids, a count or ALL).
+bool WantsEfaDevices(const PlacementRequest& request);
+
+// The EFA device ids a task of `request` gets on an instance with `efa`, or
+// why not ("EFA device 3 is taken"): the exact ids (/dev/infiniband/uverbsN)
+// and the lowest free others for a count; ALL is every EFA device, all free.
+// Any EFA device reaches the whole fabric, so there is no topology to weigh.
+DeviceChoice ChooseEfaDevices(const EfaDeviceSet& efa, const PlacementRequest& request);
 
 }  // namespace berth::scheduler

@@ -182,5 +182,37 @@ TEST(ChooseGpusTest, LowestFreeIds) {
   EXPECT_EQ(ChooseGpus(gpus, 0), std::vector<int>{});
 }
 
+TEST(ChooseEfaDevicesTest, ExactIdsThenTheLowestFree) {
+  // A trn1.32xlarge's 8 EFA devices, 1 taken.
+  EfaDeviceSet efa{{0, 1, 2, 3, 4, 5, 6, 7}, {1}};
+  PlacementRequest request;
+  request.exact_efa_devices = {6};
+  request.efa_device_count = 2;
+  EXPECT_EQ(ChooseEfaDevices(efa, request).ids, (std::vector<int>{0, 2, 6}));
+
+  request.exact_efa_devices = {1};
+  EXPECT_EQ(ChooseEfaDevices(efa, request).refusal, "EFA device 1 is taken");
+  request.exact_efa_devices = {8};
+  EXPECT_EQ(ChooseEfaDevices(efa, request).refusal,
+            "EFA device 8 does not exist (the instance has 0, 1, 2, 3, 4, 5, 6, 7)");
+  request.exact_efa_devices = {0};
+  request.efa_device_count = 7;  // 6 free besides 0 and the taken 1
+  EXPECT_EQ(ChooseEfaDevices(efa, request).refusal, "needs 7 free EFA devices, has 6");
+  EXPECT_TRUE(ChooseEfaDevices(efa, request).ids.empty());
+}
+
+TEST(ChooseEfaDevicesTest, AllNeedsEveryOneFree) {
+  PlacementRequest all;
+  all.all_efa_devices = true;
+  EXPECT_EQ(ChooseEfaDevices(EfaDeviceSet{{0, 1, 2, 3}, {}}, all).ids,
+            (std::vector<int>{0, 1, 2, 3}));
+  EXPECT_EQ(ChooseEfaDevices(EfaDeviceSet{{0, 1, 2, 3}, {2, 3}}, all).refusal,
+            "needs all 4 EFA devices free, taken: 2, 3");
+  EXPECT_EQ(ChooseEfaDevices(EfaDeviceSet{}, all).refusal, "has no EFA devices");
+  EXPECT_TRUE(ChooseEfaDevices(EfaDeviceSet{}, PlacementRequest{}).ok());
+  EXPECT_FALSE(WantsEfaDevices(PlacementRequest{}));
+  EXPECT_TRUE(WantsEfaDevices(all));
+}
+
 }  // namespace
 }  // namespace berth::scheduler

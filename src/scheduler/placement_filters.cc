@@ -88,6 +88,10 @@ void NeuronFilter::Need(const PlacementRequest& request, Capacity& need) const {
   need.neuron_free = std::max(need.neuron_free, devices);
 }
 
+std::string EfaFilter::Explain(const InstanceView& instance, const FilterContext& context) const {
+  return ChooseEfaDevices(instance.resources().efa, context.compiled.request).refusal;
+}
+
 std::string MemberOfFilter::Explain(const InstanceView& instance,
                                     const FilterContext& context) const {
   return "does not match memberOf(" + FirstMismatch(instance, context)->text() + ")";

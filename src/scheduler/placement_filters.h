@@ -15,7 +15,7 @@
 // A new rule is a new class below, listed in FilterTypes.
 //
 // The registry's order is the order ECS checks in (agent, cpu, memory, ports,
-// GPUs, then constraints), with berth's Neuron devices after the GPUs; it
+// GPUs, then constraints), with berth's Neuron and EFA devices after the GPUs; it
 // decides which reason a failure carries (see PlacementFailure).
 //
 // Thread-safety: the filters are stateless singletons and may be called from
@@ -199,6 +199,22 @@ class NeuronFilter final : public PlacementFilter {
   void Need(const PlacementRequest& request, Capacity& need) const override;
 };
 
+// EFA devices: few per instance (8 on a trn1.32xlarge) and asked for only by
+// multi-node training, so Admits chooses on the sets; no index prunes by them.
+class EfaFilter final : public PlacementFilter {
+ public:
+  std::string_view name() const override { return "efa"; }
+  std::string_view reason() const override { return kReasonEfa; }
+  bool AppliesTo(const CompiledRequest& compiled) const override {
+    return WantsEfaDevices(compiled.request);
+  }
+  bool Admits(const InstanceView& instance, const FilterContext& context) const override {
+    const PlacementRequest& request = context.compiled.request;
+    return !WantsEfaDevices(request) || ChooseEfaDevices(instance.resources().efa, request).ok();
+  }
+  std::string Explain(const InstanceView& instance, const FilterContext& context) const override;
+};
+
 class MemberOfFilter final : public PlacementFilter {
  public:
   std::string_view name() const override { return "memberOf"; }
@@ -244,13 +260,13 @@ class DistinctInstanceFilter final : public PlacementFilter {
 
 // Every filter, in the registry's order (see the file comment).
 using FilterTypes = std::tuple<AgentFilter, CpuFilter, MemoryFilter, PortsFilter, GpuFilter,
-                               NeuronFilter, MemberOfFilter, DistinctInstanceFilter>;
+                               NeuronFilter, EfaFilter, MemberOfFilter, DistinctInstanceFilter>;
 
 // The filters, one stateless instance each, as FilterTypes orders them.
 const FilterTypes& Filters();
 
 // The same, through the interface: agent, cpu, memory, ports, gpu, neuron,
-// memberOf, distinctInstance.
+// efa, memberOf, distinctInstance.
 const std::vector<const PlacementFilter*>& PlacementFilters();
 
 // A set of filters: bit f is the f-th of FilterTypes (and of

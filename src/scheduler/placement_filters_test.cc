@@ -24,7 +24,7 @@ TEST(PlacementFiltersTest, RegistryOrder) {
   std::vector<std::string> names;
   for (const PlacementFilter* f : PlacementFilters()) names.emplace_back(f->name());
   EXPECT_EQ(names, (std::vector<std::string>{"agent", "cpu", "memory", "ports", "gpu", "neuron",
-                                             "memberOf", "distinctInstance"}));
+                                             "efa", "memberOf", "distinctInstance"}));
 }
 
 struct FilterCase {
@@ -84,6 +84,30 @@ TEST(PlacementFiltersTest, Table) {
       {"neuron count short", "neuron",
        [](auto& i) { i.resources.neuron.taken = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}; },
        [](auto& r) { r.neuron_device_count = 8; }, "needs 8 free Neuron devices, has 6"},
+      // 8 EFA devices (a trn1.32xlarge's), 0 and 5 taken: 6 free.
+      {"efa device taken", "efa",
+       [](auto& i) {
+         i.resources.efa = {{0, 1, 2, 3, 4, 5, 6, 7}, {0, 5}};
+       },
+       [](auto& r) { r.exact_efa_devices = {5}; }, "EFA device 5 is taken"},
+      {"efa count short", "efa",
+       [](auto& i) {
+         i.resources.efa = {{0, 1, 2, 3, 4, 5, 6, 7}, {0, 5}};
+       },
+       [](auto& r) { r.efa_device_count = 7; }, "needs 7 free EFA devices, has 6"},
+      {"efa count fits", "efa",
+       [](auto& i) {
+         i.resources.efa = {{0, 1, 2, 3, 4, 5, 6, 7}, {0, 5}};
+       },
+       [](auto& r) { r.efa_device_count = 6; }, std::nullopt},
+      {"efa all, one taken", "efa",
+       [](auto& i) {
+         i.resources.efa = {{0, 1, 2, 3, 4, 5, 6, 7}, {5}};
+       },
+       [](auto& r) { r.all_efa_devices = true; }, "needs all 8 EFA devices free, taken: 5"},
+      {"no efa devices", "efa", none_i, [](auto& r) { r.efa_device_count = 1; },
+       "has no EFA devices"},
+      {"no efa asked", "efa", none_i, none_r, std::nullopt},
       {"distinct: this call used it",
        "distinctInstance",
        none_i,

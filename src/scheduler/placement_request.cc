@@ -18,6 +18,15 @@ Status CheckAmounts(const PlacementRequest& r) {
   for (int id : r.exact_neuron_devices) {
     if (id < 0) return InvalidArgument("/dev/neuron" + std::to_string(id) + " is not a device");
   }
+  if (r.efa_device_count < 0) return InvalidArgument("EFA count must not be negative");
+  if (r.all_efa_devices && r.efa_device_count > 0) {
+    return InvalidArgument("EFA is either ALL or a count, not both");
+  }
+  for (int id : r.exact_efa_devices) {
+    if (id < 0) {
+      return InvalidArgument("/dev/infiniband/uverbs" + std::to_string(id) + " is not a device");
+    }
+  }
   std::set<std::pair<int, PortProtocol>> seen;
   for (const HostPort& p : r.host_ports) {
     if (p.port < 1 || p.port > 65535) {

@@ -71,6 +71,11 @@ std::string Misfit(const InstanceResources& r, const PlacementRequest& request,
       return "GPU " + std::to_string(id) + " is not free";
     }
   }
+  for (int id : placement.efa_device_ids) {
+    if (!r.efa.ids.count(id) || r.efa.taken.count(id)) {
+      return "EFA device " + std::to_string(id) + " is not free";
+    }
+  }
   return "";
 }
 
@@ -92,6 +97,9 @@ std::string NotHeld(const SnapshotInstance& instance, const PlacementRequest& re
   for (int id : placement.gpu_ids) {
     if (!r.gpus.taken.count(id)) return "GPU " + std::to_string(id) + " is free";
   }
+  for (int id : placement.efa_device_ids) {
+    if (!r.efa.taken.count(id)) return "EFA device " + std::to_string(id) + " is free";
+  }
   return "";
 }
 
@@ -103,6 +111,7 @@ void Reserve(SnapshotInstance& instance, const PlacementRequest& request,
   for (const HostPort& p : placement.host_ports) PortsOf(r.ports_used, p).insert(p.port);
   r.neuron.taken.insert(placement.neuron_device_ids.begin(), placement.neuron_device_ids.end());
   r.gpus.taken.insert(placement.gpu_ids.begin(), placement.gpu_ids.end());
+  r.efa.taken.insert(placement.efa_device_ids.begin(), placement.efa_device_ids.end());
   instance.facts.task_groups.push_back(request.group);
 }
 
@@ -114,6 +123,7 @@ void Unreserve(SnapshotInstance& instance, const PlacementRequest& request,
   for (const HostPort& p : placement.host_ports) PortsOf(r.ports_used, p).erase(p.port);
   for (int id : placement.neuron_device_ids) r.neuron.taken.erase(id);
   for (int id : placement.gpu_ids) r.gpus.taken.erase(id);
+  for (int id : placement.efa_device_ids) r.efa.taken.erase(id);
   auto& groups = instance.facts.task_groups;
   groups.erase(std::prev(std::find(groups.rbegin(), groups.rend(), request.group).base()));
 }

@@ -212,6 +212,62 @@ TEST(PlaceTasksTest, GpusAreCountedAndChosen) {
   EXPECT_EQ(result.failures[0].reason, "RESOURCE:GPU");
 }
 
+// A trn1.32xlarge with its 8 EFA devices.
+SnapshotInstance Trn1WithEfa(std::string id) {
+  SnapshotInstance instance = Trn1(std::move(id));
+  instance.resources.efa.ids = {0, 1, 2, 3, 4, 5, 6, 7};
+  return instance;
+}
+
+TEST(PlaceTasksTest, EfaDevicesAreExclusive) {
+  // Two tasks of 4 split the 8 devices; a third finds none.
+  PlacementRequest request;
+  request.efa_device_count = 4;
+  PlacementResult result = Place(Cluster({Trn1WithEfa("t1")}), request, 3);
+  ASSERT_EQ(result.placements.size(), 2u);
+  EXPECT_EQ(result.placements[0].efa_device_ids, (std::vector<int>{0, 1, 2, 3}));
+  EXPECT_EQ(result.placements[1].efa_device_ids, (std::vector<int>{4, 5, 6, 7}));
+  ASSERT_EQ(result.failures.size(), 1u);
+  EXPECT_EQ(result.failures[0].reason, "RESOURCE:EFA");
+  EXPECT_EQ(result.failures[0].detail,
+            "1 instance: 1 RESOURCE:EFA; t1: needs 4 free EFA devices, has 0");
+
+  // An instance without EFA devices cannot take a task that maps one.
+  PlacementRequest exact;
+  exact.exact_efa_devices = {3};
+  result = Place(Cluster({Trn1("plain"), Trn1WithEfa("t1")}), exact, 2);
+  ASSERT_EQ(result.placements.size(), 1u);
+  EXPECT_EQ(result.placements[0].instance_id, "t1");
+  EXPECT_EQ(result.placements[0].efa_device_ids, std::vector<int>{3});
+  ASSERT_EQ(result.failures.size(), 1u);
+  EXPECT_EQ(result.failures[0].reason, "RESOURCE:EFA");
+  EXPECT_EQ(result.failures[0].detail,
+            "2 instances: 2 RESOURCE:EFA; plain: has no EFA devices; t1: EFA device 3 is taken");
+}
+
+TEST(PlaceTasksTest, EfaDevicesAreReleasedByThePlacer) {
+  Placer placer(Cluster({Trn1WithEfa("t1")}));
+  PlacementRequest request;
+  request.all_efa_devices = true;
+  request.group = "family:train";
+  std::mt19937_64 random(1);
+  auto first = placer.PlaceTasks(request, 2, random);
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->placements.size(), 1u);
+  EXPECT_EQ(first->placements[0].efa_device_ids.size(), 8u);
+  ASSERT_EQ(first->failures.size(), 1u);
+  EXPECT_EQ(first->failures[0].reason, "RESOURCE:EFA");
+  EXPECT_EQ(placer.Find("t1")->resources.efa.taken.size(), 8u);
+
+  ASSERT_TRUE(placer.Release(request, first->placements[0]).ok());
+  EXPECT_TRUE(placer.Find("t1")->resources.efa.taken.empty());
+  // Released twice: the instance no longer holds them.
+  EXPECT_EQ(placer.Release(request, first->placements[0]).code(), StatusCode::kFailedPrecondition);
+  auto again = placer.PlaceTasks(request, 1, random);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->placements.size(), 1u);
+}
+
 TEST(PlaceTasksTest, MalformedRequestsAreErrorsNotFailures) {
   struct Case {
     const char* name;
@@ -265,7 +321,7 @@ TEST(ApplyPlacementTest, ReservesAndRefusesAMisfit) {
   request.cpu = 1024;
   request.memory_mib = 2048;
   request.group = "family:train";
-  TaskPlacement placement{"t1", {2, 3}, {}, {{9000, PortProtocol::kUdp}}};
+  TaskPlacement placement{"t1", {2, 3}, {}, {{9000, PortProtocol::kUdp}}, {}};
   ASSERT_TRUE(ApplyPlacement(snapshot, request, placement).ok());
   const InstanceResources& r = snapshot.instances[0].resources;
   EXPECT_EQ(r.cpu_remaining, 128 * 1024 - 1024);

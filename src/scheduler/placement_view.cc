@@ -73,6 +73,7 @@ TaskPlacement PlacementOn(const InstanceView& instance, const PlacementRequest& 
   placement.instance_id = instance.facts().id;
   placement.neuron_device_ids = ChooseNeuronDevices(instance, request).ids;
   placement.gpu_ids = ChooseGpus(instance.resources().gpus, request.gpu_count);
+  placement.efa_device_ids = ChooseEfaDevices(instance.resources().efa, request).ids;
   placement.host_ports = request.host_ports;
   return placement;
 }

@@ -8,6 +8,7 @@ device discovery (src/agent/devices/) reads, laid out under ROOT.
     ROOT/sys/class/neuron_device/neuronN/     core_count, connected_devices ("1, 3, 4, 12")
     ROOT/dev/nvidiaN, nvidiactl, nvidia-uvm   character devices 1:3
     ROOT/proc/driver/nvidia/gpus/<pci>/information
+    ROOT/dev/infiniband/uverbsN, rdma_cm      character devices 1:3 (EFA)
 
 The device nodes are 1:3, the numbers of /dev/null: a task that maps
 /dev/neuron0 gets a node that opens, reads nothing and swallows writes, so a
@@ -18,6 +19,9 @@ Command line (the example and the e2e suites use it):
     python3 tests/agent/fake_devices.py neuron ROOT [COUNT=16] [--cores 2]
                                         [--cpus N] [--memory-mib M]
     python3 tests/agent/fake_devices.py gpu ROOT [COUNT=1] [--cpus N] [--memory-mib M]
+    python3 tests/agent/fake_devices.py efa ROOT [COUNT=8] [--cpus N] [--memory-mib M]
+    python3 tests/agent/fake_devices.py trn1 ROOT     a trn1.32xlarge: 16 Neuron devices
+                                                      and 8 EFA devices
 """
 
 import argparse
@@ -132,10 +136,31 @@ def make_gpu_tree(root, count=1, model="NVIDIA A10G", cpus=None, memory_mib=None
     return paths
 
 
+def make_efa_tree(root, count=8, rdma_cm=True, cpus=None, memory_mib=None):
+    """ROOT with `count` EFA devices (/dev/infiniband/uverbsN; a trn1.32xlarge has 8) and,
+    unless rdma_cm is False, the shared /dev/infiniband/rdma_cm, plus CPU and memory files.
+    Returns the uverbs paths inside the tree (/dev/infiniband/uverbs0, ...)."""
+    make_basics(root, cpus, memory_mib)
+    if rdma_cm:
+        _char_device(os.path.join(root, "dev/infiniband/rdma_cm"))
+    paths = []
+    for i in range(count):
+        _char_device(os.path.join(root, f"dev/infiniband/uverbs{i}"))
+        paths.append(f"/dev/infiniband/uverbs{i}")
+    return paths
+
+
+def make_trn1_tree(root, cpus=None, memory_mib=None):
+    """A trn1.32xlarge: 16 linked Neuron devices of 2 cores and 8 EFA devices. Returns
+    (neuron paths, EFA paths)."""
+    neuron = make_neuron_tree(root, 16, 2, cpus, memory_mib)
+    return neuron, make_efa_tree(root, 8, cpus=cpus, memory_mib=memory_mib)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(
         description="Make a fake device tree for berth agent --device-root.")
-    p.add_argument("kind", choices=["neuron", "gpu"])
+    p.add_argument("kind", choices=["neuron", "gpu", "efa", "trn1"])
     p.add_argument("root")
     p.add_argument("count", type=int, nargs="?")
     p.add_argument("--cores", type=int, default=2, help="NeuronCores per Neuron device")
@@ -148,10 +173,17 @@ def main(argv=None):
         count = 16 if args.count is None else args.count
         make_neuron_tree(args.root, count, args.cores, args.cpus, args.memory_mib)
         print(f"fake device tree {args.root}: {count} Neuron devices, {args.cores} cores each")
-    else:
+    elif args.kind == "gpu":
         count = 1 if args.count is None else args.count
         make_gpu_tree(args.root, count, cpus=args.cpus, memory_mib=args.memory_mib)
         print(f"fake device tree {args.root}: {count} NVIDIA GPUs")
+    elif args.kind == "efa":
+        count = 8 if args.count is None else args.count
+        make_efa_tree(args.root, count, cpus=args.cpus, memory_mib=args.memory_mib)
+        print(f"fake device tree {args.root}: {count} EFA devices")
+    else:
+        make_trn1_tree(args.root, cpus=args.cpus, memory_mib=args.memory_mib)
+        print(f"fake device tree {args.root}: trn1.32xlarge, 16 Neuron devices, 8 EFA devices")
 
 
 if __name__ == "__main__":

@@ -77,9 +77,11 @@ std::optional<int> IndexAfterPrefix(std::string_view name, std::string_view pref
   return ParseIndex(digits);
 }
 
-// Indexes N of the character devices ROOT/dev/<prefix>N, sorted. No /dev means none.
-StatusOr<std::vector<int>> CharDeviceIndexes(const std::string& root, std::string_view prefix) {
-  std::string dev = UnderRoot(root, "/dev");
+// Indexes N of the character devices ROOT<dir>/<prefix>N, sorted. No such
+// folder means none.
+StatusOr<std::vector<int>> CharDeviceIndexes(const std::string& root, std::string_view prefix,
+                                             std::string_view dir = "/dev") {
+  std::string dev = UnderRoot(root, dir);
   std::vector<int> out;
   std::error_code ec;
   fs::directory_iterator it(dev, ec);
@@ -339,6 +341,10 @@ StatusOr<NodeDevices> DiscoverNodeDevices(const DiscoverOptions& options) {
   StatusOr<std::vector<GpuDevice>> gpus = DiscoverGpus(root);
   if (!gpus.ok()) return gpus.status().WithContext("discover GPUs");
   out.gpus = std::move(*gpus);
+
+  StatusOr<std::vector<int>> efa = CharDeviceIndexes(root, "uverbs", "/dev/infiniband");
+  if (!efa.ok()) return efa.status().WithContext("discover EFA devices");
+  out.efa = std::move(*efa);
   return out;
 }
 

@@ -1,7 +1,8 @@
 // What this node offers to tasks, read from the running system: CPU and
-// memory, Neuron devices (/dev/neuronN and /sys/class/neuron_device/neuronN/)
-// and NVIDIA GPUs (/dev/nvidiaN and /proc/driver/nvidia/gpus/). Every path
-// is read under `root`, so tests build fake device trees in a folder.
+// memory, Neuron devices (/dev/neuronN and /sys/class/neuron_device/neuronN/),
+// NVIDIA GPUs (/dev/nvidiaN and /proc/driver/nvidia/gpus/) and EFA devices
+// (/dev/infiniband/uverbsN). Every path is read under `root`, so tests build
+// fake device trees in a folder.
 //
 // Discovery only reads files; it keeps no state and is safe to call from any
 // thread.
@@ -36,6 +37,9 @@ struct NodeDevices {
   int64_t memory_mib = 0;            // MemTotal less the reserve, never below 0
   std::vector<NeuronDevice> neuron;  // sorted by index
   std::vector<GpuDevice> gpus;       // sorted by index
+  // EFA devices: N of each /dev/infiniband/uverbsN, sorted. The verbs
+  // device is what libfabric's EFA provider opens, one per adapter.
+  std::vector<int> efa;
 };
 
 struct DiscoverOptions {
@@ -54,6 +58,8 @@ struct DiscoverOptions {
 //   GPUs     character devices ROOT/dev/nvidiaN (digits only: not nvidiactl,
 //            nvidia-uvm); model and UUID from
 //            ROOT/proc/driver/nvidia/gpus/*/information, matched by "Device Minor".
+//   EFA      character devices ROOT/dev/infiniband/uverbsN (not rdma_cm, which
+//            every task that has an EFA device shares).
 // A missing /dev, sysfs or driver folder means "none"; a missing meminfo, no
 // CPU information at all, or a file that cannot be parsed is an error that
 // names the file ("read /x/proc/meminfo: No such file or directory").

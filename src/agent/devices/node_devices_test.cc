@@ -118,6 +118,21 @@ TEST(DiscoverNodeDevicesTest, Trn1TreeWith16LinkedDevices) {
   EXPECT_THAT(devices->gpus, IsEmpty());
 }
 
+TEST(DiscoverNodeDevicesTest, Trn1EfaDevices) {
+  // trn1.32xlarge: 8 EFA adapters, uverbs0..7, beside rdma_cm and a leftover file.
+  FakeRoot fake;
+  fake.Basics();
+  for (int i = 7; i >= 0; --i)
+    REQUIRE_CHAR_DEVICE(fake, "/dev/infiniband/uverbs" + std::to_string(i));
+  REQUIRE_CHAR_DEVICE(fake, "/dev/infiniband/rdma_cm");
+  fake.Write("/dev/infiniband/uverbs9", "");   // a regular file is not a device
+  REQUIRE_CHAR_DEVICE(fake, "/dev/uverbs10");  // not under /dev/infiniband
+  StatusOr<NodeDevices> devices = DiscoverNodeDevices({.root = fake.root()});
+  ASSERT_TRUE(devices.ok()) << devices.status().ToString();
+  EXPECT_THAT(devices->efa, ElementsAre(0, 1, 2, 3, 4, 5, 6, 7));
+  EXPECT_THAT(devices->neuron, IsEmpty());
+}
+
 TEST(DiscoverNodeDevicesTest, NoDevices) {
   FakeRoot fake;
   fake.Basics();
@@ -127,6 +142,7 @@ TEST(DiscoverNodeDevicesTest, NoDevices) {
   EXPECT_EQ(devices->cpu_count, 8);
   EXPECT_THAT(devices->neuron, IsEmpty());
   EXPECT_THAT(devices->gpus, IsEmpty());
+  EXPECT_THAT(devices->efa, IsEmpty());
 
   // A /dev with other devices, and sysfs for a device that is not in /dev.
   REQUIRE_CHAR_DEVICE(fake, "/dev/null");

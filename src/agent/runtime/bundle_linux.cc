@@ -124,8 +124,9 @@ std::vector<WantedDevice> WantedDevices(const BundleInput& in, const json::objec
       }
     }
   }
-  // Devices the scheduler reserved for this container. A /dev/neuronN in
-  // linuxParameters.devices was reserved as well, so the union is mapped.
+  // Devices the scheduler reserved for this container. A /dev/neuronN (or
+  // /dev/infiniband/uverbsN) in linuxParameters.devices was reserved as
+  // well, so the union is mapped.
   for (int id : in.neuron_device_ids) {
     std::string p = "/dev/neuron" + std::to_string(id);
     add({p, p, "rw", false, "neuron device " + std::to_string(id)});
@@ -140,6 +141,15 @@ std::vector<WantedDevice> WantedDevices(const BundleInput& in, const json::objec
     for (const char* p : {"/dev/nvidiactl", "/dev/nvidia-uvm", "/dev/nvidia-uvm-tools"}) {
       add({p, p, "rw", true, "gpu"});
     }
+  }
+  for (int id : in.efa_device_ids) {
+    std::string p = "/dev/infiniband/uverbs" + std::to_string(id);
+    add({p, p, "rw", false, "EFA device " + std::to_string(id)});
+  }
+  if (!in.efa_device_ids.empty()) {
+    // The RDMA connection manager, shared by every task with an EFA device;
+    // libfabric's EFA provider works without it.
+    add({"/dev/infiniband/rdma_cm", "/dev/infiniband/rdma_cm", "rw", true, "EFA"});
   }
   return want;
 }

@@ -91,6 +91,7 @@ json::array BuildEnv(const BundleInput& in, const json::object& c, const Facts& 
   // stale value from the definition must not point at another task's device.
   if (!in.gpu_ids.empty()) env.Set("NVIDIA_VISIBLE_DEVICES", JoinIds(in.gpu_ids));
   if (!in.neuron_device_ids.empty()) env.Set("BERTH_NEURON_DEVICES", JoinIds(in.neuron_device_ids));
+  if (!in.efa_device_ids.empty()) env.Set("BERTH_EFA_DEVICES", JoinIds(in.efa_device_ids));
   return env.ToJson();
 }
 

@@ -35,6 +35,7 @@ struct BundleInput {
   std::string cgroups_path;            // e.g. "/berth/<task id>/<container name>"
   std::vector<int> neuron_device_ids;  // chosen for this container by the scheduler
   std::vector<int> gpu_ids;
+  std::vector<int> efa_device_ids;  // /dev/infiniband/uverbsN, chosen by the scheduler
   // Task volume name -> host folder (host.sourcePath, or one the agent made).
   std::map<std::string, std::string> volume_paths;
   std::map<std::string, uint64_t> host_hard_limits;  // "nofile" -> RLIMIT_NOFILE hard limit, ...

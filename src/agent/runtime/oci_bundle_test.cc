@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 
 namespace berth::agent {
 namespace {
@@ -29,13 +30,14 @@ struct Case {
   json::object ctr = Obj(R"({"name":"main","image":"img"})");
   std::optional<json::object> ov;
   BundleInput in;
+  std::shared_ptr<bool> rdma_cm_present = std::make_shared<bool>(true);
 
   Case() {
     in.rootfs = "/var/lib/berth/rootfs/x";
     in.task_id = "0123456789abcdef0123456789abcdef";
     in.cgroups_path = "/berth/0123/main";
     in.image.cmd = {"/bin/sh"};
-    in.devices = [](const std::string& p) -> StatusOr<HostDevice> {
+    in.devices = [rdma_cm = rdma_cm_present](const std::string& p) -> StatusOr<HostDevice> {
       if (p.rfind("/dev/neuron", 0) == 0) {
         return HostDevice{'c', 240, std::stoi(p.substr(11)), 0666};
       }
@@ -43,6 +45,10 @@ struct Case {
       if (p == "/dev/nvidia1") return HostDevice{'c', 195, 1, 0666};
       if (p == "/dev/nvidiactl") return HostDevice{'c', 195, 255, 0666};
       if (p == "/dev/fuse") return HostDevice{'c', 10, 229, 0666};
+      if (p.rfind("/dev/infiniband/uverbs", 0) == 0) {
+        return HostDevice{'c', 231, 192 + std::stoi(p.substr(22)), 0666};
+      }
+      if (p == "/dev/infiniband/rdma_cm" && *rdma_cm) return HostDevice{'c', 10, 58, 0666};
       return NotFound("no such device");
     };
   }
@@ -285,6 +291,23 @@ TEST(Devices, GpusWithControlDevicesWhenPresent) {
   Case c;
   c.in.gpu_ids = {1};
   EXPECT_THAT(DevicePaths(c.Config()), ElementsAre("/dev/nvidia1", "/dev/nvidiactl"));
+}
+
+TEST(Devices, EfaDevicesWithRdmaCmWhenPresent) {
+  Case c;
+  c.ctr = Obj(R"({"linuxParameters":{"devices":[{"hostPath":"/dev/infiniband/uverbs3"}]}})");
+  c.in.efa_device_ids = {1, 3};
+  json::object cfg = c.Config();
+  EXPECT_THAT(DevicePaths(cfg), ElementsAre("/dev/infiniband/uverbs3", "/dev/infiniband/uverbs1",
+                                            "/dev/infiniband/rdma_cm"));
+  EXPECT_EQ(cfg.at("linux").at("devices").at(1),
+            json::parse(R"({"path":"/dev/infiniband/uverbs1","type":"c","major":231,
+                            "minor":193,"fileMode":438,"uid":0,"gid":0})"));
+  EXPECT_THAT(Env(cfg), testing::Contains("BERTH_EFA_DEVICES=1,3"));
+  Case d;
+  *d.rdma_cm_present = false;
+  d.in.efa_device_ids = {0};
+  EXPECT_THAT(DevicePaths(d.Config()), ElementsAre("/dev/infiniband/uverbs0"));
 }
 
 TEST(Devices, MissingDeviceNamesThePath) {

@@ -68,15 +68,14 @@ json::object EcsApi::GangView(std::string_view cluster, const json::object& gang
             "stoppedReason", "startedAt", "stoppedAt"}) {
         if (auto* v = task->if_contains(key)) r[key] = *v;
       }
-      json::array neuron, gpus;
-      for (const auto& container : TaskRecord(*task).containers()) {
-        for (const auto& id : ArrayOr(container.as_object(), "neuronDeviceIds")) {
-          neuron.push_back(id);
+      // Each rank's device ids, its containers' together.
+      for (std::string_view key : {"neuronDeviceIds", "gpuIds", "efaDeviceIds"}) {
+        json::array ids;
+        for (const auto& container : TaskRecord(*task).containers()) {
+          for (const auto& id : ArrayOr(container.as_object(), key)) ids.push_back(id);
         }
-        for (const auto& id : ArrayOr(container.as_object(), "gpuIds")) gpus.push_back(id);
+        r[key] = std::move(ids);
       }
-      r["neuronDeviceIds"] = std::move(neuron);
-      r["gpuIds"] = std::move(gpus);
       const json::object* td = FindTaskDefinitionByArn(TaskRecord(*task).task_definition_arn());
       if (auto code = EssentialExitCode(*task, td)) r["exitCode"] = *code;
       ranks.push_back(std::move(r));

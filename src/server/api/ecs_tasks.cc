@@ -333,7 +333,8 @@ Status EcsApi::CheckPlacers(int64_t now_millis) const {
       }
       if (hr.ports_used.tcp != wr.ports_used.tcp || hr.ports_used.udp != wr.ports_used.udp ||
           hr.neuron.taken != wr.neuron.taken || hr.gpus.taken != wr.gpus.taken ||
-          hr.neuron.count != wr.neuron.count || hr.gpus.ids != wr.gpus.ids) {
+          hr.neuron.count != wr.neuron.count || hr.gpus.ids != wr.gpus.ids ||
+          hr.efa.taken != wr.efa.taken || hr.efa.ids != wr.efa.ids) {
         return fail(id + ": ports or devices in use");
       }
     }

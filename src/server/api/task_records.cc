@@ -51,6 +51,7 @@ json::array Containers(const TaskRecordInput& input, const planner::PlannedTask*
         {"networkBindings", json::array()},
         {"gpuIds", IdArray(devices.gpu_ids)},
         {"neuronDeviceIds", IdArray(devices.neuron_device_ids)},
+        {"efaDeviceIds", IdArray(devices.efa_device_ids)},
     };
     if (auto cpu = OptInt(def, "cpu")) container["cpu"] = std::to_string(*cpu);
     if (auto mem = OptInt(def, "memory")) container["memory"] = std::to_string(*mem);
