@@ -85,7 +85,7 @@ grep -q "\"$registry/neuron-training:v1\"" "$taskdef_file" || die "$taskdef_file
 pid_alive() {  # pid file, expected word in its command line
   local pid
   pid=$(cat "$1" 2>/dev/null) || return 1
-  [[ -n $pid ]] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$2"
+  [[ -n $pid && -r /proc/$pid/cmdline ]] && { tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null | grep -q -- "$2"
 }
 kill_pidfile() {  # pid file, word in its command line, signal
   if pid_alive "$1" "$2"; then kill "-$3" "$(cat "$1")" 2>/dev/null || true; fi
@@ -97,7 +97,7 @@ kill_node_containers() {
   dir=$(node_dir "$1")/agent
   runc_root=$dir/runtime/runc
   for pid in $(pgrep -x conmon || true); do
-    if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$dir/"; then
+    if { tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null | grep -q -- "$dir/"; then
       kill -KILL "$pid" 2>/dev/null || true
     fi
   done
@@ -146,7 +146,7 @@ cleanup() {
   sleep 0.3
   for i in "${nodes[@]}"; do remove_node_state "$i"; done
   kill_pidfile "$run/pids/server" "$berth server" TERM
-  for _ in $(seq 50); do pid_alive "$run/pids/server" "$berth server" || break; sleep 0.1; done
+  for _ in $(seq 100); do pid_alive "$run/pids/server" "$berth server" || break; sleep 0.1; done
   kill_pidfile "$run/pids/server" "$berth server" KILL
   remove_network
   # The nodes' data (image layers, bundles) goes; logs and checkpoints stay.
@@ -196,6 +196,7 @@ step "berth server on $endpoint (a node is lost after 5 s without its agent)"
 "$berth" server --listen "$host_ip:$port" --data "$run/server" \
   --agent-heartbeat-timeout 2 --agent-lost-after 5 >"$run/logs/server.log" 2>&1 &
 echo $! >"$run/pids/server"
+disown $!
 for _ in $(seq 100); do
   curl -s -o /dev/null "$endpoint/" && break
   pid_alive "$run/pids/server" "$berth server" || { cat "$run/logs/server.log" >&2; die "berth server exited"; }
@@ -236,6 +237,7 @@ start_agent() {
     --address "$(node_ip "$i")" --listen "$(node_ip "$i"):0" --plain-http-registry "$registry" \
     --attribute "node=node$i" >>"$run/logs/agent-node$i.log" 2>&1 &
   echo $! >"$run/pids/agent-$i"
+  disown $!  # its death is the point, not news
 }
 instance_of_node() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["containerInstanceArn"])' "$(node_dir "$1")/agent/instance.json" 2>/dev/null; }
 wait_connected() {  # node numbers...
@@ -306,19 +308,9 @@ follow_attempt() {
   done
 }
 print_attempts() {
-  gang_json | /usr/bin/python3 -c '
-import json, sys
-nodes = dict(line.split() for line in sys.argv[1].splitlines() if line.strip())
-g = json.load(sys.stdin)["gang"]
-print(f"gang {g[\"gangName\"]}: {g[\"status\"]}, attempt {g[\"attempt\"]}" + (f" ({g[\"reason\"]})" if g.get("reason") else ""))
-for a in g["attempts"]:
-    print(f"  attempt {a[\"attempt\"]}" + (f": {a[\"reason\"]}" if a.get("reason") else ": running" if g["status"] == "RUNNING" else ""))
-    for r in sorted(a["ranks"], key=lambda r: r["rank"]):
-        node = nodes.get(r.get("containerInstanceArn", ""), "-")
-        code = r.get("exitCode", "-")
-        why = r.get("stoppedReason", "")
-        print(f"    rank {r[\"rank\"]} on {node:6} {r.get(\"lastStatus\", \"\"):8} exit {code!s:3} {why}")
-' "$(for i in "${nodes[@]}"; do arn=$(instance_of_node "$i") && echo "$arn node$i"; done)"
+  local i arn pairs=()
+  for i in "${nodes[@]}"; do arn=$(instance_of_node "$i") && pairs+=("$arn=node$i"); done
+  gang_json | /usr/bin/python3 "$here/report.py" "${pairs[@]}"
 }
 
 step "attempt 0: the ranks' logs (berth logs -f)"
@@ -383,7 +375,7 @@ status=$(gang_eval 'g["status"]')
 
 step "the loss by epoch (from the checkpoints in $checkpoints)"
 ls "$checkpoints"
-final=$(find "$checkpoints" -name 'epoch-*.pt' | sort -t- -k2 -n | tail -1)
+final=$(printf '%s\n' "$checkpoints"/epoch-*.pt | sort -V | tail -1)
 # The checkpoint's loss history: torch is in the image, not necessarily here, so read it from rank 0's log.
 task0=$(gang_eval '[r["taskArn"] for r in g["attempts"][-1]["ranks"] if r["rank"] == 0][0]')
 "$berth" logs --cluster "$cluster" "$task0" | grep -E 'resumed from|training done' || true
