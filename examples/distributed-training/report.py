@@ -4,6 +4,7 @@ on stdin, for run.sh. Arguments: INSTANCE_ARN=NODE_NAME pairs."""
 
 import json
 import sys
+import time
 
 
 def main():
@@ -11,8 +12,13 @@ def main():
     g = json.load(sys.stdin)["gang"]
     head = f"gang {g['gangName']}: {g['status']}, attempt {g['attempt']}"
     if g.get("queue"):
-        head += f" (waiting for capacity: {json.dumps(g['queue'])})"
+        head += f" (queued: {json.dumps(g['queue'])})"
     print(head)
+    if g["status"] == "RESTARTING" and g.get("restartAt"):
+        due = g["restartAt"] - time.time()
+        print(f"  attempt {g['attempt'] + 1}: " + (
+            f"due in {due:.0f} s (backoff)" if due > 0 else
+            f"due {-due:.0f} s ago; waiting until {g['size']} instances can take it"))
     for a in g["attempts"]:
         state = a.get("reason") or ("running" if g["status"] == "RUNNING" else "")
         print(f"  attempt {a['attempt']}: {state}")

@@ -35,7 +35,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 here=examples/distributed-training
-step() { printf '\n==> %s\n' "$*"; }
+step() { printf '\n==> [%3d s] %s\n' "$SECONDS" "$*"; }
 die() { echo "run.sh: $*" >&2; exit 1; }
 
 [[ $(id -u) -eq 0 ]] || die "run as root: it creates network namespaces and the agents start containers with runc"
@@ -135,6 +135,19 @@ remove_network() {
   done
   ip link del "$bridge" 2>/dev/null || true
 }
+# Each node's pulled images (the agent's data folder's images/, content
+# addressed) are kept for the next run: a pull of the 400 MB image takes a
+# while on a small machine.
+keep_image_caches() {
+  local i
+  for i in "${nodes[@]}"; do
+    if [[ -d $(node_dir "$i")/agent/images ]]; then
+      mkdir -p "$run/image-cache"
+      rm -rf --one-file-system "$run/image-cache/node$i"
+      mv "$(node_dir "$i")/agent/images" "$run/image-cache/node$i"
+    fi
+  done
+}
 followers=()
 cleanup() {
   local rc=$? i
@@ -150,6 +163,7 @@ cleanup() {
   kill_pidfile "$run/pids/server" "$berth server" KILL
   remove_network
   # The nodes' data (image layers, bundles) goes; logs and checkpoints stay.
+  keep_image_caches
   rm -rf --one-file-system "$run/nodes" "$run/pids" "$run/auth.json"
   wait 2>/dev/null
   if ((rc != 0)); then
@@ -169,6 +183,7 @@ cleanup_leftovers() {
   sleep 0.3
   for i in "${nodes[@]}"; do remove_node_state "$i"; done
   remove_network
+  keep_image_caches
   rm -rf --one-file-system "$run/nodes" "$run/pids" "$run/server" "$run/logs"
 }
 cleanup_leftovers
@@ -228,7 +243,10 @@ aws ecs create-cluster --cluster-name "$cluster" --query 'cluster.clusterArn' --
 start_agent() {
   local i=$1 dir
   dir=$(node_dir "$i")
-  mkdir -p "$dir"
+  mkdir -p "$dir/agent"
+  if [[ -d $run/image-cache/node$i && ! -e $dir/agent/images ]]; then
+    mv "$run/image-cache/node$i" "$dir/agent/images"
+  fi
   [[ -d $dir/devices ]] ||
     /usr/bin/python3 tests/agent/fake_devices.py neuron "$dir/devices" 16 --cpus 128 --memory-mib 524288 >/dev/null
   nsenter --net="/run/netns/$(node_ns "$i")" -- "$berth" agent --server "$endpoint" \
@@ -281,6 +299,15 @@ aws ecs run-task --cluster "$cluster" --task-definition "$taskdef" --count 2 \
   --query 'tasks[].[tags[?key==`berth:gang-rank`]|[0].value, taskArn, containerInstanceArn]' --output text |
   sort | awk '{printf "rank %s: %s on %s\n", $1, $2, $3}'
 
+print_nodes() {
+  local i arn
+  for i in "${nodes[@]}"; do
+    arn=$(instance_of_node "$i") || continue
+    aws ecs describe-container-instances --cluster "$cluster" --container-instances "$arn" --output text \
+      --query 'containerInstances[0].[status, agentConnected, runningTasksCount]' |
+      awk -v n="node$i" '{printf "  %s: %s, agentConnected %s, %s running tasks\n", n, $1, $2, $3}'
+  done
+}
 gang_json() { "$berth" gang --json --cluster "$cluster" "$gang"; }
 # Prints the gang's field FIELD(s) by a Python expression over `g`, the gang record.
 gang_eval() {
@@ -322,11 +349,12 @@ for _ in $(seq 600); do
   sleep 0.2
 done
 [[ -e $checkpoints/epoch-$kill_after.pt ]] || die "no checkpoint of epoch $kill_after after 2 minutes"
-sleep 1  # into the next epoch
+sleep 0.5  # into the next epoch
+done_epochs=$(printf '%s\n' "$checkpoints"/epoch-*.pt | sed 's/.*epoch-//; s/\.pt$//' | sort -n | tail -1)
 victim_instance=$(gang_eval "[r[\"containerInstanceArn\"] for r in g[\"attempts\"][0][\"ranks\"] if r[\"rank\"] == $kill_rank][0]")
 victim=$(node_of_instance "$victim_instance")
 victim=${victim#node}
-step "node$victim (rank $kill_rank) dies during epoch $((kill_after + 1)): its link goes down, its agent, conmon and containers are SIGKILLed"
+step "node$victim (rank $kill_rank) dies after the checkpoint of epoch $done_epochs: its link goes down, its agent, conmon and containers are SIGKILLed"
 ip -n "$(node_ns "$victim")" link set eth0 down
 kill_pidfile "$run/pids/agent-$victim" "$berth agent" KILL
 kill_node_containers "$victim"
@@ -345,6 +373,7 @@ sleep 3  # past the 2 s backoff: attempt 1 waits for a second node
 echo
 echo "with one node left the gang does not fit; it waits:"
 print_attempts
+print_nodes
 
 if [[ $replacement == reboot ]]; then
   step "node$victim comes back: link up, a fresh berth agent on its data folder"

@@ -24,8 +24,8 @@ in a collective whose peer died cannot run a Python handler, and nothing of
 the current epoch is worth keeping; the last checkpoint is.
 
 Settings (environment, overridden by flags): EPOCHS (8) BATCH (64, per
-rank) LR (0.02) CHECKPOINT_DIR (/checkpoints) SAMPLES (16000) FEATURES (64)
-HIDDEN (128) CLASSES (4) SEED (1234) GLOO_TIMEOUT (120 s) and
+rank) LR (0.02) CHECKPOINT_DIR (/checkpoints) SAMPLES (24000) FEATURES (64)
+HIDDEN (160) CLASSES (4) SEED (1234) GLOO_TIMEOUT (120 s) and
 GLOO_SOCKET_IFNAME (default: the interface that holds this node's address
 in BERTH_GANG_HOSTS).
 """
@@ -57,9 +57,9 @@ def parse_args():
     p.add_argument("--batch", type=int, default=env_int("BATCH", 64))
     p.add_argument("--lr", type=float, default=float(os.environ.get("LR", "0.02")))
     p.add_argument("--checkpoints", default=os.environ.get("CHECKPOINT_DIR", "/checkpoints"))
-    p.add_argument("--samples", type=int, default=env_int("SAMPLES", 16000))
+    p.add_argument("--samples", type=int, default=env_int("SAMPLES", 24000))
     p.add_argument("--features", type=int, default=env_int("FEATURES", 64))
-    p.add_argument("--hidden", type=int, default=env_int("HIDDEN", 128))
+    p.add_argument("--hidden", type=int, default=env_int("HIDDEN", 160))
     p.add_argument("--classes", type=int, default=env_int("CLASSES", 4))
     p.add_argument("--seed", type=int, default=env_int("SEED", 1234))
     p.add_argument("--timeout", type=int, default=env_int("GLOO_TIMEOUT", 120),
