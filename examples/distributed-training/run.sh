@@ -342,7 +342,9 @@ print_attempts() {
 
 step "attempt 0: the ranks' logs (berth logs -f)"
 follow_attempt 0
-victim_instance=
+victim_instance=$(gang_eval "[r[\"containerInstanceArn\"] for r in g[\"attempts\"][0][\"ranks\"] if r[\"rank\"] == $kill_rank][0]")
+victim=$(node_of_instance "$victim_instance")
+victim=${victim#node}
 for _ in $(seq 600); do
   [[ -e $checkpoints/epoch-$kill_after.pt ]] && break
   [[ $(gang_eval "g[\"status\"]") == RUNNING ]] || { print_attempts; die "the gang ended before epoch $kill_after"; }
@@ -350,15 +352,14 @@ for _ in $(seq 600); do
 done
 [[ -e $checkpoints/epoch-$kill_after.pt ]] || die "no checkpoint of epoch $kill_after after 2 minutes"
 sleep 0.5  # into the next epoch
-done_epochs=$(printf '%s\n' "$checkpoints"/epoch-*.pt | sed 's/.*epoch-//; s/\.pt$//' | sort -n | tail -1)
-victim_instance=$(gang_eval "[r[\"containerInstanceArn\"] for r in g[\"attempts\"][0][\"ranks\"] if r[\"rank\"] == $kill_rank][0]")
-victim=$(node_of_instance "$victim_instance")
-victim=${victim#node}
-step "node$victim (rank $kill_rank) dies after the checkpoint of epoch $done_epochs: its link goes down, its agent, conmon and containers are SIGKILLed"
+# The node dies: off the network first (nothing it sends reaches anyone any
+# more, as when it loses power), then every process of it.
 ip -n "$(node_ns "$victim")" link set eth0 down
 kill_pidfile "$run/pids/agent-$victim" "$berth agent" KILL
 kill_node_containers "$victim"
 died_at=$SECONDS
+done_epochs=$(printf '%s\n' "$checkpoints"/epoch-*.pt | sed 's/.*epoch-//; s/\.pt$//' | sort -n | tail -1)
+step "node$victim (rank $kill_rank) died during epoch $((done_epochs + 1)): its link went down, its agent, conmon and container were SIGKILLed"
 
 step "berth notices: the agent is silent, the node is lost after 5 s, the gang's other rank is stopped"
 for _ in $(seq 300); do
@@ -402,12 +403,13 @@ step "each attempt and where its ranks ran"
 print_attempts
 status=$(gang_eval 'g["status"]')
 
-step "the loss by epoch (from the checkpoints in $checkpoints)"
-ls "$checkpoints"
-final=$(printf '%s\n' "$checkpoints"/epoch-*.pt | sort -V | tail -1)
-# The checkpoint's loss history: torch is in the image, not necessarily here, so read it from rank 0's log.
+step "the loss by epoch (the history in the last checkpoint, as rank 0 printed it)"
 task0=$(gang_eval '[r["taskArn"] for r in g["attempts"][-1]["ranks"] if r["rank"] == 0][0]')
-"$berth" logs --cluster "$cluster" "$task0" | grep -E 'resumed from|training done' || true
-echo "final checkpoint: $final"
+rank0_log=$("$berth" logs --cluster "$cluster" "$task0")
+grep -E 'resumed from' <<<"$rank0_log" || true
+resumed=$(sed -n 's/.*resumed from epoch \([0-9]*\).*/\1/p' <<<"$rank0_log")
+grep -E 'training done' <<<"$rank0_log" | sed 's/.*loss by epoch //' | tr ' ' '\n' |
+  awk -v k="${resumed:-0}" '{printf "  epoch %d  loss %s%s\n", NR, $1, (NR <= k ? "  (attempt 0)" : "  (attempt 1, after the restart)")}'
+echo "checkpoints: $(cd "$checkpoints" && printf '%s\n' epoch-*.pt | sort -V | tr '\n' ' ')"
 step "gang $gang: $status"
 [[ $status == SUCCEEDED ]]
