@@ -262,7 +262,8 @@ wait_connected() {  # node numbers...
   local i arn state
   for i in "$@"; do
     for _ in $(seq 150); do
-      pid_alive "$run/pids/agent-$i" "$berth agent" || { tail -20 "$run/logs/agent-node$i.log" >&2; die "the agent of node$i exited"; }
+      # (kill -0: just after the start the process may not have exec'd berth yet)
+      kill -0 "$(cat "$run/pids/agent-$i")" 2>/dev/null || { tail -20 "$run/logs/agent-node$i.log" >&2; die "the agent of node$i exited"; }
       arn=$(instance_of_node "$i") || arn=
       if [[ -n $arn ]]; then
         state=$(aws ecs describe-container-instances --cluster "$cluster" --container-instances "$arn" \
