@@ -126,16 +126,29 @@ def restart_node(tmp_path_factory, isolated_aws_env):
         yield started
 
 
-@pytest.fixture
-def two_nodes(tmp_path_factory, isolated_aws_env):
-    """Two agents in one cluster (folders a/ and b/: data, devices, logs);
-    the server counts an agent lost after 3 s without a poll."""
+def nodes_in_one_cluster(tmp_path_factory, names):
+    """Agents in one cluster, one per name (folders NAME/: data, devices,
+    logs); the server counts an agent lost after 3 s without a poll."""
     require_container_host()
-    base = tmp_path_factory.mktemp("two")
+    base = tmp_path_factory.mktemp("-".join(names))
     dirs = []
-    for name in ("a", "b"):
+    for name in names:
         (base / name).mkdir()
         dirs.append((base / name / "data", base / name / "devices", base / name))
-    with started_agents(base, ["--agent-heartbeat-timeout", "2", "--agent-lost-after", "3"],
-                        dirs) as started:
+    return started_agents(base, ["--agent-heartbeat-timeout", "2", "--agent-lost-after", "3"],
+                          dirs)
+
+
+@pytest.fixture
+def two_nodes(tmp_path_factory, isolated_aws_env):
+    """Two agents in one cluster (a/ and b/), lost after 3 s of silence."""
+    with nodes_in_one_cluster(tmp_path_factory, ["a", "b"]) as started:
         yield started
+
+
+@pytest.fixture
+def three_nodes(tmp_path_factory, isolated_aws_env):
+    """Three agents in one cluster (a/, b/ and c/), lost after 3 s of silence."""
+    with nodes_in_one_cluster(tmp_path_factory, ["a", "b", "c"]) as started:
+        yield started
+

@@ -1,8 +1,9 @@
-"""A gang whose node dies: two real agents in one cluster (conftest's
-two_nodes: an agent silent for 3 s is lost). The gang of 2 fails when one
-node's agent is SIGKILLed, the rank on the other node is stopped by berth,
-and once the lost agent comes back (its orphan container stopped) the gang
-is placed again on both nodes as its next attempt."""
+"""A gang whose node dies, with real agents in one cluster (an agent silent
+for 3 s is lost). On two nodes, the gang of 2 fails when one node's agent is
+SIGKILLed, the rank on the other node is stopped by berth, and once the lost
+agent comes back (its orphan container stopped) the gang is placed again on
+both as its next attempt. On three, the next attempt goes to the third node
+at once, never to the lost one."""
 
 import json
 import signal
@@ -83,3 +84,38 @@ def test_a_lost_nodes_gang_is_stopped_and_placed_again_when_it_returns(two_nodes
     final = wait_until("the gang to end", lambda: (g := gang_record(nodes, name))["status"]
                        == "STOPPED" and g, timeout=60, interval=0.3)
     assert len(final["attempts"]) == 2
+
+
+def test_a_lost_nodes_gang_moves_to_a_third_node_at_once(three_nodes):
+    nodes = three_nodes
+    ecs = nodes.ecs
+    family = unique("gang-third")
+    ecs.register_task_definition(family=family, networkMode="host", containerDefinitions=[
+        {"name": "main", "image": nodes.image, "memory": 64, "essential": True,
+         "resourceRequirements": [{"type": "NeuronDevice", "value": "16"}],
+         "stopTimeout": 2, "command": ["sleep", "3600"]}])
+    name = unique("third")
+    out = ecs.run_task(cluster=nodes.cluster, taskDefinition=family, count=2,
+                       tags=[{"key": "berth:gang", "value": name},
+                             {"key": "berth:gang-max-restarts", "value": "1"}])
+    assert out["failures"] == [], out
+    first = [t["taskArn"] for t in out["tasks"]]
+
+    def all_running():
+        found = ecs.describe_tasks(cluster=nodes.cluster, tasks=first)["tasks"]
+        return found if all(t["lastStatus"] == "RUNNING" for t in found) else None
+    running = wait_until("both ranks RUNNING", all_running, timeout=60, interval=0.2)
+    lost = nodes.agent_of(running[0]["containerInstanceArn"])
+    lost.kill(signal.SIGKILL)
+
+    # Attempt 1 runs on the two nodes that are left, never on the lost one.
+    gang = wait_until("attempt 1 RUNNING",
+                      lambda: (g := gang_record(nodes, name))["attempt"] == 1
+                      and all(r.get("lastStatus") == "RUNNING"
+                              for r in g["attempts"][1]["ranks"]) and g,
+                      timeout=90, interval=0.3)
+    placed = {r["containerInstanceArn"] for r in gang["attempts"][1]["ranks"]}
+    assert lost.instance_arn not in placed
+    assert placed == {a.instance_arn for a in nodes.agents if a is not lost}
+    for rank in gang["attempts"][1]["ranks"]:
+        ecs.stop_task(cluster=nodes.cluster, task=rank["taskArn"])
