@@ -11,6 +11,8 @@ packages=(
   # tests and benchmarks
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   python3 python3-pytest python3-boto3 python3-botocore awscli
+  # metrics: the exposition parser and a real Prometheus scraping berth
+  python3-prometheus-client prometheus
   # runtime: images and containers
   skopeo runc conmon busybox-static sqlite3 tini golang-github-containers-common
   openssl ca-certificates

@@ -2,9 +2,12 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <chrono>
+#include <memory>
 
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/metrics.h"
 
 namespace berth::awsjson {
 
@@ -47,7 +50,46 @@ bool AwsJsonEndpoint::Accepts(const http::Request& request) {
          request.Header("x-amz-target") != nullptr;
 }
 
-void AwsJsonEndpoint::Handle(http::Request&& request, http::Responder respond) {
+namespace {
+
+struct ApiMetrics {
+  metrics::Family<metrics::Counter>& requests = metrics::DefaultRegistry().AddCounter(
+      "berth_api_requests_total",
+      "AWS JSON API requests (ECS, ECR) by service, operation and HTTP status code; "
+      "operation is \"unknown\" for targets this server does not serve.",
+      {"service", "operation", "code"});
+  metrics::Family<metrics::Histogram>& latency = metrics::DefaultRegistry().AddHistogram(
+      "berth_api_request_duration_seconds",
+      "AWS JSON API request latency, from the request read to the reply (after durability).",
+      {"service", "operation"});
+};
+
+ApiMetrics& Metrics() {
+  static ApiMetrics* m = new ApiMetrics();
+  return *m;
+}
+
+std::string_view ServiceLabel(std::string_view prefix) {
+  if (prefix.starts_with("AmazonEC2ContainerService")) return "ecs";
+  if (prefix.starts_with("AmazonEC2ContainerRegistry")) return "ecr";
+  return "unknown";
+}
+
+}  // namespace
+
+void AwsJsonEndpoint::Handle(http::Request&& request, http::Responder original_respond) {
+  // Counted by service, operation and status once the reply is ready; the
+  // operation is named once it is known to be one this server serves.
+  auto labels = std::make_shared<std::pair<std::string, std::string>>("unknown", "unknown");
+  const auto started = std::chrono::steady_clock::now();
+  http::Responder respond = [labels, started, original_respond = std::move(original_respond)](
+                                http::Response response) mutable {
+    ApiMetrics& m = Metrics();
+    m.requests.With({labels->first, labels->second, std::to_string(response.status)}).Inc();
+    m.latency.With({labels->first, labels->second})
+        .Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    original_respond(std::move(response));
+  };
   const std::string request_id = NewUuid();
   auto refuse = [&](std::string_view type, std::string_view message) {
     respond(ErrorResponse(type, message, request_id));
@@ -72,6 +114,7 @@ void AwsJsonEndpoint::Handle(http::Request&& request, http::Responder respond) {
     return refuse("UnknownOperationException",
                   "Operation " + std::string(target) + " is not supported by this server");
   }
+  *labels = {std::string(ServiceLabel(prefix)), std::string(operation)};
 
   const std::string& caller = std::get<http::SigV4Identity>(identity).access_key_id;
   if (authorizer_ && !authorizer_(caller, prefix, operation)) {

@@ -23,6 +23,11 @@ void AddServerFlags(CLI::App* cmd, server::ServerConfig& config) {
   cmd->add_option("--registry-listen", config.registry_listen,
                   "also serve the registry (/v2/) alone on this host:port")
       ->envname("BERTH_REGISTRY_LISTEN");
+  cmd->add_option("--metrics-listen", config.metrics_listen,
+                  "serve Prometheus /metrics on this host:port (default: the API address, "
+                  "with the bearer token in <data>/metrics-token; a separate loopback address "
+                  "needs none)")
+      ->envname("BERTH_METRICS_LISTEN");
   cmd->add_option("--registry-address", config.registry_address,
                   "host:port clients use to reach the registry (default: the bound address)")
       ->envname("BERTH_REGISTRY_ADDRESS");

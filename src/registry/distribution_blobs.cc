@@ -191,6 +191,7 @@ void Distribution::GetBlob(DistributionCall& call) {
       break;
   }
   if (response.file_length > 0) response.body_file = blob->path;
+  if (call.request.method == "GET") CountRegistryBytesOut(response.file_length);
   call.ReplyRead(std::move(response));
 }
 

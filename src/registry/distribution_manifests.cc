@@ -48,6 +48,7 @@ void Distribution::GetManifest(DistributionCall& call) {
   response.headers.emplace_back("etag", "\"" + manifest->digest + "\"");
   response.body_file = manifest->blob.path;
   response.file_length = manifest->blob.size;
+  if (call.request.method == "GET") CountRegistryBytesOut(manifest->blob.size);
   call.ReplyRead(std::move(response));
 }
 
@@ -71,6 +72,7 @@ void Distribution::PutManifest(DistributionCall& call) {
                                    content_type ? *content_type : std::string_view(), *bytes,
                                    options_.create_on_push, clock_.NowMillis());
   if (!result.ok()) return call.Fail(result.error());
+  CountRegistryBytesIn(bytes->size());
   http::Response response = EmptyResponse(201);
   response.headers.emplace_back("location",
                                 "/v2/" + call.route.name + "/manifests/" + result->digest);

@@ -1,6 +1,26 @@
 #include "registry/distribution_sinks.h"
 
+#include "common/metrics.h"
+
 namespace berth::registry {
+
+void CountRegistryBytesIn(size_t bytes) {
+  static metrics::Counter& in =
+      metrics::DefaultRegistry()
+          .AddCounter("berth_registry_received_bytes_total",
+                      "Bytes of blobs and manifests pushed to the registry.")
+          .With({});
+  in.Inc(static_cast<double>(bytes));
+}
+
+void CountRegistryBytesOut(size_t bytes) {
+  static metrics::Counter& out =
+      metrics::DefaultRegistry()
+          .AddCounter("berth_registry_sent_bytes_total",
+                      "Bytes of blobs and manifests served by the registry (GET bodies).")
+          .With({});
+  out.Inc(static_cast<double>(bytes));
+}
 
 UploadSink::UploadSink(BlobStore& blobs, std::string upload_id, std::optional<uint64_t> offset)
     : blobs_(blobs), upload_id_(std::move(upload_id)), offset_(offset) {}
@@ -31,6 +51,7 @@ Status UploadSink::Write(std::string_view piece) {
   if (writer_ == nullptr) return open_status_;
   if (Status st = writer_->Write(piece); !st.ok()) return write_status_ = st;
   bytes_written_ += piece.size();
+  CountRegistryBytesIn(piece.size());
   upload_size_ = writer_->size();
   return Status::Ok();
 }

@@ -16,6 +16,10 @@
 
 namespace berth::registry {
 
+// The registry's byte counters (/metrics): bodies pushed, bodies served.
+void CountRegistryBytesIn(size_t bytes);
+void CountRegistryBytesOut(size_t bytes);
+
 // Appends a body to an upload. The writer is opened at the first byte, so a
 // request without a body holds no writer, and released by Close() or when
 // the sink is destroyed (a client that disconnects mid-chunk): the bytes

@@ -62,6 +62,13 @@ void AgentChannel::Stop() {
   ecs_.agents().set_on_bump(nullptr);
 }
 
+int64_t AgentChannel::OpenPolls() {
+  std::lock_guard lock(mu_);
+  int64_t open = 0;
+  for (const auto& [instance, n] : waiting_) open += n;
+  return open;
+}
+
 bool AgentChannel::Accepts(const http::Request& request) {
   return request.Path().starts_with(kPrefix);
 }

@@ -49,6 +49,9 @@ class AgentChannel {
 
   void Stop();
 
+  // Polls open now (held or being answered), for /metrics.
+  int64_t OpenPolls();
+
  private:
   struct HeldPoll {
     std::string instance_id;

@@ -31,6 +31,7 @@
 #include "server/credentials.h"
 #include "server/gang_endpoint.h"
 #include "server/log_forwarding.h"
+#include "server/metrics_endpoint.h"
 #include "server/user_request.h"
 #include "store/store.h"
 
@@ -164,9 +165,16 @@ int RunServer(const ServerConfig& config) {
                                 " s), or 0 to never stop the tasks of a silent agent"));
   }
 
+  auto metrics_address = SeparateMetricsAddress(config.metrics_listen, config.listen);
+  if (!metrics_address.ok()) return fail(metrics_address.status());
+
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
   if (ec) return fail(Internal("create data directory " + config.data_dir + ": " + ec.message()));
+  // On the API address /metrics needs this token; alone on a loopback
+  // address, none.
+  auto metrics_token = EnsureMetricsToken(config.data_dir + "/" + std::string(kMetricsTokenFile));
+  if (!metrics_token.ok()) return fail(metrics_token.status());
 
   std::string credentials_path =
       config.credentials_file.empty() ? config.data_dir + "/credentials" : config.credentials_file;
@@ -226,6 +234,10 @@ int RunServer(const ServerConfig& config) {
   AgentChannel agent_channel(ecs, tracker, secrets, SystemClock(), *agent_key);
   LogForwarder logs(ecs, secrets, SystemClock(), *agent_key);
   GangEndpoint gangs(ecs, secrets, SystemClock());
+  MetricsEndpoint metrics_endpoint(
+      metrics::DefaultRegistry(),
+      *metrics_address ? std::nullopt : std::optional<std::string>(*metrics_token));
+  auto server_state_metrics = CollectServerState(metrics::DefaultRegistry(), ecs, agent_channel);
 
   BackgroundJobs background;  // joined before what it works on goes
   auto gc = [&](http::Request&& request, http::Responder respond) {
@@ -289,6 +301,9 @@ int RunServer(const ServerConfig& config) {
       if (!registry_only && request.method == "POST" && request.Path() == "/berth/v1/registry/gc") {
         return gc(std::move(request), std::move(respond));
       }
+      if (!registry_only && !*metrics_address && MetricsEndpoint::Accepts(request)) {
+        return metrics_endpoint.Handle(std::move(request), std::move(respond));
+      }
       if (request.method == "GET" && request.Path() == "/healthz") {
         http::Response ok;
         ok.body = "ok\n";
@@ -315,6 +330,25 @@ int RunServer(const ServerConfig& config) {
     auto started = http::Server::Start(registry_options, route(true));
     if (!started.ok()) return fail(started.status());
     registry_server = std::move(*started);
+  }
+
+  std::unique_ptr<http::Server> metrics_server;
+  if (*metrics_address) {
+    http::ServerOptions metrics_options;
+    metrics_options.listen = **metrics_address;
+    metrics_options.threads = 1;
+    auto started =
+        http::Server::Start(metrics_options, [&](http::Request&& request, http::Responder respond) {
+          if (MetricsEndpoint::Accepts(request)) {
+            return metrics_endpoint.Handle(std::move(request), std::move(respond));
+          }
+          http::Response missing;
+          missing.status = 404;
+          missing.body = "berth serves only /metrics here\n";
+          respond(std::move(missing));
+        });
+    if (!started.ok()) return fail(started.status().WithContext("--metrics-listen"));
+    metrics_server = std::move(*started);
   }
 
   auto bound = [](const std::string& listen, uint16_t port) {
@@ -383,11 +417,14 @@ int RunServer(const ServerConfig& config) {
     });
   }
   serving.store(true, std::memory_order_release);
-  LogInfo("berth server listening", {{"listen", api_address},
-                                     {"registry", registry_address},
-                                     {"data", config.data_dir},
-                                     {"store", *path},
-                                     {"credentials", credentials_path}});
+  LogInfo("berth server listening",
+          {{"listen", api_address},
+           {"registry", registry_address},
+           {"data", config.data_dir},
+           {"store", *path},
+           {"metrics", metrics_server ? bound(**metrics_address, metrics_server->port())
+                                      : api_address + " (bearer token)"},
+           {"credentials", credentials_path}});
   if (config.dev) {
     PrintClientEnvironment(config, "http://" + api_address, registry_address, keys->front());
   }
@@ -401,6 +438,7 @@ int RunServer(const ServerConfig& config) {
   agent_channel.Stop();
   if (stop_agent) stop_agent();
   if (registry_server) registry_server->Stop();
+  if (metrics_server) metrics_server->Stop();
   (*server)->Stop();
   background.Wait();       // a registry GC under way finishes before the store closes
   lost_instances.reset();  // nor does a lost-instance check commit after it

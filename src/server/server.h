@@ -24,6 +24,12 @@ struct ServerConfig {
   std::string registry_address;
   bool create_repository_on_push = false;  // else pushing to a missing repository fails
 
+  // Prometheus /metrics: on the API address when empty (or equal to
+  // listen), where it needs "Authorization: Bearer <token>" with the token
+  // in <data_dir>/metrics-token; alone on metrics_listen otherwise, which
+  // must then be a loopback address and needs no token.
+  std::string metrics_listen;
+
   // An instance whose node agent joined is agentConnected=false (and takes
   // no new tasks) after this long without a poll (--agent-heartbeat-timeout).
   int agent_heartbeat_timeout_seconds = 30;

@@ -3,6 +3,7 @@
 // connection for scans, which WAL lets run while the writer commits.
 #include <sqlite3.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "common/metrics.h"
 #include "store/key_range.h"
 #include "store/sqlite_db.h"
 #include "store/sqlite_schema.h"
@@ -105,7 +107,7 @@ class SqliteStore final : public Store {
     {
       std::lock_guard lock(mu_);
       if (!closing_) {
-        queue_.push_back({std::move(batch), std::move(done)});
+        queue_.push_back({std::move(batch), std::move(done), std::chrono::steady_clock::now()});
         // Waking the writer only when the queue was empty is enough: it
         // takes the whole queue when it wakes.
         if (queue_.size() == 1) wake_.notify_one();
@@ -138,6 +140,7 @@ class SqliteStore final : public Store {
   struct Pending {
     Batch batch;
     std::function<void(Status)> done;
+    std::chrono::steady_clock::time_point queued;  // for the commit latency
   };
 
   explicit SqliteStore(std::string path) : path_(std::move(path)) {}
@@ -232,7 +235,14 @@ class SqliteStore final : public Store {
       }
     }
     const std::string context = "store " + path_ + ": commit";
+    static metrics::Histogram& latency =
+        metrics::DefaultRegistry()
+            .AddHistogram("berth_store_commit_seconds",
+                          "Time from a change being queued to the store to it being durable.", {})
+            .With({});
+    const auto now = std::chrono::steady_clock::now();
     for (size_t i = 0; i < group.size(); ++i) {
+      latency.Observe(std::chrono::duration<double>(now - group[i].queued).count());
       if (group[i].done) group[i].done(results[i].WithContext(context));
     }
   }

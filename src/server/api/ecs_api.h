@@ -70,6 +70,22 @@ class EcsApi : public awsjson::JsonService {
   // serving.
   AgentTracker& agents() { return agents_; }
 
+  // What /metrics shows of one cluster, read under the shared lock in
+  // O(its instances + their devices) from the tallies AccountTasks keeps
+  // (ecs_metrics.cc).
+  struct ClusterMetrics {
+    std::string cluster;
+    int64_t tasks_pending = 0;
+    int64_t tasks_running = 0;
+    std::map<std::string, int64_t> instances;  // by status (ACTIVE, DRAINING, ...)
+    int64_t instances_agent_connected = 0;     // of those not INACTIVE
+    int64_t neuron_devices = 0;                // on instances not INACTIVE
+    int64_t neuron_devices_in_use = 0;
+    int64_t gpus = 0;
+    int64_t gpus_in_use = 0;
+  };
+  std::vector<ClusterMetrics> MetricsSnapshot(int64_t now_millis) const;
+
   // --- the agent channel (ecs_agents.cc); each takes the lock itself ---
 
   struct AgentJoin {
@@ -229,6 +245,8 @@ class EcsApi : public awsjson::JsonService {
     std::map<std::string, Held, std::less<>> tasks;  // by task id
     int64_t running_count = 0;
     planner::InstanceUsage usage;
+    int64_t neuron_devices_held = 0;  // device ids its tasks hold (for /metrics)
+    int64_t gpus_held = 0;
   };
   // The tasks of one service deployment (startedBy "ecs-svc/...") that are
   // not STOPPED, and what became of those that stopped since the service
@@ -315,6 +333,7 @@ class EcsApi : public awsjson::JsonService {
   // The same, and bumps its version when they changed; returns whether.
   static bool SetDerivedFields(boost::json::object& instance, const InstanceTasks& on);
   // The cluster's tasks that are PENDING and RUNNING (kept by AccountTasks).
+
   struct TaskCounts {
     int64_t pending = 0;
     int64_t running = 0;
@@ -408,6 +427,11 @@ class EcsApi : public awsjson::JsonService {
   // The gang record of a committed attempt, created for attempt 0; its put
   // joins batch.
   void RecordGangAttempt(const PlannedRun& run, store::Batch& batch);
+  // Counts a committed run's placements and failures by reason, and its
+  // gang attempt (ecs_metrics.cc).
+  static void CountPlacements(std::string_view cluster, size_t placed,
+                              const std::vector<scheduler::PlacementFailure>& failures);
+  static void CountGangAttempt(std::string_view cluster);
   // How the task of a rank stands.
   GangRank GangRankOf(int64_t rank, const boost::json::object& task) const;
   // Its essential containers all exited with 0.

@@ -85,6 +85,7 @@ void EcsApi::CheckNewGang(PlannedRun& run, const json::object& in) {
 }
 
 void EcsApi::RecordGangAttempt(const PlannedRun& run, store::Batch& batch) {
+  CountGangAttempt(run.cluster);
   const std::string& name = *run.request.gang;
   json::array arns;
   for (const auto& [id, record] : run.tasks) {

@@ -87,6 +87,8 @@ bool EcsApi::AccountTasks(std::string_view cluster, std::string_view instance_id
         scheduler::TaskPlacement placement;
         ReservationOf(task->second, request, placement);
         on.usage.Add(request, placement);
+        on.neuron_devices_held += static_cast<int64_t>(placement.neuron_device_ids.size());
+        on.gpus_held += static_cast<int64_t>(placement.gpu_ids.size());
         on.tasks.emplace(task_id, InstanceTasks::Held{&task->second, running});
         on.running_count += running;
         AccountDeploymentTask(cluster, task_id, task->second, false, running);
@@ -106,6 +108,8 @@ bool EcsApi::AccountTasks(std::string_view cluster, std::string_view instance_id
     scheduler::TaskPlacement placement;
     ReservationOf(task->second, request, placement);
     on.usage.Remove(request, placement);
+    on.neuron_devices_held -= static_cast<int64_t>(placement.neuron_device_ids.size());
+    on.gpus_held -= static_cast<int64_t>(placement.gpu_ids.size());
     on.running_count -= known->second.running;
     on.tasks.erase(known);
     // The one place a stopped task gives its reservation back to the Placer.
@@ -565,6 +569,7 @@ std::optional<Reply> EcsApi::CommitRun(PlannedRun& run, bool verify) {
       }
     }
   }
+  CountPlacements(run.cluster, run.tasks.size(), run.plan.failures);
   std::map<std::string, std::vector<std::string>> placed;  // instance id -> task ids
   auto& cluster_tasks = tasks_[run.cluster];
   for (size_t i = 0; i < run.tasks.size(); ++i) {
