@@ -51,7 +51,9 @@ Status ShowCluster(awsjson::Client& client, const ClientVerbOptions& options,
 // CreateCluster or DeleteCluster, printing what the cluster is now.
 Status ChangeCluster(awsjson::Client& client, const ClientVerbOptions& options,
                      std::string_view operation, const std::string& name) {
-  auto reply = CallEcs(client, operation, json::object{{"cluster", name}});
+  // CreateCluster names it clusterName, DeleteCluster cluster.
+  std::string_view key = operation == "CreateCluster" ? "clusterName" : "cluster";
+  auto reply = CallEcs(client, operation, json::object{{key, name}});
   if (!reply.ok()) return reply.status();
   if (options.json()) {
     PrintJson(*reply);
