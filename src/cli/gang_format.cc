@@ -43,6 +43,10 @@ std::string FormatGang(const json::object& gang) {
   if (std::string_view reason = StringOr(gang, "reason", ""); !reason.empty()) {
     out += "reason: " + std::string(reason) + "\n";
   }
+  if (const json::object* queue = model::ObjectAt(gang, "queue")) {
+    out += "queued: " + std::string(StringOr(*queue, "queue", "")) + ", position " +
+           Number(*queue, "position") + " (priority " + Number(*queue, "priority") + ")\n";
+  }
   for (const auto& a : ArrayOr(gang, "attempts")) {
     const json::object& attempt = a.as_object();
     out += "\nattempt " + Number(attempt, "attempt");
