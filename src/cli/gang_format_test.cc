@@ -40,6 +40,16 @@ TEST(GangFormatTest, OneGangShowsEachAttemptAndRank) {
       "0     t2    -         PENDING  -     -\n");
 }
 
+TEST(GangFormatTest, AQueuedGangShowsItsPlace) {
+  auto gang = boost::json::parse(R"({"gangName": "q", "status": "QUEUED", "size": 4,
+      "attempt": 0, "maxRestarts": 0,
+      "queue": {"queue": "training", "priority": 5, "position": 2}})")
+                  .as_object();
+  EXPECT_EQ(FormatGang(gang),
+            "gang q: QUEUED, 4 ranks, attempt 0 (at most 0 restarts)\n"
+            "queued: training, position 2 (priority 5)\n");
+}
+
 TEST(GangFormatTest, ListHasALinePerGang) {
   auto gangs = boost::json::parse(R"json([
       {"gangName": "a", "status": "SUCCEEDED", "size": 4, "attempt": 0},

@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 
@@ -37,8 +38,17 @@ Verb AddServerCommand(CLI::App& parent);
 Verb AddDevCommand(CLI::App& parent);
 Verb AddAgentCommand(CLI::App& parent);
 Verb AddLogsCommand(CLI::App& parent);
-Verb AddGangCommand(CLI::App& parent);
 Verb AddVersionCommand(CLI::App& parent);
 Verb AddRegistryGcCommand(CLI::App& registry);  // under `berth registry`
+
+// `berth NOUN VERB`: each adds its noun with its verbs (NOUN_command.cc),
+// the more specific first: `berth gang ls` sets `gang` too.
+std::vector<Verb> AddClusterCommands(CLI::App& parent);
+std::vector<Verb> AddNodeCommands(CLI::App& parent);
+std::vector<Verb> AddTaskDefinitionCommands(CLI::App& parent);
+std::vector<Verb> AddTaskCommands(CLI::App& parent);
+std::vector<Verb> AddServiceCommands(CLI::App& parent);
+std::vector<Verb> AddGangCommands(CLI::App& parent);
+std::vector<Verb> AddImageCommands(CLI::App& parent);
 
 }  // namespace berth::cli

@@ -1,0 +1,146 @@
+// `berth task ls|show|run|stop`: a cluster's tasks, over ListTasks,
+// DescribeTasks, RunTask and StopTask.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cli/client_verb.h"
+#include "cli/views.h"
+#include "model/json_util.h"
+
+namespace berth::cli {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr size_t kDescribeTasksBatch = 100;
+
+Status ListTasks(awsjson::Client& client, const ClientVerbOptions& options, bool stopped) {
+  auto arns = ListAll(client, awsjson::kEcsTargetPrefix, "ListTasks",
+                      json::object{{"cluster", options.cluster},
+                                   {"desiredStatus", stopped ? "STOPPED" : "RUNNING"}},
+                      "taskArns");
+  if (!arns.ok()) return arns.status();
+  auto described = DescribeAll(client, "DescribeTasks", json::object{{"cluster", options.cluster}},
+                               "tasks", *arns, kDescribeTasksBatch, "tasks");
+  if (!described.ok()) return described.status();
+  if (options.json()) {
+    PrintJson(*described);
+  } else {
+    PrintTable(TaskRows(model::ArrayOr(*described, "tasks")));
+  }
+  return Status::Ok();
+}
+
+void PrintTask(const json::object& task) {
+  Print(FormatFields(TaskFields(task)));
+  Print("\n");
+  PrintTable(ContainerRows(task));
+}
+
+Status ShowTask(awsjson::Client& client, const ClientVerbOptions& options, const std::string& id) {
+  auto reply =
+      CallEcs(client, "DescribeTasks",
+              json::object{{"cluster", options.cluster}, {"tasks", json::array{json::string(id)}}});
+  if (!reply.ok()) return reply.status();
+  const json::array& tasks = model::ArrayOr(*reply, "tasks");
+  if (tasks.empty()) return NotFound("task " + id + ": not found in cluster " + options.cluster);
+  if (options.json()) {
+    PrintJson(*reply);
+  } else {
+    PrintTask(model::AsObject(tasks[0]));
+  }
+  return Status::Ok();
+}
+
+Status StopTask(awsjson::Client& client, const ClientVerbOptions& options, const std::string& id,
+                const std::string& reason) {
+  json::object input{{"cluster", options.cluster}, {"task", id}};
+  if (!reason.empty()) input["reason"] = reason;
+  auto reply = CallEcs(client, "StopTask", input);
+  if (!reply.ok()) return reply.status();
+  if (options.json()) {
+    PrintJson(*reply);
+  } else if (const json::object* task = model::ObjectAt(*reply, "task")) {
+    PrintTask(*task);
+  }
+  return Status::Ok();
+}
+
+struct RunOptions {
+  std::string definition;
+  int count = 1;
+};
+
+Status RunTask(awsjson::Client& client, const ClientVerbOptions& options, const RunOptions& run) {
+  auto reply = CallEcs(
+      client, "RunTask",
+      json::object{
+          {"cluster", options.cluster}, {"taskDefinition", run.definition}, {"count", run.count}});
+  if (!reply.ok()) return reply.status();
+  const json::array& failures = model::ArrayOr(*reply, "failures");
+  if (model::ArrayOr(*reply, "tasks").empty() && !failures.empty()) {
+    const json::object& f = model::AsObject(failures[0]);
+    return FailedPrecondition("RunTask: " + std::string(model::StringOr(f, "reason", "failed")) +
+                              " " + std::string(model::StringOr(f, "detail", "")));
+  }
+  if (options.json()) {
+    PrintJson(*reply);
+  } else {
+    PrintTable(TaskRows(model::ArrayOr(*reply, "tasks")));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::vector<Verb> AddTaskCommands(CLI::App& parent) {
+  auto* noun = AddNoun(parent, "task", "list, show, run and stop a cluster's tasks");
+  std::vector<Verb> verbs;
+
+  auto ls = std::make_shared<ClientVerbOptions>();
+  auto stopped = std::make_shared<bool>(false);
+  Verb list = AddClientVerb(
+      *noun, "ls", "list the cluster's tasks", "berth task ls --cluster training --stopped", ls,
+      [ls, stopped](awsjson::Client& client) { return ListTasks(client, *ls, *stopped); });
+  list.command->add_flag("--stopped", *stopped, "the stopped tasks instead of the live ones");
+  verbs.push_back(std::move(list));
+
+  auto show = std::make_shared<ClientVerbOptions>();
+  auto id = std::make_shared<std::string>();
+  Verb describe =
+      AddClientVerb(*noun, "show", "show a task and its containers (exit codes, devices)",
+                    "berth task show --cluster training 8d2f...", show,
+                    [show, id](awsjson::Client& client) { return ShowTask(client, *show, *id); });
+  describe.command->add_option("task", *id, "task id or ARN")->required();
+  verbs.push_back(std::move(describe));
+
+  auto run_options = std::make_shared<ClientVerbOptions>();
+  auto run = std::make_shared<RunOptions>();
+  Verb start = AddClientVerb(
+      *noun, "run", "run tasks of a task definition (RunTask, without waiting)",
+      "berth task run --cluster training --count 2 bert-training:3", run_options,
+      [run_options, run](awsjson::Client& client) { return RunTask(client, *run_options, *run); });
+  start.command->add_option("taskdef", run->definition, "FAMILY, FAMILY:REVISION or ARN")
+      ->required();
+  start.command->add_option("--count", run->count, "how many tasks")
+      ->check(CLI::Range(1, 10))
+      ->capture_default_str();
+  verbs.push_back(std::move(start));
+
+  auto stop = std::make_shared<ClientVerbOptions>();
+  auto stop_id = std::make_shared<std::string>();
+  auto reason = std::make_shared<std::string>();
+  Verb halt = AddClientVerb(*noun, "stop", "stop a task",
+                            "berth task stop --cluster training 8d2f... --reason done", stop,
+                            [stop, stop_id, reason](awsjson::Client& client) {
+                              return StopTask(client, *stop, *stop_id, *reason);
+                            });
+  halt.command->add_option("task", *stop_id, "task id or ARN")->required();
+  halt.command->add_option("--reason", *reason, "why (the task's stoppedReason)");
+  verbs.push_back(std::move(halt));
+  return verbs;
+}
+
+}  // namespace berth::cli
