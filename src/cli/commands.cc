@@ -45,6 +45,7 @@ int Main(int argc, char** argv) {
   verbs.push_back(AddAgentCommand(app));
   verbs.push_back(AddLogsCommand(app));
   verbs.push_back(AddGangCommand(app));
+  verbs.push_back(AddEventsCommand(app));
   verbs.push_back(AddVersionCommand(app));
   auto* registry = app.add_subcommand("registry", "manage the image registry");
   registry->require_subcommand(1);

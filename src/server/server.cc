@@ -29,6 +29,7 @@
 #include "server/api/agent_credentials.h"
 #include "server/api/ecs_api.h"
 #include "server/credentials.h"
+#include "server/events_endpoint.h"
 #include "server/gang_endpoint.h"
 #include "server/log_forwarding.h"
 #include "server/user_request.h"
@@ -226,6 +227,10 @@ int RunServer(const ServerConfig& config) {
   AgentChannel agent_channel(ecs, tracker, secrets, SystemClock(), *agent_key);
   LogForwarder logs(ecs, secrets, SystemClock(), *agent_key);
   GangEndpoint gangs(ecs, secrets, SystemClock());
+  ecs.events().SetRetention(
+      static_cast<int64_t>(std::max(1, config.event_retention_hours)) * 3600 * 1000,
+      static_cast<size_t>(std::max<int64_t>(1, config.event_retention_max)));
+  EventsEndpoint events(ecs, tracker, secrets, SystemClock());
 
   BackgroundJobs background;  // joined before what it works on goes
   auto gc = [&](http::Request&& request, http::Responder respond) {
@@ -282,6 +287,9 @@ int RunServer(const ServerConfig& config) {
       }
       if (!registry_only && LogForwarder::Accepts(request)) {
         return logs.Handle(std::move(request), std::move(respond));
+      }
+      if (!registry_only && EventsEndpoint::Accepts(request)) {
+        return events.Handle(std::move(request), std::move(respond));
       }
       if (!registry_only && GangEndpoint::Accepts(request)) {
         return gangs.Handle(std::move(request), std::move(respond));
@@ -358,6 +366,9 @@ int RunServer(const ServerConfig& config) {
   // Stopped tasks stay describable for an hour; then they go.
   Ticker task_cleanup(kLifecycleIntervalSeconds,
                       [&] { ecs.CleanUpStoppedTasks(SystemClock().NowMillis()); });
+  // Events past their retention go (event_retention_hours, _max).
+  Ticker event_sweep(kLifecycleIntervalSeconds,
+                     [&] { ecs.SweepEvents(SystemClock().NowMillis()); });
   // The service scheduler: a pass a second, which costs next to nothing
   // when nothing was written since the last one.
   std::optional<Ticker> controllers(std::in_place, 1, [&] {
@@ -399,6 +410,7 @@ int RunServer(const ServerConfig& config) {
   LogInfo("stopping", {{"signal", WaitForStopSignal()}});
   // Held polls are answered first, so the HTTP server has nothing to wait for.
   agent_channel.Stop();
+  events.Stop();
   if (stop_agent) stop_agent();
   if (registry_server) registry_server->Stop();
   (*server)->Stop();
