@@ -343,6 +343,13 @@ int RunServer(const ServerConfig& config) {
   if (Status s = registry_state->Load(); !s.ok()) {
     return fail(s.WithContext("load registry from " + *path));
   }
+  // Pushes are events too, committed with the push.
+  registry_state->set_on_image_pushed([&ecs](const registry::PushedImage& image, int64_t now_millis,
+                                             store::Batch& batch) {
+    std::string ref = image.repository + (image.tag.empty() ? "@" + image.digest : ":" + image.tag);
+    ecs.events().Append(now_millis, "ImagePushed", "", {image.repository_arn},
+                        "image " + ref + " pushed (" + image.digest + ")", batch);
+  });
   registry::Distribution::Options distribution_options;
   distribution_options.create_on_push = config.create_repository_on_push;
   distribution = std::make_unique<registry::Distribution>(

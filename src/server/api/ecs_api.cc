@@ -211,8 +211,9 @@ Status EcsApi::Load() {
 
 uint64_t EcsApi::Commit(store::Batch batch) {
   ++commits_;
-  events_.TakePending(batch);
   uint64_t seq = tracker_.Next();
+  // After Next: a reader that sees these events waits for this commit.
+  events_.TakePending(batch);
   store_.Commit(std::move(batch), [this, seq](Status status) {
     if (!status.ok()) {
       // Memory already holds this change; carrying on would serve state that

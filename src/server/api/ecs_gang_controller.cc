@@ -256,6 +256,10 @@ void EcsApi::ReconcileGang(const std::string& cluster, const std::string& name, 
     case GangOutcome::kRunning:
       break;
   }
+  EmitEvent(now_millis, "GangAttemptEnded", cluster, {},
+            "gang " + name + " attempt " + std::to_string(attempt) +
+                " ended: " + std::string(StringOr(current, "reason", "")) + "; the gang is " +
+                std::string(StringOr(gang, "status", "")));
   LogInfo("gang attempt ended", {{"cluster", cluster},
                                  {"gang", name},
                                  {"attempt", std::to_string(attempt)},

@@ -3,6 +3,7 @@
 // this file finds the task, checks the caller and makes the change durable
 // before the agent is acknowledged.
 #include <boost/json/serialize.hpp>
+#include <tuple>
 
 #include "model/json_util.h"
 #include "server/api/agent_credentials.h"
@@ -99,6 +100,15 @@ Reply EcsApi::SubmitTaskStateChange(json::object& in, const CallContext& ctx) {
   }
   ApplyTaskReport(updated, in, static_cast<double>(ctx.now_millis) / 1000.0);
   if (updated == task) return {kAck};  // a repeat or an older report
+  // The image pull's steps (RUNNING and STOPPED are AccountTasks' events).
+  for (auto [field, kind, what] : {std::tuple{"pullStartedAt", "TaskPulling", "pulling images"},
+                                   std::tuple{"pullStoppedAt", "TaskPulled", "images pulled"}}) {
+    if (updated.contains(field) && !task.contains(field)) {
+      const TaskRecord record(updated);
+      EmitEvent(ctx.now_millis, kind, cluster, {std::string(record.arn())},
+                "task " + task_id + " " + what + " on " + record.instance_id());
+    }
+  }
   task = std::move(updated);
   return {kAck, CommitTaskChange(cluster, task_id)};
 }

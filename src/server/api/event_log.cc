@@ -108,6 +108,21 @@ void EventLog::TakePending(store::Batch& batch) {
   if (notify) notify();
 }
 
+void EventLog::Append(int64_t time_millis, std::string kind, std::string cluster,
+                      std::vector<std::string> resources, std::string message,
+                      store::Batch& batch) {
+  std::function<void()> notify;
+  {
+    std::lock_guard lock(mu_);
+    Event event{++last_id_,         time_millis,          std::move(kind),
+                std::move(cluster), std::move(resources), std::move(message)};
+    batch.push_back(store::Mutation::Put(Key(event.id), json::serialize(event.ToJson())));
+    kept_.push_back(std::move(event));
+    notify = on_append_;
+  }
+  if (notify) notify();
+}
+
 size_t EventLog::Sweep(int64_t now_millis, store::Batch& batch) {
   std::lock_guard lock(mu_);
   size_t dropped = 0;

@@ -14,8 +14,8 @@
 // from a swept id learns that it missed some (Page::truncated).
 //
 // Thread-safe: Emit, TakePending, DropPending and Sweep are called by one
-// writer at a time (EcsApi's lock held exclusively); After, LastId may be
-// called from any thread.
+// writer at a time (EcsApi's lock held exclusively); Append, After, LastId
+// may be called from any thread.
 #pragma once
 
 #include <boost/json/object.hpp>
@@ -69,6 +69,12 @@ class EventLog {
   // readers see them from now on (answer them once the batch is durable).
   // Calls on_append when there were any.
   void TakePending(store::Batch& batch);
+  // Appends one event at once, its put into batch: for a writer other than
+  // the one that emits (the registry, under its own lock). Commit batch
+  // after taking its commit sequence number (CommitTracker::Next), so that a
+  // reader that sees the event waits for it to be durable.
+  void Append(int64_t time_millis, std::string kind, std::string cluster,
+              std::vector<std::string> resources, std::string message, store::Batch& batch);
   // Forgets the queued events (Load replays state that emits none).
   void DropPending() { pending_.clear(); }
 

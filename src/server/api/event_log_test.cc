@@ -121,6 +121,21 @@ TEST(EventLogTest, ReloadKeepsEventsAndIdsKeepIncreasingEvenWhenAllWereSwept) {
   EXPECT_EQ(log.LastId(), 5u);
 }
 
+TEST(EventLogTest, AnotherWriterAppendsWithItsOwnBatch) {
+  EventLog log;
+  int appended = 0;
+  log.set_on_append([&] { ++appended; });
+  store::Batch ecs, registry;
+  log.Emit(1000, "TaskPlaced", "c", {}, "queued");
+  log.Append(2000, "ImagePushed", "", {"arn:repo"}, "image r:1 pushed", registry);
+  log.TakePending(ecs);
+  ASSERT_EQ(registry.size(), 1u);
+  EXPECT_EQ(registry[0].key, EventLog::Key(1));
+  EXPECT_EQ(ecs[0].key, EventLog::Key(2));
+  EXPECT_EQ(appended, 2);
+  EXPECT_EQ(Kinds(log.After(0, "", 10)), (std::vector<std::string>{"ImagePushed", "TaskPlaced"}));
+}
+
 class EcsEventsTest : public testing::EcsApiTest {
  protected:
   void SetUp() override { ASSERT_TRUE(api_.Load().ok()); }
