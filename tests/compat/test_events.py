@@ -5,11 +5,13 @@ that keep increasing), unsigned requests and bad parameters are refused, and
 `berth events` prints them."""
 
 import json
+import queue
+import subprocess
 import threading
 import time
 import urllib.parse
 
-from berth_compat import unique
+from berth_compat import BERTH_BIN, unique
 from test_agent_channel import signed_request
 from test_cli import berth, client_env
 from test_tasks import add_instance, taskdef
@@ -135,3 +137,28 @@ def test_berth_events_prints_one_line_per_event(server, ecs, ecs_unvalidated):
         "InstanceRegistered", "TaskPlaced"]
     bad = berth("events", "--since", "whenever", env=client_env(server))
     assert bad.returncode == 1 and "--since must be" in bad.stderr, bad.stderr
+
+
+def test_berth_events_follow_resumes_across_a_server_restart(fresh_server):
+    server = fresh_server
+    ecs = server.client(validate=False)
+    ecs.create_cluster(clusterName="f")
+    add_instance(ecs, "f")
+    proc = subprocess.Popen([BERTH_BIN, "events", "-f", "--cluster", "f"],
+                            env=client_env(server), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(l) for l in proc.stdout], daemon=True).start()
+    try:
+        assert "InstanceRegistered" in lines.get(timeout=20)
+        server.restart()  # the held poll breaks; the client reconnects
+        ecs = server.client(validate=False)
+        add_instance(ecs, "f")
+        second = lines.get(timeout=30)
+        assert "InstanceRegistered" in second
+        ecs.run_task(cluster="f", taskDefinition=taskdef(ecs))
+        assert "TaskPlaced" in lines.get(timeout=30)
+        assert lines.empty()  # nothing repeated, nothing missed
+    finally:
+        proc.kill()
+        proc.wait()
