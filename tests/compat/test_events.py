@@ -37,8 +37,9 @@ def test_runtask_and_stoptask_are_events(server, ecs, ecs_unvalidated):
     ecs.stop_task(cluster=cluster, task=task, reason="done with it")
 
     page = events(server, cluster=cluster, after=0)
-    assert kinds(page) == ["InstanceRegistered", "TaskPlaced", "TaskStopped"], page
-    placed, stopped = page["events"][1], page["events"][2]
+    assert kinds(page) == ["ClusterCreated", "InstanceRegistered", "TaskPlaced",
+                           "TaskStopped"], page
+    placed, stopped = page["events"][2], page["events"][3]
     assert placed["resources"] == [task, instance] and placed["cluster"] == cluster
     assert "done with it" in stopped["message"] and "UserInitiated" in stopped["message"]
     assert int(placed["id"]) < int(stopped["id"]) and abs(placed["time"] - time.time()) < 60
@@ -50,7 +51,7 @@ def test_runtask_and_stoptask_are_events(server, ecs, ecs_unvalidated):
     assert events(server, cluster=cluster)["events"] == []
     # since= starts at a time; a cluster by ARN is the same cluster.
     arn = ecs.describe_clusters(clusters=[cluster])["clusters"][0]["clusterArn"]
-    assert len(events(server, cluster=arn, since=time.time() - 600)["events"]) == 3
+    assert len(events(server, cluster=arn, since=time.time() - 600)["events"]) == 4
 
 
 def test_a_long_poll_is_answered_when_a_change_happens(server, ecs, ecs_unvalidated):
@@ -96,7 +97,8 @@ def test_resume_after_a_restart_misses_nothing(fresh_server):
     page = events(server, after=first["nextAfter"])
     assert kinds(page) == ["InstanceRegistered"]
     assert int(page["events"][0]["id"]) > int(first["nextAfter"])
-    assert kinds(events(server, after=0)) == ["InstanceRegistered", "InstanceRegistered"]
+    assert kinds(events(server, after=0)) == ["ClusterCreated", "InstanceRegistered",
+                                              "InstanceRegistered"]
 
 
 def test_refusals(server):
@@ -127,14 +129,14 @@ def test_berth_events_prints_one_line_per_event(server, ecs, ecs_unvalidated):
     proc = berth("events", "--cluster", cluster, env=client_env(server))
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
-    assert len(lines) == 2, proc.stdout
-    assert lines[1].split()[1] == "TaskPlaced"
-    assert f"task/{task.rsplit('/', 1)[1]}" in lines[1]
-    assert lines[1][:4].isdigit() and lines[1][10] == "T"
+    assert len(lines) == 3, proc.stdout
+    assert lines[2].split()[1] == "TaskPlaced"
+    assert f"task/{task.rsplit('/', 1)[1]}" in lines[2]
+    assert lines[2][:4].isdigit() and lines[2][10] == "T"
     as_json = berth("events", "--json", "--since", "10m", "--cluster", cluster,
                     env=client_env(server))
     assert [json.loads(l)["kind"] for l in as_json.stdout.splitlines()] == [
-        "InstanceRegistered", "TaskPlaced"]
+        "ClusterCreated", "InstanceRegistered", "TaskPlaced"]
     bad = berth("events", "--since", "whenever", env=client_env(server))
     assert bad.returncode == 1 and "--since must be" in bad.stderr, bad.stderr
 
@@ -150,6 +152,7 @@ def test_berth_events_follow_resumes_across_a_server_restart(fresh_server):
     lines = queue.Queue()
     threading.Thread(target=lambda: [lines.put(l) for l in proc.stdout], daemon=True).start()
     try:
+        assert "ClusterCreated" in lines.get(timeout=20)
         assert "InstanceRegistered" in lines.get(timeout=20)
         server.restart()  # the held poll breaks; the client reconnects
         ecs = server.client(validate=False)

@@ -509,15 +509,15 @@ TEST_F(EcsAgentsTest, AnAgentsTaskIsFollowedByTheEventStream) {
     kinds.push_back(e.kind);
     times.push_back(e.time_millis);
   }
-  EXPECT_EQ(kinds, (std::vector<std::string>{"InstanceRegistered", "InstanceJoined", "TaskPlaced",
-                                             "TaskPulling", "TaskPulled", "TaskRunning",
-                                             "TaskStopRequested", "TaskStopped", "TaskPlaced",
-                                             "TaskStopped", "InstanceLost"}));
-  EXPECT_EQ(times[3], kNow + 500);
-  EXPECT_EQ(times[5], kNow + 2000);
-  EXPECT_EQ(times[6], kNow + 3000);
+  EXPECT_EQ(kinds, (std::vector<std::string>{
+                       "ClusterCreated", "InstanceRegistered", "InstanceJoined", "TaskPlaced",
+                       "TaskPulling", "TaskPulled", "TaskRunning", "TaskStopRequested",
+                       "TaskStopped", "TaskPlaced", "TaskStopped", "InstanceLost"}));
+  EXPECT_EQ(times[4], kNow + 500);
+  EXPECT_EQ(times[6], kNow + 2000);
+  EXPECT_EQ(times[7], kNow + 3000);
   EXPECT_EQ(times.back(), kNow + 120'000);
-  EXPECT_NE(api_.events().After(0, "c", 100).events[6].message.find("bye"), std::string::npos);
+  EXPECT_NE(api_.events().After(0, "c", 100).events[7].message.find("bye"), std::string::npos);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json/object.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -157,13 +158,14 @@ TEST_F(EcsEventsTest, TaskAndInstanceChangesEmitEventsWithTheirCommit) {
        R"({"cluster": "c", "status": "DRAINING", "containerInstances": [")" + instance + R"("]})");
 
   EventLog::Page page = api_.events().After(0, "c", 100);
-  EXPECT_EQ(Kinds(page), (std::vector<std::string>{"InstanceRegistered", "TaskPlaced",
-                                                   "TaskStopped", "InstanceDraining"}));
-  const Event& placed = page.events[1];
+  EXPECT_EQ(Kinds(page),
+            (std::vector<std::string>{"ClusterCreated", "InstanceRegistered", "TaskPlaced",
+                                      "TaskStopped", "InstanceDraining"}));
+  const Event& placed = page.events[2];
   EXPECT_EQ(placed.resources[0], arn);
   EXPECT_EQ(placed.resources[1], instance);
   EXPECT_EQ(placed.time_millis, kNow);
-  EXPECT_NE(page.events[2].message.find("enough"), std::string::npos) << page.events[2].message;
+  EXPECT_NE(page.events[3].message.find("enough"), std::string::npos) << page.events[3].message;
 
   // Durable with the change: a reload sees the same events.
   EcsApi reloaded(*store_, tracker_, ArnScope{});
@@ -179,6 +181,28 @@ TEST_F(EcsEventsTest, TaskAndInstanceChangesEmitEventsWithTheirCommit) {
   ASSERT_TRUE(swept.Load().ok());
   EXPECT_TRUE(swept.events().After(0, "", 100).events.empty());
   EXPECT_TRUE(swept.events().After(0, "", 100).truncated);
+}
+
+TEST_F(EcsEventsTest, AServiceAndItsEventsAreEvents) {
+  Call("CreateCluster", R"({"clusterName": "c"})");
+  Call("RegisterContainerInstance", R"({"cluster": "c", "totalResources": [
+      {"name": "CPU", "type": "INTEGER", "integerValue": 1024},
+      {"name": "MEMORY", "type": "INTEGER", "integerValue": 1024}]})");
+  Call("RegisterTaskDefinition", R"({"family": "f", "containerDefinitions": [
+      {"name": "a", "image": "busybox", "cpu": 256, "memory": 128}]})");
+  Call("CreateService",
+       R"({"cluster": "c", "serviceName": "s", "taskDefinition": "f", "desiredCount": 1})");
+  api_.ReconcileServices(kNow + 1000);
+  EventLog::Page page = api_.events().After(0, "c", 100);
+  std::vector<std::string> kinds = Kinds(page);
+  ASSERT_EQ(kinds.size(), 5u);
+  EXPECT_EQ(kinds[2], "ServiceCreated");
+  // The service's own event and its task's, in the pass's one commit.
+  EXPECT_EQ((std::set<std::string>{kinds[3], kinds[4]}),
+            (std::set<std::string>{"ServiceEvent", "TaskPlaced"}));
+  const Event& started = page.events[kinds[3] == "ServiceEvent" ? 3 : 4];
+  EXPECT_NE(started.message.find("has started 1 tasks"), std::string::npos) << started.message;
+  EXPECT_EQ(started.resources[0], "arn:aws:ecs:us-east-1:000000000000:service/c/s");
 }
 
 }  // namespace
