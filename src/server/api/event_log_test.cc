@@ -140,17 +140,24 @@ TEST(EventLogTest, AnotherWriterAppendsWithItsOwnBatch) {
 class EcsEventsTest : public testing::EcsApiTest {
  protected:
   void SetUp() override { ASSERT_TRUE(api_.Load().ok()); }
+
+  // Cluster "c" with one instance of 1024 CPU units and MiB, and task
+  // definition "f" of one container with `cpu` units: the instance's ARN.
+  std::string ClusterWithInstance(int cpu) {
+    Call("CreateCluster", R"({"clusterName": "c"})");
+    json::object reg = Call("RegisterContainerInstance", R"({"cluster": "c", "totalResources": [
+        {"name": "CPU", "type": "INTEGER", "integerValue": 1024},
+        {"name": "MEMORY", "type": "INTEGER", "integerValue": 1024}]})");
+    Call("RegisterTaskDefinition", R"({"family": "f", "containerDefinitions": [
+        {"name": "a", "image": "busybox", "cpu": )" +
+                                       std::to_string(cpu) + R"(, "memory": 128}]})");
+    return std::string(
+        reg.at("containerInstance").as_object().at("containerInstanceArn").as_string());
+  }
 };
 
 TEST_F(EcsEventsTest, TaskAndInstanceChangesEmitEventsWithTheirCommit) {
-  Call("CreateCluster", R"({"clusterName": "c"})");
-  json::object reg = Call("RegisterContainerInstance", R"({"cluster": "c", "totalResources": [
-      {"name": "CPU", "type": "INTEGER", "integerValue": 1024},
-      {"name": "MEMORY", "type": "INTEGER", "integerValue": 1024}]})");
-  std::string instance(
-      reg.at("containerInstance").as_object().at("containerInstanceArn").as_string());
-  Call("RegisterTaskDefinition", R"({"family": "f", "containerDefinitions": [
-      {"name": "a", "image": "busybox", "cpu": 1024, "memory": 512}]})");
+  std::string instance = ClusterWithInstance(1024);
   json::object run = Call("RunTask", R"({"cluster": "c", "taskDefinition": "f"})");
   std::string arn(run.at("tasks").as_array()[0].as_object().at("taskArn").as_string());
   Call("StopTask", R"({"cluster": "c", "task": ")" + arn + R"(", "reason": "enough"})");
@@ -184,12 +191,7 @@ TEST_F(EcsEventsTest, TaskAndInstanceChangesEmitEventsWithTheirCommit) {
 }
 
 TEST_F(EcsEventsTest, AServiceAndItsEventsAreEvents) {
-  Call("CreateCluster", R"({"clusterName": "c"})");
-  Call("RegisterContainerInstance", R"({"cluster": "c", "totalResources": [
-      {"name": "CPU", "type": "INTEGER", "integerValue": 1024},
-      {"name": "MEMORY", "type": "INTEGER", "integerValue": 1024}]})");
-  Call("RegisterTaskDefinition", R"({"family": "f", "containerDefinitions": [
-      {"name": "a", "image": "busybox", "cpu": 256, "memory": 128}]})");
+  ClusterWithInstance(256);
   Call("CreateService",
        R"({"cluster": "c", "serviceName": "s", "taskDefinition": "f", "desiredCount": 1})");
   api_.ReconcileServices(kNow + 1000);
