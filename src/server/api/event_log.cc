@@ -102,6 +102,7 @@ void EventLog::TakePending(store::Batch& batch) {
       batch.push_back(store::Mutation::Put(Key(event.id), json::serialize(event.ToJson())));
       kept_.push_back(std::move(event));
     }
+    DropBeyondCapLocked(batch);
     notify = on_append_;
   }
   pending_.clear();
@@ -118,6 +119,7 @@ void EventLog::Append(int64_t time_millis, std::string kind, std::string cluster
                 std::move(cluster), std::move(resources), std::move(message)};
     batch.push_back(store::Mutation::Put(Key(event.id), json::serialize(event.ToJson())));
     kept_.push_back(std::move(event));
+    DropBeyondCapLocked(batch);
     notify = on_append_;
   }
   if (notify) notify();
@@ -126,8 +128,7 @@ void EventLog::Append(int64_t time_millis, std::string kind, std::string cluster
 size_t EventLog::Sweep(int64_t now_millis, store::Batch& batch) {
   std::lock_guard lock(mu_);
   size_t dropped = 0;
-  while (!kept_.empty() && (kept_.size() > max_events_ ||
-                            kept_.front().time_millis < now_millis - retention_millis_)) {
+  while (!kept_.empty() && kept_.front().time_millis < now_millis - retention_millis_) {
     batch.push_back(store::Mutation::Delete(Key(kept_.front().id)));
     swept_through_ = kept_.front().id;
     kept_.pop_front();
@@ -137,6 +138,19 @@ size_t EventLog::Sweep(int64_t now_millis, store::Batch& batch) {
     batch.push_back(
         store::Mutation::Put(std::string(kSweptThroughKey), std::to_string(swept_through_)));
   }
+  return dropped + DropBeyondCapLocked(batch);
+}
+
+size_t EventLog::DropBeyondCapLocked(store::Batch& batch) {
+  if (kept_.size() <= max_events_) return 0;
+  size_t dropped = kept_.size() - max_events_;
+  for (size_t i = 0; i < dropped; ++i) {
+    batch.push_back(store::Mutation::Delete(Key(kept_.front().id)));
+    swept_through_ = kept_.front().id;
+    kept_.pop_front();
+  }
+  batch.push_back(
+      store::Mutation::Put(std::string(kSweptThroughKey), std::to_string(swept_through_)));
   return dropped;
 }
 

@@ -8,7 +8,8 @@
 // an event is durable exactly when its change is: "events/<20-digit id>".
 // The log keeps every event within the retention period in memory too, for
 // readers (After) that must not take the owner's lock. Sweep drops those
-// older than the retention period or beyond the cap and writes down the
+// older than the retention period (appending drops those beyond the cap at
+// once, in the appending batch) and writes down the
 // highest id swept ("eventlog/swept-through"), so that ids keep increasing
 // across restarts even when every event was swept, and a reader resuming
 // from a swept id learns that it missed some (Page::truncated).
@@ -103,6 +104,11 @@ class EventLog {
   }
 
  private:
+  // Drops the oldest while more than the cap are kept (mu_ held), their
+  // deletes and the swept-through mark into batch: the cap holds between
+  // sweeps too. Returns how many.
+  size_t DropBeyondCapLocked(store::Batch& batch);
+
   std::vector<Event> pending_;  // the writer's only
 
   mutable std::mutex mu_;

@@ -62,13 +62,19 @@ TEST(EventLogTest, IdsIncreaseAndReadersResumeAfterAnId) {
 
 TEST(EventLogTest, RetentionSweepsByAgeAndCapAndTellsReadersTheyMissedSome) {
   EventLog log;
-  log.SetRetention(10 * kHour, 3);
+  log.SetRetention(10 * kHour, 4);
   store::Batch batch;
   for (int i = 0; i < 5; ++i) log.Emit(i * kHour, "K", "c", {}, std::to_string(i));
+  // The cap holds as events are appended: the oldest goes in the same batch.
   log.TakePending(batch);
+  ASSERT_EQ(batch.size(), 7u);  // 5 puts, 1 delete, the mark
+  EXPECT_EQ(batch[5].key, EventLog::Key(1));
+  EXPECT_EQ(batch[5].kind, store::Mutation::Kind::kDelete);
+  EXPECT_EQ(batch.back().value, "1");
+  // A lower cap is applied by the sweep (all are within 10 h).
+  log.SetRetention(10 * kHour, 3);
   store::Batch sweep;
-  // The cap keeps the newest 3 (all are within 10 h).
-  EXPECT_EQ(log.Sweep(4 * kHour + kHour / 2, sweep), 2u);
+  EXPECT_EQ(log.Sweep(4 * kHour + kHour / 2, sweep), 1u);
   EXPECT_EQ(sweep.back().key, EventLog::kSweptThroughKey);
   EXPECT_EQ(sweep.back().value, "2");
   EventLog::Page page = log.After(0, "", 10);
