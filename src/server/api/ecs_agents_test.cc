@@ -495,8 +495,8 @@ TEST_F(EcsAgentsTest, ConnectedToMustNameRegisteredDevices) {
 TEST_F(EcsAgentsTest, AnAgentsTaskIsFollowedByTheEventStream) {
   api_.agents().set_lost_after_millis(60'000);
   std::string arn = RunOne();
-  Report(arn, R"("pullStartedAt": 1700000000.5)", kNow + 500);
-  Report(arn, R"("pullStartedAt": 1700000000.5, "pullStoppedAt": 1700000001)", kNow + 1000);
+  Report(arn, R"("pullStartedAt": 1700000000.5)", kNow + 1500);
+  Report(arn, R"("pullStartedAt": 1700000000.5, "pullStoppedAt": 1700000001)", kNow + 1600);
   Report(arn, R"("status": "RUNNING")", kNow + 2000);
   Call("StopTask", R"({"cluster": "c", "task": ")" + arn + R"(", "reason": "bye"})", kNow + 3000);
   Report(arn, R"("status": "STOPPED", "reason": "exited")", kNow + 4000);
@@ -513,7 +513,8 @@ TEST_F(EcsAgentsTest, AnAgentsTaskIsFollowedByTheEventStream) {
                        "ClusterCreated", "InstanceRegistered", "InstanceJoined", "TaskPlaced",
                        "TaskPulling", "TaskPulled", "TaskRunning", "TaskStopRequested",
                        "TaskStopped", "TaskPlaced", "TaskStopped", "InstanceLost"}));
-  EXPECT_EQ(times[4], kNow + 500);
+  EXPECT_EQ(times[4], kNow + 500);   // pullStartedAt
+  EXPECT_EQ(times[5], kNow + 1000);  // pullStoppedAt
   EXPECT_EQ(times[6], kNow + 2000);
   EXPECT_EQ(times[7], kNow + 3000);
   EXPECT_EQ(times.back(), kNow + 120'000);
