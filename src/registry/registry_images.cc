@@ -222,7 +222,18 @@ RegistryOr<PutManifestResult> RegistryState::PutManifest(
     }
   }
   result.unchanged = batch.empty();
-  result.commit_seq = batch.empty() ? tracker_.LastAssigned() : Commit(std::move(batch));
+  if (result.unchanged) {
+    result.commit_seq = tracker_.LastAssigned();
+    return result;
+  }
+  std::function<void(store::Batch&)> join;
+  if (on_image_pushed_) {
+    join = [&](store::Batch& b) {
+      on_image_pushed_(PushedImage{repo->record.arn, std::string(name), tag, digest_text},
+                       now_millis, b);
+    };
+  }
+  result.commit_seq = Commit(std::move(batch), join);
   return result;
 }
 

@@ -106,8 +106,9 @@ Status RegistryState::Load() {
   return Status::Ok();
 }
 
-uint64_t RegistryState::Commit(store::Batch batch) {
+uint64_t RegistryState::Commit(store::Batch batch, const std::function<void(store::Batch&)>& join) {
   uint64_t seq = tracker_.Next();
+  if (join) join(batch);
   store_.Commit(std::move(batch), [this, seq](Status status) {
     if (!status.ok()) {
       // Memory already holds this change; carrying on would serve state that

@@ -137,6 +137,15 @@ struct ManifestLocation {
   BlobInfo blob;  // the manifest's bytes, exactly as pushed
 };
 
+// A manifest stored by PutManifest that changed something (a new image, a
+// tag moved), as on_image_pushed sees it.
+struct PushedImage {
+  std::string repository_arn;
+  std::string repository;
+  std::string tag;  // empty: pushed by digest
+  std::string digest;
+};
+
 // Thread-safe.
 class RegistryState {
  public:
@@ -147,6 +156,15 @@ class RegistryState {
 
   // Rebuilds the in-memory state from the store. Call once, before serving.
   Status Load();
+
+  // Called (under the state's lock: it must only add to batch and signal)
+  // for each manifest push that changed something, with the batch that
+  // commits it: the server adds the ImagePushed event there. Set before
+  // serving.
+  void set_on_image_pushed(
+      std::function<void(const PushedImage&, int64_t now_millis, store::Batch& batch)> fn) {
+    on_image_pushed_ = std::move(fn);
+  }
 
   // --- repositories ---
 
@@ -278,7 +296,8 @@ class RegistryState {
   void EraseImageLocked(RepositoryData& repo, const std::string& digest, store::Batch& batch);
   // Queues batch to the store and returns the sequence number a reply must
   // wait for. Needs mu_ held exclusively, with memory changed the same way.
-  uint64_t Commit(store::Batch batch);
+  // join, when given, adds to batch after its sequence number is taken.
+  uint64_t Commit(store::Batch batch, const std::function<void(store::Batch&)>& join = nullptr);
 
   store::Store& store_;
   awsjson::CommitTracker& tracker_;
@@ -286,6 +305,7 @@ class RegistryState {
   ArnScope scope_;
   std::string registry_address_;
 
+  std::function<void(const PushedImage&, int64_t, store::Batch&)> on_image_pushed_;
   mutable std::shared_mutex mu_;
   std::map<std::string, RepositoryData, std::less<>> repositories_;
 };

@@ -29,6 +29,7 @@
 #include "server/api/agent_credentials.h"
 #include "server/api/ecs_api.h"
 #include "server/credentials.h"
+#include "server/events_endpoint.h"
 #include "server/gang_endpoint.h"
 #include "server/log_forwarding.h"
 #include "server/metrics_endpoint.h"
@@ -238,6 +239,10 @@ int RunServer(const ServerConfig& config) {
       metrics::DefaultRegistry(),
       *metrics_address ? std::nullopt : std::optional<std::string>(*metrics_token));
   auto server_state_metrics = CollectServerState(metrics::DefaultRegistry(), ecs, agent_channel);
+  ecs.events().SetRetention(
+      static_cast<int64_t>(std::max(1, config.event_retention_hours)) * 3600 * 1000,
+      static_cast<size_t>(std::max<int64_t>(1, config.event_retention_max)));
+  EventsEndpoint events(ecs, tracker, secrets, SystemClock());
 
   BackgroundJobs background;  // joined before what it works on goes
   auto gc = [&](http::Request&& request, http::Responder respond) {
@@ -294,6 +299,9 @@ int RunServer(const ServerConfig& config) {
       }
       if (!registry_only && LogForwarder::Accepts(request)) {
         return logs.Handle(std::move(request), std::move(respond));
+      }
+      if (!registry_only && EventsEndpoint::Accepts(request)) {
+        return events.Handle(std::move(request), std::move(respond));
       }
       if (!registry_only && GangEndpoint::Accepts(request)) {
         return gangs.Handle(std::move(request), std::move(respond));
@@ -369,6 +377,13 @@ int RunServer(const ServerConfig& config) {
   if (Status s = registry_state->Load(); !s.ok()) {
     return fail(s.WithContext("load registry from " + *path));
   }
+  // Pushes are events too, committed with the push.
+  registry_state->set_on_image_pushed([&ecs](const registry::PushedImage& image, int64_t now_millis,
+                                             store::Batch& batch) {
+    std::string ref = image.repository + (image.tag.empty() ? "@" + image.digest : ":" + image.tag);
+    ecs.events().Append(now_millis, "ImagePushed", "", {image.repository_arn},
+                        "image " + ref + " pushed (" + image.digest + ")", batch);
+  });
   registry::Distribution::Options distribution_options;
   distribution_options.create_on_push = config.create_repository_on_push;
   distribution = std::make_unique<registry::Distribution>(
@@ -392,6 +407,9 @@ int RunServer(const ServerConfig& config) {
   // Stopped tasks stay describable for an hour; then they go.
   Ticker task_cleanup(kLifecycleIntervalSeconds,
                       [&] { ecs.CleanUpStoppedTasks(SystemClock().NowMillis()); });
+  // Events past their retention go (event_retention_hours, _max).
+  Ticker event_sweep(kLifecycleIntervalSeconds,
+                     [&] { ecs.SweepEvents(SystemClock().NowMillis()); });
   // The service scheduler: a pass a second, which costs next to nothing
   // when nothing was written since the last one.
   std::optional<Ticker> controllers(std::in_place, 1, [&] {
@@ -436,6 +454,7 @@ int RunServer(const ServerConfig& config) {
   LogInfo("stopping", {{"signal", WaitForStopSignal()}});
   // Held polls are answered first, so the HTTP server has nothing to wait for.
   agent_channel.Stop();
+  events.Stop();
   if (stop_agent) stop_agent();
   if (registry_server) registry_server->Stop();
   if (metrics_server) metrics_server->Stop();

@@ -37,6 +37,9 @@ struct ServerConfig {
   // STOPPED and what they held freed; the instance stays registered
   // (--agent-lost-after). Longer than the heartbeat timeout; 0: never.
   int agent_lost_after_seconds = 300;
+  // Events (GET /berth/v1/events) are kept this long, and at most this many.
+  int event_retention_hours = 24;
+  int64_t event_retention_max = 100000;
 
   // berth dev: started once the server serves, with its endpoint
   // ("http://host:port") and first access key; returns what stops it.

@@ -47,6 +47,10 @@ EcsApi::AgentJoin EcsApi::JoinAgent(std::string_view cluster_ref, std::string_vi
   }
   json::object updated = *instance;
   MutableInstanceRecord(updated).SetAgent(endpoint, static_cast<double>(now_millis) / 1000.0);
+  EmitEvent(
+      now_millis, "InstanceJoined", cluster_name,
+      {std::string(StringOr(updated, "containerInstanceArn", ""))},
+      "container instance " + id + " joined: its agent serves logs at " + std::string(endpoint));
   uint64_t seq =
       Commit({store::Mutation::Put(InstanceKey(cluster_name, id), json::serialize(updated))});
   *instance = std::move(updated);

@@ -490,5 +490,36 @@ TEST_F(EcsAgentsTest, ConnectedToMustNameRegisteredDevices) {
             json::parse(R"(["1"])"));
 }
 
+// The event stream follows a task through its agent: placed, pulling,
+// pulled, running, asked to stop, stopped; and the instance joined and lost.
+TEST_F(EcsAgentsTest, AnAgentsTaskIsFollowedByTheEventStream) {
+  api_.agents().set_lost_after_millis(60'000);
+  std::string arn = RunOne();
+  Report(arn, R"("pullStartedAt": 1700000000.5)", kNow + 1500);
+  Report(arn, R"("pullStartedAt": 1700000000.5, "pullStoppedAt": 1700000001)", kNow + 1600);
+  Report(arn, R"("status": "RUNNING")", kNow + 2000);
+  Call("StopTask", R"({"cluster": "c", "task": ")" + arn + R"(", "reason": "bye"})", kNow + 3000);
+  Report(arn, R"("status": "STOPPED", "reason": "exited")", kNow + 4000);
+  std::string second = RunOne();
+  ASSERT_EQ(api_.StopTasksOfLostInstances(kNow + 120'000).size(), 1u);
+
+  std::vector<std::string> kinds;
+  std::vector<int64_t> times;
+  for (const Event& e : api_.events().After(0, "c", 100).events) {
+    kinds.push_back(e.kind);
+    times.push_back(e.time_millis);
+  }
+  EXPECT_EQ(kinds, (std::vector<std::string>{
+                       "ClusterCreated", "InstanceRegistered", "InstanceJoined", "TaskPlaced",
+                       "TaskPulling", "TaskPulled", "TaskRunning", "TaskStopRequested",
+                       "TaskStopped", "TaskPlaced", "TaskStopped", "InstanceLost"}));
+  EXPECT_EQ(times[4], kNow + 500);   // pullStartedAt
+  EXPECT_EQ(times[5], kNow + 1000);  // pullStoppedAt
+  EXPECT_EQ(times[6], kNow + 2000);
+  EXPECT_EQ(times[7], kNow + 3000);
+  EXPECT_EQ(times.back(), kNow + 120'000);
+  EXPECT_NE(api_.events().After(0, "c", 100).events[7].message.find("bye"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace berth::server::api

@@ -192,6 +192,8 @@ Status EcsApi::Load() {
     }
   }
   for (const auto& [cluster, record] : clusters_) PlacerOf(cluster);
+  events_.DropPending();  // accounting what was stored changed nothing
+  BERTH_RETURN_IF_ERROR(events_.Load(store_));
 
   std::string token_key;
   BERTH_RETURN_IF_ERROR(store_.Scan(
@@ -210,6 +212,8 @@ Status EcsApi::Load() {
 uint64_t EcsApi::Commit(store::Batch batch) {
   ++commits_;
   uint64_t seq = tracker_.Next();
+  // After Next: a reader that sees these events waits for this commit.
+  events_.TakePending(batch);
   store_.Commit(std::move(batch), [this, seq](Status status) {
     if (!status.ok()) {
       // Memory already holds this change; carrying on would serve state that
@@ -220,6 +224,12 @@ uint64_t EcsApi::Commit(store::Batch batch) {
     tracker_.MarkDurable(seq);
   });
   return seq;
+}
+
+void EcsApi::SweepEvents(int64_t now_millis) {
+  std::unique_lock lock(mu_);
+  store::Batch batch;
+  if (events_.Sweep(now_millis, batch) > 0) Commit(std::move(batch));
 }
 
 std::string EcsApi::ClusterKey(std::string_view name) {

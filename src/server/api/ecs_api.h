@@ -31,6 +31,7 @@
 #include "planner/task_placement.h"
 #include "scheduler/placement.h"
 #include "server/api/agent_tracker.h"
+#include "server/api/event_log.h"
 #include "server/api/gang_rules.h"
 #include "server/api/service_reconciler.h"
 #include "store/store.h"
@@ -85,6 +86,14 @@ class EcsApi : public awsjson::JsonService {
     int64_t gpus_in_use = 0;
   };
   std::vector<ClusterMetrics> MetricsSnapshot(int64_t now_millis) const;
+  // The event stream (event_log.h): every change below emits its events
+  // into the batch that commits it. Configure (SetRetention, set_on_append)
+  // before serving; After and LastId are safe from any thread.
+  EventLog& events() { return events_; }
+  const EventLog& events() const { return events_; }
+  // Drops the events past their retention (durably). Call periodically (the
+  // server does, from a Ticker). Thread-safe.
+  void SweepEvents(int64_t now_millis);
 
   // --- the agent channel (ecs_agents.cc); each takes the lock itself ---
 
@@ -593,12 +602,23 @@ class EcsApi : public awsjson::JsonService {
   TaggedResource FindTagged(std::string_view arn);
 
   // Queues batch to the store and returns the sequence number a reply must
-  // wait for. Needs mu_ held exclusively, with memory already changed.
+  // wait for. Needs mu_ held exclusively, with memory already changed. The
+  // events emitted since the last Commit join batch.
   uint64_t Commit(store::Batch batch);
   // Persists one record (cluster, task definition or instance).
   static std::string ClusterKey(std::string_view name);
   static std::string TaskDefinitionKey(std::string_view family, int64_t revision);
   static std::string InstanceKey(std::string_view cluster, std::string_view id);
+  // Emits an event (mu_ held exclusively); it joins the next Commit.
+  void EmitEvent(int64_t now_millis, std::string kind, std::string_view cluster,
+                 std::vector<std::string> resources, std::string message) {
+    events_.Emit(now_millis, std::move(kind), std::string(cluster), std::move(resources),
+                 std::move(message));
+  }
+  // A task's events as AccountTasks sees it change: placed, running,
+  // stopped (with stop code and reason).
+  void EmitTaskEvent(std::string_view cluster, std::string_view kind,
+                     const boost::json::object& task);
 
   store::Store& store_;
   awsjson::CommitTracker& tracker_;
@@ -646,6 +666,7 @@ class EcsApi : public awsjson::JsonService {
   std::map<std::string, std::unique_ptr<ClusterPlacer>, std::less<>> placers_;
   std::mt19937_64 random_{std::random_device{}()};
   AgentTracker agents_;
+  EventLog events_;  // its queued events join the next Commit
   // Bumped by every Commit: the service scheduler skips a pass when nothing
   // was written since its last one (services_seen_commits_), nothing was
   // left wanting, and its last full pass is recent.

@@ -124,7 +124,7 @@ json::object EcsApi::NewClusterRecord(std::string_view name, const json::object&
   return record;
 }
 
-Reply EcsApi::CreateCluster(json::object& in, const CallContext&) {
+Reply EcsApi::CreateCluster(json::object& in, const CallContext& ctx) {
   std::string name(StringOr(in, "clusterName", "default"));
   if (!IsValidName(name)) {
     Fail("InvalidParameterException",
@@ -136,6 +136,8 @@ Reply EcsApi::CreateCluster(json::object& in, const CallContext&) {
     return {json::object{{"cluster", ClusterView(existing->second, true, true, false, true)}}};
   }
   json::object record = NewClusterRecord(name, in);
+  EmitEvent(ctx.now_millis, "ClusterCreated", name,
+            {std::string(StringOr(record, "clusterArn", ""))}, "cluster " + name + " created");
   uint64_t seq = Commit({store::Mutation::Put(ClusterKey(name), json::serialize(record))});
   auto& stored = clusters_[name] = std::move(record);
   return {json::object{{"cluster", ClusterView(stored, true, true, false, true)}}, seq};
@@ -192,7 +194,7 @@ Reply EcsApi::UpdateClusterSettings(json::object& in, const CallContext& ctx) {
   return UpdateCluster(in, ctx);
 }
 
-Reply EcsApi::DeleteCluster(json::object& in, const CallContext&) {
+Reply EcsApi::DeleteCluster(json::object& in, const CallContext& ctx) {
   json::object& cluster = ActiveCluster(StringOr(in, "cluster", ""));
   std::string name(ClusterRecord(cluster).name());
   if (auto it = instances_.find(name); it != instances_.end()) {
@@ -212,6 +214,8 @@ Reply EcsApi::DeleteCluster(json::object& in, const CallContext&) {
   }
   json::object updated = cluster;
   MutableClusterRecord(updated).SetStatus(kInactive);
+  EmitEvent(ctx.now_millis, "ClusterDeleted", name,
+            {std::string(StringOr(updated, "clusterArn", ""))}, "cluster " + name + " deleted");
   uint64_t seq = Commit({store::Mutation::Put(ClusterKey(name), json::serialize(updated))});
   cluster = std::move(updated);
   return {json::object{{"cluster", ClusterView(cluster, true, true, false, true)}}, seq};

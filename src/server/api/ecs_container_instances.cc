@@ -187,6 +187,9 @@ Reply EcsApi::RegisterContainerInstance(json::object& in, const CallContext& ctx
     batch.back().value = json::serialize(default_cluster);
   }
   batch.push_back(store::Mutation::Put(InstanceKey(cluster_name, id), json::serialize(record)));
+  EmitEvent(ctx.now_millis, "InstanceRegistered", cluster_name,
+            {std::string(StringOr(record, "containerInstanceArn", ""))},
+            "container instance " + id + " registered");
   uint64_t seq = Commit(std::move(batch));
   if (!default_cluster.empty()) clusters_["default"] = std::move(default_cluster);
   auto& stored = instances_[cluster_name][id] = std::move(record);
@@ -239,6 +242,9 @@ Reply EcsApi::DeregisterContainerInstance(json::object& in, const CallContext& c
   // Counts and remaining resources after the stopped tasks.
   AccountTasks(cluster_name, id, changed);
   batch.push_back(store::Mutation::Put(InstanceKey(cluster_name, id), json::serialize(*instance)));
+  EmitEvent(ctx.now_millis, "InstanceDeregistered", cluster_name,
+            {std::string(StringOr(*instance, "containerInstanceArn", ""))},
+            "container instance " + id + " deregistered");
   uint64_t seq = Commit(std::move(batch));
   // A held poll of its agent is answered now: its key no longer resolves.
   agents_.Bump(id);
@@ -323,6 +329,9 @@ Reply EcsApi::UpdateContainerInstancesState(json::object& in, const CallContext&
     if (MutableInstanceRecord record(updated); record.status() != status) {
       record.SetStatus(status);
       record.BumpVersion();
+      EmitEvent(ctx.now_millis, status == kDraining ? "InstanceDraining" : "InstanceActive",
+                cluster_name, {std::string(StringOr(updated, "containerInstanceArn", ""))},
+                "container instance " + ContainerInstanceId(ref) + " is " + std::string(status));
       batch.push_back(store::Mutation::Put(InstanceKey(cluster_name, ContainerInstanceId(ref)),
                                            json::serialize(updated)));
     }

@@ -111,6 +111,13 @@ void EcsApi::RecordGangAttempt(const PlannedRun& run, store::Batch& batch) {
   gang["updatedAt"] = now;
   gang.erase(kRestartAtKey);
   gang.erase("reason");
+  std::vector<std::string> resources;
+  for (const json::value& arn : attempt.at("taskArns").as_array()) {
+    resources.emplace_back(arn.as_string());
+  }
+  EmitEvent(run.now_millis, "GangAttempt", run.cluster, std::move(resources),
+            "gang " + name + " attempt " + std::to_string(run.gang_attempt) +
+                " placed: " + std::to_string(run.tasks.size()) + " ranks");
   gang["attempts"].as_array().push_back(std::move(attempt));
   batch.push_back(store::Mutation::Put(GangKey(run.cluster, name), json::serialize(gang)));
 }
@@ -250,6 +257,10 @@ void EcsApi::ReconcileGang(const std::string& cluster, const std::string& name, 
     case GangOutcome::kRunning:
       break;
   }
+  EmitEvent(now_millis, "GangAttemptEnded", cluster, {},
+            "gang " + name + " attempt " + std::to_string(attempt) +
+                " ended: " + std::string(StringOr(current, "reason", "")) + "; the gang is " +
+                std::string(StringOr(gang, "status", "")));
   LogInfo("gang attempt ended", {{"cluster", cluster},
                                  {"gang", name},
                                  {"attempt", std::to_string(attempt)},

@@ -93,6 +93,12 @@ std::vector<EcsApi::LostInstance> EcsApi::StopTasksOfLostInstances(int64_t now_m
     }
     // Resources, devices, ports and counts come back, in the Placer too.
     AccountTasks(item.cluster, item.instance_id, item.task_ids);
+    std::vector<std::string> resources;
+    if (const json::object* instance = FindInstance(item.cluster, item.instance_id)) {
+      resources.emplace_back(StringOr(*instance, "containerInstanceArn", ""));
+    }
+    EmitEvent(now_millis, "InstanceLost", item.cluster, std::move(resources),
+              reason + "; " + std::to_string(item.task_ids.size()) + " task(s) stopped");
   }
   Commit(std::move(batch));
   // A returning agent's next poll is answered without these tasks.

@@ -53,7 +53,11 @@ constexpr std::string_view kRollbackReason =
 
 double Seconds(int64_t millis) { return static_cast<double>(millis) / 1000.0; }
 
-void AddEvent(json::object& service, std::string message, int64_t now_millis) {
+// A service event, mirrored to the event stream.
+void AddEvent(EventLog& log, json::object& service, std::string message, int64_t now_millis) {
+  std::string_view cluster_arn = StringOr(service, "clusterArn", "");
+  log.Emit(now_millis, "ServiceEvent", std::string(cluster_arn.substr(cluster_arn.rfind('/') + 1)),
+           {std::string(StringOr(service, "serviceArn", ""))}, message);
   json::value& v = service["events"];
   if (!v.is_array()) v.emplace_array();
   json::array& events = v.get_array();
@@ -269,14 +273,15 @@ bool EcsApi::ReconcileOneService(std::string_view cluster, json::object& service
   // in charge.
   const std::string by = "Scaling activity initiated by (deployment " + primary_id + ")";
   for (const std::string& id : stop_health) {
-    AddEvent(service, who + " (task " + id + ") failed container health checks.", now_millis);
+    AddEvent(events_, service, who + " (task " + id + ") failed container health checks.",
+             now_millis);
   }
   std::vector<std::string> stopped = stop_health;
   stopped.insert(stopped.end(), stop.begin(), stop.end());
   if (!stopped.empty()) {
     StopServiceTasks(cluster, stop_health, kHealthStopReason, now_millis);
     StopServiceTasks(cluster, stop, by, now_millis);
-    AddEvent(service,
+    AddEvent(events_, service,
              who + " has stopped " + std::to_string(stopped.size()) +
                  " running tasks: " + TaskList(stopped) + ".",
              now_millis);
@@ -289,7 +294,7 @@ bool EcsApi::ReconcileOneService(std::string_view cluster, json::object& service
     failure = daemon ? PlaceDaemonTasks(cluster, service, *primary, place_on, now_millis, started)
                      : PlaceServiceTasks(cluster, service, *primary, place, now_millis, started);
     if (!started.empty()) {
-      AddEvent(service,
+      AddEvent(events_, service,
                who + " has started " + std::to_string(started.size()) +
                    " tasks: " + TaskList(started) + ".",
                now_millis);
@@ -297,7 +302,7 @@ bool EcsApi::ReconcileOneService(std::string_view cluster, json::object& service
     }
     std::optional<int64_t> last = OptInt(service, kUnplacedKey);
     if (!failure.empty() && (!last || now_millis - *last >= kUnplacedEventMillis)) {
-      AddEvent(service,
+      AddEvent(events_, service,
                who +
                    " was unable to place a task because no container instance met all of its "
                    "requirements. Reason: " +
@@ -312,7 +317,7 @@ bool EcsApi::ReconcileOneService(std::string_view cluster, json::object& service
   // older deployment still runs some.
   if (steady && !failed && tasks.stopping_on.empty()) {
     if (StringOr(service, kSteadyKey, "") != primary_id) {
-      AddEvent(service, who + " has reached a steady state.", now_millis);
+      AddEvent(events_, service, who + " has reached a steady state.", now_millis);
       service[kSteadyKey] = primary_id;
       if (primary != nullptr && StringOr(*primary, "rolloutState", "") != "COMPLETED") {
         (*primary)["rolloutState"] = "COMPLETED";
@@ -354,7 +359,8 @@ bool EcsApi::TrackDeploymentFailures(json::object& service, const ServiceTasksNo
     const int64_t before = failures;
     failures = tasks.reached_running > 0 ? 0 : failures + tasks.failed_to_start;
     if (before < kThrottleAfterFailures && failures >= kThrottleAfterFailures) {
-      AddEvent(service, who + " is unable to consistently start tasks successfully.", now_millis);
+      AddEvent(events_, service, who + " is unable to consistently start tasks successfully.",
+               now_millis);
     }
     const int64_t delay = ThrottleDelayMillis(failures);
     service[kThrottleKey] = json::object{
@@ -390,8 +396,8 @@ bool EcsApi::TrackDeploymentFailures(json::object& service, const ServiceTasksNo
   primary["rolloutState"] = "FAILED";
   primary["rolloutStateReason"] = "ECS deployment circuit breaker: tasks failed to start.";
   primary["updatedAt"] = Seconds(now_millis);
-  AddEvent(service, who + " (deployment " + id + ") deployment failed: tasks failed to start.",
-           now_millis);
+  AddEvent(events_, service,
+           who + " (deployment " + id + ") deployment failed: tasks failed to start.", now_millis);
   // A rollback that fails in turn is not rolled back again: that would
   // start the same failing tasks round after round.
   const json::object& completed = ObjectOrEmpty(service, kCompletedKey);
@@ -404,7 +410,7 @@ bool EcsApi::TrackDeploymentFailures(json::object& service, const ServiceTasksNo
   json::object deployment =
       NewDeployment(NewDeploymentId(random_), td, desired, completed, Seconds(now_millis));
   deployment["rolloutStateReason"] = std::string(kRollbackReason) + back_to + ".";
-  AddEvent(service, who + " rolling back to deployment " + back_to + ".", now_millis);
+  AddEvent(events_, service, who + " rolling back to deployment " + back_to + ".", now_millis);
   MutableServiceRecord(service).AddPrimaryDeployment(std::move(deployment), Seconds(now_millis));
   service["taskDefinition"] = td;
   service.erase(kThrottleKey);

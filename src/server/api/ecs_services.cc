@@ -191,6 +191,10 @@ Reply EcsApi::CreateService(json::object& in, const CallContext& ctx) {
                      Seconds(ctx.now_millis),
                      request_text};
   json::object record = NewServiceRecord(input);
+  EmitEvent(
+      ctx.now_millis, "ServiceCreated", cluster, {std::string(StringOr(record, "serviceArn", ""))},
+      "service " + name + " created: " + std::to_string(ServiceRecord(record).desired_count()) +
+          " of " + std::string(td.arn().substr(td.arn().rfind('/') + 1)));
   uint64_t seq = Commit({store::Mutation::Put(ServiceKey(cluster, name), json::serialize(record))});
   json::object& stored = services_[cluster][name] = std::move(record);
   return {json::object{{"service", ServiceView(cluster, stored, true)}}, seq};
@@ -271,6 +275,10 @@ Reply EcsApi::UpdateService(json::object& in, const CallContext& ctx) {
         NewDeployment(NewDeploymentId(random_), td_arn, record.desired_count(), from, now), now);
   }
   const std::string name(current.name());
+  EmitEvent(ctx.now_millis, "ServiceUpdated", cluster,
+            {std::string(StringOr(updated, "serviceArn", ""))},
+            "service " + name + " updated: desiredCount " +
+                std::to_string(ServiceRecord(updated).desired_count()));
   uint64_t seq =
       Commit({store::Mutation::Put(ServiceKey(cluster, name), json::serialize(updated))});
   *service = std::move(updated);
@@ -297,6 +305,9 @@ Reply EcsApi::DeleteService(json::object& in, const CallContext& ctx) {
   // Its tasks stop as the controller drains it; with none left it is gone.
   record.SetStatus(counts.running + counts.pending > 0 ? kDraining : kInactive, now);
   const std::string name(record.name());
+  EmitEvent(ctx.now_millis, "ServiceDeleted", cluster,
+            {std::string(StringOr(updated, "serviceArn", ""))},
+            "service " + name + " deleted" + (force ? " (force)" : ""));
   uint64_t seq =
       Commit({store::Mutation::Put(ServiceKey(cluster, name), json::serialize(updated))});
   *service = std::move(updated);

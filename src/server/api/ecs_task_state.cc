@@ -3,6 +3,7 @@
 // this file finds the task, checks the caller and makes the change durable
 // before the agent is acknowledged.
 #include <boost/json/serialize.hpp>
+#include <tuple>
 
 #include "model/json_util.h"
 #include "server/api/agent_credentials.h"
@@ -99,6 +100,19 @@ Reply EcsApi::SubmitTaskStateChange(json::object& in, const CallContext& ctx) {
   }
   ApplyTaskReport(updated, in, static_cast<double>(ctx.now_millis) / 1000.0);
   if (updated == task) return {kAck};  // a repeat or an older report
+  // The image pull's steps (RUNNING and STOPPED are AccountTasks' events),
+  // at the times the agent reports: berth's agent reports the pull with its
+  // RUNNING or STOPPED report, so these come just before that event.
+  for (auto [field, kind, what] : {std::tuple{"pullStartedAt", "TaskPulling", "pulling images"},
+                                   std::tuple{"pullStoppedAt", "TaskPulled", "images pulled"}}) {
+    const json::value* at = updated.if_contains(field);
+    if (at != nullptr && at->is_number() && !task.contains(field)) {
+      const TaskRecord record(updated);
+      EmitEvent(static_cast<int64_t>(at->to_number<double>() * 1000.0 + 0.5), kind, cluster,
+                {std::string(record.arn())},
+                "task " + task_id + " " + what + " on " + record.instance_id());
+    }
+  }
   task = std::move(updated);
   return {kAck, CommitTaskChange(cluster, task_id)};
 }

@@ -90,16 +90,20 @@ bool EcsApi::AccountTasks(std::string_view cluster, std::string_view instance_id
         on.neuron_devices_held += static_cast<int64_t>(placement.neuron_device_ids.size());
         on.gpus_held += static_cast<int64_t>(placement.gpu_ids.size());
         on.tasks.emplace(task_id, InstanceTasks::Held{&task->second, running});
+        EmitTaskEvent(cluster, "TaskPlaced", task->second);
+        if (running) EmitTaskEvent(cluster, "TaskRunning", task->second);
         on.running_count += running;
         AccountDeploymentTask(cluster, task_id, task->second, false, running);
       } else if (known->second.running != running) {
         on.running_count += running ? 1 : -1;
+        if (running) EmitTaskEvent(cluster, "TaskRunning", task->second);
         AccountDeploymentTask(cluster, task_id, task->second, known->second.running, running);
         known->second.running = running;
       }
       continue;
     }
     if (known == on.tasks.end()) continue;  // stopped before, or never placed here
+    EmitTaskEvent(cluster, "TaskStopped", task->second);
     AccountDeploymentTask(cluster, task_id, task->second, known->second.running, false);
     if (controller_wake_ && (task->second.contains("berthGang") || !queue_.empty())) {
       controller_wake_();
@@ -132,6 +136,41 @@ bool EcsApi::AccountTasks(std::string_view cluster, std::string_view instance_id
   }
   json::object* instance = FindInstance(cluster, instance_id);
   return instance != nullptr && SetDerivedFields(*instance, on);
+}
+
+void EcsApi::EmitTaskEvent(std::string_view cluster, std::string_view kind,
+                           const json::object& task) {
+  const TaskRecord record(task);
+  // The time of the change as the record has it.
+  auto seconds = [&](std::string_view field) -> std::optional<int64_t> {
+    const json::value* v = task.if_contains(field);
+    if (v == nullptr || !v->is_number()) return std::nullopt;
+    return static_cast<int64_t>(v->to_number<double>() * 1000.0 + 0.5);
+  };
+  std::optional<int64_t> at;
+  std::string message;
+  std::string_view definition = record.task_definition_arn();
+  definition = definition.substr(definition.rfind('/') + 1);
+  std::string where = record.instance_id().empty() ? "" : " on " + record.instance_id();
+  if (kind == "TaskPlaced") {
+    at = seconds("createdAt");
+    message = "task " + record.id() + " (" + std::string(definition) + ") placed" + where;
+  } else if (kind == "TaskRunning") {
+    at = seconds("startedAt");
+    message = "task " + record.id() + " (" + std::string(definition) + ") is RUNNING" + where;
+  } else {
+    at = seconds("stoppedAt");
+    if (!at) at = seconds("executionStoppedAt");
+    message = "task " + record.id() + " (" + std::string(definition) + ") STOPPED" + where;
+    if (!record.stop_code().empty()) message += ": " + std::string(record.stop_code());
+    if (std::string_view reason = StringOr(task, "stoppedReason", ""); !reason.empty()) {
+      message += ": " + std::string(reason);
+    }
+  }
+  if (!at) at = seconds("createdAt");
+  std::vector<std::string> resources{std::string(record.arn())};
+  if (!record.instance_arn().empty()) resources.emplace_back(record.instance_arn());
+  EmitEvent(at.value_or(0), std::string(kind), cluster, std::move(resources), std::move(message));
 }
 
 void EcsApi::AccountDeploymentTask(std::string_view cluster, const std::string& task_id,
@@ -638,6 +677,12 @@ void EcsApi::RequestTaskStop(std::string_view cluster, json::object& task,
       instance != nullptr && InstanceRecord(*instance).served_by_agent() && !record.is_stopped();
   if (!agent_stops) record.StopNow(now);
   std::string id = record.id();
+  if (agent_stops) {  // else TaskStopped follows at once
+    EmitEvent(
+        static_cast<int64_t>(now * 1000.0 + 0.5), "TaskStopRequested", cluster,
+        {std::string(record.arn())},
+        "task " + id + " asked to stop: " + std::string(stop_code) + ": " + std::string(reason));
+  }
   batch.push_back(store::Mutation::Put(TaskKey(cluster, id), json::serialize(task)));
   AccountTasks(cluster, instance_id, {id});
 }

@@ -1,0 +1,177 @@
+#include "server/events_endpoint.h"
+
+#include <boost/json/serialize.hpp>
+#include <cmath>
+
+#include "awsjson/endpoint.h"
+#include "common/ids.h"
+#include "http/query_string.h"
+#include "server/user_request.h"
+
+namespace berth::server {
+
+namespace json = boost::json;
+
+EventsEndpoint::EventsEndpoint(api::EcsApi& ecs, awsjson::CommitTracker& tracker,
+                               http::SecretLookup secrets, const Clock& clock)
+    : ecs_(ecs), tracker_(tracker), secrets_(std::move(secrets)), clock_(clock) {
+  // Runs under the ECS lock: only note it and wake the thread.
+  ecs_.events().set_on_append([this] {
+    {
+      std::lock_guard lock(mu_);
+      if (held_.empty()) return;
+      appended_ = true;
+    }
+    cv_.notify_one();
+  });
+  thread_ = std::thread([this] { Run(); });
+}
+
+EventsEndpoint::~EventsEndpoint() { Stop(); }
+
+void EventsEndpoint::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stop_ && !thread_.joinable()) return;
+    stop_ = true;
+  }
+  cv_.notify_one();
+  if (thread_.joinable()) thread_.join();
+  ecs_.events().set_on_append(nullptr);
+}
+
+bool EventsEndpoint::Accepts(const http::Request& request) {
+  return request.Path() == "/berth/v1/events";
+}
+
+void EventsEndpoint::Handle(http::Request&& request, http::Responder respond) {
+  const std::string request_id = NewUuid();
+  auto refuse = [&](std::string_view type, std::string_view message, int status = 0) {
+    respond(awsjson::ErrorResponse(type, "events: " + std::string(message), request_id, status));
+  };
+  if (request.method != "GET") {
+    return refuse("UnknownOperationException", "use GET /berth/v1/events", 405);
+  }
+  if (auto refused = CheckUserRequest(request, secrets_, clock_.NowSeconds(), "read events")) {
+    return refuse(refused->type, refused->message);
+  }
+  auto query = http::ParseQueryString(request.Query());
+  for (const auto& [name, value] : query) {
+    if (name != "cluster" && name != "after" && name != "since" && name != "waitSeconds") {
+      return refuse("InvalidParameterException",
+                    "unknown parameter '" + name + "'; use cluster, after, since, waitSeconds");
+    }
+  }
+  HeldRead read;
+  if (auto it = query.find("cluster"); it != query.end()) {
+    if (it->second.empty()) return refuse("InvalidParameterException", "cluster is empty");
+    read.cluster = it->second;
+    // A cluster named by ARN: its events carry the name.
+    if (auto slash = read.cluster.rfind('/');
+        read.cluster.starts_with("arn:") && slash != std::string::npos) {
+      read.cluster = read.cluster.substr(slash + 1);
+    }
+  }
+  if (auto it = query.find("after"); it != query.end()) {
+    auto after = http::ParseQueryCount(it->second);
+    if (!after) {
+      return refuse(
+          "InvalidParameterException",
+          "after must be an event id (a non-negative whole number), got '" + it->second + "'");
+    }
+    read.after = *after;
+  } else if (auto since = query.find("since"); since != query.end()) {
+    char* end = nullptr;
+    double seconds = std::strtod(since->second.c_str(), &end);
+    if (since->second.empty() || end == nullptr || *end != '\0' || !std::isfinite(seconds) ||
+        seconds < 0) {
+      return refuse("InvalidParameterException",
+                    "since must be a time in epoch seconds, got '" + since->second + "'");
+    }
+    uint64_t at = ecs_.events().LastIdAtOrBefore(static_cast<int64_t>(seconds * 1000.0));
+    // LastIdAtOrBefore is the last event at or before since: start after it.
+    read.after = at;
+  } else {
+    read.after = ecs_.events().LastId();
+  }
+  int wait = 0;
+  if (auto it = query.find("waitSeconds"); it != query.end()) {
+    auto seconds = http::ParseQueryCount(it->second);
+    if (!seconds) {
+      return refuse("InvalidParameterException",
+                    "waitSeconds must be a non-negative whole number, got '" + it->second + "'");
+    }
+    wait = static_cast<int>(std::min<uint64_t>(*seconds, kMaxWaitSeconds));
+  }
+  read.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait);
+  read.respond = std::move(respond);
+  if (MaybeAnswer(read, wait == 0)) return;
+  {
+    std::lock_guard lock(mu_);
+    if (!stop_) {
+      held_.push_back(std::move(read));
+      // An append between MaybeAnswer and now would be missed: look again.
+      appended_ = true;
+      cv_.notify_one();
+      return;
+    }
+  }
+  MaybeAnswer(read, true);  // stopping: answer now
+}
+
+bool EventsEndpoint::MaybeAnswer(HeldRead& read, bool time_is_up) {
+  api::EventLog::Page page = ecs_.events().After(read.after, read.cluster, kMaxEventsPerReply);
+  // Events of other clusters move nextAfter on without answering a
+  // cluster's reader: it keeps waiting from there.
+  read.after = page.next_after;
+  if (page.events.empty() && !page.truncated && !time_is_up) return false;
+  json::array events;
+  for (const api::Event& e : page.events) events.push_back(e.ToJson());
+  json::object body{{"events", std::move(events)},
+                    {"nextAfter", std::to_string(page.next_after)},
+                    {"truncated", page.truncated}};
+  tracker_.WhenDurable(tracker_.LastAssigned(),
+                       [respond = std::move(read.respond), text = json::serialize(body)]() mutable {
+                         http::Response response;
+                         response.SetHeader("content-type", "application/json");
+                         response.body = std::move(text);
+                         respond(std::move(response));
+                       });
+  return true;
+}
+
+void EventsEndpoint::Run() {
+  std::unique_lock lock(mu_);
+  while (true) {
+    auto next = std::chrono::steady_clock::time_point::max();
+    for (const HeldRead& read : held_) next = std::min(next, read.deadline);
+    auto ready = [&] { return stop_ || appended_; };
+    if (next == std::chrono::steady_clock::time_point::max()) {
+      cv_.wait(lock, ready);
+    } else {
+      cv_.wait_until(lock, next, ready);
+    }
+    bool stopping = stop_;
+    bool appended = appended_;
+    appended_ = false;
+    auto now = std::chrono::steady_clock::now();
+    std::vector<HeldRead> look, keep;
+    for (HeldRead& read : held_) {
+      bool due = stopping || appended || read.deadline <= now;
+      (due ? look : keep).push_back(std::move(read));
+    }
+    held_ = std::move(keep);
+    // Answering reads the event log: never under mu_, which appends take
+    // while the ECS lock is held.
+    lock.unlock();
+    std::vector<HeldRead> still;
+    for (HeldRead& read : look) {
+      if (!MaybeAnswer(read, stopping || read.deadline <= now)) still.push_back(std::move(read));
+    }
+    lock.lock();
+    for (HeldRead& read : still) held_.push_back(std::move(read));
+    if (stopping && held_.empty()) return;
+  }
+}
+
+}  // namespace berth::server
