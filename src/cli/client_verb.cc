@@ -94,4 +94,19 @@ void PrintJson(const boost::json::value& value) { Print(boost::json::serialize(v
 
 void PrintTable(const TableRows& rows) { Print(RenderTable(rows, StdoutTableStyle())); }
 
+Status PrintReply(bool as_json, const boost::json::value& reply,
+                  const std::function<void()>& print_table) {
+  if (as_json) {
+    PrintJson(reply);
+  } else {
+    print_table();
+  }
+  return Status::Ok();
+}
+
+Status PrintReply(const ClientVerbOptions& options, const boost::json::value& reply,
+                  const std::function<void()>& print_table) {
+  return PrintReply(options.json(), reply, print_table);
+}
+
 }  // namespace berth::cli

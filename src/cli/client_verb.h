@@ -60,4 +60,12 @@ void PrintJson(const boost::json::value& value);
 // The rows fitted to stdout (see StdoutTableStyle).
 void PrintTable(const TableRows& rows);
 
+// What every verb prints: the reply as JSON with --output json, otherwise
+// what print_table prints (a table, "Field: value" lines). Returns Ok, so a
+// verb can end with `return PrintReply(...)`.
+Status PrintReply(bool as_json, const boost::json::value& reply,
+                  const std::function<void()>& print_table);
+Status PrintReply(const ClientVerbOptions& options, const boost::json::value& reply,
+                  const std::function<void()>& print_table);
+
 }  // namespace berth::cli

@@ -25,12 +25,8 @@ Status ListClusters(awsjson::Client& client, const ClientVerbOptions& options) {
     if (!reply.ok()) return reply.status();
     described = std::move(*reply);
   }
-  if (options.json()) {
-    PrintJson(described);
-  } else {
-    PrintTable(ClusterRows(model::ArrayOr(described, "clusters")));
-  }
-  return Status::Ok();
+  return PrintReply(options, described,
+                    [&] { PrintTable(ClusterRows(model::ArrayOr(described, "clusters"))); });
 }
 
 Status ShowCluster(awsjson::Client& client, const ClientVerbOptions& options,
@@ -40,12 +36,8 @@ Status ShowCluster(awsjson::Client& client, const ClientVerbOptions& options,
   if (!reply.ok()) return reply.status();
   const json::array& clusters = model::ArrayOr(*reply, "clusters");
   if (clusters.empty()) return NotFound("cluster " + name + ": not found");
-  if (options.json()) {
-    PrintJson(*reply);
-  } else {
-    Print(FormatFields(ClusterFields(model::AsObject(clusters[0]))));
-  }
-  return Status::Ok();
+  return PrintReply(options, *reply,
+                    [&] { Print(FormatFields(ClusterFields(model::AsObject(clusters[0])))); });
 }
 
 // CreateCluster or DeleteCluster, printing what the cluster is now.
@@ -55,12 +47,11 @@ Status ChangeCluster(awsjson::Client& client, const ClientVerbOptions& options,
   std::string_view key = operation == "CreateCluster" ? "clusterName" : "cluster";
   auto reply = CallEcs(client, operation, json::object{{key, name}});
   if (!reply.ok()) return reply.status();
-  if (options.json()) {
-    PrintJson(*reply);
-  } else if (const json::object* cluster = model::ObjectAt(*reply, "cluster")) {
-    Print(FormatFields(ClusterFields(*cluster)));
-  }
-  return Status::Ok();
+  return PrintReply(options, *reply, [&] {
+    if (const json::object* cluster = model::ObjectAt(*reply, "cluster")) {
+      Print(FormatFields(ClusterFields(*cluster)));
+    }
+  });
 }
 
 }  // namespace

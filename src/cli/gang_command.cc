@@ -28,18 +28,19 @@ Status PrintGangs(awsjson::Client& client, const std::string& cluster, const std
   boost::system::error_code ec;
   json::value body = json::parse(reply->body, ec);
   if (ec || !body.is_object()) return Internal("the server's reply is not a JSON object");
-  if (as_json) {
-    PrintJson(body);
-  } else if (gang.empty()) {
-    const json::value* gangs = body.as_object().if_contains("gangs");
-    Print(
-        FormatGangList(gangs != nullptr && gangs->is_array() ? gangs->get_array() : json::array{}));
-  } else {
+  if (!as_json && !gang.empty()) {
     const json::value* one = body.as_object().if_contains("gang");
     if (one == nullptr || !one->is_object()) return Internal("the reply has no gang");
-    Print(FormatGang(one->get_object()));
   }
-  return Status::Ok();
+  return PrintReply(as_json, body, [&] {
+    if (gang.empty()) {
+      const json::value* gangs = body.as_object().if_contains("gangs");
+      Print(FormatGangList(gangs != nullptr && gangs->is_array() ? gangs->get_array()
+                                                                 : json::array{}));
+    } else {
+      Print(FormatGang(body.as_object().at("gang").get_object()));
+    }
+  });
 }
 
 struct GangOptions {

@@ -37,12 +37,8 @@ Status ListImages(awsjson::Client& client, const ClientVerbOptions& options,
     as_json.push_back(json::object{{"repositoryName", name}, {"imageIds", *ids}});
     images.emplace_back(name, std::move(*ids));
   }
-  if (options.json()) {
-    PrintJson(json::object{{"repositories", std::move(as_json)}});
-  } else {
-    PrintTable(ImageRows(images));
-  }
-  return Status::Ok();
+  return PrintReply(options, json::object{{"repositories", std::move(as_json)}},
+                    [&] { PrintTable(ImageRows(images)); });
 }
 
 }  // namespace

@@ -44,12 +44,8 @@ Status ListNodes(awsjson::Client& client, const ClientVerbOptions& options) {
     if (!reply.ok()) return reply.status();
     described = std::move(*reply);
   }
-  if (options.json()) {
-    PrintJson(described);
-  } else {
-    PrintTable(NodeRows(model::ArrayOr(described, "containerInstances")));
-  }
-  return Status::Ok();
+  return PrintReply(options, described,
+                    [&] { PrintTable(NodeRows(model::ArrayOr(described, "containerInstances"))); });
 }
 
 Status ShowNode(awsjson::Client& client, const ClientVerbOptions& options, const std::string& id) {
@@ -71,20 +67,17 @@ Status ShowNode(awsjson::Client& client, const ClientVerbOptions& options, const
     if (!described.ok()) return described.status();
     tasks = model::ArrayOr(*described, "tasks");
   }
-  if (options.json()) {
-    PrintJson(json::object{{"containerInstance", instance}, {"tasks", tasks}});
-    return Status::Ok();
-  }
-  Print(FormatFields(NodeFields(instance)));
-  if (!model::ArrayOr(instance, "platformDevices").empty()) {
-    Print("\n");
-    PrintTable(NodeDeviceRows(instance, tasks));
-  }
-  if (!tasks.empty()) {
-    Print("\n");
-    PrintTable(TaskRows(tasks));
-  }
-  return Status::Ok();
+  return PrintReply(options, json::object{{"containerInstance", instance}, {"tasks", tasks}}, [&] {
+    Print(FormatFields(NodeFields(instance)));
+    if (!model::ArrayOr(instance, "platformDevices").empty()) {
+      Print("\n");
+      PrintTable(NodeDeviceRows(instance, tasks));
+    }
+    if (!tasks.empty()) {
+      Print("\n");
+      PrintTable(TaskRows(tasks));
+    }
+  });
 }
 
 Status SetNodeState(awsjson::Client& client, const ClientVerbOptions& options,
@@ -95,12 +88,8 @@ Status SetNodeState(awsjson::Client& client, const ClientVerbOptions& options,
                                     {"status", state}});
   if (!reply.ok()) return reply.status();
   if (Status failed = Failed(*reply, "node " + id); !failed.ok()) return failed;
-  if (options.json()) {
-    PrintJson(*reply);
-  } else {
-    PrintTable(NodeRows(model::ArrayOr(*reply, "containerInstances")));
-  }
-  return Status::Ok();
+  return PrintReply(options, *reply,
+                    [&] { PrintTable(NodeRows(model::ArrayOr(*reply, "containerInstances"))); });
 }
 
 }  // namespace

@@ -25,12 +25,8 @@ Status ListServices(awsjson::Client& client, const ClientVerbOptions& options) {
       DescribeAll(client, "DescribeServices", json::object{{"cluster", options.cluster}},
                   "services", *arns, kDescribeServicesBatch, "services");
   if (!described.ok()) return described.status();
-  if (options.json()) {
-    PrintJson(*described);
-  } else {
-    PrintTable(ServiceRows(model::ArrayOr(*described, "services")));
-  }
-  return Status::Ok();
+  return PrintReply(options, *described,
+                    [&] { PrintTable(ServiceRows(model::ArrayOr(*described, "services"))); });
 }
 
 void PrintService(const json::object& service) {
@@ -53,12 +49,7 @@ Status ShowService(awsjson::Client& client, const ClientVerbOptions& options,
   if (services.empty()) {
     return NotFound("service " + name + ": not found in cluster " + options.cluster);
   }
-  if (options.json()) {
-    PrintJson(*reply);
-  } else {
-    PrintService(model::AsObject(services[0]));
-  }
-  return Status::Ok();
+  return PrintReply(options, *reply, [&] { PrintService(model::AsObject(services[0])); });
 }
 
 Status RemoveService(awsjson::Client& client, const ClientVerbOptions& options,
@@ -67,12 +58,11 @@ Status RemoveService(awsjson::Client& client, const ClientVerbOptions& options,
       CallEcs(client, "DeleteService",
               json::object{{"cluster", options.cluster}, {"service", name}, {"force", force}});
   if (!reply.ok()) return reply.status();
-  if (options.json()) {
-    PrintJson(*reply);
-  } else if (const json::object* service = model::ObjectAt(*reply, "service")) {
-    Print(FormatFields(ServiceFields(*service)));
-  }
-  return Status::Ok();
+  return PrintReply(options, *reply, [&] {
+    if (const json::object* service = model::ObjectAt(*reply, "service")) {
+      Print(FormatFields(ServiceFields(*service)));
+    }
+  });
 }
 
 }  // namespace

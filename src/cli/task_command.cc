@@ -25,12 +25,8 @@ Status ListTasks(awsjson::Client& client, const ClientVerbOptions& options, bool
   auto described = DescribeAll(client, "DescribeTasks", json::object{{"cluster", options.cluster}},
                                "tasks", *arns, kDescribeTasksBatch, "tasks");
   if (!described.ok()) return described.status();
-  if (options.json()) {
-    PrintJson(*described);
-  } else {
-    PrintTable(TaskRows(model::ArrayOr(*described, "tasks")));
-  }
-  return Status::Ok();
+  return PrintReply(options, *described,
+                    [&] { PrintTable(TaskRows(model::ArrayOr(*described, "tasks"))); });
 }
 
 void PrintTask(const json::object& task) {
@@ -46,12 +42,7 @@ Status ShowTask(awsjson::Client& client, const ClientVerbOptions& options, const
   if (!reply.ok()) return reply.status();
   const json::array& tasks = model::ArrayOr(*reply, "tasks");
   if (tasks.empty()) return NotFound("task " + id + ": not found in cluster " + options.cluster);
-  if (options.json()) {
-    PrintJson(*reply);
-  } else {
-    PrintTask(model::AsObject(tasks[0]));
-  }
-  return Status::Ok();
+  return PrintReply(options, *reply, [&] { PrintTask(model::AsObject(tasks[0])); });
 }
 
 Status StopTask(awsjson::Client& client, const ClientVerbOptions& options, const std::string& id,
@@ -60,12 +51,9 @@ Status StopTask(awsjson::Client& client, const ClientVerbOptions& options, const
   if (!reason.empty()) input["reason"] = reason;
   auto reply = CallEcs(client, "StopTask", input);
   if (!reply.ok()) return reply.status();
-  if (options.json()) {
-    PrintJson(*reply);
-  } else if (const json::object* task = model::ObjectAt(*reply, "task")) {
-    PrintTask(*task);
-  }
-  return Status::Ok();
+  return PrintReply(options, *reply, [&] {
+    if (const json::object* task = model::ObjectAt(*reply, "task")) PrintTask(*task);
+  });
 }
 
 struct RunOptions {
@@ -85,12 +73,8 @@ Status RunTask(awsjson::Client& client, const ClientVerbOptions& options, const 
     return FailedPrecondition("RunTask: " + std::string(model::StringOr(f, "reason", "failed")) +
                               " " + std::string(model::StringOr(f, "detail", "")));
   }
-  if (options.json()) {
-    PrintJson(*reply);
-  } else {
-    PrintTable(TaskRows(model::ArrayOr(*reply, "tasks")));
-  }
-  return Status::Ok();
+  return PrintReply(options, *reply,
+                    [&] { PrintTable(TaskRows(model::ArrayOr(*reply, "tasks"))); });
 }
 
 }  // namespace

@@ -24,12 +24,8 @@ Status ListDefinitions(awsjson::Client& client, const ClientVerbOptions& options
   auto arns = ListAll(client, awsjson::kEcsTargetPrefix, "ListTaskDefinitions", input,
                       "taskDefinitionArns");
   if (!arns.ok()) return arns.status();
-  if (options.json()) {
-    PrintJson(json::object{{"taskDefinitionArns", *arns}});
-  } else {
-    PrintTable(TaskDefinitionRows(*arns));
-  }
-  return Status::Ok();
+  return PrintReply(options, json::object{{"taskDefinitionArns", *arns}},
+                    [&] { PrintTable(TaskDefinitionRows(*arns)); });
 }
 
 // The definition's head and its containers.
@@ -43,12 +39,11 @@ Status ShowDefinition(awsjson::Client& client, const ClientVerbOptions& options,
                       const std::string& name) {
   auto reply = CallEcs(client, "DescribeTaskDefinition", json::object{{"taskDefinition", name}});
   if (!reply.ok()) return reply.status();
-  if (options.json()) {
-    PrintJson(*reply);
-  } else if (const json::object* definition = model::ObjectAt(*reply, "taskDefinition")) {
-    PrintDefinition(*definition);
-  }
-  return Status::Ok();
+  return PrintReply(options, *reply, [&] {
+    if (const json::object* definition = model::ObjectAt(*reply, "taskDefinition")) {
+      PrintDefinition(*definition);
+    }
+  });
 }
 
 Status RegisterDefinition(awsjson::Client& client, const ClientVerbOptions& options,
@@ -62,12 +57,11 @@ Status RegisterDefinition(awsjson::Client& client, const ClientVerbOptions& opti
   if (ec) return InvalidArgument(file + ": not JSON: " + ec.message());
   auto reply = CallEcs(client, "RegisterTaskDefinition", input);
   if (!reply.ok()) return reply.status().WithContext(file);
-  if (options.json()) {
-    PrintJson(*reply);
-  } else if (const json::object* definition = model::ObjectAt(*reply, "taskDefinition")) {
-    PrintDefinition(*definition);
-  }
-  return Status::Ok();
+  return PrintReply(options, *reply, [&] {
+    if (const json::object* definition = model::ObjectAt(*reply, "taskDefinition")) {
+      PrintDefinition(*definition);
+    }
+  });
 }
 
 }  // namespace
