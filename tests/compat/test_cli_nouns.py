@@ -133,6 +133,55 @@ def test_service_verbs(env, ecs, ecs_unvalidated):
     assert "not found in cluster" in one_error_line(missing, "service show")
 
 
+def test_service_create_and_update(env, ecs, ecs_unvalidated):
+    cluster = unique("nouns")
+    ecs.create_cluster(clusterName=cluster)
+    family = taskdef(ecs_unvalidated)
+    name = unique("svc")
+    created = ok(berth("service", "create", "--cluster", cluster, name, "--task-definition",
+                       family, "--desired-count", "0", "--max-percent", "150",
+                       "--min-healthy-percent", "50", "--circuit-breaker", "--rollback",
+                       env=env))
+    assert "Name:" in created and name in created and "Deployments:" in created
+    assert "0 desired" in created
+    service = ecs.describe_services(cluster=cluster, services=[name])["services"][0]
+    config = service["deploymentConfiguration"]
+    assert (config["maximumPercent"], config["minimumHealthyPercent"]) == (150, 50)
+    assert config["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
+
+    updated = json.loads(ok(berth("service", "update", "-o", "json", "--cluster", cluster, name,
+                                  "--desired-count", "2", env=env)))
+    assert updated["service"]["desiredCount"] == 2
+    second = taskdef(ecs_unvalidated)
+    shown = ok(berth("service", "update", "--cluster", cluster, name, "--task-definition",
+                     f"{second}:1", "--force-new-deployment", env=env))
+    assert f"{second}:1" in shown and "2 desired" in shown
+
+    daemon = unique("daemon")
+    made = json.loads(ok(berth("service", "create", "-o", "json", "--cluster", cluster, daemon,
+                               "--task-definition", family, "--scheduling-strategy", "DAEMON",
+                               env=env)))
+    assert made["service"]["schedulingStrategy"] == "DAEMON"
+
+    def refused(*args):
+        return one_error_line(berth("service", *args, "--cluster", cluster, env=env),
+                              f"service {args[0]}")
+
+    assert refused("create", unique("svc"), "--task-definition", family, "--desired-count",
+                   "lots") == "--desired-count lots: not a whole number from 0 to 10000"
+    assert refused("create", unique("svc"), "--task-definition", family,
+                   "--scheduling-strategy", "SOMETIMES") == (
+        "--scheduling-strategy SOMETIMES: REPLICA or DAEMON")
+    assert refused("create", unique("svc"), "--task-definition", family, "--rollback") == (
+        "--rollback needs --circuit-breaker")
+    assert refused("create", unique("svc")) == "--task-definition is required"
+    assert refused("update", name).startswith("nothing to change")
+    assert refused("update", name, "--desired-count", "-3").startswith("--desired-count -3: ")
+    # What the server refuses arrives as one line too.
+    assert "ServiceNotFoundException" in refused("update", unique("absent"),
+                                                 "--desired-count", "1")
+
+
 def test_gang_verbs(env, ecs, ecs_unvalidated):
     cluster = unique("nouns")
     ecs.create_cluster(clusterName=cluster)
@@ -167,7 +216,7 @@ def test_every_verb_has_an_example_in_its_help():
                         "node": ["ls", "show", "drain", "activate"],
                         "taskdef": ["ls", "show", "register"],
                         "task": ["ls", "show", "run", "stop"],
-                        "service": ["ls", "show", "rm"], "gang": ["ls", "show"],
+                        "service": ["ls", "show", "create", "update", "rm"], "gang": ["ls", "show"],
                         "image": ["ls"]}.items():
         for verb in verbs:
             out = ok(berth(noun, verb, "--help"))
