@@ -10,7 +10,8 @@ namespace berth::cli {
 
 namespace {
 
-constexpr int kCallTimeoutSeconds = 30;
+// Longer than a log follow request waits (task run --wait).
+constexpr int kCallTimeoutSeconds = 45;
 
 StatusOr<boost::json::object> CallFor(awsjson::Client& client, std::string_view prefix,
                                       std::string_view operation, const boost::json::value& input) {
@@ -54,7 +55,9 @@ Verb AddClientVerb(CLI::App& noun, const std::string& verb, const std::string& d
             auto client = ConnectToServer(options->server.endpoint,
                                           options->server.credentials_file, kCallTimeoutSeconds);
             if (!client.ok()) return client.status();
-            return ExitStatusOf(run(**client));
+            Status done = run(**client);
+            if (!done.ok()) return done;
+            return options->exit_status;
           }};
 }
 

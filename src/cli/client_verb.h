@@ -21,6 +21,7 @@ struct ClientVerbOptions {
   ServerClientOptions server;
   std::string cluster = "default";
   std::string output = "table";  // or "json": the API's reply as it came
+  int exit_status = 0;           // what a verb that succeeds exits with (task run --wait)
   bool json() const { return output == "json"; }
 };
 

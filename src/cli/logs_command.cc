@@ -1,21 +1,18 @@
 // `berth logs [-f] TASK [--container NAME]`: prints a container's output,
 // read through the server from the agent that runs it; with -f it follows
 // the output until the container exits.
-#include <cstdio>
 #include <memory>
 #include <string>
 
 #include "cli/client_credentials.h"
+#include "cli/log_stream.h"
 #include "cli/verbs.h"
-#include "http/query_string.h"
 
 namespace berth::cli {
 
 namespace json = boost::json;
 
 namespace {
-
-constexpr int kFollowWaitSeconds = 15;
 
 struct LogsOptions {
   ServerClientOptions server;
@@ -39,34 +36,9 @@ StatusOr<std::string> FirstContainer(awsjson::Client& client, const LogsOptions&
   return std::string(containers[0].as_object().at("name").as_string());
 }
 
-// Prints the container's output from the start; with follow, until it exits.
-Status PrintLogs(awsjson::Client& client, const LogsOptions& options,
-                 const std::string& container) {
-  uint64_t offset = 0;
-  while (true) {
-    std::string target = "/berth/v1/logs?cluster=" + http::EncodeQueryValue(options.cluster) +
-                         "&task=" + http::EncodeQueryValue(options.task) +
-                         "&container=" + http::EncodeQueryValue(container) +
-                         "&offset=" + std::to_string(offset) +
-                         "&waitSeconds=" + std::to_string(options.follow ? kFollowWaitSeconds : 0);
-    auto reply = client.Send("GET", target);
-    if (!reply.ok()) return reply.status();
-    if (reply->status != 200) return awsjson::ErrorFromReply(*reply);
-    std::fwrite(reply->body.data(), 1, reply->body.size(), stdout);
-    std::fflush(stdout);
-    const std::string* next = reply->Header("x-berth-log-offset");
-    const std::string* complete = reply->Header("x-berth-log-complete");
-    uint64_t next_offset = next ? std::stoull(*next) : offset;
-    if (complete && *complete == "true") return Status::Ok();
-    // Without -f, stop once what exists now has been printed.
-    if (!options.follow && next_offset == offset) return Status::Ok();
-    offset = next_offset;
-  }
-}
-
 Status RunLogs(const LogsOptions& options) {
   auto client = ConnectToServer(options.server.endpoint, options.server.credentials_file,
-                                kFollowWaitSeconds + 30);
+                                kLogFollowWaitSeconds + 30);
   if (!client.ok()) return client.status();
   std::string container = options.container;
   if (container.empty()) {
@@ -74,7 +46,8 @@ Status RunLogs(const LogsOptions& options) {
     if (!first.ok()) return first.status().WithContext("task " + options.task);
     container = *first;
   }
-  return PrintLogs(**client, options, container).WithContext("task " + options.task);
+  return StreamLogs(**client, options.cluster, options.task, container, options.follow)
+      .WithContext("task " + options.task);
 }
 
 }  // namespace

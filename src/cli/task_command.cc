@@ -1,10 +1,15 @@
 // `berth task ls|show|run|stop`: a cluster's tasks, over ListTasks,
-// DescribeTasks, RunTask and StopTask.
+// DescribeTasks, RunTask and StopTask; `run --wait` follows the task to its end.
+#include <chrono>
+#include <cstdio>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cli/client_verb.h"
+#include "cli/log_stream.h"
+#include "cli/task_wait.h"
 #include "cli/views.h"
 #include "model/json_util.h"
 
@@ -56,12 +61,81 @@ Status StopTask(awsjson::Client& client, const ClientVerbOptions& options, const
   });
 }
 
+constexpr auto kPollInterval = std::chrono::seconds(1);
+
 struct RunOptions {
   std::string definition;
   int count = 1;
+  bool wait = false;
 };
 
-Status RunTask(awsjson::Client& client, const ClientVerbOptions& options, const RunOptions& run) {
+// The task as DescribeTasks has it now.
+StatusOr<json::object> DescribeTask(awsjson::Client& client, const std::string& cluster,
+                                    const std::string& arn) {
+  auto reply =
+      CallEcs(client, "DescribeTasks",
+              json::object{{"cluster", cluster}, {"tasks", json::array{json::string(arn)}}});
+  if (!reply.ok()) return reply.status();
+  const json::array& tasks = model::ArrayOr(*reply, "tasks");
+  if (tasks.empty()) return NotFound("task " + arn + ": not found in cluster " + cluster);
+  return model::AsObject(tasks[0]);
+}
+
+// Polls the task until its lastStatus is until (or STOPPED), printing a line
+// per status it passes through; last is the status printed before.
+StatusOr<json::object> WaitForStatus(awsjson::Client& client, const std::string& cluster,
+                                     const std::string& arn, std::string_view until,
+                                     std::string& last) {
+  while (true) {
+    auto task = DescribeTask(client, cluster, arn);
+    if (!task.ok()) return task.status();
+    std::string status(model::StringOr(*task, "lastStatus", ""));
+    if (status != last) {
+      Print(status + "\n");
+      std::fflush(stdout);
+      last = status;
+    }
+    if (status == until || status == "STOPPED") return task;
+    std::this_thread::sleep_for(kPollInterval);
+  }
+}
+
+// `task run --wait`: prints the task's statuses up to RUNNING, then its first
+// essential container's output, and exits with that container's exit code.
+Status FollowTask(awsjson::Client& client, ClientVerbOptions& options, const json::object& task) {
+  std::string arn(model::StringOr(task, "taskArn", ""));
+  auto described =
+      CallEcs(client, "DescribeTaskDefinition",
+              json::object{{"taskDefinition", model::StringOr(task, "taskDefinitionArn", "")}});
+  if (!described.ok()) return described.status();
+  const json::object* definition = model::ObjectAt(*described, "taskDefinition");
+  std::string container = definition ? EssentialContainer(*definition) : "";
+  if (container.empty())
+    return FailedPrecondition("the task definition has no essential container");
+  Print("task " + std::string(ArnTail(arn)) + "\n");
+  std::string last;
+  auto now = WaitForStatus(client, options.cluster, arn, "RUNNING", last);
+  if (!now.ok()) return now.status();
+  if (model::StringOr(*now, "lastStatus", "") != "STOPPED") {
+    Status streamed = StreamLogs(client, options.cluster, arn, container, true);
+    if (!streamed.ok()) return streamed.WithContext("container " + container);
+    now = WaitForStatus(client, options.cluster, arn, "STOPPED", last);
+    if (!now.ok()) return now.status();
+  }
+  TaskExit exit = ExitOf(*now, container);
+  if (exit.code != 0 && !exit.reason.empty()) {
+    std::fprintf(stderr, "%s\n", exit.reason.c_str());
+  }
+  options.exit_status = exit.code;
+  return Status::Ok();
+}
+
+Status RunTask(awsjson::Client& client, ClientVerbOptions& options, const RunOptions& run) {
+  if (run.wait && run.count != 1)
+    return InvalidArgument("--wait follows one task: not with --count");
+  if (run.wait && options.json()) {
+    return InvalidArgument("--wait prints the task's output: not with --output json");
+  }
   auto reply = CallEcs(
       client, "RunTask",
       json::object{
@@ -73,8 +147,9 @@ Status RunTask(awsjson::Client& client, const ClientVerbOptions& options, const 
     return FailedPrecondition("RunTask: " + std::string(model::StringOr(f, "reason", "failed")) +
                               " " + std::string(model::StringOr(f, "detail", "")));
   }
-  return PrintReply(options, *reply,
-                    [&] { PrintTable(TaskRows(model::ArrayOr(*reply, "tasks"))); });
+  const json::array& tasks = model::ArrayOr(*reply, "tasks");
+  if (run.wait && !tasks.empty()) return FollowTask(client, options, model::AsObject(tasks[0]));
+  return PrintReply(options, *reply, [&] { PrintTable(TaskRows(tasks)); });
 }
 
 }  // namespace
@@ -103,7 +178,7 @@ std::vector<Verb> AddTaskCommands(CLI::App& parent) {
   auto run_options = std::make_shared<ClientVerbOptions>();
   auto run = std::make_shared<RunOptions>();
   Verb start = AddClientVerb(
-      *noun, "run", "run tasks of a task definition (RunTask, without waiting)",
+      *noun, "run", "run tasks of a task definition (RunTask); --wait: follow one to its end",
       "berth task run --cluster training --count 2 bert-training:3", run_options,
       [run_options, run](awsjson::Client& client) { return RunTask(client, *run_options, *run); });
   start.command->add_option("taskdef", run->definition, "FAMILY, FAMILY:REVISION or ARN")
@@ -111,6 +186,9 @@ std::vector<Verb> AddTaskCommands(CLI::App& parent) {
   start.command->add_option("--count", run->count, "how many tasks")
       ->check(CLI::Range(1, 10))
       ->capture_default_str();
+  start.command->add_flag("--wait", run->wait,
+                          "print its statuses, follow its essential container's output and "
+                          "exit with that container's exit code");
   verbs.push_back(std::move(start));
 
   auto stop = std::make_shared<ClientVerbOptions>();

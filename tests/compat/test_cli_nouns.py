@@ -3,11 +3,13 @@ through `--output json`, and an error as one line with exit status 1.
 Instances are registered through the API alone (no agent)."""
 
 import json
+import subprocess
+import time
 
 import pytest
 
 from berth_compat import unique
-from test_cli import berth, client_env, one_error_line
+from test_cli import BERTH_BIN, berth, client_env, one_error_line
 from test_tasks import add_instance, taskdef
 
 
@@ -114,6 +116,49 @@ def test_task_verbs(env, ecs, ecs_unvalidated):
     missing = berth("task", "show", "--cluster", cluster, "no-such-task", env=env)
     assert one_error_line(missing, "task show") == (
         f"task no-such-task: not found in cluster {cluster}")
+
+
+def test_task_run_wait_refuses_what_it_cannot_follow(env, ecs, ecs_unvalidated):
+    cluster = unique("nouns")
+    ecs.create_cluster(clusterName=cluster)
+    add_instance(ecs_unvalidated, cluster)
+    family = taskdef(ecs_unvalidated)
+    many = berth("task", "run", "--cluster", cluster, "--wait", "--count", "2", family, env=env)
+    assert one_error_line(many, "task run") == "--wait follows one task: not with --count"
+    as_json = berth("task", "run", "--cluster", cluster, "--wait", "-o", "json", family, env=env)
+    assert one_error_line(as_json, "task run") == (
+        "--wait prints the task's output: not with --output json")
+    # Refused before RunTask: nothing was started.
+    assert ecs.list_tasks(cluster=cluster)["taskArns"] == []
+
+
+def test_task_run_wait_ends_when_the_task_stops(env, ecs, ecs_unvalidated):
+    """No agent runs the task, so it stays PENDING until stopped: --wait
+    prints PENDING, then STOPPED, the reason on stderr, and exits 1."""
+    cluster = unique("nouns")
+    ecs.create_cluster(clusterName=cluster)
+    add_instance(ecs_unvalidated, cluster)
+    family = taskdef(ecs_unvalidated)
+    proc = subprocess.Popen([BERTH_BIN, "task", "run", "--cluster", cluster, "--wait", family],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        arns = []
+        while not arns and time.monotonic() < deadline:
+            arns = ecs.list_tasks(cluster=cluster)["taskArns"]
+            time.sleep(0.2)
+        assert arns
+        time.sleep(1.5)  # seen PENDING at least once
+        ecs.stop_task(cluster=cluster, task=arns[0], reason="not today")
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 1, (out, err)
+    lines = out.splitlines()
+    assert lines[0] == "task " + arns[0].rsplit("/", 1)[1]
+    assert lines[1:] == ["PENDING", "STOPPED"] or lines[1:] == ["PROVISIONING", "PENDING",
+                                                                "STOPPED"], out
+    assert err == "not today\n"
 
 
 def test_service_verbs(env, ecs, ecs_unvalidated):
