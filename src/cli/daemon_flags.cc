@@ -42,6 +42,16 @@ void AddServerFlags(CLI::App* cmd, server::ServerConfig& config) {
       ->envname("BERTH_AGENT_LOST_AFTER")
       ->check(CLI::Range(0, 30 * 86400))
       ->capture_default_str();
+  cmd->add_option("--event-retention", config.event_retention_hours,
+                  "hours the event stream (GET /berth/v1/events, berth events) keeps an event")
+      ->envname("BERTH_EVENT_RETENTION")
+      ->check(CLI::Range(1, 24 * 365))
+      ->capture_default_str();
+  cmd->add_option("--event-retention-max", config.event_retention_max,
+                  "events the stream keeps at most; the oldest go first")
+      ->envname("BERTH_EVENT_RETENTION_MAX")
+      ->check(CLI::Range(int64_t{1000}, int64_t{100'000'000}))
+      ->capture_default_str();
   cmd->add_flag("--create-repository-on-push,!--no-create-repository-on-push",
                 config.create_repository_on_push,
                 "create a missing repository when an image is pushed to it")

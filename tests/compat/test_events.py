@@ -11,7 +11,7 @@ import threading
 import time
 import urllib.parse
 
-from berth_compat import BERTH_BIN, unique
+from berth_compat import BERTH_BIN, BerthServer, make_ecs_client, unique
 from test_agent_channel import signed_request
 from test_cli import berth, client_env
 from test_tasks import add_instance, taskdef
@@ -165,3 +165,32 @@ def test_berth_events_follow_resumes_across_a_server_restart(fresh_server):
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_the_retention_flags_cap_the_stream(tmp_path, isolated_aws_env):
+    # At most 1,000 events kept: 1,100 clusters later, a client resuming
+    # from the start is told it missed the oldest.
+    srv = BerthServer(tmp_path / "data", tmp_path, extra_args=["--event-retention-max", "1000",
+                                                               "--event-retention", "2"])
+    try:
+        srv.start()
+        ecs = make_ecs_client(srv.endpoint, srv.access_key, srv.secret_key)
+        prefix = unique("cap")
+        for i in range(1100):
+            ecs.create_cluster(clusterName=f"{prefix}-{i}")
+        page = events(srv, after=0)
+        assert page["truncated"] is True, page["events"][:1]
+        assert int(page["events"][0]["id"]) > 100
+        assert page["events"][0]["kind"] == "ClusterCreated"
+    finally:
+        srv.stop()
+
+
+def test_bad_retention_flags_are_refused_naming_the_flag(tmp_path):
+    for flag, value in (("--event-retention", "0"), ("--event-retention-max", "10"),
+                        ("--event-retention", "soon")):
+        proc = subprocess.run([BERTH_BIN, "server", "--data", str(tmp_path / "d"), flag, value],
+                              capture_output=True, text=True, timeout=30)
+        assert proc.returncode != 0, (flag, value)
+        # As for every flag: what is wrong with it, then where help is.
+        assert proc.stderr.splitlines()[0].startswith(f"{flag}: "), proc.stderr
