@@ -18,21 +18,21 @@ namespace json = boost::json;
 
 namespace {
 
-std::optional<std::string> TagValue(const json::array& tags, std::string_view key) {
-  for (const auto& t : tags) {
-    if (StringOr(t.as_object(), "key", "") == key) {
-      return std::string(StringOr(t.as_object(), "value", ""));
-    }
-  }
-  return std::nullopt;
-}
-
 const json::object& NoOverrides() {
   static const json::object kNone;
   return kNone;
 }
 
 }  // namespace
+
+std::optional<std::string> TagValue(const json::array& tags, std::string_view key) {
+  for (const auto& t : tags) {
+    if (t.is_object() && StringOr(t.get_object(), "key", "") == key) {
+      return std::string(StringOr(t.get_object(), "value", ""));
+    }
+  }
+  return std::nullopt;
+}
 
 StatusOr<TaskRequest> ParseTaskRequest(const json::object& run_task,
                                        const json::object& task_definition) {

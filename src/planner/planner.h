@@ -45,6 +45,10 @@ inline constexpr std::string_view kGangTag = "berth:gang";
 inline constexpr std::string_view kGangSameAttributeTag = "berth:gang-same-attribute";
 inline constexpr std::string_view kGangRankTag = "berth:gang-rank";
 
+// The value of the tag with this key among RunTask-style tags
+// ([{"key", "value"}]); nullopt when there is none.
+std::optional<std::string> TagValue(const boost::json::array& tags, std::string_view key);
+
 // Parses a RunTask request (`run_task`: its members; `task_definition`: the
 // definition it names) into a TaskRequest: count, overrides, placement
 // constraints (the definition's and the request's), strategies, group

@@ -5,13 +5,13 @@
 // attempt are stopped together, when the gang succeeded or failed, and
 // when a failed attempt is placed again (berth:gang-max-restarts).
 #include <boost/json/serialize.hpp>
-#include <charconv>
 #include <mutex>
 #include <shared_mutex>
 
 #include "common/log.h"
 #include "model/json_util.h"
 #include "server/api/ecs_api.h"
+#include "server/api/ecs_names.h"
 #include "server/api/ecs_records.h"
 #include "server/api/gang_rules.h"
 
@@ -38,19 +38,7 @@ bool HoldsName(std::string_view status) { return status == kGangQueued || IsLive
 
 // berth:gang-max-restarts: a whole number 0..1000; 0 when absent.
 int64_t MaxRestartsOf(const json::array& tags) {
-  for (const auto& t : tags) {
-    if (!t.is_object() || StringOr(t.get_object(), "key", "") != kMaxRestartsTag) continue;
-    std::string_view text = StringOr(t.get_object(), "value", "");
-    int64_t n = -1;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-    if (ec != std::errc() || end != text.data() + text.size() || n < 0 || n > kMaxRestartsLimit) {
-      Fail("InvalidParameterException",
-           std::string(kMaxRestartsTag) + ": want a whole number from 0 to " +
-               std::to_string(kMaxRestartsLimit) + ", got '" + std::string(text) + "'");
-    }
-    return n;
-  }
-  return 0;
+  return WholeNumberTag(tags, kMaxRestartsTag, 0, kMaxRestartsLimit).value_or(0);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include "awsjson/endpoint.h"
 #include "model/json_util.h"
+#include "planner/planner.h"
 
 namespace berth::server::api {
 
@@ -101,6 +102,20 @@ void MergeTags(json::array& existing, const json::array& tags) {
     }
     if (!replaced) existing.push_back(t);
   }
+}
+
+std::optional<int64_t> WholeNumberTag(const json::array& tags, std::string_view key, int64_t min,
+                                      int64_t max) {
+  std::optional<std::string> text = planner::TagValue(tags, key);
+  if (!text) return std::nullopt;
+  int64_t n = 0;
+  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), n);
+  if (ec != std::errc() || end != text->data() + text->size() || n < min || n > max) {
+    Fail("InvalidParameterException", std::string(key) + ": want a whole number from " +
+                                          std::to_string(min) + " to " + std::to_string(max) +
+                                          ", got '" + *text + "'");
+  }
+  return n;
 }
 
 }  // namespace berth::server::api

@@ -31,6 +31,12 @@ std::string ContainerInstanceId(std::string_view ref);
 // ECS tag rules: at most 50, keys 1-128 characters and unique, values up
 // to 256, the "aws:" prefix reserved. Throws InvalidParameterException.
 void ValidateTags(const boost::json::array& tags);
+// The tag with this key as a whole number from min to max (berth's tags
+// that take one); nullopt when there is none. Throws
+// InvalidParameterException "KEY: want a whole number from MIN to MAX, got
+// 'VALUE'" otherwise.
+std::optional<int64_t> WholeNumberTag(const boost::json::array& tags, std::string_view key,
+                                      int64_t min, int64_t max);
 // Adds tags, replacing the values of keys already present.
 void MergeTags(boost::json::array& existing, const boost::json::array& tags);
 

@@ -7,7 +7,6 @@
 // is placed whole or not at all, so a queued gang reserves nothing until all
 // of it fits. Entries are durable (ecs/queue/CLUSTER/SEQ).
 #include <boost/json/serialize.hpp>
-#include <charconv>
 #include <cstdio>
 #include <mutex>
 #include <shared_mutex>
@@ -33,53 +32,31 @@ constexpr int64_t kMaxPriority = 1000;
 // (the model refuses it from clients, so only the queue sets it).
 constexpr std::string_view kTaskIdsKey = "berthTaskIds";
 
-std::string_view TagValue(const json::array& tags, std::string_view key) {
-  for (const auto& t : tags) {
-    if (t.is_object() && StringOr(t.get_object(), "key", "") == key) {
-      return StringOr(t.get_object(), "value", "");
-    }
-  }
-  return {};
-}
-
-bool HasTag(const json::array& tags, std::string_view key) {
-  for (const auto& t : tags) {
-    if (t.is_object() && StringOr(t.get_object(), "key", "") == key) return true;
-  }
-  return false;
+// The gang a queued request is of; "" for plain tasks.
+std::string GangOf(const json::object& request) {
+  return planner::TagValue(ArrayOr(request, "tags"), planner::kGangTag).value_or("");
 }
 
 }  // namespace
 
 std::optional<EcsApi::QueueTags> EcsApi::QueueTagsOf(const json::array& tags) {
-  if (!HasTag(tags, kQueueTag)) {
-    if (HasTag(tags, kPriorityTag)) {
+  std::optional<std::string> queue = planner::TagValue(tags, kQueueTag);
+  if (!queue) {
+    if (planner::TagValue(tags, kPriorityTag)) {
       Fail("InvalidParameterException",
            std::string(kPriorityTag) + " orders queued requests: give berth:queue too");
     }
     return std::nullopt;
   }
   QueueTags out;
-  out.queue = std::string(TagValue(tags, kQueueTag));
+  out.queue = std::move(*queue);
   if (!IsValidName(out.queue)) {
     Fail("InvalidParameterException", std::string(kQueueTag) +
                                           ": a queue name is 1-255 letters, numbers, hyphens "
                                           "and underscores, got '" +
                                           out.queue + "'");
   }
-  if (HasTag(tags, kPriorityTag)) {
-    std::string_view text = TagValue(tags, kPriorityTag);
-    int64_t n = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-    if (ec != std::errc() || end != text.data() + text.size() || n < -kMaxPriority ||
-        n > kMaxPriority) {
-      Fail("InvalidParameterException", std::string(kPriorityTag) + ": want a whole number from " +
-                                            std::to_string(-kMaxPriority) + " to " +
-                                            std::to_string(kMaxPriority) + ", got '" +
-                                            std::string(text) + "'");
-    }
-    out.priority = n;
-  }
+  out.priority = WholeNumberTag(tags, kPriorityTag, -kMaxPriority, kMaxPriority).value_or(0);
   return out;
 }
 
@@ -251,9 +228,7 @@ void EcsApi::StopQueuedTasks(std::string_view cluster, const json::object& entry
                     static_cast<double>(now_millis) / 1000.0, batch);
   }
   const json::object* request = model::ObjectAt(entry, "request");
-  if (std::string_view gang =
-          request != nullptr ? TagValue(ArrayOr(*request, "tags"), planner::kGangTag) : "";
-      !gang.empty()) {
+  if (const std::string gang = request != nullptr ? GangOf(*request) : ""; !gang.empty()) {
     auto g = gangs_.find(cluster);
     if (g != gangs_.end() && g->second.contains(gang)) {
       json::object& record = g->second.find(gang)->second;
@@ -279,7 +254,7 @@ void EcsApi::DequeueTask(std::string_view cluster, std::string_view task_id, int
     if (found == ids.end()) continue;
     const std::string key = QueueKey(cluster, OptInt(entry, "seq").value_or(0));
     const json::object& request = entry.at("request").as_object();
-    if (!TagValue(ArrayOr(request, "tags"), planner::kGangTag).empty()) {
+    if (!GangOf(request).empty()) {
       // A gang runs whole or not at all: its other ranks leave with it.
       StopQueuedTasks(cluster, entry,
                       "berth:queue: rank " + std::to_string(found - ids.begin()) +
@@ -307,7 +282,7 @@ std::optional<json::object> EcsApi::QueuePlaceOf(std::string_view cluster,
   for (const auto& [key, entry] : q->second) {
     ++position;
     const json::object& request = entry.at("request").as_object();
-    if (TagValue(ArrayOr(request, "tags"), planner::kGangTag) != gang) continue;
+    if (GangOf(request) != gang) continue;
     return json::object{{"queue", entry.at("queue")},
                         {"priority", entry.at("priority")},
                         {"position", position},
