@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <boost/json/object.hpp>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -95,6 +96,9 @@ void ForEachOnConnections(const std::string& host, uint16_t port, int threads, i
 // cannot be read); OwnCpuSeconds: this process's, from getrusage.
 double ProcessCpuSeconds(int pid);
 double OwnCpuSeconds();
+
+// Seconds from t until now, on the steady clock.
+double SecondsSince(std::chrono::steady_clock::time_point t);
 
 // The value below which fraction p of sorted values lie (nearest rank).
 int64_t Percentile(const std::vector<int64_t>& sorted, double p);

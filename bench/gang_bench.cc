@@ -71,25 +71,13 @@ constexpr int kFailExitCode = 1;      // the failed rank's essential container
 constexpr int kStopConcurrency = 16;  // StopTask connections
 constexpr int64_t kDescribeLimit = 100;
 
-struct Options {
-  std::string host = "127.0.0.1";
-  uint16_t port = 8080;
-  std::string credentials_file;
-  std::string profile = "default";
+struct Options : SimulatedClusterOptions {
   int64_t ranks = 64;
   int repeats = 5;
-  int setup_concurrency = 16;
-  int agent_threads = 2;
-  int poll_wait_seconds = 20;
   int baseline_concurrency = 0;  // 0: every RunTask call at once
   int64_t restart_backoff_ms = 2000;
   int step_timeout_seconds = 60;
-  int server_pid = 0;
 };
-
-double SecondsSince(Clock::time_point t) {
-  return std::chrono::duration<double>(Clock::now() - t).count();
-}
 
 // An epoch-seconds timestamp of the server (a number); 0 when absent.
 double EpochOr0(const json::object& o, std::string_view key) {
@@ -529,27 +517,12 @@ class GangBench {
 int main(int argc, char** argv) {
   berth::bench::Options o;
   CLI::App app{"a gang of ranks on simulated trn1.32xlarge nodes beside plain tasks"};
-  app.add_option("--host", o.host, "server address")->capture_default_str();
-  app.add_option("--port", o.port, "server port")->capture_default_str();
-  app.add_option("--credentials", o.credentials_file,
-                 "AWS shared-credentials file (berth writes DATA/credentials)")
-      ->required();
-  app.add_option("--profile", o.profile, "profile in --credentials")->capture_default_str();
+  berth::bench::AddSimulatedClusterOptions(app, o);
   app.add_option("--ranks", o.ranks, "ranks of the gang, and instances (one rank each)")
       ->check(CLI::Range(int64_t{2}, int64_t{1000}))
       ->capture_default_str();
   app.add_option("--repeats", o.repeats, "rounds of baseline and gang")
       ->check(CLI::Range(1, 1000))
-      ->capture_default_str();
-  app.add_option("--setup-concurrency", o.setup_concurrency,
-                 "connections registering and joining the instances")
-      ->check(CLI::Range(1, 1024))
-      ->capture_default_str();
-  app.add_option("--agent-threads", o.agent_threads, "I/O threads of all simulated agents")
-      ->check(CLI::Range(1, 64))
-      ->capture_default_str();
-  app.add_option("--poll-wait", o.poll_wait_seconds, "the agents' long-poll waitSeconds")
-      ->check(CLI::Range(1, 25))
       ->capture_default_str();
   app.add_option("--baseline-concurrency", o.baseline_concurrency,
                  "connections for the baseline's RunTask calls (0: all calls at once)")
@@ -562,7 +535,6 @@ int main(int argc, char** argv) {
   app.add_option("--step-timeout", o.step_timeout_seconds, "seconds one step may take")
       ->check(CLI::Range(1, 3600))
       ->capture_default_str();
-  app.add_option("--server-pid", o.server_pid, "the server's pid, for its CPU time");
   CLI11_PARSE(app, argc, argv);
   auto creds = berth::bench::ResolveCredentials(o.credentials_file, o.profile, "", "");
   if (!creds.ok()) {

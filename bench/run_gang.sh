@@ -109,7 +109,7 @@ echo "baseline: plain tasks, RunTask count=10 calls at once; on a failure the cl
 echo "controller waits: $(ms "$waits") ms of the $(ms "$replace") ms restart" \
   "($(awk -v w="$waits" -v r="$replace" -v b="$backoff" \
     'BEGIN { printf "%.0f%% of it, %.0f%% of it without the backoff", 100 * w / r, (r > b ? 100 * w / (r - b) : 0) }'));" \
-  "the gang controller runs once a second (src/server/server.cc)."
+  "the gang controller runs once a second and when a rank stops (src/server/server.cc)."
 echo "server CPU per repeat (both baselines and both gang steps):" \
   "$(grep '^repeat=' "$tmp/result" | sed -n 's/.*server_cpu_s=\([^ ]*\).*/\1/p' | paste -sd' ') s"
 echo "load average: before $load_before, after $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"

@@ -69,30 +69,18 @@ constexpr std::string_view kPlacementStrategy =
     R"({"type":"spread","field":"instanceId"}])";
 constexpr std::string_view kSteadyEvent = "has reached a steady state.";
 
-struct Options {
-  std::string host = "127.0.0.1";
-  uint16_t port = 8080;
-  std::string credentials_file;
-  std::string profile = "default";
+struct Options : SimulatedClusterOptions {
   int64_t instances = 1000;
   int64_t tasks = 10000;
   int services = 0;  // 0: as few as hold --tasks
   int runtask_concurrency = 16;
-  int setup_concurrency = 16;
-  int agent_threads = 2;
-  int poll_wait_seconds = 20;
   int maximum_percent = 200;
   int minimum_healthy_percent = 100;
   int describe_interval_ms = 200;
   int idle_seconds = 20;
   int phase_timeout_seconds = 1800;
-  int server_pid = 0;  // for the server's CPU time per phase; 0: not measured
   std::string phases = "runtask,create,rolling";
 };
-
-double SecondsSince(Clock::time_point t) {
-  return std::chrono::duration<double>(Clock::now() - t).count();
-}
 
 std::string Quoted(std::string_view s) { return json::serialize(json::string(s)); }
 
@@ -507,12 +495,7 @@ class ServiceBench {
 int main(int argc, char** argv) {
   berth::bench::Options o;
   CLI::App app{"the service scheduler beside RunTask, on simulated instances and agents"};
-  app.add_option("--host", o.host, "server address")->capture_default_str();
-  app.add_option("--port", o.port, "server port")->capture_default_str();
-  app.add_option("--credentials", o.credentials_file,
-                 "AWS shared-credentials file (berth writes DATA/credentials)")
-      ->required();
-  app.add_option("--profile", o.profile, "profile in --credentials")->capture_default_str();
+  berth::bench::AddSimulatedClusterOptions(app, o);
   app.add_option("--instances", o.instances, "container instances, each with a simulated agent")
       ->check(CLI::Range(int64_t{1}, int64_t{100000}))
       ->capture_default_str();
@@ -526,16 +509,6 @@ int main(int argc, char** argv) {
   app.add_option("--runtask-concurrency", o.runtask_concurrency,
                  "RunTask (and StopTask) connections, one thread each")
       ->check(CLI::Range(1, 1024))
-      ->capture_default_str();
-  app.add_option("--setup-concurrency", o.setup_concurrency,
-                 "connections registering and joining the instances")
-      ->check(CLI::Range(1, 1024))
-      ->capture_default_str();
-  app.add_option("--agent-threads", o.agent_threads, "I/O threads of all simulated agents")
-      ->check(CLI::Range(1, 64))
-      ->capture_default_str();
-  app.add_option("--poll-wait", o.poll_wait_seconds, "the agents' long-poll waitSeconds")
-      ->check(CLI::Range(1, 25))
       ->capture_default_str();
   app.add_option("--maximum-percent", o.maximum_percent, "deploymentConfiguration.maximumPercent")
       ->check(CLI::Range(100, 200))
@@ -555,7 +528,6 @@ int main(int argc, char** argv) {
   app.add_option("--phase-timeout", o.phase_timeout_seconds, "seconds a phase may take")
       ->check(CLI::Range(1, 86400))
       ->capture_default_str();
-  app.add_option("--server-pid", o.server_pid, "the server's pid, for its CPU time per phase");
   app.add_option("--phases", o.phases, "which of runtask,create,rolling to run, in that order")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);

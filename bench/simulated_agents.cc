@@ -1,5 +1,6 @@
 #include "simulated_agents.h"
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
@@ -410,6 +411,26 @@ std::vector<int64_t> SimulatedAgents::TakeReportLatencies() {
   }
   std::sort(out.begin(), out.end());
   return out;
+}
+
+void AddSimulatedClusterOptions(CLI::App& app, SimulatedClusterOptions& o) {
+  app.add_option("--host", o.host, "server address")->capture_default_str();
+  app.add_option("--port", o.port, "server port")->capture_default_str();
+  app.add_option("--credentials", o.credentials_file,
+                 "AWS shared-credentials file (berth writes DATA/credentials)")
+      ->required();
+  app.add_option("--profile", o.profile, "profile in --credentials")->capture_default_str();
+  app.add_option("--setup-concurrency", o.setup_concurrency,
+                 "connections registering and joining the instances")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  app.add_option("--agent-threads", o.agent_threads, "I/O threads of all simulated agents")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  app.add_option("--poll-wait", o.poll_wait_seconds, "the agents' long-poll waitSeconds")
+      ->check(CLI::Range(1, 25))
+      ->capture_default_str();
+  app.add_option("--server-pid", o.server_pid, "the server's pid, for its CPU time");
 }
 
 }  // namespace berth::bench

@@ -33,7 +33,29 @@
 #include "ecs_calls.h"
 #include "http/sigv4.h"
 
+namespace CLI {
+class App;
+}  // namespace CLI
+
 namespace berth::bench {
+
+// What every benchmark of simulated instances is told: the server and the
+// credentials to sign with, how it registers and joins the instances, how
+// their agents poll, and whose CPU time to read.
+struct SimulatedClusterOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;
+  std::string credentials_file;
+  std::string profile = "default";
+  int setup_concurrency = 16;
+  int agent_threads = 2;
+  int poll_wait_seconds = 20;
+  int server_pid = 0;  // for the server's CPU time; 0: not measured
+};
+
+// Adds their flags (--host, --port, --credentials, --profile,
+// --setup-concurrency, --agent-threads, --poll-wait, --server-pid) to app.
+void AddSimulatedClusterOptions(CLI::App& app, SimulatedClusterOptions& options);
 
 struct AgentIdentity {
   std::string name;                    // what its errors call it

@@ -5,23 +5,12 @@ agent comes back (its orphan container stopped) the gang is placed again on
 both as its next attempt. On three, the next attempt goes to the third node
 at once, never to the lost one."""
 
-import json
 import signal
-import subprocess
 import time
 
-from berth_compat import BERTH_BIN, aws_cli_env, unique
+from berth_compat import unique
+from test_gang_e2e import gang_record
 from test_services_e2e import runc_status, wait_until
-
-
-def gang_record(nodes, name):
-    proc = subprocess.run(
-        [BERTH_BIN, "gang", "--json", "--cluster", nodes.cluster, name],
-        env=aws_cli_env(nodes.server.access_key, nodes.server.secret_key,
-                        {"AWS_ENDPOINT_URL": nodes.server.endpoint}),
-        capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout)["gang"]
 
 
 def test_a_lost_nodes_gang_is_stopped_and_placed_again_when_it_returns(two_nodes):
