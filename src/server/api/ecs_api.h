@@ -212,9 +212,9 @@ class EcsApi : public awsjson::JsonService {
     std::vector<std::pair<std::string, boost::json::object>> tasks;  // id, record
     store::Batch batch;                                              // the tasks' puts
     int64_t now_millis = 0;
-    // A gang's: the request (to place its next attempt) and which attempt.
+    // A gang's: the request (to place its next attempt) and its
+    // berth:gang-max-restarts (the attempt is request.gang_attempt).
     boost::json::object gang_request;
-    int64_t gang_attempt = 0;
     int64_t gang_max_restarts = 0;
     boost::json::array views;
     boost::json::array failures;

@@ -49,11 +49,10 @@ std::string EcsApi::GangKey(std::string_view cluster, std::string_view name) {
 
 void EcsApi::CheckNewGang(PlannedRun& run, const json::object& in) {
   const std::string& name = *run.request.gang;
-  run.gang_attempt = OptInt(in, kAttemptKey).value_or(0);
-  run.request.gang_attempt = static_cast<int>(run.gang_attempt);
+  run.request.gang_attempt = static_cast<int>(OptInt(in, kAttemptKey).value_or(0));
   run.gang_max_restarts = MaxRestartsOf(ArrayOr(in, "tags"));
   // A restart, or a queued gang being placed, is the gang of that name.
-  const bool same_gang = run.gang_attempt > 0 || !QueuedTaskIds(in).empty();
+  const bool same_gang = run.request.gang_attempt > 0 || !QueuedTaskIds(in).empty();
   if (!same_gang) {
     auto c = gangs_.find(run.cluster);
     if (c != gangs_.end()) {
@@ -81,9 +80,9 @@ void EcsApi::RecordGangAttempt(const PlannedRun& run, store::Batch& batch) {
   }
   const double now = Seconds(run.now_millis);
   json::object attempt{
-      {"attempt", run.gang_attempt}, {"taskArns", std::move(arns)}, {"startedAt", now}};
+      {"attempt", run.request.gang_attempt}, {"taskArns", std::move(arns)}, {"startedAt", now}};
   json::object& gang = gangs_[run.cluster][name];
-  if (run.gang_attempt == 0) {
+  if (run.request.gang_attempt == 0) {
     const json::value created =
         gang.contains("createdAt") ? gang.at("createdAt") : json::value(now);
     gang = json::object{{"gangName", name},
@@ -95,7 +94,7 @@ void EcsApi::RecordGangAttempt(const PlannedRun& run, store::Batch& batch) {
                         {"berthRequest", run.gang_request}};
   }
   gang["status"] = kGangRunning;
-  gang["attempt"] = run.gang_attempt;
+  gang["attempt"] = run.request.gang_attempt;
   gang["updatedAt"] = now;
   gang.erase(kRestartAtKey);
   gang.erase("reason");
@@ -104,7 +103,7 @@ void EcsApi::RecordGangAttempt(const PlannedRun& run, store::Batch& batch) {
     resources.emplace_back(arn.as_string());
   }
   EmitEvent(run.now_millis, "GangAttempt", run.cluster, std::move(resources),
-            "gang " + name + " attempt " + std::to_string(run.gang_attempt) +
+            "gang " + name + " attempt " + std::to_string(run.request.gang_attempt) +
                 " placed: " + std::to_string(run.tasks.size()) + " ranks");
   gang["attempts"].as_array().push_back(std::move(attempt));
   batch.push_back(store::Mutation::Put(GangKey(run.cluster, name), json::serialize(gang)));
