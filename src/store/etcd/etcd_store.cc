@@ -38,12 +38,21 @@ struct TxnPlan {
   void Add(std::string_view data_prefix, const Batch& batch) {
     for (const Mutation& m : batch) {
       std::string key = std::string(data_prefix) + m.key;
-      TxnOp op = m.kind == Mutation::Kind::kPut ? TxnOp::Put(key, m.value) : TxnOp::Delete(key);
-      auto [it, inserted] = ops.try_emplace(std::move(key));
-      if (!inserted) op_bytes -= etcd::TxnOpBytes(it->second);
-      op_bytes += etcd::TxnOpBytes(op);
-      it->second = std::move(op);
+      Set(m.kind == Mutation::Kind::kPut ? TxnOp::Put(key, m.value) : TxnOp::Delete(key));
     }
+  }
+
+  // Adds a later batch's plan: its changes win over earlier ones.
+  void Merge(TxnPlan&& later) {
+    for (auto& [key, op] : later.ops) Set(std::move(op));
+  }
+
+ private:
+  void Set(TxnOp op) {
+    auto [it, inserted] = ops.try_emplace(op.key);
+    if (!inserted) op_bytes -= etcd::TxnOpBytes(it->second);
+    op_bytes += etcd::TxnOpBytes(op);
+    it->second = std::move(op);
   }
 };
 
@@ -151,16 +160,17 @@ class EtcdStoreImpl final : public EtcdStore {
     return Status::Ok();
   }
 
-  // What every transaction carries besides its changes: the compares, the
-  // new commit id and the reads that explain a failed compare.
+  // What every transaction of a group carries besides its changes: the
+  // compares, the reads that explain a failed compare, and the commit id.
+  // The fence is read once per group, so that the sizes planned hold.
   struct Envelope {
     std::vector<Compare> compares;
     std::vector<TxnOp> failure;
     std::optional<Compare> fence;
-    int64_t bytes = 0;  // with the commit key's put, without the changes
+    int64_t bytes = 0;  // with the commit key's put at its longest, without the changes
   };
 
-  Envelope MakeEnvelope(const std::string& txn_id) {
+  Envelope MakeEnvelope() {
     Envelope e;
     {
       std::lock_guard lock(fence_mu_);
@@ -173,27 +183,24 @@ class EtcdStoreImpl final : public EtcdStore {
       e.compares.push_back(*e.fence);
       e.failure.push_back(TxnOp::Get(e.fence->key));
     }
-    e.bytes =
-        etcd::TxnRequestBytes(e.compares, {TxnOp::Put(layout_.commit_key(), txn_id)}, e.failure);
+    const std::string longest_id = writer_id_ + "/" + std::to_string(UINT64_MAX);
+    e.bytes = etcd::TxnRequestBytes(e.compares, {TxnOp::Put(layout_.commit_key(), longest_id)},
+                                    e.failure);
     return e;
   }
 
   std::string NextTxnId() { return writer_id_ + "/" + std::to_string(++txn_sequence_); }
 
-  // Whether plan plus another batch's changes (extra_ops of extra_bytes)
-  // fits one transaction.
-  bool Fits(const TxnPlan& plan, size_t extra_ops, int64_t extra_bytes, int64_t envelope) const {
+  // Whether plan and another batch's changes fit one transaction.
+  bool Fits(const TxnPlan& plan, const TxnPlan& batch, int64_t envelope_bytes) const {
     // The commit key's put is one of the success ops.
-    return plan.ops.size() + extra_ops + 1 <= static_cast<size_t>(options_.max_txn_ops) &&
-           envelope + plan.op_bytes + extra_bytes <= options_.max_request_bytes;
+    return plan.ops.size() + batch.ops.size() + 1 <= static_cast<size_t>(options_.max_txn_ops) &&
+           envelope_bytes + plan.op_bytes + batch.op_bytes <= options_.max_request_bytes;
   }
 
   void CommitGroup(std::vector<PendingCommit>& group) {
     std::vector<Status> results(group.size());
-    // A sample envelope sizes the plans; ids all have about the same length
-    // and the 64 bytes of slack in TxnRequestBytes cover the difference.
-    const int64_t envelope =
-        MakeEnvelope(writer_id_ + "/" + std::to_string(txn_sequence_ + 1000)).bytes;
+    Envelope envelope = MakeEnvelope();
     std::vector<TxnPlan> plans;
     const std::string data_prefix = layout_.data_prefix();
     for (size_t i = 0; i < group.size(); ++i) {
@@ -202,18 +209,16 @@ class EtcdStoreImpl final : public EtcdStore {
       TxnPlan alone;
       alone.Add(data_prefix, group[i].batch);
       if (alone.ops.empty()) continue;  // nothing to write: Ok
-      if (!Fits(TxnPlan(), alone.ops.size(), alone.op_bytes, envelope)) {
-        results[i] = TooLarge(alone, envelope);
+      if (!Fits(TxnPlan(), alone, envelope.bytes)) {
+        results[i] = TooLarge(alone, envelope.bytes);
         continue;
       }
-      if (plans.empty() || !Fits(plans.back(), alone.ops.size(), alone.op_bytes, envelope)) {
-        plans.emplace_back();
-      }
+      if (plans.empty() || !Fits(plans.back(), alone, envelope.bytes)) plans.emplace_back();
       plans.back().batches.push_back(i);
-      plans.back().Add(data_prefix, group[i].batch);
+      plans.back().Merge(std::move(alone));
     }
     for (TxnPlan& plan : plans) {
-      Status s = Send(plan);
+      Status s = Send(plan, envelope);
       // etcd refused what the checks let through: find the batch at fault by
       // sending each alone, so that it fails by itself.
       if (s.code() == StatusCode::kInvalidArgument && plan.batches.size() > 1) {
@@ -224,7 +229,7 @@ class EtcdStoreImpl final : public EtcdStore {
         for (size_t i : plan.batches) {
           TxnPlan alone;
           alone.Add(data_prefix, group[i].batch);
-          results[i] = Send(alone);
+          results[i] = Send(alone, envelope);
         }
       } else {
         for (size_t i : plan.batches) results[i] = s;
@@ -249,9 +254,10 @@ class EtcdStoreImpl final : public EtcdStore {
 
   // Sends one transaction, retrying while no endpoint answers. Ok once it is
   // applied (also when an earlier attempt whose reply was lost applied it).
-  Status Send(const TxnPlan& plan) {
+  Status Send(const TxnPlan& plan, Envelope& envelope) {
     const std::string txn_id = NextTxnId();
-    Envelope envelope = MakeEnvelope(txn_id);
+    // From the revision the previous transaction left.
+    envelope.compares[0] = Compare::ModRevision(layout_.commit_key(), commit_revision_);
     std::vector<TxnOp> success;
     success.reserve(plan.ops.size() + 1);
     for (const auto& [key, op] : plan.ops) success.push_back(op);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <boost/json.hpp>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -21,6 +22,8 @@
 #include <utility>
 #include <vector>
 
+#include "http/client.h"
+#include "http/endpoint.h"
 #include "store/etcd/etcd_client.h"
 #include "store/store_conformance_testing.h"
 #include "store/store_test_util.h"
@@ -393,6 +396,42 @@ TEST(EtcdStoreTest, FailsOverToTheNextEndpoint) {
   kill(frozen, SIGCONT);
   EXPECT_TRUE(s.ok()) << s.ToString();
   EXPECT_THAT(rows, ElementsAre(Pair("k", "v")));
+}
+
+// The index of the member that leads the cluster (its endpoint's index).
+int LeaderIndex(const std::vector<std::string>& endpoints) {
+  for (size_t i = 0; i < endpoints.size(); ++i) {
+    auto [host, port] = *http::SplitHostPort(endpoints[i]);
+    auto client = http::Client::Create(host, port, 5);
+    http::Request request;
+    request.method = "POST";
+    request.target = "/v3/maintenance/status";
+    request.body = "{}";
+    StatusOr<http::Response> response = client->Do(request);
+    if (!response.ok()) continue;
+    boost::json::object status = boost::json::parse(response->body).as_object();
+    if (status["leader"] == status["header"].as_object()["member_id"]) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+TEST(EtcdStoreTest, CommitsAndScansThroughALeaderElection) {
+  EtcdStoreOptions options = Options();
+  options.timeout_seconds = 2;
+  auto store = OpenOrFail(options);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->CommitAndWait({Mutation::Put("before", "v")}).ok());
+  const int leader = LeaderIndex(options.endpoints);
+  ASSERT_GE(leader, 0);
+  // The leader freezes: the two others elect one of them; meanwhile
+  // requests time out or hear "no leader", and move on or retry.
+  const pid_t frozen = SharedCluster::cluster->member_pid(leader);
+  ASSERT_EQ(kill(frozen, SIGSTOP), 0);
+  Status s = store->CommitAndWait({Mutation::Put("during", "v")});
+  std::vector<std::pair<std::string, std::string>> rows = Rows(*store, "");
+  kill(frozen, SIGCONT);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  EXPECT_THAT(rows, ElementsAre(Pair("before", "v"), Pair("during", "v")));
 }
 
 TEST(EtcdStoreTest, ErrorsNameTheEndpoint) {
