@@ -13,11 +13,11 @@ import pytest
 from berth_compat import BERTH_BIN, REPO_ROOT, BerthServer, unique
 
 
-@pytest.fixture(scope="module")
-def etcd_endpoints():
-    """A 3-member etcd cluster for this module; its endpoints, comma-separated."""
+def run_etcd_cluster(*args):
+    """Starts scripts/etcd-cluster.sh with args; yields its endpoints,
+    comma-separated, and stops the cluster afterwards."""
     script = os.path.join(REPO_ROOT, "scripts", "etcd-cluster.sh")
-    proc = subprocess.Popen(["bash", script, "--watch-pid", str(os.getpid())],
+    proc = subprocess.Popen(["bash", script, "--watch-pid", str(os.getpid()), *args],
                             stdout=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline()
@@ -28,6 +28,12 @@ def etcd_endpoints():
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def etcd_endpoints():
+    """A 3-member etcd cluster for this module."""
+    yield from run_etcd_cluster()
 
 
 @pytest.fixture
@@ -84,6 +90,26 @@ def test_a_server_is_refused_once_another_wrote_to_its_root(tmp_path, isolated_a
     finally:
         second.stop()
         first.stop()
+
+
+def test_server_speaks_tls_to_etcd_with_a_client_certificate(tmp_path, isolated_aws_env):
+    certs = tmp_path / "certs"  # the script makes a CA and certificates there
+    for endpoints in run_etcd_cluster("--tls", str(certs)):
+        srv = BerthServer(tmp_path / "data", tmp_path, [
+            "--store", f"etcd://{endpoints}", "--etcd-ca", certs / "ca.pem",
+            "--etcd-cert", certs / "client.pem", "--etcd-key", certs / "client-key.pem"])
+        srv.start()
+        try:
+            name = unique("tls")
+            srv.client().create_cluster(clusterName=name)
+            srv.restart()
+            assert srv.client().describe_clusters(clusters=[name])["clusters"][0]["status"] == \
+                "ACTIVE"
+        finally:
+            srv.stop()
+        # Without the client certificate the members refuse it.
+        assert "etcd 127.0.0.1:" in server_error(tmp_path, "--store", f"etcd://{endpoints}",
+                                                 "--etcd-ca", str(certs / "ca.pem"))
 
 
 def server_error(tmp_path, *args):
