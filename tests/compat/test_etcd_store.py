@@ -11,6 +11,7 @@ import subprocess
 import pytest
 
 from berth_compat import BERTH_BIN, REPO_ROOT, BerthServer, unique
+from test_tasks import add_instance, taskdef
 
 
 def run_etcd_cluster(*args):
@@ -110,6 +111,29 @@ def test_server_speaks_tls_to_etcd_with_a_client_certificate(tmp_path, isolated_
         # Without the client certificate the members refuse it.
         assert "etcd 127.0.0.1:" in server_error(tmp_path, "--store", f"etcd://{endpoints}",
                                                  "--etcd-ca", str(certs / "ca.pem"))
+
+
+def test_a_large_gang_fits_once_etcd_and_berth_allow_more_txn_ops(tmp_path, isolated_aws_env):
+    # 70 ranks: 70 tasks and 70 events in one change, over etcd's default of
+    # 128 operations a transaction (which would stop the server).
+    ranks = 70
+    for endpoints in run_etcd_cluster("--", "--max-txn-ops=1024"):
+        srv = BerthServer(tmp_path / "data", tmp_path,
+                          ["--store", f"etcd://{endpoints}", "--etcd-max-txn-ops", "1024"])
+        srv.start()
+        try:
+            ecs, unvalidated = srv.client(), srv.client(validate=False)
+            cluster = unique("gang")
+            ecs.create_cluster(clusterName=cluster)
+            for _ in range(ranks):
+                add_instance(unvalidated, cluster)
+            resp = ecs.run_task(cluster=cluster, taskDefinition=taskdef(unvalidated), count=ranks,
+                                tags=[{"key": "berth:gang", "value": "big"}])
+            assert resp["failures"] == [] and len(resp["tasks"]) == ranks
+            srv.restart()
+            assert len(srv.client().list_tasks(cluster=cluster)["taskArns"]) == ranks
+        finally:
+            srv.stop()
 
 
 def server_error(tmp_path, *args):
