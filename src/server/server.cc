@@ -35,6 +35,7 @@
 #include "server/log_forwarding.h"
 #include "server/server_metrics.h"
 #include "server/user_request.h"
+#include "store/etcd/etcd_store.h"
 #include "store/store.h"
 
 namespace berth::server {
@@ -46,10 +47,38 @@ namespace {
 constexpr int64_t kLifecycleIntervalSeconds = 60;
 constexpr int64_t kDefaultGcMinAgeSeconds = 3600;
 
-StatusOr<std::string> SqlitePath(const ServerConfig& config) {
-  if (config.store.empty()) return config.data_dir + "/berth.db";
-  if (config.store.starts_with("sqlite:")) return config.store.substr(7);
-  return InvalidArgument("--store " + config.store + ": unsupported store (expected sqlite:PATH)");
+// The store --store names, and how to name it in the log.
+StatusOr<std::pair<std::unique_ptr<store::Store>, std::string>> OpenStore(
+    const ServerConfig& config) {
+  using Opened = std::pair<std::unique_ptr<store::Store>, std::string>;
+  if (config.store.starts_with("etcd://")) {
+    auto options = store::ParseEtcdStoreUrl(config.store);
+    if (!options.ok()) return options.status().WithContext("--store " + config.store);
+    options->ca_file = config.etcd_ca_file;
+    options->cert_file = config.etcd_cert_file;
+    options->key_file = config.etcd_key_file;
+    if (config.etcd_max_txn_ops > 0) options->max_txn_ops = config.etcd_max_txn_ops;
+    if (config.etcd_max_request_bytes > 0) {
+      options->max_request_bytes = config.etcd_max_request_bytes;
+    }
+    auto opened = store::OpenEtcdStore(*options);
+    if (!opened.ok()) return opened.status();
+    return Opened(std::move(*opened), config.store);
+  }
+  if (!config.etcd_ca_file.empty() || !config.etcd_cert_file.empty() ||
+      !config.etcd_key_file.empty()) {
+    return InvalidArgument("--etcd-ca, --etcd-cert and --etcd-key need --store etcd://...");
+  }
+  std::string path = config.data_dir + "/berth.db";
+  if (config.store.starts_with("sqlite:")) {
+    path = config.store.substr(7);
+  } else if (!config.store.empty()) {
+    return InvalidArgument("--store " + config.store +
+                           ": unsupported store (expected sqlite:PATH or etcd://HOST:PORT,...)");
+  }
+  auto opened = store::OpenSqliteStore(path);
+  if (!opened.ok()) return opened.status();
+  return Opened(std::move(*opened), path);
 }
 
 void PrintClientEnvironment(const ServerConfig& config, const std::string& endpoint,
@@ -186,10 +215,10 @@ int RunServer(const ServerConfig& config) {
   std::unordered_map<std::string, std::string> secret_of;
   for (const auto& key : *keys) secret_of[key.id] = key.secret;
 
-  auto path = SqlitePath(config);
-  if (!path.ok()) return fail(path.status());
-  auto store = store::OpenSqliteStore(*path);
-  if (!store.ok()) return fail(store.status());
+  auto opened_store = OpenStore(config);
+  if (!opened_store.ok()) return fail(opened_store.status());
+  auto store = std::move(opened_store->first);
+  const std::string& store_name = opened_store->second;
   auto blobs = registry::BlobStore::Open(config.data_dir + "/registry");
   if (!blobs.ok()) return fail(blobs.status());
 
@@ -202,9 +231,9 @@ int RunServer(const ServerConfig& config) {
   options.max_body_bytes = registry::EcrApi::kMaxRequestBytes;
 
   CommitTracker tracker;
-  api::EcsApi ecs(**store, tracker, ArnScope{});
-  if (Status s = ecs.Load(); !s.ok()) return fail(s.WithContext("load state from " + *path));
-  auto agent_key = api::LoadOrCreateAgentKey(**store);
+  api::EcsApi ecs(*store, tracker, ArnScope{});
+  if (Status s = ecs.Load(); !s.ok()) return fail(s.WithContext("load state from " + store_name));
+  auto agent_key = api::LoadOrCreateAgentKey(*store);
   if (!agent_key.ok()) return fail(agent_key.status().WithContext("agent credential key"));
   ecs.agents().set_heartbeat_timeout_millis(int64_t{config.agent_heartbeat_timeout_seconds} * 1000);
   ecs.agents().set_lost_after_millis(int64_t{config.agent_lost_after_seconds} * 1000);
@@ -374,10 +403,10 @@ int RunServer(const ServerConfig& config) {
         registry_server ? bound(config.registry_listen, registry_server->port()) : api_address;
   }
 
-  registry_state = std::make_unique<registry::RegistryState>(**store, tracker, **blobs, ArnScope{},
+  registry_state = std::make_unique<registry::RegistryState>(*store, tracker, **blobs, ArnScope{},
                                                              registry_address);
   if (Status s = registry_state->Load(); !s.ok()) {
-    return fail(s.WithContext("load registry from " + *path));
+    return fail(s.WithContext("load registry from " + store_name));
   }
   // Pushes are events too, committed with the push.
   registry_state->set_on_image_pushed([&ecs](const registry::PushedImage& image, int64_t now_millis,
@@ -441,7 +470,7 @@ int RunServer(const ServerConfig& config) {
           {{"listen", api_address},
            {"registry", registry_address},
            {"data", config.data_dir},
-           {"store", *path},
+           {"store", store_name},
            {"metrics", metrics_server ? bound(**metrics_address, metrics_server->port())
                                       : api_address + " (bearer token)"},
            {"credentials", credentials_path}});
@@ -465,7 +494,7 @@ int RunServer(const ServerConfig& config) {
   lost_instances.reset();  // nor does a lost-instance check commit after it
   ecs.OnControllerWork(nullptr);
   controllers.reset();  // nor a controller pass
-  (*store)->Close();
+  store->Close();
   LogInfo("stopped");
   return 0;
 }
