@@ -12,7 +12,10 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <string_view>
 #include <vector>
+
+#include "common/status.h"
 
 namespace berth::awsjson {
 
@@ -32,10 +35,30 @@ class CommitTracker {
   // Runs fn now if seq is durable, else on the thread that marks it durable.
   void WhenDurable(uint64_t seq, std::function<void()> fn);
 
+  // A commit failed and the state in memory is no longer the store's (a
+  // leader whose fenced write was refused): nothing waiting is released any
+  // more. The waiting callbacks, and those of later WhenDurable calls, are
+  // destroyed unrun (a Responder destroyed unanswered replies 500, which
+  // clients retry); MarkDurable does nothing from now on.
+  void Abandon();
+
+  // A commit of the state this tracker orders failed (`what` names whose).
+  // Without a failure handler the process stops: memory holds a change the
+  // store does not, and a restart reloads the truth. With one (a leader on
+  // etcd), the tracker is abandoned and the handler told, once; it must not
+  // block (it runs on the store's writer thread).
+  void CommitFailed(std::string_view what, const Status& status);
+  void SetFailureHandler(std::function<void(const Status&)> handler) {
+    std::lock_guard lock(mu_);
+    on_failure_ = std::move(handler);
+  }
+
  private:
   std::atomic<uint64_t> assigned_{0};
   std::atomic<uint64_t> durable_{0};
   std::mutex mu_;
+  bool abandoned_ = false;                         // guarded by mu_
+  std::function<void(const Status&)> on_failure_;  // guarded by mu_
   std::multimap<uint64_t, std::function<void()>> waiting_;
 };
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
+#include <string>
 #include <vector>
 
 namespace berth::awsjson {
@@ -36,6 +38,39 @@ TEST(CommitTracker, AReadWaitsForTheWritesItObserved) {
   EXPECT_FALSE(replied);
   tracker.MarkDurable(1);
   EXPECT_TRUE(replied);
+}
+
+TEST(CommitTracker, AFailedCommitWithAHandlerAbandonsWhatWaits) {
+  CommitTracker tracker;
+  std::vector<std::string> failures;
+  tracker.SetFailureHandler([&](const Status& s) { failures.push_back(s.message()); });
+  uint64_t first = tracker.Next();
+  uint64_t second = tracker.Next();
+  bool first_replied = false, second_replied = false, later_replied = false;
+  auto alive = std::make_shared<int>(0);
+  tracker.WhenDurable(first, [&, alive] { first_replied = true; });
+  tracker.WhenDurable(second, [&] { second_replied = true; });
+  EXPECT_EQ(alive.use_count(), 2);
+
+  tracker.CommitFailed("state", FailedPrecondition("fence lost"));
+  tracker.CommitFailed("state", FailedPrecondition("again"));  // told once
+  EXPECT_EQ(failures, std::vector<std::string>{"fence lost"});
+  EXPECT_EQ(alive.use_count(), 1);  // the waiting reply was destroyed unrun
+
+  // A later commit that succeeds releases nothing: memory holds the
+  // failed change too.
+  tracker.MarkDurable(second);
+  tracker.WhenDurable(tracker.Next(), [&] { later_replied = true; });
+  EXPECT_FALSE(first_replied);
+  EXPECT_FALSE(second_replied);
+  EXPECT_FALSE(later_replied);
+}
+
+TEST(CommitTrackerDeathTest, AFailedCommitWithoutAHandlerStopsTheProcess) {
+  CommitTracker tracker;
+  tracker.Next();
+  EXPECT_DEATH(tracker.CommitFailed("state", Internal("disk I/O error")),
+               "durable commit failed; stopping");
 }
 
 }  // namespace

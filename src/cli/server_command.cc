@@ -33,6 +33,19 @@ Verb AddServerCommand(CLI::App& parent) {
                   "default 1572864")
       ->envname("BERTH_ETCD_MAX_REQUEST_BYTES")
       ->check(CLI::Range(int64_t{4096}, int64_t{1} << 31));
+  cmd->add_option("--leader-lease-seconds", config->leader_lease_seconds,
+                  "on etcd: the leader's lease; a leader that stops renewing it is replaced by "
+                  "another server this long after")
+      ->envname("BERTH_LEADER_LEASE_SECONDS")
+      ->check(CLI::Range(2, 3600));
+  cmd->add_option("--advertise", config->advertise_address,
+                  "on etcd: HOST:PORT the other servers reach this one's API at (default: the "
+                  "bound --listen address)")
+      ->envname("BERTH_ADVERTISE");
+  cmd->add_option("--registry-root", config->registry_root,
+                  "the folder of the registry's blobs (default DATA/registry); servers sharing an "
+                  "etcd root should all mount one")
+      ->envname("BERTH_REGISTRY_ROOT");
   return {"server", cmd, [config]() -> StatusOr<int> { return server::RunServer(*config); }};
 }
 

@@ -110,12 +110,7 @@ uint64_t RegistryState::Commit(store::Batch batch, const std::function<void(stor
   uint64_t seq = tracker_.Next();
   if (join) join(batch);
   store_.Commit(std::move(batch), [this, seq](Status status) {
-    if (!status.ok()) {
-      // Memory already holds this change; carrying on would serve state that
-      // the disk does not have. Stop, and let the restart reload the truth.
-      LogError("durable registry commit failed; stopping", {{"error", status.ToString()}});
-      std::abort();
-    }
+    if (!status.ok()) return tracker_.CommitFailed("registry", status);
     tracker_.MarkDurable(seq);
   });
   return seq;

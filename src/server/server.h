@@ -14,10 +14,19 @@ struct ServerConfig {
   std::string listen = "127.0.0.1:8080";
   std::string data_dir;  // created if absent
   // "sqlite:PATH" or "etcd://HOST:PORT[,HOST:PORT...][/ROOT/]"; default
-  // sqlite:<data_dir>/berth.db. On etcd one server per root: several servers
-  // sharing one (leader election) are not there yet; a server whose root
-  // another server wrote to since it started is refused at its next write.
+  // sqlite:<data_dir>/berth.db. On etcd several servers may share a root:
+  // one leads (a lease-backed key, <root>leader) and the others forward
+  // every request to it (leadership.h, leader_forwarder.h).
   std::string store;
+  // On etcd: the TTL of the leader's lease, so how long a dead leader's
+  // servers wait before another takes over (--leader-lease-seconds).
+  int leader_lease_seconds = 10;
+  // On etcd: the address the other servers reach this one at, in the
+  // leadership key (--advertise); default the bound --listen address.
+  std::string advertise_address;
+  // The registry's blobs; default <data_dir>/registry. Servers sharing an
+  // etcd root should share this folder (--registry-root).
+  std::string registry_root;
   // TLS to etcd: the CA of its members, and a client certificate and key
   // for a cluster run with --client-cert-auth (--etcd-ca, --etcd-cert,
   // --etcd-key).

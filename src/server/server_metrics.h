@@ -2,6 +2,8 @@
 // (tasks, instances, devices) rather than mirrored in counters.
 #pragma once
 
+#include <memory>
+
 #include "common/metrics.h"
 #include "server/agent_channel.h"
 #include "server/api/ecs_api.h"
@@ -10,7 +12,8 @@ namespace berth::server {
 
 // Writes the ECS state's gauges (tasks, instances, devices) and the agent
 // channel's open polls at each scrape, for as long as it lives.
-metrics::ScopedCollector CollectServerState(metrics::Registry& registry, const api::EcsApi& ecs,
-                                            AgentChannel& agents);
+std::unique_ptr<metrics::ScopedCollector> CollectServerState(metrics::Registry& registry,
+                                                             const api::EcsApi& ecs,
+                                                             AgentChannel& agents);
 
 }  // namespace berth::server

@@ -215,12 +215,7 @@ uint64_t EcsApi::Commit(store::Batch batch) {
   // After Next: a reader that sees these events waits for this commit.
   events_.TakePending(batch);
   store_.Commit(std::move(batch), [this, seq](Status status) {
-    if (!status.ok()) {
-      // Memory already holds this change; carrying on would serve state that
-      // the disk does not have. Stop, and let the restart reload the truth.
-      LogError("durable commit failed; stopping", {{"error", status.ToString()}});
-      std::abort();
-    }
+    if (!status.ok()) return tracker_.CommitFailed("state", status);
     tracker_.MarkDurable(seq);
   });
   return seq;

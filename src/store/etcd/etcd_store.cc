@@ -136,13 +136,7 @@ class EtcdStoreImpl final : public EtcdStore {
     }
     if (options_.max_txn_ops < 2) return InvalidArgument("max_txn_ops must be at least 2");
     if (options_.scan_page_keys < 1) return InvalidArgument("scan_page_keys must be positive");
-    etcd::ClientOptions client_options;
-    client_options.endpoints = options_.endpoints;
-    client_options.timeout_seconds = options_.timeout_seconds;
-    client_options.tls.enabled = !options_.ca_file.empty() || !options_.cert_file.empty();
-    client_options.tls.ca_file = options_.ca_file;
-    client_options.tls.cert_file = options_.cert_file;
-    client_options.tls.key_file = options_.key_file;
+    const etcd::ClientOptions client_options = EtcdClientOptions(options_);
     auto write = etcd::Client::Create(client_options);
     if (!write.ok()) return write.status();
     write_client_ = std::move(*write);
@@ -310,6 +304,15 @@ class EtcdStoreImpl final : public EtcdStore {
             (schema == nullptr ? std::string() : schema->value) +
             "\" since this store opened: another berth migrated the store; nothing was written");
       }
+      if (commit != nullptr && envelope.fence && commit->mod_revision < envelope.fence->number &&
+          commit->mod_revision != commit_revision_) {
+        // Written before this server's leadership key existed (the fence
+        // held, so by an earlier leader, whose own fence has ended since):
+        // history this server loaded after it took the lead. Go on from it.
+        commit_revision_ = commit->mod_revision;
+        envelope.compares[0] = Compare::ModRevision(layout_.commit_key(), commit_revision_);
+        continue;
+      }
       if (commit != nullptr && !adopted_own_commit && commit->value.starts_with(writer_id_ + "/")) {
         // An earlier transaction of this store that was reported failed
         // (no endpoint answered) was applied after all: go on from it.
@@ -349,6 +352,17 @@ class EtcdStoreImpl final : public EtcdStore {
 };
 
 }  // namespace
+
+etcd::ClientOptions EtcdClientOptions(const EtcdStoreOptions& options) {
+  etcd::ClientOptions client_options;
+  client_options.endpoints = options.endpoints;
+  client_options.timeout_seconds = options.timeout_seconds;
+  client_options.tls.enabled = !options.ca_file.empty() || !options.cert_file.empty();
+  client_options.tls.ca_file = options.ca_file;
+  client_options.tls.cert_file = options.cert_file;
+  client_options.tls.key_file = options.key_file;
+  return client_options;
+}
 
 StatusOr<EtcdStoreOptions> ParseEtcdStoreUrl(std::string_view url) {
   constexpr std::string_view kScheme = "etcd://";

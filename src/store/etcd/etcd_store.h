@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "store/etcd/etcd_client.h"
 #include "store/store.h"
 
 namespace berth::store {
@@ -54,12 +55,25 @@ struct EtcdStoreOptions {
 // without a trailing '/' gets one).
 StatusOr<EtcdStoreOptions> ParseEtcdStoreUrl(std::string_view url);
 
+// The client options (endpoints, TLS, timeout) the store connects with, for
+// other clients of the same cluster (the leader election).
+etcd::ClientOptions EtcdClientOptions(const EtcdStoreOptions& options);
+
+// The leadership key under options.root: "<root>leader".
+inline std::string EtcdLeaderKey(const EtcdStoreOptions& options) {
+  return options.root + "leader";
+}
+
 class EtcdStore : public Store {
  public:
   // Every later commit also requires that fence_key exists with this create
   // revision (a leader's lease-backed key): once it was deleted or created
   // anew, commits fail with FailedPrecondition and change nothing. Applies
-  // to the transactions sent after the call. Thread-safe.
+  // to the transactions sent after the call. While the fence holds, a commit
+  // key written before the fence key was created (by the previous leader) is
+  // taken as this store's starting point instead of refusing the commit as
+  // another writer's: the new leader reads the state after it took the lead.
+  // Thread-safe.
   virtual void SetFence(std::string fence_key, int64_t create_revision) = 0;
   virtual void ClearFence() = 0;
 };

@@ -25,6 +25,7 @@
 #include "http/client.h"
 #include "http/endpoint.h"
 #include "store/etcd/etcd_client.h"
+#include "store/etcd/etcd_cluster_testing.h"
 #include "store/store_conformance_testing.h"
 #include "store/store_test_util.h"
 
@@ -37,90 +38,6 @@ using ::testing::IsEmpty;
 using ::testing::Pair;
 using testing::TempDir;
 
-// A cluster run by scripts/etcd-cluster.sh with the given arguments.
-class EtcdCluster {
- public:
-  explicit EtcdCluster(std::vector<std::string> args) : args_(std::move(args)) {}
-  ~EtcdCluster() { Stop(); }
-
-  // Fails the test when the cluster does not come up.
-  void Start() {
-    int out[2];
-    ASSERT_EQ(pipe(out), 0);
-    std::vector<std::string> argv = {"bash", BERTH_ETCD_CLUSTER_SCRIPT, "--watch-pid",
-                                     std::to_string(getpid())};
-    argv.insert(argv.end(), args_.begin(), args_.end());
-    std::vector<char*> c_argv;
-    for (std::string& arg : argv) c_argv.push_back(arg.data());
-    c_argv.push_back(nullptr);
-    pid_ = fork();
-    ASSERT_GE(pid_, 0);
-    if (pid_ == 0) {
-      // The script stops the cluster on SIGTERM, which it gets when this
-      // process dies without stopping it.
-      prctl(PR_SET_PDEATHSIG, SIGTERM);
-      dup2(out[1], STDOUT_FILENO);
-      close(out[0]);
-      close(out[1]);
-      execv("/bin/bash", c_argv.data());
-      _exit(127);
-    }
-    close(out[1]);
-    FILE* lines = fdopen(out[0], "r");
-    char line[4096];
-    std::string ready;
-    while (fgets(line, sizeof line, lines) != nullptr) {
-      if (std::string_view(line).starts_with("etcd-cluster: ready ")) {
-        ready = line + std::strlen("etcd-cluster: ready ");
-        break;
-      }
-    }
-    fclose(lines);
-    ASSERT_FALSE(ready.empty())
-        << "scripts/etcd-cluster.sh did not start an etcd cluster (see its errors above; "
-           "scripts/setup.sh installs etcd-server and etcd-client)";
-    std::istringstream fields(ready);
-    std::string endpoints;
-    fields >> endpoints >> dir_;
-    std::istringstream list(endpoints);
-    for (std::string endpoint; std::getline(list, endpoint, ',');) endpoints_.push_back(endpoint);
-    ASSERT_EQ(endpoints_.size(), 3u) << ready;
-  }
-
-  void Stop() {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      waitpid(pid_, nullptr, 0);
-      pid_ = -1;
-    }
-  }
-
-  const std::vector<std::string>& endpoints() const { return endpoints_; }
-  // The process id of member i (0-2).
-  pid_t member_pid(int i) const {
-    std::ifstream file(dir_ + "/m" + std::to_string(i) + ".pid");
-    pid_t pid = -1;
-    file >> pid;
-    return pid;
-  }
-
- private:
-  std::vector<std::string> args_;
-  pid_t pid_ = -1;
-  std::string dir_;
-  std::vector<std::string> endpoints_;
-};
-
-// The cluster most tests of this binary share.
-class SharedCluster : public ::testing::Environment {
- public:
-  static EtcdCluster* cluster;
-  void SetUp() override { cluster->Start(); }
-  void TearDown() override { cluster->Stop(); }
-};
-EtcdCluster* SharedCluster::cluster = new EtcdCluster({});
-const auto* const shared_cluster = ::testing::AddGlobalTestEnvironment(new SharedCluster);
-
 // Each store gets a root of its own on the shared cluster.
 std::string FreshRoot() {
   static std::atomic<int> counter = 0;
@@ -129,14 +46,14 @@ std::string FreshRoot() {
 
 EtcdStoreOptions Options(std::string root = FreshRoot()) {
   EtcdStoreOptions options;
-  options.endpoints = SharedCluster::cluster->endpoints();
+  options.endpoints = SharedEtcdCluster::Get().endpoints();
   options.root = std::move(root);
   return options;
 }
 
 std::unique_ptr<etcd::Client> RawClient() {
   etcd::ClientOptions options;
-  options.endpoints = SharedCluster::cluster->endpoints();
+  options.endpoints = SharedEtcdCluster::Get().endpoints();
   StatusOr<std::unique_ptr<etcd::Client>> client = etcd::Client::Create(options);
   EXPECT_TRUE(client.ok()) << client.status().ToString();
   return std::move(*client);
@@ -380,11 +297,47 @@ TEST(EtcdStoreTest, FencedCommitFailsOnceTheFenceKeyIsGone) {
   EXPECT_TRUE(store->CommitAndWait({Mutation::Put("b", "1")}).ok());
 }
 
+TEST(EtcdStoreTest, ANewLeaderGoesOnFromThePreviousLeadersCommits) {
+  auto client = RawClient();
+  const EtcdStoreOptions options = Options();
+  const std::string fence_key = EtcdLeaderKey(options);
+  auto old_leader = OpenOrFail(options);
+  auto new_leader = OpenOrFail(options);  // opened before the old one wrote
+  ASSERT_NE(old_leader, nullptr);
+  ASSERT_NE(new_leader, nullptr);
+  auto first_term = client->Txn({}, {etcd::TxnOp::Put(fence_key, "old")}, {});
+  ASSERT_TRUE(first_term.ok()) << first_term.status().ToString();
+  old_leader->SetFence(fence_key, first_term->revision);
+  ASSERT_TRUE(old_leader->CommitAndWait({Mutation::Put("a", "old")}).ok());
+
+  // The old leader's key ends (its lease expired); the new one's begins.
+  ASSERT_TRUE(client->Txn({}, {etcd::TxnOp::Delete(fence_key)}, {}).ok());
+  auto second_term = client->Txn({}, {etcd::TxnOp::Put(fence_key, "new")}, {});
+  ASSERT_TRUE(second_term.ok()) << second_term.status().ToString();
+  new_leader->SetFence(fence_key, second_term->revision);
+  EXPECT_THAT(Rows(*new_leader, ""), ElementsAre(Pair("a", "old")));
+  Status s = new_leader->CommitAndWait({Mutation::Put("b", "new")});
+  EXPECT_TRUE(s.ok()) << s.ToString();
+
+  // The old leader can write nothing more.
+  s = old_leader->CommitAndWait({Mutation::Put("c", "old")});
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << s.ToString();
+  EXPECT_THAT(s.message(), HasSubstr("lost its leadership"));
+  EXPECT_THAT(Rows(*new_leader, ""), ElementsAre(Pair("a", "old"), Pair("b", "new")));
+
+  // Nor may a writer without the fence write over the new leader.
+  auto stranger = OpenOrFail(options);
+  ASSERT_NE(stranger, nullptr);
+  ASSERT_TRUE(new_leader->CommitAndWait({Mutation::Put("d", "new")}).ok());
+  s = stranger->CommitAndWait({Mutation::Put("e", "stranger")});
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << s.ToString();
+}
+
 TEST(EtcdStoreTest, FailsOverToTheNextEndpoint) {
   EtcdStoreOptions options = Options();
   // A port nothing listens on first, then a member that is frozen (its
   // requests time out), then the two others.
-  const pid_t frozen = SharedCluster::cluster->member_pid(0);
+  const pid_t frozen = SharedEtcdCluster::Get().member_pid(0);
   ASSERT_GT(frozen, 0);
   options.endpoints.insert(options.endpoints.begin(), "127.0.0.1:1");
   options.timeout_seconds = 2;
@@ -425,7 +378,7 @@ TEST(EtcdStoreTest, CommitsAndScansThroughALeaderElection) {
   ASSERT_GE(leader, 0);
   // The leader freezes: the two others elect one of them; meanwhile
   // requests time out or hear "no leader", and move on or retry.
-  const pid_t frozen = SharedCluster::cluster->member_pid(leader);
+  const pid_t frozen = SharedEtcdCluster::Get().member_pid(leader);
   ASSERT_EQ(kill(frozen, SIGSTOP), 0);
   Status s = store->CommitAndWait({Mutation::Put("during", "v")});
   std::vector<std::pair<std::string, std::string>> rows = Rows(*store, "");

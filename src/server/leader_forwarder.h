@@ -1,0 +1,37 @@
+// A follower's way to serve: every request is relayed to the leader as it
+// came (method, target, headers, the Host header and so the SigV4 signature
+// unchanged, body), and the leader's reply is relayed back, as Nomad's
+// followers forward RPCs. The leader checks the signature and decides.
+//
+// Thread-safe. Each relay runs on a thread of its own, because agent polls
+// and log reads are held by the leader for seconds.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "http/message.h"
+
+namespace berth::server {
+
+class LeaderForwarder {
+ public:
+  // Marks a relayed request: a server that is not the leader either answers
+  // it 503 rather than relaying it again (no loops while the servers disagree
+  // on who leads).
+  static constexpr std::string_view kForwardedHeader = "x-berth-forwarded-by";
+
+  explicit LeaderForwarder(std::string self) : self_(std::move(self)) {}
+
+  // Relays request to leader ("host:port"). A leader that cannot be reached
+  // gets the client a 503 ServiceUnavailableException, which SDKs retry.
+  void Forward(http::Request&& request, const std::string& leader, http::Responder respond);
+
+ private:
+  static constexpr int kMaxInFlight = 4096;
+  const std::string self_;
+  std::shared_ptr<std::atomic<int>> in_flight_ = std::make_shared<std::atomic<int>>(0);
+};
+
+}  // namespace berth::server
