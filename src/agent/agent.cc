@@ -435,6 +435,15 @@ class AgentImpl : public Agent {
     }
     if (auto it = ecr_registries_.find(std::string(registry)); it != ecr_registries_.end())
       return it->second;
+    // The registry of any of the servers given (one control plane: the
+    // token the leader issued is good on each of them).
+    if (!ecr_registries_.empty()) {
+      if (auto servers = awsjson::ParseEndpoints(config_.server); servers.ok()) {
+        for (const auto& server : *servers) {
+          if (server.host_header == registry) return ecr_registries_.begin()->second;
+        }
+      }
+    }
     return std::nullopt;
   }
 

@@ -30,9 +30,11 @@ std::string CpuArchitecture() {
 
 std::string NodeAddress(const AgentConfig& config) {
   if (!config.address.empty()) return config.address;
-  StatusOr<awsjson::Endpoint> server = awsjson::ParseEndpoint(config.server);
-  StatusOr<std::string> local = server.ok() ? http::LocalAddressToward(server->host, server->port)
-                                            : StatusOr<std::string>(server.status());
+  // Of several servers, the first: they are one control plane's.
+  auto servers = awsjson::ParseEndpoints(config.server);
+  StatusOr<std::string> local =
+      servers.ok() ? http::LocalAddressToward(servers->front().host, servers->front().port)
+                   : StatusOr<std::string>(servers.status());
   if (local.ok()) return *local;
   LogWarn("no node address found; gangs will not be told this node's (set --address)",
           {{"server", config.server}, {"error", local.status().message()}});

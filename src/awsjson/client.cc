@@ -98,24 +98,51 @@ Status ErrorFromReply(const http::Response& reply) {
   return Status(code, "server answered " + std::to_string(reply.status) + ": " + reply.body);
 }
 
+StatusOr<std::vector<Endpoint>> ParseEndpoints(std::string_view urls) {
+  std::vector<Endpoint> endpoints;
+  size_t start = 0;
+  while (true) {
+    size_t comma = urls.find(',', start);
+    std::string_view one =
+        urls.substr(start, comma == std::string_view::npos ? urls.npos : comma - start);
+    auto parsed = ParseEndpoint(one);
+    if (!parsed.ok()) return parsed.status();
+    endpoints.push_back(std::move(*parsed));
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  return endpoints;
+}
+
 StatusOr<std::unique_ptr<Client>> Client::Create(std::string_view endpoint,
                                                  http::SigV4Credentials credentials,
                                                  int timeout_seconds, ClientOptions options) {
-  auto parsed = ParseEndpoint(endpoint);
+  auto parsed = ParseEndpoints(endpoint);
   if (!parsed.ok()) return parsed.status();
-  std::unique_ptr<http::Client> connection;
-  if (parsed->tls) {
-    http::TlsOptions tls;
-    tls.enabled = true;
-    tls.ca_file = options.ca_file;
-    connection = http::Client::Create(parsed->host, parsed->port, timeout_seconds, std::move(tls));
-  } else {
-    connection = http::Client::Create(parsed->host, parsed->port, timeout_seconds);
+  std::vector<Server> servers;
+  for (Endpoint& one : *parsed) {
+    std::unique_ptr<http::Client> connection;
+    if (one.tls) {
+      http::TlsOptions tls;
+      tls.enabled = true;
+      tls.ca_file = options.ca_file;
+      connection = http::Client::Create(one.host, one.port, timeout_seconds, std::move(tls));
+    } else {
+      connection = http::Client::Create(one.host, one.port, timeout_seconds);
+    }
+    servers.push_back({std::move(one.host_header), std::move(connection)});
   }
   std::string region = options.region.empty() ? RegionFromEnvironment() : options.region;
-  return std::unique_ptr<Client>(new Client(std::move(parsed->host_header), std::move(region),
-                                            std::move(connection), std::move(credentials)));
+  return std::unique_ptr<Client>(
+      new Client(std::move(servers), std::move(region), std::move(credentials)));
 }
+
+Client::Client(std::vector<Server> servers, std::string region, http::SigV4Credentials credentials)
+    : region_(std::move(region)),
+      servers_(std::move(servers)),
+      credentials_(std::move(credentials)) {}
+
+Client::~Client() = default;
 
 void Client::SetCredentials(http::SigV4Credentials credentials) {
   std::lock_guard lock(mu_);
@@ -127,17 +154,32 @@ http::SigV4Credentials Client::credentials() const {
   return credentials_;
 }
 
-Signer Client::SignerNow() const { return Signer{host_header_, credentials_, region_}; }
+std::string Client::host() const {
+  std::lock_guard lock(mu_);
+  return servers_[current_].host_header;
+}
+
+StatusOr<http::Response> Client::Do(const std::function<http::Request(const Signer&)>& sign) {
+  std::lock_guard lock(mu_);
+  StatusOr<http::Response> reply = Unavailable("no server");
+  for (size_t tried = 0; tried < servers_.size(); ++tried) {
+    if (tried > 0) current_ = (current_ + 1) % servers_.size();
+    Server& server = servers_[current_];
+    reply = server.connection->Do(sign(Signer{server.host_header, credentials_, region_}));
+    // Gone: no connection, reset, timed out; or up without a leader (503).
+    bool gone = !reply.ok() || reply->status == 503;
+    if (!gone || servers_.size() == 1) break;
+  }
+  return reply;
+}
 
 StatusOr<json::value> Client::Call(std::string_view target_prefix, std::string_view operation,
                                    const json::value& input) {
   std::string op(operation);
   std::string body = json::serialize(input);
-  StatusOr<http::Response> reply = [&] {
-    std::lock_guard lock(mu_);
-    return connection_->Do(
-        SignerNow().JsonCall(target_prefix, op, std::move(body), std::time(nullptr)));
-  }();
+  StatusOr<http::Response> reply = Do([&](const Signer& signer) {
+    return signer.JsonCall(target_prefix, op, body, std::time(nullptr));
+  });
   if (!reply.ok()) return reply.status().WithContext(op);
   json::error_code ec;
   json::value output = json::parse(reply->body.empty() ? "{}" : reply->body, ec);
@@ -151,14 +193,12 @@ StatusOr<json::value> Client::Call(std::string_view target_prefix, std::string_v
 
 StatusOr<http::Response> Client::Send(std::string_view method, std::string_view target,
                                       std::string body) {
-  http::Request request;
-  StatusOr<http::Response> reply = [&] {
-    std::lock_guard lock(mu_);
-    request = SignerNow().BerthRequest(method, target, std::move(body), std::time(nullptr));
-    return connection_->Do(request);
-  }();
+  StatusOr<http::Response> reply = Do([&](const Signer& signer) {
+    return signer.BerthRequest(method, target, body, std::time(nullptr));
+  });
   if (!reply.ok()) {
-    return reply.status().WithContext(std::string(method) + " " + std::string(request.Path()));
+    std::string_view path = target.substr(0, target.find('?'));
+    return reply.status().WithContext(std::string(method) + " " + std::string(path));
   }
   return reply;
 }

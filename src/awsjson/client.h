@@ -6,10 +6,12 @@
 
 #include <boost/json/value.hpp>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 #include "http/client.h"
@@ -35,6 +37,9 @@ struct Endpoint {
   std::string host_header;  // the authority as written: what is signed as Host
 };
 StatusOr<Endpoint> ParseEndpoint(std::string_view url);
+// A comma-separated list of endpoints ("http://a:8080,http://b:8080"): the
+// servers of one control plane, any of which serves every request.
+StatusOr<std::vector<Endpoint>> ParseEndpoints(std::string_view urls);
 
 // What a request is signed with. Load tools that keep their own connections
 // (one per thread) build their requests with it, so they sign exactly as
@@ -66,24 +71,35 @@ struct ClientOptions {
   std::string ca_file;  // https only: extra trusted CA certificates (PEM)
 };
 
-// One keep-alive connection to one endpoint. Thread-safe: calls take turns
-// on the connection, so a long poll holds it for as long as it waits; give
-// the long poll a Client of its own so that other calls never wait behind it.
+// One keep-alive connection to one endpoint of a list. Thread-safe: calls
+// take turns on the connection, so a long poll holds it for as long as it
+// waits; give the long poll a Client of its own so that other calls never
+// wait behind it.
+//
+// With several endpoints (the servers of a highly available control plane)
+// a call that finds its server gone (no connection, a reset or timeout, a
+// 503) is sent to the next one, once around the list, and later calls stay
+// there. A call so retried may have been applied by the server that went
+// away: RunTask's clientToken makes that safe; berth's other writes are
+// idempotent or, like RegisterTaskDefinition, may add one more revision.
 class Client {
  public:
-  // endpoint is "http://host:port" or "https://host[:port]"; nothing is
-  // connected until the first call. A call waits timeout_seconds at most
-  // for its reply (a long poll needs more than its wait).
+  // endpoint is "http://host:port" or "https://host[:port]", or several of
+  // them separated by commas; nothing is connected until the first call. A
+  // call waits timeout_seconds at most for its reply (a long poll needs more
+  // than its wait).
   static StatusOr<std::unique_ptr<Client>> Create(std::string_view endpoint,
                                                   http::SigV4Credentials credentials,
                                                   int timeout_seconds = 60,
                                                   ClientOptions options = {});
+  ~Client();
 
   // Later calls sign with these (an agent trades its join key for its
   // instance key).
   void SetCredentials(http::SigV4Credentials credentials);
   http::SigV4Credentials credentials() const;
-  const std::string& host() const { return host_header_; }
+  // The Host of the endpoint calls go to now.
+  std::string host() const;
   const std::string& region() const { return region_; }
 
   // An AWS JSON 1.1 call, e.g. Call(kEcsTargetPrefix, "DescribeTasks", {...}).
@@ -100,19 +116,20 @@ class Client {
                                 std::string body = "");
 
  private:
-  Client(std::string host_header, std::string region, std::unique_ptr<http::Client> connection,
-         http::SigV4Credentials credentials)
-      : host_header_(std::move(host_header)),
-        region_(std::move(region)),
-        connection_(std::move(connection)),
-        credentials_(std::move(credentials)) {}
-  Signer SignerNow() const;  // under mu_
+  struct Server {
+    std::string host_header;
+    std::unique_ptr<http::Client> connection;
+  };
+  Client(std::vector<Server> servers, std::string region, http::SigV4Credentials credentials);
+  // Builds the request for the current server (sign(signer)) and sends it,
+  // moving along the list while a server is gone.
+  StatusOr<http::Response> Do(const std::function<http::Request(const Signer&)>& sign);
 
-  const std::string host_header_;
   const std::string region_;
   mutable std::mutex mu_;
-  std::unique_ptr<http::Client> connection_;  // guarded by mu_
-  http::SigV4Credentials credentials_;        // guarded by mu_
+  std::vector<Server> servers_;         // guarded by mu_
+  size_t current_ = 0;                  // guarded by mu_
+  http::SigV4Credentials credentials_;  // guarded by mu_
 };
 
 }  // namespace berth::awsjson

@@ -233,6 +233,53 @@ TEST(ClientTest, SendNamesTheRequestOnATransportError) {
   EXPECT_THAT(got.status().message(), ::testing::StartsWith("GET /berth/v1/logs: "));
 }
 
+TEST(ParseEndpointTest, AListOfServers) {
+  auto list = ParseEndpoints("http://a:1,https://b");
+  ASSERT_TRUE(list.ok()) << list.status().ToString();
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].host_header, "a:1");
+  EXPECT_EQ((*list)[1].port, 443);
+  EXPECT_FALSE(ParseEndpoints("http://a:1,").ok());
+  EXPECT_FALSE(ParseEndpoints("http://a:1,ftp://b").ok());
+}
+
+TEST(ClientTest, MovesToTheNextServerWhenOneIsGoneAndStaysThere) {
+  FakeServer up;
+  up.Reply(200, R"({"tasks":[]})");
+  // Nothing listens on port 1.
+  auto client = Client::Create("http://127.0.0.1:1," + up.endpoint(), kKey, 5);
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  auto reply = (*client)->Call(kEcsTargetPrefix, "DescribeTasks", json::object{});
+  ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+  // Signed for the server it reached.
+  EXPECT_EQ((*client)->host(), up.endpoint().substr(7));
+  EXPECT_EQ(up.seen().identity.access_key_id, kKey.access_key_id);
+  ASSERT_TRUE((*client)->Send("GET", "/berth/v1/x").ok());
+  EXPECT_EQ(up.seen().target, "/berth/v1/x");
+}
+
+TEST(ClientTest, A503MovesToTheNextServerAndOtherErrorsDoNot) {
+  FakeServer electing, leader;
+  electing.Reply(503, R"({"__type":"ServiceUnavailableException","message":"no leader"})");
+  leader.Reply(200, R"({"ok":true})");
+  auto client = Client::Create(electing.endpoint() + "," + leader.endpoint(), kKey, 5);
+  ASSERT_TRUE(client.ok());
+  auto reply = (*client)->Call(kEcsTargetPrefix, "ListClusters", json::object{});
+  ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+  EXPECT_EQ(json::serialize(*reply), R"({"ok":true})");
+
+  leader.Reply(400, R"({"__type":"ClusterNotFoundException","message":"no"})");
+  electing.Reply(200, R"({"ok":true})");
+  reply = (*client)->Call(kEcsTargetPrefix, "DescribeClusters", json::object{});
+  EXPECT_EQ(reply.status().code(), StatusCode::kFailedPrecondition);  // refused, not moved on
+
+  // All gone: the last server's answer.
+  leader.Reply(503, R"({"__type":"ServiceUnavailableException","message":"no leader"})");
+  electing.Reply(503, R"({"__type":"ServiceUnavailableException","message":"still none"})");
+  reply = (*client)->Call(kEcsTargetPrefix, "ListClusters", json::object{});
+  EXPECT_EQ(reply.status().code(), StatusCode::kUnavailable);
+}
+
 TEST(ErrorFromReplyTest, ABodyThatIsNotAnAwsErrorIsQuoted) {
   http::Response reply;
   reply.status = 503;

@@ -41,13 +41,16 @@ Verb AddAgentCommand(CLI::App& parent) {
   auto options = std::make_shared<AgentOptions>();
   agent::AgentConfig& config = options->config;
   auto* cmd = parent.add_subcommand("agent", "run the node agent: join a cluster, run its tasks");
-  cmd->add_option("--server", config.server, "the server's API endpoint")
+  cmd->add_option("--server", config.server,
+                  "the server's API endpoint; several, comma-separated, for a highly available "
+                  "control plane (the agent moves to the next when one stops answering)")
       ->envname("BERTH_SERVER")
       ->capture_default_str();
   cmd->add_option("--data", config.data_dir, "agent data folder")
       ->envname("BERTH_DATA")
       ->capture_default_str();
-  cmd->add_option("--listen", config.listen, "address the agent serves container logs, pull progress and /metrics on")
+  cmd->add_option("--listen", config.listen,
+                  "address the agent serves container logs, pull progress and /metrics on")
       ->envname("BERTH_AGENT_LISTEN")
       ->capture_default_str();
   cmd->add_option("--advertise", config.advertise,

@@ -32,7 +32,9 @@ StatusOr<std::unique_ptr<awsjson::Client>> ConnectToServer(const std::string& en
 }
 
 void AddServerClientOptions(CLI::App& cmd, ServerClientOptions& options) {
-  cmd.add_option("--endpoint", options.endpoint, "the server's API endpoint")
+  cmd.add_option("--endpoint", options.endpoint,
+                 "the server's API endpoint; several, comma-separated, for a highly available "
+                 "control plane")
       ->envname("AWS_ENDPOINT_URL")
       ->capture_default_str();
   cmd.add_option("--credentials", options.credentials_file,

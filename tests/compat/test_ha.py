@@ -20,7 +20,8 @@ import urllib.request
 import botocore.exceptions
 import pytest
 
-from berth_compat import BerthServer, aws_cli_env, unique
+from berth_compat import BerthServer, aws_cli_env, free_port, unique
+from test_cli import berth
 from test_etcd_store import run_etcd_cluster
 from test_tasks import add_instance
 
@@ -281,3 +282,21 @@ def test_a_paused_leader_is_fenced_and_follows_when_it_wakes(servers):
     new_leader.stop()
     again = wait_for_one_leader(servers, timeout=10, exclude=[new_leader])
     assert again.client().describe_clusters(clusters=[name])["clusters"][0]["status"] == "ACTIVE"
+
+
+def test_the_cli_moves_along_its_server_list(servers):
+    leader = wait_for_one_leader(servers)
+    name = unique("cli")
+    leader.client().create_cluster(clusterName=name)
+    # A server that is gone first, then a follower: AWS_ENDPOINT_URL and
+    # --endpoint take a comma-separated list.
+    follower = next(s for s in servers if s is not leader)
+    endpoints = f"http://127.0.0.1:{free_port()},{follower.endpoint}"
+    env = aws_cli_env(leader.access_key, leader.secret_key, {"AWS_ENDPOINT_URL": endpoints})
+    proc = berth("cluster", "ls", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert name in proc.stdout
+    proc = berth("cluster", "ls", "--endpoint", f"{leader.endpoint},{follower.endpoint}",
+                 env=aws_cli_env(leader.access_key, leader.secret_key))
+    assert proc.returncode == 0, proc.stderr
+    assert name in proc.stdout
