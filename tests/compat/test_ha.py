@@ -23,7 +23,7 @@ import pytest
 from berth_compat import BerthServer, aws_cli_env, free_port, unique
 from test_cli import berth
 from test_etcd_store import run_etcd_cluster
-from test_tasks import add_instance
+from test_tasks import add_instance, taskdef
 
 LEASE_SECONDS = 2
 
@@ -300,3 +300,38 @@ def test_the_cli_moves_along_its_server_list(servers):
                  env=aws_cli_env(leader.access_key, leader.secret_key))
     assert proc.returncode == 0, proc.stderr
     assert name in proc.stdout
+
+
+def test_a_change_etcd_refuses_does_not_stop_the_server(tmp_path, isolated_aws_env,
+                                                         etcd_endpoints):
+    # A 70-rank gang is one change over etcd's default 128 operations a
+    # transaction: refused. The server that made it in memory stops leading
+    # (its reply is an error, nothing of it is kept), then leads again from
+    # the store, a lease later, instead of stopping.
+    srv = BerthServer(tmp_path / "data", tmp_path, [
+        "--store", f"etcd://{etcd_endpoints}/{unique('big')}/",
+        "--leader-lease-seconds", str(LEASE_SECONDS)])
+    srv.start()
+    try:
+        wait_for_one_leader([srv])
+        ecs, unvalidated = srv.client(), srv.client(validate=False)
+        cluster = unique("gang")
+        ecs.create_cluster(clusterName=cluster)
+        for _ in range(70):
+            add_instance(unvalidated, cluster)
+        family = taskdef(unvalidated)
+        with pytest.raises(botocore.exceptions.ClientError) as refused:
+            ecs.run_task(cluster=cluster, taskDefinition=family, count=70,
+                         tags=[{"key": "berth:gang", "value": "big"}])
+        assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] >= 500
+        assert srv.alive(), srv.log_tail()
+        wait_for_one_leader([srv], timeout=4 * LEASE_SECONDS + 5)
+        assert ecs.list_tasks(cluster=cluster)["taskArns"] == []
+        assert len(ecs.list_container_instances(cluster=cluster)["containerInstanceArns"]) == 70
+        # And it goes on: a small gang fits.
+        resp = ecs.run_task(cluster=cluster, taskDefinition=family, count=2,
+                            tags=[{"key": "berth:gang", "value": "small"}])
+        assert resp["failures"] == [] and len(resp["tasks"]) == 2
+        assert "giving up the leadership" in open(srv.log_path).read()
+    finally:
+        srv.stop()
