@@ -4,7 +4,9 @@
 // followers forward RPCs. The leader checks the signature and decides.
 //
 // Thread-safe. Each relay runs on a thread of its own, because agent polls
-// and log reads are held by the leader for seconds.
+// and log reads are held by the leader for seconds. Replies are relayed
+// whole (buffered here); request bodies too, but a layer upload, which may
+// be larger than any buffer, streams through (StreamTo).
 #pragma once
 
 #include <atomic>
@@ -26,7 +28,13 @@ class LeaderForwarder {
 
   // Relays request to leader ("host:port"). A leader that cannot be reached
   // gets the client a 503 ServiceUnavailableException, which SDKs retry.
+  // A request whose body went to a sink from StreamTo is finished here.
   void Forward(http::Request&& request, const std::string& leader, http::Responder respond);
+
+  // For ServerOptions::stream_body: a body too large to buffer (a layer
+  // upload) is relayed to leader as it arrives, through a bounded buffer;
+  // Forward then sends the leader's reply back.
+  std::shared_ptr<http::BodySink> StreamTo(const http::Request& head, const std::string& leader);
 
  private:
   static constexpr int kMaxInFlight = 4096;

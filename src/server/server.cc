@@ -21,6 +21,7 @@
 #include "http/metrics_endpoint.h"
 #include "http/server.h"
 #include "registry/blob_store.h"
+#include "registry/distribution.h"
 #include "registry/ecr_api.h"
 #include "server/control_plane.h"
 #include "server/credentials.h"
@@ -219,8 +220,14 @@ int RunServer(const ServerConfig& config) {
   };
   options.stream_body = [&](const http::Request& head) -> std::shared_ptr<http::BodySink> {
     if (!serving.load(std::memory_order_acquire)) return nullptr;
-    std::shared_ptr<ControlPlane> leading = current_plane();
-    return leading ? leading->StreamBody(head) : nullptr;
+    if (std::shared_ptr<ControlPlane> leading = current_plane()) return leading->StreamBody(head);
+    // A follower relays a layer upload to the leader as it arrives.
+    std::string leader = leadership ? leadership->state().leader : "";
+    if (leader.empty() || leader == api_address || !registry::Distribution::Accepts(head) ||
+        head.method == "GET" || head.method == "HEAD" || head.method == "DELETE") {
+      return nullptr;
+    }
+    return forwarder->StreamTo(head, leader);
   };
 
   auto server = http::Server::Start(options, route(false));

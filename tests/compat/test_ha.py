@@ -13,6 +13,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -24,6 +25,9 @@ from berth_compat import BerthServer, aws_cli_env, free_port, unique
 from test_cli import berth
 from test_etcd_store import run_etcd_cluster
 from test_tasks import add_instance, taskdef
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "registry"))
+from berth_registry import Registry, ecr_client_for, registry_for  # noqa: E402
 
 LEASE_SECONDS = 2
 
@@ -335,3 +339,26 @@ def test_a_change_etcd_refuses_does_not_stop_the_server(tmp_path, isolated_aws_e
         assert "giving up the leadership" in open(srv.log_path).read()
     finally:
         srv.stop()
+
+
+def test_a_follower_relays_registry_pushes_and_pulls_to_the_leader(servers):
+    leader = wait_for_one_leader(servers)
+    follower = next(s for s in servers if s is not leader)
+    repo = unique("repo")
+    ecr_client_for(follower).create_repository(repositoryName=repo)
+    registry = registry_for(follower)  # logged in through the follower too
+    # Larger than any request a server buffers (16 MiB): streamed through.
+    big = os.urandom(20 << 20)
+    digest = registry.push_blob(repo, big)
+    small = os.urandom(1000)
+    small_digest = registry.push_blob_post_put(repo, small)
+    for srv in (leader, follower):
+        got = registry_for(srv).get_blob(repo, digest)
+        assert got.status == 200 and got.body == big, got
+        assert registry_for(srv).get_blob(repo, small_digest).body == small
+    # Refused by the leader before the body is all sent: the refusal comes
+    # back, nothing hangs.
+    stranger = Registry(follower.port, "AWS", "not-a-token")
+    refused = stranger.request("POST", f"/v2/{repo}/blobs/uploads/?digest={digest}", big,
+                               {"Content-Type": "application/octet-stream"}, timeout=30)
+    assert refused.status == 401, refused

@@ -19,13 +19,13 @@
 #include <sstream>
 #include <thread>
 
-#include "agent/image/byte_queue.h"
 #include "agent/image/image_manifest.h"
 #include "agent/image/layer_unpack.h"
 #include "agent/image/registry_client.h"
 #include "common/crypto.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "http/byte_queue.h"
 
 namespace berth::agent {
 namespace fs = std::filesystem;
@@ -148,7 +148,7 @@ class ProgressTracker {
 // them against the manifest while they arrive, and hands them to the unpacker.
 class LayerSink : public http::BodySink {
  public:
-  LayerSink(ByteQueue& queue, uint64_t expected_size, ProgressTracker& progress, size_t layer,
+  LayerSink(http::ByteQueue& queue, uint64_t expected_size, ProgressTracker& progress, size_t layer,
             const std::atomic<bool>& cancelled)
       : queue_(queue),
         expected_size_(expected_size),
@@ -182,7 +182,7 @@ class LayerSink : public http::BodySink {
   uint64_t bytes() const { return bytes_; }
 
  private:
-  ByteQueue& queue_;
+  http::ByteQueue& queue_;
   const uint64_t expected_size_;
   ProgressTracker& progress_;
   const size_t layer_;
@@ -452,10 +452,10 @@ class ImageStoreImpl : public ImageStore {
     BERTH_RETURN_IF_ERROR(env_.CreateDir(tmp));
     chmod(tmp.c_str(), 0755);  // whatever the umask: containers of any user read the layer
 
-    ByteQueue queue(kQueueBytes);
+    http::ByteQueue queue(kQueueBytes);
     Status unpacked;
     std::thread unpacker([&] {
-      ByteQueueSource source(queue);
+      http::ByteQueueSource source(queue);
       unpacked = UnpackLayer(source, tmp);
       queue.CloseRead(unpacked);  // stops the download early when the layer is refused
     });

@@ -1,6 +1,7 @@
-// A bounded queue of byte pieces between one producer (the HTTP download of a
-// layer) and one consumer (its unpacker), so that a layer is unpacked while
-// it downloads with at most `capacity` bytes in between.
+// A bounded queue of byte pieces between one producer and one consumer, so
+// that bytes flow through with at most `capacity` of them in between: a
+// layer's download and its unpacker (the agent), an upload arriving at a
+// follower and its relay to the leader (the server).
 #pragma once
 
 #include <condition_variable>
@@ -11,9 +12,9 @@
 #include <string_view>
 
 #include "common/status.h"
-#include "http/client.h"
+#include "http/client.h"  // BodySource
 
-namespace berth::agent {
+namespace berth::http {
 
 // Thread-safe for one producer and one consumer.
 class ByteQueue {
@@ -92,8 +93,9 @@ class ByteQueue {
   bool reader_first_ = false;
 };
 
-// The consumer side as an http::BodySource, which is what UnpackLayer reads.
-class ByteQueueSource : public http::BodySource {
+// The consumer side as a BodySource (what UnpackLayer reads, what
+// Client::Do sends).
+class ByteQueueSource : public BodySource {
  public:
   explicit ByteQueueSource(ByteQueue& queue) : queue_(queue) {}
   StatusOr<std::string_view> Next() override {
@@ -107,4 +109,4 @@ class ByteQueueSource : public http::BodySource {
   std::string current_;
 };
 
-}  // namespace berth::agent
+}  // namespace berth::http
