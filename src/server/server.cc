@@ -187,20 +187,22 @@ int RunServer(const ServerConfig& config) {
   std::atomic<bool> serving{false};
   auto route = [&](bool registry_only) {
     return [&, registry_only](http::Request&& request, http::Responder respond) {
+      if (!serving.load(std::memory_order_acquire)) {
+        return respond(awsjson::ErrorResponse("ServiceUnavailableException",
+                                              "berth is starting; try again", "", 503));
+      }
       if (request.method == "GET" && request.Path() == "/healthz") {
         http::Response ok;
         ok.body = "ok\n";
         return respond(std::move(ok));
       }
+      // After the check above: api_address is set before serving.
       if (request.method == "GET" && request.Path() == "/berth/v1/health") {
         return respond(health());
       }
+      // Every server serves its own metrics; the ECS gauges are the leader's.
       if (!registry_only && !*metrics_address && http::MetricsEndpoint::Accepts(request)) {
         return metrics_endpoint.Handle(std::move(request), std::move(respond));
-      }
-      if (!serving.load(std::memory_order_acquire)) {
-        return respond(awsjson::ErrorResponse("ServiceUnavailableException",
-                                              "berth is starting; try again", "", 503));
       }
       if (std::shared_ptr<ControlPlane> leading = current_plane()) {
         if (leading->Handle(request, respond, registry_only)) return;
