@@ -4,6 +4,7 @@
 #include <atomic>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <filesystem>
@@ -352,7 +353,11 @@ int RunServer(const ServerConfig& config) {
       std::lock_guard lock(plane_mu);
       old.swap(plane);
     }
-    old.reset();  // (or when the last request that holds it ends)
+    // Requests being handled hold it for a moment; once they let go, it is
+    // torn down here, before anything else (a new term's fence above all)
+    // happens: no request of an ended term commits under a later fence.
+    while (old.use_count() > 1) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    old.reset();
   };
   for (;;) {
     {
