@@ -20,6 +20,8 @@ packages=(
   mmdebstrap
   # registry clients and the reference registry (tests and benchmarks)
   containerd docker-registry
+  # the dashboard's browser tests (tests/ui): headless Chromium driven by Selenium
+  chromium chromium-driver python3-selenium
 )
 
 missing=()
