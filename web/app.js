@@ -10,6 +10,7 @@ const ECS = "AmazonEC2ContainerServiceV20141113";
 const ECR = "AmazonEC2ContainerRegistry_V20150921";
 const EVENTS_KEPT = 500;
 const REFRESH_EVERY_MS = 10000;  // besides the refresh the event stream triggers
+const REFRESH_GAP_MS = 500;       // between two refreshes, however busy the stream
 
 let csrfToken = "";
 let accessKeyId = "";
@@ -81,14 +82,13 @@ async function listAll(call, operation, input, key) {
   return out;
 }
 
-// Describe* over ids in batches.
+// Describe* over ids in batches (DescribeTasks takes 100, DescribeServices
+// 10), asked for together.
 async function describeAll(operation, input, idsKey, ids, batch, key) {
-  const out = [];
-  for (let i = 0; i < ids.length; i += batch) {
-    const page = await ecs(operation, {...input, [idsKey]: ids.slice(i, i + batch)});
-    out.push(...(page[key] || []));
-  }
-  return out;
+  const batches = [];
+  for (let i = 0; i < ids.length; i += batch) batches.push(ids.slice(i, i + batch));
+  const pages = await Promise.all(batches.map((b) => ecs(operation, {...input, [idsKey]: b})));
+  return pages.flatMap((page) => page[key] || []);
 }
 
 // ---------------------------------------------------------------- DOM
@@ -180,7 +180,7 @@ function actionButton(label, action, attributes, run) {
                            showError(error);
                          } finally {
                            button.disabled = false;
-                           refresh();
+                           refresh(true);
                          }
                        }}, label);
 }
@@ -546,16 +546,19 @@ function show() {
   const main = document.getElementById("main");
   main.replaceChildren(route.region);
   if (route.extra) main.append(route.extra(route));
-  refresh();
+  refresh(true);
 }
 
 // Rebuilds what the current view shows from fresh data. Calls that arrive
-// while one runs make one more run after it. A view whose input the user is
-// typing in is left alone until the next refresh.
+// while one runs make one more run after it (after REFRESH_GAP_MS, so a busy
+// event stream on a large cluster does not keep the API busy). A view whose
+// input the user is typing in is left alone until the next refresh.
 let refreshing = false;
 let refreshAgain = false;
+let refreshNow = false;  // what the user did (a new view, an action) waits for no gap
 
-async function refresh() {
+async function refresh(urgent = false) {
+  refreshNow ||= urgent;
   if (refreshing) {
     refreshAgain = true;
     return;
@@ -564,6 +567,7 @@ async function refresh() {
   try {
     do {
       refreshAgain = false;
+      refreshNow = false;
       const route = currentRoute;
       try {
         const view = await route.build();
@@ -577,6 +581,9 @@ async function refresh() {
         clearError();
       } catch (error) {
         if (route === currentRoute) showError(error);
+      }
+      if (refreshAgain && !refreshNow) {
+        await new Promise((resolve) => setTimeout(resolve, REFRESH_GAP_MS));
       }
     } while (refreshAgain);
   } finally {
