@@ -196,7 +196,7 @@ void UiEndpoint::PassToApi(http::Request&& request, const UiSession& session,
   });
   request.authenticated_access_key_id = session.access_key_id;
   dispatch_(std::move(request), [respond = std::move(respond)](http::Response response) {
-    response.SetHeader("cache-control", "no-store");
+    SecureHeaders(response);
     respond(std::move(response));
   });
 }

@@ -155,6 +155,7 @@ TEST_F(UiEndpointTest, ServesTheEmbeddedAssetsWithTheirTypesAndAStrictPolicy) {
   EXPECT_THAT(FindWebAsset("app.js")->content_type, StartsWith("text/javascript"));
   EXPECT_THAT(FindWebAsset("style.css")->content_type, StartsWith("text/css"));
   EXPECT_THAT(FindWebAsset("index.html")->content_type, StartsWith("text/html"));
+  EXPECT_EQ(FindWebAsset("favicon.svg")->content_type, "image/svg+xml");
   EXPECT_EQ(Call(Get("/ui/missing.js", CookieOf(session))).status, 404);
   EXPECT_EQ(Call(Get("/ui/../credentials", CookieOf(session))).status, 404);
 }

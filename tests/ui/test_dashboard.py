@@ -255,3 +255,10 @@ def test_gangs_show_ranks_and_attempts(page, node):
     wait_for("the gang's rank 0", lambda: css(page, card + ' tr.rank[data-rank="0"]'))
     assert css(page, card + ' .attempt[data-attempt="1"]') or css(page, card + " .attempt")
     node.ecs.stop_task(cluster=node.cluster, task=out["tasks"][0]["taskArn"])
+
+
+def test_the_browser_logged_no_errors(page):
+    """Nothing the page did was refused: no Content-Security-Policy violation,
+    no failed request, no script error, in all the tests above."""
+    errors = [e for e in page.get_log("browser") if e["level"] == "SEVERE"]
+    assert not errors, errors

@@ -91,7 +91,7 @@ def test_a_login_token_works_once(server):
 def test_the_assets_are_served_with_their_types(server):
     cookie = log_in(server.port, ui_login(server))
     for path, kind in [("/ui/app.js", "text/javascript"), ("/ui/style.css", "text/css"),
-                       ("/ui/index.html", "text/html")]:
+                       ("/ui/index.html", "text/html"), ("/ui/favicon.svg", "image/svg+xml")]:
         status, headers, body = request(server.port, "GET", path, {"Cookie": cookie})
         assert status == 200, path
         assert headers["content-type"].startswith(kind), (path, headers)
