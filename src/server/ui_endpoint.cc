@@ -164,8 +164,18 @@ void UiEndpoint::LogIn(const http::Request& request, const http::Responder& resp
   if (!session) {
     return respond(TextReply(401, "login link used or expired; run `berth ui-login`\n"));
   }
-  http::Response reply = TextReply(303, "logged in; continue to /ui/\n");
-  reply.SetHeader("location", "/ui/");
+  // Not a redirect: a browser does not send a SameSite=Strict cookie along a
+  // redirect chain that began on another site (a login link clicked in a
+  // web mail or chat), so /ui/ would say "no session" after the token was
+  // used up. A page of this site that moves on (meta refresh) starts a
+  // same-site navigation, which carries the new cookie.
+  http::Response reply;
+  reply.SetHeader("content-type", "text/html; charset=utf-8");
+  reply.body =
+      "<!doctype html><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"0; "
+      "url=/ui/\"><title>berth</title><p>Logged in. <a href=\"/ui/\">Continue to the "
+      "dashboard</a>.</p>\n";
+  SecureHeaders(reply);
   reply.SetHeader("set-cookie",
                   Cookie(kCookieName, session->id, UiSessions::kSessionLifetimeMillis / 1000));
   respond(std::move(reply));

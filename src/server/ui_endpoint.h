@@ -6,7 +6,8 @@
 // instead of a signature.
 //
 //   POST /berth/v1/ui/login-tokens   signed by a user: {"loginUrl", "expiresAt"}
-//   GET  /ui/login?token=T           a one-time token -> a session cookie, 303 to /ui/
+//   GET  /ui/login?token=T           a one-time token -> a session cookie and a page
+//                                    that moves on to /ui/
 //   GET  /ui/, /ui/app.js, ...       the embedded assets (web/)
 //   GET  /ui/api/session             {"csrfToken", "accessKeyId"}
 //   POST /ui/api/aws                 X-Amz-Target and a JSON body, as the AWS JSON API

@@ -103,6 +103,17 @@ def page(node, browser):
     return browser
 
 
+def test_a_login_link_followed_from_another_site_logs_in(browser, node):
+    """A link in a web mail or chat: the cookie is SameSite=Strict, so the
+    login must not be a redirect, which would lose it (UiEndpoint::LogIn)."""
+    url = ui_login(node.server)
+    browser.get(f"data:text/html,<a id=go href='{url}'>dashboard</a>")
+    browser.find_element(By.ID, "go").click()
+    wait_for("the clusters list",
+             lambda: css(browser, f'tr.cluster[data-cluster="{node.cluster}"]'))
+    assert browser.current_url == f"{node.server.endpoint}/ui/"
+
+
 def test_login_through_the_printed_url_shows_the_cluster(page, node):
     assert page.current_url == f"{node.server.endpoint}/ui/"
     cookies = {c["name"]: c for c in page.get_cookies()}
