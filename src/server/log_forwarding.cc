@@ -19,18 +19,21 @@ constexpr std::string_view kRegion = "us-east-1";
 }  // namespace
 
 bool LogForwarder::Accepts(const http::Request& request) {
-  return request.Path() == "/berth/v1/logs";
+  return request.Path() == "/berth/v1/logs" || request.Path() == "/berth/v1/pulls";
 }
 
 void LogForwarder::Handle(http::Request&& request, http::Responder respond) {
   const std::string request_id = NewUuid();
+  const bool pulls = request.Path() == "/berth/v1/pulls";
+  const std::string what = pulls ? "pulls" : "logs";
   auto refuse = [&](std::string_view type, std::string_view message, int status = 0) {
-    respond(awsjson::ErrorResponse(type, "logs: " + std::string(message), request_id, status));
+    respond(awsjson::ErrorResponse(type, what + ": " + std::string(message), request_id, status));
   };
   if (request.method != "GET") {
-    return refuse("UnknownOperationException", "use GET /berth/v1/logs", 405);
+    return refuse("UnknownOperationException", "use GET " + std::string(request.Path()), 405);
   }
-  if (auto refused = CheckUserRequest(request, secrets_, clock_.NowSeconds(), "read logs")) {
+  if (auto refused = CheckUserRequest(request, secrets_, clock_.NowSeconds(),
+                                      pulls ? "read pull progress" : "read logs")) {
     return refuse(refused->type, refused->message);
   }
   auto query = http::ParseQueryString(request.Query());
@@ -40,7 +43,9 @@ void LogForwarder::Handle(http::Request&& request, http::Responder respond) {
   };
   std::string task = get("task"), container = get("container");
   if (task.empty()) return refuse("InvalidParameterException", "task is required (an id or ARN)");
-  if (container.empty()) return refuse("InvalidParameterException", "container is required");
+  if (container.empty() && !pulls) {
+    return refuse("InvalidParameterException", "container is required");
+  }
   uint64_t offset = 0;
   if (query.contains("offset")) {
     auto n = http::ParseQueryCount(get("offset"));
@@ -84,15 +89,15 @@ void LogForwarder::Handle(http::Request&& request, http::Responder respond) {
   std::string key_id = api::AgentKeyId(source.instance_id);
   awsjson::Signer signer{
       source.endpoint, {key_id, api::AgentSecret(agent_key_, key_id)}, std::string(kRegion)};
-  http::Request forward = signer.BerthRequest(
-      "GET",
-      "/berth/v1/agent/logs?task=" + http::EncodeQueryValue(source.task_id) +
-          "&container=" + http::EncodeQueryValue(container) + "&offset=" + std::to_string(offset) +
-          "&waitSeconds=" + std::to_string(wait),
-      "", clock_.NowSeconds());
+  std::string target =
+      pulls ? "/berth/v1/agent/pulls?task=" + http::EncodeQueryValue(source.task_id)
+            : "/berth/v1/agent/logs?task=" + http::EncodeQueryValue(source.task_id) +
+                  "&container=" + http::EncodeQueryValue(container) +
+                  "&offset=" + std::to_string(offset) + "&waitSeconds=" + std::to_string(wait);
+  http::Request forward = signer.BerthRequest("GET", target, "", clock_.NowSeconds());
 
   std::thread([forward = std::move(forward), host = host_port->first, port = host_port->second,
-               endpoint = source.endpoint, wait, request_id, in_flight = in_flight_,
+               endpoint = source.endpoint, wait, request_id, what, in_flight = in_flight_,
                respond = std::move(respond)]() mutable {
     auto client = http::Client::Create(host, port, static_cast<int>(wait) + 15);
     auto reply = client->Do(forward);
@@ -100,7 +105,7 @@ void LogForwarder::Handle(http::Request&& request, http::Responder respond) {
     if (!reply.ok()) {
       return respond(awsjson::ErrorResponse(
           "ServerException",
-          "logs: agent at " + endpoint + " unreachable: " + reply.status().message(), request_id,
+          what + ": agent at " + endpoint + " unreachable: " + reply.status().message(), request_id,
           502));
     }
     http::Response out;

@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "common/stop_signals.h"
 #include "http/endpoint.h"
+#include "http/metrics_endpoint.h"
 #include "http/server.h"
 #include "registry/blob_store.h"
 #include "registry/distribution.h"
@@ -32,7 +33,7 @@
 #include "server/events_endpoint.h"
 #include "server/gang_endpoint.h"
 #include "server/log_forwarding.h"
-#include "server/metrics_endpoint.h"
+#include "server/server_metrics.h"
 #include "server/ui_endpoint.h"
 #include "server/ui_sessions.h"
 #include "server/user_request.h"
@@ -172,7 +173,7 @@ int RunServer(const ServerConfig& config) {
                                 " s), or 0 to never stop the tasks of a silent agent"));
   }
 
-  auto metrics_address = SeparateMetricsAddress(config.metrics_listen, config.listen);
+  auto metrics_address = http::SeparateMetricsAddress(config.metrics_listen, config.listen);
   if (!metrics_address.ok()) return fail(metrics_address.status());
 
   std::error_code ec;
@@ -180,7 +181,8 @@ int RunServer(const ServerConfig& config) {
   if (ec) return fail(Internal("create data directory " + config.data_dir + ": " + ec.message()));
   // On the API address /metrics needs this token; alone on a loopback
   // address, none.
-  auto metrics_token = EnsureMetricsToken(config.data_dir + "/" + std::string(kMetricsTokenFile));
+  auto metrics_token =
+      http::EnsureMetricsToken(config.data_dir + "/" + std::string(http::kMetricsTokenFile));
   if (!metrics_token.ok()) return fail(metrics_token.status());
 
   std::string credentials_path =
@@ -241,7 +243,7 @@ int RunServer(const ServerConfig& config) {
   AgentChannel agent_channel(ecs, tracker, secrets, SystemClock(), *agent_key);
   LogForwarder logs(ecs, secrets, SystemClock(), *agent_key);
   GangEndpoint gangs(ecs, secrets, SystemClock());
-  MetricsEndpoint metrics_endpoint(
+  http::MetricsEndpoint metrics_endpoint(
       metrics::DefaultRegistry(),
       *metrics_address ? std::nullopt : std::optional<std::string>(*metrics_token));
   auto server_state_metrics = CollectServerState(metrics::DefaultRegistry(), ecs, agent_channel);
@@ -321,7 +323,7 @@ int RunServer(const ServerConfig& config) {
       if (!registry_only && request.method == "POST" && request.Path() == "/berth/v1/registry/gc") {
         return gc(std::move(request), std::move(respond));
       }
-      if (!registry_only && !*metrics_address && MetricsEndpoint::Accepts(request)) {
+      if (!registry_only && !*metrics_address && http::MetricsEndpoint::Accepts(request)) {
         return metrics_endpoint.Handle(std::move(request), std::move(respond));
       }
       if (request.method == "GET" && request.Path() == "/healthz") {
@@ -360,7 +362,7 @@ int RunServer(const ServerConfig& config) {
     metrics_options.threads = 1;
     auto started =
         http::Server::Start(metrics_options, [&](http::Request&& request, http::Responder respond) {
-          if (MetricsEndpoint::Accepts(request)) {
+          if (http::MetricsEndpoint::Accepts(request)) {
             return metrics_endpoint.Handle(std::move(request), std::move(respond));
           }
           http::Response missing;

@@ -113,10 +113,10 @@ class EcsApi : public awsjson::JsonService {
   // DescribeTasks shows it (with tags) plus its whole "taskDefinition".
   // nullopt when the instance is gone or INACTIVE.
   std::optional<boost::json::object> AgentAssignments(std::string_view instance_id) const;
-  // Where the logs of one container of a task are: the task id, the
-  // instance and the endpoint of its agent. Throws ApiException for an
-  // unknown cluster, task or container, or a task whose instance has no
-  // agent.
+  // Where the logs of one container of a task are (or, with container
+  // empty, the task's image pulls): the task id, the instance and the
+  // endpoint of its agent. Throws ApiException for an unknown cluster, task
+  // or container, or a task whose instance has no agent.
   struct LogSource {
     std::string task_id;
     std::string instance_id;
