@@ -49,6 +49,7 @@ int Main(int argc, char** argv) {
     for (Verb& verb : add(app)) verbs.push_back(std::move(verb));
   }
   verbs.push_back(AddEventsCommand(app));
+  verbs.push_back(AddUiLoginCommand(app));
   verbs.push_back(AddVersionCommand(app));
   auto* registry = app.add_subcommand("registry", "manage the image registry");
   registry->require_subcommand(1);

@@ -34,6 +34,12 @@ struct Request {
   std::string body;
   std::string remote_address;  // peer "ip:port"; empty for client-side requests
 
+  // Set only by server code, never read from the wire or sent by the client:
+  // the access key id a request has already been authenticated as by other
+  // means than its signature (the dashboard's session cookie, ui_endpoint.h).
+  // AuthenticateRequest (sigv4.h) accepts such a request as that key's.
+  std::string authenticated_access_key_id;
+
   // Set when the body went to a sink that ServerOptions::stream_body chose
   // (body is then empty): the sink, how many bytes it took, and how reading
   // ended (OK once the whole body arrived, else the sink's first error).

@@ -34,6 +34,8 @@
 #include "server/gang_endpoint.h"
 #include "server/log_forwarding.h"
 #include "server/server_metrics.h"
+#include "server/ui_endpoint.h"
+#include "server/ui_sessions.h"
 #include "server/user_request.h"
 #include "store/etcd/etcd_store.h"
 #include "store/store.h"
@@ -82,7 +84,8 @@ StatusOr<std::pair<std::unique_ptr<store::Store>, std::string>> OpenStore(
 }
 
 void PrintClientEnvironment(const ServerConfig& config, const std::string& endpoint,
-                            const std::string& registry, const AccessKey& key) {
+                            const std::string& registry, const AccessKey& key,
+                            const std::string& login_url) {
   std::printf(
       "# berth is serving the ECS and ECR APIs on %s and the registry on %s\n"
       "# (data in %s). Point the aws CLI and boto3 at it:\n"
@@ -93,9 +96,12 @@ void PrintClientEnvironment(const ServerConfig& config, const std::string& endpo
       "# then, for example:\n"
       "#   aws --endpoint-url %s ecs create-cluster --cluster-name trn1\n"
       "#   aws --endpoint-url %s ecr get-login-password | skopeo login --tls-verify=false "
-      "--username AWS --password-stdin %s\n",
+      "--username AWS --password-stdin %s\n"
+      "# The dashboard: open this URL once within 10 minutes (berth ui-login prints a new one):\n"
+      "#   %s\n",
       endpoint.c_str(), registry.c_str(), config.data_dir.c_str(), key.id.c_str(),
-      key.secret.c_str(), endpoint.c_str(), endpoint.c_str(), endpoint.c_str(), registry.c_str());
+      key.secret.c_str(), endpoint.c_str(), endpoint.c_str(), endpoint.c_str(), registry.c_str(),
+      login_url.c_str());
   std::fflush(stdout);
 }
 
@@ -274,6 +280,9 @@ int RunServer(const ServerConfig& config) {
       static_cast<int64_t>(std::max(1, config.event_retention_hours)) * 3600 * 1000,
       static_cast<size_t>(std::max<int64_t>(1, config.event_retention_max)));
   EventsEndpoint events(ecs, tracker, secrets, SystemClock());
+  // The dashboard's sessions are in memory: a restart logs everyone out.
+  UiSessions ui_sessions(SystemClock());
+  std::optional<UiEndpoint> ui;  // passes requests on to route, made below
 
   BackgroundJobs background;  // joined before what it works on goes
   auto gc = [&](http::Request&& request, http::Responder respond) {
@@ -322,6 +331,9 @@ int RunServer(const ServerConfig& config) {
       if (registry::Distribution::Accepts(request)) {
         return distribution->Handle(std::move(request), std::move(respond));
       }
+      if (!registry_only && UiEndpoint::Accepts(request)) {
+        return ui->Handle(std::move(request), std::move(respond));
+      }
       if (!registry_only && awsjson::AwsJsonEndpoint::Accepts(request)) {
         return endpoint.Handle(std::move(request), std::move(respond));
       }
@@ -360,6 +372,7 @@ int RunServer(const ServerConfig& config) {
     return distribution->StreamBody(head);
   };
 
+  ui.emplace(ui_sessions, secrets, SystemClock(), route(false));
   auto server = http::Server::Start(options, route(false));
   if (!server.ok()) return fail(server.status());
   std::unique_ptr<http::Server> registry_server;
@@ -475,7 +488,9 @@ int RunServer(const ServerConfig& config) {
                                       : api_address + " (bearer token)"},
            {"credentials", credentials_path}});
   if (config.dev) {
-    PrintClientEnvironment(config, "http://" + api_address, registry_address, keys->front());
+    PrintClientEnvironment(
+        config, "http://" + api_address, registry_address, keys->front(),
+        UiEndpoint::LoginUrl(api_address, ui_sessions.CreateLoginToken(keys->front().id).token));
   }
   std::function<void()> stop_agent;
   if (config.start_embedded_agent) {

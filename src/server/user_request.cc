@@ -8,8 +8,9 @@ namespace berth::server {
 
 std::optional<RequestRefusal> CheckUserRequest(const http::Request& request,
                                                const http::SecretLookup& secrets,
-                                               int64_t now_seconds, std::string_view what) {
-  auto identity = http::VerifySigV4(request, secrets, now_seconds);
+                                               int64_t now_seconds, std::string_view what,
+                                               std::string* caller) {
+  auto identity = http::AuthenticateRequest(request, secrets, now_seconds);
   if (auto* error = std::get_if<http::SigV4Error>(&identity)) {
     return RequestRefusal{error->type, error->message};
   }
@@ -17,6 +18,7 @@ std::optional<RequestRefusal> CheckUserRequest(const http::Request& request,
     return RequestRefusal{"AccessDeniedException",
                           "an instance credential cannot " + std::string(what)};
   }
+  if (caller) *caller = std::get<http::SigV4Identity>(identity).access_key_id;
   return std::nullopt;
 }
 

@@ -17,11 +17,14 @@ struct RequestRefusal {
   std::string message;
 };
 
-// nullopt when request carries a valid SigV4 signature of a user (not of an
-// instance's agent); else why not. `what` ends the refusal of an instance
-// credential: "an instance credential cannot <what>".
+// nullopt when request comes from a user (not an instance's agent): it
+// carries a valid SigV4 signature, or a dashboard session vouched for it
+// (http::AuthenticateRequest); else why not. `what` ends the refusal of an
+// instance credential: "an instance credential cannot <what>". The caller's
+// access key id goes to *caller when given.
 std::optional<RequestRefusal> CheckUserRequest(const http::Request& request,
                                                const http::SecretLookup& secrets,
-                                               int64_t now_seconds, std::string_view what);
+                                               int64_t now_seconds, std::string_view what,
+                                               std::string* caller = nullptr);
 
 }  // namespace berth::server

@@ -79,7 +79,7 @@ def test_registry_gc_with_a_missing_credentials_file_is_one_line(server, tmp_pat
 
 
 @pytest.mark.parametrize("args, flags", [
-    ([], ["server", "dev", "agent", "logs", "version", "registry", "--log-level"]),
+    ([], ["server", "dev", "agent", "logs", "ui-login", "version", "registry", "--log-level"]),
     (["server"], ["--listen", "BERTH_LISTEN", "--data", "--store", "--credentials", "--threads",
                   "--registry-listen", "--agent-heartbeat-timeout", "--agent-lost-after",
                   "BERTH_AGENT_LOST_AFTER", "--create-repository-on-push"]),
@@ -91,6 +91,7 @@ def test_registry_gc_with_a_missing_credentials_file_is_one_line(server, tmp_pat
     (["logs"], ["--follow", "--container", "--cluster", "--endpoint", "AWS_ENDPOINT_URL",
                 "--credentials"]),
     (["version"], []),
+    (["ui-login"], ["--endpoint", "AWS_ENDPOINT_URL", "--credentials"]),
     (["registry"], ["gc"]),
     (["registry", "gc"], ["--endpoint", "--min-age", "--credentials"]),
 ])
