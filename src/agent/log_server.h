@@ -1,4 +1,5 @@
-// Serves container logs to the server (which forwards them to `berth logs`):
+// Serves container logs to the server (which forwards them to `berth logs`),
+// and `berth exec` sessions (exec_session.h), on the agent's address:
 //   GET /berth/v1/agent/logs?task=ID&container=NAME&offset=N&waitSeconds=S
 // signed with this instance's credential. The body is the container's
 // output from byte `offset` of its log file; X-Berth-Log-Offset says where

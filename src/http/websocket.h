@@ -1,7 +1,7 @@
 // WebSocket connections (RFC 6455) behind a Beast-free interface: a
 // server handler upgrades a request by answering it with
 // UpgradeToWebSocket, and a client dials one with DialWebSocket. `berth
-// exec` relays a command's streams over them (see exec_frames.h).
+// exec` relays a command's streams over them (see exec_protocol.h).
 #pragma once
 
 #include <cstdint>

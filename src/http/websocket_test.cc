@@ -8,7 +8,7 @@
 #include <thread>
 
 #include "http/client.h"
-#include "http/exec_frames.h"
+#include "http/exec_protocol.h"
 #include "http/server.h"
 
 namespace berth::http {

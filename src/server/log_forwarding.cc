@@ -18,6 +18,20 @@ constexpr std::string_view kRegion = "us-east-1";
 
 }  // namespace
 
+StatusOr<AgentTarget> TargetAgent(const api::EcsApi::LogSource& source,
+                                  const std::string& agent_key) {
+  auto host_port = http::SplitHostPort(source.endpoint);
+  if (!host_port.ok()) {
+    return Unavailable("agent endpoint '" + source.endpoint + "' of instance " +
+                       source.instance_id + " is not HOST:PORT: " + host_port.status().message());
+  }
+  std::string key_id = api::AgentKeyId(source.instance_id);
+  return AgentTarget{
+      host_port->first, host_port->second,
+      awsjson::Signer{
+          source.endpoint, {key_id, api::AgentSecret(agent_key, key_id)}, std::string(kRegion)}};
+}
+
 bool LogForwarder::Accepts(const http::Request& request) {
   return request.Path() == "/berth/v1/logs";
 }
@@ -67,13 +81,8 @@ void LogForwarder::Handle(http::Request&& request, http::Responder respond) {
   } catch (const awsjson::ApiException& e) {
     return refuse(e.error().type, e.error().message);
   }
-  auto host_port = http::SplitHostPort(source.endpoint);
-  if (!host_port.ok()) {
-    return refuse("ServerException",
-                  "agent endpoint '" + source.endpoint + "' of instance " + source.instance_id +
-                      " is not HOST:PORT: " + host_port.status().message(),
-                  502);
-  }
+  auto agent = TargetAgent(source, agent_key_);
+  if (!agent.ok()) return refuse("ServerException", agent.status().message(), 502);
   if (in_flight_->fetch_add(1) >= kMaxInFlight) {
     in_flight_->fetch_sub(1);
     return refuse("ThrottlingException",
@@ -81,17 +90,14 @@ void LogForwarder::Handle(http::Request&& request, http::Responder respond) {
                   429);
   }
 
-  std::string key_id = api::AgentKeyId(source.instance_id);
-  awsjson::Signer signer{
-      source.endpoint, {key_id, api::AgentSecret(agent_key_, key_id)}, std::string(kRegion)};
-  http::Request forward = signer.BerthRequest(
+  http::Request forward = agent->signer.BerthRequest(
       "GET",
       "/berth/v1/agent/logs?task=" + http::EncodeQueryValue(source.task_id) +
           "&container=" + http::EncodeQueryValue(container) + "&offset=" + std::to_string(offset) +
           "&waitSeconds=" + std::to_string(wait),
       "", clock_.NowSeconds());
 
-  std::thread([forward = std::move(forward), host = host_port->first, port = host_port->second,
+  std::thread([forward = std::move(forward), host = agent->host, port = agent->port,
                endpoint = source.endpoint, wait, request_id, in_flight = in_flight_,
                respond = std::move(respond)]() mutable {
     auto client = http::Client::Create(host, port, static_cast<int>(wait) + 15);

@@ -13,12 +13,25 @@
 #include <memory>
 #include <string>
 
+#include "awsjson/client.h"
 #include "common/clock.h"
 #include "http/message.h"
 #include "http/sigv4.h"
 #include "server/api/ecs_api.h"
 
 namespace berth::server {
+
+// How the server reaches the agent that runs a task (for logs and exec):
+// the endpoint it joined with, and requests signed with that instance's
+// credential (derived from agent_key). kUnavailable when the recorded
+// endpoint is not HOST:PORT.
+struct AgentTarget {
+  std::string host;
+  uint16_t port = 0;
+  awsjson::Signer signer;
+};
+StatusOr<AgentTarget> TargetAgent(const api::EcsApi::LogSource& source,
+                                  const std::string& agent_key);
 
 class LogForwarder {
  public:

@@ -1,13 +1,68 @@
-#include "http/exec_frames.h"
+#include "http/exec_protocol.h"
 
+#include <boost/json/array.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <limits>
 
+#include "http/query_string.h"
+
 namespace berth::http {
 
 namespace json = boost::json;
+
+namespace {
+
+constexpr size_t kMaxCommandArgs = 4096;
+
+StatusOr<bool> FlagParameter(const std::map<std::string, std::string, std::less<>>& query,
+                             std::string_view name) {
+  auto it = query.find(name);
+  if (it == query.end() || it->second == "false") return false;
+  if (it->second == "true") return true;
+  return InvalidArgument(std::string(name) + " must be true or false, got '" + it->second + "'");
+}
+
+}  // namespace
+
+std::string EncodeExecQuery(const ExecOptions& options) {
+  json::array command;
+  for (const std::string& arg : options.command) command.emplace_back(arg);
+  return "command=" + EncodeQueryValue(json::serialize(command)) +
+         "&tty=" + (options.tty ? "true" : "false") +
+         "&stdin=" + (options.stdin ? "true" : "false");
+}
+
+StatusOr<ExecOptions> DecodeExecQuery(
+    const std::map<std::string, std::string, std::less<>>& query) {
+  ExecOptions options;
+  auto command = query.find("command");
+  if (command == query.end()) {
+    return InvalidArgument("command is required (a JSON array of strings)");
+  }
+  json::error_code ec;
+  json::value v = json::parse(command->second, ec);
+  if (ec || !v.is_array() || v.as_array().empty() || v.as_array().size() > kMaxCommandArgs) {
+    return InvalidArgument("command must be a JSON array of 1 to " +
+                           std::to_string(kMaxCommandArgs) + " strings");
+  }
+  for (const json::value& arg : v.as_array()) {
+    if (!arg.is_string()) return InvalidArgument("command must be a JSON array of strings");
+    if (arg.as_string().find('\0') != json::string::npos) {
+      return InvalidArgument("command arguments cannot hold NUL");
+    }
+    options.command.emplace_back(arg.as_string());
+  }
+  if (options.command[0].empty()) return InvalidArgument("command's first word is empty");
+  auto tty = FlagParameter(query, "tty");
+  if (!tty.ok()) return tty.status();
+  auto stdin = FlagParameter(query, "stdin");
+  if (!stdin.ok()) return stdin.status();
+  options.tty = *tty;
+  options.stdin = *stdin;
+  return options;
+}
 
 std::string EncodeExecFrame(ExecChannel channel, std::string_view payload) {
   std::string message;

@@ -1,4 +1,5 @@
-// The messages `berth exec` sends over its WebSocket, in the framing of
+// The protocol of `berth exec`: what the upgrade request asks for (its
+// query parameters), and the messages sent over the WebSocket, in the framing of
 // Kubernetes' exec protocol (v4.channel.k8s.io, with v5's stdin close):
 // each binary message starts with one byte naming its stream.
 //
@@ -13,13 +14,28 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 
 namespace berth::http {
+
+// What to run: the query parameters command (a JSON array of strings, the
+// argv), tty and stdin ("true" or "false", default false).
+struct ExecOptions {
+  std::vector<std::string> command;
+  bool tty = false;
+  bool stdin = false;
+};
+// "command=...&tty=...&stdin=..." (percent-encoded), to follow other parameters after '&'.
+std::string EncodeExecQuery(const ExecOptions& options);
+// From a parsed query (ParseQueryString). InvalidArgument names the parameter.
+StatusOr<ExecOptions> DecodeExecQuery(const std::map<std::string, std::string, std::less<>>& query);
 
 enum class ExecChannel : uint8_t {
   kStdin = 0,

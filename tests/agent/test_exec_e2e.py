@@ -1,0 +1,201 @@
+"""`berth exec` end to end: a real server relays a WebSocket to a real agent,
+which runs the command in a busybox container with runc exec; with -t
+through a pseudo-terminal driven by Python's pty module."""
+
+import os
+import pty
+import select
+import signal
+import subprocess
+import time
+
+import pytest
+
+from berth_agent import wait_task
+from berth_compat import BERTH_BIN, aws_cli_env, unique
+from test_agent_channel import join
+
+
+def env_for(node, key=None, secret=None):
+    return aws_cli_env(key or node.server.access_key, secret or node.server.secret_key,
+                       {"AWS_ENDPOINT_URL": node.server.endpoint})
+
+
+def berth_exec(node, *args, env=None, **kw):
+    kw.setdefault("stdin", subprocess.DEVNULL)
+    return subprocess.run([BERTH_BIN, "exec", "--cluster", node.cluster, *args],
+                          env=env or env_for(node), capture_output=True, timeout=60, **kw)
+
+
+def run_task(node, command, name="main"):
+    td = node.ecs.register_task_definition(
+        family=unique("exec"),
+        containerDefinitions=[{"name": name, "image": node.image, "memory": 64,
+                               "essential": True, "command": command}])
+    out = node.ecs.run_task(cluster=node.cluster,
+                            taskDefinition=td["taskDefinition"]["taskDefinitionArn"])
+    assert not out["failures"], out["failures"]
+    return out["tasks"][0]["taskArn"]
+
+
+@pytest.fixture(scope="module")
+def task(node):
+    """A running busybox task; stopped at the end."""
+    arn = run_task(node, ["sleep", "3600"])
+    wait_task(node.ecs, node.cluster, arn, "RUNNING")
+    yield arn.rsplit("/", 1)[1]
+    node.ecs.stop_task(cluster=node.cluster, task=arn)
+
+
+def error_line(proc):
+    assert proc.returncode == 1, (proc.returncode, proc.stdout, proc.stderr)
+    lines = proc.stderr.decode().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("berth exec: "), proc.stderr
+    return lines[0]
+
+
+def host_pids_running(argv):
+    """Pids on this host whose command line is exactly argv."""
+    want = b"\0".join(a.encode() for a in argv) + b"\0"
+    pids = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if f.read() == want:
+                    pids.append(int(pid))
+        except OSError:
+            pass
+    return pids
+
+
+def test_a_command_prints_and_exits_with_its_code(node, task):
+    proc = berth_exec(node, task, "--", "echo", "hi")
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, b"hi\n", b"")
+    proc = berth_exec(node, task, "--", "sh", "-c", "exit 7")
+    assert proc.returncode == 7, proc.stderr
+
+
+def test_stderr_goes_to_stderr(node, task):
+    proc = berth_exec(node, task, "--container", "main", "--", "sh", "-c", "echo out; echo err >&2")
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, b"out\n", b"err\n")
+
+
+def test_stdin_is_forwarded_until_its_end(node, task):
+    data = b"".join(b"line %d\n" % i for i in range(2000))
+    proc = berth_exec(node, task, "-i", "--", "cat", stdin=None, input=data)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == data
+
+
+def read_until(fd, needle, timeout=20):
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while needle not in seen:
+        left = deadline - time.monotonic()
+        assert left > 0, f"no {needle!r} in {seen!r}"
+        ready, _, _ = select.select([fd], [], [], left)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    assert needle in seen, seen
+    return seen
+
+
+def interactive(node, *args):
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([BERTH_BIN, "exec", "--cluster", node.cluster, *args],
+                            env=env_for(node), stdin=slave, stdout=slave, stderr=slave,
+                            start_new_session=True)
+    os.close(slave)
+    return proc, master
+
+
+def test_an_interactive_shell_through_a_terminal(node, task):
+    proc, master = interactive(node, "-it", task, "--", "sh")
+    try:
+        read_until(master, b"# ")  # the prompt
+        os.write(master, b"echo $((6*7))\r")
+        read_until(master, b"42")
+        os.write(master, b"/bin/busybox tty\r")
+        read_until(master, b"/dev/pts/")
+        os.write(master, b"exit 3\r")
+        assert proc.wait(timeout=20) == 3
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+
+
+def test_the_terminal_is_a_pts_device(node, task):
+    proc, master = interactive(node, "-t", task, "--", "/bin/busybox", "tty")
+    try:
+        out = read_until(master, b"/dev/pts/")
+        assert proc.wait(timeout=20) == 0, out
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+
+
+def test_a_stopped_task_is_refused(node):
+    arn = run_task(node, ["true"])
+    wait_task(node.ecs, node.cluster, arn, "STOPPED")
+    line = error_line(berth_exec(node, arn, "--container", "main", "--", "echo", "hi"))
+    assert "is not running (STOPPED)" in line, line
+
+
+def test_an_unknown_container_is_refused(node, task):
+    line = error_line(berth_exec(node, task, "--container", "nope", "--", "echo", "hi"))
+    assert "has no container named 'nope'" in line, line
+
+
+def test_an_instance_credential_is_refused(node, task):
+    instance = node.ecs.register_container_instance(
+        cluster=node.cluster,
+        totalResources=[{"name": "CPU", "type": "INTEGER", "integerValue": 1024},
+                        {"name": "MEMORY", "type": "INTEGER", "integerValue": 1024}])
+    arn = instance["containerInstance"]["containerInstanceArn"]
+    try:
+        joined = join(node.server, node.cluster, arn)
+        assert joined.status == 200, joined
+        env = env_for(node, joined.json["accessKeyId"], joined.json["secretAccessKey"])
+        line = error_line(berth_exec(node, task, "--container", "main", "--", "echo", "hi",
+                                     env=env))
+        assert "AccessDeniedException" in line and "instance credential" in line, line
+    finally:
+        node.ecs.deregister_container_instance(cluster=node.cluster, containerInstance=arn,
+                                               force=True)
+
+
+def test_no_command_is_one_line_with_status_1(node, task):
+    assert "no command" in error_line(berth_exec(node, task))
+
+
+def test_closing_the_client_kills_the_process(node, task):
+    argv = ["sleep", "4242"]
+    proc = subprocess.Popen([BERTH_BIN, "exec", "--cluster", node.cluster, task, "--", *argv],
+                            env=env_for(node), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while not host_pids_running(argv):
+            assert time.monotonic() < deadline, "the exec'd sleep never started"
+            time.sleep(0.1)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    deadline = time.monotonic() + 20
+    while host_pids_running(argv):
+        assert time.monotonic() < deadline, "the exec'd sleep outlived its client"
+        time.sleep(0.2)
+    # and the agent went on serving
+    assert berth_exec(node, task, "--", "true").returncode == 0
