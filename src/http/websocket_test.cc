@@ -9,6 +9,7 @@
 
 #include "http/client.h"
 #include "http/exec_protocol.h"
+#include "http/query_string.h"
 #include "http/server.h"
 
 namespace berth::http {
@@ -157,6 +158,29 @@ TEST(ExecFramesTest, RoundTrips) {
   ASSERT_TRUE(size.ok());
   EXPECT_EQ(size->columns, 120);
   EXPECT_EQ(size->rows, 40);
+}
+
+TEST(ExecQueryTest, RoundTripsThroughAQueryString) {
+  ExecOptions options{{"sh", "-c", "echo \"a b\" & exit 7"}, true, false};
+  std::string query = EncodeExecQuery(options);
+  auto decoded = DecodeExecQuery(ParseQueryString(query));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(decoded->command, options.command);
+  EXPECT_TRUE(decoded->tty);
+  EXPECT_FALSE(decoded->stdin);
+}
+
+TEST(ExecQueryTest, RefusesBadParameters) {
+  auto refused = [](std::string query) {
+    auto decoded = DecodeExecQuery(ParseQueryString(query));
+    return decoded.ok() ? std::string("accepted") : decoded.status().message();
+  };
+  EXPECT_THAT(refused(""), HasSubstr("command is required"));
+  EXPECT_THAT(refused("command=sh"), HasSubstr("JSON array"));
+  EXPECT_THAT(refused("command=%5B%5D"), HasSubstr("JSON array"));
+  EXPECT_THAT(refused("command=%5B1%5D"), HasSubstr("strings"));
+  EXPECT_THAT(refused("command=%5B%22sh%22%5D&tty=yes"), HasSubstr("tty must be true or false"));
+  EXPECT_EQ(refused("command=%5B%22sh%22%5D&stdin=true"), "accepted");
 }
 
 TEST(ExecFramesTest, RefusesMalformedFrames) {

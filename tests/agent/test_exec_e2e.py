@@ -2,11 +2,14 @@
 which runs the command in a busybox container with runc exec; with -t
 through a pseudo-terminal driven by Python's pty module."""
 
+import fcntl
 import os
 import pty
 import select
 import signal
+import struct
 import subprocess
+import termios
 import time
 
 import pytest
@@ -108,8 +111,13 @@ def read_until(fd, needle, timeout=20):
     return seen
 
 
+def set_size(fd, rows, columns):
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+
+
 def interactive(node, *args):
     master, slave = pty.openpty()
+    set_size(slave, 30, 100)
     proc = subprocess.Popen([BERTH_BIN, "exec", "--cluster", node.cluster, *args],
                             env=env_for(node), stdin=slave, stdout=slave, stderr=slave,
                             start_new_session=True)
@@ -127,6 +135,26 @@ def test_an_interactive_shell_through_a_terminal(node, task):
         read_until(master, b"/dev/pts/")
         os.write(master, b"exit 3\r")
         assert proc.wait(timeout=20) == 3
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+
+
+def test_the_terminal_size_follows_the_clients(node, task):
+    proc, master = interactive(node, "-it", task, "--", "sh")
+    try:
+        read_until(master, b"# ")
+        os.write(master, b"/bin/busybox stty size\r")
+        read_until(master, b"30 100")
+        set_size(master, 40, 120)
+        proc.send_signal(signal.SIGWINCH)  # the pty is not the client's controlling terminal
+        time.sleep(0.5)
+        os.write(master, b"/bin/busybox stty size\r")
+        read_until(master, b"40 120")
+        os.write(master, b"exit\r")
+        assert proc.wait(timeout=20) == 0
     finally:
         if proc.poll() is None:
             proc.kill()
