@@ -4,7 +4,6 @@
 #include <thread>
 
 #include "awsjson/client.h"
-#include "common/ids.h"
 #include "common/log.h"
 #include "http/exec_protocol.h"
 #include "http/query_string.h"
@@ -42,47 +41,40 @@ void Copy(http::WebSocket& from, http::WebSocket& to, bool from_client) {
 bool ExecRelay::Accepts(const http::Request& request) { return request.Path() == "/berth/v1/exec"; }
 
 void ExecRelay::Handle(http::Request&& request, http::Responder respond) {
-  const std::string request_id = NewUuid();
-  auto refuse = [&](std::string_view type, std::string_view message, int status = 0) {
-    respond(awsjson::ErrorResponse(type, "exec: " + std::string(message), request_id, status));
-  };
-  if (request.method != "GET") {
-    return refuse("UnknownOperationException", "use GET /berth/v1/exec", 405);
-  }
-  if (auto refused =
-          CheckUserRequest(request, secrets_, clock_.NowSeconds(), "run commands in containers")) {
-    return refuse(refused->type, refused->message);
-  }
+  UserGet user("exec", respond);
+  if (!user.Check(request, secrets_, clock_.NowSeconds(), "run commands in containers")) return;
   auto query = http::ParseQueryString(request.Query());
   std::string task = query["task"], container = query["container"];
-  if (task.empty()) return refuse("InvalidParameterException", "task is required (an id or ARN)");
-  if (container.empty()) return refuse("InvalidParameterException", "container is required");
+  if (task.empty())
+    return user.Refuse("InvalidParameterException", "task is required (an id or ARN)");
+  if (container.empty()) return user.Refuse("InvalidParameterException", "container is required");
   auto options = http::DecodeExecQuery(query);
-  if (!options.ok()) return refuse("InvalidParameterException", options.status().message());
+  if (!options.ok()) return user.Refuse("InvalidParameterException", options.status().message());
   if (!http::IsWebSocketUpgrade(request)) {
-    return refuse("InvalidParameterException", "exec needs a WebSocket upgrade");
+    return user.Refuse("InvalidParameterException", "exec needs a WebSocket upgrade");
   }
   api::EcsApi::LogSource source;
   try {
     source = ecs_.FindLogSource(query["cluster"], task, container);
   } catch (const awsjson::ApiException& e) {
-    return refuse(e.error().type, e.error().message);
+    return user.Refuse(e.error().type, e.error().message);
   }
   if (source.task_status != "RUNNING") {
-    return refuse("InvalidParameterException",
-                  "task " + source.task_id + " is not running (" + source.task_status + ")");
+    return user.Refuse("InvalidParameterException",
+                       "task " + source.task_id + " is not running (" + source.task_status + ")");
   }
   if (source.container_status != "RUNNING") {
-    return refuse("InvalidParameterException", "container " + container + " of task " +
-                                                   source.task_id + " is not running (" +
-                                                   source.container_status + ")");
+    return user.Refuse("InvalidParameterException", "container " + container + " of task " +
+                                                        source.task_id + " is not running (" +
+                                                        source.container_status + ")");
   }
   auto agent = TargetAgent(source, agent_key_);
-  if (!agent.ok()) return refuse("ServerException", agent.status().message(), 502);
+  if (!agent.ok()) return user.Refuse("ServerException", agent.status().message(), 502);
   if (sessions_->fetch_add(1) >= kMaxSessions) {
     sessions_->fetch_sub(1);
-    return refuse("ThrottlingException",
-                  "too many exec sessions open (" + std::to_string(kMaxSessions) + "); retry", 429);
+    return user.Refuse("ThrottlingException",
+                       "too many exec sessions open (" + std::to_string(kMaxSessions) + "); retry",
+                       429);
   }
 
   http::Request forward = agent->signer.BerthRequest(
@@ -96,7 +88,7 @@ void ExecRelay::Handle(http::Request&& request, http::Responder respond) {
                                      {"remote", request.remote_address}});
 
   std::thread([forward = std::move(forward), host = agent->host, port = agent->port,
-               endpoint = source.endpoint, request_id, sessions = sessions_,
+               endpoint = source.endpoint, request_id = user.request_id(), sessions = sessions_,
                respond = std::move(respond)]() mutable {
     struct Release {
       std::shared_ptr<std::atomic<int>> sessions;

@@ -3,7 +3,6 @@
 #include <thread>
 
 #include "awsjson/client.h"
-#include "common/ids.h"
 #include "http/client.h"
 #include "http/endpoint.h"
 #include "http/query_string.h"
@@ -37,30 +36,23 @@ bool LogForwarder::Accepts(const http::Request& request) {
 }
 
 void LogForwarder::Handle(http::Request&& request, http::Responder respond) {
-  const std::string request_id = NewUuid();
-  auto refuse = [&](std::string_view type, std::string_view message, int status = 0) {
-    respond(awsjson::ErrorResponse(type, "logs: " + std::string(message), request_id, status));
-  };
-  if (request.method != "GET") {
-    return refuse("UnknownOperationException", "use GET /berth/v1/logs", 405);
-  }
-  if (auto refused = CheckUserRequest(request, secrets_, clock_.NowSeconds(), "read logs")) {
-    return refuse(refused->type, refused->message);
-  }
+  UserGet user("logs", respond);
+  if (!user.Check(request, secrets_, clock_.NowSeconds(), "read logs")) return;
   auto query = http::ParseQueryString(request.Query());
   auto get = [&](std::string_view name) -> std::string {
     auto it = query.find(name);
     return it == query.end() ? "" : it->second;
   };
   std::string task = get("task"), container = get("container");
-  if (task.empty()) return refuse("InvalidParameterException", "task is required (an id or ARN)");
-  if (container.empty()) return refuse("InvalidParameterException", "container is required");
+  if (task.empty())
+    return user.Refuse("InvalidParameterException", "task is required (an id or ARN)");
+  if (container.empty()) return user.Refuse("InvalidParameterException", "container is required");
   uint64_t offset = 0;
   if (query.contains("offset")) {
     auto n = http::ParseQueryCount(get("offset"));
     if (!n) {
-      return refuse("InvalidParameterException",
-                    "offset must be a non-negative whole number, got '" + get("offset") + "'");
+      return user.Refuse("InvalidParameterException",
+                         "offset must be a non-negative whole number, got '" + get("offset") + "'");
     }
     offset = *n;
   }
@@ -68,10 +60,10 @@ void LogForwarder::Handle(http::Request&& request, http::Responder respond) {
   if (query.contains("waitSeconds")) {
     auto n = http::ParseQueryCount(get("waitSeconds"));
     if (!n) {
-      return refuse("InvalidParameterException",
-                    "waitSeconds must be a non-negative whole "
-                    "number, got '" +
-                        get("waitSeconds") + "'");
+      return user.Refuse("InvalidParameterException",
+                         "waitSeconds must be a non-negative whole "
+                         "number, got '" +
+                             get("waitSeconds") + "'");
     }
     wait = std::min<uint64_t>(*n, kMaxWaitSeconds);
   }
@@ -79,15 +71,15 @@ void LogForwarder::Handle(http::Request&& request, http::Responder respond) {
   try {
     source = ecs_.FindLogSource(get("cluster"), task, container);
   } catch (const awsjson::ApiException& e) {
-    return refuse(e.error().type, e.error().message);
+    return user.Refuse(e.error().type, e.error().message);
   }
   auto agent = TargetAgent(source, agent_key_);
-  if (!agent.ok()) return refuse("ServerException", agent.status().message(), 502);
+  if (!agent.ok()) return user.Refuse("ServerException", agent.status().message(), 502);
   if (in_flight_->fetch_add(1) >= kMaxInFlight) {
     in_flight_->fetch_sub(1);
-    return refuse("ThrottlingException",
-                  "too many log reads in flight (" + std::to_string(kMaxInFlight) + "); retry",
-                  429);
+    return user.Refuse("ThrottlingException",
+                       "too many log reads in flight (" + std::to_string(kMaxInFlight) + "); retry",
+                       429);
   }
 
   http::Request forward = agent->signer.BerthRequest(
@@ -98,8 +90,8 @@ void LogForwarder::Handle(http::Request&& request, http::Responder respond) {
       "", clock_.NowSeconds());
 
   std::thread([forward = std::move(forward), host = agent->host, port = agent->port,
-               endpoint = source.endpoint, wait, request_id, in_flight = in_flight_,
-               respond = std::move(respond)]() mutable {
+               endpoint = source.endpoint, wait, request_id = user.request_id(),
+               in_flight = in_flight_, respond = std::move(respond)]() mutable {
     auto client = http::Client::Create(host, port, static_cast<int>(wait) + 15);
     auto reply = client->Do(forward);
     in_flight->fetch_sub(1);
