@@ -28,6 +28,7 @@ namespace {
 
 constexpr size_t kReadBytes = 32 * 1024;
 constexpr int kPollMillis = 200;
+constexpr auto kDrainTime = std::chrono::milliseconds(500);
 
 // runc exec, started with its stdio on pipes or on a pseudo-terminal.
 // Which descriptors are open: stdin_fd is the pipe's write end or the
@@ -224,18 +225,25 @@ class Session {
     std::vector<Stream> streams = {{child_.stdout_fd, http::ExecChannel::kStdout}};
     if (child_.stderr_fd >= 0) streams.push_back({child_.stderr_fd, http::ExecChannel::kStderr});
     std::vector<char> buffer(kReadBytes);
-    bool runc_ended = false;
+    // Once runc is gone, what is left in the pipes is read for a moment
+    // more, not to their end: a background process the command left may
+    // hold them open (and go on writing).
+    std::optional<std::chrono::steady_clock::time_point> drain_until;
     while (!streams.empty()) {
+      auto now = std::chrono::steady_clock::now();
+      if (!drain_until) {
+        std::lock_guard lock(mu_);
+        if (ReapLocked(false)) drain_until = now + kDrainTime;
+      } else if (now >= *drain_until) {
+        break;
+      }
       std::vector<pollfd> fds;
       for (const Stream& s : streams) fds.push_back({s.fd, POLLIN, 0});
-      // Once runc is gone, what is left in the pipes is read without
-      // waiting: a background process the command left may hold them open.
-      int ready = poll(fds.data(), fds.size(), runc_ended ? 0 : kPollMillis);
+      int ready = poll(fds.data(), fds.size(), drain_until ? 0 : kPollMillis);
       if (ready < 0 && errno == EINTR) continue;
-      if (ready <= 0) {
-        if (runc_ended) break;
-        std::lock_guard lock(mu_);
-        runc_ended = ReapLocked(false);
+      if (ready < 0) break;
+      if (ready == 0) {
+        if (drain_until) break;  // runc is gone and nothing is left
         continue;
       }
       for (size_t i = fds.size(); i-- > 0;) {

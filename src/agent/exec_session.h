@@ -14,6 +14,10 @@
 // and a detached process is no longer runc's child, so its exit code would
 // be lost.
 //
+// Without a terminal runc relays the command's output to its end (EOF), so
+// a background process that keeps stdout open keeps the session open too,
+// as with docker exec.
+//
 // The session ends when the command exits (its exit code goes out as the
 // status frame, then the socket is closed) or when the socket closes first
 // (the process and runc are killed: no exec process outlives its session).

@@ -80,6 +80,22 @@ def test_a_command_prints_and_exits_with_its_code(node, task):
     assert proc.returncode == 7, proc.stderr
 
 
+def test_a_background_process_with_its_own_output_does_not_hold_the_session(node, task):
+    # As with docker exec, runc relays the command's output until its end,
+    # so a background process that kept stdout would keep the session open;
+    # one that has its own does not.
+    start = time.monotonic()
+    proc = berth_exec(node, task, "--", "sh", "-c", "sleep 30 >/dev/null 2>&1 & echo fg")
+    assert (proc.returncode, proc.stdout) == (0, b"fg\n"), proc.stderr
+    assert time.monotonic() - start < 10
+
+
+def test_a_missing_program_fails_with_runcs_message(node, task):
+    proc = berth_exec(node, task, "--", "no-such-program")
+    assert proc.returncode != 0
+    assert b"no-such-program" in proc.stderr, proc.stderr
+
+
 def test_stderr_goes_to_stderr(node, task):
     proc = berth_exec(node, task, "--container", "main", "--", "sh", "-c", "echo out; echo err >&2")
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, b"out\n", b"err\n")
