@@ -494,8 +494,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
     // A force-closed connection (Stop's grace period ran out) drops late replies.
     if (phase_ != Phase::kHandling) return;
     if (response.on_websocket) {
-      if (upgrade_request_) return Upgrade(std::move(response.on_websocket));
-      response = ErrorResponse(400, "this endpoint needs a WebSocket upgrade");
+      // Stop() may already have closed the open sockets: no new one now.
+      if (upgrade_request_ && !core_->stopping.load()) {
+        return Upgrade(std::move(response.on_websocket));
+      }
+      response = upgrade_request_ ? ErrorResponse(503, "server stopping")
+                                  : ErrorResponse(400, "this endpoint needs a WebSocket upgrade");
       close_after_reply_ = true;
     }
     phase_ = Phase::kWriting;

@@ -14,6 +14,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 #include <utility>
 
@@ -37,9 +38,6 @@ constexpr auto kHandshakeTimeout = std::chrono::seconds(30);
 // A ping goes out after half of this without traffic; no answer by the end
 // of it closes the connection.
 constexpr auto kIdleTimeout = std::chrono::seconds(60);
-// A blocked call notices a socket shut by ShutdownWebSocket (or a stopped
-// I/O loop) within this time, even if its own completion never runs.
-constexpr auto kDeadCheck = std::chrono::milliseconds(200);
 constexpr auto kCloseWait = std::chrono::seconds(2);
 
 // One blocking call waiting for its completion on the socket's strand.
@@ -51,8 +49,9 @@ struct PendingOp {
   beast::flat_buffer buffer;  // Read's message
   std::string out;            // Write's message
 
-  void Finish(beast::error_code e) {
+  void Finish(beast::error_code e) {  // the first call counts
     std::lock_guard lock(mu);
+    if (done) return;
     ec = e;
     done = true;
     cv.notify_all();
@@ -96,25 +95,25 @@ class WebSocketCore : public std::enable_shared_from_this<WebSocketCore> {
   StatusOr<std::string> Read() {
     std::lock_guard one(read_mu_);
     auto op = std::make_shared<PendingOp>();
-    Run(op, [self = shared_from_this(), op] {
+    beast::error_code ec = Run(op, [self = shared_from_this(), op] {
       self->ws_.async_read(op->buffer, [self, op](beast::error_code ec, size_t) {
         if (ec) self->finished_.store(true);
         op->Finish(ec);
       });
     });
-    if (op->ec) return Aborted(Why(op->ec));
-    return beast::buffers_to_string(op->buffer.data());
+    if (ec) return Aborted(Why(ec));
+    return beast::buffers_to_string(op->buffer.data());  // complete: nothing writes it now
   }
 
   Status Write(std::string_view message) {
     std::lock_guard one(write_mu_);
     auto op = std::make_shared<PendingOp>();
     op->out.assign(message);
-    Run(op, [self = shared_from_this(), op] {
+    beast::error_code ec = Run(op, [self = shared_from_this(), op] {
       self->ws_.async_write(asio::buffer(op->out),
                             [op](beast::error_code ec, size_t) { op->Finish(ec); });
     });
-    if (op->ec) return Aborted(Why(op->ec));
+    if (ec) return Aborted(Why(ec));
     return Status::Ok();
   }
 
@@ -132,34 +131,45 @@ class WebSocketCore : public std::enable_shared_from_this<WebSocketCore> {
 
   // Strand only.
   void Shutdown() {
-    dead_.store(true);
+    MarkDead();
     finished_.store(true);
     beast::error_code ignored;
     tcp().socket().close(ignored);
   }
 
-  // Any thread: later calls fail at once, blocked ones within kDeadCheck.
-  void MarkDead() { dead_.store(true); }
+  // Any thread: blocked and later calls fail at once, whether or not their
+  // completions ever run (the I/O loop may have stopped).
+  void MarkDead() {
+    std::lock_guard lock(pending_mu_);
+    dead_.store(true);
+    for (PendingOp* op : pending_) op->Finish(asio::error::operation_aborted);
+  }
   bool finished() const { return finished_.load(); }
 
  private:
   // Starts op's work on the strand and waits for it (or for the socket to
   // be shut, whose completion may never run once the I/O loop has stopped).
+  // Returns how it ended.
   template <class Start>
-  void Run(const std::shared_ptr<PendingOp>& op, Start start) {
-    if (dead_.load()) return op->Finish(asio::error::operation_aborted);
+  beast::error_code Run(const std::shared_ptr<PendingOp>& op, Start start) {
+    {
+      std::lock_guard lock(pending_mu_);
+      if (dead_.load()) return asio::error::operation_aborted;
+      pending_.insert(op.get());
+    }
     asio::dispatch(ws_.get_executor(), [self = shared_from_this(), op, start = std::move(start)] {
       if (self->dead_.load()) return op->Finish(asio::error::operation_aborted);
       start();
     });
-    std::unique_lock lock(op->mu);
-    while (!op->done) {
-      if (op->cv.wait_for(lock, kDeadCheck, [&] { return op->done; })) break;
-      if (dead_.load()) {
-        op->ec = asio::error::operation_aborted;
-        break;
-      }
+    beast::error_code ec;
+    {
+      std::unique_lock lock(op->mu);
+      op->cv.wait(lock, [&] { return op->done; });
+      ec = op->ec;
     }
+    std::lock_guard lock(pending_mu_);
+    pending_.erase(op.get());
+    return ec;
   }
 
   std::shared_ptr<void> owner_;
@@ -168,7 +178,9 @@ class WebSocketCore : public std::enable_shared_from_this<WebSocketCore> {
   std::mutex read_mu_;   // one Read at a time
   std::mutex write_mu_;  // one Write at a time
   std::atomic<bool> close_started_{false};
-  std::atomic<bool> dead_{false};
+  std::mutex pending_mu_;
+  std::set<PendingOp*> pending_;       // the blocked calls; guarded by pending_mu_
+  std::atomic<bool> dead_{false};      // set under pending_mu_
   std::atomic<bool> finished_{false};  // closed or failed: nothing more to wait for
 };
 

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <string>
 #include <thread>
@@ -17,6 +18,8 @@ namespace {
 
 using ::testing::HasSubstr;
 
+std::atomic<int> echo_sessions{0};  // open /echo sessions, on their threads
+
 // /echo upgrades and sends every message back; /refuse answers 403 to the
 // upgrade, as the exec endpoint refuses a task that is not running.
 void Handle(Request&& request, Responder respond) {
@@ -28,12 +31,13 @@ void Handle(Request&& request, Responder respond) {
     return respond(std::move(r));
   }
   respond(UpgradeToWebSocket([](std::unique_ptr<WebSocket> socket) {
+    ++echo_sessions;
     std::thread([socket = std::move(socket)] {
       while (true) {
         auto message = socket->Read();
-        if (!message.ok()) return;
-        if (!socket->Write(*message).ok()) return;
+        if (!message.ok() || !socket->Write(*message).ok()) break;
       }
+      --echo_sessions;
     }).detach();
   }));
 }
@@ -105,6 +109,11 @@ TEST_F(WebSocketTest, StopClosesOpenSockets) {
   server_->Stop();
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
   EXPECT_FALSE((*socket)->Read().ok());
+  // The handler's thread, blocked in Read, was let go.
+  while (echo_sessions.load() != 0) {
+    ASSERT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 }
 
 TEST_F(WebSocketTest, DialingNothingFails) {
