@@ -30,11 +30,13 @@ def berth_exec(node, *args, env=None, **kw):
                           env=env or env_for(node), capture_output=True, timeout=60, **kw)
 
 
-def run_task(node, command, name="main"):
+def run_task(node, command, name="main", containers=None):
+    """A task of one container (name, command), or of containers (definitions
+    without image and memory)."""
+    defs = containers or [{"name": name, "essential": True, "command": command}]
     td = node.ecs.register_task_definition(
         family=unique("exec"),
-        containerDefinitions=[{"name": name, "image": node.image, "memory": 64,
-                               "essential": True, "command": command}])
+        containerDefinitions=[{"image": node.image, "memory": 64, **d} for d in defs])
     out = node.ecs.run_task(cluster=node.cluster,
                             taskDefinition=td["taskDefinition"]["taskDefinitionArn"])
     assert not out["failures"], out["failures"]
@@ -188,6 +190,37 @@ def test_the_terminal_is_a_pts_device(node, task):
             proc.kill()
             proc.wait()
         os.close(master)
+
+
+def test_the_essential_container_is_the_default_and_its_process_settings_apply(node):
+    sleeper = ["sleep", "3600"]
+    arn = run_task(node, None, containers=[
+        {"name": "side", "essential": False, "command": sleeper,
+         "environment": [{"name": "WHO", "value": "side"}]},
+        {"name": "main", "essential": True, "command": sleeper, "user": "1000",
+         "workingDirectory": "/tmp", "environment": [{"name": "WHO", "value": "main"}]}])
+    try:
+        wait_task(node.ecs, node.cluster, arn, "RUNNING")
+        show = ["--", "sh", "-c", "echo $WHO $(id -u) $(pwd)"]
+        proc = berth_exec(node, arn, *show)
+        assert (proc.returncode, proc.stdout) == (0, b"main 1000 /tmp\n"), proc.stderr
+        proc = berth_exec(node, arn, "--container", "side", *show)
+        assert (proc.returncode, proc.stdout) == (0, b"side 0 /\n"), proc.stderr
+    finally:
+        node.ecs.stop_task(cluster=node.cluster, task=arn)
+
+
+def test_several_essential_containers_need_one_named(node):
+    sleeper = ["sleep", "3600"]
+    arn = run_task(node, None, containers=[
+        {"name": "a", "essential": True, "command": sleeper},
+        {"name": "b", "essential": True, "command": sleeper}])
+    try:
+        wait_task(node.ecs, node.cluster, arn, "RUNNING")
+        line = error_line(berth_exec(node, arn, "--", "true"))
+        assert "has several containers (a, b); choose one with --container NAME" in line, line
+    finally:
+        node.ecs.stop_task(cluster=node.cluster, task=arn)
 
 
 def test_a_stopped_task_is_refused(node):
