@@ -70,8 +70,8 @@ void ExecRelay::Handle(http::Request&& request, http::Responder respond) {
   }
   auto agent = TargetAgent(source, agent_key_);
   if (!agent.ok()) return user.Refuse("ServerException", agent.status().message(), 502);
-  if (sessions_->fetch_add(1) >= kMaxSessions) {
-    sessions_->fetch_sub(1);
+  std::shared_ptr<void> slot = sessions_.Take();
+  if (!slot) {
     return user.Refuse("ThrottlingException",
                        "too many exec sessions open (" + std::to_string(kMaxSessions) + "); retry",
                        429);
@@ -88,12 +88,8 @@ void ExecRelay::Handle(http::Request&& request, http::Responder respond) {
                                      {"remote", request.remote_address}});
 
   std::thread([forward = std::move(forward), host = agent->host, port = agent->port,
-               endpoint = source.endpoint, request_id = user.request_id(), sessions = sessions_,
+               endpoint = source.endpoint, request_id = user.request_id(), slot = std::move(slot),
                respond = std::move(respond)]() mutable {
-    struct Release {
-      std::shared_ptr<std::atomic<int>> sessions;
-      ~Release() { sessions->fetch_sub(1); }
-    } release{sessions};
     http::Response refusal;
     auto to_agent = http::DialWebSocket(host, port, forward, kAgentDialSeconds, &refusal);
     if (!to_agent.ok()) {

@@ -17,7 +17,6 @@
 // stay open for hours. Thread-safe.
 #pragma once
 
-#include <atomic>
 #include <memory>
 #include <string>
 
@@ -25,6 +24,7 @@
 #include "http/message.h"
 #include "http/sigv4.h"
 #include "server/api/ecs_api.h"
+#include "server/log_forwarding.h"
 
 namespace berth::server {
 
@@ -45,8 +45,7 @@ class ExecRelay {
   http::SecretLookup secrets_;
   const Clock& clock_;
   const std::string agent_key_;
-  // Shared with the sessions' threads, which may outlive this object at exit.
-  std::shared_ptr<std::atomic<int>> sessions_ = std::make_shared<std::atomic<int>>(0);
+  InFlightCap sessions_{kMaxSessions};
 };
 
 }  // namespace berth::server

@@ -31,6 +31,15 @@ StatusOr<AgentTarget> TargetAgent(const api::EcsApi::LogSource& source,
           source.endpoint, {key_id, api::AgentSecret(agent_key, key_id)}, std::string(kRegion)}};
 }
 
+std::shared_ptr<void> InFlightCap::Take() {
+  if (taken_->fetch_add(1) >= max_) {
+    taken_->fetch_sub(1);
+    return nullptr;
+  }
+  // Not null (a null one would read as refused); points at the count it frees.
+  return std::shared_ptr<void>(taken_.get(), [taken = taken_](void*) { taken->fetch_sub(1); });
+}
+
 bool LogForwarder::Accepts(const http::Request& request) {
   return request.Path() == "/berth/v1/logs";
 }
@@ -75,8 +84,8 @@ void LogForwarder::Handle(http::Request&& request, http::Responder respond) {
   }
   auto agent = TargetAgent(source, agent_key_);
   if (!agent.ok()) return user.Refuse("ServerException", agent.status().message(), 502);
-  if (in_flight_->fetch_add(1) >= kMaxInFlight) {
-    in_flight_->fetch_sub(1);
+  std::shared_ptr<void> slot = in_flight_.Take();
+  if (!slot) {
     return user.Refuse("ThrottlingException",
                        "too many log reads in flight (" + std::to_string(kMaxInFlight) + "); retry",
                        429);
@@ -91,10 +100,10 @@ void LogForwarder::Handle(http::Request&& request, http::Responder respond) {
 
   std::thread([forward = std::move(forward), host = agent->host, port = agent->port,
                endpoint = source.endpoint, wait, request_id = user.request_id(),
-               in_flight = in_flight_, respond = std::move(respond)]() mutable {
+               slot = std::move(slot), respond = std::move(respond)]() mutable {
     auto client = http::Client::Create(host, port, static_cast<int>(wait) + 15);
     auto reply = client->Do(forward);
-    in_flight->fetch_sub(1);
+    slot.reset();
     if (!reply.ok()) {
       return respond(awsjson::ErrorResponse(
           "ServerException",

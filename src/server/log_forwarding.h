@@ -33,6 +33,21 @@ struct AgentTarget {
 StatusOr<AgentTarget> TargetAgent(const api::EcsApi::LogSource& source,
                                   const std::string& agent_key);
 
+// A cap on what runs at once on threads of its own (log reads, exec
+// sessions). Thread-safe; a slot may outlive the cap (threads left running
+// at exit).
+class InFlightCap {
+ public:
+  explicit InFlightCap(int max) : max_(max) {}
+  // A slot while fewer than max are taken, else nullptr. Dropping the last
+  // copy frees it.
+  std::shared_ptr<void> Take();
+
+ private:
+  const int max_;
+  std::shared_ptr<std::atomic<int>> taken_ = std::make_shared<std::atomic<int>>(0);
+};
+
 class LogForwarder {
  public:
   static constexpr int kMaxInFlight = 256;
@@ -51,8 +66,7 @@ class LogForwarder {
   http::SecretLookup secrets_;
   const Clock& clock_;
   const std::string agent_key_;
-  // Shared with the forwarding threads, which may outlive this object at exit.
-  std::shared_ptr<std::atomic<int>> in_flight_ = std::make_shared<std::atomic<int>>(0);
+  InFlightCap in_flight_{kMaxInFlight};
 };
 
 }  // namespace berth::server

@@ -2,6 +2,7 @@
 which runs the command in a busybox container with runc exec; with -t
 through a pseudo-terminal driven by Python's pty module."""
 
+import contextlib
 import fcntl
 import os
 import pty
@@ -133,26 +134,18 @@ def set_size(fd, rows, columns):
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
 
 
+@contextlib.contextmanager
 def interactive(node, *args):
+    """`berth exec ARGS` on a new 30x100 pseudo-terminal: (the process, the
+    terminal's master side); both gone afterwards."""
     master, slave = pty.openpty()
     set_size(slave, 30, 100)
     proc = subprocess.Popen([BERTH_BIN, "exec", "--cluster", node.cluster, *args],
                             env=env_for(node), stdin=slave, stdout=slave, stderr=slave,
                             start_new_session=True)
     os.close(slave)
-    return proc, master
-
-
-def test_an_interactive_shell_through_a_terminal(node, task):
-    proc, master = interactive(node, "-it", task, "--", "sh")
     try:
-        read_until(master, b"# ")  # the prompt
-        os.write(master, b"echo $((6*7))\r")
-        read_until(master, b"42")
-        os.write(master, b"/bin/busybox tty\r")
-        read_until(master, b"/dev/pts/")
-        os.write(master, b"exit 3\r")
-        assert proc.wait(timeout=20) == 3
+        yield proc, master
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -160,9 +153,19 @@ def test_an_interactive_shell_through_a_terminal(node, task):
         os.close(master)
 
 
+def test_an_interactive_shell_through_a_terminal(node, task):
+    with interactive(node, "-it", task, "--", "sh") as (proc, master):
+        read_until(master, b"# ")  # the prompt
+        os.write(master, b"echo $((6*7))\r")
+        read_until(master, b"42")
+        os.write(master, b"/bin/busybox tty\r")
+        read_until(master, b"/dev/pts/")
+        os.write(master, b"exit 3\r")
+        assert proc.wait(timeout=20) == 3
+
+
 def test_the_terminal_size_follows_the_clients(node, task):
-    proc, master = interactive(node, "-it", task, "--", "sh")
-    try:
+    with interactive(node, "-it", task, "--", "sh") as (proc, master):
         read_until(master, b"# ")
         os.write(master, b"/bin/busybox stty size\r")
         read_until(master, b"30 100")
@@ -173,23 +176,12 @@ def test_the_terminal_size_follows_the_clients(node, task):
         read_until(master, b"40 120")
         os.write(master, b"exit\r")
         assert proc.wait(timeout=20) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        os.close(master)
 
 
 def test_the_terminal_is_a_pts_device(node, task):
-    proc, master = interactive(node, "-t", task, "--", "/bin/busybox", "tty")
-    try:
+    with interactive(node, "-t", task, "--", "/bin/busybox", "tty") as (proc, master):
         out = read_until(master, b"/dev/pts/")
         assert proc.wait(timeout=20) == 0, out
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        os.close(master)
 
 
 def test_the_essential_container_is_the_default_and_its_process_settings_apply(node):
