@@ -15,8 +15,9 @@ import time
 
 import pytest
 
-from berth_agent import wait_task
+from berth_agent import require_container_host, wait_task
 from berth_compat import BERTH_BIN, aws_cli_env, unique
+from conftest import started_node
 from test_agent_channel import join
 
 
@@ -251,20 +252,57 @@ def test_no_command_is_one_line_with_status_1(node, task):
 
 def test_closing_the_client_kills_the_process(node, task):
     argv = ["sleep", "4242"]
-    proc = subprocess.Popen([BERTH_BIN, "exec", "--cluster", node.cluster, task, "--", *argv],
+    with open_session(node, task, argv) as proc:
+        proc.send_signal(signal.SIGKILL)
+    wait_gone(argv, "its client")
+    # and the agent went on serving
+    assert berth_exec(node, task, "--", "true").returncode == 0
+
+
+@contextlib.contextmanager
+def open_session(node, task_arn, argv):
+    """`berth exec TASK -- argv` running, once argv runs in the container:
+    (the client, a function telling whether argv still runs on the host)."""
+    proc = subprocess.Popen([BERTH_BIN, "exec", "--cluster", node.cluster, task_arn, "--", *argv],
                             env=env_for(node), stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 20
         while not host_pids_running(argv):
-            assert time.monotonic() < deadline, "the exec'd sleep never started"
+            assert time.monotonic() < deadline, "the exec'd command never started"
             time.sleep(0.1)
+        yield proc
     finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+
+
+def wait_gone(argv, what):
     deadline = time.monotonic() + 20
     while host_pids_running(argv):
-        assert time.monotonic() < deadline, "the exec'd sleep outlived its client"
+        assert time.monotonic() < deadline, f"the exec'd {argv} outlived {what}"
         time.sleep(0.2)
-    # and the agent went on serving
-    assert berth_exec(node, task, "--", "true").returncode == 0
+
+
+@pytest.mark.parametrize("stopped", ["server", "agent"])
+def test_stopping_the_server_or_agent_ends_open_sessions(tmp_path_factory, isolated_aws_env,
+                                                         stopped):
+    require_container_host()
+    with started_node(tmp_path_factory.mktemp("exec-stop"),
+                      ["--agent-heartbeat-timeout", "4"]) as fresh:
+        arn = run_task(fresh, ["sleep", "3600"])
+        wait_task(fresh.ecs, fresh.cluster, arn, "RUNNING")
+        argv = ["sleep", "4343"]
+        with open_session(fresh, arn, argv) as proc:
+            start = time.monotonic()
+            if stopped == "server":
+                assert fresh.server.stop() == 0
+            else:
+                fresh.agent.stop()
+            assert time.monotonic() - start < 8, "the stop waited for the open session"
+            _, err = proc.communicate(timeout=20)
+            assert proc.returncode == 1, err
+            lines = err.decode().splitlines()
+            assert len(lines) == 1 and lines[0].startswith("berth exec: "), err
+            wait_gone(argv, f"its {stopped}")
