@@ -15,9 +15,8 @@ import time
 
 import pytest
 
-from berth_agent import require_container_host, wait_task
+from berth_agent import wait_task
 from berth_compat import BERTH_BIN, aws_cli_env, unique
-from conftest import started_node
 from test_agent_channel import join
 
 
@@ -286,23 +285,19 @@ def wait_gone(argv, what):
 
 
 @pytest.mark.parametrize("stopped", ["server", "agent"])
-def test_stopping_the_server_or_agent_ends_open_sessions(tmp_path_factory, isolated_aws_env,
-                                                         stopped):
-    require_container_host()
-    with started_node(tmp_path_factory.mktemp("exec-stop"),
-                      ["--agent-heartbeat-timeout", "4"]) as fresh:
-        arn = run_task(fresh, ["sleep", "3600"])
-        wait_task(fresh.ecs, fresh.cluster, arn, "RUNNING")
-        argv = ["sleep", "4343"]
-        with open_session(fresh, arn, argv) as proc:
-            start = time.monotonic()
-            if stopped == "server":
-                assert fresh.server.stop() == 0
-            else:
-                fresh.agent.stop()
-            assert time.monotonic() - start < 8, "the stop waited for the open session"
-            _, err = proc.communicate(timeout=20)
-            assert proc.returncode == 1, err
-            lines = err.decode().splitlines()
-            assert len(lines) == 1 and lines[0].startswith("berth exec: "), err
-            wait_gone(argv, f"its {stopped}")
+def test_stopping_the_server_or_agent_ends_open_sessions(fresh_node, stopped):
+    arn = run_task(fresh_node, ["sleep", "3600"])
+    wait_task(fresh_node.ecs, fresh_node.cluster, arn, "RUNNING")
+    argv = ["sleep", "4343"]
+    with open_session(fresh_node, arn, argv) as proc:
+        start = time.monotonic()
+        if stopped == "server":
+            assert fresh_node.server.stop() == 0
+        else:
+            fresh_node.agent.stop()
+        assert time.monotonic() - start < 8, "the stop waited for the open session"
+        _, err = proc.communicate(timeout=20)
+        assert proc.returncode == 1, err
+        lines = err.decode().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("berth exec: "), err
+        wait_gone(argv, f"its {stopped}")
