@@ -45,8 +45,9 @@ void ExecRelay::Handle(http::Request&& request, http::Responder respond) {
   if (!user.Check(request, secrets_, clock_.NowSeconds(), "run commands in containers")) return;
   auto query = http::ParseQueryString(request.Query());
   std::string task = query["task"], container = query["container"];
-  if (task.empty())
+  if (task.empty()) {
     return user.Refuse("InvalidParameterException", "task is required (an id or ARN)");
+  }
   if (container.empty()) return user.Refuse("InvalidParameterException", "container is required");
   auto options = http::DecodeExecQuery(query);
   if (!options.ok()) return user.Refuse("InvalidParameterException", options.status().message());

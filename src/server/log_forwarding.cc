@@ -53,8 +53,9 @@ void LogForwarder::Handle(http::Request&& request, http::Responder respond) {
     return it == query.end() ? "" : it->second;
   };
   std::string task = get("task"), container = get("container");
-  if (task.empty())
+  if (task.empty()) {
     return user.Refuse("InvalidParameterException", "task is required (an id or ARN)");
+  }
   if (container.empty()) return user.Refuse("InvalidParameterException", "container is required");
   uint64_t offset = 0;
   if (query.contains("offset")) {
