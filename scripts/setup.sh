@@ -20,6 +20,8 @@ packages=(
   mmdebstrap
   # registry clients and the reference registry (tests and benchmarks)
   containerd docker-registry
+  # the etcd store: a local 3-member cluster for its tests (scripts/etcd-cluster.sh)
+  etcd-server etcd-client
 )
 
 missing=()

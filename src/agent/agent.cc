@@ -17,6 +17,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "http/endpoint.h"
+#include "http/metrics_endpoint.h"
 #include "http/query_string.h"
 
 namespace berth::agent {
@@ -128,6 +129,9 @@ class AgentImpl : public Agent {
     poller_ = std::move(*poller);
     join_ = std::move(join);
 
+    auto metrics_token =
+        http::EnsureMetricsToken(config_.data_dir + "/" + std::string(http::kMetricsTokenFile));
+    if (!metrics_token.ok()) return metrics_token.status();
     auto logs = LogServer::Start(
         config_.listen, *runtime_, [this] { return calls_->credentials(); },
         [this](const std::string& task_id, const std::string& container) {
@@ -136,11 +140,13 @@ class AgentImpl : public Agent {
             if (w->task_id() == task_id) return w->MayRestart(container);
           }
           return false;
-        });
+        },
+        pulls_, std::move(*metrics_token));
     if (!logs.ok()) return logs.status();
     logs_ = std::move(*logs);
 
     worker_context_.images = images_.get();
+    worker_context_.pulls = &pulls_;
     worker_context_.runtime = runtime_.get();
     worker_context_.tasks_dir = config_.data_dir + "/tasks";
     worker_context_.registry_credentials = [this](std::string_view registry) {
@@ -467,6 +473,7 @@ class AgentImpl : public Agent {
   std::unique_ptr<ContainerRuntime> runtime_;
   std::unique_ptr<awsjson::Client> calls_;   // registration, state changes, tokens
   std::unique_ptr<awsjson::Client> poller_;  // the long poll alone
+  PullBoard pulls_;                          // before logs_, which reads it
   std::unique_ptr<LogServer> logs_;
   WorkerContext worker_context_;
   std::mutex seccomp_mu_;

@@ -1,5 +1,6 @@
 #include "agent/log_server.h"
 
+#include <boost/json/serialize.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <ctime>
@@ -8,6 +9,8 @@
 
 #include "agent/exec_session.h"
 #include "agent/task_worker.h"
+#include "common/metrics.h"
+#include "http/metrics_endpoint.h"
 #include "http/query_string.h"
 #include "http/server.h"
 #include "http/websocket.h"
@@ -30,10 +33,12 @@ http::Response Error(int status, std::string type, std::string message) {
 class LogServerImpl : public LogServer {
  public:
   LogServerImpl(ContainerRuntime& runtime, std::function<http::SigV4Credentials()> credentials,
-                MayRestart may_restart)
+                MayRestart may_restart, const PullBoard& pulls, std::string metrics_token)
       : runtime_(runtime),
         credentials_(std::move(credentials)),
-        may_restart_(std::move(may_restart)) {}
+        may_restart_(std::move(may_restart)),
+        pulls_(pulls),
+        metrics_(metrics::DefaultRegistry(), std::move(metrics_token)) {}
   ~LogServerImpl() override { Stop(); }
 
   Status Listen(const std::string& listen) {
@@ -65,10 +70,16 @@ class LogServerImpl : public LogServer {
 
  private:
   void Handle(http::Request&& request, http::Responder respond) {
-    bool exec = request.Path() == "/berth/v1/agent/exec";
-    if (request.method != "GET" || (!exec && request.Path() != "/berth/v1/agent/logs")) {
+    if (http::MetricsEndpoint::Accepts(request)) {
+      return metrics_.Handle(std::move(request), std::move(respond));
+    }
+    const bool logs = request.Path() == "/berth/v1/agent/logs";
+    const bool pulls = request.Path() == "/berth/v1/agent/pulls";
+    const bool exec = request.Path() == "/berth/v1/agent/exec";
+    if (request.method != "GET" || !(logs || pulls || exec)) {
       return respond(Error(404, "UnknownOperationException",
-                           "the agent serves GET /berth/v1/agent/logs and /berth/v1/agent/exec"));
+                           "the agent serves GET /berth/v1/agent/logs, /berth/v1/agent/pulls, "
+                           "/berth/v1/agent/exec and /metrics"));
     }
     http::SigV4Credentials creds = credentials_();
     http::SecretLookup lookup = [&creds](std::string_view id) -> std::optional<std::string> {
@@ -79,6 +90,8 @@ class LogServerImpl : public LogServer {
     if (auto* e = std::get_if<http::SigV4Error>(&identity))
       return respond(Error(403, e->type, e->message));
     if (exec) return HandleExec(request, std::move(respond));
+
+    if (pulls) return respond(Pulls(request));
 
     std::string task, container;
     uint64_t offset = 0;
@@ -154,6 +167,18 @@ class LogServerImpl : public LogServer {
         }));
   }
 
+  http::Response Pulls(const http::Request& request) {
+    auto query = http::ParseQueryString(request.Query());
+    auto task = query.find("task");
+    if (task == query.end() || task->second.empty()) {
+      return Error(400, "InvalidParameterException", "task is required");
+    }
+    http::Response r;
+    r.SetHeader("content-type", "application/json");
+    r.body = boost::json::serialize(pulls_.Read(task->second));
+    return r;
+  }
+
   http::Response Read(const std::string& task, const std::string& container, uint64_t offset,
                       int wait_seconds) {
     const std::string id = TaskWorker::ContainerId(task, container);
@@ -194,6 +219,8 @@ class LogServerImpl : public LogServer {
   ContainerRuntime& runtime_;
   std::function<http::SigV4Credentials()> credentials_;
   MayRestart may_restart_;
+  const PullBoard& pulls_;
+  http::MetricsEndpoint metrics_;
   std::unique_ptr<http::Server> server_;
   std::mutex mu_;
   std::condition_variable idle_;
@@ -206,9 +233,10 @@ class LogServerImpl : public LogServer {
 
 StatusOr<std::unique_ptr<LogServer>> LogServer::Start(
     const std::string& listen, ContainerRuntime& runtime,
-    std::function<http::SigV4Credentials()> credentials, MayRestart may_restart) {
-  auto server =
-      std::make_unique<LogServerImpl>(runtime, std::move(credentials), std::move(may_restart));
+    std::function<http::SigV4Credentials()> credentials, MayRestart may_restart,
+    const PullBoard& pulls, std::string metrics_token) {
+  auto server = std::make_unique<LogServerImpl>(
+      runtime, std::move(credentials), std::move(may_restart), pulls, std::move(metrics_token));
   if (Status s = server->Listen(listen); !s.ok()) return s;
   return std::unique_ptr<LogServer>(std::move(server));
 }

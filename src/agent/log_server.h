@@ -1,5 +1,4 @@
-// Serves container logs to the server (which forwards them to `berth logs`),
-// and `berth exec` sessions (exec_session.h), on the agent's address:
+// The agent's HTTP server, which the berth server calls on behalf of users:
 //   GET /berth/v1/agent/logs?task=ID&container=NAME&offset=N&waitSeconds=S
 // signed with this instance's credential. The body is the container's
 // output from byte `offset` of its log file; X-Berth-Log-Offset says where
@@ -7,12 +6,21 @@
 // good and everything was sent (a container its restart policy may start
 // again has not: its next run appends to the same log). With nothing new yet, the reply waits up to
 // S seconds (at most 20) for output.
+//   GET /berth/v1/agent/pulls?task=ID, signed the same way: the task's image
+// pulls layer by layer (PullBoard::Read), for `berth task run --wait`.
+//   GET /berth/v1/agent/exec?task=ID&container=NAME&command=[...]&tty=B&stdin=B,
+// signed the same way: a `berth exec` session over a WebSocket
+// (exec_session.h).
+//   GET /metrics: the agent's Prometheus metrics (pulls, layer throughput,
+// container starts, health checks), with "Authorization: Bearer <token>",
+// the token in the agent's <data>/metrics-token.
 #pragma once
 
 #include <functional>
 #include <memory>
 #include <string>
 
+#include "agent/pull_board.h"
 #include "agent/runtime/container_runtime.h"
 #include "common/status.h"
 #include "http/sigv4.h"
@@ -25,9 +33,11 @@ class LogServer {
   // may_restart: whether an exited container of a task may yet be
   // restarted (TaskWorker::MayRestart); thread-safe.
   using MayRestart = std::function<bool(const std::string& task_id, const std::string& container)>;
+  // pulls outlives the server.
   static StatusOr<std::unique_ptr<LogServer>> Start(
       const std::string& listen, ContainerRuntime& runtime,
-      std::function<http::SigV4Credentials()> credentials, MayRestart may_restart);
+      std::function<http::SigV4Credentials()> credentials, MayRestart may_restart,
+      const PullBoard& pulls, std::string metrics_token);
   virtual ~LogServer() = default;
   virtual uint16_t port() const = 0;
   virtual void Stop() = 0;  // waits for requests in flight

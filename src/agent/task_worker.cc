@@ -10,12 +10,32 @@
 #include "agent/restart_policy.h"
 #include "agent/state_files.h"
 #include "common/log.h"
+#include "common/metrics.h"
 
 namespace berth::agent {
 
 namespace json = boost::json;
 
 namespace {
+
+// The node's container metrics (the agent serves them at /metrics).
+struct WorkerCounters {
+  metrics::Family<metrics::Counter>& starts = metrics::DefaultRegistry().AddCounter(
+      "berth_agent_container_starts_total",
+      "Container starts under conmon by result (a restart policy's restarts included).",
+      {"result"});
+  metrics::Counter& started = starts.With({"started"});
+  metrics::Counter& start_failed = starts.With({"failed"});
+  metrics::Family<metrics::Counter>& checks = metrics::DefaultRegistry().AddCounter(
+      "berth_agent_health_checks_total", "Container health check commands run, by result.",
+      {"result"});
+  metrics::Counter& passed = checks.With({"passed"});
+  metrics::Counter& failed = checks.With({"failed"});
+};
+WorkerCounters& WorkerMetrics() {
+  static WorkerCounters counters;
+  return counters;
+}
 
 constexpr int kWatchMillis = 200;
 constexpr int kDefaultStopTimeoutSeconds = 30;
@@ -313,8 +333,11 @@ Status TaskWorker::Pull(Containers& containers) {
     std::string image(StringField(*c.definition, "image"));
     LogInfo("pull", {{"task", task_id_}, {"container", name}, {"image", image}});
     int64_t last_logged = 0;
+    bool reported = false;
     auto pulled =
         context_.images->Pull(image, context_.registry_credentials, [&](const PullProgress& p) {
+          reported = true;
+          if (context_.pulls) context_.pulls->Update(task_id_, name, image, p);
           int64_t now = NowMillis();
           if (now - last_logged < 1000 && p.layers_done < p.layers_total) return;
           last_logged = now;
@@ -329,6 +352,8 @@ Status TaskWorker::Pull(Containers& containers) {
       c.reason = "CannotPullContainerError: " + pulled.status().message();
       return Status(pulled.status().code(), c.reason);
     }
+    // A cached image (or one another task was pulling) reports nothing.
+    if (!reported && context_.pulls) context_.pulls->Cached(task_id_, name, image);
     c.image = std::move(*pulled);
   }
   pull_stopped_ = NowMillis();
@@ -389,12 +414,14 @@ Status TaskWorker::StartContainer(Containers& containers, Container& c) {
   c.started_at = NowMillis();
   SaveState(containers);
   if (Status s = context_.runtime->Start(c.runtime_id, *bundle); !s.ok()) {
+    WorkerMetrics().start_failed.Inc();
     c.started = false;
     SaveState(containers);
     (void)context_.runtime->Remove(c.runtime_id);
     (void)UnmountRootfs(env, rootfs);
     return s.WithContext(c.name);
   }
+  WorkerMetrics().started.Inc();
   LogInfo("container started", {{"task", task_id_}, {"container", c.name}, {"id", c.runtime_id}});
   return Status::Ok();
 }
@@ -450,6 +477,7 @@ bool TaskWorker::RestartAfterExit(Containers& containers, Container& c) {
     if (c.check.valid()) c.check.wait();
     c.check = {};
     restarted = context_.runtime->Restart(c.runtime_id);
+    (restarted.ok() ? WorkerMetrics().started : WorkerMetrics().start_failed).Inc();
     if (!restarted.ok()) c.reason = "CannotStartContainerError: " + restarted.message();
   }
   if (!restarted.ok()) {
@@ -624,6 +652,7 @@ bool TaskWorker::CheckHealth(Container& c) {
     if (c.check.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return false;
     StatusOr<ExecResult> result = c.check.get();
     bool passed = result.ok() && !result->timed_out && result->exit_code == 0;
+    (passed ? WorkerMetrics().passed : WorkerMetrics().failed).Inc();
     c.health->Record(passed, NowMillis());
     if (c.health->health() != before) {
       std::string detail = !result.ok()        ? result.status().message()
@@ -708,6 +737,7 @@ void TaskWorker::Finish(Containers& containers, const std::string& reason) {
     SaveState(containers);
   }
   LogInfo("task stopped", {{"task", task_id_}, {"reason", reason}});
+  if (context_.pulls) context_.pulls->Forget(task_id_);
   done_.store(true);
 }
 

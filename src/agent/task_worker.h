@@ -27,6 +27,7 @@
 #include <thread>
 
 #include "agent/image/image_store.h"
+#include "agent/pull_board.h"
 #include "agent/runtime/container_runtime.h"
 #include "common/env.h"
 #include "common/status.h"
@@ -36,6 +37,7 @@ namespace berth::agent {
 // What every worker shares; owned by the Agent, outlives the workers.
 struct WorkerContext {
   ImageStore* images = nullptr;
+  PullBoard* pulls = nullptr;  // each pull's progress goes here; null: nowhere
   ContainerRuntime* runtime = nullptr;
   std::string tasks_dir;  // <data>/tasks
   CredentialsLookup registry_credentials;

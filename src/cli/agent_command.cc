@@ -47,7 +47,7 @@ Verb AddAgentCommand(CLI::App& parent) {
   cmd->add_option("--data", config.data_dir, "agent data folder")
       ->envname("BERTH_DATA")
       ->capture_default_str();
-  cmd->add_option("--listen", config.listen, "address the agent serves container logs on")
+  cmd->add_option("--listen", config.listen, "address the agent serves container logs, pull progress and /metrics on")
       ->envname("BERTH_AGENT_LISTEN")
       ->capture_default_str();
   cmd->add_option("--advertise", config.advertise,

@@ -11,7 +11,9 @@ void AddServerFlags(CLI::App* cmd, server::ServerConfig& config) {
   cmd->add_option("--data", config.data_dir, "data directory (store, keys)")
       ->envname("BERTH_DATA")
       ->capture_default_str();
-  cmd->add_option("--store", config.store, "store: sqlite:PATH (default sqlite:DATA/berth.db)")
+  cmd->add_option("--store", config.store,
+                  "store: sqlite:PATH (default sqlite:DATA/berth.db) or "
+                  "etcd://HOST:PORT[,HOST:PORT...][/ROOT/] (one server per etcd root for now)")
       ->envname("BERTH_STORE");
   cmd->add_option("--credentials", config.credentials_file,
                   "AWS shared-credentials file with the access keys (default DATA/credentials)")

@@ -13,6 +13,26 @@ Verb AddServerCommand(CLI::App& parent) {
   config->data_dir = "/var/lib/berth";
   auto* cmd = parent.add_subcommand("server", "run the control plane (ECS API)");
   AddServerFlags(cmd, *config);
+  // TLS to etcd, for --store etcd://...
+  cmd->add_option("--etcd-ca", config->etcd_ca_file,
+                  "CA certificate (PEM) that signed the etcd members' certificates; turns on "
+                  "https to etcd")
+      ->envname("BERTH_ETCD_CA");
+  cmd->add_option("--etcd-cert", config->etcd_cert_file,
+                  "client certificate (PEM) for etcd's --client-cert-auth")
+      ->envname("BERTH_ETCD_CERT");
+  cmd->add_option("--etcd-key", config->etcd_key_file, "private key (PEM) of --etcd-cert")
+      ->envname("BERTH_ETCD_KEY");
+  cmd->add_option("--etcd-max-txn-ops", config->etcd_max_txn_ops,
+                  "etcd's --max-txn-ops, when the cluster runs with more than its default 128: "
+                  "the most keys one change may write")
+      ->envname("BERTH_ETCD_MAX_TXN_OPS")
+      ->check(CLI::Range(2, 1000000));
+  cmd->add_option("--etcd-max-request-bytes", config->etcd_max_request_bytes,
+                  "etcd's --max-request-bytes, when the cluster runs with another than its "
+                  "default 1572864")
+      ->envname("BERTH_ETCD_MAX_REQUEST_BYTES")
+      ->check(CLI::Range(int64_t{4096}, int64_t{1} << 31));
   return {"server", cmd, [config]() -> StatusOr<int> { return server::RunServer(*config); }};
 }
 

@@ -1,5 +1,6 @@
 // `berth task ls|show|run|stop`: a cluster's tasks, over ListTasks,
 // DescribeTasks, RunTask and StopTask; `run --wait` follows the task to its end.
+#include <boost/json/parse.hpp>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -9,8 +10,10 @@
 
 #include "cli/client_verb.h"
 #include "cli/log_stream.h"
+#include "cli/pull_progress.h"
 #include "cli/task_wait.h"
 #include "cli/views.h"
+#include "http/query_string.h"
 #include "model/json_util.h"
 
 namespace berth::cli {
@@ -81,20 +84,37 @@ StatusOr<json::object> DescribeTask(awsjson::Client& client, const std::string& 
   return model::AsObject(tasks[0]);
 }
 
+// The task's image pulls so far, from its agent; nothing when they cannot
+// be read (the task is not placed yet, its agent is unreachable): the bars
+// are a help, not a reason to stop following.
+json::object ReadPulls(awsjson::Client& client, const std::string& cluster,
+                       const std::string& arn) {
+  auto reply = client.Send("GET", "/berth/v1/pulls?cluster=" + http::EncodeQueryValue(cluster) +
+                                      "&task=" + http::EncodeQueryValue(arn));
+  if (!reply.ok() || reply->status != 200) return {};
+  boost::system::error_code ec;
+  json::value body = json::parse(reply->body, ec);
+  return !ec && body.is_object() ? body.get_object() : json::object{};
+}
+
 // Polls the task until its lastStatus is until (or STOPPED), printing a line
-// per status it passes through; last is the status printed before.
+// per status it passes through, and the image pulls while it is PENDING;
+// last is the status printed before.
 StatusOr<json::object> WaitForStatus(awsjson::Client& client, const std::string& cluster,
                                      const std::string& arn, std::string_view until,
-                                     std::string& last) {
+                                     std::string& last, PullProgressView& pulls) {
   while (true) {
     auto task = DescribeTask(client, cluster, arn);
     if (!task.ok()) return task.status();
     std::string status(model::StringOr(*task, "lastStatus", ""));
+    // A pull quicker than a poll is shown whole, once, before RUNNING.
+    if (status == "RUNNING" && status != last) pulls.Show(ReadPulls(client, cluster, arn));
     if (status != last) {
       Print(status + "\n");
       std::fflush(stdout);
       last = status;
     }
+    if (status == "PENDING") pulls.Show(ReadPulls(client, cluster, arn));
     if (status == until || status == "STOPPED") return task;
     std::this_thread::sleep_for(kPollInterval);
   }
@@ -114,12 +134,14 @@ Status FollowTask(awsjson::Client& client, ClientVerbOptions& options, const jso
     return FailedPrecondition("the task definition has no essential container");
   Print("task " + std::string(ArnTail(arn)) + "\n");
   std::string last;
-  auto now = WaitForStatus(client, options.cluster, arn, "RUNNING", last);
+  TableStyle style = StdoutTableStyle();
+  PullProgressView pulls(style.width > 0, style.width);
+  auto now = WaitForStatus(client, options.cluster, arn, "RUNNING", last, pulls);
   if (!now.ok()) return now.status();
   if (model::StringOr(*now, "lastStatus", "") != "STOPPED") {
     Status streamed = StreamLogs(client, options.cluster, arn, container, true);
     if (!streamed.ok()) return streamed.WithContext("container " + container);
-    now = WaitForStatus(client, options.cluster, arn, "STOPPED", last);
+    now = WaitForStatus(client, options.cluster, arn, "STOPPED", last, pulls);
     if (!now.ok()) return now.status();
   }
   TaskExit exit = ExitOf(*now, container);

@@ -32,6 +32,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 
@@ -60,27 +61,41 @@ std::string ErrnoText() { return std::strerror(errno); }
 
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
-// One client SSL context per extra CA file, shared by every Client of the
-// process: loading the system's trust store takes milliseconds, and an
-// SSL_CTX may serve many connections on many threads once set up. A CA file
-// is read once (the agent's flag does not change while it runs); failures
-// are not kept, so a fixed file is picked up on the next connection.
-StatusOr<std::shared_ptr<asio::ssl::context>> ClientTlsContext(const std::string& ca_file) {
+// One client SSL context per (extra CA file, client certificate, key),
+// shared by every Client of the process: loading the system's trust store
+// takes milliseconds, and an SSL_CTX may serve many connections on many
+// threads once set up. The files are read once (the flags do not change while
+// berth runs); failures are not kept, so a fixed file is picked up on the
+// next connection.
+StatusOr<std::shared_ptr<asio::ssl::context>> ClientTlsContext(const TlsOptions& tls) {
   static std::mutex mu;
-  static std::map<std::string, std::shared_ptr<asio::ssl::context>> contexts;
+  static std::map<std::tuple<std::string, std::string, std::string>,
+                  std::shared_ptr<asio::ssl::context>>
+      contexts;
   std::lock_guard lock(mu);
-  if (auto it = contexts.find(ca_file); it != contexts.end()) return it->second;
+  auto id = std::make_tuple(tls.ca_file, tls.cert_file, tls.key_file);
+  if (auto it = contexts.find(id); it != contexts.end()) return it->second;
+  if (tls.cert_file.empty() != tls.key_file.empty()) {
+    return InvalidArgument("a client certificate needs both its certificate and its key file");
+  }
   auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
   SSL_CTX_set_min_proto_version(context->native_handle(), TLS1_2_VERSION);
   beast::error_code ec;
   context->set_default_verify_paths(ec);
   if (ec) return Internal("load the system's trusted certificates: " + ec.message());
-  if (!ca_file.empty()) {
-    context->load_verify_file(ca_file, ec);
-    if (ec) return InvalidArgument("load CA file " + ca_file + ": " + ec.message());
+  if (!tls.ca_file.empty()) {
+    context->load_verify_file(tls.ca_file, ec);
+    if (ec) return InvalidArgument("load CA file " + tls.ca_file + ": " + ec.message());
+  }
+  if (!tls.cert_file.empty()) {
+    context->use_certificate_chain_file(tls.cert_file, ec);
+    if (ec)
+      return InvalidArgument("load client certificate " + tls.cert_file + ": " + ec.message());
+    context->use_private_key_file(tls.key_file, asio::ssl::context::pem, ec);
+    if (ec) return InvalidArgument("load client key " + tls.key_file + ": " + ec.message());
   }
   context->set_verify_mode(asio::ssl::verify_peer);
-  contexts[ca_file] = context;
+  contexts[id] = context;
   return context;
 }
 
@@ -173,7 +188,7 @@ class BeastClient : public Client {
     if (ec) return Unavailable("resolve " + host_ + ": " + ec.message());
     if (use_tls_) {
       if (!tls_context_) {
-        auto context = ClientTlsContext(tls_options_.ca_file);
+        auto context = ClientTlsContext(tls_options_);
         if (!context.ok()) return context.status().WithContext("tls to " + endpoint_);
         tls_context_ = std::move(*context);
       }

@@ -31,6 +31,11 @@ struct TlsOptions {
   bool enabled = false;
   std::string ca_file;      // extra trusted CA certificates (PEM); empty: system store only
   std::string server_name;  // name to verify and send as SNI; empty: the host connected to
+  // A client certificate (PEM, with its chain) and its private key (PEM),
+  // for servers that require one (etcd with --client-cert-auth). Both or
+  // neither.
+  std::string cert_file;
+  std::string key_file;
   // When the server answers the handshake with something that is not TLS
   // (a plain HTTP server: "wrong version number", or a close), speak plain
   // HTTP to it from then on, as Docker does with its insecure registries.

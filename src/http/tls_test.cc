@@ -142,6 +142,18 @@ TEST_F(TlsClientTest, MissingCaFileIsAnError) {
   EXPECT_THAT(r.status().message(), HasSubstr("load CA file /nonexistent/ca.pem"));
 }
 
+TEST_F(TlsClientTest, ClientCertificateFilesAreCheckedBeforeConnecting) {
+  TlsOptions tls = Trusting();
+  tls.cert_file = "/nonexistent/client.pem";
+  auto r = Client::Create("127.0.0.1", front_->port(), 10, tls)->Do(Get("/"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("needs both its certificate and its key file"));
+  tls.key_file = "/nonexistent/client-key.pem";
+  r = Client::Create("127.0.0.1", front_->port(), 10, tls)->Do(Get("/"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("load client certificate /nonexistent/client.pem"));
+}
+
 TEST_F(TlsClientTest, StreamsLargeBodiesBothWays) {
   auto client = Client::Create("127.0.0.1", front_->port(), 10, Trusting());
   struct CountingSink : BodySink {

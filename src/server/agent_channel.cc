@@ -37,37 +37,18 @@ AgentChannel::AgentChannel(api::EcsApi& ecs, CommitTracker& tracker, http::Secre
       secrets_(std::move(secrets)),
       clock_(clock),
       agent_key_(std::move(agent_key)) {
-  // Runs under the ECS lock: only note the instance and wake the thread.
-  ecs_.agents().set_on_bump([this](const std::string& instance_id) {
-    {
-      std::lock_guard lock(mu_);
-      if (!waiting_.contains(instance_id)) return;
-      woken_.insert(instance_id);
-    }
-    cv_.notify_one();
-  });
-  thread_ = std::thread([this] { Run(); });
+  // Runs under the ECS lock: Wake only notes the instance.
+  ecs_.agents().set_on_bump([this](const std::string& instance_id) { held_.Wake(instance_id); });
 }
 
 AgentChannel::~AgentChannel() { Stop(); }
 
 void AgentChannel::Stop() {
-  {
-    std::lock_guard lock(mu_);
-    if (stop_ && !thread_.joinable()) return;
-    stop_ = true;
-  }
-  cv_.notify_one();
-  if (thread_.joinable()) thread_.join();
+  held_.Stop();
   ecs_.agents().set_on_bump(nullptr);
 }
 
-int64_t AgentChannel::OpenPolls() {
-  std::lock_guard lock(mu_);
-  int64_t open = 0;
-  for (const auto& [instance, n] : waiting_) open += n;
-  return open;
-}
+int64_t AgentChannel::OpenPolls() { return held_.Open(); }
 
 bool AgentChannel::Accepts(const http::Request& request) {
   return request.Path().starts_with(kPrefix);
@@ -179,21 +160,9 @@ void AgentChannel::Poll(const http::Request& request, http::Responder respond) {
   std::string version = query.contains("version") ? query.at("version") : "";
 
   ecs_.agents().PollStarted(*instance_id, clock_.NowMillis());
-  HeldPoll poll{*instance_id, std::move(version),
-                std::chrono::steady_clock::now() + std::chrono::seconds(wait), std::move(respond)};
-  if (MaybeAnswer(poll, wait == 0)) return;
-  {
-    std::lock_guard lock(mu_);
-    if (!stop_) {
-      ++waiting_[poll.instance_id];
-      held_.push_back(std::move(poll));
-      // A bump between MaybeAnswer and now would be missed: look again.
-      woken_.insert(*instance_id);
-      cv_.notify_one();
-      return;
-    }
-  }
-  MaybeAnswer(poll, true);  // stopping: answer now
+  held_.Hold(*instance_id, std::chrono::seconds(wait),
+             [this, poll = HeldPoll{*instance_id, std::move(version), std::move(respond)}](
+                 bool time_is_up) mutable { return MaybeAnswer(poll, time_is_up); });
 }
 
 bool AgentChannel::MaybeAnswer(HeldPoll& poll, bool time_is_up) {
@@ -219,48 +188,6 @@ bool AgentChannel::MaybeAnswer(HeldPoll& poll, bool time_is_up) {
                          respond(std::move(response));
                        });
   return true;
-}
-
-void AgentChannel::Run() {
-  std::unique_lock lock(mu_);
-  while (true) {
-    auto next = std::chrono::steady_clock::time_point::max();
-    for (const HeldPoll& poll : held_) next = std::min(next, poll.deadline);
-    auto ready = [&] { return stop_ || !woken_.empty(); };
-    if (next == std::chrono::steady_clock::time_point::max()) {
-      cv_.wait(lock, ready);
-    } else {
-      cv_.wait_until(lock, next, ready);
-    }
-    bool stopping = stop_;
-    auto now = std::chrono::steady_clock::now();
-    std::vector<HeldPoll> look, keep;
-    for (HeldPoll& poll : held_) {
-      bool due = stopping || poll.deadline <= now || woken_.contains(poll.instance_id);
-      (due ? look : keep).push_back(std::move(poll));
-    }
-    held_ = std::move(keep);
-    woken_.clear();
-    // Answering reads the ECS state: never under mu_, which bumps take
-    // while the ECS lock is held.
-    lock.unlock();
-    std::vector<HeldPoll> still;
-    std::vector<std::string> answered;
-    for (HeldPoll& poll : look) {
-      if (MaybeAnswer(poll, stopping || poll.deadline <= now)) {
-        answered.push_back(std::move(poll.instance_id));
-      } else {
-        still.push_back(std::move(poll));
-      }
-    }
-    lock.lock();
-    for (HeldPoll& poll : still) held_.push_back(std::move(poll));
-    for (const std::string& id : answered) {
-      if (auto it = waiting_.find(id); it != waiting_.end() && --it->second == 0)
-        waiting_.erase(it);
-    }
-    if (stopping && held_.empty()) return;
-  }
 }
 
 }  // namespace berth::server

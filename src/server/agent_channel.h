@@ -4,30 +4,23 @@
 //   POST /berth/v1/agent/credentials   join: a user key gets the instance credential
 //   GET  /berth/v1/agent/tasks         long poll for the instance's assignments
 //
-// A poll whose version is current is held without holding an I/O thread:
-// its Responder waits in a list that one thread of this class answers from,
-// when the instance's version is bumped (AgentTracker's on_bump) or when
-// the poll's time is up. Every answer waits until what it shows is durable.
+// A poll whose version is current is held without holding an I/O thread
+// (held_requests.h), until the instance's version is bumped (AgentTracker's
+// on_bump) or the poll's time is up. Every answer waits until what it shows is durable.
 //
 // Thread-safe. Stop() (or destruction) answers the held polls and ends the
 // thread; call it before the HTTP server stops, so that no request is left
 // waiting for its grace period.
 #pragma once
 
-#include <chrono>
-#include <condition_variable>
-#include <map>
-#include <mutex>
-#include <set>
 #include <string>
-#include <thread>
-#include <vector>
 
 #include "awsjson/commit_tracker.h"
 #include "common/clock.h"
 #include "http/message.h"
 #include "http/sigv4.h"
 #include "server/api/ecs_api.h"
+#include "server/held_requests.h"
 
 namespace berth::server {
 
@@ -56,7 +49,6 @@ class AgentChannel {
   struct HeldPoll {
     std::string instance_id;
     std::string version;  // what the agent has
-    std::chrono::steady_clock::time_point deadline;
     http::Responder respond;
   };
 
@@ -66,7 +58,6 @@ class AgentChannel {
   // instance went away) once they are durable. False if it still waits: the
   // version is `version` and time is left.
   bool MaybeAnswer(HeldPoll& poll, bool time_is_up);
-  void Run();
 
   api::EcsApi& ecs_;
   awsjson::CommitTracker& tracker_;
@@ -74,15 +65,7 @@ class AgentChannel {
   const Clock& clock_;
   const std::string agent_key_;
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<HeldPoll> held_;
-  std::set<std::string> woken_;  // instances bumped since the thread last looked
-  // instance id -> its polls that are held or being answered: a bump of an
-  // instance without one (most RunTasks, where no agent waits) wakes nothing.
-  std::map<std::string, int, std::less<>> waiting_;
-  bool stop_ = false;
-  std::thread thread_;
+  HeldRequests held_;  // polls, by instance id; woken by the instance's version bumps
 };
 
 }  // namespace berth::server

@@ -14,28 +14,14 @@ namespace json = boost::json;
 EventsEndpoint::EventsEndpoint(api::EcsApi& ecs, awsjson::CommitTracker& tracker,
                                http::SecretLookup secrets, const Clock& clock)
     : ecs_(ecs), tracker_(tracker), secrets_(std::move(secrets)), clock_(clock) {
-  // Runs under the ECS lock: only note it and wake the thread.
-  ecs_.events().set_on_append([this] {
-    {
-      std::lock_guard lock(mu_);
-      if (held_.empty()) return;
-      appended_ = true;
-    }
-    cv_.notify_one();
-  });
-  thread_ = std::thread([this] { Run(); });
+  // Runs under the ECS lock: Wake only notes it. Every read waits under one key.
+  ecs_.events().set_on_append([this] { held_.Wake(""); });
 }
 
 EventsEndpoint::~EventsEndpoint() { Stop(); }
 
 void EventsEndpoint::Stop() {
-  {
-    std::lock_guard lock(mu_);
-    if (stop_ && !thread_.joinable()) return;
-    stop_ = true;
-  }
-  cv_.notify_one();
-  if (thread_.joinable()) thread_.join();
+  held_.Stop();
   ecs_.events().set_on_append(nullptr);
 }
 
@@ -96,20 +82,11 @@ void EventsEndpoint::Handle(http::Request&& request, http::Responder respond) {
     }
     wait = static_cast<int>(std::min<uint64_t>(*seconds, kMaxWaitSeconds));
   }
-  read.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait);
   read.respond = std::move(respond);
-  if (MaybeAnswer(read, wait == 0)) return;
-  {
-    std::lock_guard lock(mu_);
-    if (!stop_) {
-      held_.push_back(std::move(read));
-      // An append between MaybeAnswer and now would be missed: look again.
-      appended_ = true;
-      cv_.notify_one();
-      return;
-    }
-  }
-  MaybeAnswer(read, true);  // stopping: answer now
+  held_.Hold("", std::chrono::seconds(wait),
+             [this, read = std::move(read)](bool time_is_up) mutable {
+               return MaybeAnswer(read, time_is_up);
+             });
 }
 
 bool EventsEndpoint::MaybeAnswer(HeldRead& read, bool time_is_up) {
@@ -131,40 +108,6 @@ bool EventsEndpoint::MaybeAnswer(HeldRead& read, bool time_is_up) {
                          respond(std::move(response));
                        });
   return true;
-}
-
-void EventsEndpoint::Run() {
-  std::unique_lock lock(mu_);
-  while (true) {
-    auto next = std::chrono::steady_clock::time_point::max();
-    for (const HeldRead& read : held_) next = std::min(next, read.deadline);
-    auto ready = [&] { return stop_ || appended_; };
-    if (next == std::chrono::steady_clock::time_point::max()) {
-      cv_.wait(lock, ready);
-    } else {
-      cv_.wait_until(lock, next, ready);
-    }
-    bool stopping = stop_;
-    bool appended = appended_;
-    appended_ = false;
-    auto now = std::chrono::steady_clock::now();
-    std::vector<HeldRead> look, keep;
-    for (HeldRead& read : held_) {
-      bool due = stopping || appended || read.deadline <= now;
-      (due ? look : keep).push_back(std::move(read));
-    }
-    held_ = std::move(keep);
-    // Answering reads the event log: never under mu_, which appends take
-    // while the ECS lock is held.
-    lock.unlock();
-    std::vector<HeldRead> still;
-    for (HeldRead& read : look) {
-      if (!MaybeAnswer(read, stopping || read.deadline <= now)) still.push_back(std::move(read));
-    }
-    lock.lock();
-    for (HeldRead& read : still) held_.push_back(std::move(read));
-    if (stopping && held_.empty()) return;
-  }
 }
 
 }  // namespace berth::server

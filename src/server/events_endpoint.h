@@ -9,8 +9,7 @@
 // (it gets the oldest kept ones). Without after, since= starts at a time;
 // with neither, the stream starts at its end (only new events).
 //
-// Held requests wait in a list that one thread of this class answers from,
-// as AgentChannel holds polls: no I/O thread is held. Every answer waits
+// Held requests wait without holding an I/O thread (held_requests.h). Every answer waits
 // until what it shows is durable. Server-sent events are not offered: the
 // HTTP server cannot stream a response body, and browsers' EventSource
 // cannot sign requests; the long poll is the stream.
@@ -19,18 +18,14 @@
 // the thread; call it before the HTTP server stops.
 #pragma once
 
-#include <chrono>
-#include <condition_variable>
-#include <mutex>
 #include <string>
-#include <thread>
-#include <vector>
 
 #include "awsjson/commit_tracker.h"
 #include "common/clock.h"
 #include "http/message.h"
 #include "http/sigv4.h"
 #include "server/api/ecs_api.h"
+#include "server/held_requests.h"
 
 namespace berth::server {
 
@@ -55,25 +50,17 @@ class EventsEndpoint {
   struct HeldRead {
     std::string cluster;
     uint64_t after = 0;
-    std::chrono::steady_clock::time_point deadline;
     http::Responder respond;
   };
   // Answers when there are events after read.after (or time is up). False
   // if it still waits.
   bool MaybeAnswer(HeldRead& read, bool time_is_up);
-  void Run();
 
   api::EcsApi& ecs_;
   awsjson::CommitTracker& tracker_;
   http::SecretLookup secrets_;
   const Clock& clock_;
-
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<HeldRead> held_;
-  bool appended_ = false;  // events were appended since the thread last looked
-  bool stop_ = false;
-  std::thread thread_;
+  HeldRequests held_;  // reads waiting for an event; woken by every append
 };
 
 }  // namespace berth::server

@@ -41,12 +41,17 @@ std::shared_ptr<void> InFlightCap::Take() {
 }
 
 bool LogForwarder::Accepts(const http::Request& request) {
-  return request.Path() == "/berth/v1/logs";
+  return request.Path() == "/berth/v1/logs" || request.Path() == "/berth/v1/pulls";
 }
 
 void LogForwarder::Handle(http::Request&& request, http::Responder respond) {
-  UserGet user("logs", respond);
-  if (!user.Check(request, secrets_, clock_.NowSeconds(), "read logs")) return;
+  const bool pulls = request.Path() == "/berth/v1/pulls";
+  const std::string what = pulls ? "pulls" : "logs";
+  UserGet user(what, respond);
+  if (!user.Check(request, secrets_, clock_.NowSeconds(),
+                  pulls ? "read pull progress" : "read logs")) {
+    return;
+  }
   auto query = http::ParseQueryString(request.Query());
   auto get = [&](std::string_view name) -> std::string {
     auto it = query.find(name);
@@ -56,7 +61,9 @@ void LogForwarder::Handle(http::Request&& request, http::Responder respond) {
   if (task.empty()) {
     return user.Refuse("InvalidParameterException", "task is required (an id or ARN)");
   }
-  if (container.empty()) return user.Refuse("InvalidParameterException", "container is required");
+  if (container.empty() && !pulls) {
+    return user.Refuse("InvalidParameterException", "container is required");
+  }
   uint64_t offset = 0;
   if (query.contains("offset")) {
     auto n = http::ParseQueryCount(get("offset"));
@@ -92,15 +99,15 @@ void LogForwarder::Handle(http::Request&& request, http::Responder respond) {
                        429);
   }
 
-  http::Request forward = agent->signer.BerthRequest(
-      "GET",
-      "/berth/v1/agent/logs?task=" + http::EncodeQueryValue(source.task_id) +
-          "&container=" + http::EncodeQueryValue(container) + "&offset=" + std::to_string(offset) +
-          "&waitSeconds=" + std::to_string(wait),
-      "", clock_.NowSeconds());
+  std::string target =
+      pulls ? "/berth/v1/agent/pulls?task=" + http::EncodeQueryValue(source.task_id)
+            : "/berth/v1/agent/logs?task=" + http::EncodeQueryValue(source.task_id) +
+                  "&container=" + http::EncodeQueryValue(container) +
+                  "&offset=" + std::to_string(offset) + "&waitSeconds=" + std::to_string(wait);
+  http::Request forward = agent->signer.BerthRequest("GET", target, "", clock_.NowSeconds());
 
   std::thread([forward = std::move(forward), host = agent->host, port = agent->port,
-               endpoint = source.endpoint, wait, request_id = user.request_id(),
+               endpoint = source.endpoint, wait, request_id = user.request_id(), what,
                slot = std::move(slot), respond = std::move(respond)]() mutable {
     auto client = http::Client::Create(host, port, static_cast<int>(wait) + 15);
     auto reply = client->Do(forward);
@@ -108,7 +115,7 @@ void LogForwarder::Handle(http::Request&& request, http::Responder respond) {
     if (!reply.ok()) {
       return respond(awsjson::ErrorResponse(
           "ServerException",
-          "logs: agent at " + endpoint + " unreachable: " + reply.status().message(), request_id,
+          what + ": agent at " + endpoint + " unreachable: " + reply.status().message(), request_id,
           502));
     }
     http::Response out;

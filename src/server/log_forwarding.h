@@ -4,6 +4,9 @@
 // with that instance's credential. The agent's status, body and
 // X-Berth-Log-Offset / X-Berth-Log-Complete headers come back unchanged.
 //
+// GET /berth/v1/pulls?cluster=C&task=T, signed by a user, goes the same way
+// to GET /berth/v1/agent/pulls: the task's image pulls layer by layer.
+//
 // Each forward runs on a thread of its own (it may wait up to waitSeconds
 // for output), never on an I/O thread; at most kMaxInFlight at once.
 // Thread-safe.
@@ -57,7 +60,7 @@ class LogForwarder {
                std::string agent_key)
       : ecs_(ecs), secrets_(std::move(secrets)), clock_(clock), agent_key_(std::move(agent_key)) {}
 
-  // True for requests to /berth/v1/logs.
+  // True for requests to /berth/v1/logs and /berth/v1/pulls.
   static bool Accepts(const http::Request& request);
   void Handle(http::Request&& request, http::Responder respond);
 

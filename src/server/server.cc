@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "common/stop_signals.h"
 #include "http/endpoint.h"
+#include "http/metrics_endpoint.h"
 #include "http/server.h"
 #include "registry/blob_store.h"
 #include "registry/distribution.h"
@@ -33,8 +34,9 @@
 #include "server/exec_relay.h"
 #include "server/gang_endpoint.h"
 #include "server/log_forwarding.h"
-#include "server/metrics_endpoint.h"
+#include "server/server_metrics.h"
 #include "server/user_request.h"
+#include "store/etcd/etcd_store.h"
 #include "store/store.h"
 
 namespace berth::server {
@@ -46,10 +48,38 @@ namespace {
 constexpr int64_t kLifecycleIntervalSeconds = 60;
 constexpr int64_t kDefaultGcMinAgeSeconds = 3600;
 
-StatusOr<std::string> SqlitePath(const ServerConfig& config) {
-  if (config.store.empty()) return config.data_dir + "/berth.db";
-  if (config.store.starts_with("sqlite:")) return config.store.substr(7);
-  return InvalidArgument("--store " + config.store + ": unsupported store (expected sqlite:PATH)");
+// The store --store names, and how to name it in the log.
+StatusOr<std::pair<std::unique_ptr<store::Store>, std::string>> OpenStore(
+    const ServerConfig& config) {
+  using Opened = std::pair<std::unique_ptr<store::Store>, std::string>;
+  if (config.store.starts_with("etcd://")) {
+    auto options = store::ParseEtcdStoreUrl(config.store);
+    if (!options.ok()) return options.status().WithContext("--store " + config.store);
+    options->ca_file = config.etcd_ca_file;
+    options->cert_file = config.etcd_cert_file;
+    options->key_file = config.etcd_key_file;
+    if (config.etcd_max_txn_ops > 0) options->max_txn_ops = config.etcd_max_txn_ops;
+    if (config.etcd_max_request_bytes > 0) {
+      options->max_request_bytes = config.etcd_max_request_bytes;
+    }
+    auto opened = store::OpenEtcdStore(*options);
+    if (!opened.ok()) return opened.status();
+    return Opened(std::move(*opened), config.store);
+  }
+  if (!config.etcd_ca_file.empty() || !config.etcd_cert_file.empty() ||
+      !config.etcd_key_file.empty()) {
+    return InvalidArgument("--etcd-ca, --etcd-cert and --etcd-key need --store etcd://...");
+  }
+  std::string path = config.data_dir + "/berth.db";
+  if (config.store.starts_with("sqlite:")) {
+    path = config.store.substr(7);
+  } else if (!config.store.empty()) {
+    return InvalidArgument("--store " + config.store +
+                           ": unsupported store (expected sqlite:PATH or etcd://HOST:PORT,...)");
+  }
+  auto opened = store::OpenSqliteStore(path);
+  if (!opened.ok()) return opened.status();
+  return Opened(std::move(*opened), path);
 }
 
 void PrintClientEnvironment(const ServerConfig& config, const std::string& endpoint,
@@ -167,7 +197,7 @@ int RunServer(const ServerConfig& config) {
                                 " s), or 0 to never stop the tasks of a silent agent"));
   }
 
-  auto metrics_address = SeparateMetricsAddress(config.metrics_listen, config.listen);
+  auto metrics_address = http::SeparateMetricsAddress(config.metrics_listen, config.listen);
   if (!metrics_address.ok()) return fail(metrics_address.status());
 
   std::error_code ec;
@@ -175,7 +205,8 @@ int RunServer(const ServerConfig& config) {
   if (ec) return fail(Internal("create data directory " + config.data_dir + ": " + ec.message()));
   // On the API address /metrics needs this token; alone on a loopback
   // address, none.
-  auto metrics_token = EnsureMetricsToken(config.data_dir + "/" + std::string(kMetricsTokenFile));
+  auto metrics_token =
+      http::EnsureMetricsToken(config.data_dir + "/" + std::string(http::kMetricsTokenFile));
   if (!metrics_token.ok()) return fail(metrics_token.status());
 
   std::string credentials_path =
@@ -185,10 +216,10 @@ int RunServer(const ServerConfig& config) {
   std::unordered_map<std::string, std::string> secret_of;
   for (const auto& key : *keys) secret_of[key.id] = key.secret;
 
-  auto path = SqlitePath(config);
-  if (!path.ok()) return fail(path.status());
-  auto store = store::OpenSqliteStore(*path);
-  if (!store.ok()) return fail(store.status());
+  auto opened_store = OpenStore(config);
+  if (!opened_store.ok()) return fail(opened_store.status());
+  auto store = std::move(opened_store->first);
+  const std::string& store_name = opened_store->second;
   auto blobs = registry::BlobStore::Open(config.data_dir + "/registry");
   if (!blobs.ok()) return fail(blobs.status());
 
@@ -201,9 +232,9 @@ int RunServer(const ServerConfig& config) {
   options.max_body_bytes = registry::EcrApi::kMaxRequestBytes;
 
   CommitTracker tracker;
-  api::EcsApi ecs(**store, tracker, ArnScope{});
-  if (Status s = ecs.Load(); !s.ok()) return fail(s.WithContext("load state from " + *path));
-  auto agent_key = api::LoadOrCreateAgentKey(**store);
+  api::EcsApi ecs(*store, tracker, ArnScope{});
+  if (Status s = ecs.Load(); !s.ok()) return fail(s.WithContext("load state from " + store_name));
+  auto agent_key = api::LoadOrCreateAgentKey(*store);
   if (!agent_key.ok()) return fail(agent_key.status().WithContext("agent credential key"));
   ecs.agents().set_heartbeat_timeout_millis(int64_t{config.agent_heartbeat_timeout_seconds} * 1000);
   ecs.agents().set_lost_after_millis(int64_t{config.agent_lost_after_seconds} * 1000);
@@ -237,7 +268,7 @@ int RunServer(const ServerConfig& config) {
   LogForwarder logs(ecs, secrets, SystemClock(), *agent_key);
   ExecRelay exec(ecs, secrets, SystemClock(), *agent_key);
   GangEndpoint gangs(ecs, secrets, SystemClock());
-  MetricsEndpoint metrics_endpoint(
+  http::MetricsEndpoint metrics_endpoint(
       metrics::DefaultRegistry(),
       *metrics_address ? std::nullopt : std::optional<std::string>(*metrics_token));
   auto server_state_metrics = CollectServerState(metrics::DefaultRegistry(), ecs, agent_channel);
@@ -314,7 +345,7 @@ int RunServer(const ServerConfig& config) {
       if (!registry_only && request.method == "POST" && request.Path() == "/berth/v1/registry/gc") {
         return gc(std::move(request), std::move(respond));
       }
-      if (!registry_only && !*metrics_address && MetricsEndpoint::Accepts(request)) {
+      if (!registry_only && !*metrics_address && http::MetricsEndpoint::Accepts(request)) {
         return metrics_endpoint.Handle(std::move(request), std::move(respond));
       }
       if (request.method == "GET" && request.Path() == "/healthz") {
@@ -352,7 +383,7 @@ int RunServer(const ServerConfig& config) {
     metrics_options.threads = 1;
     auto started =
         http::Server::Start(metrics_options, [&](http::Request&& request, http::Responder respond) {
-          if (MetricsEndpoint::Accepts(request)) {
+          if (http::MetricsEndpoint::Accepts(request)) {
             return metrics_endpoint.Handle(std::move(request), std::move(respond));
           }
           http::Response missing;
@@ -377,10 +408,10 @@ int RunServer(const ServerConfig& config) {
         registry_server ? bound(config.registry_listen, registry_server->port()) : api_address;
   }
 
-  registry_state = std::make_unique<registry::RegistryState>(**store, tracker, **blobs, ArnScope{},
+  registry_state = std::make_unique<registry::RegistryState>(*store, tracker, **blobs, ArnScope{},
                                                              registry_address);
   if (Status s = registry_state->Load(); !s.ok()) {
-    return fail(s.WithContext("load registry from " + *path));
+    return fail(s.WithContext("load registry from " + store_name));
   }
   // Pushes are events too, committed with the push.
   registry_state->set_on_image_pushed([&ecs](const registry::PushedImage& image, int64_t now_millis,
@@ -444,7 +475,7 @@ int RunServer(const ServerConfig& config) {
           {{"listen", api_address},
            {"registry", registry_address},
            {"data", config.data_dir},
-           {"store", *path},
+           {"store", store_name},
            {"metrics", metrics_server ? bound(**metrics_address, metrics_server->port())
                                       : api_address + " (bearer token)"},
            {"credentials", credentials_path}});
@@ -468,7 +499,7 @@ int RunServer(const ServerConfig& config) {
   lost_instances.reset();  // nor does a lost-instance check commit after it
   ecs.OnControllerWork(nullptr);
   controllers.reset();  // nor a controller pass
-  (*store)->Close();
+  store->Close();
   LogInfo("stopped");
   return 0;
 }

@@ -2,6 +2,7 @@
 // HTTP server.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -11,8 +12,22 @@ namespace berth::server {
 
 struct ServerConfig {
   std::string listen = "127.0.0.1:8080";
-  std::string data_dir;          // created if absent
-  std::string store;             // "sqlite:PATH"; default sqlite:<data_dir>/berth.db
+  std::string data_dir;  // created if absent
+  // "sqlite:PATH" or "etcd://HOST:PORT[,HOST:PORT...][/ROOT/]"; default
+  // sqlite:<data_dir>/berth.db. On etcd one server per root: several servers
+  // sharing one (leader election) are not there yet; a server whose root
+  // another server wrote to since it started is refused at its next write.
+  std::string store;
+  // TLS to etcd: the CA of its members, and a client certificate and key
+  // for a cluster run with --client-cert-auth (--etcd-ca, --etcd-cert,
+  // --etcd-key).
+  std::string etcd_ca_file;
+  std::string etcd_cert_file;
+  std::string etcd_key_file;
+  // etcd's --max-txn-ops and --max-request-bytes as the cluster runs them;
+  // 0: etcd's defaults (128, 1.5 MiB).
+  int etcd_max_txn_ops = 0;
+  int64_t etcd_max_request_bytes = 0;
   std::string credentials_file;  // default <data_dir>/credentials
   int threads = 2;
   bool dev = false;  // print the environment a client needs to talk to this server

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "common/log.h"
-#include "common/metrics.h"
+#include "store/commit_queue.h"
 #include "store/key_range.h"
 #include "store/sqlite_db.h"
 #include "store/sqlite_schema.h"
@@ -64,7 +64,8 @@ class SqliteStore final : public Store {
     std::unique_ptr<SqliteStore> store(new SqliteStore(path));
     Status s = store->Init(options);
     if (!s.ok()) return s.WithContext("store " + path);
-    store->writer_ = std::thread([raw = store.get()] { raw->WriterLoop(); });
+    store->queue_.Start(
+        [raw = store.get()](std::vector<PendingCommit>& group) { raw->CommitGroup(group); });
     return std::unique_ptr<Store>(std::move(store));
   }
 
@@ -104,27 +105,13 @@ class SqliteStore final : public Store {
   }
 
   void Commit(Batch batch, std::function<void(Status)> done) override {
-    {
-      std::lock_guard lock(mu_);
-      if (!closing_) {
-        queue_.push_back({std::move(batch), std::move(done), std::chrono::steady_clock::now()});
-        // Waking the writer only when the queue was empty is enough: it
-        // takes the whole queue when it wakes.
-        if (queue_.size() == 1) wake_.notify_one();
-        return;
-      }
-    }
+    if (queue_.Push(batch, done)) return;
     if (done) done(Unavailable("store " + path_ + ": closed"));
   }
 
   void Close() override {
     std::lock_guard close_lock(close_mu_);
-    {
-      std::lock_guard lock(mu_);
-      closing_ = true;
-    }
-    wake_.notify_one();
-    if (writer_.joinable()) writer_.join();
+    queue_.Stop();
     // Statements before their connections: a connection with live statements
     // is only closed when they are finalized.
     put_.reset();
@@ -137,12 +124,6 @@ class SqliteStore final : public Store {
   }
 
  private:
-  struct Pending {
-    Batch batch;
-    std::function<void(Status)> done;
-    std::chrono::steady_clock::time_point queued;  // for the commit latency
-  };
-
   explicit SqliteStore(std::string path) : path_(std::move(path)) {}
 
   Status Init(const SqliteStoreOptions& options) {
@@ -188,23 +169,8 @@ class SqliteStore final : public Store {
     return Status::Ok();
   }
 
-  void WriterLoop() {
-    // Reused between rounds so that the queue keeps its capacity.
-    std::vector<Pending> group;
-    for (;;) {
-      {
-        std::unique_lock lock(mu_);
-        wake_.wait(lock, [this] { return !queue_.empty() || closing_; });
-        if (queue_.empty()) return;  // closing, and everything queued is committed
-        group.swap(queue_);
-      }
-      CommitGroup(group);
-      group.clear();
-    }
-  }
-
   // Commits group in queue order and runs each done with its batch's result.
-  void CommitGroup(std::vector<Pending>& group) {
+  void CommitGroup(std::vector<PendingCommit>& group) {
     std::vector<Status> results(group.size());
     std::vector<size_t> valid;
     valid.reserve(group.size());
@@ -234,17 +200,7 @@ class SqliteStore final : public Store {
         for (size_t i : valid) results[i] = s;
       }
     }
-    const std::string context = "store " + path_ + ": commit";
-    static metrics::Histogram& latency =
-        metrics::DefaultRegistry()
-            .AddHistogram("berth_store_commit_seconds",
-                          "Time from a change being queued to the store to it being durable.", {})
-            .With({});
-    const auto now = std::chrono::steady_clock::now();
-    for (size_t i = 0; i < group.size(); ++i) {
-      latency.Observe(std::chrono::duration<double>(now - group[i].queued).count());
-      if (group[i].done) group[i].done(results[i].WithContext(context));
-    }
+    CommitQueue::Finish(group, results, "store " + path_ + ": commit");
   }
 
   template <typename Fn>
@@ -291,13 +247,8 @@ class SqliteStore final : public Store {
   Stmt scan_range_;  // guarded by read_mu_
   Stmt scan_from_;   // guarded by read_mu_; for prefixes without an end
 
-  std::mutex mu_;
-  std::condition_variable wake_;
-  std::vector<Pending> queue_;  // guarded by mu_
-  bool closing_ = false;        // guarded by mu_
-
   std::mutex close_mu_;  // serializes Close
-  std::thread writer_;
+  CommitQueue queue_;    // last: its writer thread uses the members above
 };
 
 }  // namespace

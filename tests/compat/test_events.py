@@ -14,6 +14,7 @@ import urllib.parse
 from berth_compat import BERTH_BIN, BerthServer, make_ecs_client, unique
 from test_agent_channel import signed_request
 from test_cli import berth, client_env
+from test_task_definitions import delete_task_definitions
 from test_tasks import add_instance, taskdef
 
 
@@ -52,6 +53,23 @@ def test_runtask_and_stoptask_are_events(server, ecs, ecs_unvalidated):
     # since= starts at a time; a cluster by ARN is the same cluster.
     arn = ecs.describe_clusters(clusters=[cluster])["clusters"][0]["clusterArn"]
     assert len(events(server, cluster=arn, since=time.time() - 600)["events"]) == 4
+
+
+def test_task_definition_changes_are_events_of_no_cluster(server, ecs, ecs_unvalidated, raw):
+    start = events(server)["nextAfter"]
+    family = taskdef(ecs_unvalidated)
+    ecs.deregister_task_definition(taskDefinition=f"{family}:1")
+    assert delete_task_definitions(raw, [f"{family}:1"]).status == 200
+    ours = [e for e in events(server, after=start)["events"]
+            if any(f"task-definition/{family}:1" in r for r in e["resources"])]
+    assert [e["kind"] for e in ours] == ["TaskDefinitionRegistered", "TaskDefinitionDeregistered",
+                                         "TaskDefinitionDeleted"], ours
+    assert all(e["cluster"] == "" for e in ours), ours
+    assert ours[0]["message"] == f"task definition {family}:1 registered"
+    # A cluster's stream does not carry them.
+    cluster = unique("events")
+    ecs.create_cluster(clusterName=cluster)
+    assert kinds(events(server, cluster=cluster, after=start)) == ["ClusterCreated"]
 
 
 def test_a_long_poll_is_answered_when_a_change_happens(server, ecs, ecs_unvalidated):

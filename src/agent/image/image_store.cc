@@ -25,6 +25,7 @@
 #include "agent/image/registry_client.h"
 #include "common/crypto.h"
 #include "common/log.h"
+#include "common/metrics.h"
 
 namespace berth::agent {
 namespace fs = std::filesystem;
@@ -33,6 +34,32 @@ namespace {
 constexpr size_t kMaxConfigBytes = 16 << 20;
 constexpr size_t kQueueBytes = 8 << 20;  // download may run this far ahead of the unpack
 constexpr uint64_t kProgressEveryBytes = 1 << 20;
+
+// The node's pull metrics (the agent serves them at /metrics), looked up once.
+struct PullCounters {
+  metrics::Family<metrics::Counter>& pulls = metrics::DefaultRegistry().AddCounter(
+      "berth_agent_image_pulls_total",
+      "Image pulls by result: pulled from a registry, found in the cache, or failed.", {"result"});
+  metrics::Counter& pulled = pulls.With({"pulled"});
+  metrics::Counter& cached = pulls.With({"cached"});
+  metrics::Counter& failed = pulls.With({"failed"});
+  metrics::Counter& bytes =
+      metrics::DefaultRegistry()
+          .AddCounter("berth_agent_image_pull_bytes_total", "Layer bytes received from registries.")
+          .With({});
+  // Download and unpack stream together, so a layer's time is both; with
+  // the bytes above it gives the unpack throughput.
+  metrics::Histogram& layer_seconds =
+      metrics::DefaultRegistry()
+          .AddHistogram("berth_agent_layer_pull_seconds",
+                        "Time to download, verify and unpack one layer.", {},
+                        {0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300})
+          .With({});
+};
+PullCounters& PullMetrics() {
+  static PullCounters counters;
+  return counters;
+}
 
 using Clock = std::chrono::steady_clock;
 
@@ -81,18 +108,27 @@ StatusOr<std::string> ReadFile(const std::string& path) {
 // Reports progress at most every kProgressEveryBytes and at each layer's end.
 class ProgressTracker {
  public:
-  ProgressTracker(const ProgressCallback& callback, uint64_t bytes_total, int layers_total)
+  ProgressTracker(const ProgressCallback& callback, const std::vector<Descriptor>& layers)
       : callback_(callback) {
-    progress_.bytes_total = bytes_total;
-    progress_.layers_total = layers_total;
+    for (const Descriptor& layer : layers) {
+      progress_.layers.push_back({layer.digest, static_cast<uint64_t>(layer.size)});
+      progress_.bytes_total += layer.size;
+    }
+    progress_.layers_total = static_cast<int>(layers.size());
   }
-  void AddBytes(uint64_t n) {
+  void AddBytes(size_t layer, uint64_t n) {
     std::lock_guard lock(mu_);
     progress_.bytes_done += n;
+    progress_.layers[layer].bytes_done += n;
     if (progress_.bytes_done - last_reported_ >= kProgressEveryBytes) ReportLocked();
   }
-  void LayerDone() {
+  // A layer that was already there (or fetched by another pull) counts whole.
+  void LayerDone(size_t layer) {
     std::lock_guard lock(mu_);
+    LayerProgress& p = progress_.layers[layer];
+    progress_.bytes_done += p.bytes_total - p.bytes_done;
+    p.bytes_done = p.bytes_total;
+    p.done = true;
     progress_.layers_done++;
     ReportLocked();
   }
@@ -112,9 +148,13 @@ class ProgressTracker {
 // them against the manifest while they arrive, and hands them to the unpacker.
 class LayerSink : public http::BodySink {
  public:
-  LayerSink(ByteQueue& queue, uint64_t expected_size, ProgressTracker& progress,
+  LayerSink(ByteQueue& queue, uint64_t expected_size, ProgressTracker& progress, size_t layer,
             const std::atomic<bool>& cancelled)
-      : queue_(queue), expected_size_(expected_size), progress_(progress), cancelled_(cancelled) {}
+      : queue_(queue),
+        expected_size_(expected_size),
+        progress_(progress),
+        layer_(layer),
+        cancelled_(cancelled) {}
 
   Status Write(std::string_view piece) override {
     if (cancelled_.load()) return {StatusCode::kAborted, "cancelled: another layer failed"};
@@ -124,7 +164,8 @@ class LayerSink : public http::BodySink {
                              std::to_string(expected_size_) + " bytes");
     }
     hasher_.Update(piece);
-    progress_.AddBytes(piece.size());
+    progress_.AddBytes(layer_, piece.size());
+    PullMetrics().bytes.Inc(static_cast<double>(piece.size()));
     return queue_.Push(piece);
   }
 
@@ -144,6 +185,7 @@ class LayerSink : public http::BodySink {
   ByteQueue& queue_;
   const uint64_t expected_size_;
   ProgressTracker& progress_;
+  const size_t layer_;
   const std::atomic<bool>& cancelled_;
   Sha256Hasher hasher_;
   uint64_t bytes_ = 0;
@@ -162,7 +204,10 @@ class ImageStoreImpl : public ImageStore {
       if (result.ok()) result->reference = image;
       return result;
     };
-    if (auto cached = LoadCached(key); cached.ok()) return with_reference(std::move(cached));
+    if (auto cached = LoadCached(key); cached.ok()) {
+      PullMetrics().cached.Inc();
+      return with_reference(std::move(cached));
+    }
 
     // One pull per image at a time: a second caller waits for the first's result.
     std::promise<StatusOr<PulledImage>> promise;
@@ -179,6 +224,7 @@ class ImageStoreImpl : public ImageStore {
     if (pending.valid()) return with_reference(pending.get());
 
     StatusOr<PulledImage> result = PullFromRegistry(*ref, credentials, progress);
+    (result.ok() ? PullMetrics().pulled : PullMetrics().failed).Inc();
     if (!result.ok()) result = result.status().WithContext("pull " + key);
     promise.set_value(result);
     {
@@ -295,7 +341,7 @@ class ImageStoreImpl : public ImageStore {
 
     uint64_t total = 0;
     for (const Descriptor& layer : manifest->layers) total += layer.size;
-    ProgressTracker tracker(progress, total, static_cast<int>(manifest->layers.size()));
+    ProgressTracker tracker(progress, manifest->layers);
     BERTH_RETURN_IF_ERROR(FetchLayers(registry, manifest->layers, tracker));
 
     ImageRecord record;
@@ -334,7 +380,7 @@ class ImageStoreImpl : public ImageStore {
     auto work = [&] {
       RegistryConnections connections(options_.timeout_seconds, options_.ca_file);
       for (size_t i; (i = next++) < layers.size() && !cancelled.load();) {
-        Status status = EnsureLayer(registry, connections, layers[i], tracker, cancelled);
+        Status status = EnsureLayer(registry, connections, layers, i, tracker, cancelled);
         if (!status.ok()) {
           std::lock_guard lock(error_mu);
           // A layer cancelled because another failed is not the cause.
@@ -357,8 +403,9 @@ class ImageStoreImpl : public ImageStore {
   // The layer in the cache, downloaded unless it is there already or another
   // pull is fetching it (then this one waits for that).
   Status EnsureLayer(RegistryClient& registry, RegistryConnections& connections,
-                     const Descriptor& layer, ProgressTracker& tracker,
+                     const std::vector<Descriptor>& layers, size_t index, ProgressTracker& tracker,
                      const std::atomic<bool>& cancelled) {
+    const Descriptor& layer = layers[index];
     std::string dir = LayerDir(layer.digest);
     std::promise<Status> promise;
     std::shared_future<Status> pending;
@@ -368,8 +415,7 @@ class ImageStoreImpl : public ImageStore {
       // Checked under the lock: a layer is renamed into place before its
       // fetch leaves layers_, so it is either visible or still in flight.
       if (fs::is_directory(dir, ec)) {
-        tracker.AddBytes(layer.size);
-        tracker.LayerDone();
+        tracker.LayerDone(index);
         return Status::Ok();
       }
       auto it = layers_.find(layer.digest);
@@ -381,27 +427,24 @@ class ImageStoreImpl : public ImageStore {
     }
     if (pending.valid()) {
       Status status = pending.get();
-      if (status.ok()) {
-        tracker.AddBytes(layer.size);
-        tracker.LayerDone();
-      }
+      if (status.ok()) tracker.LayerDone(index);
       return status;
     }
-    Status status = DownloadLayer(registry, connections, layer, dir, tracker, cancelled);
+    Status status = DownloadLayer(registry, connections, layer, index, dir, tracker, cancelled);
     promise.set_value(status);
     {
       std::lock_guard lock(mu_);
       layers_.erase(layer.digest);
     }
-    if (status.ok()) tracker.LayerDone();
+    if (status.ok()) tracker.LayerDone(index);
     return status;
   }
 
   // Streams the blob into the unpacker through a bounded queue; the unpack
   // goes to tmp/ and is renamed into layers/ only once the digest is right.
   Status DownloadLayer(RegistryClient& registry, RegistryConnections& connections,
-                       const Descriptor& layer, const std::string& dir, ProgressTracker& tracker,
-                       const std::atomic<bool>& cancelled) {
+                       const Descriptor& layer, size_t index, const std::string& dir,
+                       ProgressTracker& tracker, const std::atomic<bool>& cancelled) {
     Clock::time_point start = Clock::now();
     LogInfo("layer pull started", {{"layer", layer.digest}, {"bytes", std::to_string(layer.size)}});
     std::string tmp = options_.root + "/tmp/" + Hex(layer.digest).substr(0, 16) + "-" +
@@ -416,7 +459,7 @@ class ImageStoreImpl : public ImageStore {
       unpacked = UnpackLayer(source, tmp);
       queue.CloseRead(unpacked);  // stops the download early when the layer is refused
     });
-    LayerSink sink(queue, static_cast<uint64_t>(layer.size), tracker, cancelled);
+    LayerSink sink(queue, static_cast<uint64_t>(layer.size), tracker, index, cancelled);
     Status downloaded = registry.GetBlob(connections, layer.digest, &sink);
     if (downloaded.ok()) downloaded = sink.Verify(layer.digest);
     queue.CloseWrite(downloaded);
@@ -439,6 +482,7 @@ class ImageStoreImpl : public ImageStore {
     (void)env_.RemoveAll(tmp);
     double seconds = SecondsSince(start);
     if (status.ok()) {
+      PullMetrics().layer_seconds.Observe(seconds);
       LogInfo("layer pulled", {{"layer", layer.digest},
                                {"bytes", std::to_string(sink.bytes())},
                                {"seconds", Fixed(seconds, 3)},

@@ -54,11 +54,18 @@ struct PulledImage {
   std::vector<std::string> layer_dirs;  // unpacked layers, lowest (base) first
 };
 
+struct LayerProgress {
+  std::string digest;
+  uint64_t bytes_total = 0;
+  uint64_t bytes_done = 0;
+  bool done = false;  // verified and unpacked (or found in the cache)
+};
 struct PullProgress {
   uint64_t bytes_done = 0;
   uint64_t bytes_total = 0;
   int layers_done = 0;
   int layers_total = 0;
+  std::vector<LayerProgress> layers;  // in manifest order (base first)
 };
 // Called as bytes arrive (about every MiB) and at the end of each layer, from
 // the pull's threads but never two at a time; layers found in the cache count

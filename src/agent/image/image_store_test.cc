@@ -129,6 +129,20 @@ TEST_F(ImageStoreTest, PullsTwoLayersAndMountsTheMergedView) {
   EXPECT_EQ(reports.back().layers_total, 2);
   EXPECT_EQ(reports.back().bytes_done, base.size() + top.size());
   EXPECT_EQ(reports.back().bytes_total, base.size() + top.size());
+  // Each layer's own bar, in manifest order, never past its size.
+  ASSERT_EQ(reports.back().layers.size(), 2u);
+  EXPECT_EQ(reports.back().layers[0].bytes_total, base.size());
+  EXPECT_EQ(reports.back().layers[1].bytes_total, top.size());
+  for (const PullProgress& report : reports) {
+    for (const LayerProgress& layer : report.layers) {
+      EXPECT_LE(layer.bytes_done, layer.bytes_total) << layer.digest;
+      EXPECT_TRUE(layer.digest.starts_with("sha256:"));
+    }
+  }
+  for (const LayerProgress& layer : reports.back().layers) {
+    EXPECT_TRUE(layer.done) << layer.digest;
+    EXPECT_EQ(layer.bytes_done, layer.bytes_total) << layer.digest;
+  }
 
   fs::path rootfs = Mount(*image, "c1");
   EXPECT_EQ(ReadAll(rootfs / "etc/keep"), "kept");

@@ -115,16 +115,18 @@ EcsApi::LogSource EcsApi::FindLogSource(std::string_view cluster_ref, std::strin
     }
     names += (names.empty() ? "" : ", ") + std::string(name);
   }
-  if (!known) {
+  if (!known && !container.empty()) {
     Fail("InvalidParameterException", "task " + task_id + " has no container named '" +
                                           std::string(container) + "' (it has: " + names + ")");
   }
   std::string instance_id = task.instance_id();
   const json::object* instance = FindInstance(cluster_name, instance_id);
+  if (instance_id.empty()) {
+    Fail("InvalidParameterException", "task " + task_id + " is not placed on an instance yet");
+  }
   if (instance == nullptr || !InstanceRecord(*instance).has_agent()) {
-    Fail("InvalidParameterException",
-         "task " + task_id + " runs on container instance " + instance_id +
-             ", which has no berth agent (it was registered through the API alone)");
+    Fail("InvalidParameterException", "task " + task_id + " runs on container instance " +
+                                          instance_id + ", which has no berth agent to ask");
   }
   std::string endpoint(InstanceRecord(*instance).agent_endpoint());
   return {task_id, instance_id, endpoint, std::string(task.last_status()), container_status};

@@ -49,6 +49,9 @@ Reply EcsApi::RegisterTaskDefinition(json::object& in, const CallContext& ctx) {
   td["registeredBy"] = MakeArn(ArnScope{"", scope_.account}, "iam", "root");
   model::ComputeTaskDefinitionFields(td);
 
+  EmitEvent(ctx.now_millis, "TaskDefinitionRegistered", "",
+            {std::string(AsString(td.at("taskDefinitionArn")))},
+            "task definition " + family + ":" + std::to_string(revision) + " registered");
   json::object record{{"taskDefinition", std::move(td)}, {"tags", ArrayOr(in, "tags")}};
   uint64_t seq =
       Commit({store::Mutation::Put(TaskDefinitionKey(family, revision), json::serialize(record))});
@@ -156,13 +159,17 @@ Reply EcsApi::DeregisterTaskDefinition(json::object& in, const CallContext& ctx)
   MutableTaskDefinitionRecord td(updated);
   td.SetStatus(kInactive);
   td.SetDeregisteredAt(static_cast<double>(ctx.now_millis) / 1000.0);
+  const std::string name = ref.family + ":" + std::to_string(*ref.revision);
+  EmitEvent(ctx.now_millis, "TaskDefinitionDeregistered", "",
+            {MakeArn(scope_, "ecs", "task-definition/" + name)},
+            "task definition " + name + " deregistered");
   uint64_t seq = Commit({store::Mutation::Put(TaskDefinitionKey(ref.family, *ref.revision),
                                               json::serialize(updated))});
   record = std::move(updated);
   return {json::object{{"taskDefinition", record.at("taskDefinition")}}, seq};
 }
 
-Reply EcsApi::DeleteTaskDefinitions(json::object& in, const CallContext&) {
+Reply EcsApi::DeleteTaskDefinitions(json::object& in, const CallContext& ctx) {
   const json::array& refs = ArrayOr(in, "taskDefinitions");
   if (refs.empty() || refs.size() > 10) {
     Fail("InvalidParameterException", "taskDefinitions must name 1 to 10 task definitions");
@@ -208,6 +215,10 @@ Reply EcsApi::DeleteTaskDefinitions(json::object& in, const CallContext&) {
     store::Batch batch;
     for (auto& [record, updated] : changes) {
       const TaskDefinitionRecord td(updated);
+      const std::string name = std::string(td.family()) + ":" + std::to_string(td.revision());
+      EmitEvent(ctx.now_millis, "TaskDefinitionDeleted", "",
+                {MakeArn(scope_, "ecs", "task-definition/" + name)},
+                "task definition " + name + " deleted");
       batch.push_back(store::Mutation::Put(TaskDefinitionKey(td.family(), td.revision()),
                                            json::serialize(updated)));
     }

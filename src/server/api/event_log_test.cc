@@ -183,8 +183,10 @@ TEST_F(EcsEventsTest, TaskAndInstanceChangesEmitEventsWithTheirCommit) {
   // Durable with the change: a reload sees the same events.
   EcsApi reloaded(*store_, tracker_, ArnScope{});
   ASSERT_TRUE(reloaded.Load().ok());
-  EventLog::Page again = reloaded.events().After(0, "", 100);
+  EventLog::Page again = reloaded.events().After(0, "c", 100);
   EXPECT_EQ(Kinds(again), Kinds(page));
+  // The task definition's registration is an event of no cluster.
+  EXPECT_EQ(Kinds(reloaded.events().After(0, "", 100))[2], "TaskDefinitionRegistered");
   EXPECT_EQ(reloaded.events().LastId(), api_.events().LastId());
 
   // Retention: the sweep is durable too.

@@ -1,5 +1,5 @@
-// Prometheus /metrics for the server: the process registry's counters and
-// histograms, plus gauges read from the ECS state at scrape time.
+// Prometheus /metrics for the server and the agent: the process registry's
+// families and collectors, in the text exposition format.
 //
 // Where it is served and who may read it (--metrics-listen):
 //   - on the API address (the default): GET /metrics needs
@@ -17,10 +17,8 @@
 #include "common/metrics.h"
 #include "common/status.h"
 #include "http/message.h"
-#include "server/agent_channel.h"
-#include "server/api/ecs_api.h"
 
-namespace berth::server {
+namespace berth::http {
 
 // The token file's name in the data directory.
 inline constexpr std::string_view kMetricsTokenFile = "metrics-token";
@@ -43,17 +41,12 @@ class MetricsEndpoint {
       : registry_(registry), token_(std::move(token)) {}
 
   // GET /metrics.
-  static bool Accepts(const http::Request& request);
-  void Handle(http::Request&& request, http::Responder respond);
+  static bool Accepts(const Request& request);
+  void Handle(Request&& request, Responder respond);
 
  private:
   metrics::Registry& registry_;
   std::optional<std::string> token_;
 };
 
-// Writes the ECS state's gauges (tasks, instances, devices) and the agent
-// channel's open polls at each scrape, for as long as it lives.
-metrics::ScopedCollector CollectServerState(metrics::Registry& registry, const api::EcsApi& ecs,
-                                            AgentChannel& agents);
-
-}  // namespace berth::server
+}  // namespace berth::http

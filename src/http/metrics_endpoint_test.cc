@@ -1,12 +1,13 @@
-#include "server/metrics_endpoint.h"
+#include "http/metrics_endpoint.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
-#include "store/store_test_util.h"
+#include <cstdlib>
+#include <filesystem>
 
-namespace berth::server {
+namespace berth::http {
 namespace {
 
 using ::testing::HasSubstr;
@@ -34,8 +35,9 @@ TEST(MetricsAddressTest, RefusesOpenAddressesAndBadValues) {
 }
 
 TEST(MetricsTokenTest, CreatedPrivateOnceThenRead) {
-  store::testing::TempDir dir;
-  std::string path = dir.path() + "/metrics-token";
+  char dir[] = "/tmp/metrics-token-test-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  std::string path = std::string(dir) + "/metrics-token";
   auto first = EnsureMetricsToken(path);
   ASSERT_TRUE(first.ok()) << first.status().ToString();
   EXPECT_EQ(first->size(), 64u);
@@ -43,16 +45,17 @@ TEST(MetricsTokenTest, CreatedPrivateOnceThenRead) {
   ASSERT_EQ(::stat(path.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   EXPECT_EQ(EnsureMetricsToken(path).value(), *first);
+  std::filesystem::remove_all(dir);
 }
 
-http::Response Serve(MetricsEndpoint& endpoint, const char* authorization) {
-  http::Request request;
+Response Serve(MetricsEndpoint& endpoint, const char* authorization) {
+  Request request;
   request.method = "GET";
   request.target = "/metrics";
   if (authorization) request.headers.emplace_back("authorization", authorization);
   EXPECT_TRUE(MetricsEndpoint::Accepts(request));
-  http::Response out;
-  endpoint.Handle(std::move(request), [&](http::Response r) { out = std::move(r); });
+  Response out;
+  endpoint.Handle(std::move(request), [&](Response r) { out = std::move(r); });
   return out;
 }
 
@@ -64,7 +67,7 @@ TEST(MetricsEndpointTest, BearerToken) {
   EXPECT_THAT(Serve(endpoint, nullptr).body, HasSubstr("Authorization: Bearer"));
   EXPECT_EQ(Serve(endpoint, "Bearer wrong!").status, 401);
   EXPECT_EQ(Serve(endpoint, "Basic secret").status, 401);
-  http::Response ok = Serve(endpoint, "Bearer secret");
+  Response ok = Serve(endpoint, "Bearer secret");
   EXPECT_EQ(ok.status, 200);
   EXPECT_THAT(ok.body, HasSubstr("berth_test_total 1\n"));
 }
@@ -76,4 +79,4 @@ TEST(MetricsEndpointTest, NoTokenNeeded) {
 }
 
 }  // namespace
-}  // namespace berth::server
+}  // namespace berth::http
