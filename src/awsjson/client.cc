@@ -113,7 +113,7 @@ StatusOr<std::unique_ptr<Client>> Client::Create(std::string_view endpoint,
     connection = http::Client::Create(parsed->host, parsed->port, timeout_seconds);
   }
   std::string region = options.region.empty() ? RegionFromEnvironment() : options.region;
-  return std::unique_ptr<Client>(new Client(std::move(parsed->host_header), std::move(region),
+  return std::unique_ptr<Client>(new Client(std::move(*parsed), std::move(region),
                                             std::move(connection), std::move(credentials)));
 }
 
@@ -161,6 +161,25 @@ StatusOr<http::Response> Client::Send(std::string_view method, std::string_view 
     return reply.status().WithContext(std::string(method) + " " + std::string(request.Path()));
   }
   return reply;
+}
+
+StatusOr<std::unique_ptr<http::WebSocket>> Client::OpenWebSocket(std::string_view target,
+                                                                 int timeout_seconds) {
+  http::Request request;
+  {
+    std::lock_guard lock(mu_);
+    request = SignerNow().BerthRequest("GET", target, "", std::time(nullptr));
+  }
+  if (endpoint_.tls) {
+    return FailedPrecondition("GET " + std::string(request.Path()) +
+                              ": WebSocket over https is not supported yet; use an http endpoint");
+  }
+  http::Response refusal;
+  auto socket =
+      http::DialWebSocket(endpoint_.host, endpoint_.port, request, timeout_seconds, &refusal);
+  if (socket.ok()) return socket;
+  if (refusal.status != 0) return ErrorFromReply(refusal);
+  return socket.status().WithContext("GET " + std::string(request.Path()));
 }
 
 }  // namespace berth::awsjson

@@ -15,6 +15,7 @@
 #include "http/client.h"
 #include "http/message.h"
 #include "http/sigv4.h"
+#include "http/websocket.h"
 
 namespace berth::awsjson {
 
@@ -99,15 +100,24 @@ class Client {
   StatusOr<http::Response> Send(std::string_view method, std::string_view target,
                                 std::string body = "");
 
+  // A WebSocket to one of berth's own endpoints (target: path with query),
+  // its upgrade request signed as Send signs. A refusal is ErrorFromReply's
+  // status; a transport error names the path. Plain http endpoints only
+  // (kFailedPrecondition for https: the client has no WebSocket over TLS yet).
+  StatusOr<std::unique_ptr<http::WebSocket>> OpenWebSocket(std::string_view target,
+                                                           int timeout_seconds);
+
  private:
-  Client(std::string host_header, std::string region, std::unique_ptr<http::Client> connection,
+  Client(Endpoint endpoint, std::string region, std::unique_ptr<http::Client> connection,
          http::SigV4Credentials credentials)
-      : host_header_(std::move(host_header)),
+      : endpoint_(endpoint),
+        host_header_(std::move(endpoint.host_header)),
         region_(std::move(region)),
         connection_(std::move(connection)),
         credentials_(std::move(credentials)) {}
   Signer SignerNow() const;  // under mu_
 
+  const Endpoint endpoint_;
   const std::string host_header_;
   const std::string region_;
   mutable std::mutex mu_;

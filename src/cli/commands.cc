@@ -44,6 +44,7 @@ int Main(int argc, char** argv) {
   verbs.push_back(AddDevCommand(app));
   verbs.push_back(AddAgentCommand(app));
   verbs.push_back(AddLogsCommand(app));
+  verbs.push_back(AddExecCommand(app));
   for (auto add : {AddClusterCommands, AddNodeCommands, AddTaskDefinitionCommands, AddTaskCommands,
                    AddServiceCommands, AddGangCommands, AddImageCommands}) {
     for (Verb& verb : add(app)) verbs.push_back(std::move(verb));

@@ -14,6 +14,8 @@
 
 namespace berth::http {
 
+class WebSocket;  // websocket.h
+
 // Receives a request body piece by piece as it arrives, for bodies too large
 // to hold in memory (image layers). Called on the connection's I/O thread.
 class BodySink {
@@ -67,6 +69,10 @@ struct Response {
   std::string body_file;
   uint64_t file_offset = 0;
   uint64_t file_length = 0;
+
+  // Set by UpgradeToWebSocket (websocket.h): the request becomes a
+  // WebSocket, handed to this function once the handshake is done.
+  std::function<void(std::unique_ptr<WebSocket>)> on_websocket;
 
   const std::string* Header(std::string_view lowercase_name) const;
   // Replaces every header of this name (compared case-insensitively) with

@@ -31,6 +31,7 @@
 #include "server/api/ecs_api.h"
 #include "server/credentials.h"
 #include "server/events_endpoint.h"
+#include "server/exec_relay.h"
 #include "server/gang_endpoint.h"
 #include "server/log_forwarding.h"
 #include "server/server_metrics.h"
@@ -271,6 +272,7 @@ int RunServer(const ServerConfig& config) {
   });
   AgentChannel agent_channel(ecs, tracker, secrets, SystemClock(), *agent_key);
   LogForwarder logs(ecs, secrets, SystemClock(), *agent_key);
+  ExecRelay exec(ecs, secrets, SystemClock(), *agent_key);
   GangEndpoint gangs(ecs, secrets, SystemClock());
   http::MetricsEndpoint metrics_endpoint(
       metrics::DefaultRegistry(),
@@ -342,6 +344,9 @@ int RunServer(const ServerConfig& config) {
       }
       if (!registry_only && LogForwarder::Accepts(request)) {
         return logs.Handle(std::move(request), std::move(respond));
+      }
+      if (!registry_only && ExecRelay::Accepts(request)) {
+        return exec.Handle(std::move(request), std::move(respond));
       }
       if (!registry_only && EventsEndpoint::Accepts(request)) {
         return events.Handle(std::move(request), std::move(respond));

@@ -21,6 +21,15 @@ isolated_aws_env = load_compat_conftest().isolated_aws_env
 
 
 @pytest.fixture
+def fresh_node(tmp_path_factory, isolated_aws_env):
+    """A node of the test's own, for a test that stops its server or agent."""
+    require_container_host()
+    with started_node(tmp_path_factory.mktemp("fresh"),
+                      ["--agent-heartbeat-timeout", "4"]) as started:
+        yield started
+
+
+@pytest.fixture
 def quickly_lost_node(tmp_path_factory, isolated_aws_env):
     """A node whose server counts its agent lost after 3 s without a poll."""
     require_container_host()
