@@ -22,6 +22,8 @@ packages=(
   containerd docker-registry
   # the etcd store: a local 3-member cluster for its tests (scripts/etcd-cluster.sh)
   etcd-server etcd-client
+  # the dashboard's browser tests (tests/ui): headless Chromium driven by Selenium
+  chromium chromium-driver python3-selenium
 )
 
 missing=()

@@ -7,11 +7,13 @@
 #include <mutex>
 #include <thread>
 
+#include "agent/exec_session.h"
 #include "agent/task_worker.h"
 #include "common/metrics.h"
 #include "http/metrics_endpoint.h"
 #include "http/query_string.h"
 #include "http/server.h"
+#include "http/websocket.h"
 
 namespace berth::agent {
 
@@ -59,7 +61,11 @@ class LogServerImpl : public LogServer {
       stopping_ = true;
       idle_.wait(lock, [this] { return in_flight_ == 0; });
     }
+    // Stopping the server closes the exec sessions' sockets, which kills
+    // their processes; then they end.
     if (server_) server_->Stop();
+    std::unique_lock lock(mu_);
+    idle_.wait(lock, [this] { return exec_sessions_ == 0; });
   }
 
  private:
@@ -69,10 +75,11 @@ class LogServerImpl : public LogServer {
     }
     const bool logs = request.Path() == "/berth/v1/agent/logs";
     const bool pulls = request.Path() == "/berth/v1/agent/pulls";
-    if (request.method != "GET" || !(logs || pulls)) {
+    const bool exec = request.Path() == "/berth/v1/agent/exec";
+    if (request.method != "GET" || !(logs || pulls || exec)) {
       return respond(Error(404, "UnknownOperationException",
-                           "the agent serves GET /berth/v1/agent/logs, /berth/v1/agent/pulls "
-                           "and /metrics"));
+                           "the agent serves GET /berth/v1/agent/logs, /berth/v1/agent/pulls, "
+                           "/berth/v1/agent/exec and /metrics"));
     }
     http::SigV4Credentials creds = credentials_();
     http::SecretLookup lookup = [&creds](std::string_view id) -> std::optional<std::string> {
@@ -82,6 +89,7 @@ class LogServerImpl : public LogServer {
     auto identity = http::VerifySigV4(request, lookup, std::time(nullptr));
     if (auto* e = std::get_if<http::SigV4Error>(&identity))
       return respond(Error(403, e->type, e->message));
+    if (exec) return HandleExec(request, std::move(respond));
 
     if (pulls) return respond(Pulls(request));
 
@@ -113,6 +121,50 @@ class LogServerImpl : public LogServer {
       std::lock_guard lock(mu_);
       if (--in_flight_ == 0) idle_.notify_all();
     }).detach();
+  }
+
+  // Refuses with an ordinary reply what cannot run (the server relays it);
+  // else upgrades and runs the session on a thread of its own.
+  void HandleExec(const http::Request& request, http::Responder respond) {
+    if (!http::IsWebSocketUpgrade(request)) {
+      return respond(Error(400, "InvalidParameterException", "exec needs a WebSocket upgrade"));
+    }
+    auto query = http::ParseQueryString(request.Query());
+    auto options = http::DecodeExecQuery(query);
+    if (!options.ok()) {
+      return respond(Error(400, "InvalidParameterException", options.status().message()));
+    }
+    auto spec = std::make_shared<ExecSessionSpec>();
+    spec->task_id = query["task"];
+    spec->container = query["container"];
+    spec->options = std::move(*options);
+    if (spec->task_id.empty() || spec->container.empty()) {
+      return respond(Error(400, "InvalidParameterException", "task and container are required"));
+    }
+    spec->container_id = TaskWorker::ContainerId(spec->task_id, spec->container);
+    auto state = runtime_.State(spec->container_id);
+    if (!state.ok() || state->phase != ContainerState::Phase::kRunning) {
+      return respond(Error(409, "InvalidParameterException",
+                           "container " + spec->container + " of task " + spec->task_id +
+                               " is not running on this node"));
+    }
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return respond(Error(503, "ServiceUnavailableException", "agent stopping"));
+      ++exec_sessions_;
+    }
+    // The session counts until its thread ends, or until the callback is
+    // destroyed unused (a failed handshake).
+    std::shared_ptr<void> counted(nullptr, [this](void*) {
+      std::lock_guard lock(mu_);
+      if (--exec_sessions_ == 0) idle_.notify_all();
+    });
+    respond(
+        http::UpgradeToWebSocket([this, spec, counted](std::unique_ptr<http::WebSocket> socket) {
+          std::thread([this, spec, counted, socket = std::move(socket)] {
+            RunExecSession(runtime_, *spec, *socket);
+          }).detach();
+        }));
   }
 
   http::Response Pulls(const http::Request& request) {
@@ -173,6 +225,7 @@ class LogServerImpl : public LogServer {
   std::mutex mu_;
   std::condition_variable idle_;
   int in_flight_ = 0;
+  int exec_sessions_ = 0;
   bool stopping_ = false;
 };
 

@@ -8,6 +8,9 @@
 // S seconds (at most 20) for output.
 //   GET /berth/v1/agent/pulls?task=ID, signed the same way: the task's image
 // pulls layer by layer (PullBoard::Read), for `berth task run --wait`.
+//   GET /berth/v1/agent/exec?task=ID&container=NAME&command=[...]&tty=B&stdin=B,
+// signed the same way: a `berth exec` session over a WebSocket
+// (exec_session.h).
 //   GET /metrics: the agent's Prometheus metrics (pulls, layer throughput,
 // container starts, health checks), with "Authorization: Bearer <token>",
 // the token in the agent's <data>/metrics-token.

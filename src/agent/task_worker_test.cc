@@ -143,6 +143,10 @@ class FakeRuntime : public ContainerRuntime {
     if (it == exec_results_.end()) return ExecResult{0, false, ""};
     return it->second;
   }
+  StatusOr<ExecCommand> PrepareExec(const std::string&, const std::vector<std::string>&,
+                                    bool) override {
+    return Unavailable("the fake runtime runs no exec sessions");
+  }
   StatusOr<std::vector<std::string>> List() override {
     std::lock_guard lock(mu_);
     std::vector<std::string> ids;

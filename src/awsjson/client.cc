@@ -130,7 +130,8 @@ StatusOr<std::unique_ptr<Client>> Client::Create(std::string_view endpoint,
     } else {
       connection = http::Client::Create(one.host, one.port, timeout_seconds);
     }
-    servers.push_back({std::move(one.host_header), std::move(connection)});
+    std::string host_header = one.host_header;
+    servers.push_back({std::move(host_header), std::move(one), std::move(connection)});
   }
   std::string region = options.region.empty() ? RegionFromEnvironment() : options.region;
   return std::unique_ptr<Client>(
@@ -201,6 +202,29 @@ StatusOr<http::Response> Client::Send(std::string_view method, std::string_view 
     return reply.status().WithContext(std::string(method) + " " + std::string(path));
   }
   return reply;
+}
+
+StatusOr<std::unique_ptr<http::WebSocket>> Client::OpenWebSocket(std::string_view target,
+                                                                 int timeout_seconds) {
+  http::Request request;
+  Endpoint endpoint;
+  {
+    std::lock_guard lock(mu_);
+    const Server& server = servers_[current_];
+    endpoint = server.endpoint;
+    request = Signer{server.host_header, credentials_, region_}.BerthRequest("GET", target, "",
+                                                                             std::time(nullptr));
+  }
+  if (endpoint.tls) {
+    return FailedPrecondition("GET " + std::string(request.Path()) +
+                              ": WebSocket over https is not supported yet; use an http endpoint");
+  }
+  http::Response refusal;
+  auto socket =
+      http::DialWebSocket(endpoint.host, endpoint.port, request, timeout_seconds, &refusal);
+  if (socket.ok()) return socket;
+  if (refusal.status != 0) return ErrorFromReply(refusal);
+  return socket.status().WithContext("GET " + std::string(request.Path()));
 }
 
 }  // namespace berth::awsjson

@@ -17,6 +17,7 @@
 #include "http/client.h"
 #include "http/message.h"
 #include "http/sigv4.h"
+#include "http/websocket.h"
 
 namespace berth::awsjson {
 
@@ -115,9 +116,17 @@ class Client {
   StatusOr<http::Response> Send(std::string_view method, std::string_view target,
                                 std::string body = "");
 
+  // A WebSocket to one of berth's own endpoints (target: path with query),
+  // its upgrade request signed as Send signs. A refusal is ErrorFromReply's
+  // status; a transport error names the path. Plain http endpoints only
+  // (kFailedPrecondition for https: the client has no WebSocket over TLS yet).
+  StatusOr<std::unique_ptr<http::WebSocket>> OpenWebSocket(std::string_view target,
+                                                           int timeout_seconds);
+
  private:
   struct Server {
     std::string host_header;
+    Endpoint endpoint;
     std::unique_ptr<http::Client> connection;
   };
   Client(std::vector<Server> servers, std::string region, http::SigV4Credentials credentials);

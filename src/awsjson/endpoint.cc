@@ -95,7 +95,7 @@ void AwsJsonEndpoint::Handle(http::Request&& request, http::Responder original_r
     respond(ErrorResponse(type, message, request_id));
   };
 
-  auto identity = http::VerifySigV4(request, secrets_, clock_.NowSeconds());
+  auto identity = http::AuthenticateRequest(request, secrets_, clock_.NowSeconds());
   if (auto* error = std::get_if<http::SigV4Error>(&identity)) {
     return refuse(error->type, error->message);
   }

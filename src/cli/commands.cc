@@ -44,11 +44,13 @@ int Main(int argc, char** argv) {
   verbs.push_back(AddDevCommand(app));
   verbs.push_back(AddAgentCommand(app));
   verbs.push_back(AddLogsCommand(app));
+  verbs.push_back(AddExecCommand(app));
   for (auto add : {AddClusterCommands, AddNodeCommands, AddTaskDefinitionCommands, AddTaskCommands,
                    AddServiceCommands, AddGangCommands, AddImageCommands}) {
     for (Verb& verb : add(app)) verbs.push_back(std::move(verb));
   }
   verbs.push_back(AddEventsCommand(app));
+  verbs.push_back(AddUiLoginCommand(app));
   verbs.push_back(AddVersionCommand(app));
   auto* registry = app.add_subcommand("registry", "manage the image registry");
   registry->require_subcommand(1);

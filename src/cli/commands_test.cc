@@ -1,6 +1,10 @@
+#include "cli/commands.h"
+
 #include <gtest/gtest.h>
 
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "cli/verbs.h"
 
@@ -43,6 +47,31 @@ TEST(RunVerbTest, AMultiLineMessageStaysOnOneLine) {
   }));
   EXPECT_EQ(GetCapturedStderr(),
             "berth registry gc: server answered 502: <html>  bad gateway </html>\n");
+}
+
+// Runs `berth ARGS...` and returns its exit status; stderr is captured.
+int RunMain(std::vector<std::string> args) {
+  args.insert(args.begin(), "berth");
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  return Main(static_cast<int>(argv.size()), argv.data());
+}
+
+TEST(ExecCommandTest, NoCommandIsOneLineWithStatus1) {
+  CaptureStderr();
+  EXPECT_EQ(RunMain({"exec", "abc"}), 1);
+  EXPECT_EQ(GetCapturedStderr(),
+            "berth exec: no command: give it after --, e.g. berth exec TASK -- sh\n");
+}
+
+TEST(ExecCommandTest, AnUnreachableServerIsOneLineWithStatus1) {
+  CaptureStderr();
+  EXPECT_EQ(RunMain({"exec", "--endpoint", "http://127.0.0.1:1", "--container", "main", "abc", "--",
+                     "echo", "hi"}),
+            1);
+  std::string err = GetCapturedStderr();
+  EXPECT_EQ(err.rfind("berth exec: ", 0), 0u) << err;
+  EXPECT_EQ(err.find('\n'), err.size() - 1) << err;
 }
 
 }  // namespace

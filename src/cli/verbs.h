@@ -38,7 +38,9 @@ Verb AddServerCommand(CLI::App& parent);
 Verb AddDevCommand(CLI::App& parent);
 Verb AddAgentCommand(CLI::App& parent);
 Verb AddLogsCommand(CLI::App& parent);
+Verb AddExecCommand(CLI::App& parent);
 Verb AddEventsCommand(CLI::App& parent);
+Verb AddUiLoginCommand(CLI::App& parent);
 Verb AddVersionCommand(CLI::App& parent);
 Verb AddRegistryGcCommand(CLI::App& registry);  // under `berth registry`
 

@@ -14,6 +14,8 @@
 
 namespace berth::http {
 
+class WebSocket;  // websocket.h
+
 // Receives a request body piece by piece as it arrives, for bodies too large
 // to hold in memory (image layers). Called on the connection's I/O thread.
 class BodySink {
@@ -33,6 +35,12 @@ struct Request {
   Headers headers;     // names lowercased, in the order received
   std::string body;
   std::string remote_address;  // peer "ip:port"; empty for client-side requests
+
+  // Set only by server code, never read from the wire or sent by the client:
+  // the access key id a request has already been authenticated as by other
+  // means than its signature (the dashboard's session cookie, ui_endpoint.h).
+  // AuthenticateRequest (sigv4.h) accepts such a request as that key's.
+  std::string authenticated_access_key_id;
 
   // Set when the body went to a sink that ServerOptions::stream_body chose
   // (body is then empty): the sink, how many bytes it took, and how reading
@@ -61,6 +69,10 @@ struct Response {
   std::string body_file;
   uint64_t file_offset = 0;
   uint64_t file_length = 0;
+
+  // Set by UpgradeToWebSocket (websocket.h): the request becomes a
+  // WebSocket, handed to this function once the handshake is done.
+  std::function<void(std::unique_ptr<WebSocket>)> on_websocket;
 
   const std::string* Header(std::string_view lowercase_name) const;
   // Replaces every header of this name (compared case-insensitively) with

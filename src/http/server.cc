@@ -22,6 +22,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -39,6 +40,7 @@
 #include "common/log.h"
 #include "http/ascii.h"
 #include "http/endpoint.h"
+#include "http/websocket_internal.h"
 
 namespace berth::http {
 
@@ -160,14 +162,21 @@ class Connection : public std::enable_shared_from_this<Connection> {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->Begin(); });
   }
 
-  // Posted by Stop(): a connection between requests is closed now; one with a
-  // request in progress finishes it and closes after the reply.
+  // Posted by Stop(): a connection between requests is closed now, and so
+  // is a WebSocket; one with a request in progress finishes it and closes
+  // after the reply.
   void CloseIfIdle() {
-    if (phase_ == Phase::kReadingHeader || phase_ == Phase::kLingering) Close();
+    if (phase_ == Phase::kReadingHeader || phase_ == Phase::kLingering ||
+        phase_ == Phase::kUpgraded) {
+      Close();
+    }
   }
 
   void Close() {
     if (phase_ == Phase::kClosed) return;
+    if (phase_ == Phase::kUpgraded) {
+      if (auto socket = websocket_.lock()) internal::ShutdownWebSocket(*socket);
+    }
     phase_ = Phase::kClosed;
     // A body cut off mid-way never reaches the handler; its sink goes now,
     // before the peer can see the close. The parsers and scratch_ stay: a
@@ -193,7 +202,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
   auto executor() { return stream_.get_executor(); }  // immutable: safe from any thread
 
  private:
-  enum class Phase { kReadingHeader, kReadingBody, kHandling, kWriting, kLingering, kClosed };
+  // kUpgraded: the connection is a WebSocket now (websocket_), until Close.
+  enum class Phase {
+    kReadingHeader,
+    kReadingBody,
+    kHandling,
+    kWriting,
+    kLingering,
+    kUpgraded,
+    kClosed
+  };
 
   void Unregister() {
     if (!registered_.exchange(false)) return;
@@ -423,6 +441,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     keep_alive_header_ = message.version() < 11 && message.keep_alive();
     linger_ = false;
 
+    upgrade_request_.reset();
+    if (boost::beast::websocket::is_upgrade(message)) upgrade_request_.emplace(message.base());
     Request request = HeadOf(message);
     request.body = std::move(message.body());
     CallHandler(std::move(request));
@@ -473,6 +493,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void WriteResponse(Response&& response) {
     // A force-closed connection (Stop's grace period ran out) drops late replies.
     if (phase_ != Phase::kHandling) return;
+    if (response.on_websocket) {
+      // Stop() may already have closed the open sockets: no new one now.
+      if (upgrade_request_ && !core_->stopping.load()) {
+        return Upgrade(std::move(response.on_websocket));
+      }
+      response = upgrade_request_ ? ErrorResponse(503, "server stopping")
+                                  : ErrorResponse(400, "this endpoint needs a WebSocket upgrade");
+      close_after_reply_ = true;
+    }
     phase_ = Phase::kWriting;
     bool close = close_after_reply_ || core_->stopping.load();
     bool from_file = !response.body_file.empty();
@@ -488,6 +517,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
                       [self = shared_from_this(), close](beast::error_code ec, size_t) {
                         self->OnWritten(ec, close);
                       });
+  }
+
+  // The handler accepted the upgrade: the WebSocket takes the stream over
+  // and keeps this connection (which owns it) alive while it is open.
+  void Upgrade(WebSocketHandler on_open) {
+    phase_ = Phase::kUpgraded;
+    websocket_ = internal::AcceptWebSocket(stream_, std::move(*upgrade_request_),
+                                           shared_from_this(), std::move(on_open));
+    upgrade_request_.reset();
   }
 
   // Writes the status line and headers into head_ (its capacity is reused
@@ -663,6 +701,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool keep_alive_header_ = false;
   bool linger_ = false;
   std::atomic<bool> registered_{false};  // also read by the destructor, on any thread
+
+  // The head of a request that asked for a WebSocket, and the socket once
+  // the handler accepted (UpgradeToWebSocket).
+  std::optional<bhttp::request<bhttp::string_body>> upgrade_request_;
+  std::weak_ptr<internal::WebSocketCore> websocket_;
 
   // A request whose body streams into a sink: its head, parser and sink.
   Request stream_head_;

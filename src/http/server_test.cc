@@ -221,6 +221,23 @@ TEST(ServerTest, GetAndPostRoundTrip) {
   EXPECT_EQ(r->body, body);
 }
 
+TEST(ServerTest, NothingOnTheWireSetsTheAuthenticatedKey) {
+  auto server = StartServer([](Request&& req, Responder respond) {
+    Response r;
+    r.body = req.authenticated_access_key_id.empty() ? "none" : req.authenticated_access_key_id;
+    respond(std::move(r));
+  });
+  auto client = Client::Create("127.0.0.1", server->port());
+  Request get = Get("/");
+  get.authenticated_access_key_id = "AKIDCLIENT";  // a client's value is not sent
+  for (const char* name : {"authenticated-access-key-id", "authenticated_access_key_id"}) {
+    get.headers.emplace_back(name, "AKIDFORGED");
+  }
+  auto r = client->Do(get);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->body, "none");
+}
+
 TEST(ServerTest, ListenOnLocalhostAndBadAddresses) {
   ServerOptions options;
   options.listen = "localhost:0";

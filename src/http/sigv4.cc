@@ -679,4 +679,17 @@ std::variant<SigV4Identity, SigV4Error> VerifySigV4(const Request& request,
                        std::string(scope.service)};
 }
 
+std::variant<SigV4Identity, SigV4Error> AuthenticateRequest(const Request& request,
+                                                            const SecretLookup& lookup,
+                                                            int64_t now_epoch_seconds) {
+  if (request.authenticated_access_key_id.empty()) {
+    return VerifySigV4(request, lookup, now_epoch_seconds);
+  }
+  // The key must still be one the server knows.
+  if (!lookup(request.authenticated_access_key_id)) {
+    return Error(kUnrecognized, "The security token included in the request is invalid.");
+  }
+  return SigV4Identity{request.authenticated_access_key_id, "", ""};
+}
+
 }  // namespace berth::http

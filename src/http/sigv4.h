@@ -75,4 +75,12 @@ std::variant<SigV4Identity, SigV4Error> VerifySigV4(const Request& request,
                                                     const SecretLookup& lookup,
                                                     int64_t now_epoch_seconds);
 
+// Who sent request: its authenticated_access_key_id when server code set
+// it (a dashboard session), else what VerifySigV4 finds. The one place that
+// trusts that field; every endpoint a dashboard session may reach
+// authenticates through it.
+std::variant<SigV4Identity, SigV4Error> AuthenticateRequest(const Request& request,
+                                                            const SecretLookup& lookup,
+                                                            int64_t now_epoch_seconds);
+
 }  // namespace berth::http

@@ -433,6 +433,35 @@ TEST(SigV4Test, UnknownAccessKey) {
             "The security token included in the request is invalid.");
 }
 
+TEST(AuthenticateRequestTest, VerifiesTheSignatureOfAnOrdinaryRequest) {
+  Request request = SignedRequest();
+  auto identity = AuthenticateRequest(request, Lookup(), kNow);
+  ASSERT_TRUE(std::holds_alternative<SigV4Identity>(identity));
+  EXPECT_EQ(std::get<SigV4Identity>(identity).access_key_id, kKey);
+  request.body = "tampered";
+  EXPECT_TRUE(std::holds_alternative<SigV4Error>(AuthenticateRequest(request, Lookup(), kNow)));
+  EXPECT_TRUE(std::holds_alternative<SigV4Error>(
+      AuthenticateRequest(MakeRequest("POST", "/", {{"host", "h"}}, "{}"), Lookup(), kNow)));
+}
+
+TEST(AuthenticateRequestTest, TakesTheKeyServerCodeVouchedForWithoutASignature) {
+  Request request = MakeRequest("POST", "/", {{"host", "berth.local"}}, "{}");
+  request.authenticated_access_key_id = kKey;
+  auto identity = AuthenticateRequest(request, Lookup(), kNow);
+  ASSERT_TRUE(std::holds_alternative<SigV4Identity>(identity));
+  EXPECT_EQ(std::get<SigV4Identity>(identity).access_key_id, kKey);
+  // VerifySigV4 alone never trusts the field.
+  EXPECT_TRUE(std::holds_alternative<SigV4Error>(VerifySigV4(request, Lookup(), kNow)));
+}
+
+TEST(AuthenticateRequestTest, AVouchedForKeyMustStillBeKnown) {
+  Request request = MakeRequest("POST", "/", {{"host", "berth.local"}}, "{}");
+  request.authenticated_access_key_id = "AKIDGONE";
+  auto identity = AuthenticateRequest(request, Lookup(), kNow);
+  ASSERT_TRUE(std::holds_alternative<SigV4Error>(identity));
+  EXPECT_EQ(std::get<SigV4Error>(identity).type, "UnrecognizedClientException");
+}
+
 TEST(SigV4Test, ClockSkew) {
   Request request = SignedRequest(kNow);
   // AWS's wording, to the character.

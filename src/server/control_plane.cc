@@ -22,6 +22,7 @@
 #include "server/api/agent_credentials.h"
 #include "server/api/ecs_api.h"
 #include "server/events_endpoint.h"
+#include "server/exec_relay.h"
 #include "server/gang_endpoint.h"
 #include "server/log_forwarding.h"
 #include "server/server.h"
@@ -148,6 +149,7 @@ struct ControlPlane::Impl {
   awsjson::AwsJsonEndpoint endpoint;
   std::optional<AgentChannel> agent_channel;
   std::optional<LogForwarder> logs;
+  std::optional<ExecRelay> exec;
   std::optional<GangEndpoint> gangs;
   std::unique_ptr<metrics::ScopedCollector> server_state_metrics;
   std::optional<EventsEndpoint> events;
@@ -177,6 +179,7 @@ Status ControlPlane::Impl::Start() {
   });
   agent_channel.emplace(ecs, tracker, secrets, SystemClock(), *agent_key);
   logs.emplace(ecs, secrets, SystemClock(), *agent_key);
+  exec.emplace(ecs, secrets, SystemClock(), *agent_key);
   gangs.emplace(ecs, secrets, SystemClock());
   server_state_metrics = CollectServerState(metrics::DefaultRegistry(), ecs, *agent_channel);
   ecs.events().SetRetention(
@@ -319,6 +322,8 @@ bool ControlPlane::Handle(http::Request& request, http::Responder& respond, bool
     p.agent_channel->Handle(std::move(request), std::move(respond));
   } else if (LogForwarder::Accepts(request)) {
     p.logs->Handle(std::move(request), std::move(respond));
+  } else if (ExecRelay::Accepts(request)) {
+    p.exec->Handle(std::move(request), std::move(respond));
   } else if (EventsEndpoint::Accepts(request)) {
     p.events->Handle(std::move(request), std::move(respond));
   } else if (GangEndpoint::Accepts(request)) {

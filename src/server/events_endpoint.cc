@@ -4,7 +4,6 @@
 #include <cmath>
 
 #include "awsjson/endpoint.h"
-#include "common/ids.h"
 #include "http/query_string.h"
 #include "server/user_request.h"
 
@@ -31,26 +30,19 @@ bool EventsEndpoint::Accepts(const http::Request& request) {
 }
 
 void EventsEndpoint::Handle(http::Request&& request, http::Responder respond) {
-  const std::string request_id = NewUuid();
-  auto refuse = [&](std::string_view type, std::string_view message, int status = 0) {
-    respond(awsjson::ErrorResponse(type, "events: " + std::string(message), request_id, status));
-  };
-  if (request.method != "GET") {
-    return refuse("UnknownOperationException", "use GET /berth/v1/events", 405);
-  }
-  if (auto refused = CheckUserRequest(request, secrets_, clock_.NowSeconds(), "read events")) {
-    return refuse(refused->type, refused->message);
-  }
+  UserGet user("events", respond);
+  if (!user.Check(request, secrets_, clock_.NowSeconds(), "read events")) return;
   auto query = http::ParseQueryString(request.Query());
   for (const auto& [name, value] : query) {
     if (name != "cluster" && name != "after" && name != "since" && name != "waitSeconds") {
-      return refuse("InvalidParameterException",
-                    "unknown parameter '" + name + "'; use cluster, after, since, waitSeconds");
+      return user.Refuse(
+          "InvalidParameterException",
+          "unknown parameter '" + name + "'; use cluster, after, since, waitSeconds");
     }
   }
   HeldRead read;
   if (auto it = query.find("cluster"); it != query.end()) {
-    if (it->second.empty()) return refuse("InvalidParameterException", "cluster is empty");
+    if (it->second.empty()) return user.Refuse("InvalidParameterException", "cluster is empty");
     read.cluster = it->second;
     // A cluster named by ARN: its events carry the name.
     if (auto slash = read.cluster.rfind('/');
@@ -61,7 +53,7 @@ void EventsEndpoint::Handle(http::Request&& request, http::Responder respond) {
   if (auto it = query.find("after"); it != query.end()) {
     auto after = http::ParseQueryCount(it->second);
     if (!after) {
-      return refuse(
+      return user.Refuse(
           "InvalidParameterException",
           "after must be an event id (a non-negative whole number), got '" + it->second + "'");
     }
@@ -71,8 +63,8 @@ void EventsEndpoint::Handle(http::Request&& request, http::Responder respond) {
     double seconds = std::strtod(since->second.c_str(), &end);
     if (since->second.empty() || end == nullptr || *end != '\0' || !std::isfinite(seconds) ||
         seconds < 0) {
-      return refuse("InvalidParameterException",
-                    "since must be a time in epoch seconds, got '" + since->second + "'");
+      return user.Refuse("InvalidParameterException",
+                         "since must be a time in epoch seconds, got '" + since->second + "'");
     }
     uint64_t at = ecs_.events().LastIdAtOrBefore(static_cast<int64_t>(seconds * 1000.0));
     // LastIdAtOrBefore is the last event at or before since: start after it.
@@ -84,8 +76,9 @@ void EventsEndpoint::Handle(http::Request&& request, http::Responder respond) {
   if (auto it = query.find("waitSeconds"); it != query.end()) {
     auto seconds = http::ParseQueryCount(it->second);
     if (!seconds) {
-      return refuse("InvalidParameterException",
-                    "waitSeconds must be a non-negative whole number, got '" + it->second + "'");
+      return user.Refuse(
+          "InvalidParameterException",
+          "waitSeconds must be a non-negative whole number, got '" + it->second + "'");
     }
     wait = static_cast<int>(std::min<uint64_t>(*seconds, kMaxWaitSeconds));
   }

@@ -3,7 +3,6 @@
 #include <boost/json/serialize.hpp>
 
 #include "awsjson/endpoint.h"
-#include "common/ids.h"
 #include "http/query_string.h"
 #include "server/user_request.h"
 
@@ -14,16 +13,8 @@ bool GangEndpoint::Accepts(const http::Request& request) {
 }
 
 void GangEndpoint::Handle(http::Request&& request, http::Responder respond) {
-  const std::string request_id = NewUuid();
-  auto refuse = [&](std::string_view type, std::string_view message, int status = 0) {
-    respond(awsjson::ErrorResponse(type, "gangs: " + std::string(message), request_id, status));
-  };
-  if (request.method != "GET") {
-    return refuse("UnknownOperationException", "use GET /berth/v1/gangs", 405);
-  }
-  if (auto refused = CheckUserRequest(request, secrets_, clock_.NowSeconds(), "read gangs")) {
-    return refuse(refused->type, refused->message);
-  }
+  UserGet user("gangs", respond);
+  if (!user.Check(request, secrets_, clock_.NowSeconds(), "read gangs")) return;
   auto query = http::ParseQueryString(request.Query());
   auto get = [&](std::string_view name) -> std::string {
     auto it = query.find(name);
@@ -32,17 +23,17 @@ void GangEndpoint::Handle(http::Request&& request, http::Responder respond) {
   boost::json::object body;
   try {
     if (query.contains("gang")) {
-      if (get("gang").empty()) return refuse("InvalidParameterException", "gang is empty");
+      if (get("gang").empty()) return user.Refuse("InvalidParameterException", "gang is empty");
       body["gang"] = ecs_.DescribeGang(get("cluster"), get("gang"));
     } else {
       body["gangs"] = ecs_.ListGangs(get("cluster"));
     }
   } catch (const awsjson::ApiException& e) {
-    return refuse(e.error().type, e.error().message);
+    return user.Refuse(e.error().type, e.error().message);
   }
   http::Response out;
   out.SetHeader("content-type", "application/x-amz-json-1.1");
-  out.SetHeader("x-amzn-requestid", request_id);
+  out.SetHeader("x-amzn-requestid", user.request_id());
   out.body = boost::json::serialize(body);
   respond(std::move(out));
 }

@@ -3,7 +3,6 @@
 #include <thread>
 
 #include "awsjson/client.h"
-#include "common/ids.h"
 #include "http/client.h"
 #include "http/endpoint.h"
 #include "http/query_string.h"
@@ -18,23 +17,40 @@ constexpr std::string_view kRegion = "us-east-1";
 
 }  // namespace
 
+StatusOr<AgentTarget> TargetAgent(const api::EcsApi::LogSource& source,
+                                  const std::string& agent_key) {
+  auto host_port = http::SplitHostPort(source.endpoint);
+  if (!host_port.ok()) {
+    return Unavailable("agent endpoint '" + source.endpoint + "' of instance " +
+                       source.instance_id + " is not HOST:PORT: " + host_port.status().message());
+  }
+  std::string key_id = api::AgentKeyId(source.instance_id);
+  return AgentTarget{
+      host_port->first, host_port->second,
+      awsjson::Signer{
+          source.endpoint, {key_id, api::AgentSecret(agent_key, key_id)}, std::string(kRegion)}};
+}
+
+std::shared_ptr<void> InFlightCap::Take() {
+  if (taken_->fetch_add(1) >= max_) {
+    taken_->fetch_sub(1);
+    return nullptr;
+  }
+  // Not null (a null one would read as refused); points at the count it frees.
+  return std::shared_ptr<void>(taken_.get(), [taken = taken_](void*) { taken->fetch_sub(1); });
+}
+
 bool LogForwarder::Accepts(const http::Request& request) {
   return request.Path() == "/berth/v1/logs" || request.Path() == "/berth/v1/pulls";
 }
 
 void LogForwarder::Handle(http::Request&& request, http::Responder respond) {
-  const std::string request_id = NewUuid();
   const bool pulls = request.Path() == "/berth/v1/pulls";
   const std::string what = pulls ? "pulls" : "logs";
-  auto refuse = [&](std::string_view type, std::string_view message, int status = 0) {
-    respond(awsjson::ErrorResponse(type, what + ": " + std::string(message), request_id, status));
-  };
-  if (request.method != "GET") {
-    return refuse("UnknownOperationException", "use GET " + std::string(request.Path()), 405);
-  }
-  if (auto refused = CheckUserRequest(request, secrets_, clock_.NowSeconds(),
-                                      pulls ? "read pull progress" : "read logs")) {
-    return refuse(refused->type, refused->message);
+  UserGet user(what, respond);
+  if (!user.Check(request, secrets_, clock_.NowSeconds(),
+                  pulls ? "read pull progress" : "read logs")) {
+    return;
   }
   auto query = http::ParseQueryString(request.Query());
   auto get = [&](std::string_view name) -> std::string {
@@ -42,16 +58,18 @@ void LogForwarder::Handle(http::Request&& request, http::Responder respond) {
     return it == query.end() ? "" : it->second;
   };
   std::string task = get("task"), container = get("container");
-  if (task.empty()) return refuse("InvalidParameterException", "task is required (an id or ARN)");
+  if (task.empty()) {
+    return user.Refuse("InvalidParameterException", "task is required (an id or ARN)");
+  }
   if (container.empty() && !pulls) {
-    return refuse("InvalidParameterException", "container is required");
+    return user.Refuse("InvalidParameterException", "container is required");
   }
   uint64_t offset = 0;
   if (query.contains("offset")) {
     auto n = http::ParseQueryCount(get("offset"));
     if (!n) {
-      return refuse("InvalidParameterException",
-                    "offset must be a non-negative whole number, got '" + get("offset") + "'");
+      return user.Refuse("InvalidParameterException",
+                         "offset must be a non-negative whole number, got '" + get("offset") + "'");
     }
     offset = *n;
   }
@@ -59,10 +77,10 @@ void LogForwarder::Handle(http::Request&& request, http::Responder respond) {
   if (query.contains("waitSeconds")) {
     auto n = http::ParseQueryCount(get("waitSeconds"));
     if (!n) {
-      return refuse("InvalidParameterException",
-                    "waitSeconds must be a non-negative whole "
-                    "number, got '" +
-                        get("waitSeconds") + "'");
+      return user.Refuse("InvalidParameterException",
+                         "waitSeconds must be a non-negative whole "
+                         "number, got '" +
+                             get("waitSeconds") + "'");
     }
     wait = std::min<uint64_t>(*n, kMaxWaitSeconds);
   }
@@ -70,38 +88,30 @@ void LogForwarder::Handle(http::Request&& request, http::Responder respond) {
   try {
     source = ecs_.FindLogSource(get("cluster"), task, container);
   } catch (const awsjson::ApiException& e) {
-    return refuse(e.error().type, e.error().message);
+    return user.Refuse(e.error().type, e.error().message);
   }
-  auto host_port = http::SplitHostPort(source.endpoint);
-  if (!host_port.ok()) {
-    return refuse("ServerException",
-                  "agent endpoint '" + source.endpoint + "' of instance " + source.instance_id +
-                      " is not HOST:PORT: " + host_port.status().message(),
-                  502);
-  }
-  if (in_flight_->fetch_add(1) >= kMaxInFlight) {
-    in_flight_->fetch_sub(1);
-    return refuse("ThrottlingException",
-                  "too many log reads in flight (" + std::to_string(kMaxInFlight) + "); retry",
-                  429);
+  auto agent = TargetAgent(source, agent_key_);
+  if (!agent.ok()) return user.Refuse("ServerException", agent.status().message(), 502);
+  std::shared_ptr<void> slot = in_flight_.Take();
+  if (!slot) {
+    return user.Refuse("ThrottlingException",
+                       "too many log reads in flight (" + std::to_string(kMaxInFlight) + "); retry",
+                       429);
   }
 
-  std::string key_id = api::AgentKeyId(source.instance_id);
-  awsjson::Signer signer{
-      source.endpoint, {key_id, api::AgentSecret(agent_key_, key_id)}, std::string(kRegion)};
   std::string target =
       pulls ? "/berth/v1/agent/pulls?task=" + http::EncodeQueryValue(source.task_id)
             : "/berth/v1/agent/logs?task=" + http::EncodeQueryValue(source.task_id) +
                   "&container=" + http::EncodeQueryValue(container) +
                   "&offset=" + std::to_string(offset) + "&waitSeconds=" + std::to_string(wait);
-  http::Request forward = signer.BerthRequest("GET", target, "", clock_.NowSeconds());
+  http::Request forward = agent->signer.BerthRequest("GET", target, "", clock_.NowSeconds());
 
-  std::thread([forward = std::move(forward), host = host_port->first, port = host_port->second,
-               endpoint = source.endpoint, wait, request_id, what, in_flight = in_flight_,
-               respond = std::move(respond)]() mutable {
+  std::thread([forward = std::move(forward), host = agent->host, port = agent->port,
+               endpoint = source.endpoint, wait, request_id = user.request_id(), what,
+               slot = std::move(slot), respond = std::move(respond)]() mutable {
     auto client = http::Client::Create(host, port, static_cast<int>(wait) + 15);
     auto reply = client->Do(forward);
-    in_flight->fetch_sub(1);
+    slot.reset();
     if (!reply.ok()) {
       return respond(awsjson::ErrorResponse(
           "ServerException",

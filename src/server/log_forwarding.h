@@ -16,12 +16,40 @@
 #include <memory>
 #include <string>
 
+#include "awsjson/client.h"
 #include "common/clock.h"
 #include "http/message.h"
 #include "http/sigv4.h"
 #include "server/api/ecs_api.h"
 
 namespace berth::server {
+
+// How the server reaches the agent that runs a task (for logs and exec):
+// the endpoint it joined with, and requests signed with that instance's
+// credential (derived from agent_key). kUnavailable when the recorded
+// endpoint is not HOST:PORT.
+struct AgentTarget {
+  std::string host;
+  uint16_t port = 0;
+  awsjson::Signer signer;
+};
+StatusOr<AgentTarget> TargetAgent(const api::EcsApi::LogSource& source,
+                                  const std::string& agent_key);
+
+// A cap on what runs at once on threads of its own (log reads, exec
+// sessions). Thread-safe; a slot may outlive the cap (threads left running
+// at exit).
+class InFlightCap {
+ public:
+  explicit InFlightCap(int max) : max_(max) {}
+  // A slot while fewer than max are taken, else nullptr. Dropping the last
+  // copy frees it.
+  std::shared_ptr<void> Take();
+
+ private:
+  const int max_;
+  std::shared_ptr<std::atomic<int>> taken_ = std::make_shared<std::atomic<int>>(0);
+};
 
 class LogForwarder {
  public:
@@ -41,8 +69,7 @@ class LogForwarder {
   http::SecretLookup secrets_;
   const Clock& clock_;
   const std::string agent_key_;
-  // Shared with the forwarding threads, which may outlive this object at exit.
-  std::shared_ptr<std::atomic<int>> in_flight_ = std::make_shared<std::atomic<int>>(0);
+  InFlightCap in_flight_{kMaxInFlight};
 };
 
 }  // namespace berth::server

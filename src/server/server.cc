@@ -28,6 +28,8 @@
 #include "server/credentials.h"
 #include "server/leader_forwarder.h"
 #include "server/leadership.h"
+#include "server/ui_endpoint.h"
+#include "server/ui_sessions.h"
 #include "store/etcd/etcd_store.h"
 #include "store/store.h"
 
@@ -81,7 +83,8 @@ StatusOr<OpenedStore> OpenStore(const ServerConfig& config) {
 }
 
 void PrintClientEnvironment(const ServerConfig& config, const std::string& endpoint,
-                            const std::string& registry, const AccessKey& key) {
+                            const std::string& registry, const AccessKey& key,
+                            const std::string& login_url) {
   std::printf(
       "# berth is serving the ECS and ECR APIs on %s and the registry on %s\n"
       "# (data in %s). Point the aws CLI and boto3 at it:\n"
@@ -92,9 +95,12 @@ void PrintClientEnvironment(const ServerConfig& config, const std::string& endpo
       "# then, for example:\n"
       "#   aws --endpoint-url %s ecs create-cluster --cluster-name trn1\n"
       "#   aws --endpoint-url %s ecr get-login-password | skopeo login --tls-verify=false "
-      "--username AWS --password-stdin %s\n",
+      "--username AWS --password-stdin %s\n"
+      "# The dashboard: open this URL once within 10 minutes (berth ui-login prints a new one):\n"
+      "#   %s\n",
       endpoint.c_str(), registry.c_str(), config.data_dir.c_str(), key.id.c_str(),
-      key.secret.c_str(), endpoint.c_str(), endpoint.c_str(), endpoint.c_str(), registry.c_str());
+      key.secret.c_str(), endpoint.c_str(), endpoint.c_str(), endpoint.c_str(), registry.c_str(),
+      login_url.c_str());
   std::fflush(stdout);
 }
 
@@ -182,6 +188,17 @@ int RunServer(const ServerConfig& config) {
     return response;
   };
 
+  // The dashboard's sessions are in memory, this server's own: a restart
+  // logs everyone out. Its API requests go through route (below), so on a
+  // follower they are relayed to the leader like any other.
+  UiSessions ui_sessions(SystemClock());
+  std::optional<UiEndpoint> ui;
+  http::SecretLookup user_secrets =
+      [&secret_of](std::string_view id) -> std::optional<std::string> {
+    if (auto it = secret_of.find(std::string(id)); it != secret_of.end()) return it->second;
+    return std::nullopt;
+  };
+
   // The listeners start before the registry is built (repository URIs name
   // the bound address); until everything is wired, requests get a 503,
   // which AWS SDKs and registry clients retry.
@@ -204,6 +221,9 @@ int RunServer(const ServerConfig& config) {
       // Every server serves its own metrics; the ECS gauges are the leader's.
       if (!registry_only && !*metrics_address && http::MetricsEndpoint::Accepts(request)) {
         return metrics_endpoint.Handle(std::move(request), std::move(respond));
+      }
+      if (!registry_only && UiEndpoint::Accepts(request)) {
+        return ui->Handle(std::move(request), std::move(respond));
       }
       if (std::shared_ptr<ControlPlane> leading = current_plane()) {
         if (leading->Handle(request, respond, registry_only)) return;
@@ -233,6 +253,7 @@ int RunServer(const ServerConfig& config) {
     return forwarder->StreamTo(head, leader);
   };
 
+  ui.emplace(ui_sessions, user_secrets, SystemClock(), route(false));
   auto server = http::Server::Start(options, route(false));
   if (!server.ok()) return fail(server.status());
   std::unique_ptr<http::Server> registry_server;
@@ -331,7 +352,9 @@ int RunServer(const ServerConfig& config) {
                                       : api_address + " (bearer token)"},
            {"credentials", credentials_path}});
   if (config.dev) {
-    PrintClientEnvironment(config, "http://" + api_address, registry_address, keys->front());
+    PrintClientEnvironment(
+        config, "http://" + api_address, registry_address, keys->front(),
+        UiEndpoint::LoginUrl(api_address, ui_sessions.CreateLoginToken(keys->front().id).token));
   }
   std::function<void()> stop_agent;
   if (config.start_embedded_agent) {

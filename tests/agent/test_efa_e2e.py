@@ -3,27 +3,14 @@
 shared rdma_cm). A container sees exactly the uverbs devices the scheduler
 gave its task, two tasks never share one, and stopped tasks give them back."""
 
-import importlib.util
-import os
 import time
 
 import pytest
 
 from berth_agent import container, logs, require_container_host, wait_task
 from berth_compat import unique
+from berth_nodes import started_node
 from fake_devices import make_efa_tree
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def _started_node():
-    """conftest.started_node, loaded by path (conftest is not importable by name
-    when several suites with a conftest.py run together)."""
-    spec = importlib.util.spec_from_file_location("berth_agent_conftest_efa",
-                                                  os.path.join(HERE, "conftest.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.started_node
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +20,7 @@ def efa_node(tmp_path_factory, isolated_aws_env):
     # The node's device tree gets its Neuron devices when it starts; the EFA
     # devices are made first, in the same folder.
     make_efa_tree(str(base / "devices"), 8)
-    with _started_node()(base, ["--agent-heartbeat-timeout", "4"]) as node:
+    with started_node(base, ["--agent-heartbeat-timeout", "4"]) as node:
         yield node
 
 

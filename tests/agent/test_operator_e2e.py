@@ -17,12 +17,12 @@ from prometheus_client.parser import text_string_to_metric_families
 import busybox_image
 from berth_agent import require_container_host, wait_task
 from berth_compat import BERTH_BIN, aws_cli_env, free_port, unique
-from conftest import started_node
+from berth_nodes import started_node
 from test_agent_channel import signed_request
 
 
 @pytest.fixture(scope="module")
-def fresh_node(tmp_path_factory, isolated_aws_env):
+def unpulled_node(tmp_path_factory, isolated_aws_env):
     """A node whose agent has pulled nothing yet, serving on a known port,
     and a two-layer image (busybox and 3 MiB of model weights)."""
     require_container_host()
@@ -54,16 +54,16 @@ def register(node, image, command, **container):
     return family
 
 
-def test_task_run_wait_shows_each_layer_pulled_then_the_output(fresh_node):
-    family = register(fresh_node, fresh_node.weights_image,
+def test_task_run_wait_shows_each_layer_pulled_then_the_output(unpulled_node):
+    family = register(unpulled_node, unpulled_node.weights_image,
                       ["sh", "-c", "sleep 3; wc -c < /data/weights.bin"])
-    proc = berth_cli(fresh_node, "task", "run", "--wait", "--cluster", fresh_node.cluster, family)
+    proc = berth_cli(unpulled_node, "task", "run", "--wait", "--cluster", unpulled_node.cluster, family)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = proc.stdout.splitlines()
     # Not a terminal: one line per layer as it completes, between PENDING and RUNNING.
     pulled = [line for line in lines if ": layer sha256:" in line]
     assert len(pulled) == 2, proc.stdout
-    for digest in fresh_node.weights_layers:
+    for digest in unpulled_node.weights_layers:
         assert any(f"main: layer {digest[:19]} pulled" in line for line in pulled), proc.stdout
     assert any("(3.0 MiB)" in line for line in pulled), proc.stdout
     assert lines.index(pulled[-1]) < lines.index("RUNNING"), proc.stdout
@@ -71,37 +71,37 @@ def test_task_run_wait_shows_each_layer_pulled_then_the_output(fresh_node):
     assert lines[-1] == "STOPPED", proc.stdout
 
 
-def test_the_server_relays_a_tasks_pulls_from_its_agent(fresh_node):
-    family = register(fresh_node, fresh_node.weights_image, ["sleep", "30"])
-    arn = fresh_node.ecs.run_task(cluster=fresh_node.cluster,
+def test_the_server_relays_a_tasks_pulls_from_its_agent(unpulled_node):
+    family = register(unpulled_node, unpulled_node.weights_image, ["sleep", "30"])
+    arn = unpulled_node.ecs.run_task(cluster=unpulled_node.cluster,
                                   taskDefinition=family)["tasks"][0]["taskArn"]
     try:
-        wait_task(fresh_node.ecs, fresh_node.cluster, arn, "RUNNING")
-        query = urllib.parse.urlencode({"cluster": fresh_node.cluster, "task": arn})
-        reply = signed_request(fresh_node.server, "GET", "/berth/v1/pulls", query=query)
+        wait_task(unpulled_node.ecs, unpulled_node.cluster, arn, "RUNNING")
+        query = urllib.parse.urlencode({"cluster": unpulled_node.cluster, "task": arn})
+        reply = signed_request(unpulled_node.server, "GET", "/berth/v1/pulls", query=query)
         assert reply.status == 200, reply.body
         # The image is in the agent's cache since the test before: no layers pulled.
         (pull,) = json.loads(reply.body)["containers"]
-        assert pull["name"] == "main" and pull["image"] == fresh_node.weights_image
+        assert pull["name"] == "main" and pull["image"] == unpulled_node.weights_image
         assert pull["cached"] is True and pull["layers"] == [], pull
 
         # And `task run --wait` says so.
-        proc = berth_cli(fresh_node, "task", "run", "--wait", "--cluster", fresh_node.cluster,
-                         register(fresh_node, fresh_node.weights_image, ["sleep", "3"]))
+        proc = berth_cli(unpulled_node, "task", "run", "--wait", "--cluster", unpulled_node.cluster,
+                         register(unpulled_node, unpulled_node.weights_image, ["sleep", "3"]))
         assert proc.returncode == 0, proc.stdout + proc.stderr
-        assert (f"main: image {fresh_node.weights_image} found in the node's cache"
+        assert (f"main: image {unpulled_node.weights_image} found in the node's cache"
                 in proc.stdout.splitlines()), proc.stdout
 
-        missing = signed_request(fresh_node.server, "GET", "/berth/v1/pulls",
-                                 query=urllib.parse.urlencode({"cluster": fresh_node.cluster}))
+        missing = signed_request(unpulled_node.server, "GET", "/berth/v1/pulls",
+                                 query=urllib.parse.urlencode({"cluster": unpulled_node.cluster}))
         assert missing.status == 400
         assert json.loads(missing.body)["__type"] == "InvalidParameterException"
-        unsigned = signed_request(fresh_node.server, "GET", "/berth/v1/pulls", query=query,
+        unsigned = signed_request(unpulled_node.server, "GET", "/berth/v1/pulls", query=query,
                                   sign=False)
         assert unsigned.status in (400, 403), unsigned.body
     finally:
-        fresh_node.ecs.stop_task(cluster=fresh_node.cluster, task=arn)
-        wait_task(fresh_node.ecs, fresh_node.cluster, arn, "STOPPED")
+        unpulled_node.ecs.stop_task(cluster=unpulled_node.cluster, task=arn)
+        wait_task(unpulled_node.ecs, unpulled_node.cluster, arn, "STOPPED")
 
 
 def scrape(node, token):
@@ -114,22 +114,22 @@ def scrape(node, token):
                 for s in family.samples}
 
 
-def test_the_agent_exports_its_own_metrics(fresh_node):
-    family = register(fresh_node, fresh_node.image, ["sleep", "30"],
+def test_the_agent_exports_its_own_metrics(unpulled_node):
+    family = register(unpulled_node, unpulled_node.image, ["sleep", "30"],
                       healthCheck={"command": ["CMD-SHELL", "true"], "interval": 5,
                                    "timeout": 2, "retries": 1})
-    arn = fresh_node.ecs.run_task(cluster=fresh_node.cluster,
+    arn = unpulled_node.ecs.run_task(cluster=unpulled_node.cluster,
                                   taskDefinition=family)["tasks"][0]["taskArn"]
     try:
-        wait_task(fresh_node.ecs, fresh_node.cluster, arn, "RUNNING")
-        with open(os.path.join(fresh_node.agent.data_dir, "metrics-token")) as f:
+        wait_task(unpulled_node.ecs, unpulled_node.cluster, arn, "RUNNING")
+        with open(os.path.join(unpulled_node.agent.data_dir, "metrics-token")) as f:
             token = f.read().strip()
         passed = ("berth_agent_health_checks_total", (("result", "passed"),))
         deadline = time.monotonic() + 30
-        samples = scrape(fresh_node, token)
+        samples = scrape(unpulled_node, token)
         while samples.get(passed, 0) < 1 and time.monotonic() < deadline:
             time.sleep(0.5)
-            samples = scrape(fresh_node, token)
+            samples = scrape(unpulled_node, token)
         assert samples.get(passed, 0) >= 1, "no passed health check counted"
         assert samples[("berth_agent_image_pulls_total", (("result", "pulled"),))] >= 1
         assert samples[("berth_agent_image_pull_bytes_total", ())] > 0
@@ -137,11 +137,11 @@ def test_the_agent_exports_its_own_metrics(fresh_node):
         assert samples[("berth_agent_container_starts_total", (("result", "started"),))] >= 1
 
         with pytest.raises(urllib.error.HTTPError) as refused:
-            scrape(fresh_node, None)
+            scrape(unpulled_node, None)
         assert refused.value.code == 401
         with pytest.raises(urllib.error.HTTPError) as wrong:
-            scrape(fresh_node, "not-the-token")
+            scrape(unpulled_node, "not-the-token")
         assert wrong.value.code == 401
     finally:
-        fresh_node.ecs.stop_task(cluster=fresh_node.cluster, task=arn)
-        wait_task(fresh_node.ecs, fresh_node.cluster, arn, "STOPPED")
+        unpulled_node.ecs.stop_task(cluster=unpulled_node.cluster, task=arn)
+        wait_task(unpulled_node.ecs, unpulled_node.cluster, arn, "STOPPED")

@@ -252,6 +252,19 @@ class RawClient:
         return self.send(headers, body)
 
 
+def terminate(proc, grace=10):
+    """Stops a process gracefully: SIGTERM, then SIGKILL after grace
+    seconds. Returns its exit status."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
 class BerthServer:
     """One `berth server` process on a data directory; restartable on the
     same directory and port."""
@@ -319,14 +332,7 @@ class BerthServer:
         if self.proc is None:
             return None
         proc, self.proc = self.proc, None
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        return proc.returncode
+        return terminate(proc)
 
     def restart(self):
         self.stop()

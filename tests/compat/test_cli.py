@@ -51,6 +51,27 @@ def test_logs_with_a_wrong_secret_is_refused_in_one_line(server):
     assert "SignatureException" in message or "SignatureDoesNotMatch" in message, message
 
 
+def test_exec_help_has_an_example():
+    proc = berth("exec", "--help")
+    assert proc.returncode == 0 and "Example:\n  berth exec " in proc.stdout, proc.stdout
+
+
+def test_exec_refusals_are_one_line(server, ecs):
+    cluster = unique("cli")
+    ecs.create_cluster(clusterName=cluster)
+    env = client_env(server)
+    proc = berth("exec", "--cluster", cluster, "no-such-task", "--", "true", env=env)
+    assert one_error_line(proc, "exec") == f"task no-such-task: not found in cluster {cluster}"
+    proc = berth("exec", "--cluster", cluster, "--container", "main", "no-such-task", "--", "true",
+                 env=env)
+    message = one_error_line(proc, "exec")
+    assert message.startswith("InvalidParameterException: exec: The referenced task was not "
+                              "found"), message
+    proc = berth("exec", "some-task", "--", "true",
+                 env=client_env(server, secret_key="not-the-secret"))
+    assert "Signature" in one_error_line(proc, "exec")
+
+
 def test_logs_without_a_server_is_one_line(server):
     env = aws_cli_env(server.access_key, server.secret_key,
                       {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}"})
@@ -79,7 +100,7 @@ def test_registry_gc_with_a_missing_credentials_file_is_one_line(server, tmp_pat
 
 
 @pytest.mark.parametrize("args, flags", [
-    ([], ["server", "dev", "agent", "logs", "version", "registry", "--log-level"]),
+    ([], ["server", "dev", "agent", "logs", "ui-login", "version", "registry", "--log-level"]),
     (["server"], ["--listen", "BERTH_LISTEN", "--data", "--store", "--credentials", "--threads",
                   "--registry-listen", "--agent-heartbeat-timeout", "--agent-lost-after",
                   "BERTH_AGENT_LOST_AFTER", "--create-repository-on-push"]),
@@ -91,6 +112,7 @@ def test_registry_gc_with_a_missing_credentials_file_is_one_line(server, tmp_pat
     (["logs"], ["--follow", "--container", "--cluster", "--endpoint", "AWS_ENDPOINT_URL",
                 "--credentials"]),
     (["version"], []),
+    (["ui-login"], ["--endpoint", "AWS_ENDPOINT_URL", "--credentials"]),
     (["registry"], ["gc"]),
     (["registry", "gc"], ["--endpoint", "--min-age", "--credentials"]),
 ])

@@ -6,7 +6,6 @@ then a real `prometheus` (Debian's package) scraping berth."""
 import json
 import os
 import shutil
-import signal
 import stat
 import subprocess
 import time
@@ -17,7 +16,7 @@ import urllib.request
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from berth_compat import BerthServer, free_port, unique
+from berth_compat import BerthServer, free_port, terminate, unique
 
 NEURON_4 = [{"id": str(i), "type": "NEURON_DEVICE"} for i in range(4)]
 RESOURCES = [
@@ -209,9 +208,4 @@ def test_real_prometheus_scrapes_berth(server, tmp_path):
         assert up, (tmp_path / "prometheus.log").read_text()[-4000:]
         assert series
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        terminate(proc, grace=15)

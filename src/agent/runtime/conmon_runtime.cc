@@ -125,6 +125,8 @@ class ConmonRuntime : public ContainerRuntime {
   Status Remove(const std::string& id) override;
   StatusOr<ExecResult> Exec(const std::string& id, const std::vector<std::string>& argv,
                             int64_t timeout_millis) override;
+  StatusOr<ExecCommand> PrepareExec(const std::string& id, const std::vector<std::string>& argv,
+                                    bool tty) override;
   StatusOr<std::vector<std::string>> List() override;
   std::string LogPath(const std::string& id) const override { return Dir(id) + "/ctr.log"; }
 
@@ -438,18 +440,29 @@ StatusOr<ContainerState> ConmonRuntime::State(const std::string& id) {
   return s;
 }
 
-StatusOr<ExecResult> ConmonRuntime::Exec(const std::string& id,
-                                         const std::vector<std::string>& argv,
-                                         int64_t timeout_millis) {
+StatusOr<ExecCommand> ConmonRuntime::PrepareExec(const std::string& id,
+                                                 const std::vector<std::string>& argv, bool tty) {
   if (!ValidId(id)) return InvalidArgument("container id " + id + " is not valid");
   if (argv.empty()) return InvalidArgument("exec in container " + id + ": empty command");
   // runc writes the host pid of the process it started there, so a command
-  // that outlives its timeout is killed itself, not only the runc waiting
+  // that outlives its caller is killed itself, not only the runc waiting
   // for it.
-  std::string pid_file = Dir(id) + "/exec-" + std::to_string(++execs_) + ".pid";
-  std::vector<std::string> args = {runc_,    "--root", o_.runc_root, "exec", "--pid-file",
-                                   pid_file, id};
-  args.insert(args.end(), argv.begin(), argv.end());
+  ExecCommand command;
+  command.pid_file = Dir(id) + "/exec-" + std::to_string(++execs_) + ".pid";
+  command.argv = {runc_, "--root", o_.runc_root, "exec", "--pid-file", command.pid_file};
+  if (tty) command.argv.push_back("--tty");
+  command.argv.push_back(id);
+  command.argv.insert(command.argv.end(), argv.begin(), argv.end());
+  return command;
+}
+
+StatusOr<ExecResult> ConmonRuntime::Exec(const std::string& id,
+                                         const std::vector<std::string>& argv,
+                                         int64_t timeout_millis) {
+  StatusOr<ExecCommand> command = PrepareExec(id, argv, /*tty=*/false);
+  if (!command.ok()) return command.status();
+  const std::string& pid_file = command->pid_file;
+  const std::vector<std::string>& args = command->argv;
   RunLimits limits;
   limits.timeout_millis = timeout_millis;
   limits.on_timeout = [&pid_file] {

@@ -45,6 +45,14 @@ struct ExecResult {
   std::string output;      // stdout and stderr, at most a few KiB
 };
 
+// How to run a command inside a running container yourself: the `runc
+// exec` command line, and the file runc writes the host pid of the process
+// it started there to (remove it when done).
+struct ExecCommand {
+  std::vector<std::string> argv;
+  std::string pid_file;
+};
+
 // Thread-safe: all state is in the file system and runc.
 class ContainerRuntime {
  public:
@@ -80,6 +88,12 @@ class ContainerRuntime {
   // at all; a command that fails is a result with its exit code.
   virtual StatusOr<ExecResult> Exec(const std::string& id, const std::vector<std::string>& argv,
                                     int64_t timeout_millis) = 0;
+  // The command line that runs argv inside the running container as Exec
+  // does, for a caller that relays its streams itself (`berth exec`); with
+  // tty, runc gives the process a terminal of its own and relays it to
+  // runc's own stdin/stdout, which must then be a terminal too.
+  virtual StatusOr<ExecCommand> PrepareExec(const std::string& id,
+                                            const std::vector<std::string>& argv, bool tty) = 0;
   // Ids of all containers this runtime has a folder for (for adoption after
   // a restart).
   virtual StatusOr<std::vector<std::string>> List() = 0;

@@ -106,10 +106,13 @@ EcsApi::LogSource EcsApi::FindLogSource(std::string_view cluster_ref, std::strin
   }
   const TaskRecord task(c->second.at(task_id));
   bool known = false;
-  std::string names;
+  std::string names, container_status;
   for (const auto& k : task.containers()) {
     std::string_view name = StringOr(k.as_object(), "name", "");
-    known |= name == container;
+    if (name == container) {
+      known = true;
+      container_status = StringOr(k.as_object(), "lastStatus", "");
+    }
     names += (names.empty() ? "" : ", ") + std::string(name);
   }
   if (!known && !container.empty()) {
@@ -126,7 +129,7 @@ EcsApi::LogSource EcsApi::FindLogSource(std::string_view cluster_ref, std::strin
                                           instance_id + ", which has no berth agent to ask");
   }
   std::string endpoint(InstanceRecord(*instance).agent_endpoint());
-  return {task_id, instance_id, endpoint};
+  return {task_id, instance_id, endpoint, std::string(task.last_status()), container_status};
 }
 
 }  // namespace berth::server::api

@@ -113,14 +113,17 @@ class EcsApi : public awsjson::JsonService {
   // DescribeTasks shows it (with tags) plus its whole "taskDefinition".
   // nullopt when the instance is gone or INACTIVE.
   std::optional<boost::json::object> AgentAssignments(std::string_view instance_id) const;
-  // Where the logs of one container of a task are (or, with container
-  // empty, the task's image pulls): the task id, the instance and the
-  // endpoint of its agent. Throws ApiException for an unknown cluster, task
+  // Where one container of a task runs, for its logs and `berth exec` (or,
+  // with container empty, the task's image pulls): the task id, the
+  // instance and the endpoint of its agent, and the last status of the task
+  // and of the container. Throws ApiException for an unknown cluster, task
   // or container, or a task whose instance has no agent.
   struct LogSource {
     std::string task_id;
     std::string instance_id;
     std::string endpoint;
+    std::string task_status;       // lastStatus: "RUNNING", "STOPPED", ...
+    std::string container_status;  // the container's lastStatus
   };
   LogSource FindLogSource(std::string_view cluster, std::string_view task_ref,
                           std::string_view container) const;
