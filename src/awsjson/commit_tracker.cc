@@ -11,41 +11,52 @@ void CommitTracker::MarkDurable(uint64_t seq) {
   std::vector<std::function<void()>> ready;
   {
     std::lock_guard lock(mu_);
-    if (abandoned_) return;
+    if (!abandoned_.ok()) return;
     if (seq > durable_.load()) durable_ = seq;
     auto end = waiting_.upper_bound(seq);
-    for (auto it = waiting_.begin(); it != end; ++it) ready.push_back(std::move(it->second));
+    for (auto it = waiting_.begin(); it != end; ++it)
+      ready.push_back(std::move(it->second.durable));
     waiting_.erase(waiting_.begin(), end);
   }
   for (auto& fn : ready) fn();
 }
 
-void CommitTracker::WhenDurable(uint64_t seq, std::function<void()> fn) {
+void CommitTracker::WhenDurable(uint64_t seq, std::function<void()> fn,
+                                std::function<void(const Status&)> failed) {
   if (seq <= durable_.load()) return fn();
+  Status why;
   {
     std::lock_guard lock(mu_);
     // Checked again under the lock: MarkDurable may have run in between.
-    if (abandoned_) return;  // fn is destroyed unrun
-    if (seq > durable_.load()) {
-      waiting_.emplace(seq, std::move(fn));
+    why = abandoned_;
+    if (why.ok() && seq > durable_.load()) {
+      waiting_.emplace(seq, Waiting{std::move(fn), std::move(failed)});
       return;
     }
   }
-  fn();
+  if (why.ok()) return fn();
+  if (failed) failed(why);  // else fn is destroyed unrun
 }
 
-void CommitTracker::Abandon() {
-  std::multimap<uint64_t, std::function<void()>> dropped;  // destroyed outside the lock
-  std::lock_guard lock(mu_);
-  abandoned_ = true;
-  dropped.swap(waiting_);
+void CommitTracker::Abandon(const Status& why) {
+  std::multimap<uint64_t, Waiting> dropped;
+  const Status reason = why.ok() ? Internal("abandoned") : why;
+  {
+    std::lock_guard lock(mu_);
+    if (!abandoned_.ok()) return;
+    abandoned_ = reason;
+    dropped.swap(waiting_);
+  }
+  for (auto& [seq, waiting] : dropped) {
+    if (waiting.failed) waiting.failed(reason);
+  }
 }
 
 void CommitTracker::CommitFailed(std::string_view what, const Status& status) {
   std::function<void(const Status&)> handler;
   {
     std::lock_guard lock(mu_);
-    if (abandoned_) return;  // told once already
+    if (!abandoned_.ok()) return;  // told once already
     handler = on_failure_;
   }
   if (!handler) {
@@ -55,7 +66,7 @@ void CommitTracker::CommitFailed(std::string_view what, const Status& status) {
              {{"of", std::string(what)}, {"error", status.ToString()}});
     std::abort();
   }
-  Abandon();
+  Abandon(status.WithContext("commit of the " + std::string(what)));
   handler(status);
 }
 

@@ -33,14 +33,16 @@ class CommitTracker {
   void MarkDurable(uint64_t seq);
 
   // Runs fn now if seq is durable, else on the thread that marks it durable.
-  void WhenDurable(uint64_t seq, std::function<void()> fn);
+  // If the tracker is abandoned first, runs failed(why) instead where given
+  // (else drops fn unrun: a Responder destroyed unanswered replies 500).
+  void WhenDurable(uint64_t seq, std::function<void()> fn,
+                   std::function<void(const Status&)> failed = nullptr);
 
   // A commit failed and the state in memory is no longer the store's (a
   // leader whose fenced write was refused): nothing waiting is released any
-  // more. The waiting callbacks, and those of later WhenDurable calls, are
-  // destroyed unrun (a Responder destroyed unanswered replies 500, which
-  // clients retry); MarkDurable does nothing from now on.
-  void Abandon();
+  // more, and MarkDurable does nothing from now on. The waiting, and later
+  // WhenDurable calls, are told why.
+  void Abandon(const Status& why);
 
   // A commit of the state this tracker orders failed (`what` names whose).
   // Without a failure handler the process stops: memory holds a change the
@@ -57,9 +59,13 @@ class CommitTracker {
   std::atomic<uint64_t> assigned_{0};
   std::atomic<uint64_t> durable_{0};
   std::mutex mu_;
-  bool abandoned_ = false;                         // guarded by mu_
+  struct Waiting {
+    std::function<void()> durable;
+    std::function<void(const Status&)> failed;
+  };
+  Status abandoned_;                               // guarded by mu_; not ok once abandoned
   std::function<void(const Status&)> on_failure_;  // guarded by mu_
-  std::multimap<uint64_t, std::function<void()>> waiting_;
+  std::multimap<uint64_t, Waiting> waiting_;       // guarded by mu_
 };
 
 }  // namespace berth::awsjson

@@ -66,6 +66,26 @@ TEST(CommitTracker, AFailedCommitWithAHandlerAbandonsWhatWaits) {
   EXPECT_FALSE(later_replied);
 }
 
+TEST(CommitTracker, WhatWaitsIsToldWhyItWasAbandoned) {
+  CommitTracker tracker;
+  tracker.SetFailureHandler([](const Status&) {});
+  uint64_t seq = tracker.Next();
+  std::vector<std::string> told;
+  auto tell = [&](const Status& s) { told.push_back(s.ToString()); };
+  bool replied = false;
+  tracker.WhenDurable(
+      seq, [&] { replied = true; }, tell);
+  tracker.CommitFailed("state", InvalidArgument("batch too large"));
+  ASSERT_EQ(told.size(), 1u);
+  EXPECT_NE(told[0].find("commit of the state"), std::string::npos) << told[0];
+  EXPECT_NE(told[0].find("batch too large"), std::string::npos) << told[0];
+  // A reply asked for afterwards is told at once.
+  tracker.WhenDurable(
+      tracker.Next(), [&] { replied = true; }, tell);
+  EXPECT_EQ(told.size(), 2u);
+  EXPECT_FALSE(replied);
+}
+
 TEST(CommitTrackerDeathTest, AFailedCommitWithoutAHandlerStopsTheProcess) {
   CommitTracker tracker;
   tracker.Next();

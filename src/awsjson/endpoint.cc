@@ -155,10 +155,17 @@ void AwsJsonEndpoint::Handle(http::Request&& request, http::Responder original_r
     return refuse("ServerException", "internal error in " + std::string(operation));
   }
   std::string body = boost::json::serialize(reply.body);
-  tracker_.WhenDurable(reply.commit_seq, [respond = std::move(respond), body = std::move(body),
-                                          request_id]() mutable {
-    respond(JsonResponse(200, std::move(body), request_id));
-  });
+  tracker_.WhenDurable(
+      reply.commit_seq,
+      [respond, body = std::move(body), request_id]() mutable {
+        respond(JsonResponse(200, std::move(body), request_id));
+      },
+      [respond, request_id](const Status& why) {
+        // Not acknowledged: the change (or one it observed) is not stored,
+        // and the server reloads its state from the store.
+        respond(ErrorResponse("ServerException", "not stored: " + why.ToString() + "; try again",
+                              request_id));
+      });
 }
 
 }  // namespace berth::awsjson

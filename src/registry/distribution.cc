@@ -82,6 +82,17 @@ std::optional<std::string> Authorize(const http::Request& request,
   return std::nullopt;
 }
 
+// An OCI error reply: {"errors": [{"code", "message"}]}.
+http::Response ErrorReply(int status, std::string_view code, std::string_view message) {
+  http::Response response;
+  response.status = status;
+  response.headers.emplace_back("content-type", "application/json");
+  json::object error{{"code", code}, {"message", message}};
+  response.body = json::serialize(json::object{{"errors", json::array{std::move(error)}}});
+  if (status == 401) response.headers.emplace_back("www-authenticate", std::string(kChallenge));
+  return response;
+}
+
 }  // namespace
 
 http::Response EmptyResponse(int status) {
@@ -93,18 +104,21 @@ http::Response EmptyResponse(int status) {
 void DistributionCall::Reply(http::Response response, uint64_t seq) {
   response.SetHeader("docker-distribution-api-version", "registry/2.0");
   if (head) response.body.clear();
-  tracker.WhenDurable(seq, [respond = respond, response = std::move(response)]() mutable {
-    respond(std::move(response));
-  });
+  tracker.WhenDurable(
+      seq,
+      [respond = respond, response = std::move(response)]() mutable {
+        respond(std::move(response));
+      },
+      [respond = respond](const Status& why) {
+        // Not acknowledged: the change (or one it observed) is not stored.
+        http::Response error = ErrorReply(500, "UNKNOWN", "not stored: " + why.ToString());
+        error.SetHeader("docker-distribution-api-version", "registry/2.0");
+        respond(std::move(error));
+      });
 }
 
 void DistributionCall::Fail(int status, std::string_view code, std::string_view message) {
-  http::Response response;
-  response.status = status;
-  response.headers.emplace_back("content-type", "application/json");
-  json::object error{{"code", code}, {"message", message}};
-  response.body = json::serialize(json::object{{"errors", json::array{std::move(error)}}});
-  if (status == 401) response.headers.emplace_back("www-authenticate", std::string(kChallenge));
+  http::Response response = ErrorReply(status, code, message);
   // An error changes nothing, but it may report state (NAME_UNKNOWN after a
   // delete) that must not be taken back by a crash.
   ReplyRead(std::move(response));

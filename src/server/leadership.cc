@@ -11,6 +11,16 @@ namespace etcd = store::etcd;
 using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
 
+namespace {
+
+LeaderState NotLeading(uint64_t term) {
+  LeaderState state;
+  state.term = term;
+  return state;
+}
+
+}  // namespace
+
 StatusOr<std::unique_ptr<Leadership>> Leadership::Start(LeadershipOptions options,
                                                         std::function<void()> on_change) {
   if (options.lease_seconds < 2) {
@@ -56,12 +66,23 @@ void Leadership::Resign(const Status& why) {
   cv_.notify_all();
 }
 
+void Leadership::NoteStoreError(const Status& s) {
+  std::string error = s.ok() ? "" : "etcd: " + s.ToString();
+  {
+    std::lock_guard lock(mu_);
+    if (state_.store_error == error) return;
+    state_.store_error = error;
+  }
+  if (!s.ok()) LogWarn("leader election: etcd", {{"error", s.ToString()}});
+}
+
 void Leadership::Update(const LeaderState& next) {
   LeaderState before;
   {
     std::lock_guard lock(mu_);
     before = state_;
     state_ = next;
+    state_.store_error = before.store_error;  // NoteStoreError's alone
   }
   if (before.leading != next.leading || before.leader != next.leader) {
     if (next.leading) {
@@ -92,7 +113,7 @@ void Leadership::Run() {
     if (resign && lease_ != 0) {
       (void)client_->LeaseRevoke(lease_);  // failing that, the lease expires
       lease_ = 0;
-      Update(LeaderState{false, "", 0, state().term});
+      Update(NotLeading(state().term));
       // Another server's turn first: this one has just failed to write.
       wait = milliseconds(options_.lease_seconds * 1000);
       continue;
@@ -100,23 +121,19 @@ void Leadership::Run() {
     wait = lease_ != 0 ? Renew() : Follow();
   }
   if (lease_ != 0) (void)client_->LeaseRevoke(lease_);
-  Update(LeaderState{false, "", 0, state().term});
+  Update(NotLeading(state().term));
 }
 
 milliseconds Leadership::Follow() {
   // Poll the key a few times per lease: a new leader is known within that.
   const milliseconds poll(std::clamp(options_.lease_seconds * 1000 / 4, 200, 1000));
-  auto warn = [&](const Status& s) {
-    if (s.message() != last_error_) {
-      last_error_ = s.message();
-      LogWarn("leader election: etcd", {{"error", s.ToString()}});
-    }
-  };
+  auto warn = [&](const Status& s) { NoteStoreError(s); };
   auto current = client_->Range(etcd::RangeRequest::OneKey(options_.key));
   if (!current.ok()) {
     warn(current.status());
     return poll;
   }
+  NoteStoreError(Status::Ok());
   LeaderState next = state();
   next.leading = false;
   if (!current->kvs.empty()) {
@@ -147,7 +164,7 @@ milliseconds Leadership::Follow() {
     Update(next);
     return poll;
   }
-  last_error_.clear();
+  NoteStoreError(Status::Ok());
   lease_ = lease->id;
   lease_deadline_ = granted_at + std::chrono::seconds(lease->ttl_seconds);
   next.leading = true;
@@ -164,9 +181,11 @@ milliseconds Leadership::Renew() {
   auto ttl = sent_at < lease_deadline_ ? client_->LeaseKeepAlive(lease_)
                                        : StatusOr<int64_t>(NotFound("lease expired"));
   if (ttl.ok() && *ttl > 0) {
+    NoteStoreError(Status::Ok());
     lease_deadline_ = sent_at + std::chrono::seconds(*ttl);
     return renew_every;
   }
+  if (!ttl.ok()) NoteStoreError(ttl.status());
   if (!ttl.ok() && ttl.status().code() != StatusCode::kNotFound && Clock::now() < lease_deadline_) {
     // etcd did not answer; the lease may still hold: try again soon.
     return milliseconds(std::max<int64_t>(100, renew_every.count() / 4));
@@ -174,7 +193,7 @@ milliseconds Leadership::Renew() {
   LogWarn("the leader's lease ended; this server no longer leads",
           {{"error", ttl.ok() ? "lease expired" : ttl.status().ToString()}});
   lease_ = 0;
-  Update(LeaderState{false, "", 0, state().term});
+  Update(NotLeading(state().term));
   return milliseconds(0);
 }
 

@@ -38,6 +38,9 @@ struct LeaderState {
   std::string leader;          // the leader's address; empty while none is known
   int64_t fence_revision = 0;  // while leading: the key's create revision
   uint64_t term = 0;           // counts the times this server became leader
+  // The last etcd error of the campaign or the lease's renewal; empty once
+  // etcd answers again. Why no server leads, when none does.
+  std::string store_error;
 };
 
 class Leadership {
@@ -66,6 +69,8 @@ class Leadership {
   // One renewal while leading; returns how long to wait.
   std::chrono::milliseconds Renew();
   void Update(const LeaderState& next);
+  // Records (or, with an ok status, clears) state().store_error; logs a new one.
+  void NoteStoreError(const Status& s);
   // Waits up to d, or until stopped or resigned; true while not stopped.
   bool Wait(std::chrono::milliseconds d);
 
@@ -76,7 +81,6 @@ class Leadership {
   // The campaign thread's.
   int64_t lease_ = 0;
   std::chrono::steady_clock::time_point lease_deadline_;
-  std::string last_error_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -106,5 +106,20 @@ TEST(LeadershipTest, RefusesALeaseTooShortToRenew) {
   EXPECT_EQ(Leadership::Start(options, nullptr).status().code(), StatusCode::kInvalidArgument);
 }
 
+TEST(LeadershipTest, WithoutEtcdNoneLeadsAndTheStateSaysWhy) {
+  LeadershipOptions options;
+  options.client.endpoints = {"127.0.0.1:1"};  // nothing listens on port 1
+  options.key = FreshKey();
+  options.address = "a:1";
+  options.lease_seconds = 2;
+  auto started = Leadership::Start(options, nullptr);
+  ASSERT_TRUE(started.ok()) << started.status().ToString();
+  auto& l = *started;
+  ASSERT_TRUE(Eventually([&] { return !l->state().store_error.empty(); }));
+  EXPECT_EQ(l->state().store_error.rfind("etcd: ", 0), 0u) << l->state().store_error;
+  EXPECT_FALSE(l->state().leading);
+  EXPECT_EQ(l->state().leader, "");
+}
+
 }  // namespace
 }  // namespace berth::server

@@ -13,6 +13,7 @@
 #include <optional>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "awsjson/endpoint.h"
@@ -174,14 +175,22 @@ int RunServer(const ServerConfig& config) {
   std::optional<LeaderForwarder> forwarder;
   std::string api_address;
 
-  // {"role": "leader"|"follower", "leader": ADDR, "store": ...}: no secrets.
+  // {"role": "leader"|"follower", "leader", "self", "store", "storeState"}: no secrets.
   auto health = [&] {
     boost::json::object body;
-    LeaderState state = leadership ? leadership->state() : LeaderState{true, api_address, 0, 1};
+    LeaderState state;  // a server on SQLite leads alone
+    if (leadership) {
+      state = leadership->state();
+    } else {
+      state.leading = true;
+      state.leader = api_address;
+    }
     body["role"] = state.leading && current_plane() ? "leader" : "follower";
     body["leader"] = state.leader;
     body["self"] = api_address;
     body["store"] = etcd_store ? "etcd" : "sqlite";
+    // The store as the election last saw it: "ok", or etcd's error.
+    body["storeState"] = state.store_error.empty() ? "ok" : state.store_error;
     http::Response response;
     response.SetHeader("content-type", "application/json");
     response.body = boost::json::serialize(body);
@@ -233,12 +242,14 @@ int RunServer(const ServerConfig& config) {
                                    "and the registry under /v2/",
                                    "", 404));
       }
-      std::string leader = leadership ? leadership->state().leader : "";
-      if (leader.empty() || leader == api_address) {
-        return respond(awsjson::ErrorResponse("ServiceUnavailableException",
-                                              "no berth server leads yet; try again", "", 503));
+      LeaderState state = leadership ? leadership->state() : LeaderState{};
+      if (state.leader.empty() || state.leader == api_address) {
+        std::string why = state.store_error.empty() ? "no berth server leads yet"
+                                                    : "no berth server leads: " + state.store_error;
+        return respond(
+            awsjson::ErrorResponse("ServiceUnavailableException", why + "; try again", "", 503));
       }
-      forwarder->Forward(std::move(request), leader, std::move(respond));
+      forwarder->Forward(std::move(request), state.leader, std::move(respond));
     };
   };
   options.stream_body = [&](const http::Request& head) -> std::shared_ptr<http::BodySink> {
@@ -304,6 +315,7 @@ int RunServer(const ServerConfig& config) {
   std::condition_variable loop_cv;
   bool stopping = false;
   bool leadership_changed = false;
+  bool reload = false;  // the plane's state is not the store's: load it again
   std::string stop_signal;
   auto wake_loop = [&](bool stop) {
     {
@@ -331,10 +343,18 @@ int RunServer(const ServerConfig& config) {
     election.key = store::EtcdLeaderKey(opened_store->etcd_options);
     election.address = api_address;
     election.lease_seconds = config.leader_lease_seconds;
-    // A refused (fenced) write means another server leads now: step down,
-    // drop the state, follow.
     context.on_commit_failure = [&](const Status& status) {
-      if (leadership) leadership->Resign(status);
+      if (status.code() == StatusCode::kInvalidArgument) {
+        // The store refused a change before writing anything (too large for
+        // one etcd transaction) and the fence holds: this server still
+        // leads. Its memory holds the change: load the state again.
+        std::lock_guard lock(loop_mu);
+        reload = true;
+      } else if (leadership) {
+        // A refused (fenced) write, or etcd gone: another server may lead
+        // now. Step down, drop the state, follow.
+        leadership->Resign(status);
+      }
       wake_loop(false);
     };
     auto started = Leadership::Start(election, [&] { wake_loop(false); });
@@ -383,15 +403,18 @@ int RunServer(const ServerConfig& config) {
     old.reset();
   };
   for (;;) {
+    bool reload_now;
     {
       std::unique_lock lock(loop_mu);
       loop_cv.wait(lock, [&] { return stopping || leadership_changed; });
       if (stopping) break;
       leadership_changed = false;
+      reload_now = std::exchange(reload, false);
     }
     LeaderState state = leadership->state();
-    if (state.leading && state.term != term) {
-      step_down();  // a plane of an earlier term, if its end went unseen
+    if (state.leading && (state.term != term || reload_now)) {
+      step_down();  // a plane of an earlier term (if its end went unseen), or one to reload
+      if (reload_now) LogWarn("reloading the state from the store after a refused change");
       term = state.term;
       // Every write of this term is fenced by its key: once it is gone
       // (the lease ended), nothing this server still believes is written.

@@ -14,9 +14,10 @@ from berth_compat import BERTH_BIN, REPO_ROOT, BerthServer, unique
 from test_tasks import add_instance, taskdef
 
 
-def run_etcd_cluster(*args):
-    """Starts scripts/etcd-cluster.sh with args; yields its endpoints,
-    comma-separated, and stops the cluster afterwards."""
+def etcd_cluster(*args):
+    """Starts scripts/etcd-cluster.sh with args; yields (endpoints
+    comma-separated, the cluster's folder: mN.pid holds member N's pid), and
+    stops the cluster afterwards."""
     script = os.path.join(REPO_ROOT, "scripts", "etcd-cluster.sh")
     proc = subprocess.Popen(["bash", script, "--watch-pid", str(os.getpid()), *args],
                             stdout=subprocess.PIPE, text=True)
@@ -25,10 +26,16 @@ def run_etcd_cluster(*args):
         if not line.startswith("etcd-cluster: ready "):
             pytest.fail("scripts/etcd-cluster.sh did not start etcd (scripts/setup.sh installs "
                         "etcd-server and etcd-client)", pytrace=False)
-        yield line.split()[2]
+        yield line.split()[2], line.split()[3]
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def run_etcd_cluster(*args):
+    """etcd_cluster's endpoints alone."""
+    for endpoints, _ in etcd_cluster(*args):
+        yield endpoints
 
 
 @pytest.fixture(scope="module")

@@ -110,11 +110,15 @@ class EtcdStoreImpl final : public EtcdStore {
   void SetFence(std::string fence_key, int64_t create_revision) override {
     std::lock_guard lock(fence_mu_);
     fence_ = Compare::CreateRevision(std::move(fence_key), create_revision);
+    sealed_by_ = Status::Ok();
+    ++fence_generation_;
   }
 
   void ClearFence() override {
     std::lock_guard lock(fence_mu_);
     fence_.reset();
+    sealed_by_ = Status::Ok();
+    ++fence_generation_;
   }
 
  private:
@@ -161,6 +165,8 @@ class EtcdStoreImpl final : public EtcdStore {
     std::vector<Compare> compares;
     std::vector<TxnOp> failure;
     std::optional<Compare> fence;
+    Status sealed_by;  // while fenced: the failure after which nothing is written
+    uint64_t fence_generation = 0;
     int64_t bytes = 0;  // with the commit key's put at its longest, without the changes
   };
 
@@ -169,6 +175,8 @@ class EtcdStoreImpl final : public EtcdStore {
     {
       std::lock_guard lock(fence_mu_);
       e.fence = fence_;
+      e.sealed_by = sealed_by_;
+      e.fence_generation = fence_generation_;
     }
     e.compares = {Compare::ModRevision(layout_.commit_key(), commit_revision_),
                   Compare::ModRevision(layout_.schema_key(), schema_revision_)};
@@ -195,23 +203,43 @@ class EtcdStoreImpl final : public EtcdStore {
   void CommitGroup(std::vector<PendingCommit>& group) {
     std::vector<Status> results(group.size());
     Envelope envelope = MakeEnvelope();
+    // A fenced store writes nothing after the first failure (see SetFence).
+    auto seal = [&](const Status& failure) {
+      if (envelope.fence && envelope.sealed_by.ok()) envelope.sealed_by = failure;
+    };
+    auto sealed = [&] {
+      return FailedPrecondition("not written: an earlier change failed (" +
+                                envelope.sealed_by.ToString() +
+                                "); nothing is written until the state is reloaded");
+    };
     std::vector<TxnPlan> plans;
     const std::string data_prefix = layout_.data_prefix();
     for (size_t i = 0; i < group.size(); ++i) {
-      results[i] = CheckBatch(group[i].batch);
-      if (!results[i].ok()) continue;
-      TxnPlan alone;
-      alone.Add(data_prefix, group[i].batch);
-      if (alone.ops.empty()) continue;  // nothing to write: Ok
-      if (!Fits(TxnPlan(), alone, envelope.bytes)) {
-        results[i] = TooLarge(alone, envelope.bytes);
+      if (!envelope.sealed_by.ok()) {
+        results[i] = sealed();
         continue;
       }
+      results[i] = CheckBatch(group[i].batch);
+      TxnPlan alone;
+      if (results[i].ok()) alone.Add(data_prefix, group[i].batch);
+      if (results[i].ok() && !alone.ops.empty() && !Fits(TxnPlan(), alone, envelope.bytes)) {
+        results[i] = TooLarge(alone, envelope.bytes);
+      }
+      if (!results[i].ok()) {
+        seal(results[i]);
+        continue;
+      }
+      if (alone.ops.empty()) continue;  // nothing to write: Ok
       if (plans.empty() || !Fits(plans.back(), alone, envelope.bytes)) plans.emplace_back();
       plans.back().batches.push_back(i);
       plans.back().Merge(std::move(alone));
     }
     for (TxnPlan& plan : plans) {
+      // Planned before a later plan failed: not sent.
+      if (!envelope.sealed_by.ok()) {
+        for (size_t i : plan.batches) results[i] = sealed();
+        continue;
+      }
       Status s = Send(plan, envelope);
       // etcd refused what the checks let through: find the batch at fault by
       // sending each alone, so that it fails by itself.
@@ -221,13 +249,24 @@ class EtcdStoreImpl final : public EtcdStore {
                  {"batches", std::to_string(plan.batches.size())},
                  {"error", s.message()}});
         for (size_t i : plan.batches) {
+          if (!envelope.sealed_by.ok()) {
+            results[i] = sealed();
+            continue;
+          }
           TxnPlan alone;
           alone.Add(data_prefix, group[i].batch);
           results[i] = Send(alone, envelope);
+          if (!results[i].ok()) seal(results[i]);
         }
       } else {
         for (size_t i : plan.batches) results[i] = s;
+        if (!s.ok()) seal(s);
       }
+    }
+    if (!envelope.sealed_by.ok()) {
+      std::lock_guard lock(fence_mu_);
+      // Unless a fence was set since: its writer has reloaded.
+      if (fence_generation_ == envelope.fence_generation) sealed_by_ = envelope.sealed_by;
     }
     CommitQueue::Finish(group, results, "store " + name_ + ": commit");
   }
@@ -345,7 +384,9 @@ class EtcdStoreImpl final : public EtcdStore {
   std::unique_ptr<etcd::Client> read_client_;  // guarded by read_mu_
 
   std::mutex fence_mu_;
-  std::optional<Compare> fence_;  // guarded by fence_mu_
+  std::optional<Compare> fence_;   // guarded by fence_mu_
+  Status sealed_by_;               // guarded by fence_mu_; see SetFence
+  uint64_t fence_generation_ = 0;  // guarded by fence_mu_: counts SetFence and ClearFence
 
   std::mutex close_mu_;  // serializes Close
   CommitQueue queue_;    // last: its writer thread uses the members above

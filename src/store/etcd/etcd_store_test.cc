@@ -288,6 +288,7 @@ TEST(EtcdStoreTest, FencedCommitFailsOnceTheFenceKeyIsGone) {
   EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << s.ToString();
   EXPECT_THAT(s.message(), HasSubstr("fence " + fence_key + " no longer holds (deleted"));
   ASSERT_TRUE(client->Txn({}, {etcd::TxnOp::Put(fence_key, "other")}, {}).ok());
+  store->SetFence(fence_key, created->revision);  // reloaded, still believing it leads
   s = store->CommitAndWait({Mutation::Put("b", "1")});
   EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << s.ToString();
   EXPECT_THAT(s.message(), HasSubstr("lost its leadership"));
@@ -295,6 +296,39 @@ TEST(EtcdStoreTest, FencedCommitFailsOnceTheFenceKeyIsGone) {
 
   store->ClearFence();
   EXPECT_TRUE(store->CommitAndWait({Mutation::Put("b", "1")}).ok());
+}
+
+TEST(EtcdStoreTest, AFencedStoreWritesNothingAfterAFailureUntilFencedAgain) {
+  auto client = RawClient();
+  const std::string fence_key = FreshRoot() + "leader";
+  auto created = client->Txn({}, {etcd::TxnOp::Put(fence_key, "me")}, {});
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  EtcdStoreOptions options = Options();
+  auto store = OpenOrFail(options);
+  ASSERT_NE(store, nullptr);
+  store->SetFence(fence_key, created->revision);
+  std::atomic<int> done = 0;
+  Status results[3];
+  // Queued together: what comes after the refused change may build on it.
+  store->Commit({Mutation::Put("a", "1")}, [&](Status s) { results[0] = s, ++done; });
+  store->Commit({Mutation::Put("big", std::string(2 << 20, 'x'))},
+                [&](Status s) { results[1] = s, ++done; });
+  store->Commit({Mutation::Put("c", "1")}, [&](Status s) { results[2] = s, ++done; });
+  Status later = store->CommitAndWait({Mutation::Put("d", "1")});
+  ASSERT_EQ(done, 3);
+  EXPECT_TRUE(results[0].ok()) << results[0].ToString();
+  EXPECT_EQ(results[1].code(), StatusCode::kInvalidArgument) << results[1].ToString();
+  for (const Status& s : {results[2], later}) {
+    EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << s.ToString();
+    EXPECT_THAT(s.message(), HasSubstr("an earlier change failed"));
+    EXPECT_THAT(s.message(), HasSubstr("--max-request-bytes"));
+  }
+  EXPECT_THAT(Rows(*store, ""), ElementsAre(Pair("a", "1")));
+
+  // The writer has reloaded its state: writes go on.
+  store->SetFence(fence_key, created->revision);
+  EXPECT_TRUE(store->CommitAndWait({Mutation::Put("d", "1")}).ok());
+  EXPECT_THAT(Rows(*store, ""), ElementsAre(Pair("a", "1"), Pair("d", "1")));
 }
 
 TEST(EtcdStoreTest, ANewLeaderGoesOnFromThePreviousLeadersCommits) {
