@@ -134,12 +134,14 @@ StatusOr<std::unique_ptr<Client>> Client::Create(std::string_view endpoint,
     servers.push_back({std::move(host_header), std::move(one), std::move(connection)});
   }
   std::string region = options.region.empty() ? RegionFromEnvironment() : options.region;
-  return std::unique_ptr<Client>(
-      new Client(std::move(servers), std::move(region), std::move(credentials)));
+  return std::unique_ptr<Client>(new Client(std::move(servers), std::move(region),
+                                            std::move(credentials), std::move(options.ca_file)));
 }
 
-Client::Client(std::vector<Server> servers, std::string region, http::SigV4Credentials credentials)
+Client::Client(std::vector<Server> servers, std::string region, http::SigV4Credentials credentials,
+               std::string ca_file)
     : region_(std::move(region)),
+      ca_file_(std::move(ca_file)),
       servers_(std::move(servers)),
       credentials_(std::move(credentials)) {}
 
@@ -215,13 +217,12 @@ StatusOr<std::unique_ptr<http::WebSocket>> Client::OpenWebSocket(std::string_vie
     request = Signer{server.host_header, credentials_, region_}.BerthRequest("GET", target, "",
                                                                              std::time(nullptr));
   }
-  if (endpoint.tls) {
-    return FailedPrecondition("GET " + std::string(request.Path()) +
-                              ": WebSocket over https is not supported yet; use an http endpoint");
-  }
+  http::TlsOptions tls;
+  tls.enabled = endpoint.tls;
+  tls.ca_file = ca_file_;
   http::Response refusal;
   auto socket =
-      http::DialWebSocket(endpoint.host, endpoint.port, request, timeout_seconds, &refusal);
+      http::DialWebSocket(endpoint.host, endpoint.port, request, timeout_seconds, &refusal, tls);
   if (socket.ok()) return socket;
   if (refusal.status != 0) return ErrorFromReply(refusal);
   return socket.status().WithContext("GET " + std::string(request.Path()));

@@ -7,6 +7,7 @@
 #include "cli/daemon_flags.h"
 #include "cli/verbs.h"
 #include "common/log.h"
+#include "common/reload_signal.h"
 #include "common/stop_signals.h"
 
 namespace berth::cli {
@@ -30,6 +31,7 @@ int RunAgent(const AgentOptions& options) {
     LogError("berth agent cannot start", {{"error", agent.status().message()}});
     return 1;
   }
+  HandleReloadSignal([agent = agent->get()] { agent->ReloadTls(); });
   LogInfo("agent stopping", {{"signal", WaitForStopSignal()}});
   (*agent)->Stop();
   return 0;
@@ -56,6 +58,17 @@ Verb AddAgentCommand(CLI::App& parent) {
   cmd->add_option("--advertise", config.advertise,
                   "host:port the server reaches the agent at (default: the bound address)")
       ->envname("BERTH_AGENT_ADVERTISE");
+  cmd->add_option("--tls-cert", config.tls_cert_file,
+                  "serve --listen over https with this certificate (PEM, followed by its "
+                  "intermediates; read again on SIGHUP); it must name the advertised host")
+      ->envname("BERTH_AGENT_TLS_CERT");
+  cmd->add_option("--tls-key", config.tls_key_file,
+                  "private key (PEM) of --tls-cert (read again on SIGHUP)")
+      ->envname("BERTH_AGENT_TLS_KEY");
+  cmd->add_option("--server-ca-file", config.server_ca_file,
+                  "CA certificates (PEM) trusted, besides the system's, for an https --server "
+                  "(and for registries, unless --registry-ca-file is given)")
+      ->envname("BERTH_SERVER_CA_FILE");
   cmd->add_option("--credentials", options->credentials_file,
                   "AWS shared-credentials file with the join key (default: AWS_ACCESS_KEY_ID "
                   "and AWS_SECRET_ACCESS_KEY)")

@@ -10,6 +10,8 @@
 #include <cstring>
 #include <fstream>
 
+#include "common/log.h"
+
 namespace berth::http {
 
 namespace {
@@ -115,6 +117,19 @@ std::string ServerTls::Describe() const {
 std::shared_ptr<ssl::context> ServerTls::Current() const {
   std::lock_guard lock(mu_);
   return current_;
+}
+
+void ReloadServerTls(ServerTls* tls) {
+  if (tls == nullptr) {
+    LogInfo("SIGHUP: nothing to reload (no --tls-cert)");
+    return;
+  }
+  if (Status reloaded = tls->Reload(); !reloaded.ok()) {
+    LogError("SIGHUP: tls certificate not reloaded; the one in use stays",
+             {{"error", reloaded.message()}, {"serving", tls->Describe()}});
+    return;
+  }
+  LogInfo("SIGHUP: tls certificate reloaded for new connections", {{"serving", tls->Describe()}});
 }
 
 }  // namespace berth::http

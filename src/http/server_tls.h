@@ -46,4 +46,8 @@ class ServerTls {
   std::string description_;                             // guarded by mu_
 };
 
+// On SIGHUP: reloads tls and logs the certificate now served, or why the
+// one in use stays; with tls null, that there is nothing to reload.
+void ReloadServerTls(ServerTls* tls);
+
 }  // namespace berth::http

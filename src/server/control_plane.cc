@@ -178,8 +178,8 @@ Status ControlPlane::Impl::Start() {
     return !api::IsAgentKey(key) || api::AgentMayCall(prefix, op);
   });
   agent_channel.emplace(ecs, tracker, secrets, SystemClock(), *agent_key);
-  logs.emplace(ecs, secrets, SystemClock(), *agent_key);
-  exec.emplace(ecs, secrets, SystemClock(), *agent_key);
+  logs.emplace(ecs, secrets, SystemClock(), AgentAccess{*agent_key, config.agent_ca_file});
+  exec.emplace(ecs, secrets, SystemClock(), AgentAccess{*agent_key, config.agent_ca_file});
   gangs.emplace(ecs, secrets, SystemClock());
   server_state_metrics = CollectServerState(metrics::DefaultRegistry(), ecs, *agent_channel);
   ecs.events().SetRetention(
