@@ -15,6 +15,7 @@
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/stream_base.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_cat.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -232,7 +233,11 @@ class BeastClient : public Client {
   StatusOr<Response> Exchange(const Request& request, BodySink* sink, bool reused, bool* retry) {
     *retry = false;
     SerializeHead(request, request.body.size());
-    std::array<asio::const_buffer, 2> buffers{asio::buffer(head_), asio::buffer(request.body)};
+    // buffers_cat, not a std::array of two: for that type asio::async_write
+    // hands the next write an empty first buffer once the first is sent,
+    // and over TLS Beast's flat_stream then writes nothing, which ends the
+    // write early whenever the second buffer is larger than a TLS record.
+    auto buffers = beast::buffers_cat(asio::buffer(head_), asio::buffer(request.body));
     Tcp().expires_after(timeout_);
     beast::error_code ec = Run([&](auto& stream, auto handler) {
       asio::async_write(stream, buffers, std::move(handler));

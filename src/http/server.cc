@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <atomic>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -14,6 +13,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_cat.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/buffer_body.hpp>
@@ -694,8 +694,12 @@ class Connection final : public ConnectionBase {
     if (from_file && send_body) return StartFileBody(response, close);
 
     if (!from_file) body_ = std::move(response.body);
-    std::array<asio::const_buffer, 2> buffers{
-        asio::buffer(head_), send_body && !from_file ? asio::buffer(body_) : asio::const_buffer()};
+    // buffers_cat, not a std::array of two: for that type asio::async_write
+    // hands the next write an empty first buffer once the first is sent,
+    // and over TLS Beast's flat_stream then writes nothing, which ends the
+    // write early whenever the second buffer is larger than a TLS record.
+    auto buffers = beast::buffers_cat(
+        asio::buffer(head_), send_body && !from_file ? asio::buffer(body_) : asio::const_buffer());
     asio::async_write(stream_, buffers, [self = Self(), close](beast::error_code ec, size_t) {
       self->OnWritten(ec, close);
     });
@@ -815,9 +819,8 @@ class Connection final : public ConnectionBase {
     }
     file_offset_ += want;
     file_left_ -= want;
-    std::array<asio::const_buffer, 2> buffers{
-        with_head ? asio::buffer(head_) : asio::const_buffer(),
-        asio::const_buffer(scratch_.get(), want)};
+    auto buffers = beast::buffers_cat(with_head ? asio::buffer(head_) : asio::const_buffer(),
+                                      asio::const_buffer(scratch_.get(), want));  // see above
     Tcp().expires_after(std::chrono::seconds(core_->options.idle_timeout_seconds));
     asio::async_write(stream_, buffers, [self = Self(), close](beast::error_code ec, size_t) {
       if (self->phase_ == Phase::kClosed) return;

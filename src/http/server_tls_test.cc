@@ -18,6 +18,7 @@
 #include <string>
 #include <thread>
 
+#include "common/crypto.h"
 #include "common/metrics.h"
 #include "http/client.h"
 #include "http/server.h"
@@ -126,6 +127,49 @@ TEST_F(ServerTlsTest, TrustingClientIsServedOverOneConnection) {
   EXPECT_EQ(second->body, "/two");
   EXPECT_EQ(*second->Header("x-remote"), *first->Header("x-remote"));  // kept alive
   EXPECT_THAT(tls_->Describe(), HasSubstr("serial=65"));               // 101
+}
+
+// Bodies larger than a TLS record arrive whole both ways: replies from
+// memory and from a file (registry blobs), and a request body.
+TEST(ServerTlsBodiesTest, LargeBodiesArriveWholeBothWays) {
+  auto files = testing::CertificateFiles::Make();
+  auto tls = ServerTls::Load(files.cert->path, files.key->path);
+  ASSERT_TRUE(tls.ok()) << tls.status().ToString();
+  const std::string big(3 << 20, 'b');
+  auto blob = testing::TestCertificates::WritePemFile(std::string(1 << 20, 'f'));
+  ServerOptions options;
+  options.listen = "127.0.0.1:0";
+  options.max_body_bytes = 8 << 20;
+  options.tls = *tls;
+  auto server = Server::Start(options, [&](Request&& request, Responder respond) {
+    Response r;
+    if (request.Path() == "/file") {
+      r.body_file = blob->path;
+      r.file_offset = 10;
+      r.file_length = (1 << 20) - 10;
+    } else if (request.method == "PUT") {
+      r.body = Sha256Hex(request.body);
+    } else {
+      r.body = big;
+    }
+    respond(std::move(r));
+  });
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  auto client = Client::Create("127.0.0.1", (*server)->port(), 10, files.Trusting());
+  for (int i = 0; i < 2; ++i) {
+    auto memory = client->Do(Get("/memory"));
+    ASSERT_TRUE(memory.ok()) << memory.status().ToString();
+    EXPECT_EQ(memory->body.size(), big.size());
+    auto file = client->Do(Get("/file"));
+    ASSERT_TRUE(file.ok()) << file.status().ToString();
+    EXPECT_EQ(file->body, std::string((1 << 20) - 10, 'f'));
+  }
+  Request put = Get("/upload");
+  put.method = "PUT";
+  put.body = std::string(100000, 'u');
+  auto whole = client->Do(put);
+  ASSERT_TRUE(whole.ok()) << whole.status().ToString();
+  EXPECT_EQ(whole->body, Sha256Hex(put.body));
 }
 
 TEST_F(ServerTlsTest, ClientThatDoesNotTrustTheCertificateIsRefused) {

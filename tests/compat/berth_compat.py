@@ -156,7 +156,9 @@ def aws_cli_env(access_key, secret_key, extra_env=None):
     return env
 
 
-def make_ecs_client(endpoint, access_key, secret_key, validate=True):
+def make_ecs_client(endpoint, access_key, secret_key, validate=True, verify=None):
+    """verify: for https, a CA file to trust (boto3's verify=), False, or
+    None for the system's trust store."""
     session = boto3.session.Session(
         aws_access_key_id=access_key, aws_secret_access_key=secret_key, region_name=REGION)
     config = botocore.config.Config(
@@ -165,7 +167,7 @@ def make_ecs_client(endpoint, access_key, secret_key, validate=True):
         read_timeout=60,
         parameter_validation=validate,
     )
-    return session.client("ecs", endpoint_url=endpoint, config=config)
+    return session.client("ecs", endpoint_url=endpoint, config=config, verify=verify)
 
 
 class RawResponse:
@@ -267,12 +269,16 @@ def terminate(proc, grace=10):
 
 class BerthServer:
     """One `berth server` process on a data directory; restartable on the
-    same directory and port."""
+    same directory and port. With --tls-cert in extra_args it serves https,
+    and ca_file (the CA that signed its certificate) is what its clients
+    trust."""
 
-    def __init__(self, data_dir, log_dir, extra_args=()):
+    def __init__(self, data_dir, log_dir, extra_args=(), ca_file=None):
         self.data_dir = str(data_dir)
         self.log_dir = str(log_dir)
         self.extra_args = [str(a) for a in extra_args]  # appended to `berth server ...`
+        self.scheme = "https" if "--tls-cert" in self.extra_args else "http"
+        self.ca_file = None if ca_file is None else str(ca_file)
         self.port = free_port()
         self.proc = None
         self.starts = 0
@@ -280,7 +286,7 @@ class BerthServer:
 
     @property
     def endpoint(self):
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def start(self):
         if not os.path.exists(BERTH_BIN):
@@ -350,7 +356,8 @@ class BerthServer:
         return data[-n:].decode("utf-8", "replace")
 
     def client(self, validate=True):
-        return make_ecs_client(self.endpoint, self.access_key, self.secret_key, validate)
+        return make_ecs_client(self.endpoint, self.access_key, self.secret_key, validate,
+                               self.ca_file)
 
     def raw(self):
         return RawClient("127.0.0.1", self.port, self.access_key, self.secret_key)
