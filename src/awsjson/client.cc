@@ -95,7 +95,9 @@ Status ErrorFromReply(const http::Response& reply) {
       (body.as_object().contains("__type") || body.as_object().contains("message"))) {
     return Status(code, StringAt(body, "__type") + ": " + StringAt(body, "message"));
   }
-  return Status(code, "server answered " + std::to_string(reply.status) + ": " + reply.body);
+  std::string_view text = reply.body;
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
+  return Status(code, "server answered " + std::to_string(reply.status) + ": " + std::string(text));
 }
 
 StatusOr<std::vector<Endpoint>> ParseEndpoints(std::string_view urls) {
@@ -187,6 +189,12 @@ StatusOr<json::value> Client::Call(std::string_view target_prefix, std::string_v
   json::error_code ec;
   json::value output = json::parse(reply->body.empty() ? "{}" : reply->body, ec);
   if (ec) {
+    // A one-line text reason (an HTTP server's own refusal: a connection
+    // limit) is worth showing; a proxy's HTML page is not.
+    const std::string* type = reply->Header("content-type");
+    if (reply->status != 200 && type != nullptr && type->starts_with("text/plain")) {
+      return ErrorFromReply(*reply).WithContext(op);
+    }
     return Unavailable(op + ": server answered " + std::to_string(reply->status) +
                        " with a body that is not JSON");
   }

@@ -1,6 +1,7 @@
 // `berth agent`: joins a cluster and runs its tasks until SIGINT or SIGTERM;
 // the containers keep running after it stops.
 #include <memory>
+#include <mutex>
 
 #include "agent/agent.h"
 #include "cli/client_credentials.h"
@@ -21,6 +22,16 @@ struct AgentOptions {
 
 int RunAgent(const AgentOptions& options) {
   BlockStopSignals();  // before any thread starts
+  // SIGHUP reloads the listener's certificate; caught from before the
+  // listener opens, so it never ends an agent already reachable. The
+  // handler outlives this function: it finds the agent through `running`,
+  // under a lock that keeps the agent from going while it reloads.
+  static std::mutex running_mu;
+  static agent::Agent* running = nullptr;
+  HandleReloadSignal([] {
+    std::lock_guard lock(running_mu);
+    if (running != nullptr) running->ReloadTls();
+  });
   auto join = ClientCredentials(options.credentials_file);
   if (!join.ok()) {
     LogError("berth agent cannot start", {{"error", "join key: " + join.status().message()}});
@@ -31,8 +42,15 @@ int RunAgent(const AgentOptions& options) {
     LogError("berth agent cannot start", {{"error", agent.status().message()}});
     return 1;
   }
-  HandleReloadSignal([agent = agent->get()] { agent->ReloadTls(); });
+  {
+    std::lock_guard lock(running_mu);
+    running = agent->get();
+  }
   LogInfo("agent stopping", {{"signal", WaitForStopSignal()}});
+  {
+    std::lock_guard lock(running_mu);
+    running = nullptr;
+  }
   (*agent)->Stop();
   return 0;
 }

@@ -145,6 +145,10 @@ int RunServer(const ServerConfig& config) {
   if (!metrics_address.ok()) return fail(metrics_address.status());
   auto tls = LoadServerTls(config);
   if (!tls.ok()) return fail(tls.status());
+  // SIGHUP reloads the certificate, from before the listeners open so that
+  // it never ends a server that is already reachable (berth dev keeps the
+  // default: a hang-up of its terminal ends it).
+  if (!config.dev) HandleReloadSignal([tls = *tls] { http::ReloadServerTls(tls.get()); });
 
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
@@ -401,9 +405,6 @@ int RunServer(const ServerConfig& config) {
                                       : api_address + " (bearer token)"},
            {"credentials", credentials_path},
            {"tls", *tls ? (*tls)->Describe() : "off"}});
-  // SIGHUP reloads the certificate (berth dev keeps the default: a hang-up
-  // of its terminal ends it).
-  if (!config.dev) HandleReloadSignal([tls = *tls] { http::ReloadServerTls(tls.get()); });
   if (config.dev) {
     PrintClientEnvironment(
         config, "http://" + api_address, registry_address, keys->front(),
