@@ -3,9 +3,12 @@ CA` and `berth agent --server https://... --server-ca-file CA --tls-cert
 ...`, with a CA the test makes. The agent joins, pulls the image from the
 server's https registry and runs a task; `berth logs` and `berth exec`
 (a WebSocket over TLS from the CLI to the server, and from the server to
-the agent) reach it; an agent that does not trust the CA does not join."""
+the agent) reach it; SIGHUP renews the agent's certificate; an agent that
+does not trust the CA does not join."""
 
 import os
+import shutil
+import signal
 import subprocess
 import time
 
@@ -56,13 +59,18 @@ def run(node, command):
     return out["tasks"][0]["taskArn"]
 
 
+def agent_port(node):
+    """The port of the agent's own listener, from its "agent joined" line."""
+    log = node.agent.log_text()
+    return int(log.split("logs=https://127.0.0.1:", 1)[1].split()[0])
+
+
 def test_the_agent_joins_over_tls_and_serves_tls(tls_node):
     assert tls_node.server.endpoint.startswith("https://")
     log = tls_node.agent.log_text()
     assert "agent joined" in log
     assert "logs=https://127.0.0.1:" in log, log
-    port = int(log.split("logs=https://127.0.0.1:", 1)[1].split()[0])
-    assert peer_serial(port, tls_node.ca.cert) == 5002  # the agent's own certificate
+    assert peer_serial(agent_port(tls_node), tls_node.ca.cert) == 5002  # the agent's own
     assert "endpoint=https://127.0.0.1:" in tls_node.server.log_tail(20000)
 
 
@@ -86,6 +94,28 @@ def test_exec_goes_over_tls_both_hops(tls_node):
     finally:
         tls_node.ecs.stop_task(cluster=tls_node.cluster, task=arn)
         wait_task(tls_node.ecs, tls_node.cluster, arn, "STOPPED")
+
+
+def test_sighup_reloads_the_agents_certificate(tls_node):
+    ca, agent = tls_node.ca, tls_node.agent
+    cert_at = agent.extra_args[agent.extra_args.index("--tls-cert") + 1]
+    key_at = agent.extra_args[agent.extra_args.index("--tls-key") + 1]
+    new_cert, new_key = ca.server(5003, prefix="agent-renewed")
+    shutil.copy(new_key, key_at)
+    shutil.copy(new_cert, cert_at)
+    agent.proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while peer_serial(agent_port(tls_node), ca.cert) != 5003:
+        assert time.monotonic() < deadline, agent.log_tail()
+        time.sleep(0.1)
+    assert agent.proc.poll() is None
+    assert "SIGHUP: tls certificate reloaded for new connections" in agent.log_text()
+    # The server verifies the renewed certificate as it did the first.
+    arn = run(tls_node, ["sh", "-c", "echo after the renewal"])
+    wait_task(tls_node.ecs, tls_node.cluster, arn, "STOPPED")
+    proc = berth(tls_node, "logs", "--cluster", tls_node.cluster, arn)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "after the renewal\n"
 
 
 def test_an_agent_that_does_not_trust_the_server_does_not_join(tls_node, tmp_path):
