@@ -92,6 +92,10 @@ class AwsJsonEndpoint {
   Authorizer authorizer_;
 };
 
+// Describe*, List*, Get*, BatchGet*, BatchCheck*: the ECS and ECR calls
+// that change nothing (not audited; what a read-only key may call).
+bool IsReadOperation(std::string_view operation);
+
 // A JSON 1.1 error response (status 400, or 500 for ServerException).
 http::Response ErrorResponse(std::string_view type, std::string_view message,
                              std::string_view request_id, int status = 0);

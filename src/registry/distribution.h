@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -35,6 +36,9 @@ struct DistributionOptions {
   // reference registry does). ECR refuses such pushes, and so does berth by
   // default: create repositories with `aws ecr create-repository`.
   bool create_on_push = false;
+  // Whether an access key may change the registry (push, delete); unset:
+  // every key may. Others may pull, and get DENIED on a change.
+  std::function<bool(std::string_view access_key_id)> may_push;
 };
 
 // Thread-safe.

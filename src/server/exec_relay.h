@@ -23,6 +23,7 @@
 #include "common/clock.h"
 #include "http/message.h"
 #include "http/sigv4.h"
+#include "server/access_policy.h"
 #include "server/api/ecs_api.h"
 #include "server/log_forwarding.h"
 
@@ -33,8 +34,13 @@ class ExecRelay {
   static constexpr int kMaxSessions = 256;
   static constexpr int kAgentDialSeconds = 15;
 
-  ExecRelay(api::EcsApi& ecs, http::SecretLookup secrets, const Clock& clock, std::string agent_key)
-      : ecs_(ecs), secrets_(std::move(secrets)), clock_(clock), agent_key_(std::move(agent_key)) {}
+  ExecRelay(api::EcsApi& ecs, http::SecretLookup secrets, const Clock& clock, std::string agent_key,
+            const AccessPolicy& access)
+      : ecs_(ecs),
+        secrets_(std::move(secrets)),
+        clock_(clock),
+        agent_key_(std::move(agent_key)),
+        access_(access) {}
 
   // True for requests to /berth/v1/exec.
   static bool Accepts(const http::Request& request);
@@ -45,6 +51,7 @@ class ExecRelay {
   http::SecretLookup secrets_;
   const Clock& clock_;
   const std::string agent_key_;
+  const AccessPolicy& access_;
   InFlightCap sessions_{kMaxSessions};
 };
 

@@ -13,6 +13,7 @@
 #include <optional>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -142,7 +143,20 @@ int RunServer(const ServerConfig& config) {
   auto keys = EnsureCredentialsFile(credentials_path);
   if (!keys.ok()) return fail(keys.status());
   std::unordered_map<std::string, std::string> secret_of;
-  for (const auto& key : *keys) secret_of[key.id] = key.secret;
+  std::unordered_set<std::string> read_only_keys;
+  for (const auto& key : *keys) {
+    secret_of[key.id] = key.secret;
+    if (key.read_only) read_only_keys.insert(key.id);
+  }
+  const AccessPolicy access(std::move(read_only_keys));
+  // What berth dev prints and its embedded agent joins with: the first key
+  // that may change things.
+  const AccessKey& full_key = [&]() -> const AccessKey& {
+    for (const auto& key : *keys) {
+      if (!key.read_only) return key;
+    }
+    return keys->front();
+  }();
 
   auto opened_store = OpenStore(config);
   if (!opened_store.ok()) return fail(opened_store.status());
@@ -330,6 +344,7 @@ int RunServer(const ServerConfig& config) {
   context.store = store.get();
   context.blobs = blobs->get();
   context.user_secrets = &secret_of;
+  context.access = &access;
   context.registry_address = registry_address;
   if (etcd_store == nullptr) {
     // Alone on SQLite this server always leads; a failed commit stops it.
@@ -373,12 +388,12 @@ int RunServer(const ServerConfig& config) {
            {"credentials", credentials_path}});
   if (config.dev) {
     PrintClientEnvironment(
-        config, "http://" + api_address, registry_address, keys->front(),
-        UiEndpoint::LoginUrl(api_address, ui_sessions.CreateLoginToken(keys->front().id).token));
+        config, "http://" + api_address, registry_address, full_key,
+        UiEndpoint::LoginUrl(api_address, ui_sessions.CreateLoginToken(full_key.id).token));
   }
   std::function<void()> stop_agent;
   if (config.start_embedded_agent) {
-    stop_agent = config.start_embedded_agent("http://" + api_address, keys->front());
+    stop_agent = config.start_embedded_agent("http://" + api_address, full_key);
   }
 
   std::thread([&wake_loop, &stop_signal, &loop_mu] {
