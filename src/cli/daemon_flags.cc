@@ -59,6 +59,12 @@ void AddServerFlags(CLI::App* cmd, server::ServerConfig& config) {
                 "create a missing repository when an image is pushed to it")
       ->envname("BERTH_CREATE_REPOSITORY_ON_PUSH")
       ->capture_default_str();
+  cmd->add_option("--max-uploads-per-repository", config.max_uploads_per_repository,
+                  "blob uploads open at once in one repository; more get 429 TOOMANYREQUESTS "
+                  "(0: no cap)")
+      ->envname("BERTH_MAX_UPLOADS_PER_REPOSITORY")
+      ->check(CLI::Range(0, 1'000'000))
+      ->capture_default_str();
 }
 
 void AddAgentFlags(CLI::App* cmd, agent::AgentConfig& config, const std::string& prefix) {

@@ -25,6 +25,7 @@
 #include "registry/blob_store.h"
 #include "registry/distribution_routes.h"
 #include "registry/manifest.h"
+#include "registry/open_uploads.h"
 #include "registry/registry_state.h"
 
 namespace berth::registry {
@@ -39,6 +40,9 @@ struct DistributionOptions {
   // Whether an access key may change the registry (push, delete); unset:
   // every key may. Others may pull, and get DENIED on a change.
   std::function<bool(std::string_view access_key_id)> may_push;
+  // Uploads open at once in one repository (POST to PUT); more are refused
+  // with 429 TOOMANYREQUESTS. 0: no cap.
+  size_t max_uploads_per_repository = 256;
 };
 
 // Thread-safe.
@@ -103,6 +107,7 @@ class Distribution {
   const Clock& clock_;
   awsjson::CommitTracker& tracker_;
   Options options_;
+  OpenUploads open_uploads_{options_.max_uploads_per_repository};
 };
 
 }  // namespace berth::registry

@@ -201,6 +201,8 @@ Status ControlPlane::Impl::Start() {
   });
   registry::Distribution::Options distribution_options;
   distribution_options.create_on_push = config.create_repository_on_push;
+  distribution_options.max_uploads_per_repository =
+      static_cast<size_t>(config.max_uploads_per_repository);
   // Node credentials pull; so do read-only keys.
   distribution_options.may_push = [this](std::string_view key) {
     return context.access->MayPush(key);
