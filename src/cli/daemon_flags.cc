@@ -117,6 +117,12 @@ void AddAgentFlags(CLI::App* cmd, agent::AgentConfig& config, const std::string&
                   "OCI runtime conmon starts containers with: runc, crun, or a path")
       ->envname(var("RUNTIME"))
       ->capture_default_str();
+  cmd->add_option(name("container-log-max-bytes"), config.container_log_max_bytes,
+                  "a container's log file at most; past it the file starts over (older lines "
+                  "dropped), so that a chatty task cannot fill the disk (0: no cap)")
+      ->envname(var("CONTAINER_LOG_MAX_BYTES"))
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 40))
+      ->capture_default_str();
   cmd->add_option(name("seccomp-profile"), config.seccomp_profile,
                   "default seccomp profile (containers-common JSON); empty for none")
       ->capture_default_str();

@@ -87,6 +87,9 @@ def started_agents(base, server_args, agent_dirs, agent_args=("--retention", "36
         server.stop()
 
 
+NODE_LOG_MAX_BYTES = 1 << 20
+
+
 @contextlib.contextmanager
 def started_node(base, server_args, agent_args=("--retention", "3600")):
     """A server (with server_args), a cluster, the busybox image and an agent
@@ -102,6 +105,9 @@ def started_node(base, server_args, agent_args=("--retention", "3600")):
 def node(tmp_path_factory, isolated_aws_env):
     """One node (server, cluster, image, agent) per test module."""
     require_container_host()
-    with started_node(tmp_path_factory.mktemp("node"),
-                      ["--agent-heartbeat-timeout", "4"]) as started:
+    # A container's log capped at NODE_LOG_MAX_BYTES: test_agent_e2e's
+    # chatty task fills it several times over.
+    with started_node(tmp_path_factory.mktemp("node"), ["--agent-heartbeat-timeout", "4"],
+                      ["--retention", "3600", "--container-log-max-bytes",
+                       str(NODE_LOG_MAX_BYTES)]) as started:
         yield started

@@ -301,14 +301,21 @@ class BerthServer:
             if self.proc.poll() is not None:
                 pytest.fail(f"berth server exited with {self.proc.returncode} before listening; "
                             f"its log:\n{self.log_tail()}", pytrace=False)
+            # Listening is not enough: until everything is wired the server
+            # answers 503 "berth is starting"; /healthz says 200 once it serves.
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    break
-            except OSError:
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=1)
+                try:
+                    conn.request("GET", "/healthz")
+                    if conn.getresponse().status == 200:
+                        break
+                finally:
+                    conn.close()
+            except (OSError, http.client.HTTPException):
                 pass
             if time.monotonic() > deadline:
                 self.stop()
-                pytest.fail(f"berth server did not listen on port {self.port} within 20 s; "
+                pytest.fail(f"berth server did not serve on port {self.port} within 20 s; "
                             f"its log:\n{self.log_tail()}", pytrace=False)
             time.sleep(0.05)
         self._read_credentials()
