@@ -177,6 +177,9 @@ void AwsJsonEndpoint::Handle(http::Request&& request, http::Responder original_r
   if (auto error = service->Model().ValidateInput(operation, input)) {
     return refuse(error->type, error->message);
   }
+  if (write_gate_ && !IsReadOperation(operation)) {
+    if (auto refusal = write_gate_()) return refuse("ServerException", *refusal);
+  }
 
   CallContext context;
   context.access_key_id = caller;

@@ -59,6 +59,13 @@ void AddServerFlags(CLI::App* cmd, server::ServerConfig& config) {
                 "create a missing repository when an image is pushed to it")
       ->envname("BERTH_CREATE_REPOSITORY_ON_PUSH")
       ->capture_default_str();
+  cmd->add_option("--min-free-disk-mb", config.min_free_disk_mb,
+                  "MiB kept free on the disks of --data and the registry: below it, requests "
+                  "that write are refused (ServerException, registry 507) and reads go on "
+                  "(0: never refuse)")
+      ->envname("BERTH_MIN_FREE_DISK_MB")
+      ->check(CLI::Range(0, 1 << 20))
+      ->capture_default_str();
   cmd->add_option("--max-uploads-per-repository", config.max_uploads_per_repository,
                   "blob uploads open at once in one repository; more get 429 TOOMANYREQUESTS "
                   "(0: no cap)")

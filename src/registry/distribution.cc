@@ -202,6 +202,9 @@ std::shared_ptr<http::BodySink> Distribution::StreamBody(const http::Request& he
   if (options_.may_push && !options_.may_push(caller)) {
     return refuse(StatusCode::kPermissionDenied, "pull only");  // Handle says why
   }
+  if (options_.write_gate && options_.write_gate()) {
+    return refuse(StatusCode::kResourceExhausted, "disk full");  // Handle says why
+  }
   if (!IsValidRepositoryName(route.name)) return refuse(StatusCode::kInvalidArgument, "bad name");
   if (manifest_put) return std::make_shared<ManifestSink>(kMaxManifestBytes);
   // A body that ends in a blob needs a valid digest; without one the
@@ -250,6 +253,11 @@ void Distribution::Handle(http::Request&& request, http::Responder respond) {
       return call.Fail(
           403, oci_error::kDenied,
           "requested access to the resource is denied: access key " + caller + " may only pull");
+    }
+    if (options_.write_gate) {
+      if (auto refusal = options_.write_gate()) {
+        return call.Fail(507, oci_error::kUnknown, *refusal);
+      }
     }
   }
   // Routed on the decoded path, so that an escaped "../" is a name like any

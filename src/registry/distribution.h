@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -43,6 +44,9 @@ struct DistributionOptions {
   // Uploads open at once in one repository (POST to PUT); more are refused
   // with 429 TOOMANYREQUESTS. 0: no cap.
   size_t max_uploads_per_repository = 256;
+  // Asked before every change: a message refuses it with 507 (a full
+  // disk), nullopt lets it through. Unset: never refuses.
+  std::function<std::optional<std::string>()> write_gate;
 };
 
 // Thread-safe.

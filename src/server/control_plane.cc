@@ -175,6 +175,7 @@ Status ControlPlane::Impl::Start() {
 
   endpoint.AddService(&ecs);
   // Agent keys reach only what an agent needs, read-only keys only reads.
+  endpoint.SetWriteGate([this] { return context.disk->WriteRefusal(); });
   endpoint.SetAuthorizer(
       [this](std::string_view key, std::string_view prefix, std::string_view op) {
         return context.access->MayCall(key, prefix, op);
@@ -201,6 +202,7 @@ Status ControlPlane::Impl::Start() {
   });
   registry::Distribution::Options distribution_options;
   distribution_options.create_on_push = config.create_repository_on_push;
+  distribution_options.write_gate = [this] { return context.disk->WriteRefusal(); };
   distribution_options.max_uploads_per_repository =
       static_cast<size_t>(config.max_uploads_per_repository);
   // Node credentials pull; so do read-only keys.

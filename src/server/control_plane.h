@@ -19,6 +19,7 @@
 #include "http/server.h"
 #include "registry/blob_store.h"
 #include "server/access_policy.h"
+#include "server/disk_guard.h"
 #include "store/store.h"
 
 namespace berth::server {
@@ -32,6 +33,7 @@ struct ControlPlaneContext {
   // User access keys: id -> secret.
   const std::unordered_map<std::string, std::string>* user_secrets = nullptr;
   const AccessPolicy* access = nullptr;  // who may do what
+  const DiskGuard* disk = nullptr;       // refuses user writes on a nearly full disk
   std::string registry_address;          // how clients reach the registry (repositoryUri)
   // Called (on the store's writer thread; must not block) when a commit
   // fails. Unset: the process stops, as a lone server does.

@@ -163,8 +163,9 @@ int RunServer(const ServerConfig& config) {
   std::unique_ptr<store::Store> store = std::move(opened_store->store);
   const std::string store_name = opened_store->name;
   store::EtcdStore* etcd_store = opened_store->etcd;
-  auto blobs = registry::BlobStore::Open(
-      config.registry_root.empty() ? config.data_dir + "/registry" : config.registry_root);
+  const std::string registry_root =
+      config.registry_root.empty() ? config.data_dir + "/registry" : config.registry_root;
+  auto blobs = registry::BlobStore::Open(registry_root);
   if (!blobs.ok()) return fail(blobs.status());
 
   http::ServerOptions options;
@@ -345,6 +346,11 @@ int RunServer(const ServerConfig& config) {
   context.blobs = blobs->get();
   context.user_secrets = &secret_of;
   context.access = &access;
+  // The folders berth itself fills: the data folder (the SQLite database)
+  // and the registry's blobs.
+  const DiskGuard disk(Env::Default(), {config.data_dir, registry_root},
+                       static_cast<uint64_t>(config.min_free_disk_mb) << 20);
+  context.disk = &disk;
   context.registry_address = registry_address;
   if (etcd_store == nullptr) {
     // Alone on SQLite this server always leads; a failed commit stops it.

@@ -6,6 +6,7 @@ modules can import the helpers directly (`from berth_compat import ...`).
 """
 
 import configparser
+import contextlib
 import datetime
 import http.client
 import importlib.util
@@ -263,6 +264,17 @@ def terminate(proc, grace=10):
             proc.kill()
             proc.wait()
     return proc.returncode
+
+
+@contextlib.contextmanager
+def running_server(data_dir, log_dir, extra_args=()):
+    """A BerthServer started on data_dir, stopped when the block ends."""
+    srv = BerthServer(data_dir, log_dir, extra_args)
+    srv.start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
 
 
 class BerthServer:
