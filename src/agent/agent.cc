@@ -113,6 +113,7 @@ class AgentImpl : public Agent {
     runtime_options.root = config_.data_dir + "/runtime";
     runtime_options.runc = config_.runc;
     runtime_options.conmon = config_.conmon;
+    runtime_options.log_max_bytes = config_.container_log_max_bytes;
     auto runtime = ContainerRuntime::Open(runtime_options);
     if (!runtime.ok()) return runtime.status();
     runtime_ = std::move(*runtime);

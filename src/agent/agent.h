@@ -54,6 +54,8 @@ struct AgentConfig {
   int poll_wait_seconds = 20;
   std::string runc = "runc";
   std::string conmon = "conmon";
+  // A container's log file at most; past it conmon starts the file over.
+  int64_t container_log_max_bytes = 100 << 20;
   std::string seccomp_profile = "/usr/share/containers/seccomp.json";  // "" for none
   // For tests only: multiplies every container's restartAttemptPeriod (ECS
   // allows 60 s at the least), so an end-to-end test of restart policies

@@ -78,6 +78,19 @@ void AddServerFlags(CLI::App* cmd, server::ServerConfig& config) {
                 "create a missing repository when an image is pushed to it")
       ->envname("BERTH_CREATE_REPOSITORY_ON_PUSH")
       ->capture_default_str();
+  cmd->add_option("--min-free-disk-mb", config.min_free_disk_mb,
+                  "MiB kept free on the disks of --data and the registry: below it, requests "
+                  "that write are refused (ServerException, registry 507) and reads go on "
+                  "(0: never refuse)")
+      ->envname("BERTH_MIN_FREE_DISK_MB")
+      ->check(CLI::Range(0, 1 << 20))
+      ->capture_default_str();
+  cmd->add_option("--max-uploads-per-repository", config.max_uploads_per_repository,
+                  "blob uploads open at once in one repository; more get 429 TOOMANYREQUESTS "
+                  "(0: no cap)")
+      ->envname("BERTH_MAX_UPLOADS_PER_REPOSITORY")
+      ->check(CLI::Range(0, 1'000'000))
+      ->capture_default_str();
 }
 
 void AddAgentFlags(CLI::App* cmd, agent::AgentConfig& config, const std::string& prefix) {
@@ -129,6 +142,12 @@ void AddAgentFlags(CLI::App* cmd, agent::AgentConfig& config, const std::string&
   cmd->add_option(name("runtime"), config.runc,
                   "OCI runtime conmon starts containers with: runc, crun, or a path")
       ->envname(var("RUNTIME"))
+      ->capture_default_str();
+  cmd->add_option(name("container-log-max-bytes"), config.container_log_max_bytes,
+                  "a container's log file at most; past it the file starts over (older lines "
+                  "dropped), so that a chatty task cannot fill the disk (0: no cap)")
+      ->envname(var("CONTAINER_LOG_MAX_BYTES"))
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 40))
       ->capture_default_str();
   cmd->add_option(name("seccomp-profile"), config.seccomp_profile,
                   "default seccomp profile (containers-common JSON); empty for none")

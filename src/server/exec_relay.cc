@@ -1,8 +1,10 @@
 #include "server/exec_relay.h"
 
 #include <future>
+#include <memory>
 #include <thread>
 
+#include "awsjson/audit.h"
 #include "awsjson/client.h"
 #include "common/log.h"
 #include "http/exec_protocol.h"
@@ -41,10 +43,23 @@ void Copy(http::WebSocket& from, http::WebSocket& to, bool from_client) {
 bool ExecRelay::Accepts(const http::Request& request) { return request.Path() == "/berth/v1/exec"; }
 
 void ExecRelay::Handle(http::Request&& request, http::Responder respond) {
-  UserGet user("exec", respond);
-  if (!user.Check(request, secrets_, clock_.NowSeconds(), "run commands in containers")) return;
   auto query = http::ParseQueryString(request.Query());
   std::string task = query["task"], container = query["container"];
+  // A command in a container is a change like any other: audited.
+  auto audit = std::make_shared<awsjson::AuditRecord>();
+  audit->operation = "Exec";
+  audit->resource = "cluster=" + query["cluster"] + " task=" + task + " container=" + container;
+  respond = awsjson::AuditedResponder(audit, std::move(respond));
+  UserGet user("exec", respond);
+  if (!user.Check(request, secrets_, clock_.NowSeconds(), "run commands in containers",
+                  &audit->key)) {
+    return;
+  }
+  if (!access_.MayChange(audit->key)) {
+    return user.Refuse("AccessDeniedException", "access key " + audit->key +
+                                                    " is read-only: it cannot run commands in "
+                                                    "containers");
+  }
   if (task.empty()) {
     return user.Refuse("InvalidParameterException", "task is required (an id or ARN)");
   }

@@ -23,6 +23,7 @@
 #include "common/clock.h"
 #include "http/message.h"
 #include "http/sigv4.h"
+#include "server/access_policy.h"
 #include "server/api/ecs_api.h"
 #include "server/log_forwarding.h"
 
@@ -33,8 +34,13 @@ class ExecRelay {
   static constexpr int kMaxSessions = 256;
   static constexpr int kAgentDialSeconds = 15;
 
-  ExecRelay(api::EcsApi& ecs, http::SecretLookup secrets, const Clock& clock, AgentAccess agents)
-      : ecs_(ecs), secrets_(std::move(secrets)), clock_(clock), agents_(std::move(agents)) {}
+  ExecRelay(api::EcsApi& ecs, http::SecretLookup secrets, const Clock& clock, AgentAccess agents,
+            const AccessPolicy& access)
+      : ecs_(ecs),
+        secrets_(std::move(secrets)),
+        clock_(clock),
+        agents_(std::move(agents)),
+        access_(access) {}
 
   // True for requests to /berth/v1/exec.
   static bool Accepts(const http::Request& request);
@@ -45,6 +51,7 @@ class ExecRelay {
   http::SecretLookup secrets_;
   const Clock& clock_;
   const AgentAccess agents_;
+  const AccessPolicy& access_;
   InFlightCap sessions_{kMaxSessions};
 };
 

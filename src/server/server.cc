@@ -13,6 +13,7 @@
 #include <optional>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -164,15 +165,29 @@ int RunServer(const ServerConfig& config) {
   auto keys = EnsureCredentialsFile(credentials_path);
   if (!keys.ok()) return fail(keys.status());
   std::unordered_map<std::string, std::string> secret_of;
-  for (const auto& key : *keys) secret_of[key.id] = key.secret;
+  std::unordered_set<std::string> read_only_keys;
+  for (const auto& key : *keys) {
+    secret_of[key.id] = key.secret;
+    if (key.read_only) read_only_keys.insert(key.id);
+  }
+  const AccessPolicy access(std::move(read_only_keys));
+  // What berth dev prints and its embedded agent joins with: the first key
+  // that may change things.
+  const AccessKey& full_key = [&]() -> const AccessKey& {
+    for (const auto& key : *keys) {
+      if (!key.read_only) return key;
+    }
+    return keys->front();
+  }();
 
   auto opened_store = OpenStore(config);
   if (!opened_store.ok()) return fail(opened_store.status());
   std::unique_ptr<store::Store> store = std::move(opened_store->store);
   const std::string store_name = opened_store->name;
   store::EtcdStore* etcd_store = opened_store->etcd;
-  auto blobs = registry::BlobStore::Open(
-      config.registry_root.empty() ? config.data_dir + "/registry" : config.registry_root);
+  const std::string registry_root =
+      config.registry_root.empty() ? config.data_dir + "/registry" : config.registry_root;
+  auto blobs = registry::BlobStore::Open(registry_root);
   if (!blobs.ok()) return fail(blobs.status());
 
   http::ServerOptions options;
@@ -360,6 +375,12 @@ int RunServer(const ServerConfig& config) {
   context.store = store.get();
   context.blobs = blobs->get();
   context.user_secrets = &secret_of;
+  context.access = &access;
+  // The folders berth itself fills: the data folder (the SQLite database)
+  // and the registry's blobs.
+  const DiskGuard disk(Env::Default(), {config.data_dir, registry_root},
+                       static_cast<uint64_t>(config.min_free_disk_mb) << 20);
+  context.disk = &disk;
   context.registry_address = registry_address;
   if (etcd_store == nullptr) {
     // Alone on SQLite this server always leads; a failed commit stops it.
@@ -407,12 +428,12 @@ int RunServer(const ServerConfig& config) {
            {"tls", *tls ? (*tls)->Describe() : "off"}});
   if (config.dev) {
     PrintClientEnvironment(
-        config, "http://" + api_address, registry_address, keys->front(),
-        UiEndpoint::LoginUrl(api_address, ui_sessions.CreateLoginToken(keys->front().id).token));
+        config, "http://" + api_address, registry_address, full_key,
+        UiEndpoint::LoginUrl(api_address, ui_sessions.CreateLoginToken(full_key.id).token));
   }
   std::function<void()> stop_agent;
   if (config.start_embedded_agent) {
-    stop_agent = config.start_embedded_agent("http://" + api_address, keys->front());
+    stop_agent = config.start_embedded_agent("http://" + api_address, full_key);
   }
 
   std::thread([&wake_loop, &stop_signal, &loop_mu] {

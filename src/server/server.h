@@ -65,6 +65,8 @@ struct ServerConfig {
   std::string registry_listen;
   std::string registry_address;
   bool create_repository_on_push = false;  // else pushing to a missing repository fails
+  int max_uploads_per_repository = 256;    // open blob uploads; 0: no cap
+  int min_free_disk_mb = 256;  // user writes refused below this free on data or registry disks
 
   // Prometheus /metrics: on the API address when empty (or equal to
   // listen), where it needs "Authorization: Bearer <token>" with the token

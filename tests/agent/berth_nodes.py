@@ -90,6 +90,9 @@ def started_agents(base, server_args, agent_dirs, agent_args=("--retention", "36
         server.stop()
 
 
+NODE_LOG_MAX_BYTES = 1 << 20
+
+
 @contextlib.contextmanager
 def started_node(base, server_args, agent_args=("--retention", "3600"), ca_file=None):
     """A server (with server_args, trusted through ca_file when it serves
@@ -105,6 +108,9 @@ def started_node(base, server_args, agent_args=("--retention", "3600"), ca_file=
 def node(tmp_path_factory, isolated_aws_env):
     """One node (server, cluster, image, agent) per test module."""
     require_container_host()
-    with started_node(tmp_path_factory.mktemp("node"),
-                      ["--agent-heartbeat-timeout", "4"]) as started:
+    # A container's log capped at NODE_LOG_MAX_BYTES: test_agent_e2e's
+    # chatty task fills it several times over.
+    with started_node(tmp_path_factory.mktemp("node"), ["--agent-heartbeat-timeout", "4"],
+                      ["--retention", "3600", "--container-log-max-bytes",
+                       str(NODE_LOG_MAX_BYTES)]) as started:
         yield started

@@ -6,6 +6,7 @@ modules can import the helpers directly (`from berth_compat import ...`).
 """
 
 import configparser
+import contextlib
 import datetime
 import http.client
 import importlib.util
@@ -13,6 +14,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -267,6 +269,17 @@ def terminate(proc, grace=10):
     return proc.returncode
 
 
+@contextlib.contextmanager
+def running_server(data_dir, log_dir, extra_args=()):
+    """A BerthServer started on data_dir, stopped when the block ends."""
+    srv = BerthServer(data_dir, log_dir, extra_args)
+    srv.start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
 class BerthServer:
     """One `berth server` process on a data directory; restartable on the
     same directory and port. With --tls-cert in extra_args it serves https,
@@ -307,17 +320,33 @@ class BerthServer:
             if self.proc.poll() is not None:
                 pytest.fail(f"berth server exited with {self.proc.returncode} before listening; "
                             f"its log:\n{self.log_tail()}", pytrace=False)
+            # Listening is not enough: until everything is wired the server
+            # answers 503 "berth is starting"; /healthz says 200 once it serves.
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    break
-            except OSError:
+                conn = self.http_connection(timeout=1)
+                try:
+                    conn.request("GET", "/healthz")
+                    if conn.getresponse().status == 200:
+                        break
+                finally:
+                    conn.close()
+            except (OSError, http.client.HTTPException):
                 pass
             if time.monotonic() > deadline:
                 self.stop()
-                pytest.fail(f"berth server did not listen on port {self.port} within 20 s; "
+                pytest.fail(f"berth server did not serve on port {self.port} within 20 s; "
                             f"its log:\n{self.log_tail()}", pytrace=False)
             time.sleep(0.05)
         self._read_credentials()
+
+    def http_connection(self, timeout=30):
+        """An http.client connection to the server: https trusting ca_file
+        when it serves TLS."""
+        if self.scheme == "https":
+            return http.client.HTTPSConnection(
+                "127.0.0.1", self.port, timeout=timeout,
+                context=ssl.create_default_context(cafile=self.ca_file))
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
 
     def _read_credentials(self):
         path = os.path.join(self.data_dir, "credentials")
