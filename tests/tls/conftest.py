@@ -21,9 +21,6 @@ from berth_tls import CertificateAuthority  # noqa: E402
 
 isolated_aws_env = load_compat_conftest().isolated_aws_env
 
-SERVER_SERIAL = 1001
-
-
 @pytest.fixture(scope="session")
 def ca(tmp_path_factory):
     return CertificateAuthority(tmp_path_factory.mktemp("ca"))
@@ -32,13 +29,15 @@ def ca(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tls_server(tmp_path_factory, ca, isolated_aws_env):
     """One `berth server --tls-cert ... --tls-key ...` for the suite; its
-    certificate (serial SERVER_SERIAL) is for 127.0.0.1 and localhost."""
+    certificate (serial .certificate_serial) is for 127.0.0.1 and localhost."""
     base = tmp_path_factory.mktemp("tls-server")
-    cert, key = ca.server(SERVER_SERIAL)
+    serial = 1001
+    cert, key = ca.server(serial)
     srv = BerthServer(base / "data", base,
                       extra_args=["--tls-cert", cert, "--tls-key", key,
                                   "--create-repository-on-push"],
                       ca_file=ca.cert)
+    srv.certificate_serial = serial
     try:
         srv.start()
         yield srv

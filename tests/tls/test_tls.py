@@ -21,7 +21,6 @@ import pytest
 from berth_compat import AWS_CLI, BERTH_BIN, BerthServer, aws_cli_env, make_ecs_client, unique
 from berth_registry import SKOPEO, Skopeo, build_image, write_oci_layout
 from berth_tls import peer_serial
-from conftest import SERVER_SERIAL
 
 
 def aws(server, *args, ca_bundle=True, env=None):
@@ -48,7 +47,7 @@ def cluster_names(arns):
 
 def test_the_endpoint_is_https(tls_server):
     assert tls_server.endpoint == f"https://127.0.0.1:{tls_server.port}"
-    assert peer_serial(tls_server.port, tls_server.ca_file) == SERVER_SERIAL
+    assert peer_serial(tls_server.port, tls_server.ca_file) == tls_server.certificate_serial
 
 
 def test_boto3_that_trusts_the_ca_is_served(tls_server):
