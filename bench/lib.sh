@@ -89,11 +89,12 @@ bench_cleanup() {
 
 # start_berth_server ARGS...: `berth server` on a free loopback port with its
 # data in $tmp/data and ARGS added; sets `berth_port` and waits until it
-# answers and has written its credentials.
+# answers and has written its credentials. The connection limits are off:
+# thousands of simulated agents all come from 127.0.0.1.
 start_berth_server() {
   berth_port=$(free_port)
   "$build/berth" --log-level warn server --listen "127.0.0.1:$berth_port" --data "$tmp/data" \
-    "$@" >"$tmp/berth.log" 2>&1 &
+    --max-connections 0 --max-connections-per-address 0 "$@" >"$tmp/berth.log" 2>&1 &
   pids+=($!)
   wait_for "berth server" "${pids[-1]}" "$berth_port" "$tmp/berth.log" "$tmp/data/credentials"
   wait_serving "$berth_port"

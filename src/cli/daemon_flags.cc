@@ -22,6 +22,25 @@ void AddServerFlags(CLI::App* cmd, server::ServerConfig& config) {
       ->envname("BERTH_THREADS")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
+  cmd->add_option("--max-connections", config.max_connections,
+                  "connections the API (and the registry) port holds open at once; a new one "
+                  "over it gets 503 and is closed (0: no limit)")
+      ->envname("BERTH_MAX_CONNECTIONS")
+      ->check(CLI::Range(0, 10'000'000))
+      ->capture_default_str();
+  cmd->add_option("--max-connections-per-address", config.max_connections_per_address,
+                  "connections one client address may hold open on a port; a new one over it "
+                  "gets 503 and is closed (0: no limit)")
+      ->envname("BERTH_MAX_CONNECTIONS_PER_ADDRESS")
+      ->check(CLI::Range(0, 10'000'000))
+      ->capture_default_str();
+  cmd->add_option("--header-timeout", config.header_timeout_seconds,
+                  "seconds a request's head may take from its first byte (from the accept for a "
+                  "connection's first, the TLS handshake included); a slower one gets 408 and "
+                  "is closed (0: only the 120 s idle timeout)")
+      ->envname("BERTH_HEADER_TIMEOUT")
+      ->check(CLI::Range(0, 3600))
+      ->capture_default_str();
   cmd->add_option("--registry-listen", config.registry_listen,
                   "also serve the registry (/v2/) alone on this host:port")
       ->envname("BERTH_REGISTRY_LISTEN");

@@ -181,8 +181,9 @@ Status ControlPlane::Impl::Start() {
         return context.access->MayCall(key, prefix, op);
       });
   agent_channel.emplace(ecs, tracker, secrets, SystemClock(), *agent_key);
-  logs.emplace(ecs, secrets, SystemClock(), *agent_key);
-  exec.emplace(ecs, secrets, SystemClock(), *agent_key, *context.access);
+  logs.emplace(ecs, secrets, SystemClock(), AgentAccess{*agent_key, config.agent_ca_file});
+  exec.emplace(ecs, secrets, SystemClock(), AgentAccess{*agent_key, config.agent_ca_file},
+               *context.access);
   gangs.emplace(ecs, secrets, SystemClock());
   server_state_metrics = CollectServerState(metrics::DefaultRegistry(), ecs, *agent_channel);
   ecs.events().SetRetention(

@@ -84,7 +84,7 @@ void ExecRelay::Handle(http::Request&& request, http::Responder respond) {
                                                         source.task_id + " is not running (" +
                                                         source.container_status + ")");
   }
-  auto agent = TargetAgent(source, agent_key_);
+  auto agent = TargetAgent(source, agents_);
   if (!agent.ok()) return user.Refuse("ServerException", agent.status().message(), 502);
   std::shared_ptr<void> slot = sessions_.Take();
   if (!slot) {
@@ -103,11 +103,12 @@ void ExecRelay::Handle(http::Request&& request, http::Responder respond) {
                                      {"instance", source.instance_id},
                                      {"remote", request.remote_address}});
 
-  std::thread([forward = std::move(forward), host = agent->host, port = agent->port,
-               endpoint = source.endpoint, request_id = user.request_id(), slot = std::move(slot),
+  std::thread([forward = std::move(forward), agent = std::move(*agent), endpoint = source.endpoint,
+               request_id = user.request_id(), slot = std::move(slot),
                respond = std::move(respond)]() mutable {
     http::Response refusal;
-    auto to_agent = http::DialWebSocket(host, port, forward, kAgentDialSeconds, &refusal);
+    auto to_agent = http::DialWebSocket(agent.host, agent.port, forward, kAgentDialSeconds,
+                                        &refusal, agent.tls);
     if (!to_agent.ok()) {
       if (refusal.status != 0 && refusal.status != 101) {
         refusal.SetHeader("x-amzn-requestid", request_id);

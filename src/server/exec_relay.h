@@ -34,12 +34,12 @@ class ExecRelay {
   static constexpr int kMaxSessions = 256;
   static constexpr int kAgentDialSeconds = 15;
 
-  ExecRelay(api::EcsApi& ecs, http::SecretLookup secrets, const Clock& clock, std::string agent_key,
+  ExecRelay(api::EcsApi& ecs, http::SecretLookup secrets, const Clock& clock, AgentAccess agents,
             const AccessPolicy& access)
       : ecs_(ecs),
         secrets_(std::move(secrets)),
         clock_(clock),
-        agent_key_(std::move(agent_key)),
+        agents_(std::move(agents)),
         access_(access) {}
 
   // True for requests to /berth/v1/exec.
@@ -50,7 +50,7 @@ class ExecRelay {
   api::EcsApi& ecs_;
   http::SecretLookup secrets_;
   const Clock& clock_;
-  const std::string agent_key_;
+  const AgentAccess agents_;
   const AccessPolicy& access_;
   InFlightCap sessions_{kMaxSessions};
 };

@@ -19,10 +19,12 @@
 
 #include "awsjson/endpoint.h"
 #include "common/log.h"
+#include "common/reload_signal.h"
 #include "common/stop_signals.h"
 #include "http/endpoint.h"
 #include "http/metrics_endpoint.h"
 #include "http/server.h"
+#include "http/server_tls.h"
 #include "registry/blob_store.h"
 #include "registry/distribution.h"
 #include "registry/ecr_api.h"
@@ -84,6 +86,20 @@ StatusOr<OpenedStore> OpenStore(const ServerConfig& config) {
   return result;
 }
 
+// The listeners' certificate (--tls-cert, --tls-key), or null for plain
+// HTTP.
+StatusOr<std::shared_ptr<http::ServerTls>> LoadServerTls(const ServerConfig& config) {
+  if (config.tls_cert_file.empty() && config.tls_key_file.empty()) {
+    return std::shared_ptr<http::ServerTls>();
+  }
+  if (config.tls_cert_file.empty() || config.tls_key_file.empty()) {
+    return InvalidArgument("--tls-cert and --tls-key go together");
+  }
+  auto tls = http::ServerTls::Load(config.tls_cert_file, config.tls_key_file);
+  if (!tls.ok()) return tls.status().WithContext("--tls-cert/--tls-key");
+  return tls;
+}
+
 void PrintClientEnvironment(const ServerConfig& config, const std::string& endpoint,
                             const std::string& registry, const AccessKey& key,
                             const std::string& login_url) {
@@ -128,6 +144,12 @@ int RunServer(const ServerConfig& config) {
 
   auto metrics_address = http::SeparateMetricsAddress(config.metrics_listen, config.listen);
   if (!metrics_address.ok()) return fail(metrics_address.status());
+  auto tls = LoadServerTls(config);
+  if (!tls.ok()) return fail(tls.status());
+  // SIGHUP reloads the certificate, from before the listeners open so that
+  // it never ends a server that is already reachable (berth dev keeps the
+  // default: a hang-up of its terminal ends it).
+  if (!config.dev) HandleReloadSignal([tls = *tls] { http::ReloadServerTls(tls.get()); });
 
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
@@ -170,7 +192,12 @@ int RunServer(const ServerConfig& config) {
 
   http::ServerOptions options;
   options.listen = config.listen;
+  options.name = "api";
   options.threads = config.threads;
+  options.tls = *tls;
+  options.max_connections = config.max_connections;
+  options.max_connections_per_address = config.max_connections_per_address;
+  options.header_timeout_seconds = config.header_timeout_seconds;
   // Layers stream to disk; what is buffered is the largest API request.
   options.max_body_bytes = registry::EcrApi::kMaxRequestBytes;
 
@@ -286,6 +313,7 @@ int RunServer(const ServerConfig& config) {
   if (!config.registry_listen.empty()) {
     http::ServerOptions registry_options = options;
     registry_options.listen = config.registry_listen;
+    registry_options.name = "registry";
     auto started = http::Server::Start(registry_options, route(true));
     if (!started.ok()) return fail(started.status());
     registry_server = std::move(*started);
@@ -295,7 +323,9 @@ int RunServer(const ServerConfig& config) {
   if (*metrics_address) {
     http::ServerOptions metrics_options;
     metrics_options.listen = **metrics_address;
+    metrics_options.name = "metrics";
     metrics_options.threads = 1;
+    metrics_options.header_timeout_seconds = config.header_timeout_seconds;
     auto started =
         http::Server::Start(metrics_options, [&](http::Request&& request, http::Responder respond) {
           if (http::MetricsEndpoint::Accepts(request)) {
@@ -358,7 +388,10 @@ int RunServer(const ServerConfig& config) {
     if (!started.ok()) return fail(started.status().WithContext("load state from " + store_name));
     plane = std::move(*started);
   } else {
-    forwarder.emplace(api_address);
+    http::TlsOptions leader_tls;
+    leader_tls.enabled = *tls != nullptr;  // the servers of one cluster serve alike
+    leader_tls.ca_file = config.server_ca_file;
+    forwarder.emplace(api_address, std::move(leader_tls));
     LeadershipOptions election;
     election.client = store::EtcdClientOptions(opened_store->etcd_options);
     election.key = store::EtcdLeaderKey(opened_store->etcd_options);
@@ -391,7 +424,8 @@ int RunServer(const ServerConfig& config) {
            {"store", store_name},
            {"metrics", metrics_server ? bound(**metrics_address, metrics_server->port())
                                       : api_address + " (bearer token)"},
-           {"credentials", credentials_path}});
+           {"credentials", credentials_path},
+           {"tls", *tls ? (*tls)->Describe() : "off"}});
   if (config.dev) {
     PrintClientEnvironment(
         config, "http://" + api_address, registry_address, full_key,

@@ -39,6 +39,24 @@ struct ServerConfig {
   int64_t etcd_max_request_bytes = 0;
   std::string credentials_file;  // default <data_dir>/credentials
   int threads = 2;
+
+  // TLS on the API and registry listeners (--tls-cert, --tls-key): the
+  // certificate with its chain and its key, PEM, read again on SIGHUP.
+  // Empty: plain HTTP. The metrics listener (loopback only) stays plain.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  // Extra CA certificates (PEM) trusted, besides the system's, for agents
+  // that serve TLS (--agent-ca-file) and, on etcd, for the other servers
+  // when a follower relays to a leader over https (--server-ca-file).
+  std::string agent_ca_file;
+  std::string server_ca_file;
+  // Limits of the API and registry listeners, each (0: none): connections
+  // open at once, in all and from one client address (over either a new
+  // connection gets a 503 with the reason), and the seconds a request's
+  // head may take once begun (408 after).
+  int max_connections = 10000;
+  int max_connections_per_address = 1024;
+  int header_timeout_seconds = 20;
   bool dev = false;  // print the environment a client needs to talk to this server
 
   // The registry: served under /v2/ on `listen`, and also alone on
