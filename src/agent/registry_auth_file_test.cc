@@ -1,0 +1,39 @@
+#include "agent/registry_auth_file.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace berth::agent {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(ParseRegistryAuthsTest, ReadsAuthAndUsernamePasswordEntries) {
+  // "dXNlcjpwYTpzcw==" is base64("user:pa:ss"): the password may hold ':'.
+  auto auths = ParseRegistryAuths(R"({"auths":{
+      "https://registry.example:5000/": {"auth": "dXNlcjpwYTpzcw=="},
+      "10.0.0.1:5000": {"username": "u", "password": "p"}}})");
+  ASSERT_TRUE(auths.ok()) << auths.status().message();
+  ASSERT_EQ(auths->size(), 2u);
+  EXPECT_EQ(auths->at("registry.example:5000").username, "user");
+  EXPECT_EQ(auths->at("registry.example:5000").password, "pa:ss");
+  EXPECT_EQ(auths->at("10.0.0.1:5000").password, "p");
+}
+
+TEST(ParseRegistryAuthsTest, NamesTheEntryThatIsWrong) {
+  EXPECT_THAT(ParseRegistryAuths("[]").status().message(), HasSubstr("not a JSON object"));
+  EXPECT_THAT(ParseRegistryAuths("{}").status().message(), HasSubstr("no \"auths\" object"));
+  EXPECT_THAT(ParseRegistryAuths(R"({"auths":{"h:1":{"auth":"bm9jb2xvbg=="}}})").status().message(),
+              HasSubstr("h:1: auth is not base64(user:password)"));
+  EXPECT_THAT(ParseRegistryAuths(R"({"auths":{"h:1":{}}})").status().message(),
+              HasSubstr("h:1: no auth, or username and password"));
+}
+
+TEST(ReadRegistryAuthFileTest, ErrorsNameTheFile) {
+  auto missing = ReadRegistryAuthFile("/nonexistent/config.json");
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+  EXPECT_THAT(missing.status().message(), HasSubstr("/nonexistent/config.json"));
+}
+
+}  // namespace
+}  // namespace berth::agent
