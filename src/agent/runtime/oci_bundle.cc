@@ -3,6 +3,8 @@
 // bundle_process.cc, bundle_linux.cc and bundle_mounts.cc.
 #include "agent/runtime/oci_bundle.h"
 
+#include <cmath>
+
 #include "agent/runtime/bundle_internal.h"
 
 namespace berth::agent {
@@ -19,8 +21,13 @@ std::optional<int64_t> GetInt(const json::object& o, std::string_view key) {
   if (it == o.end()) return std::nullopt;
   const json::value& v = it->value();
   if (v.is_int64()) return v.get_int64();
-  if (v.is_uint64()) return static_cast<int64_t>(v.get_uint64());
-  if (v.is_double()) return static_cast<int64_t>(v.get_double());
+  // As model::OptInt reads numbers: past int64 is INT64_MAX (more than any
+  // limit); a fraction is truncated, but a double outside int64's range
+  // would be undefined to convert and reads as absent.
+  if (v.is_uint64()) return INT64_MAX;
+  if (v.is_double() && std::isfinite(v.get_double()) && std::abs(v.get_double()) < 9e18) {
+    return static_cast<int64_t>(v.get_double());
+  }
   return std::nullopt;
 }
 
