@@ -9,6 +9,23 @@ namespace berth::agent {
 
 namespace json = boost::json;
 
+namespace {
+
+// As Docker reads a key (ConvertToHostname): without an http:// or https://
+// prefix and everything from the first '/' on, so "https://index.docker.io/v1/"
+// is the registry index.docker.io.
+std::string RegistryOfKey(std::string_view key) {
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (key.starts_with(scheme)) {
+      key.remove_prefix(scheme.size());
+      break;
+    }
+  }
+  return std::string(key.substr(0, key.find('/')));
+}
+
+}  // namespace
+
 StatusOr<std::map<std::string, RegistryCredentials>> ParseRegistryAuths(std::string_view text) {
   json::error_code ec;
   auto doc = json::parse(text, ec);
@@ -20,9 +37,7 @@ StatusOr<std::map<std::string, RegistryCredentials>> ParseRegistryAuths(std::str
     const std::string host(key);
     auto fail = [&](const std::string& why) { return InvalidArgument(host + ": " + why); };
     if (!entry.is_object()) return fail("not an object");
-    std::string registry = host;
-    if (auto p = registry.find("://"); p != std::string::npos) registry = registry.substr(p + 3);
-    while (!registry.empty() && registry.back() == '/') registry.pop_back();
+    std::string registry = RegistryOfKey(host);
     const json::object& e = entry.as_object();
     if (auto* auth = e.if_contains("auth"); auth && auth->is_string()) {
       auto decoded = Base64Decode(auth->as_string());

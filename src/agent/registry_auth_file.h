@@ -4,8 +4,9 @@
 //
 //   {"auths": {"host:port": {"auth": base64("user:password")}}}
 //
-// or "username" and "password" members instead of "auth". A key may carry a
-// scheme and a trailing slash ("https://host:port/"), which are dropped.
+// or "username" and "password" members instead of "auth". A key is read as
+// Docker reads it: an http:// or https:// prefix and any path are dropped
+// ("https://index.docker.io/v1/" is index.docker.io).
 #pragma once
 
 #include <map>

@@ -6,6 +6,7 @@
 namespace berth::agent {
 namespace {
 
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 TEST(ParseRegistryAuthsTest, ReadsAuthAndUsernamePasswordEntries) {
@@ -18,6 +19,20 @@ TEST(ParseRegistryAuthsTest, ReadsAuthAndUsernamePasswordEntries) {
   EXPECT_EQ(auths->at("registry.example:5000").username, "user");
   EXPECT_EQ(auths->at("registry.example:5000").password, "pa:ss");
   EXPECT_EQ(auths->at("10.0.0.1:5000").password, "p");
+}
+
+// Keys as Docker reads them. The last was found by registry_auth_file_fuzz:
+// only the first "://" was cut, so it kept a scheme-like "://" and a path.
+TEST(ParseRegistryAuthsTest, KeysLoseTheSchemeAndThePath) {
+  auto auths = ParseRegistryAuths(R"({"auths":{
+      "https://index.docker.io/v1/": {"auth": "YTpi"},
+      "http://10.0.0.1:5000/v2/x": {"auth": "YTpi"},
+      "registry.example": {"auth": "YTpi"},
+      "https://://.0.1:4999": {"auth": "YTpiOmM="}}})");
+  ASSERT_TRUE(auths.ok()) << auths.status().message();
+  std::vector<std::string> registries;
+  for (const auto& [registry, credentials] : *auths) registries.push_back(registry);
+  EXPECT_THAT(registries, ElementsAre("10.0.0.1:5000", ":", "index.docker.io", "registry.example"));
 }
 
 TEST(ParseRegistryAuthsTest, NamesTheEntryThatIsWrong) {
