@@ -575,6 +575,31 @@ def auth_file_corpus():
                "Docker's config.json")
 
 
+def lifecycle_corpus():
+    def rule(priority, selection, action="expire"):
+        return {"rulePriority": priority, "description": f"rule {priority}",
+                "selection": selection, "action": {"type": action}}
+    policies = {
+        "untagged-age": [rule(1, {"tagStatus": "untagged", "countType": "sinceImagePushed",
+                                  "countUnit": "days", "countNumber": 14})],
+        "prefixes-and-any": [rule(1, {"tagStatus": "tagged", "tagPrefixList": ["prod", "v"],
+                                      "countType": "imageCountMoreThan", "countNumber": 3}),
+                             rule(9, {"tagStatus": "any", "countType": "imageCountMoreThan",
+                                      "countNumber": 10})],
+        "patterns": [rule(2, {"tagStatus": "tagged", "tagPatternList": ["*-rc*", "v1.*"],
+                              "countType": "sinceImagePushed", "countUnit": "days",
+                              "countNumber": 1})],
+    }
+    for name, rules in policies.items():
+        seed("lifecycle_fuzz", name, json.dumps({"rules": rules}))
+    dictionary("lifecycle_fuzz", [
+        '"rules"', '"rulePriority"', '"description"', '"selection"', '"action"', '"type"',
+        '"expire"', '"tagStatus"', '"tagged"', '"untagged"', '"any"', '"tagPrefixList"',
+        '"tagPatternList"', '"countType"', '"imageCountMoreThan"', '"sinceImagePushed"',
+        '"countUnit"', '"days"', '"countNumber"', '"*"', "1e30", "9223372036854775807",
+        "106751991167"] + JSON_WORDS, "ECR lifecycle policies")
+
+
 def main():
     request_corpus("ecs", ECS_REQUESTS)
     request_corpus("ecr", ECR_REQUESTS)
@@ -588,6 +613,7 @@ def main():
     reference_corpus()
     layer_corpus()
     auth_file_corpus()
+    lifecycle_corpus()
 
 
 if __name__ == "__main__":
