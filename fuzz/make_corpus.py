@@ -575,6 +575,24 @@ def auth_file_corpus():
                "Docker's config.json")
 
 
+def agent_channel_corpus():
+    joins = {
+        "join": ({"cluster": "c", "containerInstanceArn": "INSTANCE_ARN",
+                  "agentEndpoint": "10.0.0.1:9100"}, "version=&waitSeconds=0"),
+        "join-v6-default-cluster": ({"containerInstanceArn": "INSTANCE_ARN",
+                                     "agentEndpoint": "[fd00::1]:9100"},
+                                    "version=boot-1&waitSeconds=25"),
+        "join-unknown": ({"cluster": "c", "containerInstanceArn": "arn:aws:ecs:r:1:container-"
+                          "instance/c/0", "agentEndpoint": ":0"}, "waitSeconds=x"),
+    }
+    for name, (body, query) in joins.items():
+        seed("agent_channel_fuzz", name, json.dumps(body) + "\n" + query)
+    dictionary("agent_channel_fuzz", [
+        '"cluster"', '"containerInstanceArn"', '"agentEndpoint"', "INSTANCE_ARN", '"c"',
+        "version=", "waitSeconds=", "&", "%", "[::1]:1", ":65535", "-1"] + JSON_WORDS,
+        "the agent channel: join bodies and poll queries")
+
+
 def lifecycle_corpus():
     def rule(priority, selection, action="expire"):
         return {"rulePriority": priority, "description": f"rule {priority}",
@@ -614,6 +632,7 @@ def main():
     layer_corpus()
     auth_file_corpus()
     lifecycle_corpus()
+    agent_channel_corpus()
 
 
 if __name__ == "__main__":
