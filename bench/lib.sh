@@ -43,6 +43,23 @@ wait_for() {
   return 1
 }
 
+# wait_serving PORT: waits (up to 60 s) until berth on PORT answers /healthz
+# with 200: it listens before it is wired, answering 503 until then.
+wait_serving() {
+  python3 - "$1" <<'PY'
+import sys, time, urllib.request
+deadline = time.monotonic() + 60
+while True:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/healthz", timeout=2):
+            break
+    except OSError:
+        if time.monotonic() > deadline:
+            sys.exit(f"berth on port {sys.argv[1]} did not serve within 60 s")
+        time.sleep(0.1)
+PY
+}
+
 # field KEY LINE: the value of KEY=value in a load tool's result line.
 field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 
@@ -72,13 +89,15 @@ bench_cleanup() {
 
 # start_berth_server ARGS...: `berth server` on a free loopback port with its
 # data in $tmp/data and ARGS added; sets `berth_port` and waits until it
-# answers and has written its credentials.
+# answers and has written its credentials. The connection limits are off:
+# thousands of simulated agents all come from 127.0.0.1.
 start_berth_server() {
   berth_port=$(free_port)
   "$build/berth" --log-level warn server --listen "127.0.0.1:$berth_port" --data "$tmp/data" \
-    "$@" >"$tmp/berth.log" 2>&1 &
+    --max-connections 0 --max-connections-per-address 0 "$@" >"$tmp/berth.log" 2>&1 &
   pids+=($!)
   wait_for "berth server" "${pids[-1]}" "$berth_port" "$tmp/berth.log" "$tmp/data/credentials"
+  wait_serving "$berth_port"
 }
 
 # require_free_mib DIR NEED_MIB WHAT HINT: exits 2 with a message unless DIR's

@@ -21,6 +21,7 @@
 #include "http/endpoint.h"
 #include "http/metrics_endpoint.h"
 #include "http/query_string.h"
+#include "http/server_tls.h"
 
 namespace berth::agent {
 
@@ -66,7 +67,8 @@ class AgentImpl : public Agent {
     ImageStore::Options image_options;
     image_options.root = config_.data_dir + "/images";
     image_options.plain_http_registries = config_.plain_http_registries;
-    image_options.ca_file = config_.registry_ca_file;
+    image_options.ca_file =
+        config_.registry_ca_file.empty() ? config_.server_ca_file : config_.registry_ca_file;
     image_options.env = config_.env;
     auto images = ImageStore::Open(image_options);
     if (!images.ok()) return images.status();
@@ -76,6 +78,7 @@ class AgentImpl : public Agent {
     runtime_options.root = config_.data_dir + "/runtime";
     runtime_options.runc = config_.runc;
     runtime_options.conmon = config_.conmon;
+    runtime_options.log_max_bytes = config_.container_log_max_bytes;
     auto runtime = ContainerRuntime::Open(runtime_options);
     if (!runtime.ok()) return runtime.status();
     runtime_ = std::move(*runtime);
@@ -86,10 +89,13 @@ class AgentImpl : public Agent {
       registry_auths_ = std::move(*auths);
     }
 
-    auto calls = awsjson::Client::Create(config_.server, join);
+    awsjson::ClientOptions to_server;
+    to_server.ca_file = config_.server_ca_file;
+    auto calls = awsjson::Client::Create(config_.server, join, 60, to_server);
     if (!calls.ok()) return calls.status();
     calls_ = std::move(*calls);
-    auto poller = awsjson::Client::Create(config_.server, join, config_.poll_wait_seconds + 30);
+    auto poller =
+        awsjson::Client::Create(config_.server, join, config_.poll_wait_seconds + 30, to_server);
     if (!poller.ok()) return poller.status();
     poller_ = std::move(*poller);
     join_ = std::move(join);
@@ -97,8 +103,16 @@ class AgentImpl : public Agent {
     auto metrics_token =
         http::EnsureMetricsToken(config_.data_dir + "/" + std::string(http::kMetricsTokenFile));
     if (!metrics_token.ok()) return metrics_token.status();
+    if (!config_.tls_cert_file.empty() || !config_.tls_key_file.empty()) {
+      if (config_.tls_cert_file.empty() || config_.tls_key_file.empty()) {
+        return InvalidArgument("--tls-cert and --tls-key go together");
+      }
+      auto tls = http::ServerTls::Load(config_.tls_cert_file, config_.tls_key_file);
+      if (!tls.ok()) return tls.status().WithContext("--tls-cert/--tls-key");
+      tls_ = std::move(*tls);
+    }
     auto logs = LogServer::Start(
-        config_.listen, *runtime_, [this] { return calls_->credentials(); },
+        config_.listen, tls_, *runtime_, [this] { return calls_->credentials(); },
         [this](const std::string& task_id, const std::string& container) {
           std::lock_guard lock(mu_);
           for (const auto& [arn, w] : workers_) {
@@ -178,6 +192,8 @@ class AgentImpl : public Agent {
 
   std::string container_instance_arn() const override { return arn_; }
 
+  void ReloadTls() override { http::ReloadServerTls(tls_.get()); }
+
  private:
   std::string IdentityPath() const { return config_.data_dir + "/instance.json"; }
 
@@ -195,6 +211,8 @@ class AgentImpl : public Agent {
           hp.ok() && !hp->first.empty() && hp->first != "0.0.0.0" ? hp->first : "127.0.0.1";
       advertise = http::FormatEndpoint(host, logs_->port());
     }
+    // The scheme tells the server to speak TLS to this agent.
+    if (tls_ && !advertise.starts_with("https://")) advertise = "https://" + advertise;
     calls_->SetCredentials(join_);
     const std::string address = NodeAddress(config_);
     auto request = RegistrationRequest(config_, devices_, previous, logs_->port(), address);
@@ -455,6 +473,7 @@ class AgentImpl : public Agent {
   std::unique_ptr<awsjson::Client> calls_;   // registration, state changes, tokens
   std::unique_ptr<awsjson::Client> poller_;  // the long poll alone
   PullBoard pulls_;                          // before logs_, which reads it
+  std::shared_ptr<http::ServerTls> tls_;     // the log server's certificate; null: plain http
   std::unique_ptr<LogServer> logs_;
   WorkerContext worker_context_;
   std::mutex seccomp_mu_;

@@ -23,6 +23,16 @@ struct AgentConfig {
   // The agent's own address (container logs), and how the server reaches it.
   std::string listen = "127.0.0.1:0";
   std::string advertise;  // default: the bound listen address
+  // TLS on that address (--tls-cert, --tls-key; PEM, read again by
+  // ReloadTls): the agent then joins with an https:// endpoint, and the
+  // server verifies the certificate for the advertised host. Empty: http.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  // Extra CA certificates (PEM) trusted, besides the system's, for an
+  // https server (--server-ca-file); also for registries when
+  // registry_ca_file is empty (berth's registry has the server's
+  // certificate).
+  std::string server_ca_file;
   // The node's IP address, registered as attribute berth.address: where the
   // ranks of a gang reach the tasks on this node (MASTER_ADDR,
   // BERTH_GANG_HOSTS). Default: the local address this node reaches the
@@ -44,6 +54,8 @@ struct AgentConfig {
   int poll_wait_seconds = 20;
   std::string runc = "runc";
   std::string conmon = "conmon";
+  // A container's log file at most; past it conmon starts the file over.
+  int64_t container_log_max_bytes = 100 << 20;
   std::string seccomp_profile = "/usr/share/containers/seccomp.json";  // "" for none
   // For tests only: multiplies every container's restartAttemptPeriod (ECS
   // allows 60 s at the least), so an end-to-end test of restart policies
@@ -63,6 +75,9 @@ class Agent {
   // next agent started on the same data folder.
   virtual void Stop() = 0;
   virtual std::string container_instance_arn() const = 0;
+  // Reads the listener's certificate and key again (SIGHUP), for
+  // connections accepted from now on; logs the outcome.
+  virtual void ReloadTls() = 0;
 };
 
 }  // namespace berth::agent

@@ -41,10 +41,12 @@ class LogServerImpl : public LogServer {
         metrics_(metrics::DefaultRegistry(), std::move(metrics_token)) {}
   ~LogServerImpl() override { Stop(); }
 
-  Status Listen(const std::string& listen) {
+  Status Listen(const std::string& listen, std::shared_ptr<http::ServerTls> tls) {
     http::ServerOptions options;
     options.listen = listen;
+    options.name = "agent";
     options.threads = 1;
+    options.tls = std::move(tls);
     auto server = http::Server::Start(options, [this](http::Request&& r, http::Responder respond) {
       Handle(std::move(r), std::move(respond));
     });
@@ -232,12 +234,12 @@ class LogServerImpl : public LogServer {
 }  // namespace
 
 StatusOr<std::unique_ptr<LogServer>> LogServer::Start(
-    const std::string& listen, ContainerRuntime& runtime,
+    const std::string& listen, std::shared_ptr<http::ServerTls> tls, ContainerRuntime& runtime,
     std::function<http::SigV4Credentials()> credentials, MayRestart may_restart,
     const PullBoard& pulls, std::string metrics_token) {
   auto server = std::make_unique<LogServerImpl>(
       runtime, std::move(credentials), std::move(may_restart), pulls, std::move(metrics_token));
-  if (Status s = server->Listen(listen); !s.ok()) return s;
+  if (Status s = server->Listen(listen, std::move(tls)); !s.ok()) return s;
   return std::unique_ptr<LogServer>(std::move(server));
 }
 

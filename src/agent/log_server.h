@@ -23,6 +23,7 @@
 #include "agent/pull_board.h"
 #include "agent/runtime/container_runtime.h"
 #include "common/status.h"
+#include "http/server_tls.h"
 #include "http/sigv4.h"
 
 namespace berth::agent {
@@ -33,9 +34,9 @@ class LogServer {
   // may_restart: whether an exited container of a task may yet be
   // restarted (TaskWorker::MayRestart); thread-safe.
   using MayRestart = std::function<bool(const std::string& task_id, const std::string& container)>;
-  // pulls outlives the server.
+  // pulls outlives the server. tls: serve https with it (null: plain http).
   static StatusOr<std::unique_ptr<LogServer>> Start(
-      const std::string& listen, ContainerRuntime& runtime,
+      const std::string& listen, std::shared_ptr<http::ServerTls> tls, ContainerRuntime& runtime,
       std::function<http::SigV4Credentials()> credentials, MayRestart may_restart,
       const PullBoard& pulls, std::string metrics_token);
   virtual ~LogServer() = default;

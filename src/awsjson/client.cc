@@ -95,7 +95,9 @@ Status ErrorFromReply(const http::Response& reply) {
       (body.as_object().contains("__type") || body.as_object().contains("message"))) {
     return Status(code, StringAt(body, "__type") + ": " + StringAt(body, "message"));
   }
-  return Status(code, "server answered " + std::to_string(reply.status) + ": " + reply.body);
+  std::string_view text = reply.body;
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
+  return Status(code, "server answered " + std::to_string(reply.status) + ": " + std::string(text));
 }
 
 StatusOr<std::vector<Endpoint>> ParseEndpoints(std::string_view urls) {
@@ -134,12 +136,14 @@ StatusOr<std::unique_ptr<Client>> Client::Create(std::string_view endpoint,
     servers.push_back({std::move(host_header), std::move(one), std::move(connection)});
   }
   std::string region = options.region.empty() ? RegionFromEnvironment() : options.region;
-  return std::unique_ptr<Client>(
-      new Client(std::move(servers), std::move(region), std::move(credentials)));
+  return std::unique_ptr<Client>(new Client(std::move(servers), std::move(region),
+                                            std::move(credentials), std::move(options.ca_file)));
 }
 
-Client::Client(std::vector<Server> servers, std::string region, http::SigV4Credentials credentials)
+Client::Client(std::vector<Server> servers, std::string region, http::SigV4Credentials credentials,
+               std::string ca_file)
     : region_(std::move(region)),
+      ca_file_(std::move(ca_file)),
       servers_(std::move(servers)),
       credentials_(std::move(credentials)) {}
 
@@ -185,6 +189,12 @@ StatusOr<json::value> Client::Call(std::string_view target_prefix, std::string_v
   json::error_code ec;
   json::value output = json::parse(reply->body.empty() ? "{}" : reply->body, ec);
   if (ec) {
+    // A one-line text reason (an HTTP server's own refusal: a connection
+    // limit) is worth showing; a proxy's HTML page is not.
+    const std::string* type = reply->Header("content-type");
+    if (reply->status != 200 && type != nullptr && type->starts_with("text/plain")) {
+      return ErrorFromReply(*reply).WithContext(op);
+    }
     return Unavailable(op + ": server answered " + std::to_string(reply->status) +
                        " with a body that is not JSON");
   }
@@ -215,13 +225,12 @@ StatusOr<std::unique_ptr<http::WebSocket>> Client::OpenWebSocket(std::string_vie
     request = Signer{server.host_header, credentials_, region_}.BerthRequest("GET", target, "",
                                                                              std::time(nullptr));
   }
-  if (endpoint.tls) {
-    return FailedPrecondition("GET " + std::string(request.Path()) +
-                              ": WebSocket over https is not supported yet; use an http endpoint");
-  }
+  http::TlsOptions tls;
+  tls.enabled = endpoint.tls;
+  tls.ca_file = ca_file_;
   http::Response refusal;
   auto socket =
-      http::DialWebSocket(endpoint.host, endpoint.port, request, timeout_seconds, &refusal);
+      http::DialWebSocket(endpoint.host, endpoint.port, request, timeout_seconds, &refusal, tls);
   if (socket.ok()) return socket;
   if (refusal.status != 0) return ErrorFromReply(refusal);
   return socket.status().WithContext("GET " + std::string(request.Path()));

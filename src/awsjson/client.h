@@ -117,9 +117,9 @@ class Client {
                                 std::string body = "");
 
   // A WebSocket to one of berth's own endpoints (target: path with query),
-  // its upgrade request signed as Send signs. A refusal is ErrorFromReply's
-  // status; a transport error names the path. Plain http endpoints only
-  // (kFailedPrecondition for https: the client has no WebSocket over TLS yet).
+  // its upgrade request signed as Send signs; wss:// for an https endpoint,
+  // trusting what calls trust. A refusal is ErrorFromReply's status; a
+  // transport error names the path.
   StatusOr<std::unique_ptr<http::WebSocket>> OpenWebSocket(std::string_view target,
                                                            int timeout_seconds);
 
@@ -129,12 +129,14 @@ class Client {
     Endpoint endpoint;
     std::unique_ptr<http::Client> connection;
   };
-  Client(std::vector<Server> servers, std::string region, http::SigV4Credentials credentials);
+  Client(std::vector<Server> servers, std::string region, http::SigV4Credentials credentials,
+         std::string ca_file);
   // Builds the request for the current server (sign(signer)) and sends it,
   // moving along the list while a server is gone.
   StatusOr<http::Response> Do(const std::function<http::Request(const Signer&)>& sign);
 
   const std::string region_;
+  const std::string ca_file_;  // https only: extra trusted CAs (ClientOptions::ca_file)
   mutable std::mutex mu_;
   std::vector<Server> servers_;         // guarded by mu_
   size_t current_ = 0;                  // guarded by mu_

@@ -184,6 +184,25 @@ TEST(ClientTest, AnErrorReplyBecomesTypeAndMessageWithTheOperation) {
             "RunTask: server answered 502 with a body that is not JSON");
 }
 
+// An HTTP server's own one-line refusal (text/plain: a connection limit
+// reached) is shown as it came.
+TEST(ClientTest, PlainTextRefusalIsShown) {
+  http::ServerOptions options;
+  options.listen = "127.0.0.1:0";
+  options.max_connections = 1;
+  auto server = http::Server::Start(
+      options, [](http::Request&&, http::Responder respond) { respond(http::Response{}); });
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  auto first = Client::Create("http://127.0.0.1:" + std::to_string((*server)->port()), {"k", "s"});
+  ASSERT_TRUE((*first)->Send("GET", "/").ok());  // holds the only connection
+  auto second = Client::Create("http://127.0.0.1:" + std::to_string((*server)->port()), {"k", "s"});
+  auto refused = (*second)->Call(kEcsTargetPrefix, "ListClusters", json::object{});
+  EXPECT_EQ(refused.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(refused.status().message(),
+            "ListClusters: server answered 503: too many connections to this server (at most "
+            "1); try again later");
+}
+
 TEST(ClientTest, AnUnknownKeyIsRefusedByTheServer) {
   FakeServer server;
   auto client = Connect(server, {"AKIDUNKNOWN", "nope"});

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <memory>
 
+#include "awsjson/audit.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/metrics.h"
@@ -75,7 +76,31 @@ std::string_view ServiceLabel(std::string_view prefix) {
   return "unknown";
 }
 
+// The resources a request names, as "cluster=c service=s": the members that
+// name one, whichever the operation has.
+std::string AuditResource(const boost::json::value& input) {
+  static constexpr std::string_view kNames[] = {
+      "cluster", "clusterName",       "service",     "serviceName",    "family", "taskDefinition",
+      "task",    "containerInstance", "resourceArn", "repositoryName", "name"};
+  std::string out;
+  if (!input.is_object()) return out;
+  for (std::string_view name : kNames) {
+    const auto* value = input.as_object().if_contains(name);
+    if (value == nullptr || !value->is_string()) continue;
+    if (!out.empty()) out += ' ';
+    out += std::string(name) + "=" + std::string(value->as_string());
+  }
+  return out;
+}
+
 }  // namespace
+
+bool IsReadOperation(std::string_view operation) {
+  for (std::string_view prefix : {"Describe", "List", "Get", "BatchGet", "BatchCheck"}) {
+    if (operation.starts_with(prefix)) return true;
+  }
+  return false;
+}
 
 void AwsJsonEndpoint::Handle(http::Request&& request, http::Responder original_respond) {
   // Counted by service, operation and status once the reply is ready; the
@@ -95,16 +120,24 @@ void AwsJsonEndpoint::Handle(http::Request&& request, http::Responder original_r
     respond(ErrorResponse(type, message, request_id));
   };
 
-  auto identity = http::AuthenticateRequest(request, secrets_, clock_.NowSeconds());
-  if (auto* error = std::get_if<http::SigV4Error>(&identity)) {
-    return refuse(error->type, error->message);
-  }
-
   // "AmazonEC2ContainerServiceV20141113.RegisterTaskDefinition"
   std::string_view target = *request.Header("x-amz-target");
   size_t dot = target.rfind('.');
   std::string_view prefix = dot == std::string_view::npos ? "" : target.substr(0, dot);
   std::string_view operation = dot == std::string_view::npos ? target : target.substr(dot + 1);
+
+  // Every call that may change something is audited with its outcome,
+  // refusals included.
+  auto audit = std::make_shared<AuditRecord>();
+  if (!IsReadOperation(operation)) {
+    audit->operation = std::string(operation);
+    respond = AuditedResponder(audit, std::move(respond));
+  }
+
+  auto identity = http::AuthenticateRequest(request, secrets_, clock_.NowSeconds());
+  if (auto* error = std::get_if<http::SigV4Error>(&identity)) {
+    return refuse(error->type, error->message);
+  }
   JsonService* service = nullptr;
   for (JsonService* s : services_) {
     if (s->Model().target_prefix() == prefix) service = s;
@@ -117,11 +150,7 @@ void AwsJsonEndpoint::Handle(http::Request&& request, http::Responder original_r
   *labels = {std::string(ServiceLabel(prefix)), std::string(operation)};
 
   const std::string& caller = std::get<http::SigV4Identity>(identity).access_key_id;
-  if (authorizer_ && !authorizer_(caller, prefix, operation)) {
-    return refuse("AccessDeniedException",
-                  "User: " + caller + " is not authorized to perform: " + std::string(target));
-  }
-
+  audit->key = caller;
   // The HTTP server's limit is the largest any service needs; each service
   // has its own.
   if (request.body.size() > service->MaxRequestBytes()) {
@@ -138,8 +167,18 @@ void AwsJsonEndpoint::Handle(http::Request&& request, http::Responder original_r
     if (ec)
       return refuse("SerializationException", "request body is not valid JSON: " + ec.message());
   }
+  audit->resource = AuditResource(input);
+  // After the body is read, so that a refusal is audited with what it
+  // would have changed; before anything is.
+  if (authorizer_ && !authorizer_(caller, prefix, operation)) {
+    return refuse("AccessDeniedException",
+                  "User: " + caller + " is not authorized to perform: " + std::string(target));
+  }
   if (auto error = service->Model().ValidateInput(operation, input)) {
     return refuse(error->type, error->message);
+  }
+  if (write_gate_ && !IsReadOperation(operation)) {
+    if (auto refusal = write_gate_()) return refuse("ServerException", *refusal);
   }
 
   CallContext context;

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -78,6 +79,10 @@ class AwsJsonEndpoint {
   using Authorizer = std::function<bool(
       std::string_view access_key_id, std::string_view target_prefix, std::string_view operation)>;
   void SetAuthorizer(Authorizer authorizer) { authorizer_ = std::move(authorizer); }
+  // Asked before every call that may change state: a message refuses it
+  // with ServerException (a full disk), nullopt lets it through.
+  using WriteGate = std::function<std::optional<std::string>()>;
+  void SetWriteGate(WriteGate gate) { write_gate_ = std::move(gate); }
 
   // True for requests this endpoint serves (POST / with X-Amz-Target).
   static bool Accepts(const http::Request& request);
@@ -90,7 +95,12 @@ class AwsJsonEndpoint {
   CommitTracker& tracker_;
   std::vector<JsonService*> services_;
   Authorizer authorizer_;
+  WriteGate write_gate_;
 };
+
+// Describe*, List*, Get*, BatchGet*, BatchCheck*: the ECS and ECR calls
+// that change nothing (not audited; what a read-only key may call).
+bool IsReadOperation(std::string_view operation);
 
 // A JSON 1.1 error response (status 400, or 500 for ServerException).
 http::Response ErrorResponse(std::string_view type, std::string_view message,

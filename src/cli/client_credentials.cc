@@ -23,12 +23,14 @@ StatusOr<http::SigV4Credentials> ClientCredentials(const std::string& credential
   return http::SigV4Credentials{id, secret};
 }
 
-StatusOr<std::unique_ptr<awsjson::Client>> ConnectToServer(const std::string& endpoint,
-                                                           const std::string& credentials_file,
+StatusOr<std::unique_ptr<awsjson::Client>> ConnectToServer(const ServerClientOptions& options,
                                                            int timeout_seconds) {
-  auto credentials = ClientCredentials(credentials_file);
+  auto credentials = ClientCredentials(options.credentials_file);
   if (!credentials.ok()) return credentials.status();
-  return awsjson::Client::Create(endpoint, std::move(*credentials), timeout_seconds);
+  awsjson::ClientOptions client;
+  client.ca_file = options.ca_bundle;
+  return awsjson::Client::Create(options.endpoint, std::move(*credentials), timeout_seconds,
+                                 std::move(client));
 }
 
 void AddServerClientOptions(CLI::App& cmd, ServerClientOptions& options) {
@@ -40,6 +42,9 @@ void AddServerClientOptions(CLI::App& cmd, ServerClientOptions& options) {
   cmd.add_option("--credentials", options.credentials_file,
                  "AWS shared-credentials file (default: AWS_ACCESS_KEY_ID and "
                  "AWS_SECRET_ACCESS_KEY)");
+  cmd.add_option("--ca-bundle", options.ca_bundle,
+                 "CA certificates (PEM) trusted, besides the system's, for an https endpoint")
+      ->envname("AWS_CA_BUNDLE");
 }
 
 }  // namespace berth::cli

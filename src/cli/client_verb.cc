@@ -52,8 +52,7 @@ Verb AddClientVerb(CLI::App& noun, const std::string& verb, const std::string& d
       ->capture_default_str();
   AddServerClientOptions(*cmd, options->server);
   return {noun.get_name() + " " + verb, cmd, [options, run]() -> StatusOr<int> {
-            auto client = ConnectToServer(options->server.endpoint,
-                                          options->server.credentials_file, kCallTimeoutSeconds);
+            auto client = ConnectToServer(options->server, kCallTimeoutSeconds);
             if (!client.ok()) return client.status();
             Status done = run(**client);
             if (!done.ok()) return done;

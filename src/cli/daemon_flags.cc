@@ -22,6 +22,25 @@ void AddServerFlags(CLI::App* cmd, server::ServerConfig& config) {
       ->envname("BERTH_THREADS")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
+  cmd->add_option("--max-connections", config.max_connections,
+                  "connections the API (and the registry) port holds open at once; a new one "
+                  "over it gets 503 and is closed (0: no limit)")
+      ->envname("BERTH_MAX_CONNECTIONS")
+      ->check(CLI::Range(0, 10'000'000))
+      ->capture_default_str();
+  cmd->add_option("--max-connections-per-address", config.max_connections_per_address,
+                  "connections one client address may hold open on a port; a new one over it "
+                  "gets 503 and is closed (0: no limit)")
+      ->envname("BERTH_MAX_CONNECTIONS_PER_ADDRESS")
+      ->check(CLI::Range(0, 10'000'000))
+      ->capture_default_str();
+  cmd->add_option("--header-timeout", config.header_timeout_seconds,
+                  "seconds a request's head may take from its first byte (from the accept for a "
+                  "connection's first, the TLS handshake included); a slower one gets 408 and "
+                  "is closed (0: only the 120 s idle timeout)")
+      ->envname("BERTH_HEADER_TIMEOUT")
+      ->check(CLI::Range(0, 3600))
+      ->capture_default_str();
   cmd->add_option("--registry-listen", config.registry_listen,
                   "also serve the registry (/v2/) alone on this host:port")
       ->envname("BERTH_REGISTRY_LISTEN");
@@ -58,6 +77,19 @@ void AddServerFlags(CLI::App* cmd, server::ServerConfig& config) {
                 config.create_repository_on_push,
                 "create a missing repository when an image is pushed to it")
       ->envname("BERTH_CREATE_REPOSITORY_ON_PUSH")
+      ->capture_default_str();
+  cmd->add_option("--min-free-disk-mb", config.min_free_disk_mb,
+                  "MiB kept free on the disks of --data and the registry: below it, requests "
+                  "that write are refused (ServerException, registry 507) and reads go on "
+                  "(0: never refuse)")
+      ->envname("BERTH_MIN_FREE_DISK_MB")
+      ->check(CLI::Range(0, 1 << 20))
+      ->capture_default_str();
+  cmd->add_option("--max-uploads-per-repository", config.max_uploads_per_repository,
+                  "blob uploads open at once in one repository; more get 429 TOOMANYREQUESTS "
+                  "(0: no cap)")
+      ->envname("BERTH_MAX_UPLOADS_PER_REPOSITORY")
+      ->check(CLI::Range(0, 1'000'000))
       ->capture_default_str();
 }
 
@@ -110,6 +142,12 @@ void AddAgentFlags(CLI::App* cmd, agent::AgentConfig& config, const std::string&
   cmd->add_option(name("runtime"), config.runc,
                   "OCI runtime conmon starts containers with: runc, crun, or a path")
       ->envname(var("RUNTIME"))
+      ->capture_default_str();
+  cmd->add_option(name("container-log-max-bytes"), config.container_log_max_bytes,
+                  "a container's log file at most; past it the file starts over (older lines "
+                  "dropped), so that a chatty task cannot fill the disk (0: no cap)")
+      ->envname(var("CONTAINER_LOG_MAX_BYTES"))
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 40))
       ->capture_default_str();
   cmd->add_option(name("seccomp-profile"), config.seccomp_profile,
                   "default seccomp profile (containers-common JSON); empty for none")

@@ -105,8 +105,7 @@ Status RunEvents(const EventsOptions& options) {
     if (!since.ok()) return since.status();
     start = "&since=" + std::to_string(*since);
   }
-  auto client = ConnectToServer(options.server.endpoint, options.server.credentials_file,
-                                kFollowWaitSeconds + 30);
+  auto client = ConnectToServer(options.server, kFollowWaitSeconds + 30);
   if (!client.ok()) return client.status();
   std::string after;  // the last event id seen: where a reconnect resumes
   bool caught_up = false;

@@ -199,8 +199,7 @@ StatusOr<int> RunExec(const ExecCommandOptions& options) {
   if (options.command.empty()) {
     return InvalidArgument("no command: give it after --, e.g. berth exec TASK -- sh");
   }
-  auto client =
-      ConnectToServer(options.server.endpoint, options.server.credentials_file, kDialSeconds);
+  auto client = ConnectToServer(options.server, kDialSeconds);
   if (!client.ok()) return client.status();
   std::string container = options.container;
   if (container.empty()) {

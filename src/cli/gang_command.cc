@@ -80,13 +80,12 @@ std::vector<Verb> AddGangCommands(CLI::App& parent) {
   verbs.push_back(std::move(one));
 
   // Last: `berth gang ls` also sets this command.
-  verbs.push_back(
-      {"gang", cmd, [options]() -> StatusOr<int> {
-         auto client =
-             ConnectToServer(options->server.endpoint, options->server.credentials_file, 30);
-         if (!client.ok()) return client.status();
-         return ExitStatusOf(PrintGangs(**client, options->cluster, options->gang, options->json));
-       }});
+  verbs.push_back({"gang", cmd, [options]() -> StatusOr<int> {
+                     auto client = ConnectToServer(options->server, 30);
+                     if (!client.ok()) return client.status();
+                     return ExitStatusOf(
+                         PrintGangs(**client, options->cluster, options->gang, options->json));
+                   }});
   return verbs;
 }
 

@@ -37,8 +37,7 @@ StatusOr<std::string> FirstContainer(awsjson::Client& client, const LogsOptions&
 }
 
 Status RunLogs(const LogsOptions& options) {
-  auto client = ConnectToServer(options.server.endpoint, options.server.credentials_file,
-                                kLogFollowWaitSeconds + 30);
+  auto client = ConnectToServer(options.server, kLogFollowWaitSeconds + 30);
   if (!client.ok()) return client.status();
   std::string container = options.container;
   if (container.empty()) {

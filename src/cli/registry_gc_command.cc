@@ -21,8 +21,7 @@ struct RegistryGcOptions {
 };
 
 Status RunRegistryGc(const RegistryGcOptions& options) {
-  auto client =
-      ConnectToServer(options.server.endpoint, options.server.credentials_file, kGcTimeoutSeconds);
+  auto client = ConnectToServer(options.server, kGcTimeoutSeconds);
   if (!client.ok()) return client.status();
   auto reply =
       (*client)->Send("POST", "/berth/v1/registry/gc",

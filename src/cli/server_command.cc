@@ -13,6 +13,22 @@ Verb AddServerCommand(CLI::App& parent) {
   config->data_dir = "/var/lib/berth";
   auto* cmd = parent.add_subcommand("server", "run the control plane (ECS API)");
   AddServerFlags(cmd, *config);
+  // TLS on the API and registry ports (berth dev stays plain http).
+  cmd->add_option("--tls-cert", config->tls_cert_file,
+                  "serve the API and registry over https with this certificate (PEM, followed by "
+                  "its intermediates; read again on SIGHUP)")
+      ->envname("BERTH_TLS_CERT");
+  cmd->add_option("--tls-key", config->tls_key_file,
+                  "private key (PEM) of --tls-cert (read again on SIGHUP)")
+      ->envname("BERTH_TLS_KEY");
+  cmd->add_option("--agent-ca-file", config->agent_ca_file,
+                  "CA certificates (PEM) trusted, besides the system's, for agents that serve "
+                  "https (berth agent --tls-cert)")
+      ->envname("BERTH_AGENT_CA_FILE");
+  cmd->add_option("--server-ca-file", config->server_ca_file,
+                  "on etcd with --tls-cert: CA certificates (PEM) trusted, besides the system's, "
+                  "for the other servers, which a follower relays requests to over https")
+      ->envname("BERTH_SERVER_CA_FILE");
   // TLS to etcd, for --store etcd://...
   cmd->add_option("--etcd-ca", config->etcd_ca_file,
                   "CA certificate (PEM) that signed the etcd members' certificates; turns on "

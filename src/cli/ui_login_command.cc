@@ -15,7 +15,7 @@ namespace {
 constexpr int kTimeoutSeconds = 30;
 
 Status RunUiLogin(const ServerClientOptions& options) {
-  auto client = ConnectToServer(options.endpoint, options.credentials_file, kTimeoutSeconds);
+  auto client = ConnectToServer(options, kTimeoutSeconds);
   if (!client.ok()) return client.status();
   auto reply = (*client)->Send("POST", "/berth/v1/ui/login-tokens", "");
   if (!reply.ok()) return reply.status();

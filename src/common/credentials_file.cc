@@ -25,12 +25,15 @@ StatusOr<std::vector<AccessKey>> ReadCredentialsFile(const std::string& path) {
     if (!current.id.empty() && !current.secret.empty()) keys.push_back(current);
   };
   std::string line;
+  int line_number = 0;
   while (std::getline(in, line)) {
+    ++line_number;
     line = Trim(line);
     if (line.empty() || line[0] == '#' || line[0] == ';') continue;
     if (line.front() == '[' && line.back() == ']') {
       flush();
-      current = AccessKey{Trim(line.substr(1, line.size() - 2)), "", ""};
+      current = AccessKey{};
+      current.profile = Trim(line.substr(1, line.size() - 2));
       continue;
     }
     size_t eq = line.find('=');
@@ -39,6 +42,14 @@ StatusOr<std::vector<AccessKey>> ReadCredentialsFile(const std::string& path) {
     std::string value = Trim(line.substr(eq + 1));
     if (key == "aws_access_key_id") current.id = value;
     if (key == "aws_secret_access_key") current.secret = value;
+    if (key == "berth_access") {
+      if (value != "full" && value != "read-only") {
+        return InvalidArgument("credentials " + path + ":" + std::to_string(line_number) + ": [" +
+                               current.profile + "] berth_access is \"" + value +
+                               "\"; it must be full or read-only");
+      }
+      current.read_only = value == "read-only";
+    }
   }
   flush();
   return keys;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -169,6 +170,12 @@ class PosixEnv final : public Env {
       return ErrnoStatus("touch", path, errno);
     }
     return Status::Ok();
+  }
+
+  StatusOr<uint64_t> FreeBytes(const std::string& path) override {
+    struct statvfs fs;
+    if (::statvfs(path.c_str(), &fs) != 0) return ErrnoStatus("statvfs", path, errno);
+    return static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
   }
 
   Status RenameFile(const std::string& from, const std::string& to) override {

@@ -97,6 +97,9 @@ class Env {
   virtual Status SyncFileSystem(const std::string& path) = 0;
   // Sets the file's modification time to now. NotFound if it does not exist.
   virtual Status TouchFile(const std::string& path) = 0;
+  // Bytes an unprivileged writer may still write on the file system holding
+  // path (statvfs's f_bavail).
+  virtual StatusOr<uint64_t> FreeBytes(const std::string& path) = 0;
 
   // rename(2): replaces to atomically.
   virtual Status RenameFile(const std::string& from, const std::string& to) = 0;

@@ -142,6 +142,14 @@ Status FaultInjectionEnv::SyncFileSystem(const std::string& path) {
 
 Status FaultInjectionEnv::TouchFile(const std::string& path) { return base_->TouchFile(path); }
 
+StatusOr<uint64_t> FaultInjectionEnv::FreeBytes(const std::string& path) {
+  {
+    std::lock_guard lock(mu_);
+    if (free_space_) return *free_space_;
+  }
+  return base_->FreeBytes(path);
+}
+
 Status FaultInjectionEnv::RenameFile(const std::string& from, const std::string& to) {
   BERTH_RETURN_IF_ERROR(Check(Op::kRename, to, "rename " + from + " to"));
   return base_->RenameFile(from, to);

@@ -60,6 +60,8 @@ class FaultInjectionEnv final : public Env {
   Status SyncDir(const std::string& path) override;
   Status SyncFileSystem(const std::string& path) override;
   Status TouchFile(const std::string& path) override;
+  // The space SetFreeSpace left, else base's answer.
+  StatusOr<uint64_t> FreeBytes(const std::string& path) override;
   Status RenameFile(const std::string& from, const std::string& to) override;
   Status RenameNoReplace(const std::string& from, const std::string& to) override;
   Status RemoveFile(const std::string& path) override;

@@ -56,6 +56,23 @@ void LogDebug(std::string_view msg, std::initializer_list<LogField> fields) {
   if (Logger().should_log(spdlog::level::debug)) Logger().debug(Format(msg, fields));
 }
 
+void LogAudit(std::string_view access_key_id, std::string_view operation, std::string_view resource,
+              std::string_view result) {
+  // Not subject to the level: the record of who changed what is kept at
+  // --log-level warn too. Its own level name keeps it apart from info lines.
+  static auto audit = [] {
+    auto l = std::make_shared<spdlog::logger>("berth-audit", Logger().sinks().begin(),
+                                              Logger().sinks().end());
+    l->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %v", spdlog::pattern_time_type::utc);
+    l->set_level(spdlog::level::info);
+    return l;
+  }();
+  audit->info(Format("audit", {{"key", std::string(access_key_id)},
+                               {"operation", std::string(operation)},
+                               {"resource", std::string(resource)},
+                               {"result", std::string(result)}}));
+}
+
 void SetLogLevel(std::string_view level) {
   if (level == "debug") Logger().set_level(spdlog::level::debug);
   if (level == "info") Logger().set_level(spdlog::level::info);

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <openssl/x509_vfy.h>
 #include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,12 +11,11 @@
 #include <array>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/stream_base.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_cat.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -30,13 +28,11 @@
 #include <charconv>
 #include <chrono>
 #include <cstring>
-#include <map>
-#include <mutex>
-#include <tuple>
 #include <type_traits>
 #include <utility>
 
 #include "http/ascii.h"
+#include "http/client_tls.h"
 #include "http/endpoint.h"
 
 namespace berth::http {
@@ -60,44 +56,6 @@ constexpr int kContinueWaitMillis = 1000;
 std::string ErrnoText() { return std::strerror(errno); }
 
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
-
-// One client SSL context per (extra CA file, client certificate, key),
-// shared by every Client of the process: loading the system's trust store
-// takes milliseconds, and an SSL_CTX may serve many connections on many
-// threads once set up. The files are read once (the flags do not change while
-// berth runs); failures are not kept, so a fixed file is picked up on the
-// next connection.
-StatusOr<std::shared_ptr<asio::ssl::context>> ClientTlsContext(const TlsOptions& tls) {
-  static std::mutex mu;
-  static std::map<std::tuple<std::string, std::string, std::string>,
-                  std::shared_ptr<asio::ssl::context>>
-      contexts;
-  std::lock_guard lock(mu);
-  auto id = std::make_tuple(tls.ca_file, tls.cert_file, tls.key_file);
-  if (auto it = contexts.find(id); it != contexts.end()) return it->second;
-  if (tls.cert_file.empty() != tls.key_file.empty()) {
-    return InvalidArgument("a client certificate needs both its certificate and its key file");
-  }
-  auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
-  SSL_CTX_set_min_proto_version(context->native_handle(), TLS1_2_VERSION);
-  beast::error_code ec;
-  context->set_default_verify_paths(ec);
-  if (ec) return Internal("load the system's trusted certificates: " + ec.message());
-  if (!tls.ca_file.empty()) {
-    context->load_verify_file(tls.ca_file, ec);
-    if (ec) return InvalidArgument("load CA file " + tls.ca_file + ": " + ec.message());
-  }
-  if (!tls.cert_file.empty()) {
-    context->use_certificate_chain_file(tls.cert_file, ec);
-    if (ec)
-      return InvalidArgument("load client certificate " + tls.cert_file + ": " + ec.message());
-    context->use_private_key_file(tls.key_file, asio::ssl::context::pem, ec);
-    if (ec) return InvalidArgument("load client key " + tls.key_file + ": " + ec.message());
-  }
-  context->set_verify_mode(asio::ssl::verify_peer);
-  contexts[id] = context;
-  return context;
-}
 
 // A handshake that failed because the peer does not speak TLS at all: its
 // first bytes were not a TLS record (an HTTP reply), or it hung up.
@@ -188,7 +146,7 @@ class BeastClient : public Client {
     if (ec) return Unavailable("resolve " + host_ + ": " + ec.message());
     if (use_tls_) {
       if (!tls_context_) {
-        auto context = ClientTlsContext(tls_options_);
+        auto context = internal::ClientTlsContext(tls_options_);
         if (!context.ok()) return context.status().WithContext("tls to " + endpoint_);
         tls_context_ = std::move(*context);
       }
@@ -215,43 +173,21 @@ class BeastClient : public Client {
   Status Handshake() {
     SSL* ssl = tls_stream_->native_handle();
     const std::string& name = tls_options_.server_name.empty() ? host_ : tls_options_.server_name;
-    beast::error_code ec;
-    asio::ip::make_address(name, ec);
-    bool ok;
-    if (!ec) {
-      ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name.c_str()) == 1;
-    } else {
-      SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-      ok =
-          SSL_set_tlsext_host_name(ssl, name.c_str()) == 1 && SSL_set1_host(ssl, name.c_str()) == 1;
-    }
-    if (!ok) {
+    if (Status expected = internal::ExpectPeerName(ssl, name, endpoint_); !expected.ok()) {
       Disconnect();
-      return InvalidArgument("tls handshake with " + endpoint_ + ": cannot verify the name \"" +
-                             name + "\"");
+      return expected;
     }
     Tcp().expires_after(timeout_);
-    ec = Run([&](auto& stream, auto handler) {
+    beast::error_code ec = Run([&](auto& stream, auto handler) {
       if constexpr (std::is_same_v<std::decay_t<decltype(stream)>, TlsStream>) {
         stream.async_handshake(asio::ssl::stream_base::client, std::move(handler));
       }
     });
     if (!ec) return Status::Ok();
-    long verify = SSL_get_verify_result(ssl);
-    std::string message = "tls handshake with " + endpoint_ + ": ";
-    if (verify != X509_V_OK) {
-      message += "certificate verify failed: ";
-      message += X509_verify_cert_error_string(verify);
-      if (verify == X509_V_ERR_HOSTNAME_MISMATCH || verify == X509_V_ERR_IP_ADDRESS_MISMATCH) {
-        message += " (the certificate is not for \"" + name + "\")";
-      }
-    } else if (ec == beast::error::timeout) {
-      message += "timed out";
-    } else {
-      message += ec.message();
-    }
+    std::string message = internal::HandshakeError(ssl, ec, name, endpoint_);
+    bool refused = internal::CertificateRefused(ssl);
     Disconnect();
-    if (verify == X509_V_OK && tls_options_.fall_back_to_plain && NotTls(ec)) {
+    if (!refused && tls_options_.fall_back_to_plain && NotTls(ec)) {
       use_tls_ = false;
       return Connect();
     }
@@ -297,7 +233,11 @@ class BeastClient : public Client {
   StatusOr<Response> Exchange(const Request& request, BodySink* sink, bool reused, bool* retry) {
     *retry = false;
     SerializeHead(request, request.body.size());
-    std::array<asio::const_buffer, 2> buffers{asio::buffer(head_), asio::buffer(request.body)};
+    // buffers_cat, not a std::array of two: for that type asio::async_write
+    // hands the next write an empty first buffer once the first is sent,
+    // and over TLS Beast's flat_stream then writes nothing, which ends the
+    // write early whenever the second buffer is larger than a TLS record.
+    auto buffers = beast::buffers_cat(asio::buffer(head_), asio::buffer(request.body));
     Tcp().expires_after(timeout_);
     beast::error_code ec = Run([&](auto& stream, auto handler) {
       asio::async_write(stream, buffers, std::move(handler));

@@ -11,6 +11,7 @@
 
 #include "common/status.h"
 #include "http/message.h"
+#include "http/tls_options.h"
 
 namespace berth::http {
 
@@ -22,25 +23,6 @@ class BodySource {
   // The next piece of the body, valid until the next call. An empty piece
   // ends the body; an error aborts the request.
   virtual StatusOr<std::string_view> Next() = 0;
-};
-
-// HTTPS. The server's certificate is verified against the system's trust
-// store (OpenSSL's default paths: /etc/ssl/certs) plus ca_file, and against
-// the name or IP address connected to (SNI is sent for names).
-struct TlsOptions {
-  bool enabled = false;
-  std::string ca_file;      // extra trusted CA certificates (PEM); empty: system store only
-  std::string server_name;  // name to verify and send as SNI; empty: the host connected to
-  // A client certificate (PEM, with its chain) and its private key (PEM),
-  // for servers that require one (etcd with --client-cert-auth). Both or
-  // neither.
-  std::string cert_file;
-  std::string key_file;
-  // When the server answers the handshake with something that is not TLS
-  // (a plain HTTP server: "wrong version number", or a close), speak plain
-  // HTTP to it from then on, as Docker does with its insecure registries.
-  // Never after a certificate error. For loopback registries only.
-  bool fall_back_to_plain = false;
 };
 
 class Client {

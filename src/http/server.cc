@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <atomic>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -14,6 +13,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_cat.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/buffer_body.hpp>
@@ -22,6 +22,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <cerrno>
 #include <charconv>
@@ -33,14 +34,18 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "common/log.h"
 #include "http/ascii.h"
+#include "http/connection_limits.h"
 #include "http/endpoint.h"
+#include "http/listener_metrics.h"
 #include "http/request_head.h"
+#include "http/server_tls.h"
 #include "http/websocket_internal.h"
 
 namespace berth::http {
@@ -67,8 +72,25 @@ constexpr size_t kPieceBytes = 256 * 1024;
 // Socket reads while streaming are this large (Beast reads at most 64 KiB at
 // a time, and no more than the read buffer's capacity).
 constexpr size_t kStreamReadBytes = 64 * 1024;
+// Connections refused over a limit are answered (503, after the TLS
+// handshake) by at most this many at a time; past that they are closed at
+// once, so a flood of refusals costs little.
+constexpr int kMaxRefusing = 64;
+// A refusal over a limit is logged at most this often per listener; the
+// metric counts every one.
+constexpr int64_t kRefusalLogIntervalMillis = 10'000;
 
-class Connection;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+// What ServerCore and a Responder need of a connection, plain or TLS.
+class ConnectionBase : public std::enable_shared_from_this<ConnectionBase> {
+ public:
+  virtual ~ConnectionBase() = default;
+  virtual void CloseIfIdle() = 0;                   // on the connection's strand
+  virtual void Close() = 0;                         // on the connection's strand
+  virtual void PostReply(Response&& response) = 0;  // any thread
+  virtual asio::any_io_executor executor() = 0;     // immutable: safe from any thread
+};
 
 // State shared by the server and its connections. Connections hold it by
 // shared_ptr because a handler may keep a Responder (and so its connection,
@@ -79,13 +101,19 @@ struct ServerCore : std::enable_shared_from_this<ServerCore> {
         options(opts),
         handler(std::move(h)),
         acceptor(asio::make_strand(io_context)),
-        accept_retry(acceptor.get_executor()) {}
+        accept_retry(acceptor.get_executor()),
+        limits(opts.max_connections, opts.max_connections_per_address),
+        metrics(opts.name) {}
 
   asio::io_context io_context;  // first member: destroyed last
   const ServerOptions options;
   const Handler handler;
   tcp::acceptor acceptor;           // used only on its strand
   asio::steady_timer accept_retry;  // backs off after accept errors (EMFILE)
+  ConnectionLimits limits;
+  ListenerMetrics metrics;
+  std::atomic<int> refusing{0};                 // connections being answered 503
+  std::atomic<int64_t> last_refusal_log_ms{0};  // steady clock
 
   // Set once Stop() begins; read on the hot path without the lock.
   std::atomic<bool> stopping{false};
@@ -99,10 +127,10 @@ struct ServerCore : std::enable_shared_from_this<ServerCore> {
 
   std::mutex mu;
   std::condition_variable drained;  // notified when `connections` empties
-  std::unordered_map<Connection*, std::weak_ptr<Connection>> connections;  // guarded by mu
+  std::unordered_map<ConnectionBase*, std::weak_ptr<ConnectionBase>> connections;  // guarded by mu
 
-  std::vector<std::shared_ptr<Connection>> SnapshotConnections() {
-    std::vector<std::shared_ptr<Connection>> out;
+  std::vector<std::shared_ptr<ConnectionBase>> SnapshotConnections() {
+    std::vector<std::shared_ptr<ConnectionBase>> out;
     std::lock_guard lock(mu);
     out.reserve(connections.size());
     for (auto& [ptr, weak] : connections) {
@@ -140,14 +168,52 @@ void AppendNumber(std::string& out, uint64_t n) {
   out.append(digits, end);
 }
 
-// One accepted TCP connection. Every member is used only on the connection's
-// strand (the executor of stream_), except where a comment says otherwise.
-class Connection : public std::enable_shared_from_this<Connection> {
+// Owned by every copy of one request's Responder. If all copies are dropped
+// unanswered (a handler bug) the client gets a 500 instead of a hang.
+class ReplyState {
  public:
-  Connection(std::shared_ptr<ServerCore> core, tcp::socket socket)
-      : core_(std::move(core)), stream_(std::move(socket)) {}
+  explicit ReplyState(std::shared_ptr<ConnectionBase> c) : connection_(std::move(c)) {}
+  ReplyState(const ReplyState&) = delete;
+  ReplyState& operator=(const ReplyState&) = delete;
+  ~ReplyState() {
+    if (!answered_.exchange(true)) {
+      connection_->PostReply(ErrorResponse(500, "handler dropped the request"));
+    }
+  }
 
-  ~Connection() {
+  void Answer(Response&& response) {
+    if (answered_.exchange(true)) {
+      LogWarn("http responder called more than once; reply ignored");
+      return;
+    }
+    connection_->PostReply(std::move(response));
+  }
+
+ private:
+  std::shared_ptr<ConnectionBase> connection_;
+  std::atomic<bool> answered_{false};
+};
+
+// One accepted TCP connection, plain (kTls false) or TLS. Every member is
+// used only on the connection's strand (the executor of stream_), except
+// where a comment says otherwise.
+template <bool kTls>
+class Connection final : public ConnectionBase {
+ public:
+  using Stream = std::conditional_t<kTls, TlsStream, beast::tcp_stream>;
+
+  // Admitted under the listener's limits (released at close), or refused:
+  // `refusal` is the one line the 503 carries.
+  Connection(std::shared_ptr<ServerCore> core, tcp::socket socket,
+             std::shared_ptr<asio::ssl::context> tls, std::string address, std::string refusal)
+      : core_(std::move(core)),
+        tls_context_(std::move(tls)),
+        stream_(MakeStream(std::move(socket), tls_context_.get())),
+        head_timer_(stream_.get_executor()),
+        address_(std::move(address)),
+        refusal_(std::move(refusal)) {}
+
+  ~Connection() override {
     CloseFile();
     Unregister();
   }
@@ -156,24 +222,33 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Start() {
     {
       std::lock_guard lock(core_->mu);
-      if (core_->stopping.load()) return;  // dropping the last reference closes the socket
+      if (core_->stopping.load()) {
+        // Dropping the last reference closes the socket.
+        if (refusal_.empty()) core_->limits.Release(address_);
+        return;
+      }
       core_->connections.emplace(this, weak_from_this());
       registered_ = true;
     }
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->Begin(); });
+    if (refusal_.empty()) {
+      core_->metrics.open.Add(1);
+    } else {
+      core_->refusing.fetch_add(1);
+    }
+    asio::dispatch(stream_.get_executor(), [self = Self()] { self->Begin(); });
   }
 
   // Posted by Stop(): a connection between requests is closed now, and so
   // is a WebSocket; one with a request in progress finishes it and closes
   // after the reply.
-  void CloseIfIdle() {
-    if (phase_ == Phase::kReadingHeader || phase_ == Phase::kLingering ||
-        phase_ == Phase::kUpgraded) {
+  void CloseIfIdle() override {
+    if (phase_ == Phase::kHandshake || phase_ == Phase::kReadingHeader ||
+        phase_ == Phase::kLingering || phase_ == Phase::kUpgraded) {
       Close();
     }
   }
 
-  void Close() {
+  void Close() override {
     if (phase_ == Phase::kClosed) return;
     if (phase_ == Phase::kUpgraded) {
       if (auto socket = websocket_.lock()) internal::ShutdownWebSocket(*socket);
@@ -183,28 +258,30 @@ class Connection : public std::enable_shared_from_this<Connection> {
     // before the peer can see the close. The parsers and scratch_ stay: a
     // completion already queued may still touch them, and it sees kClosed.
     sink_.reset();
-    stream_.close();
+    StopHeadDeadline();
+    Tcp().close();
     CloseFile();
     Unregister();
   }
 
   // Any thread. Sends `response` for the request being handled, on the strand.
-  void PostReply(Response&& response) {
+  void PostReply(Response&& response) override {
     core_->posting.fetch_add(1);
     if (!core_->closed.load()) {
-      asio::dispatch(stream_.get_executor(),
-                     [self = shared_from_this(), r = std::move(response)]() mutable {
-                       self->WriteResponse(std::move(r));
-                     });
+      asio::dispatch(stream_.get_executor(), [self = Self(), r = std::move(response)]() mutable {
+        self->WriteResponse(std::move(r));
+      });
     }
     core_->posting.fetch_sub(1);
   }
 
-  auto executor() { return stream_.get_executor(); }  // immutable: safe from any thread
+  asio::any_io_executor executor() override { return stream_.get_executor(); }
 
  private:
-  // kUpgraded: the connection is a WebSocket now (websocket_), until Close.
+  // kHandshake: TLS only, before anything else. kUpgraded: the connection
+  // is a WebSocket now (websocket_), until Close.
   enum class Phase {
+    kHandshake,
     kReadingHeader,
     kReadingBody,
     kHandling,
@@ -214,8 +291,29 @@ class Connection : public std::enable_shared_from_this<Connection> {
     kClosed
   };
 
+  static Stream MakeStream(tcp::socket socket, asio::ssl::context* tls) {
+    if constexpr (kTls) {
+      return Stream(std::move(socket), *tls);
+    } else {
+      return Stream(std::move(socket));
+    }
+  }
+
+  std::shared_ptr<Connection> Self() {
+    return std::static_pointer_cast<Connection>(this->shared_from_this());
+  }
+
+  // The TCP stream under either: timeouts, the socket.
+  beast::tcp_stream& Tcp() { return beast::get_lowest_layer(stream_); }
+
   void Unregister() {
     if (!registered_.exchange(false)) return;
+    if (refusal_.empty()) {
+      core_->limits.Release(address_);
+      core_->metrics.open.Add(-1);
+    } else {
+      core_->refusing.fetch_sub(1);
+    }
     std::lock_guard lock(core_->mu);
     core_->connections.erase(this);
     if (core_->connections.empty()) core_->drained.notify_all();
@@ -223,19 +321,79 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void Begin() {
     beast::error_code ec;
-    stream_.socket().set_option(tcp::no_delay(true), ec);
-    auto peer = stream_.socket().remote_endpoint(ec);
+    Tcp().socket().set_option(tcp::no_delay(true), ec);
+    auto peer = Tcp().socket().remote_endpoint(ec);
     if (!ec) remote_address_ = FormatEndpoint(peer.address().to_string(), peer.port());
-    ReadHeader();
+    // From the accept, the TLS handshake and the first request's head share
+    // one deadline.
+    StartHeadDeadline();
+    if constexpr (kTls) {
+      phase_ = Phase::kHandshake;
+      stream_.async_handshake(asio::ssl::stream_base::server,
+                              [self = Self()](beast::error_code ec) { self->OnHandshake(ec); });
+    } else {
+      AfterHandshake();
+    }
   }
 
-  // Reads only the header first so that a declared body over the limit is
-  // refused before a byte of it is read.
-  void ReadHeader() {
-    if (core_->stopping.load()) {
-      Close();
-      return;
+  void OnHandshake(beast::error_code ec) {
+    if (phase_ == Phase::kClosed) return;
+    if (ec) {
+      // A client on an old protocol version or one that does not trust the
+      // certificate ends here; it sees the TLS alert, the server a count.
+      core_->metrics.tls_handshake_failures.Inc();
+      LogDebug(
+          "http tls handshake failed",
+          {{"listener", core_->options.name}, {"peer", remote_address_}, {"error", ec.message()}});
+      return Close();
     }
+    AfterHandshake();
+  }
+
+  void AfterHandshake() {
+    if (!refusal_.empty()) {
+      StopHeadDeadline();
+      Response refused = ErrorResponse(503, refusal_);
+      refused.SetHeader("retry-after", "1");
+      return WriteError(std::move(refused));
+    }
+    ReadRequest(/*deadline_running=*/true);
+  }
+
+  // The head deadline (header_timeout_seconds): a timer of the
+  // connection's own rather than the stream's expiry, which would close
+  // the socket and leave no way to answer 408.
+  void StartHeadDeadline() {
+    head_timed_out_ = false;
+    uint64_t generation = ++head_generation_;
+    if (core_->options.header_timeout_seconds <= 0) return;
+    head_timer_.expires_after(std::chrono::seconds(core_->options.header_timeout_seconds));
+    head_timer_.async_wait([self = Self(), generation](beast::error_code ec) {
+      if (ec || generation != self->head_generation_) return;
+      self->OnHeadDeadline();
+    });
+  }
+
+  void StopHeadDeadline() {
+    ++head_generation_;  // a wait already completed but not yet run is ignored
+    head_timer_.cancel();
+  }
+
+  void OnHeadDeadline() {
+    if (phase_ == Phase::kHandshake) {
+      core_->metrics.header_timeouts.Inc();
+      return Close();
+    }
+    if (phase_ != Phase::kReadingHeader) return;
+    // The read in progress fails with operation_aborted; OnReadError
+    // answers 408.
+    head_timed_out_ = true;
+    beast::error_code ignored;
+    Tcp().socket().cancel(ignored);
+  }
+
+  // Resets the per-request state for the next request on this connection.
+  void PrepareForRequest() {
     phase_ = Phase::kReadingHeader;
     // Reading a large body grows the buffer; an idle connection (agents keep
     // thousands open) should not keep that memory.
@@ -252,14 +410,54 @@ class Connection : public std::enable_shared_from_this<Connection> {
     } else {
       parser_->body_limit(core_->options.max_body_bytes);
     }
-    stream_.expires_after(std::chrono::seconds(core_->options.idle_timeout_seconds));
-    bhttp::async_read_header(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+  }
+
+  // The next request on a kept-alive connection.
+  void ReadHeader() { ReadRequest(/*deadline_running=*/false); }
+
+  // Before its first byte a request may keep the connection idle for
+  // idle_timeout_seconds; its head then has header_timeout_seconds from that
+  // byte, or for a connection's first request from the accept (the
+  // deadline already running).
+  void ReadRequest(bool deadline_running) {
+    if (core_->stopping.load()) {
+      Close();
+      return;
+    }
+    PrepareForRequest();
+    if (buffer_.size() > 0) {  // pipelined: the next request is already here
+      if (!deadline_running) StartHeadDeadline();
+      return ReadHead();
+    }
+    Tcp().expires_after(std::chrono::seconds(core_->options.idle_timeout_seconds));
+    stream_.async_read_some(buffer_.prepare(kIdleBufferBytes),
+                            [self = Self(), deadline_running](beast::error_code ec, size_t n) {
+                              if (self->phase_ == Phase::kClosed) return;
+                              self->buffer_.commit(n);
+                              // Bytes that came as the deadline passed are too late.
+                              if (ec || self->head_timed_out_) return self->OnReadError(ec);
+                              if (!deadline_running) self->StartHeadDeadline();
+                              self->ReadHead();
+                            });
+  }
+
+  // Reads only the header first so that a declared body over the limit is
+  // refused before a byte of it is read.
+  void ReadHead() {
+    if (core_->options.header_timeout_seconds > 0) {
+      Tcp().expires_never();  // the head deadline's timer applies
+    } else {
+      Tcp().expires_after(std::chrono::seconds(core_->options.idle_timeout_seconds));
+    }
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             [self = Self()](beast::error_code ec, size_t) { self->OnHeader(ec); });
   }
 
   void OnHeader(beast::error_code ec) {
+    if (phase_ == Phase::kClosed) return;
+    StopHeadDeadline();
     if (ec) return OnReadError(ec);
+    head_timed_out_ = false;  // the head came whole as the deadline passed: it counts
     const auto& req = parser_->get();
     bool expect_continue =
         req.version() >= 11 && EqualsIgnoreCase(req[bhttp::field::expect], "100-continue");
@@ -295,9 +493,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // The client waits for "100 Continue" before sending the body (curl, some
   // SDKs, docker and skopeo at times).
   void SendContinueThen(void (Connection::*next)()) {
-    stream_.expires_after(std::chrono::seconds(core_->options.idle_timeout_seconds));
+    Tcp().expires_after(std::chrono::seconds(core_->options.idle_timeout_seconds));
     asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
-                      [self = shared_from_this(), next](beast::error_code ec, size_t) {
+                      [self = Self(), next](beast::error_code ec, size_t) {
                         if (self->phase_ == Phase::kClosed) return;
                         if (ec) return self->Close();
                         ((*self).*next)();
@@ -305,12 +503,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void ReadBody() {
-    stream_.expires_after(std::chrono::seconds(core_->options.idle_timeout_seconds));
-    bhttp::async_read(stream_, buffer_, *parser_,
-                      [self = shared_from_this()](beast::error_code ec, size_t) {
-                        if (ec) return self->OnReadError(ec);
-                        self->OnRequest();
-                      });
+    Tcp().expires_after(std::chrono::seconds(core_->options.idle_timeout_seconds));
+    bhttp::async_read(stream_, buffer_, *parser_, [self = Self()](beast::error_code ec, size_t) {
+      if (ec) return self->OnReadError(ec);
+      self->OnRequest();
+    });
   }
 
   // The request line and header fields, as the handler sees them.
@@ -352,10 +549,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
     body.data = scratch_.get() + piece_filled_;
     body.size = kPieceBytes - piece_filled_;
     body.more = true;
-    stream_.expires_after(std::chrono::seconds(core_->options.idle_timeout_seconds));
+    Tcp().expires_after(std::chrono::seconds(core_->options.idle_timeout_seconds));
     bhttp::async_read_some(
         stream_, buffer_, *stream_parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnStreamRead(ec); });
+        [self = Self()](beast::error_code ec, size_t) { self->OnStreamRead(ec); });
   }
 
   void OnStreamRead(beast::error_code ec) {
@@ -401,6 +598,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void OnReadError(beast::error_code ec) {
+    if (head_timed_out_) {
+      head_timed_out_ = false;
+      core_->metrics.header_timeouts.Inc();
+      // A connection that sent nothing of a request is closed silently, as
+      // an idle one is; one that sent part of a head learns why.
+      if (buffer_.size() == 0) return Close();
+      LogDebug("http request head timed out",
+               {{"listener", core_->options.name}, {"peer", remote_address_}});
+      return WriteError(ErrorResponse(
+          408, "request head not received within " +
+                   std::to_string(core_->options.header_timeout_seconds) + " s; closing"));
+    }
     if (ec == bhttp::error::body_limit) return RefuseTooLarge();
     if (ec == bhttp::error::header_limit) {
       return WriteError(ErrorResponse(431, "request header fields too large"));
@@ -447,8 +656,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void CallHandler(Request&& request) {
     // The handler may take as long as it needs (a durable write); the write
     // of its reply gets a fresh timeout.
-    stream_.expires_never();
-    Responder responder = [state = std::make_shared<ReplyState>(shared_from_this())](
+    Tcp().expires_never();
+    Responder responder = [state = std::make_shared<ReplyState>(this->shared_from_this())](
                               Response response) { state->Answer(std::move(response)); };
     try {
       core_->handler(std::move(request), std::move(responder));
@@ -459,32 +668,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
       LogError("http handler threw", {{"error", "unknown exception"}});
     }
   }
-
-  // Owned by every copy of one request's Responder. If all copies are dropped
-  // unanswered (a handler bug) the client gets a 500 instead of a hang.
-  class ReplyState {
-   public:
-    explicit ReplyState(std::shared_ptr<Connection> c) : connection_(std::move(c)) {}
-    ReplyState(const ReplyState&) = delete;
-    ReplyState& operator=(const ReplyState&) = delete;
-    ~ReplyState() {
-      if (!answered_.exchange(true)) {
-        connection_->PostReply(ErrorResponse(500, "handler dropped the request"));
-      }
-    }
-
-    void Answer(Response&& response) {
-      if (answered_.exchange(true)) {
-        LogWarn("http responder called more than once; reply ignored");
-        return;
-      }
-      connection_->PostReply(std::move(response));
-    }
-
-   private:
-    std::shared_ptr<Connection> connection_;
-    std::atomic<bool> answered_{false};
-  };
 
   void WriteResponse(Response&& response) {
     // A force-closed connection (Stop's grace period ran out) drops late replies.
@@ -503,16 +686,19 @@ class Connection : public std::enable_shared_from_this<Connection> {
     bool from_file = !response.body_file.empty();
     uint64_t length = from_file ? response.file_length : response.body.size();
     bool send_body = SerializeHead(response, length, &close);
-    stream_.expires_after(std::chrono::seconds(core_->options.idle_timeout_seconds));
+    Tcp().expires_after(std::chrono::seconds(core_->options.idle_timeout_seconds));
     if (from_file && send_body) return StartFileBody(response, close);
 
     if (!from_file) body_ = std::move(response.body);
-    std::array<asio::const_buffer, 2> buffers{
-        asio::buffer(head_), send_body && !from_file ? asio::buffer(body_) : asio::const_buffer()};
-    asio::async_write(stream_, buffers,
-                      [self = shared_from_this(), close](beast::error_code ec, size_t) {
-                        self->OnWritten(ec, close);
-                      });
+    // buffers_cat, not a std::array of two: for that type asio::async_write
+    // hands the next write an empty first buffer once the first is sent,
+    // and over TLS Beast's flat_stream then writes nothing, which ends the
+    // write early whenever the second buffer is larger than a TLS record.
+    auto buffers = beast::buffers_cat(
+        asio::buffer(head_), send_body && !from_file ? asio::buffer(body_) : asio::const_buffer());
+    asio::async_write(stream_, buffers, [self = Self(), close](beast::error_code ec, size_t) {
+      self->OnWritten(ec, close);
+    });
   }
 
   // The handler accepted the upgrade: the WebSocket takes the stream over
@@ -520,7 +706,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Upgrade(WebSocketHandler on_open) {
     phase_ = Phase::kUpgraded;
     websocket_ = internal::AcceptWebSocket(stream_, std::move(*upgrade_request_),
-                                           shared_from_this(), std::move(on_open));
+                                           this->shared_from_this(), std::move(on_open));
     upgrade_request_.reset();
   }
 
@@ -629,19 +815,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     file_offset_ += want;
     file_left_ -= want;
-    std::array<asio::const_buffer, 2> buffers{
-        with_head ? asio::buffer(head_) : asio::const_buffer(),
-        asio::const_buffer(scratch_.get(), want)};
-    stream_.expires_after(std::chrono::seconds(core_->options.idle_timeout_seconds));
-    asio::async_write(stream_, buffers,
-                      [self = shared_from_this(), close](beast::error_code ec, size_t) {
-                        if (self->phase_ == Phase::kClosed) return;
-                        if (ec || self->file_left_ == 0) {
-                          self->CloseFile();
-                          return self->OnWritten(ec, close);
-                        }
-                        self->SendFilePiece(close, /*with_head=*/false);
-                      });
+    auto buffers = beast::buffers_cat(with_head ? asio::buffer(head_) : asio::const_buffer(),
+                                      asio::const_buffer(scratch_.get(), want));  // see above
+    Tcp().expires_after(std::chrono::seconds(core_->options.idle_timeout_seconds));
+    asio::async_write(stream_, buffers, [self = Self(), close](beast::error_code ec, size_t) {
+      if (self->phase_ == Phase::kClosed) return;
+      if (ec || self->file_left_ == 0) {
+        self->CloseFile();
+        return self->OnWritten(ec, close);
+      }
+      self->SendFilePiece(close, /*with_head=*/false);
+    });
   }
 
   void CloseFile() {
@@ -663,30 +847,38 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (!close) return ReadHeader();
     if (linger_) return Linger();
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    Tcp().socket().shutdown(tcp::socket::shutdown_send, ignored);
     Close();
   }
 
   void Linger() {
     phase_ = Phase::kLingering;
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    Tcp().socket().shutdown(tcp::socket::shutdown_send, ignored);
     buffer_.clear();
-    stream_.expires_after(kLingerTime);  // one deadline for the whole drain
+    Tcp().expires_after(kLingerTime);  // one deadline for the whole drain
     DrainSome();
   }
 
   void DrainSome() {
     stream_.async_read_some(buffer_.prepare(kLingerReadBytes),
-                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                            [self = Self()](beast::error_code ec, size_t) {
                               if (ec) return self->Close();
                               self->DrainSome();
                             });
   }
 
   std::shared_ptr<ServerCore> core_;
-  beast::tcp_stream stream_;
-  beast::flat_buffer buffer_;  // kept across requests: it may hold the next pipelined one
+  // Declared before stream_, which uses it: the certificate this
+  // connection was accepted with, kept even if the server reloads another.
+  std::shared_ptr<asio::ssl::context> tls_context_;
+  Stream stream_;
+  asio::steady_timer head_timer_;  // the head deadline (StartHeadDeadline)
+  uint64_t head_generation_ = 0;   // which deadline a timer completion belongs to
+  bool head_timed_out_ = false;    // the read in progress was cancelled by the deadline
+  const std::string address_;      // the client's IP address: the per-address limit's key
+  const std::string refusal_;      // non-empty: refused over a limit, answered 503
+  beast::flat_buffer buffer_;      // kept across requests: it may hold the next pipelined one
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::string head_;
   std::string body_;
@@ -721,24 +913,76 @@ class Connection : public std::enable_shared_from_this<Connection> {
   size_t scratch_size_ = 0;
 };
 
+int64_t SteadyMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Counts a refusal; logs one now and then (a flood must not flood the log).
+void CountRefusal(ServerCore* core, ConnectionLimits::Verdict verdict, const std::string& address,
+                  const std::string& message) {
+  (verdict == ConnectionLimits::Verdict::kTooManyConnections ? core->metrics.refused_connections
+                                                             : core->metrics.refused_per_address)
+      .Inc();
+  int64_t now = SteadyMillis();
+  int64_t last = core->last_refusal_log_ms.load();
+  if (now - last < kRefusalLogIntervalMillis ||
+      !core->last_refusal_log_ms.compare_exchange_strong(last, now)) {
+    return;
+  }
+  LogWarn("http connection refused over a limit",
+          {{"listener", core->options.name},
+           {"limit", std::string(ConnectionLimits::LimitLabel(verdict))},
+           {"peer", address},
+           {"reason", message}});
+}
+
+// On the acceptor's strand: a new connection, admitted under the limits or
+// refused with a 503.
+void Admit(ServerCore* core, tcp::socket socket) {
+  beast::error_code ec;
+  auto peer = socket.remote_endpoint(ec);
+  if (ec) return;  // already gone
+  std::string address = peer.address().to_string();
+  std::string refusal;
+  auto verdict = core->limits.Admit(address);
+  if (verdict != ConnectionLimits::Verdict::kAdmitted) {
+    refusal = core->limits.RefusalMessage(verdict, address);
+    CountRefusal(core, verdict, address, refusal);
+    if (core->refusing.load() >= kMaxRefusing) return;  // closed without a word
+  }
+  if (core->options.tls) {
+    std::make_shared<Connection<true>>(core->shared_from_this(), std::move(socket),
+                                       core->options.tls->Current(), std::move(address),
+                                       std::move(refusal))
+        ->Start();
+  } else {
+    std::make_shared<Connection<false>>(core->shared_from_this(), std::move(socket), nullptr,
+                                        std::move(address), std::move(refusal))
+        ->Start();
+  }
+}
+
 // Runs on the acceptor's strand. A raw pointer is enough: the server holds the
 // core until its I/O threads have ended, and with them every accept.
 void Accept(ServerCore* core) {
-  core->acceptor.async_accept(
-      asio::make_strand(core->io_context), [core](beast::error_code ec, tcp::socket socket) {
-        if (core->stopping.load() || ec == asio::error::operation_aborted) return;
-        if (ec) {
-          // Usually out of file descriptors: retrying at once would spin.
-          LogWarn("http accept failed", {{"error", ec.message()}});
-          core->accept_retry.expires_after(std::chrono::milliseconds(50));
-          core->accept_retry.async_wait([core](beast::error_code wait_ec) {
-            if (!wait_ec && !core->stopping.load()) Accept(core);
-          });
-          return;
-        }
-        std::make_shared<Connection>(core->shared_from_this(), std::move(socket))->Start();
-        Accept(core);
-      });
+  core->acceptor.async_accept(asio::make_strand(core->io_context),
+                              [core](beast::error_code ec, tcp::socket socket) {
+                                if (core->stopping.load() || ec == asio::error::operation_aborted)
+                                  return;
+                                if (ec) {
+                                  // Usually out of file descriptors: retrying at once would spin.
+                                  LogWarn("http accept failed", {{"error", ec.message()}});
+                                  core->accept_retry.expires_after(std::chrono::milliseconds(50));
+                                  core->accept_retry.async_wait([core](beast::error_code wait_ec) {
+                                    if (!wait_ec && !core->stopping.load()) Accept(core);
+                                  });
+                                  return;
+                                }
+                                Admit(core, std::move(socket));
+                                Accept(core);
+                              });
 }
 
 class BeastServer : public Server {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -11,12 +12,31 @@
 
 namespace berth::http {
 
+class ServerTls;
+
 struct ServerOptions {
   std::string listen = "127.0.0.1:8080";  // "host:port"; port 0 picks a free one
+  std::string name = "http";              // the listener in metrics (label listener) and logs
   int threads = 2;                        // I/O threads
   size_t max_body_bytes = 1 << 20;        // larger bodies get 413 without being read
   int idle_timeout_seconds = 120;         // a keep-alive connection idle this long is closed
   int stop_grace_seconds = 10;            // Stop() waits this long for requests in flight
+
+  // A request's head must arrive whole within this many seconds of its
+  // first byte (for a connection's first request: of the accept, the TLS
+  // handshake included), else 408 and close, or a silent close when none
+  // of it came. Slow-header clients cannot hold connections for long.
+  // 0: only idle_timeout_seconds applies.
+  int header_timeout_seconds = 20;
+  // Connections open at once, in all and from one client address; over a
+  // limit a new connection gets a 503 with the reason and is closed
+  // (counted in berth_http_connections_refused_total). 0: no limit.
+  int max_connections = 0;
+  int max_connections_per_address = 0;
+
+  // TLS on this listener (the certificate presented, reloadable); null:
+  // plain HTTP.
+  std::shared_ptr<ServerTls> tls;
 
   // Called once a request's headers are read. A sink it returns receives the
   // body as it arrives instead of Request::body, and max_body_bytes does not

@@ -21,6 +21,7 @@
 
 #include "http/client.h"
 #include "http/endpoint.h"
+#include "http/test_raw_connection.h"
 
 namespace berth::http {
 namespace {
@@ -65,64 +66,7 @@ Request Post(std::string target, std::string body) {
   return r;
 }
 
-// A plain blocking socket, for what Client will not send: bad requests,
-// bodies that are never written, pipelined requests.
-class RawConnection {
- public:
-  explicit RawConnection(uint16_t port) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    timeval tv{5, 0};
-    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-  }
-  ~RawConnection() { close(fd_); }
-
-  bool connected() const { return connected_; }
-
-  void Send(std::string_view data) {
-    while (!data.empty()) {
-      ssize_t n = send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
-      if (n <= 0) return;
-      data.remove_prefix(n);
-    }
-  }
-
-  // Reads until the peer closes (or the 5 s receive timeout).
-  std::string ReadAll() {
-    std::string out;
-    char buf[4096];
-    for (;;) {
-      ssize_t n = recv(fd_, buf, sizeof(buf), 0);
-      if (n <= 0) return out;
-      out.append(buf, n);
-    }
-  }
-
-  // Reads until `out` contains `needle` (or the peer closes).
-  std::string ReadUntil(std::string_view needle, std::string out = {}) {
-    char buf[4096];
-    while (out.find(needle) == std::string::npos) {
-      ssize_t n = recv(fd_, buf, sizeof(buf), 0);
-      if (n <= 0) break;
-      out.append(buf, n);
-    }
-    return out;
-  }
-
-  // True if the peer closed the connection within the receive timeout.
-  bool PeerClosed() {
-    char c;
-    return recv(fd_, &c, 1, 0) == 0;
-  }
-
- private:
-  int fd_ = -1;
-  bool connected_ = false;
-};
+using testing::RawConnection;
 
 // Keeps Responders for the test to answer later, from its own thread.
 class HeldRequests {

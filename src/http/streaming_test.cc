@@ -23,6 +23,7 @@
 #include "common/crypto.h"
 #include "http/client.h"
 #include "http/server.h"
+#include "http/test_raw_connection.h"
 
 namespace berth::http {
 namespace {
@@ -229,63 +230,7 @@ std::string ChunkedEncode(std::string_view data, size_t chunk) {
   return out;
 }
 
-// A plain blocking socket, for what Client will not do.
-class RawConnection {
- public:
-  explicit RawConnection(uint16_t port) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    timeval tv{5, 0};
-    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-  }
-  ~RawConnection() { Close(); }
-
-  bool connected() const { return connected_; }
-  void Close() {
-    if (fd_ >= 0) close(fd_);
-    fd_ = -1;
-  }
-  void ShutdownWrite() { shutdown(fd_, SHUT_WR); }
-
-  bool Send(std::string_view data) {
-    while (!data.empty()) {
-      ssize_t n = send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      data.remove_prefix(n);
-    }
-    return true;
-  }
-
-  // Reads until the peer closes (or the 5 s receive timeout).
-  std::string ReadAll() {
-    std::string out;
-    char buf[16384];
-    for (;;) {
-      ssize_t n = recv(fd_, buf, sizeof(buf), 0);
-      if (n <= 0) return out;
-      out.append(buf, n);
-    }
-  }
-
-  // Reads until `out` contains `needle` (or the peer closes).
-  std::string ReadUntil(std::string_view needle, std::string out = {}) {
-    char buf[4096];
-    while (out.find(needle) == std::string::npos) {
-      ssize_t n = recv(fd_, buf, sizeof(buf), 0);
-      if (n <= 0) break;
-      out.append(buf, n);
-    }
-    return out;
-  }
-
- private:
-  int fd_ = -1;
-  bool connected_ = false;
-};
+using testing::RawConnection;
 
 ServerOptions Local() {
   ServerOptions options;

@@ -25,6 +25,8 @@
 #include <thread>
 #include <vector>
 
+#include "http/tls_options.h"
+
 namespace berth::http::testing {
 
 // A CA and a server certificate it signed, PEM. The server's names are its
@@ -34,7 +36,10 @@ struct TestCertificates {
   std::string server_cert_pem;
   std::string server_key_pem;
 
-  static TestCertificates Make(const std::string& server_names = "IP:127.0.0.1,DNS:localhost") {
+  // server_serial: the server certificate's serial number (a reload test
+  // tells two apart by it).
+  static TestCertificates Make(const std::string& server_names = "IP:127.0.0.1,DNS:localhost",
+                               long server_serial = 2) {
     TestCertificates out;
     EVP_PKEY* ca_key = EVP_EC_gen("P-256");
     EVP_PKEY* server_key = EVP_EC_gen("P-256");
@@ -42,7 +47,7 @@ struct TestCertificates {
                               {{NID_basic_constraints, "critical,CA:TRUE"},
                                {NID_key_usage, "critical,keyCertSign,cRLSign"},
                                {NID_subject_key_identifier, "hash"}});
-    X509* server = NewCertificate(server_key, "berth test server", ca, ca_key, 2,
+    X509* server = NewCertificate(server_key, "berth test server", ca, ca_key, server_serial,
                                   {{NID_basic_constraints, "critical,CA:FALSE"},
                                    {NID_key_usage, "critical,digitalSignature"},
                                    {NID_ext_key_usage, "serverAuth"},
@@ -60,24 +65,25 @@ struct TestCertificates {
     return out;
   }
 
-  // Writes the CA certificate into a new file; removed by the destructor
-  // of the returned holder.
+  // A file holding PEM text; removed by the destructor of the returned
+  // holder.
   struct CaFile {
     std::string path;
     ~CaFile() {
       if (!path.empty()) ::unlink(path.c_str());
     }
   };
-  std::unique_ptr<CaFile> WriteCaFile() const {
+  static std::unique_ptr<CaFile> WritePemFile(const std::string& pem) {
     auto file = std::make_unique<CaFile>();
-    char path[] = "/tmp/berth-test-ca-XXXXXX";
+    char path[] = "/tmp/berth-test-pem-XXXXXX";
     int fd = ::mkstemp(path);
     EXPECT_GE(fd, 0);
     ::close(fd);
-    std::ofstream(path) << ca_pem;
+    std::ofstream(path) << pem;
     file->path = path;
     return file;
   }
+  std::unique_ptr<CaFile> WriteCaFile() const { return WritePemFile(ca_pem); }
 
  private:
   static X509* NewCertificate(EVP_PKEY* key, const char* common_name, X509* issuer,
@@ -114,6 +120,30 @@ struct TestCertificates {
     std::string out(data, static_cast<size_t>(n));
     BIO_free(bio);
     return out;
+  }
+};
+
+// A server certificate and key on disk, as --tls-cert and --tls-key name
+// them, and the CA that signed it; the files go with the object.
+struct CertificateFiles {
+  TestCertificates certs;
+  std::unique_ptr<TestCertificates::CaFile> ca, cert, key;
+
+  static CertificateFiles Make(long server_serial = 2) {
+    CertificateFiles out;
+    out.certs = TestCertificates::Make("IP:127.0.0.1,DNS:localhost", server_serial);
+    out.ca = out.certs.WriteCaFile();
+    out.cert = TestCertificates::WritePemFile(out.certs.server_cert_pem);
+    out.key = TestCertificates::WritePemFile(out.certs.server_key_pem);
+    return out;
+  }
+
+  // What a client that trusts the CA dials with.
+  TlsOptions Trusting() const {
+    TlsOptions tls;
+    tls.enabled = true;
+    tls.ca_file = ca->path;
+    return tls;
   }
 };
 

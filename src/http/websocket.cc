@@ -8,6 +8,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/beast/websocket/stream.hpp>
 #include <chrono>
@@ -16,10 +17,12 @@
 #include <optional>
 #include <set>
 #include <thread>
+#include <type_traits>
 #include <utility>
 
 #include "common/log.h"
 #include "http/ascii.h"
+#include "http/client_tls.h"
 #include "http/endpoint.h"
 #include "http/websocket_internal.h"
 
@@ -30,6 +33,7 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 namespace websocket = boost::beast::websocket;
 using tcp = asio::ip::tcp;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 namespace {
 
@@ -68,39 +72,17 @@ std::string Why(const beast::error_code& ec) {
 namespace internal {
 
 // The socket and its state, shared by the handle given out and every
-// operation in flight. ws_ is used only on its strand.
+// operation in flight: the blocking calls and their bookkeeping, whatever
+// the stream under the WebSocket (WebSocketOn: plain or TLS). The socket is
+// used only on its strand.
 class WebSocketCore : public std::enable_shared_from_this<WebSocketCore> {
  public:
-  // Server side: over an accepted connection's stream, which owner keeps.
-  WebSocketCore(std::shared_ptr<void> owner, beast::tcp_stream& stream)
-      : owner_(std::move(owner)), ws_(stream) {}
-  // Client side: over a stream of its own.
-  explicit WebSocketCore(const asio::any_io_executor& executor)
-      : own_stream_(std::in_place, executor), ws_(*own_stream_) {}
-
-  websocket::stream<beast::tcp_stream&>& ws() { return ws_; }
-  beast::tcp_stream& tcp() { return beast::get_lowest_layer(ws_); }
-
-  void Configure() {
-    tcp().expires_never();  // the websocket keeps its own timeouts
-    websocket::stream_base::timeout timeout;
-    timeout.handshake_timeout = kHandshakeTimeout;
-    timeout.idle_timeout = kIdleTimeout;
-    timeout.keep_alive_pings = true;
-    ws_.set_option(timeout);
-    ws_.read_message_max(kMaxMessageBytes);
-    ws_.binary(true);
-  }
+  virtual ~WebSocketCore() = default;
 
   StatusOr<std::string> Read() {
     std::lock_guard one(read_mu_);
     auto op = std::make_shared<PendingOp>();
-    beast::error_code ec = Run(op, [self = shared_from_this(), op] {
-      self->ws_.async_read(op->buffer, [self, op](beast::error_code ec, size_t) {
-        if (ec) self->finished_.store(true);
-        op->Finish(ec);
-      });
-    });
+    beast::error_code ec = Run(op, [self = shared_from_this(), op] { self->StartRead(op); });
     if (ec) return Aborted(Why(ec));
     return beast::buffers_to_string(op->buffer.data());  // complete: nothing writes it now
   }
@@ -109,23 +91,19 @@ class WebSocketCore : public std::enable_shared_from_this<WebSocketCore> {
     std::lock_guard one(write_mu_);
     auto op = std::make_shared<PendingOp>();
     op->out.assign(message);
-    beast::error_code ec = Run(op, [self = shared_from_this(), op] {
-      self->ws_.async_write(asio::buffer(op->out),
-                            [op](beast::error_code ec, size_t) { op->Finish(ec); });
-    });
+    beast::error_code ec = Run(op, [self = shared_from_this(), op] { self->StartWrite(op); });
     if (ec) return Aborted(Why(ec));
     return Status::Ok();
   }
 
   void Close() {
     if (close_started_.exchange(true)) return;
-    asio::dispatch(ws_.get_executor(), [self = shared_from_this()] {
-      if (self->dead_.load() || !self->ws_.is_open()) {
+    asio::dispatch(executor(), [self = shared_from_this()] {
+      if (self->dead_.load() || !self->IsOpen()) {
         self->finished_.store(true);
         return;
       }
-      self->ws_.async_close(websocket::close_code::normal,
-                            [self](beast::error_code) { self->finished_.store(true); });
+      self->StartClose();
     });
   }
 
@@ -133,8 +111,7 @@ class WebSocketCore : public std::enable_shared_from_this<WebSocketCore> {
   void Shutdown() {
     MarkDead();
     finished_.store(true);
-    beast::error_code ignored;
-    tcp().socket().close(ignored);
+    CloseSocket();
   }
 
   // Any thread: blocked and later calls fail at once, whether or not their
@@ -145,6 +122,18 @@ class WebSocketCore : public std::enable_shared_from_this<WebSocketCore> {
     for (PendingOp* op : pending_) op->Finish(asio::error::operation_aborted);
   }
   bool finished() const { return finished_.load(); }
+
+ protected:
+  // On the strand: the operations on the stream. A failed read marks the
+  // socket finished; the close handshake marks it finished when done.
+  virtual asio::any_io_executor executor() = 0;
+  virtual void StartRead(std::shared_ptr<PendingOp> op) = 0;
+  virtual void StartWrite(std::shared_ptr<PendingOp> op) = 0;
+  virtual void StartClose() = 0;
+  virtual bool IsOpen() = 0;
+  virtual void CloseSocket() = 0;
+
+  std::atomic<bool> finished_{false};  // closed or failed: nothing more to wait for
 
  private:
   // Starts op's work on the strand and waits for it (or for the socket to
@@ -157,7 +146,7 @@ class WebSocketCore : public std::enable_shared_from_this<WebSocketCore> {
       if (dead_.load()) return asio::error::operation_aborted;
       pending_.insert(op.get());
     }
-    asio::dispatch(ws_.get_executor(), [self = shared_from_this(), op, start = std::move(start)] {
+    asio::dispatch(executor(), [self = shared_from_this(), op, start = std::move(start)] {
       if (self->dead_.load()) return op->Finish(asio::error::operation_aborted);
       start();
     });
@@ -172,16 +161,74 @@ class WebSocketCore : public std::enable_shared_from_this<WebSocketCore> {
     return ec;
   }
 
-  std::shared_ptr<void> owner_;
-  std::optional<beast::tcp_stream> own_stream_;
-  websocket::stream<beast::tcp_stream&> ws_;
   std::mutex read_mu_;   // one Read at a time
   std::mutex write_mu_;  // one Write at a time
   std::atomic<bool> close_started_{false};
   std::mutex pending_mu_;
-  std::set<PendingOp*> pending_;       // the blocked calls; guarded by pending_mu_
-  std::atomic<bool> dead_{false};      // set under pending_mu_
-  std::atomic<bool> finished_{false};  // closed or failed: nothing more to wait for
+  std::set<PendingOp*> pending_;   // the blocked calls; guarded by pending_mu_
+  std::atomic<bool> dead_{false};  // set under pending_mu_
+};
+
+// A WebSocket over NextLayer: beast::tcp_stream, or TlsStream over one.
+template <class NextLayer>
+class WebSocketOn final : public WebSocketCore {
+ public:
+  // Server side: over an accepted connection's stream, which owner keeps.
+  WebSocketOn(std::shared_ptr<void> owner, NextLayer& stream)
+      : owner_(std::move(owner)), ws_(stream) {}
+  // Client side: over a stream of its own, made of args; keep holds what
+  // the stream needs (its TLS context).
+  template <class... Args>
+  explicit WebSocketOn(std::shared_ptr<void> keep, std::in_place_t, Args&&... args)
+      : owner_(std::move(keep)),
+        own_stream_(std::in_place, std::forward<Args>(args)...),
+        ws_(*own_stream_) {}
+
+  websocket::stream<NextLayer&>& ws() { return ws_; }
+  beast::tcp_stream& tcp() { return beast::get_lowest_layer(ws_); }
+
+  void Configure() {
+    tcp().expires_never();  // the websocket keeps its own timeouts
+    websocket::stream_base::timeout timeout;
+    timeout.handshake_timeout = kHandshakeTimeout;
+    timeout.idle_timeout = kIdleTimeout;
+    timeout.keep_alive_pings = true;
+    ws_.set_option(timeout);
+    ws_.read_message_max(kMaxMessageBytes);
+    ws_.binary(true);
+  }
+
+ protected:
+  asio::any_io_executor executor() override { return ws_.get_executor(); }
+
+  void StartRead(std::shared_ptr<PendingOp> op) override {
+    ws_.async_read(op->buffer, [this, self = shared_from_this(), op](beast::error_code ec, size_t) {
+      if (ec) finished_.store(true);
+      op->Finish(ec);
+    });
+  }
+
+  void StartWrite(std::shared_ptr<PendingOp> op) override {
+    ws_.async_write(asio::buffer(op->out), [op](beast::error_code ec, size_t) { op->Finish(ec); });
+  }
+
+  void StartClose() override {
+    ws_.async_close(
+        websocket::close_code::normal,
+        [this, self = shared_from_this()](beast::error_code) { finished_.store(true); });
+  }
+
+  bool IsOpen() override { return ws_.is_open(); }
+
+  void CloseSocket() override {
+    beast::error_code ignored;
+    tcp().socket().close(ignored);
+  }
+
+ private:
+  std::shared_ptr<void> owner_;  // declared first: outlives the streams
+  std::optional<NextLayer> own_stream_;
+  websocket::stream<NextLayer&> ws_;
 };
 
 void ShutdownWebSocket(WebSocketCore& core) { core.Shutdown(); }
@@ -246,11 +293,13 @@ bool HeaderHasToken(const std::string* value, std::string_view token) {
 
 namespace internal {
 
-std::shared_ptr<WebSocketCore> AcceptWebSocket(beast::tcp_stream& stream,
-                                               bhttp::request<bhttp::string_body>&& request,
-                                               std::shared_ptr<void> owner,
-                                               WebSocketHandler on_open) {
-  auto core = std::make_shared<WebSocketCore>(std::move(owner), stream);
+namespace {
+
+template <class NextLayer>
+std::shared_ptr<WebSocketCore> AcceptOver(NextLayer& stream,
+                                          bhttp::request<bhttp::string_body>&& request,
+                                          std::shared_ptr<void> owner, WebSocketHandler on_open) {
+  auto core = std::make_shared<WebSocketOn<NextLayer>>(std::move(owner), stream);
   core->Configure();
   auto held = std::make_shared<bhttp::request<bhttp::string_body>>(std::move(request));
   core->ws().async_accept(*held,
@@ -263,6 +312,22 @@ std::shared_ptr<WebSocketCore> AcceptWebSocket(beast::tcp_stream& stream,
                             on_open(std::make_unique<WebSocketHandle>(core));
                           });
   return core;
+}
+
+}  // namespace
+
+std::shared_ptr<WebSocketCore> AcceptWebSocket(beast::tcp_stream& stream,
+                                               bhttp::request<bhttp::string_body>&& request,
+                                               std::shared_ptr<void> owner,
+                                               WebSocketHandler on_open) {
+  return AcceptOver(stream, std::move(request), std::move(owner), std::move(on_open));
+}
+
+std::shared_ptr<WebSocketCore> AcceptWebSocket(TlsStream& stream,
+                                               bhttp::request<bhttp::string_body>&& request,
+                                               std::shared_ptr<void> owner,
+                                               WebSocketHandler on_open) {
+  return AcceptOver(stream, std::move(request), std::move(owner), std::move(on_open));
 }
 
 }  // namespace internal
@@ -279,16 +344,21 @@ bool IsWebSocketUpgrade(const Request& request) {
          HeaderHasToken(request.Header("upgrade"), "websocket");
 }
 
-StatusOr<std::unique_ptr<WebSocket>> DialWebSocket(const std::string& host, uint16_t port,
-                                                   const Request& request, int timeout_seconds,
-                                                   Response* refusal) {
-  const std::string where = "websocket " + FormatEndpoint(host, port) + request.target;
-  if (request.method != "GET") return InvalidArgument(where + ": the method must be GET");
-  auto loop = std::make_unique<ClientLoop>();
-  auto core = std::make_shared<WebSocketCore>(asio::make_strand(loop->io_context));
+namespace {
+
+// Connects core's stream to host:port (with TLS first when NextLayer is
+// TlsStream) and sends the upgrade request; then hands the socket to an I/O
+// thread of its own (loop).
+template <class NextLayer>
+StatusOr<std::unique_ptr<WebSocket>> DialOver(
+    std::shared_ptr<internal::WebSocketOn<NextLayer>> core, std::unique_ptr<ClientLoop> loop,
+    const std::string& host, uint16_t port, const Request& request, int timeout_seconds,
+    Response* refusal, const std::string& tls_name) {
+  const std::string endpoint = FormatEndpoint(host, port);
+  const std::string where = "websocket " + endpoint + request.target;
   core->Configure();
   const std::string* host_header = request.Header("host");
-  std::string host_value = host_header ? *host_header : FormatEndpoint(host, port);
+  std::string host_value = host_header ? *host_header : endpoint;
   Headers extra;
   for (const auto& [name, value] : request.headers) {
     if (!EqualsIgnoreCase(name, "host")) extra.emplace_back(name, value);
@@ -296,8 +366,12 @@ StatusOr<std::unique_ptr<WebSocket>> DialWebSocket(const std::string& host, uint
   core->ws().set_option(websocket::stream_base::decorator([extra](websocket::request_type& req) {
     for (const auto& [name, value] : extra) req.set(name, value);
   }));
+  if constexpr (std::is_same_v<NextLayer, TlsStream>) {
+    BERTH_RETURN_IF_ERROR(
+        internal::ExpectPeerName(core->ws().next_layer().native_handle(), tls_name, endpoint));
+  }
 
-  // The handshake runs on this thread's io_context.run(); the I/O thread
+  // The handshakes run on this thread's io_context.run(); the I/O thread
   // starts only once the socket is open.
   beast::error_code result;
   bool done = false;
@@ -308,6 +382,10 @@ StatusOr<std::unique_ptr<WebSocket>> DialWebSocket(const std::string& host, uint
     done = true;
     loop->io_context.stop();  // the socket's timers stay behind, for the I/O thread
   };
+  auto upgrade = [&] {
+    step = "handshake";
+    core->ws().async_handshake(response, host_value, request.target, finish);
+  };
   tcp::resolver resolver(loop->io_context);
   resolver.async_resolve(
       host, std::to_string(port), [&](beast::error_code ec, tcp::resolver::results_type endpoints) {
@@ -315,9 +393,18 @@ StatusOr<std::unique_ptr<WebSocket>> DialWebSocket(const std::string& host, uint
         core->tcp().expires_after(std::chrono::seconds(timeout_seconds));
         core->tcp().async_connect(endpoints, [&](beast::error_code ec, const tcp::endpoint&) {
           if (ec) return finish(ec);
-          core->tcp().expires_never();
-          step = "handshake";
-          core->ws().async_handshake(response, host_value, request.target, finish);
+          if constexpr (std::is_same_v<NextLayer, TlsStream>) {
+            step = "tls";
+            core->ws().next_layer().async_handshake(asio::ssl::stream_base::client,
+                                                    [&](beast::error_code ec) {
+                                                      if (ec) return finish(ec);
+                                                      core->tcp().expires_never();
+                                                      upgrade();
+                                                    });
+          } else {
+            core->tcp().expires_never();
+            upgrade();
+          }
         });
       });
   loop->io_context.run_for(std::chrono::seconds(timeout_seconds) + kHandshakeTimeout);
@@ -334,12 +421,45 @@ StatusOr<std::unique_ptr<WebSocket>> DialWebSocket(const std::string& host, uint
     return FailedPrecondition(where + ": server answered " + std::to_string(response.result_int()) +
                               " instead of 101");
   }
-  if (result) return Unavailable(where + ": " + step + ": " + result.message());
+  if (result) {
+    if constexpr (std::is_same_v<NextLayer, TlsStream>) {
+      if (step == "tls") {
+        return Unavailable(internal::HandshakeError(core->ws().next_layer().native_handle(), result,
+                                                    tls_name, endpoint));
+      }
+    }
+    return Unavailable(where + ": " + step + ": " + result.message());
+  }
 
   loop->io_context.restart();
   loop->work.emplace(loop->io_context.get_executor());
   loop->thread = std::thread([loop = loop.get()] { loop->io_context.run(); });
   return std::unique_ptr<WebSocket>(std::make_unique<WebSocketHandle>(core, std::move(loop)));
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<WebSocket>> DialWebSocket(const std::string& host, uint16_t port,
+                                                   const Request& request, int timeout_seconds,
+                                                   Response* refusal, const TlsOptions& tls) {
+  if (request.method != "GET") {
+    return InvalidArgument("websocket " + FormatEndpoint(host, port) + request.target +
+                           ": the method must be GET");
+  }
+  auto loop = std::make_unique<ClientLoop>();
+  if (!tls.enabled) {
+    auto core = std::make_shared<internal::WebSocketOn<beast::tcp_stream>>(
+        nullptr, std::in_place, asio::make_strand(loop->io_context));
+    return DialOver(std::move(core), std::move(loop), host, port, request, timeout_seconds, refusal,
+                    "");
+  }
+  auto context = internal::ClientTlsContext(tls);
+  if (!context.ok()) return context.status().WithContext("tls to " + FormatEndpoint(host, port));
+  std::shared_ptr<asio::ssl::context> held = *context;
+  auto core = std::make_shared<internal::WebSocketOn<TlsStream>>(
+      held, std::in_place, asio::make_strand(loop->io_context), *held);
+  return DialOver(std::move(core), std::move(loop), host, port, request, timeout_seconds, refusal,
+                  tls.server_name.empty() ? host : tls.server_name);
 }
 
 }  // namespace berth::http

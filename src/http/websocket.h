@@ -12,6 +12,7 @@
 
 #include "common/status.h"
 #include "http/message.h"
+#include "http/tls_options.h"
 
 namespace berth::http {
 
@@ -51,13 +52,16 @@ Response UpgradeToWebSocket(WebSocketHandler on_open);
 // Upgrade: websocket).
 bool IsWebSocketUpgrade(const Request& request);
 
-// Dials ws://host:port and sends request's target and headers (its method
-// must be GET; a Host header in it is used as is, so a signed request stays
-// valid). When the server answers with anything but 101, the result is
-// kFailedPrecondition and *refusal (when given) holds that answer, body
-// included. Connecting and the handshake wait timeout_seconds at most.
+// Dials ws://host:port (wss:// with tls.enabled, the server's certificate
+// verified as Client verifies it) and sends request's target and headers
+// (its method must be GET; a Host header in it is used as is, so a signed
+// request stays valid). When the server answers with anything but 101, the
+// result is kFailedPrecondition and *refusal (when given) holds that
+// answer, body included. Connecting and the handshakes wait timeout_seconds
+// at most.
 StatusOr<std::unique_ptr<WebSocket>> DialWebSocket(const std::string& host, uint16_t port,
                                                    const Request& request, int timeout_seconds,
-                                                   Response* refusal = nullptr);
+                                                   Response* refusal = nullptr,
+                                                   const TlsOptions& tls = {});
 
 }  // namespace berth::http

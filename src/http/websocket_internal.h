@@ -1,11 +1,12 @@
 // Internal to berth_http (server.cc and websocket.cc): how the server hands
-// an upgraded connection to a WebSocket. Includes Beast; nothing outside
-// src/http may include it.
+// an upgraded connection, plain or TLS, to a WebSocket. Includes Beast;
+// nothing outside src/http may include it.
 #pragma once
 
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <memory>
 
 #include "http/websocket.h"
@@ -20,6 +21,10 @@ class WebSocketCore;
 // strand. The result lets the server shut the socket at Stop().
 std::shared_ptr<WebSocketCore> AcceptWebSocket(
     boost::beast::tcp_stream& stream,
+    boost::beast::http::request<boost::beast::http::string_body>&& request,
+    std::shared_ptr<void> owner, WebSocketHandler on_open);
+std::shared_ptr<WebSocketCore> AcceptWebSocket(
+    boost::beast::ssl_stream<boost::beast::tcp_stream>& stream,
     boost::beast::http::request<boost::beast::http::string_body>&& request,
     std::shared_ptr<void> owner, WebSocketHandler on_open);
 

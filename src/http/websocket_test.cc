@@ -12,6 +12,8 @@
 #include "http/exec_protocol.h"
 #include "http/query_string.h"
 #include "http/server.h"
+#include "http/server_tls.h"
+#include "http/test_tls.h"
 
 namespace berth::http {
 namespace {
@@ -120,6 +122,45 @@ TEST_F(WebSocketTest, DialingNothingFails) {
   server_->Stop();
   auto socket = Dial("/echo");
   EXPECT_FALSE(socket.ok());
+}
+
+// wss://: the same socket over the server's TLS, the certificate verified
+// by the dialer.
+TEST(WebSocketTlsTest, MessagesGoBothWaysOverTlsAndAnUntrustedServerIsRefused) {
+  auto files = testing::CertificateFiles::Make();
+  auto tls = ServerTls::Load(files.cert->path, files.key->path);
+  ASSERT_TRUE(tls.ok()) << tls.status().ToString();
+  ServerOptions options;
+  options.listen = "127.0.0.1:0";
+  options.stop_grace_seconds = 2;
+  options.tls = *tls;
+  auto server = Server::Start(options, Handle);
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+
+  Request request;
+  request.method = "GET";
+  request.target = "/echo";
+  TlsOptions trusting = files.Trusting();
+  auto socket = DialWebSocket("127.0.0.1", (*server)->port(), request, 5, nullptr, trusting);
+  ASSERT_TRUE(socket.ok()) << socket.status().ToString();
+  ASSERT_TRUE((*socket)->Write("over tls").ok());
+  auto echoed = (*socket)->Read();
+  ASSERT_TRUE(echoed.ok()) << echoed.status().ToString();
+  EXPECT_EQ(*echoed, "over tls");
+
+  Response refusal;
+  request.target = "/refuse";
+  auto refused = DialWebSocket("127.0.0.1", (*server)->port(), request, 5, &refusal, trusting);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refusal.status, 403);
+
+  TlsOptions untrusting;
+  untrusting.enabled = true;
+  auto untrusted = DialWebSocket("127.0.0.1", (*server)->port(), request, 5, nullptr, untrusting);
+  ASSERT_FALSE(untrusted.ok());
+  EXPECT_THAT(untrusted.status().message(),
+              HasSubstr("tls handshake with 127.0.0.1:" + std::to_string((*server)->port()) +
+                        ": certificate verify failed"));
 }
 
 TEST(IsWebSocketUpgradeTest, NeedsGetAndBothHeaders) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <variant>
 
+#include "awsjson/audit.h"
 #include "common/log.h"
 #include "http/query_string.h"
 #include "http/sigv4.h"
@@ -44,8 +45,8 @@ bool IsNormalPath(std::string_view path) {
 // of the one blob whose path it signs, and nothing else: no other method, no
 // manifest, no upload, even though the signature would check out.
 std::optional<std::string> AuthorizePresigned(const http::Request& request,
-                                              const http::SecretLookup& secrets,
-                                              const Clock& clock) {
+                                              const http::SecretLookup& secrets, const Clock& clock,
+                                              std::string* caller) {
   constexpr std::string_view kOnlyBlobs = "a presigned URL can only download a blob";
   if (request.method != "GET" && request.method != "HEAD") return std::string(kOnlyBlobs);
   // The signature covers the path as SigV4 normalises it, but requests are
@@ -66,19 +67,23 @@ std::optional<std::string> AuthorizePresigned(const http::Request& request,
     return "a presigned URL for service '" + identity.service + "' grants no download; want '" +
            std::string(kDownloadUrlService) + "'";
   }
+  *caller = identity.access_key_id;
   return std::nullopt;
 }
 
-// Basic auth with a registry token, or else a presigned download URL.
+// Basic auth with a registry token, or else a presigned download URL; the
+// access key it speaks for goes to *caller.
 std::optional<std::string> Authorize(const http::Request& request,
-                                     const http::SecretLookup& secrets, const Clock& clock) {
+                                     const http::SecretLookup& secrets, const Clock& clock,
+                                     std::string* caller) {
   const std::string* header = request.Header("authorization");
   if (header == nullptr && http::ParseQueryString(request.Query()).contains("X-Amz-Algorithm")) {
-    return AuthorizePresigned(request, secrets, clock);
+    return AuthorizePresigned(request, secrets, clock, caller);
   }
   auto verdict = VerifyRegistryAuthorization(header ? *header : std::string_view(), secrets,
                                              clock.NowSeconds());
   if (auto* why = std::get_if<std::string>(&verdict)) return *why;
+  *caller = std::get<RegistryIdentity>(verdict).access_key_id;
   return std::nullopt;
 }
 
@@ -190,8 +195,16 @@ std::shared_ptr<http::BodySink> Distribution::StreamBody(const http::Request& he
   auto refuse = [](StatusCode code, std::string why) {
     return std::make_shared<RefusingSink>(Status(code, std::move(why)));
   };
-  if (auto why = Authorize(head, secrets_, clock_))
+  std::string caller;
+  if (auto why = Authorize(head, secrets_, clock_, &caller)) {
     return refuse(StatusCode::kUnauthenticated, *why);
+  }
+  if (options_.may_push && !options_.may_push(caller)) {
+    return refuse(StatusCode::kPermissionDenied, "pull only");  // Handle says why
+  }
+  if (options_.write_gate && options_.write_gate()) {
+    return refuse(StatusCode::kResourceExhausted, "disk full");  // Handle says why
+  }
   if (!IsValidRepositoryName(route.name)) return refuse(StatusCode::kInvalidArgument, "bad name");
   if (manifest_put) return std::make_shared<ManifestSink>(kMaxManifestBytes);
   // A body that ends in a blob needs a valid digest; without one the
@@ -223,8 +236,29 @@ void Distribution::Handle(http::Request&& request, http::Responder respond) {
   call.head = call.request.method == "HEAD";
   const std::string& method = call.request.method;
 
-  if (auto why = Authorize(call.request, secrets_, clock_)) {
+  const bool read = method == "GET" || method == "HEAD";
+  std::string caller;
+  auto audit = std::make_shared<awsjson::AuditRecord>();
+  if (!read) {
+    // Every change to the registry is audited with its outcome.
+    audit->operation = method + " " + std::string(call.request.Path());
+    call.respond = awsjson::AuditedResponder(audit, std::move(call.respond));
+  }
+  if (auto why = Authorize(call.request, secrets_, clock_, &caller)) {
     return call.Fail(401, oci_error::kUnauthorized, *why);
+  }
+  audit->key = caller;
+  if (!read) {
+    if (options_.may_push && !options_.may_push(caller)) {
+      return call.Fail(
+          403, oci_error::kDenied,
+          "requested access to the resource is denied: access key " + caller + " may only pull");
+    }
+    if (options_.write_gate) {
+      if (auto refusal = options_.write_gate()) {
+        return call.Fail(507, oci_error::kUnknown, *refusal);
+      }
+    }
   }
   // Routed on the decoded path, so that an escaped "../" is a name like any
   // other and fails the name grammar below.
@@ -237,7 +271,6 @@ void Distribution::Handle(http::Request&& request, http::Responder respond) {
     call.Fail(405, oci_error::kUnsupported,
               method + " is not supported on " + std::string(call.request.Path()));
   };
-  bool read = method == "GET" || method == "HEAD";
   try {
     switch (call.route.kind) {
       case Kind::kBase: {

@@ -13,7 +13,9 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -24,6 +26,7 @@
 #include "registry/blob_store.h"
 #include "registry/distribution_routes.h"
 #include "registry/manifest.h"
+#include "registry/open_uploads.h"
 #include "registry/registry_state.h"
 
 namespace berth::registry {
@@ -35,6 +38,15 @@ struct DistributionOptions {
   // reference registry does). ECR refuses such pushes, and so does berth by
   // default: create repositories with `aws ecr create-repository`.
   bool create_on_push = false;
+  // Whether an access key may change the registry (push, delete); unset:
+  // every key may. Others may pull, and get DENIED on a change.
+  std::function<bool(std::string_view access_key_id)> may_push;
+  // Uploads open at once in one repository (POST to PUT); more are refused
+  // with 429 TOOMANYREQUESTS. 0: no cap.
+  size_t max_uploads_per_repository = 256;
+  // Asked before every change: a message refuses it with 507 (a full
+  // disk), nullopt lets it through. Unset: never refuses.
+  std::function<std::optional<std::string>()> write_gate;
 };
 
 // Thread-safe.
@@ -99,6 +111,7 @@ class Distribution {
   const Clock& clock_;
   awsjson::CommitTracker& tracker_;
   Options options_;
+  OpenUploads open_uploads_{options_.max_uploads_per_repository};
 };
 
 }  // namespace berth::registry

@@ -3,6 +3,7 @@
 // status; PUT complete; DELETE cancel).
 #include <optional>
 
+#include "common/metrics.h"
 #include "registry/distribution.h"
 #include "registry/distribution_call.h"
 #include "registry/distribution_sinks.h"
@@ -128,6 +129,17 @@ std::optional<uint64_t> AppendBody(DistributionCall& call, BlobStore& blobs,
     return std::nullopt;
   }
   return (*writer)->size();
+}
+
+metrics::Counter& RefusedUploads() {
+  static metrics::Counter& refused =
+      metrics::DefaultRegistry()
+          .AddCounter("berth_registry_uploads_refused_total",
+                      "Blob uploads refused because their repository had the most uploads open "
+                      "that it may (--max-uploads-per-repository).",
+                      {"reason"})
+          .With({"open_uploads_per_repository"});
+  return refused;
 }
 
 }  // namespace
@@ -272,6 +284,15 @@ void Distribution::StartUpload(DistributionCall& call) {
   auto id = blobs_.StartUpload();
   if (!id.ok())
     return call.Fail(500, oci_error::kUnknown, "start upload: " + id.status().message());
+  if (!open_uploads_.Add(
+          name, *id, [this](const std::string& open) { return blobs_.UploadSize(open).ok(); })) {
+    (void)blobs_.CancelUpload(*id);
+    RefusedUploads().Inc();
+    return call.Fail(429, oci_error::kTooManyRequests,
+                     "repository " + name + " has " + std::to_string(open_uploads_.limit()) +
+                         " uploads open, the most it may have: complete or cancel some (or let "
+                         "them expire) before starting more");
+  }
   call.Reply(UploadProgress(202, name, UploadToken(name, *id), 0), seq);
 }
 
@@ -303,6 +324,7 @@ void Distribution::PutUpload(DistributionCall& call) {
   }
   if (!AppendBody(call, blobs_, id)) return;
   auto completed = blobs_.CompleteUpload(id, *digest);
+  open_uploads_.Remove(name, id);  // gone either way
   if (!completed.ok()) {
     if (completed.status().code() == StatusCode::kInvalidArgument) {
       return call.Fail(400, oci_error::kDigestInvalid, completed.status().message());
@@ -318,6 +340,7 @@ void Distribution::CancelUpload(DistributionCall& call) {
   std::string id = UploadIdFor(call.route.name, call.route.reference);
   if (id.empty()) return call.Fail(404, oci_error::kBlobUploadUnknown, "unknown upload");
   if (Status st = blobs_.CancelUpload(id); !st.ok()) return FailUpload(call, st, "cancel upload");
+  open_uploads_.Remove(call.route.name, id);
   call.ReplyRead(EmptyResponse(204));
 }
 

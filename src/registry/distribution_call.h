@@ -28,6 +28,7 @@ inline constexpr std::string_view kSizeInvalid = "SIZE_INVALID";
 inline constexpr std::string_view kTagInvalid = "TAG_INVALID";
 inline constexpr std::string_view kUnauthorized = "UNAUTHORIZED";
 inline constexpr std::string_view kDenied = "DENIED";
+inline constexpr std::string_view kTooManyRequests = "TOOMANYREQUESTS";
 inline constexpr std::string_view kUnsupported = "UNSUPPORTED";
 inline constexpr std::string_view kUnknown = "UNKNOWN";
 }  // namespace oci_error

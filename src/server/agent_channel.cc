@@ -5,9 +5,9 @@
 
 #include "common/ids.h"
 #include "common/log.h"
-#include "http/endpoint.h"
 #include "http/query_string.h"
 #include "model/json_util.h"
+#include "server/agent_endpoint.h"
 #include "server/api/agent_credentials.h"
 
 namespace berth::server {
@@ -104,13 +104,11 @@ void AgentChannel::Join(const http::Request& request, http::Responder respond) {
     }
   }
   std::string_view endpoint = model::StringOr(in, "agentEndpoint", "");
-  auto host_port = http::SplitHostPort(endpoint);
-  if (!host_port.ok() || host_port->first.empty() || host_port->second == 0) {
+  if (auto parsed = ParseAgentEndpoint(endpoint); !parsed.ok()) {
     return refuse("InvalidParameterException",
-                  "agentEndpoint must be HOST:PORT where this server reaches the agent's log "
-                  "server, got '" +
-                      std::string(endpoint) + "'" +
-                      (host_port.ok() ? "" : ": " + host_port.status().message()));
+                  "agentEndpoint must be [https://]HOST:PORT where this server reaches the "
+                  "agent's log server: " +
+                      parsed.status().message());
   }
   api::EcsApi::AgentJoin join;
   try {

@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "awsjson/audit.h"
 #include "awsjson/commit_tracker.h"
 #include "awsjson/endpoint.h"
 #include "common/clock.h"
@@ -173,13 +174,16 @@ Status ControlPlane::Impl::Start() {
   ecs.agents().set_started_millis(SystemClock().NowMillis());
 
   endpoint.AddService(&ecs);
-  // Agent keys reach only what an agent needs; user keys reach everything.
-  endpoint.SetAuthorizer([](std::string_view key, std::string_view prefix, std::string_view op) {
-    return !api::IsAgentKey(key) || api::AgentMayCall(prefix, op);
-  });
+  // Agent keys reach only what an agent needs, read-only keys only reads.
+  endpoint.SetWriteGate([this] { return context.disk->WriteRefusal(); });
+  endpoint.SetAuthorizer(
+      [this](std::string_view key, std::string_view prefix, std::string_view op) {
+        return context.access->MayCall(key, prefix, op);
+      });
   agent_channel.emplace(ecs, tracker, secrets, SystemClock(), *agent_key);
-  logs.emplace(ecs, secrets, SystemClock(), *agent_key);
-  exec.emplace(ecs, secrets, SystemClock(), *agent_key);
+  logs.emplace(ecs, secrets, SystemClock(), AgentAccess{*agent_key, config.agent_ca_file});
+  exec.emplace(ecs, secrets, SystemClock(), AgentAccess{*agent_key, config.agent_ca_file},
+               *context.access);
   gangs.emplace(ecs, secrets, SystemClock());
   server_state_metrics = CollectServerState(metrics::DefaultRegistry(), ecs, *agent_channel);
   ecs.events().SetRetention(
@@ -199,6 +203,13 @@ Status ControlPlane::Impl::Start() {
   });
   registry::Distribution::Options distribution_options;
   distribution_options.create_on_push = config.create_repository_on_push;
+  distribution_options.write_gate = [this] { return context.disk->WriteRefusal(); };
+  distribution_options.max_uploads_per_repository =
+      static_cast<size_t>(config.max_uploads_per_repository);
+  // Node credentials pull; so do read-only keys.
+  distribution_options.may_push = [this](std::string_view key) {
+    return context.access->MayPush(key);
+  };
   distribution = std::make_unique<registry::Distribution>(
       *registry_state, *context.blobs, secrets, SystemClock(), tracker, distribution_options);
   ecr =
@@ -252,9 +263,17 @@ Status ControlPlane::Impl::Start() {
 }
 
 void ControlPlane::Impl::GarbageCollect(http::Request&& request, http::Responder respond) {
-  if (auto refused =
-          CheckUserRequest(request, secrets, SystemClock().NowSeconds(), "collect garbage")) {
+  auto audit = std::make_shared<awsjson::AuditRecord>();
+  audit->operation = "RegistryGarbageCollect";
+  respond = awsjson::AuditedResponder(audit, std::move(respond));
+  if (auto refused = CheckUserRequest(request, secrets, SystemClock().NowSeconds(),
+                                      "collect garbage", &audit->key)) {
     return respond(awsjson::ErrorResponse(refused->type, refused->message, ""));
+  }
+  if (!context.access->MayChange(audit->key)) {
+    return respond(awsjson::ErrorResponse(
+        "AccessDeniedException",
+        "access key " + audit->key + " is read-only: it cannot collect garbage", ""));
   }
   // {"minAgeSeconds": N}: blobs used more recently than that stay.
   int64_t min_age = kDefaultGcMinAgeSeconds;

@@ -18,6 +18,8 @@
 #include "http/message.h"
 #include "http/server.h"
 #include "registry/blob_store.h"
+#include "server/access_policy.h"
+#include "server/disk_guard.h"
 #include "store/store.h"
 
 namespace berth::server {
@@ -30,7 +32,9 @@ struct ControlPlaneContext {
   registry::BlobStore* blobs = nullptr;
   // User access keys: id -> secret.
   const std::unordered_map<std::string, std::string>* user_secrets = nullptr;
-  std::string registry_address;  // how clients reach the registry (repositoryUri)
+  const AccessPolicy* access = nullptr;  // who may do what
+  const DiskGuard* disk = nullptr;       // refuses user writes on a nearly full disk
+  std::string registry_address;          // how clients reach the registry (repositoryUri)
   // Called (on the store's writer thread; must not block) when a commit
   // fails. Unset: the process stops, as a lone server does.
   std::function<void(const Status&)> on_commit_failure;

@@ -1,8 +1,10 @@
 #include "server/exec_relay.h"
 
 #include <future>
+#include <memory>
 #include <thread>
 
+#include "awsjson/audit.h"
 #include "awsjson/client.h"
 #include "common/log.h"
 #include "http/exec_protocol.h"
@@ -41,10 +43,23 @@ void Copy(http::WebSocket& from, http::WebSocket& to, bool from_client) {
 bool ExecRelay::Accepts(const http::Request& request) { return request.Path() == "/berth/v1/exec"; }
 
 void ExecRelay::Handle(http::Request&& request, http::Responder respond) {
-  UserGet user("exec", respond);
-  if (!user.Check(request, secrets_, clock_.NowSeconds(), "run commands in containers")) return;
   auto query = http::ParseQueryString(request.Query());
   std::string task = query["task"], container = query["container"];
+  // A command in a container is a change like any other: audited.
+  auto audit = std::make_shared<awsjson::AuditRecord>();
+  audit->operation = "Exec";
+  audit->resource = "cluster=" + query["cluster"] + " task=" + task + " container=" + container;
+  respond = awsjson::AuditedResponder(audit, std::move(respond));
+  UserGet user("exec", respond);
+  if (!user.Check(request, secrets_, clock_.NowSeconds(), "run commands in containers",
+                  &audit->key)) {
+    return;
+  }
+  if (!access_.MayChange(audit->key)) {
+    return user.Refuse("AccessDeniedException", "access key " + audit->key +
+                                                    " is read-only: it cannot run commands in "
+                                                    "containers");
+  }
   if (task.empty()) {
     return user.Refuse("InvalidParameterException", "task is required (an id or ARN)");
   }
@@ -69,7 +84,7 @@ void ExecRelay::Handle(http::Request&& request, http::Responder respond) {
                                                         source.task_id + " is not running (" +
                                                         source.container_status + ")");
   }
-  auto agent = TargetAgent(source, agent_key_);
+  auto agent = TargetAgent(source, agents_);
   if (!agent.ok()) return user.Refuse("ServerException", agent.status().message(), 502);
   std::shared_ptr<void> slot = sessions_.Take();
   if (!slot) {
@@ -88,11 +103,12 @@ void ExecRelay::Handle(http::Request&& request, http::Responder respond) {
                                      {"instance", source.instance_id},
                                      {"remote", request.remote_address}});
 
-  std::thread([forward = std::move(forward), host = agent->host, port = agent->port,
-               endpoint = source.endpoint, request_id = user.request_id(), slot = std::move(slot),
+  std::thread([forward = std::move(forward), agent = std::move(*agent), endpoint = source.endpoint,
+               request_id = user.request_id(), slot = std::move(slot),
                respond = std::move(respond)]() mutable {
     http::Response refusal;
-    auto to_agent = http::DialWebSocket(host, port, forward, kAgentDialSeconds, &refusal);
+    auto to_agent = http::DialWebSocket(agent.host, agent.port, forward, kAgentDialSeconds,
+                                        &refusal, agent.tls);
     if (!to_agent.ok()) {
       if (refusal.status != 0 && refusal.status != 101) {
         refusal.SetHeader("x-amzn-requestid", request_id);

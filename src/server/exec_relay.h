@@ -23,6 +23,7 @@
 #include "common/clock.h"
 #include "http/message.h"
 #include "http/sigv4.h"
+#include "server/access_policy.h"
 #include "server/api/ecs_api.h"
 #include "server/log_forwarding.h"
 
@@ -33,8 +34,13 @@ class ExecRelay {
   static constexpr int kMaxSessions = 256;
   static constexpr int kAgentDialSeconds = 15;
 
-  ExecRelay(api::EcsApi& ecs, http::SecretLookup secrets, const Clock& clock, std::string agent_key)
-      : ecs_(ecs), secrets_(std::move(secrets)), clock_(clock), agent_key_(std::move(agent_key)) {}
+  ExecRelay(api::EcsApi& ecs, http::SecretLookup secrets, const Clock& clock, AgentAccess agents,
+            const AccessPolicy& access)
+      : ecs_(ecs),
+        secrets_(std::move(secrets)),
+        clock_(clock),
+        agents_(std::move(agents)),
+        access_(access) {}
 
   // True for requests to /berth/v1/exec.
   static bool Accepts(const http::Request& request);
@@ -44,7 +50,8 @@ class ExecRelay {
   api::EcsApi& ecs_;
   http::SecretLookup secrets_;
   const Clock& clock_;
-  const std::string agent_key_;
+  const AgentAccess agents_;
+  const AccessPolicy& access_;
   InFlightCap sessions_{kMaxSessions};
 };
 

@@ -59,7 +59,7 @@ http::Response RelayedResponse(http::Response&& reply) {
 class RelayUpload : public http::BodySink {
  public:
   RelayUpload(http::Request head, const std::string& self, std::string leader,
-              std::shared_ptr<std::atomic<int>> in_flight)
+              std::shared_ptr<std::atomic<int>> in_flight, http::TlsOptions tls)
       : pipe_(std::make_shared<http::ByteQueue>(kRelayBufferBytes)),
         state_(std::make_shared<State>()) {
     uint64_t length = http::Client::kChunked;
@@ -75,8 +75,8 @@ class RelayUpload : public http::BodySink {
       return;
     }
     std::thread([pipe = pipe_, state = state_, relayed = std::move(relayed), length, leader,
-                 host = host_port->first, port = host_port->second, in_flight] {
-      auto client = http::Client::Create(host, port, kRelayTimeoutSeconds);
+                 host = host_port->first, port = host_port->second, in_flight, tls] {
+      auto client = http::Client::Create(host, port, kRelayTimeoutSeconds, tls);
       http::ByteQueueSource body(*pipe);
       auto reply = client->Do(relayed, body, length, nullptr);
       // The rest of the body, if the leader answered before it all came,
@@ -155,9 +155,9 @@ void LeaderForwarder::Forward(http::Request&& request, const std::string& leader
     return unavailable("too many requests relayed to the leader; retry");
   }
   std::thread([relayed = RelayedRequest(std::move(request), self_), leader, host = host_port->first,
-               port = host_port->second, in_flight = in_flight_,
+               port = host_port->second, in_flight = in_flight_, tls = leader_tls_,
                respond = std::move(respond)]() mutable {
-    auto client = http::Client::Create(host, port, kRelayTimeoutSeconds);
+    auto client = http::Client::Create(host, port, kRelayTimeoutSeconds, tls);
     auto reply = client->Do(relayed);
     in_flight->fetch_sub(1);
     if (!reply.ok()) {
@@ -176,7 +176,7 @@ std::shared_ptr<http::BodySink> LeaderForwarder::StreamTo(const http::Request& h
     in_flight_->fetch_sub(1);
     return nullptr;  // buffered, and relayed (or refused) as any other request
   }
-  return std::make_shared<RelayUpload>(http::Request(head), self_, leader, in_flight_);
+  return std::make_shared<RelayUpload>(http::Request(head), self_, leader, in_flight_, leader_tls_);
 }
 
 }  // namespace berth::server

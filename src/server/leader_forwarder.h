@@ -14,6 +14,7 @@
 #include <string>
 
 #include "http/message.h"
+#include "http/tls_options.h"
 
 namespace berth::server {
 
@@ -24,7 +25,10 @@ class LeaderForwarder {
   // on who leads).
   static constexpr std::string_view kForwardedHeader = "x-berth-forwarded-by";
 
-  explicit LeaderForwarder(std::string self) : self_(std::move(self)) {}
+  // leader_tls: how to reach the leader; enabled when the servers serve
+  // https (--tls-cert), the leader then verified for its address.
+  explicit LeaderForwarder(std::string self, http::TlsOptions leader_tls = {})
+      : self_(std::move(self)), leader_tls_(std::move(leader_tls)) {}
 
   // Relays request to leader ("host:port"). A leader that cannot be reached
   // gets the client a 503 ServiceUnavailableException, which SDKs retry.
@@ -39,6 +43,7 @@ class LeaderForwarder {
  private:
   static constexpr int kMaxInFlight = 4096;
   const std::string self_;
+  const http::TlsOptions leader_tls_;
   std::shared_ptr<std::atomic<int>> in_flight_ = std::make_shared<std::atomic<int>>(0);
 };
 

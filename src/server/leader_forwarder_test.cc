@@ -8,17 +8,21 @@
 
 #include "http/client.h"
 #include "http/server.h"
+#include "http/server_tls.h"
+#include "http/test_tls.h"
 
 namespace berth::server {
 namespace {
 
-// A leader that records what reached it and answers with what it saw.
+// A leader that records what reached it and answers with what it saw;
+// over https with tls.
 class FakeLeader {
  public:
-  FakeLeader() {
+  explicit FakeLeader(std::shared_ptr<http::ServerTls> tls = nullptr) {
     http::ServerOptions options;
     options.listen = "127.0.0.1:0";
     options.max_body_bytes = 64 << 20;
+    options.tls = std::move(tls);
     auto server = http::Server::Start(options, [this](http::Request&& r, http::Responder respond) {
       http::Response reply;
       reply.status = r.Path() == "/refuse" ? 403 : 201;
@@ -42,7 +46,8 @@ class FakeLeader {
 // A follower in front of leader: every request relayed, uploads streamed.
 class FakeFollower {
  public:
-  explicit FakeFollower(std::string leader) : leader_(std::move(leader)) {
+  explicit FakeFollower(std::string leader, http::TlsOptions leader_tls = {})
+      : leader_(std::move(leader)), forwarder_("follower:1", std::move(leader_tls)) {
     http::ServerOptions options;
     options.listen = "127.0.0.1:0";
     options.max_body_bytes = 1 << 20;  // larger bodies must stream
@@ -60,7 +65,7 @@ class FakeFollower {
 
  private:
   std::string leader_;
-  LeaderForwarder forwarder_{"follower:1"};
+  LeaderForwarder forwarder_;
   std::unique_ptr<http::Server> server_;
 };
 
@@ -97,6 +102,33 @@ TEST(LeaderForwarderTest, StreamsAnUploadLargerThanAnyBuffer) {
   ASSERT_TRUE(reply.ok()) << reply.status().ToString();
   EXPECT_EQ(reply->status, 201);
   EXPECT_EQ(reply->body, "PUT /v2/r/blobs/uploads/x " + std::to_string(8 << 20));
+}
+
+// Servers serving https relay to the leader over https, verifying it.
+TEST(LeaderForwarderTest, RelaysToALeaderOverTls) {
+  auto files = http::testing::CertificateFiles::Make();
+  auto tls = http::ServerTls::Load(files.cert->path, files.key->path);
+  ASSERT_TRUE(tls.ok()) << tls.status().ToString();
+  FakeLeader leader(*tls);
+  FakeFollower follower(leader.address(), files.Trusting());
+  auto client = http::Client::Create("127.0.0.1", follower.port(), 30);
+  auto reply = client->Do(Post("/a", "hello"));
+  ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+  EXPECT_EQ(reply->body, "POST /a 5");
+  http::Request put = Post("/v2/r/blobs/uploads/x", std::string(4 << 20, 'z'));
+  put.method = "PUT";
+  reply = client->Do(put);
+  ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+  EXPECT_EQ(reply->body, "PUT /v2/r/blobs/uploads/x " + std::to_string(4 << 20));
+
+  // A follower that does not trust the leader's certificate relays nothing.
+  http::TlsOptions untrusting;
+  untrusting.enabled = true;
+  FakeFollower wary(leader.address(), untrusting);
+  reply = http::Client::Create("127.0.0.1", wary.port(), 30)->Do(Post("/a", "hello"));
+  ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+  EXPECT_EQ(reply->status, 503);
+  EXPECT_NE(reply->body.find("certificate verify failed"), std::string::npos) << reply->body;
 }
 
 TEST(LeaderForwarderTest, ALeaderThatIsGoneIs503) {

@@ -6,6 +6,7 @@
 #include "http/client.h"
 #include "http/endpoint.h"
 #include "http/query_string.h"
+#include "server/agent_endpoint.h"
 #include "server/api/agent_credentials.h"
 #include "server/user_request.h"
 
@@ -17,18 +18,19 @@ constexpr std::string_view kRegion = "us-east-1";
 
 }  // namespace
 
-StatusOr<AgentTarget> TargetAgent(const api::EcsApi::LogSource& source,
-                                  const std::string& agent_key) {
-  auto host_port = http::SplitHostPort(source.endpoint);
-  if (!host_port.ok()) {
-    return Unavailable("agent endpoint '" + source.endpoint + "' of instance " +
-                       source.instance_id + " is not HOST:PORT: " + host_port.status().message());
+StatusOr<AgentTarget> TargetAgent(const api::EcsApi::LogSource& source, const AgentAccess& access) {
+  auto endpoint = ParseAgentEndpoint(source.endpoint);
+  if (!endpoint.ok()) {
+    return Unavailable(endpoint.status().message() + " (instance " + source.instance_id + ")");
   }
+  http::TlsOptions tls;
+  tls.enabled = endpoint->tls;
+  tls.ca_file = access.ca_file;
   std::string key_id = api::AgentKeyId(source.instance_id);
-  return AgentTarget{
-      host_port->first, host_port->second,
-      awsjson::Signer{
-          source.endpoint, {key_id, api::AgentSecret(agent_key, key_id)}, std::string(kRegion)}};
+  return AgentTarget{endpoint->host, endpoint->port, std::move(tls),
+                     awsjson::Signer{endpoint->authority,
+                                     {key_id, api::AgentSecret(access.agent_key, key_id)},
+                                     std::string(kRegion)}};
 }
 
 std::shared_ptr<void> InFlightCap::Take() {
@@ -90,7 +92,7 @@ void LogForwarder::Handle(http::Request&& request, http::Responder respond) {
   } catch (const awsjson::ApiException& e) {
     return user.Refuse(e.error().type, e.error().message);
   }
-  auto agent = TargetAgent(source, agent_key_);
+  auto agent = TargetAgent(source, agents_);
   if (!agent.ok()) return user.Refuse("ServerException", agent.status().message(), 502);
   std::shared_ptr<void> slot = in_flight_.Take();
   if (!slot) {
@@ -106,10 +108,11 @@ void LogForwarder::Handle(http::Request&& request, http::Responder respond) {
                   "&offset=" + std::to_string(offset) + "&waitSeconds=" + std::to_string(wait);
   http::Request forward = agent->signer.BerthRequest("GET", target, "", clock_.NowSeconds());
 
-  std::thread([forward = std::move(forward), host = agent->host, port = agent->port,
-               endpoint = source.endpoint, wait, request_id = user.request_id(), what,
-               slot = std::move(slot), respond = std::move(respond)]() mutable {
-    auto client = http::Client::Create(host, port, static_cast<int>(wait) + 15);
+  std::thread([forward = std::move(forward), agent = std::move(*agent), endpoint = source.endpoint,
+               wait, request_id = user.request_id(), what, slot = std::move(slot),
+               respond = std::move(respond)]() mutable {
+    auto client =
+        http::Client::Create(agent.host, agent.port, static_cast<int>(wait) + 15, agent.tls);
     auto reply = client->Do(forward);
     slot.reset();
     if (!reply.ok()) {

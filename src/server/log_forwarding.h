@@ -20,21 +20,30 @@
 #include "common/clock.h"
 #include "http/message.h"
 #include "http/sigv4.h"
+#include "http/tls_options.h"
 #include "server/api/ecs_api.h"
 
 namespace berth::server {
 
+// What the server reaches agents with: the key their instance credentials
+// derive from, and the CA certificates (PEM) trusted for agents serving TLS
+// besides the system's (--agent-ca-file; empty: the system's only).
+struct AgentAccess {
+  std::string agent_key;
+  std::string ca_file;
+};
+
 // How the server reaches the agent that runs a task (for logs and exec):
-// the endpoint it joined with, and requests signed with that instance's
-// credential (derived from agent_key). kUnavailable when the recorded
-// endpoint is not HOST:PORT.
+// the endpoint it joined with (agent_endpoint.h), over TLS when it said
+// https://, and requests signed with that instance's credential.
+// kUnavailable when the recorded endpoint is not [https://]HOST:PORT.
 struct AgentTarget {
   std::string host;
   uint16_t port = 0;
+  http::TlsOptions tls;
   awsjson::Signer signer;
 };
-StatusOr<AgentTarget> TargetAgent(const api::EcsApi::LogSource& source,
-                                  const std::string& agent_key);
+StatusOr<AgentTarget> TargetAgent(const api::EcsApi::LogSource& source, const AgentAccess& access);
 
 // A cap on what runs at once on threads of its own (log reads, exec
 // sessions). Thread-safe; a slot may outlive the cap (threads left running
@@ -56,9 +65,8 @@ class LogForwarder {
   static constexpr int kMaxInFlight = 256;
   static constexpr int kMaxWaitSeconds = 25;
 
-  LogForwarder(api::EcsApi& ecs, http::SecretLookup secrets, const Clock& clock,
-               std::string agent_key)
-      : ecs_(ecs), secrets_(std::move(secrets)), clock_(clock), agent_key_(std::move(agent_key)) {}
+  LogForwarder(api::EcsApi& ecs, http::SecretLookup secrets, const Clock& clock, AgentAccess agents)
+      : ecs_(ecs), secrets_(std::move(secrets)), clock_(clock), agents_(std::move(agents)) {}
 
   // True for requests to /berth/v1/logs and /berth/v1/pulls.
   static bool Accepts(const http::Request& request);
@@ -68,7 +76,7 @@ class LogForwarder {
   api::EcsApi& ecs_;
   http::SecretLookup secrets_;
   const Clock& clock_;
-  const std::string agent_key_;
+  const AgentAccess agents_;
   InFlightCap in_flight_{kMaxInFlight};
 };
 

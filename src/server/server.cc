@@ -13,15 +13,18 @@
 #include <optional>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
 #include "awsjson/endpoint.h"
 #include "common/log.h"
+#include "common/reload_signal.h"
 #include "common/stop_signals.h"
 #include "http/endpoint.h"
 #include "http/metrics_endpoint.h"
 #include "http/server.h"
+#include "http/server_tls.h"
 #include "registry/blob_store.h"
 #include "registry/distribution.h"
 #include "registry/ecr_api.h"
@@ -83,6 +86,20 @@ StatusOr<OpenedStore> OpenStore(const ServerConfig& config) {
   return result;
 }
 
+// The listeners' certificate (--tls-cert, --tls-key), or null for plain
+// HTTP.
+StatusOr<std::shared_ptr<http::ServerTls>> LoadServerTls(const ServerConfig& config) {
+  if (config.tls_cert_file.empty() && config.tls_key_file.empty()) {
+    return std::shared_ptr<http::ServerTls>();
+  }
+  if (config.tls_cert_file.empty() || config.tls_key_file.empty()) {
+    return InvalidArgument("--tls-cert and --tls-key go together");
+  }
+  auto tls = http::ServerTls::Load(config.tls_cert_file, config.tls_key_file);
+  if (!tls.ok()) return tls.status().WithContext("--tls-cert/--tls-key");
+  return tls;
+}
+
 void PrintClientEnvironment(const ServerConfig& config, const std::string& endpoint,
                             const std::string& registry, const AccessKey& key,
                             const std::string& login_url) {
@@ -127,6 +144,12 @@ int RunServer(const ServerConfig& config) {
 
   auto metrics_address = http::SeparateMetricsAddress(config.metrics_listen, config.listen);
   if (!metrics_address.ok()) return fail(metrics_address.status());
+  auto tls = LoadServerTls(config);
+  if (!tls.ok()) return fail(tls.status());
+  // SIGHUP reloads the certificate, from before the listeners open so that
+  // it never ends a server that is already reachable (berth dev keeps the
+  // default: a hang-up of its terminal ends it).
+  if (!config.dev) HandleReloadSignal([tls = *tls] { http::ReloadServerTls(tls.get()); });
 
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
@@ -142,20 +165,39 @@ int RunServer(const ServerConfig& config) {
   auto keys = EnsureCredentialsFile(credentials_path);
   if (!keys.ok()) return fail(keys.status());
   std::unordered_map<std::string, std::string> secret_of;
-  for (const auto& key : *keys) secret_of[key.id] = key.secret;
+  std::unordered_set<std::string> read_only_keys;
+  for (const auto& key : *keys) {
+    secret_of[key.id] = key.secret;
+    if (key.read_only) read_only_keys.insert(key.id);
+  }
+  const AccessPolicy access(std::move(read_only_keys));
+  // What berth dev prints and its embedded agent joins with: the first key
+  // that may change things.
+  const AccessKey& full_key = [&]() -> const AccessKey& {
+    for (const auto& key : *keys) {
+      if (!key.read_only) return key;
+    }
+    return keys->front();
+  }();
 
   auto opened_store = OpenStore(config);
   if (!opened_store.ok()) return fail(opened_store.status());
   std::unique_ptr<store::Store> store = std::move(opened_store->store);
   const std::string store_name = opened_store->name;
   store::EtcdStore* etcd_store = opened_store->etcd;
-  auto blobs = registry::BlobStore::Open(
-      config.registry_root.empty() ? config.data_dir + "/registry" : config.registry_root);
+  const std::string registry_root =
+      config.registry_root.empty() ? config.data_dir + "/registry" : config.registry_root;
+  auto blobs = registry::BlobStore::Open(registry_root);
   if (!blobs.ok()) return fail(blobs.status());
 
   http::ServerOptions options;
   options.listen = config.listen;
+  options.name = "api";
   options.threads = config.threads;
+  options.tls = *tls;
+  options.max_connections = config.max_connections;
+  options.max_connections_per_address = config.max_connections_per_address;
+  options.header_timeout_seconds = config.header_timeout_seconds;
   // Layers stream to disk; what is buffered is the largest API request.
   options.max_body_bytes = registry::EcrApi::kMaxRequestBytes;
 
@@ -271,6 +313,7 @@ int RunServer(const ServerConfig& config) {
   if (!config.registry_listen.empty()) {
     http::ServerOptions registry_options = options;
     registry_options.listen = config.registry_listen;
+    registry_options.name = "registry";
     auto started = http::Server::Start(registry_options, route(true));
     if (!started.ok()) return fail(started.status());
     registry_server = std::move(*started);
@@ -280,7 +323,9 @@ int RunServer(const ServerConfig& config) {
   if (*metrics_address) {
     http::ServerOptions metrics_options;
     metrics_options.listen = **metrics_address;
+    metrics_options.name = "metrics";
     metrics_options.threads = 1;
+    metrics_options.header_timeout_seconds = config.header_timeout_seconds;
     auto started =
         http::Server::Start(metrics_options, [&](http::Request&& request, http::Responder respond) {
           if (http::MetricsEndpoint::Accepts(request)) {
@@ -330,6 +375,12 @@ int RunServer(const ServerConfig& config) {
   context.store = store.get();
   context.blobs = blobs->get();
   context.user_secrets = &secret_of;
+  context.access = &access;
+  // The folders berth itself fills: the data folder (the SQLite database)
+  // and the registry's blobs.
+  const DiskGuard disk(Env::Default(), {config.data_dir, registry_root},
+                       static_cast<uint64_t>(config.min_free_disk_mb) << 20);
+  context.disk = &disk;
   context.registry_address = registry_address;
   if (etcd_store == nullptr) {
     // Alone on SQLite this server always leads; a failed commit stops it.
@@ -337,7 +388,10 @@ int RunServer(const ServerConfig& config) {
     if (!started.ok()) return fail(started.status().WithContext("load state from " + store_name));
     plane = std::move(*started);
   } else {
-    forwarder.emplace(api_address);
+    http::TlsOptions leader_tls;
+    leader_tls.enabled = *tls != nullptr;  // the servers of one cluster serve alike
+    leader_tls.ca_file = config.server_ca_file;
+    forwarder.emplace(api_address, std::move(leader_tls));
     LeadershipOptions election;
     election.client = store::EtcdClientOptions(opened_store->etcd_options);
     election.key = store::EtcdLeaderKey(opened_store->etcd_options);
@@ -370,15 +424,16 @@ int RunServer(const ServerConfig& config) {
            {"store", store_name},
            {"metrics", metrics_server ? bound(**metrics_address, metrics_server->port())
                                       : api_address + " (bearer token)"},
-           {"credentials", credentials_path}});
+           {"credentials", credentials_path},
+           {"tls", *tls ? (*tls)->Describe() : "off"}});
   if (config.dev) {
     PrintClientEnvironment(
-        config, "http://" + api_address, registry_address, keys->front(),
-        UiEndpoint::LoginUrl(api_address, ui_sessions.CreateLoginToken(keys->front().id).token));
+        config, "http://" + api_address, registry_address, full_key,
+        UiEndpoint::LoginUrl(api_address, ui_sessions.CreateLoginToken(full_key.id).token));
   }
   std::function<void()> stop_agent;
   if (config.start_embedded_agent) {
-    stop_agent = config.start_embedded_agent("http://" + api_address, keys->front());
+    stop_agent = config.start_embedded_agent("http://" + api_address, full_key);
   }
 
   std::thread([&wake_loop, &stop_signal, &loop_mu] {

@@ -39,6 +39,24 @@ struct ServerConfig {
   int64_t etcd_max_request_bytes = 0;
   std::string credentials_file;  // default <data_dir>/credentials
   int threads = 2;
+
+  // TLS on the API and registry listeners (--tls-cert, --tls-key): the
+  // certificate with its chain and its key, PEM, read again on SIGHUP.
+  // Empty: plain HTTP. The metrics listener (loopback only) stays plain.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  // Extra CA certificates (PEM) trusted, besides the system's, for agents
+  // that serve TLS (--agent-ca-file) and, on etcd, for the other servers
+  // when a follower relays to a leader over https (--server-ca-file).
+  std::string agent_ca_file;
+  std::string server_ca_file;
+  // Limits of the API and registry listeners, each (0: none): connections
+  // open at once, in all and from one client address (over either a new
+  // connection gets a 503 with the reason), and the seconds a request's
+  // head may take once begun (408 after).
+  int max_connections = 10000;
+  int max_connections_per_address = 1024;
+  int header_timeout_seconds = 20;
   bool dev = false;  // print the environment a client needs to talk to this server
 
   // The registry: served under /v2/ on `listen`, and also alone on
@@ -47,6 +65,8 @@ struct ServerConfig {
   std::string registry_listen;
   std::string registry_address;
   bool create_repository_on_push = false;  // else pushing to a missing repository fails
+  int max_uploads_per_repository = 256;    // open blob uploads; 0: no cap
+  int min_free_disk_mb = 256;  // user writes refused below this free on data or registry disks
 
   // Prometheus /metrics: on the API address when empty (or equal to
   // listen), where it needs "Authorization: Bearer <token>" with the token

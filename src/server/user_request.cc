@@ -28,12 +28,12 @@ UserGet::UserGet(std::string_view name, http::Responder& respond)
     : name_(name), request_id_(NewUuid()), respond_(respond) {}
 
 bool UserGet::Check(const http::Request& request, const http::SecretLookup& secrets,
-                    int64_t now_seconds, std::string_view what) {
+                    int64_t now_seconds, std::string_view what, std::string* caller) {
   if (request.method != "GET") {
     Refuse("UnknownOperationException", "use GET " + std::string(request.Path()), 405);
     return false;
   }
-  if (auto refused = CheckUserRequest(request, secrets, now_seconds, what)) {
+  if (auto refused = CheckUserRequest(request, secrets, now_seconds, what, caller)) {
     Refuse(refused->type, refused->message);
     return false;
   }

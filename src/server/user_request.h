@@ -36,9 +36,9 @@ class UserGet {
   UserGet(std::string_view name, http::Responder& respond);
   const std::string& request_id() const { return request_id_; }
   // Refuses with 405 unless request is a GET, then as CheckUserRequest
-  // does; true when it may go on.
+  // does (the caller's key to *caller); true when it may go on.
   bool Check(const http::Request& request, const http::SecretLookup& secrets, int64_t now_seconds,
-             std::string_view what);
+             std::string_view what, std::string* caller = nullptr);
   // status 0: the one ErrorResponse gives type (400, 5xx for ServerException).
   void Refuse(std::string_view type, std::string_view message, int status = 0);
 

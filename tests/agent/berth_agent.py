@@ -176,7 +176,8 @@ def wait_task(ecs, cluster, task_arn, status, timeout=60):
 
 
 def agent_ecs_client(server):
-    return make_ecs_client(server.endpoint, server.access_key, server.secret_key)
+    return make_ecs_client(server.endpoint, server.access_key, server.secret_key,
+                           verify=server.ca_file)
 
 
 def logs(node, task_arn, *args):

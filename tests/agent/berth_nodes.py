@@ -56,13 +56,16 @@ class Nodes:
 
 
 @contextlib.contextmanager
-def started_agents(base, server_args, agent_dirs, agent_args=("--retention", "3600")):
-    """A server (with server_args), a cluster, the busybox image and one
-    agent (with agent_args) per (data folder, device tree, log folder) of
-    agent_dirs, each joined; all of it stopped and cleaned up afterwards,
-    also on failure."""
+def started_agents(base, server_args, agent_dirs, agent_args=("--retention", "3600"),
+                   ca_file=None):
+    """A server (with server_args; ca_file: the CA its clients trust when it
+    serves https), a cluster, the busybox image and one agent (with
+    agent_args) per (data folder, device tree, log folder) of agent_dirs,
+    each joined; all of it stopped and cleaned up afterwards, also on
+    failure."""
     server = BerthServer(base / "server", base,
-                         extra_args=["--create-repository-on-push", *server_args])
+                         extra_args=["--create-repository-on-push", *server_args],
+                         ca_file=ca_file)
     agents = []
     try:
         server.start()
@@ -87,13 +90,16 @@ def started_agents(base, server_args, agent_dirs, agent_args=("--retention", "36
         server.stop()
 
 
+NODE_LOG_MAX_BYTES = 1 << 20
+
+
 @contextlib.contextmanager
-def started_node(base, server_args, agent_args=("--retention", "3600")):
-    """A server (with server_args), a cluster, the busybox image and an agent
-    (with agent_args) that joined it; all of it stopped and cleaned up
-    afterwards."""
+def started_node(base, server_args, agent_args=("--retention", "3600"), ca_file=None):
+    """A server (with server_args, trusted through ca_file when it serves
+    https), a cluster, the busybox image and an agent (with agent_args) that
+    joined it; all of it stopped and cleaned up afterwards."""
     with started_agents(base, server_args, [(base / "agent", base / "devices", base)],
-                        agent_args) as nodes:
+                        agent_args, ca_file) as nodes:
         yield Node(nodes.server, nodes.agents[0], nodes.ecs, nodes.cluster, nodes.image,
                    nodes.registry, base)
 
@@ -102,6 +108,9 @@ def started_node(base, server_args, agent_args=("--retention", "3600")):
 def node(tmp_path_factory, isolated_aws_env):
     """One node (server, cluster, image, agent) per test module."""
     require_container_host()
-    with started_node(tmp_path_factory.mktemp("node"),
-                      ["--agent-heartbeat-timeout", "4"]) as started:
+    # A container's log capped at NODE_LOG_MAX_BYTES: test_agent_e2e's
+    # chatty task fills it several times over.
+    with started_node(tmp_path_factory.mktemp("node"), ["--agent-heartbeat-timeout", "4"],
+                      ["--retention", "3600", "--container-log-max-bytes",
+                       str(NODE_LOG_MAX_BYTES)]) as started:
         yield started

@@ -12,6 +12,7 @@ import pytest
 import busybox_image
 from berth_agent import container, logs, wait_task
 from berth_compat import AWS_CLI, aws_cli_env, unique
+from berth_nodes import NODE_LOG_MAX_BYTES
 
 
 def register(node, containers, **extra):
@@ -130,6 +131,26 @@ def test_stop_task_terminates_the_container(node):
     assert task["stoppedReason"] == "enough training"
     assert container(task)["exitCode"] == 143
     assert "got TERM" in logs(node, arn)
+
+
+def test_a_chatty_container_cannot_fill_the_disk(node):
+    # About 6 MiB of log records against the node's 1 MiB cap: conmon starts
+    # the file over each time it is full; the latest lines are kept and read.
+    arn = run(node, [{"command": ["sh", "-c",
+                                  "i=0; while [ $i -lt 40000 ]; do "
+                                  "echo line $i $(printf '%080d' 0); i=$((i+1)); done; "
+                                  "echo the last line"]}])
+    task = wait_task(node.ecs, node.cluster, arn, "STOPPED")
+    assert container(task)["exitCode"] == 0, task
+    task_id = arn.rsplit("/", 1)[1]
+    runtime = os.path.join(node.agent.data_dir, "runtime", "containers")
+    files = [os.path.join(runtime, d, "ctr.log") for d in os.listdir(runtime) if task_id in d]
+    assert files, os.listdir(runtime)
+    for path in files:
+        assert os.path.getsize(path) <= NODE_LOG_MAX_BYTES, path
+    out = logs(node, arn)
+    assert out.endswith("the last line\n"), out[-200:]
+    assert "line 0 " not in out
 
 
 def test_logs_follow_a_running_container(node):

@@ -6,6 +6,7 @@ modules can import the helpers directly (`from berth_compat import ...`).
 """
 
 import configparser
+import contextlib
 import datetime
 import http.client
 import importlib.util
@@ -13,6 +14,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -156,7 +158,9 @@ def aws_cli_env(access_key, secret_key, extra_env=None):
     return env
 
 
-def make_ecs_client(endpoint, access_key, secret_key, validate=True):
+def make_ecs_client(endpoint, access_key, secret_key, validate=True, verify=None):
+    """verify: for https, a CA file to trust (boto3's verify=), False, or
+    None for the system's trust store."""
     session = boto3.session.Session(
         aws_access_key_id=access_key, aws_secret_access_key=secret_key, region_name=REGION)
     config = botocore.config.Config(
@@ -165,7 +169,7 @@ def make_ecs_client(endpoint, access_key, secret_key, validate=True):
         read_timeout=60,
         parameter_validation=validate,
     )
-    return session.client("ecs", endpoint_url=endpoint, config=config)
+    return session.client("ecs", endpoint_url=endpoint, config=config, verify=verify)
 
 
 class RawResponse:
@@ -265,14 +269,29 @@ def terminate(proc, grace=10):
     return proc.returncode
 
 
+@contextlib.contextmanager
+def running_server(data_dir, log_dir, extra_args=()):
+    """A BerthServer started on data_dir, stopped when the block ends."""
+    srv = BerthServer(data_dir, log_dir, extra_args)
+    srv.start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
 class BerthServer:
     """One `berth server` process on a data directory; restartable on the
-    same directory and port."""
+    same directory and port. With --tls-cert in extra_args it serves https,
+    and ca_file (the CA that signed its certificate) is what its clients
+    trust."""
 
-    def __init__(self, data_dir, log_dir, extra_args=()):
+    def __init__(self, data_dir, log_dir, extra_args=(), ca_file=None):
         self.data_dir = str(data_dir)
         self.log_dir = str(log_dir)
         self.extra_args = [str(a) for a in extra_args]  # appended to `berth server ...`
+        self.scheme = "https" if "--tls-cert" in self.extra_args else "http"
+        self.ca_file = None if ca_file is None else str(ca_file)
         self.port = free_port()
         self.proc = None
         self.starts = 0
@@ -280,7 +299,7 @@ class BerthServer:
 
     @property
     def endpoint(self):
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def start(self):
         if not os.path.exists(BERTH_BIN):
@@ -301,17 +320,33 @@ class BerthServer:
             if self.proc.poll() is not None:
                 pytest.fail(f"berth server exited with {self.proc.returncode} before listening; "
                             f"its log:\n{self.log_tail()}", pytrace=False)
+            # Listening is not enough: until everything is wired the server
+            # answers 503 "berth is starting"; /healthz says 200 once it serves.
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    break
-            except OSError:
+                conn = self.http_connection(timeout=1)
+                try:
+                    conn.request("GET", "/healthz")
+                    if conn.getresponse().status == 200:
+                        break
+                finally:
+                    conn.close()
+            except (OSError, http.client.HTTPException):
                 pass
             if time.monotonic() > deadline:
                 self.stop()
-                pytest.fail(f"berth server did not listen on port {self.port} within 20 s; "
+                pytest.fail(f"berth server did not serve on port {self.port} within 20 s; "
                             f"its log:\n{self.log_tail()}", pytrace=False)
             time.sleep(0.05)
         self._read_credentials()
+
+    def http_connection(self, timeout=30):
+        """An http.client connection to the server: https trusting ca_file
+        when it serves TLS."""
+        if self.scheme == "https":
+            return http.client.HTTPSConnection(
+                "127.0.0.1", self.port, timeout=timeout,
+                context=ssl.create_default_context(cafile=self.ca_file))
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
 
     def _read_credentials(self):
         path = os.path.join(self.data_dir, "credentials")
@@ -350,7 +385,8 @@ class BerthServer:
         return data[-n:].decode("utf-8", "replace")
 
     def client(self, validate=True):
-        return make_ecs_client(self.endpoint, self.access_key, self.secret_key, validate)
+        return make_ecs_client(self.endpoint, self.access_key, self.secret_key, validate,
+                               self.ca_file)
 
     def raw(self):
         return RawClient("127.0.0.1", self.port, self.access_key, self.secret_key)

@@ -16,7 +16,9 @@ import json
 import os
 import platform
 import random
+import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import tarfile
@@ -346,11 +348,13 @@ class Registry:
     """A hand-driven OCI distribution client: one http.client connection
     per request, Basic auth (user AWS, the ECR token) unless auth=False."""
 
-    def __init__(self, port, user=None, password=None, host="127.0.0.1"):
+    def __init__(self, port, user=None, password=None, host="127.0.0.1", ca_file=None):
+        """ca_file: speak https, trusting this CA."""
         self.host = host
         self.port = port
         self.user = user
         self.password = password
+        self.ca_file = ca_file
 
     @property
     def netloc(self):
@@ -368,7 +372,12 @@ class Registry:
         elif body is None and method in ("POST", "PUT", "PATCH"):
             hdrs["Content-Length"] = "0"
         hdrs.update(headers or {})
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        if self.ca_file:
+            conn = http.client.HTTPSConnection(
+                self.host, self.port, timeout=timeout,
+                context=ssl.create_default_context(cafile=self.ca_file))
+        else:
+            conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
         try:
             conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
             for k, v in hdrs.items():
@@ -525,9 +534,36 @@ def request_head(method, path, port, headers):
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
+# --- skopeo ----------------------------------------------------------------
+
+SKOPEO = shutil.which("skopeo", path="/usr/bin:/usr/sbin:/bin")
+
+class Skopeo:
+    """Debian's skopeo with an auth file and a home of the test's own, so
+    nothing of the host's ($XDG_RUNTIME_DIR, ~/.docker) is read or written."""
+
+    def __init__(self, authfile, tmp):
+        self.authfile = authfile
+        self.env = {k: v for k, v in os.environ.items()
+                    if k not in ("REGISTRY_AUTH_FILE", "DOCKER_CONFIG", "XDG_RUNTIME_DIR")}
+        self.env["REGISTRY_AUTH_FILE"] = authfile
+        self.env["XDG_RUNTIME_DIR"] = tmp  # skopeo's default auth path lives here
+        self.env["HOME"] = tmp
+        self.env["DOCKER_CONFIG"] = os.path.join(tmp, "docker-config")
+
+    def run(self, *args, stdin=None, check=True, timeout=180):
+        proc = subprocess.run([SKOPEO, *args], input=stdin, capture_output=True, env=self.env,
+                              timeout=timeout)
+        out = proc.stdout.decode("utf-8", "replace")
+        err = proc.stderr.decode("utf-8", "replace")
+        if check:
+            assert proc.returncode == 0, f"skopeo {' '.join(args)} failed ({proc.returncode}):\n{err}"
+        return proc.returncode, out, err
+
+
 # --- ECR -------------------------------------------------------------------
 
-def make_ecr_client(endpoint, access_key, secret_key, validate=True):
+def make_ecr_client(endpoint, access_key, secret_key, validate=True, verify=None):
     session = boto3.session.Session(
         aws_access_key_id=access_key, aws_secret_access_key=secret_key, region_name=REGION)
     config = botocore.config.Config(
@@ -536,7 +572,7 @@ def make_ecr_client(endpoint, access_key, secret_key, validate=True):
         read_timeout=60,
         parameter_validation=validate,
     )
-    return session.client("ecr", endpoint_url=endpoint, config=config)
+    return session.client("ecr", endpoint_url=endpoint, config=config, verify=verify)
 
 
 def registry_login(ecr):
@@ -550,13 +586,14 @@ def registry_login(ecr):
 
 def ecr_client_for(srv, validate=True):
     """boto3 ECR client for a berth_compat.BerthServer, with its own keys."""
-    return make_ecr_client(srv.endpoint, srv.access_key, srv.secret_key, validate)
+    return make_ecr_client(srv.endpoint, srv.access_key, srv.secret_key, validate,
+                           getattr(srv, "ca_file", None))
 
 
 def registry_for(srv):
     """An OCI client for srv, logged in through its ECR GetAuthorizationToken."""
     user, password = registry_login(ecr_client_for(srv))
-    return Registry(srv.port, user, password)
+    return Registry(srv.port, user, password, ca_file=getattr(srv, "ca_file", None))
 
 
 def run_aws_text(server, args, stdin=None):

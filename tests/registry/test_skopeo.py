@@ -13,39 +13,15 @@ $XDG_RUNTIME_DIR.
 
 import json
 import os
-import shutil
-import subprocess
 
 import pytest
 
 from berth_compat import unique
 from berth_registry import (
-    DOCKER_MANIFEST, OCI_MANIFEST, read_oci_layout, repository_uri, run_aws_text, sha256,
-    write_oci_layout)
-
-SKOPEO = shutil.which("skopeo", path="/usr/bin:/usr/sbin:/bin")
+    DOCKER_MANIFEST, OCI_MANIFEST, SKOPEO, Skopeo, read_oci_layout, repository_uri, run_aws_text,
+    sha256, write_oci_layout)
 
 pytestmark = pytest.mark.skipif(SKOPEO is None, reason="skopeo is not installed (Debian package skopeo)")
-
-
-class Skopeo:
-    def __init__(self, authfile, tmp):
-        self.authfile = authfile
-        self.env = {k: v for k, v in os.environ.items()
-                    if k not in ("REGISTRY_AUTH_FILE", "DOCKER_CONFIG", "XDG_RUNTIME_DIR")}
-        self.env["REGISTRY_AUTH_FILE"] = authfile
-        self.env["XDG_RUNTIME_DIR"] = tmp  # skopeo's default auth path lives here
-        self.env["HOME"] = tmp
-        self.env["DOCKER_CONFIG"] = os.path.join(tmp, "docker-config")
-
-    def run(self, *args, stdin=None, check=True, timeout=180):
-        proc = subprocess.run([SKOPEO, *args], input=stdin, capture_output=True, env=self.env,
-                              timeout=timeout)
-        out = proc.stdout.decode("utf-8", "replace")
-        err = proc.stderr.decode("utf-8", "replace")
-        if check:
-            assert proc.returncode == 0, f"skopeo {' '.join(args)} failed ({proc.returncode}):\n{err}"
-        return proc.returncode, out, err
 
 
 @pytest.fixture

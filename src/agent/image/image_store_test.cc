@@ -260,6 +260,18 @@ TEST_F(ImageStoreTest, AFailedLayerSyncFailsThePullAndCachesNothing) {
   EXPECT_TRUE(Pull(registry_.host() + "/train:1").ok());
 }
 
+TEST_F(ImageStoreTest, AFullDiskFailsThePullSayingSoAndCachesNothing) {
+  registry_.AddImage("train", "1", {{MakeTar({File("model.bin", "weights")})}});
+  // Where a full disk shows with delayed allocation: the layer's fsync.
+  env_.Fail(FaultInjectionEnv::Op::kSync, "/store/tmp/", ENOSPC, 1);
+  auto failed = Pull(registry_.host() + "/train:1");
+  ASSERT_FALSE(failed.ok());
+  EXPECT_THAT(failed.status().message(), HasSubstr(registry_.host() + "/train:1"));
+  EXPECT_THAT(failed.status().message(), HasSubstr("No space left on device"));
+  EXPECT_EQ(CachedLayers(), 0u);
+  EXPECT_EQ(CountEntries(root_ / "store/tmp"), 0u);
+}
+
 TEST_F(ImageStoreTest, SizeMismatchFailsAndCachesNothing) {
   std::string tar = MakeTar({File("a", "alpha")});
   registry_.AddImage("train", "long", {{tar, "application/vnd.oci.image.layer.v1.tar+gzip", 10}});

@@ -217,6 +217,9 @@ StatusOr<int> ConmonRuntime::LaunchConmon(const std::string& id) {
                                    o_.runc_root,
                                    "--log-level",
                                    "error"};
+  if (o_.log_max_bytes > 0) {
+    argv.insert(argv.end(), {"--log-size-max", std::to_string(o_.log_max_bytes)});
+  }
   std::vector<char*> args;
   for (std::string& a : argv) args.push_back(a.data());
   args.push_back(nullptr);

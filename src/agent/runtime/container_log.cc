@@ -3,6 +3,7 @@
 // F ends a line of output; P is part of a longer line, continued by the
 // next record (conmon splits lines at its buffer size).
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -37,6 +38,13 @@ StatusOr<LogChunk> ReadContainerLog(const std::string& path, uint64_t offset, si
   if (fd < 0) {
     if (errno == ENOENT) return chunk;  // nothing written yet
     return Internal("open " + path + ": " + std::strerror(errno));
+  }
+  // Shorter than the offset: conmon started the file over at its size cap
+  // (--log-size-max). Read the new one from its start.
+  struct stat st;
+  if (fstat(fd, &st) == 0 && static_cast<uint64_t>(st.st_size) < offset) {
+    offset = 0;
+    chunk.next_offset = 0;
   }
   std::string pending;  // bytes of an incomplete line
   char buf[65536];

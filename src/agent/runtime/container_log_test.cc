@@ -52,6 +52,20 @@ TEST_F(LogTest, StopsBeforeAnIncompleteRecordAndResumes) {
   EXPECT_EQ(c->next_offset, std::filesystem::file_size(path_));
 }
 
+TEST_F(LogTest, AFileThatStartedOverIsReadFromItsStart) {
+  Write(std::string(kA) + kA + kA);
+  StatusOr<LogChunk> c = ReadContainerLog(path_, 0, 1024);
+  ASSERT_TRUE(c.ok());
+  const uint64_t before = c->next_offset;
+  // conmon at its --log-size-max: a new, shorter file in its place.
+  std::filesystem::remove(path_);
+  Write(kC);
+  c = ReadContainerLog(path_, before, 1024);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->text, "two\n");
+  EXPECT_EQ(c->next_offset, std::string(kC).size());
+}
+
 TEST_F(LogTest, MaxBytesBoundsTextButAlwaysTakesOneRecord) {
   Write(std::string(kA) + kA + kA);
   StatusOr<LogChunk> c = ReadContainerLog(path_, 0, 13);  // two "hello\n" fit

@@ -61,6 +61,10 @@ class ContainerRuntime {
     std::string runc = "runc";  // path or name on PATH
     std::string conmon = "conmon";
     std::string runc_root;  // runc --root; default <root>/runc
+    // conmon --log-size-max: a container's log file grows to this size, then
+    // conmon starts it over (older lines dropped) so that a chatty task
+    // cannot fill the disk. 0: no cap.
+    int64_t log_max_bytes = 0;
   };
   static StatusOr<std::unique_ptr<ContainerRuntime>> Open(Options options);
   virtual ~ContainerRuntime() = default;

@@ -234,13 +234,24 @@ class EtcdStoreImpl final : public EtcdStore {
       plans.back().batches.push_back(i);
       plans.back().Merge(std::move(alone));
     }
+    // Planned batches all come before any that failed in planning; a failed
+    // send stops the ones after it.
+    bool send_failed = false;
+    const Status planning_failure = envelope.sealed_by;
+    auto send = [&](const TxnPlan& plan) {
+      Status s = Send(plan, envelope);
+      if (!s.ok() && envelope.fence) {
+        send_failed = true;
+        seal(s);
+      }
+      return s;
+    };
     for (TxnPlan& plan : plans) {
-      // Planned before a later plan failed: not sent.
-      if (!envelope.sealed_by.ok()) {
+      if (send_failed) {
         for (size_t i : plan.batches) results[i] = sealed();
         continue;
       }
-      Status s = Send(plan, envelope);
+      Status s = send(plan);
       // etcd refused what the checks let through: find the batch at fault by
       // sending each alone, so that it fails by itself.
       if (s.code() == StatusCode::kInvalidArgument && plan.batches.size() > 1) {
@@ -248,19 +259,19 @@ class EtcdStoreImpl final : public EtcdStore {
                 {{"store", name_},
                  {"batches", std::to_string(plan.batches.size())},
                  {"error", s.message()}});
+        send_failed = false;  // the group's transaction changed nothing
+        envelope.sealed_by = planning_failure;
         for (size_t i : plan.batches) {
-          if (!envelope.sealed_by.ok()) {
+          if (send_failed) {
             results[i] = sealed();
             continue;
           }
           TxnPlan alone;
           alone.Add(data_prefix, group[i].batch);
-          results[i] = Send(alone, envelope);
-          if (!results[i].ok()) seal(results[i]);
+          results[i] = send(alone);
         }
       } else {
         for (size_t i : plan.batches) results[i] = s;
-        if (!s.ok()) seal(s);
       }
     }
     if (!envelope.sealed_by.ok()) {
