@@ -143,6 +143,22 @@ TEST_F(AgentChannelTest, JoinRefusesWhatIsNotAnInstanceToJoin) {
             200);
 }
 
+// Found by agent_channel_fuzz (fuzz/corpus/agent_channel_fuzz/
+// regression-invalid-utf8-in-query): the error quoted the raw byte, and the
+// body was not JSON an agent could parse.
+TEST_F(AgentChannelTest, AnErrorQuotingBytesThatAreNotUtf8IsStillJson) {
+  http::SigV4Credentials key = JoinAgent(RegisterInstance());
+  http::Request request{.method = "GET", .target = "/berth/v1/agent/tasks?waitSeconds=0%FA"};
+  http::Response reply = Send(std::move(request), key);
+  EXPECT_EQ(reply.status, 400);
+  json::error_code ec;
+  json::value body = json::parse(reply.body, ec);
+  ASSERT_FALSE(ec) << reply.body;
+  EXPECT_EQ(body.at("__type").as_string(), "InvalidParameterException");
+  EXPECT_EQ(body.at("message").as_string(),
+            "agent poll: waitSeconds must be a non-negative whole number, got '0\xEF\xBF\xBD'");
+}
+
 TEST_F(AgentChannelTest, StopAnswersEveryHeldPoll) {
   http::SigV4Credentials key = JoinAgent(RegisterInstance());
   std::string version(Poll(key, "", 1).at("version").as_string());
