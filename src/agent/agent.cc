@@ -8,8 +8,10 @@
 #include <map>
 #include <set>
 
+#include "agent/assignments.h"
 #include "agent/log_server.h"
 #include "agent/registration.h"
+#include "agent/registry_auth_file.h"
 #include "agent/state_files.h"
 #include "agent/task_worker.h"
 #include "awsjson/client.h"
@@ -43,43 +45,6 @@ void RemoveTaskCgroups(const std::string& task_id) {
     }
     rmdir(task.c_str());
   }
-}
-
-// Docker's config.json: {"auths": {"host:port": {"auth": base64("user:pw")}}}
-// (or "username" and "password" members), the file `docker login` and
-// `skopeo login` write.
-StatusOr<std::map<std::string, RegistryCredentials>> ReadRegistryAuthFile(const std::string& path) {
-  auto fail = [&](const std::string& why) {
-    return InvalidArgument("registry auth file " + path + ": " + why);
-  };
-  auto text = ReadWholeFile(path);
-  if (!text) return NotFound("registry auth file " + path + ": cannot read it");
-  json::error_code ec;
-  auto doc = json::parse(*text, ec);
-  if (ec || !doc.is_object()) return fail("not a JSON object");
-  auto* auths = doc.as_object().if_contains("auths");
-  if (auths == nullptr || !auths->is_object()) return fail("no \"auths\" object");
-  std::map<std::string, RegistryCredentials> out;
-  for (const auto& [host, entry] : auths->as_object()) {
-    if (!entry.is_object()) return fail(std::string(host) + ": not an object");
-    std::string registry(host);
-    if (auto p = registry.find("://"); p != std::string::npos) registry = registry.substr(p + 3);
-    while (!registry.empty() && registry.back() == '/') registry.pop_back();
-    const json::object& e = entry.as_object();
-    if (auto* auth = e.if_contains("auth"); auth && auth->is_string()) {
-      auto decoded = Base64Decode(auth->as_string());
-      size_t colon = decoded ? decoded->find(':') : std::string::npos;
-      if (colon == std::string::npos)
-        return fail(std::string(host) + ": auth is not base64(user:password)");
-      out[registry] = {decoded->substr(0, colon), decoded->substr(colon + 1)};
-    } else if (e.contains("username") && e.contains("password")) {
-      out[registry] = {std::string(StringField(e, "username")),
-                       std::string(StringField(e, "password"))};
-    } else {
-      return fail(std::string(host) + ": no auth, or username and password");
-    }
-  }
-  return out;
 }
 
 class AgentImpl : public Agent {
@@ -306,6 +271,11 @@ class AgentImpl : public Agent {
       if (state && StringField(*state, "reported") == "STOPPED") continue;
       auto task = ReadJsonObject(entry.path().string() + "/assignment.json");
       if (!task) continue;
+      if (Status s = CheckAssignedTask(*task); !s.ok()) {
+        LogWarn("task folder not adopted",
+                {{"folder", entry.path().string()}, {"error", s.message()}});
+        continue;
+      }
       std::string arn(StringField(*task, "taskArn"));
       std::lock_guard lock(mu_);
       workers_[arn] = std::make_unique<TaskWorker>(worker_context_, std::move(*task));
@@ -329,18 +299,20 @@ class AgentImpl : public Agent {
       std::string target = "/berth/v1/agent/tasks?version=" + http::EncodeQueryValue(version) +
                            "&waitSeconds=" + std::to_string(config_.poll_wait_seconds);
       auto response = poller_->Send("GET", target);
+      std::string why;
       if (response.ok() && response->status == 200) {
-        json::error_code ec;
-        auto body = json::parse(response->body, ec);
-        if (!ec && body.is_object()) {
-          version = std::string(StringField(body.as_object(), "version"));
-          Reconcile(body.as_object().at("tasks").as_array());
+        auto assignments = ParseAssignments(response->body);
+        if (assignments.ok()) {
+          version = std::move(assignments->version);
+          Reconcile(std::move(assignments->tasks));
           backoff = 500;
           continue;
         }
+        why = assignments.status().message();
+      } else {
+        why = response.ok() ? std::to_string(response->status) + " " + response->body
+                            : response.status().message();
       }
-      std::string why = response.ok() ? std::to_string(response->status) + " " + response->body
-                                      : response.status().message();
       LogWarn("assignment poll failed; retrying",
               {{"error", why}, {"retryMillis", std::to_string(backoff)}});
       // A server that no longer knows the instance key (deregistered, or a
@@ -354,17 +326,17 @@ class AgentImpl : public Agent {
     }
   }
 
-  void Reconcile(const json::array& tasks) {
+  // tasks: checked by ParseAssignments.
+  void Reconcile(std::vector<json::object> tasks) {
     std::lock_guard lock(mu_);
     std::set<std::string> wanted;
-    for (const auto& v : tasks) {
-      const json::object& task = v.as_object();
+    for (json::object& task : tasks) {
       std::string arn(StringField(task, "taskArn"));
       wanted.insert(arn);
       auto it = workers_.find(arn);
       if (it == workers_.end()) {
         if (stopped_) return;
-        workers_[arn] = std::make_unique<TaskWorker>(worker_context_, task);
+        workers_[arn] = std::make_unique<TaskWorker>(worker_context_, std::move(task));
       } else if (StringField(task, "desiredStatus") == "STOPPED") {
         it->second->RequestStop(std::string(StringField(task, "stoppedReason")));
       }

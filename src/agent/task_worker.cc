@@ -334,10 +334,11 @@ Status TaskWorker::Pull(Containers& containers) {
     LogInfo("pull", {{"task", task_id_}, {"container", name}, {"image", image}});
     int64_t last_logged = 0;
     bool reported = false;
+    const std::string& container = name;  // clang before 16 cannot capture a binding
     auto pulled =
         context_.images->Pull(image, context_.registry_credentials, [&](const PullProgress& p) {
           reported = true;
-          if (context_.pulls) context_.pulls->Update(task_id_, name, image, p);
+          if (context_.pulls) context_.pulls->Update(task_id_, container, image, p);
           int64_t now = NowMillis();
           if (now - last_logged < 1000 && p.layers_done < p.layers_total) return;
           last_logged = now;

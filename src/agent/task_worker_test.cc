@@ -595,7 +595,8 @@ TEST_F(TaskWorkerTest, AStateFileThatCannotBeWrittenKeepsItsPreviousContent) {
   ASSERT_TRUE(RunUntil([&] {
     std::error_code ec;
     if (!fs::exists(state_path, ec)) return false;
-    auto* r = StateJson().if_contains("reported");
+    json::object state = StateJson();  // r points into it
+    auto* r = state.if_contains("reported");
     return r && r->is_string() && r->as_string() == "RUNNING";
   }));
   env_.Fail(FaultInjectionEnv::Op::kAppend, "state.json", ENOSPC);  // a full disk

@@ -225,6 +225,19 @@ TEST(Rlimits, FromUlimitsAndDefaultNofile) {
   EXPECT_EQ(cfg.at("process").at("rlimits").as_array().size(), 2u);
 }
 
+// Found by assignments_fuzz: converting a double outside int64's range is
+// undefined; such a limit reads as absent (0), one past int64 as unlimited.
+TEST(Rlimits, NumbersOutsideInt64AreReadWithoutOverflow) {
+  Case c;
+  c.in.host_hard_limits = {{"nofile", UINT64_MAX}, {"stack", UINT64_MAX}};
+  c.ctr = Obj(R"({"ulimits":[{"name":"nofile","softLimit":-1e56,"hardLimit":1e300},
+                             {"name":"stack","softLimit":1,"hardLimit":18446744073709551615}]})");
+  json::object cfg = c.Config();
+  EXPECT_EQ(Rlimit(cfg, "RLIMIT_NOFILE"), json::parse(R"({"type":"RLIMIT_NOFILE",
+            "hard":0,"soft":0})"));
+  EXPECT_EQ(Rlimit(cfg, "RLIMIT_STACK").at("hard"), INT64_MAX);
+}
+
 TEST(Rlimits, AboveTheHostIsAnError) {
   Case c;
   c.in.host_hard_limits = {{"nofile", 1048576}};
