@@ -6,6 +6,8 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "agent/state_files.h"
 #include "common/log.h"
@@ -13,6 +15,25 @@
 namespace berth::agent {
 
 namespace json = boost::json;
+
+namespace {
+
+// Whether path is a mount point in this process's mount namespace
+// (/proc/self/mountinfo: the fifth field, spaces written as \040).
+bool IsMountPoint(const std::string& path) {
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string id, parent, device, root, point;
+    if (!(fields >> id >> parent >> device >> root >> point)) continue;
+    for (size_t at; (at = point.find("\\040")) != std::string::npos;) point.replace(at, 4, " ");
+    if (point == path) return true;
+  }
+  return false;
+}
+
+}  // namespace
 
 StatusOr<std::unique_ptr<VolumeMounts>> VolumeMounts::Open(Options options) {
   std::unique_ptr<VolumeMounts> mounts(new VolumeMounts(std::move(options)));
@@ -76,9 +97,9 @@ Status VolumeMounts::Save() {
 Status VolumeMounts::MountNow(const std::string& target, const MountSpec& spec) {
   Env& env = *options_.env;
   BERTH_RETURN_IF_ERROR(env.CreateDirs(target));
-  // A mount made before a crash that came before it was written down would
-  // be stacked under this one and outlive its release: detach it first.
-  BERTH_RETURN_IF_ERROR(env.Unmount(target, /*detach=*/true));
+  // Left by a crash that came before it was written down: detached, so that
+  // it is not stacked under the new one and outlives its release.
+  if (IsMountPoint(target)) BERTH_RETURN_IF_ERROR(env.Unmount(target, /*detach=*/true));
   constexpr unsigned long kBindFlags = MS_BIND | MS_REC;
   if ((spec.flags & MS_BIND) == 0) {
     return env.Mount(Env::MountRequest{.source = spec.source,
@@ -112,12 +133,16 @@ Status VolumeMounts::Acquire(const std::string& user, const std::string& target,
     r.mounted = false;
   }
   const bool counted = r.users.contains(user);
+  // Counted on, yet not known to be mounted: made before a crash that came
+  // before it was written down, and the tasks counted have it in their
+  // containers. Taken as it is where it is there.
+  if (!r.mounted && !r.users.empty() && IsMountPoint(target)) r.mounted = true;
   r.spec = spec;
   r.remove_target = remove_target;
-  r.users.insert(user);
   // The user is written down before the mount is made: a crash in between
   // leaves a record whose mount the next Acquire or Release deals with,
   // never a mount no record knows.
+  r.users.insert(user);
   Status saved = Save();
   Status mounted = saved.ok() && !r.mounted ? MountNow(target, spec) : Status::Ok();
   if (!saved.ok() || !mounted.ok()) {

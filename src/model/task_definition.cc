@@ -10,9 +10,9 @@
 #include <utility>
 #include <vector>
 
+#include "common/task_size.h"
 #include "model/json_util.h"
 #include "model/task_volumes.h"
-#include "common/task_size.h"
 
 namespace berth::model {
 
