@@ -217,6 +217,13 @@ class Preparer {
 
   StatusOr<std::string> Efs(const std::string& name, const json::object& efs) {
     const std::string id(StringField(efs, "fileSystemId"));
+    // The server refuses it; a definition registered before it did is
+    // refused here.
+    if (StringField(efs, "transitEncryption") == "ENABLED") {
+      return FailedPrecondition(
+          "transitEncryption ENABLED cannot be honoured: the file system's NFS export is mounted "
+          "without TLS");
+    }
     auto it = host_.efs_addresses.find(id);
     if (it == host_.efs_addresses.end()) {
       return NotFound("EFS file system " + Quoted(id) +

@@ -182,6 +182,9 @@ TEST_F(TaskVolumesTest, EfsIsAnNfsMountOfTheConfiguredAddress) {
   EXPECT_EQ(m->fstype, "nfs4");
   EXPECT_EQ(m->source, "files.example:/exports/runs/7");
   EXPECT_THAT(m->options, StartsWith("addr=10.0.0.9,vers=4.1,"));
+  EXPECT_THAT(Error(R"([{"name": "tls", "efsVolumeConfiguration": {"fileSystemId": "fs-0123",
+                         "transitEncryption": "ENABLED"}}])"),
+              HasSubstr("volume 'tls': transitEncryption ENABLED cannot be honoured"));
   EXPECT_THAT(Error(R"([{"name": "other", "efsVolumeConfiguration": {"fileSystemId": "fs-9"}}])"),
               HasSubstr("volume 'other': EFS file system 'fs-9' has no address on this node "
                         "(berth agent --efs-address fs-9=HOST:/PATH)"));
