@@ -209,7 +209,9 @@ TEST(EfsAddresses, ParsesTheFlags) {
   for (const char* bad : {"fs-1", "fs-1=host", "fs-1=host:relative", "=host:/x", "fs/1=host:/x"}) {
     auto r = ParseEfsAddresses({bad});
     EXPECT_FALSE(r.ok()) << bad;
-    if (!r.ok()) EXPECT_THAT(r.status().message(), StartsWith("--efs-address '")) << bad;
+    if (!r.ok()) {
+      EXPECT_THAT(r.status().message(), StartsWith("--efs-address '")) << bad;
+    }
   }
   EXPECT_THAT(ParseEfsAddresses({"fs-1=a:/x", "fs-1=b:/y"}).status().message(),
               HasSubstr("given twice"));

@@ -27,8 +27,13 @@ bool IsMountPoint(const std::string& path) {
     std::istringstream fields(line);
     std::string id, parent, device, root, point;
     if (!(fields >> id >> parent >> device >> root >> point)) continue;
-    for (size_t at; (at = point.find("\\040")) != std::string::npos;) point.replace(at, 4, " ");
-    if (point == path) return true;
+    std::string unescaped;
+    for (size_t i = 0; i < point.size(); ++i) {
+      bool space = point.compare(i, 4, "\\040") == 0;
+      unescaped += space ? ' ' : point[i];
+      if (space) i += 3;
+    }
+    if (unescaped == path) return true;
   }
   return false;
 }
@@ -101,19 +106,22 @@ Status VolumeMounts::MountNow(const std::string& target, const MountSpec& spec) 
   // it is not stacked under the new one and outlives its release.
   if (IsMountPoint(target)) BERTH_RETURN_IF_ERROR(env.Unmount(target, /*detach=*/true));
   constexpr unsigned long kBindFlags = MS_BIND | MS_REC;
+  Env::MountRequest request;
+  request.source = spec.source;
+  request.target = target;
   if ((spec.flags & MS_BIND) == 0) {
-    return env.Mount(Env::MountRequest{.source = spec.source,
-                                       .target = target,
-                                       .fstype = spec.fstype,
-                                       .flags = spec.flags,
-                                       .options = spec.data});
+    request.fstype = spec.fstype;
+    request.flags = spec.flags;
+    request.options = spec.data;
+    return env.Mount(request);
   }
-  BERTH_RETURN_IF_ERROR(env.Mount(Env::MountRequest{
-      .source = spec.source, .target = target, .flags = spec.flags & kBindFlags}));
+  request.flags = spec.flags & kBindFlags;
+  BERTH_RETURN_IF_ERROR(env.Mount(request));
   // The kernel takes a bind's other flags (ro, nosuid, ...) only on a remount.
   if ((spec.flags & ~kBindFlags) == 0) return Status::Ok();
-  Status remounted = env.Mount(Env::MountRequest{
-      .source = "", .target = target, .flags = MS_REMOUNT | MS_BIND | (spec.flags & ~MS_REC)});
+  request.source.clear();
+  request.flags = MS_REMOUNT | MS_BIND | (spec.flags & ~MS_REC);
+  Status remounted = env.Mount(request);
   if (!remounted.ok()) (void)env.Unmount(target, /*detach=*/true);
   return remounted;
 }
