@@ -5,6 +5,7 @@ start, counted across tasks and an agent restart, removed with the last
 task; bad input refused at registration or, where only the node can tell,
 stopping the task with a reason that names the volume."""
 
+import contextlib
 import json
 import os
 import signal
@@ -19,22 +20,29 @@ from nfs_server import mounts_below, nfs_export, nfs_unsupported_reason, unmount
 EFS_ID = "fs-0123456789abcdef0"
 
 
-@pytest.fixture(scope="module")
-def vnode(tmp_path_factory, isolated_aws_env):
-    """A node whose agent keeps shared volumes in its own volume root, and
-    maps EFS_ID to an NFS address where nothing serves."""
-    require_container_host()
-    base = tmp_path_factory.mktemp("volumes")
+@contextlib.contextmanager
+def node_with_volume_root(base, efs_address):
+    """A node whose agent keeps shared volumes in base/volume-root (all of
+    it unmounted afterwards) and knows one EFS address."""
     root = base / "volume-root"
     root.mkdir()
     try:
         with started_node(base, ["--agent-heartbeat-timeout", "4"],
                           ["--retention", "3600", "--volume-root", root,
-                           "--efs-address", f"{EFS_ID}=127.0.0.1:/exports"]) as node:
+                           "--efs-address", efs_address]) as node:
             node.volume_root = root
             yield node
     finally:
         unmount_below(root)
+
+
+@pytest.fixture(scope="module")
+def vnode(tmp_path_factory, isolated_aws_env):
+    """A node that maps EFS_ID to an NFS address where nothing serves."""
+    require_container_host()
+    with node_with_volume_root(tmp_path_factory.mktemp("volumes"),
+                               f"{EFS_ID}=127.0.0.1:/exports") as node:
+        yield node
 
 
 def shared(name, autoprovision=True, **opts):
@@ -238,16 +246,9 @@ def nfs_node(tmp_path_factory, isolated_aws_env):
     require_container_host()
     base = tmp_path_factory.mktemp("nfs")
     with nfs_export(base) as (server, export):
-        root = base / "volume-root"
-        root.mkdir()
-        try:
-            with started_node(base, ["--agent-heartbeat-timeout", "4"],
-                              ["--retention", "3600", "--volume-root", root,
-                               "--efs-address", f"fs-nfs={server}:/"]) as node:
-                node.volume_root, node.nfs_server, node.export = root, server, export
-                yield node
-        finally:
-            unmount_below(root)
+        with node_with_volume_root(base, f"fs-nfs={server}:/") as node:
+            node.nfs_server, node.export = server, export
+            yield node
 
 
 def test_nfs_volumes_from_an_export_in_a_namespace(nfs_node):
