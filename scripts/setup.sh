@@ -19,6 +19,9 @@ packages=(
   # runtime: images and containers
   skopeo runc conmon busybox-static sqlite3 tini golang-github-containers-common
   openssl ca-certificates
+  # NFS served from a network namespace for the volume tests, where the
+  # kernel has nfsd (tests/agent/nfs_server.py)
+  nfs-kernel-server
   # the training image of the main job (examples/neuron-training/build-image.sh)
   mmdebstrap
   # registry clients and the reference registry (tests and benchmarks)

@@ -1,9 +1,8 @@
 #include "agent/agent.h"
 
-#include <unistd.h>
-
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <cctype>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -13,7 +12,9 @@
 #include "agent/registration.h"
 #include "agent/registry_auth_file.h"
 #include "agent/state_files.h"
+#include "agent/task_volumes.h"
 #include "agent/task_worker.h"
+#include "agent/volume_mounts.h"
 #include "awsjson/client.h"
 #include "common/base64.h"
 #include "common/clock.h"
@@ -32,20 +33,6 @@ namespace {
 
 constexpr int kSweepIntervalMillis = 30'000;
 constexpr int kMaxBackoffMillis = 10'000;
-
-// runc removes a container's cgroup with the container; the task's parent
-// cgroup (/berth/<task id>, one per controller) is the agent's to remove.
-void RemoveTaskCgroups(const std::string& task_id) {
-  std::error_code ec;
-  for (const auto& controller : fs::directory_iterator("/sys/fs/cgroup", ec)) {
-    fs::path task = controller.path() / "berth" / task_id;
-    if (!fs::is_directory(task, ec)) continue;
-    for (const auto& sub : fs::directory_iterator(task, ec)) {
-      if (sub.is_directory()) rmdir(sub.path().c_str());
-    }
-    rmdir(task.c_str());
-  }
-}
 
 class AgentImpl : public Agent {
  public:
@@ -82,6 +69,9 @@ class AgentImpl : public Agent {
     auto runtime = ContainerRuntime::Open(runtime_options);
     if (!runtime.ok()) return runtime.status();
     runtime_ = std::move(*runtime);
+
+    BERTH_RETURN_IF_ERROR(OpenVolumes());
+    cgroups_ = std::make_unique<TaskCgroups>(config_.cgroup_root);
 
     if (!config_.registry_auth_file.empty()) {
       auto auths = ReadRegistryAuthFile(config_.registry_auth_file);
@@ -153,6 +143,7 @@ class AgentImpl : public Agent {
       return Report(op, in);
     };
     worker_context_.env = config_.env;
+    worker_context_.cgroups = cgroups_.get();
     worker_context_.restart_period_scale = config_.restart_period_scale;
 
     AdoptTasks();
@@ -196,6 +187,35 @@ class AgentImpl : public Agent {
 
  private:
   std::string IdentityPath() const { return config_.data_dir + "/instance.json"; }
+
+  // The volume root, the mounts' count (DATA/mounts.json) and the EFS
+  // addresses, for worker_context_.volumes.
+  Status OpenVolumes() {
+    auto efs = ParseEfsAddresses(config_.efs_addresses);
+    if (!efs.ok()) return efs.status();
+    std::error_code ec;
+    std::string root =
+        config_.volume_root.empty() ? config_.data_dir + "/volumes" : config_.volume_root;
+    root = fs::absolute(root, ec).lexically_normal().string();
+    while (root.size() > 1 && root.back() == '/') root.pop_back();
+    BERTH_RETURN_IF_ERROR(config_.env->CreateDirs(root).WithContext("--volume-root"));
+    std::string boot_id = ReadWholeFile("/proc/sys/kernel/random/boot_id").value_or("");
+    while (!boot_id.empty() && std::isspace(static_cast<unsigned char>(boot_id.back()))) {
+      boot_id.pop_back();
+    }
+    auto mounts = VolumeMounts::Open(
+        {.env = config_.env, .state_file = config_.data_dir + "/mounts.json", .boot_id = boot_id});
+    if (!mounts.ok()) return mounts.status();
+    mounts_ = std::move(*mounts);
+    VolumeHost& host = worker_context_.volumes;
+    host.mounts = mounts_.get();
+    host.env = config_.env;
+    host.mounts_dir = config_.data_dir + "/mounts";
+    host.volume_root = root;
+    host.efs_addresses = std::move(*efs);
+    host.resolve = ResolveHost;
+    return Status::Ok();
+  }
 
   // Registers the node and exchanges the join key for the instance's own.
   Status Join() {
@@ -266,6 +286,7 @@ class AgentImpl : public Agent {
   // again before the server is asked, so their containers are watched.
   void AdoptTasks() {
     std::error_code ec;
+    std::set<std::string> adopted;
     for (const auto& entry : fs::directory_iterator(worker_context_.tasks_dir, ec)) {
       auto state = ReadJsonObject(entry.path().string() + "/state.json");
       if (state && StringField(*state, "reported") == "STOPPED") continue;
@@ -279,6 +300,11 @@ class AgentImpl : public Agent {
       std::string arn(StringField(*task, "taskArn"));
       std::lock_guard lock(mu_);
       workers_[arn] = std::make_unique<TaskWorker>(worker_context_, std::move(*task));
+      adopted.insert(workers_[arn]->task_id());
+    }
+    // Tasks that ended while no agent ran hold their volumes' mounts no more.
+    if (Status s = mounts_->Retain(adopted); !s.ok()) {
+      LogWarn("volume mounts of ended tasks not all released", {{"error", s.message()}});
     }
   }
 
@@ -374,7 +400,7 @@ class AgentImpl : public Agent {
           (void)runtime_->Remove(std::string(id.as_string()));
       }
       fs::remove_all(entry.path(), ec);
-      RemoveTaskCgroups(task_id);
+      cgroups_->Remove(task_id);  // what Finish could not (a container that would not die)
       LogInfo("removed stopped task", {{"task", task_id}});
     }
   }
@@ -470,6 +496,8 @@ class AgentImpl : public Agent {
   NodeDevices devices_;
   std::unique_ptr<ImageStore> images_;
   std::unique_ptr<ContainerRuntime> runtime_;
+  std::unique_ptr<VolumeMounts> mounts_;
+  std::unique_ptr<TaskCgroups> cgroups_;
   std::unique_ptr<awsjson::Client> calls_;   // registration, state changes, tokens
   std::unique_ptr<awsjson::Client> poller_;  // the long poll alone
   PullBoard pulls_;                          // before logs_, which reads it
