@@ -107,8 +107,10 @@ class AgentChannelTest : public ::testing::Test {
   }
 
   store::testing::TempDir dir_;
-  std::unique_ptr<store::Store> store_;
+  // Before the store: the store's writer thread marks commits durable in it
+  // until the store is closed.
   awsjson::CommitTracker tracker_;
+  std::unique_ptr<store::Store> store_;
   std::unique_ptr<api::EcsApi> ecs_;
   std::unique_ptr<AgentChannel> channel_;
 };
