@@ -2,7 +2,6 @@
 
 #include <cerrno>
 #include <cstdlib>
-#include <mutex>
 #include <random>
 
 #include "common/log.h"
@@ -22,17 +21,15 @@ StatusOr<std::unique_ptr<InjectedFaults>> InjectedFaults::FromEnvironment() {
     return InvalidArgument(std::string(kVariable) + "=" + value +
                            ": expected a probability, more than 0 and at most 1");
   }
+  // One generator for both: SQLite's fsyncs draw from the Env's kSync rule.
   const uint64_t seed = std::random_device()();
-  auto random = std::make_shared<std::pair<std::mutex, std::mt19937_64>>();
-  random->second.seed(seed);
-  BERTH_RETURN_IF_ERROR(store::RegisterFaultySyncVfs([random, probability] {
-    std::lock_guard lock(random->first);
-    return std::uniform_real_distribution<double>(0, 1)(random->second) < probability;
+  faults->faulty_env_ = std::make_unique<FaultInjectionEnv>(Env::Default());
+  faults->faulty_env_->FailAtRandom(FaultInjectionEnv::Op::kSync, probability, EIO, seed);
+  faults->faulty_env_->FailAtRandom(FaultInjectionEnv::Op::kSyncDir, probability, EIO, seed);
+  BERTH_RETURN_IF_ERROR(store::RegisterFaultySyncVfs([env = faults->faulty_env_.get()] {
+    return !env->Check(FaultInjectionEnv::Op::kSync, "sqlite", "fsync").ok();
   }));
   faults->sqlite_vfs_ = store::kFaultySyncVfs;
-  faults->faulty_env_ = std::make_unique<FaultInjectionEnv>(Env::Default());
-  faults->faulty_env_->FailAtRandom(FaultInjectionEnv::Op::kSync, probability, EIO, seed + 1);
-  faults->faulty_env_->FailAtRandom(FaultInjectionEnv::Op::kSyncDir, probability, EIO, seed + 2);
   LogWarn("crash testing: fsyncs of the store and the registry fail at random",
           {{"variable", kVariable}, {"probability", value}});
   return faults;
