@@ -1,10 +1,13 @@
 #include "model/input_validator.h"
 
+#include <algorithm>
 #include <boost/json/value.hpp>
 #include <cmath>
 #include <cstdio>
 #include <string>
 #include <vector>
+
+#include "model/unknown_members.h"
 
 namespace berth::model {
 
@@ -191,16 +194,34 @@ class Walker {
 
   const Failure& failure() const { return failure_; }
 
+  // Where the unknown members' names ("Shape.member") go; may be null.
+  void set_unknown_names(std::vector<std::string>* names) { unknown_names_ = names; }
+
  private:
   bool CheckStructure(const Shape& shape, boost::json::value& v, int depth) {
     if (!v.is_object()) return TypeError(shape, v);
     boost::json::object& object = v.get_object();
     size_t required_seen = 0;
     size_t dropped = 0;
+    size_t unknown = 0;
     for (auto& [key, value] : object) {
-      const Member* member = shape.FindMember(key);
-      if (member == nullptr || value.is_null()) {
+      if (value.is_null()) {
         ++dropped;
+        continue;
+      }
+      const Member* member = shape.FindMember(key);
+      if (member == nullptr) {
+        // Kept for the client, never walked as a shape: only its depth
+        // is bounded, so that the stored record parses again.
+        if (depth + NestingBelow(value, ServiceModel::kMaxKeptDepth) >
+            ServiceModel::kMaxKeptDepth) {
+          Serialization("a member the service model does not define is nested deeper than " +
+                        std::to_string(ServiceModel::kMaxKeptDepth) + " levels");
+          return AddKey(key);
+        }
+        ++unknown;
+        if (unknown_names_ != nullptr)
+          unknown_names_->push_back(shape.name + "." + std::string(key));
         continue;
       }
       required_seen += member->required;
@@ -216,20 +237,46 @@ class Walker {
         }
       }
     }
-    if (dropped > 0) DropUnknownAndNull(shape, object, dropped);
+    if (dropped + unknown > 0) SetUnknownAside(shape, object, dropped);
     return true;
   }
 
   // Rebuilds rather than erasing in place: one pass, whatever the number of
-  // strangers, and the members keep the order the client sent.
-  static void DropUnknownAndNull(const Shape& shape, boost::json::object& object, size_t dropped) {
+  // strangers, and the members keep the order the client sent. null members
+  // go (AWS reads null as absent); unknown ones move, as sent, into one
+  // object under kUnknownMembersKey (see unknown_members.h).
+  static void SetUnknownAside(const Shape& shape, boost::json::object& object, size_t dropped) {
     boost::json::object kept(object.storage());
-    kept.reserve(object.size() - dropped);
+    boost::json::object unknown(object.storage());
+    kept.reserve(object.size() - dropped + 1);
     for (auto& [key, value] : object) {
-      if (value.is_null() || shape.FindMember(key) == nullptr) continue;
-      kept.emplace(key, std::move(value));
+      if (value.is_null()) continue;
+      if (shape.FindMember(key) == nullptr) {
+        unknown.emplace(key, std::move(value));
+      } else {
+        kept.emplace(key, std::move(value));
+      }
     }
+    if (!unknown.empty()) kept.emplace(kUnknownMembersKey, std::move(unknown));
     object = std::move(kept);
+  }
+
+  // How many arrays and objects v nests (0 for a scalar), counted up to
+  // limit + 1 and no further.
+  static int NestingBelow(const boost::json::value& v, int limit) {
+    if (limit < 0) return 1;
+    int deepest = 0;
+    if (v.is_array()) {
+      for (const auto& e : v.get_array()) deepest = std::max(deepest, NestingBelow(e, limit - 1));
+      return deepest + 1;
+    }
+    if (v.is_object()) {
+      for (const auto& [k, e] : v.get_object()) {
+        deepest = std::max(deepest, NestingBelow(e, limit - 1));
+      }
+      return deepest + 1;
+    }
+    return 0;
   }
 
   bool CheckList(const Shape& shape, boost::json::value& v, int depth) {
@@ -362,6 +409,7 @@ class Walker {
   }
 
   Failure failure_;
+  std::vector<std::string>* unknown_names_ = nullptr;
 };
 
 std::string JoinPath(const std::vector<PathSegment>& innermost_first) {
@@ -381,8 +429,10 @@ std::string JoinPath(const std::vector<PathSegment>& innermost_first) {
 
 }  // namespace
 
-std::optional<ApiError> ValidateAgainstShape(const Shape& input, boost::json::value& body) {
+std::optional<ApiError> ValidateAgainstShape(const Shape& input, boost::json::value& body,
+                                             std::vector<std::string>* unknown_names) {
   Walker walker;
+  walker.set_unknown_names(unknown_names);
   if (walker.Check(input, body, 1)) return std::nullopt;
   const Failure& failure = walker.failure();
   std::string path = JoinPath(failure.path);

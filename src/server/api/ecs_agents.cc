@@ -6,6 +6,7 @@
 #include <shared_mutex>
 
 #include "model/json_util.h"
+#include "model/unknown_members.h"
 #include "server/api/ecs_api.h"
 #include "server/api/ecs_names.h"
 #include "server/api/ecs_records.h"
@@ -87,7 +88,10 @@ std::optional<json::object> EcsApi::AgentAssignments(std::string_view instance_i
     }
     list.push_back(std::move(view));
   }
-  return json::object{{"version", version}, {"tasks", std::move(list)}};
+  // The agent builds containers from what berth understands only.
+  json::value tasks(std::move(list));
+  model::DropUnknownMembers(tasks);
+  return json::object{{"version", version}, {"tasks", std::move(tasks)}};
 }
 
 EcsApi::LogSource EcsApi::FindLogSource(std::string_view cluster_ref, std::string_view task_ref,

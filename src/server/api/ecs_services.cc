@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "model/json_util.h"
+#include "model/unknown_members.h"
 #include "server/api/ecs_api.h"
 #include "server/api/ecs_names.h"
 #include "server/api/ecs_records.h"
@@ -238,6 +239,7 @@ Reply EcsApi::UpdateService(json::object& in, const CallContext& ctx) {
         "enableECSManagedTags", "propagateTags"}) {
     if (auto* v = in.if_contains(key)) updated[key] = *v;
   }
+  model::CarryUnknownMembers(in, updated);
   ValidateServicePlacement(ArrayOr(updated, "placementConstraints"),
                            ArrayOr(updated, "placementStrategy"), definition, strategy,
                            current.group());

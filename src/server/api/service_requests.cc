@@ -4,6 +4,7 @@
 
 #include "awsjson/endpoint.h"
 #include "model/json_util.h"
+#include "model/unknown_members.h"
 #include "planner/planner.h"
 #include "scheduler/placement_request.h"
 #include "server/api/ecs_names.h"
@@ -217,6 +218,7 @@ json::object NewServiceRecord(const ServiceInput& input) {
   s["propagateTags"] = StringOr(in, "propagateTags", "NONE");
   s["enableExecuteCommand"] = model::BoolOr(in, "enableExecuteCommand", false);
   s["berthRequest"] = input.request_text;
+  model::CarryUnknownMembers(in, s);
   return s;
 }
 

@@ -3,6 +3,7 @@
 #include <boost/json/array.hpp>
 
 #include "model/json_util.h"
+#include "model/unknown_members.h"
 #include "planner/gang_environment.h"
 #include "planner/task_placement.h"
 #include "server/api/ecs_names.h"
@@ -147,6 +148,8 @@ std::pair<std::string, json::object> TaskRecordOf(const TaskRecordInput& input,
     task[planner::kReservationKey] =
         planner::ReservationRecord(request.placement, planned->placement);
   }
+  // A newer RunTask's members, shown on the task it made.
+  model::CarryUnknownMembers(in, task);
   if (!input.client_token.empty()) {
     task["berthClientToken"] = input.client_token;
     task["berthRequest"] = input.request_text;
