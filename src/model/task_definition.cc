@@ -104,6 +104,7 @@ class TaskDefinitionChecker {
     if (auto e = CheckProxyConfiguration()) return e;
     if (auto e = CheckPlacementConstraints()) return e;
     if (auto e = CheckTags()) return e;
+    if (auto e = CheckFaultInjection()) return e;
     return CheckFargate();
   }
 
@@ -672,6 +673,18 @@ class TaskDefinitionChecker {
       }
       if (!keys.insert(key).second)
         return Refuse(At(base, "key"), "duplicate tag key " + Quoted(key));
+    }
+    return std::nullopt;
+  }
+
+  // ECS's fault injection works only in the awsvpc and host network modes.
+  Result CheckFaultInjection() {
+    if (!OptBool(request_, "enableFaultInjection").value_or(false)) return std::nullopt;
+    if (network_mode_ != "awsvpc" && network_mode_ != "host") {
+      return Refuse("enableFaultInjection",
+                    "Fault injection is supported only with network mode 'awsvpc' or 'host', "
+                    "not " +
+                        Quoted(network_mode_) + ".");
     }
     return std::nullopt;
   }

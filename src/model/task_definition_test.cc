@@ -478,6 +478,15 @@ INSTANTIATE_TEST_SUITE_P(
                        object{{"key", "k"}, {"value", std::string(257, 'v')}});
                  },
                  "tags[1].value: value of tag 'k' must be at most 256 characters"},
+        RuleCase{"FaultInjectionWithHostNetworking",
+                 [](object& r) { r["enableFaultInjection"] = true; }, ""},
+        RuleCase{"FaultInjectionNeedsAwsvpcOrHost",
+                 [](object& r) {
+                   r["enableFaultInjection"] = true;
+                   r.erase("networkMode");  // bridge
+                 },
+                 "enableFaultInjection: Fault injection is supported only with network mode "
+                 "'awsvpc' or 'host', not 'bridge'."},
         RuleCase{"FargateNeedsAwsvpc",
                  [](object& r) { r["requiresCompatibilities"] = array{"FARGATE"}; },
                  "networkMode: Fargate only supports network mode 'awsvpc'."},

@@ -69,6 +69,25 @@ bool EcsApi::AgentMayAuthenticate(std::string_view instance_id) const {
   return instance != nullptr && InstanceRecord(*instance).served_by_agent();
 }
 
+namespace {
+
+// A service task runs the image digests its revision resolved: the agent
+// pulls what the task definition it is given names.
+void PinImages(const json::object& task, json::object& view) {
+  const json::object* pins = model::ObjectAt(task, kPinnedImagesKey);
+  json::value* td = view.if_contains("taskDefinition");
+  if (pins == nullptr || td == nullptr || !td->is_object()) return;
+  json::value* definitions = td->get_object().if_contains("containerDefinitions");
+  if (definitions == nullptr || !definitions->is_array()) return;
+  for (auto& d : definitions->get_array()) {
+    if (!d.is_object()) continue;
+    const json::value* pin = pins->if_contains(StringOr(d.get_object(), "name", ""));
+    if (pin != nullptr && pin->is_string()) d.get_object()["image"] = *pin;
+  }
+}
+
+}  // namespace
+
 std::optional<json::object> EcsApi::AgentAssignments(std::string_view instance_id) const {
   std::shared_lock lock(mu_);
   std::string cluster;
@@ -86,6 +105,7 @@ std::optional<json::object> EcsApi::AgentAssignments(std::string_view instance_i
         view["taskDefinition"] = r->second.at("taskDefinition");
       }
     }
+    PinImages(*task, view);
     list.push_back(std::move(view));
   }
   // The agent builds containers from what berth understands only.

@@ -33,6 +33,7 @@
 #include "server/api/agent_tracker.h"
 #include "server/api/event_log.h"
 #include "server/api/gang_rules.h"
+#include "server/api/service_deployments.h"
 #include "server/api/service_reconciler.h"
 #include "store/store.h"
 
@@ -359,6 +360,19 @@ class EcsApi : public awsjson::JsonService {
   Reply DeleteService(boost::json::object& in, const CallContext& ctx);
   Reply DescribeServices(boost::json::object& in, const CallContext& ctx);
   Reply ListServices(boost::json::object& in, const CallContext& ctx);
+  // ecs_service_deployments.cc: the history of a service's deployments.
+  Reply ListServiceDeployments(boost::json::object& in, const CallContext& ctx);
+  Reply DescribeServiceDeployments(boost::json::object& in, const CallContext& ctx);
+  Reply DescribeServiceRevisions(boost::json::object& in, const CallContext& ctx);
+  // Each ARN of in[member] (of `kind`) to view(cluster, service, history
+  // entry), or a MISSING failure: {list_member: [...], "failures": [...]}.
+  template <typename View>
+  boost::json::object DescribeHistory(const boost::json::object& in, std::string_view member,
+                                      std::string_view kind, std::string_view list_member,
+                                      const View& view) const;
+  // The live task counts of one revision of a service (its deployments').
+  RevisionCounts CountsOfRevision(std::string_view cluster, const boost::json::object& service,
+                                  std::string_view revision_id) const;
   // The service record for a name or ARN within cluster, or nullptr.
   boost::json::object* FindService(std::string_view cluster, std::string_view ref);
   const boost::json::object* FindService(std::string_view cluster, std::string_view ref) const;
@@ -487,6 +501,9 @@ class EcsApi : public awsjson::JsonService {
   void StopServiceTasks(std::string_view cluster, const std::vector<std::string>& ids,
                         std::string_view reason, int64_t now_millis);
   // The RunTask request that starts count tasks of a deployment.
+  // Records the image digests the tasks of the service's deployments
+  // reported, for the revisions that run them (service_deployments.h).
+  bool ResolveServiceImages(std::string_view cluster, boost::json::object& service);
   boost::json::object ServiceRunRequest(std::string_view cluster,
                                         const boost::json::object& service,
                                         const boost::json::object& deployment, int64_t count) const;

@@ -44,6 +44,7 @@ json::object EcsApi::TaskView(const json::object& record, bool tags) {
   view.erase(kReservationKey);
   view.erase("berthClientToken");
   view.erase("berthRequest");
+  view.erase(kPinnedImagesKey);
   if (!tags) view.erase("tags");
   return view;
 }

@@ -8,6 +8,7 @@
 #include "planner/task_placement.h"
 #include "server/api/ecs_names.h"
 #include "server/api/ecs_records.h"
+#include "server/api/service_deployments.h"
 
 namespace berth::server::api {
 
@@ -150,6 +151,9 @@ std::pair<std::string, json::object> TaskRecordOf(const TaskRecordInput& input,
   }
   // A newer RunTask's members, shown on the task it made.
   model::CarryUnknownMembers(in, task);
+  if (const json::object* pins = model::ObjectAt(in, kPinnedImagesKey)) {
+    task[kPinnedImagesKey] = *pins;
+  }
   if (!input.client_token.empty()) {
     task["berthClientToken"] = input.client_token;
     task["berthRequest"] = input.request_text;
