@@ -499,6 +499,12 @@ class TaskDefinitionChecker {
     for (size_t j = 0; j < mappings.size(); ++j) {
       const object& mapping = AsObject(mappings[j]);
       std::string base = At(At(path, "portMappings"), j);
+      // ECS (2023) maps port ranges; berth reserves and binds single ports.
+      if (mapping.contains("containerPortRange")) {
+        return Refuse(At(base, "containerPortRange"),
+                      "port ranges are not supported by berth: map each port of container " +
+                          Quoted(container.name) + " with containerPort");
+      }
       std::optional<int64_t> container_port = OptInt(mapping, "containerPort");
       if (!container_port || *container_port < 1 || *container_port > 65535) {
         return Refuse(At(base, "containerPort"), "port mapping of container " +
