@@ -4,11 +4,10 @@ currentServiceDeployment / currentServiceRevisions. Each deployment of a
 berth service is a service deployment targeting a revision of the same
 number. Debian's botocore predates these operations: hand-signed requests."""
 
-import time
 
 import pytest
 
-from berth_compat import ACCOUNT, REGION, unique
+from berth_compat import ACCOUNT, REGION, unique, wait_for
 
 DIGEST = "sha256:" + "ab" * 32
 
@@ -16,18 +15,6 @@ DIGEST = "sha256:" + "ab" * 32
 def ok(resp):
     assert resp.status == 200, resp
     return resp.json
-
-
-def wait_for(what, check, timeout=30):
-    """check() until it returns something true; fails naming what."""
-    deadline = time.monotonic() + timeout
-    while True:
-        got = check()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what} not within {timeout} s")
-        time.sleep(0.1)
 
 
 @pytest.fixture
