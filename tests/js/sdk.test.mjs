@@ -88,8 +88,11 @@ test("clusters: create with enhanced Container Insights, describe, list, delete"
   assert.equal(clusters[0].status, "ACTIVE");
   assert.deepEqual(clusters[0].tags, [{ key: "team", value: "ml" }]);
   assert.equal(failures[0].reason, "MISSING");
-  const { clusterArns } = await ECS.send(new ecs.ListClustersCommand({}));
-  assert.ok(clusterArns.includes(clusters[0].clusterArn));
+  const listed = [];
+  for await (const page of ecs.paginateListClusters({ client: ECS, pageSize: 50 }, {})) {
+    listed.push(...page.clusterArns);
+  }
+  assert.ok(listed.includes(clusters[0].clusterArn));
   const deleted = await ECS.send(new ecs.DeleteClusterCommand({ cluster: name }));
   assert.equal(deleted.cluster.status, "INACTIVE");
 });
