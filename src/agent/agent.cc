@@ -151,7 +151,7 @@ class AgentImpl : public Agent {
         [this](const std::string& task_id, const std::string& container) {
           std::lock_guard lock(mu_);
           for (const auto& [arn, w] : workers_) {
-            if (w->task_id() == task_id) return w->MayRestart(container);
+            if (w->task_id() == task_id) return w->MayStillRun(container);
           }
           return false;
         },

@@ -250,9 +250,10 @@ void TaskWorker::Run() {
       }
       c.exit_final = Bool(r, "exitFinal");
     }
-    if (c.restart_policy.enabled && !c.exit_final) {
+    {
       std::lock_guard lock(mu_);
-      restartable_.insert(c.name);
+      if (c.restart_policy.enabled && !c.exit_final) restartable_.insert(c.name);
+      if (!c.started) unstarted_.insert(c.name);
     }
     containers.emplace(c.name, std::move(c));
   }
@@ -422,6 +423,11 @@ Status TaskWorker::StartContainer(Containers& containers, Container& c) {
     return s.WithContext(c.name);
   }
   WorkerMetrics().started.Inc();
+  {
+    // From here on the runtime knows it: its state tells whether it runs.
+    std::lock_guard lock(mu_);
+    unstarted_.erase(c.name);
+  }
   LogInfo("container started", {{"task", task_id_}, {"container", c.name}, {"id", c.runtime_id}});
   return Status::Ok();
 }
@@ -446,9 +452,11 @@ void TaskWorker::RecordExit(Container& c, const StatusOr<ContainerState>& state)
   if (state->exited_at_millis) c.exited_at = *state->exited_at_millis;
 }
 
-bool TaskWorker::MayRestart(const std::string& container) const {
+bool TaskWorker::MayStillRun(const std::string& container) const {
+  if (done_.load()) return false;
   std::lock_guard lock(mu_);
-  return !detached_ && !stop_reason_ && restartable_.contains(container);
+  return !detached_ && !stop_reason_ &&
+         (restartable_.contains(container) || unstarted_.contains(container));
 }
 
 void TaskWorker::MarkExitFinal(Container& c) {

@@ -78,10 +78,11 @@ class TaskWorker {
   // STOPPED was reported, or Detach was called.
   void Join();
   const std::string& task_id() const { return task_id_; }
-  // Whether the container (which the caller saw exited) may yet be started
-  // again by its restart policy: it has one, its last exit has not been
-  // found final, and the task is not stopping. Thread-safe.
-  bool MayRestart(const std::string& container) const;
+  // Whether the container, which the caller saw exited or not created yet,
+  // may still run: it has not started yet, or its restart policy may start
+  // it again (it has one and its last exit was not found final); and the
+  // task is neither stopping nor done. Thread-safe.
+  bool MayStillRun(const std::string& container) const;
 
   // The folder of a task, and the runtime id of one of its containers.
   static std::string ContainerId(std::string_view task_id, std::string_view container);
@@ -141,6 +142,7 @@ class TaskWorker {
   std::optional<std::string> stop_reason_;
   bool detached_ = false;
   std::set<std::string> restartable_;  // containers whose exit is not final yet (with a policy)
+  std::set<std::string> unstarted_;    // containers not started yet
   std::atomic<bool> done_{false};
   int64_t pull_started_ = 0, pull_stopped_ = 0;
   bool running_report_due_ = false;  // a restart to tell the server about

@@ -703,6 +703,22 @@ INSTANTIATE_TEST_SUITE_P(
       return std::string(info.param.condition) + "AfterExit" + std::to_string(info.param.exit_code);
     });
 
+// What the log server asks: a container not started yet (waiting for its
+// dependency) may still run, so its empty log is not complete; once the
+// task stopped without starting it, it never will.
+TEST_F(TaskWorkerTest, AContainerWaitingToStartMayStillRunUntilTheTaskStops) {
+  TaskWorker& w = StartWorker(Task(R"([
+    {"name":"main","image":"registry.example:5000/app:1","essential":true,
+     "dependsOn":[{"containerName":"prep","condition":"SUCCESS"}]},
+    {"name":"prep","image":"registry.example:5000/prep:1","essential":false}])"));
+  ASSERT_TRUE(RunUntil([&] { return !runtime_.starts().empty(); }));
+  EXPECT_TRUE(w.MayStillRun("main"));
+  EXPECT_FALSE(w.MayStillRun("prep")) << "started: the runtime's state tells";
+  runtime_.SetExited(Id("prep"), 7);
+  ASSERT_TRUE(WaitForStopped(w));
+  EXPECT_FALSE(w.MayStillRun("main"));
+}
+
 TEST_F(TaskWorkerTest, AHealthyDependencyStartsItsDependentAfterTheFirstPassingCheck) {
   StartWorker(Task(HealthyPair()));
   ASSERT_TRUE(RunUntil([&] { return !TaskReports("RUNNING").empty(); }));
@@ -810,7 +826,7 @@ TEST_F(TaskWorkerTest, RestartPolicyRestartsTheContainerInPlaceOnceItRanForThePe
   TaskWorker& w = StartWorker(WithRestartPolicy(kRestartAfterAMinute));
   ASSERT_TRUE(RunUntil([&] { return !TaskReports("RUNNING").empty(); }));
   EXPECT_EQ(ContainerIn(TaskReports("RUNNING")[0], "main").at("restartCount").as_int64(), 0);
-  EXPECT_TRUE(w.MayRestart("main"));
+  EXPECT_TRUE(w.MayStillRun("main"));
 
   // Exactly one period after its start counts as long enough.
   const int64_t started = StartedAt("main");
@@ -829,7 +845,7 @@ TEST_F(TaskWorkerTest, RestartPolicyRestartsTheContainerInPlaceOnceItRanForThePe
   EXPECT_TRUE(IsMounted(Rootfs("main")));  // its root file system (and upper layer) stays
   EXPECT_EQ(Run("main").at("restartCount").as_int64(), 1);
   EXPECT_GE(StartedAt("main"), started + 60'000);
-  EXPECT_TRUE(w.MayRestart("main"));
+  EXPECT_TRUE(w.MayStillRun("main"));
 
   // The period counts again from the restart: an exit a moment short of it is final.
   ExitAt("main", 3, StartedAt("main") + 59'999);
@@ -840,7 +856,7 @@ TEST_F(TaskWorkerTest, RestartPolicyRestartsTheContainerInPlaceOnceItRanForThePe
   EXPECT_EQ(ContainerIn(stopped, "main").at("exitCode").as_int64(), 3);
   EXPECT_EQ(ContainerIn(stopped, "main").at("restartCount").as_int64(), 1);
   EXPECT_TRUE(Run("main").at("exitFinal").as_bool());
-  EXPECT_FALSE(w.MayRestart("main"));
+  EXPECT_FALSE(w.MayStillRun("main"));
 }
 
 TEST_F(TaskWorkerTest, AnIgnoredExitCodeIsNotRestarted) {
@@ -868,7 +884,7 @@ TEST_F(TaskWorkerTest, AnExitBeforeTheDefaultPeriodIsNotRestarted) {
 TEST_F(TaskWorkerTest, WithoutAPolicyNothingIsRestartedOrCounted) {
   TaskWorker& w = StartWorker(OneContainer());
   ASSERT_TRUE(RunUntil([&] { return !TaskReports("RUNNING").empty(); }));
-  EXPECT_FALSE(w.MayRestart("main"));
+  EXPECT_FALSE(w.MayStillRun("main"));
   ExitAt("main", 1, StartedAt("main") + 3'600'000);
   ASSERT_TRUE(WaitForStopped(w));
   EXPECT_TRUE(runtime_.restarts().empty());
@@ -896,7 +912,7 @@ TEST_F(TaskWorkerTest, AStoppedTasksContainersAreNotRestarted) {
   ASSERT_TRUE(RunUntil([&] { return !TaskReports("RUNNING").empty(); }));
   clock_.Advance(120'000);
   w.RequestStop("Task stopped by user");
-  EXPECT_FALSE(w.MayRestart("main"));
+  EXPECT_FALSE(w.MayStillRun("main"));
   ASSERT_TRUE(WaitForStopped(w));
   EXPECT_TRUE(runtime_.restarts().empty());
   EXPECT_EQ(ContainerIn(TaskReports("STOPPED")[0], "main").at("exitCode").as_int64(),
