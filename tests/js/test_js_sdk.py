@@ -27,8 +27,10 @@ def test_javascript_sdk_suite(server):
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
         "AWS_EC2_METADATA_DISABLED": "true",
     })
-    proc = subprocess.run([node, "--test", "sdk.test.mjs"], cwd=HERE, env=env,
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300)
+    # TAP whatever the Node.js version's default reporter is.
+    proc = subprocess.run([node, "--test", "--test-reporter=tap", "sdk.test.mjs"], cwd=HERE,
+                          env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                          timeout=300)
     if proc.returncode != 0:
         pytest.fail(f"node --test failed ({proc.returncode}):\n{proc.stdout[-8000:]}\n"
                     f"{proc.stderr[-4000:]}", pytrace=False)
