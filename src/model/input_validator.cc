@@ -27,6 +27,7 @@ struct PathSegment {
 // requests allocate nothing for it.
 struct Failure {
   bool serialization = false;
+  bool too_large = false;         // the kept members' bytes (with serialization)
   std::string value;              // constraint errors: "'abc'", "null", "with 51 items"
   std::string detail;             // "Member must ..." or "expected integer, found string"
   std::vector<PathSegment> path;  // innermost first
@@ -212,11 +213,20 @@ class Walker {
       const Member* member = shape.FindMember(key);
       if (member == nullptr) {
         // Kept for the client, never walked as a shape: only its depth
-        // is bounded, so that the stored record parses again.
+        // is bounded, so that the stored record parses again, and its
+        // size, whatever the service's request limit (ECR's is 16 MiB for
+        // layer parts), as it is stored with the resource.
         if (depth + NestingBelow(value, ServiceModel::kMaxKeptDepth) >
             ServiceModel::kMaxKeptDepth) {
           Serialization("a member the service model does not define is nested deeper than " +
                         std::to_string(ServiceModel::kMaxKeptDepth) + " levels");
+          return AddKey(key);
+        }
+        kept_bytes_ += key.size() + 4;
+        if (!WithinBytes(value, ServiceModel::kMaxKeptBytes, kept_bytes_)) {
+          Serialization("the members the service model does not define take more than " +
+                        std::to_string(ServiceModel::kMaxKeptBytes) + " bytes");
+          failure_.too_large = true;
           return AddKey(key);
         }
         ++unknown;
@@ -259,6 +269,33 @@ class Walker {
     }
     if (!unknown.empty()) kept.emplace(kUnknownMembersKey, std::move(unknown));
     object = std::move(kept);
+  }
+
+  // Adds about the bytes v takes as JSON to used (strings and keys as
+  // their bytes and quotes, other values at most 24); false, and no further
+  // counting, once used passes limit.
+  static bool WithinBytes(const boost::json::value& v, size_t limit, size_t& used) {
+    switch (v.kind()) {
+      case boost::json::kind::string:
+        used += v.get_string().size() + 2;
+        break;
+      case boost::json::kind::array:
+        used += 2;
+        for (const auto& e : v.get_array()) {
+          if (!WithinBytes(e, limit, ++used)) return false;
+        }
+        break;
+      case boost::json::kind::object:
+        used += 2;
+        for (const auto& [k, e] : v.get_object()) {
+          used += k.size() + 4;
+          if (!WithinBytes(e, limit, used)) return false;
+        }
+        break;
+      default:
+        used += 24;
+    }
+    return used <= limit;
   }
 
   // How many arrays and objects v nests (0 for a scalar), counted up to
@@ -410,6 +447,7 @@ class Walker {
 
   Failure failure_;
   std::vector<std::string>* unknown_names_ = nullptr;
+  size_t kept_bytes_ = 0;
 };
 
 std::string JoinPath(const std::vector<PathSegment>& innermost_first) {
@@ -436,6 +474,9 @@ std::optional<ApiError> ValidateAgainstShape(const Shape& input, boost::json::va
   if (walker.Check(input, body, 1)) return std::nullopt;
   const Failure& failure = walker.failure();
   std::string path = JoinPath(failure.path);
+  if (failure.too_large) {
+    return ApiError{"RequestEntityTooLargeException", path + ": " + failure.detail};
+  }
   if (failure.serialization) {
     return ApiError{"SerializationException",
                     (path.empty() ? std::string("request body") : path) + ": " + failure.detail};

@@ -6,6 +6,7 @@
 // model is a rebuild away.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
@@ -35,6 +36,10 @@ class ServiceModel {
   // deeper than this from the body: stored, it sits two levels further in
   // (its record, the kept set), within what the store's JSON parser reads.
   static constexpr int kMaxKeptDepth = 24;
+  // ... and while all of them together take at most this many bytes of
+  // JSON, whatever the service's request limit: they are stored with the
+  // resource (RequestEntityTooLargeException beyond).
+  static constexpr size_t kMaxKeptBytes = 1 << 20;
 
   // Models are immutable after load; these are thread-safe. The ECS model
   // carries berth's enum extensions (see AllowExtraEnumValue in the .cc).
@@ -64,7 +69,8 @@ class ServiceModel {
   // kept, as sent, in one object under kUnknownMembersKey of that structure
   // (see unknown_members.h); their names ("ContainerDefinition.fooBar") are
   // appended to unknown_members when it is not null. One nested deeper than
-  // kMaxKeptDepth is a SerializationException.
+  // kMaxKeptDepth is a SerializationException; more than kMaxKeptBytes of
+  // them a RequestEntityTooLargeException.
   //
   // Paths in messages are 0-based, as a JSON programmer indexes:
   // "containerDefinitions[1].memory", "dockerLabels.team". Constraint errors

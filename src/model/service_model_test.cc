@@ -284,6 +284,20 @@ TEST(ServiceModel, UnknownMembersNestedTooDeepAreRefused) {
   EXPECT_THAT(error->message, HasSubstr("junk: a member the service model does not define"));
 }
 
+TEST(ServiceModel, UnknownMembersTakeAtMostAMebibyteWhateverTheRequestLimit) {
+  // ECR takes 16 MiB requests (layer parts); kept members stay bounded.
+  boost::json::value fits = boost::json::parse(R"({"repositoryName": "r1"})");
+  fits.as_object()["future"] = std::string(ServiceModel::kMaxKeptBytes - 100, 'x');
+  EXPECT_FALSE(ServiceModel::Ecr().ValidateInput("CreateRepository", fits));
+  boost::json::value big = boost::json::parse(R"({"repositoryName": "r1", "tags": []})");
+  big.as_object()["a"] = std::string(ServiceModel::kMaxKeptBytes / 2, 'x');
+  big.as_object()["b"] = boost::json::array{std::string(ServiceModel::kMaxKeptBytes / 2, 'x')};
+  auto error = ServiceModel::Ecr().ValidateInput("CreateRepository", big);
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error->type, "RequestEntityTooLargeException");
+  EXPECT_THAT(error->message, HasSubstr("b: the members the service model does not define"));
+}
+
 TEST(ServiceModel, NewerMembersAreDefinedWithTheirTypes) {
   boost::json::value body = boost::json::parse(Containers(
       R"({"name": "s", "image": "i", "memory": 6, "versionConsistency": "disabled",

@@ -1,8 +1,9 @@
-"""ECR's tag mutability exclusion filters (2025): IMMUTABLE_WITH_EXCLUSION
-keeps every tag fixed except those a WILDCARD filter matches,
-MUTABLE_WITH_EXCLUSION lets every tag move except those. Debian's botocore
-predates them, so the ECR calls are hand-signed; the pushes are the OCI
-distribution API's, as docker and skopeo make them."""
+"""What a newer ECR SDK sends. The tag mutability exclusion filters (2025):
+IMMUTABLE_WITH_EXCLUSION keeps every tag fixed except those a WILDCARD
+filter matches, MUTABLE_WITH_EXCLUSION lets every tag move except those.
+Members the model does not define are kept with the repository. Debian's
+botocore predates both, so the ECR calls are hand-signed; the pushes are
+the OCI distribution API's, as docker and skopeo make them."""
 
 import pytest
 
@@ -110,4 +111,23 @@ def test_bad_exclusions_are_refused_and_create_nothing(ecr_raw, exclusion_repo, 
     assert resp.error_type == "InvalidParameterException", resp
     assert problem in resp.json["message"], resp
     missing = ecr_raw("DescribeRepositories", {"repositoryNames": [name]})
+    assert missing.error_type == "RepositoryNotFoundException", missing
+
+
+def test_members_ecr_does_not_define_are_kept_within_a_mebibyte(ecr_raw, exclusion_repo):
+    """A newer SDK's member is kept with the repository; ECR takes 16 MiB
+    requests (for layer parts), but what is kept stays within 1 MiB."""
+    name = exclusion_repo()
+    created = ecr_raw("CreateRepository", {"repositoryName": name,
+                                           "futureSetting": {"mode": "strict", "n": [1]}})
+    assert created.status == 200, created
+    assert created.json["repository"]["futureSetting"] == {"mode": "strict", "n": [1]}
+    described = ecr_raw("DescribeRepositories", {"repositoryNames": [name]})
+    assert described.json["repositories"][0]["futureSetting"] == {"mode": "strict", "n": [1]}
+
+    huge = exclusion_repo()
+    resp = ecr_raw("CreateRepository", {"repositoryName": huge, "futureBlob": "x" * (10 << 20)})
+    assert resp.status == 413, resp
+    assert resp.error_type == "RequestEntityTooLargeException", resp
+    missing = ecr_raw("DescribeRepositories", {"repositoryNames": [huge]})
     assert missing.error_type == "RepositoryNotFoundException", missing
