@@ -271,9 +271,9 @@ class Walker {
     object = std::move(kept);
   }
 
-  // Adds about the bytes v takes as JSON to used (strings and keys as
-  // their bytes and quotes, other values at most 24); false, and no further
-  // counting, once used passes limit.
+  // Adds about the bytes v takes as JSON to used (strings and keys as their
+  // bytes and quotes, integers as their digits, a double as 8); false, and
+  // no further counting, once used passes limit.
   static bool WithinBytes(const boost::json::value& v, size_t limit, size_t& used) {
     switch (v.kind()) {
       case boost::json::kind::string:
@@ -292,8 +292,20 @@ class Walker {
           if (!WithinBytes(e, limit, used)) return false;
         }
         break;
-      default:
-        used += 24;
+      case boost::json::kind::int64:
+        for (int64_t n = v.get_int64(); n != 0; n /= 10) ++used;
+        used += 1;  // a sign, or the digit of 0
+        break;
+      case boost::json::kind::uint64:
+        used += 20;
+        break;
+      case boost::json::kind::double_:
+        used += 8;
+        break;
+      case boost::json::kind::bool_:
+      case boost::json::kind::null:
+        used += 5;
+        break;
     }
     return used <= limit;
   }

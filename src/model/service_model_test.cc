@@ -289,6 +289,12 @@ TEST(ServiceModel, UnknownMembersTakeAtMostAMebibyteWhateverTheRequestLimit) {
   boost::json::value fits = boost::json::parse(R"({"repositoryName": "r1"})");
   fits.as_object()["future"] = std::string(ServiceModel::kMaxKeptBytes - 100, 'x');
   EXPECT_FALSE(ServiceModel::Ecr().ValidateInput("CreateRepository", fits));
+  boost::json::array numbers;  // about 500 KB of JSON
+  for (int i = 0; i < 100'000; ++i) numbers.push_back(i);
+  boost::json::value many = boost::json::parse(R"({"repositoryName": "r1"})");
+  many.as_object()["future"] = std::move(numbers);
+  auto many_error = ServiceModel::Ecr().ValidateInput("CreateRepository", many);
+  EXPECT_FALSE(many_error) << many_error->message;
   boost::json::value big = boost::json::parse(R"({"repositoryName": "r1", "tags": []})");
   big.as_object()["a"] = std::string(ServiceModel::kMaxKeptBytes / 2, 'x');
   big.as_object()["b"] = boost::json::array{std::string(ServiceModel::kMaxKeptBytes / 2, 'x')};
