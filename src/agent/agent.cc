@@ -105,6 +105,9 @@ class AgentImpl : public Agent {
     image_options.ca_file =
         config_.registry_ca_file.empty() ? config_.server_ca_file : config_.registry_ca_file;
     image_options.env = config_.env;
+    auto behavior = ParsePullBehavior(config_.image_pull_behavior);
+    if (!behavior.ok()) return behavior.status().WithContext("--image-pull-behavior");
+    image_options.pull_behavior = *behavior;
     auto images = ImageStore::Open(image_options);
     if (!images.ok()) return images.status();
     images_ = std::move(*images);

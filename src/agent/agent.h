@@ -50,6 +50,10 @@ struct AgentConfig {
   // ({"auths": {"host:port": {"auth": base64("user:password")}}}); berth's
   // own registry needs none (the agent uses its instance's ECR token).
   std::string registry_auth_file;
+  // When a cached image's tag is asked of its registry again, as the ECS
+  // agent's ECS_IMAGE_PULL_BEHAVIOR: "default", "always", "once" or
+  // "prefer-cached" (agent/image/image_store.h, PullBehavior).
+  std::string image_pull_behavior = "default";
   int retention_seconds = 3600;  // bundles, upper folders and logs of stopped tasks
   int poll_wait_seconds = 20;
   std::string runc = "runc";

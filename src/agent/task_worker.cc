@@ -92,6 +92,9 @@ struct TaskWorker::Container {
   int64_t started_at = 0;   // when it (last) started, ms since the epoch
   int64_t exited_at = 0;    // when it last exited, once it has
   bool exit_final = false;  // its last exit was not followed by a restart
+  // A non-essential container's last exit reached the server as its own
+  // SubmitContainerStateChange (so an adopting agent does not send it again).
+  bool exit_reported = false;
   std::optional<HealthCheckSpec> health_check;
   std::optional<HealthTracker> health;      // from its start, when it has a check
   std::future<StatusOr<ExecResult>> check;  // the health check in flight
@@ -164,7 +167,9 @@ void TaskWorker::SaveState(const Containers& containers) {
     if (!c.started) continue;
     started[name] = c.runtime_id;
     json::object run{{"startedAt", c.started_at}, {"restartCount", c.restart_count}};
+    if (!c.image_digest.empty()) run["imageDigest"] = c.image_digest;
     if (c.exit_final) run["exitFinal"] = true;
+    if (c.exit_reported) run["exitReported"] = true;
     runs[name] = std::move(run);
   }
   state_["started"] = std::move(started);
@@ -249,6 +254,8 @@ void TaskWorker::Run() {
         c.restart_count = static_cast<int>(v->as_int64());
       }
       c.exit_final = Bool(r, "exitFinal");
+      c.exit_reported = Bool(r, "exitReported");
+      c.image_digest = std::string(StringField(r, "imageDigest"));
     }
     if (c.restart_policy.enabled && !c.exit_final) {
       std::lock_guard lock(mu_);
@@ -281,7 +288,11 @@ void TaskWorker::Run() {
     // It exited while no agent watched: as if it had been seen, it is
     // restarted or its exit takes effect (once: a final exit stays final).
     if (!c.exit_final && RestartAfterExit(containers, c)) continue;
-    if (c.essential) RequestStop("Essential container in task exited");
+    if (c.essential) {
+      RequestStop("Essential container in task exited");
+    } else if (!c.exit_reported && !ReportContainerExit(containers, c)) {
+      return;  // detached
+    }
   }
   if (adopted) {
     LogInfo("adopted task", {{"task", task_id_}});
@@ -407,7 +418,9 @@ Status TaskWorker::StartContainer(Containers& containers, Container& c) {
   input.host_resolv_conf = context_.host_resolv_conf;
   auto bundle = BuildOciBundle(input);
   if (!bundle.ok()) return bundle.status().WithContext(c.name);
-  c.image_digest = c.image.manifest_digest;
+  // ECS's imageDigest: what the image's tag named at the registry when it
+  // was pulled (or asked again), so a re-pushed tag shows its new digest.
+  c.image_digest = c.image.repo_digest.empty() ? c.image.manifest_digest : c.image.repo_digest;
   // Recorded before the start, so that a restarted agent looks for this
   // container instead of starting it again.
   c.started = true;
@@ -444,6 +457,21 @@ void TaskWorker::RecordExit(Container& c, const StatusOr<ContainerState>& state)
   c.exit_code = state->exit_code;
   if (state->oom_killed) c.reason = "OutOfMemoryError: Container killed due to memory usage";
   if (state->exited_at_millis) c.exited_at = *state->exited_at_millis;
+}
+
+bool TaskWorker::ReportContainerExit(Containers& containers, Container& c) {
+  json::object change{{"cluster", cluster_},
+                      {"task", task_arn_},
+                      {"containerName", c.name},
+                      {"runtimeId", c.runtime_id},
+                      {"status", "STOPPED"}};
+  if (c.exit_code) change["exitCode"] = *c.exit_code;
+  if (!c.reason.empty()) change["reason"] = c.reason;
+  if (c.restart_policy.enabled) change["restartCount"] = c.restart_count;
+  if (!context_.report("SubmitContainerStateChange", change)) return false;
+  c.exit_reported = true;
+  SaveState(containers);
+  return true;
 }
 
 bool TaskWorker::MayRestart(const std::string& container) const {
@@ -494,6 +522,7 @@ bool TaskWorker::RestartAfterExit(Containers& containers, Container& c) {
   }
   ++c.restart_count;
   c.started_at = NowMillis();
+  c.exit_reported = false;
   c.status = "RUNNING";
   c.exit_code.reset();
   c.exited_at = 0;
@@ -526,16 +555,8 @@ void TaskWorker::Supervise(Containers& containers) {
       if (RestartAfterExit(containers, c)) continue;
       if (c.essential) {
         RequestStop("Essential container in task exited");
-      } else {
-        json::object change{{"cluster", cluster_},
-                            {"task", task_arn_},
-                            {"containerName", name},
-                            {"runtimeId", c.runtime_id},
-                            {"status", "STOPPED"}};
-        if (c.exit_code) change["exitCode"] = *c.exit_code;
-        if (!c.reason.empty()) change["reason"] = c.reason;
-        if (c.restart_policy.enabled) change["restartCount"] = c.restart_count;
-        if (!context_.report("SubmitContainerStateChange", change)) return;
+      } else if (!ReportContainerExit(containers, c)) {
+        return;
       }
     }
     bool waiting = StartReady(containers, waiting_since);

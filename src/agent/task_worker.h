@@ -6,8 +6,9 @@
 // Progress is written to the task's folder before it is acted on
 // (state.json: which containers were started, what was reported), so an
 // agent that is killed and restarted adopts the running containers, records
-// the exits that happened while it was away, and never starts a container
-// twice.
+// the exits that happened while it was away (a non-essential container's
+// reported as its own container state change, as when it is seen), and
+// never starts a container twice.
 //
 // A container with an enabled restartPolicy that exits is started again in
 // place when the policy says so (restart_policy.h): same task, same runtime
@@ -116,6 +117,9 @@ class TaskWorker {
   // runs again; false when its exit stands (then marked final).
   bool RestartAfterExit(Containers& containers, Container& container);
   void MarkExitFinal(Container& container);
+  // Reports a non-essential container's exit (SubmitContainerStateChange),
+  // and keeps that it did; false when the agent is stopping.
+  bool ReportContainerExit(Containers& containers, Container& container);
   // SIGTERM in reverse dependency order (a container once nothing that
   // depends on it runs), SIGKILL after each one's stopTimeout.
   void StopContainers(Containers& containers);

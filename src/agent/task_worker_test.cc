@@ -571,6 +571,48 @@ TEST_F(TaskWorkerTest, RestartedWorkerAdoptsTheContainerWithoutStartingItAgain) 
   EXPECT_TRUE(runtime_.kills().empty());
 }
 
+TEST_F(TaskWorkerTest, ANonEssentialExitWhileTheAgentWasAwayIsReportedOnceAsItsOwnChange) {
+  const std::string definitions =
+      R"([{"name":"main","image":"registry.example:5000/train:1","essential":true},
+          {"name":"sidecar","image":"registry.example:5000/log:1","essential":false}])";
+  {
+    TaskWorker& first = StartWorker(Task(definitions));
+    ASSERT_TRUE(RunUntil([&] {
+      std::error_code ec;
+      if (!fs::exists(context_.tasks_dir + "/" + kTaskId + "/state.json", ec)) return false;
+      auto* r = StateJson().if_contains("reported");
+      return r && r->is_string() && r->as_string() == "RUNNING";
+    }));
+    first.Detach();
+    workers_.clear();
+  }
+  // The sidecar exits while no agent watches; the next worker adopts the task.
+  runtime_.SetExited(Id("sidecar"), 5);
+  TaskWorker& second = StartWorker(Task(definitions));
+  ASSERT_TRUE(RunUntil([&] { return !ContainerReports().empty(); }));
+  json::object change = ContainerReports()[0];
+  EXPECT_EQ(change.at("containerName").as_string(), "sidecar");
+  EXPECT_EQ(change.at("status").as_string(), "STOPPED");
+  EXPECT_EQ(change.at("exitCode").as_int64(), 5);
+  EXPECT_EQ(change.at("runtimeId").as_string(), Id("sidecar"));
+  // The task goes on: main still runs.
+  int calls = runtime_.state_calls(Id("main"));
+  ASSERT_TRUE(RunUntil([&] { return runtime_.state_calls(Id("main")) >= calls + 3; }));
+  EXPECT_FALSE(second.done());
+  EXPECT_THAT(runtime_.starts(), ElementsAre(Id("main"), Id("sidecar")));
+
+  // A third adoption does not report the same exit again.
+  second.Detach();
+  workers_.clear();
+  TaskWorker& third = StartWorker(Task(definitions));
+  calls = runtime_.state_calls(Id("main"));
+  ASSERT_TRUE(RunUntil([&] { return runtime_.state_calls(Id("main")) >= calls + 3; }));
+  EXPECT_EQ(ContainerReports().size(), 1u);
+  third.RequestStop("Task stopped by user");
+  ASSERT_TRUE(WaitForStopped(third));
+  EXPECT_EQ(ContainerIn(TaskReports("STOPPED")[0], "sidecar").at("exitCode").as_int64(), 5);
+}
+
 TEST_F(TaskWorkerTest, DesiredStoppedBeforeStartReportsStoppedWithoutStarting) {
   json::object task = OneContainer();
   task["desiredStatus"] = "STOPPED";

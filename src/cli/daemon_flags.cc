@@ -135,6 +135,14 @@ void AddAgentFlags(CLI::App* cmd, agent::AgentConfig& config, const std::string&
                   "credentials for other registries, Docker config.json format (as `skopeo "
                   "login --authfile` writes)")
       ->envname(var("REGISTRY_AUTH_FILE"));
+  cmd->add_option(name("image-pull-behavior"), config.image_pull_behavior,
+                  "when a cached image's tag is asked of its registry again, as the ECS agent's "
+                  "ECS_IMAGE_PULL_BEHAVIOR: default (at every task start; the cached image when "
+                  "the registry fails), always (at every task start; a failure fails the task), "
+                  "once or prefer-cached (a tag pulled before is not asked again)")
+      ->envname(var("IMAGE_PULL_BEHAVIOR"))
+      ->check(CLI::IsMember({"default", "always", "once", "prefer-cached"}))
+      ->capture_default_str();
   cmd->add_option(name("retention"), config.retention_seconds,
                   "seconds the bundles, upper folders and logs of stopped tasks are kept")
       ->check(CLI::NonNegativeNumber)
