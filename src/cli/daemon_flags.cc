@@ -18,6 +18,12 @@ void AddServerFlags(CLI::App* cmd, server::ServerConfig& config) {
   cmd->add_option("--credentials", config.credentials_file,
                   "AWS shared-credentials file with the access keys (default DATA/credentials)")
       ->envname("BERTH_CREDENTIALS");
+  cmd->add_option("--roles-file", config.roles_file,
+                  "task roles: an AWS shared-credentials file with a [ROLE ARN] section per role "
+                  "(berth_profile = a profile of --credentials, or aws_access_key_id and "
+                  "aws_secret_access_key); tasks naming a taskRoleArn or executionRoleArn not in "
+                  "it are refused")
+      ->envname("BERTH_ROLES_FILE");
   cmd->add_option("--threads", config.threads, "HTTP I/O threads")
       ->envname("BERTH_THREADS")
       ->check(CLI::Range(1, 256))
