@@ -54,6 +54,10 @@ struct AgentConfig {
   // agent's ECS_IMAGE_PULL_BEHAVIOR: "default", "always", "once" or
   // "prefer-cached" (agent/image/image_store.h, PullBehavior).
   std::string image_pull_behavior = "default";
+  // Where containers on the host's network reach the task metadata and
+  // credentials endpoints (container_endpoints.h); containers with a
+  // network namespace of their own reach the same port on their loopback.
+  std::string metadata_listen = "127.0.0.1:51679";
   int retention_seconds = 3600;  // bundles, upper folders and logs of stopped tasks
   int poll_wait_seconds = 20;
   std::string runc = "runc";

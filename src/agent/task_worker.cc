@@ -61,6 +61,33 @@ bool Bool(const json::object& o, std::string_view key) {
   return v && v->is_bool() && v->as_bool();
 }
 
+int64_t IntField(const json::object& o, std::string_view key) {
+  auto* v = o.if_contains(key);
+  return v && v->is_int64() ? v->as_int64() : 0;
+}
+
+// arn:aws:ecs:REGION:ACCOUNT:task/...
+std::string RegionOf(std::string_view arn) {
+  size_t at = 0;
+  for (int i = 0; i < 3; ++i) {
+    at = arn.find(':', at);
+    if (at == std::string_view::npos) return "";
+    ++at;
+  }
+  size_t end = arn.find(':', at);
+  return end == std::string_view::npos ? "" : std::string(arn.substr(at, end - at));
+}
+
+// The task's taskRoleArn: its overrides', else its definition's.
+std::string TaskRoleArn(const json::object& task) {
+  if (auto* o = task.if_contains("overrides"); o && o->is_object()) {
+    if (auto arn = StringField(o->as_object(), "taskRoleArn"); !arn.empty()) {
+      return std::string(arn);
+    }
+  }
+  return std::string(StringField(task.at("taskDefinition").as_object(), "taskRoleArn"));
+}
+
 std::vector<int> Ids(const json::object& container, std::string_view key) {
   std::vector<int> ids;
   if (auto* a = Arr(container, key)) {
@@ -99,6 +126,10 @@ struct TaskWorker::Container {
   std::optional<HealthTracker> health;      // from its start, when it has a check
   std::future<StatusOr<ExecResult>> check;  // the health check in flight
   std::vector<int> neuron_ids, gpu_ids, efa_ids;
+  std::string container_arn;  // as the assignment names it
+  // Where its own network namespace is held; empty when it shares the
+  // host's network.
+  std::string netns;
   std::string runtime_id;
   bool started = false;  // handed to the runtime (persisted before it is)
   std::string status = "PENDING";
@@ -183,6 +214,86 @@ void TaskWorker::SaveState(const Containers& containers) {
       !s.ok()) {
     LogError("save task state", {{"task", task_id_}, {"error", s.message()}});
   }
+  Publish(containers);
+}
+
+StatusOr<ContainerAccess> TaskWorker::Attach(const Container& c) {
+  if (!context_.endpoints) return ContainerAccess{};
+  ContainerEndpoints::Container container;
+  container.task_arn = task_arn_;
+  container.task_dir = dir_;
+  container.name = c.name;
+  container.netns = c.netns;
+  container.task_role = !TaskRoleArn(task_).empty();
+  return context_.endpoints->Attach(container);
+}
+
+void TaskWorker::Publish(const Containers& containers) {
+  if (!context_.endpoints) return;
+  const json::object& definition = task_.at("taskDefinition").as_object();
+  TaskSnapshot task;
+  task.cluster_arn = cluster_;
+  task.task_arn = task_arn_;
+  task.family = std::string(StringField(definition, "family"));
+  if (auto* r = definition.if_contains("revision"); r && r->is_int64()) {
+    task.revision = std::to_string(r->as_int64());
+  }
+  bool stopping;
+  {
+    std::lock_guard lock(mu_);
+    stopping = stop_reason_.has_value();
+  }
+  task.desired_status = stopping ? "STOPPED" : "RUNNING";
+  std::string reported(StringField(state_, "reported"));
+  task.known_status = reported.empty() ? "PENDING" : reported;
+  task.task_cpu = std::string(StringField(definition, "cpu"));
+  task.task_memory = std::string(StringField(definition, "memory"));
+  task.pull_started_at = pull_started_;
+  task.pull_stopped_at = pull_stopped_;
+  if (auto* at = state_.if_contains("stoppedAt"); at && at->is_int64()) {
+    task.execution_stopped_at = at->as_int64();
+  }
+  task.availability_zone = std::string(StringField(task_, "availabilityZone"));
+  task.network_mode = std::string(StringField(definition, "networkMode"));
+  task.host_address = context_.node_address;
+  task.container_instance_arn = std::string(StringField(task_, "containerInstanceArn"));
+  if (auto* tags = Arr(task_, "tags")) task.tags = *tags;
+  if (auto* gang = task_.if_contains("gang"); gang && gang->is_object()) {
+    task.gang = gang->as_object();
+  }
+  for (const auto& [name, c] : containers) {
+    ContainerSnapshot s;
+    s.name = name;
+    s.runtime_id = c.runtime_id;
+    s.container_arn = c.container_arn;
+    s.image = std::string(StringField(*c.definition, "image"));
+    s.image_id = c.image.config_digest;
+    s.desired_status = task.desired_status;
+    s.known_status = c.status;
+    s.exit_code = c.exit_code;
+    s.created_at = c.started ? c.started_at : 0;
+    s.started_at = c.started ? c.started_at : 0;
+    s.finished_at = c.status == "STOPPED" ? c.exited_at : 0;
+    if (auto* labels = c.definition->if_contains("dockerLabels"); labels && labels->is_object()) {
+      s.labels = labels->as_object();
+    }
+    s.cpu = IntField(*c.definition, "cpu");
+    s.memory_mib = IntField(*c.definition, "memory");
+    if (s.memory_mib == 0) s.memory_mib = IntField(*c.definition, "memoryReservation");
+    if (auto* log = c.definition->if_contains("logConfiguration"); log && log->is_object()) {
+      s.log_driver = std::string(StringField(log->as_object(), "logDriver"));
+      if (auto* o = log->as_object().if_contains("options"); o && o->is_object()) {
+        s.log_options = o->as_object();
+      }
+    }
+    if (c.health) s.health = std::string(HealthName(c.health->health()));
+    if (c.restart_policy.enabled) s.restart_count = c.restart_count;
+    s.neuron_device_ids = c.neuron_ids;
+    s.gpu_ids = c.gpu_ids;
+    s.efa_device_ids = c.efa_ids;
+    task.containers.push_back(std::move(s));
+  }
+  context_.endpoints->Publish(std::move(task));
 }
 
 void TaskWorker::Run() {
@@ -243,9 +354,11 @@ void TaskWorker::Run() {
       c.neuron_ids = Ids(*it->second, "neuronDeviceIds");
       c.gpu_ids = Ids(*it->second, "gpuIds");
       c.efa_ids = Ids(*it->second, "efaDeviceIds");
+      c.container_arn = std::string(StringField(*it->second, "containerArn"));
     }
     c.runtime_id = ContainerId(task_id_, c.name);
     c.dir = dir_ + "/" + c.name;
+    if (!SharesHostNetwork(definition, def)) c.netns = c.dir + "/netns";
     c.started = started && started->contains(c.name);
     if (auto* run = runs ? runs->if_contains(c.name) : nullptr; run && run->is_object()) {
       const json::object& r = run->as_object();
@@ -270,10 +383,17 @@ void TaskWorker::Run() {
     return;
   }
 
+  Publish(containers);
   bool adopted = false;
   for (auto& [name, c] : containers) {
     if (!c.started) continue;
     adopted = true;
+    // Its endpoints again: the listener in its namespace went with the
+    // agent that made it.
+    if (auto attached = Attach(c); !attached.ok()) {
+      LogWarn("task metadata endpoint not served",
+              {{"task", task_id_}, {"container", name}, {"error", attached.status().message()}});
+    }
     // A task state file from before restart policies has no start time:
     // the container's run counts from its adoption.
     if (c.started_at == 0) c.started_at = NowMillis();
@@ -339,25 +459,27 @@ void TaskWorker::Run() {
 
 Status TaskWorker::Pull(Containers& containers) {
   if (pull_started_ == 0) pull_started_ = NowMillis();
+  const CredentialsLookup credentials = context_.task_registry_credentials
+                                            ? context_.task_registry_credentials(task_arn_)
+                                            : context_.registry_credentials;
   for (auto& [name, c] : containers) {
     if (c.started) continue;
     std::string image(StringField(*c.definition, "image"));
     LogInfo("pull", {{"task", task_id_}, {"container", name}, {"image", image}});
     int64_t last_logged = 0;
     bool reported = false;
-    auto pulled =
-        context_.images->Pull(image, context_.registry_credentials, [&](const PullProgress& p) {
-          reported = true;
-          if (context_.pulls) context_.pulls->Update(task_id_, name, image, p);
-          int64_t now = NowMillis();
-          if (now - last_logged < 1000 && p.layers_done < p.layers_total) return;
-          last_logged = now;
-          LogInfo("pull progress",
-                  {{"image", image},
-                   {"layers", std::to_string(p.layers_done) + "/" + std::to_string(p.layers_total)},
-                   {"mib", std::to_string(p.bytes_done >> 20) + "/" +
-                               std::to_string(p.bytes_total >> 20)}});
-        });
+    auto pulled = context_.images->Pull(image, credentials, [&](const PullProgress& p) {
+      reported = true;
+      if (context_.pulls) context_.pulls->Update(task_id_, name, image, p);
+      int64_t now = NowMillis();
+      if (now - last_logged < 1000 && p.layers_done < p.layers_total) return;
+      last_logged = now;
+      LogInfo("pull progress",
+              {{"image", image},
+               {"layers", std::to_string(p.layers_done) + "/" + std::to_string(p.layers_total)},
+               {"mib",
+                std::to_string(p.bytes_done >> 20) + "/" + std::to_string(p.bytes_total >> 20)}});
+    });
     if (!pulled.ok()) {
       pull_stopped_ = NowMillis();
       c.reason = "CannotPullContainerError: " + pulled.status().message();
@@ -396,6 +518,15 @@ Status TaskWorker::StartContainer(Containers& containers, Container& c) {
     }
   }
   BundleInput input;
+  auto access = Attach(c);
+  if (!access.ok()) return access.status().WithContext(c.name + ": task metadata endpoint");
+  input.agent_env = std::move(access->env);
+  input.network_namespace = std::move(access->network_namespace);
+  // As the ECS agent does: the task's region, unless the image or the
+  // definition sets one.
+  if (std::string region = RegionOf(task_arn_); !region.empty()) {
+    input.default_env = {{"AWS_REGION", region}, {"AWS_DEFAULT_REGION", region}};
+  }
   input.task_definition = &definition;
   input.container = c.definition;
   input.overrides = c.overrides;
@@ -749,6 +880,7 @@ void TaskWorker::Finish(Containers& containers, const std::string& reason) {
     if (c.status != "STOPPED") c.status = "STOPPED";
     (void)UnmountRootfs(*context_.env, c.dir + "/rootfs");
   }
+  if (context_.endpoints) context_.endpoints->Release(task_arn_);
   state_["phase"] = "stopped";
   state_["reason"] = reason;
   if (!state_.contains("stoppedAt")) state_["stoppedAt"] = NowMillis();
@@ -764,6 +896,7 @@ void TaskWorker::Finish(Containers& containers, const std::string& reason) {
 
 bool TaskWorker::Report(const std::string& status, const Containers& containers,
                         const std::string& reason) {
+  Publish(containers);
   json::object in{{"cluster", cluster_}, {"task", task_arn_}, {"status", status}};
   if (!reason.empty()) in["reason"] = reason.substr(0, 1024);
   json::array list;

@@ -27,6 +27,7 @@
 #include <string>
 #include <thread>
 
+#include "agent/container_endpoints.h"
 #include "agent/image/image_store.h"
 #include "agent/pull_board.h"
 #include "agent/runtime/container_runtime.h"
@@ -42,12 +43,19 @@ struct WorkerContext {
   ContainerRuntime* runtime = nullptr;
   std::string tasks_dir;  // <data>/tasks
   CredentialsLookup registry_credentials;
+  // The registry credentials of one task's pulls (its executionRoleArn's);
+  // unset: registry_credentials.
+  std::function<CredentialsLookup(const std::string& task_arn)> task_registry_credentials;
   DeviceLookup devices;
   std::map<std::string, uint64_t> host_hard_limits;
   // The seccomp profile for a container definition; unset: none.
   std::function<StatusOr<boost::json::object>(const boost::json::object& container)> seccomp_for;
   std::string host_hosts;        // the host's /etc/hosts and /etc/resolv.conf, for
   std::string host_resolv_conf;  // containers that share its network
+  // The task metadata and credentials endpoints (each container is attached
+  // before it starts, and each task's state published to it); null: none.
+  ContainerEndpoints* endpoints = nullptr;
+  std::string node_address;  // the node's IP address (the metadata's Networks)
   // Sends a SubmitTaskStateChange (operation "SubmitTaskStateChange") or
   // SubmitContainerStateChange; retries until the server takes it or the
   // agent stops. Returns false when the agent is stopping.
@@ -126,6 +134,11 @@ class TaskWorker {
   void Finish(Containers& containers, const std::string& reason);
   bool Report(const std::string& status, const Containers& containers, const std::string& reason);
   void SaveState(const Containers& containers);
+  // Hands the task's state to the metadata endpoint (when there is one).
+  void Publish(const Containers& containers);
+  // Attaches the container to the endpoints (when there are any): the
+  // environment and network namespace its bundle is given.
+  StatusOr<ContainerAccess> Attach(const Container& container);
   // Waits up to millis or until a stop or detach; true when woken by one.
   bool Wait(int millis);
   // Waits up to millis or until a detach; true when woken by one.

@@ -149,6 +149,13 @@ void AddAgentFlags(CLI::App* cmd, agent::AgentConfig& config, const std::string&
       ->envname(var("IMAGE_PULL_BEHAVIOR"))
       ->check(CLI::IsMember({"default", "always", "once", "prefer-cached"}))
       ->capture_default_str();
+  cmd->add_option(name("metadata-listen"), config.metadata_listen,
+                  "127.0.0.1:PORT where containers reach the task metadata endpoint "
+                  "(ECS_CONTAINER_METADATA_URI_V4) and their task role's credentials "
+                  "(AWS_CONTAINER_CREDENTIALS_FULL_URI): on the host's loopback for containers on "
+                  "the host's network, on their own loopback (the same port) for the others")
+      ->envname(var("METADATA_LISTEN"))
+      ->capture_default_str();
   cmd->add_option(name("retention"), config.retention_seconds,
                   "seconds the bundles, upper folders and logs of stopped tasks are kept")
       ->check(CLI::NonNegativeNumber)
