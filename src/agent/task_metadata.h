@@ -57,7 +57,7 @@ struct TaskSnapshot {
   std::string host_address;  // the node's address (host network)
   std::string container_instance_arn;
   boost::json::array tags;   // the task's tags ({"key", "value"})
-  boost::json::object gang;  // the task's "gang" ({"name", "rank", "size", "attempt"}), or empty
+  boost::json::object gang;  // the task's "berthGang" ({"name", "rank", "size", ...}), or empty
   std::vector<ContainerSnapshot> containers;
 
   const ContainerSnapshot* Find(std::string_view container) const;

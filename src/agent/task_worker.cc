@@ -258,7 +258,7 @@ void TaskWorker::Publish(const Containers& containers) {
   task.host_address = context_.node_address;
   task.container_instance_arn = std::string(StringField(task_, "containerInstanceArn"));
   if (auto* tags = Arr(task_, "tags")) task.tags = *tags;
-  if (auto* gang = task_.if_contains("gang"); gang && gang->is_object()) {
+  if (auto* gang = task_.if_contains("berthGang"); gang && gang->is_object()) {
     task.gang = gang->as_object();
   }
   for (const auto& [name, c] : containers) {
@@ -791,6 +791,7 @@ bool TaskWorker::StartReady(Containers& containers, int64_t waiting_since) {
       }
       c.status = "RUNNING";
       if (c.health_check) c.health.emplace(*c.health_check, NowMillis());
+      Publish(containers);
       progress = true;
     }
   }
