@@ -10,6 +10,7 @@
 
 #include "agent/container_endpoints.h"
 #include "agent/log_server.h"
+#include "agent/network_namespace.h"
 #include "agent/registration.h"
 #include "agent/state_files.h"
 #include "agent/task_worker.h"
@@ -434,6 +435,11 @@ class AgentImpl : public Agent {
       if (auto* started = state->if_contains("started"); started && started->is_object()) {
         for (const auto& [name, id] : started->as_object())
           (void)runtime_->Remove(std::string(id.as_string()));
+      }
+      // A network namespace its worker did not get to remove (the agent
+      // went away in between) would keep the folder.
+      for (const auto& sub : fs::directory_iterator(entry.path(), ec)) {
+        if (sub.is_directory()) (void)RemoveNetworkNamespace((sub.path() / "netns").string());
       }
       fs::remove_all(entry.path(), ec);
       RemoveTaskCgroups(task_id);

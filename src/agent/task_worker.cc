@@ -228,7 +228,7 @@ StatusOr<ContainerAccess> TaskWorker::Attach(const Container& c) {
   return context_.endpoints->Attach(container);
 }
 
-void TaskWorker::Publish(const Containers& containers) {
+void TaskWorker::Publish(const Containers& containers, std::string_view known_status) {
   if (!context_.endpoints) return;
   const json::object& definition = task_.at("taskDefinition").as_object();
   TaskSnapshot task;
@@ -244,7 +244,7 @@ void TaskWorker::Publish(const Containers& containers) {
     stopping = stop_reason_.has_value();
   }
   task.desired_status = stopping ? "STOPPED" : "RUNNING";
-  std::string reported(StringField(state_, "reported"));
+  std::string reported(known_status.empty() ? StringField(state_, "reported") : known_status);
   task.known_status = reported.empty() ? "PENDING" : reported;
   task.task_cpu = std::string(StringField(definition, "cpu"));
   task.task_memory = std::string(StringField(definition, "memory"));
@@ -897,7 +897,7 @@ void TaskWorker::Finish(Containers& containers, const std::string& reason) {
 
 bool TaskWorker::Report(const std::string& status, const Containers& containers,
                         const std::string& reason) {
-  Publish(containers);
+  Publish(containers, status);
   json::object in{{"cluster", cluster_}, {"task", task_arn_}, {"status", status}};
   if (!reason.empty()) in["reason"] = reason.substr(0, 1024);
   json::array list;

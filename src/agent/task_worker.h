@@ -135,7 +135,9 @@ class TaskWorker {
   bool Report(const std::string& status, const Containers& containers, const std::string& reason);
   void SaveState(const Containers& containers);
   // Hands the task's state to the metadata endpoint (when there is one).
-  void Publish(const Containers& containers);
+  // known_status: the task's status as it is being reported; empty: the
+  // last one reported.
+  void Publish(const Containers& containers, std::string_view known_status = "");
   // Attaches the container to the endpoints (when there are any): the
   // environment and network namespace its bundle is given.
   StatusOr<ContainerAccess> Attach(const Container& container);

@@ -390,6 +390,7 @@ class TaskWorkerTest : public ::testing::Test {
   WorkerContext context_;
   std::mutex mu_;
   std::vector<ReportCall> reports_;
+  std::unique_ptr<ContainerEndpoints> endpoints_;     // when a test gives the workers one
   std::vector<std::unique_ptr<TaskWorker>> workers_;  // last: destroyed first
 };
 
@@ -611,6 +612,52 @@ TEST_F(TaskWorkerTest, ANonEssentialExitWhileTheAgentWasAwayIsReportedOnceAsItsO
   third.RequestStop("Task stopped by user");
   ASSERT_TRUE(WaitForStopped(third));
   EXPECT_EQ(ContainerIn(TaskReports("STOPPED")[0], "sidecar").at("exitCode").as_int64(), 5);
+}
+
+TEST_F(TaskWorkerTest, ContainersAreGivenTheirEndpointsAndTheirTasksStateIsPublished) {
+  ContainerEndpoints::Options options;
+  options.serve = false;  // no listener, no namespace: the handlers are called directly
+  auto endpoints = ContainerEndpoints::Start(options);
+  ASSERT_TRUE(endpoints.ok());
+  endpoints_ = std::move(*endpoints);
+  context_.endpoints = endpoints_.get();
+  json::object task = OneContainer();
+  task["taskDefinition"].as_object()["taskRoleArn"] = "arn:aws:iam::123456789012:role/trainer";
+  TaskWorker& w = StartWorker(std::move(task));
+  ASSERT_TRUE(RunUntil([&] { return !TaskReports("RUNNING").empty(); }));
+
+  json::object config = runtime_.bundle(Id("main"))->config;
+  std::map<std::string, std::string> env;
+  for (const auto& v : config.at("process").at("env").as_array()) {
+    std::string entry(v.as_string());
+    env[entry.substr(0, entry.find('='))] = entry.substr(entry.find('=') + 1);
+  }
+  EXPECT_THAT(env["ECS_CONTAINER_METADATA_URI_V4"], HasSubstr("/v4/"));
+  EXPECT_THAT(env["AWS_CONTAINER_CREDENTIALS_FULL_URI"], HasSubstr("/v2/credentials/"));
+  EXPECT_EQ(env["AWS_REGION"], "us-east-1");  // the task ARN's
+  // A container with a network of its own joins the namespace made for it.
+  bool joined = false;
+  for (const auto& ns : config.at("linux").at("namespaces").as_array()) {
+    joined =
+        joined || (ns.at("type") == json::value("network") && ns.as_object().contains("path") &&
+                   ns.at("path").as_string().ends_with("/main/netns"));
+  }
+  EXPECT_TRUE(joined) << json::serialize(config.at("linux").at("namespaces"));
+
+  // What the metadata endpoint shows follows the worker.
+  http::Request request;
+  request.method = "GET";
+  const std::string uri = env["ECS_CONTAINER_METADATA_URI_V4"];
+  request.target = uri.substr(uri.find("/v4/")) + "/task";
+  json::object meta = json::parse(endpoints_->Handle(request, "").body).as_object();
+  EXPECT_EQ(meta.at("TaskARN"), json::value(kTaskArn));
+  EXPECT_EQ(meta.at("KnownStatus"), json::value("RUNNING"));
+  EXPECT_EQ(meta.at("Containers").as_array()[0].at("KnownStatus"), json::value("RUNNING"));
+
+  w.RequestStop("Task stopped by user");
+  ASSERT_TRUE(WaitForStopped(w));
+  // A stopped task's endpoints are gone.
+  EXPECT_EQ(endpoints_->Handle(request, "").status, 404);
 }
 
 TEST_F(TaskWorkerTest, DesiredStoppedBeforeStartReportsStoppedWithoutStarting) {
