@@ -199,6 +199,7 @@ void TaskWorker::SaveState(const Containers& containers) {
     started[name] = c.runtime_id;
     json::object run{{"startedAt", c.started_at}, {"restartCount", c.restart_count}};
     if (!c.image_digest.empty()) run["imageDigest"] = c.image_digest;
+    if (!c.image.config_digest.empty()) run["imageId"] = c.image.config_digest;
     if (c.exit_final) run["exitFinal"] = true;
     if (c.exit_reported) run["exitReported"] = true;
     runs[name] = std::move(run);
@@ -369,6 +370,7 @@ void TaskWorker::Run() {
       c.exit_final = Bool(r, "exitFinal");
       c.exit_reported = Bool(r, "exitReported");
       c.image_digest = std::string(StringField(r, "imageDigest"));
+      c.image.config_digest = std::string(StringField(r, "imageId"));
     }
     if (c.restart_policy.enabled && !c.exit_final) {
       std::lock_guard lock(mu_);
