@@ -1,19 +1,22 @@
 #include "agent/agent.h"
 
-#include <unistd.h>
-
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <cctype>
 #include <filesystem>
 #include <map>
 #include <set>
 
+#include "agent/assignments.h"
 #include "agent/container_endpoints.h"
 #include "agent/log_server.h"
 #include "agent/network_namespace.h"
 #include "agent/registration.h"
+#include "agent/registry_auth_file.h"
 #include "agent/state_files.h"
+#include "agent/task_volumes.h"
 #include "agent/task_worker.h"
+#include "agent/volume_mounts.h"
 #include "awsjson/client.h"
 #include "common/base64.h"
 #include "common/clock.h"
@@ -32,57 +35,6 @@ namespace {
 
 constexpr int kSweepIntervalMillis = 30'000;
 constexpr int kMaxBackoffMillis = 10'000;
-
-// runc removes a container's cgroup with the container; the task's parent
-// cgroup (/berth/<task id>, one per controller) is the agent's to remove.
-void RemoveTaskCgroups(const std::string& task_id) {
-  std::error_code ec;
-  for (const auto& controller : fs::directory_iterator("/sys/fs/cgroup", ec)) {
-    fs::path task = controller.path() / "berth" / task_id;
-    if (!fs::is_directory(task, ec)) continue;
-    for (const auto& sub : fs::directory_iterator(task, ec)) {
-      if (sub.is_directory()) rmdir(sub.path().c_str());
-    }
-    rmdir(task.c_str());
-  }
-}
-
-// Docker's config.json: {"auths": {"host:port": {"auth": base64("user:pw")}}}
-// (or "username" and "password" members), the file `docker login` and
-// `skopeo login` write.
-StatusOr<std::map<std::string, RegistryCredentials>> ReadRegistryAuthFile(const std::string& path) {
-  auto fail = [&](const std::string& why) {
-    return InvalidArgument("registry auth file " + path + ": " + why);
-  };
-  auto text = ReadWholeFile(path);
-  if (!text) return NotFound("registry auth file " + path + ": cannot read it");
-  json::error_code ec;
-  auto doc = json::parse(*text, ec);
-  if (ec || !doc.is_object()) return fail("not a JSON object");
-  auto* auths = doc.as_object().if_contains("auths");
-  if (auths == nullptr || !auths->is_object()) return fail("no \"auths\" object");
-  std::map<std::string, RegistryCredentials> out;
-  for (const auto& [host, entry] : auths->as_object()) {
-    if (!entry.is_object()) return fail(std::string(host) + ": not an object");
-    std::string registry(host);
-    if (auto p = registry.find("://"); p != std::string::npos) registry = registry.substr(p + 3);
-    while (!registry.empty() && registry.back() == '/') registry.pop_back();
-    const json::object& e = entry.as_object();
-    if (auto* auth = e.if_contains("auth"); auth && auth->is_string()) {
-      auto decoded = Base64Decode(auth->as_string());
-      size_t colon = decoded ? decoded->find(':') : std::string::npos;
-      if (colon == std::string::npos)
-        return fail(std::string(host) + ": auth is not base64(user:password)");
-      out[registry] = {decoded->substr(0, colon), decoded->substr(colon + 1)};
-    } else if (e.contains("username") && e.contains("password")) {
-      out[registry] = {std::string(StringField(e, "username")),
-                       std::string(StringField(e, "password"))};
-    } else {
-      return fail(std::string(host) + ": no auth, or username and password");
-    }
-  }
-  return out;
-}
 
 class AgentImpl : public Agent {
  public:
@@ -132,6 +84,9 @@ class AgentImpl : public Agent {
     auto endpoints = ContainerEndpoints::Start(endpoint_options);
     if (!endpoints.ok()) return endpoints.status().WithContext("--metadata-listen");
     endpoints_ = std::move(*endpoints);
+
+    BERTH_RETURN_IF_ERROR(OpenVolumes());
+    cgroups_ = std::make_unique<TaskCgroups>(config_.cgroup_root);
 
     if (!config_.registry_auth_file.empty()) {
       auto auths = ReadRegistryAuthFile(config_.registry_auth_file);
@@ -210,6 +165,7 @@ class AgentImpl : public Agent {
       return Report(op, in);
     };
     worker_context_.env = config_.env;
+    worker_context_.cgroups = cgroups_.get();
     worker_context_.restart_period_scale = config_.restart_period_scale;
 
     AdoptTasks();
@@ -254,6 +210,35 @@ class AgentImpl : public Agent {
 
  private:
   std::string IdentityPath() const { return config_.data_dir + "/instance.json"; }
+
+  // The volume root, the mounts' count (DATA/mounts.json) and the EFS
+  // addresses, for worker_context_.volumes.
+  Status OpenVolumes() {
+    auto efs = ParseEfsAddresses(config_.efs_addresses);
+    if (!efs.ok()) return efs.status();
+    std::error_code ec;
+    std::string root =
+        config_.volume_root.empty() ? config_.data_dir + "/volumes" : config_.volume_root;
+    root = fs::absolute(root, ec).lexically_normal().string();
+    while (root.size() > 1 && root.back() == '/') root.pop_back();
+    BERTH_RETURN_IF_ERROR(config_.env->CreateDirs(root).WithContext("--volume-root"));
+    std::string boot_id = ReadWholeFile("/proc/sys/kernel/random/boot_id").value_or("");
+    while (!boot_id.empty() && std::isspace(static_cast<unsigned char>(boot_id.back()))) {
+      boot_id.pop_back();
+    }
+    auto mounts = VolumeMounts::Open(
+        {.env = config_.env, .state_file = config_.data_dir + "/mounts.json", .boot_id = boot_id});
+    if (!mounts.ok()) return mounts.status();
+    mounts_ = std::move(*mounts);
+    VolumeHost& host = worker_context_.volumes;
+    host.mounts = mounts_.get();
+    host.env = config_.env;
+    host.mounts_dir = config_.data_dir + "/mounts";
+    host.volume_root = root;
+    host.efs_addresses = std::move(*efs);
+    host.resolve = ResolveHost;
+    return Status::Ok();
+  }
 
   // Registers the node and exchanges the join key for the instance's own.
   Status Join() {
@@ -327,14 +312,25 @@ class AgentImpl : public Agent {
   // again before the server is asked, so their containers are watched.
   void AdoptTasks() {
     std::error_code ec;
+    std::set<std::string> adopted;
     for (const auto& entry : fs::directory_iterator(worker_context_.tasks_dir, ec)) {
       auto state = ReadJsonObject(entry.path().string() + "/state.json");
       if (state && StringField(*state, "reported") == "STOPPED") continue;
       auto task = ReadJsonObject(entry.path().string() + "/assignment.json");
       if (!task) continue;
+      if (Status s = CheckAssignedTask(*task); !s.ok()) {
+        LogWarn("task folder not adopted",
+                {{"folder", entry.path().string()}, {"error", s.message()}});
+        continue;
+      }
       std::string arn(StringField(*task, "taskArn"));
       std::lock_guard lock(mu_);
       workers_[arn] = std::make_unique<TaskWorker>(worker_context_, std::move(*task));
+      adopted.insert(workers_[arn]->task_id());
+    }
+    // Tasks that ended while no agent ran hold their volumes' mounts no more.
+    if (Status s = mounts_->Retain(adopted); !s.ok()) {
+      LogWarn("volume mounts of ended tasks not all released", {{"error", s.message()}});
     }
   }
 
@@ -355,18 +351,20 @@ class AgentImpl : public Agent {
       std::string target = "/berth/v1/agent/tasks?version=" + http::EncodeQueryValue(version) +
                            "&waitSeconds=" + std::to_string(config_.poll_wait_seconds);
       auto response = poller_->Send("GET", target);
+      std::string why;
       if (response.ok() && response->status == 200) {
-        json::error_code ec;
-        auto body = json::parse(response->body, ec);
-        if (!ec && body.is_object()) {
-          version = std::string(StringField(body.as_object(), "version"));
-          Reconcile(body.as_object().at("tasks").as_array());
+        auto assignments = ParseAssignments(response->body);
+        if (assignments.ok()) {
+          version = std::move(assignments->version);
+          Reconcile(std::move(assignments->tasks));
           backoff = 500;
           continue;
         }
+        why = assignments.status().message();
+      } else {
+        why = response.ok() ? std::to_string(response->status) + " " + response->body
+                            : response.status().message();
       }
-      std::string why = response.ok() ? std::to_string(response->status) + " " + response->body
-                                      : response.status().message();
       LogWarn("assignment poll failed; retrying",
               {{"error", why}, {"retryMillis", std::to_string(backoff)}});
       // A server that no longer knows the instance key (deregistered, or a
@@ -380,18 +378,18 @@ class AgentImpl : public Agent {
     }
   }
 
-  void Reconcile(json::array& tasks) {
+  // tasks: checked by ParseAssignments.
+  void Reconcile(std::vector<json::object> tasks) {
     std::lock_guard lock(mu_);
     std::set<std::string> wanted;
-    for (auto& v : tasks) {
-      json::object& task = v.as_object();
+    for (json::object& task : tasks) {
       std::string arn(StringField(task, "taskArn"));
       wanted.insert(arn);
       TakeRoleCredentials(arn, task);
       auto it = workers_.find(arn);
       if (it == workers_.end()) {
         if (stopped_) return;
-        workers_[arn] = std::make_unique<TaskWorker>(worker_context_, task);
+        workers_[arn] = std::make_unique<TaskWorker>(worker_context_, std::move(task));
       } else if (StringField(task, "desiredStatus") == "STOPPED") {
         it->second->RequestStop(std::string(StringField(task, "stoppedReason")));
       }
@@ -442,7 +440,7 @@ class AgentImpl : public Agent {
         if (sub.is_directory()) (void)RemoveNetworkNamespace((sub.path() / "netns").string());
       }
       fs::remove_all(entry.path(), ec);
-      RemoveTaskCgroups(task_id);
+      cgroups_->Remove(task_id);  // what Finish could not (a container that would not die)
       LogInfo("removed stopped task", {{"task", task_id}});
     }
   }
@@ -599,6 +597,8 @@ class AgentImpl : public Agent {
   NodeDevices devices_;
   std::unique_ptr<ImageStore> images_;
   std::unique_ptr<ContainerRuntime> runtime_;
+  std::unique_ptr<VolumeMounts> mounts_;
+  std::unique_ptr<TaskCgroups> cgroups_;
   std::unique_ptr<awsjson::Client> calls_;   // registration, state changes, tokens
   std::unique_ptr<awsjson::Client> poller_;  // the long poll alone
   PullBoard pulls_;                          // before logs_, which reads it

@@ -59,6 +59,15 @@ struct AgentConfig {
   // network namespace of their own reach the same port on their loopback.
   std::string metadata_listen = "127.0.0.1:51679";
   int retention_seconds = 3600;  // bundles, upper folders and logs of stopped tasks
+  // Where shared Docker volumes are kept by name (ROOT/NAME/_data), and the
+  // only place a volume's bind (driverOpts type none, o bind) may take its
+  // device from (--volume-root). Default: DATA/volumes.
+  std::string volume_root;
+  // "fs-ID=HOST:/PATH" (--efs-address, repeatable): the NFS export an
+  // efsVolumeConfiguration's file system is mounted from.
+  std::vector<std::string> efs_addresses;
+  // Where the cgroup file systems are (the task cgroups are made there).
+  std::string cgroup_root = "/sys/fs/cgroup";
   int poll_wait_seconds = 20;
   std::string runc = "runc";
   std::string conmon = "conmon";

@@ -135,6 +135,7 @@ struct TaskWorker::Container {
   std::string status = "PENDING";
   std::optional<int> exit_code;
   std::string reason;
+  bool task_oom = false;  // its last exit: OOM-killed at the task's memory limit
   PulledImage image;
   std::string image_digest;
   std::string dir;  // <task>/<container>: upper, work, rootfs
@@ -150,6 +151,9 @@ TaskWorker::TaskWorker(WorkerContext& context, json::object task)
   task_id_ = task_arn_.substr(task_arn_.rfind('/') + 1);
   cluster_ = std::string(StringField(task_, "clusterArn"));
   dir_ = context_.tasks_dir + "/" + task_id_;
+  if (auto* td = task_.if_contains("taskDefinition"); td && td->is_object()) {
+    limits_ = TaskLimitsOf(td->as_object());
+  }
   if (StringField(task_, "desiredStatus") == "STOPPED") {
     stop_reason_ = std::string(StringField(task_, "stoppedReason"));
   }
@@ -411,7 +415,7 @@ void TaskWorker::Run() {
     // restarted or its exit takes effect (once: a final exit stays final).
     if (!c.exit_final && RestartAfterExit(containers, c)) continue;
     if (c.essential) {
-      RequestStop("Essential container in task exited");
+      RequestStop(EssentialExitReason(c));
     } else if (!c.exit_reported && !ReportContainerExit(containers, c)) {
       return;  // detached
     }
@@ -441,6 +445,14 @@ void TaskWorker::Run() {
     if (stop_reason_) waiting = false;  // nothing more will start
   }
   if (waiting) {
+    // Volumes and the task's cgroup before the images: a task that cannot
+    // have them fails at once, with nothing left mounted.
+    if (Status s = Prepare(); !s.ok()) {
+      LogWarn("task failed to start", {{"task", task_id_}, {"error", s.message()}});
+      StopContainers(containers);
+      Finish(containers, s.message());
+      return;
+    }
     if (Status s = Pull(containers); !s.ok()) {
       LogWarn("task failed to start", {{"task", task_id_}, {"error", s.message()}});
       StopContainers(containers);
@@ -459,6 +471,19 @@ void TaskWorker::Run() {
   Finish(containers, reason);
 }
 
+Status TaskWorker::Prepare() {
+  if (context_.cgroups != nullptr) {
+    if (Status s = context_.cgroups->Create(task_id_, limits_); !s.ok()) {
+      return s.WithContext("CannotStartContainerError");
+    }
+  }
+  auto volumes =
+      PrepareTaskVolumes(context_.volumes, task_.at("taskDefinition").as_object(), task_id_, dir_);
+  if (!volumes.ok()) return volumes.status().WithContext("CannotCreateVolumeError");
+  volume_paths_ = std::move(*volumes);
+  return Status::Ok();
+}
+
 Status TaskWorker::Pull(Containers& containers) {
   if (pull_started_ == 0) pull_started_ = NowMillis();
   const CredentialsLookup credentials = context_.task_registry_credentials
@@ -470,9 +495,10 @@ Status TaskWorker::Pull(Containers& containers) {
     LogInfo("pull", {{"task", task_id_}, {"container", name}, {"image", image}});
     int64_t last_logged = 0;
     bool reported = false;
+    const std::string& container = name;  // clang before 16 cannot capture a binding
     auto pulled = context_.images->Pull(image, credentials, [&](const PullProgress& p) {
       reported = true;
-      if (context_.pulls) context_.pulls->Update(task_id_, name, image, p);
+      if (context_.pulls) context_.pulls->Update(task_id_, container, image, p);
       int64_t now = NowMillis();
       if (now - last_logged < 1000 && p.layers_done < p.layers_total) return;
       last_logged = now;
@@ -504,21 +530,6 @@ Status TaskWorker::StartContainer(Containers& containers, Container& c) {
     return s.WithContext(c.name + ": mount root file system");
   }
   const json::object& definition = task_.at("taskDefinition").as_object();
-  std::map<std::string, std::string> volumes;
-  if (auto* list = Arr(definition, "volumes")) {
-    for (const auto& v : *list) {
-      const json::object& volume = v.as_object();
-      std::string name(StringField(volume, "name"));
-      std::string path;
-      if (auto* host = volume.if_contains("host"); host && host->is_object()) {
-        path = std::string(StringField(host->as_object(), "sourcePath"));
-      }
-      // Without a host path the volume is the task's own, removed with it.
-      if (path.empty()) path = dir_ + "/volumes/" + name;
-      BERTH_RETURN_IF_ERROR(env.CreateDirs(path).WithContext("volume " + name));
-      volumes[name] = path;
-    }
-  }
   BundleInput input;
   auto access = Attach(c);
   if (!access.ok()) return access.status().WithContext(c.name + ": task metadata endpoint");
@@ -535,11 +546,11 @@ Status TaskWorker::StartContainer(Containers& containers, Container& c) {
   input.image = c.image.config;
   input.rootfs = rootfs;
   input.task_id = task_id_;
-  input.cgroups_path = "/berth/" + task_id_ + "/" + c.name;
+  input.cgroups_path = TaskCgroups::CgroupsPath(task_id_, c.name);
   input.neuron_device_ids = c.neuron_ids;
   input.gpu_ids = c.gpu_ids;
   input.efa_device_ids = c.efa_ids;
-  input.volume_paths = std::move(volumes);
+  input.volume_paths = volume_paths_;
   input.host_hard_limits = context_.host_hard_limits;
   input.devices = context_.devices;
   if (context_.seccomp_for && !Bool(*c.definition, "privileged")) {
@@ -588,7 +599,14 @@ void TaskWorker::RecordExit(Container& c, const StatusOr<ContainerState>& state)
   c.exited_at = NowMillis();
   if (!state.ok()) return;
   c.exit_code = state->exit_code;
-  if (state->oom_killed) c.reason = "OutOfMemoryError: Container killed due to memory usage";
+  // The container's cgroup says which limit the kernel's OOM killer acted
+  // on; conmon's mark stands in where it cannot be read.
+  OomKill oom =
+      context_.cgroups ? context_.cgroups->ContainerOomKill(task_id_, c.name) : OomKill::kUnknown;
+  if (oom == OomKill::kUnknown ? state->oom_killed : oom != OomKill::kNone) {
+    c.reason = "OutOfMemoryError: Container killed due to memory usage";
+  }
+  c.task_oom = oom == OomKill::kTaskLimit;
   if (state->exited_at_millis) c.exited_at = *state->exited_at_millis;
 }
 
@@ -605,6 +623,14 @@ bool TaskWorker::ReportContainerExit(Containers& containers, Container& c) {
   c.exit_reported = true;
   SaveState(containers);
   return true;
+}
+
+std::string TaskWorker::EssentialExitReason(const Container& c) const {
+  if (!c.task_oom) return "Essential container in task exited";
+  std::string limit =
+      limits_.memory_mib ? " of " + std::to_string(*limits_.memory_mib) + " MiB" : "";
+  return "OutOfMemoryError: the task's containers together reached its memory limit" + limit +
+         "; container '" + c.name + "' was killed";
 }
 
 bool TaskWorker::MayRestart(const std::string& container) const {
@@ -687,7 +713,7 @@ void TaskWorker::Supervise(Containers& containers) {
       // what depends on it is not affected.
       if (RestartAfterExit(containers, c)) continue;
       if (c.essential) {
-        RequestStop("Essential container in task exited");
+        RequestStop(EssentialExitReason(c));
       } else if (!ReportContainerExit(containers, c)) {
         return;
       }
@@ -884,6 +910,12 @@ void TaskWorker::Finish(Containers& containers, const std::string& reason) {
     (void)UnmountRootfs(*context_.env, c.dir + "/rootfs");
   }
   if (context_.endpoints) context_.endpoints->Release(task_arn_);
+  // The containers are gone: their volumes and cgroup may go too (a volume
+  // another task still uses stays mounted).
+  if (Status s = ReleaseTaskVolumes(context_.volumes, task_id_, dir_); !s.ok()) {
+    LogWarn("task volumes not released", {{"task", task_id_}, {"error", s.message()}});
+  }
+  if (context_.cgroups != nullptr) context_.cgroups->Remove(task_id_);
   state_["phase"] = "stopped";
   state_["reason"] = reason;
   if (!state_.contains("stoppedAt")) state_["stoppedAt"] = NowMillis();

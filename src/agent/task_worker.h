@@ -31,6 +31,8 @@
 #include "agent/image/image_store.h"
 #include "agent/pull_board.h"
 #include "agent/runtime/container_runtime.h"
+#include "agent/runtime/task_cgroup.h"
+#include "agent/task_volumes.h"
 #include "common/env.h"
 #include "common/status.h"
 
@@ -60,6 +62,11 @@ struct WorkerContext {
   // SubmitContainerStateChange; retries until the server takes it or the
   // agent stops. Returns false when the agent is stopping.
   std::function<bool(std::string_view operation, const boost::json::object& input)> report;
+  // Where the task's volumes are made and mounted (task_volumes.h).
+  VolumeHost volumes;
+  // The task's cgroup with its task-level cpu and memory (task_cgroup.h);
+  // null: the containers' cgroups get no parent of the agent's making.
+  const TaskCgroups* cgroups = nullptr;
   // Multiplies every container's restartAttemptPeriod: 1 but in the
   // agent's end-to-end tests (see ParseRestartPolicy).
   double restart_period_scale = 1.0;
@@ -99,6 +106,9 @@ class TaskWorker {
   struct Container;
   using Containers = std::map<std::string, Container>;
   void Run();
+  // Makes the task's cgroup and volumes (mounts included) for the
+  // containers not started yet; the error is the task's stoppedReason.
+  Status Prepare();
   // Pulls the images of the containers not started yet.
   Status Pull(Containers& containers);
   Status StartContainer(Containers& containers, Container& container);
@@ -132,6 +142,8 @@ class TaskWorker {
   // depends on it runs), SIGKILL after each one's stopTimeout.
   void StopContainers(Containers& containers);
   void Finish(Containers& containers, const std::string& reason);
+  // Why the task stops when an essential container exited.
+  std::string EssentialExitReason(const Container& container) const;
   bool Report(const std::string& status, const Containers& containers, const std::string& reason);
   void SaveState(const Containers& containers);
   // Hands the task's state to the metadata endpoint (when there is one).
@@ -153,7 +165,9 @@ class TaskWorker {
   std::string task_arn_;
   std::string cluster_;
   std::string dir_;
-  boost::json::object state_;  // state.json
+  boost::json::object state_;                        // state.json
+  TaskLimits limits_;                                // the definition's task-level cpu and memory
+  std::map<std::string, std::string> volume_paths_;  // volume name -> host folder (Prepare)
 
   mutable std::mutex mu_;
   std::condition_variable_any wake_;

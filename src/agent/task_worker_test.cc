@@ -255,6 +255,19 @@ class TaskWorkerTest : public ::testing::Test {
       return NotFound(path + ": no such device");
     };
     context_.host_hard_limits = {{"nofile", 1048576}};
+    auto mounts = VolumeMounts::Open({&env_, (root_ / "mounts.json").string(), "boot"});
+    ASSERT_TRUE(mounts.ok());
+    mounts_ = std::move(*mounts);
+    context_.volumes.mounts = mounts_.get();
+    context_.volumes.env = &env_;
+    context_.volumes.mounts_dir = (root_ / "mounts").string();
+    context_.volumes.volume_root = (root_ / "volumes").string();
+    context_.volumes.resolve = [](const std::string& host) { return StatusOr<std::string>(host); };
+    // A cgroup v1 tree of plain files: what the worker writes and reads there.
+    for (const char* controller : {"memory", "cpu"})
+      fs::create_directories(root_ / "cgroup" / controller);
+    cgroups_ = std::make_unique<TaskCgroups>((root_ / "cgroup").string());
+    context_.cgroups = cgroups_.get();
     context_.report = [this](std::string_view operation, const json::object& input) {
       {
         std::lock_guard lock(mu_);
@@ -387,6 +400,8 @@ class TaskWorkerTest : public ::testing::Test {
   FaultInjectionEnv env_{Env::Default(), &clock_};
   FakeImageStore images_;
   FakeRuntime runtime_{clock_};
+  std::unique_ptr<VolumeMounts> mounts_;
+  std::unique_ptr<TaskCgroups> cgroups_;
   WorkerContext context_;
   std::mutex mu_;
   std::vector<ReportCall> reports_;
@@ -502,6 +517,74 @@ TEST_F(TaskWorkerTest, FailedPullStopsTheTaskWithoutStarting) {
   EXPECT_THAT(std::string(main.at("reason").as_string()), StartsWith("CannotPullContainerError:"));
   EXPECT_FALSE(main.contains("runtimeId"));
   EXPECT_FALSE(main.contains("exitCode"));
+}
+
+// The task of OneContainer with its definition's member key set to value
+// (JSON).
+json::object WithTaskDefinitionMember(json::object task, std::string_view key,
+                                      std::string_view value) {
+  task["taskDefinition"].as_object()[key] = json::parse(value);
+  return task;
+}
+
+TEST_F(TaskWorkerTest, AVolumeThatCannotBeMountedStopsTheTaskBeforeAnyContainer) {
+  env_.Fail(FaultInjectionEnv::Op::kMount, "task-" + std::string(kTaskId) + "-b", ENODEV);
+  TaskWorker& w = StartWorker(WithTaskDefinitionMember(
+      OneContainer(R"("mountPoints":[{"sourceVolume":"a","containerPath":"/a"}])"), "volumes",
+      R"([{"name":"a","dockerVolumeConfiguration":{"driverOpts":{"type":"tmpfs"}}},
+          {"name":"b","dockerVolumeConfiguration":{"driverOpts":{"type":"tmpfs"}}}])"));
+  ASSERT_TRUE(WaitForStopped(w));
+  EXPECT_TRUE(runtime_.starts().empty());
+  EXPECT_TRUE(images_.pulls().empty()) << "volumes come before the pull";
+  json::object stopped = TaskReports("STOPPED")[0];
+  EXPECT_THAT(
+      std::string(stopped.at("reason").as_string()),
+      AllOf(StartsWith("CannotCreateVolumeError: volume 'b': mount"), HasSubstr("No such device")));
+  EXPECT_TRUE(env_.Mounts().empty()) << "volume a, mounted first, is released";
+}
+
+TEST_F(TaskWorkerTest, TaskVolumesAreBoundIntoTheContainersAndReleasedWhenTheTaskEnds) {
+  TaskWorker& w = StartWorker(WithTaskDefinitionMember(
+      OneContainer(R"("mountPoints":[{"sourceVolume":"scratch","containerPath":"/scratch"}])"),
+      "volumes", R"([{"name":"scratch","dockerVolumeConfiguration":{
+                       "driverOpts":{"type":"tmpfs","o":"size=8m"}}}])"));
+  ASSERT_TRUE(RunUntil([&] { return !TaskReports("RUNNING").empty(); }));
+  const std::string target =
+      (root_ / "mounts" / ("task-" + std::string(kTaskId) + "-scratch")).string();
+  EXPECT_TRUE(IsMounted(target));
+  auto bundle = runtime_.bundle(Id("main"));
+  ASSERT_TRUE(bundle.has_value());
+  EXPECT_THAT(json::serialize(bundle->config.at("mounts")),
+              HasSubstr(R"("destination":"/scratch","type":"bind","source":")" + target + "\""));
+  runtime_.SetExited(Id("main"), 0);
+  ASSERT_TRUE(WaitForStopped(w));
+  EXPECT_FALSE(IsMounted(target));
+}
+
+TEST_F(TaskWorkerTest, TheTaskMemoryLimitIsOnTheTaskCgroupAndItsOomStopsTheTask) {
+  TaskWorker& w = StartWorker(WithTaskDefinitionMember(OneContainer(), "memory", R"("64")"));
+  ASSERT_TRUE(RunUntil([&] { return !TaskReports("RUNNING").empty(); }));
+  const fs::path task_cgroup = root_ / "cgroup" / "memory" / "berth" / kTaskId;
+  std::ifstream limit(task_cgroup / "memory.limit_in_bytes");
+  std::string bytes((std::istreambuf_iterator<char>(limit)), {});
+  EXPECT_EQ(bytes, "67108864");
+  EXPECT_EQ(runtime_.bundle(Id("main"))->config.at("linux").at("cgroupsPath").as_string(),
+            "/berth/" + std::string(kTaskId) + "/main");
+  // What the kernel shows after the task's limit was reached: the charge
+  // failed at the task's cgroup, and a process of main was killed.
+  fs::create_directories(task_cgroup / "main");
+  std::ofstream(task_cgroup / "memory.failcnt") << "7\n";
+  std::ofstream(task_cgroup / "main" / "memory.failcnt") << "0\n";
+  std::ofstream(task_cgroup / "main" / "memory.oom_control")
+      << "oom_kill_disable 0\nunder_oom 0\noom_kill 1\n";
+  runtime_.SetExited(Id("main"), 137);
+  ASSERT_TRUE(WaitForStopped(w));
+  json::object stopped = TaskReports("STOPPED")[0];
+  EXPECT_EQ(stopped.at("reason").as_string(),
+            "OutOfMemoryError: the task's containers together reached its memory limit of 64 "
+            "MiB; container 'main' was killed");
+  EXPECT_EQ(ContainerIn(stopped, "main").at("reason").as_string(),
+            "OutOfMemoryError: Container killed due to memory usage");
 }
 
 TEST_F(TaskWorkerTest, BundleErrorStopsTheTaskWithCannotStartContainerError) {
@@ -684,7 +767,8 @@ TEST_F(TaskWorkerTest, AStateFileThatCannotBeWrittenKeepsItsPreviousContent) {
   ASSERT_TRUE(RunUntil([&] {
     std::error_code ec;
     if (!fs::exists(state_path, ec)) return false;
-    auto* r = StateJson().if_contains("reported");
+    json::object state = StateJson();  // r points into it
+    auto* r = state.if_contains("reported");
     return r && r->is_string() && r->as_string() == "RUNNING";
   }));
   env_.Fail(FaultInjectionEnv::Op::kAppend, "state.json", ENOSPC);  // a full disk

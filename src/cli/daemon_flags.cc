@@ -160,6 +160,14 @@ void AddAgentFlags(CLI::App* cmd, agent::AgentConfig& config, const std::string&
                   "seconds the bundles, upper folders and logs of stopped tasks are kept")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  cmd->add_option(name("volume-root"), config.volume_root,
+                  "folder of the shared Docker volumes (dockerVolumeConfiguration scope shared, "
+                  "kept by name) and the only place a volume's bind (driverOpts type none, o "
+                  "bind) may take its device from (default: DATA/volumes)")
+      ->envname(var("VOLUME_ROOT"));
+  cmd->add_option(name("efs-address"), config.efs_addresses,
+                  "fs-ID=HOST:/PATH: mount the EFS file system fs-ID of an "
+                  "efsVolumeConfiguration from this NFS export (repeatable)");
   cmd->add_option(name("runtime"), config.runc,
                   "OCI runtime conmon starts containers with: runc, crun, or a path")
       ->envname(var("RUNTIME"))

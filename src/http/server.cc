@@ -44,6 +44,7 @@
 #include "http/connection_limits.h"
 #include "http/endpoint.h"
 #include "http/listener_metrics.h"
+#include "http/request_head.h"
 #include "http/server_tls.h"
 #include "http/websocket_internal.h"
 
@@ -56,7 +57,7 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 
-constexpr uint32_t kMaxHeaderBytes = 64 * 1024;
+using internal::kMaxHeaderBytes;
 constexpr size_t kIdleBufferBytes = 16 * 1024;
 // After an error reply to a request whose body was not read, the rest of the
 // body is read and dropped for a while before closing: closing with unread
@@ -511,12 +512,7 @@ class Connection final : public ConnectionBase {
 
   // The request line and header fields, as the handler sees them.
   Request HeadOf(const bhttp::request_header<>& message) {
-    Request request;
-    request.method = message.method_string();
-    request.target = message.target();
-    for (const auto& field : message) {
-      request.headers.emplace_back(ToLower(field.name_string()), field.value());
-    }
+    Request request = internal::RequestFromHead(message);
     request.remote_address = remote_address_;
     return request;
   }

@@ -335,8 +335,9 @@ Status EcsApi::CheckPlacers(int64_t now_millis) const {
     if (entry->placer == nullptr || entry->pending != 0) continue;
     scheduler::ClusterSnapshot want = BuildSnapshot(cluster, now_millis, nullptr);
     const scheduler::ClusterSnapshot& have = entry->placer->snapshot();
-    auto fail = [&](const std::string& what) {
-      return Internal("cluster " + cluster + ": the Placer differs from the records: " + what);
+    // An init-capture: clang before 16 cannot capture a binding.
+    auto fail = [&, &name = cluster](const std::string& what) {
+      return Internal("cluster " + name + ": the Placer differs from the records: " + what);
     };
     if (want.instances.size() != have.instances.size()) {
       return fail(std::to_string(have.instances.size()) + " instances, the records have " +
@@ -485,7 +486,8 @@ std::optional<EcsApi::PlannedRun> EcsApi::PlanRun(json::object& in, const CallCo
     }
   }
 
-  StatusOr<planner::Plan> plan = Status::Ok();
+  // Both branches below plan; a StatusOr may not hold an OK status.
+  StatusOr<planner::Plan> plan = Internal("not planned");
   ClusterPlacer* entry = nullptr;
   if (!only.empty()) {
     // StartTask: a Placer over the named instances only; the cluster's
