@@ -16,10 +16,18 @@ against what the clients were told:
   live tasks hold (nothing half-applied);
 - every acknowledged blob is served with its content.
 
+With --fsync-failures P the server writes during the clients' part of each
+round with BERTH_CRASH_TEST_FSYNC_FAILURES=P: each fsync of its store and of
+the registry fails with probability P, as a failing disk's would. A failed
+commit stops the server (nothing is acknowledged that is not durable), so
+some rounds end before the SIGKILL; the checks are the same, on a server
+restarted without faults.
+
 Prints a line per round and the totals: rounds, operations acknowledged,
 anomalies (goal: 0 in 1,000 rounds). Exits 1 on an anomaly. Only loopback.
 
   python3 bench/crash_test.py --berth build/berth --rounds 20
+  python3 bench/crash_test.py --berth build/berth --rounds 20 --fsync-failures 0.01
 """
 
 import argparse
@@ -59,29 +67,43 @@ class Server:
             self.port = s.getsockname()[1]
         self.proc = None
 
-    def start(self):
+    def start(self, fsync_failures=None):
+        """Starts the server; with fsync_failures, its fsyncs fail at random
+        (a start whose own commits fail is tried again)."""
+        env = dict(os.environ)
+        if fsync_failures:
+            env["BERTH_CRASH_TEST_FSYNC_FAILURES"] = str(fsync_failures)
+        for _ in range(20 if fsync_failures else 1):
+            if self.try_start(env):
+                return
+        sys.exit(f"crash_test.py: berth server exited with {self.proc.returncode}")
+
+    def try_start(self, env):
         log = open(os.path.join(os.path.dirname(self.data), "server.log"), "ab")
         self.proc = subprocess.Popen(
             [self.berth, "--log-level", "warn", "server", "--listen", f"127.0.0.1:{self.port}",
-             "--data", self.data], stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+             "--data", self.data], stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env)
         log.close()
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                sys.exit(f"crash_test.py: berth server exited with {self.proc.returncode}")
+                return False
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1):
                     pass
                 self.keys = read_keys(os.path.join(self.data, "credentials"))
-                return
+                return True
             except OSError:
                 time.sleep(0.05)
         sys.exit("crash_test.py: berth server did not serve within 30 s")
 
     def kill(self):
+        """SIGKILL; False when the server had already stopped by itself."""
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait()
+            return True
+        return False
 
 
 def read_keys(path):
@@ -311,6 +333,8 @@ def main():
     p.add_argument("--rounds", type=int, default=20)
     p.add_argument("--clients", type=int, default=4)
     p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--fsync-failures", type=float, default=None, metavar="P",
+                   help="each fsync fails with probability P while the clients write")
     args = p.parse_args()
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
     rng = random.Random(seed)
@@ -325,7 +349,10 @@ def main():
         server.start()
         setup(server, ledger, family, cluster, repo)
         print(f"crash test: seed {seed}, {args.clients} clients, {INSTANCES} instances of "
-              f"{DEVICES} Neuron devices; SIGKILL at a random moment each round")
+              f"{DEVICES} Neuron devices; SIGKILL at a random moment each round" +
+              (f"; fsyncs fail with probability {args.fsync_failures}"
+               if args.fsync_failures else ""))
+        self_stops = 0
         for round_ in range(1, args.rounds + 1):
             token = json.loads(json.dumps(call(server, ECR_TARGET + "GetAuthorizationToken", {})))
             token = base64.b64decode(token["authorizationData"][0]["authorizationToken"]).decode()
@@ -335,10 +362,14 @@ def main():
                 server, ledger, stop, family, cluster, repo, token, f"r{round_}c{i}",
                 random.Random(rng.random()))) for i in range(args.clients)]
             before = ledger.acknowledged
+            if args.fsync_failures:
+                server.kill()
+                server.start(args.fsync_failures)
             for c in clients:
                 c.start()
             time.sleep(rng.uniform(0.2, 1.5))
-            server.kill()
+            stopped_itself = not server.kill()
+            self_stops += stopped_itself
             stop.set()
             for c in clients:
                 c.join()
@@ -349,7 +380,8 @@ def main():
                 ledger.errors.clear()
             total_anomalies += len(anomalies)
             print(f"  round {round_}: {ledger.acknowledged - before} acknowledged, "
-                  f"{len(anomalies)} anomalies")
+                  f"{len(anomalies)} anomalies" +
+                  (", the server stopped after a failed fsync" if stopped_itself else ""))
             for a in anomalies[:5]:
                 print(f"    {a}")
             # Stop most live tasks now and then: devices free up for new ones.
@@ -358,7 +390,8 @@ def main():
                     ecs(server, "StopTask", {"cluster": cluster, "task": arn})
                     ledger.note("stop", arn)
         print(f"rounds {args.rounds}, operations acknowledged {ledger.acknowledged}, "
-              f"anomalies {total_anomalies} ({time.monotonic() - started:.0f} s)")
+              f"anomalies {total_anomalies}, rounds ended by a failed fsync {self_stops} "
+              f"({time.monotonic() - started:.0f} s)")
     finally:
         server.kill()
         shutil.rmtree(work, ignore_errors=True)

@@ -12,12 +12,18 @@ packages=(
   libssl-dev libsqlite3-dev libspdlog-dev libfmt-dev libcli11-dev libarchive-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev googletest libbenchmark-dev
+  # the sanitizer builds and the fuzz targets: clang 14, its sanitizer
+  # runtimes, libFuzzer, and lld to link the instrumented binaries
+  clang clang-14 libclang-rt-14-dev libfuzzer-14-dev lld zstd
   python3 python3-pytest python3-boto3 python3-botocore awscli
   # metrics: the exposition parser and a real Prometheus scraping berth
   python3-prometheus-client prometheus
   # runtime: images and containers
   skopeo runc conmon busybox-static sqlite3 tini golang-github-containers-common
   openssl ca-certificates
+  # NFS served from a network namespace for the volume tests, where the
+  # kernel has nfsd (tests/agent/nfs_server.py)
+  nfs-kernel-server
   # the training image of the main job (examples/neuron-training/build-image.sh)
   mmdebstrap
   # registry clients and the reference registry (tests and benchmarks)

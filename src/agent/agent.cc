@@ -1,17 +1,22 @@
 #include "agent/agent.h"
 
-#include <unistd.h>
-
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <cctype>
 #include <filesystem>
 #include <map>
 #include <set>
 
+#include "agent/assignments.h"
+#include "agent/container_endpoints.h"
 #include "agent/log_server.h"
+#include "agent/network_namespace.h"
 #include "agent/registration.h"
+#include "agent/registry_auth_file.h"
 #include "agent/state_files.h"
+#include "agent/task_volumes.h"
 #include "agent/task_worker.h"
+#include "agent/volume_mounts.h"
 #include "awsjson/client.h"
 #include "common/base64.h"
 #include "common/clock.h"
@@ -30,57 +35,6 @@ namespace {
 
 constexpr int kSweepIntervalMillis = 30'000;
 constexpr int kMaxBackoffMillis = 10'000;
-
-// runc removes a container's cgroup with the container; the task's parent
-// cgroup (/berth/<task id>, one per controller) is the agent's to remove.
-void RemoveTaskCgroups(const std::string& task_id) {
-  std::error_code ec;
-  for (const auto& controller : fs::directory_iterator("/sys/fs/cgroup", ec)) {
-    fs::path task = controller.path() / "berth" / task_id;
-    if (!fs::is_directory(task, ec)) continue;
-    for (const auto& sub : fs::directory_iterator(task, ec)) {
-      if (sub.is_directory()) rmdir(sub.path().c_str());
-    }
-    rmdir(task.c_str());
-  }
-}
-
-// Docker's config.json: {"auths": {"host:port": {"auth": base64("user:pw")}}}
-// (or "username" and "password" members), the file `docker login` and
-// `skopeo login` write.
-StatusOr<std::map<std::string, RegistryCredentials>> ReadRegistryAuthFile(const std::string& path) {
-  auto fail = [&](const std::string& why) {
-    return InvalidArgument("registry auth file " + path + ": " + why);
-  };
-  auto text = ReadWholeFile(path);
-  if (!text) return NotFound("registry auth file " + path + ": cannot read it");
-  json::error_code ec;
-  auto doc = json::parse(*text, ec);
-  if (ec || !doc.is_object()) return fail("not a JSON object");
-  auto* auths = doc.as_object().if_contains("auths");
-  if (auths == nullptr || !auths->is_object()) return fail("no \"auths\" object");
-  std::map<std::string, RegistryCredentials> out;
-  for (const auto& [host, entry] : auths->as_object()) {
-    if (!entry.is_object()) return fail(std::string(host) + ": not an object");
-    std::string registry(host);
-    if (auto p = registry.find("://"); p != std::string::npos) registry = registry.substr(p + 3);
-    while (!registry.empty() && registry.back() == '/') registry.pop_back();
-    const json::object& e = entry.as_object();
-    if (auto* auth = e.if_contains("auth"); auth && auth->is_string()) {
-      auto decoded = Base64Decode(auth->as_string());
-      size_t colon = decoded ? decoded->find(':') : std::string::npos;
-      if (colon == std::string::npos)
-        return fail(std::string(host) + ": auth is not base64(user:password)");
-      out[registry] = {decoded->substr(0, colon), decoded->substr(colon + 1)};
-    } else if (e.contains("username") && e.contains("password")) {
-      out[registry] = {std::string(StringField(e, "username")),
-                       std::string(StringField(e, "password"))};
-    } else {
-      return fail(std::string(host) + ": no auth, or username and password");
-    }
-  }
-  return out;
-}
 
 class AgentImpl : public Agent {
  public:
@@ -105,6 +59,9 @@ class AgentImpl : public Agent {
     image_options.ca_file =
         config_.registry_ca_file.empty() ? config_.server_ca_file : config_.registry_ca_file;
     image_options.env = config_.env;
+    auto behavior = ParsePullBehavior(config_.image_pull_behavior);
+    if (!behavior.ok()) return behavior.status().WithContext("--image-pull-behavior");
+    image_options.pull_behavior = *behavior;
     auto images = ImageStore::Open(image_options);
     if (!images.ok()) return images.status();
     images_ = std::move(*images);
@@ -117,6 +74,19 @@ class AgentImpl : public Agent {
     auto runtime = ContainerRuntime::Open(runtime_options);
     if (!runtime.ok()) return runtime.status();
     runtime_ = std::move(*runtime);
+
+    ContainerEndpoints::Options endpoint_options;
+    endpoint_options.listen = config_.metadata_listen;
+    endpoint_options.port_file = config_.data_dir + "/metadata-port";
+    endpoint_options.runtime = runtime_.get();
+    endpoint_options.env = config_.env;
+    endpoint_options.clock = &config_.env->clock();
+    auto endpoints = ContainerEndpoints::Start(endpoint_options);
+    if (!endpoints.ok()) return endpoints.status().WithContext("--metadata-listen");
+    endpoints_ = std::move(*endpoints);
+
+    BERTH_RETURN_IF_ERROR(OpenVolumes());
+    cgroups_ = std::make_unique<TaskCgroups>(config_.cgroup_root);
 
     if (!config_.registry_auth_file.empty()) {
       auto auths = ReadRegistryAuthFile(config_.registry_auth_file);
@@ -166,6 +136,13 @@ class AgentImpl : public Agent {
     worker_context_.registry_credentials = [this](std::string_view registry) {
       return RegistryCredentialsFor(registry);
     };
+    worker_context_.task_registry_credentials = [this](const std::string& task_arn) {
+      return CredentialsLookup([this, task_arn](std::string_view registry) {
+        return TaskRegistryCredentials(task_arn, registry);
+      });
+    };
+    worker_context_.endpoints = endpoints_.get();
+    worker_context_.node_address = NodeAddress(config_);
     // Device nodes are looked up under the device root (a fake tree in tests).
     worker_context_.devices = [root = config_.device_root,
                                stat = StatDeviceLookup()](const std::string& path) {
@@ -188,6 +165,7 @@ class AgentImpl : public Agent {
       return Report(op, in);
     };
     worker_context_.env = config_.env;
+    worker_context_.cgroups = cgroups_.get();
     worker_context_.restart_period_scale = config_.restart_period_scale;
 
     AdoptTasks();
@@ -221,6 +199,7 @@ class AgentImpl : public Agent {
     }
     for (auto& [arn, w] : workers) w->Detach();
     workers.clear();  // joins
+    if (endpoints_) endpoints_->Stop();
     if (logs_) logs_->Stop();
     if (started) LogInfo("agent stopped; containers keep running", {{"instance", arn_}});
   }
@@ -231,6 +210,35 @@ class AgentImpl : public Agent {
 
  private:
   std::string IdentityPath() const { return config_.data_dir + "/instance.json"; }
+
+  // The volume root, the mounts' count (DATA/mounts.json) and the EFS
+  // addresses, for worker_context_.volumes.
+  Status OpenVolumes() {
+    auto efs = ParseEfsAddresses(config_.efs_addresses);
+    if (!efs.ok()) return efs.status();
+    std::error_code ec;
+    std::string root =
+        config_.volume_root.empty() ? config_.data_dir + "/volumes" : config_.volume_root;
+    root = fs::absolute(root, ec).lexically_normal().string();
+    while (root.size() > 1 && root.back() == '/') root.pop_back();
+    BERTH_RETURN_IF_ERROR(config_.env->CreateDirs(root).WithContext("--volume-root"));
+    std::string boot_id = ReadWholeFile("/proc/sys/kernel/random/boot_id").value_or("");
+    while (!boot_id.empty() && std::isspace(static_cast<unsigned char>(boot_id.back()))) {
+      boot_id.pop_back();
+    }
+    auto mounts = VolumeMounts::Open(
+        {.env = config_.env, .state_file = config_.data_dir + "/mounts.json", .boot_id = boot_id});
+    if (!mounts.ok()) return mounts.status();
+    mounts_ = std::move(*mounts);
+    VolumeHost& host = worker_context_.volumes;
+    host.mounts = mounts_.get();
+    host.env = config_.env;
+    host.mounts_dir = config_.data_dir + "/mounts";
+    host.volume_root = root;
+    host.efs_addresses = std::move(*efs);
+    host.resolve = ResolveHost;
+    return Status::Ok();
+  }
 
   // Registers the node and exchanges the join key for the instance's own.
   Status Join() {
@@ -283,7 +291,10 @@ class AgentImpl : public Agent {
     {
       std::lock_guard lock(mu_);
       arn_ = arn;
-      ecr_token_expiry_ = 0;
+    }
+    {
+      std::lock_guard lock(ecr_mu_);
+      instance_tokens_.expiry = 0;  // a token of the new instance key
     }
     LogInfo("agent joined", {{"cluster", config_.cluster},
                              {"instance", arn},
@@ -301,14 +312,25 @@ class AgentImpl : public Agent {
   // again before the server is asked, so their containers are watched.
   void AdoptTasks() {
     std::error_code ec;
+    std::set<std::string> adopted;
     for (const auto& entry : fs::directory_iterator(worker_context_.tasks_dir, ec)) {
       auto state = ReadJsonObject(entry.path().string() + "/state.json");
       if (state && StringField(*state, "reported") == "STOPPED") continue;
       auto task = ReadJsonObject(entry.path().string() + "/assignment.json");
       if (!task) continue;
+      if (Status s = CheckAssignedTask(*task); !s.ok()) {
+        LogWarn("task folder not adopted",
+                {{"folder", entry.path().string()}, {"error", s.message()}});
+        continue;
+      }
       std::string arn(StringField(*task, "taskArn"));
       std::lock_guard lock(mu_);
       workers_[arn] = std::make_unique<TaskWorker>(worker_context_, std::move(*task));
+      adopted.insert(workers_[arn]->task_id());
+    }
+    // Tasks that ended while no agent ran hold their volumes' mounts no more.
+    if (Status s = mounts_->Retain(adopted); !s.ok()) {
+      LogWarn("volume mounts of ended tasks not all released", {{"error", s.message()}});
     }
   }
 
@@ -329,18 +351,20 @@ class AgentImpl : public Agent {
       std::string target = "/berth/v1/agent/tasks?version=" + http::EncodeQueryValue(version) +
                            "&waitSeconds=" + std::to_string(config_.poll_wait_seconds);
       auto response = poller_->Send("GET", target);
+      std::string why;
       if (response.ok() && response->status == 200) {
-        json::error_code ec;
-        auto body = json::parse(response->body, ec);
-        if (!ec && body.is_object()) {
-          version = std::string(StringField(body.as_object(), "version"));
-          Reconcile(body.as_object().at("tasks").as_array());
+        auto assignments = ParseAssignments(response->body);
+        if (assignments.ok()) {
+          version = std::move(assignments->version);
+          Reconcile(std::move(assignments->tasks));
           backoff = 500;
           continue;
         }
+        why = assignments.status().message();
+      } else {
+        why = response.ok() ? std::to_string(response->status) + " " + response->body
+                            : response.status().message();
       }
-      std::string why = response.ok() ? std::to_string(response->status) + " " + response->body
-                                      : response.status().message();
       LogWarn("assignment poll failed; retrying",
               {{"error", why}, {"retryMillis", std::to_string(backoff)}});
       // A server that no longer knows the instance key (deregistered, or a
@@ -354,24 +378,33 @@ class AgentImpl : public Agent {
     }
   }
 
-  void Reconcile(const json::array& tasks) {
+  // tasks: checked by ParseAssignments.
+  void Reconcile(std::vector<json::object> tasks) {
     std::lock_guard lock(mu_);
     std::set<std::string> wanted;
-    for (const auto& v : tasks) {
-      const json::object& task = v.as_object();
+    for (json::object& task : tasks) {
       std::string arn(StringField(task, "taskArn"));
       wanted.insert(arn);
+      TakeRoleCredentials(arn, task);
       auto it = workers_.find(arn);
       if (it == workers_.end()) {
         if (stopped_) return;
-        workers_[arn] = std::make_unique<TaskWorker>(worker_context_, task);
+        workers_[arn] = std::make_unique<TaskWorker>(worker_context_, std::move(task));
       } else if (StringField(task, "desiredStatus") == "STOPPED") {
         it->second->RequestStop(std::string(StringField(task, "stoppedReason")));
       }
     }
+    {
+      // Roles of tasks no longer assigned here are forgotten.
+      std::lock_guard roles_lock(execution_mu_);
+      std::erase_if(execution_roles_,
+                    [&](const auto& entry) { return !wanted.contains(entry.first); });
+    }
     for (auto it = workers_.begin(); it != workers_.end();) {
-      if (!wanted.contains(it->first))
+      if (!wanted.contains(it->first)) {
         it->second->RequestStop("Task is no longer assigned to this instance");
+        endpoints_->SetRoleCredentials(it->first, std::nullopt);
+      }
       // A finished worker whose task the server no longer lists is done for good.
       if (it->second->done() && !wanted.contains(it->first)) {
         it = workers_.erase(it);
@@ -401,8 +434,13 @@ class AgentImpl : public Agent {
         for (const auto& [name, id] : started->as_object())
           (void)runtime_->Remove(std::string(id.as_string()));
       }
+      // A network namespace its worker did not get to remove (the agent
+      // went away in between) would keep the folder.
+      for (const auto& sub : fs::directory_iterator(entry.path(), ec)) {
+        if (sub.is_directory()) (void)RemoveNetworkNamespace((sub.path() / "netns").string());
+      }
       fs::remove_all(entry.path(), ec);
-      RemoveTaskCgroups(task_id);
+      cgroups_->Remove(task_id);  // what Finish could not (a container that would not die)
       LogInfo("removed stopped task", {{"task", task_id}});
     }
   }
@@ -424,6 +462,25 @@ class AgentImpl : public Agent {
     }
   }
 
+  // The role credentials an assignment carries (agent_channel.h) go to the
+  // endpoints and the pulls, never to the task's folder.
+  void TakeRoleCredentials(const std::string& task_arn, json::object& task) {
+    std::optional<json::object> role;
+    if (auto* c = task.if_contains("roleCredentials"); c && c->is_object()) role = c->as_object();
+    endpoints_->SetRoleCredentials(task_arn, std::move(role));
+    std::lock_guard lock(execution_mu_);
+    if (auto* c = task.if_contains("executionRoleCredentials"); c && c->is_object()) {
+      const json::object& e = c->as_object();
+      execution_roles_[task_arn] = {std::string(StringField(e, "RoleArn")),
+                                    {std::string(StringField(e, "AccessKeyId")),
+                                     std::string(StringField(e, "SecretAccessKey"))}};
+    } else {
+      execution_roles_.erase(task_arn);
+    }
+    task.erase("roleCredentials");
+    task.erase("executionRoleCredentials");
+  }
+
   // berth's own registry takes the ECR token the instance credential gets;
   // others what --registry-auth-file gives for them.
   std::optional<RegistryCredentials> RegistryCredentialsFor(std::string_view registry) {
@@ -431,14 +488,56 @@ class AgentImpl : public Agent {
       return it->second;
     }
     std::lock_guard lock(ecr_mu_);
+    return EcrCredentials(*calls_, instance_tokens_, registry);
+  }
+
+  // A task with an executionRoleArn pulls from berth's registry with the
+  // token its role's credentials get (ECS's execution role for ECR).
+  std::optional<RegistryCredentials> TaskRegistryCredentials(const std::string& task_arn,
+                                                             std::string_view registry) {
+    std::optional<ExecutionRole> role;
+    {
+      std::lock_guard lock(execution_mu_);
+      if (auto it = execution_roles_.find(task_arn); it != execution_roles_.end()) {
+        role = it->second;
+      }
+    }
+    if (!role || registry_auths_.contains(std::string(registry))) {
+      return RegistryCredentialsFor(registry);
+    }
+    awsjson::ClientOptions to_server;
+    to_server.ca_file = config_.server_ca_file;
+    auto client = awsjson::Client::Create(config_.server, role->credentials, 60, to_server);
+    if (!client.ok()) return std::nullopt;
+    std::lock_guard lock(ecr_mu_);
+    auto credentials =
+        EcrCredentials(**client, role_tokens_[role->credentials.access_key_id], registry);
+    if (!credentials) {
+      LogWarn("no registry token from the task's execution role",
+              {{"task", task_arn},
+               {"executionRoleArn", role->arn},
+               {"registry", std::string(registry)}});
+    }
+    return credentials;
+  }
+
+  // ECR tokens of one access key, by registry, fetched again hourly.
+  struct EcrTokens {
+    int64_t expiry = 0;
+    std::map<std::string, RegistryCredentials> registries;
+  };
+  // The credentials of berth's registry (any of the servers') through
+  // GetAuthorizationToken signed by client's key. Needs ecr_mu_.
+  std::optional<RegistryCredentials> EcrCredentials(awsjson::Client& client, EcrTokens& tokens,
+                                                    std::string_view registry) {
     int64_t now = config_.env->clock().NowMillis();
-    if (now >= ecr_token_expiry_) {
-      auto reply = calls_->Call(awsjson::kEcrTargetPrefix, "GetAuthorizationToken", json::object{});
+    if (now >= tokens.expiry) {
+      auto reply = client.Call(awsjson::kEcrTargetPrefix, "GetAuthorizationToken", json::object{});
       if (!reply.ok()) {
         LogWarn("registry token", {{"error", reply.status().message()}});
         return std::nullopt;
       }
-      ecr_registries_.clear();
+      tokens.registries.clear();
       for (const auto& d : reply->as_object().at("authorizationData").as_array()) {
         std::string endpoint(StringField(d.as_object(), "proxyEndpoint"));
         if (auto p = endpoint.find("://"); p != std::string::npos)
@@ -446,19 +545,19 @@ class AgentImpl : public Agent {
         auto decoded = Base64Decode(StringField(d.as_object(), "authorizationToken"));
         if (!decoded) continue;
         size_t colon = decoded->find(':');
-        ecr_registries_[endpoint] =
+        tokens.registries[endpoint] =
             RegistryCredentials{decoded->substr(0, colon), decoded->substr(colon + 1)};
       }
-      ecr_token_expiry_ = now + 3600 * 1000;  // tokens live 12 h; fetch hourly
+      tokens.expiry = now + 3600 * 1000;  // tokens live 12 h; fetch hourly
     }
-    if (auto it = ecr_registries_.find(std::string(registry)); it != ecr_registries_.end())
+    if (auto it = tokens.registries.find(std::string(registry)); it != tokens.registries.end())
       return it->second;
     // The registry of any of the servers given (one control plane: the
     // token the leader issued is good on each of them).
-    if (!ecr_registries_.empty()) {
+    if (!tokens.registries.empty()) {
       if (auto servers = awsjson::ParseEndpoints(config_.server); servers.ok()) {
         for (const auto& server : *servers) {
-          if (server.host_header == registry) return ecr_registries_.begin()->second;
+          if (server.host_header == registry) return tokens.registries.begin()->second;
         }
       }
     }
@@ -498,6 +597,8 @@ class AgentImpl : public Agent {
   NodeDevices devices_;
   std::unique_ptr<ImageStore> images_;
   std::unique_ptr<ContainerRuntime> runtime_;
+  std::unique_ptr<VolumeMounts> mounts_;
+  std::unique_ptr<TaskCgroups> cgroups_;
   std::unique_ptr<awsjson::Client> calls_;   // registration, state changes, tokens
   std::unique_ptr<awsjson::Client> poller_;  // the long poll alone
   PullBoard pulls_;                          // before logs_, which reads it
@@ -517,8 +618,15 @@ class AgentImpl : public Agent {
 
   std::map<std::string, RegistryCredentials> registry_auths_;
   std::mutex ecr_mu_;
-  int64_t ecr_token_expiry_ = 0;
-  std::map<std::string, RegistryCredentials> ecr_registries_;
+  EcrTokens instance_tokens_;                     // the instance credential's
+  std::map<std::string, EcrTokens> role_tokens_;  // by execution role access key
+  struct ExecutionRole {
+    std::string arn;
+    http::SigV4Credentials credentials;
+  };
+  std::mutex execution_mu_;
+  std::map<std::string, ExecutionRole> execution_roles_;  // by task ARN
+  std::unique_ptr<ContainerEndpoints> endpoints_;
 };
 
 }  // namespace

@@ -6,8 +6,9 @@
 // Progress is written to the task's folder before it is acted on
 // (state.json: which containers were started, what was reported), so an
 // agent that is killed and restarted adopts the running containers, records
-// the exits that happened while it was away, and never starts a container
-// twice.
+// the exits that happened while it was away (a non-essential container's
+// reported as its own container state change, as when it is seen), and
+// never starts a container twice.
 //
 // A container with an enabled restartPolicy that exits is started again in
 // place when the policy says so (restart_policy.h): same task, same runtime
@@ -26,9 +27,12 @@
 #include <string>
 #include <thread>
 
+#include "agent/container_endpoints.h"
 #include "agent/image/image_store.h"
 #include "agent/pull_board.h"
 #include "agent/runtime/container_runtime.h"
+#include "agent/runtime/task_cgroup.h"
+#include "agent/task_volumes.h"
 #include "common/env.h"
 #include "common/status.h"
 
@@ -41,16 +45,28 @@ struct WorkerContext {
   ContainerRuntime* runtime = nullptr;
   std::string tasks_dir;  // <data>/tasks
   CredentialsLookup registry_credentials;
+  // The registry credentials of one task's pulls (its executionRoleArn's);
+  // unset: registry_credentials.
+  std::function<CredentialsLookup(const std::string& task_arn)> task_registry_credentials;
   DeviceLookup devices;
   std::map<std::string, uint64_t> host_hard_limits;
   // The seccomp profile for a container definition; unset: none.
   std::function<StatusOr<boost::json::object>(const boost::json::object& container)> seccomp_for;
   std::string host_hosts;        // the host's /etc/hosts and /etc/resolv.conf, for
   std::string host_resolv_conf;  // containers that share its network
+  // The task metadata and credentials endpoints (each container is attached
+  // before it starts, and each task's state published to it); null: none.
+  ContainerEndpoints* endpoints = nullptr;
+  std::string node_address;  // the node's IP address (the metadata's Networks)
   // Sends a SubmitTaskStateChange (operation "SubmitTaskStateChange") or
   // SubmitContainerStateChange; retries until the server takes it or the
   // agent stops. Returns false when the agent is stopping.
   std::function<bool(std::string_view operation, const boost::json::object& input)> report;
+  // Where the task's volumes are made and mounted (task_volumes.h).
+  VolumeHost volumes;
+  // The task's cgroup with its task-level cpu and memory (task_cgroup.h);
+  // null: the containers' cgroups get no parent of the agent's making.
+  const TaskCgroups* cgroups = nullptr;
   // Multiplies every container's restartAttemptPeriod: 1 but in the
   // agent's end-to-end tests (see ParseRestartPolicy).
   double restart_period_scale = 1.0;
@@ -91,6 +107,9 @@ class TaskWorker {
   struct Container;
   using Containers = std::map<std::string, Container>;
   void Run();
+  // Makes the task's cgroup and volumes (mounts included) for the
+  // containers not started yet; the error is the task's stoppedReason.
+  Status Prepare();
   // Pulls the images of the containers not started yet.
   Status Pull(Containers& containers);
   Status StartContainer(Containers& containers, Container& container);
@@ -117,12 +136,24 @@ class TaskWorker {
   // runs again; false when its exit stands (then marked final).
   bool RestartAfterExit(Containers& containers, Container& container);
   void MarkExitFinal(Container& container);
+  // Reports a non-essential container's exit (SubmitContainerStateChange),
+  // and keeps that it did; false when the agent is stopping.
+  bool ReportContainerExit(Containers& containers, Container& container);
   // SIGTERM in reverse dependency order (a container once nothing that
   // depends on it runs), SIGKILL after each one's stopTimeout.
   void StopContainers(Containers& containers);
   void Finish(Containers& containers, const std::string& reason);
+  // Why the task stops when an essential container exited.
+  std::string EssentialExitReason(const Container& container) const;
   bool Report(const std::string& status, const Containers& containers, const std::string& reason);
   void SaveState(const Containers& containers);
+  // Hands the task's state to the metadata endpoint (when there is one).
+  // known_status: the task's status as it is being reported; empty: the
+  // last one reported.
+  void Publish(const Containers& containers, std::string_view known_status = "");
+  // Attaches the container to the endpoints (when there are any): the
+  // environment and network namespace its bundle is given.
+  StatusOr<ContainerAccess> Attach(const Container& container);
   // Waits up to millis or until a stop or detach; true when woken by one.
   bool Wait(int millis);
   // Waits up to millis or until a detach; true when woken by one.
@@ -135,7 +166,9 @@ class TaskWorker {
   std::string task_arn_;
   std::string cluster_;
   std::string dir_;
-  boost::json::object state_;  // state.json
+  boost::json::object state_;                        // state.json
+  TaskLimits limits_;                                // the definition's task-level cpu and memory
+  std::map<std::string, std::string> volume_paths_;  // volume name -> host folder (Prepare)
 
   mutable std::mutex mu_;
   std::condition_variable_any wake_;

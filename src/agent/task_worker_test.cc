@@ -255,6 +255,19 @@ class TaskWorkerTest : public ::testing::Test {
       return NotFound(path + ": no such device");
     };
     context_.host_hard_limits = {{"nofile", 1048576}};
+    auto mounts = VolumeMounts::Open({&env_, (root_ / "mounts.json").string(), "boot"});
+    ASSERT_TRUE(mounts.ok());
+    mounts_ = std::move(*mounts);
+    context_.volumes.mounts = mounts_.get();
+    context_.volumes.env = &env_;
+    context_.volumes.mounts_dir = (root_ / "mounts").string();
+    context_.volumes.volume_root = (root_ / "volumes").string();
+    context_.volumes.resolve = [](const std::string& host) { return StatusOr<std::string>(host); };
+    // A cgroup v1 tree of plain files: what the worker writes and reads there.
+    for (const char* controller : {"memory", "cpu"})
+      fs::create_directories(root_ / "cgroup" / controller);
+    cgroups_ = std::make_unique<TaskCgroups>((root_ / "cgroup").string());
+    context_.cgroups = cgroups_.get();
     context_.report = [this](std::string_view operation, const json::object& input) {
       {
         std::lock_guard lock(mu_);
@@ -387,9 +400,12 @@ class TaskWorkerTest : public ::testing::Test {
   FaultInjectionEnv env_{Env::Default(), &clock_};
   FakeImageStore images_;
   FakeRuntime runtime_{clock_};
+  std::unique_ptr<VolumeMounts> mounts_;
+  std::unique_ptr<TaskCgroups> cgroups_;
   WorkerContext context_;
   std::mutex mu_;
   std::vector<ReportCall> reports_;
+  std::unique_ptr<ContainerEndpoints> endpoints_;     // when a test gives the workers one
   std::vector<std::unique_ptr<TaskWorker>> workers_;  // last: destroyed first
 };
 
@@ -503,6 +519,74 @@ TEST_F(TaskWorkerTest, FailedPullStopsTheTaskWithoutStarting) {
   EXPECT_FALSE(main.contains("exitCode"));
 }
 
+// The task of OneContainer with its definition's member key set to value
+// (JSON).
+json::object WithTaskDefinitionMember(json::object task, std::string_view key,
+                                      std::string_view value) {
+  task["taskDefinition"].as_object()[key] = json::parse(value);
+  return task;
+}
+
+TEST_F(TaskWorkerTest, AVolumeThatCannotBeMountedStopsTheTaskBeforeAnyContainer) {
+  env_.Fail(FaultInjectionEnv::Op::kMount, "task-" + std::string(kTaskId) + "-b", ENODEV);
+  TaskWorker& w = StartWorker(WithTaskDefinitionMember(
+      OneContainer(R"("mountPoints":[{"sourceVolume":"a","containerPath":"/a"}])"), "volumes",
+      R"([{"name":"a","dockerVolumeConfiguration":{"driverOpts":{"type":"tmpfs"}}},
+          {"name":"b","dockerVolumeConfiguration":{"driverOpts":{"type":"tmpfs"}}}])"));
+  ASSERT_TRUE(WaitForStopped(w));
+  EXPECT_TRUE(runtime_.starts().empty());
+  EXPECT_TRUE(images_.pulls().empty()) << "volumes come before the pull";
+  json::object stopped = TaskReports("STOPPED")[0];
+  EXPECT_THAT(
+      std::string(stopped.at("reason").as_string()),
+      AllOf(StartsWith("CannotCreateVolumeError: volume 'b': mount"), HasSubstr("No such device")));
+  EXPECT_TRUE(env_.Mounts().empty()) << "volume a, mounted first, is released";
+}
+
+TEST_F(TaskWorkerTest, TaskVolumesAreBoundIntoTheContainersAndReleasedWhenTheTaskEnds) {
+  TaskWorker& w = StartWorker(WithTaskDefinitionMember(
+      OneContainer(R"("mountPoints":[{"sourceVolume":"scratch","containerPath":"/scratch"}])"),
+      "volumes", R"([{"name":"scratch","dockerVolumeConfiguration":{
+                       "driverOpts":{"type":"tmpfs","o":"size=8m"}}}])"));
+  ASSERT_TRUE(RunUntil([&] { return !TaskReports("RUNNING").empty(); }));
+  const std::string target =
+      (root_ / "mounts" / ("task-" + std::string(kTaskId) + "-scratch")).string();
+  EXPECT_TRUE(IsMounted(target));
+  auto bundle = runtime_.bundle(Id("main"));
+  ASSERT_TRUE(bundle.has_value());
+  EXPECT_THAT(json::serialize(bundle->config.at("mounts")),
+              HasSubstr(R"("destination":"/scratch","type":"bind","source":")" + target + "\""));
+  runtime_.SetExited(Id("main"), 0);
+  ASSERT_TRUE(WaitForStopped(w));
+  EXPECT_FALSE(IsMounted(target));
+}
+
+TEST_F(TaskWorkerTest, TheTaskMemoryLimitIsOnTheTaskCgroupAndItsOomStopsTheTask) {
+  TaskWorker& w = StartWorker(WithTaskDefinitionMember(OneContainer(), "memory", R"("64")"));
+  ASSERT_TRUE(RunUntil([&] { return !TaskReports("RUNNING").empty(); }));
+  const fs::path task_cgroup = root_ / "cgroup" / "memory" / "berth" / kTaskId;
+  std::ifstream limit(task_cgroup / "memory.limit_in_bytes");
+  std::string bytes((std::istreambuf_iterator<char>(limit)), {});
+  EXPECT_EQ(bytes, "67108864");
+  EXPECT_EQ(runtime_.bundle(Id("main"))->config.at("linux").at("cgroupsPath").as_string(),
+            "/berth/" + std::string(kTaskId) + "/main");
+  // What the kernel shows after the task's limit was reached: the charge
+  // failed at the task's cgroup, and a process of main was killed.
+  fs::create_directories(task_cgroup / "main");
+  std::ofstream(task_cgroup / "memory.failcnt") << "7\n";
+  std::ofstream(task_cgroup / "main" / "memory.failcnt") << "0\n";
+  std::ofstream(task_cgroup / "main" / "memory.oom_control")
+      << "oom_kill_disable 0\nunder_oom 0\noom_kill 1\n";
+  runtime_.SetExited(Id("main"), 137);
+  ASSERT_TRUE(WaitForStopped(w));
+  json::object stopped = TaskReports("STOPPED")[0];
+  EXPECT_EQ(stopped.at("reason").as_string(),
+            "OutOfMemoryError: the task's containers together reached its memory limit of 64 "
+            "MiB; container 'main' was killed");
+  EXPECT_EQ(ContainerIn(stopped, "main").at("reason").as_string(),
+            "OutOfMemoryError: Container killed due to memory usage");
+}
+
 TEST_F(TaskWorkerTest, BundleErrorStopsTheTaskWithCannotStartContainerError) {
   TaskWorker& w = StartWorker(
       OneContainer(R"("ulimits":[{"name":"nofile","softLimit":1024,"hardLimit":2000000}])"));
@@ -571,6 +655,94 @@ TEST_F(TaskWorkerTest, RestartedWorkerAdoptsTheContainerWithoutStartingItAgain) 
   EXPECT_TRUE(runtime_.kills().empty());
 }
 
+TEST_F(TaskWorkerTest, ANonEssentialExitWhileTheAgentWasAwayIsReportedOnceAsItsOwnChange) {
+  const std::string definitions =
+      R"([{"name":"main","image":"registry.example:5000/train:1","essential":true},
+          {"name":"sidecar","image":"registry.example:5000/log:1","essential":false}])";
+  {
+    TaskWorker& first = StartWorker(Task(definitions));
+    ASSERT_TRUE(RunUntil([&] {
+      std::error_code ec;
+      if (!fs::exists(context_.tasks_dir + "/" + kTaskId + "/state.json", ec)) return false;
+      auto* r = StateJson().if_contains("reported");
+      return r && r->is_string() && r->as_string() == "RUNNING";
+    }));
+    first.Detach();
+    workers_.clear();
+  }
+  // The sidecar exits while no agent watches; the next worker adopts the task.
+  runtime_.SetExited(Id("sidecar"), 5);
+  TaskWorker& second = StartWorker(Task(definitions));
+  ASSERT_TRUE(RunUntil([&] { return !ContainerReports().empty(); }));
+  json::object change = ContainerReports()[0];
+  EXPECT_EQ(change.at("containerName").as_string(), "sidecar");
+  EXPECT_EQ(change.at("status").as_string(), "STOPPED");
+  EXPECT_EQ(change.at("exitCode").as_int64(), 5);
+  EXPECT_EQ(change.at("runtimeId").as_string(), Id("sidecar"));
+  // The task goes on: main still runs.
+  int calls = runtime_.state_calls(Id("main"));
+  ASSERT_TRUE(RunUntil([&] { return runtime_.state_calls(Id("main")) >= calls + 3; }));
+  EXPECT_FALSE(second.done());
+  EXPECT_THAT(runtime_.starts(), ElementsAre(Id("main"), Id("sidecar")));
+
+  // A third adoption does not report the same exit again.
+  second.Detach();
+  workers_.clear();
+  TaskWorker& third = StartWorker(Task(definitions));
+  calls = runtime_.state_calls(Id("main"));
+  ASSERT_TRUE(RunUntil([&] { return runtime_.state_calls(Id("main")) >= calls + 3; }));
+  EXPECT_EQ(ContainerReports().size(), 1u);
+  third.RequestStop("Task stopped by user");
+  ASSERT_TRUE(WaitForStopped(third));
+  EXPECT_EQ(ContainerIn(TaskReports("STOPPED")[0], "sidecar").at("exitCode").as_int64(), 5);
+}
+
+TEST_F(TaskWorkerTest, ContainersAreGivenTheirEndpointsAndTheirTasksStateIsPublished) {
+  ContainerEndpoints::Options options;
+  options.serve = false;  // no listener, no namespace: the handlers are called directly
+  auto endpoints = ContainerEndpoints::Start(options);
+  ASSERT_TRUE(endpoints.ok());
+  endpoints_ = std::move(*endpoints);
+  context_.endpoints = endpoints_.get();
+  json::object task = OneContainer();
+  task["taskDefinition"].as_object()["taskRoleArn"] = "arn:aws:iam::123456789012:role/trainer";
+  TaskWorker& w = StartWorker(std::move(task));
+  ASSERT_TRUE(RunUntil([&] { return !TaskReports("RUNNING").empty(); }));
+
+  json::object config = runtime_.bundle(Id("main"))->config;
+  std::map<std::string, std::string> env;
+  for (const auto& v : config.at("process").at("env").as_array()) {
+    std::string entry(v.as_string());
+    env[entry.substr(0, entry.find('='))] = entry.substr(entry.find('=') + 1);
+  }
+  EXPECT_THAT(env["ECS_CONTAINER_METADATA_URI_V4"], HasSubstr("/v4/"));
+  EXPECT_THAT(env["AWS_CONTAINER_CREDENTIALS_FULL_URI"], HasSubstr("/v2/credentials/"));
+  EXPECT_EQ(env["AWS_REGION"], "us-east-1");  // the task ARN's
+  // A container with a network of its own joins the namespace made for it.
+  bool joined = false;
+  for (const auto& ns : config.at("linux").at("namespaces").as_array()) {
+    joined =
+        joined || (ns.at("type") == json::value("network") && ns.as_object().contains("path") &&
+                   ns.at("path").as_string().ends_with("/main/netns"));
+  }
+  EXPECT_TRUE(joined) << json::serialize(config.at("linux").at("namespaces"));
+
+  // What the metadata endpoint shows follows the worker.
+  http::Request request;
+  request.method = "GET";
+  const std::string uri = env["ECS_CONTAINER_METADATA_URI_V4"];
+  request.target = uri.substr(uri.find("/v4/")) + "/task";
+  json::object meta = json::parse(endpoints_->Handle(request, "").body).as_object();
+  EXPECT_EQ(meta.at("TaskARN"), json::value(kTaskArn));
+  EXPECT_EQ(meta.at("KnownStatus"), json::value("RUNNING"));
+  EXPECT_EQ(meta.at("Containers").as_array()[0].at("KnownStatus"), json::value("RUNNING"));
+
+  w.RequestStop("Task stopped by user");
+  ASSERT_TRUE(WaitForStopped(w));
+  // A stopped task's endpoints are gone.
+  EXPECT_EQ(endpoints_->Handle(request, "").status, 404);
+}
+
 TEST_F(TaskWorkerTest, DesiredStoppedBeforeStartReportsStoppedWithoutStarting) {
   json::object task = OneContainer();
   task["desiredStatus"] = "STOPPED";
@@ -595,7 +767,8 @@ TEST_F(TaskWorkerTest, AStateFileThatCannotBeWrittenKeepsItsPreviousContent) {
   ASSERT_TRUE(RunUntil([&] {
     std::error_code ec;
     if (!fs::exists(state_path, ec)) return false;
-    auto* r = StateJson().if_contains("reported");
+    json::object state = StateJson();  // r points into it
+    auto* r = state.if_contains("reported");
     return r && r->is_string() && r->as_string() == "RUNNING";
   }));
   env_.Fail(FaultInjectionEnv::Op::kAppend, "state.json", ENOSPC);  // a full disk

@@ -11,6 +11,7 @@
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/utf8.h"
 #include "model/unknown_members.h"
 
 namespace berth::awsjson {
@@ -45,7 +46,9 @@ http::Response ErrorResponse(std::string_view type, std::string_view message,
                              std::string_view request_id, int status) {
   boost::json::object body;
   body["__type"] = type;
-  body["message"] = message;
+  // A message may quote what the client sent (a query value, a header):
+  // the body must still be JSON the client can parse.
+  body["message"] = ValidUtf8(message);
   return JsonResponse(status ? status : StatusFor(type), boost::json::serialize(body), request_id);
 }
 

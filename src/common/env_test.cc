@@ -83,6 +83,26 @@ TEST_F(EnvTest, AFailedFsyncLeavesTheOldContentAndNoTemporaryFile) {
   EXPECT_THAT(Names(), ::testing::ElementsAre("state.json"));
 }
 
+TEST_F(EnvTest, RandomFsyncFailuresFailSomeWritesAndEachLeavesWholeContent) {
+  std::string path = dir_ + "/state.json";
+  env_.FailAtRandom(Op::kSync, 0.5, EIO, /*seed=*/7);
+  int failed = 0;
+  std::string last = "";
+  for (int i = 0; i < 40; ++i) {
+    std::string content = "version " + std::to_string(i);
+    Status status = env_.WriteFileAtomically(path, content);
+    if (status.ok()) {
+      last = content;
+    } else {
+      ++failed;
+      EXPECT_THAT(status.message(), HasSubstr("Input/output error"));
+    }
+    EXPECT_EQ(Read(path), last);  // the last acknowledged write, whole
+  }
+  EXPECT_GT(failed, 0);
+  EXPECT_LT(failed, 40);
+}
+
 TEST_F(EnvTest, AFullDiskLeavesTheOldContent) {
   std::string path = dir_ + "/state.json";
   ASSERT_TRUE(env_.WriteFileAtomically(path, "old").ok());

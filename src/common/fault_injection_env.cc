@@ -55,6 +55,12 @@ void FaultInjectionEnv::Fail(Op op, std::string path_part, int err, int times) {
   rules_.push_back(Rule{op, std::move(path_part), err, times});
 }
 
+void FaultInjectionEnv::FailAtRandom(Op op, double probability, int err, uint64_t seed) {
+  std::lock_guard lock(mu_);
+  random_.seed(seed);
+  rules_.push_back(Rule{op, "", err, -1, probability});
+}
+
 void FaultInjectionEnv::SetFreeSpace(std::optional<uint64_t> bytes) {
   std::lock_guard lock(mu_);
   free_space_ = bytes;
@@ -94,6 +100,10 @@ Status FaultInjectionEnv::Check(Op op, const std::string& path, std::string_view
   ++calls_[op];
   for (Rule& rule : rules_) {
     if (rule.op != op || rule.times == 0 || path.find(rule.path_part) == std::string::npos) {
+      continue;
+    }
+    if (rule.probability < 1 &&
+        std::uniform_real_distribution<double>(0, 1)(random_) >= rule.probability) {
       continue;
     }
     if (rule.times > 0) --rule.times;

@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,10 @@ class FaultInjectionEnv final : public Env {
   // value), times times (-1: until cleared). For kRename the destination is
   // matched; for kMount and kUnmount the target.
   void Fail(Op op, std::string path_part, int err, int times = -1);
+  // Operations op on any path fail with err, each with the given
+  // probability, drawn from a generator seeded with seed (a disk that fails
+  // now and then: the crash test's random fsync failures).
+  void FailAtRandom(Op op, double probability, int err, uint64_t seed);
   // The disk has bytes left: an Append beyond them writes what fits, then
   // fails with ENOSPC, as a full disk does. nullopt: no limit.
   void SetFreeSpace(std::optional<uint64_t> bytes);
@@ -86,12 +91,14 @@ class FaultInjectionEnv final : public Env {
     std::string path_part;
     int err;
     int times;
+    double probability = 1;
   };
 
   Env* const base_;
   Clock* const clock_;
   mutable std::mutex mu_;
   std::vector<Rule> rules_;                     // guarded by mu_
+  std::mt19937_64 random_;                      // guarded by mu_
   std::optional<uint64_t> free_space_;          // guarded by mu_
   std::map<Op, int> calls_;                     // guarded by mu_
   bool fake_mounts_ = false;                    // guarded by mu_

@@ -348,12 +348,14 @@ namespace {
 
 // Connects core's stream to host:port (with TLS first when NextLayer is
 // TlsStream) and sends the upgrade request; then hands the socket to an I/O
-// thread of its own (loop).
+// thread of its own (loop, moved into the WebSocket). On failure the caller
+// keeps both: it must release core before loop, whose io_context the
+// stream's Beast service lives in.
 template <class NextLayer>
 StatusOr<std::unique_ptr<WebSocket>> DialOver(
-    std::shared_ptr<internal::WebSocketOn<NextLayer>> core, std::unique_ptr<ClientLoop> loop,
-    const std::string& host, uint16_t port, const Request& request, int timeout_seconds,
-    Response* refusal, const std::string& tls_name) {
+    const std::shared_ptr<internal::WebSocketOn<NextLayer>>& core,
+    std::unique_ptr<ClientLoop>& loop, const std::string& host, uint16_t port,
+    const Request& request, int timeout_seconds, Response* refusal, const std::string& tls_name) {
   const std::string endpoint = FormatEndpoint(host, port);
   const std::string where = "websocket " + endpoint + request.target;
   core->Configure();
@@ -446,19 +448,19 @@ StatusOr<std::unique_ptr<WebSocket>> DialWebSocket(const std::string& host, uint
     return InvalidArgument("websocket " + FormatEndpoint(host, port) + request.target +
                            ": the method must be GET");
   }
+  // Declared before the socket (core), so it is destroyed after it.
   auto loop = std::make_unique<ClientLoop>();
   if (!tls.enabled) {
     auto core = std::make_shared<internal::WebSocketOn<beast::tcp_stream>>(
         nullptr, std::in_place, asio::make_strand(loop->io_context));
-    return DialOver(std::move(core), std::move(loop), host, port, request, timeout_seconds, refusal,
-                    "");
+    return DialOver(core, loop, host, port, request, timeout_seconds, refusal, "");
   }
   auto context = internal::ClientTlsContext(tls);
   if (!context.ok()) return context.status().WithContext("tls to " + FormatEndpoint(host, port));
   std::shared_ptr<asio::ssl::context> held = *context;
   auto core = std::make_shared<internal::WebSocketOn<TlsStream>>(
       held, std::in_place, asio::make_strand(loop->io_context), *held);
-  return DialOver(std::move(core), std::move(loop), host, port, request, timeout_seconds, refusal,
+  return DialOver(core, loop, host, port, request, timeout_seconds, refusal,
                   tls.server_name.empty() ? host : tls.server_name);
 }
 

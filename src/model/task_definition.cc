@@ -10,8 +10,9 @@
 #include <utility>
 #include <vector>
 
+#include "common/task_size.h"
 #include "model/json_util.h"
-#include "model/task_size.h"
+#include "model/task_volumes.h"
 
 namespace berth::model {
 
@@ -144,6 +145,7 @@ class TaskDefinitionChecker {
       if (!volume_names_.insert(name).second) {
         return Refuse(path, "duplicate volume name " + Quoted(name));
       }
+      if (auto e = CheckTaskVolume(AsObject(volumes[i]), At("volumes", i))) return e;
     }
     return std::nullopt;
   }

@@ -83,6 +83,95 @@ TEST_P(TaskDefinitionRuleTest, RefusesWithAClientExceptionNamingTheField) {
   EXPECT_THAT(error->message, HasSubstr(GetParam().message));
 }
 
+// A change that makes volumes[0] (the trainer's "data" volume) the one given
+// as JSON.
+std::function<void(object&)> WithVolume(const char* volume) {
+  return [volume](object& r) { r["volumes"].as_array()[0] = boost::json::parse(volume); };
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Volumes, TaskDefinitionRuleTest,
+    testing::Values(
+        RuleCase{"HostPath", WithVolume(R"({"name": "data", "host": {"sourcePath": "/data"}})"),
+                 ""},
+        RuleCase{"EmptyVolume", WithVolume(R"({"name": "data"})"), ""},
+        RuleCase{"TaskScopedPlainDockerVolume",
+                 WithVolume(R"({"name": "data", "dockerVolumeConfiguration": {"scope": "task"}})"),
+                 ""},
+        RuleCase{"SharedNfs",
+                 WithVolume(R"({"name": "data", "dockerVolumeConfiguration": {"scope": "shared",
+                       "autoprovision": true, "driver": "local", "labels": {"team": "ml"},
+                       "driverOpts": {"type": "nfs", "device": ":/exports/ckpt",
+                                      "o": "addr=10.0.0.2,nfsvers=4.1,hard"}}})"),
+                 ""},
+        RuleCase{"TaskTmpfs", WithVolume(R"({"name": "data", "dockerVolumeConfiguration": {
+                       "driverOpts": {"type": "tmpfs", "device": "tmpfs", "o": "size=64m"}}})"),
+                 ""},
+        RuleCase{"SharedBind",
+                 WithVolume(R"({"name": "data", "dockerVolumeConfiguration": {"scope": "shared",
+                       "autoprovision": true,
+                       "driverOpts": {"type": "none", "device": "/srv/ckpt", "o": "bind"}}})"),
+                 ""},
+        RuleCase{"UnknownDriver",
+                 WithVolume(
+                     R"({"name": "data", "dockerVolumeConfiguration": {"driver": "rexray/ebs"}})"),
+                 "volumes[0].dockerVolumeConfiguration.driver: volume 'data' asks for the "
+                 "Docker volume driver 'rexray/ebs'"},
+        RuleCase{
+            "AutoprovisionOnlyShared",
+            WithVolume(R"({"name": "data", "dockerVolumeConfiguration": {"autoprovision": true}})"),
+            "volumes[0].dockerVolumeConfiguration.autoprovision: volume 'data': "
+            "autoprovision applies only to scope shared"},
+        RuleCase{"UnknownDriverOption",
+                 WithVolume(R"({"name": "data", "dockerVolumeConfiguration": {
+                       "driverOpts": {"type": "tmpfs", "size": "1g"}}})"),
+                 "volumes[0].dockerVolumeConfiguration.driverOpts: volume 'data': driverOpts: "
+                 "unknown option 'size'"},
+        RuleCase{"UnsupportedFileSystem",
+                 WithVolume(R"({"name": "data", "dockerVolumeConfiguration": {
+                       "driverOpts": {"type": "ext4", "device": "/dev/sdb"}}})"),
+                 "driverOpts.type 'ext4' is not supported"},
+        RuleCase{"RelativeBindDevice", WithVolume(R"({"name": "data", "dockerVolumeConfiguration": {
+                       "driverOpts": {"type": "none", "device": "srv", "o": "bind"}}})"),
+                 "a bind needs the absolute path of a host folder"},
+        RuleCase{"TwoKinds", WithVolume(R"({"name": "data", "host": {"sourcePath": "/data"},
+                       "dockerVolumeConfiguration": {"scope": "task"}})"),
+                 "volumes[0]: volume 'data' has both host and dockerVolumeConfiguration"},
+        RuleCase{
+            "Efs",
+            WithVolume(R"({"name": "data", "efsVolumeConfiguration": {"fileSystemId": "fs-0123",
+                       "rootDirectory": "/runs/1", "transitEncryption": "DISABLED"}})"),
+            ""},
+        RuleCase{
+            "EfsTransitEncryption",
+            WithVolume(R"({"name": "data", "efsVolumeConfiguration": {"fileSystemId": "fs-0123",
+                       "transitEncryption": "ENABLED"}})"),
+            "volumes[0].efsVolumeConfiguration.transitEncryption: volume 'data': "
+            "transitEncryption ENABLED cannot be honoured"},
+        RuleCase{
+            "EfsIam",
+            WithVolume(R"({"name": "data", "efsVolumeConfiguration": {"fileSystemId": "fs-0123",
+                       "authorizationConfig": {"iam": "ENABLED"}}})"),
+            "volumes[0].efsVolumeConfiguration.authorizationConfig.iam"},
+        RuleCase{
+            "EfsAccessPoint",
+            WithVolume(R"({"name": "data", "efsVolumeConfiguration": {"fileSystemId": "fs-0123",
+                       "authorizationConfig": {"accessPointId": "fsap-1"}}})"),
+            "EFS access points cannot be honoured"},
+        RuleCase{
+            "EfsRootLeaves",
+            WithVolume(R"({"name": "data", "efsVolumeConfiguration": {"fileSystemId": "fs-0123",
+                       "rootDirectory": "/runs/../../etc"}})"),
+            "must not leave the file system"},
+        RuleCase{"EfsWithoutId",
+                 WithVolume(R"({"name": "data", "efsVolumeConfiguration": {"fileSystemId": ""}})"),
+                 "volumes[0].efsVolumeConfiguration.fileSystemId: volume 'data' needs a "
+                 "fileSystemId"},
+        RuleCase{"FsxWindows",
+                 WithVolume(R"({"name": "data", "fsxWindowsFileServerVolumeConfiguration": {
+                       "fileSystemId": "fs-1", "rootDirectory": "share"}})"),
+                 "are for Windows container instances"}));
+
 INSTANTIATE_TEST_SUITE_P(
     Rules, TaskDefinitionRuleTest,
     testing::Values(

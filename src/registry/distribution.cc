@@ -10,6 +10,7 @@
 
 #include "awsjson/audit.h"
 #include "common/log.h"
+#include "common/utf8.h"
 #include "http/query_string.h"
 #include "http/sigv4.h"
 #include "registry/auth_token.h"
@@ -87,12 +88,13 @@ std::optional<std::string> Authorize(const http::Request& request,
   return std::nullopt;
 }
 
-// An OCI error reply: {"errors": [{"code", "message"}]}.
+// An OCI error reply: {"errors": [{"code", "message"}]}. The message may
+// quote the request's path or headers: made valid UTF-8 for JSON.
 http::Response ErrorReply(int status, std::string_view code, std::string_view message) {
   http::Response response;
   response.status = status;
   response.headers.emplace_back("content-type", "application/json");
-  json::object error{{"code", code}, {"message", message}};
+  json::object error{{"code", code}, {"message", ValidUtf8(message)}};
   response.body = json::serialize(json::object{{"errors", json::array{std::move(error)}}});
   if (status == 401) response.headers.emplace_back("www-authenticate", std::string(kChallenge));
   return response;

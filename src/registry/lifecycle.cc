@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
+#include <cmath>
 #include <cstdint>
 #include <initializer_list>
 #include <set>
@@ -46,8 +47,9 @@ StatusOr<int64_t> PositiveInt(const json::object& o, std::string_view key, std::
     n = v->get_int64();
   } else if (v->is_uint64() && v->get_uint64() <= INT64_MAX) {
     n = static_cast<int64_t>(v->get_uint64());
-  } else if (v->is_double() &&
-             v->get_double() == static_cast<double>(static_cast<int64_t>(v->get_double()))) {
+  } else if (v->is_double() && std::abs(v->get_double()) < 9e18 &&
+             v->get_double() == std::trunc(v->get_double())) {
+    // Checked before the conversion: one outside int64's range is undefined.
     n = static_cast<int64_t>(v->get_double());
   } else {
     return Invalid(where, "'" + std::string(key) + "' must be an integer");
@@ -291,9 +293,13 @@ std::vector<LifecycleExpiry> EvaluateLifecyclePolicy(const LifecyclePolicy& poli
     std::sort(selected.begin(), selected.end(), NewerFirst);
     for (size_t rank = 0; rank < selected.size(); ++rank) {
       const LifecycleImage* image = selected[rank];
-      bool expires = rule.count_type == LifecycleCountType::kImageCountMoreThan
-                         ? static_cast<int64_t>(rank) >= rule.count_number
-                         : now_millis - image->pushed_at_millis > rule.count_number * kMillisPerDay;
+      // An age in days past int64 milliseconds is never reached (and its
+      // product would overflow).
+      bool expires =
+          rule.count_type == LifecycleCountType::kImageCountMoreThan
+              ? static_cast<int64_t>(rank) >= rule.count_number
+              : rule.count_number <= INT64_MAX / kMillisPerDay &&
+                    now_millis - image->pushed_at_millis > rule.count_number * kMillisPerDay;
       if (expires && owner[image - images.data()] == &rule) {
         expired.push_back({*image, rule.priority});
       }

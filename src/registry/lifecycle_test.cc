@@ -93,6 +93,12 @@ TEST(LifecyclePolicyParse, EnforcesEcrValidation) {
        Policy({Rule(1, R"("tagStatus":"untagged","countType":"imageCountMoreThan",)"
                        R"("countNumber":1.5)")}),
        "'countNumber' must be an integer"},
+      // Found by lifecycle_fuzz: a count beyond int64 was converted first
+      // (undefined) and checked after.
+      {"count beyond int64",
+       Policy({Rule(1, R"("tagStatus":"untagged","countType":"imageCountMoreThan",)"
+                       R"("countNumber":92233720368547758070.0)")}),
+       "'countNumber' must be an integer"},
       {"unknown countType",
        Policy(
            {Rule(1, R"("tagStatus":"untagged","countType":"sinceImagePulled","countNumber":1)")}),
@@ -131,6 +137,16 @@ TEST(LifecyclePolicyParse, EnforcesEcrValidation) {
           << c.name << ": " << policy.status().message();
     }
   }
+}
+
+// Found by lifecycle_fuzz: days times milliseconds overflowed int64.
+TEST(LifecyclePolicyEvaluate, AnAgeBeyondInt64MillisecondsExpiresNothing) {
+  auto policy = ParseLifecyclePolicy(
+      Policy({Rule(1, R"("tagStatus":"any","countType":"sinceImagePushed","countUnit":"days",)"
+                      R"("countNumber":9223372036854775807)")}));
+  ASSERT_TRUE(policy.ok()) << policy.status().message();
+  std::vector<LifecycleImage> images = {{"sha256:a", {"v1"}, 0}, {"sha256:b", {}, kNow - kDay}};
+  EXPECT_TRUE(EvaluateLifecyclePolicy(*policy, images, kNow).empty());
 }
 
 TEST(LifecyclePolicyParse, SortsRulesByPriority) {

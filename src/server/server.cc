@@ -30,6 +30,7 @@
 #include "registry/ecr_api.h"
 #include "server/control_plane.h"
 #include "server/credentials.h"
+#include "server/injected_faults.h"
 #include "server/leader_forwarder.h"
 #include "server/leadership.h"
 #include "server/ui_endpoint.h"
@@ -50,7 +51,7 @@ struct OpenedStore {
   store::EtcdStoreOptions etcd_options;
 };
 
-StatusOr<OpenedStore> OpenStore(const ServerConfig& config) {
+StatusOr<OpenedStore> OpenStore(const ServerConfig& config, const std::string& sqlite_vfs) {
   if (config.store.starts_with("etcd://")) {
     auto options = store::ParseEtcdStoreUrl(config.store);
     if (!options.ok()) return options.status().WithContext("--store " + config.store);
@@ -78,7 +79,9 @@ StatusOr<OpenedStore> OpenStore(const ServerConfig& config) {
     return InvalidArgument("--store " + config.store +
                            ": unsupported store (expected sqlite:PATH or etcd://HOST:PORT,...)");
   }
-  auto opened = store::OpenSqliteStore(path);
+  store::SqliteStoreOptions options;
+  options.vfs = sqlite_vfs;
+  auto opened = store::OpenSqliteStore(path, options);
   if (!opened.ok()) return opened.status();
   OpenedStore result;
   result.store = std::move(*opened);
@@ -171,6 +174,12 @@ int RunServer(const ServerConfig& config) {
     if (key.read_only) read_only_keys.insert(key.id);
   }
   const AccessPolicy access(std::move(read_only_keys));
+  api::TaskRoles roles;
+  if (!config.roles_file.empty()) {
+    auto loaded = api::TaskRoles::Load(config.roles_file, *keys);
+    if (!loaded.ok()) return fail(loaded.status());
+    roles = std::move(*loaded);
+  }
   // What berth dev prints and its embedded agent joins with: the first key
   // that may change things.
   const AccessKey& full_key = [&]() -> const AccessKey& {
@@ -180,14 +189,16 @@ int RunServer(const ServerConfig& config) {
     return keys->front();
   }();
 
-  auto opened_store = OpenStore(config);
+  auto faults = InjectedFaults::FromEnvironment();
+  if (!faults.ok()) return fail(faults.status());
+  auto opened_store = OpenStore(config, (*faults)->sqlite_vfs());
   if (!opened_store.ok()) return fail(opened_store.status());
   std::unique_ptr<store::Store> store = std::move(opened_store->store);
   const std::string store_name = opened_store->name;
   store::EtcdStore* etcd_store = opened_store->etcd;
   const std::string registry_root =
       config.registry_root.empty() ? config.data_dir + "/registry" : config.registry_root;
-  auto blobs = registry::BlobStore::Open(registry_root);
+  auto blobs = registry::BlobStore::Open(registry_root, (*faults)->env());
   if (!blobs.ok()) return fail(blobs.status());
 
   http::ServerOptions options;
@@ -376,6 +387,7 @@ int RunServer(const ServerConfig& config) {
   context.blobs = blobs->get();
   context.user_secrets = &secret_of;
   context.access = &access;
+  context.roles = &roles;
   // The folders berth itself fills: the data folder (the SQLite database)
   // and the registry's blobs.
   const DiskGuard disk(Env::Default(), {config.data_dir, registry_root},

@@ -39,9 +39,10 @@ Status Error(sqlite3* db, int rc, std::string_view what) {
   }
 }
 
-StatusOr<Db> Open(const std::string& path, int flags) {
+StatusOr<Db> Open(const std::string& path, int flags, const std::string& vfs) {
   sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &raw, flags | SQLITE_OPEN_NOMUTEX,
+                           vfs.empty() ? nullptr : vfs.c_str());
   Db db(raw);  // sqlite3_open_v2 may return a handle even when it fails
   if (rc != SQLITE_OK) return Error(db.get(), rc, "open");
   sqlite3_extended_result_codes(db.get(), 1);

@@ -28,8 +28,9 @@ using Stmt = std::unique_ptr<sqlite3_stmt, StmtFinalizer>;
 // full) or not (too big, corrupt).
 Status Error(sqlite3* db, int rc, std::string_view what);
 
-// Opens path with flags (SQLITE_OPEN_NOMUTEX is added).
-StatusOr<Db> Open(const std::string& path, int flags);
+// Opens path with flags (SQLITE_OPEN_NOMUTEX is added), through the VFS
+// named vfs (empty: the default).
+StatusOr<Db> Open(const std::string& path, int flags, const std::string& vfs = "");
 
 // Runs sql (one or more statements without parameters), discarding rows.
 Status Exec(sqlite3* db, const char* sql);

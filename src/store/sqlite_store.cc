@@ -127,7 +127,8 @@ class SqliteStore final : public Store {
   explicit SqliteStore(std::string path) : path_(std::move(path)) {}
 
   Status Init(const SqliteStoreOptions& options) {
-    StatusOr<Db> write_db = sqlite::Open(path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    StatusOr<Db> write_db =
+        sqlite::Open(path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, options.vfs);
     if (!write_db.ok()) return write_db.status();
     write_db_ = std::move(*write_db);
     sqlite3* db = write_db_.get();
@@ -153,7 +154,7 @@ class SqliteStore final : public Store {
     delete_ = std::move(*del);
 
     // Opened after the writer has created the file and switched it to WAL.
-    StatusOr<Db> read_db = sqlite::Open(path_, SQLITE_OPEN_READONLY);
+    StatusOr<Db> read_db = sqlite::Open(path_, SQLITE_OPEN_READONLY, options.vfs);
     if (!read_db.ok()) return read_db.status().WithContext("read connection");
     read_db_ = std::move(*read_db);
     sqlite3_busy_timeout(read_db_.get(), kBusyTimeoutMillis);

@@ -80,6 +80,9 @@ struct SqliteStoreOptions {
   // Not owned. SQLite does its own file I/O; the directory sync that makes
   // a new database file durable goes through env.
   Env* env = Env::Default();
+  // The SQLite VFS the database is opened through; empty: SQLite's default.
+  // kFaultySyncVfs (sqlite_faulty_sync_vfs.h) fails fsyncs on demand.
+  std::string vfs = {};
 };
 StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path,
                                                  const SqliteStoreOptions& options);

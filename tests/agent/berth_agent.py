@@ -18,7 +18,7 @@ for d in ("../compat", "../registry"):
     if p not in sys.path:
         sys.path.insert(0, p)
 
-from berth_compat import BERTH_BIN, aws_cli_env, make_ecs_client  # noqa: E402
+from berth_compat import BERTH_BIN, aws_cli_env, make_ecs_client, unique  # noqa: E402
 
 
 def require_container_host():
@@ -52,6 +52,9 @@ class AgentProcess:
                  "--data", self.data_dir, "--device-root", self.device_root,
                  "--credentials", self.server.credentials_path,
                  "--instance-type", "trn1.32xlarge", "--availability-zone", "us-east-1a",
+                 # Several agents share this host's loopback: each picks a
+                 # port (kept in its data folder across restarts).
+                 "--metadata-listen", "127.0.0.1:0",
                  *self.extra_args],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log)
 
@@ -193,3 +196,16 @@ def logs(node, task_arn, *args):
 
 def container(task, name="main"):
     return next(c for c in task["containers"] if c["name"] == name)
+
+
+def run_task(node, containers, family_prefix="e2e", **extra):
+    """Registers a definition of containers (each named main, on node's
+    image and essential unless it says otherwise; extra: task-level members)
+    and runs it on node's cluster; the task's ARN."""
+    defs = [{"name": "main", "image": node.image, "essential": True, **c} for c in containers]
+    td = node.ecs.register_task_definition(family=unique(family_prefix), containerDefinitions=defs,
+                                           **extra)
+    out = node.ecs.run_task(cluster=node.cluster,
+                            taskDefinition=td["taskDefinition"]["taskDefinitionArn"])
+    assert not out["failures"], out["failures"]
+    return out["tasks"][0]["taskArn"]

@@ -55,6 +55,14 @@ la_ssize_t ReadCallback(archive* a, void* client, const void** buffer) {
   return static_cast<la_ssize_t>(piece->size());
 }
 
+// libarchive's message for the last error of a. It sets none for some
+// failures (a GNU long-name header cut short), and a null char* must not
+// reach a std::string.
+std::string ArchiveError(archive* a) {
+  const char* message = archive_error_string(a);
+  return message != nullptr ? message : "unknown libarchive error";
+}
+
 std::vector<std::string_view> Components(std::string_view path) {
   std::vector<std::string_view> out;
   size_t start = 0;
@@ -164,9 +172,9 @@ Status CopyData(archive* in, archive* out) {
     la_int64_t offset;
     int r = archive_read_data_block(in, &buffer, &size, &offset);
     if (r == ARCHIVE_EOF) return Status::Ok();
-    if (r < ARCHIVE_WARN) return InvalidArgument(std::string("read: ") + archive_error_string(in));
+    if (r < ARCHIVE_WARN) return InvalidArgument("read: " + ArchiveError(in));
     if (archive_write_data_block(out, buffer, size, offset) < ARCHIVE_WARN) {
-      return Internal(std::string("write: ") + archive_error_string(out));
+      return Internal("write: " + ArchiveError(out));
     }
   }
 }
@@ -178,7 +186,7 @@ Status UnpackEntries(archive* in, archive* out, ReadState& state) {
     if (r == ARCHIVE_EOF) return Status::Ok();
     if (r < ARCHIVE_WARN) {
       if (!state.status.ok()) return state.status;
-      return InvalidArgument(std::string("not a valid tar layer: ") + archive_error_string(in));
+      return InvalidArgument("not a valid tar layer: " + ArchiveError(in));
     }
     const char* raw = archive_entry_pathname(entry);
     std::string name = raw ? raw : "";
@@ -210,13 +218,13 @@ Status UnpackEntries(archive* in, archive* out, ReadState& state) {
     archive_entry_set_pathname(entry, path->c_str());
 
     r = archive_write_header(out, entry);
-    if (r < ARCHIVE_WARN) return refuse(Internal(archive_error_string(out)));
+    if (r < ARCHIVE_WARN) return refuse(Internal(ArchiveError(out)));
     if (r == ARCHIVE_WARN) {
-      LogWarn("layer entry restored partly", {{"entry", name}, {"why", archive_error_string(out)}});
+      LogWarn("layer entry restored partly", {{"entry", name}, {"why", ArchiveError(out)}});
     }
     if (archive_entry_size(entry) > 0) BERTH_RETURN_IF_ERROR(refuse(CopyData(in, out)));
     if (archive_write_finish_entry(out) < ARCHIVE_WARN) {
-      return refuse(Internal(archive_error_string(out)));
+      return refuse(Internal(ArchiveError(out)));
     }
   }
 }
@@ -234,7 +242,7 @@ Status UnpackOnThisThread(http::BodySource& source, const std::string& dir) {
   archive_read_support_format_empty(in.get());  // a zero-byte layer
   if (archive_read_open(in.get(), &state, nullptr, ReadCallback, nullptr) != ARCHIVE_OK) {
     if (!state.status.ok()) return state.status;
-    return InvalidArgument(std::string("not a valid layer: ") + archive_error_string(in.get()));
+    return InvalidArgument("not a valid layer: " + ArchiveError(in.get()));
   }
   ArchivePtr out(archive_write_disk_new());
   archive_write_disk_set_options(
@@ -245,7 +253,7 @@ Status UnpackOnThisThread(http::BodySource& source, const std::string& dir) {
   Status status = UnpackEntries(in.get(), out.get(), state);
   // Folder modes and times are set at close, after their contents.
   if (archive_write_close(out.get()) < ARCHIVE_WARN && status.ok()) {
-    status = Internal(std::string("finish: ") + archive_error_string(out.get()));
+    status = Internal("finish: " + ArchiveError(out.get()));
   }
   if (!status.ok()) return status;
   if (!state.status.ok()) return state.status;

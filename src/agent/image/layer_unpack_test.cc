@@ -174,6 +174,29 @@ TEST_F(LayerUnpackTest, RefusesGarbage) {
   EXPECT_FALSE(status.ok());
 }
 
+// Found by layer_unpack_fuzz: a GNU long-name header ("././@LongLink",
+// type 'L') that promises a 155-byte name and ends there. libarchive fails
+// it without an error message, and a null message once crashed the agent.
+TEST_F(LayerUnpackTest, RefusesATruncatedLongNameHeader) {
+  std::string block(512, '\0');
+  for (auto [offset, field] : std::initializer_list<std::pair<size_t, std::string_view>>{
+           {0, "././@LongLink"},
+           {100, "0000000"},
+           {108, "0000000"},
+           {116, "0000000"},
+           {124, "00000000233"},
+           {136, "00000000000"},
+           {148, std::string_view("007753\0 ", 8)},
+           {156, "L"},
+           {255, "ustar  "}}) {
+    block.replace(offset, field.size(), field);
+  }
+  StringSource source(block);
+  Status status = UnpackLayer(source, layer_.string());
+  EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr("not a valid tar layer"));
+}
+
 struct Malicious {
   const char* name;
   std::vector<TarEntry> entries;

@@ -1,9 +1,9 @@
 // config.linux: namespaces, cgroup resources, the devices the container may
 // see, and Docker's default hardening.
 #include <algorithm>
-#include <cctype>
 
 #include "agent/runtime/bundle_internal.h"
+#include "agent/runtime/task_cgroup.h"
 
 namespace berth::agent::bundle {
 namespace {
@@ -21,44 +21,25 @@ json::array Namespaces(const BundleInput& in, const Facts& f) {
   std::string ipc = GetString(*in.task_definition, "ipcMode").value_or("");
   if (ipc != "host") add("ipc", ipc == "task" ? in.task_ipc_namespace : "");
   // A private namespace has only loopback: the container reaches nothing.
-  if (f.network_mode != "host") add("network");
+  if (f.network_mode != "host") add("network", in.network_namespace);
   if (!f.hostname.empty()) add("uts");
   return ns;
 }
 
-// Task-level sizes are strings in the API: "1024", also "1 vCPU" / "2 GB"
-// as RegisterTaskDefinition accepts them.
-std::optional<int64_t> TaskSize(const json::object& td, const char* key, int64_t unit_per_word) {
-  std::optional<std::string> s = GetString(td, key);
-  if (!s) {
-    return GetInt(td, key);
-  }
-  size_t i = 0;
-  while (i < s->size() && (std::isdigit(static_cast<unsigned char>((*s)[i])) || (*s)[i] == '.')) {
-    ++i;
-  }
-  if (i == 0) return std::nullopt;
-  double n = std::stod(s->substr(0, i));
-  std::string rest = s->substr(i);
-  rest.erase(std::remove(rest.begin(), rest.end(), ' '), rest.end());
-  std::transform(rest.begin(), rest.end(), rest.begin(), ::tolower);
-  if (rest.empty()) return static_cast<int64_t>(n);
-  if (rest == "vcpu" || rest == "gb") return static_cast<int64_t>(n * unit_per_word);
-  return std::nullopt;
-}
-
 StatusOr<json::object> Memory(const BundleInput& in, const json::object& c) {
   json::object m;
+  // The task-level memory is on the task's cgroup above this one
+  // (task_cgroup.h): it bounds the containers together.
   std::optional<int64_t> limit = GetInt(c, "memory");
-  // ECS puts the task-level memory on the task's cgroup; berth has one
-  // cgroup per container, so a container without its own limit gets the
-  // task's (an upper bound for each, not for their sum).
-  if (!limit) limit = TaskSize(*in.task_definition, "memory", 1024);
   if (limit) m["limit"] = *limit * kMiB;
   if (std::optional<int64_t> r = GetInt(c, "memoryReservation")) m["reservation"] = *r * kMiB;
   if (const json::object* lp = GetObject(c, "linuxParameters")) {
     if (std::optional<int64_t> swap = GetInt(*lp, "maxSwap")) {
+      // Swap is counted with memory (OCI swap is memory + swap), so a
+      // container without a limit of its own takes the task's for it.
+      if (!limit) limit = TaskLimitsOf(*in.task_definition).memory_mib;
       if (!limit) return InvalidArgument("linuxParameters.maxSwap needs a memory limit");
+      m["limit"] = *limit * kMiB;
       // OCI swap is memory + swap together; maxSwap 0 means no swap at all.
       m["swap"] = (*limit + std::max<int64_t>(*swap, 0)) * kMiB;
       // ECS: swappiness applies only with maxSwap, 60 when not given.
@@ -68,16 +49,12 @@ StatusOr<json::object> Memory(const BundleInput& in, const json::object& c) {
   return m;
 }
 
-json::object Cpu(const BundleInput& in, const json::object& c) {
+json::object Cpu(const json::object& c) {
   json::object cpu;
   // ECS cpu units are relative shares; the kernel's minimum is 2, which is
-  // what Docker and the ECS agent give a container with cpu 0.
+  // what Docker and the ECS agent give a container with cpu 0. The task's
+  // cpu is a quota on the task's cgroup (task_cgroup.h).
   if (std::optional<int64_t> units = GetInt(c, "cpu")) cpu["shares"] = std::max<int64_t>(*units, 2);
-  if (std::optional<int64_t> task = TaskSize(*in.task_definition, "cpu", 1024); task && *task > 0) {
-    constexpr int64_t kPeriod = 100000;
-    cpu["period"] = kPeriod;
-    cpu["quota"] = *task * kPeriod / 1024;
-  }
   return cpu;
 }
 
@@ -210,7 +187,7 @@ StatusOr<json::object> BuildLinux(const BundleInput& in, const json::object& c, 
   StatusOr<json::object> memory = Memory(in, c);
   if (!memory.ok()) return memory.status();
   if (!memory->empty()) resources["memory"] = std::move(*memory);
-  if (json::object cpu = Cpu(in, c); !cpu.empty()) resources["cpu"] = std::move(cpu);
+  if (json::object cpu = Cpu(c); !cpu.empty()) resources["cpu"] = std::move(cpu);
   json::array devices, rules;
   BERTH_RETURN_IF_ERROR(Devices(in, c, f, devices, rules));
   resources["devices"] = std::move(rules);

@@ -3,6 +3,9 @@
 // bundle_process.cc, bundle_linux.cc and bundle_mounts.cc.
 #include "agent/runtime/oci_bundle.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include "agent/runtime/bundle_internal.h"
 
 namespace berth::agent {
@@ -19,8 +22,13 @@ std::optional<int64_t> GetInt(const json::object& o, std::string_view key) {
   if (it == o.end()) return std::nullopt;
   const json::value& v = it->value();
   if (v.is_int64()) return v.get_int64();
-  if (v.is_uint64()) return static_cast<int64_t>(v.get_uint64());
-  if (v.is_double()) return static_cast<int64_t>(v.get_double());
+  // Past int64 is INT64_MAX (more than any limit), as model::OptInt reads
+  // it; a fraction is truncated, but a double outside int64's range would
+  // be undefined to convert and reads as absent.
+  if (v.is_uint64()) return static_cast<int64_t>(std::min<uint64_t>(v.get_uint64(), INT64_MAX));
+  if (v.is_double() && std::isfinite(v.get_double()) && std::abs(v.get_double()) < 9e18) {
+    return static_cast<int64_t>(v.get_double());
+  }
   return std::nullopt;
 }
 
@@ -83,8 +91,7 @@ StatusOr<Facts> DecideFacts(const BundleInput& in, const json::object& c) {
   if (mode == "bridge") {
     return InvalidArgument("networkMode bridge is not supported; use host or none");
   }
-  f.network_mode = (mode == "host") ? "host" : "none";
-  if (GetBool(c, "disableNetworking").value_or(false)) f.network_mode = "none";
+  f.network_mode = SharesHostNetwork(*in.task_definition, c) ? "host" : "none";
 
   std::optional<std::string> hostname = GetString(c, "hostname");
   if (hostname && !hostname->empty()) {
@@ -104,6 +111,12 @@ StatusOr<Facts> DecideFacts(const BundleInput& in, const json::object& c) {
 }
 
 }  // namespace bundle
+
+bool SharesHostNetwork(const boost::json::object& task_definition,
+                       const boost::json::object& container) {
+  return bundle::GetString(task_definition, "networkMode").value_or("") == "host" &&
+         !bundle::GetBool(container, "disableNetworking").value_or(false);
+}
 
 StatusOr<OciBundle> BuildOciBundle(const BundleInput& in) {
   namespace json = boost::json;

@@ -225,6 +225,19 @@ TEST(Rlimits, FromUlimitsAndDefaultNofile) {
   EXPECT_EQ(cfg.at("process").at("rlimits").as_array().size(), 2u);
 }
 
+// Found by assignments_fuzz: converting a double outside int64's range is
+// undefined; such a limit reads as absent (0), one past int64 as unlimited.
+TEST(Rlimits, NumbersOutsideInt64AreReadWithoutOverflow) {
+  Case c;
+  c.in.host_hard_limits = {{"nofile", UINT64_MAX}, {"stack", UINT64_MAX}};
+  c.ctr = Obj(R"({"ulimits":[{"name":"nofile","softLimit":-1e56,"hardLimit":1e300},
+                             {"name":"stack","softLimit":1,"hardLimit":18446744073709551615}]})");
+  json::object cfg = c.Config();
+  EXPECT_EQ(Rlimit(cfg, "RLIMIT_NOFILE"), json::parse(R"({"type":"RLIMIT_NOFILE",
+            "hard":0,"soft":0})"));
+  EXPECT_EQ(Rlimit(cfg, "RLIMIT_STACK").at("hard"), INT64_MAX);
+}
+
 TEST(Rlimits, AboveTheHostIsAnError) {
   Case c;
   c.in.host_hard_limits = {{"nofile", 1048576}};
@@ -240,9 +253,9 @@ TEST(Resources, CpuAndMemory) {
   c.ctr = Obj(R"({"cpu":0,"memory":512,"memoryReservation":256,
                   "linuxParameters":{"maxSwap":1024,"swappiness":10}})");
   json::object r = c.Config().at("linux").at("resources").as_object();
-  // cpu 0 -> the kernel's minimum of 2 shares; task cpu 2048 units = 2 CPUs
-  // = quota 200000 per 100000 period.
-  EXPECT_EQ(r.at("cpu"), json::parse(R"({"shares":2,"period":100000,"quota":200000})"));
+  // cpu 0 -> the kernel's minimum of 2 shares; the task's cpu is on the
+  // task's cgroup, not the container's.
+  EXPECT_EQ(r.at("cpu"), json::parse(R"({"shares":2})"));
   // swap is memory + maxSwap: (512 + 1024) MiB.
   EXPECT_EQ(r.at("memory"), json::parse(R"({"limit":536870912,"reservation":268435456,
             "swap":1610612736,"swappiness":10})"));
@@ -254,11 +267,20 @@ TEST(Resources, OverridesAndTaskMemory) {
   c.ctr = Obj(R"({"cpu":256,"linuxParameters":{"maxSwap":0}})");
   c.ov = Obj(R"({"cpu":512})");
   json::object r = c.Config().at("linux").at("resources").as_object();
-  EXPECT_EQ(r.at("cpu").at("shares"), 512);
-  EXPECT_EQ(r.at("cpu").at("quota"), 100000);
+  EXPECT_EQ(r.at("cpu"), json::parse(R"({"shares":512})"));
+  // Swap is counted against the task's memory when the container has none.
   EXPECT_EQ(r.at("memory").at("limit"), 1073741824);
   EXPECT_EQ(r.at("memory").at("swap"), 1073741824);  // maxSwap 0: no swap
   EXPECT_EQ(c.Config().at("linux").at("cgroupsPath"), "/berth/0123/main");
+}
+
+TEST(Resources, TaskSizeIsLeftToTheTaskCgroup) {
+  Case c;
+  c.td = Obj(R"({"memory":"2 GB","cpu":"2 vCPU"})");
+  c.ctr = Obj(R"({"memoryReservation":256})");
+  json::object r = c.Config().at("linux").at("resources").as_object();
+  EXPECT_EQ(r.at("memory"), json::parse(R"({"reservation":268435456})"));
+  EXPECT_FALSE(r.contains("cpu"));
 }
 
 std::vector<std::string> DevicePaths(const json::object& cfg) {
@@ -380,6 +402,29 @@ TEST(Namespaces, NetworkPidIpcModes) {
   EXPECT_FALSE(cfg.contains("hostname"));  // the host's name, as in ECS host mode
   c.td = Obj(R"({"networkMode":"bridge"})");
   EXPECT_EQ(c.Build().status().message(), "networkMode bridge is not supported; use host or none");
+}
+
+TEST(Namespaces, AnAgentMadeNetworkNamespaceIsJoinedAndTheAgentsEnvironmentIsSet) {
+  Case c;
+  c.ctr = Obj(R"({"environment":[{"name":"ECS_CONTAINER_METADATA_URI_V4","value":"stale"},
+                                 {"name":"A","value":"1"}]})");
+  c.in.network_namespace = "/var/lib/berth/tasks/t/main/netns";
+  c.in.agent_env = {{"ECS_CONTAINER_METADATA_URI_V4", "http://127.0.0.1:51679/v4/abc"}};
+  c.in.default_env = {{"AWS_REGION", "us-east-1"}, {"A", "default"}};
+  json::object cfg = c.Config();
+  bool joined = false;
+  for (const json::value& ns : cfg.at("linux").at("namespaces").as_array()) {
+    if (ns.at("type") == json::value("network")) {
+      joined = ns.as_object().contains("path") &&
+               ns.at("path") == json::value("/var/lib/berth/tasks/t/main/netns");
+    }
+  }
+  EXPECT_TRUE(joined) << json::serialize(cfg.at("linux").at("namespaces"));
+  EXPECT_THAT(Env(cfg),
+              ::testing::Contains("ECS_CONTAINER_METADATA_URI_V4=http://127.0.0.1:51679/v4/abc"));
+  EXPECT_THAT(Env(cfg), ::testing::Not(::testing::Contains("ECS_CONTAINER_METADATA_URI_V4=stale")));
+  EXPECT_THAT(Env(cfg), ::testing::Contains("A=1"));  // the definition's over a default
+  EXPECT_THAT(Env(cfg), ::testing::Contains("AWS_REGION=us-east-1"));
 }
 
 json::value MountAt(const json::object& cfg, const std::string& dest) {

@@ -35,6 +35,7 @@
 #include "server/api/gang_rules.h"
 #include "server/api/service_deployments.h"
 #include "server/api/service_reconciler.h"
+#include "server/api/task_roles.h"
 #include "store/store.h"
 
 namespace berth::server::api {
@@ -71,6 +72,11 @@ class EcsApi : public awsjson::JsonService {
   // Versions and liveness of node agents (agent channel). Configure before
   // serving.
   AgentTracker& agents() { return agents_; }
+
+  // The roles file (task_roles.h) that RunTask, StartTask and services
+  // check a task's taskRoleArn and executionRoleArn against. Set before
+  // serving; not owned. Unset: no role is known.
+  void set_task_roles(const TaskRoles* roles) { task_roles_ = roles; }
 
   // What /metrics shows of one cluster, read under the shared lock in
   // O(its instances + their devices) from the tallies AccountTasks keeps
@@ -237,6 +243,14 @@ class EcsApi : public awsjson::JsonService {
   // (latest ACTIVE), family:revision or ARN. Throws ClientException when it
   // is missing or INACTIVE.
   const boost::json::object& TaskDefinitionToRun(std::string_view ref) const;
+  // Refuses (ClientException, as ECS does when it cannot assume a role) a
+  // taskRoleArn or executionRoleArn of the definition, or of overrides,
+  // that is not in the roles file.
+  void CheckTaskRoles(const boost::json::object& definition,
+                      const boost::json::object* overrides) const;
+  // CheckTaskRoles for a RunTask or StartTask request (its task definition
+  // and overrides). Needs mu_, shared at least.
+  void CheckRunRoles(const boost::json::object& in) const;
   // The tasks a clientToken started within the hour, as RunTask returned
   // them; nullopt when none. Throws InvalidParameterException when the
   // token came with another request.
@@ -643,6 +657,7 @@ class EcsApi : public awsjson::JsonService {
   store::Store& store_;
   awsjson::CommitTracker& tracker_;
   ArnScope scope_;
+  const TaskRoles* task_roles_ = nullptr;
   awsjson::PageTokens page_tokens_;
 
   mutable std::shared_mutex mu_;

@@ -186,6 +186,7 @@ Reply EcsApi::CreateService(json::object& in, const CallContext& ctx) {
   }
   const json::object& td_record = TaskDefinitionToRun(StringOr(in, "taskDefinition", ""));
   const TaskDefinitionRecord td(td_record);
+  CheckTaskRoles(td.definition(), nullptr);
   ValidateServicePlacement(ArrayOr(in, "placementConstraints"), ArrayOr(in, "placementStrategy"),
                            td.definition(), strategy, "service:" + name);
   ValidateNetworkConfiguration(in, td.definition());
@@ -249,6 +250,7 @@ Reply EcsApi::UpdateService(json::object& in, const CallContext& ctx) {
   if (auto given = OptString(in, "taskDefinition")) {
     td_record = &TaskDefinitionToRun(*given);
     td_arn = std::string(TaskDefinitionRecord(*td_record).arn());
+    CheckTaskRoles(TaskDefinitionRecord(*td_record).definition(), nullptr);
   } else {
     td_record = FindTaskDefinitionByArn(td_arn);
   }

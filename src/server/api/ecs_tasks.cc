@@ -336,8 +336,9 @@ Status EcsApi::CheckPlacers(int64_t now_millis) const {
     if (entry->placer == nullptr || entry->pending != 0) continue;
     scheduler::ClusterSnapshot want = BuildSnapshot(cluster, now_millis, nullptr);
     const scheduler::ClusterSnapshot& have = entry->placer->snapshot();
-    auto fail = [&](const std::string& what) {
-      return Internal("cluster " + cluster + ": the Placer differs from the records: " + what);
+    // An init-capture: clang before 16 cannot capture a binding.
+    auto fail = [&, &name = cluster](const std::string& what) {
+      return Internal("cluster " + name + ": the Placer differs from the records: " + what);
     };
     if (want.instances.size() != have.instances.size()) {
       return fail(std::to_string(have.instances.size()) + " instances, the records have " +
@@ -403,6 +404,10 @@ Reply EcsApi::RunTask(json::object& in, const CallContext& ctx) {
   if (in.contains("capacityProviderStrategy")) {
     Fail("InvalidParameterException", "capacityProviderStrategy is not supported by berth");
   }
+  {
+    std::shared_lock lock(mu_);
+    CheckRunRoles(in);
+  }
   if (std::optional<QueueTags> queued = QueueTagsOf(ArrayOr(in, "tags"))) {
     std::unique_lock lock(mu_);
     return RunQueued(in, ctx, *queued);
@@ -429,6 +434,7 @@ Reply EcsApi::StartTask(json::object& in, const CallContext& ctx) {
     Fail("InvalidParameterException", "containerInstances must name 1 to 10 instances");
   }
   for (const auto& r : refs) only.push_back(ContainerInstanceId(AsString(r)));
+  CheckRunRoles(in);
   // One task per named instance, as ECS starts them.
   in["count"] = static_cast<int64_t>(only.size());
   return PlaceAndRecord(in, ctx, only);
@@ -481,7 +487,8 @@ std::optional<EcsApi::PlannedRun> EcsApi::PlanRun(json::object& in, const CallCo
     }
   }
 
-  StatusOr<planner::Plan> plan = Status::Ok();
+  // Both branches below plan; a StatusOr may not hold an OK status.
+  StatusOr<planner::Plan> plan = Internal("not planned");
   ClusterPlacer* entry = nullptr;
   if (!only.empty()) {
     // StartTask: a Placer over the named instances only; the cluster's
@@ -539,6 +546,26 @@ std::optional<EcsApi::PlannedRun> EcsApi::PlanRun(json::object& in, const CallCo
     throw;
   }
   return run;
+}
+
+void EcsApi::CheckTaskRoles(const json::object& definition, const json::object* overrides) const {
+  for (std::string_view field : {"taskRoleArn", "executionRoleArn"}) {
+    std::string arn = EffectiveRoleArn(definition, overrides, field);
+    if (arn.empty() || (task_roles_ != nullptr && task_roles_->Has(arn))) continue;
+    Fail("ClientException",
+         "ECS was unable to assume the role '" + arn + "' that was provided for this task (" +
+             std::string(field) + "): " +
+             (task_roles_ == nullptr || task_roles_->path().empty()
+                  ? std::string("this berth server has no roles file (berth server --roles-file)")
+                  : "it is not in the server's roles file"));
+  }
+}
+
+void EcsApi::CheckRunRoles(const json::object& in) const {
+  const json::object& td =
+      TaskDefinitionRecord(TaskDefinitionToRun(StringOr(in, "taskDefinition", ""))).definition();
+  const json::value* overrides = in.if_contains("overrides");
+  CheckTaskRoles(td, overrides && overrides->is_object() ? &overrides->as_object() : nullptr);
 }
 
 const json::object& EcsApi::TaskDefinitionToRun(std::string_view ref_text) const {

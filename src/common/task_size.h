@@ -6,7 +6,7 @@
 #include <optional>
 #include <string_view>
 
-namespace berth::model {
+namespace berth {
 
 // CPU units (1 vCPU = 1024): "1024", "1 vCPU", "0.25 vcpu". nullopt when text
 // does not parse or is not positive. Fractions round to the nearest unit.
@@ -17,4 +17,4 @@ std::optional<int64_t> ParseTaskCpu(std::string_view text);
 // is not positive.
 std::optional<int64_t> ParseTaskMemory(std::string_view text);
 
-}  // namespace berth::model
+}  // namespace berth

@@ -1,9 +1,9 @@
-#include "model/task_size.h"
+#include "common/task_size.h"
 
 #include <cctype>
 #include <cmath>
 
-namespace berth::model {
+namespace berth {
 
 namespace {
 
@@ -96,4 +96,4 @@ std::optional<int64_t> ParseTaskMemory(std::string_view text) {
   return ParseQuantity(text, kUnits);
 }
 
-}  // namespace berth::model
+}  // namespace berth

@@ -1,8 +1,8 @@
-#include "model/task_size.h"
+#include "common/task_size.h"
 
 #include <gtest/gtest.h>
 
-namespace berth::model {
+namespace berth {
 namespace {
 
 TEST(TaskSize, CpuTakesUnitsOrVcpu) {
@@ -35,4 +35,4 @@ TEST(TaskSize, MemoryRefusesNonsense) {
 }
 
 }  // namespace
-}  // namespace berth::model
+}  // namespace berth
