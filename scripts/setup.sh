@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything berth needs to build, test and run, from Debian's
-# archive. Safe to run again: it only asks apt for what is missing.
+# archive, and the JavaScript SDK of tests/js from the npm registry (npm ci,
+# pinned by its package-lock.json). Safe to run again: it only asks apt for
+# what is missing, and npm only when the lock file changed.
 set -euo pipefail
 
 packages=(
@@ -32,19 +34,35 @@ packages=(
   chromium chromium-driver python3-selenium
 )
 
+# The JavaScript SDK suite (tests/js) runs on the machine's Node.js and npm,
+# or on Debian's when the machine has none.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  packages+=(nodejs npm)
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if ((${#missing[@]} == 0)); then
   echo "setup: all ${#packages[@]} packages present"
-  exit 0
+else
+  echo "setup: installing ${missing[*]}"
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "setup: must run as root to install packages" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
-echo "setup: installing ${missing[*]}"
-if [[ $(id -u) -ne 0 ]]; then
-  echo "setup: must run as root to install packages" >&2
-  exit 1
+
+# The AWS SDK for JavaScript, exactly as tests/js/package-lock.json pins it,
+# from the npm registry; again only when the lock file changed.
+js="$(dirname "$0")/../tests/js"
+stamp="$js/node_modules/.berth-installed-lock"
+if ! cmp -s "$js/package-lock.json" "$stamp"; then
+  echo "setup: npm ci in tests/js"
+  (cd "$js" && npm ci --no-audit --no-fund)
+  cp "$js/package-lock.json" "$stamp"
 fi
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -q
-apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -8,7 +8,9 @@
 #include <set>
 
 #include "agent/assignments.h"
+#include "agent/container_endpoints.h"
 #include "agent/log_server.h"
+#include "agent/network_namespace.h"
 #include "agent/registration.h"
 #include "agent/registry_auth_file.h"
 #include "agent/state_files.h"
@@ -57,6 +59,9 @@ class AgentImpl : public Agent {
     image_options.ca_file =
         config_.registry_ca_file.empty() ? config_.server_ca_file : config_.registry_ca_file;
     image_options.env = config_.env;
+    auto behavior = ParsePullBehavior(config_.image_pull_behavior);
+    if (!behavior.ok()) return behavior.status().WithContext("--image-pull-behavior");
+    image_options.pull_behavior = *behavior;
     auto images = ImageStore::Open(image_options);
     if (!images.ok()) return images.status();
     images_ = std::move(*images);
@@ -69,6 +74,16 @@ class AgentImpl : public Agent {
     auto runtime = ContainerRuntime::Open(runtime_options);
     if (!runtime.ok()) return runtime.status();
     runtime_ = std::move(*runtime);
+
+    ContainerEndpoints::Options endpoint_options;
+    endpoint_options.listen = config_.metadata_listen;
+    endpoint_options.port_file = config_.data_dir + "/metadata-port";
+    endpoint_options.runtime = runtime_.get();
+    endpoint_options.env = config_.env;
+    endpoint_options.clock = &config_.env->clock();
+    auto endpoints = ContainerEndpoints::Start(endpoint_options);
+    if (!endpoints.ok()) return endpoints.status().WithContext("--metadata-listen");
+    endpoints_ = std::move(*endpoints);
 
     BERTH_RETURN_IF_ERROR(OpenVolumes());
     cgroups_ = std::make_unique<TaskCgroups>(config_.cgroup_root);
@@ -106,7 +121,7 @@ class AgentImpl : public Agent {
         [this](const std::string& task_id, const std::string& container) {
           std::lock_guard lock(mu_);
           for (const auto& [arn, w] : workers_) {
-            if (w->task_id() == task_id) return w->MayRestart(container);
+            if (w->task_id() == task_id) return w->MayStillRun(container);
           }
           return false;
         },
@@ -121,6 +136,13 @@ class AgentImpl : public Agent {
     worker_context_.registry_credentials = [this](std::string_view registry) {
       return RegistryCredentialsFor(registry);
     };
+    worker_context_.task_registry_credentials = [this](const std::string& task_arn) {
+      return CredentialsLookup([this, task_arn](std::string_view registry) {
+        return TaskRegistryCredentials(task_arn, registry);
+      });
+    };
+    worker_context_.endpoints = endpoints_.get();
+    worker_context_.node_address = NodeAddress(config_);
     // Device nodes are looked up under the device root (a fake tree in tests).
     worker_context_.devices = [root = config_.device_root,
                                stat = StatDeviceLookup()](const std::string& path) {
@@ -177,6 +199,7 @@ class AgentImpl : public Agent {
     }
     for (auto& [arn, w] : workers) w->Detach();
     workers.clear();  // joins
+    if (endpoints_) endpoints_->Stop();
     if (logs_) logs_->Stop();
     if (started) LogInfo("agent stopped; containers keep running", {{"instance", arn_}});
   }
@@ -268,7 +291,10 @@ class AgentImpl : public Agent {
     {
       std::lock_guard lock(mu_);
       arn_ = arn;
-      ecr_token_expiry_ = 0;
+    }
+    {
+      std::lock_guard lock(ecr_mu_);
+      instance_tokens_.expiry = 0;  // a token of the new instance key
     }
     LogInfo("agent joined", {{"cluster", config_.cluster},
                              {"instance", arn},
@@ -359,6 +385,7 @@ class AgentImpl : public Agent {
     for (json::object& task : tasks) {
       std::string arn(StringField(task, "taskArn"));
       wanted.insert(arn);
+      TakeRoleCredentials(arn, task);
       auto it = workers_.find(arn);
       if (it == workers_.end()) {
         if (stopped_) return;
@@ -367,9 +394,17 @@ class AgentImpl : public Agent {
         it->second->RequestStop(std::string(StringField(task, "stoppedReason")));
       }
     }
+    {
+      // Roles of tasks no longer assigned here are forgotten.
+      std::lock_guard roles_lock(execution_mu_);
+      std::erase_if(execution_roles_,
+                    [&](const auto& entry) { return !wanted.contains(entry.first); });
+    }
     for (auto it = workers_.begin(); it != workers_.end();) {
-      if (!wanted.contains(it->first))
+      if (!wanted.contains(it->first)) {
         it->second->RequestStop("Task is no longer assigned to this instance");
+        endpoints_->SetRoleCredentials(it->first, std::nullopt);
+      }
       // A finished worker whose task the server no longer lists is done for good.
       if (it->second->done() && !wanted.contains(it->first)) {
         it = workers_.erase(it);
@@ -399,6 +434,11 @@ class AgentImpl : public Agent {
         for (const auto& [name, id] : started->as_object())
           (void)runtime_->Remove(std::string(id.as_string()));
       }
+      // A network namespace its worker did not get to remove (the agent
+      // went away in between) would keep the folder.
+      for (const auto& sub : fs::directory_iterator(entry.path(), ec)) {
+        if (sub.is_directory()) (void)RemoveNetworkNamespace((sub.path() / "netns").string());
+      }
       fs::remove_all(entry.path(), ec);
       cgroups_->Remove(task_id);  // what Finish could not (a container that would not die)
       LogInfo("removed stopped task", {{"task", task_id}});
@@ -422,6 +462,25 @@ class AgentImpl : public Agent {
     }
   }
 
+  // The role credentials an assignment carries (agent_channel.h) go to the
+  // endpoints and the pulls, never to the task's folder.
+  void TakeRoleCredentials(const std::string& task_arn, json::object& task) {
+    std::optional<json::object> role;
+    if (auto* c = task.if_contains("roleCredentials"); c && c->is_object()) role = c->as_object();
+    endpoints_->SetRoleCredentials(task_arn, std::move(role));
+    std::lock_guard lock(execution_mu_);
+    if (auto* c = task.if_contains("executionRoleCredentials"); c && c->is_object()) {
+      const json::object& e = c->as_object();
+      execution_roles_[task_arn] = {std::string(StringField(e, "RoleArn")),
+                                    {std::string(StringField(e, "AccessKeyId")),
+                                     std::string(StringField(e, "SecretAccessKey"))}};
+    } else {
+      execution_roles_.erase(task_arn);
+    }
+    task.erase("roleCredentials");
+    task.erase("executionRoleCredentials");
+  }
+
   // berth's own registry takes the ECR token the instance credential gets;
   // others what --registry-auth-file gives for them.
   std::optional<RegistryCredentials> RegistryCredentialsFor(std::string_view registry) {
@@ -429,14 +488,56 @@ class AgentImpl : public Agent {
       return it->second;
     }
     std::lock_guard lock(ecr_mu_);
+    return EcrCredentials(*calls_, instance_tokens_, registry);
+  }
+
+  // A task with an executionRoleArn pulls from berth's registry with the
+  // token its role's credentials get (ECS's execution role for ECR).
+  std::optional<RegistryCredentials> TaskRegistryCredentials(const std::string& task_arn,
+                                                             std::string_view registry) {
+    std::optional<ExecutionRole> role;
+    {
+      std::lock_guard lock(execution_mu_);
+      if (auto it = execution_roles_.find(task_arn); it != execution_roles_.end()) {
+        role = it->second;
+      }
+    }
+    if (!role || registry_auths_.contains(std::string(registry))) {
+      return RegistryCredentialsFor(registry);
+    }
+    awsjson::ClientOptions to_server;
+    to_server.ca_file = config_.server_ca_file;
+    auto client = awsjson::Client::Create(config_.server, role->credentials, 60, to_server);
+    if (!client.ok()) return std::nullopt;
+    std::lock_guard lock(ecr_mu_);
+    auto credentials =
+        EcrCredentials(**client, role_tokens_[role->credentials.access_key_id], registry);
+    if (!credentials) {
+      LogWarn("no registry token from the task's execution role",
+              {{"task", task_arn},
+               {"executionRoleArn", role->arn},
+               {"registry", std::string(registry)}});
+    }
+    return credentials;
+  }
+
+  // ECR tokens of one access key, by registry, fetched again hourly.
+  struct EcrTokens {
+    int64_t expiry = 0;
+    std::map<std::string, RegistryCredentials> registries;
+  };
+  // The credentials of berth's registry (any of the servers') through
+  // GetAuthorizationToken signed by client's key. Needs ecr_mu_.
+  std::optional<RegistryCredentials> EcrCredentials(awsjson::Client& client, EcrTokens& tokens,
+                                                    std::string_view registry) {
     int64_t now = config_.env->clock().NowMillis();
-    if (now >= ecr_token_expiry_) {
-      auto reply = calls_->Call(awsjson::kEcrTargetPrefix, "GetAuthorizationToken", json::object{});
+    if (now >= tokens.expiry) {
+      auto reply = client.Call(awsjson::kEcrTargetPrefix, "GetAuthorizationToken", json::object{});
       if (!reply.ok()) {
         LogWarn("registry token", {{"error", reply.status().message()}});
         return std::nullopt;
       }
-      ecr_registries_.clear();
+      tokens.registries.clear();
       for (const auto& d : reply->as_object().at("authorizationData").as_array()) {
         std::string endpoint(StringField(d.as_object(), "proxyEndpoint"));
         if (auto p = endpoint.find("://"); p != std::string::npos)
@@ -444,19 +545,19 @@ class AgentImpl : public Agent {
         auto decoded = Base64Decode(StringField(d.as_object(), "authorizationToken"));
         if (!decoded) continue;
         size_t colon = decoded->find(':');
-        ecr_registries_[endpoint] =
+        tokens.registries[endpoint] =
             RegistryCredentials{decoded->substr(0, colon), decoded->substr(colon + 1)};
       }
-      ecr_token_expiry_ = now + 3600 * 1000;  // tokens live 12 h; fetch hourly
+      tokens.expiry = now + 3600 * 1000;  // tokens live 12 h; fetch hourly
     }
-    if (auto it = ecr_registries_.find(std::string(registry)); it != ecr_registries_.end())
+    if (auto it = tokens.registries.find(std::string(registry)); it != tokens.registries.end())
       return it->second;
     // The registry of any of the servers given (one control plane: the
     // token the leader issued is good on each of them).
-    if (!ecr_registries_.empty()) {
+    if (!tokens.registries.empty()) {
       if (auto servers = awsjson::ParseEndpoints(config_.server); servers.ok()) {
         for (const auto& server : *servers) {
-          if (server.host_header == registry) return ecr_registries_.begin()->second;
+          if (server.host_header == registry) return tokens.registries.begin()->second;
         }
       }
     }
@@ -517,8 +618,15 @@ class AgentImpl : public Agent {
 
   std::map<std::string, RegistryCredentials> registry_auths_;
   std::mutex ecr_mu_;
-  int64_t ecr_token_expiry_ = 0;
-  std::map<std::string, RegistryCredentials> ecr_registries_;
+  EcrTokens instance_tokens_;                     // the instance credential's
+  std::map<std::string, EcrTokens> role_tokens_;  // by execution role access key
+  struct ExecutionRole {
+    std::string arn;
+    http::SigV4Credentials credentials;
+  };
+  std::mutex execution_mu_;
+  std::map<std::string, ExecutionRole> execution_roles_;  // by task ARN
+  std::unique_ptr<ContainerEndpoints> endpoints_;
 };
 
 }  // namespace

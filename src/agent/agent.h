@@ -50,6 +50,14 @@ struct AgentConfig {
   // ({"auths": {"host:port": {"auth": base64("user:password")}}}); berth's
   // own registry needs none (the agent uses its instance's ECR token).
   std::string registry_auth_file;
+  // When a cached image's tag is asked of its registry again, as the ECS
+  // agent's ECS_IMAGE_PULL_BEHAVIOR: "default", "always", "once" or
+  // "prefer-cached" (agent/image/image_store.h, PullBehavior).
+  std::string image_pull_behavior = "default";
+  // Where containers on the host's network reach the task metadata and
+  // credentials endpoints (container_endpoints.h); containers with a
+  // network namespace of their own reach the same port on their loopback.
+  std::string metadata_listen = "127.0.0.1:51679";
   int retention_seconds = 3600;  // bundles, upper folders and logs of stopped tasks
   // Where shared Docker volumes are kept by name (ROOT/NAME/_data), and the
   // only place a volume's bind (driverOpts type none, o bind) may take its

@@ -33,10 +33,10 @@ http::Response Error(int status, std::string type, std::string message) {
 class LogServerImpl : public LogServer {
  public:
   LogServerImpl(ContainerRuntime& runtime, std::function<http::SigV4Credentials()> credentials,
-                MayRestart may_restart, const PullBoard& pulls, std::string metrics_token)
+                MayStillRun may_still_run, const PullBoard& pulls, std::string metrics_token)
       : runtime_(runtime),
         credentials_(std::move(credentials)),
-        may_restart_(std::move(may_restart)),
+        may_still_run_(std::move(may_still_run)),
         pulls_(pulls),
         metrics_(metrics::DefaultRegistry(), std::move(metrics_token)) {}
   ~LogServerImpl() override { Stop(); }
@@ -189,8 +189,9 @@ class LogServerImpl : public LogServer {
       auto state = runtime_.State(id);
       bool exited = !state.ok() || state->phase == ContainerState::Phase::kExited ||
                     state->phase == ContainerState::Phase::kMissing;
-      // Between an exit and its restart the log goes on.
-      if (exited && may_restart_ && may_restart_(task, container)) exited = false;
+      // Before the start, and between an exit and its restart, the log
+      // goes on.
+      if (exited && may_still_run_ && may_still_run_(task, container)) exited = false;
       auto chunk = ReadContainerLog(runtime_.LogPath(id), offset, kMaxChunkBytes);
       if (!chunk.ok()) {
         if (chunk.status().code() == StatusCode::kNotFound) {
@@ -220,7 +221,7 @@ class LogServerImpl : public LogServer {
 
   ContainerRuntime& runtime_;
   std::function<http::SigV4Credentials()> credentials_;
-  MayRestart may_restart_;
+  MayStillRun may_still_run_;
   const PullBoard& pulls_;
   http::MetricsEndpoint metrics_;
   std::unique_ptr<http::Server> server_;
@@ -235,10 +236,10 @@ class LogServerImpl : public LogServer {
 
 StatusOr<std::unique_ptr<LogServer>> LogServer::Start(
     const std::string& listen, std::shared_ptr<http::ServerTls> tls, ContainerRuntime& runtime,
-    std::function<http::SigV4Credentials()> credentials, MayRestart may_restart,
+    std::function<http::SigV4Credentials()> credentials, MayStillRun may_still_run,
     const PullBoard& pulls, std::string metrics_token) {
   auto server = std::make_unique<LogServerImpl>(
-      runtime, std::move(credentials), std::move(may_restart), pulls, std::move(metrics_token));
+      runtime, std::move(credentials), std::move(may_still_run), pulls, std::move(metrics_token));
   if (Status s = server->Listen(listen, std::move(tls)); !s.ok()) return s;
   return std::unique_ptr<LogServer>(std::move(server));
 }

@@ -31,13 +31,14 @@ namespace berth::agent {
 class LogServer {
  public:
   // credentials: returns the instance credential (it changes on re-join).
-  // may_restart: whether an exited container of a task may yet be
-  // restarted (TaskWorker::MayRestart); thread-safe.
-  using MayRestart = std::function<bool(const std::string& task_id, const std::string& container)>;
+  // may_still_run: whether a container of a task that the runtime shows
+  // exited or does not have (yet) may still run: not started yet, or
+  // restarted by its policy (TaskWorker::MayStillRun); thread-safe.
+  using MayStillRun = std::function<bool(const std::string& task_id, const std::string& container)>;
   // pulls outlives the server. tls: serve https with it (null: plain http).
   static StatusOr<std::unique_ptr<LogServer>> Start(
       const std::string& listen, std::shared_ptr<http::ServerTls> tls, ContainerRuntime& runtime,
-      std::function<http::SigV4Credentials()> credentials, MayRestart may_restart,
+      std::function<http::SigV4Credentials()> credentials, MayStillRun may_still_run,
       const PullBoard& pulls, std::string metrics_token);
   virtual ~LogServer() = default;
   virtual uint16_t port() const = 0;

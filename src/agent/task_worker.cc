@@ -61,6 +61,33 @@ bool Bool(const json::object& o, std::string_view key) {
   return v && v->is_bool() && v->as_bool();
 }
 
+int64_t IntField(const json::object& o, std::string_view key) {
+  auto* v = o.if_contains(key);
+  return v && v->is_int64() ? v->as_int64() : 0;
+}
+
+// arn:aws:ecs:REGION:ACCOUNT:task/...
+std::string RegionOf(std::string_view arn) {
+  size_t at = 0;
+  for (int i = 0; i < 3; ++i) {
+    at = arn.find(':', at);
+    if (at == std::string_view::npos) return "";
+    ++at;
+  }
+  size_t end = arn.find(':', at);
+  return end == std::string_view::npos ? "" : std::string(arn.substr(at, end - at));
+}
+
+// The task's taskRoleArn: its overrides', else its definition's.
+std::string TaskRoleArn(const json::object& task) {
+  if (auto* o = task.if_contains("overrides"); o && o->is_object()) {
+    if (auto arn = StringField(o->as_object(), "taskRoleArn"); !arn.empty()) {
+      return std::string(arn);
+    }
+  }
+  return std::string(StringField(task.at("taskDefinition").as_object(), "taskRoleArn"));
+}
+
 std::vector<int> Ids(const json::object& container, std::string_view key) {
   std::vector<int> ids;
   if (auto* a = Arr(container, key)) {
@@ -92,10 +119,17 @@ struct TaskWorker::Container {
   int64_t started_at = 0;   // when it (last) started, ms since the epoch
   int64_t exited_at = 0;    // when it last exited, once it has
   bool exit_final = false;  // its last exit was not followed by a restart
+  // A non-essential container's last exit reached the server as its own
+  // SubmitContainerStateChange (so an adopting agent does not send it again).
+  bool exit_reported = false;
   std::optional<HealthCheckSpec> health_check;
   std::optional<HealthTracker> health;      // from its start, when it has a check
   std::future<StatusOr<ExecResult>> check;  // the health check in flight
   std::vector<int> neuron_ids, gpu_ids, efa_ids;
+  std::string container_arn;  // as the assignment names it
+  // Where its own network namespace is held; empty when it shares the
+  // host's network.
+  std::string netns;
   std::string runtime_id;
   bool started = false;  // handed to the runtime (persisted before it is)
   std::string status = "PENDING";
@@ -168,7 +202,10 @@ void TaskWorker::SaveState(const Containers& containers) {
     if (!c.started) continue;
     started[name] = c.runtime_id;
     json::object run{{"startedAt", c.started_at}, {"restartCount", c.restart_count}};
+    if (!c.image_digest.empty()) run["imageDigest"] = c.image_digest;
+    if (!c.image.config_digest.empty()) run["imageId"] = c.image.config_digest;
     if (c.exit_final) run["exitFinal"] = true;
+    if (c.exit_reported) run["exitReported"] = true;
     runs[name] = std::move(run);
   }
   state_["started"] = std::move(started);
@@ -182,6 +219,86 @@ void TaskWorker::SaveState(const Containers& containers) {
       !s.ok()) {
     LogError("save task state", {{"task", task_id_}, {"error", s.message()}});
   }
+  Publish(containers);
+}
+
+StatusOr<ContainerAccess> TaskWorker::Attach(const Container& c) {
+  if (!context_.endpoints) return ContainerAccess{};
+  ContainerEndpoints::Container container;
+  container.task_arn = task_arn_;
+  container.task_dir = dir_;
+  container.name = c.name;
+  container.netns = c.netns;
+  container.task_role = !TaskRoleArn(task_).empty();
+  return context_.endpoints->Attach(container);
+}
+
+void TaskWorker::Publish(const Containers& containers, std::string_view known_status) {
+  if (!context_.endpoints) return;
+  const json::object& definition = task_.at("taskDefinition").as_object();
+  TaskSnapshot task;
+  task.cluster_arn = cluster_;
+  task.task_arn = task_arn_;
+  task.family = std::string(StringField(definition, "family"));
+  if (auto* r = definition.if_contains("revision"); r && r->is_int64()) {
+    task.revision = std::to_string(r->as_int64());
+  }
+  bool stopping;
+  {
+    std::lock_guard lock(mu_);
+    stopping = stop_reason_.has_value();
+  }
+  task.desired_status = stopping ? "STOPPED" : "RUNNING";
+  std::string reported(known_status.empty() ? StringField(state_, "reported") : known_status);
+  task.known_status = reported.empty() ? "PENDING" : reported;
+  task.task_cpu = std::string(StringField(definition, "cpu"));
+  task.task_memory = std::string(StringField(definition, "memory"));
+  task.pull_started_at = pull_started_;
+  task.pull_stopped_at = pull_stopped_;
+  if (auto* at = state_.if_contains("stoppedAt"); at && at->is_int64()) {
+    task.execution_stopped_at = at->as_int64();
+  }
+  task.availability_zone = std::string(StringField(task_, "availabilityZone"));
+  task.network_mode = std::string(StringField(definition, "networkMode"));
+  task.host_address = context_.node_address;
+  task.container_instance_arn = std::string(StringField(task_, "containerInstanceArn"));
+  if (auto* tags = Arr(task_, "tags")) task.tags = *tags;
+  if (auto* gang = task_.if_contains("berthGang"); gang && gang->is_object()) {
+    task.gang = gang->as_object();
+  }
+  for (const auto& [name, c] : containers) {
+    ContainerSnapshot s;
+    s.name = name;
+    s.runtime_id = c.runtime_id;
+    s.container_arn = c.container_arn;
+    s.image = std::string(StringField(*c.definition, "image"));
+    s.image_id = c.image.config_digest;
+    s.desired_status = task.desired_status;
+    s.known_status = c.status;
+    s.exit_code = c.exit_code;
+    s.created_at = c.started ? c.started_at : 0;
+    s.started_at = c.started ? c.started_at : 0;
+    s.finished_at = c.status == "STOPPED" ? c.exited_at : 0;
+    if (auto* labels = c.definition->if_contains("dockerLabels"); labels && labels->is_object()) {
+      s.labels = labels->as_object();
+    }
+    s.cpu = IntField(*c.definition, "cpu");
+    s.memory_mib = IntField(*c.definition, "memory");
+    if (s.memory_mib == 0) s.memory_mib = IntField(*c.definition, "memoryReservation");
+    if (auto* log = c.definition->if_contains("logConfiguration"); log && log->is_object()) {
+      s.log_driver = std::string(StringField(log->as_object(), "logDriver"));
+      if (auto* o = log->as_object().if_contains("options"); o && o->is_object()) {
+        s.log_options = o->as_object();
+      }
+    }
+    if (c.health) s.health = std::string(HealthName(c.health->health()));
+    if (c.restart_policy.enabled) s.restart_count = c.restart_count;
+    s.neuron_device_ids = c.neuron_ids;
+    s.gpu_ids = c.gpu_ids;
+    s.efa_device_ids = c.efa_ids;
+    task.containers.push_back(std::move(s));
+  }
+  context_.endpoints->Publish(std::move(task));
 }
 
 void TaskWorker::Run() {
@@ -242,9 +359,11 @@ void TaskWorker::Run() {
       c.neuron_ids = Ids(*it->second, "neuronDeviceIds");
       c.gpu_ids = Ids(*it->second, "gpuIds");
       c.efa_ids = Ids(*it->second, "efaDeviceIds");
+      c.container_arn = std::string(StringField(*it->second, "containerArn"));
     }
     c.runtime_id = ContainerId(task_id_, c.name);
     c.dir = dir_ + "/" + c.name;
+    if (!SharesHostNetwork(definition, def)) c.netns = c.dir + "/netns";
     c.started = started && started->contains(c.name);
     if (auto* run = runs ? runs->if_contains(c.name) : nullptr; run && run->is_object()) {
       const json::object& r = run->as_object();
@@ -253,10 +372,14 @@ void TaskWorker::Run() {
         c.restart_count = static_cast<int>(v->as_int64());
       }
       c.exit_final = Bool(r, "exitFinal");
+      c.exit_reported = Bool(r, "exitReported");
+      c.image_digest = std::string(StringField(r, "imageDigest"));
+      c.image.config_digest = std::string(StringField(r, "imageId"));
     }
-    if (c.restart_policy.enabled && !c.exit_final) {
+    {
       std::lock_guard lock(mu_);
-      restartable_.insert(c.name);
+      if (c.restart_policy.enabled && !c.exit_final) restartable_.insert(c.name);
+      if (!c.started) unstarted_.insert(c.name);
     }
     containers.emplace(c.name, std::move(c));
   }
@@ -267,10 +390,17 @@ void TaskWorker::Run() {
     return;
   }
 
+  Publish(containers);
   bool adopted = false;
   for (auto& [name, c] : containers) {
     if (!c.started) continue;
     adopted = true;
+    // Its endpoints again: the listener in its namespace went with the
+    // agent that made it.
+    if (auto attached = Attach(c); !attached.ok()) {
+      LogWarn("task metadata endpoint not served",
+              {{"task", task_id_}, {"container", name}, {"error", attached.status().message()}});
+    }
     // A task state file from before restart policies has no start time:
     // the container's run counts from its adoption.
     if (c.started_at == 0) c.started_at = NowMillis();
@@ -285,7 +415,11 @@ void TaskWorker::Run() {
     // It exited while no agent watched: as if it had been seen, it is
     // restarted or its exit takes effect (once: a final exit stays final).
     if (!c.exit_final && RestartAfterExit(containers, c)) continue;
-    if (c.essential) RequestStop(EssentialExitReason(c));
+    if (c.essential) {
+      RequestStop(EssentialExitReason(c));
+    } else if (!c.exit_reported && !ReportContainerExit(containers, c)) {
+      return;  // detached
+    }
   }
   if (adopted) {
     LogInfo("adopted task", {{"task", task_id_}});
@@ -353,6 +487,9 @@ Status TaskWorker::Prepare() {
 
 Status TaskWorker::Pull(Containers& containers) {
   if (pull_started_ == 0) pull_started_ = NowMillis();
+  const CredentialsLookup credentials = context_.task_registry_credentials
+                                            ? context_.task_registry_credentials(task_arn_)
+                                            : context_.registry_credentials;
   for (auto& [name, c] : containers) {
     if (c.started) continue;
     std::string image(StringField(*c.definition, "image"));
@@ -360,19 +497,18 @@ Status TaskWorker::Pull(Containers& containers) {
     int64_t last_logged = 0;
     bool reported = false;
     const std::string& container = name;  // clang before 16 cannot capture a binding
-    auto pulled =
-        context_.images->Pull(image, context_.registry_credentials, [&](const PullProgress& p) {
-          reported = true;
-          if (context_.pulls) context_.pulls->Update(task_id_, container, image, p);
-          int64_t now = NowMillis();
-          if (now - last_logged < 1000 && p.layers_done < p.layers_total) return;
-          last_logged = now;
-          LogInfo("pull progress",
-                  {{"image", image},
-                   {"layers", std::to_string(p.layers_done) + "/" + std::to_string(p.layers_total)},
-                   {"mib", std::to_string(p.bytes_done >> 20) + "/" +
-                               std::to_string(p.bytes_total >> 20)}});
-        });
+    auto pulled = context_.images->Pull(image, credentials, [&](const PullProgress& p) {
+      reported = true;
+      if (context_.pulls) context_.pulls->Update(task_id_, container, image, p);
+      int64_t now = NowMillis();
+      if (now - last_logged < 1000 && p.layers_done < p.layers_total) return;
+      last_logged = now;
+      LogInfo("pull progress",
+              {{"image", image},
+               {"layers", std::to_string(p.layers_done) + "/" + std::to_string(p.layers_total)},
+               {"mib",
+                std::to_string(p.bytes_done >> 20) + "/" + std::to_string(p.bytes_total >> 20)}});
+    });
     if (!pulled.ok()) {
       pull_stopped_ = NowMillis();
       c.reason = "CannotPullContainerError: " + pulled.status().message();
@@ -396,6 +532,15 @@ Status TaskWorker::StartContainer(Containers& containers, Container& c) {
   }
   const json::object& definition = task_.at("taskDefinition").as_object();
   BundleInput input;
+  auto access = Attach(c);
+  if (!access.ok()) return access.status().WithContext(c.name + ": task metadata endpoint");
+  input.agent_env = std::move(access->env);
+  input.network_namespace = std::move(access->network_namespace);
+  // As the ECS agent does: the task's region, unless the image or the
+  // definition sets one.
+  if (std::string region = RegionOf(task_arn_); !region.empty()) {
+    input.default_env = {{"AWS_REGION", region}, {"AWS_DEFAULT_REGION", region}};
+  }
   input.task_definition = &definition;
   input.container = c.definition;
   input.overrides = c.overrides;
@@ -418,7 +563,9 @@ Status TaskWorker::StartContainer(Containers& containers, Container& c) {
   input.host_resolv_conf = context_.host_resolv_conf;
   auto bundle = BuildOciBundle(input);
   if (!bundle.ok()) return bundle.status().WithContext(c.name);
-  c.image_digest = c.image.manifest_digest;
+  // ECS's imageDigest: what the image's tag named at the registry when it
+  // was pulled (or asked again), so a re-pushed tag shows its new digest.
+  c.image_digest = c.image.repo_digest.empty() ? c.image.manifest_digest : c.image.repo_digest;
   // Recorded before the start, so that a restarted agent looks for this
   // container instead of starting it again.
   c.started = true;
@@ -433,6 +580,11 @@ Status TaskWorker::StartContainer(Containers& containers, Container& c) {
     return s.WithContext(c.name);
   }
   WorkerMetrics().started.Inc();
+  {
+    // From here on the runtime knows it: its state tells whether it runs.
+    std::lock_guard lock(mu_);
+    unstarted_.erase(c.name);
+  }
   LogInfo("container started", {{"task", task_id_}, {"container", c.name}, {"id", c.runtime_id}});
   return Status::Ok();
 }
@@ -464,6 +616,21 @@ void TaskWorker::RecordExit(Container& c, const StatusOr<ContainerState>& state)
   if (state->exited_at_millis) c.exited_at = *state->exited_at_millis;
 }
 
+bool TaskWorker::ReportContainerExit(Containers& containers, Container& c) {
+  json::object change{{"cluster", cluster_},
+                      {"task", task_arn_},
+                      {"containerName", c.name},
+                      {"runtimeId", c.runtime_id},
+                      {"status", "STOPPED"}};
+  if (c.exit_code) change["exitCode"] = *c.exit_code;
+  if (!c.reason.empty()) change["reason"] = c.reason;
+  if (c.restart_policy.enabled) change["restartCount"] = c.restart_count;
+  if (!context_.report("SubmitContainerStateChange", change)) return false;
+  c.exit_reported = true;
+  SaveState(containers);
+  return true;
+}
+
 std::string TaskWorker::EssentialExitReason(const Container& c) const {
   if (!c.task_oom) return "Essential container in task exited";
   std::string limit =
@@ -472,9 +639,11 @@ std::string TaskWorker::EssentialExitReason(const Container& c) const {
          "; container '" + c.name + "' was killed";
 }
 
-bool TaskWorker::MayRestart(const std::string& container) const {
+bool TaskWorker::MayStillRun(const std::string& container) const {
+  if (done_.load()) return false;
   std::lock_guard lock(mu_);
-  return !detached_ && !stop_reason_ && restartable_.contains(container);
+  return !detached_ && !stop_reason_ &&
+         (restartable_.contains(container) || unstarted_.contains(container));
 }
 
 void TaskWorker::MarkExitFinal(Container& c) {
@@ -520,6 +689,7 @@ bool TaskWorker::RestartAfterExit(Containers& containers, Container& c) {
   }
   ++c.restart_count;
   c.started_at = NowMillis();
+  c.exit_reported = false;
   c.status = "RUNNING";
   c.exit_code.reset();
   c.exited_at = 0;
@@ -552,16 +722,8 @@ void TaskWorker::Supervise(Containers& containers) {
       if (RestartAfterExit(containers, c)) continue;
       if (c.essential) {
         RequestStop(EssentialExitReason(c));
-      } else {
-        json::object change{{"cluster", cluster_},
-                            {"task", task_arn_},
-                            {"containerName", name},
-                            {"runtimeId", c.runtime_id},
-                            {"status", "STOPPED"}};
-        if (c.exit_code) change["exitCode"] = *c.exit_code;
-        if (!c.reason.empty()) change["reason"] = c.reason;
-        if (c.restart_policy.enabled) change["restartCount"] = c.restart_count;
-        if (!context_.report("SubmitContainerStateChange", change)) return;
+      } else if (!ReportContainerExit(containers, c)) {
+        return;
       }
     }
     bool waiting = StartReady(containers, waiting_since);
@@ -665,6 +827,7 @@ bool TaskWorker::StartReady(Containers& containers, int64_t waiting_since) {
       }
       c.status = "RUNNING";
       if (c.health_check) c.health.emplace(*c.health_check, NowMillis());
+      Publish(containers);
       progress = true;
     }
   }
@@ -754,6 +917,7 @@ void TaskWorker::Finish(Containers& containers, const std::string& reason) {
     if (c.status != "STOPPED") c.status = "STOPPED";
     (void)UnmountRootfs(*context_.env, c.dir + "/rootfs");
   }
+  if (context_.endpoints) context_.endpoints->Release(task_arn_);
   // The containers are gone: their volumes and cgroup may go too (a volume
   // another task still uses stays mounted).
   if (Status s = ReleaseTaskVolumes(context_.volumes, task_id_, dir_); !s.ok()) {
@@ -775,6 +939,7 @@ void TaskWorker::Finish(Containers& containers, const std::string& reason) {
 
 bool TaskWorker::Report(const std::string& status, const Containers& containers,
                         const std::string& reason) {
+  Publish(containers, status);
   json::object in{{"cluster", cluster_}, {"task", task_arn_}, {"status", status}};
   if (!reason.empty()) in["reason"] = reason.substr(0, 1024);
   json::array list;

@@ -6,8 +6,9 @@
 // Progress is written to the task's folder before it is acted on
 // (state.json: which containers were started, what was reported), so an
 // agent that is killed and restarted adopts the running containers, records
-// the exits that happened while it was away, and never starts a container
-// twice.
+// the exits that happened while it was away (a non-essential container's
+// reported as its own container state change, as when it is seen), and
+// never starts a container twice.
 //
 // A container with an enabled restartPolicy that exits is started again in
 // place when the policy says so (restart_policy.h): same task, same runtime
@@ -26,6 +27,7 @@
 #include <string>
 #include <thread>
 
+#include "agent/container_endpoints.h"
 #include "agent/image/image_store.h"
 #include "agent/pull_board.h"
 #include "agent/runtime/container_runtime.h"
@@ -43,12 +45,19 @@ struct WorkerContext {
   ContainerRuntime* runtime = nullptr;
   std::string tasks_dir;  // <data>/tasks
   CredentialsLookup registry_credentials;
+  // The registry credentials of one task's pulls (its executionRoleArn's);
+  // unset: registry_credentials.
+  std::function<CredentialsLookup(const std::string& task_arn)> task_registry_credentials;
   DeviceLookup devices;
   std::map<std::string, uint64_t> host_hard_limits;
   // The seccomp profile for a container definition; unset: none.
   std::function<StatusOr<boost::json::object>(const boost::json::object& container)> seccomp_for;
   std::string host_hosts;        // the host's /etc/hosts and /etc/resolv.conf, for
   std::string host_resolv_conf;  // containers that share its network
+  // The task metadata and credentials endpoints (each container is attached
+  // before it starts, and each task's state published to it); null: none.
+  ContainerEndpoints* endpoints = nullptr;
+  std::string node_address;  // the node's IP address (the metadata's Networks)
   // Sends a SubmitTaskStateChange (operation "SubmitTaskStateChange") or
   // SubmitContainerStateChange; retries until the server takes it or the
   // agent stops. Returns false when the agent is stopping.
@@ -85,10 +94,11 @@ class TaskWorker {
   // STOPPED was reported, or Detach was called.
   void Join();
   const std::string& task_id() const { return task_id_; }
-  // Whether the container (which the caller saw exited) may yet be started
-  // again by its restart policy: it has one, its last exit has not been
-  // found final, and the task is not stopping. Thread-safe.
-  bool MayRestart(const std::string& container) const;
+  // Whether the container, which the caller saw exited or not created yet,
+  // may still run: it has not started yet, or its restart policy may start
+  // it again (it has one and its last exit was not found final); and the
+  // task is neither stopping nor done. Thread-safe.
+  bool MayStillRun(const std::string& container) const;
 
   // The folder of a task, and the runtime id of one of its containers.
   static std::string ContainerId(std::string_view task_id, std::string_view container);
@@ -126,6 +136,9 @@ class TaskWorker {
   // runs again; false when its exit stands (then marked final).
   bool RestartAfterExit(Containers& containers, Container& container);
   void MarkExitFinal(Container& container);
+  // Reports a non-essential container's exit (SubmitContainerStateChange),
+  // and keeps that it did; false when the agent is stopping.
+  bool ReportContainerExit(Containers& containers, Container& container);
   // SIGTERM in reverse dependency order (a container once nothing that
   // depends on it runs), SIGKILL after each one's stopTimeout.
   void StopContainers(Containers& containers);
@@ -134,6 +147,13 @@ class TaskWorker {
   std::string EssentialExitReason(const Container& container) const;
   bool Report(const std::string& status, const Containers& containers, const std::string& reason);
   void SaveState(const Containers& containers);
+  // Hands the task's state to the metadata endpoint (when there is one).
+  // known_status: the task's status as it is being reported; empty: the
+  // last one reported.
+  void Publish(const Containers& containers, std::string_view known_status = "");
+  // Attaches the container to the endpoints (when there are any): the
+  // environment and network namespace its bundle is given.
+  StatusOr<ContainerAccess> Attach(const Container& container);
   // Waits up to millis or until a stop or detach; true when woken by one.
   bool Wait(int millis);
   // Waits up to millis or until a detach; true when woken by one.
@@ -155,6 +175,7 @@ class TaskWorker {
   std::optional<std::string> stop_reason_;
   bool detached_ = false;
   std::set<std::string> restartable_;  // containers whose exit is not final yet (with a policy)
+  std::set<std::string> unstarted_;    // containers not started yet
   std::atomic<bool> done_{false};
   int64_t pull_started_ = 0, pull_stopped_ = 0;
   bool running_report_due_ = false;  // a restart to tell the server about

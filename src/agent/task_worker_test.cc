@@ -405,6 +405,7 @@ class TaskWorkerTest : public ::testing::Test {
   WorkerContext context_;
   std::mutex mu_;
   std::vector<ReportCall> reports_;
+  std::unique_ptr<ContainerEndpoints> endpoints_;     // when a test gives the workers one
   std::vector<std::unique_ptr<TaskWorker>> workers_;  // last: destroyed first
 };
 
@@ -654,6 +655,94 @@ TEST_F(TaskWorkerTest, RestartedWorkerAdoptsTheContainerWithoutStartingItAgain) 
   EXPECT_TRUE(runtime_.kills().empty());
 }
 
+TEST_F(TaskWorkerTest, ANonEssentialExitWhileTheAgentWasAwayIsReportedOnceAsItsOwnChange) {
+  const std::string definitions =
+      R"([{"name":"main","image":"registry.example:5000/train:1","essential":true},
+          {"name":"sidecar","image":"registry.example:5000/log:1","essential":false}])";
+  {
+    TaskWorker& first = StartWorker(Task(definitions));
+    ASSERT_TRUE(RunUntil([&] {
+      std::error_code ec;
+      if (!fs::exists(context_.tasks_dir + "/" + kTaskId + "/state.json", ec)) return false;
+      auto* r = StateJson().if_contains("reported");
+      return r && r->is_string() && r->as_string() == "RUNNING";
+    }));
+    first.Detach();
+    workers_.clear();
+  }
+  // The sidecar exits while no agent watches; the next worker adopts the task.
+  runtime_.SetExited(Id("sidecar"), 5);
+  TaskWorker& second = StartWorker(Task(definitions));
+  ASSERT_TRUE(RunUntil([&] { return !ContainerReports().empty(); }));
+  json::object change = ContainerReports()[0];
+  EXPECT_EQ(change.at("containerName").as_string(), "sidecar");
+  EXPECT_EQ(change.at("status").as_string(), "STOPPED");
+  EXPECT_EQ(change.at("exitCode").as_int64(), 5);
+  EXPECT_EQ(change.at("runtimeId").as_string(), Id("sidecar"));
+  // The task goes on: main still runs.
+  int calls = runtime_.state_calls(Id("main"));
+  ASSERT_TRUE(RunUntil([&] { return runtime_.state_calls(Id("main")) >= calls + 3; }));
+  EXPECT_FALSE(second.done());
+  EXPECT_THAT(runtime_.starts(), ElementsAre(Id("main"), Id("sidecar")));
+
+  // A third adoption does not report the same exit again.
+  second.Detach();
+  workers_.clear();
+  TaskWorker& third = StartWorker(Task(definitions));
+  calls = runtime_.state_calls(Id("main"));
+  ASSERT_TRUE(RunUntil([&] { return runtime_.state_calls(Id("main")) >= calls + 3; }));
+  EXPECT_EQ(ContainerReports().size(), 1u);
+  third.RequestStop("Task stopped by user");
+  ASSERT_TRUE(WaitForStopped(third));
+  EXPECT_EQ(ContainerIn(TaskReports("STOPPED")[0], "sidecar").at("exitCode").as_int64(), 5);
+}
+
+TEST_F(TaskWorkerTest, ContainersAreGivenTheirEndpointsAndTheirTasksStateIsPublished) {
+  ContainerEndpoints::Options options;
+  options.serve = false;  // no listener, no namespace: the handlers are called directly
+  auto endpoints = ContainerEndpoints::Start(options);
+  ASSERT_TRUE(endpoints.ok());
+  endpoints_ = std::move(*endpoints);
+  context_.endpoints = endpoints_.get();
+  json::object task = OneContainer();
+  task["taskDefinition"].as_object()["taskRoleArn"] = "arn:aws:iam::123456789012:role/trainer";
+  TaskWorker& w = StartWorker(std::move(task));
+  ASSERT_TRUE(RunUntil([&] { return !TaskReports("RUNNING").empty(); }));
+
+  json::object config = runtime_.bundle(Id("main"))->config;
+  std::map<std::string, std::string> env;
+  for (const auto& v : config.at("process").at("env").as_array()) {
+    std::string entry(v.as_string());
+    env[entry.substr(0, entry.find('='))] = entry.substr(entry.find('=') + 1);
+  }
+  EXPECT_THAT(env["ECS_CONTAINER_METADATA_URI_V4"], HasSubstr("/v4/"));
+  EXPECT_THAT(env["AWS_CONTAINER_CREDENTIALS_FULL_URI"], HasSubstr("/v2/credentials/"));
+  EXPECT_EQ(env["AWS_REGION"], "us-east-1");  // the task ARN's
+  // A container with a network of its own joins the namespace made for it.
+  bool joined = false;
+  for (const auto& ns : config.at("linux").at("namespaces").as_array()) {
+    joined =
+        joined || (ns.at("type") == json::value("network") && ns.as_object().contains("path") &&
+                   ns.at("path").as_string().ends_with("/main/netns"));
+  }
+  EXPECT_TRUE(joined) << json::serialize(config.at("linux").at("namespaces"));
+
+  // What the metadata endpoint shows follows the worker.
+  http::Request request;
+  request.method = "GET";
+  const std::string uri = env["ECS_CONTAINER_METADATA_URI_V4"];
+  request.target = uri.substr(uri.find("/v4/")) + "/task";
+  json::object meta = json::parse(endpoints_->Handle(request, "").body).as_object();
+  EXPECT_EQ(meta.at("TaskARN"), json::value(kTaskArn));
+  EXPECT_EQ(meta.at("KnownStatus"), json::value("RUNNING"));
+  EXPECT_EQ(meta.at("Containers").as_array()[0].at("KnownStatus"), json::value("RUNNING"));
+
+  w.RequestStop("Task stopped by user");
+  ASSERT_TRUE(WaitForStopped(w));
+  // A stopped task's endpoints are gone.
+  EXPECT_EQ(endpoints_->Handle(request, "").status, 404);
+}
+
 TEST_F(TaskWorkerTest, DesiredStoppedBeforeStartReportsStoppedWithoutStarting) {
   json::object task = OneContainer();
   task["desiredStatus"] = "STOPPED";
@@ -787,6 +876,22 @@ INSTANTIATE_TEST_SUITE_P(
       return std::string(info.param.condition) + "AfterExit" + std::to_string(info.param.exit_code);
     });
 
+// What the log server asks: a container not started yet (waiting for its
+// dependency) may still run, so its empty log is not complete; once the
+// task stopped without starting it, it never will.
+TEST_F(TaskWorkerTest, AContainerWaitingToStartMayStillRunUntilTheTaskStops) {
+  TaskWorker& w = StartWorker(Task(R"([
+    {"name":"main","image":"registry.example:5000/app:1","essential":true,
+     "dependsOn":[{"containerName":"prep","condition":"SUCCESS"}]},
+    {"name":"prep","image":"registry.example:5000/prep:1","essential":false}])"));
+  ASSERT_TRUE(RunUntil([&] { return !runtime_.starts().empty(); }));
+  EXPECT_TRUE(w.MayStillRun("main"));
+  EXPECT_FALSE(w.MayStillRun("prep")) << "started: the runtime's state tells";
+  runtime_.SetExited(Id("prep"), 7);
+  ASSERT_TRUE(WaitForStopped(w));
+  EXPECT_FALSE(w.MayStillRun("main"));
+}
+
 TEST_F(TaskWorkerTest, AHealthyDependencyStartsItsDependentAfterTheFirstPassingCheck) {
   StartWorker(Task(HealthyPair()));
   ASSERT_TRUE(RunUntil([&] { return !TaskReports("RUNNING").empty(); }));
@@ -894,7 +999,7 @@ TEST_F(TaskWorkerTest, RestartPolicyRestartsTheContainerInPlaceOnceItRanForThePe
   TaskWorker& w = StartWorker(WithRestartPolicy(kRestartAfterAMinute));
   ASSERT_TRUE(RunUntil([&] { return !TaskReports("RUNNING").empty(); }));
   EXPECT_EQ(ContainerIn(TaskReports("RUNNING")[0], "main").at("restartCount").as_int64(), 0);
-  EXPECT_TRUE(w.MayRestart("main"));
+  EXPECT_TRUE(w.MayStillRun("main"));
 
   // Exactly one period after its start counts as long enough.
   const int64_t started = StartedAt("main");
@@ -913,7 +1018,7 @@ TEST_F(TaskWorkerTest, RestartPolicyRestartsTheContainerInPlaceOnceItRanForThePe
   EXPECT_TRUE(IsMounted(Rootfs("main")));  // its root file system (and upper layer) stays
   EXPECT_EQ(Run("main").at("restartCount").as_int64(), 1);
   EXPECT_GE(StartedAt("main"), started + 60'000);
-  EXPECT_TRUE(w.MayRestart("main"));
+  EXPECT_TRUE(w.MayStillRun("main"));
 
   // The period counts again from the restart: an exit a moment short of it is final.
   ExitAt("main", 3, StartedAt("main") + 59'999);
@@ -924,7 +1029,7 @@ TEST_F(TaskWorkerTest, RestartPolicyRestartsTheContainerInPlaceOnceItRanForThePe
   EXPECT_EQ(ContainerIn(stopped, "main").at("exitCode").as_int64(), 3);
   EXPECT_EQ(ContainerIn(stopped, "main").at("restartCount").as_int64(), 1);
   EXPECT_TRUE(Run("main").at("exitFinal").as_bool());
-  EXPECT_FALSE(w.MayRestart("main"));
+  EXPECT_FALSE(w.MayStillRun("main"));
 }
 
 TEST_F(TaskWorkerTest, AnIgnoredExitCodeIsNotRestarted) {
@@ -952,7 +1057,7 @@ TEST_F(TaskWorkerTest, AnExitBeforeTheDefaultPeriodIsNotRestarted) {
 TEST_F(TaskWorkerTest, WithoutAPolicyNothingIsRestartedOrCounted) {
   TaskWorker& w = StartWorker(OneContainer());
   ASSERT_TRUE(RunUntil([&] { return !TaskReports("RUNNING").empty(); }));
-  EXPECT_FALSE(w.MayRestart("main"));
+  EXPECT_FALSE(w.MayStillRun("main"));
   ExitAt("main", 1, StartedAt("main") + 3'600'000);
   ASSERT_TRUE(WaitForStopped(w));
   EXPECT_TRUE(runtime_.restarts().empty());
@@ -980,7 +1085,7 @@ TEST_F(TaskWorkerTest, AStoppedTasksContainersAreNotRestarted) {
   ASSERT_TRUE(RunUntil([&] { return !TaskReports("RUNNING").empty(); }));
   clock_.Advance(120'000);
   w.RequestStop("Task stopped by user");
-  EXPECT_FALSE(w.MayRestart("main"));
+  EXPECT_FALSE(w.MayStillRun("main"));
   ASSERT_TRUE(WaitForStopped(w));
   EXPECT_TRUE(runtime_.restarts().empty());
   EXPECT_EQ(ContainerIn(TaskReports("STOPPED")[0], "main").at("exitCode").as_int64(),

@@ -4,12 +4,15 @@
 #include <boost/json/serialize.hpp>
 #include <chrono>
 #include <memory>
+#include <mutex>
+#include <unordered_set>
 
 #include "awsjson/audit.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/utf8.h"
+#include "model/unknown_members.h"
 
 namespace berth::awsjson {
 
@@ -96,6 +99,26 @@ std::string AuditResource(const boost::json::value& input) {
   return out;
 }
 
+// A member the model does not define is logged the first time it is seen,
+// so that an operator learns what a newer SDK sends; the names remembered
+// are bounded, as a client chooses them.
+void NoteUnknownMember(std::string_view operation, const std::string& member) {
+  constexpr size_t kMaxRemembered = 1000;
+  static std::mutex mu;
+  static std::unordered_set<std::string>* seen = new std::unordered_set<std::string>();
+  {
+    std::lock_guard lock(mu);
+    if (seen->size() > kMaxRemembered || !seen->insert(member).second) return;
+    if (seen->size() > kMaxRemembered) {
+      LogInfo("more members the service model does not define; no longer logged",
+              {{"remembered", std::to_string(kMaxRemembered)}});
+      return;
+    }
+  }
+  LogInfo("kept a member the service model does not define",
+          {{"member", member}, {"operation", std::string(operation)}});
+}
+
 }  // namespace
 
 bool IsReadOperation(std::string_view operation) {
@@ -177,9 +200,11 @@ void AwsJsonEndpoint::Handle(http::Request&& request, http::Responder original_r
     return refuse("AccessDeniedException",
                   "User: " + caller + " is not authorized to perform: " + std::string(target));
   }
-  if (auto error = service->Model().ValidateInput(operation, input)) {
+  std::vector<std::string> unknown_members;
+  if (auto error = service->Model().ValidateInput(operation, input, &unknown_members)) {
     return refuse(error->type, error->message);
   }
+  for (const std::string& member : unknown_members) NoteUnknownMember(operation, member);
   if (write_gate_ && !IsReadOperation(operation)) {
     if (auto refusal = write_gate_()) return refuse("ServerException", *refusal);
   }
@@ -196,6 +221,8 @@ void AwsJsonEndpoint::Handle(http::Request&& request, http::Responder original_r
     LogError("operation failed", {{"operation", std::string(operation)}, {"error", e.what()}});
     return refuse("ServerException", "internal error in " + std::string(operation));
   }
+  // The members kept for the client go back to where it sent them.
+  model::UnfoldUnknownMembers(reply.body);
   std::string body = boost::json::serialize(reply.body);
   tracker_.WhenDurable(
       reply.commit_seq,

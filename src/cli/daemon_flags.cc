@@ -18,6 +18,12 @@ void AddServerFlags(CLI::App* cmd, server::ServerConfig& config) {
   cmd->add_option("--credentials", config.credentials_file,
                   "AWS shared-credentials file with the access keys (default DATA/credentials)")
       ->envname("BERTH_CREDENTIALS");
+  cmd->add_option("--roles-file", config.roles_file,
+                  "task roles: an AWS shared-credentials file with a [ROLE ARN] section per role "
+                  "(berth_profile = a profile of --credentials, or aws_access_key_id and "
+                  "aws_secret_access_key); tasks naming a taskRoleArn or executionRoleArn not in "
+                  "it are refused")
+      ->envname("BERTH_ROLES_FILE");
   cmd->add_option("--threads", config.threads, "HTTP I/O threads")
       ->envname("BERTH_THREADS")
       ->check(CLI::Range(1, 256))
@@ -135,6 +141,21 @@ void AddAgentFlags(CLI::App* cmd, agent::AgentConfig& config, const std::string&
                   "credentials for other registries, Docker config.json format (as `skopeo "
                   "login --authfile` writes)")
       ->envname(var("REGISTRY_AUTH_FILE"));
+  cmd->add_option(name("image-pull-behavior"), config.image_pull_behavior,
+                  "when a cached image's tag is asked of its registry again, as the ECS agent's "
+                  "ECS_IMAGE_PULL_BEHAVIOR: default (at every task start; the cached image when "
+                  "the registry fails), always (at every task start; a failure fails the task), "
+                  "once or prefer-cached (a tag pulled before is not asked again)")
+      ->envname(var("IMAGE_PULL_BEHAVIOR"))
+      ->check(CLI::IsMember({"default", "always", "once", "prefer-cached"}))
+      ->capture_default_str();
+  cmd->add_option(name("metadata-listen"), config.metadata_listen,
+                  "127.0.0.1:PORT where containers reach the task metadata endpoint "
+                  "(ECS_CONTAINER_METADATA_URI_V4) and their task role's credentials "
+                  "(AWS_CONTAINER_CREDENTIALS_FULL_URI): on the host's loopback for containers on "
+                  "the host's network, on their own loopback (the same port) for the others")
+      ->envname(var("METADATA_LISTEN"))
+      ->capture_default_str();
   cmd->add_option(name("retention"), config.retention_seconds,
                   "seconds the bundles, upper folders and logs of stopped tasks are kept")
       ->check(CLI::NonNegativeNumber)

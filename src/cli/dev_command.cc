@@ -59,6 +59,9 @@ Verb AddDevCommand(CLI::App& parent) {
   options->server.create_repository_on_push = true;
   options->agent.data_dir.clear();  // DATA/agent
   options->agent.listen = "127.0.0.1:0";
+  // Any free port (kept in the agent's data folder), so that several
+  // berth dev can run on one machine.
+  options->agent.metadata_listen = "127.0.0.1:0";
 
   auto* cmd = parent.add_subcommand("dev", "run everything in one process with an embedded store");
   AddServerFlags(cmd, options->server);

@@ -13,6 +13,7 @@
 
 #include "cli/client_credentials.h"
 #include "cli/verbs.h"
+#include "common/clock.h"
 #include "http/query_string.h"
 
 namespace berth::cli {
@@ -44,12 +45,7 @@ std::string ShortName(std::string_view arn) {
 }
 
 std::string FormatTime(double epoch_seconds) {
-  std::time_t t = static_cast<std::time_t>(epoch_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return text;
+  return FormatRfc3339(static_cast<int64_t>(epoch_seconds) * 1000);
 }
 
 std::string FormatEvent(const json::object& e) {

@@ -2,8 +2,32 @@
 
 #include <chrono>
 #include <climits>
+#include <cstdio>
+#include <ctime>
 
 namespace berth {
+
+std::string FormatRfc3339(int64_t millis) {
+  int64_t seconds = millis / 1000, fraction = millis % 1000;
+  if (fraction < 0) {
+    fraction += 1000;
+    --seconds;
+  }
+  std::time_t t = static_cast<std::time_t>(seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char text[40];
+  size_t n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::string out(text, n);
+  if (fraction != 0) {
+    char digits[8];
+    std::snprintf(digits, sizeof digits, ".%03d", static_cast<int>(fraction));
+    std::string f = digits;
+    while (f.back() == '0') f.pop_back();
+    out += f;
+  }
+  return out + "Z";
+}
 
 bool Clock::WaitUntil(std::condition_variable_any& cv, std::unique_lock<std::mutex>& lock,
                       int64_t deadline_millis, const std::function<bool()>& wake) const {

@@ -7,6 +7,7 @@
 #include <functional>
 #include <mutex>
 #include <set>
+#include <string>
 
 namespace berth {
 
@@ -25,6 +26,11 @@ class Clock {
   virtual bool WaitUntil(std::condition_variable_any& cv, std::unique_lock<std::mutex>& lock,
                          int64_t deadline_millis, const std::function<bool()>& wake) const;
 };
+
+// RFC 3339 in UTC, as Go's time.RFC3339Nano writes it (the ECS agent's
+// timestamps): "2024-05-01T12:00:07.25Z", the fraction only when there is
+// one, "2024-05-01T12:00:07Z".
+std::string FormatRfc3339(int64_t millis_since_epoch);
 
 // The wall clock; waits measure their length on the steady clock, so that a
 // change of the wall clock does not stretch them. Thread-safe.

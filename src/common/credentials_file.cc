@@ -16,14 +16,17 @@ std::string Trim(const std::string& s) {
 
 }  // namespace
 
-StatusOr<std::vector<AccessKey>> ReadCredentialsFile(const std::string& path) {
+const IniEntry* IniSection::Find(std::string_view key) const {
+  for (const IniEntry& entry : entries) {
+    if (entry.key == key) return &entry;
+  }
+  return nullptr;
+}
+
+StatusOr<std::vector<IniSection>> ReadIniFile(const std::string& path) {
   std::ifstream in(path);
-  if (!in) return NotFound("read credentials " + path + ": " + std::strerror(errno));
-  std::vector<AccessKey> keys;
-  AccessKey current;
-  auto flush = [&] {
-    if (!current.id.empty() && !current.secret.empty()) keys.push_back(current);
-  };
+  if (!in) return NotFound("read " + path + ": " + std::strerror(errno));
+  std::vector<IniSection> sections(1);
   std::string line;
   int line_number = 0;
   while (std::getline(in, line)) {
@@ -31,27 +34,39 @@ StatusOr<std::vector<AccessKey>> ReadCredentialsFile(const std::string& path) {
     line = Trim(line);
     if (line.empty() || line[0] == '#' || line[0] == ';') continue;
     if (line.front() == '[' && line.back() == ']') {
-      flush();
-      current = AccessKey{};
-      current.profile = Trim(line.substr(1, line.size() - 2));
+      sections.push_back({Trim(line.substr(1, line.size() - 2)), line_number, {}});
       continue;
     }
     size_t eq = line.find('=');
     if (eq == std::string::npos) continue;
-    std::string key = Trim(line.substr(0, eq));
-    std::string value = Trim(line.substr(eq + 1));
-    if (key == "aws_access_key_id") current.id = value;
-    if (key == "aws_secret_access_key") current.secret = value;
-    if (key == "berth_access") {
-      if (value != "full" && value != "read-only") {
-        return InvalidArgument("credentials " + path + ":" + std::to_string(line_number) + ": [" +
-                               current.profile + "] berth_access is \"" + value +
-                               "\"; it must be full or read-only");
-      }
-      current.read_only = value == "read-only";
-    }
+    sections.back().entries.push_back(
+        {Trim(line.substr(0, eq)), Trim(line.substr(eq + 1)), line_number});
   }
-  flush();
+  if (sections.front().entries.empty()) sections.erase(sections.begin());
+  return sections;
+}
+
+StatusOr<std::vector<AccessKey>> ReadCredentialsFile(const std::string& path) {
+  auto sections = ReadIniFile(path);
+  if (!sections.ok()) return sections.status().WithContext("credentials");
+  std::vector<AccessKey> keys;
+  for (const IniSection& section : *sections) {
+    AccessKey key;
+    key.profile = section.name;
+    for (const IniEntry& entry : section.entries) {
+      if (entry.key == "aws_access_key_id") key.id = entry.value;
+      if (entry.key == "aws_secret_access_key") key.secret = entry.value;
+      if (entry.key == "berth_access") {
+        if (entry.value != "full" && entry.value != "read-only") {
+          return InvalidArgument("credentials " + path + ":" + std::to_string(entry.line) + ": [" +
+                                 section.name + "] berth_access is \"" + entry.value +
+                                 "\"; it must be full or read-only");
+        }
+        key.read_only = entry.value == "read-only";
+      }
+    }
+    if (!key.id.empty() && !key.secret.empty()) keys.push_back(std::move(key));
+  }
   return keys;
 }
 

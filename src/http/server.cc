@@ -1065,17 +1065,37 @@ class BeastServer : public Server {
   bool stopped_ = false;  // guarded by stop_mu_
 };
 
+// Serves core's bound and listening acceptor.
+StatusOr<std::unique_ptr<Server>> Run(const std::shared_ptr<ServerCore>& core, int threads) {
+  beast::error_code ec;
+  uint16_t bound_port = core->acceptor.local_endpoint(ec).port();
+  if (ec) return Unavailable("listen " + core->options.listen + ": " + ec.message());
+  auto server = std::make_unique<BeastServer>(core, bound_port);
+  asio::post(core->acceptor.get_executor(), [raw = core.get()] { Accept(raw); });
+  server->Run(threads);
+  return std::unique_ptr<Server>(std::move(server));
+}
+
 }  // namespace
 
 StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options, Handler handler) {
   auto fail = [&](std::string_view why) {
     return Unavailable("listen " + options.listen + ": " + std::string(why));
   };
+  if (!handler) return InvalidArgument("http server needs a handler");
+  int threads = std::max(1, options.threads);
+  if (options.listen_fd >= 0) {
+    auto core = std::make_shared<ServerCore>(options, std::move(handler), threads);
+    beast::error_code ec;
+    core->acceptor.assign(tcp::v4(), options.listen_fd, ec);
+    if (ec) {
+      ::close(options.listen_fd);
+      return fail(ec.message());
+    }
+    return Run(core, threads);
+  }
   auto hostport = SplitHostPort(options.listen);
   if (!hostport.ok()) return hostport.status().WithContext("listen " + options.listen);
-  if (!handler) return InvalidArgument("http server needs a handler");
-
-  int threads = std::max(1, options.threads);
   auto core = std::make_shared<ServerCore>(options, std::move(handler), threads);
 
   beast::error_code ec;
@@ -1102,13 +1122,7 @@ StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options, Ha
   if (!ec) acceptor.bind(endpoint, ec);
   if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return fail(ec.message());
-  uint16_t bound_port = acceptor.local_endpoint(ec).port();
-  if (ec) return fail(ec.message());
-
-  auto server = std::make_unique<BeastServer>(core, bound_port);
-  asio::post(acceptor.get_executor(), [raw = core.get()] { Accept(raw); });
-  server->Run(threads);
-  return std::unique_ptr<Server>(std::move(server));
+  return Run(core, threads);
 }
 
 }  // namespace berth::http

@@ -16,11 +16,15 @@ class ServerTls;
 
 struct ServerOptions {
   std::string listen = "127.0.0.1:8080";  // "host:port"; port 0 picks a free one
-  std::string name = "http";              // the listener in metrics (label listener) and logs
-  int threads = 2;                        // I/O threads
-  size_t max_body_bytes = 1 << 20;        // larger bodies get 413 without being read
-  int idle_timeout_seconds = 120;         // a keep-alive connection idle this long is closed
-  int stop_grace_seconds = 10;            // Stop() waits this long for requests in flight
+  // An IPv4 TCP socket already bound and listening to serve instead of
+  // `listen` (one made in another network namespace); the server takes it
+  // over and closes it. -1: none.
+  int listen_fd = -1;
+  std::string name = "http";        // the listener in metrics (label listener) and logs
+  int threads = 2;                  // I/O threads
+  size_t max_body_bytes = 1 << 20;  // larger bodies get 413 without being read
+  int idle_timeout_seconds = 120;   // a keep-alive connection idle this long is closed
+  int stop_grace_seconds = 10;      // Stop() waits this long for requests in flight
 
   // A request's head must arrive whole within this many seconds of its
   // first byte (for a connection's first request: of the accept, the TLS

@@ -165,6 +165,27 @@ TEST(ServerTest, GetAndPostRoundTrip) {
   EXPECT_EQ(r->body, body);
 }
 
+TEST(ServerTest, ServesASocketBoundElsewhere) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(::listen(fd, 16), 0);
+  ServerOptions options;
+  options.listen_fd = fd;
+  auto server = Server::Start(options, Echo);
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  socklen_t length = sizeof address;
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  EXPECT_EQ((*server)->port(), ntohs(address.sin_port));
+  auto r = Client::Create("127.0.0.1", (*server)->port())->Do(Get("/adopted"));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(*r->Header("x-path"), "/adopted");
+  (*server)->Stop();
+}
+
 TEST(ServerTest, NothingOnTheWireSetsTheAuthenticatedKey) {
   auto server = StartServer([](Request&& req, Responder respond) {
     Response r;

@@ -14,6 +14,8 @@ no botocore installed; the model is read from its path.
 
 import argparse
 import json
+import os
+import re
 import sys
 
 # Shape keys kept verbatim; everything else (documentation, exception,
@@ -40,15 +42,57 @@ def compact_shape(shape):
     return out
 
 
-def compact_model(model):
+def compact_model(model, version):
     operations = {}
     for name, op in model["operations"].items():
         operations[name] = op["input"]["shape"] if "input" in op else None
     return {
         "targetPrefix": model["metadata"]["targetPrefix"],
+        "version": version,
         "operations": operations,
         "shapes": {name: compact_shape(shape) for name, shape in model["shapes"].items()},
     }
+
+
+def botocore_version(model_path):
+    """The version of the botocore whose data directory holds model_path
+    (botocore/data/<service>/<api>/service-2.json), or "unknown"."""
+    package = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(model_path)))))
+    try:
+        with open(os.path.join(package, "__init__.py"), encoding="utf-8") as f:
+            found = re.search(r"^__version__\s*=\s*['\"]([^'\"]+)['\"]", f.read(), re.M)
+    except OSError:
+        return "unknown"
+    return found.group(1) if found else "unknown"
+
+
+def merge_additions(model, additions):
+    """Adds what the model lacks; returns how many operations, members and
+    enum values were added. A newer botocore that defines them wins, so the
+    additions never go stale."""
+    added = {"operations": 0, "members": 0, "enum values": 0}
+    for section in ("operations", "shapes"):
+        for name, value in additions.get(section, {}).items():
+            if name not in model[section]:
+                model[section][name] = value
+                if section == "operations":
+                    added["operations"] += 1
+    # Members added to existing shapes: {"ShapeName": {"member": {"shape": "X"}}}.
+    for shape_name, members in additions.get("members", {}).items():
+        shape_members = model["shapes"][shape_name].setdefault("members", {})
+        for name, ref in members.items():
+            if name not in shape_members:
+                shape_members[name] = ref
+                added["members"] += 1
+    # Values added to existing enums: {"ShapeName": ["VALUE", ...]}.
+    for shape_name, values in additions.get("enums", {}).items():
+        enum = model["shapes"][shape_name].setdefault("enum", [])
+        for value in values:
+            if value not in enum:
+                enum.append(value)
+                added["enum values"] += 1
+    return added
 
 
 def chunks(text, size):
@@ -106,21 +150,19 @@ def main():
 
     with open(args.model, encoding="utf-8") as f:
         model = json.load(f)
+    version = {
+        "apiVersion": model["metadata"].get("apiVersion", "unknown"),
+        "botocore": botocore_version(args.model),
+    }
     if args.additions:
-        # Operations the service gained after this botocore release. A newer
-        # botocore that defines them wins, so the additions never go stale.
+        # What the service gained after this botocore release.
         with open(args.additions, encoding="utf-8") as f:
             additions = json.load(f)
-        for section in ("operations", "shapes"):
-            for name, value in additions.get(section, {}).items():
-                model[section].setdefault(name, value)
-        # Members added to existing shapes: {"ShapeName": {"member": {"shape": "X"}}}.
-        for shape_name, members in additions.get("members", {}).items():
-            shape_members = model["shapes"][shape_name].setdefault("members", {})
-            for name, ref in members.items():
-                shape_members.setdefault(name, ref)
+        version["added"] = merge_additions(model, additions)
+        version["additionsFollow"] = additions.get("follows", "")
     # ensure_ascii keeps the generated source 7-bit clean whatever the model contains.
-    compact_json = json.dumps(compact_model(model), separators=(",", ":"), ensure_ascii=True)
+    compact_json = json.dumps(compact_model(model, version), separators=(",", ":"),
+                              ensure_ascii=True)
     text = render_cc(compact_json, args.function, args.model)
     with open(args.out, "w", encoding="utf-8") as f:
         f.write(text)

@@ -1,10 +1,13 @@
 #include "model/input_validator.h"
 
+#include <algorithm>
 #include <boost/json/value.hpp>
 #include <cmath>
 #include <cstdio>
 #include <string>
 #include <vector>
+
+#include "model/unknown_members.h"
 
 namespace berth::model {
 
@@ -24,6 +27,7 @@ struct PathSegment {
 // requests allocate nothing for it.
 struct Failure {
   bool serialization = false;
+  bool too_large = false;         // the kept members' bytes (with serialization)
   std::string value;              // constraint errors: "'abc'", "null", "with 51 items"
   std::string detail;             // "Member must ..." or "expected integer, found string"
   std::vector<PathSegment> path;  // innermost first
@@ -191,16 +195,43 @@ class Walker {
 
   const Failure& failure() const { return failure_; }
 
+  // Where the unknown members' names ("Shape.member") go; may be null.
+  void set_unknown_names(std::vector<std::string>* names) { unknown_names_ = names; }
+
  private:
   bool CheckStructure(const Shape& shape, boost::json::value& v, int depth) {
     if (!v.is_object()) return TypeError(shape, v);
     boost::json::object& object = v.get_object();
     size_t required_seen = 0;
     size_t dropped = 0;
+    size_t unknown = 0;
     for (auto& [key, value] : object) {
-      const Member* member = shape.FindMember(key);
-      if (member == nullptr || value.is_null()) {
+      if (value.is_null()) {
         ++dropped;
+        continue;
+      }
+      const Member* member = shape.FindMember(key);
+      if (member == nullptr) {
+        // Kept for the client, never walked as a shape: only its depth
+        // is bounded, so that the stored record parses again, and its
+        // size, whatever the service's request limit (ECR's is 16 MiB for
+        // layer parts), as it is stored with the resource.
+        if (depth + NestingBelow(value, ServiceModel::kMaxKeptDepth) >
+            ServiceModel::kMaxKeptDepth) {
+          Serialization("a member the service model does not define is nested deeper than " +
+                        std::to_string(ServiceModel::kMaxKeptDepth) + " levels");
+          return AddKey(key);
+        }
+        kept_bytes_ += key.size() + 4;
+        if (!WithinBytes(value, ServiceModel::kMaxKeptBytes, kept_bytes_)) {
+          Serialization("the members the service model does not define take more than " +
+                        std::to_string(ServiceModel::kMaxKeptBytes) + " bytes");
+          failure_.too_large = true;
+          return AddKey(key);
+        }
+        ++unknown;
+        if (unknown_names_ != nullptr)
+          unknown_names_->push_back(shape.name + "." + std::string(key));
         continue;
       }
       required_seen += member->required;
@@ -216,20 +247,85 @@ class Walker {
         }
       }
     }
-    if (dropped > 0) DropUnknownAndNull(shape, object, dropped);
+    if (dropped + unknown > 0) SetUnknownAside(shape, object, dropped);
     return true;
   }
 
   // Rebuilds rather than erasing in place: one pass, whatever the number of
-  // strangers, and the members keep the order the client sent.
-  static void DropUnknownAndNull(const Shape& shape, boost::json::object& object, size_t dropped) {
+  // strangers, and the members keep the order the client sent. null members
+  // go (AWS reads null as absent); unknown ones move, as sent, into one
+  // object under kUnknownMembersKey (see unknown_members.h).
+  static void SetUnknownAside(const Shape& shape, boost::json::object& object, size_t dropped) {
     boost::json::object kept(object.storage());
-    kept.reserve(object.size() - dropped);
+    boost::json::object unknown(object.storage());
+    kept.reserve(object.size() - dropped + 1);
     for (auto& [key, value] : object) {
-      if (value.is_null() || shape.FindMember(key) == nullptr) continue;
-      kept.emplace(key, std::move(value));
+      if (value.is_null()) continue;
+      if (shape.FindMember(key) == nullptr) {
+        unknown.emplace(key, std::move(value));
+      } else {
+        kept.emplace(key, std::move(value));
+      }
     }
+    if (!unknown.empty()) kept.emplace(kUnknownMembersKey, std::move(unknown));
     object = std::move(kept);
+  }
+
+  // Adds about the bytes v takes as JSON to used (strings and keys as their
+  // bytes and quotes, integers as their digits, a double as 8); false, and
+  // no further counting, once used passes limit.
+  static bool WithinBytes(const boost::json::value& v, size_t limit, size_t& used) {
+    switch (v.kind()) {
+      case boost::json::kind::string:
+        used += v.get_string().size() + 2;
+        break;
+      case boost::json::kind::array:
+        used += 2;
+        for (const auto& e : v.get_array()) {
+          if (!WithinBytes(e, limit, ++used)) return false;
+        }
+        break;
+      case boost::json::kind::object:
+        used += 2;
+        for (const auto& [k, e] : v.get_object()) {
+          used += k.size() + 4;
+          if (!WithinBytes(e, limit, used)) return false;
+        }
+        break;
+      case boost::json::kind::int64:
+        for (int64_t n = v.get_int64(); n != 0; n /= 10) ++used;
+        used += 1;  // a sign, or the digit of 0
+        break;
+      case boost::json::kind::uint64:
+        used += 20;
+        break;
+      case boost::json::kind::double_:
+        used += 8;
+        break;
+      case boost::json::kind::bool_:
+      case boost::json::kind::null:
+        used += 5;
+        break;
+    }
+    return used <= limit;
+  }
+
+  // How many arrays and objects v nests (0 for a scalar), counted up to
+  // limit + 1 and no further.
+  static int NestingBelow(const boost::json::value& v, int limit) {
+    if (limit < 0) return 1;
+    int deepest = 0;
+    if (v.is_array()) {
+      for (const auto& e : v.get_array()) deepest = std::max(deepest, NestingBelow(e, limit - 1));
+      return deepest + 1;
+    }
+    if (v.is_object()) {
+      for (const auto& [k, e] : v.get_object()) {
+        deepest = std::max(deepest, NestingBelow(e, limit - 1));
+      }
+      return deepest + 1;
+    }
+    return 0;
   }
 
   bool CheckList(const Shape& shape, boost::json::value& v, int depth) {
@@ -362,6 +458,8 @@ class Walker {
   }
 
   Failure failure_;
+  std::vector<std::string>* unknown_names_ = nullptr;
+  size_t kept_bytes_ = 0;
 };
 
 std::string JoinPath(const std::vector<PathSegment>& innermost_first) {
@@ -381,11 +479,16 @@ std::string JoinPath(const std::vector<PathSegment>& innermost_first) {
 
 }  // namespace
 
-std::optional<ApiError> ValidateAgainstShape(const Shape& input, boost::json::value& body) {
+std::optional<ApiError> ValidateAgainstShape(const Shape& input, boost::json::value& body,
+                                             std::vector<std::string>* unknown_names) {
   Walker walker;
+  walker.set_unknown_names(unknown_names);
   if (walker.Check(input, body, 1)) return std::nullopt;
   const Failure& failure = walker.failure();
   std::string path = JoinPath(failure.path);
+  if (failure.too_large) {
+    return ApiError{"RequestEntityTooLargeException", path + ": " + failure.detail};
+  }
   if (failure.serialization) {
     return ApiError{"SerializationException",
                     (path.empty() ? std::string("request body") : path) + ": " + failure.detail};

@@ -75,6 +75,8 @@ const ServiceModel& ServiceModel::Ecr() {
 
 std::string_view ServiceModel::target_prefix() const { return impl_->graph.target_prefix; }
 
+std::string_view ServiceModel::version() const { return impl_->graph.version; }
+
 bool ServiceModel::HasOperation(std::string_view operation) const {
   return impl_->graph.FindOperationInput(operation) != nullptr;
 }
@@ -86,14 +88,15 @@ std::vector<std::string_view> ServiceModel::OperationNames() const {
   return names;
 }
 
-std::optional<ApiError> ServiceModel::ValidateInput(std::string_view operation,
-                                                    boost::json::value& body) const {
+std::optional<ApiError> ServiceModel::ValidateInput(
+    std::string_view operation, boost::json::value& body,
+    std::vector<std::string>* unknown_members) const {
   const Shape* input = impl_->graph.FindOperationInput(operation);
   if (input == nullptr) {
     return ApiError{"UnknownOperationException",
                     "operation " + std::string(operation) + " is not in the service model"};
   }
-  return ValidateAgainstShape(*input, body);
+  return ValidateAgainstShape(*input, body, unknown_members);
 }
 
 Status ServiceModel::AllowExtraEnumValue(std::string_view shape, std::string_view value) {

@@ -7,6 +7,9 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <string>
+#include <vector>
+
+#include "model/unknown_members.h"
 
 namespace berth::model {
 namespace {
@@ -201,13 +204,42 @@ TEST(ServiceModel, EveryModelPatternIsEnforced) {
   EXPECT_THAT(ServiceModel::Ecr().UnenforcedPatterns(), testing::IsEmpty());
 }
 
-TEST(ServiceModel, UnknownAndNullMembersAreRemovedAndOrderKept) {
+TEST(ServiceModel, UnknownMembersAreKeptAsideAndNullsRemoved) {
   boost::json::value body = boost::json::parse(R"({
     "zeta": 1, "family": "f", "bogus": {"deep": [1, 2]}, "taskRoleArn": null,
     "containerDefinitions": [{"name": "a", "notAField": true, "image": "i", "memory": 6}]})");
-  ASSERT_FALSE(ServiceModel::Ecs().ValidateInput("RegisterTaskDefinition", body));
+  std::vector<std::string> unknown;
+  ASSERT_FALSE(ServiceModel::Ecs().ValidateInput("RegisterTaskDefinition", body, &unknown));
   EXPECT_EQ(boost::json::serialize(body),
-            R"({"family":"f","containerDefinitions":[{"name":"a","image":"i","memory":6}]})");
+            R"({"family":"f","containerDefinitions":[{"name":"a","image":"i","memory":6,)"
+            R"("@unknownMembers":{"notAField":true}}],)"
+            R"("@unknownMembers":{"zeta":1,"bogus":{"deep":[1,2]}}})");
+  EXPECT_THAT(unknown, testing::UnorderedElementsAre("RegisterTaskDefinitionRequest.zeta",
+                                                     "RegisterTaskDefinitionRequest.bogus",
+                                                     "ContainerDefinition.notAField"));
+  // What a client sees again: its members where it sent them.
+  UnfoldUnknownMembers(body);
+  EXPECT_EQ(body, boost::json::parse(R"({"family": "f", "zeta": 1, "bogus": {"deep": [1, 2]},
+    "containerDefinitions": [{"name": "a", "notAField": true, "image": "i", "memory": 6}]})"));
+}
+
+TEST(ServiceModel, AKnownMemberOfTheWrongTypeIsStillRefusedNamingIt) {
+  boost::json::value body = boost::json::parse(Containers(
+      R"({"name": "s", "image": "i", "memory": "lots", "newerThanTheModel": {"x": 1}})"));
+  auto error = ServiceModel::Ecs().ValidateInput("RegisterTaskDefinition", body);
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error->type, "SerializationException");
+  EXPECT_THAT(error->message, HasSubstr("containerDefinitions[1].memory"));
+}
+
+TEST(ServiceModel, TheClientsOwnKeyForKeptMembersIsKeptLikeAnyOther) {
+  std::string sent = R"({"cluster": "c", "@unknownMembers": {"family": "x"}})";
+  boost::json::value body = boost::json::parse(sent);
+  ASSERT_FALSE(ServiceModel::Ecs().ValidateInput("ListTasks", body));
+  EXPECT_EQ(body.at("cluster"), "c");
+  EXPECT_FALSE(body.as_object().contains("family"));
+  UnfoldUnknownMembers(body);
+  EXPECT_EQ(body, boost::json::parse(sent));
 }
 
 // restartPolicy is newer than Debian's botocore: ecs_additions.json adds it,
@@ -239,11 +271,77 @@ TEST(ServiceModel, IntegralDoublesBecomeIntegers) {
   EXPECT_EQ(memory.get_int64(), 512);
 }
 
-TEST(ServiceModel, HostileNestingInUnknownMembersIsDroppedNotWalked) {
-  std::string deep = std::string(30, '[') + std::string(30, ']');
-  boost::json::value body = boost::json::parse(R"({"cluster": "c", "junk": )" + deep + "}");
-  ASSERT_FALSE(ServiceModel::Ecs().ValidateInput("ListTasks", body));
-  EXPECT_EQ(boost::json::serialize(body), R"({"cluster":"c"})");
+TEST(ServiceModel, UnknownMembersNestedTooDeepAreRefused) {
+  auto nested = [](int levels) { return std::string(levels, '[') + std::string(levels, ']'); };
+  const int fits = ServiceModel::kMaxKeptDepth - 1;  // below the body's own level
+  boost::json::value ok = boost::json::parse(R"({"cluster": "c", "junk": )" + nested(fits) + "}");
+  EXPECT_FALSE(ServiceModel::Ecs().ValidateInput("ListTasks", ok));
+  boost::json::value deep =
+      boost::json::parse(R"({"cluster": "c", "junk": )" + nested(fits + 1) + "}");
+  auto error = ServiceModel::Ecs().ValidateInput("ListTasks", deep);
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error->type, "SerializationException");
+  EXPECT_THAT(error->message, HasSubstr("junk: a member the service model does not define"));
+}
+
+TEST(ServiceModel, UnknownMembersTakeAtMostAMebibyteWhateverTheRequestLimit) {
+  // ECR takes 16 MiB requests (layer parts); kept members stay bounded.
+  boost::json::value fits = boost::json::parse(R"({"repositoryName": "r1"})");
+  fits.as_object()["future"] = std::string(ServiceModel::kMaxKeptBytes - 100, 'x');
+  EXPECT_FALSE(ServiceModel::Ecr().ValidateInput("CreateRepository", fits));
+  boost::json::array numbers;  // about 500 KB of JSON
+  for (int i = 0; i < 100'000; ++i) numbers.push_back(i);
+  boost::json::value many = boost::json::parse(R"({"repositoryName": "r1"})");
+  many.as_object()["future"] = std::move(numbers);
+  auto many_error = ServiceModel::Ecr().ValidateInput("CreateRepository", many);
+  EXPECT_FALSE(many_error) << many_error->message;
+  boost::json::value big = boost::json::parse(R"({"repositoryName": "r1", "tags": []})");
+  big.as_object()["a"] = std::string(ServiceModel::kMaxKeptBytes / 2, 'x');
+  big.as_object()["b"] = boost::json::array{std::string(ServiceModel::kMaxKeptBytes / 2, 'x')};
+  auto error = ServiceModel::Ecr().ValidateInput("CreateRepository", big);
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error->type, "RequestEntityTooLargeException");
+  EXPECT_THAT(error->message, HasSubstr("b: the members the service model does not define"));
+}
+
+TEST(ServiceModel, NewerMembersAreDefinedWithTheirTypes) {
+  boost::json::value body = boost::json::parse(Containers(
+      R"({"name": "s", "image": "i", "memory": 6, "versionConsistency": "disabled",
+          "credentialSpecs": ["credentialspec:arn:aws:ssm:us-east-1:1:parameter/x"]})"));
+  body.as_object()["enableFaultInjection"] = true;
+  ASSERT_FALSE(ServiceModel::Ecs().ValidateInput("RegisterTaskDefinition", body));
+  EXPECT_FALSE(body.as_object().contains(kUnknownMembersKey));
+  EXPECT_EQ(body.at("containerDefinitions").at(1).at("versionConsistency"), "disabled");
+
+  boost::json::value bad = boost::json::parse(
+      Containers(R"({"name": "s", "image": "i", "memory": 6, "versionConsistency": "sometimes"})"));
+  auto error = ServiceModel::Ecs().ValidateInput("RegisterTaskDefinition", bad);
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error->type, "InvalidParameterException");
+  EXPECT_THAT(error->message, HasSubstr("containerDefinitions[1].versionConsistency"));
+
+  boost::json::value not_bool = boost::json::parse(Containers(R"({"name": "s"})"));
+  not_bool.as_object()["enableFaultInjection"] = "yes";
+  error = ServiceModel::Ecs().ValidateInput("RegisterTaskDefinition", not_bool);
+  ASSERT_TRUE(error);
+  EXPECT_THAT(error->message, HasSubstr("enableFaultInjection: expected boolean"));
+}
+
+TEST(ServiceModel, ServiceDeploymentOperationsAreInTheModel) {
+  for (const char* op :
+       {"ListServiceDeployments", "DescribeServiceDeployments", "DescribeServiceRevisions"}) {
+    EXPECT_TRUE(ServiceModel::Ecs().HasOperation(op)) << op;
+  }
+  boost::json::value bad = boost::json::parse(R"({"service": "s", "status": ["DONE"]})");
+  auto error = ServiceModel::Ecs().ValidateInput("ListServiceDeployments", bad);
+  ASSERT_TRUE(error);
+  EXPECT_THAT(error->message, HasSubstr("ROLLBACK_SUCCESSFUL"));
+}
+
+TEST(ServiceModel, TheVersionNamesBotocoreAndTheAdditions) {
+  EXPECT_THAT(std::string(ServiceModel::Ecs().version()), HasSubstr("2014-11-13"));
+  EXPECT_THAT(std::string(ServiceModel::Ecs().version()), HasSubstr("botocore"));
+  EXPECT_THAT(std::string(ServiceModel::Ecr().version()), HasSubstr("additions"));
 }
 
 TEST(ServiceModel, LongValuesAreCutInMessages) {
@@ -298,7 +396,7 @@ TEST(ServiceModel, OperationWithoutInputTakesAnyObject) {
   ASSERT_TRUE(model.ok());
   boost::json::value body = boost::json::parse(R"({"x": 1})");
   EXPECT_FALSE((*model)->ValidateInput("Ping", body));
-  EXPECT_EQ(boost::json::serialize(body), "{}");
+  EXPECT_EQ(boost::json::serialize(body), R"({"@unknownMembers":{"x":1}})");
 }
 
 TEST(ServiceModel, ExtraEnumValuesOnlyForEnumShapes) {
@@ -369,7 +467,21 @@ INSTANTIATE_TEST_SUITE_P(
                     "partFirstByte": -1, "partLastByte": 2, "layerPartBlob": ""})",
                 "InvalidParameterException",
                 "at 'partFirstByte' failed to satisfy constraint: Member must have value greater "
-                "than or equal to 0"}),
+                "than or equal to 0"},
+        EcrCase{"ExclusionFilters", "CreateRepository",
+                R"({"repositoryName": "r1", "imageTagMutability": "IMMUTABLE_WITH_EXCLUSION",
+                    "imageTagMutabilityExclusionFilters":
+                      [{"filterType": "WILDCARD", "filter": "latest*"}]})",
+                "", ""},
+        EcrCase{"ExclusionFilterPattern", "PutImageTagMutability",
+                R"({"repositoryName": "r1", "imageTagMutability": "MUTABLE_WITH_EXCLUSION",
+                    "imageTagMutabilityExclusionFilters":
+                      [{"filterType": "WILDCARD", "filter": "a/b"}]})",
+                "InvalidParameterException", "at 'imageTagMutabilityExclusionFilters[0].filter'"},
+        EcrCase{"ExclusionFilterType", "PutImageTagMutability",
+                R"({"repositoryName": "r1", "imageTagMutability": "MUTABLE_WITH_EXCLUSION",
+                    "imageTagMutabilityExclusionFilters": [{"filterType": "REGEX", "filter": "a"}]})",
+                "InvalidParameterException", "enum value set: [WILDCARD]"}),
     [](const testing::TestParamInfo<EcrCase>& info) { return std::string(info.param.name); });
 
 }  // namespace

@@ -105,6 +105,33 @@ Shape* ShapeGraph::FindShape(std::string_view name) {
   return nullptr;
 }
 
+namespace {
+
+// {"apiVersion", "botocore", "added": {"operations": n, ...}, "additionsFollow"}
+// as one line.
+std::string DescribeVersion(const boost::json::object& version) {
+  auto text = [&](const boost::json::object& o, std::string_view key) {
+    const auto* v = o.if_contains(key);
+    return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string("unknown");
+  };
+  std::string out =
+      "API " + text(version, "apiVersion") + " from botocore " + text(version, "botocore");
+  const auto* added = version.if_contains("added");
+  if (added == nullptr || !added->is_object()) return out;
+  std::string counts;
+  for (const auto& [what, n] : added->get_object()) {
+    if (!n.is_int64()) continue;
+    counts +=
+        (counts.empty() ? "" : ", ") + std::to_string(n.get_int64()) + " " + std::string(what);
+  }
+  out += " + berth's additions (" + counts + ")";
+  std::string follows = text(version, "additionsFollow");
+  if (follows != "unknown" && !follows.empty()) out += " following " + follows;
+  return out;
+}
+
+}  // namespace
+
 StatusOr<ShapeGraph> BuildShapeGraph(std::string_view compact_json) {
   boost::system::error_code ec;
   boost::json::value root = boost::json::parse(compact_json, ec);
@@ -120,6 +147,9 @@ StatusOr<ShapeGraph> BuildShapeGraph(std::string_view compact_json) {
 
   ShapeGraph graph;
   graph.target_prefix = std::string(prefix->get_string());
+  if (const auto* version = model.if_contains("version"); version && version->is_object()) {
+    graph.version = DescribeVersion(version->get_object());
+  }
   const auto& specs = shapes->get_object();
   graph.shapes.resize(specs.size() + 1);  // never again: shapes point into it
   std::unordered_map<std::string_view, Shape*> by_name;

@@ -74,6 +74,8 @@ struct Shape {
 
 struct ShapeGraph {
   std::string target_prefix;
+  // Where the model came from, for people: "2014-11-13 (botocore 1.29.27) ...".
+  std::string version;
   // Sized once, so the pointers between shapes stay valid when it moves.
   std::vector<Shape> shapes;
   // Sorted by name. An operation without input points at an empty structure.

@@ -105,6 +105,7 @@ class TaskDefinitionChecker {
     if (auto e = CheckProxyConfiguration()) return e;
     if (auto e = CheckPlacementConstraints()) return e;
     if (auto e = CheckTags()) return e;
+    if (auto e = CheckFaultInjection()) return e;
     return CheckFargate();
   }
 
@@ -500,6 +501,12 @@ class TaskDefinitionChecker {
     for (size_t j = 0; j < mappings.size(); ++j) {
       const object& mapping = AsObject(mappings[j]);
       std::string base = At(At(path, "portMappings"), j);
+      // ECS (2023) maps port ranges; berth reserves and binds single ports.
+      if (mapping.contains("containerPortRange")) {
+        return Refuse(At(base, "containerPortRange"),
+                      "port ranges are not supported by berth: map each port of container " +
+                          Quoted(container.name) + " with containerPort");
+      }
       std::optional<int64_t> container_port = OptInt(mapping, "containerPort");
       if (!container_port || *container_port < 1 || *container_port > 65535) {
         return Refuse(At(base, "containerPort"), "port mapping of container " +
@@ -674,6 +681,18 @@ class TaskDefinitionChecker {
       }
       if (!keys.insert(key).second)
         return Refuse(At(base, "key"), "duplicate tag key " + Quoted(key));
+    }
+    return std::nullopt;
+  }
+
+  // ECS's fault injection works only in the awsvpc and host network modes.
+  Result CheckFaultInjection() {
+    if (!OptBool(request_, "enableFaultInjection").value_or(false)) return std::nullopt;
+    if (network_mode_ != "awsvpc" && network_mode_ != "host") {
+      return Refuse("enableFaultInjection",
+                    "Fault injection is supported only with network mode 'awsvpc' or 'host', "
+                    "not " +
+                        Quoted(network_mode_) + ".");
     }
     return std::nullopt;
   }

@@ -567,6 +567,22 @@ INSTANTIATE_TEST_SUITE_P(
                        object{{"key", "k"}, {"value", std::string(257, 'v')}});
                  },
                  "tags[1].value: value of tag 'k' must be at most 256 characters"},
+        RuleCase{"PortRangesAreNotSupported",
+                 [](object& r) {
+                   Container(r, 0)["portMappings"] =
+                       array{object{{"containerPortRange", "8000-8010"}}};
+                 },
+                 "containerDefinitions[0].portMappings[0].containerPortRange: port ranges are not "
+                 "supported by berth"},
+        RuleCase{"FaultInjectionWithHostNetworking",
+                 [](object& r) { r["enableFaultInjection"] = true; }, ""},
+        RuleCase{"FaultInjectionNeedsAwsvpcOrHost",
+                 [](object& r) {
+                   r["enableFaultInjection"] = true;
+                   r.erase("networkMode");  // bridge
+                 },
+                 "enableFaultInjection: Fault injection is supported only with network mode "
+                 "'awsvpc' or 'host', not 'bridge'."},
         RuleCase{"FargateNeedsAwsvpc",
                  [](object& r) { r["requiresCompatibilities"] = array{"FARGATE"}; },
                  "networkMode: Fargate only supports network mode 'awsvpc'."},

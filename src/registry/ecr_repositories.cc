@@ -1,8 +1,12 @@
 // ECR repositories: CreateRepository, DescribeRepositories, DeleteRepository,
 // PutImageTagMutability, PutImageScanningConfiguration.
+#include <tuple>
+
 #include "model/json_util.h"
+#include "model/unknown_members.h"
 #include "registry/ecr_api.h"
 #include "registry/ecr_shapes.h"
+#include "registry/tag_mutability.h"
 
 namespace berth::registry {
 
@@ -15,9 +19,24 @@ namespace {
 constexpr int64_t kDefaultPageSize = 100;
 constexpr int kMaxPageSize = 1000;
 
+// The request's imageTagMutability and its exclusion filters, checked
+// together (the model has checked each filter's form).
+std::pair<std::string, std::vector<std::string>> TagMutabilityFrom(const json::object& in) {
+  std::string mutability(StringOr(in, "imageTagMutability", "MUTABLE"));
+  std::vector<std::string> exclusions;
+  for (const auto& f : ArrayOr(in, "imageTagMutabilityExclusionFilters")) {
+    exclusions.emplace_back(StringOr(f.as_object(), "filter", ""));
+  }
+  if (auto problem = TagMutabilityProblem(mutability, exclusions)) {
+    Fail("InvalidParameterException", *problem);
+  }
+  return {std::move(mutability), std::move(exclusions)};
+}
+
 RepositorySettings SettingsFrom(const json::object& in) {
   RepositorySettings settings;
-  settings.image_tag_mutability = StringOr(in, "imageTagMutability", "MUTABLE");
+  std::tie(settings.image_tag_mutability, settings.tag_mutability_exclusions) =
+      TagMutabilityFrom(in);
   if (auto* scanning = in.if_contains("imageScanningConfiguration")) {
     settings.scan_on_push = BoolOr(scanning->as_object(), "scanOnPush", false);
   }
@@ -32,6 +51,7 @@ RepositorySettings SettingsFrom(const json::object& in) {
     }
   }
   settings.tags = ParseEcrTags(ArrayOr(in, "tags"));
+  model::CarryUnknownMembers(in, settings.unknown_members);
   return settings;
 }
 
@@ -96,12 +116,18 @@ awsjson::Reply EcrApi::DeleteRepository(json::object& in, const Context&) {
 awsjson::Reply EcrApi::PutImageTagMutability(json::object& in, const Context&) {
   CheckRegistryId(in);
   std::string_view name = StringOr(in, "repositoryName", "");
-  std::string mutability(StringOr(in, "imageTagMutability", "MUTABLE"));
-  auto updated =
-      state_.UpdateRepository(name, [&](Repository& r) { r.image_tag_mutability = mutability; });
+  auto [mutability, exclusions] = TagMutabilityFrom(in);
+  auto updated = state_.UpdateRepository(name, [&](Repository& r) {
+    r.image_tag_mutability = mutability;
+    r.tag_mutability_exclusions = exclusions;
+    model::CarryUnknownMembers(in, r.unknown_members);
+  });
   if (!updated.ok()) FailWith(updated.error(), name);
   json::object reply = RepositoryHead(name);
   reply["imageTagMutability"] = updated->first.image_tag_mutability;
+  if (!updated->first.tag_mutability_exclusions.empty()) {
+    reply["imageTagMutabilityExclusionFilters"] = updated->first.ExclusionFiltersJson();
+  }
   return {std::move(reply), updated->second};
 }
 
@@ -111,8 +137,10 @@ awsjson::Reply EcrApi::PutImageScanningConfiguration(json::object& in, const Con
   bool scan_on_push = BoolOr(in.at("imageScanningConfiguration").as_object(), "scanOnPush", false);
   // berth scans nothing; the setting is kept and reported so that tools that
   // manage it see what they set.
-  auto updated =
-      state_.UpdateRepository(name, [&](Repository& r) { r.scan_on_push = scan_on_push; });
+  auto updated = state_.UpdateRepository(name, [&](Repository& r) {
+    r.scan_on_push = scan_on_push;
+    model::CarryUnknownMembers(in, r.unknown_members);
+  });
   if (!updated.ok()) FailWith(updated.error(), name);
   json::object reply = RepositoryHead(name);
   reply["imageScanningConfiguration"] = json::object{{"scanOnPush", updated->first.scan_on_push}};

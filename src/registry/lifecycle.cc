@@ -8,6 +8,8 @@
 #include <initializer_list>
 #include <set>
 
+#include "registry/names.h"
+
 namespace berth::registry {
 
 namespace json = boost::json;
@@ -211,28 +213,6 @@ Status CheckRuleSet(const std::vector<LifecycleRule>& rules) {
   return Status::Ok();
 }
 
-// Glob match with '*' as the only wildcard. Backtracks to the last star only,
-// which is enough for '*'-only patterns and keeps it linear-ish.
-bool GlobMatch(std::string_view pattern, std::string_view text) {
-  size_t p = 0, t = 0, star = std::string_view::npos, resume = 0;
-  while (t < text.size()) {
-    if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      resume = t;
-    } else if (p < pattern.size() && pattern[p] == text[t]) {
-      ++p;
-      ++t;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      t = ++resume;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
-}
-
 // Newest first; the digest breaks ties so that the outcome is repeatable.
 bool NewerFirst(const LifecycleImage* a, const LifecycleImage* b) {
   if (a->pushed_at_millis != b->pushed_at_millis) {
@@ -281,7 +261,8 @@ bool LifecycleRuleSelects(const LifecycleRule& rule, const LifecycleImage& image
     if (!any_tag([&](const std::string& tag) { return tag.starts_with(prefix); })) return false;
   }
   for (const auto& pattern : rule.tag_patterns) {
-    if (!any_tag([&](const std::string& tag) { return GlobMatch(pattern, tag); })) return false;
+    if (!any_tag([&](const std::string& tag) { return WildcardMatches(pattern, tag); }))
+      return false;
   }
   return !image.tags.empty();
 }

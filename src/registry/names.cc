@@ -61,4 +61,27 @@ bool IsValidTag(std::string_view tag) {
   return true;
 }
 
+bool WildcardMatches(std::string_view pattern, std::string_view text) {
+  // The classic greedy match: on a mismatch, the last '*' takes one more
+  // character. Each step moves t forward or rewinds to a later start.
+  size_t p = 0, t = 0;
+  size_t star = std::string_view::npos, resume = 0;
+  while (t < text.size()) {
+    if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      resume = t;
+    } else if (p < pattern.size() && pattern[p] == text[t]) {
+      ++p;
+      ++t;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      t = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
 }  // namespace berth::registry

@@ -21,6 +21,11 @@ bool IsValidRepositoryName(std::string_view name);
 // [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}
 bool IsValidTag(std::string_view tag);
 
+// Whether pattern, with '*' matching any run of characters (also none) and
+// nothing else special, matches the whole of text: ECR's tag wildcards
+// (lifecycle rules' tagPatternList, tag mutability exclusion filters).
+bool WildcardMatches(std::string_view pattern, std::string_view text);
+
 // A reference that names a digest (contains ':') rather than a tag; whether
 // the digest is well-formed is Digest::Parse's business.
 inline bool IsDigestReference(std::string_view reference) {

@@ -6,6 +6,7 @@
 #include "registry/names.h"
 #include "registry/registry_records.h"
 #include "registry/registry_state.h"
+#include "registry/tag_mutability.h"
 
 namespace berth::registry {
 
@@ -81,7 +82,9 @@ std::optional<RegistryError> RegistryState::CheckManifestLocked(
     if (image == nullptr) return blob_unknown(child, "manifest");
     if (image->manifest_size != child.size) return size_mismatch(child, image->manifest_size);
   }
-  if (repo != nullptr && !tag.empty() && repo->record.image_tag_mutability == "IMMUTABLE") {
+  if (repo != nullptr && !tag.empty() &&
+      TagIsImmutable(repo->record.image_tag_mutability, repo->record.tag_mutability_exclusions,
+                     tag)) {
     auto it = repo->tags.find(tag);
     if (it != repo->tags.end() && it->second != digest) {
       return RegistryError{RegistryErrorKind::kTagImmutable,

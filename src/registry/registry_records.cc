@@ -75,6 +75,12 @@ std::string EncodeRepository(const Repository& r) {
                  {"lifecyclePolicy", r.lifecycle_policy},
                  {"lifecyclePolicyUpdatedAt", r.lifecycle_policy_updated_millis},
                  {"repositoryPolicy", r.repository_policy}};
+  if (!r.tag_mutability_exclusions.empty()) {
+    json::array filters;
+    for (const auto& f : r.tag_mutability_exclusions) filters.push_back(json::string(f));
+    o["imageTagMutabilityExclusions"] = std::move(filters);
+  }
+  if (!r.unknown_members.empty()) o["unknownMembers"] = r.unknown_members;
   return json::serialize(o);
 }
 
@@ -99,6 +105,16 @@ Status DecodeRepository(std::string_view value, Repository& out) {
   out.lifecycle_policy = Str(o, "lifecyclePolicy");
   out.lifecycle_policy_updated_millis = Int(o, "lifecyclePolicyUpdatedAt");
   out.repository_policy = Str(o, "repositoryPolicy");
+  out.tag_mutability_exclusions.clear();
+  if (const json::value* f = o.if_contains("imageTagMutabilityExclusions");
+      f != nullptr && f->is_array()) {
+    for (const auto& filter : f->get_array()) {
+      if (filter.is_string()) out.tag_mutability_exclusions.emplace_back(filter.get_string());
+    }
+  }
+  const json::value* unknown = o.if_contains("unknownMembers");
+  out.unknown_members =
+      unknown != nullptr && unknown->is_object() ? unknown->get_object() : json::object();
   return Status::Ok();
 }
 

@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "common/log.h"
+#include "model/unknown_members.h"
 #include "registry/names.h"
 #include "registry/registry_records.h"
 
@@ -22,10 +23,18 @@ RegistryError NoSuchRepository(std::string_view name) {
 
 }  // namespace
 
+json::array Repository::ExclusionFiltersJson() const {
+  json::array filters;
+  for (const std::string& filter : tag_mutability_exclusions) {
+    filters.push_back(json::object{{"filterType", "WILDCARD"}, {"filter", filter}});
+  }
+  return filters;
+}
+
 boost::json::object Repository::ToEcrJson() const {
   json::object encryption{{"encryptionType", encryption_type}};
   if (!kms_key.empty()) encryption["kmsKey"] = kms_key;
-  return json::object{
+  json::object repository{
       {"repositoryArn", arn},
       {"registryId", registry_id},
       {"repositoryName", name},
@@ -35,6 +44,11 @@ boost::json::object Repository::ToEcrJson() const {
       {"imageScanningConfiguration", json::object{{"scanOnPush", scan_on_push}}},
       {"encryptionConfiguration", std::move(encryption)},
   };
+  if (!tag_mutability_exclusions.empty()) {
+    repository["imageTagMutabilityExclusionFilters"] = ExclusionFiltersJson();
+  }
+  model::CarryUnknownMembers(unknown_members, repository);
+  return repository;
 }
 
 RegistryState::RegistryState(store::Store& store, awsjson::CommitTracker& tracker, BlobStore& blobs,
@@ -136,10 +150,12 @@ Repository RegistryState::NewRepositoryRecord(std::string_view name,
   r.uri = registry_address_ + "/" + r.name;
   r.created_at_millis = now_millis;
   r.image_tag_mutability = settings.image_tag_mutability;
+  r.tag_mutability_exclusions = settings.tag_mutability_exclusions;
   r.scan_on_push = settings.scan_on_push;
   r.encryption_type = settings.encryption_type;
   r.kms_key = settings.kms_key;
   r.tags = settings.tags;
+  r.unknown_members = settings.unknown_members;
   return r;
 }
 

@@ -21,6 +21,7 @@
 // explicitly), while the blob store keeps one copy of each digest.
 #pragma once
 
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <cstdint>
 #include <functional>
@@ -56,14 +57,23 @@ struct Repository {
   std::string registry_id;  // the account
   std::string uri;          // <registry_address>/<name>
   int64_t created_at_millis = 0;
-  std::string image_tag_mutability = "MUTABLE";  // or "IMMUTABLE"
-  bool scan_on_push = false;                     // imageScanningConfiguration.scanOnPush
-  std::string encryption_type = "AES256";        // encryptionConfiguration
-  std::string kms_key;                           // only with encryption_type "KMS"
-  std::vector<RepositoryTag> tags;               // resource tags, in the order given
-  std::string lifecycle_policy;                  // policy text; empty when there is none
-  int64_t lifecycle_policy_updated_millis = 0;   // when it was last set (0: never)
-  std::string repository_policy;                 // policy text; empty when there is none
+  // MUTABLE, IMMUTABLE, or either WITH_EXCLUSION: the tags that match an
+  // exclusion filter behave the other way (see tag_mutability.h).
+  std::string image_tag_mutability = "MUTABLE";
+  std::vector<std::string> tag_mutability_exclusions;  // WILDCARD filters
+  bool scan_on_push = false;                           // imageScanningConfiguration.scanOnPush
+  std::string encryption_type = "AES256";              // encryptionConfiguration
+  std::string kms_key;                                 // only with encryption_type "KMS"
+  std::vector<RepositoryTag> tags;                     // resource tags, in the order given
+  std::string lifecycle_policy;                        // policy text; empty when there is none
+  int64_t lifecycle_policy_updated_millis = 0;         // when it was last set (0: never)
+  std::string repository_policy;                       // policy text; empty when there is none
+  // What the requests that made and changed it sent beyond the model (see
+  // model/unknown_members.h): {"@unknownMembers": {...}} or empty.
+  boost::json::object unknown_members;
+
+  // imageTagMutabilityExclusionFilters as ECR shows them.
+  boost::json::array ExclusionFiltersJson() const;
 
   // The ECR "Repository" shape (createdAt in epoch seconds, as AWS JSON
   // 1.1 sends timestamps). Tags and policies are not part of that shape.
@@ -73,10 +83,12 @@ struct Repository {
 // The fields CreateRepository may set; the rest are derived.
 struct RepositorySettings {
   std::string image_tag_mutability = "MUTABLE";
+  std::vector<std::string> tag_mutability_exclusions;
   bool scan_on_push = false;
   std::string encryption_type = "AES256";
   std::string kms_key;
   std::vector<RepositoryTag> tags;
+  boost::json::object unknown_members;
 };
 
 // A manifest stored in a repository: an image, an index or an artifact.

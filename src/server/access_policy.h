@@ -3,7 +3,9 @@
 //   - read-only user keys (`berth_access = read-only` in that file):
 //     Describe, List and Get calls, registry pulls, logs, events; no change;
 //   - instance keys of node agents (api/agent_credentials.h): their state
-//     reports, ECR GetAuthorizationToken, and registry pulls.
+//     reports, ECR GetAuthorizationToken, and registry pulls;
+//   - session keys of task roles (api/task_roles.h): what the user key of
+//     the role's berth_profile may do.
 // One place answers for the AWS JSON endpoint, the registry and berth's own
 // endpoints, so that a kind of key cannot do through one door what another
 // refuses.
@@ -31,9 +33,7 @@ class AccessPolicy {
   // (exec, registry gc): user keys that are not read-only.
   bool MayChange(std::string_view key) const;
 
-  bool IsReadOnly(std::string_view key) const {
-    return read_only_keys_.count(std::string(key)) > 0;
-  }
+  bool IsReadOnly(std::string_view key) const;
 
  private:
   const std::unordered_set<std::string> read_only_keys_;

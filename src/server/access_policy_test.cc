@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "server/api/agent_credentials.h"
+#include "server/api/task_roles.h"
 
 namespace berth::server {
 namespace {
@@ -50,6 +51,17 @@ TEST(AccessPolicyTest, AnInstanceKeyReportsStateAndPullsOnly) {
   EXPECT_FALSE(policy.MayCall(agent, kEcr, "PutImage"));
   EXPECT_FALSE(policy.MayPush(agent));
   EXPECT_FALSE(policy.MayChange(agent));
+}
+
+TEST(AccessPolicyTest, ATaskRoleSessionMayWhatItsProfilesKeyMay) {
+  AccessPolicy policy({"AKIAVIEWER"});
+  const std::string viewer = api::RoleSessionKeyId("AKIAVIEWER", 1'700'000'000);
+  const std::string admin = api::RoleSessionKeyId("AKIAADMIN", 1'700'000'000);
+  EXPECT_TRUE(policy.MayCall(viewer, kEcs, "DescribeTasks"));
+  EXPECT_FALSE(policy.MayCall(viewer, kEcs, "RunTask"));
+  EXPECT_FALSE(policy.MayPush(viewer));
+  EXPECT_TRUE(policy.MayCall(admin, kEcs, "RunTask"));
+  EXPECT_TRUE(policy.MayPush(admin));
 }
 
 }  // namespace

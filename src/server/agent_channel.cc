@@ -31,12 +31,13 @@ http::Response JsonOk(const json::object& body) {
 }  // namespace
 
 AgentChannel::AgentChannel(api::EcsApi& ecs, CommitTracker& tracker, http::SecretLookup secrets,
-                           const Clock& clock, std::string agent_key)
+                           const Clock& clock, std::string agent_key, const api::TaskRoles& roles)
     : ecs_(ecs),
       tracker_(tracker),
       secrets_(std::move(secrets)),
       clock_(clock),
-      agent_key_(std::move(agent_key)) {
+      agent_key_(std::move(agent_key)),
+      roles_(roles) {
   // Runs under the ECS lock: Wake only notes the instance.
   ecs_.agents().set_on_bump([this](const std::string& instance_id) { held_.Wake(instance_id); });
 }
@@ -163,6 +164,27 @@ void AgentChannel::Poll(const http::Request& request, http::Responder respond) {
                  bool time_is_up) mutable { return MaybeAnswer(poll, time_is_up); });
 }
 
+void AgentChannel::AddRoleCredentials(json::object& assignments) const {
+  const int64_t now = clock_.NowMillis();
+  for (json::value& v : assignments.at("tasks").as_array()) {
+    json::object& task = v.as_object();
+    const json::value* td = task.if_contains("taskDefinition");
+    if (td == nullptr || !td->is_object()) continue;
+    const json::value* overrides = task.if_contains("overrides");
+    const json::object* o = overrides && overrides->is_object() ? &overrides->as_object() : nullptr;
+    for (auto [field, member] : {std::pair{"taskRoleArn", "roleCredentials"},
+                                 std::pair{"executionRoleArn", "executionRoleCredentials"}}) {
+      std::string arn = api::EffectiveRoleArn(td->as_object(), o, field);
+      if (arn.empty()) continue;
+      // A role taken out of the roles file since the task started: its
+      // containers get no credentials from now on.
+      if (auto credentials = roles_.Issue(arn, agent_key_, now)) {
+        task[member] = api::RoleCredentialsJson(*credentials);
+      }
+    }
+  }
+}
+
 bool AgentChannel::MaybeAnswer(HeldPoll& poll, bool time_is_up) {
   // Most polls find nothing changed: that costs a version read, not a
   // list of the instance's tasks. (A Bump after this read wakes the poll.)
@@ -177,6 +199,7 @@ bool AgentChannel::MaybeAnswer(HeldPoll& poll, bool time_is_up) {
   }
   if (!time_is_up && model::AsString(assignments->at("version")) == poll.version) return false;
   ecs_.agents().PollEnded(poll.instance_id, clock_.NowMillis());
+  AddRoleCredentials(*assignments);
   std::string body = json::serialize(*assignments);
   tracker_.WhenDurable(tracker_.LastAssigned(),
                        [respond = std::move(poll.respond), body = std::move(body)]() mutable {

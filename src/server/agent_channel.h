@@ -3,6 +3,7 @@
 //
 //   POST /berth/v1/agent/credentials   join: a user key gets the instance credential
 //   GET  /berth/v1/agent/tasks         long poll for the instance's assignments
+//                                      (with the credentials of the tasks' roles)
 //
 // A poll whose version is current is held without holding an I/O thread
 // (held_requests.h), until the instance's version is bumped (AgentTracker's
@@ -20,6 +21,7 @@
 #include "http/message.h"
 #include "http/sigv4.h"
 #include "server/api/ecs_api.h"
+#include "server/api/task_roles.h"
 #include "server/held_requests.h"
 
 namespace berth::server {
@@ -29,9 +31,10 @@ class AgentChannel {
   static constexpr int kMaxWaitSeconds = 25;
   static constexpr int kDefaultWaitSeconds = 20;
 
-  // agent_key: the durable key agent secrets derive from (agent_credentials.h).
+  // agent_key: the durable key agent secrets derive from (agent_credentials.h);
+  // roles: what the tasks' taskRoleArn and executionRoleArn are given.
   AgentChannel(api::EcsApi& ecs, awsjson::CommitTracker& tracker, http::SecretLookup secrets,
-               const Clock& clock, std::string agent_key);
+               const Clock& clock, std::string agent_key, const api::TaskRoles& roles);
   ~AgentChannel();
   AgentChannel(const AgentChannel&) = delete;
   AgentChannel& operator=(const AgentChannel&) = delete;
@@ -58,12 +61,18 @@ class AgentChannel {
   // instance went away) once they are durable. False if it still waits: the
   // version is `version` and time is left.
   bool MaybeAnswer(HeldPoll& poll, bool time_is_up);
+  // Each assigned task that names roles gets their credentials, fresh at
+  // every answer: "roleCredentials" (taskRoleArn) and
+  // "executionRoleCredentials" (executionRoleArn), ECS's credentials
+  // documents (api/task_roles.h).
+  void AddRoleCredentials(boost::json::object& assignments) const;
 
   api::EcsApi& ecs_;
   awsjson::CommitTracker& tracker_;
   http::SecretLookup secrets_;
   const Clock& clock_;
   const std::string agent_key_;
+  const api::TaskRoles& roles_;
 
   HeldRequests held_;  // polls, by instance id; woken by the instance's version bumps
 };

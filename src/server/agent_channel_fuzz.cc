@@ -17,6 +17,7 @@
 #include "server/agent_channel.h"
 #include "server/api/agent_credentials.h"
 #include "server/api/ecs_names.h"
+#include "server/api/task_roles.h"
 #include "store/store.h"
 
 namespace {
@@ -31,6 +32,7 @@ struct Server {
   std::unique_ptr<store::Store> store = store::NewMemoryStore();
   awsjson::CommitTracker tracker;
   server::api::EcsApi ecs{*store, tracker, ArnScope{}};
+  server::api::TaskRoles roles;  // none
   std::optional<server::AgentChannel> channel;
   std::string instance_arn;
   http::SigV4Credentials agent;
@@ -48,7 +50,7 @@ struct Server {
           }
           return std::nullopt;
         },
-        SystemClock(), std::string(kAgentKey));
+        SystemClock(), std::string(kAgentKey), roles);
     Call("CreateCluster", R"({"clusterName": "c"})");
     json::object reply = Call("RegisterContainerInstance", R"({"cluster": "c", "totalResources": [
         {"name": "CPU", "type": "INTEGER", "integerValue": 1024},

@@ -18,6 +18,7 @@
 #include "http/query_string.h"
 #include "server/api/agent_credentials.h"
 #include "server/api/ecs_names.h"
+#include "server/api/task_roles.h"
 #include "store/store.h"
 #include "store/store_test_util.h"
 
@@ -49,7 +50,7 @@ class AgentChannelTest : public ::testing::Test {
           }
           return std::nullopt;
         },
-        SystemClock(), std::string(kAgentKey));
+        SystemClock(), std::string(kAgentKey), roles_);
     Call("CreateCluster", R"({"clusterName": "c"})");
     Call("RegisterTaskDefinition", R"({"family": "f", "containerDefinitions": [
         {"name": "a", "image": "h:5000/busybox", "cpu": 1, "memory": 6}]})");
@@ -112,6 +113,7 @@ class AgentChannelTest : public ::testing::Test {
   awsjson::CommitTracker tracker_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<api::EcsApi> ecs_;
+  api::TaskRoles roles_;  // none
   std::unique_ptr<AgentChannel> channel_;
 };
 

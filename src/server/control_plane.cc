@@ -132,6 +132,13 @@ struct ControlPlane::Impl {
               instance && agent_key && ecs.AgentMayAuthenticate(*instance)) {
             return api::AgentSecret(*agent_key, id);
           }
+          // A task role's session: until it expires, while its profile's
+          // key is still the server's.
+          if (auto session = api::ParseRoleSessionKeyId(id);
+              session && agent_key && session->expires_at_seconds > SystemClock().NowSeconds() &&
+              context.user_secrets->contains(session->source_key_id)) {
+            return api::RoleSessionSecret(*agent_key, id);
+          }
           return std::nullopt;
         }),
         endpoint(secrets, SystemClock(), tracker) {}
@@ -180,7 +187,8 @@ Status ControlPlane::Impl::Start() {
       [this](std::string_view key, std::string_view prefix, std::string_view op) {
         return context.access->MayCall(key, prefix, op);
       });
-  agent_channel.emplace(ecs, tracker, secrets, SystemClock(), *agent_key);
+  ecs.set_task_roles(context.roles);
+  agent_channel.emplace(ecs, tracker, secrets, SystemClock(), *agent_key, *context.roles);
   logs.emplace(ecs, secrets, SystemClock(), AgentAccess{*agent_key, config.agent_ca_file});
   exec.emplace(ecs, secrets, SystemClock(), AgentAccess{*agent_key, config.agent_ca_file},
                *context.access);

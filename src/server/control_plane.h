@@ -19,6 +19,7 @@
 #include "http/server.h"
 #include "registry/blob_store.h"
 #include "server/access_policy.h"
+#include "server/api/task_roles.h"
 #include "server/disk_guard.h"
 #include "store/store.h"
 
@@ -32,9 +33,10 @@ struct ControlPlaneContext {
   registry::BlobStore* blobs = nullptr;
   // User access keys: id -> secret.
   const std::unordered_map<std::string, std::string>* user_secrets = nullptr;
-  const AccessPolicy* access = nullptr;  // who may do what
-  const DiskGuard* disk = nullptr;       // refuses user writes on a nearly full disk
-  std::string registry_address;          // how clients reach the registry (repositoryUri)
+  const AccessPolicy* access = nullptr;   // who may do what
+  const api::TaskRoles* roles = nullptr;  // the roles file; never null
+  const DiskGuard* disk = nullptr;        // refuses user writes on a nearly full disk
+  std::string registry_address;           // how clients reach the registry (repositoryUri)
   // Called (on the store's writer thread; must not block) when a commit
   // fails. Unset: the process stops, as a lone server does.
   std::function<void(const Status&)> on_commit_failure;

@@ -174,6 +174,12 @@ int RunServer(const ServerConfig& config) {
     if (key.read_only) read_only_keys.insert(key.id);
   }
   const AccessPolicy access(std::move(read_only_keys));
+  api::TaskRoles roles;
+  if (!config.roles_file.empty()) {
+    auto loaded = api::TaskRoles::Load(config.roles_file, *keys);
+    if (!loaded.ok()) return fail(loaded.status());
+    roles = std::move(*loaded);
+  }
   // What berth dev prints and its embedded agent joins with: the first key
   // that may change things.
   const AccessKey& full_key = [&]() -> const AccessKey& {
@@ -381,6 +387,7 @@ int RunServer(const ServerConfig& config) {
   context.blobs = blobs->get();
   context.user_secrets = &secret_of;
   context.access = &access;
+  context.roles = &roles;
   // The folders berth itself fills: the data folder (the SQLite database)
   // and the registry's blobs.
   const DiskGuard disk(Env::Default(), {config.data_dir, registry_root},

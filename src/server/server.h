@@ -38,6 +38,10 @@ struct ServerConfig {
   int etcd_max_txn_ops = 0;
   int64_t etcd_max_request_bytes = 0;
   std::string credentials_file;  // default <data_dir>/credentials
+  // Task roles (--roles-file): role ARN -> credentials for the tasks that
+  // name it (server/api/task_roles.h). Empty: a task naming a role is
+  // refused.
+  std::string roles_file;
   int threads = 2;
 
   // TLS on the API and registry listeners (--tls-cert, --tls-key): the

@@ -52,6 +52,9 @@ class AgentProcess:
                  "--data", self.data_dir, "--device-root", self.device_root,
                  "--credentials", self.server.credentials_path,
                  "--instance-type", "trn1.32xlarge", "--availability-zone", "us-east-1a",
+                 # Several agents share this host's loopback: each picks a
+                 # port (kept in its data folder across restarts).
+                 "--metadata-listen", "127.0.0.1:0",
                  *self.extra_args],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log)
 

@@ -60,9 +60,9 @@ def started_agents(base, server_args, agent_dirs, agent_args=("--retention", "36
                    ca_file=None):
     """A server (with server_args; ca_file: the CA its clients trust when it
     serves https), a cluster, the busybox image and one agent (with
-    agent_args) per (data folder, device tree, log folder) of agent_dirs,
-    each joined; all of it stopped and cleaned up afterwards, also on
-    failure."""
+    agent_args, or the entry's own) per (data folder, device tree, log
+    folder[, agent args]) of agent_dirs, each joined; all of it stopped and
+    cleaned up afterwards, also on failure."""
     server = BerthServer(base / "server", base,
                          extra_args=["--create-repository-on-push", *server_args],
                          ca_file=ca_file)
@@ -74,10 +74,10 @@ def started_agents(base, server_args, agent_dirs, agent_args=("--retention", "36
         ecs.create_cluster(clusterName=cluster)
         registry = registry_for(server)
         registry.push_image("busybox", busybox_image.build(), "test")
-        for data_dir, devices, log_dir in agent_dirs:
+        for data_dir, devices, log_dir, *own_args in agent_dirs:
             make_neuron_tree(str(devices), 16)
             agents.append(AgentProcess(server, data_dir, log_dir, cluster, devices,
-                                       extra_args=agent_args))
+                                       extra_args=own_args[0] if own_args else agent_args))
             agents[-1].start()
             agents[-1].wait_joined(ecs)
         yield Nodes(server, agents, ecs, cluster, f"127.0.0.1:{server.port}/busybox:test",
@@ -85,7 +85,7 @@ def started_agents(base, server_args, agent_dirs, agent_args=("--retention", "36
     finally:
         for agent in agents:
             agent.kill()
-        for data_dir, _, _ in agent_dirs:
+        for data_dir, *_ in agent_dirs:
             cleanup_agent_host(data_dir)
         server.stop()
 

@@ -17,7 +17,7 @@ from berth_registry import (  # noqa: E402
 BUSYBOX = "/bin/busybox"
 APPLETS = ["sh", "echo", "cat", "ls", "sleep", "id", "pwd", "env", "test", "head", "tail", "dd",
            "touch", "mkdir", "grep", "wc", "true", "false", "kill", "ulimit", "printf", "seq",
-           "stat", "mount", "rm", "hostname", "tr", "sort", "yes", "trap"]
+           "stat", "mount", "rm", "hostname", "tr", "sort", "yes", "trap", "wget"]
 
 
 def tar_layer(entries):

@@ -165,9 +165,12 @@ def test_agent_restart_adopts_containers_and_records_exits(node):
     marker.mkdir(exist_ok=True)
     volumes = [{"name": "m", "host": {"sourcePath": str(marker)}}]
     mounts = [{"sourceVolume": "m", "containerPath": "/m"}]
-    # One task outlives the agent's absence; the other exits while it is away.
+    # One task outlives the agent's absence (its non-essential sidecar
+    # does not); the other exits while it is away.
     long_arn = run(node, [{"command": ["sh", "-c", "echo start >> /m/long; sleep 600"],
-                           "mountPoints": mounts}], volumes=volumes)
+                           "mountPoints": mounts},
+                          {"name": "side", "essential": False,
+                           "command": ["sh", "-c", "sleep 3; exit 5"]}], volumes=volumes)
     short_arn = run(node, [{"command": ["sh", "-c", "echo start >> /m/short; sleep 3; exit 7"],
                             "mountPoints": mounts}], volumes=volumes)
     wait_task(node.ecs, node.cluster, long_arn, "RUNNING")
@@ -189,8 +192,18 @@ def test_agent_restart_adopts_containers_and_records_exits(node):
     node.agent.start()
     task = wait_task(node.ecs, node.cluster, short_arn, "STOPPED", timeout=60)
     assert container(task)["exitCode"] == 7
-    long_task = node.ecs.describe_tasks(cluster=node.cluster, tasks=[long_arn])["tasks"][0]
+    # The sidecar's exit is reported as its own container state change:
+    # the task runs on, with the sidecar STOPPED.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        long_task = node.ecs.describe_tasks(cluster=node.cluster, tasks=[long_arn])["tasks"][0]
+        if container(long_task, "side")["lastStatus"] == "STOPPED":
+            break
+        time.sleep(0.2)
+    assert container(long_task, "side")["lastStatus"] == "STOPPED", long_task
+    assert container(long_task, "side")["exitCode"] == 5, long_task
     assert long_task["lastStatus"] == "RUNNING"
+    assert container(long_task)["lastStatus"] == "RUNNING"
     time.sleep(1)
     assert (marker / "long").read_text() == "start\n"  # never started twice
     assert (marker / "short").read_text() == "start\n"

@@ -1,8 +1,9 @@
 """ECS services end to end: a real server and real agents (runc, conmon)
 keep services' tasks running, roll deployments, scale, drain, replace the
 tasks of a lost node or of failed health checks, roll back a broken
-deployment and run DAEMON services, driven through the aws CLI (its
-waiters included) and boto3."""
+deployment, run DAEMON services and keep a deployment on the image digest
+its first task pulled, driven through the aws CLI (its waiters included)
+and boto3."""
 
 import contextlib
 import json
@@ -15,6 +16,7 @@ import botocore.session
 import pytest
 from botocore.exceptions import ClientError
 
+import busybox_image
 from berth_compat import AWS_CLI, aws_cli_env, unique
 
 STOPPED_BY_SCHEDULER = "ServiceSchedulerInitiated"
@@ -518,3 +520,56 @@ def test_a_daemon_service_runs_one_task_per_instance_and_leaves_a_draining_one(
         assert [t["taskArn"] for t in running_tasks(nodes, name)] == [kept["taskArn"]]
         time.sleep(0.5)
     nodes.ecs.delete_service(cluster=nodes.cluster, service=name, force=True)
+
+
+@pytest.mark.parametrize("consistency", ["enabled", "disabled"])
+def test_later_tasks_run_the_digest_the_first_task_pulled_unless_disabled(two_nodes,
+                                                                          consistency):
+    """versionConsistency: once the first task of a deployment has pulled
+    the tag, the service's later tasks run that digest even after the tag
+    moved; with "disabled" a task pulls the tag as it is. The later task
+    runs on the other node, which has not pulled the tag before (an agent
+    keeps the tags it pulled)."""
+    nodes = two_nodes
+    repo = unique("consistent")
+    first = busybox_image.build(env=("BUILD=1",))
+    second = busybox_image.build(env=("BUILD=2",))
+    nodes.registry.push_image(repo, first, "latest")
+    family, name = unique("consistent"), unique("consistent")
+    raw = nodes.server.raw()
+    # Debian's boto3 predates versionConsistency: these requests are hand-signed.
+    registered = raw.call("RegisterTaskDefinition", {
+        "family": family, "containerDefinitions": [{
+            "name": "main", "image": f"127.0.0.1:{nodes.server.port}/{repo}:latest",
+            "memory": 64, "command": ["sleep", "3600"], "stopTimeout": 2,
+            "versionConsistency": consistency}]})
+    assert registered.status == 200, registered
+
+    def revision_images():
+        service = raw.call("DescribeServices", {"cluster": nodes.cluster,
+                                                "services": [name]}).json["services"][0]
+        arn = service["currentServiceRevisions"][0]["arn"]
+        return raw.call("DescribeServiceRevisions", {"serviceRevisionArns": [arn]}).json[
+            "serviceRevisions"][0]["containerImages"]
+
+    with deleted_afterwards(nodes, name):
+        nodes.ecs.create_service(cluster=nodes.cluster, serviceName=name, taskDefinition=family,
+                                 desiredCount=1,
+                                 placementConstraints=[{"type": "distinctInstance"}])
+        [task] = wait_until("the first task to run", lambda: running_tasks(nodes, name))
+        assert container(task)["imageDigest"] == first.digest
+        if consistency == "enabled":
+            images = wait_until("the revision to record the digest",
+                                lambda: [i for i in revision_images() if "imageDigest" in i])
+            assert images == [{"containerName": "main", "imageDigest": first.digest,
+                               "image": f"127.0.0.1:{nodes.server.port}/{repo}:latest"}]
+        nodes.registry.push_image(repo, second, "latest")  # the tag moves
+        nodes.ecs.update_service(cluster=nodes.cluster, service=name, desiredCount=2)
+        tasks = wait_until("a second task to run",
+                           lambda: (lambda t: t if len(t) == 2 else None)(
+                               running_tasks(nodes, name)))
+        [later] = [t for t in tasks if t["taskArn"] != task["taskArn"]]
+        assert later["containerInstanceArn"] != task["containerInstanceArn"]
+        expected = first.digest if consistency == "enabled" else second.digest
+        assert container(later)["imageDigest"] == expected, \
+            summary(describe_service(nodes, name))

@@ -119,6 +119,18 @@ def assert_contains(expected, actual, path="$"):
             f"{path}: expected {expected!r}, got {actual!r}")
 
 
+def wait_for(what, check, timeout=20):
+    """Calls check() until it returns something true, and returns that;
+    fails naming what after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
+
+
 def tags_as_dict(tags):
     return {t["key"]: t["value"] for t in (tags or [])}
 

@@ -5,9 +5,8 @@ registered through the API alone (no agent), so a stop asked of a task is
 final at once and the server's gang controller (a pass a second) acts on it."""
 
 import json
-import time
 
-from berth_compat import unique
+from berth_compat import unique, wait_for
 from test_cli import berth, client_env, one_error_line
 from test_tasks import add_instance, taskdef
 
@@ -24,16 +23,6 @@ def gang_json(server, cluster, name):
     proc = berth("gang", "--json", "--cluster", cluster, name, env=client_env(server))
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)["gang"]
-
-
-def wait_for(what, check, timeout=20):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
 
 
 def test_a_gang_is_shown_with_its_ranks(server, ecs, ecs_unvalidated):

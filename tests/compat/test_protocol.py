@@ -88,11 +88,12 @@ def test_wrong_type_is_refused(raw, ecs):
     assert not cluster_exists(ecs, name)
 
 
-def test_unknown_members_are_ignored(raw, ecs):
+def test_unknown_members_are_accepted_and_kept(raw, ecs):
     name = unique("extra")
     resp = raw.call("CreateCluster", {"clusterName": name, "warpDrive": {"engaged": True}})
     assert resp.status == 200, resp
     assert resp.json["cluster"]["clusterArn"] == cluster_arn(name)
+    assert resp.json["cluster"]["warpDrive"] == {"engaged": True}
     assert cluster_exists(ecs, name)
 
 

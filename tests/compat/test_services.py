@@ -6,7 +6,7 @@ No controller starts a service's tasks yet: these test the API."""
 import pytest
 
 from berth_compat import (ACCOUNT, REGION, VALIDATION_CODES, assert_refused, cluster_arn,
-                          tags_as_dict, unique)
+                          tags_as_dict, unique, wait_for)
 
 RESOURCES = [
     {"name": "CPU", "type": "INTEGER", "integerValue": 4096},
@@ -403,8 +403,13 @@ def test_services_survive_a_restart(fresh_server):
     ecs.create_cluster(clusterName="c")
     ecs.register_task_definition(family="f", containerDefinitions=[
         {"name": "app", "image": "busybox", "memory": 64}])
-    svc = ecs.create_service(cluster="c", serviceName="s", taskDefinition="f",
-                             desiredCount=0, tags=[{"key": "k", "value": "v"}])["service"]
+    ecs.create_service(cluster="c", serviceName="s", taskDefinition="f",
+                       desiredCount=0, tags=[{"key": "k", "value": "v"}])
+    # Settled first: the scheduler completes the deployment within a pass,
+    # which may fall before or after the restart.
+    svc = wait_for("the deployment to complete", lambda: next(
+        (s for s in [describe_one(ecs, "c", "s")]
+         if s["deployments"][0]["rolloutState"] == "COMPLETED"), None))
     fresh_server.restart()
     ecs = fresh_server.client()
     again = describe_one(ecs, "c", "s", include=["TAGS"])

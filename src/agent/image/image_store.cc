@@ -34,15 +34,19 @@ namespace {
 constexpr size_t kMaxConfigBytes = 16 << 20;
 constexpr size_t kQueueBytes = 8 << 20;  // download may run this far ahead of the unpack
 constexpr uint64_t kProgressEveryBytes = 1 << 20;
+constexpr int kResolveTimeoutSeconds = 15;
 
 // The node's pull metrics (the agent serves them at /metrics), looked up once.
 struct PullCounters {
   metrics::Family<metrics::Counter>& pulls = metrics::DefaultRegistry().AddCounter(
       "berth_agent_image_pulls_total",
-      "Image pulls by result: pulled from a registry, found in the cache, or failed.", {"result"});
+      "Image pulls by result: pulled from a registry, found in the cache (current), failed, "
+      "or the cached image used because the registry failed (pull behaviour default).",
+      {"result"});
   metrics::Counter& pulled = pulls.With({"pulled"});
   metrics::Counter& cached = pulls.With({"cached"});
   metrics::Counter& failed = pulls.With({"failed"});
+  metrics::Counter& fallback = pulls.With({"cached_after_failure"});
   metrics::Counter& bytes =
       metrics::DefaultRegistry()
           .AddCounter("berth_agent_image_pull_bytes_total", "Layer bytes received from registries.")
@@ -204,9 +208,31 @@ class ImageStoreImpl : public ImageStore {
       if (result.ok()) result->reference = image;
       return result;
     };
-    if (auto cached = LoadCached(key); cached.ok()) {
-      PullMetrics().cached.Inc();
-      return with_reference(std::move(cached));
+    const PullBehavior behavior = options_.pull_behavior;
+    StatusOr<PulledImage> cached = LoadCached(key);
+    if (cached.ok()) {
+      // A digest names one image for good; a tag is asked again only when
+      // the behaviour says so.
+      bool ask = ref->digest.empty() &&
+                 (behavior == PullBehavior::kDefault || behavior == PullBehavior::kAlways);
+      if (!ask) {
+        PullMetrics().cached.Inc();
+        return with_reference(std::move(cached));
+      }
+      StatusOr<std::string> current = ResolveTag(*ref, credentials);
+      if (current.ok() && *current == cached->repo_digest) {
+        PullMetrics().cached.Inc();
+        return with_reference(std::move(cached));
+      }
+      if (!current.ok()) {
+        if (behavior == PullBehavior::kDefault) {
+          return with_reference(FallBack(key, std::move(cached), current.status()));
+        }
+        PullMetrics().failed.Inc();
+        return current.status().WithContext("pull " + key);
+      }
+      LogInfo("image tag moved",
+              {{"image", key}, {"cached", cached->repo_digest}, {"registry", *current}});
     }
 
     // One pull per image at a time: a second caller waits for the first's result.
@@ -221,15 +247,21 @@ class ImageStoreImpl : public ImageStore {
         pulls_.emplace(key, promise.get_future().share());
       }
     }
-    if (pending.valid()) return with_reference(pending.get());
-
-    StatusOr<PulledImage> result = PullFromRegistry(*ref, credentials, progress);
-    (result.ok() ? PullMetrics().pulled : PullMetrics().failed).Inc();
-    if (!result.ok()) result = result.status().WithContext("pull " + key);
-    promise.set_value(result);
-    {
-      std::lock_guard lock(mu_);
-      pulls_.erase(key);
+    StatusOr<PulledImage> result = Status::Ok();
+    if (pending.valid()) {
+      result = pending.get();
+    } else {
+      result = PullFromRegistry(*ref, credentials, progress);
+      (result.ok() ? PullMetrics().pulled : PullMetrics().failed).Inc();
+      if (!result.ok()) result = result.status().WithContext("pull " + key);
+      promise.set_value(result);
+      {
+        std::lock_guard lock(mu_);
+        pulls_.erase(key);
+      }
+    }
+    if (!result.ok() && cached.ok() && behavior == PullBehavior::kDefault) {
+      return with_reference(FallBack(key, std::move(cached), result.status()));
     }
     return with_reference(std::move(result));
   }
@@ -259,19 +291,43 @@ class ImageStoreImpl : public ImageStore {
     return IsLoopbackRegistry(registry) ? Transport::kHttpsOrHttp : Transport::kHttps;
   }
 
+  // What the registry's tag names now (a manifest HEAD). Its own, shorter
+  // timeout: a registry that does not answer soon is as good as away.
+  StatusOr<std::string> ResolveTag(const ImageReference& ref,
+                                   const CredentialsLookup& credentials) {
+    RegistryClient registry(ref, credentials, TransportFor(ref.registry));
+    RegistryConnections connections(std::min(options_.timeout_seconds, kResolveTimeoutSeconds),
+                                    options_.ca_file);
+    return registry.ResolveTag(connections, ref.tag);
+  }
+
+  // PullBehavior::kDefault: the cached image runs when the registry fails.
+  StatusOr<PulledImage> FallBack(const std::string& key, StatusOr<PulledImage> cached,
+                                 const Status& why) {
+    PullMetrics().fallback.Inc();
+    LogWarn("registry failed; running the cached image",
+            {{"image", key}, {"digest", cached->repo_digest}, {"error", why.message()}});
+    return cached;
+  }
+
+  // refs/<reference>: "<image manifest digest> <repo digest>\n" (files
+  // from before repo digests were kept have the first alone).
   StatusOr<PulledImage> LoadCached(const std::string& key) {
-    auto digest = ReadFile(options_.root + "/refs/" + RefFileName(key));
-    if (!digest.ok()) return digest.status();
-    while (!digest->empty() && std::isspace(static_cast<unsigned char>(digest->back()))) {
-      digest->pop_back();
-    }
-    if (!IsSha256Digest(*digest)) return NotFound("bad ref file for " + key);
-    auto body = ReadFile(options_.root + "/images/sha256/" + Hex(*digest) + ".json");
+    auto text = ReadFile(options_.root + "/refs/" + RefFileName(key));
+    if (!text.ok()) return text.status();
+    std::istringstream fields(*text);
+    std::string digest, repo_digest;
+    fields >> digest >> repo_digest;
+    if (!IsSha256Digest(digest)) return NotFound("bad ref file for " + key);
+    if (!IsSha256Digest(repo_digest)) repo_digest = digest;
+    auto body = ReadFile(options_.root + "/images/sha256/" + Hex(digest) + ".json");
     if (!body.ok()) return body.status();
     auto record = ParseImageRecord(*body);
     if (!record.ok()) return record.status();
     PulledImage image;
     image.manifest_digest = record->manifest_digest;
+    image.repo_digest = repo_digest;
+    image.config_digest = record->config_digest;
     image.config = std::move(record->config);
     for (const std::string& layer : record->layers) {
       std::string dir = LayerDir(layer);
@@ -297,6 +353,7 @@ class ImageStoreImpl : public ImageStore {
     auto reply = registry.GetManifest(connections, asked);
     if (!reply.ok()) return reply.status();
     std::string digest = "sha256:" + Sha256Hex(reply->body);
+    const std::string repo_digest = digest;
     if (!ref.digest.empty() && digest != ref.digest) {
       return InvalidArgument("manifest " + ref.digest + ": digest mismatch: the bytes hash to " +
                              digest);
@@ -350,6 +407,8 @@ class ImageStoreImpl : public ImageStore {
     record.config = *config;
     PulledImage image;
     image.manifest_digest = digest;
+    image.repo_digest = repo_digest;
+    image.config_digest = manifest->config.digest;
     image.config = std::move(*config);
     for (const Descriptor& layer : manifest->layers) {
       record.layers.push_back(layer.digest);
@@ -358,10 +417,10 @@ class ImageStoreImpl : public ImageStore {
     BERTH_RETURN_IF_ERROR(env_.WriteFileAtomically(
         options_.root + "/images/sha256/" + Hex(digest) + ".json", SerializeImageRecord(record)));
     BERTH_RETURN_IF_ERROR(env_.WriteFileAtomically(
-        options_.root + "/refs/" + RefFileName(ref.ToString()), digest + "\n"));
+        options_.root + "/refs/" + RefFileName(ref.ToString()), digest + " " + repo_digest + "\n"));
     double seconds = SecondsSince(start);
     LogInfo("image pulled", {{"image", key},
-                             {"digest", digest},
+                             {"digest", repo_digest},
                              {"layers", std::to_string(manifest->layers.size())},
                              {"bytes", std::to_string(total)},
                              {"seconds", Fixed(seconds, 3)},
@@ -502,6 +561,29 @@ class ImageStoreImpl : public ImageStore {
 };
 
 }  // namespace
+
+StatusOr<PullBehavior> ParsePullBehavior(std::string_view text) {
+  for (PullBehavior b : {PullBehavior::kDefault, PullBehavior::kAlways, PullBehavior::kOnce,
+                         PullBehavior::kPreferCached}) {
+    if (text == PullBehaviorName(b)) return b;
+  }
+  return InvalidArgument("image pull behavior '" + std::string(text) +
+                         "': must be default, always, once or prefer-cached");
+}
+
+std::string_view PullBehaviorName(PullBehavior behavior) {
+  switch (behavior) {
+    case PullBehavior::kDefault:
+      return "default";
+    case PullBehavior::kAlways:
+      return "always";
+    case PullBehavior::kOnce:
+      return "once";
+    case PullBehavior::kPreferCached:
+      return "prefer-cached";
+  }
+  return "default";
+}
 
 StatusOr<std::unique_ptr<ImageStore>> ImageStore::Open(Options options) {
   if (options.root.empty()) return InvalidArgument("image store: no root folder");

@@ -50,6 +50,11 @@ using CredentialsLookup =
 struct PulledImage {
   std::string reference;        // as asked
   std::string manifest_digest;  // the linux/amd64 image manifest's digest
+  // What the reference named at the registry: the tag's digest (an index's
+  // for a multi-platform image, as ECR's DescribeImages shows it), or the
+  // digest asked for. ECS's imageDigest.
+  std::string repo_digest;
+  std::string config_digest;  // the image id (Docker's ImageID)
   ImageConfig config;
   std::vector<std::string> layer_dirs;  // unpacked layers, lowest (base) first
 };
@@ -72,6 +77,28 @@ struct PullProgress {
 // as done. A caller that joins a pull already in progress gets no calls.
 using ProgressCallback = std::function<void(const PullProgress&)>;
 
+// When a tag is asked of the registry again, as the ECS agent's
+// ECS_IMAGE_PULL_BEHAVIOR says (an image named by digest never changes, so
+// once cached it is never asked for again).
+enum class PullBehavior {
+  // At every pull the registry is asked what the tag names now (a manifest
+  // HEAD); a changed tag is pulled (only the layers not cached yet), an
+  // unchanged one comes from the cache. When the registry cannot be asked
+  // or the pull fails, a cached image of the tag is used.
+  kDefault,
+  // As kDefault, but a registry that cannot be asked fails the pull.
+  kAlways,
+  // A tag pulled before comes from the cache without asking the registry.
+  kOnce,
+  // As kOnce (berth's agent removes no cached image, so the two differ
+  // only in name: ECS's prefer-cached also keeps its automated image
+  // clean-up away from the image).
+  kPreferCached,
+};
+// "default", "always", "once", "prefer-cached".
+StatusOr<PullBehavior> ParsePullBehavior(std::string_view text);
+std::string_view PullBehaviorName(PullBehavior behavior);
+
 // Thread-safe. Pulls of the same image at the same time share one download.
 class ImageStore {
  public:
@@ -91,15 +118,17 @@ class ImageStore {
     // syncfs() before an unpacked layer is renamed into place, so that a
     // power loss never leaves a layer that looks whole but lost its files.
     bool sync_layers = true;
+    PullBehavior pull_behavior = PullBehavior::kDefault;
     Env* env = Env::Default();  // not owned; the store's writes go through it
   };
   static StatusOr<std::unique_ptr<ImageStore>> Open(Options options);
   virtual ~ImageStore() = default;
 
-  // The image, from the cache when its reference was pulled before (no
-  // network at all), else pulled: tag -> manifest (an index resolves to
-  // linux/amd64), config, layers fetched in parallel and verified against
-  // digest and size while they stream (gzip, zstd or plain tar), unpacked.
+  // The image, from the cache when its reference was pulled before and the
+  // pull behaviour says it is still current (see PullBehavior), else
+  // pulled: tag -> manifest (an index resolves to linux/amd64), config,
+  // layers not cached yet fetched in parallel and verified against digest
+  // and size while they stream (gzip, zstd or plain tar), unpacked.
   // Errors say which image and layer: "pull 127.0.0.1:8080/train:1: layer
   // sha256:ab..: digest mismatch".
   virtual StatusOr<PulledImage> Pull(const std::string& image, const CredentialsLookup& credentials,

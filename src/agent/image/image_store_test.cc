@@ -68,10 +68,11 @@ class ImageStoreTest : public ::testing::Test {
     fs::remove_all(root_);
   }
 
-  std::unique_ptr<ImageStore> OpenStore() {
+  std::unique_ptr<ImageStore> OpenStore(PullBehavior behavior = PullBehavior::kDefault) {
     ImageStore::Options options;
     options.root = (root_ / "store").string();
     options.timeout_seconds = 10;
+    options.pull_behavior = behavior;
     options.env = &env_;
     auto store = ImageStore::Open(options);
     EXPECT_TRUE(store.ok()) << store.status().ToString();
@@ -183,12 +184,19 @@ TEST_F(ImageStoreTest, IndexResolvesToLinuxAmd64) {
   auto image = Pull(registry_.host() + "/train:multi");
   ASSERT_TRUE(image.ok()) << image.status().ToString();
   EXPECT_EQ(image->manifest_digest, amd64);
+  // The tag names the index: that is the image's digest at the registry.
+  EXPECT_EQ(image->repo_digest, index_digest);
   EXPECT_EQ(ReadAll(fs::path(image->layer_dirs[0]) / "arch"), "amd64");
+  // Asked again, the index's digest still matches the cached one.
+  registry_.ResetCounts();
+  ASSERT_TRUE(Pull(registry_.host() + "/train:multi").ok());
+  EXPECT_EQ(registry_.requests(), 1);
 
   // By the index's digest too.
   auto by_digest = Pull(registry_.host() + "/train@" + index_digest);
   ASSERT_TRUE(by_digest.ok()) << by_digest.status().ToString();
   EXPECT_EQ(by_digest->manifest_digest, amd64);
+  EXPECT_EQ(by_digest->repo_digest, index_digest);
 
   std::string arm_only =
       R"({"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.list.v2+json","manifests":[)" +
@@ -226,7 +234,7 @@ TEST_F(ImageStoreTest, AFailedReferenceWriteFailsThePullAndKeepsThePreviousRefer
   fs::path refs = root_ / "store/refs";
   ASSERT_EQ(CountEntries(refs), 1u);
   fs::path ref_file = fs::directory_iterator(refs)->path();
-  EXPECT_EQ(ReadAll(ref_file), first + "\n");
+  EXPECT_EQ(ReadAll(ref_file), first + " " + first + "\n");
 
   // The tag moves, and the cached layers are gone (collected), so the next
   // pull writes the reference again: its fsync fails.
@@ -238,14 +246,14 @@ TEST_F(ImageStoreTest, AFailedReferenceWriteFailsThePullAndKeepsThePreviousRefer
   ASSERT_FALSE(failed.ok());
   EXPECT_THAT(failed.status().message(), HasSubstr("pull " + registry_.host() + "/train:1"));
   EXPECT_THAT(failed.status().message(), HasSubstr("Input/output error"));
-  EXPECT_EQ(ReadAll(ref_file), first + "\n");
+  EXPECT_EQ(ReadAll(ref_file), first + " " + first + "\n");
   EXPECT_EQ(CountEntries(refs), 1u) << "no temporary file left";
 
   env_.ClearFaults();
   auto pulled = Pull(registry_.host() + "/train:1");
   ASSERT_TRUE(pulled.ok()) << pulled.status().ToString();
   EXPECT_NE(pulled->manifest_digest, first);
-  EXPECT_EQ(ReadAll(ref_file), pulled->manifest_digest + "\n");
+  EXPECT_EQ(ReadAll(ref_file), pulled->manifest_digest + " " + pulled->repo_digest + "\n");
 }
 
 TEST_F(ImageStoreTest, AFailedLayerSyncFailsThePullAndCachesNothing) {
@@ -327,25 +335,118 @@ TEST_F(ImageStoreTest, ZstdAndPlainTarLayers) {
   EXPECT_EQ(ReadAll(rootfs / "d"), "docker");
 }
 
-TEST_F(ImageStoreTest, CachedPullMakesNoRequests) {
-  registry_.AddImage("train", "1", {{MakeTar({File("a", "1")})}, {MakeTar({File("b", "2")})}});
+TEST_F(ImageStoreTest, OnceAndPreferCachedTakeACachedTagWithoutAnyRequest) {
+  for (PullBehavior behavior : {PullBehavior::kOnce, PullBehavior::kPreferCached}) {
+    SCOPED_TRACE(std::string(PullBehaviorName(behavior)));
+    store_ = OpenStore(behavior);
+    registry_.AddImage("train", "1", {{MakeTar({File("a", "1")})}, {MakeTar({File("b", "2")})}});
+    auto first = Pull(registry_.host() + "/train:1");
+    ASSERT_TRUE(first.ok()) << first.status().ToString();
+    registry_.ResetCounts();
+
+    auto again = Pull(registry_.host() + "/train:1");
+    ASSERT_TRUE(again.ok()) << again.status().ToString();
+    EXPECT_EQ(again->manifest_digest, first->manifest_digest);
+    EXPECT_EQ(again->repo_digest, first->repo_digest);
+    EXPECT_EQ(again->layer_dirs, first->layer_dirs);
+    EXPECT_EQ(again->config.entrypoint, first->config.entrypoint);
+
+    // A restarted agent finds its cache too, and a re-pushed tag is not
+    // looked at.
+    registry_.AddImage("train", "1", {{MakeTar({File("a", "moved")})}});
+    store_ = OpenStore(behavior);
+    auto reopened = Pull(registry_.host() + "/train:1");
+    ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+    EXPECT_EQ(reopened->layer_dirs, first->layer_dirs);
+    EXPECT_EQ(reopened->config.env, first->config.env);
+    EXPECT_EQ(reopened->repo_digest, first->repo_digest);
+    EXPECT_EQ(registry_.requests(), 0);
+  }
+}
+
+TEST_F(ImageStoreTest, DefaultAsksForTheTagWithAHeadAndKeepsTheCacheWhenItIsUnchanged) {
+  std::string digest =
+      registry_.AddImage("train", "1", {{MakeTar({File("a", "1")})}, {MakeTar({File("b", "2")})}});
   auto first = Pull(registry_.host() + "/train:1");
   ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(first->repo_digest, digest);
   registry_.ResetCounts();
 
   auto again = Pull(registry_.host() + "/train:1");
   ASSERT_TRUE(again.ok()) << again.status().ToString();
-  EXPECT_EQ(again->manifest_digest, first->manifest_digest);
   EXPECT_EQ(again->layer_dirs, first->layer_dirs);
-  EXPECT_EQ(again->config.entrypoint, first->config.entrypoint);
+  EXPECT_EQ(registry_.requests("HEAD", "/v2/train/manifests/1"), 1);
+  EXPECT_EQ(registry_.requests(), 1);
 
-  // A restarted agent finds its cache too.
-  store_ = OpenStore();
-  auto reopened = Pull(registry_.host() + "/train:1");
-  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
-  EXPECT_EQ(reopened->layer_dirs, first->layer_dirs);
-  EXPECT_EQ(reopened->config.env, first->config.env);
+  // An image asked for by digest is never asked for again.
+  registry_.ResetCounts();
+  auto by_digest = Pull(registry_.host() + "/train@" + digest);
+  ASSERT_TRUE(by_digest.ok()) << by_digest.status().ToString();
+  registry_.ResetCounts();
+  ASSERT_TRUE(Pull(registry_.host() + "/train@" + digest).ok());
   EXPECT_EQ(registry_.requests(), 0);
+}
+
+TEST_F(ImageStoreTest, ARePushedTagIsPulledAgainFetchingOnlyTheLayersNotCached) {
+  std::string base = MakeTar({File("base", "shared")});
+  std::string old_top = MakeTar({File("model", "v1")});
+  for (PullBehavior behavior : {PullBehavior::kDefault, PullBehavior::kAlways}) {
+    SCOPED_TRACE(std::string(PullBehaviorName(behavior)));
+    std::string new_top =
+        MakeTar({File("model", "v2"), File("by", std::string(PullBehaviorName(behavior)))});
+    store_ = OpenStore(behavior);
+    std::string old_digest = registry_.AddImage("train", "1", {{base}, {old_top}});
+    auto first = Pull(registry_.host() + "/train:1");
+    ASSERT_TRUE(first.ok()) << first.status().ToString();
+    ASSERT_EQ(first->repo_digest, old_digest);
+
+    std::string new_digest = registry_.AddImage("train", "1", {{base}, {new_top}});
+    registry_.ResetCounts();
+    auto moved = Pull(registry_.host() + "/train:1");
+    ASSERT_TRUE(moved.ok()) << moved.status().ToString();
+    EXPECT_EQ(moved->repo_digest, new_digest);
+    EXPECT_EQ(moved->manifest_digest, new_digest);
+    EXPECT_EQ(ReadAll(fs::path(moved->layer_dirs[1]) / "model"), "v2");
+    EXPECT_EQ(registry_.requests("HEAD", "/v2/train/manifests/1"), 1);
+    EXPECT_EQ(registry_.requests("/v2/train/blobs/sha256:" + Sha256Hex(base)), 0);
+    EXPECT_EQ(registry_.requests("/v2/train/blobs/sha256:" + Sha256Hex(new_top)), 1);
+
+    // Back to the first image for the next round.
+    registry_.AddImage("train", "1", {{base}, {old_top}});
+    ASSERT_TRUE(Pull(registry_.host() + "/train:1").ok());
+  }
+}
+
+TEST_F(ImageStoreTest, DefaultRunsTheCachedImageWhenTheRegistryIsAwayAndAlwaysFails) {
+  auto away = std::make_unique<FakeRegistry>();
+  const std::string image = away->host() + "/train:1";
+  std::string digest = away->AddImage("train", "1", {{MakeTar({File("a", "1")})}});
+  ASSERT_TRUE(Pull(image).ok());
+  away.reset();  // nothing listens there any more
+
+  auto cached = Pull(image);
+  ASSERT_TRUE(cached.ok()) << cached.status().ToString();
+  EXPECT_EQ(cached->repo_digest, digest);
+
+  store_ = OpenStore(PullBehavior::kAlways);
+  auto refused = Pull(image);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().message(), HasSubstr("pull " + image));
+  EXPECT_THAT(refused.status().message(), HasSubstr("HEAD "));
+
+  // Without a cached image there is nothing to fall back on.
+  store_ = OpenStore(PullBehavior::kDefault);
+  EXPECT_FALSE(Pull(image.substr(0, image.size() - 1) + "2").ok());
+}
+
+TEST(PullBehaviorTest, NamesAreTheAgentsSettings) {
+  for (const char* name : {"default", "always", "once", "prefer-cached"}) {
+    auto parsed = ParsePullBehavior(name);
+    ASSERT_TRUE(parsed.ok()) << name;
+    EXPECT_EQ(PullBehaviorName(*parsed), name);
+  }
+  EXPECT_THAT(ParsePullBehavior("never").status().message(),
+              HasSubstr("must be default, always, once or prefer-cached"));
 }
 
 TEST_F(ImageStoreTest, ConcurrentPullsFetchEachBlobOnce) {

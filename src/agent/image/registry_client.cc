@@ -8,6 +8,7 @@
 
 #include "agent/image/image_manifest.h"
 #include "common/base64.h"
+#include "common/crypto.h"
 #include "common/log.h"
 #include "http/ascii.h"
 #include "http/endpoint.h"
@@ -304,7 +305,8 @@ Status RegistryClient::Authenticate(RegistryConnections& connections, const std:
 }
 
 StatusOr<http::Response> RegistryClient::Get(RegistryConnections& connections, std::string target,
-                                             std::string_view accept, http::BodySink* sink) {
+                                             std::string_view accept, http::BodySink* sink,
+                                             std::string_view method) {
   BERTH_RETURN_IF_ERROR(endpoint_status_);
   std::string host = host_;
   uint16_t port = port_;
@@ -313,7 +315,7 @@ StatusOr<http::Response> RegistryClient::Get(RegistryConnections& connections, s
   bool answered_challenge = false;
   for (int hop = 0; hop <= kMaxRedirects;) {
     http::Request request;
-    request.method = "GET";
+    request.method = std::string(method);
     request.target = target;
     request.headers.emplace_back("User-Agent", "berth-agent");
     if (!accept.empty()) request.headers.emplace_back("Accept", std::string(accept));
@@ -324,10 +326,11 @@ StatusOr<http::Response> RegistryClient::Get(RegistryConnections& connections, s
     }
     if (!authorization.empty()) request.headers.emplace_back("Authorization", authorization);
 
-    std::string where = SchemeOf(transport) + http::FormatEndpoint(host, port) + target;
+    std::string where =
+        std::string(method) + " " + SchemeOf(transport) + http::FormatEndpoint(host, port) + target;
     http::Client& client = connections.For(transport, host, port);
     auto reply = client.Do(request, sink);
-    if (!reply.ok()) return reply.status().WithContext("GET " + where);
+    if (!reply.ok()) return reply.status().WithContext(where);
     if (transport == Transport::kHttpsOrHttp) {
       // The first reply shows whether this (loopback) registry speaks TLS.
       transport = client.tls() ? Transport::kHttps : Transport::kHttp;
@@ -337,7 +340,7 @@ StatusOr<http::Response> RegistryClient::Get(RegistryConnections& connections, s
     }
     if (reply->status == 401 && on_registry && !answered_challenge) {
       const std::string* challenge = reply->Header("www-authenticate");
-      if (!challenge) return ErrorFor(*reply, "GET " + where);
+      if (!challenge) return ErrorFor(*reply, where);
       BERTH_RETURN_IF_ERROR(Authenticate(connections, *challenge, authorization));
       answered_challenge = true;
       continue;
@@ -352,15 +355,14 @@ StatusOr<http::Response> RegistryClient::Get(RegistryConnections& connections, s
     if (!redirect) return reply;
     const std::string* location = reply->Header("location");
     if (!location || location->empty()) {
-      return Unavailable("GET " + where + ": redirect without a Location");
+      return Unavailable(where + ": redirect without a Location");
     }
     if (location->front() == '/') {
       target = *location;
     } else {
       auto url = ParseHttpUrl(*location);
-      if (!url.ok()) return url.status().WithContext("GET " + where + ": redirect to " + *location);
-      BERTH_RETURN_IF_ERROR(
-          AllowScheme(url->scheme, "GET " + where + ": redirect to " + *location));
+      if (!url.ok()) return url.status().WithContext(where + ": redirect to " + *location);
+      BERTH_RETURN_IF_ERROR(AllowScheme(url->scheme, where + ": redirect to " + *location));
       Transport next = url->scheme == "https" ? Transport::kHttps : Transport::kHttp;
       on_registry = url->host == host_ && url->port == port_ && next == RegistryTransport();
       transport = next;
@@ -389,6 +391,22 @@ StatusOr<RegistryClient::ManifestReply> RegistryClient::GetManifest(
   if (const std::string* digest = reply->Header("docker-content-digest"))
     out.digest_header = *digest;
   return out;
+}
+
+StatusOr<std::string> RegistryClient::ResolveTag(RegistryConnections& connections,
+                                                 std::string_view tag) {
+  std::string what = "manifest " + std::string(tag);
+  auto reply = Get(connections, "/v2/" + reference_.repository + "/manifests/" + std::string(tag),
+                   kManifestAccept, nullptr, "HEAD");
+  if (!reply.ok()) return reply.status().WithContext(what);
+  if (reply->status / 100 != 2) return ErrorFor(*reply, what);
+  if (const std::string* digest = reply->Header("docker-content-digest");
+      digest && IsSha256Digest(*digest)) {
+    return *digest;
+  }
+  auto whole = GetManifest(connections, tag);
+  if (!whole.ok()) return whole.status();
+  return "sha256:" + Sha256Hex(whole->body);
 }
 
 Status RegistryClient::GetBlob(RegistryConnections& connections, std::string_view digest,

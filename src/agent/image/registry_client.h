@@ -79,6 +79,12 @@ class RegistryClient {
   StatusOr<ManifestReply> GetManifest(RegistryConnections& connections,
                                       std::string_view tag_or_digest);
 
+  // What a tag names now: HEAD /v2/<repo>/manifests/<tag>, its
+  // Docker-Content-Digest (the index's digest for a multi-platform image).
+  // A registry that sends no digest on HEAD is asked with a GET, whose body
+  // is hashed.
+  StatusOr<std::string> ResolveTag(RegistryConnections& connections, std::string_view tag);
+
   // GET /v2/<repo>/blobs/<digest>, its body streamed into sink (a sink error
   // stops the download and is returned).
   Status GetBlob(RegistryConnections& connections, std::string_view digest, http::BodySink* sink);
@@ -88,10 +94,11 @@ class RegistryClient {
                                      size_t max_bytes);
 
  private:
-  // GET target on the registry, answering auth challenges and following
-  // redirects; a 2xx body goes to sink when given.
+  // GET (or HEAD) target on the registry, answering auth challenges and
+  // following redirects; a 2xx body goes to sink when given.
   StatusOr<http::Response> Get(RegistryConnections& connections, std::string target,
-                               std::string_view accept, http::BodySink* sink);
+                               std::string_view accept, http::BodySink* sink,
+                               std::string_view method = "GET");
   // Answers a 401: picks credentials for the challenge and stores the
   // Authorization header value to send from now on.
   Status Authenticate(RegistryConnections& connections, const std::string& challenge,

@@ -124,9 +124,15 @@ class FakeRegistry {
     std::lock_guard lock(mu_);
     return requests_[path];
   }
+  // Requests of one method ("HEAD", "GET") for path.
+  int requests(const std::string& method, const std::string& path) {
+    std::lock_guard lock(mu_);
+    return method_requests_[method + " " + path];
+  }
   void ResetCounts() {
     std::lock_guard lock(mu_);
     requests_.clear();
+    method_requests_.clear();
   }
 
   bool redirect_blobs = false;
@@ -150,6 +156,7 @@ class FakeRegistry {
     {
       std::lock_guard lock(mu_);
       requests_[path]++;
+      method_requests_[request.method + " " + path]++;
     }
     const std::string* authorization = request.Header("authorization");
     std::string basic = "Basic " + Base64Encode(username + ":" + password);
@@ -220,6 +227,7 @@ class FakeRegistry {
   std::map<std::string, std::string> blobs_;
   std::map<std::string, std::pair<std::string, std::string>> manifests_;
   std::map<std::string, int> requests_;
+  std::map<std::string, int> method_requests_;
 };
 
 }  // namespace berth::agent::testing

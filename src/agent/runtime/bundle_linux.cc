@@ -21,7 +21,7 @@ json::array Namespaces(const BundleInput& in, const Facts& f) {
   std::string ipc = GetString(*in.task_definition, "ipcMode").value_or("");
   if (ipc != "host") add("ipc", ipc == "task" ? in.task_ipc_namespace : "");
   // A private namespace has only loopback: the container reaches nothing.
-  if (f.network_mode != "host") add("network");
+  if (f.network_mode != "host") add("network", in.network_namespace);
   if (!f.hostname.empty()) add("uts");
   return ns;
 }

@@ -78,6 +78,7 @@ json::array BuildEnv(const BundleInput& in, const json::object& c, const Facts& 
   Env env;
   env.Set("PATH", kDefaultPath);
   if (!f.hostname.empty()) env.Set("HOSTNAME", f.hostname);
+  for (const auto& [name, value] : in.default_env) env.Set(name, value);
   for (const std::string& e : in.image.env) env.SetEntry(e);
   if (const json::array* vars = GetArray(c, "environment")) {
     for (const json::value& v : *vars) {
@@ -92,6 +93,7 @@ json::array BuildEnv(const BundleInput& in, const json::object& c, const Facts& 
   if (!in.gpu_ids.empty()) env.Set("NVIDIA_VISIBLE_DEVICES", JoinIds(in.gpu_ids));
   if (!in.neuron_device_ids.empty()) env.Set("BERTH_NEURON_DEVICES", JoinIds(in.neuron_device_ids));
   if (!in.efa_device_ids.empty()) env.Set("BERTH_EFA_DEVICES", JoinIds(in.efa_device_ids));
+  for (const auto& [name, value] : in.agent_env) env.Set(name, value);
   return env.ToJson();
 }
 

@@ -91,8 +91,7 @@ StatusOr<Facts> DecideFacts(const BundleInput& in, const json::object& c) {
   if (mode == "bridge") {
     return InvalidArgument("networkMode bridge is not supported; use host or none");
   }
-  f.network_mode = (mode == "host") ? "host" : "none";
-  if (GetBool(c, "disableNetworking").value_or(false)) f.network_mode = "none";
+  f.network_mode = SharesHostNetwork(*in.task_definition, c) ? "host" : "none";
 
   std::optional<std::string> hostname = GetString(c, "hostname");
   if (hostname && !hostname->empty()) {
@@ -112,6 +111,12 @@ StatusOr<Facts> DecideFacts(const BundleInput& in, const json::object& c) {
 }
 
 }  // namespace bundle
+
+bool SharesHostNetwork(const boost::json::object& task_definition,
+                       const boost::json::object& container) {
+  return bundle::GetString(task_definition, "networkMode").value_or("") == "host" &&
+         !bundle::GetBool(container, "disableNetworking").value_or(false);
+}
 
 StatusOr<OciBundle> BuildOciBundle(const BundleInput& in) {
   namespace json = boost::json;

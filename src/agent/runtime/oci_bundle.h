@@ -58,6 +58,16 @@ struct BundleInput {
   // container of the task gets a new namespace.
   std::string task_pid_namespace;
   std::string task_ipc_namespace;
+  // For a container with a network namespace of its own: one the agent made
+  // (with the task metadata endpoint listening in it) to join. Empty: a new
+  // one.
+  std::string network_namespace;
+  // Set after the definition's environment (the agent's endpoints:
+  // ECS_CONTAINER_METADATA_URI_V4, AWS_CONTAINER_CREDENTIALS_FULL_URI, ...).
+  std::vector<std::pair<std::string, std::string>> agent_env;
+  // Set before the image's environment, so that the image and the
+  // definition override them (AWS_REGION, AWS_DEFAULT_REGION).
+  std::vector<std::pair<std::string, std::string>> default_env;
 };
 
 struct OciBundle {
@@ -68,6 +78,11 @@ struct OciBundle {
   // the source absolute (runc also resolves it against the bundle).
   std::map<std::string, std::string> files;
 };
+
+// Whether the container shares the host's network (networkMode host, and
+// not disableNetworking); else it has a namespace of its own, loopback only.
+bool SharesHostNetwork(const boost::json::object& task_definition,
+                       const boost::json::object& container);
 
 // Errors name the field: "ulimits: nofile hard limit 2000000 is above the
 // host's 1048576", "linuxParameters.devices: /dev/neuron3: no such device".

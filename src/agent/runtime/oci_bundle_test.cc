@@ -404,6 +404,29 @@ TEST(Namespaces, NetworkPidIpcModes) {
   EXPECT_EQ(c.Build().status().message(), "networkMode bridge is not supported; use host or none");
 }
 
+TEST(Namespaces, AnAgentMadeNetworkNamespaceIsJoinedAndTheAgentsEnvironmentIsSet) {
+  Case c;
+  c.ctr = Obj(R"({"environment":[{"name":"ECS_CONTAINER_METADATA_URI_V4","value":"stale"},
+                                 {"name":"A","value":"1"}]})");
+  c.in.network_namespace = "/var/lib/berth/tasks/t/main/netns";
+  c.in.agent_env = {{"ECS_CONTAINER_METADATA_URI_V4", "http://127.0.0.1:51679/v4/abc"}};
+  c.in.default_env = {{"AWS_REGION", "us-east-1"}, {"A", "default"}};
+  json::object cfg = c.Config();
+  bool joined = false;
+  for (const json::value& ns : cfg.at("linux").at("namespaces").as_array()) {
+    if (ns.at("type") == json::value("network")) {
+      joined = ns.as_object().contains("path") &&
+               ns.at("path") == json::value("/var/lib/berth/tasks/t/main/netns");
+    }
+  }
+  EXPECT_TRUE(joined) << json::serialize(cfg.at("linux").at("namespaces"));
+  EXPECT_THAT(Env(cfg),
+              ::testing::Contains("ECS_CONTAINER_METADATA_URI_V4=http://127.0.0.1:51679/v4/abc"));
+  EXPECT_THAT(Env(cfg), ::testing::Not(::testing::Contains("ECS_CONTAINER_METADATA_URI_V4=stale")));
+  EXPECT_THAT(Env(cfg), ::testing::Contains("A=1"));  // the definition's over a default
+  EXPECT_THAT(Env(cfg), ::testing::Contains("AWS_REGION=us-east-1"));
+}
+
 json::value MountAt(const json::object& cfg, const std::string& dest) {
   for (const json::value& m : cfg.at("mounts").as_array()) {
     if (m.at("destination") == json::value(dest)) return m;

@@ -6,6 +6,7 @@
 #include <shared_mutex>
 
 #include "model/json_util.h"
+#include "model/unknown_members.h"
 #include "server/api/ecs_api.h"
 #include "server/api/ecs_names.h"
 #include "server/api/ecs_records.h"
@@ -68,6 +69,25 @@ bool EcsApi::AgentMayAuthenticate(std::string_view instance_id) const {
   return instance != nullptr && InstanceRecord(*instance).served_by_agent();
 }
 
+namespace {
+
+// A service task runs the image digests its revision resolved: the agent
+// pulls what the task definition it is given names.
+void PinImages(const json::object& task, json::object& view) {
+  const json::object* pins = model::ObjectAt(task, kPinnedImagesKey);
+  json::value* td = view.if_contains("taskDefinition");
+  if (pins == nullptr || td == nullptr || !td->is_object()) return;
+  json::value* definitions = td->get_object().if_contains("containerDefinitions");
+  if (definitions == nullptr || !definitions->is_array()) return;
+  for (auto& d : definitions->get_array()) {
+    if (!d.is_object()) continue;
+    const json::value* pin = pins->if_contains(StringOr(d.get_object(), "name", ""));
+    if (pin != nullptr && pin->is_string()) d.get_object()["image"] = *pin;
+  }
+}
+
+}  // namespace
+
 std::optional<json::object> EcsApi::AgentAssignments(std::string_view instance_id) const {
   std::shared_lock lock(mu_);
   std::string cluster;
@@ -85,9 +105,13 @@ std::optional<json::object> EcsApi::AgentAssignments(std::string_view instance_i
         view["taskDefinition"] = r->second.at("taskDefinition");
       }
     }
+    PinImages(*task, view);
     list.push_back(std::move(view));
   }
-  return json::object{{"version", version}, {"tasks", std::move(list)}};
+  // The agent builds containers from what berth understands only.
+  json::value tasks(std::move(list));
+  model::DropUnknownMembers(tasks);
+  return json::object{{"version", version}, {"tasks", std::move(tasks)}};
 }
 
 EcsApi::LogSource EcsApi::FindLogSource(std::string_view cluster_ref, std::string_view task_ref,

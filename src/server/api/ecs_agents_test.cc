@@ -122,6 +122,22 @@ TEST_F(EcsAgentsTest, AssignmentsListTasksWithTheirDefinitionAndMoveTheVersion) 
   EXPECT_EQ(api_.AgentAssignments(Id())->at("version"), one.at("version"));
 }
 
+// What a validated request keeps of a newer SDK's members
+// (model/unknown_members.h) is the client's: the agent never sees it.
+TEST_F(EcsAgentsTest, AssignmentsCarryNoMemberTheModelDoesNotDefine) {
+  Call("RegisterTaskDefinition", R"({"family": "newer", "@unknownMembers": {"future": 1},
+      "containerDefinitions": [{"name": "a", "image": "busybox", "cpu": 1, "memory": 6,
+                                "@unknownMembers": {"restartEverything": true}}]})");
+  json::object run = Call("RunTask", R"({"cluster": "c", "taskDefinition": "newer",
+      "@unknownMembers": {"volumeConfigurations": []}})");
+  ASSERT_EQ(run.at("tasks").as_array().size(), 1u);
+  EXPECT_TRUE(run.at("tasks").at(0).as_object().contains("@unknownMembers"))
+      << "kept on the task for DescribeTasks";
+  const std::string sent = json::serialize(*api_.AgentAssignments(Id()));
+  EXPECT_EQ(sent.find("@unknownMembers"), std::string::npos) << sent;
+  EXPECT_EQ(sent.find("restartEverything"), std::string::npos) << sent;
+}
+
 TEST_F(EcsAgentsTest, ReportsMoveTheTaskForwardAndFreeItsResources) {
   std::string arn = RunOne();
   std::string task_body = R"({"cluster": "c", "task": ")" + arn + R"(", )";

@@ -76,6 +76,9 @@ const std::unordered_map<std::string_view, EcsApi::Operation>& EcsApi::Operation
       {"DeleteService", &EcsApi::DeleteService},
       {"DescribeServices", &EcsApi::DescribeServices},
       {"ListServices", &EcsApi::ListServices},
+      {"ListServiceDeployments", &EcsApi::ListServiceDeployments},
+      {"DescribeServiceDeployments", &EcsApi::DescribeServiceDeployments},
+      {"DescribeServiceRevisions", &EcsApi::DescribeServiceRevisions},
   };
   return operations;
 }

@@ -33,7 +33,9 @@
 #include "server/api/agent_tracker.h"
 #include "server/api/event_log.h"
 #include "server/api/gang_rules.h"
+#include "server/api/service_deployments.h"
 #include "server/api/service_reconciler.h"
+#include "server/api/task_roles.h"
 #include "store/store.h"
 
 namespace berth::server::api {
@@ -70,6 +72,11 @@ class EcsApi : public awsjson::JsonService {
   // Versions and liveness of node agents (agent channel). Configure before
   // serving.
   AgentTracker& agents() { return agents_; }
+
+  // The roles file (task_roles.h) that RunTask, StartTask and services
+  // check a task's taskRoleArn and executionRoleArn against. Set before
+  // serving; not owned. Unset: no role is known.
+  void set_task_roles(const TaskRoles* roles) { task_roles_ = roles; }
 
   // What /metrics shows of one cluster, read under the shared lock in
   // O(its instances + their devices) from the tallies AccountTasks keeps
@@ -236,6 +243,14 @@ class EcsApi : public awsjson::JsonService {
   // (latest ACTIVE), family:revision or ARN. Throws ClientException when it
   // is missing or INACTIVE.
   const boost::json::object& TaskDefinitionToRun(std::string_view ref) const;
+  // Refuses (ClientException, as ECS does when it cannot assume a role) a
+  // taskRoleArn or executionRoleArn of the definition, or of overrides,
+  // that is not in the roles file.
+  void CheckTaskRoles(const boost::json::object& definition,
+                      const boost::json::object* overrides) const;
+  // CheckTaskRoles for a RunTask or StartTask request (its task definition
+  // and overrides). Needs mu_, shared at least.
+  void CheckRunRoles(const boost::json::object& in) const;
   // The tasks a clientToken started within the hour, as RunTask returned
   // them; nullopt when none. Throws InvalidParameterException when the
   // token came with another request.
@@ -359,6 +374,19 @@ class EcsApi : public awsjson::JsonService {
   Reply DeleteService(boost::json::object& in, const CallContext& ctx);
   Reply DescribeServices(boost::json::object& in, const CallContext& ctx);
   Reply ListServices(boost::json::object& in, const CallContext& ctx);
+  // ecs_service_deployments.cc: the history of a service's deployments.
+  Reply ListServiceDeployments(boost::json::object& in, const CallContext& ctx);
+  Reply DescribeServiceDeployments(boost::json::object& in, const CallContext& ctx);
+  Reply DescribeServiceRevisions(boost::json::object& in, const CallContext& ctx);
+  // Each ARN of in[member] (of `kind`) to view(cluster, service, history
+  // entry), or a MISSING failure: {list_member: [...], "failures": [...]}.
+  template <typename View>
+  boost::json::object DescribeHistory(const boost::json::object& in, std::string_view member,
+                                      std::string_view kind, std::string_view list_member,
+                                      const View& view) const;
+  // The live task counts of one revision of a service (its deployments').
+  RevisionCounts CountsOfRevision(std::string_view cluster, const boost::json::object& service,
+                                  std::string_view revision_id) const;
   // The service record for a name or ARN within cluster, or nullptr.
   boost::json::object* FindService(std::string_view cluster, std::string_view ref);
   const boost::json::object* FindService(std::string_view cluster, std::string_view ref) const;
@@ -487,6 +515,9 @@ class EcsApi : public awsjson::JsonService {
   void StopServiceTasks(std::string_view cluster, const std::vector<std::string>& ids,
                         std::string_view reason, int64_t now_millis);
   // The RunTask request that starts count tasks of a deployment.
+  // Records the image digests the tasks of the service's deployments
+  // reported, for the revisions that run them (service_deployments.h).
+  bool ResolveServiceImages(std::string_view cluster, boost::json::object& service);
   boost::json::object ServiceRunRequest(std::string_view cluster,
                                         const boost::json::object& service,
                                         const boost::json::object& deployment, int64_t count) const;
@@ -626,6 +657,7 @@ class EcsApi : public awsjson::JsonService {
   store::Store& store_;
   awsjson::CommitTracker& tracker_;
   ArnScope scope_;
+  const TaskRoles* task_roles_ = nullptr;
   awsjson::PageTokens page_tokens_;
 
   mutable std::shared_mutex mu_;

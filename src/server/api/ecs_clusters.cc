@@ -3,6 +3,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "model/json_util.h"
+#include "model/unknown_members.h"
 #include "server/api/ecs_api.h"
 #include "server/api/ecs_names.h"
 #include "server/api/ecs_records.h"
@@ -25,9 +26,12 @@ void MergeSettings(json::array& existing, const json::array& given) {
     const auto& setting = s.as_object();
     std::string_view name = StringOr(setting, "name", "");
     std::string_view value = StringOr(setting, "value", "");
-    if (name == "containerInsights" && value != "enabled" && value != "disabled") {
+    // "enhanced" is Container Insights with enhanced observability (2024).
+    if (name == "containerInsights" && value != "enhanced" && value != "enabled" &&
+        value != "disabled") {
       Fail("InvalidParameterException",
-           "containerInsights must be 'enabled' or 'disabled', got '" + std::string(value) + "'");
+           "containerInsights must be 'enhanced', 'enabled' or 'disabled', got '" +
+               std::string(value) + "'");
     }
     bool replaced = false;
     for (auto& e : existing) {
@@ -104,6 +108,7 @@ json::object EcsApi::ClusterView(const json::object& record, bool settings, bool
   if (record.contains("serviceConnectDefaults")) {
     view["serviceConnectDefaults"] = record.at("serviceConnectDefaults");
   }
+  model::CarryUnknownMembers(record, view);
   return view;
 }
 
@@ -121,6 +126,7 @@ json::object EcsApi::NewClusterRecord(std::string_view name, const json::object&
   record["defaultCapacityProviderStrategy"] = ArrayOr(in, "defaultCapacityProviderStrategy");
   if (auto* c = in.if_contains("configuration")) record["configuration"] = *c;
   if (auto* s = in.if_contains("serviceConnectDefaults")) record["serviceConnectDefaults"] = *s;
+  model::CarryUnknownMembers(in, record);
   return record;
 }
 
@@ -184,6 +190,7 @@ Reply EcsApi::UpdateCluster(json::object& in, const CallContext&) {
   MergeSettings(updated["settings"].as_array(), ArrayOr(in, "settings"));
   if (auto* c = in.if_contains("configuration")) updated["configuration"] = *c;
   if (auto* s = in.if_contains("serviceConnectDefaults")) updated["serviceConnectDefaults"] = *s;
+  model::CarryUnknownMembers(in, updated);
   std::string name(ClusterRecord(updated).name());
   uint64_t seq = Commit({store::Mutation::Put(ClusterKey(name), json::serialize(updated))});
   cluster = std::move(updated);

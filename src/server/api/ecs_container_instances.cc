@@ -9,6 +9,7 @@
 
 #include "common/crypto.h"
 #include "model/json_util.h"
+#include "model/unknown_members.h"
 #include "planner/task_placement.h"
 #include "scheduler/query.h"
 #include "server/api/ecs_api.h"
@@ -178,6 +179,7 @@ Reply EcsApi::RegisterContainerInstance(json::object& in, const CallContext& ctx
   record["attributes"] = ArrayOr(in, "attributes");
   record["tags"] = ArrayOr(in, "tags");
   record["platformDevices"] = ArrayOr(in, "platformDevices");
+  model::CarryUnknownMembers(in, record);
   // A re-registered instance keeps its tasks; a new one has none.
   WriteDerivedFields(record, instance_tasks_[cluster_name][id]);
 

@@ -18,6 +18,7 @@
 #include "scheduler/placement_request.h"
 #include "server/api/ecs_api.h"
 #include "server/api/ecs_records.h"
+#include "server/api/service_deployments.h"
 #include "server/api/service_reconciler.h"
 #include "server/api/service_requests.h"
 
@@ -47,9 +48,6 @@ constexpr std::string_view kUnplacedKey = "berthUnplacedEventAt";
 constexpr std::string_view kProvedKey = "berthProvedDeployment";
 constexpr std::string_view kCompletedKey = "berthCompletedDeployment";
 constexpr std::string_view kThrottleKey = "berthThrottle";
-// The start of a rollback deployment's rolloutStateReason.
-constexpr std::string_view kRollbackReason =
-    "ECS deployment circuit breaker: rolling back to deploymentId ";
 
 double Seconds(int64_t millis) { return static_cast<double>(millis) / 1000.0; }
 
@@ -332,6 +330,8 @@ bool EcsApi::ReconcileOneService(std::string_view cluster, json::object& service
   }
 
   changed |= RetireDeployments(service, tasks, stopped, now_millis);
+  changed |= ResolveServiceImages(cluster, service);
+  changed |= SyncDeploymentHistory(service, Seconds(now_millis));
 
   if (draining && ServiceStatus(cluster, service) == kInactive) {
     MutableServiceRecord(service).SetStatus(kInactive, Seconds(now_millis));
@@ -491,7 +491,41 @@ json::object EcsApi::ServiceRunRequest(std::string_view cluster, const json::obj
   const std::string_view propagate = StringOr(service, "propagateTags", "NONE");
   if (propagate == "TASK_DEFINITION") in["propagateTags"] = "TASK_DEFINITION";
   if (propagate == "SERVICE") in["tags"] = ArrayOr(service, "tags");
+  // The digests the revision's first tasks resolved (versionConsistency).
+  json::object pins = PinnedImages(service, RevisionIdOf(service, deployment));
+  if (!pins.empty()) in[kPinnedImagesKey] = std::move(pins);
   return in;
+}
+
+bool EcsApi::ResolveServiceImages(std::string_view cluster, json::object& service) {
+  bool changed = false;
+  auto c = tasks_.find(cluster);
+  for (const auto& d : ServiceRecord(service).deployments()) {
+    if (!d.is_object()) continue;
+    const json::object& deployment = d.get_object();
+    const json::object* td = FindTaskDefinitionByArn(StringOr(deployment, "taskDefinition", ""));
+    if (td == nullptr) continue;
+    // A digest some task of this deployment reported for the container.
+    const std::string_view id = StringOr(deployment, "id", "");
+    auto reported = [&](std::string_view container) -> std::optional<std::string> {
+      if (c == tasks_.end()) return std::nullopt;
+      for (const auto& [task_id, task] : c->second) {
+        if (StringOr(task, "startedBy", "") != id) continue;
+        for (const auto& k : TaskRecord(task).containers()) {
+          const json::object& k_object = k.as_object();
+          std::string_view digest = StringOr(k_object, "imageDigest", "");
+          if (StringOr(k_object, "name", "") == container && !digest.empty()) {
+            return std::string(digest);
+          }
+        }
+      }
+      return std::nullopt;
+    };
+    changed |= ResolveContainerImages(service, RevisionIdOf(service, deployment),
+                                      RevisionContainers(TaskDefinitionRecord(*td).definition()),
+                                      reported);
+  }
+  return changed;
 }
 
 std::string EcsApi::PlaceServiceRun(json::object& in, const std::vector<std::string>& only,

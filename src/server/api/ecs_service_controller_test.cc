@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
+#include <map>
+#include <optional>
 #include <string>
 
 #include "server/api/ecs_api.h"
@@ -370,6 +372,70 @@ TEST_F(EcsServiceControllerTest, CircuitBreakerFailsTheDeploymentAndRollsBack) {
   EXPECT_EQ(Service().at("deployments").as_array().size(), 1u);
   EXPECT_EQ(Deployment(0).at("rolloutState").as_string(), "COMPLETED");
   EXPECT_EQ(Service().at("runningCount").as_int64(), 1);
+
+  // The service's deployments as ECS lists them: the failed one rolled back
+  // to the first one's revision, which runs again.
+  const json::array listed = Call("ListServiceDeployments", R"({"cluster": "c", "service": "s"})")
+                                 .at("serviceDeployments")
+                                 .as_array();
+  ASSERT_EQ(listed.size(), 2u);
+  EXPECT_EQ(listed[0].at("status").as_string(), "ROLLBACK_SUCCESSFUL");
+  EXPECT_EQ(listed[1].at("status").as_string(), "SUCCESSFUL");
+  const std::string arn(listed[0].at("serviceDeploymentArn").as_string());
+  const json::object described =
+      Call("DescribeServiceDeployments", R"({"serviceDeploymentArns": [")" + arn + "\"]}")
+          .at("serviceDeployments")
+          .as_array()
+          .at(0)
+          .as_object();
+  EXPECT_EQ(described.at("rollback").at("serviceRevisionArn"),
+            Service().at("currentServiceRevisions").at(0).at("arn"));
+  EXPECT_EQ(described.at("deploymentCircuitBreaker").at("status").as_string(), "TRIGGERED");
+  EXPECT_EQ(Service().at("currentServiceDeployment").as_string(), arn);
+}
+
+TEST_F(EcsServiceControllerTest, ServiceTasksRunTheDigestTheFirstTaskResolved) {
+  AddInstance(4);
+  Call("RegisterTaskDefinition", R"({"family": "v", "containerDefinitions": [
+      {"name": "app", "image": "127.0.0.1:5000/app:latest", "cpu": 256, "memory": 256},
+      {"name": "log", "image": "127.0.0.1:5000/log:1", "cpu": 0, "memory": 16,
+       "versionConsistency": "disabled"}]})");
+  Call("CreateService", R"({"cluster": "c", "serviceName": "s", "taskDefinition": "v:1",
+      "desiredCount": 1})");
+  Tick();
+  const std::string first = Tasks().at(0);
+  Call("SubmitTaskStateChange", R"({"cluster": "c", "task": ")" + first + R"(",
+      "status": "RUNNING", "containers": [
+        {"containerName": "app", "status": "RUNNING", "imageDigest": "sha256:)" +
+                                    std::string(64, 'b') + R"("},
+        {"containerName": "log", "status": "RUNNING", "imageDigest": "sha256:)" +
+                                    std::string(64, 'c') + R"("}]})");
+  Tick();
+  SetDesired(2);
+  Tick();
+
+  const std::string arn(InstanceIds(0));
+  std::optional<json::object> assignments = api_.AgentAssignments(arn.substr(arn.rfind('/') + 1));
+  ASSERT_TRUE(assignments);
+  std::map<std::string, std::string> app_image;  // task ARN -> what the agent pulls
+  for (const auto& t : assignments->at("tasks").as_array()) {
+    const json::array& defs = t.at("taskDefinition").at("containerDefinitions").as_array();
+    app_image[std::string(t.at("taskArn").as_string())] = defs.at(0).at("image").as_string();
+    EXPECT_EQ(defs.at(1).at("image").as_string(), "127.0.0.1:5000/log:1");
+  }
+  ASSERT_EQ(app_image.size(), 2u);
+  for (const auto& [task, image] : app_image) {
+    if (task == first) continue;  // started before the digest was known
+    EXPECT_EQ(image, "127.0.0.1:5000/app:latest@sha256:" + std::string(64, 'b'));
+  }
+  const std::string revision(Service().at("currentServiceRevisions").at(0).at("arn").as_string());
+  const json::object described =
+      Call("DescribeServiceRevisions", R"({"serviceRevisionArns": [")" + revision + "\"]}");
+  EXPECT_EQ(described.at("serviceRevisions").at(0).at("containerImages"),
+            json::parse(R"([{"containerName": "log", "image": "127.0.0.1:5000/log:1"},
+                {"containerName": "app", "image": "127.0.0.1:5000/app:latest",
+                 "imageDigest": "sha256:)" +
+                        std::string(64, 'b') + R"("}])"));
 }
 
 TEST_F(EcsServiceControllerTest, FailedRollbackIsNotRolledBackAgain) {

@@ -9,9 +9,11 @@
 // and forgets INACTIVE services an hour later.
 #include <algorithm>
 #include <boost/json/serialize.hpp>
+#include <set>
 #include <vector>
 
 #include "model/json_util.h"
+#include "model/unknown_members.h"
 #include "server/api/ecs_api.h"
 #include "server/api/ecs_names.h"
 #include "server/api/ecs_records.h"
@@ -127,6 +129,27 @@ json::object EcsApi::ServiceView(std::string_view cluster, const json::object& r
   TaskCounts counts = ServiceTaskCounts(cluster, record, "");
   view["runningCount"] = counts.running;
   view["pendingCount"] = counts.pending;
+  // The service deployment in charge and the revisions running now.
+  if (const json::value* h = record.if_contains(kHistoryKey);
+      h != nullptr && h->is_array() && !h->get_array().empty()) {
+    view["currentServiceDeployment"] =
+        ServiceDeploymentArn(scope_, cluster, ServiceRecord(record).name(),
+                             StringOr(h->get_array().front().as_object(), "id", ""));
+  }
+  json::array revisions;
+  std::set<std::string> seen;
+  for (const auto& d : ServiceRecord(record).deployments()) {
+    if (!d.is_object()) continue;
+    const std::string revision = RevisionIdOf(record, d.get_object());
+    if (!seen.insert(revision).second) continue;
+    const RevisionCounts n = CountsOfRevision(cluster, record, revision);
+    revisions.push_back(json::object{
+        {"arn", ServiceRevisionArn(scope_, cluster, ServiceRecord(record).name(), revision)},
+        {"requestedTaskCount", n.requested},
+        {"runningTaskCount", n.running},
+        {"pendingTaskCount", n.pending}});
+  }
+  view["currentServiceRevisions"] = std::move(revisions);
   if (auto* d = view.if_contains("deployments"); d != nullptr && d->is_array()) {
     for (auto& deployment : d->get_array()) {
       if (!deployment.is_object()) continue;
@@ -163,6 +186,7 @@ Reply EcsApi::CreateService(json::object& in, const CallContext& ctx) {
   }
   const json::object& td_record = TaskDefinitionToRun(StringOr(in, "taskDefinition", ""));
   const TaskDefinitionRecord td(td_record);
+  CheckTaskRoles(td.definition(), nullptr);
   ValidateServicePlacement(ArrayOr(in, "placementConstraints"), ArrayOr(in, "placementStrategy"),
                            td.definition(), strategy, "service:" + name);
   ValidateNetworkConfiguration(in, td.definition());
@@ -191,6 +215,7 @@ Reply EcsApi::CreateService(json::object& in, const CallContext& ctx) {
                      Seconds(ctx.now_millis),
                      request_text};
   json::object record = NewServiceRecord(input);
+  SyncDeploymentHistory(record, Seconds(ctx.now_millis));
   EmitEvent(
       ctx.now_millis, "ServiceCreated", cluster, {std::string(StringOr(record, "serviceArn", ""))},
       "service " + name + " created: " + std::to_string(ServiceRecord(record).desired_count()) +
@@ -225,6 +250,7 @@ Reply EcsApi::UpdateService(json::object& in, const CallContext& ctx) {
   if (auto given = OptString(in, "taskDefinition")) {
     td_record = &TaskDefinitionToRun(*given);
     td_arn = std::string(TaskDefinitionRecord(*td_record).arn());
+    CheckTaskRoles(TaskDefinitionRecord(*td_record).definition(), nullptr);
   } else {
     td_record = FindTaskDefinitionByArn(td_arn);
   }
@@ -235,9 +261,10 @@ Reply EcsApi::UpdateService(json::object& in, const CallContext& ctx) {
   for (std::string_view key :
        {"placementConstraints", "placementStrategy", "loadBalancers", "serviceRegistries",
         "networkConfiguration", "healthCheckGracePeriodSeconds", "enableExecuteCommand",
-        "enableECSManagedTags", "propagateTags"}) {
+        "enableECSManagedTags", "propagateTags", "availabilityZoneRebalancing"}) {
     if (auto* v = in.if_contains(key)) updated[key] = *v;
   }
+  model::CarryUnknownMembers(in, updated);
   ValidateServicePlacement(ArrayOr(updated, "placementConstraints"),
                            ArrayOr(updated, "placementStrategy"), definition, strategy,
                            current.group());
@@ -245,8 +272,10 @@ Reply EcsApi::UpdateService(json::object& in, const CallContext& ctx) {
 
   // What ECS rolls out as a new deployment: another task definition, a
   // forced one, or a change to what the tasks are wired to.
-  bool redeploy = td_arn != current.task_definition() || BoolOr(in, "forceNewDeployment", false) ||
-                  in.contains("serviceConnectConfiguration");
+  bool redeploy = td_arn != current.task_definition() || BoolOr(in, "forceNewDeployment", false);
+  for (std::string_view key : kDeploymentMembers) {
+    if (key != "networkConfiguration" && in.contains(key)) redeploy = true;
+  }
   for (std::string_view key : {"networkConfiguration", "loadBalancers", "serviceRegistries"}) {
     const json::value* before = service->if_contains(key);
     const json::value* after = updated.if_contains(key);
@@ -258,22 +287,26 @@ Reply EcsApi::UpdateService(json::object& in, const CallContext& ctx) {
   updated["taskDefinition"] = td_arn;
   if (desired) record.SetDesiredCount(*desired, now);
   if (redeploy) {
+    // Each of what a deployment takes: the request's, else the service's
+    // PRIMARY deployment's (networkConfiguration: the service's own).
     json::object from;
     if (auto* n = updated.if_contains("networkConfiguration")) from["networkConfiguration"] = *n;
-    if (auto* s = in.if_contains("serviceConnectConfiguration")) {
-      from["serviceConnectConfiguration"] = *s;
-    } else {
+    for (std::string_view key : kDeploymentMembers) {
+      if (key == "networkConfiguration") continue;
+      if (auto* v = in.if_contains(key)) {
+        from[key] = *v;
+        continue;
+      }
       for (const auto& d : current.deployments()) {
         const json::object& o = d.as_object();
         if (StringOr(o, "status", "") != kPrimary) continue;
-        if (auto* s = o.if_contains("serviceConnectConfiguration")) {
-          from["serviceConnectConfiguration"] = *s;
-        }
+        if (auto* v = o.if_contains(key)) from[key] = *v;
       }
     }
     record.AddPrimaryDeployment(
         NewDeployment(NewDeploymentId(random_), td_arn, record.desired_count(), from, now), now);
   }
+  SyncDeploymentHistory(updated, now);
   const std::string name(current.name());
   EmitEvent(ctx.now_millis, "ServiceUpdated", cluster,
             {std::string(StringOr(updated, "serviceArn", ""))},
@@ -304,6 +337,7 @@ Reply EcsApi::DeleteService(json::object& in, const CallContext& ctx) {
   TaskCounts counts = ServiceTaskCounts(cluster, updated, "");
   // Its tasks stop as the controller drains it; with none left it is gone.
   record.SetStatus(counts.running + counts.pending > 0 ? kDraining : kInactive, now);
+  SyncDeploymentHistory(updated, now);
   const std::string name(record.name());
   EmitEvent(ctx.now_millis, "ServiceDeleted", cluster,
             {std::string(StringOr(updated, "serviceArn", ""))},

@@ -44,6 +44,7 @@ json::object EcsApi::TaskView(const json::object& record, bool tags) {
   view.erase(kReservationKey);
   view.erase("berthClientToken");
   view.erase("berthRequest");
+  view.erase(kPinnedImagesKey);
   if (!tags) view.erase("tags");
   return view;
 }
@@ -403,6 +404,10 @@ Reply EcsApi::RunTask(json::object& in, const CallContext& ctx) {
   if (in.contains("capacityProviderStrategy")) {
     Fail("InvalidParameterException", "capacityProviderStrategy is not supported by berth");
   }
+  {
+    std::shared_lock lock(mu_);
+    CheckRunRoles(in);
+  }
   if (std::optional<QueueTags> queued = QueueTagsOf(ArrayOr(in, "tags"))) {
     std::unique_lock lock(mu_);
     return RunQueued(in, ctx, *queued);
@@ -429,6 +434,7 @@ Reply EcsApi::StartTask(json::object& in, const CallContext& ctx) {
     Fail("InvalidParameterException", "containerInstances must name 1 to 10 instances");
   }
   for (const auto& r : refs) only.push_back(ContainerInstanceId(AsString(r)));
+  CheckRunRoles(in);
   // One task per named instance, as ECS starts them.
   in["count"] = static_cast<int64_t>(only.size());
   return PlaceAndRecord(in, ctx, only);
@@ -540,6 +546,26 @@ std::optional<EcsApi::PlannedRun> EcsApi::PlanRun(json::object& in, const CallCo
     throw;
   }
   return run;
+}
+
+void EcsApi::CheckTaskRoles(const json::object& definition, const json::object* overrides) const {
+  for (std::string_view field : {"taskRoleArn", "executionRoleArn"}) {
+    std::string arn = EffectiveRoleArn(definition, overrides, field);
+    if (arn.empty() || (task_roles_ != nullptr && task_roles_->Has(arn))) continue;
+    Fail("ClientException",
+         "ECS was unable to assume the role '" + arn + "' that was provided for this task (" +
+             std::string(field) + "): " +
+             (task_roles_ == nullptr || task_roles_->path().empty()
+                  ? std::string("this berth server has no roles file (berth server --roles-file)")
+                  : "it is not in the server's roles file"));
+  }
+}
+
+void EcsApi::CheckRunRoles(const json::object& in) const {
+  const json::object& td =
+      TaskDefinitionRecord(TaskDefinitionToRun(StringOr(in, "taskDefinition", ""))).definition();
+  const json::value* overrides = in.if_contains("overrides");
+  CheckTaskRoles(td, overrides && overrides->is_object() ? &overrides->as_object() : nullptr);
 }
 
 const json::object& EcsApi::TaskDefinitionToRun(std::string_view ref_text) const {

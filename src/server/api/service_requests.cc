@@ -4,6 +4,7 @@
 
 #include "awsjson/endpoint.h"
 #include "model/json_util.h"
+#include "model/unknown_members.h"
 #include "planner/planner.h"
 #include "scheduler/placement_request.h"
 #include "server/api/ecs_names.h"
@@ -83,6 +84,21 @@ json::object DeploymentConfigurationOf(const json::object* given, const json::ob
   }
   if (given != nullptr) {
     for (const auto& [key, value] : *given) config[key] = value;
+  }
+  // Members ECS added with blue/green, linear and canary deployments and
+  // CloudWatch alarms: berth rolls, and watches no alarms.
+  if (StringOr(config, "strategy", "ROLLING") != "ROLLING") {
+    Refuse("deploymentConfiguration.strategy: berth runs ROLLING deployments only, not " +
+           std::string(StringOr(config, "strategy", "")));
+  }
+  if (!ArrayOr(config, "lifecycleHooks").empty()) {
+    Refuse("deploymentConfiguration.lifecycleHooks: a ROLLING deployment has no lifecycle hooks");
+  }
+  if (const json::object* alarms = model::ObjectAt(config, "alarms");
+      alarms != nullptr && model::BoolOr(*alarms, "enable", false)) {
+    Refuse(
+        "deploymentConfiguration.alarms: berth watches no CloudWatch alarms; use the "
+        "deploymentCircuitBreaker");
   }
   const int64_t max = OptInt(config, "maximumPercent").value_or(200);
   const int64_t min = OptInt(config, "minimumHealthyPercent").value_or(100);
@@ -164,9 +180,8 @@ json::object NewDeployment(std::string id, std::string_view task_definition_arn,
   d["createdAt"] = now_epoch_seconds;
   d["updatedAt"] = now_epoch_seconds;
   d["launchType"] = "EC2";
-  if (auto* n = from.if_contains("networkConfiguration")) d["networkConfiguration"] = *n;
-  if (auto* s = from.if_contains("serviceConnectConfiguration")) {
-    d["serviceConnectConfiguration"] = *s;
+  for (std::string_view key : kDeploymentMembers) {
+    if (auto* v = from.if_contains(key)) d[key] = *v;
   }
   d["rolloutState"] = "IN_PROGRESS";
   d["rolloutStateReason"] = "ECS deployment " + id + " in progress.";
@@ -216,7 +231,11 @@ json::object NewServiceRecord(const ServiceInput& input) {
   s["enableECSManagedTags"] = model::BoolOr(in, "enableECSManagedTags", false);
   s["propagateTags"] = StringOr(in, "propagateTags", "NONE");
   s["enableExecuteCommand"] = model::BoolOr(in, "enableExecuteCommand", false);
+  if (auto* v = in.if_contains("availabilityZoneRebalancing")) {
+    s["availabilityZoneRebalancing"] = *v;
+  }
   s["berthRequest"] = input.request_text;
+  model::CarryUnknownMembers(in, s);
   return s;
 }
 

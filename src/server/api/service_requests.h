@@ -66,9 +66,14 @@ void ValidateGracePeriod(const boost::json::object& in);
 // startedBy of their tasks).
 std::string NewDeploymentId(std::mt19937_64& random);
 
+// What a deployment takes from its request (or its service): a new value of
+// one of them is rolled out as a new deployment.
+inline constexpr std::string_view kDeploymentMembers[] = {
+    "networkConfiguration", "serviceConnectConfiguration", "volumeConfigurations",
+    "vpcLatticeConfigurations"};
+
 // A PRIMARY deployment of task_definition_arn, IN_PROGRESS, with the
-// request's networkConfiguration and serviceConnectConfiguration (`from`:
-// the request, else the service record).
+// kDeploymentMembers of `from` (the request, else the service record).
 boost::json::object NewDeployment(std::string id, std::string_view task_definition_arn,
                                   int64_t desired_count, const boost::json::object& from,
                                   double now_epoch_seconds);

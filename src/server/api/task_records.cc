@@ -3,10 +3,12 @@
 #include <boost/json/array.hpp>
 
 #include "model/json_util.h"
+#include "model/unknown_members.h"
 #include "planner/gang_environment.h"
 #include "planner/task_placement.h"
 #include "server/api/ecs_names.h"
 #include "server/api/ecs_records.h"
+#include "server/api/service_deployments.h"
 
 namespace berth::server::api {
 
@@ -146,6 +148,11 @@ std::pair<std::string, json::object> TaskRecordOf(const TaskRecordInput& input,
   if (planned != nullptr) {
     task[planner::kReservationKey] =
         planner::ReservationRecord(request.placement, planned->placement);
+  }
+  // A newer RunTask's members, shown on the task it made.
+  model::CarryUnknownMembers(in, task);
+  if (const json::object* pins = model::ObjectAt(in, kPinnedImagesKey)) {
+    task[kPinnedImagesKey] = *pins;
   }
   if (!input.client_token.empty()) {
     task["berthClientToken"] = input.client_token;
