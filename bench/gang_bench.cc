@@ -235,8 +235,7 @@ class GangBench {
         [&](int64_t n) { return RegisterInstanceCall(n); }, errors_);
     if (errors_.count() > 0) return false;
     agents_ = std::make_unique<SimulatedAgents>(
-        SimulatedAgentsOptions{o_.host, o_.port, std::string(kCluster), o_.agent_threads,
-                               o_.poll_wait_seconds},
+        AgentsOptions(o_, std::string(kCluster)),
         std::move(identities));
     agents_->Start();
     if (!WaitUntil("agents polling",

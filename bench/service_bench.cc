@@ -171,8 +171,7 @@ class ServiceBench {
 
     began = Clock::now();
     agents_ = std::make_unique<SimulatedAgents>(
-        SimulatedAgentsOptions{o_.host, o_.port, std::string(kCluster), o_.agent_threads,
-                               o_.poll_wait_seconds},
+        AgentsOptions(o_, std::string(kCluster)),
         std::move(identities));
     agents_->Start();
     if (!WaitUntil("agents polling",

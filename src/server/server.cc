@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "awsjson/endpoint.h"
+#include "common/open_file_limit.h"
 #include "common/log.h"
 #include "common/reload_signal.h"
 #include "common/stop_signals.h"
@@ -126,6 +127,11 @@ void PrintClientEnvironment(const ServerConfig& config, const std::string& endpo
 
 int RunServer(const ServerConfig& config) {
   BlockStopSignals();  // before any thread starts
+  // Every connected agent holds two sockets (its poll and its calls).
+  if (OpenFileLimit files = RaiseOpenFileLimit(); files.now != files.before) {
+    LogInfo("open file limit raised", {{"from", std::to_string(files.before)},
+                                       {"to", std::to_string(files.now)}});
+  }
 
   auto fail = [](const Status& status) {
     LogError("berth server cannot start", {{"error", status.message()}});
