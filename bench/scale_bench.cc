@@ -203,8 +203,8 @@ class ScaleBench {
     AgentStats agents;
   };
   Mark Now() const {
-    return {o_.server_pid > 0 ? ProcessCpuSeconds(o_.server_pid) : 0, OwnCpuSeconds(),
-            Clock::now(), agents_ ? agents_->Stats() : AgentStats{}};
+    return {o_.server_pid > 0 ? ProcessCpuSeconds(o_.server_pid) : 0, OwnCpuSeconds(), Clock::now(),
+            agents_ ? agents_->Stats() : AgentStats{}};
   }
   std::string Since(const Mark& before) const {
     Mark now = Now();
@@ -324,11 +324,11 @@ class ScaleBench {
         o_.host, o_.port, o_.runtask_concurrency, calls, [&](http::Client& client, int64_t n) {
           int64_t count = std::min(kPerCall, tasks - n * kPerCall);
           auto sent = Clock::now();
-          auto reply = AskJson(client, factory_,
-                               {"RunTask", R"({"cluster":")" + std::string(cluster) +
-                                               R"(","taskDefinition":")" + td_ + R"(","count":)" +
-                                               std::to_string(count) + "}"},
-                               errors_);
+          auto reply = AskJson(
+              client, factory_,
+              {"RunTask", R"({"cluster":")" + std::string(cluster) + R"(","taskDefinition":")" +
+                              td_ + R"(","count":)" + std::to_string(count) + "}"},
+              errors_);
           auto micros =
               std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - sent).count();
           std::lock_guard lock(mu);
@@ -346,7 +346,8 @@ class ScaleBench {
         "phase=%.*s tasks=%lld concurrency=%d seconds=%.3f tasks_per_s=%.1f placed_seconds=%.3f "
         "%s %s %s\n",
         static_cast<int>(phase.size()), phase.data(), static_cast<long long>(tasks),
-        o_.runtask_concurrency, seconds, tasks / seconds, placed, Micros(call_micros, "call").c_str(),
+        o_.runtask_concurrency, seconds, tasks / seconds, placed,
+        Micros(call_micros, "call").c_str(),
         Micros(agents_->TakeDeliveryLatencies(), "delivery").c_str(), Since(mark).c_str());
     std::fflush(stdout);
     return arns;
@@ -358,14 +359,14 @@ class ScaleBench {
                const std::vector<std::string>& arns) {
     auto began = Clock::now();
     const AgentStats before = agents_->Stats();
-    ForEachOnConnections(o_.host, o_.port, o_.runtask_concurrency,
-                         static_cast<int64_t>(arns.size()), [&](http::Client& client, int64_t n) {
-                           SendOnce(client, factory_,
-                                    {"StopTask", R"({"cluster":")" + std::string(cluster) +
-                                                     R"(","task":")" + arns[n] +
-                                                     R"(","reason":"bench"})"},
-                                    errors_);
-                         });
+    ForEachOnConnections(
+        o_.host, o_.port, o_.runtask_concurrency, static_cast<int64_t>(arns.size()),
+        [&](http::Client& client, int64_t n) {
+          SendOnce(client, factory_,
+                   {"StopTask", R"({"cluster":")" + std::string(cluster) + R"(","task":")" +
+                                    arns[n] + R"(","reason":"bench"})"},
+                   errors_);
+        });
     if (errors_.count() > 0 ||
         !WaitReports(what, before, false, static_cast<int64_t>(arns.size()))) {
       return false;
@@ -388,10 +389,9 @@ class ScaleBench {
         agents_->TakeDeliveryLatencies();
         const Mark mark = Now();
         auto reply =
-            Ask({"RunTask", R"({"cluster":")" + std::string(kCluster) +
-                                R"(","taskDefinition":")" + gang_td_ + R"(","count":)" +
-                                std::to_string(size) + R"(,"tags":[{"key":"berth:gang","value":")" +
-                                gang + R"("}]})"});
+            Ask({"RunTask", R"({"cluster":")" + std::string(kCluster) + R"(","taskDefinition":")" +
+                                gang_td_ + R"(","count":)" + std::to_string(size) +
+                                R"(,"tags":[{"key":"berth:gang","value":")" + gang + R"("}]})"});
         if (!reply) return false;
         const double placed = SecondsSince(mark.at);
         std::vector<std::string> arns;

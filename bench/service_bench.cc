@@ -170,9 +170,8 @@ class ServiceBench {
                  static_cast<long long>(o_.instances), SecondsSince(began));
 
     began = Clock::now();
-    agents_ = std::make_unique<SimulatedAgents>(
-        AgentsOptions(o_, std::string(kCluster)),
-        std::move(identities));
+    agents_ = std::make_unique<SimulatedAgents>(AgentsOptions(o_, std::string(kCluster)),
+                                                std::move(identities));
     agents_->Start();
     if (!WaitUntil("agents polling",
                    [&] { return agents_->Stats().instances_answered == o_.instances; })) {

@@ -240,8 +240,8 @@ class SimulatedAgents::Instance {
     int64_t pull_started_millis = 0;      // when it was first listed (the pull starts)
   };
 
-  Instance(asio::io_context& io, tcp::endpoint endpoint, std::string host_header,
-           std::string name, Shared& shared)
+  Instance(asio::io_context& io, tcp::endpoint endpoint, std::string host_header, std::string name,
+           Shared& shared)
       : strand_(asio::make_strand(io)),
         poll_(strand_, endpoint),
         calls_(strand_, endpoint),
@@ -274,15 +274,14 @@ class SimulatedAgents::Instance {
                           ? std::string(StringOr(instance->as_object(), "containerInstanceArn", ""))
                           : "";
     if (arn.empty()) return JoinFailed("register: " + Failure(ec, response));
-    json::object join{{"cluster", cluster_},
-                      {"containerInstanceArn", arn},
-                      {"agentEndpoint", agent_endpoint_}};
-    calls_.Send(ToBeast(shared_.join_signer->BerthRequest("POST", "/berth/v1/agent/credentials",
-                                                          json::serialize(join),
-                                                          std::time(nullptr))),
-                [this](beast::error_code ec, bhttp::response<bhttp::string_body> response) {
-                  OnCredentials(ec, std::move(response));
-                });
+    json::object join{
+        {"cluster", cluster_}, {"containerInstanceArn", arn}, {"agentEndpoint", agent_endpoint_}};
+    calls_.Send(
+        ToBeast(shared_.join_signer->BerthRequest("POST", "/berth/v1/agent/credentials",
+                                                  json::serialize(join), std::time(nullptr))),
+        [this](beast::error_code ec, bhttp::response<bhttp::string_body> response) {
+          OnCredentials(ec, std::move(response));
+        });
   }
 
   void OnCredentials(beast::error_code ec, bhttp::response<bhttp::string_body> response) {
@@ -297,8 +296,8 @@ class SimulatedAgents::Instance {
     if (key_id.empty() || secret.empty()) {
       return JoinFailed("agent credentials: " + Failure(ec, response));
     }
-    signer_.emplace(awsjson::Signer{host_header_, {std::move(key_id), std::move(secret)},
-                                    awsjson::RegionFromEnvironment()});
+    signer_.emplace(awsjson::Signer{
+        host_header_, {std::move(key_id), std::move(secret)}, awsjson::RegionFromEnvironment()});
     registration_ = std::string();
     ++shared_.joined;
     shared_.Record(&Shared::join_micros, MicrosSince(join_began_));
@@ -314,7 +313,7 @@ class SimulatedAgents::Instance {
 
   void Poll() {
     std::string target = "/berth/v1/agent/tasks?version=" + http::EncodeQueryValue(version_) +
-                         "&waitSeconds=" + std::to_string(shared_.wait_seconds);
+                         "&waitSeconds=" + std::to_string(shared_.wait_seconds) + "&delta=1";
     poll_.Send(ToBeast(signer_->BerthRequest("GET", target, "", std::time(nullptr))),
                [this](beast::error_code ec, bhttp::response<bhttp::string_body> response) {
                  OnPollAnswer(ec, std::move(response));
@@ -350,16 +349,26 @@ class SimulatedAgents::Instance {
     std::string version(StringOr(answer, "version", ""));
     if (version == version_) ++shared_.heartbeats;
     version_ = std::move(version);
-    Reconcile(answer.at("tasks").as_array());
+    Reconcile(answer.at("tasks").as_array(), model::ArrayOr(answer, "unchangedTaskArns"));
     Poll();
   }
 
   // What the real agent's Reconcile does, with reports in place of
   // containers: each task is reported once per state.
-  void Reconcile(const json::array& tasks) {
+  void Reconcile(const json::array& tasks, const json::array& unchanged) {
     shared_.tasks_listed += static_cast<int64_t>(tasks.size());
     const int64_t now_millis = EpochMillis();
     for (auto& [arn, state] : known_) state.listed = false;
+    for (const auto& v : unchanged) {
+      auto it = v.is_string() ? known_.find(std::string(v.get_string())) : known_.end();
+      if (it == known_.end()) {
+        // The server named as unchanged a task this node was never sent.
+        shared_.Error("poll of " + name_ + ": unknown task named unchanged: " + json::serialize(v));
+        version_.clear();
+        continue;
+      }
+      it->second.listed = true;
+    }
     for (const auto& v : tasks) {
       if (!v.is_object()) continue;
       const json::object& task = v.get_object();
@@ -417,12 +426,12 @@ class SimulatedAgents::Instance {
     json::array containers;
     if (it != known_.end()) {
       for (const std::string& name : it->second.containers) {
-        json::object c{{"containerName", name},
-                       {"status", report.running ? "RUNNING" : "STOPPED"},
-                       {"runtimeId", report.task_arn.substr(report.task_arn.rfind('/') + 1) +
-                                         "-" + name},
-                       {"imageDigest", kImageDigest},
-                       {"healthStatus", "UNKNOWN"}};
+        json::object c{
+            {"containerName", name},
+            {"status", report.running ? "RUNNING" : "STOPPED"},
+            {"runtimeId", report.task_arn.substr(report.task_arn.rfind('/') + 1) + "-" + name},
+            {"imageDigest", kImageDigest},
+            {"healthStatus", "UNKNOWN"}};
         if (!report.running) c["exitCode"] = name == report.failed_container ? report.exit_code : 0;
         containers.push_back(std::move(c));
       }

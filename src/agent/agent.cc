@@ -326,15 +326,24 @@ class AgentImpl : public Agent {
     }
     backoff = 500;
     while (!Stopping()) {
+      // delta=1: tasks that did not change since `version` come by ARN alone.
       std::string target = "/berth/v1/agent/tasks?version=" + http::EncodeQueryValue(version) +
-                           "&waitSeconds=" + std::to_string(config_.poll_wait_seconds);
+                           "&waitSeconds=" + std::to_string(config_.poll_wait_seconds) + "&delta=1";
       auto response = poller_->Send("GET", target);
       if (response.ok() && response->status == 200) {
         json::error_code ec;
         auto body = json::parse(response->body, ec);
         if (!ec && body.is_object()) {
           version = std::string(StringField(body.as_object(), "version"));
-          Reconcile(body.as_object().at("tasks").as_array());
+          // A task named unchanged that this agent does not have (it cannot
+          // happen while both sides keep their word): ask for every task.
+          static const json::array kNone;
+          const json::value* unchanged = body.as_object().if_contains("unchangedTaskArns");
+          if (!Reconcile(
+                  body.as_object().at("tasks").as_array(),
+                  unchanged != nullptr && unchanged->is_array() ? unchanged->get_array() : kNone)) {
+            version.clear();
+          }
           backoff = 500;
           continue;
         }
@@ -354,16 +363,24 @@ class AgentImpl : public Agent {
     }
   }
 
-  void Reconcile(const json::array& tasks) {
+  // Returns false when unchanged names a task this agent has no worker for.
+  bool Reconcile(const json::array& tasks, const json::array& unchanged) {
     std::lock_guard lock(mu_);
     std::set<std::string> wanted;
+    bool complete = true;
+    for (const auto& v : unchanged) {
+      if (!v.is_string()) continue;
+      std::string arn(v.get_string());
+      if (!workers_.contains(arn)) complete = false;
+      wanted.insert(std::move(arn));
+    }
     for (const auto& v : tasks) {
       const json::object& task = v.as_object();
       std::string arn(StringField(task, "taskArn"));
       wanted.insert(arn);
       auto it = workers_.find(arn);
       if (it == workers_.end()) {
-        if (stopped_) return;
+        if (stopped_) return complete;
         workers_[arn] = std::make_unique<TaskWorker>(worker_context_, task);
       } else if (StringField(task, "desiredStatus") == "STOPPED") {
         it->second->RequestStop(std::string(StringField(task, "stoppedReason")));
@@ -379,6 +396,7 @@ class AgentImpl : public Agent {
         ++it;
       }
     }
+    return complete;
   }
 
   // Removes the containers and folders of tasks stopped longer ago than the

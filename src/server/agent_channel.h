@@ -4,6 +4,11 @@
 //   POST /berth/v1/agent/credentials   join: a user key gets the instance credential
 //   GET  /berth/v1/agent/tasks         long poll for the instance's assignments
 //
+// With delta=1 a poll whose version is the one its instance was last
+// answered with gets only the tasks that changed since in full, and the
+// others' ARNs in "unchangedTaskArns": an instance with k tasks is not sent
+// k lists of k tasks as they start. Any other poll gets every task.
+//
 // A poll whose version is current is held without holding an I/O thread
 // (held_requests.h), until the instance's version is bumped (AgentTracker's
 // on_bump) or the poll's time is up. Every answer waits until what it shows is durable.
@@ -13,7 +18,9 @@
 // waiting for its grace period.
 #pragma once
 
+#include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "awsjson/commit_tracker.h"
 #include "common/clock.h"
@@ -49,7 +56,15 @@ class AgentChannel {
   struct HeldPoll {
     std::string instance_id;
     std::string version;  // what the agent has
+    bool delta = false;   // it takes unchanged tasks by ARN (delta=1)
     http::Responder respond;
+  };
+  // The last answer to an instance's poll: its version and what each task
+  // looked like in it. A delta poll with that version lists only the tasks
+  // that changed since.
+  struct Sent {
+    std::string version;
+    api::EcsApi::AgentTaskMarks marks;
   };
 
   void Join(const http::Request& request, http::Responder respond);
@@ -64,6 +79,9 @@ class AgentChannel {
   http::SecretLookup secrets_;
   const Clock& clock_;
   const std::string agent_key_;
+
+  std::mutex sent_mu_;
+  std::unordered_map<std::string, Sent> sent_;  // by instance id; guarded by sent_mu_
 
   HeldRequests held_;  // polls, by instance id; woken by the instance's version bumps
 };

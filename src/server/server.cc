@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "awsjson/endpoint.h"
-#include "common/open_file_limit.h"
 #include "common/log.h"
+#include "common/open_file_limit.h"
 #include "common/reload_signal.h"
 #include "common/stop_signals.h"
 #include "http/endpoint.h"
@@ -129,8 +129,8 @@ int RunServer(const ServerConfig& config) {
   BlockStopSignals();  // before any thread starts
   // Every connected agent holds two sockets (its poll and its calls).
   if (OpenFileLimit files = RaiseOpenFileLimit(); files.now != files.before) {
-    LogInfo("open file limit raised", {{"from", std::to_string(files.before)},
-                                       {"to", std::to_string(files.now)}});
+    LogInfo("open file limit raised",
+            {{"from", std::to_string(files.before)}, {"to", std::to_string(files.now)}});
   }
 
   auto fail = [](const Status& status) {

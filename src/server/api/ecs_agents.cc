@@ -68,7 +68,9 @@ bool EcsApi::AgentMayAuthenticate(std::string_view instance_id) const {
   return instance != nullptr && InstanceRecord(*instance).served_by_agent();
 }
 
-std::optional<json::object> EcsApi::AgentAssignments(std::string_view instance_id) const {
+std::optional<json::object> EcsApi::AgentAssignments(std::string_view instance_id,
+                                                     const AgentTaskMarks* known,
+                                                     AgentTaskMarks* sent) const {
   std::shared_lock lock(mu_);
   std::string cluster;
   const json::object* instance = FindInstanceById(instance_id, &cluster);
@@ -76,8 +78,21 @@ std::optional<json::object> EcsApi::AgentAssignments(std::string_view instance_i
   // Read under the lock every Bump happens under, so the version matches
   // the tasks listed with it.
   std::string version = agents_.Version(instance_id);
-  json::array list;
+  json::array list, unchanged;
   for (const json::object* task : TasksOn(cluster, instance_id)) {
+    const TaskRecord record(*task);
+    // What the agent acts on moves the version or the desired status.
+    std::string mark =
+        std::to_string(record.version()) + "/" + std::string(record.desired_status());
+    std::string id = TaskIdOf(record.arn());
+    if (known != nullptr) {
+      if (auto it = known->find(id); it != known->end() && it->second == mark) {
+        unchanged.push_back(json::string(record.arn()));
+        if (sent != nullptr) sent->emplace(std::move(id), std::move(mark));
+        continue;
+      }
+    }
+    if (sent != nullptr) sent->emplace(std::move(id), std::move(mark));
     json::object view = TaskView(*task, true);
     TaskDefinitionRef ref = ParseTaskDefinitionRef(TaskRecord(*task).task_definition_arn());
     if (auto f = task_definitions_.find(ref.family); f != task_definitions_.end() && ref.revision) {
@@ -87,7 +102,9 @@ std::optional<json::object> EcsApi::AgentAssignments(std::string_view instance_i
     }
     list.push_back(std::move(view));
   }
-  return json::object{{"version", version}, {"tasks", std::move(list)}};
+  json::object reply{{"version", version}, {"tasks", std::move(list)}};
+  if (known != nullptr) reply["unchangedTaskArns"] = std::move(unchanged);
+  return reply;
 }
 
 EcsApi::LogSource EcsApi::FindLogSource(std::string_view cluster_ref, std::string_view task_ref,

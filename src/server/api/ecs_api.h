@@ -109,10 +109,19 @@ class EcsApi : public awsjson::JsonService {
   // True while the instance exists, is not INACTIVE and its agent joined:
   // only then does its agent key resolve.
   bool AgentMayAuthenticate(std::string_view instance_id) const;
+  // What an agent was sent of each task (id -> a mark of the task's record
+  // version and desired status), so that its next answer can leave out
+  // what has not changed.
+  using AgentTaskMarks = std::map<std::string, std::string, std::less<>>;
   // {"version", "tasks"}: every task on the instance that is not STOPPED, as
   // DescribeTasks shows it (with tags) plus its whole "taskDefinition".
-  // nullopt when the instance is gone or INACTIVE.
-  std::optional<boost::json::object> AgentAssignments(std::string_view instance_id) const;
+  // With known (what the agent holds), a task whose mark is unchanged is
+  // named in "unchangedTaskArns" instead of listed; the marks of this
+  // answer go to *sent when given. nullopt when the instance is gone or
+  // INACTIVE.
+  std::optional<boost::json::object> AgentAssignments(std::string_view instance_id,
+                                                      const AgentTaskMarks* known = nullptr,
+                                                      AgentTaskMarks* sent = nullptr) const;
   // Where one container of a task runs, for its logs and `berth exec` (or,
   // with container empty, the task's image pulls): the task id, the
   // instance and the endpoint of its agent, and the last status of the task
@@ -197,9 +206,13 @@ class EcsApi : public awsjson::JsonService {
   void RequestTaskStop(std::string_view cluster, boost::json::object& task,
                        std::string_view stop_code, std::string_view reason,
                        double now_epoch_seconds, store::Batch& batch);
-  // Commits a changed task (and its instance's counts and resources) and
-  // wakes the instance's agent.
-  uint64_t CommitTaskChange(std::string_view cluster, std::string_view task_id);
+  // Commits a task changed by a report from ctx's caller (and its
+  // instance's counts and resources), and wakes the instance's agent unless
+  // the report came from it: what it reported it knows, and a poll answered
+  // for every report would send an instance with k tasks k lists as they
+  // start.
+  uint64_t CommitTaskChange(std::string_view cluster, std::string_view task_id,
+                            const CallContext& ctx);
   // RunTask and StartTask: validate, place (on `only` instances when not
   // empty) and record the tasks in one batch. Needs mu_ held exclusively.
   Reply PlaceAndRecord(boost::json::object& in, const CallContext& ctx,
