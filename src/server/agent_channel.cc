@@ -178,8 +178,8 @@ bool AgentChannel::MaybeAnswer(HeldPoll& poll, bool time_is_up) {
     }
   }
   Sent sent;
-  std::optional<json::object> assignments =
-      ecs_.AgentAssignments(poll.instance_id, known ? &known->marks : nullptr, &sent.marks);
+  std::optional<api::EcsApi::AgentAnswer> assignments =
+      ecs_.AgentAnswerFor(poll.instance_id, known ? &known->marks : nullptr, &sent.marks);
   if (!assignments) {
     {
       std::lock_guard lock(sent_mu_);
@@ -191,7 +191,7 @@ bool AgentChannel::MaybeAnswer(HeldPoll& poll, bool time_is_up) {
         "agent poll: container instance " + poll.instance_id + " is deregistered", NewUuid()));
     return true;
   }
-  sent.version = model::AsString(assignments->at("version"));
+  sent.version = assignments->version;
   if (!time_is_up && sent.version == poll.version) return false;
   {
     // Replaced by every answer: the agent's next poll names this version
@@ -200,7 +200,7 @@ bool AgentChannel::MaybeAnswer(HeldPoll& poll, bool time_is_up) {
     sent_[poll.instance_id] = std::move(sent);
   }
   ecs_.agents().PollEnded(poll.instance_id, clock_.NowMillis());
-  std::string body = json::serialize(*assignments);
+  std::string body = std::move(assignments->body);
   tracker_.WhenDurable(tracker_.LastAssigned(),
                        [respond = std::move(poll.respond), body = std::move(body)]() mutable {
                          http::Response response;

@@ -1,7 +1,9 @@
 // The ECS state as the agent channel needs it: joining an agent to its
 // instance, whether an agent key still resolves, the assignments an agent
 // polls for, and where a container's logs are.
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/json/serializer.hpp>
 #include <mutex>
 #include <shared_mutex>
 
@@ -68,17 +70,54 @@ bool EcsApi::AgentMayAuthenticate(std::string_view instance_id) const {
   return instance != nullptr && InstanceRecord(*instance).served_by_agent();
 }
 
-std::optional<json::object> EcsApi::AgentAssignments(std::string_view instance_id,
-                                                     const AgentTaskMarks* known,
-                                                     AgentTaskMarks* sent) const {
+namespace {
+
+// Appends v as JSON text, without a copy of it as a string first.
+void AppendJson(std::string& out, const json::value& v) {
+  json::serializer serializer;
+  serializer.reset(&v);
+  char buffer[4096];
+  while (!serializer.done()) out.append(serializer.read(buffer));
+}
+
+// Appends "key": the keys of stored records are plain names; any other is
+// escaped by the serializer.
+void AppendKey(std::string& out, std::string_view key) {
+  bool plain = true;
+  for (char c : key)
+    plain &= (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  if (plain) {
+    out += '"';
+    out += key;
+    out += "\":";
+  } else {
+    AppendJson(out, json::string(key));
+    out += ':';
+  }
+}
+
+}  // namespace
+
+std::optional<EcsApi::AgentAnswer> EcsApi::AgentAnswerFor(std::string_view instance_id,
+                                                          const AgentTaskMarks* known,
+                                                          AgentTaskMarks* sent) const {
   std::shared_lock lock(mu_);
   std::string cluster;
   const json::object* instance = FindInstanceById(instance_id, &cluster);
   if (instance == nullptr || InstanceRecord(*instance).is_inactive()) return std::nullopt;
+  AgentAnswer answer;
   // Read under the lock every Bump happens under, so the version matches
   // the tasks listed with it.
-  std::string version = agents_.Version(instance_id);
-  json::array list, unchanged;
+  answer.version = agents_.Version(instance_id);
+  // Written out here rather than built as JSON values: a task's view is
+  // its record (a few KiB) less what agents are not shown, and thousands
+  // of agents are answered for every few thousand tasks placed.
+  std::string& out = answer.body;
+  std::string unchanged;
+  out = "{\"version\":";
+  AppendJson(out, json::string(answer.version));
+  out += ",\"tasks\":[";
+  bool first = true;
   for (const json::object* task : TasksOn(cluster, instance_id)) {
     const TaskRecord record(*task);
     // What the agent acts on moves the version or the desired status.
@@ -87,24 +126,52 @@ std::optional<json::object> EcsApi::AgentAssignments(std::string_view instance_i
     std::string id = TaskIdOf(record.arn());
     if (known != nullptr) {
       if (auto it = known->find(id); it != known->end() && it->second == mark) {
-        unchanged.push_back(json::string(record.arn()));
+        if (!unchanged.empty()) unchanged += ',';
+        AppendJson(unchanged, json::string(record.arn()));
         if (sent != nullptr) sent->emplace(std::move(id), std::move(mark));
         continue;
       }
     }
     if (sent != nullptr) sent->emplace(std::move(id), std::move(mark));
-    json::object view = TaskView(*task, true);
-    TaskDefinitionRef ref = ParseTaskDefinitionRef(TaskRecord(*task).task_definition_arn());
+    if (!first) out += ',';
+    first = false;
+    // TaskView(task, /*tags=*/true), and the whole task definition.
+    out += '{';
+    bool first_member = true;
+    for (const auto& member : *task) {
+      std::string_view key = member.key();
+      if (HiddenFromTaskView(key, true) || key == "taskDefinition") continue;
+      if (!first_member) out += ',';
+      first_member = false;
+      AppendKey(out, key);
+      AppendJson(out, member.value());
+    }
+    TaskDefinitionRef ref = ParseTaskDefinitionRef(record.task_definition_arn());
     if (auto f = task_definitions_.find(ref.family); f != task_definitions_.end() && ref.revision) {
       if (auto r = f->second.find(*ref.revision); r != f->second.end()) {
-        view["taskDefinition"] = r->second.at("taskDefinition");
+        if (!first_member) out += ',';
+        AppendKey(out, "taskDefinition");
+        AppendJson(out, r->second.at("taskDefinition"));
       }
     }
-    list.push_back(std::move(view));
+    out += '}';
   }
-  json::object reply{{"version", version}, {"tasks", std::move(list)}};
-  if (known != nullptr) reply["unchangedTaskArns"] = std::move(unchanged);
-  return reply;
+  out += ']';
+  if (known != nullptr) {
+    out += ",\"unchangedTaskArns\":[";
+    out += unchanged;
+    out += ']';
+  }
+  out += '}';
+  return answer;
+}
+
+std::optional<json::object> EcsApi::AgentAssignments(std::string_view instance_id,
+                                                     const AgentTaskMarks* known,
+                                                     AgentTaskMarks* sent) const {
+  std::optional<AgentAnswer> answer = AgentAnswerFor(instance_id, known, sent);
+  if (!answer) return std::nullopt;
+  return std::move(json::parse(answer->body).as_object());
 }
 
 EcsApi::LogSource EcsApi::FindLogSource(std::string_view cluster_ref, std::string_view task_ref,

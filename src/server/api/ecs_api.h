@@ -122,6 +122,15 @@ class EcsApi : public awsjson::JsonService {
   std::optional<boost::json::object> AgentAssignments(std::string_view instance_id,
                                                       const AgentTaskMarks* known = nullptr,
                                                       AgentTaskMarks* sent = nullptr) const;
+  // The same answer as JSON text, written without building it as JSON
+  // values first (what the agent channel sends), and its version.
+  struct AgentAnswer {
+    std::string version;
+    std::string body;
+  };
+  std::optional<AgentAnswer> AgentAnswerFor(std::string_view instance_id,
+                                            const AgentTaskMarks* known = nullptr,
+                                            AgentTaskMarks* sent = nullptr) const;
   // Where one container of a task runs, for its logs and `berth exec` (or,
   // with container empty, the task's image pulls): the task id, the
   // instance and the endpoint of its agent, and the last status of the task
@@ -191,6 +200,8 @@ class EcsApi : public awsjson::JsonService {
   Reply ListTasks(boost::json::object& in, const CallContext& ctx);
   // The Task as clients see it (berth's own members removed).
   static boost::json::object TaskView(const boost::json::object& record, bool tags);
+  // Whether TaskView leaves the record's member key out.
+  static bool HiddenFromTaskView(std::string_view key, bool tags);
 
   // ecs_task_state.cc: what agents report.
   Reply SubmitTaskStateChange(boost::json::object& in, const CallContext& ctx);

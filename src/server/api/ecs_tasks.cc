@@ -39,12 +39,17 @@ constexpr int64_t kHourMillis = 3600 * 1000;
 
 }  // namespace
 
+bool EcsApi::HiddenFromTaskView(std::string_view key, bool tags) {
+  return key == kReservationKey || key == "berthClientToken" || key == "berthRequest" ||
+         (!tags && key == "tags");
+}
+
 json::object EcsApi::TaskView(const json::object& record, bool tags) {
   json::object view = record;
-  view.erase(kReservationKey);
-  view.erase("berthClientToken");
-  view.erase("berthRequest");
-  if (!tags) view.erase("tags");
+  for (std::string_view key : {kReservationKey, std::string_view("berthClientToken"),
+                               std::string_view("berthRequest"), std::string_view("tags")}) {
+    if (HiddenFromTaskView(key, tags)) view.erase(key);
+  }
   return view;
 }
 
