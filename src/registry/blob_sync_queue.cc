@@ -52,19 +52,36 @@ void BlobSyncQueue::Run() {
   }
 }
 
+namespace {
+
+// Runs step(0) .. step(n - 1) at once, each on a thread of its own but the
+// first: each waits for the disk, and the disk takes concurrent fsyncs
+// faster than the same one after another.
+void OnThreadsAtOnce(size_t n, const std::function<void(size_t)>& step) {
+  std::vector<std::thread> threads;
+  threads.reserve(n > 0 ? n - 1 : 0);
+  for (size_t i = 1; i < n; ++i) threads.emplace_back(step, i);
+  if (n > 0) step(0);
+  for (std::thread& thread : threads) thread.join();
+}
+
+}  // namespace
+
 void BlobSyncQueue::CommitGroup(Env& env, std::vector<DurableChange>& group) {
   GroupSize().Observe(static_cast<double>(group.size()));
   std::vector<Status> outcome(group.size());
-  for (size_t i = 0; i < group.size(); ++i) {
+  OnThreadsAtOnce(group.size(), [&](size_t i) {
     if (group[i].apply) outcome[i] = group[i].apply();
-  }
+  });
   // Each directory once, however many changes of the group touched it.
   std::map<std::string, Status> synced;
   for (size_t i = 0; i < group.size(); ++i) {
     if (!outcome[i].ok()) continue;
     for (const std::string& dir : group[i].dirs) synced.emplace(dir, Status::Ok());
   }
-  for (auto& [dir, status] : synced) status = env.SyncDir(dir);
+  std::vector<std::pair<const std::string, Status>*> dirs;
+  for (auto& entry : synced) dirs.push_back(&entry);
+  OnThreadsAtOnce(dirs.size(), [&](size_t i) { dirs[i]->second = env.SyncDir(dirs[i]->first); });
   for (size_t i = 0; i < group.size(); ++i) {
     if (outcome[i].ok()) {
       for (const std::string& dir : group[i].dirs) {

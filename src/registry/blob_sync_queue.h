@@ -3,13 +3,13 @@
 // change queued at the same time, so that neither an HTTP I/O thread waits
 // for the disk nor does each upload pay for its own directory syncs.
 //
-// A group runs every queued change's apply step in queue order (its file's
-// fsync and its rename), then fsyncs each directory that any of them
-// listed once, then calls every change's done with its outcome: the
-// apply's error, else the error of a directory sync it listed, else Ok.
-// On a journalling file system the first fsync of a group commits the
-// metadata of all of them, so a group of sixteen uploads costs about what
-// one costs.
+// A group runs every queued change's apply step (its file's fsync and its
+// rename) at once, each on a thread of its own, then fsyncs each directory
+// that any of them listed once (those at once too), then calls every
+// change's done, in queue order, with its outcome: the apply's error, else
+// the error of a directory sync it listed, else Ok. Concurrent fsyncs let
+// the disk (and a journalling file system's commit) serve them together,
+// and a directory that sixteen uploads share is synced once.
 //
 // Thread-safe. done runs on the queue's thread; it must not wait for
 // another change of the same queue. Destruction finishes what is queued.
