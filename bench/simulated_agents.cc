@@ -195,7 +195,7 @@ class SimulatedAgents::Instance {
   Instance(asio::io_context& io, tcp::endpoint endpoint, std::string host_header,
            AgentIdentity identity, Shared& shared)
       : Instance(io, endpoint, host_header, std::move(identity.name), shared) {
-    signer_.emplace(awsjson::Signer{std::move(host_header_), std::move(identity.credentials),
+    signer_.emplace(awsjson::Signer{host_header_, std::move(identity.credentials),
                                     awsjson::RegionFromEnvironment()});
   }
   // A node that joins when started.

@@ -518,8 +518,9 @@ class EcsApi : public awsjson::JsonService {
   // all were placed).
   std::string PlaceServiceRun(boost::json::object& in, const std::vector<std::string>& only,
                               int64_t now_millis, std::vector<std::string>& started);
-  // Places count tasks of the service's PRIMARY deployment and commits them;
-  // the first failure reason ("" when all were placed).
+  // Places count tasks of the service's PRIMARY deployment and commits them,
+  // or as many as the pass's budget allows (service_place_budget_); the
+  // first failure reason ("" when all that were tried were placed).
   std::string PlaceServiceTasks(std::string_view cluster, const boost::json::object& service,
                                 const boost::json::object& deployment, int64_t count,
                                 int64_t now_millis, std::vector<std::string>& started);
@@ -701,6 +702,8 @@ class EcsApi : public awsjson::JsonService {
   uint64_t services_seen_commits_ = ~uint64_t{0};
   bool services_wanting_ = false;
   int64_t services_full_pass_at_millis_ = 0;
+  // Tasks the service scheduler's pass may still place (ReconcileServices).
+  int64_t service_place_budget_ = 0;
 };
 
 }  // namespace berth::server::api

@@ -174,6 +174,23 @@ TEST_F(EcsServiceControllerTest, ScalesUpAndDownAndReplacesStoppedTasks) {
   EXPECT_TRUE(scheduler_stopped);
 }
 
+TEST_F(EcsServiceControllerTest, AServiceLargerThanAPassIsPlacedWholeInPassesOfAThousand) {
+  for (int i = 0; i < 5; ++i) {
+    Call("RegisterContainerInstance", R"({"cluster": "c", "totalResources": [
+        {"name": "CPU", "type": "INTEGER", "integerValue": 128000},
+        {"name": "MEMORY", "type": "INTEGER", "integerValue": 128000}]})");
+  }
+  Call("CreateService", R"({"cluster": "c", "serviceName": "s", "taskDefinition": "f",
+      "desiredCount": 2500})");
+  Tick();
+  // All of them in one run of the scheduler, in passes that each let other
+  // requests in: three "has started" events (1,000, 1,000 and 500).
+  EXPECT_EQ(Service().at("pendingCount").as_int64(), 2500);
+  int started = 0;
+  for (const std::string& e : Events()) started += e.find("has started") != std::string::npos;
+  EXPECT_EQ(started, 3);
+}
+
 TEST_F(EcsServiceControllerTest, PlacementFailureEventIsThrottledToOneAMinute) {
   AddInstance(1);
   Call("CreateService",
