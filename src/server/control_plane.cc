@@ -239,7 +239,9 @@ Status ControlPlane::Impl::Start() {
   // The service scheduler: a pass a second, which costs next to nothing
   // when nothing was written since the last one.
   controllers.emplace(1, [this] {
-    ecs.ReconcileServices(SystemClock().NowMillis());
+    // Passes of at most a thousand placements, the lock free between them.
+    while (ecs.ReconcileServices(SystemClock().NowMillis())) {
+    }
     ecs.ReconcileGangs(SystemClock().NowMillis());
     ecs.ReconcileQueue(SystemClock().NowMillis());
   });

@@ -551,8 +551,11 @@ class EcsApi : public awsjson::JsonService {
   // and written down INACTIVE; the service's events and rollout state say
   // so. Cheap when nothing was written since the last pass and nothing was
   // left wanting. Call periodically (the server does, every second).
-  // Thread-safe.
-  void ReconcileServices(int64_t now_millis);
+  // A pass places at most a thousand tasks, holding the lock exclusively
+  // that long; true when it stopped there with more to place: call again
+  // at once (with the time then), so that other requests get the lock in
+  // between. Thread-safe.
+  bool ReconcileServices(int64_t now_millis);
 
   // --- gangs (ecs_gang_controller.cc) ---
 

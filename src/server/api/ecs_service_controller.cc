@@ -114,35 +114,33 @@ const json::object& ObjectOrEmpty(const json::object& o, std::string_view key) {
 
 }  // namespace
 
-void EcsApi::ReconcileServices(int64_t now_millis) {
+bool EcsApi::ReconcileServices(int64_t now_millis) {
   {
     std::shared_lock lock(mu_);
     if (commits_ == services_seen_commits_ && !services_wanting_ &&
         now_millis - services_full_pass_at_millis_ < kFullPassMillis) {
-      return;
+      return false;
     }
   }
-  for (bool more = true; more;) {
-    std::unique_lock lock(mu_);
-    // What this pass writes is looked at again by the next one (a task it
-    // stopped may make the service steady), so it counts as unseen; a pass
-    // that changes nothing writes nothing, and the one after it is skipped.
-    services_seen_commits_ = commits_;
-    service_place_budget_ = kMaxPlacedPerPass;
-    bool wanting = false;
-    for (auto& [cluster, services] : services_) {
-      auto c = clusters_.find(cluster);
-      if (services.empty() || c == clusters_.end() || !ClusterRecord(c->second).is_active()) {
-        continue;
-      }
-      for (auto& [name, service] : services) {
-        wanting |= ReconcileOneService(cluster, service, now_millis);
-      }
+  std::unique_lock lock(mu_);
+  // What this pass writes is looked at again by the next one (a task it
+  // stopped may make the service steady), so it counts as unseen; a pass
+  // that changes nothing writes nothing, and the one after it is skipped.
+  services_seen_commits_ = commits_;
+  service_place_budget_ = kMaxPlacedPerPass;
+  bool wanting = false;
+  for (auto& [cluster, services] : services_) {
+    auto c = clusters_.find(cluster);
+    if (services.empty() || c == clusters_.end() || !ClusterRecord(c->second).is_active()) {
+      continue;
     }
-    services_wanting_ = wanting;
-    services_full_pass_at_millis_ = now_millis;
-    more = service_place_budget_ <= 0;  // placed its fill: there may be more to place
+    for (auto& [name, service] : services) {
+      wanting |= ReconcileOneService(cluster, service, now_millis);
+    }
   }
+  services_wanting_ = wanting;
+  services_full_pass_at_millis_ = now_millis;
+  return service_place_budget_ <= 0;  // placed its fill: there may be more to place
 }
 
 EcsApi::ServiceTasksNow EcsApi::CollectServiceTasks(std::string_view cluster,
