@@ -48,6 +48,14 @@ class EcsAgentsTest : public testing::EcsApiTest {
     return std::string(r.at("containerInstance").at("containerInstanceArn").as_string());
   }
 
+  // RunTask of a task of half an instance's CPU: two fit.
+  std::string RunHalf() {
+    Call("RegisterTaskDefinition", R"({"family": "half", "containerDefinitions": [
+        {"name": "a", "image": "busybox", "cpu": 512, "memory": 256}]})");
+    json::object run = Call("RunTask", R"({"cluster": "c", "taskDefinition": "half"})");
+    return std::string(run.at("tasks").as_array()[0].at("taskArn").as_string());
+  }
+
   std::string RunOne() {
     json::object run = Call("RunTask", R"({"cluster": "c", "taskDefinition": "f"})");
     EXPECT_EQ(run.at("tasks").as_array().size(), 1u) << json::serialize(run);
@@ -123,13 +131,7 @@ TEST_F(EcsAgentsTest, AssignmentsListTasksWithTheirDefinitionAndMoveTheVersion) 
 }
 
 TEST_F(EcsAgentsTest, AnAgentsOwnReportDoesNotMoveTheVersionAnotherCallersDoes) {
-  Call("RegisterTaskDefinition", R"({"family": "half", "containerDefinitions": [
-      {"name": "a", "image": "busybox", "cpu": 512, "memory": 256}]})");
-  auto run_half = [&] {
-    json::object run = Call("RunTask", R"({"cluster": "c", "taskDefinition": "half"})");
-    return std::string(run.at("tasks").as_array()[0].at("taskArn").as_string());
-  };
-  std::string mine = run_half(), theirs = run_half();
+  std::string mine = RunHalf(), theirs = RunHalf();
   std::string version = AssignmentsVersion();
   // What the agent reported it knows: its poll is not answered for it.
   Report(mine, R"("status": "RUNNING")", kNow + 1000);
@@ -144,13 +146,7 @@ TEST_F(EcsAgentsTest, AnAgentsOwnReportDoesNotMoveTheVersionAnotherCallersDoes) 
 }
 
 TEST_F(EcsAgentsTest, AssignmentsGivenWhatTheAgentHoldsNameUnchangedTasksByArn) {
-  Call("RegisterTaskDefinition", R"({"family": "half", "containerDefinitions": [
-      {"name": "a", "image": "busybox", "cpu": 512, "memory": 256}]})");
-  auto run_half = [&] {
-    json::object run = Call("RunTask", R"({"cluster": "c", "taskDefinition": "half"})");
-    return std::string(run.at("tasks").as_array()[0].at("taskArn").as_string());
-  };
-  std::string first = run_half();
+  std::string first = RunHalf();
   EcsApi::AgentTaskMarks held;
   json::object all = *api_.AgentAssignments(Id(), nullptr, &held);
   ASSERT_EQ(all.at("tasks").as_array().size(), 1u);
@@ -158,7 +154,7 @@ TEST_F(EcsAgentsTest, AssignmentsGivenWhatTheAgentHoldsNameUnchangedTasksByArn) 
   EXPECT_EQ(held.size(), 1u);
 
   // A new task comes in full, the one the agent has by its ARN alone.
-  std::string second = run_half();
+  std::string second = RunHalf();
   EcsApi::AgentTaskMarks after_second;
   json::object delta = *api_.AgentAssignments(Id(), &held, &after_second);
   ASSERT_EQ(delta.at("tasks").as_array().size(), 1u);
