@@ -234,10 +234,8 @@ class GangBench {
         o_.host, o_.port, o_.setup_concurrency, o_.ranks, factory_, kCluster,
         [&](int64_t n) { return RegisterInstanceCall(n); }, errors_);
     if (errors_.count() > 0) return false;
-    agents_ = std::make_unique<SimulatedAgents>(
-        SimulatedAgentsOptions{o_.host, o_.port, std::string(kCluster), o_.agent_threads,
-                               o_.poll_wait_seconds},
-        std::move(identities));
+    agents_ = std::make_unique<SimulatedAgents>(AgentsOptions(o_, std::string(kCluster)),
+                                                std::move(identities));
     agents_->Start();
     if (!WaitUntil("agents polling",
                    [&] { return agents_->Stats().instances_answered == o_.ranks; })) {

@@ -34,6 +34,7 @@
 #   BENCH_ROUNDS        rounds of every scenario against both; the table has the
 #                       medians (default 3)
 #   BENCH_SERVERS       which registries to measure (default "reference berth")
+#   BENCH_SCENARIOS     which of image, blobs, manifests to run (default all three)
 #   BENCH_RUN_TIMEOUT   seconds one load run may take before it is killed (default 900)
 #   REFERENCE_REGISTRY  the reference registry binary (default /usr/bin/docker-registry)
 #   BENCH_STRICT=1      exit 1 when a goal is missed (default: report only)
@@ -67,6 +68,8 @@ concurrency=${BENCH_CONCURRENCY:-16}
 requests=${BENCH_REQUESTS:-$default_requests}
 warmup=${BENCH_WARMUP:-$default_warmup}
 servers=${BENCH_SERVERS:-"reference berth"}
+scenarios=" ${BENCH_SCENARIOS:-image blobs manifests} "
+scenario_wanted() { [[ $scenarios == *" $1 "* ]]; }
 run_timeout=${BENCH_RUN_TIMEOUT:-900}
 rounds=${BENCH_ROUNDS:-3}
 strict=${BENCH_STRICT:-0}
@@ -223,23 +226,29 @@ done
 # write-back out of the other's figures. Every round pushes new bytes under
 # new tags (--round), so no round finds its blobs already stored.
 for round in $(seq "$rounds"); do
-  image_dir=$tmp/image-$round
-  echo "round $round of $rounds: generating the image into $image_dir" >&2
-  "$load" --scenario prepare --data-dir "$image_dir" --layers "$layers" \
-    --layer-mib "$layer_mib" --round "$round"
-  for server in $servers; do
-    run_load "$server" "$round" image --data-dir "$image_dir" --layers "$layers" \
-      --layer-mib "$layer_mib" --parallel "$parallel"
-  done
-  rm -rf "$image_dir"
-  for server in $servers; do
-    run_load "$server" "$round" blobs --blobs "$blobs" --blob-kib "$blob_kib" \
-      --concurrency "$concurrency"
-  done
-  for server in $servers; do
-    run_load "$server" "$round" manifests --requests "$requests" --warmup "$warmup" \
-      --concurrency "$concurrency"
-  done
+  if scenario_wanted image; then
+    image_dir=$tmp/image-$round
+    echo "round $round of $rounds: generating the image into $image_dir" >&2
+    "$load" --scenario prepare --data-dir "$image_dir" --layers "$layers" \
+      --layer-mib "$layer_mib" --round "$round"
+    for server in $servers; do
+      run_load "$server" "$round" image --data-dir "$image_dir" --layers "$layers" \
+        --layer-mib "$layer_mib" --parallel "$parallel"
+    done
+    rm -rf "$image_dir"
+  fi
+  if scenario_wanted blobs; then
+    for server in $servers; do
+      run_load "$server" "$round" blobs --blobs "$blobs" --blob-kib "$blob_kib" \
+        --concurrency "$concurrency"
+    done
+  fi
+  if scenario_wanted manifests; then
+    for server in $servers; do
+      run_load "$server" "$round" manifests --requests "$requests" --warmup "$warmup" \
+        --concurrency "$concurrency"
+    done
+  fi
 done
 
 declare -A rss_kib

@@ -170,10 +170,8 @@ class ServiceBench {
                  static_cast<long long>(o_.instances), SecondsSince(began));
 
     began = Clock::now();
-    agents_ = std::make_unique<SimulatedAgents>(
-        SimulatedAgentsOptions{o_.host, o_.port, std::string(kCluster), o_.agent_threads,
-                               o_.poll_wait_seconds},
-        std::move(identities));
+    agents_ = std::make_unique<SimulatedAgents>(AgentsOptions(o_, std::string(kCluster)),
+                                                std::move(identities));
     agents_->Start();
     if (!WaitUntil("agents polling",
                    [&] { return agents_->Stats().instances_answered == o_.instances; })) {

@@ -13,6 +13,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -147,33 +148,70 @@ class Connection {
 struct SimulatedAgents::Shared {
   std::string cluster;
   int wait_seconds = 20;
-  std::atomic<int64_t> instances_answered{0}, polls{0}, poll_bytes{0}, tasks_listed{0},
-      running_reports{0}, stopped_reports{0}, errors{0};
+  std::chrono::milliseconds start_delay{0}, stop_delay{0};
+  std::optional<awsjson::Signer> join_signer;  // for JoiningNodes
+  std::atomic<int64_t> joined{0}, instances_answered{0}, polls{0}, heartbeats{0}, poll_bytes{0},
+      tasks_listed{0}, running_reports{0}, stopped_reports{0}, errors{0};
   std::mutex mu;
-  std::vector<int64_t> report_micros;  // guarded by mu
+  // Guarded by mu.
+  std::vector<int64_t> report_micros, delivery_micros, join_micros;
+  // Starts the next JoiningNode's join, if one waits (set by SimulatedAgents).
+  std::function<void()> join_next;
 
   void Error(const std::string& what) {
     if (errors.fetch_add(1) < kMaxPrintedErrors) {
       std::fprintf(stderr, "simulated agent: %s\n", what.c_str());
     }
   }
+  void Record(std::vector<int64_t> Shared::*list, int64_t micros) {
+    std::lock_guard lock(mu);
+    (this->*list).push_back(micros);
+  }
 };
+
+namespace {
+
+int64_t EpochMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t MicrosSince(SteadyClock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - t).count();
+}
+
+// "HTTP 403 {...}" or the transport error, for the printed failures.
+std::string Failure(beast::error_code ec, const bhttp::response<bhttp::string_body>& response) {
+  if (ec) return ec.message();
+  return "HTTP " + std::to_string(response.result_int()) + " " + response.body().substr(0, 300);
+}
+
+}  // namespace
 
 class SimulatedAgents::Instance {
  public:
+  // A node that has joined: identity holds its instance credential.
   Instance(asio::io_context& io, tcp::endpoint endpoint, std::string host_header,
            AgentIdentity identity, Shared& shared)
-      : strand_(asio::make_strand(io)),
-        poll_(strand_, endpoint),
-        report_(strand_, endpoint),
-        retry_(strand_),
-        signer_{std::move(host_header), std::move(identity.credentials),
-                awsjson::RegionFromEnvironment()},
-        name_(std::move(identity.name)),
-        shared_(shared) {}
+      : Instance(io, endpoint, host_header, std::move(identity.name), shared) {
+    signer_.emplace(awsjson::Signer{host_header_, std::move(identity.credentials),
+                                    awsjson::RegionFromEnvironment()});
+  }
+  // A node that joins when started.
+  Instance(asio::io_context& io, tcp::endpoint endpoint, std::string host_header, JoiningNode node,
+           Shared& shared)
+      : Instance(io, endpoint, std::move(host_header), std::move(node.name), shared) {
+    if (!node.cluster.empty()) cluster_ = std::move(node.cluster);
+    registration_ = std::move(node.registration);
+    agent_endpoint_ = std::move(node.agent_endpoint);
+  }
 
+  bool joined() const { return signer_.has_value(); }
+
+  // Polls when joined, else joins first.
   void Start() {
-    asio::post(strand_, [this] { Poll(); });
+    asio::post(strand_, [this] { joined() ? Poll() : Join(); });
   }
 
   // FailTask: only the instance that reported the task RUNNING acts.
@@ -195,11 +233,88 @@ class SimulatedAgents::Instance {
     std::string failed_container;  // set: a crash of this container
     int exit_code = 0;
   };
+  struct Known {
+    Reported reported = Reported::kNothing;
+    bool listed = false;
+    std::vector<std::string> containers;  // names, for the reports
+    int64_t pull_started_millis = 0;      // when it was first listed (the pull starts)
+  };
+
+  Instance(asio::io_context& io, tcp::endpoint endpoint, std::string host_header, std::string name,
+           Shared& shared)
+      : strand_(asio::make_strand(io)),
+        poll_(strand_, endpoint),
+        calls_(strand_, endpoint),
+        retry_(strand_),
+        host_header_(std::move(host_header)),
+        name_(std::move(name)),
+        shared_(shared),
+        cluster_(shared.cluster) {}
+
+  // What `berth agent` does first (Agent::Join): registers the node with
+  // the join key, then trades it for the instance credential. A failure is
+  // tried again after kRetryDelay, as the agent retries its join.
+  void Join() {
+    join_began_ = SteadyClock::now();
+    const awsjson::Signer& signer = *shared_.join_signer;
+    calls_.Send(ToBeast(signer.JsonCall(awsjson::kEcsTargetPrefix, "RegisterContainerInstance",
+                                        registration_, std::time(nullptr))),
+                [this](beast::error_code ec, bhttp::response<bhttp::string_body> response) {
+                  OnRegistered(ec, std::move(response));
+                });
+  }
+
+  void OnRegistered(beast::error_code ec, bhttp::response<bhttp::string_body> response) {
+    json::error_code parse_error;
+    json::value reply;
+    if (!ec && response.result_int() == 200) reply = json::parse(response.body(), parse_error);
+    const json::value* instance =
+        reply.is_object() ? reply.as_object().if_contains("containerInstance") : nullptr;
+    std::string arn = instance != nullptr && instance->is_object()
+                          ? std::string(StringOr(instance->as_object(), "containerInstanceArn", ""))
+                          : "";
+    if (arn.empty()) return JoinFailed("register: " + Failure(ec, response));
+    json::object join{
+        {"cluster", cluster_}, {"containerInstanceArn", arn}, {"agentEndpoint", agent_endpoint_}};
+    calls_.Send(
+        ToBeast(shared_.join_signer->BerthRequest("POST", "/berth/v1/agent/credentials",
+                                                  json::serialize(join), std::time(nullptr))),
+        [this](beast::error_code ec, bhttp::response<bhttp::string_body> response) {
+          OnCredentials(ec, std::move(response));
+        });
+  }
+
+  void OnCredentials(beast::error_code ec, bhttp::response<bhttp::string_body> response) {
+    json::error_code parse_error;
+    json::value reply;
+    if (!ec && response.result_int() == 200) reply = json::parse(response.body(), parse_error);
+    std::string key_id, secret;
+    if (reply.is_object()) {
+      key_id = StringOr(reply.as_object(), "accessKeyId", "");
+      secret = StringOr(reply.as_object(), "secretAccessKey", "");
+    }
+    if (key_id.empty() || secret.empty()) {
+      return JoinFailed("agent credentials: " + Failure(ec, response));
+    }
+    signer_.emplace(awsjson::Signer{
+        host_header_, {std::move(key_id), std::move(secret)}, awsjson::RegionFromEnvironment()});
+    registration_ = std::string();
+    ++shared_.joined;
+    shared_.Record(&Shared::join_micros, MicrosSince(join_began_));
+    if (shared_.join_next) shared_.join_next();
+    Poll();
+  }
+
+  void JoinFailed(const std::string& why) {
+    shared_.Error("join of " + name_ + ": " + why);
+    retry_.expires_after(kRetryDelay);
+    retry_.async_wait([this](beast::error_code) { Join(); });
+  }
 
   void Poll() {
     std::string target = "/berth/v1/agent/tasks?version=" + http::EncodeQueryValue(version_) +
-                         "&waitSeconds=" + std::to_string(shared_.wait_seconds);
-    poll_.Send(ToBeast(signer_.BerthRequest("GET", target, "", std::time(nullptr))),
+                         "&waitSeconds=" + std::to_string(shared_.wait_seconds) + "&delta=1";
+    poll_.Send(ToBeast(signer_->BerthRequest("GET", target, "", std::time(nullptr))),
                [this](beast::error_code ec, bhttp::response<bhttp::string_body> response) {
                  OnPollAnswer(ec, std::move(response));
                });
@@ -208,11 +323,8 @@ class SimulatedAgents::Instance {
   void OnPollAnswer(beast::error_code ec, bhttp::response<bhttp::string_body> response) {
     std::string failure;
     json::value body;
-    if (ec) {
-      failure = ec.message();
-    } else if (response.result_int() != 200) {
-      failure =
-          "HTTP " + std::to_string(response.result_int()) + " " + response.body().substr(0, 300);
+    if (ec || response.result_int() != 200) {
+      failure = Failure(ec, response);
     } else {
       json::error_code parse_error;
       body = json::parse(response.body(), parse_error);
@@ -234,40 +346,106 @@ class SimulatedAgents::Instance {
     ++shared_.polls;
     shared_.poll_bytes += static_cast<int64_t>(response.body().size());
     const json::object& answer = body.as_object();
-    version_ = std::string(StringOr(answer, "version", ""));
-    Reconcile(answer.at("tasks").as_array());
+    std::string version(StringOr(answer, "version", ""));
+    if (version == version_) ++shared_.heartbeats;
+    version_ = std::move(version);
+    Reconcile(answer.at("tasks").as_array(), model::ArrayOr(answer, "unchangedTaskArns"));
     Poll();
   }
 
   // What the real agent's Reconcile does, with reports in place of
   // containers: each task is reported once per state.
-  void Reconcile(const json::array& tasks) {
+  void Reconcile(const json::array& tasks, const json::array& unchanged) {
     shared_.tasks_listed += static_cast<int64_t>(tasks.size());
+    const int64_t now_millis = EpochMillis();
     for (auto& [arn, state] : known_) state.listed = false;
+    for (const auto& v : unchanged) {
+      auto it = v.is_string() ? known_.find(std::string(v.get_string())) : known_.end();
+      if (it == known_.end()) {
+        // The server named as unchanged a task this node was never sent.
+        shared_.Error("poll of " + name_ + ": unknown task named unchanged: " + json::serialize(v));
+        version_.clear();
+        continue;
+      }
+      it->second.listed = true;
+    }
     for (const auto& v : tasks) {
       if (!v.is_object()) continue;
       const json::object& task = v.get_object();
       std::string arn(StringOr(task, "taskArn", ""));
       std::string_view last = StringOr(task, "lastStatus", "");
       std::string_view desired = StringOr(task, "desiredStatus", "");
-      Known& known = known_[arn];
+      auto [it, is_new] = known_.try_emplace(arn);
+      Known& known = it->second;
       known.listed = true;
+      if (is_new) {
+        known.pull_started_millis = now_millis;
+        if (const json::value* created = task.if_contains("createdAt");
+            created != nullptr && created->is_number()) {
+          auto created_millis = static_cast<int64_t>(created->to_number<double>() * 1000.0 + 0.5);
+          shared_.Record(&Shared::delivery_micros, (now_millis - created_millis) * 1000);
+        }
+        for (const auto& c : model::ArrayOr(task, "containers")) {
+          if (c.is_object()) known.containers.emplace_back(StringOr(c.get_object(), "name", ""));
+        }
+      }
       if (desired == "STOPPED" && last != "STOPPED" && known.reported != Reported::kStopped) {
         known.reported = Reported::kStopped;
-        Enqueue({std::move(arn), false, {}, 0});
+        After(shared_.stop_delay, {std::move(arn), false, {}, 0});
       } else if (desired == "RUNNING" && last == "PENDING" &&
                  known.reported == Reported::kNothing) {
         known.reported = Reported::kRunning;
-        Enqueue({std::move(arn), true, {}, 0});
+        After(shared_.start_delay, {std::move(arn), true, {}, 0});
       }
     }
     // A task the server no longer lists is stopped and gone for good.
     std::erase_if(known_, [](const auto& entry) { return !entry.second.listed; });
   }
 
+  // Queues report after delay (a container starting or stopping).
+  void After(std::chrono::milliseconds delay, Report report) {
+    if (delay.count() <= 0) return Enqueue(std::move(report));
+    auto timer = std::make_shared<asio::steady_timer>(strand_, delay);
+    timer->async_wait([this, timer, report = std::move(report)](beast::error_code) mutable {
+      Enqueue(std::move(report));
+    });
+  }
+
   void Enqueue(Report report) {
     queue_.push_back(std::move(report));
     if (!reporting_) SendNextReport();
+  }
+
+  // The report as the real agent's TaskWorker::Report builds it.
+  std::string ReportBody(const Report& report) {
+    json::object in{{"cluster", cluster_},
+                    {"task", report.task_arn},
+                    {"status", report.running ? "RUNNING" : "STOPPED"}};
+    const int64_t now_millis = EpochMillis();
+    auto it = known_.find(report.task_arn);
+    json::array containers;
+    if (it != known_.end()) {
+      for (const std::string& name : it->second.containers) {
+        json::object c{
+            {"containerName", name},
+            {"status", report.running ? "RUNNING" : "STOPPED"},
+            {"runtimeId", report.task_arn.substr(report.task_arn.rfind('/') + 1) + "-" + name},
+            {"imageDigest", kImageDigest},
+            {"healthStatus", "UNKNOWN"}};
+        if (!report.running) c["exitCode"] = name == report.failed_container ? report.exit_code : 0;
+        containers.push_back(std::move(c));
+      }
+      in["pullStartedAt"] = static_cast<double>(it->second.pull_started_millis) / 1000.0;
+      in["pullStoppedAt"] = static_cast<double>(it->second.pull_started_millis + 1) / 1000.0;
+    }
+    in["containers"] = std::move(containers);
+    in["healthStatus"] = "UNKNOWN";
+    if (!report.running) {
+      in["reason"] = report.failed_container.empty() ? "Task stopped by the server"
+                                                     : "Essential container in task exited";
+      in["executionStoppedAt"] = static_cast<double>(now_millis) / 1000.0;
+    }
+    return json::serialize(in);
   }
 
   void SendNextReport() {
@@ -278,52 +456,40 @@ class SimulatedAgents::Instance {
     reporting_ = true;
     Report report = std::move(queue_.front());
     queue_.pop_front();
-    std::string body = R"({"cluster":")" + shared_.cluster + R"(","task":")" + report.task_arn;
-    if (report.running) {
-      body += R"(","status":"RUNNING"})";
-    } else if (report.failed_container.empty()) {
-      body += R"(","status":"STOPPED","reason":"stopped"})";
-    } else {
-      // What the real agent sends when an essential container exits.
-      body += R"(","status":"STOPPED","reason":"Essential container in task exited",)"
-              R"("containers":[{"containerName":")" +
-              report.failed_container + R"(","status":"STOPPED","exitCode":)" +
-              std::to_string(report.exit_code) + "}]}";
-    }
+    // Built before the report moves into the callback below.
+    auto request = ToBeast(signer_->JsonCall(awsjson::kEcsTargetPrefix, "SubmitTaskStateChange",
+                                             ReportBody(report), std::time(nullptr)));
     auto sent = SteadyClock::now();
-    report_.Send(ToBeast(signer_.JsonCall(awsjson::kEcsTargetPrefix, "SubmitTaskStateChange",
-                                          std::move(body), std::time(nullptr))),
-                 [this, report = std::move(report), sent](
-                     beast::error_code ec, bhttp::response<bhttp::string_body> response) {
-                   if (!ec && response.result_int() == 200) {
-                     auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
-                         SteadyClock::now() - sent);
-                     ++(report.running ? shared_.running_reports : shared_.stopped_reports);
-                     std::lock_guard lock(shared_.mu);
-                     shared_.report_micros.push_back(micros.count());
-                   } else {
-                     shared_.Error("report of " + report.task_arn + ": " +
-                                   (ec ? ec.message()
-                                       : "HTTP " + std::to_string(response.result_int()) + " " +
-                                             response.body().substr(0, 300)));
-                   }
-                   SendNextReport();
-                 });
+    calls_.Send(std::move(request),
+                [this, report = std::move(report), sent](
+                    beast::error_code ec, bhttp::response<bhttp::string_body> response) {
+                  if (!ec && response.result_int() == 200) {
+                    ++(report.running ? shared_.running_reports : shared_.stopped_reports);
+                    shared_.Record(&Shared::report_micros, MicrosSince(sent));
+                  } else {
+                    shared_.Error("report of " + report.task_arn + ": " + Failure(ec, response));
+                  }
+                  SendNextReport();
+                });
   }
 
-  struct Known {
-    Reported reported = Reported::kNothing;
-    bool listed = false;
-  };
+  // What every simulated container runs (a digest in the registry's form).
+  static constexpr const char* kImageDigest =
+      "sha256:0000000000000000000000000000000000000000000000000000000000000000";
 
   Strand strand_;
   Connection poll_;
-  Connection report_;
+  Connection calls_;  // the join, then the reports
   asio::steady_timer retry_;
-  const awsjson::Signer signer_;
+  const std::string host_header_;
   const std::string name_;
   Shared& shared_;
   // Everything below: only on strand_.
+  std::string cluster_;
+  std::optional<awsjson::Signer> signer_;  // the instance credential's, once joined
+  std::string registration_;               // a JoiningNode's, until it has joined
+  std::string agent_endpoint_;
+  SteadyClock::time_point join_began_;
   std::string version_;
   bool answered_ = false;
   std::unordered_map<std::string, Known> known_;  // task ARN -> what was reported
@@ -358,21 +524,53 @@ std::vector<AgentIdentity> JoinInstances(const std::string& host, uint16_t port,
 SimulatedAgents::SimulatedAgents(SimulatedAgentsOptions options,
                                  std::vector<AgentIdentity> instances)
     : options_(std::move(options)), shared_(std::make_unique<Shared>()) {
+  Build(std::move(instances), {});
+}
+
+SimulatedAgents::SimulatedAgents(SimulatedAgentsOptions options, std::vector<JoiningNode> nodes)
+    : options_(std::move(options)), shared_(std::make_unique<Shared>()) {
+  Build({}, std::move(nodes));
+}
+
+void SimulatedAgents::Build(std::vector<AgentIdentity> joined, std::vector<JoiningNode> joining) {
   shared_->cluster = options_.cluster;
   shared_->wait_seconds = options_.wait_seconds;
+  shared_->start_delay = std::chrono::milliseconds(options_.start_delay_ms);
+  shared_->stop_delay = std::chrono::milliseconds(options_.stop_delay_ms);
   tcp::endpoint endpoint(asio::ip::make_address(options_.host), options_.port);
   std::string host_header = http::FormatEndpoint(options_.host, options_.port);
-  instances_.reserve(instances.size());
-  for (AgentIdentity& identity : instances) {
+  shared_->join_signer.emplace(
+      awsjson::Signer{host_header, options_.join_key, awsjson::RegionFromEnvironment()});
+  instances_.reserve(joined.size() + joining.size());
+  for (AgentIdentity& identity : joined) {
     instances_.push_back(
         std::make_unique<Instance>(io_, endpoint, host_header, std::move(identity), *shared_));
+  }
+  for (JoiningNode& node : joining) {
+    instances_.push_back(
+        std::make_unique<Instance>(io_, endpoint, host_header, std::move(node), *shared_));
   }
 }
 
 SimulatedAgents::~SimulatedAgents() { Stop(); }
 
 void SimulatedAgents::Start() {
-  for (auto& instance : instances_) instance->Start();
+  // Joined nodes poll at once; the others join, max_joining at a time, each
+  // that has joined letting the next one start.
+  auto waiting = std::make_shared<std::vector<Instance*>>();
+  for (auto& instance : instances_) {
+    if (instance->joined()) {
+      instance->Start();
+    } else {
+      waiting->push_back(instance.get());
+    }
+  }
+  auto next = std::make_shared<std::atomic<size_t>>(0);
+  shared_->join_next = [waiting, next] {
+    size_t n = next->fetch_add(1);
+    if (n < waiting->size()) (*waiting)[n]->Start();
+  };
+  for (int i = 0; i < std::max(1, options_.max_joining); ++i) shared_->join_next();
   for (int t = 0; t < std::max(1, options_.threads); ++t) {
     threads_.emplace_back([this] {
       auto guard = asio::make_work_guard(io_);
@@ -394,23 +592,45 @@ void SimulatedAgents::FailTask(const std::string& task_arn, const std::string& c
 
 AgentStats SimulatedAgents::Stats() const {
   const Shared& s = *shared_;
-  return AgentStats{s.instances_answered.load(),
-                    s.polls.load(),
-                    s.poll_bytes.load(),
-                    s.tasks_listed.load(),
-                    s.running_reports.load(),
-                    s.stopped_reports.load(),
-                    s.errors.load()};
+  return AgentStats{s.joined.load(),          s.instances_answered.load(), s.polls.load(),
+                    s.heartbeats.load(),      s.poll_bytes.load(),         s.tasks_listed.load(),
+                    s.running_reports.load(), s.stopped_reports.load(),    s.errors.load()};
 }
 
-std::vector<int64_t> SimulatedAgents::TakeReportLatencies() {
+namespace {
+
+std::vector<int64_t> TakeSorted(std::mutex& mu, std::vector<int64_t>& list) {
   std::vector<int64_t> out;
   {
-    std::lock_guard lock(shared_->mu);
-    out.swap(shared_->report_micros);
+    std::lock_guard lock(mu);
+    out.swap(list);
   }
   std::sort(out.begin(), out.end());
   return out;
+}
+
+}  // namespace
+
+std::vector<int64_t> SimulatedAgents::TakeReportLatencies() {
+  return TakeSorted(shared_->mu, shared_->report_micros);
+}
+
+std::vector<int64_t> SimulatedAgents::TakeDeliveryLatencies() {
+  return TakeSorted(shared_->mu, shared_->delivery_micros);
+}
+
+std::vector<int64_t> SimulatedAgents::TakeJoinLatencies() {
+  return TakeSorted(shared_->mu, shared_->join_micros);
+}
+
+SimulatedAgentsOptions AgentsOptions(const SimulatedClusterOptions& o, std::string cluster) {
+  SimulatedAgentsOptions options;
+  options.host = o.host;
+  options.port = o.port;
+  options.cluster = std::move(cluster);
+  options.threads = o.agent_threads;
+  options.wait_seconds = o.poll_wait_seconds;
+  return options;
 }
 
 void AddSimulatedClusterOptions(CLI::App& app, SimulatedClusterOptions& o) {

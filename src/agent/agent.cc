@@ -348,15 +348,18 @@ class AgentImpl : public Agent {
     }
     backoff = 500;
     while (!Stopping()) {
+      // delta=1: tasks that did not change since `version` come by ARN alone.
       std::string target = "/berth/v1/agent/tasks?version=" + http::EncodeQueryValue(version) +
-                           "&waitSeconds=" + std::to_string(config_.poll_wait_seconds);
+                           "&waitSeconds=" + std::to_string(config_.poll_wait_seconds) + "&delta=1";
       auto response = poller_->Send("GET", target);
       std::string why;
       if (response.ok() && response->status == 200) {
         auto assignments = ParseAssignments(response->body);
         if (assignments.ok()) {
           version = std::move(assignments->version);
-          Reconcile(std::move(assignments->tasks));
+          // A task named unchanged that this agent does not have (it cannot
+          // happen while both sides keep their word): ask for every task.
+          if (!Reconcile(std::move(*assignments))) version.clear();
           backoff = 500;
           continue;
         }
@@ -378,17 +381,24 @@ class AgentImpl : public Agent {
     }
   }
 
-  // tasks: checked by ParseAssignments.
-  void Reconcile(std::vector<json::object> tasks) {
+  // The tasks are checked by ParseAssignments. Returns false when the
+  // answer names unchanged a task this agent has no worker for.
+  bool Reconcile(Assignments assignments) {
     std::lock_guard lock(mu_);
     std::set<std::string> wanted;
-    for (json::object& task : tasks) {
+    bool complete = true;
+    for (std::string& arn : assignments.unchanged_task_arns) {
+      if (!workers_.contains(arn)) complete = false;
+      TakeRoleCredentials(arn, assignments.credentials);
+      wanted.insert(std::move(arn));
+    }
+    for (json::object& task : assignments.tasks) {
       std::string arn(StringField(task, "taskArn"));
       wanted.insert(arn);
-      TakeRoleCredentials(arn, task);
+      TakeRoleCredentials(arn, assignments.credentials);
       auto it = workers_.find(arn);
       if (it == workers_.end()) {
-        if (stopped_) return;
+        if (stopped_) return complete;
         workers_[arn] = std::make_unique<TaskWorker>(worker_context_, std::move(task));
       } else if (StringField(task, "desiredStatus") == "STOPPED") {
         it->second->RequestStop(std::string(StringField(task, "stoppedReason")));
@@ -412,6 +422,7 @@ class AgentImpl : public Agent {
         ++it;
       }
     }
+    return complete;
   }
 
   // Removes the containers and folders of tasks stopped longer ago than the
@@ -464,12 +475,16 @@ class AgentImpl : public Agent {
 
   // The role credentials an assignment carries (agent_channel.h) go to the
   // endpoints and the pulls, never to the task's folder.
-  void TakeRoleCredentials(const std::string& task_arn, json::object& task) {
+  // credentials: the answer's, by task ARN; a task it leaves out has none.
+  void TakeRoleCredentials(const std::string& task_arn, const json::object& credentials) {
+    static const json::object kNone;
+    const json::value* issued = credentials.if_contains(task_arn);
+    const json::object& roles = issued != nullptr ? issued->get_object() : kNone;
     std::optional<json::object> role;
-    if (auto* c = task.if_contains("roleCredentials"); c && c->is_object()) role = c->as_object();
+    if (auto* c = roles.if_contains("roleCredentials"); c && c->is_object()) role = c->as_object();
     endpoints_->SetRoleCredentials(task_arn, std::move(role));
     std::lock_guard lock(execution_mu_);
-    if (auto* c = task.if_contains("executionRoleCredentials"); c && c->is_object()) {
+    if (auto* c = roles.if_contains("executionRoleCredentials"); c && c->is_object()) {
       const json::object& e = c->as_object();
       execution_roles_[task_arn] = {std::string(StringField(e, "RoleArn")),
                                     {std::string(StringField(e, "AccessKeyId")),
@@ -477,8 +492,6 @@ class AgentImpl : public Agent {
     } else {
       execution_roles_.erase(task_arn);
     }
-    task.erase("roleCredentials");
-    task.erase("executionRoleCredentials");
   }
 
   // berth's own registry takes the ECR token the instance credential gets;

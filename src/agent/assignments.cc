@@ -92,6 +92,30 @@ StatusOr<Assignments> ParseAssignments(std::string_view body) {
     BERTH_RETURN_IF_ERROR(CheckAssignedTask(task.get_object()).WithContext("assignments"));
     out.tasks.push_back(std::move(task.get_object()));
   }
+  if (const json::value* unchanged = o.if_contains("unchangedTaskArns")) {
+    if (!unchanged->is_array())
+      return InvalidArgument("assignments: unchangedTaskArns is not a list");
+    for (const json::value& arn : unchanged->get_array()) {
+      if (!arn.is_string())
+        return InvalidArgument("assignments: an unchanged task ARN is not a string");
+      out.unchanged_task_arns.emplace_back(arn.get_string());
+    }
+  }
+  if (json::value* credentials = o.if_contains("credentials")) {
+    if (!credentials->is_object())
+      return InvalidArgument("assignments: credentials is not an object");
+    for (const auto& [arn, roles] : credentials->get_object()) {
+      bool ok = roles.is_object();
+      if (ok) {
+        for (const auto& [member, document] : roles.get_object()) ok &= document.is_object();
+      }
+      if (!ok) {
+        return InvalidArgument("assignments: credentials of " + std::string(arn) +
+                               " are not objects");
+      }
+    }
+    out.credentials = std::move(credentials->get_object());
+  }
   return out;
 }
 

@@ -1,7 +1,8 @@
 // The answer of the assignment poll (GET /berth/v1/agent/tasks, README.md
-// "The channel between server and agent"): the instance's version and every
-// task it should run, each the Task as DescribeTasks shows it plus its
-// "taskDefinition" and "overrides".
+// "The channel between server and agent"): the instance's version, every
+// task it should run (each the Task as DescribeTasks shows it plus its
+// "taskDefinition" and "overrides", or, unchanged, its ARN alone) and the
+// credentials of the tasks' roles.
 //
 // The agent checks the shape of every task before it acts on any: a task's
 // id and its containers' and volumes' names become paths under the data
@@ -21,7 +22,12 @@ namespace berth::agent {
 
 struct Assignments {
   std::string version;
-  std::vector<boost::json::object> tasks;
+  std::vector<boost::json::object> tasks;  // new or changed, in full
+  // Still wanted, unchanged since the version the poll named (delta=1).
+  std::vector<std::string> unchanged_task_arns;
+  // By task ARN: {"roleCredentials", "executionRoleCredentials"}, each an
+  // object when the task's role has credentials.
+  boost::json::object credentials;
 };
 
 // InvalidArgument naming the task and field that is wrong.

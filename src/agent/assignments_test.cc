@@ -32,10 +32,26 @@ TEST(ParseAssignmentsTest, AnEmptyListIsNoTasks) {
   EXPECT_TRUE(parsed->tasks.empty());
 }
 
+// A delta answer (delta=1) names the tasks that did not change by ARN, and
+// the credentials of every task's roles come beside the tasks.
+TEST(ParseAssignmentsTest, ReadsUnchangedTasksAndCredentials) {
+  auto parsed = ParseAssignments(R"({"version":"v","tasks":[],"unchangedTaskArns":[")" +
+                                 std::string(kArn) + R"("],"credentials":{")" + std::string(kArn) +
+                                 R"(":{"roleCredentials":{"AccessKeyId":"AKIA"}}}})");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  EXPECT_THAT(parsed->unchanged_task_arns, ::testing::ElementsAre(kArn));
+  EXPECT_EQ(parsed->credentials.at(kArn).at("roleCredentials").at("AccessKeyId"), "AKIA");
+}
+
 TEST(ParseAssignmentsTest, RefusesAnAnswerWithoutItsParts) {
   for (const char* body :
        {"", "[]", R"({"tasks":[]})", R"({"version":"v"})", R"({"version":1,"tasks":[]})",
-        R"({"version":"v","tasks":{}})", R"({"version":"v","tasks":[1]})"}) {
+        R"({"version":"v","tasks":{}})", R"({"version":"v","tasks":[1]})",
+        R"({"version":"v","tasks":[],"unchangedTaskArns":"a"})",
+        R"({"version":"v","tasks":[],"unchangedTaskArns":[1]})",
+        R"({"version":"v","tasks":[],"credentials":[]})",
+        R"({"version":"v","tasks":[],"credentials":{"a":1}})",
+        R"({"version":"v","tasks":[],"credentials":{"a":{"roleCredentials":"k"}}})"}) {
     EXPECT_FALSE(ParseAssignments(body).ok()) << body;
   }
 }

@@ -58,7 +58,11 @@ namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 
 using internal::kMaxHeaderBytes;
-constexpr size_t kIdleBufferBytes = 16 * 1024;
+// What an idle keep-alive connection reads into: a node agent's request (a
+// signed poll or state report) is about 1 KiB, and thousands of agents each
+// keep two connections open, so the buffer starts small and grows (Beast
+// grows it) only for the requests that need it.
+constexpr size_t kIdleBufferBytes = 1024;
 // After an error reply to a request whose body was not read, the rest of the
 // body is read and dropped for a while before closing: closing with unread
 // data makes the kernel send RST, and the client may lose the reply.
@@ -650,6 +654,10 @@ class Connection final : public ConnectionBase {
     if (boost::beast::websocket::is_upgrade(message)) upgrade_request_.emplace(message.base());
     Request request = HeadOf(message);
     request.body = std::move(message.body());
+    // Nothing of a next request has come: no buffer while the handler runs
+    // (a held long poll may take minutes), the next read starts a new one.
+    if (buffer_.size() == 0) buffer_.shrink_to_fit();
+    parser_.reset();
     CallHandler(std::move(request));
   }
 

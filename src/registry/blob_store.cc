@@ -17,6 +17,7 @@
 #include "common/crypto.h"
 #include "common/env.h"
 #include "common/log.h"
+#include "registry/blob_sync_queue.h"
 
 namespace berth::registry {
 
@@ -261,6 +262,13 @@ class FileUploadWriter final : public UploadWriter {
     // repeats that error, since the chunk as a whole did not arrive.
     Status status = failure_.ok() ? Flush() : failure_;
     closed_ = true;
+    // The tail too: the upload's completion may come next, and its fsync
+    // then finds the bytes on their way (and a group of completions the
+    // bytes of all of them).
+    if (status.ok() && written_ > writeback_from_) {
+      file_->StartWriteback(writeback_from_, written_ - writeback_from_);
+      writeback_from_ = written_;
+    }
     if (Status closed = file_->Close(); !closed.ok() && status.ok()) {
       status = closed.WithContext("close upload " + id_).WithContext(context_);
       claim_.sha256 = nullptr;  // what reached the disk is in doubt
@@ -379,24 +387,21 @@ class FileBlobStore final : public BlobStore {
   }
 
   StatusOr<std::string> StartUpload() override {
-    std::string id = HexEncode(RandomBytes(kUploadIdHexLength / 2));
-    std::string dir = UploadDir(id);
-    std::string what = "start upload " + id;
-    if (Status made = env_->CreateDir(dir); !made.ok()) {
-      return made.WithContext(what).WithContext(context_);
+    StatusOr<std::string> result = Internal("not started");
+    CommitNow(StartChange([&](StatusOr<std::string> id) { result = std::move(id); }));
+    return result;
+  }
+
+  void StartUploadAsync(StartDone done) override {
+    if (std::optional<DurableChange> change = StartChange(std::move(done))) {
+      sync_.Push(std::move(*change));
     }
-    Status status = CreateFile(dir + "/data", "");
-    if (status.ok()) {
-      status = CreateFile(dir + "/started", std::to_string(env_->clock().NowSeconds()) + "\n");
-    }
-    // The upload's location is acknowledged to the client, so it must
-    // survive a crash.
-    if (status.ok()) status = env_->SyncDir(dir);
-    if (status.ok()) status = env_->SyncDir(root_ + "/uploads");
-    if (!status.ok()) {
-      (void)env_->RemoveAll(dir);
-      return status.WithContext(what).WithContext(context_);
-    }
+  }
+
+  StatusOr<std::string> StartInternalUpload() override {
+    std::string id;
+    Status made = CreateUpload(&id);
+    if (!made.ok()) return made.WithContext("start upload " + id).WithContext(context_);
     uploads_->Add(id);
     return id;
   }
@@ -447,65 +452,17 @@ class FileBlobStore final : public BlobStore {
   }
 
   StatusOr<BlobInfo> CompleteUpload(std::string_view id, const Digest& expected) override {
-    if (!IsValidDigest(expected)) return InvalidArgument("invalid digest " + expected.ToString());
-    if (!IsUploadId(id)) return UnknownUpload(id);
-    std::optional<UploadClaim> claim = UploadClaim::Acquire(uploads_, std::string(id));
-    if (!claim) return BusyUpload(id);
-    std::string what = "complete upload " + std::string(id);
-    std::string data_path = UploadDataPath(id);
-    Fd fd = OpenFile(data_path, O_RDONLY);
-    if (!fd.valid()) {
-      if (errno == ENOENT) {
-        claim->MarkGone();
-        return UnknownUpload(id);
-      }
-      return ErrnoStatus("open", data_path, errno).WithContext(what).WithContext(context_);
-    }
-    struct stat st;
-    if (::fstat(fd.get(), &st) != 0) {
-      return ErrnoStatus("stat", data_path, errno).WithContext(what).WithContext(context_);
-    }
-    auto size = static_cast<uint64_t>(st.st_size);
+    StatusOr<BlobInfo> result = Internal("not completed");
+    CommitNow(
+        CompleteChange(id, expected, [&](StatusOr<BlobInfo> blob) { result = std::move(blob); }));
+    return result;
+  }
 
-    Digest actual;
-    if (expected.algorithm == "sha256" && claim->sha256 != nullptr && claim->hashed_size == size) {
-      actual = claim->sha256->Finish();
-      claim->sha256 = nullptr;
-    } else {
-      // The hash kept while writing is gone (a restart, a failed write) or
-      // is of another algorithm: read the file once.
-      StatusOr<Digest> rehashed = HashFile(fd.get(), data_path, size, expected.algorithm);
-      if (!rehashed.ok()) return rehashed.status().WithContext(what).WithContext(context_);
-      actual = *std::move(rehashed);
+  void CompleteUploadAsync(std::string_view id, const Digest& expected,
+                           CompleteDone done) override {
+    if (std::optional<DurableChange> change = CompleteChange(id, expected, std::move(done))) {
+      sync_.Push(std::move(*change));
     }
-    if (actual != expected) {
-      RemoveUpload(id);
-      claim->MarkGone();
-      return DigestMismatch(expected, actual);
-    }
-
-    std::string blob_path = BlobPath(expected);
-    // Another upload of the same content got there first: keep its copy.
-    // (Touched, like in Put, so that it is not collected before the
-    // manifest that refers to it arrives.)
-    if (!TouchIfExists(blob_path)) {
-      // The data's mtime is its last write, which may be long ago if the
-      // client waited before completing; the blob's age for GC starts now.
-      // (Before the fsync, so that the new time is durable too.)
-      Status synced = env_->TouchFile(data_path);
-      if (synced.ok()) synced = env_->SyncFile(data_path);
-      // The upload stays as it was: the client may complete it again.
-      if (!synced.ok()) return synced.WithContext(what).WithContext(context_);
-      // Two uploads of the same digest may both get here; the second rename
-      // replaces the first's file atomically with identical bytes, so both
-      // succeed and one file remains.
-      if (Status moved = MoveIntoPlace(data_path, expected); !moved.ok()) {
-        return moved.WithContext(what).WithContext(context_);
-      }
-    }
-    RemoveUpload(id);
-    claim->MarkGone();
-    return BlobInfo{std::move(blob_path), size};
   }
 
   Status CancelUpload(std::string_view id) override {
@@ -542,6 +499,144 @@ class FileBlobStore final : public BlobStore {
   }
 
  private:
+  // A group of one, on the calling thread: the synchronous calls.
+  void CommitNow(std::optional<DurableChange> change) {
+    if (!change) return;
+    std::vector<DurableChange> group;
+    group.push_back(std::move(*change));
+    BlobSyncQueue::CommitGroup(*env_, group);
+  }
+
+  // Creates uploads/<id>/ with an empty data file; nothing synced.
+  Status CreateUpload(std::string* id) {
+    *id = HexEncode(RandomBytes(kUploadIdHexLength / 2));
+    std::string dir = UploadDir(*id);
+    BERTH_RETURN_IF_ERROR(env_->CreateDir(dir));
+    Status status = CreateFile(dir + "/data", "");
+    if (status.ok()) {
+      status = CreateFile(dir + "/started", std::to_string(env_->clock().NowSeconds()) + "\n");
+    }
+    if (!status.ok()) (void)env_->RemoveAll(dir);
+    return status;
+  }
+
+  // A new upload, durable once its change is: the upload's location is
+  // acknowledged to the client, so it must survive a crash. nullopt when
+  // done was already called (with the error).
+  std::optional<DurableChange> StartChange(StartDone done) {
+    std::string id;
+    if (Status made = CreateUpload(&id); !made.ok()) {
+      done(made.WithContext("start upload " + id).WithContext(context_));
+      return std::nullopt;
+    }
+    std::string dir = UploadDir(id);
+    return DurableChange{
+        nullptr, {dir, root_ + "/uploads"}, [this, id, dir, done = std::move(done)](Status synced) {
+          if (!synced.ok()) {
+            (void)env_->RemoveAll(dir);
+            return done(synced.WithContext("start upload " + id).WithContext(context_));
+          }
+          uploads_->Add(id);
+          done(id);
+        }};
+  }
+
+  // Checks the upload against expected here; the fsync, the rename and the
+  // directory sync are the change's. nullopt when done was already called:
+  // the check failed, or the blob was there already.
+  std::optional<DurableChange> CompleteChange(std::string_view id, const Digest& expected,
+                                              CompleteDone done) {
+    if (!IsValidDigest(expected)) {
+      done(InvalidArgument("invalid digest " + expected.ToString()));
+      return std::nullopt;
+    }
+    if (!IsUploadId(id)) {
+      done(UnknownUpload(id));
+      return std::nullopt;
+    }
+    std::optional<UploadClaim> acquired = UploadClaim::Acquire(uploads_, std::string(id));
+    if (!acquired) {
+      done(BusyUpload(id));
+      return std::nullopt;
+    }
+    // Shared by the change's steps (std::function copies what it holds).
+    auto claim = std::make_shared<UploadClaim>(std::move(*acquired));
+    std::string what = "complete upload " + std::string(id);
+    auto fail = [&](Status status) {
+      done(std::move(status));
+      return std::nullopt;
+    };
+    std::string data_path = UploadDataPath(id);
+    Fd fd = OpenFile(data_path, O_RDONLY);
+    if (!fd.valid()) {
+      if (errno == ENOENT) {
+        claim->MarkGone();
+        return fail(UnknownUpload(id));
+      }
+      return fail(ErrnoStatus("open", data_path, errno).WithContext(what).WithContext(context_));
+    }
+    struct stat st;
+    if (::fstat(fd.get(), &st) != 0) {
+      return fail(ErrnoStatus("stat", data_path, errno).WithContext(what).WithContext(context_));
+    }
+    auto size = static_cast<uint64_t>(st.st_size);
+
+    Digest actual;
+    if (expected.algorithm == "sha256" && claim->sha256 != nullptr && claim->hashed_size == size) {
+      actual = claim->sha256->Finish();
+      claim->sha256 = nullptr;
+    } else {
+      // The hash kept while writing is gone (a restart, a failed write) or
+      // is of another algorithm: read the file once.
+      StatusOr<Digest> rehashed = HashFile(fd.get(), data_path, size, expected.algorithm);
+      if (!rehashed.ok()) return fail(rehashed.status().WithContext(what).WithContext(context_));
+      actual = *std::move(rehashed);
+    }
+    if (actual != expected) {
+      RemoveUpload(id);
+      claim->MarkGone();
+      return fail(DigestMismatch(expected, actual));
+    }
+
+    std::string blob_path = BlobPath(expected);
+    // Another upload of the same content got there first: keep its copy.
+    // (Touched, like in Put, so that it is not collected before the
+    // manifest that refers to it arrives.)
+    if (TouchIfExists(blob_path)) {
+      RemoveUpload(id);
+      claim->MarkGone();
+      done(BlobInfo{std::move(blob_path), size});
+      return std::nullopt;
+    }
+    auto apply = [this, data_path, expected]() -> Status {
+      // The data's mtime is its last write, which may be long ago if the
+      // client waited before completing; the blob's age for GC starts now.
+      // (Before the fsync, so that the new time is durable too.)
+      Status synced = env_->TouchFile(data_path);
+      if (synced.ok()) synced = env_->SyncFile(data_path);
+      // The upload stays as it was: the client may complete it again.
+      BERTH_RETURN_IF_ERROR(synced);
+      // Two uploads of the same digest may both get here; the second rename
+      // replaces the first's file atomically with identical bytes, so both
+      // succeed and one file remains.
+      BERTH_RETURN_IF_ERROR(EnsureBlobDirs(expected));
+      return env_->RenameFile(data_path, BlobPath(expected));
+    };
+    return DurableChange{std::move(apply),
+                         {BlobDir(expected)},
+                         [this, claim, id = std::string(id), what, blob_path, size,
+                          done = std::move(done)](Status durable) mutable {
+                           if (!durable.ok()) {
+                             claim.reset();  // the client may try again at once
+                             return done(durable.WithContext(what).WithContext(context_));
+                           }
+                           RemoveUpload(id);
+                           claim->MarkGone();
+                           claim.reset();
+                           done(BlobInfo{std::move(blob_path), size});
+                         }};
+  }
+
   std::string BlobDir(const Digest& digest) const {
     return root_ + "/blobs/" + digest.algorithm + "/" + digest.hex.substr(0, 2);
   }
@@ -561,14 +656,6 @@ class FileBlobStore final : public BlobStore {
     if (made.code() == StatusCode::kAlreadyExists) return Status::Ok();
     BERTH_RETURN_IF_ERROR(made);
     return env_->SyncDir(parent);
-  }
-
-  // Renames a complete, synced file to the blob's path and makes the rename
-  // durable. The error has no store context yet.
-  Status MoveIntoPlace(const std::string& from, const Digest& digest) {
-    BERTH_RETURN_IF_ERROR(EnsureBlobDirs(digest));
-    BERTH_RETURN_IF_ERROR(env_->RenameFile(from, BlobPath(digest)));
-    return env_->SyncDir(BlobDir(digest));
   }
 
   // A small file, not synced: the directory sync that follows makes its
@@ -716,6 +803,8 @@ class FileBlobStore final : public BlobStore {
   Env* const env_;
   const std::string context_;  // "blob store <root>", in front of I/O errors
   std::shared_ptr<UploadTable> uploads_;
+  // Last: its thread finishes what is queued before the members it uses go.
+  BlobSyncQueue sync_{env_};
 };
 
 }  // namespace

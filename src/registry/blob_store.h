@@ -69,7 +69,9 @@ struct GcStats {
 };
 
 // Thread-safe. Several uploads of the same digest may complete at once; the
-// first wins and the others find the blob already there.
+// first wins and the others find the blob already there. The store owns a
+// thread that makes uploads durable in groups (the *Async calls); it ends
+// with the store, after finishing what was queued.
 class BlobStore {
  public:
   // env (not owned) must outlive the store and its writers.
@@ -89,7 +91,18 @@ class BlobStore {
   virtual Status Put(const Digest& expected, std::string_view bytes) = 0;
 
   // Uploads. Ids are random and unguessable. NotFound for unknown ids.
+  // The upload is durable when this returns: its id may be given to a
+  // client, who may resume it after a crash.
   virtual StatusOr<std::string> StartUpload() = 0;
+  // The same, with the wait for the disk in the store's group commit
+  // (blob_sync_queue.h): returns at once, and done gets the id (or the
+  // error) on the store's sync thread once the upload is durable.
+  using StartDone = std::function<void(StatusOr<std::string>)>;
+  virtual void StartUploadAsync(StartDone done) = 0;
+  // An upload whose id no client is told (a monolithic push: the body
+  // comes with the request that starts it): nothing is synced, since a
+  // crash loses only a request that was not answered.
+  virtual StatusOr<std::string> StartInternalUpload() = 0;
   // Bytes on disk; while a writer is open, without what it still buffers.
   virtual StatusOr<uint64_t> UploadSize(std::string_view id) const = 0;
   // Appends from offset, which must equal the upload's current size
@@ -103,6 +116,13 @@ class BlobStore {
   // leaves no blob behind. If the blob exists already (another upload of
   // the same content), the upload is dropped and the existing blob returned.
   virtual StatusOr<BlobInfo> CompleteUpload(std::string_view id, const Digest& expected) = 0;
+  // The same, with the fsyncs and the rename in the store's group commit:
+  // the digest is checked on the calling thread; done gets the outcome on
+  // the store's sync thread once the blob is durable in place (at once, on
+  // the calling thread, when the check fails or the upload is busy).
+  using CompleteDone = std::function<void(StatusOr<BlobInfo>)>;
+  virtual void CompleteUploadAsync(std::string_view id, const Digest& expected,
+                                   CompleteDone done) = 0;
   virtual Status CancelUpload(std::string_view id) = 0;
 
   virtual Status Delete(const Digest& digest) = 0;  // NotFound if absent

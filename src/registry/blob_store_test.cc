@@ -10,7 +10,10 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <future>
 #include <latch>
+#include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -380,6 +383,114 @@ TEST_F(BlobStoreTest, ConcurrentCompletesOfTheSameContentAllSucceedWithOneBlob) 
   EXPECT_EQ(CountFiles(blobs()), 1u);
   EXPECT_EQ(CountEntries(uploads()), 0u);
   EXPECT_EQ(*store_->Read(digest, content.size()), content);
+}
+
+// What a reply waits for, from the store's sync thread.
+template <typename T>
+T Await(std::future<T>& future) {
+  EXPECT_EQ(future.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  return future.get();
+}
+
+TEST_F(BlobStoreTest, AsyncStartAndCompleteOfConcurrentUploadsMakeEveryBlobDurable) {
+  constexpr int kUploads = 16;
+  std::vector<std::promise<StatusOr<std::string>>> started(kUploads);
+  std::vector<std::future<StatusOr<std::string>>> ids;
+  for (auto& promise : started) {
+    ids.push_back(promise.get_future());
+    store_->StartUploadAsync([&promise](StatusOr<std::string> id) { promise.set_value(id); });
+  }
+  std::vector<std::string> contents;
+  std::vector<std::promise<StatusOr<BlobInfo>>> completed(kUploads);
+  std::vector<std::future<StatusOr<BlobInfo>>> blobs_done;
+  for (int i = 0; i < kUploads; ++i) {
+    StatusOr<std::string> id = Await(ids[i]);
+    ASSERT_TRUE(id.ok()) << id.status().ToString();
+    // Started means durable: the upload's folder is there for a restart.
+    EXPECT_TRUE(fs::is_regular_file(uploads() + "/" + *id + "/data"));
+    contents.push_back("layer " + std::to_string(i) + std::string(100000, 'x'));
+    ASSERT_TRUE(AppendChunk(*store_, *id, contents.back(), 4096).ok());
+    blobs_done.push_back(completed[i].get_future());
+    store_->CompleteUploadAsync(
+        *id, Digest::Sha256Of(contents.back()),
+        [&completed, i](StatusOr<BlobInfo> blob) { completed[i].set_value(std::move(blob)); });
+  }
+  int syncs_of_data = 0;
+  for (int i = 0; i < kUploads; ++i) {
+    StatusOr<BlobInfo> blob = Await(blobs_done[i]);
+    ASSERT_TRUE(blob.ok()) << blob.status().ToString();
+    EXPECT_EQ(blob->size, contents[i].size());
+    EXPECT_EQ(*store_->Read(Digest::Sha256Of(contents[i]), 1 << 20), contents[i]);
+    ++syncs_of_data;
+  }
+  // Each upload's data was fsynced before it was acknowledged.
+  EXPECT_GE(env_.calls(FaultInjectionEnv::Op::kSync), syncs_of_data);
+  EXPECT_EQ(CountEntries(uploads()), 0u);
+}
+
+TEST_F(BlobStoreTest, AsyncCompleteThatCannotSyncIsNotAcknowledgedAndLeavesNoBlobBehind) {
+  std::string id = StartUpload();
+  ASSERT_TRUE(AppendChunk(*store_, id, "layer").ok());
+  Digest digest = Digest::Sha256Of("layer");
+  auto complete = [&] {
+    std::promise<StatusOr<BlobInfo>> done;
+    std::future<StatusOr<BlobInfo>> result = done.get_future();
+    store_->CompleteUploadAsync(id, digest,
+                                [&done](StatusOr<BlobInfo> blob) { done.set_value(blob); });
+    return Await(result);
+  };
+
+  env_.Fail(FaultInjectionEnv::Op::kSync, "/uploads/", EIO, 1);
+  StatusOr<BlobInfo> unsynced = complete();
+  EXPECT_NE(unsynced.status().message().find("complete upload " + id + ": fsync "),
+            std::string::npos)
+      << unsynced.status().ToString();
+  EXPECT_FALSE(store_->Stat(digest));
+  EXPECT_EQ(*store_->UploadSize(id), 5u);
+
+  env_.Fail(FaultInjectionEnv::Op::kSyncDir, "/blobs/", EIO, 1);
+  StatusOr<BlobInfo> undirsynced = complete();
+  EXPECT_NE(undirsynced.status().message().find("complete upload " + id + ": fsync "),
+            std::string::npos)
+      << undirsynced.status().ToString();
+
+  env_.ClearFaults();
+  std::string again = StartUpload();
+  ASSERT_TRUE(AppendChunk(*store_, again, "layer").ok());
+  id = again;
+  StatusOr<BlobInfo> blob = complete();
+  ASSERT_TRUE(blob.ok()) << blob.status().ToString();
+  EXPECT_EQ(*store_->Read(digest, 100), "layer");
+}
+
+TEST_F(BlobStoreTest, AsyncCompleteWithAWrongDigestOrABusyUploadAnswersAtOnce) {
+  std::string id = StartUpload();
+  ASSERT_TRUE(AppendChunk(*store_, id, "layer").ok());
+  StatusOr<std::unique_ptr<UploadWriter>> writer = store_->OpenUpload(id, 5);
+  ASSERT_TRUE(writer.ok());
+  std::optional<StatusOr<BlobInfo>> busy;
+  store_->CompleteUploadAsync(id, Digest::Sha256Of("layer"),
+                              [&](StatusOr<BlobInfo> blob) { busy = std::move(blob); });
+  ASSERT_TRUE(busy.has_value());  // on this thread, before the call returned
+  EXPECT_EQ(busy->status().code(), StatusCode::kFailedPrecondition);
+  ASSERT_TRUE((*writer)->Close().ok());
+
+  std::optional<StatusOr<BlobInfo>> wrong;
+  store_->CompleteUploadAsync(id, Digest::Sha256Of("other"),
+                              [&](StatusOr<BlobInfo> blob) { wrong = std::move(blob); });
+  ASSERT_TRUE(wrong.has_value());
+  EXPECT_EQ(wrong->status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(CountFiles(blobs()), 0u);
+}
+
+TEST_F(BlobStoreTest, AnInternalUploadSyncsNothingUntilItCompletes) {
+  StatusOr<std::string> id = store_->StartInternalUpload();
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  EXPECT_EQ(env_.calls(FaultInjectionEnv::Op::kSyncDir), 0);
+  ASSERT_TRUE(AppendChunk(*store_, *id, "monolithic").ok());
+  ASSERT_TRUE(store_->CompleteUpload(*id, Digest::Sha256Of("monolithic")).ok());
+  EXPECT_EQ(*store_->Read(Digest::Sha256Of("monolithic"), 100), "monolithic");
+  EXPECT_GE(env_.calls(FaultInjectionEnv::Op::kSyncDir), 1);  // the blob's folder
 }
 
 TEST_F(BlobStoreTest, CancelRemovesTheUpload) {

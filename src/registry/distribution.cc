@@ -175,6 +175,24 @@ Distribution::Distribution(RegistryState& state, BlobStore& blobs, http::SecretL
       tracker_(tracker),
       options_(options) {}
 
+Distribution::~Distribution() { async_calls_.WaitForNone(); }
+
+std::shared_ptr<void> Distribution::AsyncCalls::Hold() {
+  {
+    std::lock_guard lock(mu_);
+    ++count_;
+  }
+  return std::shared_ptr<void>(nullptr, [this](void*) {
+    std::lock_guard lock(mu_);
+    if (--count_ == 0) none_.notify_all();
+  });
+}
+
+void Distribution::AsyncCalls::WaitForNone() {
+  std::unique_lock lock(mu_);
+  none_.wait(lock, [this] { return count_ == 0; });
+}
+
 bool Distribution::Accepts(const http::Request& request) {
   std::string_view path = request.Path();
   return path == "/v2" || path.starts_with("/v2/");

@@ -12,9 +12,12 @@
 // (manifests, tags, catalog, referrers).
 #pragma once
 
+#include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -64,6 +67,12 @@ class Distribution {
 
   Distribution(RegistryState& state, BlobStore& blobs, http::SecretLookup secrets,
                const Clock& clock, awsjson::CommitTracker& tracker, Options options = {});
+  // Waits for the replies still to come from the blob store's sync thread
+  // (uploads being made durable): they use this object, its state and its
+  // tracker, which must outlive it.
+  ~Distribution();
+  Distribution(const Distribution&) = delete;
+  Distribution& operator=(const Distribution&) = delete;
 
   // True for the requests this API serves: path "/v2" or under "/v2/".
   static bool Accepts(const http::Request& request);
@@ -105,6 +114,20 @@ class Distribution {
   void Catalog(DistributionCall& call);
   void Referrers(DistributionCall& call);
 
+  // A count of the calls handed to the blob store's sync thread
+  // (BlobStore::*Async) and not yet answered; the destructor waits for 0.
+  class AsyncCalls {
+   public:
+    // Held by the callback; dropping it ends the call.
+    std::shared_ptr<void> Hold();
+    void WaitForNone();
+
+   private:
+    std::mutex mu_;
+    std::condition_variable none_;
+    int64_t count_ = 0;  // guarded by mu_
+  };
+
   RegistryState& state_;
   BlobStore& blobs_;
   http::SecretLookup secrets_;
@@ -112,6 +135,7 @@ class Distribution {
   awsjson::CommitTracker& tracker_;
   Options options_;
   OpenUploads open_uploads_{options_.max_uploads_per_repository};
+  AsyncCalls async_calls_;
 };
 
 }  // namespace berth::registry

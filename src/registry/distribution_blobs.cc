@@ -1,8 +1,11 @@
 // The distribution API's blobs: pull (GET/HEAD with ranges), delete, and
 // the upload protocol (POST start, monolithic or mount; PATCH chunks; GET
 // status; PUT complete; DELETE cancel).
+#include <algorithm>
+#include <memory>
 #include <optional>
 
+#include "common/log.h"
 #include "common/metrics.h"
 #include "registry/distribution.h"
 #include "registry/distribution_call.h"
@@ -54,6 +57,30 @@ void FailUpload(DistributionCall& call, const Status& status, std::string_view w
       return call.Fail(400, oci_error::kBlobUploadInvalid, status.message());
     default:
       return call.Fail(500, oci_error::kUnknown, std::string(what) + ": " + status.message());
+  }
+}
+
+// The reply to a completed blob upload, once the blob store has made it
+// durable (or failed to): the blob is linked in the call's repository and
+// the 201 goes out when that link is durable too, and not before seq.
+// Runs on the blob store's sync thread; a throw there would end the
+// process, so it is answered here.
+void ReplyBlobCreated(DistributionCall& call, RegistryState& state,
+                      const StatusOr<BlobInfo>& completed, const Digest& digest,
+                      std::string_view what, uint64_t seq) {
+  try {
+    if (!completed.ok()) {
+      if (completed.status().code() == StatusCode::kInvalidArgument) {
+        return call.Fail(400, oci_error::kDigestInvalid, completed.status().message());
+      }
+      return FailUpload(call, completed.status(), what);
+    }
+    auto linked = state.LinkBlob(call.route.name, digest.ToString());
+    if (!linked.ok()) return call.Fail(linked.error());
+    call.Reply(BlobCreated(call.route.name, digest.ToString()), std::max(seq, *linked));
+  } catch (const std::exception& e) {
+    LogError("registry request failed", {{"error", e.what()}});
+    call.Fail(500, oci_error::kUnknown, e.what());
   }
 }
 
@@ -263,13 +290,14 @@ void Distribution::StartUpload(DistributionCall& call) {
       Status closed = sink->Close();
       if (!closed.ok()) return FailUpload(call, closed, "write blob");
       if (!request.body_status.ok()) return FailUpload(call, request.body_status, "receive blob");
-      auto completed = blobs_.CompleteUpload(sink->upload_id(), *digest);
-      if (!completed.ok()) {
-        if (completed.status().code() == StatusCode::kInvalidArgument) {
-          return call.Fail(400, oci_error::kDigestInvalid, completed.status().message());
-        }
-        return FailUpload(call, completed.status(), "complete blob");
-      }
+      // The I/O thread goes on while the blob store's group commit syncs.
+      auto owned = std::make_shared<DistributionCall>(std::move(call));
+      return blobs_.CompleteUploadAsync(sink->upload_id(), *digest,
+                                        [this, owned, digest = *digest, seq,
+                                         held = async_calls_.Hold()](StatusOr<BlobInfo> completed) {
+                                          ReplyBlobCreated(*owned, state_, completed, digest,
+                                                           "complete blob", seq);
+                                        });
     } else if (Status put = blobs_.Put(*digest, request.body); !put.ok()) {
       if (put.code() == StatusCode::kInvalidArgument) {
         return call.Fail(400, oci_error::kDigestInvalid, put.message());
@@ -281,19 +309,27 @@ void Distribution::StartUpload(DistributionCall& call) {
     return call.Reply(BlobCreated(name, digest->ToString()), std::max(seq, *linked));
   }
 
-  auto id = blobs_.StartUpload();
-  if (!id.ok())
-    return call.Fail(500, oci_error::kUnknown, "start upload: " + id.status().message());
-  if (!open_uploads_.Add(
-          name, *id, [this](const std::string& open) { return blobs_.UploadSize(open).ok(); })) {
-    (void)blobs_.CancelUpload(*id);
-    RefusedUploads().Inc();
-    return call.Fail(429, oci_error::kTooManyRequests,
-                     "repository " + name + " has " + std::to_string(open_uploads_.limit()) +
-                         " uploads open, the most it may have: complete or cancel some (or let "
-                         "them expire) before starting more");
-  }
-  call.Reply(UploadProgress(202, name, UploadToken(name, *id), 0), seq);
+  // The I/O thread goes on while the blob store's group commit syncs.
+  auto owned = std::make_shared<DistributionCall>(std::move(call));
+  blobs_.StartUploadAsync([this, owned, seq, held = async_calls_.Hold()](StatusOr<std::string> id) {
+    DistributionCall& started = *owned;
+    const std::string& repository = started.route.name;
+    if (!id.ok()) {
+      return started.Fail(500, oci_error::kUnknown, "start upload: " + id.status().message());
+    }
+    if (!open_uploads_.Add(repository, *id, [this](const std::string& open) {
+          return blobs_.UploadSize(open).ok();
+        })) {
+      (void)blobs_.CancelUpload(*id);
+      RefusedUploads().Inc();
+      return started.Fail(429, oci_error::kTooManyRequests,
+                          "repository " + repository + " has " +
+                              std::to_string(open_uploads_.limit()) +
+                              " uploads open, the most it may have: complete or cancel some (or "
+                              "let them expire) before starting more");
+    }
+    started.Reply(UploadProgress(202, repository, UploadToken(repository, *id), 0), seq);
+  });
 }
 
 void Distribution::UploadStatus(DistributionCall& call) {
@@ -323,17 +359,15 @@ void Distribution::PutUpload(DistributionCall& call) {
                      digest_text ? "invalid digest " + *digest_text : "digest is required");
   }
   if (!AppendBody(call, blobs_, id)) return;
-  auto completed = blobs_.CompleteUpload(id, *digest);
-  open_uploads_.Remove(name, id);  // gone either way
-  if (!completed.ok()) {
-    if (completed.status().code() == StatusCode::kInvalidArgument) {
-      return call.Fail(400, oci_error::kDigestInvalid, completed.status().message());
-    }
-    return FailUpload(call, completed.status(), "complete upload");
-  }
-  auto linked = state_.LinkBlob(name, digest->ToString());
-  if (!linked.ok()) return call.Fail(linked.error());
-  call.Reply(BlobCreated(name, digest->ToString()), *linked);
+  // The I/O thread goes on while the blob store's group commit syncs.
+  auto owned = std::make_shared<DistributionCall>(std::move(call));
+  blobs_.CompleteUploadAsync(id, *digest,
+                             [this, owned, id, digest = *digest,
+                              held = async_calls_.Hold()](StatusOr<BlobInfo> completed) {
+                               open_uploads_.Remove(owned->route.name, id);  // gone either way
+                               ReplyBlobCreated(*owned, state_, completed, digest,
+                                                "complete upload", 0);
+                             });
 }
 
 void Distribution::CancelUpload(DistributionCall& call) {

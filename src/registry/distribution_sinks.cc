@@ -31,7 +31,8 @@ Status UploadSink::Write(std::string_view piece) {
   if (!opened_) {
     opened_ = true;
     if (upload_id_.empty()) {
-      auto id = blobs_.StartUpload();
+      // Monolithic: no client is told this upload's id.
+      auto id = blobs_.StartInternalUpload();
       if (!id.ok()) return open_status_ = id.status();
       upload_id_ = std::move(*id);
     }

@@ -4,7 +4,11 @@
 
 #include <boost/json/parse.hpp>
 #include <cerrno>
+#include <chrono>
+#include <condition_variable>
 #include <filesystem>
+#include <memory>
+#include <mutex>
 #include <optional>
 
 #include "common/base64.h"
@@ -86,10 +90,23 @@ class DistributionTest : public testing::RegistryFixture {
     } else {
       request.body = s.body;
     }
-    std::optional<http::Response> reply;
-    dist_->Handle(std::move(request), [&](http::Response r) { reply = std::move(r); });
-    EXPECT_TRUE(reply.has_value()) << s.method << " " << s.target << " got no reply";
-    return reply.value_or(http::Response{});
+    // Uploads are answered from the blob store's sync thread.
+    struct Reply {
+      std::mutex mu;
+      std::condition_variable arrived;
+      std::optional<http::Response> response;
+    };
+    auto reply = std::make_shared<Reply>();
+    dist_->Handle(std::move(request), [reply](http::Response r) {
+      std::lock_guard lock(reply->mu);
+      reply->response = std::move(r);
+      reply->arrived.notify_all();
+    });
+    std::unique_lock lock(reply->mu);
+    reply->arrived.wait_for(lock, std::chrono::seconds(30),
+                            [&] { return reply->response.has_value(); });
+    EXPECT_TRUE(reply->response.has_value()) << s.method << " " << s.target << " got no reply";
+    return reply->response.value_or(http::Response{});
   }
 
   http::Response Get(std::string target, http::Headers headers = {}) {

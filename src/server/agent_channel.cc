@@ -157,50 +157,77 @@ void AgentChannel::Poll(const http::Request& request, http::Responder respond) {
   // so that a dead agent shows agentConnected=false within about 1.5 of it.
   wait = std::min<int>(wait, std::max<int64_t>(1, ecs_.agents().heartbeat_timeout_millis() / 2000));
   std::string version = query.contains("version") ? query.at("version") : "";
+  const bool delta = query.contains("delta") && query.at("delta") == "1";
 
   ecs_.agents().PollStarted(*instance_id, clock_.NowMillis());
   held_.Hold(*instance_id, std::chrono::seconds(wait),
-             [this, poll = HeldPoll{*instance_id, std::move(version), std::move(respond)}](
+             [this, poll = HeldPoll{*instance_id, std::move(version), delta, std::move(respond)}](
                  bool time_is_up) mutable { return MaybeAnswer(poll, time_is_up); });
 }
 
-void AgentChannel::AddRoleCredentials(json::object& assignments) const {
+void AgentChannel::AddRoleCredentials(api::EcsApi::AgentAnswer& answer) const {
+  if (answer.roles.empty()) return;
   const int64_t now = clock_.NowMillis();
-  for (json::value& v : assignments.at("tasks").as_array()) {
-    json::object& task = v.as_object();
-    const json::value* td = task.if_contains("taskDefinition");
-    if (td == nullptr || !td->is_object()) continue;
-    const json::value* overrides = task.if_contains("overrides");
-    const json::object* o = overrides && overrides->is_object() ? &overrides->as_object() : nullptr;
-    for (auto [field, member] : {std::pair{"taskRoleArn", "roleCredentials"},
-                                 std::pair{"executionRoleArn", "executionRoleCredentials"}}) {
-      std::string arn = api::EffectiveRoleArn(td->as_object(), o, field);
-      if (arn.empty()) continue;
+  json::object credentials;
+  for (const api::EcsApi::AgentTaskRoles& task : answer.roles) {
+    json::object issued;
+    for (auto [arn, member] : {std::pair{&task.task_role_arn, "roleCredentials"},
+                               std::pair{&task.execution_role_arn, "executionRoleCredentials"}}) {
+      if (arn->empty()) continue;
       // A role taken out of the roles file since the task started: its
       // containers get no credentials from now on.
-      if (auto credentials = roles_.Issue(arn, agent_key_, now)) {
-        task[member] = api::RoleCredentialsJson(*credentials);
+      if (auto issue = roles_.Issue(*arn, agent_key_, now)) {
+        issued[member] = api::RoleCredentialsJson(*issue);
       }
     }
+    if (!issued.empty()) credentials[task.task_arn] = std::move(issued);
   }
+  if (credentials.empty()) return;
+  // The body is an object: its closing brace gives way to one more member.
+  answer.body.pop_back();
+  answer.body += ",\"credentials\":";
+  answer.body += json::serialize(credentials);
+  answer.body += '}';
 }
 
 bool AgentChannel::MaybeAnswer(HeldPoll& poll, bool time_is_up) {
   // Most polls find nothing changed: that costs a version read, not a
   // list of the instance's tasks. (A Bump after this read wakes the poll.)
   if (!time_is_up && ecs_.agents().Version(poll.instance_id) == poll.version) return false;
-  std::optional<json::object> assignments = ecs_.AgentAssignments(poll.instance_id);
+  // What the agent holds, when it takes a delta and has what was last sent.
+  std::optional<Sent> known;
+  if (poll.delta && !poll.version.empty()) {
+    std::lock_guard lock(sent_mu_);
+    if (auto it = sent_.find(poll.instance_id);
+        it != sent_.end() && it->second.version == poll.version) {
+      known = it->second;
+    }
+  }
+  Sent sent;
+  std::optional<api::EcsApi::AgentAnswer> assignments =
+      ecs_.AgentAnswerFor(poll.instance_id, known ? &known->marks : nullptr, &sent.marks);
   if (!assignments) {
+    {
+      std::lock_guard lock(sent_mu_);
+      sent_.erase(poll.instance_id);
+    }
     ecs_.agents().PollEnded(poll.instance_id, clock_.NowMillis());
     poll.respond(awsjson::ErrorResponse(
         "AccessDeniedException",
         "agent poll: container instance " + poll.instance_id + " is deregistered", NewUuid()));
     return true;
   }
-  if (!time_is_up && model::AsString(assignments->at("version")) == poll.version) return false;
+  sent.version = assignments->version;
+  if (!time_is_up && sent.version == poll.version) return false;
+  {
+    // Replaced by every answer: the agent's next poll names this version
+    // once it has this answer; a poll with any other gets every task.
+    std::lock_guard lock(sent_mu_);
+    sent_[poll.instance_id] = std::move(sent);
+  }
   ecs_.agents().PollEnded(poll.instance_id, clock_.NowMillis());
   AddRoleCredentials(*assignments);
-  std::string body = json::serialize(*assignments);
+  std::string body = std::move(assignments->body);
   tracker_.WhenDurable(tracker_.LastAssigned(),
                        [respond = std::move(poll.respond), body = std::move(body)]() mutable {
                          http::Response response;

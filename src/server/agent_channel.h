@@ -5,6 +5,11 @@
 //   GET  /berth/v1/agent/tasks         long poll for the instance's assignments
 //                                      (with the credentials of the tasks' roles)
 //
+// With delta=1 a poll whose version is the one its instance was last
+// answered with gets only the tasks that changed since in full, and the
+// others' ARNs in "unchangedTaskArns": an instance with k tasks is not sent
+// k lists of k tasks as they start. Any other poll gets every task.
+//
 // A poll whose version is current is held without holding an I/O thread
 // (held_requests.h), until the instance's version is bumped (AgentTracker's
 // on_bump) or the poll's time is up. Every answer waits until what it shows is durable.
@@ -14,7 +19,9 @@
 // waiting for its grace period.
 #pragma once
 
+#include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "awsjson/commit_tracker.h"
 #include "common/clock.h"
@@ -52,7 +59,15 @@ class AgentChannel {
   struct HeldPoll {
     std::string instance_id;
     std::string version;  // what the agent has
+    bool delta = false;   // it takes unchanged tasks by ARN (delta=1)
     http::Responder respond;
+  };
+  // The last answer to an instance's poll: its version and what each task
+  // looked like in it. A delta poll with that version lists only the tasks
+  // that changed since.
+  struct Sent {
+    std::string version;
+    api::EcsApi::AgentTaskMarks marks;
   };
 
   void Join(const http::Request& request, http::Responder respond);
@@ -61,11 +76,12 @@ class AgentChannel {
   // instance went away) once they are durable. False if it still waits: the
   // version is `version` and time is left.
   bool MaybeAnswer(HeldPoll& poll, bool time_is_up);
-  // Each assigned task that names roles gets their credentials, fresh at
-  // every answer: "roleCredentials" (taskRoleArn) and
-  // "executionRoleCredentials" (executionRoleArn), ECS's credentials
+  // Every task on the instance that names roles (listed or named unchanged)
+  // gets their credentials, fresh at every answer, in the answer's
+  // "credentials": {TASK_ARN: {"roleCredentials" (taskRoleArn),
+  // "executionRoleCredentials" (executionRoleArn)}}, ECS's credentials
   // documents (api/task_roles.h).
-  void AddRoleCredentials(boost::json::object& assignments) const;
+  void AddRoleCredentials(api::EcsApi::AgentAnswer& answer) const;
 
   api::EcsApi& ecs_;
   awsjson::CommitTracker& tracker_;
@@ -73,6 +89,9 @@ class AgentChannel {
   const Clock& clock_;
   const std::string agent_key_;
   const api::TaskRoles& roles_;
+
+  std::mutex sent_mu_;
+  std::unordered_map<std::string, Sent> sent_;  // by instance id; guarded by sent_mu_
 
   HeldRequests held_;  // polls, by instance id; woken by the instance's version bumps
 };

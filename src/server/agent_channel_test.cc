@@ -10,6 +10,7 @@
 #include <atomic>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <fstream>
 #include <future>
 #include <set>
 #include <thread>
@@ -56,6 +57,13 @@ class AgentChannelTest : public ::testing::Test {
         {"name": "a", "image": "h:5000/busybox", "cpu": 1, "memory": 6}]})");
   }
 
+  // The store's writer thread calls back into the ECS state for every
+  // commit: it stops before that state is destroyed.
+  void TearDown() override {
+    channel_->Stop();
+    store_->Close();
+  }
+
   // An ECS call as the API endpoint makes it, from the calling thread.
   json::object Call(std::string_view operation, std::string_view body,
                     std::string access_key_id = std::string(kUserKey)) {
@@ -97,11 +105,12 @@ class AgentChannelTest : public ::testing::Test {
             std::string(key.at("secretAccessKey").as_string())};
   }
 
-  json::object Poll(const http::SigV4Credentials& key, std::string_view version, int wait) {
+  json::object Poll(const http::SigV4Credentials& key, std::string_view version, int wait,
+                    bool delta = false) {
     http::Request request{
         .method = "GET",
         .target = "/berth/v1/agent/tasks?version=" + http::EncodeQueryValue(version) +
-                  "&waitSeconds=" + std::to_string(wait)};
+                  "&waitSeconds=" + std::to_string(wait) + (delta ? "&delta=1" : "")};
     http::Response reply = Send(std::move(request), key);
     EXPECT_EQ(reply.status, 200) << reply.body;
     return json::parse(reply.body).as_object();
@@ -161,6 +170,41 @@ TEST_F(AgentChannelTest, AnErrorQuotingBytesThatAreNotUtf8IsStillJson) {
   EXPECT_EQ(body.at("__type").as_string(), "InvalidParameterException");
   EXPECT_EQ(body.at("message").as_string(),
             "agent poll: waitSeconds must be a non-negative whole number, got '0\xEF\xBF\xBD'");
+}
+
+// A delta answer names an unchanged task by its ARN alone, yet its role's
+// credentials come again in every answer: they are issued afresh, and the
+// containers' SDKs refresh them before they expire.
+TEST_F(AgentChannelTest, EveryAnswerCarriesTheRoleCredentialsOfChangedAndUnchangedTasks) {
+  constexpr std::string_view kRole = "arn:aws:iam::123456789012:role/trainer";
+  const std::string roles_file = dir_.path() + "/roles";
+  std::ofstream(roles_file) << "[" << kRole
+                            << "]\naws_access_key_id = AKIATRAINER\n"
+                               "aws_secret_access_key = trainer-secret\n";
+  auto roles = api::TaskRoles::Load(roles_file, {});
+  ASSERT_TRUE(roles.ok()) << roles.status().message();
+  roles_ = std::move(*roles);
+  ecs_->set_task_roles(&roles_);
+  Call("RegisterTaskDefinition", R"({"family": "trainer", "taskRoleArn": ")" + std::string(kRole) +
+                                     R"(", "containerDefinitions": [
+        {"name": "a", "image": "h:5000/busybox", "cpu": 1, "memory": 6}]})");
+  http::SigV4Credentials key = JoinAgent(RegisterInstance());
+  json::object run = Call("RunTask", R"({"cluster": "c", "taskDefinition": "trainer"})");
+  const std::string arn(run.at("tasks").at(0).at("taskArn").as_string());
+  auto role_key = [&](const json::object& answer) {
+    return answer.at("credentials").at(arn).at("roleCredentials").at("AccessKeyId");
+  };
+
+  json::object full = Poll(key, "", 0, true);
+  ASSERT_EQ(full.at("tasks").as_array().size(), 1u);
+  EXPECT_EQ(role_key(full), "AKIATRAINER");
+  EXPECT_FALSE(full.at("tasks").at(0).as_object().contains("roleCredentials"))
+      << "credentials are the answer's, never part of the task an agent writes down";
+
+  json::object delta = Poll(key, full.at("version").as_string(), 0, true);
+  EXPECT_TRUE(delta.at("tasks").as_array().empty());
+  EXPECT_EQ(delta.at("unchangedTaskArns"), json::array{json::string(arn)});
+  EXPECT_EQ(role_key(delta), "AKIATRAINER");
 }
 
 TEST_F(AgentChannelTest, StopAnswersEveryHeldPoll) {

@@ -5,6 +5,8 @@
 #include <boost/json/serialize.hpp>
 #include <condition_variable>
 #include <functional>
+#include <future>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -37,6 +39,20 @@ using awsjson::CommitTracker;
 namespace {
 
 constexpr int64_t kLifecycleIntervalSeconds = 60;
+// How long the service scheduler waits for one pass's placements to become
+// durable before it goes on with the next.
+constexpr auto kPassDurableWait = std::chrono::seconds(10);
+
+// Waits (at most `limit`) until everything the tracker has assigned so far
+// is durable, or the tracker was abandoned.
+void WaitUntilDurable(CommitTracker& tracker, std::chrono::steady_clock::duration limit) {
+  auto done = std::make_shared<std::promise<void>>();
+  std::future<void> durable = done->get_future();
+  tracker.WhenDurable(
+      tracker.LastAssigned(), [done] { done->set_value(); },
+      [done](const Status&) { done->set_value(); });
+  durable.wait_for(limit);
+}
 constexpr int64_t kDefaultGcMinAgeSeconds = 3600;
 
 // Runs fn every interval until stopped, and at once when woken; stopping
@@ -247,7 +263,12 @@ Status ControlPlane::Impl::Start() {
   // The service scheduler: a pass a second, which costs next to nothing
   // when nothing was written since the last one.
   controllers.emplace(1, [this] {
-    ecs.ReconcileServices(SystemClock().NowMillis());
+    // Passes of at most a thousand placements. Between two, the store
+    // makes the first one's durable while the lock is free, so agents are
+    // answered with those tasks and report them before more are placed.
+    while (ecs.ReconcileServices(SystemClock().NowMillis())) {
+      WaitUntilDurable(tracker, kPassDurableWait);
+    }
     ecs.ReconcileGangs(SystemClock().NowMillis());
     ecs.ReconcileQueue(SystemClock().NowMillis());
   });

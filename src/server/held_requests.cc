@@ -1,5 +1,7 @@
 #include "server/held_requests.h"
 
+#include <algorithm>
+
 namespace berth::server {
 
 HeldRequests::HeldRequests() : thread_([this] { Run(); }) {}
@@ -25,8 +27,11 @@ void HeldRequests::Hold(std::string key, std::chrono::steady_clock::duration wai
       ++waiting_[key];
       // A wake between the try above and now would be missed: look again.
       woken_.insert(key);
-      held_.push_back(
-          {std::move(key), std::chrono::steady_clock::now() + wait, std::move(try_answer)});
+      const uint64_t id = next_id_++;
+      auto deadline = std::chrono::steady_clock::now() + wait;
+      auto in_deadlines = deadlines_.emplace(deadline, id);
+      by_key_.emplace(key, id);
+      held_.emplace(id, Held{std::move(key), deadline, std::move(try_answer), in_deadlines});
       cv_.notify_one();
       return;
     }
@@ -50,26 +55,48 @@ int64_t HeldRequests::Open() {
   return open;
 }
 
+HeldRequests::Held HeldRequests::Take(uint64_t id) {
+  auto it = held_.find(id);
+  Held held = std::move(it->second);
+  held_.erase(it);
+  deadlines_.erase(held.in_deadlines);
+  auto [first, last] = by_key_.equal_range(held.key);
+  for (auto k = first; k != last; ++k) {
+    if (k->second == id) {
+      by_key_.erase(k);
+      break;
+    }
+  }
+  return held;
+}
+
 void HeldRequests::Run() {
   std::unique_lock lock(mu_);
   while (true) {
-    auto next = std::chrono::steady_clock::time_point::max();
-    for (const Held& held : held_) next = std::min(next, held.deadline);
     auto ready = [&] { return stop_ || !woken_.empty(); };
-    if (next == std::chrono::steady_clock::time_point::max()) {
+    if (deadlines_.empty()) {
       cv_.wait(lock, ready);
     } else {
-      cv_.wait_until(lock, next, ready);
+      cv_.wait_until(lock, deadlines_.begin()->first, ready);
     }
     const bool stopping = stop_;
     const auto now = std::chrono::steady_clock::now();
-    std::vector<Held> look, keep;
-    for (Held& held : held_) {
-      bool due = stopping || held.deadline <= now || woken_.contains(held.key);
-      (due ? look : keep).push_back(std::move(held));
+    // The requests to try: those under a woken key, those whose time is up
+    // (all of them when stopping).
+    std::vector<uint64_t> due;
+    for (const std::string& key : woken_) {
+      auto [first, last] = by_key_.equal_range(key);
+      for (auto k = first; k != last; ++k) due.push_back(k->second);
     }
-    held_ = std::move(keep);
     woken_.clear();
+    for (auto d = deadlines_.begin(); d != deadlines_.end() && (stopping || d->first <= now); ++d) {
+      due.push_back(d->second);
+    }
+    std::sort(due.begin(), due.end());
+    due.erase(std::unique(due.begin(), due.end()), due.end());
+    std::vector<Held> look;
+    look.reserve(due.size());
+    for (uint64_t id : due) look.push_back(Take(id));
     // Answering reads state whose writers call Wake under their own locks:
     // never under mu_.
     lock.unlock();
@@ -83,7 +110,12 @@ void HeldRequests::Run() {
       }
     }
     lock.lock();
-    for (Held& held : still) held_.push_back(std::move(held));
+    for (Held& held : still) {
+      const uint64_t id = next_id_++;
+      held.in_deadlines = deadlines_.emplace(held.deadline, id);
+      by_key_.emplace(held.key, id);
+      held_.emplace(id, std::move(held));
+    }
     for (const std::string& key : answered) {
       if (auto it = waiting_.find(key); it != waiting_.end() && --it->second == 0) {
         waiting_.erase(it);

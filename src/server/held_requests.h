@@ -16,9 +16,10 @@
 #include <functional>
 #include <map>
 #include <mutex>
-#include <set>
 #include <string>
 #include <thread>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace berth::server {
@@ -44,20 +45,29 @@ class HeldRequests {
   void Stop();
 
  private:
+  using Deadlines = std::multimap<std::chrono::steady_clock::time_point, uint64_t>;
   struct Held {
     std::string key;
     std::chrono::steady_clock::time_point deadline;
     TryAnswer try_answer;
+    Deadlines::iterator in_deadlines;  // its entry in deadlines_
   };
   void Run();
+  // Takes id out of the indexes; its Held, moved out. mu_ held.
+  Held Take(uint64_t id);
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<Held> held_;
+  // A wake and a deadline each find their requests without a pass over all
+  // of them: thousands of agents hold polls, and every placement wakes one.
+  uint64_t next_id_ = 0;
+  std::unordered_map<uint64_t, Held> held_;                // by id
+  std::unordered_multimap<std::string, uint64_t> by_key_;  // key -> ids
+  Deadlines deadlines_;                                    // deadline -> id
   // key -> its requests held or being tried: a Wake of a key nobody waits
   // under (most RunTasks, where no agent waits) costs a map lookup.
-  std::map<std::string, int, std::less<>> waiting_;
-  std::set<std::string> woken_;  // keys woken since the thread last looked
+  std::unordered_map<std::string, int> waiting_;
+  std::unordered_set<std::string> woken_;  // keys woken since the thread last looked
   bool stop_ = false;
   std::thread thread_;
 };

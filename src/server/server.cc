@@ -19,6 +19,7 @@
 
 #include "awsjson/endpoint.h"
 #include "common/log.h"
+#include "common/open_file_limit.h"
 #include "common/reload_signal.h"
 #include "common/stop_signals.h"
 #include "http/endpoint.h"
@@ -129,6 +130,11 @@ void PrintClientEnvironment(const ServerConfig& config, const std::string& endpo
 
 int RunServer(const ServerConfig& config) {
   BlockStopSignals();  // before any thread starts
+  // Every connected agent holds two sockets (its poll and its calls).
+  if (OpenFileLimit files = RaiseOpenFileLimit(); files.now != files.before) {
+    LogInfo("open file limit raised",
+            {{"from", std::to_string(files.before)}, {"to", std::to_string(files.now)}});
+  }
 
   auto fail = [](const Status& status) {
     LogError("berth server cannot start", {{"error", status.message()}});

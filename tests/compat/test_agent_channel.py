@@ -82,9 +82,12 @@ class Agent:
         self.secret = resp.json["secretAccessKey"]
         self.version = ""
 
-    def poll(self, version=None, wait=0, timeout=60):
+    def poll(self, version=None, wait=0, timeout=60, delta=False):
         version = self.version if version is None else version
-        query = urllib.parse.urlencode({"version": version, "waitSeconds": wait})
+        params = {"version": version, "waitSeconds": wait}
+        if delta:
+            params["delta"] = 1
+        query = urllib.parse.urlencode(params)
         return signed_request(self.server, "GET", "/berth/v1/agent/tasks", query=query,
                               key=self.key, secret=self.secret, timeout=timeout)
 
@@ -195,6 +198,35 @@ def test_poll_returns_assignments_and_long_poll_wakes_on_run_task(ecs, cluster, 
     # The same version with no wait answers at once, unchanged.
     same = joined.poll(version=resp.json["version"], wait=0)
     assert same.json == resp.json
+
+
+def test_a_delta_poll_names_the_tasks_the_agent_has_by_arn(ecs, cluster, joined):
+    family = taskdef(ecs, cpu=256)
+    first = ecs.run_task(cluster=cluster, taskDefinition=family)["tasks"][0]["taskArn"]
+    full = joined.poll_ok(delta=True)  # no version yet: every task in full
+    assert [t["taskArn"] for t in full["tasks"]] == [first]
+
+    second = ecs.run_task(cluster=cluster, taskDefinition=family)["tasks"][0]["taskArn"]
+    delta = joined.poll_ok(delta=True)
+    assert [t["taskArn"] for t in delta["tasks"]] == [second]
+    assert delta["tasks"][0]["taskDefinition"]["family"] == family
+    assert delta["unchangedTaskArns"] == [first]
+
+    # Stopping one sends it again in full, with its new desired status.
+    ecs.stop_task(cluster=cluster, task=first, reason="enough")
+    stopped = joined.poll_ok(delta=True)
+    assert [(t["taskArn"], t["desiredStatus"]) for t in stopped["tasks"]] == [(first, "STOPPED")]
+    assert stopped["unchangedTaskArns"] == [second]
+
+    # A version other than the last one answered gets every task in full.
+    stale = joined.poll(version=full["version"], delta=True)
+    assert stale.status == 200, stale
+    assert sorted(t["taskArn"] for t in stale.json["tasks"]) == sorted([first, second])
+    assert not stale.json.get("unchangedTaskArns")
+    # Without delta=1, every task in full, as before.
+    plain = joined.poll(wait=0)
+    assert sorted(t["taskArn"] for t in plain.json["tasks"]) == sorted([first, second])
+    assert "unchangedTaskArns" not in plain.json
 
 
 def test_long_poll_times_out_with_the_same_version(joined):

@@ -1,6 +1,7 @@
 // The ECS state as the agent channel needs it: joining an agent to its
 // instance, whether an agent key still resolves, the assignments an agent
 // polls for, and where a container's logs are.
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <mutex>
 #include <shared_mutex>
@@ -10,6 +11,8 @@
 #include "server/api/ecs_api.h"
 #include "server/api/ecs_names.h"
 #include "server/api/ecs_records.h"
+#include "server/api/service_deployments.h"
+#include "server/api/task_roles.h"
 
 namespace berth::server::api {
 
@@ -71,47 +74,173 @@ bool EcsApi::AgentMayAuthenticate(std::string_view instance_id) const {
 
 namespace {
 
+// Appends text as a JSON string: names and most values are plain ASCII and
+// go as they are; any other is escaped by the serializer.
+void AppendString(std::string& out, std::string_view text) {
+  bool plain = true;
+  for (char c : text) plain &= c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+  if (plain) {
+    out += '"';
+    out += text;
+    out += '"';
+  } else {
+    out += json::serialize(json::string(text));
+  }
+}
+
+// Appends v as JSON text without the kept sets of unknown members
+// (model/unknown_members.h) at any depth: the agent builds containers from
+// what berth understands only.
+void AppendForAgent(std::string& out, const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::object: {
+      out += '{';
+      bool first = true;
+      for (const auto& member : v.get_object()) {
+        if (member.key() == model::kUnknownMembersKey) continue;
+        if (!first) out += ',';
+        first = false;
+        AppendString(out, member.key());
+        out += ':';
+        AppendForAgent(out, member.value());
+      }
+      out += '}';
+      break;
+    }
+    case json::kind::array: {
+      out += '[';
+      bool first = true;
+      for (const json::value& item : v.get_array()) {
+        if (!first) out += ',';
+        first = false;
+        AppendForAgent(out, item);
+      }
+      out += ']';
+      break;
+    }
+    case json::kind::string:
+      AppendString(out, v.get_string());
+      break;
+    default:
+      out += json::serialize(v);
+  }
+}
+
 // A service task runs the image digests its revision resolved: the agent
 // pulls what the task definition it is given names.
-void PinImages(const json::object& task, json::object& view) {
-  const json::object* pins = model::ObjectAt(task, kPinnedImagesKey);
-  json::value* td = view.if_contains("taskDefinition");
-  if (pins == nullptr || td == nullptr || !td->is_object()) return;
-  json::value* definitions = td->get_object().if_contains("containerDefinitions");
-  if (definitions == nullptr || !definitions->is_array()) return;
+json::value PinnedImages(const json::object& pins, const json::value& task_definition) {
+  json::value pinned = task_definition;
+  json::value* definitions =
+      pinned.is_object() ? pinned.get_object().if_contains("containerDefinitions") : nullptr;
+  if (definitions == nullptr || !definitions->is_array()) return pinned;
   for (auto& d : definitions->get_array()) {
     if (!d.is_object()) continue;
-    const json::value* pin = pins->if_contains(StringOr(d.get_object(), "name", ""));
+    const json::value* pin = pins.if_contains(StringOr(d.get_object(), "name", ""));
     if (pin != nullptr && pin->is_string()) d.get_object()["image"] = *pin;
   }
+  return pinned;
 }
 
 }  // namespace
 
-std::optional<json::object> EcsApi::AgentAssignments(std::string_view instance_id) const {
+std::optional<EcsApi::AgentAnswer> EcsApi::AgentAnswerFor(std::string_view instance_id,
+                                                          const AgentTaskMarks* known,
+                                                          AgentTaskMarks* sent) const {
   std::shared_lock lock(mu_);
   std::string cluster;
   const json::object* instance = FindInstanceById(instance_id, &cluster);
   if (instance == nullptr || InstanceRecord(*instance).is_inactive()) return std::nullopt;
+  AgentAnswer answer;
   // Read under the lock every Bump happens under, so the version matches
   // the tasks listed with it.
-  std::string version = agents_.Version(instance_id);
-  json::array list;
+  answer.version = agents_.Version(instance_id);
+  // Written out here rather than built as JSON values: a task's view is
+  // its record (a few KiB) less what agents are not shown, and thousands
+  // of agents are answered for every few thousand tasks placed.
+  std::string& out = answer.body;
+  std::string unchanged;
+  out = "{\"version\":";
+  AppendString(out, answer.version);
+  out += ",\"tasks\":[";
+  bool first = true;
   for (const json::object* task : TasksOn(cluster, instance_id)) {
-    json::object view = TaskView(*task, true);
-    TaskDefinitionRef ref = ParseTaskDefinitionRef(TaskRecord(*task).task_definition_arn());
+    const TaskRecord record(*task);
+    const json::value* task_definition = nullptr;
+    TaskDefinitionRef ref = ParseTaskDefinitionRef(record.task_definition_arn());
     if (auto f = task_definitions_.find(ref.family); f != task_definitions_.end() && ref.revision) {
       if (auto r = f->second.find(*ref.revision); r != f->second.end()) {
-        view["taskDefinition"] = r->second.at("taskDefinition");
+        task_definition = r->second.if_contains("taskDefinition");
       }
     }
-    PinImages(*task, view);
-    list.push_back(std::move(view));
+    // Every answer names the roles of every task, changed or not: the
+    // channel issues their credentials afresh.
+    if (task_definition != nullptr && task_definition->is_object()) {
+      const json::object* overrides = model::ObjectAt(*task, "overrides");
+      AgentTaskRoles roles{
+          std::string(record.arn()),
+          EffectiveRoleArn(task_definition->get_object(), overrides, "taskRoleArn"),
+          EffectiveRoleArn(task_definition->get_object(), overrides, "executionRoleArn")};
+      if (!roles.task_role_arn.empty() || !roles.execution_role_arn.empty()) {
+        answer.roles.push_back(std::move(roles));
+      }
+    }
+    // What the agent acts on moves the version or the desired status.
+    std::string mark =
+        std::to_string(record.version()) + "/" + std::string(record.desired_status());
+    std::string id = TaskIdOf(record.arn());
+    if (known != nullptr) {
+      if (auto it = known->find(id); it != known->end() && it->second == mark) {
+        if (!unchanged.empty()) unchanged += ',';
+        AppendString(unchanged, record.arn());
+        if (sent != nullptr) sent->emplace(std::move(id), std::move(mark));
+        continue;
+      }
+    }
+    if (sent != nullptr) sent->emplace(std::move(id), std::move(mark));
+    if (!first) out += ',';
+    first = false;
+    // TaskView(task, /*tags=*/true), and the whole task definition.
+    out += '{';
+    bool first_member = true;
+    for (const auto& member : *task) {
+      std::string_view key = member.key();
+      if (HiddenFromTaskView(key, true) || key == model::kUnknownMembersKey ||
+          key == "taskDefinition") {
+        continue;
+      }
+      if (!first_member) out += ',';
+      first_member = false;
+      AppendString(out, key);
+      out += ':';
+      AppendForAgent(out, member.value());
+    }
+    if (task_definition != nullptr) {
+      if (!first_member) out += ',';
+      out += "\"taskDefinition\":";
+      if (const json::object* pins = model::ObjectAt(*task, kPinnedImagesKey)) {
+        AppendForAgent(out, PinnedImages(*pins, *task_definition));
+      } else {
+        AppendForAgent(out, *task_definition);
+      }
+    }
+    out += '}';
   }
-  // The agent builds containers from what berth understands only.
-  json::value tasks(std::move(list));
-  model::DropUnknownMembers(tasks);
-  return json::object{{"version", version}, {"tasks", std::move(tasks)}};
+  out += ']';
+  if (known != nullptr) {
+    out += ",\"unchangedTaskArns\":[";
+    out += unchanged;
+    out += ']';
+  }
+  out += '}';
+  return answer;
+}
+
+std::optional<json::object> EcsApi::AgentAssignments(std::string_view instance_id,
+                                                     const AgentTaskMarks* known,
+                                                     AgentTaskMarks* sent) const {
+  std::optional<AgentAnswer> answer = AgentAnswerFor(instance_id, known, sent);
+  if (!answer) return std::nullopt;
+  return std::move(json::parse(answer->body).as_object());
 }
 
 EcsApi::LogSource EcsApi::FindLogSource(std::string_view cluster_ref, std::string_view task_ref,

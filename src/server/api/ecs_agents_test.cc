@@ -48,6 +48,14 @@ class EcsAgentsTest : public testing::EcsApiTest {
     return std::string(r.at("containerInstance").at("containerInstanceArn").as_string());
   }
 
+  // RunTask of a task of half an instance's CPU: two fit.
+  std::string RunHalf() {
+    Call("RegisterTaskDefinition", R"({"family": "half", "containerDefinitions": [
+        {"name": "a", "image": "busybox", "cpu": 512, "memory": 256}]})");
+    json::object run = Call("RunTask", R"({"cluster": "c", "taskDefinition": "half"})");
+    return std::string(run.at("tasks").as_array()[0].at("taskArn").as_string());
+  }
+
   std::string RunOne() {
     json::object run = Call("RunTask", R"({"cluster": "c", "taskDefinition": "f"})");
     EXPECT_EQ(run.at("tasks").as_array().size(), 1u) << json::serialize(run);
@@ -136,6 +144,54 @@ TEST_F(EcsAgentsTest, AssignmentsCarryNoMemberTheModelDoesNotDefine) {
   const std::string sent = json::serialize(*api_.AgentAssignments(Id()));
   EXPECT_EQ(sent.find("@unknownMembers"), std::string::npos) << sent;
   EXPECT_EQ(sent.find("restartEverything"), std::string::npos) << sent;
+}
+
+TEST_F(EcsAgentsTest, AnAgentsOwnReportDoesNotMoveTheVersionAnotherCallersDoes) {
+  std::string mine = RunHalf(), theirs = RunHalf();
+  std::string version = AssignmentsVersion();
+  // What the agent reported it knows: its poll is not answered for it.
+  Report(mine, R"("status": "RUNNING")", kNow + 1000);
+  EXPECT_EQ(Describe(mine).at("lastStatus").as_string(), "RUNNING");
+  EXPECT_EQ(AssignmentsVersion(), version);
+  // A report by another caller (a user key) is news to the agent.
+  Call("SubmitTaskStateChange",
+       R"({"cluster": "c", "task": ")" + theirs + R"(", "status": "STOPPED",
+       "reason": "stopped by an operator"})",
+       kNow + 2000);
+  EXPECT_NE(AssignmentsVersion(), version);
+}
+
+TEST_F(EcsAgentsTest, AssignmentsGivenWhatTheAgentHoldsNameUnchangedTasksByArn) {
+  std::string first = RunHalf();
+  EcsApi::AgentTaskMarks held;
+  json::object all = *api_.AgentAssignments(Id(), nullptr, &held);
+  ASSERT_EQ(all.at("tasks").as_array().size(), 1u);
+  EXPECT_FALSE(all.contains("unchangedTaskArns"));  // no marks given: the old shape
+  EXPECT_EQ(held.size(), 1u);
+
+  // A new task comes in full, the one the agent has by its ARN alone.
+  std::string second = RunHalf();
+  EcsApi::AgentTaskMarks after_second;
+  json::object delta = *api_.AgentAssignments(Id(), &held, &after_second);
+  ASSERT_EQ(delta.at("tasks").as_array().size(), 1u);
+  EXPECT_EQ(delta.at("tasks").as_array()[0].at("taskArn").as_string(), second);
+  EXPECT_TRUE(delta.at("tasks").as_array()[0].as_object().contains("taskDefinition"));
+  EXPECT_EQ(delta.at("unchangedTaskArns"), json::array{json::string(first)});
+
+  // The agent's own RUNNING report changes what DescribeTasks shows, and
+  // the task comes again in full; a StopTask (desired STOPPED) too.
+  Report(first, R"("status": "RUNNING")", kNow + 1000);
+  Call("StopTask", R"({"cluster": "c", "task": ")" + second + R"("})");
+  json::object changed = *api_.AgentAssignments(Id(), &after_second, nullptr);
+  ASSERT_EQ(changed.at("tasks").as_array().size(), 2u);
+  EXPECT_TRUE(changed.at("unchangedTaskArns").as_array().empty());
+  for (const auto& task : changed.at("tasks").as_array()) {
+    if (task.at("taskArn").as_string() == second) {
+      EXPECT_EQ(task.at("desiredStatus").as_string(), "STOPPED");
+    } else {
+      EXPECT_EQ(task.at("lastStatus").as_string(), "RUNNING");
+    }
+  }
 }
 
 TEST_F(EcsAgentsTest, ReportsMoveTheTaskForwardAndFreeItsResources) {

@@ -116,10 +116,36 @@ class EcsApi : public awsjson::JsonService {
   // True while the instance exists, is not INACTIVE and its agent joined:
   // only then does its agent key resolve.
   bool AgentMayAuthenticate(std::string_view instance_id) const;
+  // What an agent was sent of each task (id -> a mark of the task's record
+  // version and desired status), so that its next answer can leave out
+  // what has not changed.
+  using AgentTaskMarks = std::map<std::string, std::string, std::less<>>;
   // {"version", "tasks"}: every task on the instance that is not STOPPED, as
   // DescribeTasks shows it (with tags) plus its whole "taskDefinition".
-  // nullopt when the instance is gone or INACTIVE.
-  std::optional<boost::json::object> AgentAssignments(std::string_view instance_id) const;
+  // With known (what the agent holds), a task whose mark is unchanged is
+  // named in "unchangedTaskArns" instead of listed; the marks of this
+  // answer go to *sent when given. nullopt when the instance is gone or
+  // INACTIVE.
+  std::optional<boost::json::object> AgentAssignments(std::string_view instance_id,
+                                                      const AgentTaskMarks* known = nullptr,
+                                                      AgentTaskMarks* sent = nullptr) const;
+  // The same answer as JSON text, written without building it as JSON
+  // values first (what the agent channel sends), its version, and the
+  // roles of every task on the instance that names one (changed or not),
+  // whose credentials the channel adds.
+  struct AgentTaskRoles {
+    std::string task_arn;
+    std::string task_role_arn;       // empty: none
+    std::string execution_role_arn;  // empty: none
+  };
+  struct AgentAnswer {
+    std::string version;
+    std::string body;
+    std::vector<AgentTaskRoles> roles;
+  };
+  std::optional<AgentAnswer> AgentAnswerFor(std::string_view instance_id,
+                                            const AgentTaskMarks* known = nullptr,
+                                            AgentTaskMarks* sent = nullptr) const;
   // Where one container of a task runs, for its logs and `berth exec` (or,
   // with container empty, the task's image pulls): the task id, the
   // instance and the endpoint of its agent, and the last status of the task
@@ -189,6 +215,8 @@ class EcsApi : public awsjson::JsonService {
   Reply ListTasks(boost::json::object& in, const CallContext& ctx);
   // The Task as clients see it (berth's own members removed).
   static boost::json::object TaskView(const boost::json::object& record, bool tags);
+  // Whether TaskView leaves the record's member key out.
+  static bool HiddenFromTaskView(std::string_view key, bool tags);
 
   // ecs_task_state.cc: what agents report.
   Reply SubmitTaskStateChange(boost::json::object& in, const CallContext& ctx);
@@ -204,9 +232,13 @@ class EcsApi : public awsjson::JsonService {
   void RequestTaskStop(std::string_view cluster, boost::json::object& task,
                        std::string_view stop_code, std::string_view reason,
                        double now_epoch_seconds, store::Batch& batch);
-  // Commits a changed task (and its instance's counts and resources) and
-  // wakes the instance's agent.
-  uint64_t CommitTaskChange(std::string_view cluster, std::string_view task_id);
+  // Commits a task changed by a report from ctx's caller (and its
+  // instance's counts and resources), and wakes the instance's agent unless
+  // the report came from it: what it reported it knows, and a poll answered
+  // for every report would send an instance with k tasks k lists as they
+  // start.
+  uint64_t CommitTaskChange(std::string_view cluster, std::string_view task_id,
+                            const CallContext& ctx);
   // RunTask and StartTask: validate, place (on `only` instances when not
   // empty) and record the tasks in one batch. Needs mu_ held exclusively.
   Reply PlaceAndRecord(boost::json::object& in, const CallContext& ctx,
@@ -525,8 +557,9 @@ class EcsApi : public awsjson::JsonService {
   // all were placed).
   std::string PlaceServiceRun(boost::json::object& in, const std::vector<std::string>& only,
                               int64_t now_millis, std::vector<std::string>& started);
-  // Places count tasks of the service's PRIMARY deployment and commits them;
-  // the first failure reason ("" when all were placed).
+  // Places count tasks of the service's PRIMARY deployment and commits them,
+  // or as many as the pass's budget allows (service_place_budget_); the
+  // first failure reason ("" when all that were tried were placed).
   std::string PlaceServiceTasks(std::string_view cluster, const boost::json::object& service,
                                 const boost::json::object& deployment, int64_t count,
                                 int64_t now_millis, std::vector<std::string>& started);
@@ -557,8 +590,11 @@ class EcsApi : public awsjson::JsonService {
   // and written down INACTIVE; the service's events and rollout state say
   // so. Cheap when nothing was written since the last pass and nothing was
   // left wanting. Call periodically (the server does, every second).
-  // Thread-safe.
-  void ReconcileServices(int64_t now_millis);
+  // A pass places at most a thousand tasks, holding the lock exclusively
+  // that long; true when it stopped there with more to place: call again
+  // at once (with the time then), so that other requests get the lock in
+  // between. Thread-safe.
+  bool ReconcileServices(int64_t now_millis);
 
   // --- gangs (ecs_gang_controller.cc) ---
 
@@ -709,6 +745,8 @@ class EcsApi : public awsjson::JsonService {
   uint64_t services_seen_commits_ = ~uint64_t{0};
   bool services_wanting_ = false;
   int64_t services_full_pass_at_millis_ = 0;
+  // Tasks the service scheduler's pass may still place (ReconcileServices).
+  int64_t service_place_budget_ = 0;
 };
 
 }  // namespace berth::server::api

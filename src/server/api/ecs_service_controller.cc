@@ -37,6 +37,11 @@ constexpr int64_t kUnplacedEventMillis = 60'000;
 constexpr size_t kMaxEvents = 100;
 // RunTask's count limit: a plan places at most this many tasks.
 constexpr int64_t kMaxPerPlan = 10;
+// A pass holds the ECS lock exclusively; one that has placed this many
+// tasks ends there, the agents' polls and reports get the lock, and the
+// next pass goes on. Without it a service of thousands of tasks held every
+// agent's answer until all of them were placed (20 s for 100,000).
+constexpr int64_t kMaxPlacedPerPass = 1000;
 // berth's members of a service record (ServiceView leaves out every member
 // named berth...): the deployment whose steady state was announced; when
 // the last "unable to place" event was added (epoch milliseconds); the
@@ -107,12 +112,12 @@ const json::object& ObjectOrEmpty(const json::object& o, std::string_view key) {
 
 }  // namespace
 
-void EcsApi::ReconcileServices(int64_t now_millis) {
+bool EcsApi::ReconcileServices(int64_t now_millis) {
   {
     std::shared_lock lock(mu_);
     if (commits_ == services_seen_commits_ && !services_wanting_ &&
         now_millis - services_full_pass_at_millis_ < kFullPassMillis) {
-      return;
+      return false;
     }
   }
   std::unique_lock lock(mu_);
@@ -120,6 +125,7 @@ void EcsApi::ReconcileServices(int64_t now_millis) {
   // stopped may make the service steady), so it counts as unseen; a pass
   // that changes nothing writes nothing, and the one after it is skipped.
   services_seen_commits_ = commits_;
+  service_place_budget_ = kMaxPlacedPerPass;
   bool wanting = false;
   for (auto& [cluster, services] : services_) {
     auto c = clusters_.find(cluster);
@@ -132,6 +138,7 @@ void EcsApi::ReconcileServices(int64_t now_millis) {
   }
   services_wanting_ = wanting;
   services_full_pass_at_millis_ = now_millis;
+  return service_place_budget_ <= 0;  // placed its fill: there may be more to place
 }
 
 EcsApi::ServiceTasksNow EcsApi::CollectServiceTasks(std::string_view cluster,
@@ -552,12 +559,13 @@ std::string EcsApi::PlaceServiceRun(json::object& in, const std::vector<std::str
 std::string EcsApi::PlaceServiceTasks(std::string_view cluster, const json::object& service,
                                       const json::object& deployment, int64_t count,
                                       int64_t now_millis, std::vector<std::string>& started) {
-  while (count > 0) {
-    const int64_t n = std::min(count, kMaxPerPlan);
+  while (count > 0 && service_place_budget_ > 0) {
+    const int64_t n = std::min({count, kMaxPerPlan, service_place_budget_});
     json::object in = ServiceRunRequest(cluster, service, deployment, n);
     std::string failure = PlaceServiceRun(in, {}, now_millis, started);
     if (!failure.empty()) return failure;
     count -= n;
+    service_place_budget_ -= n;
   }
   return "";
 }

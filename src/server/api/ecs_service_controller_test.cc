@@ -42,7 +42,9 @@ class EcsServiceControllerTest : public testing::EcsApiTest {
 
   void Tick(int64_t millis = 1000) {
     now_ += millis;
-    api_.ReconcileServices(now_);
+    // As the server does: passes until none stops with more to place.
+    while (api_.ReconcileServices(now_)) {
+    }
   }
 
   json::object Service() {
@@ -174,6 +176,23 @@ TEST_F(EcsServiceControllerTest, ScalesUpAndDownAndReplacesStoppedTasks) {
               "Scaling activity initiated by (deployment " + deployment + ")");
   }
   EXPECT_TRUE(scheduler_stopped);
+}
+
+TEST_F(EcsServiceControllerTest, AServiceLargerThanAPassIsPlacedWholeInPassesOfAThousand) {
+  for (int i = 0; i < 5; ++i) {
+    Call("RegisterContainerInstance", R"({"cluster": "c", "totalResources": [
+        {"name": "CPU", "type": "INTEGER", "integerValue": 128000},
+        {"name": "MEMORY", "type": "INTEGER", "integerValue": 128000}]})");
+  }
+  Call("CreateService", R"({"cluster": "c", "serviceName": "s", "taskDefinition": "f",
+      "desiredCount": 2500})");
+  Tick();
+  // All of them in one tick, in passes that each let other requests in:
+  // three "has started" events (1,000, 1,000 and 500).
+  EXPECT_EQ(Service().at("pendingCount").as_int64(), 2500);
+  int started = 0;
+  for (const std::string& e : Events()) started += e.find("has started") != std::string::npos;
+  EXPECT_EQ(started, 3);
 }
 
 TEST_F(EcsServiceControllerTest, PlacementFailureEventIsThrottledToOneAMinute) {

@@ -62,7 +62,8 @@ json::object& EcsApi::ReportedTask(const json::object& in, const CallContext& ct
   return task;
 }
 
-uint64_t EcsApi::CommitTaskChange(std::string_view cluster, std::string_view task_id) {
+uint64_t EcsApi::CommitTaskChange(std::string_view cluster, std::string_view task_id,
+                                  const CallContext& ctx) {
   json::object& task = tasks_.at(std::string(cluster)).at(std::string(task_id));
   MutableTaskRecord(task).BumpVersion();
   std::string instance_id = TaskRecord(task).instance_id();
@@ -71,7 +72,7 @@ uint64_t EcsApi::CommitTaskChange(std::string_view cluster, std::string_view tas
   // Counts move with RUNNING, resources come back with STOPPED.
   AccountTasks(cluster, instance_id, {std::string(task_id)});
   uint64_t seq = Commit(std::move(batch));
-  agents_.Bump(instance_id);
+  if (InstanceOfAgentKey(ctx.access_key_id) != instance_id) agents_.Bump(instance_id);
   return seq;
 }
 
@@ -114,7 +115,7 @@ Reply EcsApi::SubmitTaskStateChange(json::object& in, const CallContext& ctx) {
     }
   }
   task = std::move(updated);
-  return {kAck, CommitTaskChange(cluster, task_id)};
+  return {kAck, CommitTaskChange(cluster, task_id, ctx)};
 }
 
 Reply EcsApi::SubmitContainerStateChange(json::object& in, const CallContext& ctx) {
@@ -131,7 +132,7 @@ Reply EcsApi::SubmitContainerStateChange(json::object& in, const CallContext& ct
   ApplyContainerReport(*MutableTaskRecord(updated).FindContainer(name), in);
   if (updated == task) return {kAck};
   task = std::move(updated);
-  return {kAck, CommitTaskChange(cluster, task_id)};
+  return {kAck, CommitTaskChange(cluster, task_id, ctx)};
 }
 
 }  // namespace berth::server::api

@@ -39,13 +39,17 @@ constexpr int64_t kHourMillis = 3600 * 1000;
 
 }  // namespace
 
+bool EcsApi::HiddenFromTaskView(std::string_view key, bool tags) {
+  return key == kReservationKey || key == "berthClientToken" || key == "berthRequest" ||
+         key == kPinnedImagesKey || (!tags && key == "tags");
+}
+
 json::object EcsApi::TaskView(const json::object& record, bool tags) {
-  json::object view = record;
-  view.erase(kReservationKey);
-  view.erase("berthClientToken");
-  view.erase("berthRequest");
-  view.erase(kPinnedImagesKey);
-  if (!tags) view.erase("tags");
+  json::object view;
+  view.reserve(record.size());
+  for (const auto& member : record) {
+    if (!HiddenFromTaskView(member.key(), tags)) view.emplace(member.key(), member.value());
+  }
   return view;
 }
 
