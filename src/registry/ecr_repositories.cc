@@ -116,10 +116,12 @@ awsjson::Reply EcrApi::DeleteRepository(json::object& in, const Context&) {
 awsjson::Reply EcrApi::PutImageTagMutability(json::object& in, const Context&) {
   CheckRegistryId(in);
   std::string_view name = StringOr(in, "repositoryName", "");
-  auto [mutability, exclusions] = TagMutabilityFrom(in);
+  // Not structured bindings: clang before 16 does not let a lambda capture
+  // them.
+  const std::pair<std::string, std::vector<std::string>> mutability = TagMutabilityFrom(in);
   auto updated = state_.UpdateRepository(name, [&](Repository& r) {
-    r.image_tag_mutability = mutability;
-    r.tag_mutability_exclusions = exclusions;
+    r.image_tag_mutability = mutability.first;
+    r.tag_mutability_exclusions = mutability.second;
     model::CarryUnknownMembers(in, r.unknown_members);
   });
   if (!updated.ok()) FailWith(updated.error(), name);
