@@ -247,19 +247,16 @@ class ImageStoreImpl : public ImageStore {
         pulls_.emplace(key, promise.get_future().share());
       }
     }
-    StatusOr<PulledImage> result = Status::Ok();
-    if (pending.valid()) {
-      result = pending.get();
-    } else {
-      result = PullFromRegistry(*ref, credentials, progress);
-      (result.ok() ? PullMetrics().pulled : PullMetrics().failed).Inc();
-      if (!result.ok()) result = result.status().WithContext("pull " + key);
-      promise.set_value(result);
-      {
-        std::lock_guard lock(mu_);
-        pulls_.erase(key);
-      }
-    }
+    StatusOr<PulledImage> result = [&]() -> StatusOr<PulledImage> {
+      if (pending.valid()) return pending.get();
+      StatusOr<PulledImage> pulled = PullFromRegistry(*ref, credentials, progress);
+      (pulled.ok() ? PullMetrics().pulled : PullMetrics().failed).Inc();
+      if (!pulled.ok()) pulled = pulled.status().WithContext("pull " + key);
+      promise.set_value(pulled);
+      std::lock_guard lock(mu_);
+      pulls_.erase(key);
+      return pulled;
+    }();
     if (!result.ok() && cached.ok() && behavior == PullBehavior::kDefault) {
       return with_reference(FallBack(key, std::move(cached), result.status()));
     }
