@@ -664,7 +664,8 @@ TEST_F(TaskWorkerTest, ANonEssentialExitWhileTheAgentWasAwayIsReportedOnceAsItsO
     ASSERT_TRUE(RunUntil([&] {
       std::error_code ec;
       if (!fs::exists(context_.tasks_dir + "/" + kTaskId + "/state.json", ec)) return false;
-      auto* r = StateJson().if_contains("reported");
+      const json::object state = StateJson();
+      const auto* r = state.if_contains("reported");
       return r && r->is_string() && r->as_string() == "RUNNING";
     }));
     first.Detach();
