@@ -417,6 +417,11 @@ drop_fs() {
   rm -rf "$dir" "$dir.img"
 }
 
+# cpu_seconds PID: the process's user + system time so far, in seconds.
+cpu_seconds() {
+  awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$1/stat"
+}
+
 # forget_agent DIR: its containers, mounts and cgroups (cleanup_agent_host),
 # then its file system: the next agent's pull must not find its files.
 forget_agent() {
@@ -454,6 +459,10 @@ if want coldstart; then
       bench berth-pull --cluster "bench-cold-$form-$r" --family "bench-cold-$form" \
         --bytes "$unpacked" --op "berth_${form}_$r"
       [[ -n $perf_pid ]] && { kill -INT "$perf_pid"; wait "$perf_pid" || true; }
+      # Where the time went: each layer's line, and the agent's CPU time
+      # (nearly all of it the pull).
+      sed -n 's/.* info layer pulled /run_agent.sh:     layer /p' "$tmp/agent-cold-$form-$r.log" >&2
+      echo "run_agent.sh:     agent CPU $(cpu_seconds "$agent_pid") s (user + system)" >&2
       stop_processes "$agent_pid"
       forget_agent "$tmp/agent-cold-$form-$r"
       fresh_fs "$tmp/containerd-cold-$form-$r/root"

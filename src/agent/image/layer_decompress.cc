@@ -4,6 +4,7 @@
 #include <archive_entry.h>
 
 #include "agent/image/archive_source.h"
+#include "agent/image/gzip_inflate.h"
 
 namespace berth::agent {
 namespace {
@@ -11,6 +12,38 @@ namespace {
 // Decompressed bytes are handed over in pieces of about this size: fewer
 // hand-overs between the two threads than libarchive's 64 KiB blocks.
 constexpr size_t kPieceBytes = 1 << 20;
+
+// A source whose first bytes can be looked at before they are read.
+class PeekingSource : public http::BodySource {
+ public:
+  explicit PeekingSource(http::BodySource& in) : in_(in) {}
+
+  // At least n bytes of the start, fewer when the source ends sooner.
+  StatusOr<std::string_view> Peek(size_t n) {
+    while (head_.size() < n && !ended_) {
+      auto piece = in_.Next();
+      if (!piece.ok()) return piece.status();
+      if (piece->empty()) ended_ = true;
+      head_.append(*piece);
+    }
+    return std::string_view(head_);
+  }
+
+  StatusOr<std::string_view> Next() override {
+    if (!head_given_) {
+      head_given_ = true;
+      if (!head_.empty()) return std::string_view(head_);
+    }
+    if (ended_) return std::string_view();
+    return in_.Next();
+  }
+
+ private:
+  http::BodySource& in_;
+  std::string head_;
+  bool head_given_ = false;
+  bool ended_ = false;
+};
 
 }  // namespace
 
@@ -28,9 +61,21 @@ LayerDecompressor::~LayerDecompressor() {
 StatusOr<std::string_view> LayerDecompressor::Next() { return output_.Next(); }
 
 Status LayerDecompressor::Run() {
-  ArchiveSource source{&compressed_, Status::Ok()};
+  PeekingSource input(compressed_);
+  auto head = input.Peek(3);
+  if (!head.ok()) return head.status();
+  if (IsGzip(*head)) {
+    return InflateGzip(input,
+                       [this](std::string&& piece) { return queue_.Push(std::move(piece)); });
+  }
+  return RunLibarchive(input);
+}
+
+// zstd, plain tar and whatever else libarchive's filters know.
+Status LayerDecompressor::RunLibarchive(http::BodySource& input) {
+  ArchiveSource source{&input, Status::Ok()};
   ArchivePtr in(archive_read_new());
-  archive_read_support_filter_all(in.get());  // gzip, zstd or none, told by the bytes
+  archive_read_support_filter_all(in.get());  // zstd or none, told by the bytes
   // The decompressed stream as one entry; the tar is the next stage's job.
   archive_read_support_format_raw(in.get());
   archive_read_support_format_empty(in.get());  // a zero-byte layer

@@ -1,9 +1,9 @@
 // The decompression stage of a layer's unpack: a thread of its own that
-// inflates the layer's stream (gzip, zstd, or whatever else libarchive's
-// filters recognise by the bytes; plain tar passes through) while another
-// thread reads the tar and writes the files. Inflating a gzip layer costs
-// about as much CPU as writing its files, so doing the two one after the
-// other on one thread left a second core idle during a one-layer pull.
+// inflates the layer's stream (gzip with ISA-L, gzip_inflate.h; zstd or
+// whatever else libarchive's filters recognise by the bytes; plain tar
+// passes through) while another thread reads the tar and writes the files. Inflating a gzip layer
+// costs about as much CPU as writing its files, so doing the two one after the other on one thread
+// left a second core idle during a one-layer pull.
 #pragma once
 
 #include <cstddef>
@@ -35,6 +35,7 @@ class LayerDecompressor : public http::BodySource {
 
  private:
   Status Run();
+  Status RunLibarchive(http::BodySource& input);
 
   http::BodySource& compressed_;
   http::ByteQueue queue_;
