@@ -142,7 +142,6 @@ tmp=$(mktemp -d "$tmp_base/berth-agentbench.XXXXXX")
 pids=()
 agent_dirs=()
 ctr_dirs=()
-loop_devices=()
 runc_root=$tmp/runc
 py_pid=
 
@@ -188,8 +187,10 @@ cleanup() {
   local status=$?
   trap - EXIT INT TERM
   [[ -n $py_pid ]] && stop_processes "$py_pid"
-  local dir id
+  local dir id pid
   for dir in "${ctr_dirs[@]}"; do stop_containerd "$dir"; done
+  # Any containerd of ours still there (its command line names our folder).
+  for pid in $(pgrep -f "^containerd --config $tmp/" || true); do kill -KILL "$pid" 2>/dev/null || true; done
   if [[ -d $runc_root ]]; then
     for id in $(runc --root "$runc_root" list -q 2>/dev/null); do
       runc --root "$runc_root" delete --force "$id" >/dev/null 2>&1 || true
@@ -204,7 +205,6 @@ cleanup() {
 berth_agent.cleanup_agent_host(sys.argv[2])' "$repo/tests/agent" "$dir" 2>/dev/null || true
   done
   umount_under "$tmp"
-  for dev in "${loop_devices[@]}"; do losetup -d "$dev" 2>/dev/null || true; done
   rm -rf "$tmp"
   exit "$status"
 }
@@ -397,23 +397,19 @@ fresh_fs() {
   truncate -s 6G "$dir.img"
   mkfs.ext4 -q -E lazy_itable_init=0,lazy_journal_init=0 "$dir.img"
   dev=$(losetup --direct-io=on --find --show "$dir.img")
-  loop_devices+=("$dev")
-  mount "$dev" "$dir"
+  mount "$dev" "$dir" || { losetup -d "$dev"; return 1; }
+  # Detached now, while mounted: the kernel frees the device itself when
+  # the file system is unmounted, also after a lazy unmount or a crash of
+  # this script.
+  losetup -d "$dev"
 }
 
 # drop_fs DIR: undoes fresh_fs (everything below DIR unmounted first) and
 # removes DIR.
 drop_fs() {
-  local dir=$1 dev i
+  local dir=$1
   umount_under "$dir"
-  if mountpoint -q "$dir"; then
-    dev=$(findmnt -n -o SOURCE "$dir")
-    umount "$dir"
-    losetup -d "$dev"
-    for i in "${!loop_devices[@]}"; do
-      [[ ${loop_devices[$i]} == "$dev" ]] && unset "loop_devices[$i]"
-    done
-  fi
+  if mountpoint -q "$dir"; then umount "$dir"; fi
   rm -rf "$dir" "$dir.img"
 }
 
@@ -465,16 +461,27 @@ if want coldstart; then
       echo "run_agent.sh:     agent CPU $(cpu_seconds "$agent_pid") s (user + system)" >&2
       stop_processes "$agent_pid"
       forget_agent "$tmp/agent-cold-$form-$r"
-      fresh_fs "$tmp/containerd-cold-$form-$r/root"
-      start_containerd "cold-$form-$r"
-      sync
-      echo "run_agent.sh: round $r: ctr pulls $form into a fresh containerd" >&2
-      bench ctr-pull --ctr-sock "$tmp/containerd-cold-$form-$r/sock" --bytes "$unpacked" \
-        --ref "127.0.0.1:$port/neuron-training:$form" --password-file "$tmp/registry-password" \
-        --op "ctr_${form}_$r"
-      stop_containerd "$tmp/containerd-cold-$form-$r"
-      drop_fs "$tmp/containerd-cold-$form-$r/root"
-      rm -rf "$tmp/containerd-cold-$form-$r"
+      # containerd 1.6 now and then fails a layer's commit into its content
+      # store ("rename .../ingest/.../data: no such file or directory") when
+      # several layers finish at once: such a pull is tried again, from the
+      # start, in a fresh containerd.
+      for try in 1 2 3; do
+        name=cold-$form-$r-$try
+        fresh_fs "$tmp/containerd-$name/root"
+        start_containerd "$name"
+        sync
+        echo "run_agent.sh: round $r: ctr pulls $form into a fresh containerd" >&2
+        status=0
+        bench ctr-pull --ctr-sock "$tmp/containerd-$name/sock" --bytes "$unpacked" \
+          --ref "127.0.0.1:$port/neuron-training:$form" --password-file "$tmp/registry-password" \
+          --op "ctr_${form}_$r" || status=$?
+        stop_containerd "$tmp/containerd-$name"
+        drop_fs "$tmp/containerd-$name/root"
+        rm -rf "$tmp/containerd-$name"
+        ((status == 0)) && break
+        ((try < 3)) || exit 1
+        echo "run_agent.sh: ctr pull failed; trying again in a fresh containerd" >&2
+      done
     done
   done
   load_cold=$(load_avg)
