@@ -16,12 +16,12 @@
 
 namespace berth::agent {
 
-// A BodySource of the decompressed bytes of `compressed`, produced on a
-// thread that starts with the constructor. The stage reads `compressed` to
-// its end, also past the end of the compressed data, so that a producer's
-// verdict given at the end (a digest mismatch) reaches Next(); it ends with
-// that verdict, or with the decompression error ("not a valid layer: ..."),
-// after the bytes before it. One consumer thread; the destructor stops the
+// A BodySource of the inflated bytes of `compressed` (a gzip stream),
+// produced on a thread that starts with the constructor. The stage reads
+// `compressed` to its end, also past the end of the gzip data, so that a
+// producer's verdict given at the end (a digest mismatch) reaches Next(); it
+// ends with that verdict, or with the inflate error ("not a valid layer:
+// gzip: ..."), after the bytes before it. One consumer thread; the destructor stops the
 // stage (a consumer that gave up early) and waits for its thread.
 class LayerDecompressor : public http::BodySource {
  public:
@@ -34,9 +34,6 @@ class LayerDecompressor : public http::BodySource {
   StatusOr<std::string_view> Next() override;
 
  private:
-  Status Run();
-  Status RunLibarchive(http::BodySource& input);
-
   http::BodySource& compressed_;
   http::ByteQueue queue_;
   http::ByteQueueSource output_;

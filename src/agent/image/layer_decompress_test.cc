@@ -38,16 +38,13 @@ std::string Noise(size_t size) {
   return out;
 }
 
-TEST(LayerDecompressorTest, GivesTheTarOfEveryCompression) {
+TEST(LayerDecompressorTest, GivesTheTarOfAGzipLayer) {
   std::vector<testing::TarEntry> entries = {File("a", "alpha"), File("big", Noise(3 << 20))};
-  std::string tar = MakeTar(entries, Compression::kNone);
-  for (Compression c : {Compression::kNone, Compression::kGzip, Compression::kZstd}) {
-    StringSource source(MakeTar(entries, c), 64 << 10);
-    LayerDecompressor stage(source);
-    auto out = ReadAll(stage);
-    ASSERT_TRUE(out.ok()) << out.status().message();
-    EXPECT_EQ(*out, tar) << "compression " << static_cast<int>(c);
-  }
+  StringSource source(MakeTar(entries, Compression::kGzip), 64 << 10);
+  LayerDecompressor stage(source);
+  auto out = ReadAll(stage);
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  EXPECT_EQ(*out, MakeTar(entries, Compression::kNone));
 }
 
 TEST(LayerDecompressorTest, ConcatenatedGzipMembersAreOneStream) {
@@ -58,14 +55,6 @@ TEST(LayerDecompressorTest, ConcatenatedGzipMembersAreOneStream) {
   auto out = ReadAll(stage);
   ASSERT_TRUE(out.ok()) << out.status().message();
   EXPECT_EQ(*out, "first member, second member");
-}
-
-TEST(LayerDecompressorTest, AnEmptyLayerIsAnEmptyStream) {
-  StringSource source("");
-  LayerDecompressor stage(source);
-  auto out = ReadAll(stage);
-  ASSERT_TRUE(out.ok()) << out.status().message();
-  EXPECT_EQ(*out, "");
 }
 
 // The point of the stage: it inflates on its own thread while the consumer
@@ -98,13 +87,11 @@ TEST(LayerDecompressorTest, ReadsTheSourceToItsEndPastTheCompressedData) {
 
 TEST(LayerDecompressorTest, EndsWithTheProducersVerdict) {
   Status mismatch = InvalidArgument("digest mismatch: the bytes hash to sha256:00");
-  for (Compression c : {Compression::kNone, Compression::kGzip, Compression::kZstd}) {
-    StringSource source(Compress(Noise(1 << 20), c), 64 << 10, mismatch);
-    LayerDecompressor stage(source);
-    auto out = ReadAll(stage);
-    ASSERT_FALSE(out.ok()) << "compression " << static_cast<int>(c);
-    EXPECT_EQ(out.status().message(), mismatch.message());
-  }
+  StringSource source(Compress(Noise(1 << 20), Compression::kGzip), 64 << 10, mismatch);
+  LayerDecompressor stage(source);
+  auto out = ReadAll(stage);
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.status().message(), mismatch.message());
 }
 
 TEST(LayerDecompressorTest, CorruptDataIsRefused) {

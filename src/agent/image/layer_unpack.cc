@@ -12,10 +12,12 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include "agent/image/archive_source.h"
+#include "agent/image/gzip_inflate.h"
 #include "agent/image/layer_decompress.h"
 #include "common/log.h"
 
@@ -127,6 +129,38 @@ Status ApplyWhiteout(const std::string& path, std::string_view base) {
   return Status::Ok();
 }
 
+// A source whose first bytes can be looked at before they are read.
+class PeekingSource : public http::BodySource {
+ public:
+  explicit PeekingSource(http::BodySource& in) : in_(in) {}
+
+  // At least n bytes of the start, fewer when the source ends sooner.
+  StatusOr<std::string_view> Peek(size_t n) {
+    while (head_.size() < n && !ended_) {
+      auto piece = in_.Next();
+      if (!piece.ok()) return piece.status();
+      if (piece->empty()) ended_ = true;
+      head_.append(*piece);
+    }
+    return std::string_view(head_);
+  }
+
+  StatusOr<std::string_view> Next() override {
+    if (!head_given_) {
+      head_given_ = true;
+      if (!head_.empty()) return std::string_view(head_);
+    }
+    if (ended_) return std::string_view();
+    return in_.Next();
+  }
+
+ private:
+  http::BodySource& in_;
+  std::string head_;
+  bool head_given_ = false;
+  bool ended_ = false;
+};
+
 Status CopyData(archive* in, archive* out) {
   for (;;) {
     const void* buffer;
@@ -197,8 +231,8 @@ Status UnpackEntries(archive* in, archive* out, ArchiveSource& state,
   }
 }
 
-// Reads the tar (already decompressed by the stage before) and writes the
-// entries into dir.
+// Reads the tar (zstd or plain, or gzip already inflated by the stage
+// before) and writes the entries into dir.
 Status UnpackOnThisThread(http::BodySource& tar, const std::string& dir,
                           const WrittenCallback& written) {
   // A private working directory for this thread only, so that libarchive's
@@ -208,6 +242,7 @@ Status UnpackOnThisThread(http::BodySource& tar, const std::string& dir,
 
   ArchiveSource state{&tar, Status::Ok()};
   ArchivePtr in(archive_read_new());
+  archive_read_support_filter_all(in.get());  // zstd or none, told by the bytes
   archive_read_support_format_tar(in.get());
   archive_read_support_format_empty(in.get());  // a zero-byte layer
   BERTH_RETURN_IF_ERROR(OpenArchive(in.get(), state, "layer"));
@@ -230,9 +265,14 @@ Status UnpackOnThisThread(http::BodySource& tar, const std::string& dir,
 
 Status UnpackLayer(http::BodySource& source, const std::string& dir,
                    const WrittenCallback& written) {
-  // Two stages on two threads: this one's decompressor inflates while the
+  PeekingSource input(source);
+  auto head = input.Peek(3);
+  if (!head.ok()) return head.status();
+  // gzip: two stages on two threads, the decompressor inflating while the
   // worker reads the tar and writes the files.
-  LayerDecompressor tar(source);
+  std::optional<LayerDecompressor> inflated;
+  if (IsGzip(*head)) inflated.emplace(input);
+  http::BodySource& tar = inflated ? static_cast<http::BodySource&>(*inflated) : input;
   Status status;
   std::thread worker([&] { status = UnpackOnThisThread(tar, dir, written); });
   worker.join();
