@@ -12,8 +12,12 @@ processes (berth server, berth agent, containerd) and prints the table.
   idle         the agent's resident memory and its CPU over a quiet period
   big-image    generate an image of ~SIZE MiB in LAYERS incompressible plain-tar
                layers (plus the busybox base) and push it
-  berth-pull   run a task of the big image, report pullStoppedAt - pullStartedAt
-  ctr-pull     time `ctr images pull` of the big image
+  berth-pull   run a task of the big image (or --family's), report
+               pullStoppedAt - pullStartedAt
+  ctr-pull     time `ctr images pull` of the big image (or --ref)
+  layout       the layers of an OCI image layout: count, media type,
+               compressed and unpacked (tar) bytes
+  register     register a task definition that runs `sleep 600` in an image
 
 Reuses the test suites' helpers (busybox image builder, registry client,
 boto3 clients) by path. Needs Debian's boto3: run it with /usr/bin/python3.
@@ -33,6 +37,7 @@ import subprocess
 import sys
 import tarfile
 import time
+import zlib
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 for d in ("tests/agent", "tests/registry", "tests/compat"):
@@ -97,19 +102,31 @@ def check(cmd, what):
 
 # --- setup ---------------------------------------------------------------------
 
+def register_sleep(ecs, family, image):
+    """A task definition of `sleep 600` in image (as its entry point: the
+    image's own is not run).
+    stopTimeout 1: `sleep` as PID 1 ignores SIGTERM, so every stop ends in
+    the SIGKILL; 1 s keeps the (untimed) wait for STOPPED short."""
+    ecs.register_task_definition(family=family, containerDefinitions=[{
+        "name": "sleep", "image": image, "memory": 16,
+        "entryPoint": ["sleep", "600"], "essential": True, "stopTimeout": 1}])
+
+
 def cmd_setup(args):
     ecs, ecr = clients(args)
     reg, password = registry(args, ecr)
-    reg.push_image("busybox", busybox_image.build(), "bench")
+    if not args.no_busybox:
+        reg.push_image("busybox", busybox_image.build(), "bench")
+        register_sleep(ecs, FAMILY, f"127.0.0.1:{args.port}/busybox:bench")
     for cluster in args.cluster:
         ecs.create_cluster(clusterName=cluster)
-    # stopTimeout 1: `sleep` as PID 1 ignores SIGTERM, so every stop ends in
-    # the SIGKILL; 1 s keeps the (untimed) wait for STOPPED short.
-    ecs.register_task_definition(family=FAMILY, containerDefinitions=[{
-        "name": "sleep", "image": f"127.0.0.1:{args.port}/busybox:bench", "memory": 16,
-        "command": ["sleep", "600"], "essential": True, "stopTimeout": 1}])
     with open(args.password_file, "w") as f:
         f.write(password)
+
+
+def cmd_register(args):
+    ecs, _ = clients(args)
+    register_sleep(ecs, args.family, args.image)
 
 
 def cmd_wait_joined(args):
@@ -428,9 +445,7 @@ def cmd_big_image(args):
     resp = reg.put_manifest("bigimage", "bench", manifest, OCI_MANIFEST)
     assert resp.status == 201, resp
     ecs, _ = clients(args)
-    ecs.register_task_definition(family=BIG_FAMILY, containerDefinitions=[{
-        "name": "sleep", "image": f"127.0.0.1:{args.port}/bigimage:bench", "memory": 16,
-        "command": ["sleep", "600"], "essential": True, "stopTimeout": 1}])
+    register_sleep(ecs, BIG_FAMILY, f"127.0.0.1:{args.port}/bigimage:bench")
     line = f"op=big_image layers={len(descriptors)} bytes={total} media_type={OCI_LAYER_TAR}"
     print(line, flush=True)
     log(" ", line)
@@ -439,14 +454,14 @@ def cmd_big_image(args):
 def cmd_berth_pull(args):
     ecs, _ = clients(args)
     t0 = time.perf_counter()
-    arn = ecs.run_task(cluster=args.cluster, taskDefinition=BIG_FAMILY)["tasks"][0]["taskArn"]
+    arn = ecs.run_task(cluster=args.cluster, taskDefinition=args.family)["tasks"][0]["taskArn"]
     task, t1 = wait_status(ecs, args.cluster, arn, "RUNNING", 0.05, timeout=1800)
     if "pullStoppedAt" not in task or "pullStartedAt" not in task:
         raise SystemExit(f"run_agent.sh: the big image's task has no pull times: {task!r}")
     seconds = (task["pullStoppedAt"] - task["pullStartedAt"]).total_seconds()
     ecs.stop_task(cluster=args.cluster, task=arn)
     wait_status(ecs, args.cluster, arn, "STOPPED", 0.1)
-    line = (f"op=berth_pull bytes={args.bytes} seconds={seconds:.3f} "
+    line = (f"op={args.op} bytes={args.bytes} seconds={seconds:.3f} "
             f"mb_s={args.bytes / 1e6 / seconds:.1f} status={task['lastStatus']} "
             f"run_to_running_s={t1 - t0:.3f}")
     print(line, flush=True)
@@ -460,7 +475,43 @@ def cmd_ctr_pull(args):
     check(ctr(args, "images", "pull", "--plain-http", "--user", f"AWS:{password}",
               args.ref), "ctr images pull")
     seconds = time.perf_counter() - t0
-    line = f"op=ctr_pull bytes={args.bytes} seconds={seconds:.3f} mb_s={args.bytes / 1e6 / seconds:.1f}"
+    line = f"op={args.op} bytes={args.bytes} seconds={seconds:.3f} mb_s={args.bytes / 1e6 / seconds:.1f}"
+    print(line, flush=True)
+    log(" ", line)
+
+
+def layer_bytes(path, media_type):
+    """Bytes of the tar inside one layer blob, decompressed as its media type says."""
+    if media_type.endswith("zstd"):
+        with open(path, "rb") as f:
+            proc = subprocess.Popen(["zstd", "-dc"], stdin=f, stdout=subprocess.PIPE)
+            n = 0
+            while chunk := proc.stdout.read(4 * MIB):
+                n += len(chunk)
+            if proc.wait() != 0:
+                raise SystemExit(f"run_agent.sh: zstd -dc {path} failed")
+            return n
+    inflate = zlib.decompressobj(wbits=47) if media_type.endswith("gzip") else None
+    n = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(4 * MIB):
+            n += len(inflate.decompress(chunk)) if inflate else len(chunk)
+    return n
+
+
+def cmd_layout(args):
+    with open(os.path.join(args.dir, "index.json")) as f:
+        index = json.load(f)
+    blobs = os.path.join(args.dir, "blobs", "sha256")
+    with open(os.path.join(blobs, index["manifests"][0]["digest"][7:])) as f:
+        manifest = json.load(f)
+    layers = manifest["layers"]
+    compressed = sum(layer["size"] for layer in layers)
+    unpacked = sum(layer_bytes(os.path.join(blobs, layer["digest"][7:]), layer["mediaType"])
+                   for layer in layers)
+    media_types = ",".join(sorted({layer["mediaType"] for layer in layers}))
+    line = (f"op={args.op} layers={len(layers)} compressed={compressed} unpacked={unpacked} "
+            f"media_type={media_types}")
     print(line, flush=True)
     log(" ", line)
 
@@ -475,7 +526,19 @@ def main():
     s = sub.add_parser("setup")
     s.add_argument("--cluster", action="append", required=True)
     s.add_argument("--password-file", required=True)
+    s.add_argument("--no-busybox", action="store_true",
+                   help="no busybox image and task definition (only the pull parts run)")
     s.set_defaults(func=cmd_setup)
+
+    s = sub.add_parser("register")
+    s.add_argument("--family", required=True)
+    s.add_argument("--image", required=True)
+    s.set_defaults(func=cmd_register)
+
+    s = sub.add_parser("layout")
+    s.add_argument("--dir", required=True, help="an OCI image layout")
+    s.add_argument("--op", default="layout", help="the name of the result line")
+    s.set_defaults(func=cmd_layout)
 
     s = sub.add_parser("wait-joined")
     s.add_argument("--cluster", required=True)
@@ -507,12 +570,15 @@ def main():
 
     s = sub.add_parser("berth-pull")
     s.add_argument("--cluster", required=True)
+    s.add_argument("--family", default=BIG_FAMILY)
+    s.add_argument("--op", default="berth_pull", help="the name of the result line")
     s.add_argument("--bytes", type=int, required=True)
     s.set_defaults(func=cmd_berth_pull)
 
     s = sub.add_parser("ctr-pull")
     s.add_argument("--ctr-sock", required=True)
     s.add_argument("--ref", required=True)
+    s.add_argument("--op", default="ctr_pull", help="the name of the result line")
     s.add_argument("--bytes", type=int, required=True)
     s.add_argument("--password-file", required=True)
     s.set_defaults(func=cmd_ctr_pull)

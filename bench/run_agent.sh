@@ -14,6 +14,13 @@
 #                     onto an empty cache: the task's pullStoppedAt -
 #                     pullStartedAt, beside `ctr images pull` into a fresh
 #                     containerd
+#   cold start        (part `coldstart`, not in the default parts) the same for
+#                     the example's real PyTorch training image
+#                     (examples/neuron-training, built and cached by its
+#                     build-image.sh) in three forms: one gzip layer,
+#                     COLDSTART_LAYERS gzip layers, and those recompressed to
+#                     zstd by skopeo; ROUNDS rounds, each form pulled by a
+#                     fresh agent and a fresh containerd one after the other
 #
 # Builds nothing: build berth first (cmake --build build --target berth).
 # Runs as root (runc, conmon, overlay mounts, cgroups), with runc, conmon,
@@ -27,12 +34,24 @@
 #   IDLE_SECONDS     length of the idle CPU sample (default 10)
 #   SIZE             MiB of the pull image (default 1024; 0 skips the pull part)
 #   LAYERS           big layers in the pull image (default 4)
-#   BENCH_PARTS      parts to run (default "starts idle pull")
+#   BENCH_PARTS      parts to run (default "starts idle pull"; add or name
+#                    "coldstart" for the cold start part)
+#   COLDSTART_LAYERS layers of the several-layer forms (default 4)
+#   COLDSTART_FORMS  some of the forms (default "gzip-1layer gzip-4layers
+#                    zstd-4layers", with COLDSTART_LAYERS for the 4)
+#   COLDSTART_IMAGES where the example's images are built and cached
+#                    (default .berth/images in the repo)
+#   ROUNDS           rounds of the cold start part (default 3; medians printed)
+#   COLDSTART_PERF   a folder: `perf record -g` each berth agent's pull there
+#   COLDSTART_FS     loop (default): each cold start pull onto a fresh ext4 of
+#                    its own (mkfs defaults, on a loop device); host: onto
+#                    TMPDIR's file system
 #   BENCH_STRICT=1   exit 1 when a goal is missed (default: report only)
 #
-# Only loopback traffic. Everything lives in a temp dir under ${TMPDIR:-/tmp};
-# every process, container, mount and cgroup it makes is removed on exit,
-# failure or Ctrl-C.
+# Only loopback traffic (the cold start part's first run also builds the
+# example's image, which downloads Debian packages). Everything else lives in
+# a temp dir under ${TMPDIR:-/tmp}; every process, container, mount and cgroup
+# it makes is removed on exit, failure or Ctrl-C.
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -50,10 +69,27 @@ parts=${BENCH_PARTS:-"starts idle pull"}
 ((size_mib > 0)) || parts=${parts//pull/}
 strict=${BENCH_STRICT:-0}
 bench_py=$repo/bench/agent_bench.py
+cold_layers=${COLDSTART_LAYERS:-4}
+cold_images=${COLDSTART_IMAGES:-$repo/.berth/images}
+rounds=${ROUNDS:-3}
+perf_dir=${COLDSTART_PERF:-}
+cold_fs=${COLDSTART_FS:-loop}
+# The cold start forms and their OCI image layouts (COLDSTART_FORMS picks some).
+all_forms=(gzip-1layer "gzip-${cold_layers}layers" "zstd-${cold_layers}layers")
+all_dirs=("$cold_images/neuron-training-oci-1layer" "$cold_images/neuron-training-oci-${cold_layers}layers"
+  "$cold_images/neuron-training-oci-${cold_layers}layers-zstd")
+cold_forms=() cold_dirs=()
+for i in "${!all_forms[@]}"; do
+  if [[ " ${COLDSTART_FORMS:-${all_forms[*]}} " == *" ${all_forms[$i]} "* ]]; then
+    cold_forms+=("${all_forms[$i]}")
+    cold_dirs+=("${all_dirs[$i]}")
+  fi
+done
 
 # The goals (bench/README.md).
 readonly kRuncGoal=1.5   # berth's start p50 at most 1.5x bare runc's
 readonly kCtrGoal=1.0    # berth's start p50 below ctr run's; pull faster than ctr pull
+readonly kColdGoal=2.0   # cold start: berth's pull + unpack at least 2x as fast as ctr pull's
 
 want() { [[ " $parts " == *" $1 "* ]]; }
 
@@ -75,8 +111,26 @@ if ! "$python" -c 'import boto3' 2>/dev/null; then
   echo "run_agent.sh: $python cannot import boto3 (apt-get install python3-boto3)" >&2
   exit 2
 fi
+if want coldstart; then
+  if [[ $cold_fs != loop && $cold_fs != host ]]; then
+    echo "run_agent.sh: COLDSTART_FS is loop or host, not $cold_fs" >&2
+    exit 2
+  fi
+  for tool in skopeo zstd ${perf_dir:+perf}; do
+    if ! command -v "$tool" >/dev/null; then
+      echo "run_agent.sh: $tool not found (apt-get install skopeo zstd${perf_dir:+ linux-perf})" >&2
+      exit 2
+    fi
+  done
+fi
 
 tmp_base=${TMPDIR:-/tmp}
+if want coldstart; then
+  # The three forms in the registry (about 0.4 GB each), one unpacked copy
+  # at a time in the agent's or containerd's cache (1.3 GB, and containerd's
+  # content store), and slack.
+  require_free_mib "$tmp_base" 6000 "the cold start part" "set TMPDIR elsewhere"
+fi
 if want pull; then
   # The registry's copy, the agent's unpacked copy, containerd's content and
   # snapshot, one layer being generated, and slack.
@@ -133,8 +187,10 @@ cleanup() {
   local status=$?
   trap - EXIT INT TERM
   [[ -n $py_pid ]] && stop_processes "$py_pid"
-  local dir id
+  local dir id pid
   for dir in "${ctr_dirs[@]}"; do stop_containerd "$dir"; done
+  # Any containerd of ours still there (its command line names our folder).
+  for pid in $(pgrep -f "^containerd --config $tmp/" || true); do kill -KILL "$pid" 2>/dev/null || true; done
   if [[ -d $runc_root ]]; then
     for id in $(runc --root "$runc_root" list -q 2>/dev/null); do
       runc --root "$runc_root" delete --force "$id" >/dev/null 2>&1 || true
@@ -226,6 +282,31 @@ EOF
 
 load_avg() { cut -d' ' -f1-3 /proc/loadavg; }
 
+# --- the example's image in three forms (cold start) ---------------------------------
+
+# build_cold_images: the one-layer and the several-layer gzip images
+# (build-image.sh: cached, each with its stamp) and the zstd copy of the
+# latter (skopeo recompresses every layer; remade when its source changes).
+build_cold_images() {
+  local build=$repo/examples/neuron-training/build-image.sh
+  LAYERS=1 bash "$build" "${all_dirs[0]}" >&2
+  LAYERS=$cold_layers bash "$build" "${all_dirs[1]}" >&2
+  local src=${all_dirs[1]} dst=${all_dirs[2]}
+  if [[ -f $dst/berth-build.stamp && $(cat "$dst/berth-build.stamp") == "$(cat "$src/berth-build.stamp")" ]]; then
+    return 0
+  fi
+  echo "run_agent.sh: skopeo copy --dest-compress-format zstd into $dst" >&2
+  rm -rf "$dst" "$dst.tmp"
+  skopeo copy --quiet --dest-compress-format zstd "oci:$src:v1" "oci:$dst.tmp:v1" >&2
+  cp "$src/berth-build.stamp" "$dst.tmp/berth-build.stamp"
+  mv "$dst.tmp" "$dst"
+}
+
+if want coldstart; then
+  echo "run_agent.sh: the example's training image: ${cold_forms[*]} (cached in $cold_images)" >&2
+  build_cold_images
+fi
+
 # --- start berth -------------------------------------------------------------------
 
 echo "run_agent.sh: load average at start: $(load_avg) ($(nproc) cores)" >&2
@@ -234,10 +315,19 @@ port=$(free_port)
   --create-repository-on-push >"$tmp/server.log" 2>&1 &
 pids+=($!)
 wait_for "berth server" "${pids[-1]}" "$port" "$tmp/server.log" "$tmp/server/credentials"
-bench setup --cluster bench-agent --cluster bench-agent-pull \
-  --password-file "$tmp/registry-password"
-start_agent main bench-agent
-main_agent_pid=$agent_pid
+cold_clusters=()
+for ((r = 1; r <= rounds; r++)); do
+  for form in "${cold_forms[@]}"; do cold_clusters+=(--cluster "bench-cold-$form-$r"); done
+done
+setup_args=(--cluster bench-agent --cluster bench-agent-pull)
+want coldstart && setup_args+=("${cold_clusters[@]}")
+want starts || setup_args+=(--no-busybox)
+bench setup "${setup_args[@]}" --password-file "$tmp/registry-password"
+main_agent_pid=
+if want starts || want idle || want pull; then
+  start_agent main bench-agent
+  main_agent_pid=$agent_pid
+fi
 load_start=$(load_avg)
 
 # --- task start latency ------------------------------------------------------------
@@ -273,6 +363,7 @@ if want pull; then
   # The main agent is stopped so that it does not compete; the pull agent
   # starts with an empty image cache in its own cluster.
   stop_processes "$main_agent_pid"
+  main_agent_pid=
   echo "run_agent.sh: generating and pushing a ${size_mib} MiB image" >&2
   bench big-image --dir "$tmp/big-image" --mib "$size_mib" --layers "$layers"
   rm -rf "$tmp/big-image"
@@ -291,6 +382,111 @@ if want pull; then
   load_pull=$(load_avg)
 fi
 
+# --- cold start of the example's image --------------------------------------------
+
+# fresh_fs DIR: with COLDSTART_FS=loop, a new 6 GiB ext4 (mkfs's defaults,
+# journal included, inode tables written now rather than in the background)
+# on a loop device with direct I/O, mounted at DIR: every pull finds a disk
+# as a new node has it, and not the inodes the previous pull's files left
+# behind (ext4 without a journal, as some hosts have it, skips recently
+# freed inodes one by one when it allocates).
+fresh_fs() {
+  local dir=$1 dev
+  mkdir -p "$dir"
+  [[ $cold_fs == loop ]] || return 0
+  truncate -s 6G "$dir.img"
+  mkfs.ext4 -q -E lazy_itable_init=0,lazy_journal_init=0 "$dir.img"
+  dev=$(losetup --direct-io=on --find --show "$dir.img")
+  mount "$dev" "$dir" || { losetup -d "$dev"; return 1; }
+  # Detached now, while mounted: the kernel frees the device itself when
+  # the file system is unmounted, also after a lazy unmount or a crash of
+  # this script.
+  losetup -d "$dev"
+}
+
+# drop_fs DIR: undoes fresh_fs (everything below DIR unmounted first) and
+# removes DIR.
+drop_fs() {
+  local dir=$1
+  umount_under "$dir"
+  if mountpoint -q "$dir"; then umount "$dir"; fi
+  rm -rf "$dir" "$dir.img"
+}
+
+# cpu_seconds PID: the process's user + system time so far, in seconds.
+cpu_seconds() {
+  awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$1/stat"
+}
+
+# forget_agent DIR: its containers, mounts and cgroups (cleanup_agent_host),
+# then its file system: the next agent's pull must not find its files.
+forget_agent() {
+  "$python" -c 'import sys; sys.path.insert(0, sys.argv[1]); import berth_agent
+berth_agent.cleanup_agent_host(sys.argv[2])' "$repo/tests/agent" "$1"
+  drop_fs "$1"
+}
+
+if want coldstart; then
+  [[ -n $main_agent_pid ]] && stop_processes "$main_agent_pid"
+  main_agent_pid=
+  password=$(cat "$tmp/registry-password")
+  for i in "${!cold_forms[@]}"; do
+    form=${cold_forms[$i]}
+    bench layout --dir "${cold_dirs[$i]}" --op "layout_$form"
+    echo "run_agent.sh: skopeo copy ${cold_dirs[$i]} to neuron-training:$form" >&2
+    skopeo copy --quiet --dest-tls-verify=false --dest-creds "AWS:$password" \
+      "oci:${cold_dirs[$i]}:v1" "docker://127.0.0.1:$port/neuron-training:$form" >&2
+    bench register --family "bench-cold-$form" --image "127.0.0.1:$port/neuron-training:$form"
+  done
+  [[ -n $perf_dir ]] && mkdir -p "$perf_dir"
+  for ((r = 1; r <= rounds; r++)); do
+    for form in "${cold_forms[@]}"; do
+      unpacked=$(field unpacked "${result[layout_$form]}")
+      fresh_fs "$tmp/agent-cold-$form-$r"
+      start_agent "cold-$form-$r" "bench-cold-$form-$r"
+      perf_pid=
+      if [[ -n $perf_dir ]]; then
+        perf record -g -p "$agent_pid" -o "$perf_dir/agent-$form-$r.data" >"$tmp/perf.log" 2>&1 &
+        perf_pid=$!
+        pids+=("$perf_pid")
+      fi
+      sync
+      echo "run_agent.sh: round $r: berth agent pulls $form onto an empty cache" >&2
+      bench berth-pull --cluster "bench-cold-$form-$r" --family "bench-cold-$form" \
+        --bytes "$unpacked" --op "berth_${form}_$r"
+      [[ -n $perf_pid ]] && { kill -INT "$perf_pid"; wait "$perf_pid" || true; }
+      # Where the time went: each layer's line, and the agent's CPU time
+      # (nearly all of it the pull).
+      sed -n 's/.* info layer pulled /run_agent.sh:     layer /p' "$tmp/agent-cold-$form-$r.log" >&2
+      echo "run_agent.sh:     agent CPU $(cpu_seconds "$agent_pid") s (user + system)" >&2
+      stop_processes "$agent_pid"
+      forget_agent "$tmp/agent-cold-$form-$r"
+      # containerd 1.6 now and then fails a layer's commit into its content
+      # store ("rename .../ingest/.../data: no such file or directory") when
+      # several layers finish at once: such a pull is tried again, from the
+      # start, in a fresh containerd.
+      for try in 1 2 3; do
+        name=cold-$form-$r-$try
+        fresh_fs "$tmp/containerd-$name/root"
+        start_containerd "$name"
+        sync
+        echo "run_agent.sh: round $r: ctr pulls $form into a fresh containerd" >&2
+        status=0
+        bench ctr-pull --ctr-sock "$tmp/containerd-$name/sock" --bytes "$unpacked" \
+          --ref "127.0.0.1:$port/neuron-training:$form" --password-file "$tmp/registry-password" \
+          --op "ctr_${form}_$r" || status=$?
+        stop_containerd "$tmp/containerd-$name"
+        drop_fs "$tmp/containerd-$name/root"
+        rm -rf "$tmp/containerd-$name"
+        ((status == 0)) && break
+        ((try < 3)) || exit 1
+        echo "run_agent.sh: ctr pull failed; trying again in a fresh containerd" >&2
+      done
+    done
+  done
+  load_cold=$(load_avg)
+fi
+
 # --- report ------------------------------------------------------------------------
 
 missed=0
@@ -301,6 +497,13 @@ ratio() {
     printf "%.2f", a / b }'
 }
 above() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a > b) }'; }
+# median VALUE...: the middle value (the lower of the two middle ones), - when none.
+median() {
+  local values
+  values=$(printf '%s\n' "$@" | grep -v '^$' | sort -g)
+  [[ -n $values ]] || { echo -; return; }
+  sed -n "$((($(wc -l <<<"$values") + 1) / 2))p" <<<"$values"
+}
 # get OP KEY: KEY of op's result line.
 get() { [[ -n ${result[$1]:-} ]] && field "$2" "${result[$1]}"; return 0; }
 # verdict RATIO LIMIT: met when RATIO <= LIMIT (lower is better for berth).
@@ -308,8 +511,10 @@ verdict() {
   if [[ $1 == - ]]; then echo -; elif above "$1" "$2"; then missed=1; echo MISSED; else echo met; fi
 }
 
-echo
-printf '%-40s %10s %10s %10s  %s\n' figure berth baseline berth/base goal
+if want starts || want idle || want pull; then
+  echo
+  printf '%-40s %10s %10s %10s  %s\n' figure berth baseline berth/base goal
+fi
 if want starts; then
   for op in runc_run ctr_run; do
     case $op in
@@ -348,6 +553,32 @@ if want pull; then
     "$(get ctr_pull seconds)"
 fi
 
+if want coldstart; then
+  echo
+  printf '%-22s %7s %8s %8s %8s %8s %8s %8s  %s\n' "cold start (median)" layers "MB gz/zst" \
+    "berth s" "ctr s" "berth MB/s" "ctr MB/s" "ctr/berth" "goal; per round"
+  for form in "${cold_forms[@]}"; do
+    berth_s=() ctr_s=() per_round=()
+    for ((r = 1; r <= rounds; r++)); do
+      berth_s+=("$(get "berth_${form}_$r" seconds)")
+      ctr_s+=("$(get "ctr_${form}_$r" seconds)")
+      per_round+=("$(ratio "${ctr_s[-1]}" "${berth_s[-1]}")")
+    done
+    b=$(median "${berth_s[@]}") c=$(median "${ctr_s[@]}")
+    unpacked=$(get "layout_$form" unpacked)
+    x=$(ratio "$c" "$b")
+    v=-
+    if [[ $x != - ]]; then
+      if above "$kColdGoal" "$x"; then v="MISSED"; missed=1; else v=met; fi
+    fi
+    printf '%-22s %7s %8s %8s %8s %8s %8s %8s  %s\n' "$form" "$(get "layout_$form" layers)" \
+      "$(awk -v n="$(get "layout_$form" compressed)" 'BEGIN { printf "%.0f", n / 1e6 }')" \
+      "$b" "$c" "$(awk -v n="$unpacked" -v s="$b" 'BEGIN { printf "%.1f", n / 1e6 / s }')" \
+      "$(awk -v n="$unpacked" -v s="$c" 'BEGIN { printf "%.1f", n / 1e6 / s }')" "$x" \
+      ">=${kColdGoal}x $v; ${per_round[*]}"
+  done
+fi
+
 echo
 if want starts; then
   echo "start: $tasks tasks, client wall time from before RunTask to the first DescribeTasks" \
@@ -361,7 +592,14 @@ if want pull; then
     "$(get big_image media_type) (incompressible); berth: pullStoppedAt - pullStartedAt" \
     "(download, verify, unpack, syncfs); ctr: wall time of \`ctr images pull\` (fetch, unpack)"
 fi
-echo "load average (1, 5, 15 min): start ${load_start}${load_starts:+, after starts $load_starts}${load_pull:+, after pull $load_pull}; $(nproc) cores"
+if want coldstart; then
+  echo "cold start: the example's training image ($(get "layout_${cold_forms[0]}" unpacked) bytes" \
+    "of tar), pushed with skopeo; berth: pullStoppedAt - pullStartedAt on a fresh agent" \
+    "(download, verify, unpack, syncfs); ctr: wall time of \`ctr images pull\` into a fresh" \
+    "containerd (fetch, unpack; unpigz $(command -v unpigz >/dev/null && echo found || echo "not installed"))." \
+    "MB/s: unpacked bytes per second. $rounds rounds, both pulls of a form one after the other"
+fi
+echo "load average (1, 5, 15 min): start ${load_start}${load_starts:+, after starts $load_starts}${load_pull:+, after pull $load_pull}${load_cold:+, after cold start $load_cold}; $(nproc) cores"
 echo "runc $(runc --version | head -n 1 | cut -d' ' -f3), $(ctr --version | cut -d' ' -f3-)"
 
 if ((strict && missed)); then

@@ -10,6 +10,7 @@ packages=(
   g++ cmake make ccache pkg-config clang-format
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libsqlite3-dev libspdlog-dev libfmt-dev libcli11-dev libarchive-dev
+  libisal-dev  # ISA-L: gzip layers inflate twice as fast as with zlib
   # tests and benchmarks
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   # the sanitizer builds and the fuzz targets: clang 14, its sanitizer

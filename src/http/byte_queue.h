@@ -23,15 +23,17 @@ class ByteQueue {
 
   // Producer: appends a piece, waiting while the queue is full. Fails with
   // the consumer's reason once the consumer has given up.
-  Status Push(std::string_view piece) {
+  Status Push(std::string_view piece) { return Push(std::string(piece)); }
+  // The same, taking the piece's bytes over rather than copying them.
+  Status Push(std::string&& piece) {
     std::unique_lock lock(mu_);
     // A piece larger than the capacity is still let in when the queue is empty.
     not_full_.wait(lock, [&] {
       return !reader_status_.ok() || queued_ == 0 || queued_ + piece.size() <= capacity_;
     });
     if (!reader_status_.ok()) return reader_status_;
-    pieces_.emplace_back(piece);
     queued_ += piece.size();
+    pieces_.push_back(std::move(piece));
     not_empty_.notify_one();
     return Status::Ok();
   }

@@ -16,9 +16,11 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <thread>
 
+#include "agent/image/background_sync.h"
 #include "agent/image/image_manifest.h"
 #include "agent/image/layer_unpack.h"
 #include "agent/image/registry_client.h"
@@ -510,9 +512,20 @@ class ImageStoreImpl : public ImageStore {
 
     http::ByteQueue queue(kQueueBytes);
     Status unpacked;
+    std::optional<BackgroundSync> writeback;
+    WrittenCallback written;
+    uint64_t next_writeback = options_.writeback_every_bytes;
+    if (options_.sync_layers && options_.writeback_every_bytes > 0) {
+      writeback.emplace(env_, tmp);
+      written = [&](uint64_t bytes) {
+        if (bytes < next_writeback) return;
+        writeback->Nudge();
+        next_writeback = bytes + options_.writeback_every_bytes;
+      };
+    }
     std::thread unpacker([&] {
       http::ByteQueueSource source(queue);
-      unpacked = UnpackLayer(source, tmp);
+      unpacked = UnpackLayer(source, tmp, written);
       queue.CloseRead(unpacked);  // stops the download early when the layer is refused
     });
     LayerSink sink(queue, static_cast<uint64_t>(layer.size), tracker, index, cancelled);
@@ -525,10 +538,16 @@ class ImageStoreImpl : public ImageStore {
     // download, a broken download or a digest mismatch breaks the unpack.
     Status status = downloaded;
     if (!unpacked.ok() && (queue.reader_closed_first() || downloaded.ok())) status = unpacked;
+    Clock::time_point sync_start = Clock::now();
+    if (writeback) {
+      Status early = writeback->Finish();
+      if (status.ok()) status = early.WithContext("sync layer " + layer.digest);
+    }
     if (status.ok() && options_.sync_layers) {
       // A crash after the rename must not find a layer whose files are lost.
       status = env_.SyncFileSystem(tmp).WithContext("sync layer " + layer.digest);
     }
+    double sync_seconds = SecondsSince(sync_start);
     if (status.ok()) {
       Status renamed = env_.RenameFile(tmp, dir);
       std::error_code exists_ec;
@@ -542,6 +561,7 @@ class ImageStoreImpl : public ImageStore {
       LogInfo("layer pulled", {{"layer", layer.digest},
                                {"bytes", std::to_string(sink.bytes())},
                                {"seconds", Fixed(seconds, 3)},
+                               {"sync_seconds", Fixed(sync_seconds, 3)},
                                {"MB/s", FormatRate(sink.bytes(), seconds)}});
     } else {
       LogWarn("layer pull failed", {{"layer", layer.digest}, {"error", status.message()}});

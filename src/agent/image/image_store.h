@@ -118,6 +118,10 @@ class ImageStore {
     // syncfs() before an unpacked layer is renamed into place, so that a
     // power loss never leaves a layer that looks whole but lost its files.
     bool sync_layers = true;
+    // With sync_layers: while a layer unpacks, a syncfs is started in the
+    // background after each this many bytes of files (0: none), so that
+    // the disk writes them while the rest unpacks instead of all at the end.
+    uint64_t writeback_every_bytes = 64 << 20;
     PullBehavior pull_behavior = PullBehavior::kDefault;
     Env* env = Env::Default();  // not owned; the store's writes go through it
   };

@@ -73,6 +73,7 @@ class ImageStoreTest : public ::testing::Test {
     options.root = (root_ / "store").string();
     options.timeout_seconds = 10;
     options.pull_behavior = behavior;
+    options.writeback_every_bytes = writeback_every_bytes_;
     options.env = &env_;
     auto store = ImageStore::Open(options);
     EXPECT_TRUE(store.ok()) << store.status().ToString();
@@ -97,6 +98,7 @@ class ImageStoreTest : public ::testing::Test {
   size_t CachedLayers() { return CountEntries(root_ / "store/layers/sha256"); }
 
   fs::path root_;
+  uint64_t writeback_every_bytes_ = 64 << 20;
   FaultInjectionEnv env_{Env::Default()};  // real files and mounts unless told to fail
   std::unique_ptr<ImageStore> store_;
   std::vector<std::string> mounted_;
@@ -266,6 +268,32 @@ TEST_F(ImageStoreTest, AFailedLayerSyncFailsThePullAndCachesNothing) {
   EXPECT_EQ(CachedLayers(), 0u);
   EXPECT_EQ(CountEntries(root_ / "store/tmp"), 0u);
   EXPECT_TRUE(Pull(registry_.host() + "/train:1").ok());
+}
+
+// A syncfs after every file while the layer unpacks: the layer is whole,
+// and a disk that fails them fails the pull whichever syncfs saw it.
+TEST_F(ImageStoreTest, ALayerWrittenBackWhileItUnpacksIsWhole) {
+  writeback_every_bytes_ = 1;
+  store_ = OpenStore();
+  std::vector<testing::TarEntry> files;
+  for (int i = 0; i < 40; ++i)
+    files.push_back(File("f" + std::to_string(i), std::string(4096, 'a' + i % 26)));
+  registry_.AddImage("train", "1", {{MakeTar(files)}});
+  env_.Fail(FaultInjectionEnv::Op::kSync, "/store/tmp/", EIO);
+  auto failed = Pull(registry_.host() + "/train:1");
+  ASSERT_FALSE(failed.ok());
+  EXPECT_THAT(failed.status().message(), HasSubstr("sync layer sha256:"));
+  EXPECT_EQ(CachedLayers(), 0u);
+  EXPECT_EQ(CountEntries(root_ / "store/tmp"), 0u);
+
+  env_.ClearFaults();
+  auto image = Pull(registry_.host() + "/train:1");
+  ASSERT_TRUE(image.ok()) << image.status().ToString();
+  ASSERT_EQ(image->layer_dirs.size(), 1u);
+  for (int i = 0; i < 40; ++i) {
+    EXPECT_EQ(ReadAll(fs::path(image->layer_dirs[0]) / ("f" + std::to_string(i))),
+              std::string(4096, 'a' + i % 26));
+  }
 }
 
 TEST_F(ImageStoreTest, AFullDiskFailsThePullSayingSoAndCachesNothing) {

@@ -12,9 +12,13 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
+#include "agent/image/archive_source.h"
+#include "agent/image/gzip_inflate.h"
+#include "agent/image/layer_decompress.h"
 #include "common/log.h"
 
 namespace berth::agent {
@@ -22,46 +26,6 @@ namespace {
 
 constexpr std::string_view kWhiteoutPrefix = ".wh.";
 constexpr std::string_view kOpaqueWhiteout = ".wh..wh..opq";
-
-struct ArchiveDeleter {
-  void operator()(archive* a) const {
-    if (a) archive_free(a);
-  }
-};
-using ArchivePtr = std::unique_ptr<archive, ArchiveDeleter>;
-
-// What libarchive's read callback reads from; keeps the source's error so
-// that it is reported as it was, not as libarchive's "read error".
-struct ReadState {
-  http::BodySource* source;
-  Status status;
-  bool eof = false;
-};
-
-la_ssize_t ReadCallback(archive* a, void* client, const void** buffer) {
-  auto* state = static_cast<ReadState*>(client);
-  if (state->eof) return 0;
-  auto piece = state->source->Next();
-  if (!piece.ok()) {
-    state->status = piece.status();
-    archive_set_error(a, EIO, "%s", state->status.message().c_str());
-    return ARCHIVE_FATAL;
-  }
-  if (piece->empty()) {
-    state->eof = true;
-    return 0;
-  }
-  *buffer = piece->data();
-  return static_cast<la_ssize_t>(piece->size());
-}
-
-// libarchive's message for the last error of a. It sets none for some
-// failures (a GNU long-name header cut short), and a null char* must not
-// reach a std::string.
-std::string ArchiveError(archive* a) {
-  const char* message = archive_error_string(a);
-  return message != nullptr ? message : "unknown libarchive error";
-}
 
 std::vector<std::string_view> Components(std::string_view path) {
   std::vector<std::string_view> out;
@@ -165,6 +129,38 @@ Status ApplyWhiteout(const std::string& path, std::string_view base) {
   return Status::Ok();
 }
 
+// A source whose first bytes can be looked at before they are read.
+class PeekingSource : public http::BodySource {
+ public:
+  explicit PeekingSource(http::BodySource& in) : in_(in) {}
+
+  // At least n bytes of the start, fewer when the source ends sooner.
+  StatusOr<std::string_view> Peek(size_t n) {
+    while (head_.size() < n && !ended_) {
+      auto piece = in_.Next();
+      if (!piece.ok()) return piece.status();
+      if (piece->empty()) ended_ = true;
+      head_.append(*piece);
+    }
+    return std::string_view(head_);
+  }
+
+  StatusOr<std::string_view> Next() override {
+    if (!head_given_) {
+      head_given_ = true;
+      if (!head_.empty()) return std::string_view(head_);
+    }
+    if (ended_) return std::string_view();
+    return in_.Next();
+  }
+
+ private:
+  http::BodySource& in_;
+  std::string head_;
+  bool head_given_ = false;
+  bool ended_ = false;
+};
+
 Status CopyData(archive* in, archive* out) {
   for (;;) {
     const void* buffer;
@@ -179,8 +175,10 @@ Status CopyData(archive* in, archive* out) {
   }
 }
 
-Status UnpackEntries(archive* in, archive* out, ReadState& state) {
+Status UnpackEntries(archive* in, archive* out, ArchiveSource& state,
+                     const WrittenCallback& written) {
   archive_entry* entry;
+  uint64_t bytes_written = 0;
   for (;;) {
     int r = archive_read_next_header(in, &entry);
     if (r == ARCHIVE_EOF) return Status::Ok();
@@ -222,56 +220,61 @@ Status UnpackEntries(archive* in, archive* out, ReadState& state) {
     if (r == ARCHIVE_WARN) {
       LogWarn("layer entry restored partly", {{"entry", name}, {"why", ArchiveError(out)}});
     }
-    if (archive_entry_size(entry) > 0) BERTH_RETURN_IF_ERROR(refuse(CopyData(in, out)));
+    if (archive_entry_size(entry) > 0) {
+      BERTH_RETURN_IF_ERROR(refuse(CopyData(in, out)));
+      bytes_written += archive_entry_size(entry);
+      if (written) written(bytes_written);
+    }
     if (archive_write_finish_entry(out) < ARCHIVE_WARN) {
       return refuse(Internal(ArchiveError(out)));
     }
   }
 }
 
-Status UnpackOnThisThread(http::BodySource& source, const std::string& dir) {
+// Reads the tar (zstd or plain, or gzip already inflated by the stage
+// before) and writes the entries into dir.
+Status UnpackOnThisThread(http::BodySource& tar, const std::string& dir,
+                          const WrittenCallback& written) {
   // A private working directory for this thread only, so that libarchive's
   // relative paths (and its symlink checks) are resolved inside dir.
   if (unshare(CLONE_FS) != 0) return Internal(std::string("unshare: ") + std::strerror(errno));
   if (chdir(dir.c_str()) != 0) return Internal("chdir " + dir + ": " + std::strerror(errno));
 
-  ReadState state{&source, Status::Ok()};
+  ArchiveSource state{&tar, Status::Ok()};
   ArchivePtr in(archive_read_new());
-  archive_read_support_filter_all(in.get());  // gzip, zstd or none, told by the bytes
+  archive_read_support_filter_all(in.get());  // zstd or none, told by the bytes
   archive_read_support_format_tar(in.get());
   archive_read_support_format_empty(in.get());  // a zero-byte layer
-  if (archive_read_open(in.get(), &state, nullptr, ReadCallback, nullptr) != ARCHIVE_OK) {
-    if (!state.status.ok()) return state.status;
-    return InvalidArgument("not a valid layer: " + ArchiveError(in.get()));
-  }
+  BERTH_RETURN_IF_ERROR(OpenArchive(in.get(), state, "layer"));
   ArchivePtr out(archive_write_disk_new());
   archive_write_disk_set_options(
       out.get(), ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
                      ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
                      ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS);
 
-  Status status = UnpackEntries(in.get(), out.get(), state);
+  Status status = UnpackEntries(in.get(), out.get(), state, written);
   // Folder modes and times are set at close, after their contents.
   if (archive_write_close(out.get()) < ARCHIVE_WARN && status.ok()) {
     status = Internal("finish: " + ArchiveError(out.get()));
   }
   if (!status.ok()) return status;
-  if (!state.status.ok()) return state.status;
-  // Read to the end: bytes after the tar's end marker are still part of
-  // the blob, and the producer's verdict on the whole blob comes last.
-  while (!state.eof) {
-    auto piece = source.Next();
-    if (!piece.ok()) return piece.status();
-    if (piece->empty()) state.eof = true;
-  }
-  return Status::Ok();
+  return DrainSource(state);
 }
 
 }  // namespace
 
-Status UnpackLayer(http::BodySource& source, const std::string& dir) {
+Status UnpackLayer(http::BodySource& source, const std::string& dir,
+                   const WrittenCallback& written) {
+  PeekingSource input(source);
+  auto head = input.Peek(3);
+  if (!head.ok()) return head.status();
+  // gzip: two stages on two threads, the decompressor inflating while the
+  // worker reads the tar and writes the files.
+  std::optional<LayerDecompressor> inflated;
+  if (IsGzip(*head)) inflated.emplace(input);
+  http::BodySource& tar = inflated ? static_cast<http::BodySource&>(*inflated) : input;
   Status status;
-  std::thread worker([&] { status = UnpackOnThisThread(source, dir); });
+  std::thread worker([&] { status = UnpackOnThisThread(tar, dir, written); });
   worker.join();
   return status;
 }

@@ -3,6 +3,8 @@
 // would write outside the folder.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <string>
 
 #include "common/status.h"
@@ -25,9 +27,16 @@ namespace berth::agent {
 //    root (absolute targets such as /bin/busybox are fine: they are resolved
 //    inside the container's root, never by the unpacker).
 //
-// On error dir holds a partial layer: the caller removes it. Runs the unpack
-// on a thread of its own (which gets a private working directory, so that
-// every path is resolved relative to dir); blocks until it is done.
-Status UnpackLayer(http::BodySource& source, const std::string& dir);
+// On error dir holds a partial layer: the caller removes it. Decompresses on
+// one thread of its own and unpacks on another (which gets a private working
+// directory, so that every path is resolved relative to dir); blocks until
+// both are done.
+//
+// written, when given, is called on the unpack thread after each file whose
+// data was written, with the bytes of file data written so far (the caller
+// starts the disk's writeback with it).
+using WrittenCallback = std::function<void(uint64_t bytes_written)>;
+Status UnpackLayer(http::BodySource& source, const std::string& dir,
+                   const WrittenCallback& written = nullptr);
 
 }  // namespace berth::agent

@@ -23,27 +23,9 @@ using testing::File;
 using testing::Hardlink;
 using ::testing::HasSubstr;
 using testing::MakeTar;
+using testing::StringSource;
 using testing::Symlink;
 using testing::TarEntry;
-
-// Hands out a string in small pieces, as a network would.
-class StringSource : public http::BodySource {
- public:
-  explicit StringSource(std::string data, size_t piece = 997)
-      : data_(std::move(data)), piece_(piece) {}
-  StatusOr<std::string_view> Next() override {
-    std::string_view rest = std::string_view(data_).substr(offset_);
-    rest = rest.substr(0, piece_);
-    offset_ += rest.size();
-    return rest;
-  }
-  size_t consumed() const { return offset_; }
-
- private:
-  std::string data_;
-  size_t piece_;
-  size_t offset_ = 0;
-};
 
 std::string ReadAll(const fs::path& p) {
   std::ifstream in(p);

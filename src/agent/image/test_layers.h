@@ -1,12 +1,16 @@
-// Test helper: builds tar layers in memory with libarchive's writer.
+// Test helpers: builds tar layers in memory with libarchive's writer, and
+// hands bytes out in pieces as a network would.
 #pragma once
 
 #include <archive.h>
 #include <archive_entry.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <string>
 #include <vector>
+
+#include "http/client.h"
 
 namespace berth::agent::testing {
 
@@ -55,21 +59,46 @@ inline TarEntry Hardlink(std::string path, std::string target) {
 
 enum class Compression { kNone, kGzip, kZstd };
 
-inline std::string MakeTar(const std::vector<TarEntry>& entries,
-                           Compression compression = Compression::kGzip) {
-  std::string out;
+// A libarchive writer into out, of the given format (pax or raw) and compression.
+inline archive* OpenWriter(std::string* out, bool raw, Compression compression) {
   archive* a = archive_write_new();
-  archive_write_set_format_pax_restricted(a);
+  if (raw) {
+    archive_write_set_format_raw(a);
+  } else {
+    archive_write_set_format_pax_restricted(a);
+  }
   if (compression == Compression::kGzip) archive_write_add_filter_gzip(a);
   if (compression == Compression::kZstd) archive_write_add_filter_zstd(a);
   archive_write_set_bytes_in_last_block(a, 1);
   archive_write_open(
-      a, &out, nullptr,
+      a, out, nullptr,
       [](archive*, void* client, const void* buffer, size_t length) -> la_ssize_t {
         static_cast<std::string*>(client)->append(static_cast<const char*>(buffer), length);
         return static_cast<la_ssize_t>(length);
       },
       nullptr);
+  return a;
+}
+
+// data compressed as one gzip member or zstd frame.
+inline std::string Compress(const std::string& data, Compression compression) {
+  std::string out;
+  archive* a = OpenWriter(&out, /*raw=*/true, compression);
+  archive_entry* entry = archive_entry_new();
+  archive_entry_set_pathname(entry, "data");
+  archive_entry_set_filetype(entry, AE_IFREG);
+  archive_write_header(a, entry);
+  archive_write_data(a, data.data(), data.size());
+  archive_entry_free(entry);
+  archive_write_close(a);
+  archive_write_free(a);
+  return out;
+}
+
+inline std::string MakeTar(const std::vector<TarEntry>& entries,
+                           Compression compression = Compression::kGzip) {
+  std::string out;
+  archive* a = OpenWriter(&out, /*raw=*/false, compression);
   for (const TarEntry& e : entries) {
     archive_entry* entry = archive_entry_new();
     archive_entry_set_pathname(entry, e.path.c_str());
@@ -112,5 +141,28 @@ inline std::string MakeTar(const std::vector<TarEntry>& entries,
   archive_write_free(a);
   return out;
 }
+
+// Hands out a string in small pieces, as a network would; then ends, or
+// fails with end_status (a producer's verdict given at the end).
+class StringSource : public http::BodySource {
+ public:
+  explicit StringSource(std::string data, size_t piece = 997, Status end_status = Status::Ok())
+      : data_(std::move(data)), piece_(piece), end_status_(std::move(end_status)) {}
+  StatusOr<std::string_view> Next() override {
+    std::string_view rest = std::string_view(data_).substr(offset_);
+    rest = rest.substr(0, piece_);
+    if (rest.empty() && !end_status_.ok()) return end_status_;
+    offset_ += rest.size();
+    return rest;
+  }
+  // Safe to read from another thread than the one calling Next.
+  size_t consumed() const { return offset_; }
+
+ private:
+  std::string data_;
+  size_t piece_;
+  Status end_status_;
+  std::atomic<size_t> offset_ = 0;
+};
 
 }  // namespace berth::agent::testing
