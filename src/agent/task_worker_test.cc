@@ -50,7 +50,12 @@ class FakeImageStore : public ImageStore {
       pulls_.push_back(image);
     }
     if (!fail_with_.empty()) return NotFound(fail_with_);
-    if (progress) progress(PullProgress{10, 10, 1, 1});
+    if (progress) {
+      PullProgress done;
+      done.bytes_done = done.bytes_total = 10;
+      done.layers_done = done.layers_total = 1;
+      progress(done);
+    }
     PulledImage out;
     out.reference = image;
     out.manifest_digest = "sha256:" + std::string(64, 'a');
