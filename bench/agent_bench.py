@@ -183,6 +183,12 @@ def make_runc_bundle(args, task):
     layer = os.path.join(args.agent_data, "images", "layers", "sha256", layers[0][7:])
     shutil.copytree(layer, os.path.join(bundle, "rootfs"), symlinks=True)
     config["root"]["path"] = os.path.join(bundle, "rootfs")
+    # The agent's container joins a network namespace the agent made for
+    # the task (and removed with it); runc makes a fresh one of each such
+    # namespace instead, as it does for every other namespace.
+    for ns in config["linux"].get("namespaces", []):
+        if ns.get("path", "").startswith(args.agent_data + "/"):
+            del ns["path"]
     for m in config.get("mounts", []):
         if m.get("type") == "bind" and m["source"].startswith(src + "/"):
             shutil.copy(m["source"], bundle)
