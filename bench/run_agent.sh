@@ -183,7 +183,7 @@ start_agent() {
   agent_dirs+=("$tmp/agent-$name")
   "$berth" agent --server "http://127.0.0.1:$port" --cluster "$cluster" \
     --data "$tmp/agent-$name" --credentials "$tmp/server/credentials" --device-root / \
-    --retention 0 >"$tmp/agent-$name.log" 2>&1 &
+    --retention 0 --metadata-listen 127.0.0.1:0 >"$tmp/agent-$name.log" 2>&1 &
   agent_pid=$!
   pids+=("$agent_pid")
   bench wait-joined --cluster "$cluster"
