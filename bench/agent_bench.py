@@ -173,11 +173,13 @@ def wait_status(ecs, cluster, arn, want, poll, timeout=120):
         time.sleep(poll)
 
 
-def berth_start(ecs, poller, cluster, poll, timeout=120):
+def berth_start(ecs, poller, cluster, poll, first_poll_ms=0, timeout=120):
     """One task: (client ms RunTask -> RUNNING seen, the task as described).
-    Polled through poller; the whole task is described once it is seen."""
+    Polled through poller, the first time first_poll_ms after RunTask was
+    sent; the whole task is described once it is seen."""
     t0 = time.perf_counter()
     arn = ecs.run_task(cluster=cluster, taskDefinition=FAMILY)["tasks"][0]["taskArn"]
+    time.sleep(max(0.0, t0 + first_poll_ms / 1000 - time.perf_counter()))
     deadline = time.monotonic() + timeout
     while (status := poller.last_status(cluster, arn)) not in ("RUNNING", "STOPPED"):
         if time.monotonic() > deadline:
@@ -325,6 +327,12 @@ def cmd_starts(args):
     # One unmeasured run of each baseline too (page cache, runc binary).
     ms, cid = runc_start(args, bundle, config, "warm")
     runc_remove(args, cid)
+    # berth's start includes a `runc run` of the same bundle, so it is not
+    # done before the fastest bare one would be: the first poll waits that
+    # long (polls from the first millisecond on took CPU and wake-ups from
+    # the start being timed). A start done before the first poll is timed
+    # at that poll, never earlier.
+    fastest_runc_ms = ms
     ms, cid = ctr_start(args, "warm")
     ctr_remove(args, cid)
 
@@ -334,7 +342,7 @@ def cmd_starts(args):
         # berth: timed to the first DescribeTasks that shows RUNNING; the stop
         # and the wait for STOPPED are outside the timed part, so every start
         # finds a quiet agent.
-        ms, task = berth_start(ecs, poller, cluster, args.poll)
+        ms, task = berth_start(ecs, poller, cluster, args.poll, fastest_runc_ms)
         berth_ms.append(ms)
         server_ms.append((task["startedAt"] - task["createdAt"]).total_seconds() * 1000)
         tasks.append(task)
@@ -343,6 +351,7 @@ def cmd_starts(args):
 
         ms, cid = runc_start(args, bundle, config, i)
         runc_ms.append(ms)
+        fastest_runc_ms = min(fastest_runc_ms, ms)
         runc_remove(args, cid)
 
         ms, cid = ctr_start(args, i)
