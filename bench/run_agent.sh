@@ -24,7 +24,8 @@
 #   BERTH_BIN        the berth binary (default: build/berth, relative to the repo)
 #   PYTHON           interpreter with Debian's boto3 (default /usr/bin/python3)
 #   TASKS            measured task starts, and runs of each baseline (default 100)
-#   POLL_MS          milliseconds between DescribeTasks polls (default 2)
+#   POLL_MS          milliseconds between DescribeTasks calls once the task's
+#                    TaskRunning event came but it did not show (default 2)
 #   LOAD=1           measure the starts twice: quiet, then with a CPU hog
 #                    pinned to core 0 (both against baselines of the same pass)
 #   IDLE_SECONDS     length of the idle CPU sample (default 10)
@@ -378,7 +379,8 @@ fi
 echo
 if want starts; then
   echo "start: $tasks tasks, client wall time from before RunTask to the first DescribeTasks" \
-    "(polled every ${poll_ms} ms) that shows RUNNING; baselines: time until \`runc run -d\`" \
+    "(asked when the event stream shows the task's TaskRunning) that shows RUNNING;" \
+    "baselines: time until \`runc run -d\`" \
     "/ \`ctr run -d\` returns, interleaved with berth's tasks one by one"
   ((load)) && echo "loaded: the same again while \`taskset -c 0\` runs a busy loop (one core of $(nproc) taken)"
   echo "phases (agent log, ms resolution): deliver = createdAt -> agent has the task," \
