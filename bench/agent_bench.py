@@ -25,6 +25,7 @@ boto3 clients) by path. Needs Debian's boto3: run it with /usr/bin/python3.
 
 import argparse
 import configparser
+import http.client
 import datetime
 import hashlib
 import io
@@ -37,12 +38,15 @@ import subprocess
 import sys
 import tarfile
 import time
+import urllib.parse
 import zlib
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 for d in ("tests/agent", "tests/registry", "tests/compat"):
     sys.path.insert(0, os.path.join(REPO, d))
 
+import botocore.auth  # noqa: E402
+import botocore.awsrequest  # noqa: E402
 import busybox_image  # noqa: E402
 from berth_compat import make_ecs_client  # noqa: E402
 from berth_registry import (  # noqa: E402
@@ -65,6 +69,51 @@ def clients(args):
     key, secret = c["default"]["aws_access_key_id"], c["default"]["aws_secret_access_key"]
     endpoint = f"http://127.0.0.1:{args.port}"
     return make_ecs_client(endpoint, key, secret), make_ecr_client(endpoint, key, secret)
+
+
+class StatusPoller:
+    """DescribeTasks of one task, as boto3 would send it (SigV4-signed JSON
+    over a keep-alive connection) but without boto3's per-call machinery
+    (model lookups, event hooks, response parsing into objects): a 2 ms
+    poll loop through boto3 keeps a whole core busy, and on a small machine
+    that core is taken from the start being measured. And berth's event
+    stream (GET /berth/v1/events, a long poll), which says when to ask."""
+
+    def __init__(self, args, ecs):
+        self.host = f"127.0.0.1:{args.port}"
+        self.credentials = ecs._request_signer._credentials
+        self.region = ecs.meta.region_name
+        self.conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=60)
+        self.events_conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=60)
+
+    def _send(self, conn, method, target, body, headers, what):
+        request = botocore.awsrequest.AWSRequest(
+            method=method, url=f"http://{self.host}{target}", data=body,
+            headers=dict(headers, Host=self.host))
+        botocore.auth.SigV4Auth(self.credentials, "ecs", self.region).add_auth(request)
+        conn.request(method, target, body=body, headers=dict(request.headers.items()))
+        response = conn.getresponse()
+        data = response.read()
+        if response.status != 200:
+            raise SystemExit(f"run_agent.sh: {what} answered {response.status}: {data!r}")
+        return json.loads(data)
+
+    def last_status(self, cluster, arn):
+        body = json.dumps({"cluster": cluster, "tasks": [arn]})
+        reply = self._send(
+            self.conn, "POST", "/", body,
+            {"Content-Type": "application/x-amz-json-1.1",
+             "X-Amz-Target": "AmazonEC2ContainerServiceV20141113.DescribeTasks"}, "DescribeTasks")
+        return reply["tasks"][0]["lastStatus"]
+
+    def events(self, cluster, after=None, wait_seconds=0):
+        """One page of the cluster's events after id `after` (None: the
+        stream's end), held up to wait_seconds until there is one."""
+        query = {"cluster": cluster, "waitSeconds": wait_seconds}
+        if after is not None:
+            query["after"] = after
+        target = "/berth/v1/events?" + urllib.parse.urlencode(sorted(query.items()))
+        return self._send(self.events_conn, "GET", target, None, {}, "GET /berth/v1/events")
 
 
 def registry(args, ecr):
@@ -159,12 +208,33 @@ def wait_status(ecs, cluster, arn, want, poll, timeout=120):
         time.sleep(poll)
 
 
-def berth_start(ecs, cluster, poll):
-    """One task: (client ms RunTask -> RUNNING seen, the task as described)."""
+def berth_start(ecs, poller, cluster, poll, timeout=120):
+    """One task: (client ms RunTask -> the first DescribeTasks that shows it
+    RUNNING, the task as described). DescribeTasks is asked whenever the
+    cluster's event stream moves (a long poll: no CPU taken from the start
+    meanwhile), and every `poll` seconds after an event that did not show
+    it; the whole task is described once it is seen."""
+    after = poller.events(cluster)["nextAfter"]
     t0 = time.perf_counter()
     arn = ecs.run_task(cluster=cluster, taskDefinition=FAMILY)["tasks"][0]["taskArn"]
-    task, t1 = wait_status(ecs, cluster, arn, "RUNNING", poll)
-    if task["lastStatus"] != "RUNNING":
+    deadline = time.monotonic() + timeout
+    while True:
+        page = poller.events(cluster, after, wait_seconds=5)
+        after = page["nextAfter"]
+        mine = [e["kind"] for e in page["events"] if arn in e.get("resources", [])]
+        if "TaskRunning" in mine or "TaskStopped" in mine:
+            break
+        if time.monotonic() > deadline:
+            raise SystemExit(f"run_agent.sh: task {arn} not RUNNING in {timeout} s")
+    # The event is durable by the time it is answered; DescribeTasks is the
+    # judge all the same (polled, should it lag).
+    while (status := poller.last_status(cluster, arn)) not in ("RUNNING", "STOPPED"):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"run_agent.sh: task {arn} not RUNNING in {timeout} s: {status}")
+        time.sleep(poll)
+    t1 = time.perf_counter()
+    task = ecs.describe_tasks(cluster=cluster, tasks=[arn])["tasks"][0]
+    if status != "RUNNING":
         raise SystemExit(f"run_agent.sh: task stopped before RUNNING: "
                          f"{task.get('stoppedReason')!r} {task['containers']!r}")
     return (t1 - t0) * 1000, task
@@ -200,6 +270,12 @@ def make_runc_bundle(args, task):
     layer = os.path.join(args.agent_data, "images", "layers", "sha256", layers[0][7:])
     shutil.copytree(layer, os.path.join(bundle, "rootfs"), symlinks=True)
     config["root"]["path"] = os.path.join(bundle, "rootfs")
+    # The agent's container joins a network namespace the agent made for
+    # the task (and removed with it); runc makes a fresh one of each such
+    # namespace instead, as it does for every other namespace.
+    for ns in config["linux"].get("namespaces", []):
+        if ns.get("path", "").startswith(args.agent_data + "/"):
+            del ns["path"]
     for m in config.get("mounts", []):
         if m.get("type") == "bind" and m["source"].startswith(src + "/"):
             shutil.copy(m["source"], bundle)
@@ -288,9 +364,10 @@ def agent_phases(agent_log, tasks):
 
 def cmd_starts(args):
     ecs, _ = clients(args)
+    poller = StatusPoller(args, ecs)
     cluster = args.cluster
     log("warm-up task (pulls the busybox image)")
-    _, warm = berth_start(ecs, cluster, args.poll)
+    _, warm = berth_start(ecs, poller, cluster, args.poll)
     bundle, config = make_runc_bundle(args, warm)
     berth_stop(ecs, cluster, warm)
     berth_wait_stopped(ecs, cluster, warm)
@@ -306,7 +383,7 @@ def cmd_starts(args):
         # berth: timed to the first DescribeTasks that shows RUNNING; the stop
         # and the wait for STOPPED are outside the timed part, so every start
         # finds a quiet agent.
-        ms, task = berth_start(ecs, cluster, args.poll)
+        ms, task = berth_start(ecs, poller, cluster, args.poll)
         berth_ms.append(ms)
         server_ms.append((task["startedAt"] - task["createdAt"]).total_seconds() * 1000)
         tasks.append(task)
@@ -324,14 +401,15 @@ def cmd_starts(args):
             log(f"  {i + 1}/{args.tasks}: berth p50 {percentile(berth_ms, 50):.0f} ms, "
                 f"runc {percentile(runc_ms, 50):.0f} ms, ctr {percentile(ctr_ms, 50):.0f} ms")
 
-    summary("berth_start", berth_ms)
-    summary("berth_start_server", server_ms)
+    prefix = f"{args.label}_" if args.label else ""
+    summary(f"{prefix}berth_start", berth_ms)
+    summary(f"{prefix}berth_start_server", server_ms)
     phases = agent_phases(args.agent_log, tasks)
     for name, values in phases.items():
         if values:
-            summary(f"berth_phase_{name}", values)
-    summary("runc_run", runc_ms)
-    summary("ctr_run", ctr_ms)
+            summary(f"{prefix}berth_phase_{name}", values)
+    summary(f"{prefix}runc_run", runc_ms)
+    summary(f"{prefix}ctr_run", ctr_ms)
 
 
 # --- idle agent --------------------------------------------------------------------
@@ -555,6 +633,7 @@ def main():
     s.add_argument("--runc-root", required=True)
     s.add_argument("--ctr-sock", required=True)
     s.add_argument("--ctr-image", required=True)
+    s.add_argument("--label", default="", help="prefix of the op names (e.g. loaded)")
     s.set_defaults(func=cmd_starts)
 
     s = sub.add_parser("idle")

@@ -222,15 +222,37 @@ void TaskWorker::SaveState(const Containers& containers) {
   Publish(containers);
 }
 
-StatusOr<ContainerAccess> TaskWorker::Attach(const Container& c) {
-  if (!context_.endpoints) return ContainerAccess{};
+ContainerEndpoints::Container TaskWorker::EndpointsView(const Container& c) const {
   ContainerEndpoints::Container container;
   container.task_arn = task_arn_;
   container.task_dir = dir_;
   container.name = c.name;
   container.netns = c.netns;
   container.task_role = !TaskRoleArn(task_).empty();
-  return context_.endpoints->Attach(container);
+  return container;
+}
+
+StatusOr<ContainerAccess> TaskWorker::Attach(const Container& c) {
+  if (!context_.endpoints) return ContainerAccess{};
+  return context_.endpoints->Attach(EndpointsView(c));
+}
+
+std::future<void> TaskWorker::AttachAhead(const Containers& containers) {
+  if (!context_.endpoints) return {};
+  std::vector<ContainerEndpoints::Container> pending;
+  for (const auto& [name, c] : containers) {
+    // The namespace is held by a file in the container's folder.
+    if (!c.started && !c.netns.empty() && context_.env->CreateDirs(c.dir).ok()) {
+      pending.push_back(EndpointsView(c));
+    }
+  }
+  if (pending.empty()) return {};
+  return std::async(std::launch::async,
+                    [endpoints = context_.endpoints, pending = std::move(pending)] {
+                      for (const ContainerEndpoints::Container& c : pending) {
+                        (void)endpoints->Attach(c);
+                      }
+                    });
 }
 
 void TaskWorker::Publish(const Containers& containers, std::string_view known_status) {
@@ -454,7 +476,10 @@ void TaskWorker::Run() {
       Finish(containers, s.message());
       return;
     }
-    if (Status s = Pull(containers); !s.ok()) {
+    std::future<void> attached = AttachAhead(containers);
+    Status pulled = Pull(containers);
+    if (attached.valid()) attached.wait();
+    if (Status s = std::move(pulled); !s.ok()) {
       LogWarn("task failed to start", {{"task", task_id_}, {"error", s.message()}});
       StopContainers(containers);
       Finish(containers, s.message());

@@ -20,6 +20,7 @@
 #include <boost/json/object.hpp>
 #include <condition_variable>
 #include <functional>
+#include <future>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -154,6 +155,12 @@ class TaskWorker {
   // Attaches the container to the endpoints (when there are any): the
   // environment and network namespace its bundle is given.
   StatusOr<ContainerAccess> Attach(const Container& container);
+  ContainerEndpoints::Container EndpointsView(const Container& container) const;
+  // Attaches the containers not started yet on a thread of its own (their
+  // network namespaces and listeners do not depend on the image), so that
+  // it overlaps the image pull; errors are left for StartContainer's
+  // Attach to find again and report. Wait for it before the task goes on.
+  std::future<void> AttachAhead(const Containers& containers);
   // Waits up to millis or until a stop or detach; true when woken by one.
   bool Wait(int millis);
   // Waits up to millis or until a detach; true when woken by one.

@@ -1,9 +1,9 @@
-// ContainerRuntime on conmon + runc, the podman design: conmon creates the
-// container with `runc create`, reports the result on a sync pipe, keeps
-// the container's output in ctr.log and writes its exit code to exits/<id>
-// when it ends. The agent then `runc start`s it and afterwards asks runc
-// and those files; it keeps nothing in memory, so a restarted agent sees
-// the same containers.
+// ContainerRuntime on conmon + runc, the podman design: conmon has runc
+// create and start the container (one `runc run --detach`, see
+// kRuntimeShim), reports the result on a sync pipe, keeps the container's
+// output in ctr.log and writes its exit code to exits/<id> when it ends.
+// The agent afterwards asks runc and those files; it keeps nothing in
+// memory, so a restarted agent sees the same containers.
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -35,6 +35,21 @@ namespace json = boost::json;
 using Clock = std::chrono::steady_clock;
 
 constexpr auto kCreateTimeout = std::chrono::seconds(120);
+
+// conmon runs its runtime as `RUNTIME [--runtime-arg...] create --bundle B
+// --pid-file P ID` and only needs it to leave the container's pid in P and
+// exit: conmon is the subreaper that inherits the container and waits for
+// it. `runc create` followed by a separate `runc start` costs a second runc
+// process (its start-up, the state load, the exec fifo); `runc run
+// --detach` takes the same flags and does both in one. So conmon's runtime
+// is /bin/sh running this, with runc and its root as the first arguments;
+// it turns `create` into `run --detach` and passes anything else on as it
+// is.
+constexpr const char* kShell = "/bin/sh";
+constexpr const char* kRuntimeShim =
+    "runc=$1 root=$2; shift 2; "
+    "if [ \"$1\" = create ]; then shift; set -- run --detach \"$@\"; fi; "
+    "exec \"$runc\" --root \"$root\" \"$@\"";
 
 bool ValidId(const std::string& id) {
   if (id.empty() || id.size() > 128 || id == "." || id == "..") return false;
@@ -143,9 +158,8 @@ class ConmonRuntime : public ContainerRuntime {
   // Removes what an earlier container of this id left that would make a
   // new one look exited: its exit file, OOM mark and attach sockets.
   void ClearExitRecords(const std::string& id);
-  // conmon creates the container from its bundle, then runc starts it.
+  // conmon has runc create and start the container from its bundle.
   Status Launch(const std::string& id);
-  StatusOr<int> LaunchConmon(const std::string& id);
   void CleanUpFailedStart(const std::string& id);
   void WaitConmonGone(const std::string& id, std::chrono::milliseconds limit);
   void RemoveCgroupParents(const std::string& id);
@@ -183,8 +197,8 @@ Status ConmonRuntime::WriteBundle(const std::string& id, const OciBundle& bundle
 
 // Starts conmon detached (its own session, so the agent's signals and exit
 // do not reach it) and waits for what it reports on the sync pipe: the
-// container's pid, or -1 and runc's error output.
-StatusOr<int> ConmonRuntime::LaunchConmon(const std::string& id) {
+// pid of the container, which runs by then, or -1 and runc's error output.
+Status ConmonRuntime::Launch(const std::string& id) {
   std::string dir = Dir(id);
   std::vector<std::string> argv = {conmon_,
                                    "--api-version",
@@ -196,7 +210,7 @@ StatusOr<int> ConmonRuntime::LaunchConmon(const std::string& id) {
                                    "-n",
                                    id,
                                    "-r",
-                                   runc_,
+                                   kShell,
                                    "-b",
                                    dir + "/bundle",
                                    "-p",
@@ -212,7 +226,13 @@ StatusOr<int> ConmonRuntime::LaunchConmon(const std::string& id) {
                                    "--socket-dir-path",
                                    o_.root + "/sockets",
                                    "--runtime-arg",
-                                   "--root",
+                                   "-c",
+                                   "--runtime-arg",
+                                   kRuntimeShim,
+                                   "--runtime-arg",
+                                   "berth-runc",  // $0 of the shim
+                                   "--runtime-arg",
+                                   runc_,
                                    "--runtime-arg",
                                    o_.runc_root,
                                    "--log-level",
@@ -304,7 +324,7 @@ StatusOr<int> ConmonRuntime::LaunchConmon(const std::string& id) {
     if (text.empty()) text = Trim(ReadFile(log_path));
     return Internal(RuncMessage(text));
   }
-  return static_cast<int>(data);
+  return Status::Ok();
 }
 
 void ConmonRuntime::ClearExitRecords(const std::string& id) {
@@ -312,17 +332,6 @@ void ConmonRuntime::ClearExitRecords(const std::string& id) {
   fs::remove(ExitFile(id), ec);
   fs::remove(Dir(id) + "/oom", ec);
   fs::remove_all(o_.root + "/sockets/" + id, ec);
-}
-
-Status ConmonRuntime::Launch(const std::string& id) {
-  StatusOr<int> pid = LaunchConmon(id);
-  if (!pid.ok()) return pid.status();
-  StatusOr<CommandResult> r = Runc({"start", id});
-  if (!r.ok()) return r.status();
-  if (r->exit_code != 0) {
-    return Internal("runc start: " + RuncMessage(r->err.empty() ? r->out : r->err));
-  }
-  return Status::Ok();
 }
 
 Status ConmonRuntime::Start(const std::string& id, const OciBundle& bundle) {

@@ -375,7 +375,7 @@ TEST_F(ContainerRuntimeTest, StartErrorCarriesRuncMessage) {
   ASSERT_FALSE(st.ok());
   // runc's own words, without its log decoration.
   EXPECT_THAT(st.message(), testing::StartsWith("start container " + id +
-                                                ": runc create failed: unable to start container"));
+                                                ": runc run failed: unable to start container"));
   EXPECT_THAT(st.message(), HasSubstr("/no/such/program"));
   EXPECT_THAT(st.message(), testing::Not(HasSubstr("level=error")));
   StatusOr<ContainerState> s = rt_->State(id);
