@@ -168,12 +168,14 @@ void UiEndpoint::LogIn(const http::Request& request, const http::Responder& resp
   // redirect chain that began on another site (a login link clicked in a
   // web mail or chat), so /ui/ would say "no session" after the token was
   // used up. A page of this site that moves on (meta refresh) starts a
-  // same-site navigation, which carries the new cookie.
+  // same-site navigation, which carries the new cookie. The icon is named,
+  // or a browser asks for /favicon.ico, which berth does not serve.
   http::Response reply;
   reply.SetHeader("content-type", "text/html; charset=utf-8");
   reply.body =
       "<!doctype html><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"0; "
-      "url=/ui/\"><title>berth</title><p>Logged in. <a href=\"/ui/\">Continue to the "
+      "url=/ui/\"><link rel=\"icon\" href=\"/ui/favicon.svg\" type=\"image/svg+xml\">"
+      "<title>berth</title><p>Logged in. <a href=\"/ui/\">Continue to the "
       "dashboard</a>.</p>\n";
   SecureHeaders(reply);
   reply.SetHeader("set-cookie",

@@ -68,6 +68,26 @@ TEST(GzipInflateTest, AHeaderWithAFileNameIsRead) {
   EXPECT_EQ(*out, "named");
 }
 
+// Every optional part of a member header (RFC 1952), handed out a byte at a
+// time, and a header that never ends refused.
+TEST(GzipInflateTest, HeadersWithEveryOptionalPartAreReadInAnyPieces) {
+  std::string member = Gzip("parts");
+  member[3] =
+      static_cast<char>(member[3] | 0x02 | 0x04 | 0x08 | 0x10);  // FHCRC FEXTRA FNAME FCOMMENT
+  member.insert(10, std::string("\x03\x00xyz", 5) + std::string("name\0", 5) +
+                        std::string("comment\0", 8) + std::string("\x00\x00", 2));
+  for (size_t piece : {size_t{1}, size_t{2}, size_t{7}, member.size()}) {
+    auto out = Inflate(member, piece);
+    ASSERT_TRUE(out.ok()) << out.status().message() << " (pieces of " << piece << ")";
+    EXPECT_EQ(*out, "parts");
+  }
+  std::string endless = Gzip("x").substr(0, 10) + std::string(2 << 20, 'n');
+  endless[3] = 0x08;
+  EXPECT_THAT(Inflate(endless, 64 << 10).status().message(), HasSubstr("header is over 1 MiB"));
+  EXPECT_THAT(Inflate(Gzip("x").substr(0, 6), 3).status().message(),
+              HasSubstr("ends inside a member's header"));
+}
+
 TEST(GzipInflateTest, BytesAfterTheLastMemberAreReadAndIgnored) {
   for (const std::string& tail :
        {std::string(50000, '\0'), std::string("x"), std::string("\x1f")}) {
