@@ -163,6 +163,8 @@ std::optional<EcsApi::AgentAnswer> EcsApi::AgentAnswerFor(std::string_view insta
   AppendString(out, answer.version);
   out += ",\"tasks\":[";
   bool first = true;
+  // Without a roles file no task names a role (RunTask refuses it).
+  const bool roles_file = task_roles_ != nullptr && !task_roles_->path().empty();
   for (const json::object* task : TasksOn(cluster, instance_id)) {
     const TaskRecord record(*task);
     const json::value* task_definition = nullptr;
@@ -174,7 +176,7 @@ std::optional<EcsApi::AgentAnswer> EcsApi::AgentAnswerFor(std::string_view insta
     }
     // Every answer names the roles of every task, changed or not: the
     // channel issues their credentials afresh.
-    if (task_definition != nullptr && task_definition->is_object()) {
+    if (roles_file && task_definition != nullptr && task_definition->is_object()) {
       const json::object* overrides = model::ObjectAt(*task, "overrides");
       AgentTaskRoles roles{
           std::string(record.arn()),
