@@ -1,9 +1,11 @@
 #include "awsjson/client.h"
 
+#include <algorithm>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <cstdlib>
 #include <ctime>
+#include <thread>
 
 #include "http/endpoint.h"
 
@@ -137,13 +139,15 @@ StatusOr<std::unique_ptr<Client>> Client::Create(std::string_view endpoint,
   }
   std::string region = options.region.empty() ? RegionFromEnvironment() : options.region;
   return std::unique_ptr<Client>(new Client(std::move(servers), std::move(region),
-                                            std::move(credentials), std::move(options.ca_file)));
+                                            std::move(credentials), std::move(options)));
 }
 
 Client::Client(std::vector<Server> servers, std::string region, http::SigV4Credentials credentials,
-               std::string ca_file)
+               ClientOptions options)
     : region_(std::move(region)),
-      ca_file_(std::move(ca_file)),
+      ca_file_(std::move(options.ca_file)),
+      unavailable_retries_(options.unavailable_retries),
+      first_retry_wait_(options.first_retry_wait),
       servers_(std::move(servers)),
       credentials_(std::move(credentials)) {}
 
@@ -167,15 +171,21 @@ std::string Client::host() const {
 StatusOr<http::Response> Client::Do(const std::function<http::Request(const Signer&)>& sign) {
   std::lock_guard lock(mu_);
   StatusOr<http::Response> reply = Unavailable("no server");
-  for (size_t tried = 0; tried < servers_.size(); ++tried) {
-    if (tried > 0) current_ = (current_ + 1) % servers_.size();
-    Server& server = servers_[current_];
-    reply = server.connection->Do(sign(Signer{server.host_header, credentials_, region_}));
-    // Gone: no connection, reset, timed out; or up without a leader (503).
-    bool gone = !reply.ok() || reply->status == 503;
-    if (!gone || servers_.size() == 1) break;
+  for (int retry = 0;; ++retry) {
+    for (size_t tried = 0; tried < servers_.size(); ++tried) {
+      if (tried > 0) current_ = (current_ + 1) % servers_.size();
+      Server& server = servers_[current_];
+      reply = server.connection->Do(sign(Signer{server.host_header, credentials_, region_}));
+      // Gone: no connection, reset, timed out; or up without a leader (503).
+      bool gone = !reply.ok() || reply->status == 503;
+      if (!gone || servers_.size() == 1) break;
+    }
+    // Only a 503 is sent again: a server that refused it did not apply it,
+    // where one that went away mid-call may have.
+    bool refused = reply.ok() && reply->status == 503;
+    if (!refused || retry >= unavailable_retries_) return reply;
+    std::this_thread::sleep_for(first_retry_wait_ * (1 << std::min(retry, 10)));
   }
-  return reply;
 }
 
 StatusOr<json::value> Client::Call(std::string_view target_prefix, std::string_view operation,

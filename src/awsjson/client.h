@@ -5,6 +5,7 @@
 #pragma once
 
 #include <boost/json/value.hpp>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -70,6 +71,12 @@ Status ErrorFromReply(const http::Response& reply);
 struct ClientOptions {
   std::string region;   // empty: RegionFromEnvironment()
   std::string ca_file;  // https only: extra trusted CA certificates (PEM)
+  // How often a call is sent again when every server answered 503 (starting,
+  // up without a leader, over a connection limit: none of them applied it),
+  // after a wait that doubles from first_retry_wait. The command line waits
+  // out a leader election this way; the agent has retry loops of its own.
+  int unavailable_retries = 0;
+  std::chrono::milliseconds first_retry_wait{250};
 };
 
 // One keep-alive connection to one endpoint of a list. Thread-safe: calls
@@ -80,9 +87,10 @@ struct ClientOptions {
 // With several endpoints (the servers of a highly available control plane)
 // a call that finds its server gone (no connection, a reset or timeout, a
 // 503) is sent to the next one, once around the list, and later calls stay
-// there. A call so retried may have been applied by the server that went
-// away: RunTask's clientToken makes that safe; berth's other writes are
-// idempotent or, like RegisterTaskDefinition, may add one more revision.
+// there; when all answered 503, it goes around again as
+// ClientOptions::unavailable_retries says. A call so retried may have been applied by the server
+// that went away: RunTask's clientToken makes that safe; berth's other writes are idempotent or,
+// like RegisterTaskDefinition, may add one more revision.
 class Client {
  public:
   // endpoint is "http://host:port" or "https://host[:port]", or several of
@@ -130,13 +138,15 @@ class Client {
     std::unique_ptr<http::Client> connection;
   };
   Client(std::vector<Server> servers, std::string region, http::SigV4Credentials credentials,
-         std::string ca_file);
+         ClientOptions options);
   // Builds the request for the current server (sign(signer)) and sends it,
   // moving along the list while a server is gone.
   StatusOr<http::Response> Do(const std::function<http::Request(const Signer&)>& sign);
 
   const std::string region_;
   const std::string ca_file_;  // https only: extra trusted CAs (ClientOptions::ca_file)
+  const int unavailable_retries_;
+  const std::chrono::milliseconds first_retry_wait_;
   mutable std::mutex mu_;
   std::vector<Server> servers_;         // guarded by mu_
   size_t current_ = 0;                  // guarded by mu_

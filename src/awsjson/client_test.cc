@@ -7,6 +7,7 @@
 #include <boost/json/serialize.hpp>
 #include <cstdlib>
 #include <ctime>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -56,6 +57,18 @@ class FakeServer {
     reply_.status = status;
     reply_.body = std::move(body);
   }
+  // Answered to the next request, before the steady reply (in order).
+  void ReplyOnce(int status, std::string body) {
+    std::lock_guard lock(mu_);
+    http::Response once;
+    once.status = status;
+    once.body = std::move(body);
+    once_.push_back(std::move(once));
+  }
+  int requests() const {
+    std::lock_guard lock(mu_);
+    return requests_;
+  }
   Seen seen() const {
     std::lock_guard lock(mu_);
     return seen_;
@@ -83,11 +96,19 @@ class FakeServer {
     seen_.content_type = request.Header("content-type") ? *request.Header("content-type") : "";
     seen_.body = request.body;
     seen_.identity = std::get<http::SigV4Identity>(verdict);
+    ++requests_;
+    if (!once_.empty()) {
+      http::Response once = std::move(once_.front());
+      once_.pop_front();
+      return once;
+    }
     return reply_;
   }
 
   mutable std::mutex mu_;
   http::Response reply_;
+  std::deque<http::Response> once_;
+  int requests_ = 0;
   Seen seen_;
   std::unique_ptr<http::Server> server_;
 };
@@ -297,6 +318,48 @@ TEST(ClientTest, A503MovesToTheNextServerAndOtherErrorsDoNot) {
   electing.Reply(503, R"({"__type":"ServiceUnavailableException","message":"still none"})");
   reply = (*client)->Call(kEcsTargetPrefix, "ListClusters", json::object{});
   EXPECT_EQ(reply.status().code(), StatusCode::kUnavailable);
+}
+
+// A server that is starting or electing a leader answers 503 to a call it
+// did not apply: with retries asked for, the call is sent again until it
+// is answered, or the retries are spent and the 503 is the answer.
+TEST(ClientTest, A503IsSentAgainAsOftenAsTheOptionsSay) {
+  FakeServer electing;
+  const std::string no_leader = R"({"__type":"ServiceUnavailableException","message":"no leader"})";
+  electing.ReplyOnce(503, no_leader);
+  electing.ReplyOnce(503, no_leader);
+  electing.Reply(200, R"({"clusterArns":[]})");
+  ClientOptions options;
+  options.unavailable_retries = 2;
+  options.first_retry_wait = std::chrono::milliseconds(1);
+  auto client = Client::Create(electing.endpoint(), kKey, 5, options);
+  ASSERT_TRUE(client.ok());
+  auto reply = (*client)->Call(kEcsTargetPrefix, "ListClusters", json::object{});
+  ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+  EXPECT_EQ(electing.requests(), 3);
+
+  for (int i = 0; i < 3; ++i) electing.ReplyOnce(503, no_leader);
+  reply = (*client)->Call(kEcsTargetPrefix, "ListClusters", json::object{});
+  EXPECT_EQ(reply.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(reply.status().message(), "ListClusters: ServiceUnavailableException: no leader");
+  EXPECT_EQ(electing.requests(), 6);
+
+  // Other errors are answers, not sent again.
+  electing.ReplyOnce(400, R"({"__type":"ClusterNotFoundException","message":"no"})");
+  reply = (*client)->Call(kEcsTargetPrefix, "DescribeClusters", json::object{});
+  EXPECT_EQ(reply.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(electing.requests(), 7);
+}
+
+// Without retries (the default) the first 503 is the answer.
+TEST(ClientTest, A503IsTheAnswerWithoutRetries) {
+  FakeServer electing;
+  electing.ReplyOnce(503, R"({"__type":"ServiceUnavailableException","message":"no leader"})");
+  electing.Reply(200, "{}");
+  auto client = Connect(electing);
+  auto reply = client->Call(kEcsTargetPrefix, "ListClusters", json::object{});
+  EXPECT_EQ(reply.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(electing.requests(), 1);
 }
 
 TEST(ErrorFromReplyTest, ABodyThatIsNotAnAwsErrorIsQuoted) {

@@ -29,6 +29,10 @@ StatusOr<std::unique_ptr<awsjson::Client>> ConnectToServer(const ServerClientOpt
   if (!credentials.ok()) return credentials.status();
   awsjson::ClientOptions client;
   client.ca_file = options.ca_bundle;
+  // A server starting, electing a leader or over its connection limit
+  // answers 503: waited out for about 4 s (0.25 + 0.5 + 1 + 2) before it
+  // is shown, as the aws CLI retries it.
+  client.unavailable_retries = 4;
   return awsjson::Client::Create(options.endpoint, std::move(*credentials), timeout_seconds,
                                  std::move(client));
 }

@@ -65,6 +65,14 @@ def get(conn, path="/healthz"):
     return resp.status, resp.headers, resp.read().decode()  # headers: case-insensitive
 
 
+def berth_cluster_ls(srv):
+    return [BERTH_BIN, "cluster", "ls", "--ca-bundle", srv.ca_file]
+
+
+def berth_cli_env(srv):
+    return aws_cli_env(srv.access_key, srv.secret_key, {"AWS_ENDPOINT_URL": srv.endpoint})
+
+
 def test_connections_over_the_per_address_limit_are_refused_with_the_reason(limited):
     held = [connection(limited) for _ in range(PER_ADDRESS)]
     try:
@@ -82,18 +90,36 @@ def test_connections_over_the_per_address_limit_are_refused_with_the_reason(limi
         assert headers["Connection"] == "close"
         assert headers["Retry-After"] == "1"
 
-        # The berth CLI shows it in one line.
-        proc = subprocess.run(
-            [BERTH_BIN, "cluster", "ls", "--ca-bundle", limited.ca_file],
-            env=aws_cli_env(limited.access_key, limited.secret_key,
-                            {"AWS_ENDPOINT_URL": limited.endpoint}),
-            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+        # The berth CLI tries again for about 4 s (4 more times), then shows
+        # the reason in one line.
+        proc = subprocess.run(berth_cluster_ls(limited), stdin=subprocess.DEVNULL,
+                              capture_output=True, text=True, timeout=60,
+                              env=berth_cli_env(limited))
         assert proc.returncode == 1
         assert proc.stderr == ("berth cluster ls: ListClusters: server answered 503: too many "
                                f"connections from 127.0.0.1 (at most {PER_ADDRESS} per client "
                                "address); try again later\n")
         assert metric(limited, "berth_http_connections_refused_total", listener="api",
-                      limit="connections_per_address") == 2
+                      limit="connections_per_address") == 6
+
+        # A refusal that ends while the CLI waits is waited out: the call
+        # goes through once a held connection closes.
+        waiting = subprocess.Popen(berth_cluster_ls(limited), stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   env=berth_cli_env(limited))
+        try:
+            deadline = time.monotonic() + 10
+            while metric(limited, "berth_http_connections_refused_total", listener="api",
+                         limit="connections_per_address") < 7:
+                assert time.monotonic() < deadline, "the CLI was not refused"
+                time.sleep(0.05)
+            held.pop().close()
+            out, err = waiting.communicate(timeout=30)
+        finally:
+            waiting.kill()
+            waiting.wait()
+        assert (waiting.returncode, err) == (0, "")
+        assert out.startswith("NAME  STATUS  NODES"), out
 
         # The connections held go on being served.
         for conn in held:
