@@ -476,8 +476,9 @@ void TaskWorker::Run() {
       Finish(containers, s.message());
       return;
     }
-    PrepareStarts(containers);
+    // The namespace's thread first: it takes longest.
     std::future<void> attached = AttachAhead(containers);
+    PrepareStarts(containers);
     Status pulled = Pull(containers);
     if (attached.valid()) attached.wait();
     if (Status s = std::move(pulled); !s.ok()) {
