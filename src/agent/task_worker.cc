@@ -476,10 +476,13 @@ void TaskWorker::Run() {
       Finish(containers, s.message());
       return;
     }
+    // The namespace's thread first: it takes longest.
     std::future<void> attached = AttachAhead(containers);
+    PrepareStarts(containers);
     Status pulled = Pull(containers);
     if (attached.valid()) attached.wait();
     if (Status s = std::move(pulled); !s.ok()) {
+      pending_starts_.clear();
       LogWarn("task failed to start", {{"task", task_id_}, {"error", s.message()}});
       StopContainers(containers);
       Finish(containers, s.message());
@@ -508,6 +511,19 @@ Status TaskWorker::Prepare() {
   if (!volumes.ok()) return volumes.status().WithContext("CannotCreateVolumeError");
   volume_paths_ = std::move(*volumes);
   return Status::Ok();
+}
+
+void TaskWorker::PrepareStarts(const Containers& containers) {
+  for (const auto& [name, c] : containers) {
+    if (c.started || !c.depends_on.empty()) continue;
+    auto pending = context_.runtime->Prepare(c.runtime_id);
+    if (!pending.ok()) {
+      LogWarn("container start not begun ahead",
+              {{"task", task_id_}, {"container", name}, {"error", pending.status().message()}});
+      continue;
+    }
+    pending_starts_[name] = std::move(*pending);
+  }
 }
 
 Status TaskWorker::Pull(Containers& containers) {
@@ -596,7 +612,13 @@ Status TaskWorker::StartContainer(Containers& containers, Container& c) {
   c.started = true;
   c.started_at = NowMillis();
   SaveState(containers);
-  if (Status s = context_.runtime->Start(c.runtime_id, *bundle); !s.ok()) {
+  Status started = Status::Ok();
+  if (auto pending = pending_starts_.extract(c.name); !pending.empty()) {
+    started = pending.mapped()->Start(*bundle);
+  } else {
+    started = context_.runtime->Start(c.runtime_id, *bundle);
+  }
+  if (Status s = std::move(started); !s.ok()) {
     WorkerMetrics().start_failed.Inc();
     c.started = false;
     SaveState(containers);
@@ -938,6 +960,7 @@ void TaskWorker::StopContainers(Containers& containers) {
 }
 
 void TaskWorker::Finish(Containers& containers, const std::string& reason) {
+  pending_starts_.clear();  // containers that never started: their conmons go
   for (auto& [name, c] : containers) {
     if (c.status != "STOPPED") c.status = "STOPPED";
     (void)UnmountRootfs(*context_.env, c.dir + "/rootfs");

@@ -113,6 +113,10 @@ class TaskWorker {
   Status Prepare();
   // Pulls the images of the containers not started yet.
   Status Pull(Containers& containers);
+  // Begins the start of each container not started yet that waits for no
+  // other (the runtime's Prepare: conmon's start-up), so that it overlaps
+  // the pull; a failure is left for StartContainer to meet again.
+  void PrepareStarts(const Containers& containers);
   Status StartContainer(Containers& containers, Container& container);
   // Starts the containers in dependsOn order, watches them and runs their
   // health checks, reporting RUNNING once all have started; returns when the
@@ -186,6 +190,9 @@ class TaskWorker {
   std::atomic<bool> done_{false};
   int64_t pull_started_ = 0, pull_stopped_ = 0;
   bool running_report_due_ = false;  // a restart to tell the server about
+  // Starts begun during the image pull (PrepareStarts), by container name;
+  // taken by StartContainer, abandoned when the task ends before.
+  std::map<std::string, std::unique_ptr<ContainerRuntime::PendingStart>> pending_starts_;
   std::thread thread_;
 };
 

@@ -24,6 +24,7 @@
 #include "agent/image/image_manifest.h"
 #include "agent/image/layer_unpack.h"
 #include "agent/image/registry_client.h"
+#include "agent/image/registry_memory.h"
 #include "common/crypto.h"
 #include "common/log.h"
 #include "common/metrics.h"
@@ -294,7 +295,7 @@ class ImageStoreImpl : public ImageStore {
   // timeout: a registry that does not answer soon is as good as away.
   StatusOr<std::string> ResolveTag(const ImageReference& ref,
                                    const CredentialsLookup& credentials) {
-    RegistryClient registry(ref, credentials, TransportFor(ref.registry));
+    RegistryClient registry(ref, credentials, TransportFor(ref.registry), &registry_memory_);
     RegistryConnections connections(std::min(options_.timeout_seconds, kResolveTimeoutSeconds),
                                     options_.ca_file);
     return registry.ResolveTag(connections, ref.tag);
@@ -344,7 +345,7 @@ class ImageStoreImpl : public ImageStore {
     Clock::time_point start = Clock::now();
     std::string key = ref.ToString();
     LogInfo("image pull started", {{"image", key}});
-    RegistryClient registry(ref, credentials, TransportFor(ref.registry));
+    RegistryClient registry(ref, credentials, TransportFor(ref.registry), &registry_memory_);
     RegistryConnections connections(options_.timeout_seconds, options_.ca_file);
 
     // Manifest: by digest when given (then verified), else by tag.
@@ -571,6 +572,9 @@ class ImageStoreImpl : public ImageStore {
 
   const Options options_;
   Env& env_;
+  // What pulls learned about each registry, so that the next one (above
+  // all the check of a cached tag at each task start) asks it once.
+  RegistryMemory registry_memory_{env_.clock()};
   std::mutex mu_;
   std::map<std::string, std::shared_future<StatusOr<PulledImage>>> pulls_;  // by reference
   std::map<std::string, std::shared_future<Status>> layers_;                // by digest

@@ -15,6 +15,8 @@
 #include <sstream>
 #include <thread>
 
+#include "agent/image/registry_client.h"
+#include "agent/image/registry_memory.h"
 #include "agent/image/test_layers.h"
 #include "agent/image/test_registry.h"
 #include "common/fault_injection_env.h"
@@ -540,14 +542,37 @@ class AuthTest : public ::testing::Test {
     char tmpl[] = "/tmp/berth-images-XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     root_ = tmpl;
-    ImageStore::Options options;
-    options.root = root_.string();
-    auto store = ImageStore::Open(options);
-    ASSERT_TRUE(store.ok());
-    store_ = std::move(store).value();
+    store_ = OpenStore(PullBehavior::kDefault);
+    ASSERT_NE(store_, nullptr);
   }
   void TearDown() override { fs::remove_all(root_); }
+
+  // A store of its own; ca_file: CA certificates it trusts for https.
+  std::unique_ptr<ImageStore> OpenStore(PullBehavior behavior, const std::string& ca_file = "") {
+    ImageStore::Options options;
+    options.root = (root_ / ("store" + std::to_string(++stores_))).string();
+    options.pull_behavior = behavior;
+    options.ca_file = ca_file;
+    options.timeout_seconds = 10;
+    auto store = ImageStore::Open(options);
+    EXPECT_TRUE(store.ok()) << store.status().ToString();
+    return store.ok() ? std::move(store).value() : nullptr;
+  }
+
+  // A store asking the registry at every pull (kAlways: a failed check
+  // fails rather than falling back to the cache) that pulled image, a
+  // one-layer train:1 added to registry, with the right credentials;
+  // null when that failed.
+  std::unique_ptr<ImageStore> StoreThatPulled(FakeRegistry& registry, const std::string& image) {
+    registry.AddImage("train", "1", {{MakeTar({File("a", "1")})}});
+    auto store = OpenStore(PullBehavior::kAlways);
+    auto pulled = store->Pull(image, Credentials("trainer", "s3cret"), nullptr);
+    EXPECT_TRUE(pulled.ok()) << pulled.status().ToString();
+    return pulled.ok() ? std::move(store) : nullptr;
+  }
+
   fs::path root_;
+  int stores_ = 0;
   std::unique_ptr<ImageStore> store_;
 };
 
@@ -594,20 +619,77 @@ TEST_F(AuthTest, BearerToken) {
   EXPECT_EQ(registry.requests("/token"), 1) << "one token serves the whole pull";
 }
 
+// ECS's default pull behaviour asks the registry what a cached tag names at
+// every task start. After a first pull that is one HEAD, sent with the
+// token that pull got; a token the registry no longer takes is answered
+// with a new one.
+TEST_F(AuthTest, ACachedTagIsCheckedWithOneRequestCarryingTheRememberedToken) {
+  FakeRegistry registry(FakeRegistry::Auth::kBearer);
+  std::string image = registry.host() + "/train:1";
+  auto store = StoreThatPulled(registry, image);
+  ASSERT_NE(store, nullptr);
+
+  registry.ResetCounts();
+  auto again = store->Pull(image, Credentials("trainer", "s3cret"), nullptr);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(registry.requests("HEAD", "/v2/train/manifests/1"), 1);
+  EXPECT_EQ(registry.requests(), 1) << "no 401, no token request";
+
+  registry.token = "tok-456";  // the old one revoked
+  registry.ResetCounts();
+  again = store->Pull(image, Credentials("trainer", "s3cret"), nullptr);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(registry.requests("HEAD", "/v2/train/manifests/1"), 2) << "the old token, the new";
+  EXPECT_EQ(registry.requests("/token"), 1);
+
+  registry.ResetCounts();
+  ASSERT_TRUE(store->Pull(image, Credentials("trainer", "s3cret"), nullptr).ok());
+  EXPECT_EQ(registry.requests(), 1);
+}
+
+TEST_F(AuthTest, ARememberedTokenIsNeverSentForOtherCredentials) {
+  FakeRegistry registry(FakeRegistry::Auth::kBearer);
+  std::string image = registry.host() + "/train:1";
+  auto store = StoreThatPulled(registry, image);
+  ASSERT_NE(store, nullptr);
+
+  auto other = store->Pull(image, Credentials("trainer", "wrong"), nullptr);
+  ASSERT_FALSE(other.ok()) << "the token of the right password answered for a wrong one";
+  EXPECT_EQ(other.status().code(), StatusCode::kUnauthenticated);
+  auto anonymous = store->Pull(image, NoCredentials(), nullptr);
+  ASSERT_FALSE(anonymous.ok());
+  EXPECT_EQ(anonymous.status().code(), StatusCode::kUnauthenticated);
+
+  ASSERT_TRUE(store->Pull(image, Credentials("trainer", "s3cret"), nullptr).ok());
+}
+
+TEST_F(AuthTest, ARegistryThatAskedForBasicAuthGetsItWithTheFirstRequest) {
+  FakeRegistry registry(FakeRegistry::Auth::kBasic);
+  std::string image = registry.host() + "/train:1";
+  auto store = StoreThatPulled(registry, image);
+  ASSERT_NE(store, nullptr);
+
+  registry.ResetCounts();
+  ASSERT_TRUE(store->Pull(image, Credentials("trainer", "s3cret"), nullptr).ok());
+  EXPECT_EQ(registry.requests(), 1);
+
+  // Credentials looked up afresh each pull: changed ones are what is sent.
+  registry.password = "rotated";
+  auto stale = store->Pull(image, Credentials("trainer", "s3cret"), nullptr);
+  ASSERT_FALSE(stale.ok());
+  EXPECT_THAT(stale.status().message(), HasSubstr("refused the credentials"));
+  registry.ResetCounts();
+  ASSERT_TRUE(store->Pull(image, Credentials("trainer", "rotated"), nullptr).ok());
+  EXPECT_EQ(registry.requests(), 1);
+}
+
 // https registries: 127.0.0.1 is loopback, so it gets https first and plain
 // http only when it does not speak TLS; a certificate error is final.
 class HttpsTest : public AuthTest {
  protected:
   std::unique_ptr<ImageStore> StoreTrusting(const std::string& ca_file) {
-    ImageStore::Options options;
-    options.root = (root_ / ("trusting" + std::to_string(++stores_))).string();
-    options.ca_file = ca_file;
-    options.timeout_seconds = 10;
-    auto store = ImageStore::Open(options);
-    EXPECT_TRUE(store.ok()) << store.status().ToString();
-    return std::move(store).value();
+    return OpenStore(PullBehavior::kDefault, ca_file);
   }
-  int stores_ = 0;
 };
 
 TEST_F(HttpsTest, PullsWithTheCaFileAndRefusesAnUntrustedCertificate) {
@@ -662,6 +744,38 @@ TEST_F(HttpsTest, NeverDowngradesToHttp) {
   ASSERT_FALSE(token.ok());
   EXPECT_THAT(token.status().message(), HasSubstr("refusing to send credentials over http"));
   EXPECT_EQ(bearer.requests("/token"), 0);
+}
+
+// A loopback registry is probed with a TLS handshake once; later pulls speak
+// what it answered. A remembered answer that no longer holds (the registry
+// restarted with or without TLS) is probed again.
+TEST_F(HttpsTest, ALoopbackRegistrysTransportIsRememberedAndProbedAgainWhenItFails) {
+  RegistryMemory memory(SystemClock());
+  auto resolve = [&](const FakeRegistry& registry, const std::string& ca_file) {
+    auto ref = ImageReference::Parse(registry.host() + "/train:1");
+    EXPECT_TRUE(ref.ok());
+    RegistryClient client(*ref, NoCredentials(), Transport::kHttpsOrHttp, &memory);
+    RegistryConnections connections(10, ca_file);
+    StatusOr<std::string> digest = client.ResolveTag(connections, "1");
+    return digest.ok() ? *digest : digest.status().ToString();
+  };
+  FakeRegistry plain;
+  std::string digest = plain.AddImage("train", "1", {{MakeTar({File("a", "1")})}});
+  EXPECT_EQ(memory.SpeaksTls(plain.host()), std::nullopt);
+  EXPECT_EQ(resolve(plain, ""), digest);
+  EXPECT_EQ(memory.SpeaksTls(plain.host()), false);
+  EXPECT_EQ(resolve(plain, ""), digest);
+
+  memory.RememberSpeaksTls(plain.host(), true);
+  EXPECT_EQ(resolve(plain, ""), digest);
+  EXPECT_EQ(memory.SpeaksTls(plain.host()), false);
+
+  FakeRegistry tls(FakeRegistry::Auth::kNone, /*tls=*/true);
+  digest = tls.AddImage("train", "1", {{MakeTar({File("a", "1")})}});
+  memory.RememberSpeaksTls(tls.host(), false);
+  EXPECT_EQ(resolve(tls, tls.ca_file()), digest);
+  EXPECT_EQ(memory.SpeaksTls(tls.host()), true);
+  EXPECT_EQ(resolve(tls, tls.ca_file()), digest);
 }
 
 }  // namespace

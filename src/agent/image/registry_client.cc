@@ -21,6 +21,8 @@ namespace {
 constexpr size_t kMaxManifestBytes = 4 << 20;  // the OCI spec's recommended limit
 constexpr size_t kMaxTokenBytes = 1 << 20;
 constexpr int kMaxRedirects = 5;
+// A token's lifetime when its server does not say (Docker's token spec).
+constexpr int64_t kDefaultTokenSeconds = 60;
 
 // "Bearer realm="x",service="y",scope="a,b"" -> scheme and parameters.
 struct Challenge {
@@ -176,9 +178,10 @@ bool IsLoopbackRegistry(std::string_view registry) {
 }
 
 RegistryClient::RegistryClient(ImageReference reference, CredentialsLookup credentials,
-                               Transport transport)
+                               Transport transport, RegistryMemory* memory)
     : reference_(std::move(reference)),
       credentials_lookup_(std::move(credentials)),
+      memory_(memory),
       transport_(transport) {
   auto url = ParseHttpUrl(SchemeOf(transport_) + reference_.registry);
   if (!url.ok()) {
@@ -187,11 +190,27 @@ RegistryClient::RegistryClient(ImageReference reference, CredentialsLookup crede
     host_ = url->host;
     port_ = url->port;
   }
+  // A loopback registry found speaking TLS (or not) before is not probed again.
+  if (transport_ == Transport::kHttpsOrHttp && memory_ != nullptr) {
+    if (std::optional<bool> tls = memory_->SpeaksTls(reference_.registry)) {
+      transport_ = *tls ? Transport::kHttps : Transport::kHttp;
+      transport_remembered_ = true;
+    }
+  }
 }
 
 Transport RegistryClient::RegistryTransport() {
   std::lock_guard lock(mu_);
   return transport_;
+}
+
+bool RegistryClient::ForgetRememberedTransport() {
+  std::lock_guard lock(mu_);
+  if (!transport_remembered_) return false;
+  transport_remembered_ = false;
+  transport_ = Transport::kHttpsOrHttp;
+  memory_->ForgetTransport(reference_.registry);
+  return true;
 }
 
 Status RegistryClient::AllowScheme(const std::string& scheme, const std::string& what) {
@@ -210,6 +229,39 @@ std::optional<RegistryCredentials> RegistryClient::Credentials() {
     if (credentials_lookup_) credentials_ = credentials_lookup_(reference_.registry);
   }
   return credentials_;
+}
+
+void RegistryClient::RecallAuthorization() {
+  if (authorization_recalled_) return;
+  authorization_recalled_ = true;
+  if (memory_ == nullptr || !authorization_.empty()) return;
+  // Credentials are looked up only for a registry that asked for them before.
+  switch (memory_->AuthScheme(reference_.registry)) {
+    case RegistryMemory::Scheme::kUnknown:
+      return;
+    case RegistryMemory::Scheme::kBasic:
+      if (auto credentials = Credentials()) {
+        authorization_ =
+            "Basic " + Base64Encode(credentials->username + ":" + credentials->password);
+      }
+      break;
+    case RegistryMemory::Scheme::kBearer:
+      if (auto token = memory_->Token(reference_.registry, reference_.repository,
+                                      RegistryMemory::CredentialsKey(Credentials()))) {
+        authorization_ = std::move(*token);
+      }
+      break;
+  }
+  remembered_authorization_ = authorization_;
+}
+
+bool RegistryClient::ForgetRememberedAuthorization(const std::string& sent) {
+  std::lock_guard lock(mu_);
+  if (sent.empty() || sent != remembered_authorization_) return false;
+  remembered_authorization_.clear();
+  if (authorization_ == sent) authorization_.clear();
+  memory_->ForgetAuth(reference_.registry);
+  return true;
 }
 
 Status RegistryClient::Authenticate(RegistryConnections& connections, const std::string& header,
@@ -231,6 +283,7 @@ Status RegistryClient::Authenticate(RegistryConnections& connections, const std:
                                                       credentials->username + "\"");
     }
     authorization_ = "Basic " + Base64Encode(credentials->username + ":" + credentials->password);
+    if (memory_ != nullptr) memory_->RememberBasic(reference_.registry);
     return Status::Ok();
   }
   if (challenge.scheme != "bearer") {
@@ -289,6 +342,7 @@ Status RegistryClient::Authenticate(RegistryConnections& connections, const std:
   json::error_code ec;
   json::value v = json::parse(sink.body, ec);
   std::string token;
+  int64_t expires_in = kDefaultTokenSeconds;
   if (!ec && v.is_object()) {
     for (const char* key : {"token", "access_token"}) {
       if (const json::value* t = v.as_object().if_contains(key); t && t->is_string()) {
@@ -296,11 +350,18 @@ Status RegistryClient::Authenticate(RegistryConnections& connections, const std:
         if (!token.empty()) break;
       }
     }
+    if (const json::value* e = v.as_object().if_contains("expires_in"); e && e->is_int64()) {
+      expires_in = e->as_int64();
+    }
   }
   if (token.empty()) {
     return Unavailable("token server " + realm + " answered without a token");
   }
   authorization_ = "Bearer " + token;
+  if (memory_ != nullptr) {
+    memory_->RememberToken(reference_.registry, reference_.repository,
+                           RegistryMemory::CredentialsKey(credentials), token, expires_in);
+  }
   return Status::Ok();
 }
 
@@ -322,6 +383,7 @@ StatusOr<http::Response> RegistryClient::Get(RegistryConnections& connections, s
     std::string authorization;
     if (on_registry) {
       std::lock_guard lock(mu_);
+      RecallAuthorization();
       authorization = authorization_;
     }
     if (!authorization.empty()) request.headers.emplace_back("Authorization", authorization);
@@ -330,13 +392,28 @@ StatusOr<http::Response> RegistryClient::Get(RegistryConnections& connections, s
         std::string(method) + " " + SchemeOf(transport) + http::FormatEndpoint(host, port) + target;
     http::Client& client = connections.For(transport, host, port);
     auto reply = client.Do(request, sink);
-    if (!reply.ok()) return reply.status().WithContext(where);
+    if (!reply.ok()) {
+      // A remembered transport that fails is probed again: here when the
+      // request wrote nothing anywhere yet (no body sink), else next pull.
+      if (on_registry && ForgetRememberedTransport() && sink == nullptr) {
+        transport = Transport::kHttpsOrHttp;
+        continue;
+      }
+      return reply.status().WithContext(where);
+    }
     if (transport == Transport::kHttpsOrHttp) {
       // The first reply shows whether this (loopback) registry speaks TLS.
       transport = client.tls() ? Transport::kHttps : Transport::kHttp;
       connections.Settle(host, port, transport);
+      if (memory_ != nullptr) memory_->RememberSpeaksTls(reference_.registry, client.tls());
       std::lock_guard lock(mu_);
       transport_ = transport;
+    }
+    if (reply->status == 401 && on_registry && ForgetRememberedAuthorization(authorization)) {
+      // What worked for an earlier pull does not now (an expired or revoked
+      // token, changed credentials): answer the challenge as if nothing had
+      // been sent.
+      authorization.clear();
     }
     if (reply->status == 401 && on_registry && !answered_challenge) {
       const std::string* challenge = reply->Header("www-authenticate");

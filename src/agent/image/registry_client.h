@@ -14,6 +14,7 @@
 #include <tuple>
 
 #include "agent/image/image_store.h"
+#include "agent/image/registry_memory.h"
 #include "common/status.h"
 #include "http/client.h"
 #include "http/message.h"
@@ -67,8 +68,12 @@ class RegistryClient {
  public:
   // transport: how the registry is spoken to. A token realm or a redirect
   // may go to https anywhere, but to plain http only from a registry spoken
-  // to over plain http: a pull never downgrades.
-  RegistryClient(ImageReference reference, CredentialsLookup credentials, Transport transport);
+  // to over plain http: a pull never downgrades. memory (may be null; not
+  // owned, outlives the client): what earlier pulls learned about the
+  // registry, used from the first request on and updated with what this
+  // client learns (registry_memory.h).
+  RegistryClient(ImageReference reference, CredentialsLookup credentials, Transport transport,
+                 RegistryMemory* memory = nullptr);
 
   struct ManifestReply {
     std::string body;
@@ -104,8 +109,19 @@ class RegistryClient {
   Status Authenticate(RegistryConnections& connections, const std::string& challenge,
                       const std::string& sent_authorization);
   std::optional<RegistryCredentials> Credentials();
+  // Called with mu_ held, before the first request: the Authorization an
+  // earlier pull found to work for this registry, repository and
+  // credentials, if any.
+  void RecallAuthorization();
+  // After a 401 to `sent`: true when that was the remembered authorization,
+  // which is then forgotten (here and in the memory), so the challenge is
+  // answered afresh.
+  bool ForgetRememberedAuthorization(const std::string& sent);
   // The registry's transport: kHttpsOrHttp until the first reply settles it.
   Transport RegistryTransport();
+  // After a request failed: true when the transport came from the memory,
+  // which then forgets it; the registry is kHttpsOrHttp again (probed).
+  bool ForgetRememberedTransport();
   // Whether a URL with this scheme may be used: https always, http only
   // when the registry is spoken to over http.
   Status AllowScheme(const std::string& scheme, const std::string& what);
@@ -116,9 +132,15 @@ class RegistryClient {
   uint16_t port_ = 0;
   Status endpoint_status_;
 
+  RegistryMemory* const memory_;
+
   std::mutex mu_;
-  Transport transport_;        // guarded by mu_ (settled once when kHttpsOrHttp)
-  std::string authorization_;  // "Basic ..." or "Bearer ..."; empty: anonymous
+  Transport transport_;  // guarded by mu_ (settled once when kHttpsOrHttp)
+  // transport_ was settled by the memory rather than by a reply (guarded by mu_).
+  bool transport_remembered_ = false;
+  bool authorization_recalled_ = false;   // RecallAuthorization ran
+  std::string remembered_authorization_;  // what it recalled; empty: nothing
+  std::string authorization_;             // "Basic ..." or "Bearer ..."; empty: anonymous
   bool credentials_looked_up_ = false;
   std::optional<RegistryCredentials> credentials_;
 };

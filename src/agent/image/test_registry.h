@@ -141,6 +141,7 @@ class FakeRegistry {
   int blob_delay_ms = 0;
   std::string username = "trainer";
   std::string password = "s3cret";
+  std::string token = "tok-123";  // the Bearer token handed out, and the only one taken
 
  private:
   static http::Response Error(int status, const std::string& code, const std::string& message) {
@@ -163,12 +164,12 @@ class FakeRegistry {
     if (path == "/token") {
       if (!authorization || *authorization != basic) return Error(401, "DENIED", "bad credentials");
       http::Response r;
-      r.body = R"({"access_token":"tok-123","expires_in":300})";
+      r.body = R"({"access_token":")" + token + R"(","expires_in":300})";
       return r;
     }
     if (path.rfind("/redirected/", 0) == 0) return Blob(path.substr(12));
     if (auth_ != Auth::kNone) {
-      std::string want = auth_ == Auth::kBasic ? basic : "Bearer tok-123";
+      std::string want = auth_ == Auth::kBasic ? basic : "Bearer " + token;
       if (!authorization || *authorization != want) {
         http::Response r = Error(401, "UNAUTHORIZED", "authentication required");
         r.SetHeader("WWW-Authenticate",

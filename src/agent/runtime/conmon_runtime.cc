@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,6 +22,7 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+#include <utility>
 
 #include "agent/runtime/container_runtime.h"
 #include "agent/runtime/run_command.h"
@@ -45,10 +47,23 @@ constexpr auto kCreateTimeout = std::chrono::seconds(120);
 // is /bin/sh running this, with runc and its root as the first arguments;
 // it turns `create` into `run --detach` and passes anything else on as it
 // is.
+//
+// Before it runs runc the shim waits for "run" on the start gate, a pipe
+// the agent writes to and conmon passes on as descriptor kGateFd (conmon
+// closes nothing it inherits before it runs its runtime). So the agent
+// can start conmon while it still pulls the image and writes the bundle
+// (PendingStart): conmon's own start-up, a few milliseconds, is then off
+// the start's path. End of file instead of "run" (the start was abandoned,
+// or the agent died: only the agent holds the write end) makes the shim
+// exit 1, and conmon with it.
 constexpr const char* kShell = "/bin/sh";
+constexpr int kGateFd = 4;
 constexpr const char* kRuntimeShim =
     "runc=$1 root=$2; shift 2; "
-    "if [ \"$1\" = create ]; then shift; set -- run --detach \"$@\"; fi; "
+    "if [ \"$1\" = create ]; then "
+    "read -r go <&4; exec 4<&-; "
+    "[ \"$go\" = run ] || { echo 'start abandoned before runc ran' >&2; exit 1; }; "
+    "shift; set -- run --detach \"$@\"; fi; "
     "exec \"$runc\" --root \"$root\" \"$@\"";
 
 bool ValidId(const std::string& id) {
@@ -59,6 +74,22 @@ bool ValidId(const std::string& id) {
     }
   }
   return true;
+}
+
+void CloseFd(int& fd) {
+  if (fd >= 0) close(fd);
+  fd = -1;
+}
+
+// fd moved to a number above those conmon is given (kGateFd and below),
+// closing on exec; -1 stays -1, and so does a failed move (errno set).
+int AboveConmonFds(int fd) {
+  if (fd < 0 || fd > kGateFd) return fd;
+  int moved = fcntl(fd, F_DUPFD_CLOEXEC, kGateFd + 1);
+  int move_errno = errno;
+  close(fd);
+  errno = move_errno;
+  return moved;
 }
 
 std::string ReadFile(const std::string& path) {
@@ -128,12 +159,21 @@ bool ConmonAlive(const std::string& pidfile) {
          stat[paren + 2] != 'X';
 }
 
+// A conmon started by the agent, until it reported on its sync pipe.
+struct ConmonProcess {
+  pid_t first_pid = -1;  // conmon's first process: it exits once it forked the monitor
+  int sync_fd = -1;      // conmon reports the container's pid, or -1 and runc's error
+  int gate_fd = -1;      // the shim runs runc once "run" comes (kRuntimeShim)
+  std::string log_path;  // conmon's own messages
+};
+
 class ConmonRuntime : public ContainerRuntime {
  public:
   ConmonRuntime(Options o, std::string runc, std::string conmon)
       : o_(std::move(o)), runc_(std::move(runc)), conmon_(std::move(conmon)) {}
 
   Status Start(const std::string& id, const OciBundle& bundle) override;
+  StatusOr<std::unique_ptr<PendingStart>> Prepare(const std::string& id) override;
   Status Restart(const std::string& id) override;
   StatusOr<ContainerState> State(const std::string& id) override;
   Status Kill(const std::string& id, int signal) override;
@@ -154,10 +194,25 @@ class ConmonRuntime : public ContainerRuntime {
     return RunCommand(args);
   }
 
+  friend class ConmonPendingStart;
+
   Status WriteBundle(const std::string& id, const OciBundle& bundle);
   // Removes what an earlier container of this id left that would make a
   // new one look exited: its exit file, OOM mark and attach sockets.
   void ClearExitRecords(const std::string& id);
+  // A folder of this id that no container was ever started from (no
+  // bundle; its conmon gone: a PendingStart the agent died holding) is
+  // removed; any other is AlreadyExists.
+  Status ClearAbandoned(const std::string& id);
+  // Starts conmon detached (its own session, so the agent's signals and
+  // exit do not reach it); it runs runc once the gate opens.
+  StatusOr<ConmonProcess> SpawnConmon(const std::string& id);
+  // Lets the shim run runc, then waits for what conmon reports: the pid of
+  // the container, which runs by then, or runc's error.
+  Status OpenGateAndAwait(ConmonProcess& process);
+  // Closes the gate unopened: the shim and conmon exit without running
+  // runc; waits for that and removes what conmon made.
+  void Abandon(const std::string& id, ConmonProcess& process);
   // conmon has runc create and start the container from its bundle.
   Status Launch(const std::string& id);
   void CleanUpFailedStart(const std::string& id);
@@ -195,10 +250,7 @@ Status ConmonRuntime::WriteBundle(const std::string& id, const OciBundle& bundle
   return WriteFile(bdir + "/config.json", json::serialize(config));
 }
 
-// Starts conmon detached (its own session, so the agent's signals and exit
-// do not reach it) and waits for what it reports on the sync pipe: the
-// pid of the container, which runs by then, or -1 and runc's error output.
-Status ConmonRuntime::Launch(const std::string& id) {
+StatusOr<ConmonProcess> ConmonRuntime::SpawnConmon(const std::string& id) {
   std::string dir = Dir(id);
   std::vector<std::string> argv = {conmon_,
                                    "--api-version",
@@ -252,41 +304,110 @@ Status ConmonRuntime::Launch(const std::string& id) {
   for (std::string& e : env_store) envp.push_back(e.data());
   envp.push_back(nullptr);
 
-  std::string log_path = dir + "/conmon.log";
-  int log_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  int sync[2];
-  if (log_fd < 0 || null_fd < 0 || pipe2(sync, O_CLOEXEC) != 0) {
+  ConmonProcess process;
+  process.log_path = dir + "/conmon.log";
+  // Every descriptor handed to conmon is first put above the ones it gets
+  // (0 to kGateFd), so that no dup2 below overwrites another's source and
+  // none is its own target (which would keep it closing on exec). Both
+  // pipes close on exec in the agent: only this conmon gets their ends, so
+  // the gate's end of file means the agent is done with it.
+  int log_fd = AboveConmonFds(
+      open(process.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+  int null_fd = AboveConmonFds(open("/dev/null", O_RDONLY | O_CLOEXEC));
+  int sync[2] = {-1, -1};
+  int gate[2] = {-1, -1};
+  auto close_all = [&] {
+    for (int* fd : {&log_fd, &null_fd, &sync[0], &sync[1], &gate[0], &gate[1]}) CloseFd(*fd);
+  };
+  bool piped = log_fd >= 0 && null_fd >= 0 && pipe2(sync, O_CLOEXEC) == 0;
+  if (piped) {
+    sync[1] = AboveConmonFds(sync[1]);
+    piped = sync[1] >= 0 && pipe2(gate, O_CLOEXEC) == 0;
+  }
+  if (piped) {
+    gate[0] = AboveConmonFds(gate[0]);
+    piped = gate[0] >= 0;
+  }
+  if (!piped) {
     int err = errno;
-    if (log_fd >= 0) close(log_fd);
-    if (null_fd >= 0) close(null_fd);
+    close_all();
     return Internal(std::string("conmon: setup: ") + std::strerror(err));
   }
-  pid_t pid = fork();
-  if (pid == 0) {
-    setsid();
-    // conmon also drops an "oom" file in its working folder: keep it in
-    // the container's own, never in wherever the agent was started.
-    if (chdir(dir.c_str()) != 0) _exit(126);
-    dup2(null_fd, 0);
-    dup2(log_fd, 1);
-    dup2(log_fd, 2);
-    dup2(sync[1], 3);
-    CloseDescriptorsFrom(4);
-    execve(args[0], args.data(), envp.data());
-    _exit(127);
+  // posix_spawn rather than fork: it shares the agent's memory until the
+  // exec instead of copying its page tables (1-2 ms here, during which the
+  // agent's other threads wait to touch memory: the image check runs then).
+  // setsid: conmon's own session, so the agent's signals and exit do not
+  // reach it. The working folder: conmon drops an "oom" file there.
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addchdir_np(&actions, dir.c_str());
+  posix_spawn_file_actions_adddup2(&actions, null_fd, 0);
+  posix_spawn_file_actions_adddup2(&actions, log_fd, 1);
+  posix_spawn_file_actions_adddup2(&actions, log_fd, 2);
+  posix_spawn_file_actions_adddup2(&actions, sync[1], 3);
+  posix_spawn_file_actions_adddup2(&actions, gate[0], kGateFd);
+  posix_spawn_file_actions_addclosefrom_np(&actions, kGateFd + 1);
+  posix_spawnattr_t attributes;
+  posix_spawnattr_init(&attributes);
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSID);
+  pid_t pid = -1;
+  int spawn_error = posix_spawn(&pid, args[0], &actions, &attributes, args.data(), envp.data());
+  posix_spawnattr_destroy(&attributes);
+  posix_spawn_file_actions_destroy(&actions);
+  int parent_sync = std::exchange(sync[0], -1);
+  int parent_gate = std::exchange(gate[1], -1);
+  close_all();
+  if (spawn_error != 0) {
+    close(parent_sync);
+    close(parent_gate);
+    return Internal("conmon: spawn " + conmon_ + " in " + dir + ": " + std::strerror(spawn_error));
   }
-  int fork_errno = errno;
-  close(sync[1]);
-  close(log_fd);
-  close(null_fd);
-  if (pid < 0) {
-    close(sync[0]);
-    return Internal(std::string("conmon: fork: ") + std::strerror(fork_errno));
-  }
-  // Without --sync conmon forks at once and this first process exits.
+  process.first_pid = pid;
+  process.sync_fd = parent_sync;
+  process.gate_fd = parent_gate;
+  return process;
+}
+
+namespace {
+// Without --sync conmon forks at once and its first process exits.
+void ReapFirst(ConmonProcess& process) {
+  if (process.first_pid <= 0) return;
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  while (waitpid(process.first_pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  process.first_pid = -1;
+}
+// write() that fails with EPIPE instead of raising SIGPIPE, whatever the
+// process does with that signal (berth ignores it; a test may not).
+ssize_t WriteWithoutSigpipe(int fd, std::string_view data) {
+  sigset_t pipe_signal, old;
+  sigemptyset(&pipe_signal);
+  sigaddset(&pipe_signal, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_signal, &old);
+  ssize_t n = write(fd, data.data(), data.size());
+  int write_errno = errno;
+  if (n < 0 && write_errno == EPIPE) {
+    struct timespec now = {0, 0};
+    sigtimedwait(&pipe_signal, nullptr, &now);  // the one this write raised
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  errno = write_errno;
+  return n;
+}
+}  // namespace
+
+Status ConmonRuntime::OpenGateAndAwait(ConmonProcess& process) {
+  static constexpr std::string_view kRun = "run\n";
+  ssize_t wrote = WriteWithoutSigpipe(process.gate_fd, kRun);
+  int write_errno = errno;
+  CloseFd(process.gate_fd);
+  ReapFirst(process);
+  if (wrote != static_cast<ssize_t>(kRun.size())) {
+    // EPIPE: conmon and the shim are gone already; what they said is in the log.
+    CloseFd(process.sync_fd);
+    std::string why = Trim(ReadFile(process.log_path));
+    return Internal(std::string("conmon: start gate: ") + std::strerror(write_errno) +
+                    (why.empty() ? "" : ": " + why));
   }
 
   std::string reply;
@@ -295,12 +416,12 @@ Status ConmonRuntime::Launch(const std::string& id) {
   for (;;) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) break;
-    struct pollfd p = {sync[0], POLLIN, 0};
+    struct pollfd p = {process.sync_fd, POLLIN, 0};
     int r = poll(&p, 1, static_cast<int>(left.count()));
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0) break;
     char buf[4096];
-    ssize_t n = read(sync[0], buf, sizeof buf);
+    ssize_t n = read(process.sync_fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     reply.append(buf, static_cast<size_t>(n));
@@ -308,9 +429,9 @@ Status ConmonRuntime::Launch(const std::string& id) {
     msg = json::parse(reply, ec);
     if (!ec) break;
   }
-  close(sync[0]);
+  CloseFd(process.sync_fd);
   if (!msg.is_object()) {
-    std::string why = Trim(ReadFile(log_path));
+    std::string why = Trim(ReadFile(process.log_path));
     return Internal("conmon reported nothing" + (why.empty() ? "" : ": " + why));
   }
   const json::object& o = msg.get_object();
@@ -321,10 +442,26 @@ Status ConmonRuntime::Launch(const std::string& id) {
     if (auto m = o.find("message"); m != o.end() && m->value().is_string()) {
       text = Trim(std::string(m->value().get_string()));
     }
-    if (text.empty()) text = Trim(ReadFile(log_path));
+    if (text.empty()) text = Trim(ReadFile(process.log_path));
     return Internal(RuncMessage(text));
   }
   return Status::Ok();
+}
+
+void ConmonRuntime::Abandon(const std::string& id, ConmonProcess& process) {
+  CloseFd(process.gate_fd);
+  CloseFd(process.sync_fd);
+  ReapFirst(process);
+  WaitConmonGone(id, std::chrono::seconds(5));
+  std::error_code ec;
+  fs::remove_all(Dir(id), ec);
+  ClearExitRecords(id);
+}
+
+Status ConmonRuntime::Launch(const std::string& id) {
+  StatusOr<ConmonProcess> process = SpawnConmon(id);
+  if (!process.ok()) return process.status();
+  return OpenGateAndAwait(*process);
 }
 
 void ConmonRuntime::ClearExitRecords(const std::string& id) {
@@ -334,19 +471,72 @@ void ConmonRuntime::ClearExitRecords(const std::string& id) {
   fs::remove_all(o_.root + "/sockets/" + id, ec);
 }
 
-Status ConmonRuntime::Start(const std::string& id, const OciBundle& bundle) {
-  if (!ValidId(id)) return InvalidArgument("container id " + id + " is not valid");
-  std::error_code ec;
-  if (fs::exists(Dir(id), ec)) return AlreadyExists("container " + id + " already exists");
-  ClearExitRecords(id);
-
-  Status st = WriteBundle(id, bundle);
-  if (st.ok()) st = Launch(id);
-  if (!st.ok()) {
-    CleanUpFailedStart(id);
-    return st.WithContext("start container " + id);
+// A container whose conmon runs and waits at the start gate for its bundle.
+class ConmonPendingStart : public ContainerRuntime::PendingStart {
+ public:
+  ConmonPendingStart(ConmonRuntime& runtime, std::string id, ConmonProcess process)
+      : runtime_(runtime), id_(std::move(id)), process_(std::move(process)) {}
+  ~ConmonPendingStart() override {
+    if (!started_) runtime_.Abandon(id_, process_);
   }
+
+  Status Start(const OciBundle& bundle) override {
+    if (started_) return FailedPrecondition("container " + id_ + " was started already");
+    started_ = true;
+    Status st = runtime_.WriteBundle(id_, bundle);
+    if (!st.ok()) {
+      runtime_.Abandon(id_, process_);
+      return st.WithContext("start container " + id_);
+    }
+    st = runtime_.OpenGateAndAwait(process_);
+    if (!st.ok()) {
+      runtime_.CleanUpFailedStart(id_);
+      return st.WithContext("start container " + id_);
+    }
+    return Status::Ok();
+  }
+
+ private:
+  ConmonRuntime& runtime_;
+  const std::string id_;
+  ConmonProcess process_;
+  bool started_ = false;
+};
+
+Status ConmonRuntime::ClearAbandoned(const std::string& id) {
+  std::error_code ec;
+  if (!fs::exists(Dir(id), ec)) return Status::Ok();
+  if (fs::exists(Dir(id) + "/bundle/config.json", ec) || ConmonAlive(Dir(id) + "/conmon.pid")) {
+    return AlreadyExists("container " + id + " already exists");
+  }
+  fs::remove_all(Dir(id), ec);
+  if (ec) return Internal("remove " + Dir(id) + ": " + ec.message());
   return Status::Ok();
+}
+
+StatusOr<std::unique_ptr<ContainerRuntime::PendingStart>> ConmonRuntime::Prepare(
+    const std::string& id) {
+  if (!ValidId(id)) return InvalidArgument("container id " + id + " is not valid");
+  BERTH_RETURN_IF_ERROR(ClearAbandoned(id));
+  ClearExitRecords(id);
+  // conmon opens its log and works in the container's folder, and makes
+  // its attach socket in the bundle's.
+  std::error_code ec;
+  fs::create_directories(Dir(id) + "/bundle", ec);
+  if (ec) return Internal("create " + Dir(id) + ": " + ec.message());
+  StatusOr<ConmonProcess> process = SpawnConmon(id);
+  if (!process.ok()) {
+    fs::remove_all(Dir(id), ec);
+    return process.status().WithContext("start container " + id);
+  }
+  return std::unique_ptr<PendingStart>(
+      std::make_unique<ConmonPendingStart>(*this, id, std::move(*process)));
+}
+
+Status ConmonRuntime::Start(const std::string& id, const OciBundle& bundle) {
+  StatusOr<std::unique_ptr<PendingStart>> pending = Prepare(id);
+  if (!pending.ok()) return pending.status();
+  return (*pending)->Start(bundle);
 }
 
 Status ConmonRuntime::Restart(const std::string& id) {
@@ -386,7 +576,9 @@ StatusOr<ContainerState> ConmonRuntime::State(const std::string& id) {
   if (!ValidId(id)) return InvalidArgument("container id " + id + " is not valid");
   ContainerState s;
   std::error_code ec;
-  bool have_dir = fs::exists(Dir(id), ec);
+  // A folder without a bundle is a start not begun yet (Prepare): its
+  // conmon waits for the bundle, and runc knows nothing of it.
+  bool have_bundle = fs::exists(Dir(id) + "/bundle/config.json", ec);
   // conmon writes "oom" in its persist dir when the kernel's OOM killer
   // hit the container's cgroup (memory.oom_control eventfd on cgroup v1,
   // memory.events on v2).
@@ -438,7 +630,7 @@ StatusOr<ContainerState> ConmonRuntime::State(const std::string& id) {
       s.pid = 0;
       return s;
     }
-    if (!have_dir || !ConmonAlive(Dir(id) + "/conmon.pid") || Clock::now() >= deadline) break;
+    if (!have_bundle || !ConmonAlive(Dir(id) + "/conmon.pid") || Clock::now() >= deadline) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   if (status == "stopped") {
@@ -563,7 +755,24 @@ StatusOr<std::vector<std::string>> ConmonRuntime::List() {
   return ids;
 }
 
+// ContainerRuntime::Prepare's default: the whole start happens in Start.
+class DeferredStart : public ContainerRuntime::PendingStart {
+ public:
+  DeferredStart(ContainerRuntime& runtime, std::string id)
+      : runtime_(runtime), id_(std::move(id)) {}
+  Status Start(const OciBundle& bundle) override { return runtime_.Start(id_, bundle); }
+
+ private:
+  ContainerRuntime& runtime_;
+  const std::string id_;
+};
+
 }  // namespace
+
+StatusOr<std::unique_ptr<ContainerRuntime::PendingStart>> ContainerRuntime::Prepare(
+    const std::string& id) {
+  return std::unique_ptr<PendingStart>(std::make_unique<DeferredStart>(*this, id));
+}
 
 StatusOr<std::unique_ptr<ContainerRuntime>> ContainerRuntime::Open(Options options) {
   std::error_code ec;

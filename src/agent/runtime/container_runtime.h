@@ -72,6 +72,20 @@ class ContainerRuntime {
   // Writes the bundle and starts the container under a new conmon; returns
   // once runc has started it (or failed: the error carries runc's message).
   virtual Status Start(const std::string& id, const OciBundle& bundle) = 0;
+
+  // A start begun before its bundle is known (Prepare). Destroyed without
+  // Start, the start is abandoned: nothing of it is left.
+  class PendingStart {
+   public:
+    virtual ~PendingStart() = default;
+    // As ContainerRuntime::Start with the id given to Prepare; once only.
+    virtual Status Start(const OciBundle& bundle) = 0;
+  };
+  // Begins what a start of container id needs before its bundle (conmon:
+  // starts conmon, which waits for the bundle before it runs runc), so that
+  // it overlaps the caller's image pull and mounts; the same errors as
+  // Start. Not thread-safe for one id. By default it does nothing ahead.
+  virtual StatusOr<std::unique_ptr<PendingStart>> Prepare(const std::string& id);
   // Starts an exited container again in place (a restart policy): the
   // same id, bundle and log file, its new output appended to the earlier
   // runs'; a new conmon. What recorded the earlier run's exit (exit file,

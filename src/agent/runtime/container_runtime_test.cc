@@ -165,6 +165,83 @@ TEST_F(ContainerRuntimeTest, ExitCodeAndLog) {
   EXPECT_THAT(*ids, testing::Contains(id));
 }
 
+// conmon started ahead of the bundle (Prepare) waits for it: no container
+// exists until Start, which then runs it as Start alone would.
+TEST_F(ContainerRuntimeTest, APreparedStartRunsOnceItsBundleComes) {
+  std::string id = Id("prepared");
+  started_.push_back(id);
+  StatusOr<std::unique_ptr<ContainerRuntime::PendingStart>> pending = rt_->Prepare(id);
+  ASSERT_TRUE(pending.ok()) << pending.status().ToString();
+  std::string conmon_pid = Options().root + "/containers/" + id + "/conmon.pid";
+  for (int i = 0; i < 100 && !fs::exists(conmon_pid); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(fs::exists(conmon_pid)) << "conmon runs before the bundle is there";
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  StatusOr<ContainerState> before = rt_->State(id);
+  ASSERT_TRUE(before.ok());
+  EXPECT_EQ(before->phase, Phase::kMissing) << "runc ran before Start";
+
+  json::object td = json::parse(R"({"networkMode":"none"})").as_object();
+  json::object ctr = json::parse(R"({"command":["sh","-c","echo prepared; exit 4"]})").as_object();
+  StatusOr<OciBundle> bundle = BuildOciBundle(Input(id, td, ctr));
+  ASSERT_TRUE(bundle.ok()) << bundle.status().ToString();
+  Status st = (*pending)->Start(*bundle);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  ContainerState s = WaitFor(id, Phase::kExited);
+  EXPECT_EQ(s.exit_code, 4);
+  EXPECT_THAT(Log(id), HasSubstr("prepared\n"));
+}
+
+// A start abandoned before its bundle came (its image pull failed, its task
+// was stopped) leaves no conmon and no folder, and the id can start later.
+TEST_F(ContainerRuntimeTest, AnAbandonedStartLeavesNothing) {
+  std::string id = Id("abandoned");
+  started_.push_back(id);
+  std::string dir = Options().root + "/containers/" + id;
+  {
+    StatusOr<std::unique_ptr<ContainerRuntime::PendingStart>> pending = rt_->Prepare(id);
+    ASSERT_TRUE(pending.ok()) << pending.status().ToString();
+    for (int i = 0; i < 100 && !fs::exists(dir + "/conmon.pid"); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    std::ifstream in(dir + "/conmon.pid");
+    int conmon = 0;
+    ASSERT_TRUE(in >> conmon);
+    pending->reset();
+    EXPECT_FALSE(fs::exists(dir));
+    std::string stat;
+    std::getline(std::ifstream("/proc/" + std::to_string(conmon) + "/stat"), stat);
+    // "pid (comm) STATE ...": gone, a zombie, or another program by now.
+    bool runs =
+        stat.find("(conmon) ") != std::string::npos && stat.find("(conmon) Z") == std::string::npos;
+    EXPECT_FALSE(runs) << "conmon " << conmon << " outlived the abandoned start";
+  }
+  StatusOr<std::vector<std::string>> ids = rt_->List();
+  ASSERT_TRUE(ids.ok());
+  EXPECT_THAT(*ids, testing::Not(testing::Contains(id)));
+
+  EXPECT_EQ(RunToExit(id, R"({"command":["true"]})").exit_code, 0);
+}
+
+// A folder left by a start the agent died holding (no bundle, its conmon
+// gone) is no obstacle; a container's own folder is.
+TEST_F(ContainerRuntimeTest, OnlyAFolderNoContainerWasStartedFromIsReused) {
+  std::string id = Id("leftover");
+  started_.push_back(id);
+  std::string dir = Options().root + "/containers/" + id;
+  fs::create_directories(dir);
+  std::ofstream(dir + "/conmon.pid") << "999999";
+  EXPECT_EQ(RunToExit(id, R"({"command":["true"]})").exit_code, 0);
+
+  json::object td = json::parse(R"({"networkMode":"none"})").as_object();
+  json::object ctr = json::parse(R"({"command":["true"]})").as_object();
+  StatusOr<OciBundle> bundle = BuildOciBundle(Input(id, td, ctr));
+  ASSERT_TRUE(bundle.ok());
+  Status again = rt_->Start(id, *bundle);
+  EXPECT_EQ(again.code(), StatusCode::kAlreadyExists) << again.ToString();
+}
+
 TEST_F(ContainerRuntimeTest, RunningAcrossAgentRestartThenKilled) {
   std::string id = Id("sleep");
   json::object td = json::parse(R"({"networkMode":"none"})").as_object();
