@@ -99,9 +99,11 @@ bool EcsApi::AccountTasks(std::string_view cluster, std::string_view instance_id
         if (running) EmitTaskEvent(cluster, "TaskRunning", task->second);
         on.running_count += running;
         AccountDeploymentTask(cluster, task_id, task->second, false, running);
-      } else if (known->second.running != running) {
-        on.running_count += running ? 1 : -1;
-        if (running) EmitTaskEvent(cluster, "TaskRunning", task->second);
+      } else {
+        if (known->second.running != running) {
+          on.running_count += running ? 1 : -1;
+          if (running) EmitTaskEvent(cluster, "TaskRunning", task->second);
+        }
         AccountDeploymentTask(cluster, task_id, task->second, known->second.running, running);
         known->second.running = running;
       }
@@ -183,13 +185,33 @@ void EcsApi::AccountDeploymentTask(std::string_view cluster, const std::string& 
   const TaskRecord record(task);
   if (!record.started_by().starts_with(kDeploymentIdPrefix)) return;
   DeploymentTasks& of = deployment_tasks_[std::string(cluster)][std::string(record.started_by())];
+  for (const auto& k : record.containers()) {
+    std::string_view digest = StringOr(k.as_object(), "imageDigest", "");
+    if (!digest.empty()) of.image_digests.emplace(StringOr(k.as_object(), "name", ""), digest);
+  }
   of.running += static_cast<int>(running) - static_cast<int>(was_running);
   of.reached_running += running && !was_running;
+  // The counts move by what changed: the task's old facts out, its new in.
+  auto count = [&of](const DeploymentTasks::Active& a, int sign) {
+    of.stopping += sign * a.stopping;
+    of.unhealthy += sign * (!a.stopping && a.unhealthy);
+    of.running_healthy += sign * (!a.stopping && a.running && a.healthy);
+  };
+  auto known = of.active.find(task_id);
+  if (known != of.active.end()) count(known->second, -1);
   if (!record.is_stopped()) {
-    of.active.emplace(task_id, &task);
+    const std::string_view health = StringOr(task, "healthStatus", "UNKNOWN");
+    const DeploymentTasks::Active now{&task, running, record.stop_requested(), health == "HEALTHY",
+                                      health == "UNHEALTHY"};
+    count(now, 1);
+    if (known != of.active.end()) {
+      known->second = now;
+    } else {
+      of.active.emplace(task_id, now);
+    }
     return;
   }
-  of.active.erase(task_id);
+  if (known != of.active.end()) of.active.erase(known);
   // What the deployment circuit breaker and the service throttle count: a
   // task that ended by itself (failed to start, an essential container
   // exited) or was stopped for failing its health checks.
