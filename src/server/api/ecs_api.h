@@ -409,7 +409,10 @@ class EcsApi : public awsjson::JsonService {
   // Writes remainingResources and the task counts of instance from on.
   static void WriteDerivedFields(boost::json::object& instance, const InstanceTasks& on);
   // The same, and bumps its version when they changed; returns whether.
-  static bool SetDerivedFields(boost::json::object& instance, const InstanceTasks& on);
+  // usage_changed false: only the tasks' statuses moved, so
+  // remainingResources stays as it is.
+  static bool SetDerivedFields(boost::json::object& instance, const InstanceTasks& on,
+                               bool usage_changed);
   // The cluster's tasks that are PENDING and RUNNING (kept by AccountTasks).
 
   struct TaskCounts {

@@ -37,6 +37,12 @@ namespace {
 
 constexpr int64_t kHourMillis = 3600 * 1000;
 
+// An instance's pendingTasksCount and runningTasksCount.
+void WriteTaskCounts(json::object& instance, int64_t tasks, int64_t running) {
+  instance["pendingTasksCount"] = tasks - running;
+  instance["runningTasksCount"] = running;
+}
+
 }  // namespace
 
 bool EcsApi::HiddenFromTaskView(std::string_view key, bool tags) {
@@ -79,6 +85,7 @@ bool EcsApi::AccountTasks(std::string_view cluster, std::string_view instance_id
   if (auto p = placers_.find(cluster); p != placers_.end()) placer = p->second->placer.get();
   const int64_t running_before = on.running_count;
   const int64_t pending_before = static_cast<int64_t>(on.tasks.size()) - running_before;
+  bool usage_changed = false;  // a task placed or stopped: what the instance has left moved
   for (const std::string& task_id : task_ids) {
     auto task = cluster_tasks.find(task_id);
     // Every path that removes a record accounts its task first, as stopped.
@@ -92,6 +99,7 @@ bool EcsApi::AccountTasks(std::string_view cluster, std::string_view instance_id
         scheduler::TaskPlacement placement;
         ReservationOf(task->second, request, placement);
         on.usage.Add(request, placement);
+        usage_changed = true;
         on.neuron_devices_held += static_cast<int64_t>(placement.neuron_device_ids.size());
         on.gpus_held += static_cast<int64_t>(placement.gpu_ids.size());
         on.tasks.emplace(task_id, InstanceTasks::Held{&task->second, running});
@@ -119,6 +127,7 @@ bool EcsApi::AccountTasks(std::string_view cluster, std::string_view instance_id
     scheduler::TaskPlacement placement;
     ReservationOf(task->second, request, placement);
     on.usage.Remove(request, placement);
+    usage_changed = true;
     on.neuron_devices_held -= static_cast<int64_t>(placement.neuron_device_ids.size());
     on.gpus_held -= static_cast<int64_t>(placement.gpu_ids.size());
     on.running_count -= known->second.running;
@@ -142,7 +151,7 @@ bool EcsApi::AccountTasks(std::string_view cluster, std::string_view instance_id
     (void)placer->SetRunningTasksCount(instance_id, static_cast<int>(on.running_count));
   }
   json::object* instance = FindInstance(cluster, instance_id);
-  return instance != nullptr && SetDerivedFields(*instance, on);
+  return instance != nullptr && SetDerivedFields(*instance, on, usage_changed);
 }
 
 void EcsApi::EmitTaskEvent(std::string_view cluster, std::string_view kind,
@@ -225,17 +234,25 @@ void EcsApi::AccountDeploymentTask(std::string_view cluster, const std::string& 
 
 void EcsApi::WriteDerivedFields(json::object& instance, const InstanceTasks& on) {
   instance["remainingResources"] = RemainingResources(instance, on.usage);
-  instance["pendingTasksCount"] = static_cast<int64_t>(on.tasks.size()) - on.running_count;
-  instance["runningTasksCount"] = on.running_count;
+  WriteTaskCounts(instance, static_cast<int64_t>(on.tasks.size()), on.running_count);
 }
 
-bool EcsApi::SetDerivedFields(json::object& instance, const InstanceTasks& on) {
-  const json::value remaining = instance["remainingResources"];
+bool EcsApi::SetDerivedFields(json::object& instance, const InstanceTasks& on, bool usage_changed) {
   MutableInstanceRecord record(instance);
   const std::optional<int64_t> pending = record.pending_tasks_count();
   const std::optional<int64_t> running = record.running_tasks_count();
-  WriteDerivedFields(instance, on);
-  if (remaining == instance.at("remainingResources") && pending == record.pending_tasks_count() &&
+  bool changed = false;
+  // remainingResources is rebuilt (a copy of registeredResources) only when
+  // what the tasks hold moved: a task placed or stopped, not one that
+  // started RUNNING.
+  if (usage_changed || !instance.contains("remainingResources")) {
+    json::array remaining = RemainingResources(instance, on.usage);
+    json::value& now = instance["remainingResources"];
+    changed = !now.is_array() || now.get_array() != remaining;
+    now = std::move(remaining);
+  }
+  WriteTaskCounts(instance, static_cast<int64_t>(on.tasks.size()), on.running_count);
+  if (!changed && pending == record.pending_tasks_count() &&
       running == record.running_tasks_count()) {
     return false;
   }
