@@ -171,21 +171,19 @@ std::optional<EcsApi::AgentAnswer> EcsApi::AgentAnswerFor(std::string_view insta
     if (auto it = a->second.find(instance_id); it != a->second.end()) on = &it->second.tasks;
   }
   // Most tasks of a busy node are unchanged since its last answer: those
-  // cost a look at their version and desired status, and their ARN.
+  // cost what AccountTasks keeps of them (InstanceTasks::Held), not a look
+  // into their records.
   for (const auto& [task_id, held] : *on) {
     const json::object* task = held.record;
     const TaskRecord record(*task);
-    // What the agent acts on moves the version or the desired status.
-    std::string mark =
-        std::to_string(record.version()) + "/" + std::string(record.desired_status());
     const bool unchanged_since_known = known != nullptr && [&] {
       auto it = known->find(task_id);
-      return it != known->end() && it->second == mark;
+      return it != known->end() && it->second == held.agent_mark;
     }();
-    if (sent != nullptr) sent->emplace(task_id, std::move(mark));
+    if (sent != nullptr) sent->emplace(task_id, held.agent_mark);
     if (unchanged_since_known) {
       if (!unchanged.empty()) unchanged += ',';
-      AppendString(unchanged, record.arn());
+      AppendString(unchanged, held.arn);
       if (!roles_file) continue;
     }
     const json::value* task_definition = nullptr;

@@ -300,6 +300,12 @@ class EcsApi : public awsjson::JsonService {
     struct Held {
       const boost::json::object* record;  // in tasks_; AccountTasks runs before it goes
       bool running;                       // its lastStatus is RUNNING
+      // What an agent's answer needs of an unchanged task, kept here so that
+      // answering a node of k tasks does not look into k records: its ARN,
+      // and its version and desired status ("7/RUNNING"; every change that
+      // moves either is accounted).
+      std::string arn;
+      std::string agent_mark;
     };
     std::map<std::string, Held, std::less<>> tasks;  // by task id
     int64_t running_count = 0;

@@ -37,6 +37,11 @@ namespace {
 
 constexpr int64_t kHourMillis = 3600 * 1000;
 
+// What the agent acts on moves a task's version or its desired status.
+std::string AgentTaskMark(const TaskRecord& record) {
+  return std::to_string(record.version()) + "/" + std::string(record.desired_status());
+}
+
 // An instance's pendingTasksCount and runningTasksCount.
 void WriteTaskCounts(json::object& instance, int64_t tasks, int64_t running) {
   instance["pendingTasksCount"] = tasks - running;
@@ -102,7 +107,9 @@ bool EcsApi::AccountTasks(std::string_view cluster, std::string_view instance_id
         usage_changed = true;
         on.neuron_devices_held += static_cast<int64_t>(placement.neuron_device_ids.size());
         on.gpus_held += static_cast<int64_t>(placement.gpu_ids.size());
-        on.tasks.emplace(task_id, InstanceTasks::Held{&task->second, running});
+        on.tasks.emplace(task_id,
+                         InstanceTasks::Held{&task->second, running, std::string(record.arn()),
+                                             AgentTaskMark(record)});
         EmitTaskEvent(cluster, "TaskPlaced", task->second);
         if (running) EmitTaskEvent(cluster, "TaskRunning", task->second);
         on.running_count += running;
@@ -114,6 +121,7 @@ bool EcsApi::AccountTasks(std::string_view cluster, std::string_view instance_id
         }
         AccountDeploymentTask(cluster, task_id, task->second, known->second.running, running);
         known->second.running = running;
+        known->second.agent_mark = AgentTaskMark(record);
       }
       continue;
     }
