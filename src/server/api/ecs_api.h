@@ -412,6 +412,9 @@ class EcsApi : public awsjson::JsonService {
   // to stop), or stopped.
   void AccountDeploymentTask(std::string_view cluster, const std::string& task_id,
                              const boost::json::object& task, bool was_running, bool running);
+  // Adds the image digests the task's containers reported to of's, the
+  // first for each container staying.
+  static void KeepImageDigests(DeploymentTasks& of, const boost::json::object& task);
   // Writes remainingResources and the task counts of instance from on.
   static void WriteDerivedFields(boost::json::object& instance, const InstanceTasks& on);
   // The same, and bumps its version when they changed; returns whether.
@@ -576,8 +579,11 @@ class EcsApi : public awsjson::JsonService {
                                int64_t now_millis);
   // Removes older deployments with no task left and brings their
   // desiredCount down to the tasks they keep; whether anything changed.
-  bool RetireDeployments(boost::json::object& service, const ServiceTasksNow& tasks,
-                         const std::vector<std::string>& stopped, int64_t now_millis);
+  // Drops a deployment's DeploymentTasks once it has no task left.
+  void ForgetDeployment(std::string_view cluster, std::string_view id);
+  bool RetireDeployments(std::string_view cluster, boost::json::object& service,
+                         const ServiceTasksNow& tasks, const std::vector<std::string>& stopped,
+                         int64_t now_millis);
   // Asks these tasks to stop (ServiceSchedulerInitiated, reason) and commits.
   void StopServiceTasks(std::string_view cluster, const std::vector<std::string>& ids,
                         std::string_view reason, int64_t now_millis);

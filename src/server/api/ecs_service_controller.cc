@@ -182,11 +182,9 @@ EcsApi::ServiceTasksNow EcsApi::CollectServiceTasks(std::string_view cluster,
     }
     tasks.failed = tasks.failed_to_start = tasks.reached_running = 0;
     now.active[std::string(id)] = static_cast<int64_t>(tasks.active.size());
-    if (tasks.active.empty()) {
-      c->second.erase(of);  // nothing more can come of it
-      continue;
-    }
-    with_tasks.emplace_back(id, &tasks);
+    // Kept without tasks too (for the image digests) until the deployment
+    // is retired (ForgetDeployment).
+    if (!tasks.active.empty()) with_tasks.emplace_back(id, &tasks);
   }
 
   // Counted: all of them the PRIMARY deployment's and none needing a look
@@ -385,12 +383,15 @@ bool EcsApi::ReconcileOneService(std::string_view cluster, json::object& service
     changed = true;  // a new steady period will be announced
   }
 
-  changed |= RetireDeployments(service, tasks, stopped, now_millis);
+  changed |= RetireDeployments(cluster, service, tasks, stopped, now_millis);
   changed |= ResolveServiceImages(cluster, service);
   changed |= SyncDeploymentHistory(service, Seconds(now_millis));
 
   if (draining && ServiceStatus(cluster, service) == kInactive) {
     MutableServiceRecord(service).SetStatus(kInactive, Seconds(now_millis));
+    for (const auto& d : ServiceRecord(service).deployments()) {
+      if (d.is_object()) ForgetDeployment(cluster, StringOr(d.get_object(), "id", ""));
+    }
     changed = true;
   }
   if (changed) {
@@ -471,7 +472,15 @@ bool EcsApi::TrackDeploymentFailures(json::object& service, const ServiceTasksNo
   return true;
 }
 
-bool EcsApi::RetireDeployments(json::object& service, const ServiceTasksNow& tasks,
+void EcsApi::ForgetDeployment(std::string_view cluster, std::string_view id) {
+  auto c = deployment_tasks_.find(cluster);
+  if (c == deployment_tasks_.end()) return;
+  auto of = c->second.find(id);
+  if (of != c->second.end() && of->second.active.empty()) c->second.erase(of);
+}
+
+bool EcsApi::RetireDeployments(std::string_view cluster, json::object& service,
+                               const ServiceTasksNow& tasks,
                                const std::vector<std::string>& stopped, int64_t now_millis) {
   json::value* v = service.if_contains("deployments");
   if (v == nullptr || !v->is_array()) return false;
@@ -503,6 +512,7 @@ bool EcsApi::RetireDeployments(json::object& service, const ServiceTasksNow& tas
     auto active = tasks.active.find(id);
     const bool failed_in_sight = StringOr(d, "rolloutState", "") == "FAILED" && !primary_completed;
     if ((active == tasks.active.end() || active->second == 0) && !failed_in_sight) {
+      ForgetDeployment(cluster, id);
       it = deployments.erase(it);
       changed = true;
       continue;
@@ -559,34 +569,30 @@ bool EcsApi::ResolveServiceImages(std::string_view cluster, json::object& servic
     const json::object& deployment = d.get_object();
     const json::object* td = FindTaskDefinitionByArn(StringOr(deployment, "taskDefinition", ""));
     if (td == nullptr) continue;
-    // A digest some task of this deployment reported for the container:
-    // kept as they report while it has tasks (AccountDeploymentTask), else
-    // looked for among the cluster's tasks. Looking every pass cost a
-    // service of thousands of tasks a walk of all of them until the first
-    // reported RUNNING.
+    // A digest some task of this deployment reported for the container,
+    // kept as they report (AccountDeploymentTask). Looking for it in the
+    // cluster's tasks on every pass cost each service a walk of all of them
+    // (100,000 and more) until its first task reported RUNNING.
     const std::string_view id = StringOr(deployment, "id", "");
     const DeploymentTasks* of = nullptr;
     if (auto d = deployment_tasks_.find(cluster); d != deployment_tasks_.end()) {
       if (auto it = d->second.find(id); it != d->second.end()) of = &it->second;
     }
-    auto reported = [&](std::string_view container) -> std::optional<std::string> {
-      if (of != nullptr) {
-        auto digest = of->image_digests.find(container);
-        if (digest == of->image_digests.end()) return std::nullopt;
-        return digest->second;
-      }
-      if (c == tasks_.end()) return std::nullopt;
-      for (const auto& [task_id, task] : c->second) {
-        if (StringOr(task, "startedBy", "") != id) continue;
-        for (const auto& k : TaskRecord(task).containers()) {
-          const json::object& k_object = k.as_object();
-          std::string_view digest = StringOr(k_object, "imageDigest", "");
-          if (StringOr(k_object, "name", "") == container && !digest.empty()) {
-            return std::string(digest);
-          }
+    if (of == nullptr) {
+      // A deployment not seen since the server started: its tasks' digests
+      // are looked for once, in the records, and kept from then on.
+      DeploymentTasks& seen = deployment_tasks_[std::string(cluster)][std::string(id)];
+      of = &seen;
+      if (c != tasks_.end()) {
+        for (const auto& [task_id, task] : c->second) {
+          if (StringOr(task, "startedBy", "") == id) KeepImageDigests(seen, task);
         }
       }
-      return std::nullopt;
+    }
+    auto reported = [&](std::string_view container) -> std::optional<std::string> {
+      auto digest = of->image_digests.find(container);
+      if (digest == of->image_digests.end()) return std::nullopt;
+      return digest->second;
     };
     changed |= ResolveContainerImages(service, RevisionIdOf(service, deployment),
                                       RevisionContainers(TaskDefinitionRecord(*td).definition()),

@@ -202,10 +202,7 @@ void EcsApi::AccountDeploymentTask(std::string_view cluster, const std::string& 
   const TaskRecord record(task);
   if (!record.started_by().starts_with(kDeploymentIdPrefix)) return;
   DeploymentTasks& of = deployment_tasks_[std::string(cluster)][std::string(record.started_by())];
-  for (const auto& k : record.containers()) {
-    std::string_view digest = StringOr(k.as_object(), "imageDigest", "");
-    if (!digest.empty()) of.image_digests.emplace(StringOr(k.as_object(), "name", ""), digest);
-  }
+  KeepImageDigests(of, task);
   of.running += static_cast<int>(running) - static_cast<int>(was_running);
   of.reached_running += running && !was_running;
   // The counts move by what changed: the task's old facts out, its new in.
@@ -238,6 +235,13 @@ void EcsApi::AccountDeploymentTask(std::string_view cluster, const std::string& 
                        StringOr(task, "stoppedReason", "") == kHealthStopReason);
   of.failed += failed;
   of.failed_to_start += failed && !record.has_started();
+}
+
+void EcsApi::KeepImageDigests(DeploymentTasks& of, const json::object& task) {
+  for (const auto& k : TaskRecord(task).containers()) {
+    std::string_view digest = StringOr(k.as_object(), "imageDigest", "");
+    if (!digest.empty()) of.image_digests.emplace(StringOr(k.as_object(), "name", ""), digest);
+  }
 }
 
 void EcsApi::WriteDerivedFields(json::object& instance, const InstanceTasks& on) {
