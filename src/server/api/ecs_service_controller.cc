@@ -575,8 +575,8 @@ bool EcsApi::ResolveServiceImages(std::string_view cluster, json::object& servic
     // (100,000 and more) until its first task reported RUNNING.
     const std::string_view id = StringOr(deployment, "id", "");
     const DeploymentTasks* of = nullptr;
-    if (auto d = deployment_tasks_.find(cluster); d != deployment_tasks_.end()) {
-      if (auto it = d->second.find(id); it != d->second.end()) of = &it->second;
+    if (auto kept = deployment_tasks_.find(cluster); kept != deployment_tasks_.end()) {
+      if (auto it = kept->second.find(id); it != kept->second.end()) of = &it->second;
     }
     if (of == nullptr) {
       // A deployment not seen since the server started: its tasks' digests
