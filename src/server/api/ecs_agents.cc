@@ -165,8 +165,27 @@ std::optional<EcsApi::AgentAnswer> EcsApi::AgentAnswerFor(std::string_view insta
   bool first = true;
   // Without a roles file no task names a role (RunTask refuses it).
   const bool roles_file = task_roles_ != nullptr && !task_roles_->path().empty();
-  for (const json::object* task : TasksOn(cluster, instance_id)) {
+  static const std::map<std::string, InstanceTasks::Held, std::less<>> kNoTasks;
+  const std::map<std::string, InstanceTasks::Held, std::less<>>* on = &kNoTasks;
+  if (auto a = instance_tasks_.find(cluster); a != instance_tasks_.end()) {
+    if (auto it = a->second.find(instance_id); it != a->second.end()) on = &it->second.tasks;
+  }
+  // Most tasks of a busy node are unchanged since its last answer: those
+  // cost what AccountTasks keeps of them (InstanceTasks::Held), not a look
+  // into their records.
+  for (const auto& [task_id, held] : *on) {
+    const json::object* task = held.record;
     const TaskRecord record(*task);
+    const bool unchanged_since_known = known != nullptr && [&] {
+      auto it = known->find(task_id);
+      return it != known->end() && it->second == held.agent_mark;
+    }();
+    if (sent != nullptr) sent->emplace(task_id, held.agent_mark);
+    if (unchanged_since_known) {
+      if (!unchanged.empty()) unchanged += ',';
+      AppendString(unchanged, held.arn);
+      if (!roles_file) continue;
+    }
     const json::value* task_definition = nullptr;
     TaskDefinitionRef ref = ParseTaskDefinitionRef(record.task_definition_arn());
     if (auto f = task_definitions_.find(ref.family); f != task_definitions_.end() && ref.revision) {
@@ -186,19 +205,7 @@ std::optional<EcsApi::AgentAnswer> EcsApi::AgentAnswerFor(std::string_view insta
         answer.roles.push_back(std::move(roles));
       }
     }
-    // What the agent acts on moves the version or the desired status.
-    std::string mark =
-        std::to_string(record.version()) + "/" + std::string(record.desired_status());
-    std::string id = TaskIdOf(record.arn());
-    if (known != nullptr) {
-      if (auto it = known->find(id); it != known->end() && it->second == mark) {
-        if (!unchanged.empty()) unchanged += ',';
-        AppendString(unchanged, record.arn());
-        if (sent != nullptr) sent->emplace(std::move(id), std::move(mark));
-        continue;
-      }
-    }
-    if (sent != nullptr) sent->emplace(std::move(id), std::move(mark));
+    if (unchanged_since_known) continue;
     if (!first) out += ',';
     first = false;
     // TaskView(task, /*tags=*/true), and the whole task definition.

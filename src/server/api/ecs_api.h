@@ -300,6 +300,12 @@ class EcsApi : public awsjson::JsonService {
     struct Held {
       const boost::json::object* record;  // in tasks_; AccountTasks runs before it goes
       bool running;                       // its lastStatus is RUNNING
+      // What an agent's answer needs of an unchanged task, kept here so that
+      // answering a node of k tasks does not look into k records: its ARN,
+      // and its version and desired status ("7/RUNNING"; every change that
+      // moves either is accounted).
+      std::string arn;
+      std::string agent_mark;
     };
     std::map<std::string, Held, std::less<>> tasks;  // by task id
     int64_t running_count = 0;
@@ -312,8 +318,26 @@ class EcsApi : public awsjson::JsonService {
   // scheduler last looked; kept by AccountTasks, so that a service costs
   // O(its tasks), not a pass over its cluster's.
   struct DeploymentTasks {
-    std::map<std::string, const boost::json::object*, std::less<>> active;  // by task id
+    // What a pass of the service scheduler needs of a task not STOPPED, so
+    // that a pass over a deployment whose tasks all need nothing costs
+    // O(1) rather than a walk of them (CollectServiceTasks).
+    struct Active {
+      const boost::json::object* record;
+      bool running = false;    // lastStatus RUNNING
+      bool stopping = false;   // asked to stop (desiredStatus STOPPED)
+      bool healthy = false;    // healthStatus HEALTHY
+      bool unhealthy = false;  // healthStatus UNHEALTHY
+    };
+    std::map<std::string, Active, std::less<>> active;  // by task id
     int64_t running = 0;
+    // Of the active tasks not asked to stop: UNHEALTHY; RUNNING and HEALTHY.
+    // And those asked to stop.
+    int64_t unhealthy = 0;
+    int64_t running_healthy = 0;
+    int64_t stopping = 0;
+    // Container name -> the first image digest a task of it reported, for
+    // the revision's pins (ResolveServiceImages).
+    std::map<std::string, std::string, std::less<>> image_digests;
     // Since the service scheduler took them (TakeDeploymentOutcomes):
     int64_t failed = 0;           // stopped by a failure, not because it was asked to
     int64_t failed_to_start = 0;  // of those, never RUNNING
@@ -384,13 +408,20 @@ class EcsApi : public awsjson::JsonService {
   bool AccountTasks(std::string_view cluster, std::string_view instance_id,
                     const std::vector<std::string>& task_ids);
   // AccountTasks' part for a task of a service deployment (deployment_tasks_):
-  // it was placed, changed between PENDING and RUNNING, or stopped.
+  // it was placed, changed (between PENDING and RUNNING, its health, asked
+  // to stop), or stopped.
   void AccountDeploymentTask(std::string_view cluster, const std::string& task_id,
                              const boost::json::object& task, bool was_running, bool running);
+  // Adds the image digests the task's containers reported to of's, the
+  // first for each container staying.
+  static void KeepImageDigests(DeploymentTasks& of, const boost::json::object& task);
   // Writes remainingResources and the task counts of instance from on.
   static void WriteDerivedFields(boost::json::object& instance, const InstanceTasks& on);
   // The same, and bumps its version when they changed; returns whether.
-  static bool SetDerivedFields(boost::json::object& instance, const InstanceTasks& on);
+  // usage_changed false: only the tasks' statuses moved, so
+  // remainingResources stays as it is.
+  static bool SetDerivedFields(boost::json::object& instance, const InstanceTasks& on,
+                               bool usage_changed);
   // The cluster's tasks that are PENDING and RUNNING (kept by AccountTasks).
 
   struct TaskCounts {
@@ -520,7 +551,10 @@ class EcsApi : public awsjson::JsonService {
   // instances where one is stopping, each deployment's tasks not STOPPED,
   // and what became of the PRIMARY deployment's since the last pass.
   struct ServiceTasksNow {
+    // Set when the counts say it all (UniformTasks); then tasks is empty.
+    std::optional<UniformTasks> uniform;
     std::vector<ServiceTask> tasks;
+    int64_t primary_healthy = 0;  // the PRIMARY deployment's healthy tasks
     std::vector<std::string> stopping_on;
     std::map<std::string, int64_t, std::less<>> active;  // by deployment id
     int64_t failed = 0;
@@ -528,21 +562,28 @@ class EcsApi : public awsjson::JsonService {
     int64_t reached_running = 0;
     bool primary_health_checked = false;  // its task definition has a health check
   };
-  // Takes the deployments' outcomes (each counts once).
+  // Takes the deployments' outcomes (each counts once). may_count: the
+  // service is a REPLICA one, not draining, and every instance of its
+  // cluster is ACTIVE, so its tasks may be counted (uniform) rather than
+  // listed when the deployments' counts allow.
   ServiceTasksNow CollectServiceTasks(std::string_view cluster, const boost::json::object& service,
-                                      std::string_view primary, int64_t now_millis);
+                                      std::string_view primary, int64_t now_millis, bool may_count);
   // One service's pass. Returns whether it was left wanting (tasks it could
-  // not place, or launches it holds back).
+  // not place, or launches it holds back). instances_active: every instance
+  // of the cluster is ACTIVE.
   bool ReconcileOneService(std::string_view cluster, boost::json::object& service,
-                           int64_t now_millis);
+                           int64_t now_millis, bool instances_active);
   // The PRIMARY deployment's failed tasks, circuit breaker (and rollback)
   // and launch throttle; whether the service record changed.
   bool TrackDeploymentFailures(boost::json::object& service, const ServiceTasksNow& tasks,
                                int64_t now_millis);
   // Removes older deployments with no task left and brings their
   // desiredCount down to the tasks they keep; whether anything changed.
-  bool RetireDeployments(boost::json::object& service, const ServiceTasksNow& tasks,
-                         const std::vector<std::string>& stopped, int64_t now_millis);
+  // Drops a deployment's DeploymentTasks once it has no task left.
+  void ForgetDeployment(std::string_view cluster, std::string_view id);
+  bool RetireDeployments(std::string_view cluster, boost::json::object& service,
+                         const ServiceTasksNow& tasks, const std::vector<std::string>& stopped,
+                         int64_t now_millis);
   // Asks these tasks to stop (ServiceSchedulerInitiated, reason) and commits.
   void StopServiceTasks(std::string_view cluster, const std::vector<std::string>& ids,
                         std::string_view reason, int64_t now_millis);

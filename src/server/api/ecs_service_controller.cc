@@ -132,8 +132,16 @@ bool EcsApi::ReconcileServices(int64_t now_millis) {
     if (services.empty() || c == clusters_.end() || !ClusterRecord(c->second).is_active()) {
       continue;
     }
+    // Whether any task of the cluster's services may be leaving its
+    // instance, looked at once for all of them.
+    bool instances_active = true;
+    if (auto i = instances_.find(cluster); i != instances_.end()) {
+      instances_active = std::all_of(i->second.begin(), i->second.end(), [](const auto& entry) {
+        return InstanceRecord(entry.second).is_active();
+      });
+    }
     for (auto& [name, service] : services) {
-      wanting |= ReconcileOneService(cluster, service, now_millis);
+      wanting |= ReconcileOneService(cluster, service, now_millis, instances_active);
     }
   }
   services_wanting_ = wanting;
@@ -143,7 +151,8 @@ bool EcsApi::ReconcileServices(int64_t now_millis) {
 
 EcsApi::ServiceTasksNow EcsApi::CollectServiceTasks(std::string_view cluster,
                                                     const json::object& service,
-                                                    std::string_view primary, int64_t now_millis) {
+                                                    std::string_view primary, int64_t now_millis,
+                                                    bool may_count) {
   ServiceTasksNow now;
   auto c = deployment_tasks_.find(cluster);
   if (c == deployment_tasks_.end()) return now;
@@ -156,6 +165,9 @@ EcsApi::ServiceTasksNow EcsApi::CollectServiceTasks(std::string_view cluster,
     }
     return it->second;
   };
+  // The deployments with tasks not STOPPED; their outcomes taken (each
+  // counts once).
+  std::vector<std::pair<std::string_view, DeploymentTasks*>> with_tasks;
   for (const auto& d : ServiceRecord(service).deployments()) {
     if (!d.is_object()) continue;
     const std::string_view id = StringOr(d.get_object(), "id", "");
@@ -168,14 +180,41 @@ EcsApi::ServiceTasksNow EcsApi::CollectServiceTasks(std::string_view cluster,
       now.reached_running = tasks.reached_running;
       now.primary_health_checked = checked(StringOr(d.get_object(), "taskDefinition", ""));
     }
-    // Taken: each outcome counts once.
     tasks.failed = tasks.failed_to_start = tasks.reached_running = 0;
     now.active[std::string(id)] = static_cast<int64_t>(tasks.active.size());
-    if (tasks.active.empty()) {
-      c->second.erase(of);  // nothing more can come of it
-      continue;
+    // Kept without tasks too (for the image digests) until the deployment
+    // is retired (ForgetDeployment).
+    if (!tasks.active.empty()) with_tasks.emplace_back(id, &tasks);
+  }
+
+  // Counted: all of them the PRIMARY deployment's and none needing a look
+  // of its own (asked to stop, UNHEALTHY, more than it wants).
+  const json::object* primary_record = nullptr;
+  for (const auto& d : ServiceRecord(service).deployments()) {
+    if (d.is_object() && StringOr(d.get_object(), "id", "") == primary) {
+      primary_record = &d.get_object();
     }
-    for (const auto& [task_id, task] : tasks.active) {
+  }
+  if (may_count && primary_record != nullptr &&
+      (with_tasks.empty() || (with_tasks.size() == 1 && with_tasks.front().first == primary))) {
+    const DeploymentTasks* tasks = with_tasks.empty() ? nullptr : with_tasks.front().second;
+    const int64_t n = tasks != nullptr ? static_cast<int64_t>(tasks->active.size()) : 0;
+    const int64_t desired = OptInt(*primary_record, "desiredCount").value_or(0);
+    if (tasks == nullptr || (tasks->stopping == 0 && tasks->unhealthy == 0 && n <= desired)) {
+      // Not asked to stop and not UNHEALTHY: healthy is RUNNING, and
+      // HEALTHY where the task definition has a health check.
+      const int64_t healthy = tasks == nullptr             ? 0
+                              : now.primary_health_checked ? tasks->running_healthy
+                                                           : tasks->running;
+      now.uniform = UniformTasks{n, healthy};
+      now.primary_healthy = healthy;
+      return now;
+    }
+  }
+
+  for (auto [id, tasks] : with_tasks) {
+    for (const auto& [task_id, active] : tasks->active) {
+      const json::object* task = active.record;
       const TaskRecord t(*task);
       const std::string instance = t.instance_id();
       if (t.stop_requested()) {
@@ -196,6 +235,7 @@ EcsApi::ServiceTasksNow EcsApi::CollectServiceTasks(std::string_view cluster,
       st.unhealthy = st.running && health == "UNHEALTHY" && past_grace;
       st.instance = instance;
       st.leaving = on == nullptr || !InstanceRecord(*on).is_active();
+      now.primary_healthy += st.deployment == primary && st.healthy;
       now.tasks.push_back(std::move(st));
     }
   }
@@ -203,7 +243,7 @@ EcsApi::ServiceTasksNow EcsApi::CollectServiceTasks(std::string_view cluster,
 }
 
 bool EcsApi::ReconcileOneService(std::string_view cluster, json::object& service,
-                                 int64_t now_millis) {
+                                 int64_t now_millis, bool instances_active) {
   const ServiceRecord record(service);
   if (record.is_inactive()) return false;
   const bool draining = record.status() == kDraining;
@@ -211,7 +251,8 @@ bool EcsApi::ReconcileOneService(std::string_view cluster, json::object& service
   json::object* primary = PrimaryDeployment(service);
   if (primary == nullptr && !draining) return false;
   std::string primary_id(primary != nullptr ? StringOr(*primary, "id", "") : "");
-  ServiceTasksNow tasks = CollectServiceTasks(cluster, service, primary_id, now_millis);
+  ServiceTasksNow tasks = CollectServiceTasks(cluster, service, primary_id, now_millis,
+                                              !daemon && !draining && instances_active);
   bool changed = false;
 
   // The deployment's guards: the circuit breaker (which may roll back to
@@ -219,7 +260,12 @@ bool EcsApi::ReconcileOneService(std::string_view cluster, json::object& service
   if (!draining) {
     changed |= TrackDeploymentFailures(service, tasks, now_millis);
     primary = PrimaryDeployment(service);
+    const std::string before = std::move(primary_id);
     primary_id = std::string(StringOr(*primary, "id", ""));
+    // Rolled back: the tasks counted are an older deployment's now.
+    if (tasks.uniform && primary_id != before) {
+      tasks = CollectServiceTasks(cluster, service, primary_id, now_millis, false);
+    }
   }
   const bool failed = primary != nullptr && StringOr(*primary, "rolloutState", "") == "FAILED";
   const json::object& throttle = ObjectOrEmpty(service, kThrottleKey);
@@ -261,7 +307,8 @@ bool EcsApi::ReconcileOneService(std::string_view cluster, json::object& service
     wants.minimum_healthy_percent = OptInt(config, "minimumHealthyPercent").value_or(100);
     wants.primary = primary_id;
     wants.tasks = tasks.tasks;
-    ServiceChanges changes = ReconcileService(wants);
+    ServiceChanges changes =
+        tasks.uniform ? ReconcileUniformService(wants, *tasks.uniform) : ReconcileService(wants);
     stop = std::move(changes.stop);
     stop_health = std::move(changes.stop_health);
     place = changes.place;
@@ -336,12 +383,15 @@ bool EcsApi::ReconcileOneService(std::string_view cluster, json::object& service
     changed = true;  // a new steady period will be announced
   }
 
-  changed |= RetireDeployments(service, tasks, stopped, now_millis);
+  changed |= RetireDeployments(cluster, service, tasks, stopped, now_millis);
   changed |= ResolveServiceImages(cluster, service);
   changed |= SyncDeploymentHistory(service, Seconds(now_millis));
 
   if (draining && ServiceStatus(cluster, service) == kInactive) {
     MutableServiceRecord(service).SetStatus(kInactive, Seconds(now_millis));
+    for (const auto& d : ServiceRecord(service).deployments()) {
+      if (d.is_object()) ForgetDeployment(cluster, StringOr(d.get_object(), "id", ""));
+    }
     changed = true;
   }
   if (changed) {
@@ -383,9 +433,7 @@ bool EcsApi::TrackDeploymentFailures(json::object& service, const ServiceTasksNo
     return changed;
   }
   const bool runs_well =
-      std::any_of(tasks.tasks.begin(), tasks.tasks.end(),
-                  [&](const ServiceTask& t) { return t.deployment == id && t.healthy; }) ||
-      (tasks.reached_running > 0 && !tasks.primary_health_checked);
+      tasks.primary_healthy > 0 || (tasks.reached_running > 0 && !tasks.primary_health_checked);
   if (runs_well) {
     service[kProvedKey] = id;
     primary["failedTasks"] = 0;
@@ -424,7 +472,15 @@ bool EcsApi::TrackDeploymentFailures(json::object& service, const ServiceTasksNo
   return true;
 }
 
-bool EcsApi::RetireDeployments(json::object& service, const ServiceTasksNow& tasks,
+void EcsApi::ForgetDeployment(std::string_view cluster, std::string_view id) {
+  auto c = deployment_tasks_.find(cluster);
+  if (c == deployment_tasks_.end()) return;
+  auto of = c->second.find(id);
+  if (of != c->second.end() && of->second.active.empty()) c->second.erase(of);
+}
+
+bool EcsApi::RetireDeployments(std::string_view cluster, json::object& service,
+                               const ServiceTasksNow& tasks,
                                const std::vector<std::string>& stopped, int64_t now_millis) {
   json::value* v = service.if_contains("deployments");
   if (v == nullptr || !v->is_array()) return false;
@@ -456,6 +512,7 @@ bool EcsApi::RetireDeployments(json::object& service, const ServiceTasksNow& tas
     auto active = tasks.active.find(id);
     const bool failed_in_sight = StringOr(d, "rolloutState", "") == "FAILED" && !primary_completed;
     if ((active == tasks.active.end() || active->second == 0) && !failed_in_sight) {
+      ForgetDeployment(cluster, id);
       it = deployments.erase(it);
       changed = true;
       continue;
@@ -512,21 +569,30 @@ bool EcsApi::ResolveServiceImages(std::string_view cluster, json::object& servic
     const json::object& deployment = d.get_object();
     const json::object* td = FindTaskDefinitionByArn(StringOr(deployment, "taskDefinition", ""));
     if (td == nullptr) continue;
-    // A digest some task of this deployment reported for the container.
+    // A digest some task of this deployment reported for the container,
+    // kept as they report (AccountDeploymentTask). Looking for it in the
+    // cluster's tasks on every pass cost each service a walk of all of them
+    // (100,000 and more) until its first task reported RUNNING.
     const std::string_view id = StringOr(deployment, "id", "");
-    auto reported = [&](std::string_view container) -> std::optional<std::string> {
-      if (c == tasks_.end()) return std::nullopt;
-      for (const auto& [task_id, task] : c->second) {
-        if (StringOr(task, "startedBy", "") != id) continue;
-        for (const auto& k : TaskRecord(task).containers()) {
-          const json::object& k_object = k.as_object();
-          std::string_view digest = StringOr(k_object, "imageDigest", "");
-          if (StringOr(k_object, "name", "") == container && !digest.empty()) {
-            return std::string(digest);
-          }
+    const DeploymentTasks* of = nullptr;
+    if (auto kept = deployment_tasks_.find(cluster); kept != deployment_tasks_.end()) {
+      if (auto it = kept->second.find(id); it != kept->second.end()) of = &it->second;
+    }
+    if (of == nullptr) {
+      // A deployment not seen since the server started: its tasks' digests
+      // are looked for once, in the records, and kept from then on.
+      DeploymentTasks& seen = deployment_tasks_[std::string(cluster)][std::string(id)];
+      of = &seen;
+      if (c != tasks_.end()) {
+        for (const auto& [task_id, task] : c->second) {
+          if (StringOr(task, "startedBy", "") == id) KeepImageDigests(seen, task);
         }
       }
-      return std::nullopt;
+    }
+    auto reported = [&](std::string_view container) -> std::optional<std::string> {
+      auto digest = of->image_digests.find(container);
+      if (digest == of->image_digests.end()) return std::nullopt;
+      return digest->second;
     };
     changed |= ResolveContainerImages(service, RevisionIdOf(service, deployment),
                                       RevisionContainers(TaskDefinitionRecord(*td).definition()),

@@ -457,6 +457,33 @@ TEST_F(EcsServiceControllerTest, ServiceTasksRunTheDigestTheFirstTaskResolved) {
                         std::string(64, 'b') + R"("}])"));
 }
 
+TEST_F(EcsServiceControllerTest, ADigestReportedByATaskThatStoppedSinceStillPinsTheRevision) {
+  AddInstance(4);
+  Call("RegisterTaskDefinition", R"({"family": "v", "containerDefinitions": [
+      {"name": "app", "image": "127.0.0.1:5000/app:latest", "cpu": 256, "memory": 256}]})");
+  Call("CreateService", R"({"cluster": "c", "serviceName": "s", "taskDefinition": "v:1",
+      "desiredCount": 1})");
+  Tick();
+  const std::string first = Tasks().at(0);
+  const std::string digest = "sha256:" + std::string(64, 'd');
+  // RUNNING with its digest, and exited, both before the next pass.
+  for (std::string_view status : {"RUNNING", "STOPPED"}) {
+    Call("SubmitTaskStateChange", R"({"cluster": "c", "task": ")" + first + R"(", "status": ")" +
+                                      std::string(status) + R"(", "containers": [
+        {"containerName": "app", "status": ")" +
+                                      std::string(status) + R"(", "imageDigest": ")" + digest +
+                                      R"("}]})");
+  }
+  Tick();
+  const std::string revision(Service().at("currentServiceRevisions").at(0).at("arn").as_string());
+  const json::object described =
+      Call("DescribeServiceRevisions", R"({"serviceRevisionArns": [")" + revision + "\"]}");
+  EXPECT_EQ(described.at("serviceRevisions").at(0).at("containerImages"),
+            json::parse(R"([{"containerName": "app", "image": "127.0.0.1:5000/app:latest",
+                 "imageDigest": ")" +
+                        digest + R"("}])"));
+}
+
 TEST_F(EcsServiceControllerTest, FailedRollbackIsNotRolledBackAgain) {
   AddInstance(8);
   Call("CreateService", R"({"cluster": "c", "serviceName": "s", "taskDefinition": "f:1",

@@ -37,6 +37,17 @@ namespace {
 
 constexpr int64_t kHourMillis = 3600 * 1000;
 
+// What the agent acts on moves a task's version or its desired status.
+std::string AgentTaskMark(const TaskRecord& record) {
+  return std::to_string(record.version()) + "/" + std::string(record.desired_status());
+}
+
+// An instance's pendingTasksCount and runningTasksCount.
+void WriteTaskCounts(json::object& instance, int64_t tasks, int64_t running) {
+  instance["pendingTasksCount"] = tasks - running;
+  instance["runningTasksCount"] = running;
+}
+
 }  // namespace
 
 bool EcsApi::HiddenFromTaskView(std::string_view key, bool tags) {
@@ -79,6 +90,7 @@ bool EcsApi::AccountTasks(std::string_view cluster, std::string_view instance_id
   if (auto p = placers_.find(cluster); p != placers_.end()) placer = p->second->placer.get();
   const int64_t running_before = on.running_count;
   const int64_t pending_before = static_cast<int64_t>(on.tasks.size()) - running_before;
+  bool usage_changed = false;  // a task placed or stopped: what the instance has left moved
   for (const std::string& task_id : task_ids) {
     auto task = cluster_tasks.find(task_id);
     // Every path that removes a record accounts its task first, as stopped.
@@ -92,18 +104,24 @@ bool EcsApi::AccountTasks(std::string_view cluster, std::string_view instance_id
         scheduler::TaskPlacement placement;
         ReservationOf(task->second, request, placement);
         on.usage.Add(request, placement);
+        usage_changed = true;
         on.neuron_devices_held += static_cast<int64_t>(placement.neuron_device_ids.size());
         on.gpus_held += static_cast<int64_t>(placement.gpu_ids.size());
-        on.tasks.emplace(task_id, InstanceTasks::Held{&task->second, running});
+        on.tasks.emplace(task_id,
+                         InstanceTasks::Held{&task->second, running, std::string(record.arn()),
+                                             AgentTaskMark(record)});
         EmitTaskEvent(cluster, "TaskPlaced", task->second);
         if (running) EmitTaskEvent(cluster, "TaskRunning", task->second);
         on.running_count += running;
         AccountDeploymentTask(cluster, task_id, task->second, false, running);
-      } else if (known->second.running != running) {
-        on.running_count += running ? 1 : -1;
-        if (running) EmitTaskEvent(cluster, "TaskRunning", task->second);
+      } else {
+        if (known->second.running != running) {
+          on.running_count += running ? 1 : -1;
+          if (running) EmitTaskEvent(cluster, "TaskRunning", task->second);
+        }
         AccountDeploymentTask(cluster, task_id, task->second, known->second.running, running);
         known->second.running = running;
+        known->second.agent_mark = AgentTaskMark(record);
       }
       continue;
     }
@@ -117,6 +135,7 @@ bool EcsApi::AccountTasks(std::string_view cluster, std::string_view instance_id
     scheduler::TaskPlacement placement;
     ReservationOf(task->second, request, placement);
     on.usage.Remove(request, placement);
+    usage_changed = true;
     on.neuron_devices_held -= static_cast<int64_t>(placement.neuron_device_ids.size());
     on.gpus_held -= static_cast<int64_t>(placement.gpu_ids.size());
     on.running_count -= known->second.running;
@@ -140,7 +159,7 @@ bool EcsApi::AccountTasks(std::string_view cluster, std::string_view instance_id
     (void)placer->SetRunningTasksCount(instance_id, static_cast<int>(on.running_count));
   }
   json::object* instance = FindInstance(cluster, instance_id);
-  return instance != nullptr && SetDerivedFields(*instance, on);
+  return instance != nullptr && SetDerivedFields(*instance, on, usage_changed);
 }
 
 void EcsApi::EmitTaskEvent(std::string_view cluster, std::string_view kind,
@@ -183,13 +202,30 @@ void EcsApi::AccountDeploymentTask(std::string_view cluster, const std::string& 
   const TaskRecord record(task);
   if (!record.started_by().starts_with(kDeploymentIdPrefix)) return;
   DeploymentTasks& of = deployment_tasks_[std::string(cluster)][std::string(record.started_by())];
+  KeepImageDigests(of, task);
   of.running += static_cast<int>(running) - static_cast<int>(was_running);
   of.reached_running += running && !was_running;
+  // The counts move by what changed: the task's old facts out, its new in.
+  auto count = [&of](const DeploymentTasks::Active& a, int sign) {
+    of.stopping += sign * a.stopping;
+    of.unhealthy += sign * (!a.stopping && a.unhealthy);
+    of.running_healthy += sign * (!a.stopping && a.running && a.healthy);
+  };
+  auto known = of.active.find(task_id);
+  if (known != of.active.end()) count(known->second, -1);
   if (!record.is_stopped()) {
-    of.active.emplace(task_id, &task);
+    const std::string_view health = StringOr(task, "healthStatus", "UNKNOWN");
+    const DeploymentTasks::Active now{&task, running, record.stop_requested(), health == "HEALTHY",
+                                      health == "UNHEALTHY"};
+    count(now, 1);
+    if (known != of.active.end()) {
+      known->second = now;
+    } else {
+      of.active.emplace(task_id, now);
+    }
     return;
   }
-  of.active.erase(task_id);
+  if (known != of.active.end()) of.active.erase(known);
   // What the deployment circuit breaker and the service throttle count: a
   // task that ended by itself (failed to start, an essential container
   // exited) or was stopped for failing its health checks.
@@ -201,19 +237,34 @@ void EcsApi::AccountDeploymentTask(std::string_view cluster, const std::string& 
   of.failed_to_start += failed && !record.has_started();
 }
 
-void EcsApi::WriteDerivedFields(json::object& instance, const InstanceTasks& on) {
-  instance["remainingResources"] = RemainingResources(instance, on.usage);
-  instance["pendingTasksCount"] = static_cast<int64_t>(on.tasks.size()) - on.running_count;
-  instance["runningTasksCount"] = on.running_count;
+void EcsApi::KeepImageDigests(DeploymentTasks& of, const json::object& task) {
+  for (const auto& k : TaskRecord(task).containers()) {
+    std::string_view digest = StringOr(k.as_object(), "imageDigest", "");
+    if (!digest.empty()) of.image_digests.emplace(StringOr(k.as_object(), "name", ""), digest);
+  }
 }
 
-bool EcsApi::SetDerivedFields(json::object& instance, const InstanceTasks& on) {
-  const json::value remaining = instance["remainingResources"];
+void EcsApi::WriteDerivedFields(json::object& instance, const InstanceTasks& on) {
+  instance["remainingResources"] = RemainingResources(instance, on.usage);
+  WriteTaskCounts(instance, static_cast<int64_t>(on.tasks.size()), on.running_count);
+}
+
+bool EcsApi::SetDerivedFields(json::object& instance, const InstanceTasks& on, bool usage_changed) {
   MutableInstanceRecord record(instance);
   const std::optional<int64_t> pending = record.pending_tasks_count();
   const std::optional<int64_t> running = record.running_tasks_count();
-  WriteDerivedFields(instance, on);
-  if (remaining == instance.at("remainingResources") && pending == record.pending_tasks_count() &&
+  bool changed = false;
+  // remainingResources is rebuilt (a copy of registeredResources) only when
+  // what the tasks hold moved: a task placed or stopped, not one that
+  // started RUNNING.
+  if (usage_changed || !instance.contains("remainingResources")) {
+    json::array remaining = RemainingResources(instance, on.usage);
+    json::value& now = instance["remainingResources"];
+    changed = !now.is_array() || now.get_array() != remaining;
+    now = std::move(remaining);
+  }
+  WriteTaskCounts(instance, static_cast<int64_t>(on.tasks.size()), on.running_count);
+  if (!changed && pending == record.pending_tasks_count() &&
       running == record.running_tasks_count()) {
     return false;
   }

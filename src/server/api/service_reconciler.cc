@@ -82,6 +82,16 @@ ServiceChanges ReconcileService(const ServiceWants& wants) {
   return changes;
 }
 
+ServiceChanges ReconcileUniformService(const ServiceWants& wants, const UniformTasks& tasks) {
+  // ReconcileService with keep = all of them, replace and the stops empty.
+  ServiceChanges changes;
+  const int64_t desired = std::max<int64_t>(wants.desired, 0);
+  const int64_t ceiling = desired * wants.maximum_percent / 100;
+  changes.place = std::max<int64_t>(0, std::min(desired - tasks.tasks, ceiling - tasks.tasks));
+  changes.steady = changes.place == 0 && tasks.tasks == desired && tasks.healthy == tasks.tasks;
+  return changes;
+}
+
 DaemonChanges ReconcileDaemon(const DaemonWants& wants) {
   DaemonChanges changes;
   if (wants.draining) {

@@ -82,6 +82,20 @@ struct DaemonChanges {
   bool steady = false;
 };
 
+// A REPLICA service's tasks when every one is the PRIMARY deployment's, none
+// is unhealthy or leaving, and there are no more than desired: what a pass
+// needs of them is how many there are and how many are healthy.
+struct UniformTasks {
+  int64_t tasks = 0;
+  int64_t healthy = 0;
+};
+
+// ReconcileService for such a service (wants.tasks unused), from the counts
+// alone: the same changes ReconcileService yields for the list they count,
+// without the list. tasks.tasks must not exceed wants.desired (a scale-in
+// names the tasks it stops) and wants.draining must be false.
+ServiceChanges ReconcileUniformService(const ServiceWants& wants, const UniformTasks& tasks);
+
 // DAEMON: one task of the PRIMARY deployment on each of its instances; tasks
 // elsewhere stop. An old task gives way to the new one on its instance
 // (maximumPercent is 100): it stops while the healthy instances stay at or

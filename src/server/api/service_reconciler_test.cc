@@ -166,6 +166,42 @@ TEST(ServiceReconcilerTest, Replica) {
   }
 }
 
+// The counted form decides as the listed one wherever it applies: every
+// task the PRIMARY deployment's, none unhealthy or leaving, at most desired.
+TEST(ServiceReconcilerTest, UniformServiceDecidesAsItsListWould) {
+  int compared = 0;
+  for (int64_t desired = 0; desired <= 5; ++desired) {
+    for (int64_t n = 0; n <= desired; ++n) {
+      for (int64_t healthy = 0; healthy <= n; ++healthy) {
+        for (bool pending_rest : {false, true}) {
+          for (auto [max, min] : {std::pair{200, 100}, {100, 50}, {150, 0}, {100, 100}}) {
+            std::vector<ServiceTask> tasks;
+            for (int64_t i = 0; i < n; ++i) {
+              // The first `healthy` healthy, the rest PENDING or RUNNING and
+              // not healthy yet.
+              tasks.push_back(Task("t" + std::to_string(i), "new", i, i < healthy || !pending_rest,
+                                   i < healthy));
+            }
+            SCOPED_TRACE("desired " + std::to_string(desired) + ", " + std::to_string(n) +
+                         " tasks, " + std::to_string(healthy) + " healthy, max " +
+                         std::to_string(max) + ", min " + std::to_string(min));
+            const ServiceWants wants = Wants(desired, tasks, max, min);
+            const ServiceChanges listed = ReconcileService(wants);
+            const ServiceChanges counted = ReconcileUniformService(wants, {n, healthy});
+            EXPECT_EQ(counted.place, listed.place);
+            EXPECT_EQ(counted.steady, listed.steady);
+            EXPECT_TRUE(listed.stop.empty());
+            EXPECT_TRUE(listed.stop_health.empty());
+            EXPECT_TRUE(counted.stop.empty() && counted.stop_health.empty());
+            ++compared;
+          }
+        }
+      }
+    }
+  }
+  EXPECT_GT(compared, 100);
+}
+
 DaemonWants Daemon(std::vector<std::string> instances, std::vector<ServiceTask> tasks,
                    int64_t min = 0) {
   DaemonWants w;
