@@ -176,10 +176,11 @@ std::optional<EcsApi::AgentAnswer> EcsApi::AgentAnswerFor(std::string_view insta
   for (const auto& [task_id, held] : *on) {
     const json::object* task = held.record;
     const TaskRecord record(*task);
-    const bool unchanged_since_known = known != nullptr && [&] {
+    bool unchanged_since_known = false;
+    if (known != nullptr) {
       auto it = known->find(task_id);
-      return it != known->end() && it->second == held.agent_mark;
-    }();
+      unchanged_since_known = it != known->end() && it->second == held.agent_mark;
+    }
     if (sent != nullptr) sent->emplace(task_id, held.agent_mark);
     if (unchanged_since_known) {
       if (!unchanged.empty()) unchanged += ',';
