@@ -74,5 +74,15 @@ TEST(ExecCommandTest, AnUnreachableServerIsOneLineWithStatus1) {
   EXPECT_EQ(err.find('\n'), err.size() - 1) << err;
 }
 
+// The flag is checked by the parser the agent uses, so the two cannot
+// disagree on the values.
+TEST(AgentCommandTest, AnUnknownImagePullBehaviorIsRefusedNamingTheValues) {
+  CaptureStderr();
+  EXPECT_NE(RunMain({"agent", "--image-pull-behavior", "never"}), 0);
+  EXPECT_NE(GetCapturedStderr().find(
+                "image pull behavior 'never': must be default, always, once or prefer-cached"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace berth::cli

@@ -1,5 +1,6 @@
 #include "cli/daemon_flags.h"
 
+#include "agent/image/image_store.h"
 #include "http/local_address.h"
 
 namespace berth::cli {
@@ -147,7 +148,12 @@ void AddAgentFlags(CLI::App* cmd, agent::AgentConfig& config, const std::string&
                   "the registry fails), always (at every task start; a failure fails the task), "
                   "once or prefer-cached (a tag pulled before is not asked again)")
       ->envname(var("IMAGE_PULL_BEHAVIOR"))
-      ->check(CLI::IsMember({"default", "always", "once", "prefer-cached"}))
+      ->check(CLI::Validator(
+          [](std::string& text) {
+            auto behavior = agent::ParsePullBehavior(text);
+            return behavior.ok() ? std::string() : behavior.status().message();
+          },
+          "default|always|once|prefer-cached"))
       ->capture_default_str();
   cmd->add_option(name("metadata-listen"), config.metadata_listen,
                   "127.0.0.1:PORT where containers reach the task metadata endpoint "
