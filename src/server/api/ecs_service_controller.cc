@@ -168,9 +168,11 @@ EcsApi::ServiceTasksNow EcsApi::CollectServiceTasks(std::string_view cluster,
   // The deployments with tasks not STOPPED; their outcomes taken (each
   // counts once).
   std::vector<std::pair<std::string_view, DeploymentTasks*>> with_tasks;
+  const json::object* primary_record = nullptr;
   for (const auto& d : ServiceRecord(service).deployments()) {
     if (!d.is_object()) continue;
     const std::string_view id = StringOr(d.get_object(), "id", "");
+    if (id == primary) primary_record = &d.get_object();
     auto of = c->second.find(id);
     if (of == c->second.end()) continue;
     DeploymentTasks& tasks = of->second;
@@ -189,12 +191,6 @@ EcsApi::ServiceTasksNow EcsApi::CollectServiceTasks(std::string_view cluster,
 
   // Counted: all of them the PRIMARY deployment's and none needing a look
   // of its own (asked to stop, UNHEALTHY, more than it wants).
-  const json::object* primary_record = nullptr;
-  for (const auto& d : ServiceRecord(service).deployments()) {
-    if (d.is_object() && StringOr(d.get_object(), "id", "") == primary) {
-      primary_record = &d.get_object();
-    }
-  }
   if (may_count && primary_record != nullptr &&
       (with_tasks.empty() || (with_tasks.size() == 1 && with_tasks.front().first == primary))) {
     const DeploymentTasks* tasks = with_tasks.empty() ? nullptr : with_tasks.front().second;
