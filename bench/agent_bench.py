@@ -412,16 +412,52 @@ def cmd_starts(args):
     summary(f"{prefix}ctr_run", ctr_ms)
 
 
+# --- CPU of processes -------------------------------------------------------------
+
+def cpu_ticks(pid, children=False):
+    """CPU clock ticks pid used (user + system), with those of the children
+    it waited for when asked; 0 once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    # fields[0] is the state (field 3): utime and stime are fields 14 and 15.
+    used = int(fields[11]) + int(fields[12])
+    return used + int(fields[13]) + int(fields[14]) if children else used
+
+
+def processes(comm_prefix, cmdline_has):
+    """Pids whose name starts with comm_prefix and whose command line holds
+    cmdline_has."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/comm") as f:
+                comm = f.read().strip()
+            with open(f"/proc/{name}/cmdline", "rb") as f:
+                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if comm.startswith(comm_prefix) and cmdline_has in cmdline:
+            found.append(int(name))
+    return found
+
+
+def cpu_pct(sample, seconds):
+    """% of one core that sample() (a tick count) grew by over seconds."""
+    tick = os.sysconf("SC_CLK_TCK")
+    t0, c0 = time.monotonic(), sample()
+    time.sleep(seconds)
+    t1, c1 = time.monotonic(), sample()
+    return (c1 - c0) / tick / (t1 - t0) * 100
+
+
 # --- idle agent --------------------------------------------------------------------
 
 def cmd_idle(args):
-    tick = os.sysconf("SC_CLK_TCK")
-
-    def cpu_ticks():
-        with open(f"/proc/{args.pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return int(fields[11]) + int(fields[12])  # utime, stime
-
     def status(key):
         with open(f"/proc/{args.pid}/status") as f:
             for line in f:
@@ -430,12 +466,41 @@ def cmd_idle(args):
         return 0
 
     time.sleep(1)
-    t0, c0 = time.monotonic(), cpu_ticks()
-    time.sleep(args.seconds)
-    t1, c1 = time.monotonic(), cpu_ticks()
-    cpu = (c1 - c0) / tick / (t1 - t0) * 100
+    cpu = cpu_pct(lambda: cpu_ticks(args.pid), args.seconds)
     line = (f"op=agent_idle rss_kib={status('VmRSS')} hwm_kib={status('VmHWM')} "
-            f"threads={status('Threads')} seconds={t1 - t0:.1f} cpu_pct={cpu:.2f}")
+            f"threads={status('Threads')} seconds={args.seconds:.1f} cpu_pct={cpu:.2f}")
+    print(line, flush=True)
+    log(" ", line)
+
+
+# --- supervising running containers ----------------------------------------------
+
+def cmd_supervise(args):
+    """CPU that keeping N running containers costs: berth's agent (with the
+    programs it runs and waits for) and its conmons, beside containerd and
+    its shims for N containers of the same image, each over `seconds`."""
+    ecs, _ = clients(args)
+    poller = StatusPoller(args, ecs)
+    tasks = [berth_start(ecs, poller, args.cluster, args.poll)[1] for _ in range(args.tasks)]
+    time.sleep(1)
+    conmons = processes("conmon", args.agent_data)
+    berth = cpu_pct(lambda: cpu_ticks(args.agent_pid, children=True) +
+                    sum(cpu_ticks(pid) for pid in conmons), args.seconds)
+    for task in tasks:
+        berth_stop(ecs, args.cluster, task)
+    for task in tasks:
+        berth_wait_stopped(ecs, args.cluster, task)
+
+    cids = [ctr_start(args, f"supervise-{i}")[1] for i in range(args.tasks)]
+    time.sleep(1)
+    shims = processes("containerd-shim", args.ctr_sock)
+    containerd = cpu_pct(lambda: cpu_ticks(args.containerd_pid, children=True) +
+                         sum(cpu_ticks(pid) for pid in shims), args.seconds)
+    for cid in cids:
+        ctr_remove(args, cid)
+    line = (f"op=supervise containers={args.tasks} seconds={args.seconds} "
+            f"conmons={len(conmons)} shims={len(shims)} "
+            f"berth_cpu_pct={berth:.2f} containerd_cpu_pct={containerd:.2f}")
     print(line, flush=True)
     log(" ", line)
 
@@ -635,6 +700,18 @@ def main():
     s.add_argument("--ctr-image", required=True)
     s.add_argument("--label", default="", help="prefix of the op names (e.g. loaded)")
     s.set_defaults(func=cmd_starts)
+
+    s = sub.add_parser("supervise")
+    s.add_argument("--cluster", required=True)
+    s.add_argument("--tasks", type=int, default=10, help="containers running at once")
+    s.add_argument("--seconds", type=float, default=10)
+    s.add_argument("--poll", type=float, default=0.002, help="seconds between DescribeTasks")
+    s.add_argument("--agent-pid", type=int, required=True)
+    s.add_argument("--agent-data", required=True)
+    s.add_argument("--containerd-pid", type=int, required=True)
+    s.add_argument("--ctr-sock", required=True)
+    s.add_argument("--ctr-image", required=True)
+    s.set_defaults(func=cmd_supervise)
 
     s = sub.add_parser("idle")
     s.add_argument("--pid", type=int, required=True)

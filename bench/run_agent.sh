@@ -11,6 +11,9 @@
 #                     with LOAD=1 once more while a CPU hog spins on core 0
 #   agent idle        VmRSS of the agent, and its CPU over IDLE_SECONDS with
 #                     no tasks (% of one core)
+#   supervise         CPU over IDLE_SECONDS while SUPERVISE_TASKS containers
+#                     run: berth's agent (and what it runs) and conmons,
+#                     beside containerd and its shims running as many
 #   pull and unpack   an image of SIZE MiB in 4 incompressible plain-tar layers
 #                     onto an empty cache: the task's pullStoppedAt -
 #                     pullStartedAt, beside `ctr images pull` into a fresh
@@ -38,7 +41,8 @@
 #   IDLE_SECONDS     length of the idle CPU sample (default 10)
 #   SIZE             MiB of the pull image (default 1024; 0 skips the pull part)
 #   LAYERS           big layers in the pull image (default 4)
-#   BENCH_PARTS      parts to run (default "starts idle pull"; add or name
+#   SUPERVISE_TASKS  containers running at once in the supervise part (default 10)
+#   BENCH_PARTS      parts to run (default "starts idle supervise pull"; add or name
 #                    "coldstart" for the cold start part)
 #   COLDSTART_LAYERS layers of the several-layer forms (default 4)
 #   COLDSTART_FORMS  some of the forms (default "gzip-1layer gzip-4layers
@@ -70,7 +74,8 @@ load=${LOAD:-0}
 idle_seconds=${IDLE_SECONDS:-10}
 size_mib=${SIZE:-1024}
 layers=${LAYERS:-4}
-parts=${BENCH_PARTS:-"starts idle pull"}
+supervise_tasks=${SUPERVISE_TASKS:-10}
+parts=${BENCH_PARTS:-"starts idle supervise pull"}
 ((size_mib > 0)) || parts=${parts//pull/}
 strict=${BENCH_STRICT:-0}
 bench_py=$repo/bench/agent_bench.py
@@ -328,10 +333,10 @@ for ((r = 1; r <= rounds; r++)); do
 done
 setup_args=(--cluster bench-agent --cluster bench-agent-pull)
 want coldstart && setup_args+=("${cold_clusters[@]}")
-want starts || setup_args+=(--no-busybox)
+want starts || want supervise || setup_args+=(--no-busybox)
 bench setup "${setup_args[@]}" --password-file "$tmp/registry-password"
 main_agent_pid=
-if want starts || want idle || want pull; then
+if want starts || want idle || want supervise || want pull; then
   start_agent main bench-agent
   main_agent_pid=$agent_pid
 fi
@@ -339,11 +344,18 @@ load_start=$(load_avg)
 
 # --- task start latency ------------------------------------------------------------
 
-if want starts; then
+# The containerd of the baselines beside berth's containers, with the busybox
+# image pulled: started once, for the first part that needs it.
+ctr_image=127.0.0.1:$port/busybox:bench
+containerd_for_containers() {
+  [[ -f $tmp/containerd-starts/pid ]] && return 0
   start_containerd starts
-  ctr_image=127.0.0.1:$port/busybox:bench
   ctr -a "$tmp/containerd-starts/sock" -n berth-bench images pull --plain-http \
     --user "AWS:$(cat "$tmp/registry-password")" "$ctr_image" >/dev/null
+}
+
+if want starts; then
+  containerd_for_containers
   # starts LABEL: one pass of TASKS rounds; LABEL prefixes its op names.
   starts() {
     mkdir -p "$tmp/runc-work-$1"
@@ -379,6 +391,18 @@ if want idle; then
   sleep 3
   echo "run_agent.sh: agent idle for ${idle_seconds} s" >&2
   bench idle --pid "$main_agent_pid" --seconds "$idle_seconds"
+fi
+
+# --- supervising running containers -----------------------------------------------
+
+if want supervise; then
+  containerd_for_containers
+  echo "run_agent.sh: ${supervise_tasks} containers running, berth's then containerd's," \
+    "${idle_seconds} s each" >&2
+  bench supervise --cluster bench-agent --tasks "$supervise_tasks" --seconds "$idle_seconds" \
+    --agent-pid "$main_agent_pid" --agent-data "$tmp/agent-main" \
+    --containerd-pid "$(cat "$tmp/containerd-starts/pid")" \
+    --ctr-sock "$tmp/containerd-starts/sock" --ctr-image "$ctr_image"
 fi
 
 # --- pull and unpack ---------------------------------------------------------------
@@ -535,7 +559,7 @@ verdict() {
   if [[ $1 == - ]]; then echo -; elif above "$1" "$2"; then missed=1; echo MISSED; else echo met; fi
 }
 
-if want starts || want idle || want pull; then
+if want starts || want idle || want supervise || want pull; then
   echo
   printf '%-40s %10s %10s %10s  %s\n' figure berth baseline berth/base goal
 fi
@@ -568,6 +592,11 @@ if want idle; then
   printf '%-40s %10s\n' "agent VmRSS MiB (idle)" \
     "$(awk -v k="$(get agent_idle rss_kib)" 'BEGIN { printf "%.1f", k / 1024 }')"
   printf '%-40s %10s\n' "agent CPU % of a core (${idle_seconds} s idle)" "$(get agent_idle cpu_pct)"
+fi
+if want supervise; then
+  x=$(ratio "$(get supervise berth_cpu_pct)" "$(get supervise containerd_cpu_pct)")
+  printf '%-40s %10s %10s %10s\n' "CPU % of a core, ${supervise_tasks} containers running" \
+    "$(get supervise berth_cpu_pct)" "$(get supervise containerd_cpu_pct)" "$x"
 fi
 if want pull; then
   x=$(ratio "$(get berth_pull mb_s)" "$(get ctr_pull mb_s)")

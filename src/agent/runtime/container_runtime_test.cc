@@ -312,6 +312,50 @@ TEST_F(ContainerRuntimeTest, KilledFromOutside) {
   EXPECT_FALSE(s.oom_killed);
 }
 
+// The task worker asks every 200 ms whether each container still runs: a
+// running one is told from conmon and /proc, without starting runc; its
+// end is still seen, with its code.
+TEST_F(ContainerRuntimeTest, ARunningContainersStateDoesNotRunRunc) {
+  StatusOr<std::string> runc = FindProgram("runc");
+  ASSERT_TRUE(runc.ok());
+  // runc behind a script that writes down each of its command lines.
+  std::string calls = root_ + "/runc-calls-" + Id("state");
+  std::string wrapper = root_ + "/runc-logged";
+  std::ofstream(wrapper) << "#!/bin/sh\necho \"$*\" >> " << calls << "\nexec " << *runc
+                         << " \"$@\"\n";
+  fs::permissions(wrapper, fs::perms::owner_all);
+  ContainerRuntime::Options o = Options();
+  o.runc = wrapper;
+  rt_.reset();
+  StatusOr<std::unique_ptr<ContainerRuntime>> logged = ContainerRuntime::Open(o);
+  ASSERT_TRUE(logged.ok()) << logged.status().ToString();
+  rt_ = std::move(*logged);
+
+  std::string id = Id("state");
+  json::object td = json::parse(R"({"networkMode":"none"})").as_object();
+  json::object ctr = json::parse(R"({"command":["sleep","1000"]})").as_object();
+  ASSERT_TRUE(Start(id, Input(id, td, ctr)).ok());
+  auto state_calls = [&] {
+    std::ifstream in(calls);
+    int n = 0;
+    for (std::string line; std::getline(in, line);) n += line.find(" state ") != std::string::npos;
+    return n;
+  };
+  int pid = 0;
+  for (int i = 0; i < 5; ++i) {
+    StatusOr<ContainerState> s = rt_->State(id);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    EXPECT_EQ(s->phase, Phase::kRunning);
+    EXPECT_GT(s->pid, 0);
+    pid = s->pid;
+  }
+  EXPECT_EQ(state_calls(), 0);
+
+  ASSERT_EQ(kill(pid, SIGKILL), 0);
+  ContainerState s = WaitFor(id, Phase::kExited);
+  EXPECT_EQ(s.exit_code, 137);
+}
+
 TEST_F(ContainerRuntimeTest, RestartRunsItAgainUnderTheSameIdAndLog) {
   std::string id = Id("restart");
   auto before = std::chrono::system_clock::now();
