@@ -5,6 +5,7 @@ AWS_CONTAINER_AUTHORIZATION_TOKEN), read by busybox's wget and by Debian's
 boto3 inside containers; one task cannot read another's. The roles come
 from the server's --roles-file."""
 
+import datetime
 import json
 import signal
 import time
@@ -98,7 +99,10 @@ def test_a_container_reads_its_task_metadata(role_node, network_mode):
     assert meta["Limits"] == {"CPU": 0.5, "Memory": 256}
     assert meta["AvailabilityZone"] == "us-east-1a"
     assert meta["LaunchType"] == "EC2"
-    assert meta["PullStartedAt"] <= meta["PullStoppedAt"]
+    # RFC 3339 with the fraction's trailing zeros cut (as Go writes it), so
+    # compared as times: "…36.9Z" is before "…36.902Z".
+    pull = [datetime.datetime.fromisoformat(meta[k]) for k in ("PullStartedAt", "PullStoppedAt")]
+    assert pull[0] <= pull[1], meta
     [main] = meta["Containers"]
     assert main["Name"] == "main"
     assert main["DockerId"] == container(task)["runtimeId"]
