@@ -10,6 +10,8 @@ processes (berth server, berth agent, containerd) and prints the table.
   starts       task start latency: berth RunTask -> RUNNING, interleaved with
                bare `runc run -d` and `ctr run -d` of the same image
   idle         the agent's resident memory and its CPU over a quiet period
+  supervise    the CPU of N running containers: berth's agent and conmons,
+               then containerd and its shims
   big-image    generate an image of ~SIZE MiB in LAYERS incompressible plain-tar
                layers (plus the busybox base) and push it
   berth-pull   run a task of the big image (or --family's), report
