@@ -13,9 +13,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
-#include <string>
 #include <thread>
 #include <vector>
 
@@ -63,7 +63,7 @@ int main(int argc, char** argv) {
   CLI::App app{"agent::RunCommand beside a bare posix_spawn"};
   int runs = 300;
   std::vector<int> rss_mib = {20, 200};
-  app.add_option("--runs", runs, "runs of each, interleaved in blocks")
+  app.add_option("--runs", runs, "runs of each: all of RunCommand's, then the floor's")
       ->check(CLI::Range(10, 100000));
   app.add_option("--rss-mib", rss_mib, "heap sizes to measure at")->delimiter(',');
   CLI11_PARSE(app, argc, argv);
