@@ -9,6 +9,7 @@ under $BERTH_TEST_ARTIFACTS (default build/test-artifacts/ui); the path is
 printed in the test's report."""
 
 import os
+import shutil
 import sys
 
 import pytest
@@ -33,7 +34,7 @@ CHROMEDRIVER = "/usr/bin/chromedriver"
 
 
 @pytest.fixture(scope="module")
-def browser():
+def browser(tmp_path_factory):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -46,14 +47,21 @@ def browser():
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
                 "--window-size=1400,1000", "--no-first-run", "--disable-extensions"):
         options.add_argument(arg)
+    # Its profile and what it keeps beside it (the singleton socket's
+    # folder, made under TMPDIR and left behind by a browser that does not
+    # end cleanly) in a folder of the test's own, removed after it.
+    own = tmp_path_factory.mktemp("chromium")
+    options.add_argument(f"--user-data-dir={own / 'profile'}")
     # An alert() must stay open for the test to see, not be dismissed.
     options.set_capability("unhandledPromptBehavior", "ignore")
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    service = Service(CHROMEDRIVER, env=dict(os.environ, TMPDIR=str(own)))
+    driver = webdriver.Chrome(service=service, options=options)
     driver.set_page_load_timeout(30)
     try:
         yield driver
     finally:
         driver.quit()
+        shutil.rmtree(own, ignore_errors=True)
 
 
 @pytest.hookimpl(hookwrapper=True)
